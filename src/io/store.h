@@ -1,0 +1,122 @@
+/*
+ * The embedded flow store (DESIGN.md, "The store").
+ *
+ * A store is a folder of time-binned files STORE/YYYY/MM/DD/flows.YYYYMMDDhhmm[.N];
+ * a flow goes to the bin that holds its `last` time (as a collector would file it when
+ * it ends). A single file or a stream (stdout/stdin, `-`) has the same format.
+ *
+ * File layout, every integer little-endian:
+ *
+ *   +--------------------------- file header (64 bytes) ---------------------------+
+ *   | magic "FSFL" | u16 version=1 | u8 codec | u8 flags | u32 header_len=64       |
+ *   | u64 bin_start_ms | u32 bin_secs | u32 nblocks | u64 nrecords                  |
+ *   | u64 first_min_ms | u64 last_max_ms | u32 ncolumns | u32 reserved=0 | u32 crc32 |
+ *   +------------------------------------------------------------------------------+
+ *   | block header (40 bytes): magic "FSBK" | u32 nrecords | u32 raw_len |          |
+ *   |   u32 comp_len | u8 codec | 3 zero bytes | u64 first_min_ms | u64 last_max_ms |
+ *   |   u32 crc32 of the comp_len payload bytes                                     |
+ *   | payload: comp_len bytes = codec(raw); raw = columns                          |
+ *   +------------------------------------------------------------------------------+
+ *   | ... more blocks ...                                                          |
+ *   | end block: a block header with nrecords = 0, raw_len = comp_len = 0          |
+ *   +------------------------------------------------------------------------------+
+ *
+ * raw = for each field of fields[] (src/core/fields.h) in table order, the column of
+ * that field for every record of the block, byte-plane shuffled: all bytes 0 of the
+ * column, then all bytes 1, ... (little-endian byte order of each value; addresses
+ * byte by byte). Shuffling puts the many zero high bytes of counters together, which
+ * LZ4 and zstd compress far better than row records. ncolumns in the header is the
+ * number of fields the writer had; a reader refuses a file with more columns than it
+ * knows (version bump) and zero-fills fields the file lacks.
+ *
+ * flags bit 0 (STREAM): written to a pipe, the header counts are zero and unknown;
+ * readers rely on the end block. Files on disk are written to a temporary name
+ * (".NAME.tmp.PID") and renamed into place when closed, with the header rewritten with
+ * the totals, so a reader never sees a half-written file.
+ *
+ * Ownership: store_writer_open/store_reader_open allocate; store_writer_close and
+ * store_reader_close free. Errors are returned as negative FS_E* codes with struct
+ * fs_err naming the file and block.
+ */
+#ifndef FS_STORE_H
+#define FS_STORE_H
+
+#include "../core/err.h"
+#include "../core/flow.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum store_codec { STORE_NONE = 0, STORE_LZ4 = 1, STORE_ZSTD = 2 };
+
+#define STORE_BIN_SECS_DEFAULT 300
+#define STORE_BLOCK_RECORDS    8192 /* records per block (writer) */
+
+struct store_wopts {
+    enum store_codec codec; /* default STORE_LZ4 */
+    int level;              /* codec level, 0 = codec default */
+    uint32_t bin_secs;      /* bin width for store folders, 0 = default 300 */
+};
+
+/* Parse "lz4" | "zstd" | "none" (also "zstd:N"): 0 or FS_EINVAL. */
+int store_codec_parse(const char *s, enum store_codec *codec, int *level);
+
+struct store_writer;
+
+/*
+ * Open a writer on PATH: "-" = a stream to stdout; an existing directory, or a path
+ * ending in '/', = a store folder (created as needed, files per time bin); anything else
+ * = one file (written to a temp name, renamed on close).
+ */
+int store_writer_open(struct store_writer **out, const char *path, const struct store_wopts *o,
+                      struct fs_err *err);
+
+/* Append one record. */
+int store_writer_add(struct store_writer *w, const struct flow *f, struct fs_err *err);
+
+/* Flush every open file, rename it into place, free w. Returns the first error. */
+int store_writer_close(struct store_writer *w, struct fs_err *err);
+
+struct store_ropts {
+    uint64_t from_ms; /* window start (inclusive), 0 = open */
+    uint64_t to_ms;   /* window end (exclusive), 0 = open */
+};
+
+struct store_reader;
+
+/*
+ * Open a reader over PATHS (each a file, a store folder read recursively in time
+ * order, or "-" for stdin). With a window, files whose bin cannot overlap it are not
+ * opened, blocks whose time range misses it are not decompressed, and records outside
+ * it (last < from or first >= to) are not returned.
+ */
+int store_reader_open(struct store_reader **out, const char *const *paths, size_t npaths,
+                      const struct store_ropts *o, struct fs_err *err);
+
+/*
+ * Next record: returns 1 with *f pointing into the reader's block buffer (valid until
+ * the next call), 0 at the end of all input, or a negative code with err naming the file
+ * and block. After an error the reader has skipped to the next file: calling again goes
+ * on with the rest, so a command can warn and continue.
+ */
+int store_reader_next(struct store_reader *r, const struct flow **f, struct fs_err *err);
+
+/* Counters for --stats. */
+struct store_rstats {
+    uint64_t files_opened, files_skipped, blocks_read, blocks_skipped, records, errors;
+};
+void store_reader_stats(const struct store_reader *r, struct store_rstats *out);
+
+void store_reader_close(struct store_reader *r);
+
+/*
+ * Decode one whole store file held in memory (the pure core of the reader, also the
+ * fuzz entry point). Calls fn for each record; stops at the first error.
+ */
+int store_decode_buf(const uint8_t *buf, size_t len,
+                     int (*fn)(void *ctx, const struct flow *f), void *ctx, struct fs_err *err);
+
+/* Bin path of a time for a store folder: "YYYY/MM/DD/flows.YYYYMMDDhhmm" (UTC). */
+void store_bin_name(uint64_t bin_start_ms, char *buf, size_t len);
+
+#endif
