@@ -45,7 +45,7 @@ struct pkt {
     uint32_t payload;   /* transport payload bytes: iplen - IP headers - TCP/UDP header */
     uint32_t seq;       /* TCP sequence number */
     uint16_t sport;     /* 0 when the packet has no transport ports (fragments, ICMP) */
-    uint16_t dport;
+    uint16_t dport;     /* ICMP/ICMPv6: type * 256 + code (nfdump, softflowd); has_ports 0 */
     uint16_t vlan;      /* outermost 802.1Q/802.1ad VLAN id, 0 = none */
     uint8_t ipver;      /* 4 or 6 */
     uint8_t proto;      /* transport protocol (after IPv6 extension headers) */
@@ -59,6 +59,8 @@ struct pkt {
  * Decode one captured packet of link type dlt. caplen bytes are readable at data;
  * wirelen is the original length (used only when the IP header gives none, e.g.
  * IPv6 jumbograms). Returns DEC_OK with *p filled (except ts_us), or the reason.
+ * On DEC_TRUNC_L4 / DEC_BAD_L4 the IP-level fields are valid (ports and payload 0),
+ * so the packet can still be counted; see docs/internals/decode.md.
  */
 enum decode_result decode_packet(int dlt, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
                                  struct pkt *p);

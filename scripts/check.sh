@@ -1,0 +1,85 @@
+#!/bin/bash
+# Quick start 2 (and CI): install what is missing, then every stage of the suite:
+#   1 format   clang-format check + banned-function grep
+#   2 release  gcc -O2 -Werror build, whole ctest suite (unit, e2e, fuzz corpora)
+#   3 sanitize clang ASan+UBSan build, whole ctest suite again
+#   4 fuzz     each libFuzzer target for FS_FUZZ_SECONDS (default 20) from its corpus
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=$(nproc)
+passed=0
+failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+stage() { printf '\n===== %s =====\n' "$*"; }
+
+count_ctest() {
+    # "100% tests passed, 0 tests failed out of 31"
+    local line t f
+    line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1 || true)
+    [ -n "$line" ] || { failed=$((failed + 1)); return; }
+    f=$(echo "$line" | sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/')
+    t=$(echo "$line" | sed -E 's/.* failed out of ([0-9]+).*/\1/')
+    passed=$((passed + t - f))
+    failed=$((failed + f))
+}
+
+stage "0 dependencies"
+bash scripts/deps.sh test
+
+stage "1 format"
+files=$(find src tests fuzz -name '*.c' -o -name '*.h' | grep -v '/corpus/')
+# shellcheck disable=SC2086
+clang-format --dry-run --Werror $files
+if grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol|strtok)\s*\(' $files; then
+    echo "banned function used (see above)" >&2
+    exit 1
+fi
+
+stage "2 release build (gcc) + ctest"
+CC=gcc bash scripts/build.sh build -DCMAKE_BUILD_TYPE=Release -DFS_WERROR=ON
+set +e
+(cd build && ctest -j"$jobs" --output-on-failure) 2>&1 | tee "$log"
+rc1=${PIPESTATUS[0]}
+set -e
+count_ctest
+
+stage "3 ASan+UBSan build (clang) + ctest"
+CC=clang bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DFS_WERROR=ON \
+    -DFS_SANITIZE=address,undefined
+set +e
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -j"$jobs" --output-on-failure) 2>&1 |
+    tee "$log"
+rc2=${PIPESTATUS[0]}
+set -e
+count_ctest
+
+stage "4 fuzz smoke (libFuzzer)"
+CC=clang bash scripts/build.sh build-fuzz -DCMAKE_BUILD_TYPE=Debug -DFS_FUZZ=ON \
+    -DFS_SANITIZE=address,undefined
+rc3=0
+for t in build-fuzz/fuzz_*; do
+    case "$t" in *_regress) continue ;; esac
+    [ -x "$t" ] || continue
+    name=$(basename "$t")
+    corpus="$root/fuzz/corpus/${name#fuzz_}"
+    work=$(mktemp -d)
+    echo "fuzzing $name for ${FS_FUZZ_SECONDS:-20} s"
+    if "$t" -max_total_time="${FS_FUZZ_SECONDS:-20}" -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=0 "$work" "$corpus" >"$work.log" 2>&1; then
+        passed=$((passed + 1))
+    else
+        tail -40 "$work.log"
+        echo "FUZZ FAILURE in $name" >&2
+        failed=$((failed + 1))
+        rc3=1
+    fi
+    rm -rf "$work" "$work.log"
+done
+
+echo
+echo "tests: $passed passed, $failed failed"
+[ "$rc1" = 0 ] && [ "$rc2" = 0 ] && [ "$rc3" = 0 ] && [ "$failed" = 0 ]

@@ -1,0 +1,11 @@
+/*
+ * One prototype per subcommand (git's builtin.h). Each lives in src/cmd/NAME.c, parses
+ * its own options, and returns the exit status: 0 ok, 1 runtime error, 2 usage.
+ */
+#ifndef FS_CMD_H
+#define FS_CMD_H
+
+int cmd_meter(int argc, char **argv);
+int cmd_print(int argc, char **argv);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * The input options every flow-reading command shares (DESIGN.md contract): -r PATH
+ * (file, store folder or "-", repeatable), -t FROM..TO; one parser so all commands
+ * agree. input_read drives a store reader and reports bad files on stderr (commands
+ * print; modules don't), going on with the next file.
+ */
+#ifndef FS_INPUT_H
+#define FS_INPUT_H
+
+#include "../core/flow.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define INPUT_MAX_PATHS 256
+
+struct input_opts {
+    const char *paths[INPUT_MAX_PATHS];
+    size_t npaths;
+    uint64_t from_ms, to_ms; /* 0 = open */
+    int stats;               /* --stats: print reader counters to stderr */
+};
+
+/* The getopt letters these options take, to splice into a command's optstring. */
+#define INPUT_OPTSTRING "r:t:"
+
+/* Help lines for the options, for each command's --help. */
+#define INPUT_HELP                                                                              \
+    "  -r PATH          read flows from a file, a store folder or - (stdin); repeatable\n"      \
+    "                   (default: stdin)\n"                                                     \
+    "  -t FROM[..TO]    time window: ISO 8601 UTC (2026-11-01T08:00), @EPOCH or relative\n"     \
+    "                   (-2h, -30m, -7d); flows overlapping the window are read\n"              \
+    "  --stats          print files, blocks and records read or skipped to stderr\n"
+
+/*
+ * Handle option c with argument arg if it is an input option: returns 1 when handled,
+ * 0 when not ours, -1 (after printing the problem) on a bad value.
+ */
+int input_opt(struct input_opts *in, int c, const char *arg);
+
+/*
+ * Read every record of the inputs in order, calling fn for each (stop early when fn
+ * returns nonzero). Returns the exit status: 0, or 1 when an input was unreadable
+ * (after reading all the others).
+ */
+int input_read(struct input_opts *in, const char *prog, int (*fn)(void *ctx, const struct flow *f),
+               void *ctx);
+
+#endif

@@ -1,0 +1,342 @@
+/*
+ * flowsleuth meter: packets from a capture file or a live interface into flow
+ * records, written to a store (-w) or printed.
+ */
+#include "../core/xalloc.h"
+#include "../io/capture.h"
+#include "../io/store.h"
+#include "../meter/decode.h"
+#include "../meter/meter.h"
+#include "../query/output.h"
+#include "cmd.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+static const char usage_text[] =
+    "usage: flowsleuth meter (-r FILE | -i IFACE) [-w PATH] [options] [BPF FILTER]\n"
+    "\n"
+    "Meter packets into biflow records (forward = initiator to responder).\n"
+    "\n"
+    "  -r FILE          read a pcap or pcapng file (- = stdin)\n"
+    "  -i IFACE         capture live on IFACE (SIGINT/SIGTERM flush every flow and exit)\n"
+    "  -w PATH          write flows to a store folder (existing dir or PATH/), a file,\n"
+    "                   or - (stdout, for a pipe into 'flowsleuth print'); without -w the\n"
+    "                   flows are printed as a table\n"
+    "  -z CODEC         store compression: lz4 (default), zstd[:LEVEL], none\n"
+    "  -b SECONDS       store bin width (default 300)\n"
+    "  -o FORMAT        print format when not writing (see flowsleuth print)\n"
+    "  -N               plain numbers when printing\n"
+    "  -s SNAPLEN       live capture snap length (default 65535)\n"
+    "  --idle S         idle timeout in seconds (default 60)\n"
+    "  --active S       active timeout: longer flows are cut (default 1800)\n"
+    "  --linger S       time after FIN both ways or RST before a flow ends (default 2)\n"
+    "  --max-flows N    flows held at once; the least recently used is evicted\n"
+    "                   beyond (default 1000000)\n"
+    "  --stats          print packets read, decoded, skipped by reason, and flows to stderr\n"
+    "  -h, --help       this help\n"
+    "\n"
+    "Trailing arguments form a BPF capture filter, as with tcpdump.\n";
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+struct meter_run {
+    struct store_writer *w;
+    struct output out;
+    int printing;
+    int write_err;
+    struct fs_err err;
+};
+
+static void sink(void *vctx, const struct flow *f)
+{
+    struct meter_run *r = vctx;
+    if (r->printing) {
+        output_flow(&r->out, f);
+        return;
+    }
+    if (!r->write_err && store_writer_add(r->w, f, &r->err) != 0)
+        r->write_err = 1;
+}
+
+struct meter_args {
+    const char *rfile, *iface, *wpath, *format;
+    char *bpf;
+    int plain, stats, snaplen;
+    struct store_wopts wo;
+    struct meter_opts mo;
+};
+
+static int parse_secs(const char *arg, uint64_t *ms, const char *name)
+{
+    char *end;
+    double v = strtod(arg, &end);
+    if (end == arg || *end || v < 0 || v > 1e9) {
+        fprintf(stderr, "flowsleuth meter: --%s needs seconds, not '%s'\n", name, arg);
+        return -1;
+    }
+    *ms = (uint64_t)(v * 1000.0);
+    return 0;
+}
+
+static char *join_args(int argc, char **argv)
+{
+    size_t n = 1;
+    for (int i = 0; i < argc; i++)
+        n += strlen(argv[i]) + 1;
+    char *s = xmalloc(n);
+    s[0] = '\0';
+    size_t at = 0;
+    for (int i = 0; i < argc; i++) {
+        size_t len = strlen(argv[i]);
+        if (i)
+            s[at++] = ' ';
+        memcpy(s + at, argv[i], len + 1);
+        at += len;
+    }
+    return s;
+}
+
+static int parse_long_opt(struct meter_args *a, int c, const char *arg)
+{
+    char *end;
+    switch (c) {
+    case 1:
+        return parse_secs(arg, &a->mo.idle_ms, "idle");
+    case 2:
+        return parse_secs(arg, &a->mo.active_ms, "active");
+    case 3:
+        return parse_secs(arg, &a->mo.linger_ms, "linger");
+    case 4: {
+        unsigned long v = strtoul(arg, &end, 10);
+        if (*end || end == arg || v == 0 || v > 100000000UL) {
+            fprintf(stderr, "flowsleuth meter: --max-flows needs 1..100000000\n");
+            return -1;
+        }
+        a->mo.max_flows = (uint32_t)v;
+        return 0;
+    }
+    case 5:
+        a->stats = 1;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/* Returns -1 on a usage error, 1 for --help, 0 to run. */
+static int parse_args(struct meter_args *a, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' },      { "idle", required_argument, NULL, 1 },
+        { "active", required_argument, NULL, 2 }, { "linger", required_argument, NULL, 3 },
+        { "max-flows", required_argument, NULL, 4 }, { "stats", no_argument, NULL, 5 },
+        { NULL, 0, NULL, 0 }
+    };
+    int c;
+    char *end;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "r:i:w:z:b:o:Ns:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            a->rfile = optarg;
+            break;
+        case 'i':
+            a->iface = optarg;
+            break;
+        case 'w':
+            a->wpath = optarg;
+            break;
+        case 'z':
+            if (store_codec_parse(optarg, &a->wo.codec, &a->wo.level) != 0) {
+                fprintf(stderr, "flowsleuth meter: unknown codec '%s' (lz4, zstd, none)\n",
+                        optarg);
+                return -1;
+            }
+            break;
+        case 'b':
+            a->wo.bin_secs = (uint32_t)strtoul(optarg, &end, 10);
+            if (*end || a->wo.bin_secs < 1 || a->wo.bin_secs > 86400) {
+                fprintf(stderr, "flowsleuth meter: -b needs 1..86400 seconds\n");
+                return -1;
+            }
+            break;
+        case 'o':
+            a->format = optarg;
+            break;
+        case 'N':
+            a->plain = 1;
+            break;
+        case 's':
+            a->snaplen = (int)strtol(optarg, &end, 10);
+            if (*end || a->snaplen < 0 || a->snaplen > 262144) {
+                fprintf(stderr, "flowsleuth meter: -s needs 0..262144\n");
+                return -1;
+            }
+            break;
+        case 'h':
+            return 1;
+        default:
+            if (c >= 1 && c <= 5 && parse_long_opt(a, c, optarg) == 0)
+                break;
+            return -1;
+        }
+    }
+    if (!a->rfile == !a->iface) {
+        fprintf(stderr, "flowsleuth meter: give exactly one of -r FILE and -i IFACE\n");
+        return -1;
+    }
+    if (optind < argc)
+        a->bpf = join_args(argc - optind, argv + optind);
+    return 0;
+}
+
+struct decode_counts {
+    uint64_t read, counts[DEC_NRESULTS];
+};
+
+static void print_stats(const struct decode_counts *dc, struct meter *m, struct capture *cap)
+{
+    struct meter_stats st;
+    meter_get_stats(m, &st);
+    fprintf(stderr, "flowsleuth meter: packets read %llu, metered %llu\n",
+            (unsigned long long)dc->read, (unsigned long long)dc->counts[DEC_OK]);
+    for (int i = 1; i < DEC_NRESULTS; i++)
+        if (dc->counts[i])
+            fprintf(stderr, "flowsleuth meter:   skipped %llu: %s\n",
+                    (unsigned long long)dc->counts[i], decode_result_name((enum decode_result)i));
+    fprintf(stderr,
+            "flowsleuth meter: flows %llu (idle %llu, active timeout %llu, closed %llu, "
+            "port reuse %llu, evicted %llu, end of input %llu); most at once %llu\n",
+            (unsigned long long)st.flows_out, (unsigned long long)st.exp_idle,
+            (unsigned long long)st.exp_active, (unsigned long long)st.exp_closed,
+            (unsigned long long)st.exp_reused, (unsigned long long)st.exp_evicted,
+            (unsigned long long)st.exp_flush, (unsigned long long)st.active_peak);
+    uint64_t recv, drop;
+    if (capture_drops(cap, &recv, &drop) == 0 && recv)
+        fprintf(stderr, "flowsleuth meter: kernel received %llu, dropped %llu\n",
+                (unsigned long long)recv, (unsigned long long)drop);
+}
+
+static uint64_t wall_us(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+}
+
+/* The packet loop; returns 0 or 1 (a capture error). */
+static int run_loop(struct capture *cap, struct meter *m, struct decode_counts *dc, int live)
+{
+    int dlt = capture_linktype(cap), rc;
+    struct capture_pkt cp;
+    struct pkt p;
+    struct fs_err err = { 0 };
+    while (!stop_requested) {
+        rc = capture_next(cap, &cp, &err);
+        if (rc == CAPTURE_END)
+            break;
+        if (rc == CAPTURE_TIMEOUT) {
+            meter_expire(m, wall_us());
+            continue;
+        }
+        if (rc < 0) {
+            fprintf(stderr, "flowsleuth meter: %s\n", err.msg);
+            return 1;
+        }
+        dc->read++;
+        enum decode_result dr = decode_packet(dlt, cp.data, cp.caplen, cp.wirelen, &p);
+        dc->counts[dr]++;
+        if (dr != DEC_OK)
+            continue;
+        p.ts_us = cp.ts_us;
+        meter_packet(m, &p);
+        if (live && (dc->read & 1023) == 0)
+            meter_expire(m, wall_us());
+    }
+    return 0;
+}
+
+static int open_capture(struct meter_args *a, struct capture **cap)
+{
+    struct fs_err err = { 0 };
+    int rc = a->rfile ? capture_open_file(cap, a->rfile, a->bpf, &err)
+                      : capture_open_live(cap, a->iface, a->bpf, a->snaplen, &err);
+    if (rc != 0) {
+        fprintf(stderr, "flowsleuth meter: %s\n", err.msg);
+        return 1;
+    }
+    int dlt = capture_linktype(*cap);
+    if (!decode_linktype_supported(dlt))
+        fprintf(stderr, "flowsleuth meter: warning: link type %d is not supported; "
+                        "every packet will be skipped\n", dlt);
+    return 0;
+}
+
+static int open_sink(struct meter_args *a, struct meter_run *run)
+{
+    if (a->wpath) {
+        if (store_writer_open(&run->w, a->wpath, &a->wo, &run->err) != 0) {
+            fprintf(stderr, "flowsleuth meter: %s\n", run->err.msg);
+            return 1;
+        }
+        return 0;
+    }
+    run->printing = 1;
+    if (output_init(&run->out, a->format ? a->format : "table", a->plain, stdout, &run->err)) {
+        fprintf(stderr, "flowsleuth meter: %s\n", run->err.msg);
+        return 2;
+    }
+    return 0;
+}
+
+int cmd_meter(int argc, char **argv)
+{
+    struct meter_args a = { 0 };
+    meter_opts_default(&a.mo);
+    a.wo.codec = STORE_LZ4;
+    int pa = parse_args(&a, argc, argv);
+    if (pa) {
+        fputs(usage_text, pa > 0 ? stdout : stderr);
+        return pa > 0 ? 0 : 2;
+    }
+    struct meter_run run = { 0 };
+    struct capture *cap = NULL;
+    int status = open_sink(&a, &run);
+    if (status == 0)
+        status = open_capture(&a, &cap);
+    if (status) {
+        free(a.bpf);
+        if (run.w)
+            store_writer_close(run.w, &run.err);
+        return status;
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    struct meter *m = meter_new(&a.mo, sink, &run);
+    struct decode_counts dc = { 0 };
+    status = run_loop(cap, m, &dc, a.iface != NULL);
+    meter_flush(m);
+    if (a.stats)
+        print_stats(&dc, m, cap);
+    if (run.printing)
+        output_finish(&run.out);
+    else if (store_writer_close(run.w, run.write_err ? NULL : &run.err) != 0 || run.write_err) {
+        fprintf(stderr, "flowsleuth meter: %s\n", run.err.msg);
+        status = 1;
+    }
+    meter_free(m);
+    capture_close(cap);
+    free(a.bpf);
+    return status;
+}

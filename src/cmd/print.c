@@ -1,0 +1,170 @@
+/*
+ * flowsleuth print: read flows (file, store folder, stdin) and print them.
+ */
+#include "../core/fields.h"
+#include "../core/xalloc.h"
+#include "../query/output.h"
+#include "cmd.h"
+#include "input.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: flowsleuth print [-r PATH]... [-t FROM..TO] [-o FORMAT] [-N] [-O FIELD] [-c N]\n"
+    "\n"
+    "Print flow records.\n"
+    "\n" INPUT_HELP
+    "  -o FORMAT        table (default), csv, tsv, json (one object a line), or\n"
+    "                   fmt:F1,F2,... (table with these fields; csv:F,.. json:F,.. too)\n"
+    "  -N               plain numbers in the table (no k/M/G scaling)\n"
+    "  -O FIELD         sort by FIELD: counters largest first, times, addresses and\n"
+    "                   ports smallest first (reads all flows into memory)\n"
+    "  -c N             print at most N flows\n"
+    "  --fields         list the field names and exit\n"
+    "  -h, --help       this help\n";
+
+struct print_ctx {
+    struct output out;
+    unsigned long long limit; /* 0 = none */
+    const struct field *sort;
+    struct flow *all; /* sort: every record */
+    size_t n, cap;
+};
+
+static int on_flow(void *vctx, const struct flow *f)
+{
+    struct print_ctx *c = vctx;
+    if (c->sort) {
+        if (c->n == c->cap) {
+            c->cap = c->cap ? c->cap * 2 : 4096;
+            c->all = xrealloc(c->all, c->cap * sizeof(*c->all));
+        }
+        c->all[c->n++] = *f;
+        return 0;
+    }
+    output_flow(&c->out, f);
+    return c->limit && c->out.rows >= c->limit;
+}
+
+/* A 16-byte big-endian sort key: memcmp order equals the field's natural order. */
+struct sortkey {
+    uint8_t k[16];
+    size_t idx;
+};
+
+static int cmp_key(const void *a, const void *b)
+{
+    const struct sortkey *x = a, *y = b;
+    int c = memcmp(x->k, y->k, 16);
+    if (c)
+        return c;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static void sort_and_print(struct print_ctx *c)
+{
+    const struct field *fd = c->sort;
+    int desc = (fd->kind & (FK_BYTES | FK_COUNT)) != 0;
+    struct sortkey *keys = xmalloc((c->n ? c->n : 1) * sizeof(*keys));
+    for (size_t i = 0; i < c->n; i++) {
+        memset(keys[i].k, 0, 16);
+        if (fd->type == FT_ADDR || fd->type == FT_EADDR) {
+            memcpy(keys[i].k, field_get_addr(fd, &c->all[i]), 16);
+        } else {
+            uint64_t v = field_get_u64(fd, &c->all[i]);
+            for (int b = 0; b < 8; b++)
+                keys[i].k[8 + b] = (uint8_t)(v >> (56 - 8 * b));
+        }
+        if (desc)
+            for (int b = 0; b < 16; b++)
+                keys[i].k[b] = (uint8_t)~keys[i].k[b];
+        keys[i].idx = i;
+    }
+    qsort(keys, c->n, sizeof(*keys), cmp_key);
+    for (size_t i = 0; i < c->n && (!c->limit || i < c->limit); i++)
+        output_flow(&c->out, &c->all[keys[i].idx]);
+    free(keys);
+}
+
+static void list_fields(void)
+{
+    for (size_t i = 0; i < nfields; i++)
+        printf("%-10s %s\n", fields[i].name, fields[i].help);
+}
+
+int cmd_print(int argc, char **argv)
+{
+    static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
+                                               { "stats", no_argument, NULL, 1 },
+                                               { "fields", no_argument, NULL, 2 },
+                                               { NULL, 0, NULL, 0 } };
+    struct input_opts in = { 0 };
+    struct print_ctx ctx = { 0 };
+    const char *format = "table";
+    int plain = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "o:NO:c:h", longopts, NULL)) != -1) {
+        int used = input_opt(&in, c, optarg);
+        if (used < 0)
+            return 2;
+        if (used)
+            continue;
+        switch (c) {
+        case 'o':
+            format = optarg;
+            break;
+        case 'N':
+            plain = 1;
+            break;
+        case 'O':
+            ctx.sort = field_find(optarg);
+            if (!ctx.sort) {
+                fprintf(stderr, "flowsleuth print: unknown field '%s' for -O (see --fields)\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'c': {
+            char *end;
+            ctx.limit = strtoull(optarg, &end, 10);
+            if (*end || end == optarg) {
+                fprintf(stderr, "flowsleuth print: -c needs a number, not '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        }
+        case 1:
+            in.stats = 1;
+            break;
+        case 2:
+            list_fields();
+            return 0;
+        case 'h':
+            fputs(usage_text, stdout);
+            return 0;
+        default:
+            fputs(usage_text, stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "flowsleuth print: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    struct fs_err err = { 0 };
+    if (output_init(&ctx.out, format, plain, stdout, &err) != 0) {
+        fprintf(stderr, "flowsleuth print: %s\n", err.msg);
+        return 2;
+    }
+    int status = input_read(&in, "flowsleuth print", on_flow, &ctx);
+    if (ctx.sort)
+        sort_and_print(&ctx);
+    output_finish(&ctx.out);
+    free(ctx.all);
+    if (ferror(stdout))
+        status = 1;
+    return status;
+}

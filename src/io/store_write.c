@@ -1,0 +1,459 @@
+/*
+ * Store writer (store.h): buffers records per open file, writes one compressed block
+ * of byte-plane shuffled columns every STORE_BLOCK_RECORDS records, and on close
+ * writes the end block, rewrites the header with the totals, syncs and moves the file
+ * from its hidden temp name into place.
+ */
+#include "store_int.h"
+
+#include "../core/fields.h"
+#include "../core/xalloc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Bins a folder writer keeps open: the current one plus stragglers for a few before. */
+#define MAX_OPEN 4
+
+/* Largest time a bin name can hold (9999-12-31 23:59:59.999 UTC). */
+#define MAX_TIME_MS 253402300799999ULL
+
+enum wmode { W_STREAM, W_FILE, W_FOLDER };
+
+struct wfile {
+    FILE *fp;
+    char *tmp;          /* hidden temp path; NULL for stdout */
+    char *dst;          /* final path (folder mode: without the numeric suffix) */
+    struct store_hdr h; /* totals so far */
+    struct flow *buf;   /* records of the block being filled */
+    size_t n;
+    int err; /* sticky: first error on this file */
+};
+
+struct store_writer {
+    enum wmode mode;
+    char *root; /* folder mode: the store folder */
+    enum store_codec codec;
+    int level;
+    uint32_t bin_secs;
+    struct wfile *files[MAX_OPEN];
+    size_t nopen;
+    uint8_t *raw, *comp; /* shared block buffers */
+    size_t compcap;
+    void *cctx;
+    int first_err;
+    struct fs_err first; /* message of first_err */
+};
+
+/* Remember the first error for store_writer_close; returns rc. */
+static int keep_err(struct store_writer *w, int rc, const struct fs_err *e)
+{
+    if (rc && !w->first_err) {
+        w->first_err = rc;
+        w->first = *e;
+    }
+    return rc;
+}
+
+static int put_err(struct fs_err *e, const struct fs_err *src, int rc)
+{
+    if (e)
+        *e = *src;
+    return rc;
+}
+
+static int io_err(struct wfile *wf, const char *what, struct fs_err *e)
+{
+    int rc = -(errno ? errno : EIO);
+    wf->err = rc;
+    return fs_err_set(e, rc, -1, "%s: %s: %s", wf->tmp ? wf->tmp : "stdout", what,
+                      fs_strerror(rc));
+}
+
+static int wfile_write(struct wfile *wf, const void *p, size_t n, struct fs_err *e)
+{
+    errno = 0;
+    if (n && fwrite(p, 1, n, wf->fp) != n)
+        return io_err(wf, "write", e);
+    return 0;
+}
+
+/* Compress and write the buffered records as one block. */
+static int flush_block(struct store_writer *w, struct wfile *wf, struct fs_err *e)
+{
+    if (wf->n == 0 || wf->err)
+        return wf->err;
+    struct store_bhdr b = { .nrecords = (uint32_t)wf->n, .codec = (uint8_t)w->codec };
+    b.first_min_ms = UINT64_MAX;
+    for (size_t i = 0; i < wf->n; i++) {
+        b.first_min_ms = wf->buf[i].first < b.first_min_ms ? wf->buf[i].first : b.first_min_ms;
+        b.last_max_ms = wf->buf[i].last > b.last_max_ms ? wf->buf[i].last : b.last_max_ms;
+    }
+    b.raw_len = (uint32_t)(wf->n * store_record_bytes((uint32_t)nfields));
+    store_shuffle(wf->buf, wf->n, w->raw);
+    const uint8_t *payload = w->raw;
+    b.comp_len = b.raw_len;
+    if (w->codec != STORE_NONE) {
+        long long c =
+            store_compress(w->codec, w->level, &w->cctx, w->raw, b.raw_len, w->comp, w->compcap);
+        if (c < 0)
+            return wf->err = fs_err_set(e, FS_ECODEC, -1, "%s: compression failed",
+                                        wf->tmp ? wf->tmp : "stdout");
+        /* Incompressible data is kept raw: the block's codec byte says so. */
+        if ((size_t)c < b.raw_len) {
+            payload = w->comp;
+            b.comp_len = (uint32_t)c;
+        } else {
+            b.codec = STORE_NONE;
+        }
+    }
+    b.crc = store_crc32(0, payload, b.comp_len);
+    uint8_t bh[STORE_BHDR_LEN];
+    store_bhdr_encode(bh, &b);
+    int rc = wfile_write(wf, bh, sizeof(bh), e);
+    if (!rc)
+        rc = wfile_write(wf, payload, b.comp_len, e);
+    if (rc)
+        return rc;
+    if (wf->h.nrecords == 0 || b.first_min_ms < wf->h.first_min_ms)
+        wf->h.first_min_ms = b.first_min_ms;
+    if (b.last_max_ms > wf->h.last_max_ms)
+        wf->h.last_max_ms = b.last_max_ms;
+    wf->h.nblocks++;
+    wf->h.nrecords += wf->n;
+    wf->n = 0;
+    return 0;
+}
+
+/* Start a file on fp: allocate the block buffer and write a provisional header. */
+static int wfile_start(struct store_writer *w, struct wfile *wf, uint64_t bin_start,
+                       struct fs_err *e)
+{
+    wf->buf = xmalloc(STORE_BLOCK_RECORDS * sizeof(struct flow));
+    wf->h = (struct store_hdr){ .version = STORE_VERSION,
+                                .codec = (uint8_t)w->codec,
+                                .flags = w->mode == W_STREAM ? STORE_FLAG_STREAM : 0,
+                                .header_len = STORE_HDR_LEN,
+                                .ncolumns = (uint32_t)nfields };
+    if (w->mode == W_FOLDER) {
+        wf->h.bin_start_ms = bin_start;
+        wf->h.bin_secs = w->bin_secs;
+    }
+    uint8_t hb[STORE_HDR_LEN];
+    store_hdr_encode(hb, &wf->h);
+    return wfile_write(wf, hb, sizeof(hb), e);
+}
+
+/* Create DIR/.BASE.tmp.PID.XXXXXX and a wfile writing to it; *out is set even on error. */
+static int wfile_open_tmp(struct store_writer *w, const char *dir, const char *base,
+                          const char *dst, uint64_t bin_start, struct wfile **out,
+                          struct fs_err *e)
+{
+    struct wfile *wf = xcalloc(1, sizeof(*wf));
+    *out = wf;
+    size_t len = strlen(dir) + strlen(base) + 48;
+    wf->tmp = xmalloc(len);
+    snprintf(wf->tmp, len, "%s/.%s.tmp.%ld.XXXXXX", dir, base, (long)getpid());
+    wf->dst = xstrdup(dst);
+    int fd = mkstemp(wf->tmp);
+    if (fd < 0 || !(wf->fp = fdopen(fd, "wb"))) {
+        int rc = io_err(wf, "create", e);
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
+    return wfile_start(w, wf, bin_start, e);
+}
+
+/* Link tmp to dst, or dst.1, dst.2, ...: a complete file is never replaced. */
+static int publish_noreplace(struct wfile *wf, struct fs_err *e)
+{
+    size_t len = strlen(wf->dst) + 16;
+    char *name = xmalloc(len);
+    int rc = 0;
+    for (unsigned k = 0;; k++) {
+        if (k)
+            snprintf(name, len, "%s.%u", wf->dst, k);
+        else
+            snprintf(name, len, "%s", wf->dst);
+        if (link(wf->tmp, name) == 0) {
+            unlink(wf->tmp);
+            break;
+        }
+        if (errno == EEXIST)
+            continue;
+        /* File systems without hard links: check, then rename (not atomic, still safe
+         * against our own writers, which are the ones that race here). */
+        struct stat st;
+        if (errno != EPERM && errno != ENOTSUP && errno != EOPNOTSUPP && errno != ENOSYS) {
+            rc = io_err(wf, "link into place", e);
+            break;
+        }
+        if (lstat(name, &st) == 0)
+            continue;
+        if (rename(wf->tmp, name) != 0)
+            rc = io_err(wf, "rename into place", e);
+        break;
+    }
+    free(name);
+    return rc;
+}
+
+static void wfile_free(struct wfile *wf)
+{
+    free(wf->buf);
+    free(wf->tmp);
+    free(wf->dst);
+    free(wf);
+}
+
+/* Write the end block and the final header, sync, close and move the file into place. */
+static int wfile_finish(struct store_writer *w, struct wfile *wf, struct fs_err *e)
+{
+    int rc = flush_block(w, wf, e);
+    uint8_t bh[STORE_BHDR_LEN], hb[STORE_HDR_LEN];
+    struct store_bhdr end = { .codec = (uint8_t)w->codec };
+    store_bhdr_encode(bh, &end);
+    if (!rc)
+        rc = wfile_write(wf, bh, sizeof(bh), e);
+    errno = 0;
+    if (!rc && fflush(wf->fp) != 0)
+        rc = io_err(wf, "write", e);
+    if (w->mode == W_STREAM) {
+        wfile_free(wf);
+        return rc;
+    }
+    store_hdr_encode(hb, &wf->h);
+    if (!rc && pwrite(fileno(wf->fp), hb, sizeof(hb), 0) != (ssize_t)sizeof(hb))
+        rc = io_err(wf, "rewrite header", e);
+    if (!rc && fsync(fileno(wf->fp)) != 0)
+        rc = io_err(wf, "sync", e);
+    if (fclose(wf->fp) != 0 && !rc)
+        rc = io_err(wf, "close", e);
+    if (!rc && w->mode == W_FILE && rename(wf->tmp, wf->dst) != 0)
+        rc = io_err(wf, "rename into place", e);
+    else if (!rc && w->mode == W_FOLDER)
+        rc = publish_noreplace(wf, e);
+    if (rc)
+        unlink(wf->tmp);
+    wfile_free(wf);
+    return rc;
+}
+
+/* mkdir -p; returns 0 or -errno. */
+static int mkdirs(const char *path)
+{
+    char *p = xstrdup(path);
+    int rc = 0;
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        char c = *s;
+        *s = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            rc = -errno;
+            break;
+        }
+        *s = c;
+        if (c == '\0')
+            break;
+    }
+    struct stat st;
+    if (!rc && (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)))
+        rc = -ENOTDIR;
+    free(p);
+    return rc;
+}
+
+/* Open the file of the bin starting at bin_start below the store folder. */
+static int open_bin(struct store_writer *w, uint64_t bin_start, struct wfile **out,
+                    struct fs_err *e)
+{
+    char rel[64];
+    store_bin_name(bin_start, rel, sizeof(rel));
+    size_t len = strlen(w->root) + strlen(rel) + 2;
+    char *dst = xmalloc(len), *dir = xmalloc(len);
+    snprintf(dst, len, "%s/%s", w->root, rel);
+    const char *base = strrchr(dst, '/') + 1;
+    snprintf(dir, len, "%.*s", (int)(base - 1 - dst), dst);
+    int rc = mkdirs(dir);
+    if (rc)
+        fs_err_set(e, rc, -1, "%s: create folder: %s", dir, fs_strerror(rc));
+    else
+        rc = wfile_open_tmp(w, dir, base, dst, bin_start, out, e);
+    free(dst);
+    free(dir);
+    return rc;
+}
+
+/* The open file for a flow's bin, opening it (and closing the oldest) as needed. */
+static int pick_bin(struct store_writer *w, uint64_t last, struct wfile **out, struct fs_err *e)
+{
+    if (last > MAX_TIME_MS)
+        return fs_err_set(e, FS_EINVAL, -1, "%s: flow time %llu ms is past year 9999", w->root,
+                          (unsigned long long)last);
+    uint64_t width = (uint64_t)w->bin_secs * 1000, start = last - last % width;
+    for (size_t i = 0; i < w->nopen; i++)
+        if (w->files[i]->h.bin_start_ms == start) {
+            *out = w->files[i];
+            return 0;
+        }
+    if (w->nopen == MAX_OPEN) {
+        size_t old = 0;
+        for (size_t i = 1; i < w->nopen; i++)
+            if (w->files[i]->h.bin_start_ms < w->files[old]->h.bin_start_ms)
+                old = i;
+        struct wfile *wf = w->files[old];
+        w->files[old] = w->files[--w->nopen];
+        int rc = wfile_finish(w, wf, e);
+        if (rc)
+            return rc;
+    }
+    struct wfile *wf = NULL;
+    int rc = open_bin(w, start, &wf, e);
+    if (rc) {
+        if (wf && wf->fp) {
+            fclose(wf->fp);
+            unlink(wf->tmp);
+        }
+        if (wf)
+            wfile_free(wf);
+        return rc;
+    }
+    w->files[w->nopen++] = *out = wf;
+    return 0;
+}
+
+/* Check the options and settle the mode of PATH. */
+static int writer_setup(struct store_writer *w, const char *path, const struct store_wopts *o,
+                        struct fs_err *e)
+{
+    w->codec = o ? o->codec : STORE_LZ4;
+    w->level = o ? o->level : 0;
+    w->bin_secs = o && o->bin_secs ? o->bin_secs : STORE_BIN_SECS_DEFAULT;
+    if ((unsigned)w->codec > STORE_ZSTD || w->bin_secs % 60 || w->bin_secs > STORE_MAX_BIN_SECS)
+        return fs_err_set(e, FS_EINVAL, -1,
+                          "%s: bad store options (codec %d, bin %u s: want whole minutes "
+                          "up to a day)",
+                          path, (int)w->codec, w->bin_secs);
+    struct stat st;
+    size_t len = strlen(path);
+    if (strcmp(path, "-") == 0)
+        w->mode = W_STREAM;
+    else if ((len && path[len - 1] == '/') || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+        w->mode = W_FOLDER;
+    else
+        w->mode = W_FILE;
+    return 0;
+}
+
+/* Open the single file or stream writer's one file. */
+static int open_single(struct store_writer *w, const char *path, struct fs_err *e)
+{
+    struct wfile *wf;
+    if (w->mode == W_STREAM) {
+        wf = xcalloc(1, sizeof(*wf));
+        wf->fp = stdout;
+        w->files[w->nopen++] = wf;
+        return wfile_start(w, wf, 0, e);
+    }
+    char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    int rc = wfile_open_tmp(w, slash ? dir : ".", base, path, 0, &wf, e);
+    free(dir);
+    if (rc && !wf->fp) {
+        wfile_free(wf);
+        return rc;
+    }
+    w->files[w->nopen++] = wf;
+    return rc;
+}
+
+/*
+ * Open a writer (store.h). The single file's temp file is created here so a bad path
+ * fails at once; folder bins are created as records arrive. On error nothing is left
+ * behind and *out is NULL.
+ */
+int store_writer_open(struct store_writer **out, const char *path, const struct store_wopts *o,
+                      struct fs_err *err)
+{
+    *out = NULL;
+    struct store_writer *w = xcalloc(1, sizeof(*w));
+    int rc = writer_setup(w, path, o, err);
+    if (!rc && w->mode == W_FOLDER) {
+        w->root = xstrdup(path);
+        for (size_t n = strlen(w->root); n > 1 && w->root[n - 1] == '/'; n--)
+            w->root[n - 1] = '\0';
+        if ((rc = mkdirs(w->root)) != 0)
+            fs_err_set(err, rc, -1, "%s: create store folder: %s", path, fs_strerror(rc));
+    } else if (!rc) {
+        rc = open_single(w, path, err);
+    }
+    size_t raw = STORE_BLOCK_RECORDS * store_record_bytes((uint32_t)nfields);
+    w->raw = xmalloc(raw);
+    w->compcap = store_comp_bound(raw);
+    w->comp = xmalloc(w->compcap);
+    if (rc) {
+        struct fs_err dummy;
+        for (size_t i = 0; i < w->nopen; i++)
+            w->files[i]->err = rc;
+        store_writer_close(w, &dummy);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+/*
+ * Append one record (copied). Folder mode files it by its `last` time. Errors: -errno
+ * on write failure, FS_ECODEC, FS_EINVAL for a time no bin name can hold; records of a
+ * file that failed are dropped and the error repeated.
+ */
+int store_writer_add(struct store_writer *w, const struct flow *f, struct fs_err *err)
+{
+    struct fs_err e;
+    struct wfile *wf = w->files[0];
+    int rc = 0;
+    if (w->mode == W_FOLDER && (rc = pick_bin(w, f->last, &wf, &e)) != 0)
+        return put_err(err, &e, keep_err(w, rc, &e));
+    if (wf->err)
+        return put_err(err, &w->first, wf->err);
+    wf->buf[wf->n++] = *f;
+    if (wf->n == STORE_BLOCK_RECORDS && (rc = flush_block(w, wf, &e)) != 0)
+        return put_err(err, &e, keep_err(w, rc, &e));
+    return 0;
+}
+
+/*
+ * Finish every open file (end block, header totals, sync, rename into place) and free
+ * w. Files that failed are removed instead. Returns 0 or the first error of the
+ * writer's life, with its message.
+ */
+int store_writer_close(struct store_writer *w, struct fs_err *err)
+{
+    if (!w)
+        return 0;
+    struct fs_err e;
+    for (size_t i = 0; i < w->nopen; i++) {
+        struct wfile *wf = w->files[i];
+        int rc = wfile_finish(w, wf, &e);
+        keep_err(w, rc, &e);
+    }
+    int rc = w->first_err;
+    if (rc && err)
+        *err = w->first;
+    store_codec_free(w->cctx, NULL);
+    free(w->raw);
+    free(w->comp);
+    free(w->root);
+    free(w);
+    return rc;
+}

@@ -1,0 +1,70 @@
+/*
+ * flowsleuth: one binary, git-style subcommands. The table below drives dispatch,
+ * `flowsleuth help` and `flowsleuth help CMD`.
+ */
+#include "cmd/cmd.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    { "meter", cmd_meter, "packets (pcap file, live interface) to flow records" },
+    { "print", cmd_print, "print flow records as table, csv, tsv, json or a user format" },
+};
+
+static const size_t ncommands = sizeof(commands) / sizeof(commands[0]);
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, "usage: flowsleuth [--version] [help] COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < ncommands; i++)
+        fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(fp, "\n'flowsleuth help COMMAND' or 'flowsleuth COMMAND --help' explains one.\n");
+}
+
+static const struct command *lookup(const char *name)
+{
+    for (size_t i = 0; i < ncommands; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+        printf("flowsleuth %s\n", FS_VERSION);
+        return 0;
+    }
+    if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        if (argc < 3) {
+            usage(stdout);
+            return 0;
+        }
+        const struct command *c = lookup(argv[2]);
+        if (!c) {
+            fprintf(stderr, "flowsleuth: no command '%s'\n", argv[2]);
+            return 2;
+        }
+        char *hargv[] = { (char *)c->name, "--help", NULL };
+        return c->fn(2, hargv);
+    }
+    const struct command *c = lookup(name);
+    if (!c) {
+        fprintf(stderr, "flowsleuth: '%s' is not a command\n", name);
+        usage(stderr);
+        return 2;
+    }
+    return c->fn(argc - 1, argv + 1);
+}

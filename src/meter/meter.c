@@ -1,0 +1,390 @@
+/*
+ * Flow table: a chained hash on the canonical 5-tuple + VLAN, and two LRU lists
+ * (open flows, closing flows) ordered by last activity. Because each list is in
+ * last-seen order and has one timeout, the next flow to expire is always at a list
+ * head: expiry is O(1) per packet, with no timer wheel or heap.
+ */
+#include "meter.h"
+
+#include "../core/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Sequence-space tracking of one TCP direction: goodput and retransmissions. */
+struct seqspan {
+    uint32_t hi;   /* sequence number one past the highest payload byte seen */
+    uint8_t init;  /* hi is valid */
+    uint64_t span; /* unique payload bytes = goodput */
+    uint64_t retx; /* payload bytes at or below hi when they arrived */
+};
+
+enum fstate { FS_OPEN = 0, FS_CLOSING = 1 };
+
+struct fent {
+    struct flow f;
+    struct fent *hnext;       /* hash chain */
+    struct fent *prev, *next; /* LRU list of its state */
+    uint64_t first_us, last_us;
+    uint32_t hash;
+    uint8_t state;
+    uint8_t fin; /* bit 0: forward FIN seen, bit 1: reverse FIN seen */
+    struct seqspan seq[2];
+};
+
+struct lru {
+    struct fent *head, *tail;
+};
+
+struct meter {
+    struct meter_opts o;
+    meter_sink sink;
+    void *ctx;
+    struct fent **buckets;
+    uint32_t nbuckets; /* power of two */
+    uint32_t nflows;
+    struct lru open, closing;
+    struct fent *freelist;
+    uint64_t now_us;
+    struct meter_stats st;
+};
+
+void meter_opts_default(struct meter_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->idle_ms = 60000;
+    o->active_ms = 1800000;
+    o->linger_ms = 2000;
+    o->max_flows = 1000000;
+}
+
+struct meter *meter_new(const struct meter_opts *o, meter_sink sink, void *ctx)
+{
+    struct meter *m = xcalloc(1, sizeof(*m));
+    if (o)
+        m->o = *o;
+    else
+        meter_opts_default(&m->o);
+    if (!m->o.max_flows)
+        m->o.max_flows = 1;
+    m->sink = sink;
+    m->ctx = ctx;
+    m->nbuckets = 1 << 12;
+    m->buckets = xcalloc(m->nbuckets, sizeof(*m->buckets));
+    return m;
+}
+
+static void lru_remove(struct lru *l, struct fent *e)
+{
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        l->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        l->tail = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static void lru_append(struct lru *l, struct fent *e)
+{
+    e->prev = l->tail;
+    e->next = NULL;
+    if (l->tail)
+        l->tail->next = e;
+    else
+        l->head = e;
+    l->tail = e;
+}
+
+static struct lru *lru_of(struct meter *m, const struct fent *e)
+{
+    return e->state == FS_CLOSING ? &m->closing : &m->open;
+}
+
+/*
+ * Symmetric hash of the 5-tuple + VLAN: both directions of a connection give the same
+ * value because the endpoint hashes are combined with a commutative operation.
+ */
+static uint32_t endpoint_hash(const uint8_t a[16], uint16_t port)
+{
+    uint64_t x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, a + 8, 8);
+    uint64_t h = (x * 0x9E3779B97F4A7C15ULL) ^ (y + 0x632BE59BD9B4E019ULL + port);
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ULL;
+    h ^= h >> 32;
+    return (uint32_t)h;
+}
+
+static uint32_t pkt_hash(const struct pkt *p)
+{
+    uint32_t h = endpoint_hash(p->src, p->sport) + endpoint_hash(p->dst, p->dport);
+    h ^= ((uint32_t)p->proto << 16) ^ p->vlan;
+    h *= 0x85EBCA6BU;
+    return h ^ (h >> 15);
+}
+
+/* 0 = packet goes forward (src->dst of the record), 1 = reverse, -1 = other tuple. */
+static int match_dir(const struct fent *e, const struct pkt *p)
+{
+    const struct flow *f = &e->f;
+    if (f->proto != p->proto || f->vlan != p->vlan)
+        return -1;
+    if (f->sport == p->sport && f->dport == p->dport && memcmp(f->src, p->src, 16) == 0 &&
+        memcmp(f->dst, p->dst, 16) == 0)
+        return 0;
+    if (f->sport == p->dport && f->dport == p->sport && memcmp(f->src, p->dst, 16) == 0 &&
+        memcmp(f->dst, p->src, 16) == 0)
+        return 1;
+    return -1;
+}
+
+static void grow(struct meter *m)
+{
+    uint32_t n = m->nbuckets * 2;
+    struct fent **b = xcalloc(n, sizeof(*b));
+    for (uint32_t i = 0; i < m->nbuckets; i++) {
+        struct fent *e = m->buckets[i];
+        while (e) {
+            struct fent *next = e->hnext;
+            e->hnext = b[e->hash & (n - 1)];
+            b[e->hash & (n - 1)] = e;
+            e = next;
+        }
+    }
+    free(m->buckets);
+    m->buckets = b;
+    m->nbuckets = n;
+}
+
+static void finalize(struct fent *e)
+{
+    struct flow *f = &e->f;
+    f->first = e->first_us / 1000;
+    f->last = e->last_us / 1000;
+    if (f->proto == 6) {
+        f->goodput = e->seq[0].span;
+        f->retrans = e->seq[0].retx;
+        f->rgoodput = e->seq[1].span;
+        f->rretrans = e->seq[1].retx;
+    }
+}
+
+/* Take e out of the table, hand its record to the sink, recycle it. */
+static void expire(struct meter *m, struct fent *e, uint64_t *reason)
+{
+    struct fent **pp = &m->buckets[e->hash & (m->nbuckets - 1)];
+    while (*pp != e)
+        pp = &(*pp)->hnext;
+    *pp = e->hnext;
+    lru_remove(lru_of(m, e), e);
+    m->nflows--;
+    (*reason)++;
+    finalize(e);
+    m->st.flows_out++;
+    m->sink(m->ctx, &e->f);
+    e->hnext = m->freelist;
+    m->freelist = e;
+}
+
+void meter_expire(struct meter *m, uint64_t now_us)
+{
+    if (now_us > m->now_us)
+        m->now_us = now_us;
+    uint64_t idle = m->o.idle_ms * 1000, linger = m->o.linger_ms * 1000;
+    while (m->closing.head && m->closing.head->last_us + linger <= m->now_us)
+        expire(m, m->closing.head, &m->st.exp_closed);
+    while (m->open.head && m->open.head->last_us + idle <= m->now_us)
+        expire(m, m->open.head, &m->st.exp_idle);
+}
+
+/*
+ * Create a record for a packet with no entry. The initiator is the SYN sender; a
+ * SYN+ACK seen first means the other side initiated; otherwise the packet's source.
+ */
+static struct fent *create(struct meter *m, const struct pkt *p, uint32_t h, int swap)
+{
+    if (m->nflows >= m->o.max_flows) {
+        struct fent *old = m->open.head ? m->open.head : m->closing.head;
+        expire(m, old, &m->st.exp_evicted);
+    }
+    struct fent *e = m->freelist;
+    if (e)
+        m->freelist = e->hnext;
+    else
+        e = xmalloc(sizeof(*e));
+    memset(e, 0, sizeof(*e));
+    struct flow *f = &e->f;
+    memcpy(f->src, swap ? p->dst : p->src, 16);
+    memcpy(f->dst, swap ? p->src : p->dst, 16);
+    f->sport = swap ? p->dport : p->sport;
+    f->dport = swap ? p->sport : p->dport;
+    f->proto = p->proto;
+    f->ipver = p->ipver;
+    f->vlan = p->vlan;
+    f->tos = p->tos;
+    e->first_us = p->ts_us;
+    e->hash = h;
+    if (m->nflows + 1 > m->nbuckets)
+        grow(m);
+    struct fent **b = &m->buckets[h & (m->nbuckets - 1)];
+    e->hnext = *b;
+    *b = e;
+    lru_append(&m->open, e);
+    m->nflows++;
+    if (m->nflows > m->st.active_peak)
+        m->st.active_peak = m->nflows;
+    return e;
+}
+
+/*
+ * Goodput from the sequence span: bytes past the highest sequence seen are new, bytes
+ * at or below it were sent before (a retransmission, or reordering, which we cannot
+ * tell apart without keeping holes). 32-bit wrap is handled by signed differences.
+ */
+static void seq_update(struct seqspan *s, uint32_t seq, uint32_t len, uint8_t flags)
+{
+    if (flags & FS_TCP_SYN)
+        seq++;
+    if (!s->init) {
+        s->hi = seq;
+        s->init = 1;
+    }
+    if (len == 0)
+        return;
+    uint32_t end = seq + len;
+    int32_t beyond = (int32_t)(end - s->hi);
+    if (beyond <= 0) {
+        s->retx += len;
+        return;
+    }
+    if ((uint32_t)beyond < len)
+        s->retx += len - (uint32_t)beyond;
+    s->span += (uint32_t)beyond;
+    s->hi = end;
+}
+
+static void account(struct meter *m, struct fent *e, const struct pkt *p, int dir)
+{
+    struct flow *f = &e->f;
+    uint16_t len = p->iplen > 0xffff ? 0xffff : (uint16_t)p->iplen;
+    if (dir == 0) {
+        if (!f->packets || len < f->minlen)
+            f->minlen = len;
+        if (len > f->maxlen)
+            f->maxlen = len;
+        f->packets++;
+        f->bytes += p->iplen;
+        f->payload += p->payload;
+        f->flags |= p->tcpflags;
+    } else {
+        if (!f->rpackets || len < f->rminlen)
+            f->rminlen = len;
+        if (len > f->rmaxlen)
+            f->rmaxlen = len;
+        f->rpackets++;
+        f->rbytes += p->iplen;
+        f->rpayload += p->payload;
+        f->rflags |= p->tcpflags;
+    }
+    if (p->ts_us > e->last_us)
+        e->last_us = p->ts_us;
+    if (p->proto != 6 || p->is_frag)
+        return;
+    seq_update(&e->seq[dir], p->seq, p->payload, p->tcpflags);
+    if (p->tcpflags & FS_TCP_FIN)
+        e->fin |= (uint8_t)(1 << dir);
+    if (e->state == FS_OPEN && ((p->tcpflags & FS_TCP_RST) || e->fin == 3)) {
+        lru_remove(&m->open, e);
+        e->state = FS_CLOSING;
+        lru_append(&m->closing, e);
+    }
+}
+
+static struct fent *lookup(struct meter *m, const struct pkt *p, uint32_t h, int *dir)
+{
+    for (struct fent *e = m->buckets[h & (m->nbuckets - 1)]; e; e = e->hnext) {
+        if (e->hash != h)
+            continue;
+        int d = match_dir(e, p);
+        if (d >= 0) {
+            *dir = d;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+void meter_packet(struct meter *m, const struct pkt *p)
+{
+    m->st.packets++;
+    meter_expire(m, p->ts_us);
+    uint32_t h = pkt_hash(p);
+    int dir = 0;
+    struct fent *e = lookup(m, p, h, &dir);
+    int syn_only = p->proto == 6 && (p->tcpflags & (FS_TCP_SYN | FS_TCP_ACK)) == FS_TCP_SYN;
+    if (e && syn_only && e->state == FS_CLOSING) {
+        expire(m, e, &m->st.exp_reused); /* port reuse: a new connection */
+        e = NULL;
+    } else if (e && p->ts_us >= e->first_us + m->o.active_ms * 1000) {
+        /* Long flow: cut it and go on in a record with the same orientation. */
+        int swap = dir == 1;
+        expire(m, e, &m->st.exp_active);
+        e = create(m, p, h, swap);
+        account(m, e, p, dir);
+        return;
+    }
+    if (!e) {
+        int synack = p->proto == 6 && (p->tcpflags & (FS_TCP_SYN | FS_TCP_ACK)) ==
+                                          (FS_TCP_SYN | FS_TCP_ACK);
+        dir = synack ? 1 : 0;
+        e = create(m, p, h, synack);
+    } else {
+        struct lru *l = lru_of(m, e);
+        lru_remove(l, e);
+        lru_append(l, e);
+    }
+    account(m, e, p, dir);
+}
+
+void meter_flush(struct meter *m)
+{
+    while (m->open.head)
+        expire(m, m->open.head, &m->st.exp_flush);
+    while (m->closing.head)
+        expire(m, m->closing.head, &m->st.exp_flush);
+}
+
+uint32_t meter_active(const struct meter *m)
+{
+    return m->nflows;
+}
+
+void meter_get_stats(const struct meter *m, struct meter_stats *out)
+{
+    *out = m->st;
+}
+
+void meter_free(struct meter *m)
+{
+    if (!m)
+        return;
+    for (uint32_t i = 0; i < m->nbuckets; i++) {
+        struct fent *e = m->buckets[i];
+        while (e) {
+            struct fent *next = e->hnext;
+            free(e);
+            e = next;
+        }
+    }
+    while (m->freelist) {
+        struct fent *next = m->freelist->hnext;
+        free(m->freelist);
+        m->freelist = next;
+    }
+    free(m->buckets);
+    free(m);
+}

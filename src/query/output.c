@@ -1,0 +1,280 @@
+#include "output.h"
+
+#include "../core/fmt.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+static const char *const default_table =
+    "first,last,proto,src,sport,dst,dport,packets,bytes,rpackets,rbytes,rgoodput,flags,rflags";
+
+const char *proto_name(uint8_t proto)
+{
+    switch (proto) {
+    case 1:
+        return "icmp";
+    case 2:
+        return "igmp";
+    case 6:
+        return "tcp";
+    case 17:
+        return "udp";
+    case 47:
+        return "gre";
+    case 50:
+        return "esp";
+    case 51:
+        return "ah";
+    case 58:
+        return "icmp6";
+    case 89:
+        return "ospf";
+    case 132:
+        return "sctp";
+    default:
+        return NULL;
+    }
+}
+
+static int parse_cols(struct output *o, const char *list, struct fs_err *err)
+{
+    char buf[1024];
+    size_t len = strlen(list);
+    if (len >= sizeof(buf))
+        return fs_err_set(err, FS_EINVAL, -1, "format list too long");
+    memcpy(buf, list, len + 1);
+    o->ncols = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        const struct field *fd = field_find(t);
+        if (!fd)
+            return fs_err_set(err, FS_EINVAL, -1, "unknown field '%s' in format", t);
+        if (o->ncols == OUTPUT_MAX_COLS)
+            return fs_err_set(err, FS_EINVAL, -1, "too many columns in format");
+        o->cols[o->ncols++] = fd;
+    }
+    if (o->ncols == 0)
+        return fs_err_set(err, FS_EINVAL, -1, "empty column list in format");
+    return 0;
+}
+
+int output_init(struct output *o, const char *spec, int plain, FILE *fp, struct fs_err *err)
+{
+    memset(o, 0, sizeof(*o));
+    o->plain = plain;
+    o->fp = fp;
+    static const struct {
+        const char *name;
+        enum output_mode mode;
+    } modes[] = { { "table", OUT_TABLE }, { "fmt", OUT_TABLE }, { "csv", OUT_CSV },
+                  { "tsv", OUT_TSV },     { "json", OUT_JSON } };
+    const char *colon = strchr(spec, ':');
+    size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        if (strlen(modes[i].name) != n || strncmp(modes[i].name, spec, n) != 0)
+            continue;
+        o->mode = modes[i].mode;
+        if (colon)
+            return parse_cols(o, colon + 1, err);
+        if (strcmp(modes[i].name, "fmt") == 0)
+            return fs_err_set(err, FS_EINVAL, -1, "fmt: needs a list of fields");
+        if (o->mode == OUT_TABLE)
+            return parse_cols(o, default_table, err);
+        for (size_t k = 0; k < nfields && k < OUTPUT_MAX_COLS; k++)
+            o->cols[o->ncols++] = &fields[k];
+        return 0;
+    }
+    return fs_err_set(err, FS_EINVAL, -1,
+                      "unknown output format '%s' (table, csv, tsv, json, fmt:FIELDS)", spec);
+}
+
+/* 1234567 -> "1.2 M" (SI units, as people read link speeds and volumes). */
+static size_t human(char *buf, uint64_t v)
+{
+    static const char units[] = " kMGTPE";
+    if (v < 1000)
+        return (size_t)snprintf(buf, 64, "%" PRIu64, v);
+    double d = (double)v;
+    int u = 0;
+    while (d >= 999.95 && u < 6) {
+        d /= 1000.0;
+        u++;
+    }
+    return (size_t)snprintf(buf, 64, "%.1f %c", d, units[u]);
+}
+
+static size_t fmt_flags(char *buf, uint8_t fl)
+{
+    static const char names[] = "CEUAPRSF";
+    for (int i = 0; i < 8; i++)
+        buf[i] = (fl & (0x80 >> i)) ? names[i] : '.';
+    buf[8] = '\0';
+    return 8;
+}
+
+/* Unsigned decimal without snprintf: CSV of millions of flows spends its time here. */
+static size_t fmt_u64(char *buf, uint64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (int i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    buf[n] = '\0';
+    return (size_t)n;
+}
+
+size_t output_field(char *buf, const struct field *fd, const struct flow *f, int hum)
+{
+    switch (fd->type) {
+    case FT_ADDR:
+        return fmt_addr(buf, field_get_addr(fd, f), f->ipver);
+    case FT_EADDR:
+        return fmt_addr(buf, field_get_addr(fd, f), 0);
+    case FT_TIME:
+        return fmt_time_ms(buf, field_get_u64(fd, f));
+    case FT_PROTO: {
+        const char *name = hum ? proto_name(f->proto) : NULL;
+        if (name) {
+            size_t len = strlen(name);
+            memcpy(buf, name, len + 1);
+            return len;
+        }
+        return fmt_u64(buf, f->proto);
+    }
+    case FT_FLAGS:
+        if (hum)
+            return fmt_flags(buf, (uint8_t)field_get_u64(fd, f));
+        return fmt_u64(buf, field_get_u64(fd, f));
+    default:
+        if (hum && (fd->kind & (FK_BYTES | FK_COUNT)))
+            return human(buf, field_get_u64(fd, f));
+        return fmt_u64(buf, field_get_u64(fd, f));
+    }
+}
+
+/* Table column width per type: enough for typical values, IPv6 may overflow it. */
+static int col_width(const struct field *fd)
+{
+    switch (fd->type) {
+    case FT_TIME:
+        return 24;
+    case FT_ADDR:
+    case FT_EADDR:
+        return 15;
+    case FT_PROTO:
+        return 5;
+    case FT_FLAGS:
+        return 8;
+    case FT_U16:
+        return 5;
+    case FT_U8:
+        return 3;
+    default:
+        return 8;
+    }
+}
+
+static int right_aligned(const struct field *fd)
+{
+    return fd->type != FT_ADDR && fd->type != FT_EADDR && fd->type != FT_TIME &&
+           fd->type != FT_PROTO && fd->type != FT_FLAGS;
+}
+
+/* printf width of table column i: negative = left-aligned; the last is not padded. */
+static int table_width(const struct output *o, int i)
+{
+    const struct field *fd = o->cols[i];
+    if (right_aligned(fd))
+        return col_width(fd);
+    return i == o->ncols - 1 ? 0 : -col_width(fd);
+}
+
+static void header(struct output *o)
+{
+    o->header_done = 1;
+    if (o->mode == OUT_JSON)
+        return;
+    for (int i = 0; i < o->ncols; i++) {
+        const struct field *fd = o->cols[i];
+        if (o->mode == OUT_TABLE)
+            fprintf(o->fp, "%s%*s", i ? " " : "", table_width(o, i), fd->name);
+        else
+            fprintf(o->fp, "%s%s", i ? (o->mode == OUT_CSV ? "," : "\t") : "", fd->name);
+    }
+    fputc('\n', o->fp);
+}
+
+static void row_table(struct output *o, const struct flow *f)
+{
+    char buf[128];
+    for (int i = 0; i < o->ncols; i++) {
+        const struct field *fd = o->cols[i];
+        output_field(buf, fd, f, !o->plain || fd->type == FT_PROTO || fd->type == FT_FLAGS);
+        fprintf(o->fp, "%s%*s", i ? " " : "", table_width(o, i), buf);
+    }
+    fputc('\n', o->fp);
+}
+
+static void row_sep(struct output *o, const struct flow *f, char sep)
+{
+    char line[OUTPUT_MAX_COLS * 64];
+    size_t n = 0;
+    for (int i = 0; i < o->ncols; i++) {
+        if (i)
+            line[n++] = sep;
+        n += output_field(line + n, o->cols[i], f, 0);
+    }
+    line[n++] = '\n';
+    fwrite(line, 1, n, o->fp);
+}
+
+static void row_json(struct output *o, const struct flow *f)
+{
+    char line[OUTPUT_MAX_COLS * 80];
+    size_t n = 0;
+    line[n++] = '{';
+    for (int i = 0; i < o->ncols; i++) {
+        const struct field *fd = o->cols[i];
+        int quoted = fd->type == FT_ADDR || fd->type == FT_EADDR || fd->type == FT_TIME;
+        n += (size_t)snprintf(line + n, sizeof(line) - n, "%s\"%s\":%s", i ? "," : "", fd->name,
+                              quoted ? "\"" : "");
+        n += output_field(line + n, fd, f, 0);
+        if (quoted)
+            line[n++] = '"';
+    }
+    line[n++] = '}';
+    line[n++] = '\n';
+    fwrite(line, 1, n, o->fp);
+}
+
+void output_flow(struct output *o, const struct flow *f)
+{
+    if (!o->header_done)
+        header(o);
+    o->rows++;
+    switch (o->mode) {
+    case OUT_TABLE:
+        row_table(o, f);
+        break;
+    case OUT_CSV:
+        row_sep(o, f, ',');
+        break;
+    case OUT_TSV:
+        row_sep(o, f, '\t');
+        break;
+    case OUT_JSON:
+        row_json(o, f);
+        break;
+    }
+}
+
+void output_finish(struct output *o)
+{
+    if (!o->header_done)
+        header(o);
+    fflush(o->fp);
+}

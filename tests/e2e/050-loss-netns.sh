@@ -1,0 +1,186 @@
+#!/bin/sh
+# 050: a real HTTP download with injected loss, metered from the server-side capture.
+#
+# Two network namespaces joined by a veth pair (10.201.X.1 server, 10.201.X.2 client,
+# nothing routed outside them), offloads off so the capture holds wire-sized packets.
+# A python3 http.server serves a random file of known size; tcpdump captures on the
+# server's veth; nftables in the CLIENT's input chain drops ~2% of the server's packets
+# AFTER the capture point, so the server really retransmits and the capture holds both
+# the originals and the retransmissions. curl downloads the file over one connection.
+# Then `flowsleuth meter` + `print -o csv` must give, for the connection to the server:
+#   rgoodput == HTTP response size (file size + response header bytes from curl -D)
+#   rpayload == rgoodput + rretrans
+#   rretrans > 0  (no retransmission at 2%: rerun once at 6%, then fail)
+# plus forward/reverse sanity (one record, server is dport, the body arrived intact).
+# tshark, when installed, only adds an informational count of the retransmissions it
+# flags. Needs root, ip, nft, ethtool, tcpdump, curl, python3, taskset; exit 77 without.
+# LAB-NOTES: server and client pinned to CPU 0 and tcp_early_retrans=0 in the server
+# namespace (no spurious retransmissions on the ~50 us veth RTT); tcpdump is stopped
+# only after its file has stopped growing.
+. "$(dirname "$0")/lib.sh"
+
+[ "$(id -u)" = 0 ] || skip "needs root (network namespaces)"
+need ip nft ethtool tcpdump curl python3 taskset
+
+PORT=8000
+SIZE=3145729 # 3 MiB + 1: an odd size catches off-by-one errors
+NS_S="fs-e2e-srv-$$"
+NS_C="fs-e2e-cli-$$"
+IF_S="fsS$$" # interface names: at most 15 characters
+IF_C="fsC$$"
+NET="10.201.$(($$ % 250))" # private, and only ever configured inside the namespaces
+SRV="$NET.1"
+CLI="$NET.2"
+srv_pid=""
+dump_pid=""
+
+cleanup() {
+    for p in $dump_pid $srv_pid; do
+        kill "$p" 2>/dev/null || true
+    done
+    for p in $dump_pid $srv_pid; do
+        wait "$p" 2>/dev/null || true
+    done
+    ip netns del "$NS_C" 2>/dev/null || true
+    ip netns del "$NS_S" 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'cleanup; trap - EXIT; exit 130' INT TERM HUP
+
+ip netns add "$NS_S" 2>"$T/netns.err" || skip "ip netns add failed: $(cat "$T/netns.err")"
+ip netns add "$NS_C" || fail "ip netns add $NS_C failed"
+in_s() { ip netns exec "$NS_S" "$@"; }
+in_c() { ip netns exec "$NS_C" "$@"; }
+
+ip link add "$IF_S" netns "$NS_S" type veth peer name "$IF_C" netns "$NS_C" \
+    || fail "cannot create the veth pair"
+in_s ip addr add "$SRV/24" dev "$IF_S"
+in_c ip addr add "$CLI/24" dev "$IF_C"
+# link_up NS IF: lo and IF up, offloads off (wire-sized packets in the capture).
+link_up() {
+    ip netns exec "$1" sh -c "ip link set lo up && ip link set $2 up &&
+        ethtool -K $2 tso off gso off gro off" >"$T/link-$2.log" 2>&1 ||
+        fail "link setup / ethtool -K on $2 failed: $(cat "$T/link-$2.log")"
+}
+link_up "$NS_S" "$IF_S"
+link_up "$NS_C" "$IF_C"
+if command -v sysctl >/dev/null 2>&1; then
+    in_s sysctl -qw net.ipv4.tcp_early_retrans=0 || fail "sysctl tcp_early_retrans failed"
+else
+    in_s sh -c 'echo 0 >/proc/sys/net/ipv4/tcp_early_retrans' || fail "cannot set tcp_early_retrans"
+fi
+
+mkdir -p "$T/www"
+head -c "$SIZE" /dev/urandom >"$T/www/blob.bin"
+# The server's own stdout/stderr go to a log; HTTP/1.0, so one response per connection.
+(cd "$T/www" && exec ip netns exec "$NS_S" taskset -c 0 python3 -m http.server "$PORT" --bind "$SRV") \
+    >"$T/server.log" 2>&1 &
+srv_pid=$!
+n=0
+until in_s ss -Hltn "sport = :$PORT" | grep -q LISTEN; do
+    kill -0 "$srv_pid" 2>/dev/null || fail "http server died: $(cat "$T/server.log")"
+    n=$((n + 1))
+    [ "$n" -gt 200 ] && fail "http server not listening after 10 s"
+    sleep 0.05
+done
+
+# download LOSS_PERCENT TAG: capture one download at that loss into $T/TAG.pcap.
+download() {
+    loss=$1
+    tag=$2
+    in_c nft flush ruleset
+    in_c nft add table inet fsloss
+    in_c nft add chain inet fsloss input '{ type filter hook input priority 0; policy accept; }'
+    in_c nft add rule inet fsloss input ip saddr "$SRV" tcp sport "$PORT" \
+        numgen random mod 100 '<' "$loss" counter drop \
+        || fail "nft rule failed"
+
+    # -U: write every packet at once; -Z root: Debian's tcpdump drops to user tcpdump,
+    # which may not write into $T.
+    in_s tcpdump -i "$IF_S" -n -U -Z root -w "$T/$tag.pcap" "tcp port $PORT" \
+        2>"$T/$tag.tcpdump.log" &
+    dump_pid=$!
+    n=0
+    until grep -q "listening on" "$T/$tag.tcpdump.log" 2>/dev/null; do
+        kill -0 "$dump_pid" 2>/dev/null || fail "tcpdump died: $(cat "$T/$tag.tcpdump.log")"
+        n=$((n + 1))
+        [ "$n" -gt 200 ] && fail "tcpdump not ready after 10 s"
+        sleep 0.05
+    done
+
+    rm -f "$T/$tag.headers" "$T/$tag.body"
+    t0=$(date +%s)
+    in_c taskset -c 0 curl -sS --noproxy '*' --http1.1 --max-time 40 \
+        -D "$T/$tag.headers" -o "$T/$tag.body" "http://$SRV:$PORT/blob.bin" \
+        2>"$T/$tag.curl.err" || fail "curl failed: $(cat "$T/$tag.curl.err")"
+    echo "download at $loss% loss took $(($(date +%s) - t0)) s;" \
+        "nft dropped: $(in_c nft list chain inet fsloss input | grep -o 'packets [0-9]*')"
+    cmp -s "$T/www/blob.bin" "$T/$tag.body" || fail "downloaded file differs from the served one"
+
+    # Stop tcpdump only when its file has not grown for 1 s (LAB-NOTES).
+    last=-1
+    same=0
+    while [ "$same" -lt 5 ]; do
+        sz=$(wc -c <"$T/$tag.pcap")
+        if [ "$sz" = "$last" ]; then same=$((same + 1)); else same=0; fi
+        last=$sz
+        sleep 0.2
+    done
+    kill -INT "$dump_pid"
+    wait "$dump_pid" || true
+    dump_pid=""
+    grep -E 'captured|dropped by kernel' "$T/$tag.tcpdump.log" | tr '\n' ' '
+    echo
+    grep -q ' 0 packets dropped by kernel' "$T/$tag.tcpdump.log" \
+        || fail "tcpdump lost packets: $(cat "$T/$tag.tcpdump.log")"
+}
+
+# check TAG: meter $T/TAG.pcap and check the connection's counters. Sets rretrans.
+check() {
+    tag=$1
+    fs meter -r "$T/$tag.pcap" -w "$T/$tag.fsf" --idle 100000 || fail "meter failed on $T/$tag.pcap"
+    fs print -r "$T/$tag.fsf" -o csv >"$T/$tag.csv" || fail "print failed"
+    # Columns by header name. One line: the record(s) of the connection to the server.
+    awk -F, -v srv="$SRV" -v port="$PORT" '
+        NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+        $c["proto"] == 6 && $c["dst"] == srv && $c["dport"] == port {
+            n++
+            line = $c["src"] " " $c["sport"] " " $c["packets"] " " $c["rpackets"] " " \
+                $c["payload"] " " $c["rpayload"] " " $c["rgoodput"] " " $c["rretrans"] " " \
+                $c["goodput"] " " $c["retrans"] " " $c["rbytes"]
+        }
+        END { print n + 0, line }' "$T/$tag.csv" >"$T/$tag.rec"
+    read -r nrec src sport pk rpk pl rpl rgood rretrans good retrans rbytes <"$T/$tag.rec"
+    [ "$nrec" = 1 ] || fail "expected one record for the connection to $SRV:$PORT, got $nrec ($T/$tag.csv)"
+    [ "$src" = "$CLI" ] || fail "initiator is $src, expected the client $CLI"
+
+    # The response as the client received it: the header block (status line, headers and
+    # the blank line, CRLFs included, exactly as curl -D stores them) plus the body.
+    hdr=$(wc -c <"$T/$tag.headers")
+    clen=$(tr -d '\r' <"$T/$tag.headers" | awk -F': *' 'tolower($1) == "content-length" { print $2 }')
+    [ "$clen" = "$SIZE" ] || fail "Content-Length $clen, expected $SIZE"
+    resp=$((SIZE + hdr))
+    echo "connection $src:$sport -> $SRV:$PORT: packets $pk/$rpk payload $pl/$rpl" \
+        "goodput $good/$rgood retrans $retrans/$rretrans; response $resp = $SIZE body + $hdr header bytes"
+    if command -v tshark >/dev/null 2>&1; then
+        tshark -r "$T/$tag.pcap" -Y "ip.src == $SRV && (tcp.analysis.retransmission ||
+            tcp.analysis.fast_retransmission || tcp.analysis.spurious_retransmission ||
+            tcp.analysis.out_of_order)" -T fields -e tcp.len 2>/dev/null |
+            awk '{ n++; b += $1 } END { printf "tshark flags %d server segments as retransmitted/out-of-order, %d payload bytes (info only)\n", n, b }'
+    fi
+    [ "$rgood" = "$resp" ] || fail "rgoodput $rgood != HTTP response size $resp ($SIZE + $hdr header bytes)"
+    [ "$rpl" = "$((rgood + rretrans))" ] || fail "rpayload $rpl != rgoodput $rgood + rretrans $rretrans"
+    [ "$retrans" = 0 ] || fail "forward retrans $retrans: the client's packets were not dropped"
+    [ "$pl" = "$good" ] || fail "forward payload $pl != goodput $good with no client loss"
+    [ "$rbytes" -gt "$rpl" ] || fail "rbytes $rbytes not above rpayload $rpl"
+}
+
+download 2 loss2
+check loss2
+if [ "$rretrans" = 0 ]; then
+    echo "no retransmission at 2% loss: rerunning at 6%"
+    download 6 loss6
+    check loss6
+    [ "$rretrans" -gt 0 ] || fail "no retransmitted bytes counted (rretrans 0) at 2% and 6% loss; see $T"
+fi
+echo "ok: rgoodput = response size, rpayload = rgoodput + rretrans, rretrans $rretrans > 0"

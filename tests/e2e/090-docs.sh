@@ -1,0 +1,22 @@
+#!/bin/sh
+# Every command has --help and a man page, and every long option of its --help is in
+# the man page (docs are part of the change).
+. "$(dirname "$0")/lib.sh"
+
+cmds=$(fs help | awk '/^commands:/ { on = 1; next } on && NF { print $1 }')
+[ -n "$cmds" ] || fail "flowsleuth help lists no commands"
+[ -f "$FS_SRC/man/flowsleuth.1" ] || fail "man/flowsleuth.1 missing"
+for c in $cmds; do
+    page="$FS_SRC/man/flowsleuth-$c.1"
+    [ -f "$page" ] || fail "no man page for $c"
+    fs "$c" --help >"$T/$c.help" || fail "$c --help failed"
+    fs help "$c" >"$T/$c.help2" || fail "help $c failed"
+    expect_same "$T/$c.help" "$T/$c.help2"
+    for opt in $(grep -oE -- '--[a-z][a-z-]+' "$T/$c.help" | sort -u); do
+        [ "$opt" = --help ] && continue
+        # troff escapes the dashes: \-\-idle
+        esc=$(printf '%s' "$opt" | sed 's/-/\\\\-/g')
+        grep -qF -- "$esc" "$page" || fail "$c: option $opt is not in $(basename "$page")"
+    done
+done
+echo ok

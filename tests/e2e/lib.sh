@@ -1,0 +1,54 @@
+# Shared helpers for the end-to-end tests (git's test-lib.sh, much smaller).
+# Each test is `sh tests/e2e/NNN-name.sh`, run by ctest with FS_BIN (the flowsleuth
+# binary), FS_GEN (the test-data generator), FS_SRC (the source tree) and FS_TMP.
+# Exit 0 = pass, 77 = skipped (a tool or privilege is missing), anything else = fail.
+set -eu
+
+: "${FS_SRC:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${FS_BIN:=$FS_SRC/build/flowsleuth}"
+: "${FS_GEN:=$FS_SRC/build/fsgen}"
+: "${FS_TMP:=${TMPDIR:-/tmp}/fs-e2e}"
+# FS_EXEC_PREFIX runs the binary under a tool, e.g. 'valgrind -q --error-exitcode=1'.
+: "${FS_EXEC_PREFIX:=}"
+# ../shared/data beside the checkout holds the real captures and their tshark decoding.
+: "${FS_DATA:=$FS_SRC/../shared/data}"
+
+T="$FS_TMP/$(basename "$0" .sh)"
+rm -rf "$T"
+mkdir -p "$T"
+
+fs() {
+    # shellcheck disable=SC2086
+    $FS_EXEC_PREFIX "$FS_BIN" "$@"
+}
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+skip() {
+    echo "SKIP: $*" >&2
+    exit 77
+}
+
+need() {
+    for t in "$@"; do
+        command -v "$t" >/dev/null 2>&1 || skip "$t not installed"
+    done
+}
+
+# expect_same EXPECTED ACTUAL: diff -u, fail on any difference.
+expect_same() {
+    diff -u "$1" "$2" >&2 || fail "$2 differs from $1"
+}
+
+# wait_for_file PATH [SECONDS]: poll until PATH exists (no fixed sleeps).
+wait_for_file() {
+    n=0
+    while [ ! -e "$1" ]; do
+        n=$((n + 1))
+        [ "$n" -gt $((${2:-10} * 20)) ] && fail "timed out waiting for $1"
+        sleep 0.05
+    done
+}

@@ -1,0 +1,262 @@
+/* Unit tests of the flow table: orientation, expiry, goodput, port reuse. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "meter/meter.h"
+
+#include <string.h>
+
+#define MAXOUT 64
+
+struct sinkbuf {
+    struct flow f[MAXOUT];
+    int n;
+};
+
+static void sink(void *ctx, const struct flow *f)
+{
+    struct sinkbuf *b = ctx;
+    assert_true(b->n < MAXOUT);
+    b->f[b->n++] = *f;
+}
+
+static const uint8_t C[4] = { 10, 0, 0, 1 }, S[4] = { 10, 0, 0, 2 };
+
+/* A TCP packet from client (dir 0) or server (dir 1) of the test connection. */
+static struct pkt tcp(int from_server, uint64_t ts_us, uint8_t flags, uint32_t seq,
+                      uint32_t payload)
+{
+    struct pkt p;
+    memset(&p, 0, sizeof(p));
+    flow_addr_from_v4(from_server ? p.src : p.dst, S);
+    flow_addr_from_v4(from_server ? p.dst : p.src, C);
+    p.sport = from_server ? 80 : 40000;
+    p.dport = from_server ? 40000 : 80;
+    p.proto = 6;
+    p.ipver = 4;
+    p.has_ports = 1;
+    p.tcpflags = flags;
+    p.seq = seq;
+    p.payload = payload;
+    p.iplen = payload + 40;
+    p.ts_us = ts_us;
+    return p;
+}
+
+static struct meter *mk(struct sinkbuf *b, uint64_t idle_ms, uint64_t active_ms)
+{
+    struct meter_opts o;
+    meter_opts_default(&o);
+    o.idle_ms = idle_ms;
+    o.active_ms = active_ms;
+    memset(b, 0, sizeof(*b));
+    return meter_new(&o, sink, b);
+}
+
+/* Handshake, request, a download in 1000-byte segments, FIN both ways. */
+static uint64_t download(struct meter *m, uint64_t t, uint32_t cisn, uint32_t sisn,
+                         uint32_t size, int retransmit_every)
+{
+    struct pkt p = tcp(0, t, FS_TCP_SYN, cisn, 0);
+    meter_packet(m, &p);
+    p = tcp(1, t + 10, FS_TCP_SYN | FS_TCP_ACK, sisn, 0);
+    meter_packet(m, &p);
+    p = tcp(0, t + 20, FS_TCP_ACK | FS_TCP_PSH, cisn + 1, 100);
+    meter_packet(m, &p);
+    uint32_t seq = sisn + 1, sent = 0;
+    int k = 0;
+    while (sent < size) {
+        uint32_t len = size - sent < 1000 ? size - sent : 1000;
+        t += 100;
+        p = tcp(1, t, FS_TCP_ACK, seq + sent, len);
+        meter_packet(m, &p);
+        if (retransmit_every && ++k % retransmit_every == 0) {
+            p = tcp(1, t + 1, FS_TCP_ACK, seq + sent, len);
+            meter_packet(m, &p);
+        }
+        sent += len;
+    }
+    p = tcp(1, t + 200, FS_TCP_FIN | FS_TCP_ACK, seq + size, 0);
+    meter_packet(m, &p);
+    p = tcp(0, t + 300, FS_TCP_FIN | FS_TCP_ACK, cisn + 101, 0);
+    meter_packet(m, &p);
+    return t + 300;
+}
+
+static void test_biflow_orientation_and_counts(void **state)
+{
+    (void)state;
+    struct sinkbuf b;
+    struct meter *m = mk(&b, 60000, 1800000);
+    download(m, 1000000, 5, 1000, 10500, 0);
+    meter_flush(m);
+    assert_int_equal(b.n, 1);
+    struct flow *f = &b.f[0];
+    uint8_t c16[16];
+    flow_addr_from_v4(c16, C);
+    assert_memory_equal(f->src, c16, 16);
+    assert_int_equal(f->sport, 40000);
+    assert_int_equal(f->dport, 80);
+    assert_int_equal(f->packets, 3);
+    assert_int_equal(f->rpackets, 1 + 11 + 1);
+    assert_int_equal(f->payload, 100);
+    assert_int_equal(f->goodput, 100);
+    assert_int_equal(f->rpayload, 10500);
+    assert_int_equal(f->rgoodput, 10500);
+    assert_int_equal(f->rretrans, 0);
+    assert_int_equal(f->rbytes, 10500 + 13 * 40);
+    assert_int_equal(f->minlen, 40);
+    assert_int_equal(f->maxlen, 140);
+    assert_int_equal(f->rmaxlen, 1040);
+    assert_int_equal(f->flags, FS_TCP_SYN | FS_TCP_ACK | FS_TCP_PSH | FS_TCP_FIN);
+    assert_int_equal(f->first, 1000);
+    meter_free(m);
+}
+
+static void test_goodput_with_retransmissions_and_wrap(void **state)
+{
+    (void)state;
+    struct sinkbuf b;
+    struct meter *m = mk(&b, 60000, 1800000);
+    /* Server ISN just below 2^32: the sequence numbers wrap during the download. */
+    download(m, 1000000, 7, 0xFFFFF000u, 50000, 4);
+    meter_flush(m);
+    assert_int_equal(b.n, 1);
+    assert_int_equal(b.f[0].rgoodput, 50000);
+    assert_int_equal(b.f[0].rretrans, 12 * 1000);
+    assert_int_equal(b.f[0].rpayload, 50000 + 12 * 1000);
+    meter_free(m);
+}
+
+static void test_midstream_start(void **state)
+{
+    (void)state;
+    struct sinkbuf b;
+    struct meter *m = mk(&b, 60000, 1800000);
+    /* No handshake seen: the first server packet's sequence starts the span. */
+    for (uint32_t i = 0; i < 5; i++) {
+        struct pkt p = tcp(1, 1000 + i, FS_TCP_ACK, 123456 + i * 1000, 1000);
+        meter_packet(m, &p);
+    }
+    meter_flush(m);
+    assert_int_equal(b.n, 1);
+    /* Initiator unknown: the first packet's source (the server) is src. */
+    assert_int_equal(b.f[0].sport, 80);
+    assert_int_equal(b.f[0].goodput, 5000);
+    meter_free(m);
+}
+
+static void test_close_linger_and_port_reuse(void **state)
+{
+    (void)state;
+    struct sinkbuf b;
+    struct meter *m = mk(&b, 60000, 1800000);
+    uint64_t t = download(m, 1000000, 5, 1000, 3000, 0);
+    /* A new SYN on the same tuple right after close: a new flow. */
+    download(m, t + 100, 99999, 5000, 2000, 0);
+    assert_int_equal(b.n, 1);
+    assert_int_equal(b.f[0].rgoodput, 3000);
+    meter_flush(m);
+    assert_int_equal(b.n, 2);
+    assert_int_equal(b.f[1].rgoodput, 2000);
+    struct meter_stats st;
+    meter_get_stats(m, &st);
+    assert_int_equal(st.exp_reused, 1);
+    meter_free(m);
+}
+
+static void test_linger_expiry(void **state)
+{
+    (void)state;
+    struct sinkbuf b;
+    struct meter *m = mk(&b, 60000, 1800000);
+    uint64_t t = download(m, 1000000, 5, 1000, 3000, 0);
+    meter_expire(m, t + 1000000); /* 1 s later: still lingering (default 2 s) */
+    assert_int_equal(b.n, 0);
+    meter_expire(m, t + 2000000);
+    assert_int_equal(b.n, 1);
+    struct meter_stats st;
+    meter_get_stats(m, &st);
+    assert_int_equal(st.exp_closed, 1);
+    meter_free(m);
+}
+
+static void test_idle_and_active_timeouts(void **state)
+{
+    (void)state;
+    struct sinkbuf b;
+    struct meter *m = mk(&b, 10000, 30000);
+    /* One UDP packet per 5 s for 70 s: active timeout cuts at 30 s. */
+    for (int i = 0; i <= 14; i++) {
+        struct pkt p = tcp(0, 1000000 + (uint64_t)i * 5000000, 0, 0, 10);
+        p.proto = 17;
+        meter_packet(m, &p);
+    }
+    assert_int_equal(b.n, 2);
+    assert_int_equal(b.f[0].packets, 6);
+    assert_int_equal(b.f[0].sport, 40000); /* orientation kept in the continuation */
+    assert_int_equal(b.f[1].sport, 40000);
+    meter_expire(m, 1000000 + 70000000 + 10000000);
+    assert_int_equal(b.n, 3);
+    assert_int_equal(b.f[0].packets + b.f[1].packets + b.f[2].packets, 15);
+    meter_free(m);
+}
+
+static void test_eviction(void **state)
+{
+    (void)state;
+    struct sinkbuf b;
+    struct meter_opts o;
+    meter_opts_default(&o);
+    o.max_flows = 3;
+    memset(&b, 0, sizeof(b));
+    struct meter *m = meter_new(&o, sink, &b);
+    for (int i = 0; i < 10; i++) {
+        struct pkt p = tcp(0, 1000 + (uint64_t)i, 0, 0, 10);
+        p.proto = 17;
+        p.sport = (uint16_t)(1000 + i);
+        meter_packet(m, &p);
+    }
+    assert_int_equal(meter_active(m), 3);
+    assert_int_equal(b.n, 7);
+    assert_int_equal(b.f[0].sport, 1000); /* oldest first */
+    meter_flush(m);
+    assert_int_equal(b.n, 10);
+    meter_free(m);
+}
+
+static void test_synack_first_sets_initiator(void **state)
+{
+    (void)state;
+    struct sinkbuf b;
+    struct meter *m = mk(&b, 60000, 1800000);
+    struct pkt p = tcp(1, 1000, FS_TCP_SYN | FS_TCP_ACK, 1, 0);
+    meter_packet(m, &p);
+    p = tcp(0, 1001, FS_TCP_ACK, 2, 0);
+    meter_packet(m, &p);
+    meter_flush(m);
+    assert_int_equal(b.n, 1);
+    assert_int_equal(b.f[0].sport, 40000);
+    assert_int_equal(b.f[0].rpackets, 1);
+    assert_int_equal(b.f[0].packets, 1);
+    meter_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_biflow_orientation_and_counts),
+        cmocka_unit_test(test_goodput_with_retransmissions_and_wrap),
+        cmocka_unit_test(test_midstream_start),
+        cmocka_unit_test(test_close_linger_and_port_reuse),
+        cmocka_unit_test(test_linger_expiry),
+        cmocka_unit_test(test_idle_and_active_timeouts),
+        cmocka_unit_test(test_eviction),
+        cmocka_unit_test(test_synack_first_sets_initiator),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
