@@ -26,13 +26,21 @@
  * column, then all bytes 1, ... (little-endian byte order of each value; addresses
  * byte by byte). Shuffling puts the many zero high bytes of counters together, which
  * LZ4 and zstd compress far better than row records. ncolumns in the header is the
- * number of fields the writer had; a reader refuses a file with more columns than it
- * knows (version bump) and zero-fills fields the file lacks.
+ * number of fields the writer had (at least 1); a reader refuses a file with more
+ * columns than it knows (version bump) and zero-fills fields the file lacks.
+ *
+ * A block's codec byte may be NONE in a file of another codec: the writer keeps a block
+ * raw when compressing does not shrink it. crc32 is IEEE CRC-32 (zlib's); the header's
+ * covers its bytes 0..59. first_min_ms / last_max_ms are the smallest `first` and the
+ * largest `last` of the records (0 / 0 when there are none). bin_start_ms / bin_secs are
+ * the bin of a store-folder file (bins are whole minutes, at most a day, aligned to
+ * multiples of bin_secs since the epoch) and 0 / 0 in a single file or stream.
  *
  * flags bit 0 (STREAM): written to a pipe, the header counts are zero and unknown;
- * readers rely on the end block. Files on disk are written to a temporary name
- * (".NAME.tmp.PID") and renamed into place when closed, with the header rewritten with
- * the totals, so a reader never sees a half-written file.
+ * readers rely on the end block. Files on disk are written to a hidden temporary name
+ * (".NAME.tmp.PID.K") and renamed into place when closed, with the header rewritten with
+ * the totals, so a reader never sees a half-written file. In a store folder a bin that
+ * already has a file gets NAME.1, NAME.2, ...: complete files are never replaced.
  *
  * Ownership: store_writer_open/store_reader_open allocate; store_writer_close and
  * store_reader_close free. Errors are returned as negative FS_E* codes with struct
@@ -113,8 +121,8 @@ void store_reader_close(struct store_reader *r);
  * Decode one whole store file held in memory (the pure core of the reader, also the
  * fuzz entry point). Calls fn for each record; stops at the first error.
  */
-int store_decode_buf(const uint8_t *buf, size_t len,
-                     int (*fn)(void *ctx, const struct flow *f), void *ctx, struct fs_err *err);
+int store_decode_buf(const uint8_t *buf, size_t len, int (*fn)(void *ctx, const struct flow *f),
+                     void *ctx, struct fs_err *err);
 
 /* Bin path of a time for a store folder: "YYYY/MM/DD/flows.YYYYMMDDhhmm" (UTC). */
 void store_bin_name(uint64_t bin_start_ms, char *buf, size_t len);

@@ -123,8 +123,8 @@ int store_hdr_parse(const uint8_t *p, size_t n, struct store_hdr *h, const char 
     struct rd r = rd_init(p + 4, n - 4);
     h->version = rd_le16(&r);
     if (!r.err && h->version != STORE_VERSION)
-        return fs_err_set(err, FS_EVERSION, 4, "%s: store version %u, this reader knows %u",
-                          name, h->version, STORE_VERSION);
+        return fs_err_set(err, FS_EVERSION, 4, "%s: store version %u, this reader knows %u", name,
+                          h->version, STORE_VERSION);
     h->codec = rd_u8(&r);
     h->flags = rd_u8(&r);
     h->header_len = rd_le32(&r);
@@ -142,8 +142,8 @@ int store_hdr_parse(const uint8_t *p, size_t n, struct store_hdr *h, const char 
                           name, n, STORE_HDR_LEN);
     if (crc != store_crc32(0, p, 60))
         return fs_err_set(err, FS_ECORRUPT, 60, "%s: header crc mismatch", name);
-    if (h->header_len != STORE_HDR_LEN || h->codec > STORE_ZSTD || h->bin_secs > STORE_MAX_BIN_SECS ||
-        h->ncolumns == 0)
+    if (h->header_len != STORE_HDR_LEN || h->codec > STORE_ZSTD ||
+        h->bin_secs > STORE_MAX_BIN_SECS || h->ncolumns == 0)
         return fs_err_set(err, FS_ECORRUPT, 0, "%s: bad header field", name);
     if (h->flags & ~STORE_FLAG_STREAM)
         return fs_err_set(err, FS_EUNSUP, 7, "%s: unknown header flags 0x%x", name, h->flags);
@@ -199,8 +199,9 @@ int store_bhdr_parse(const uint8_t *p, struct store_bhdr *b, size_t recbytes, co
     b->first_min_ms = rd_le64(&r);
     b->last_max_ms = rd_le64(&r);
     b->crc = rd_le32(&r);
-    const char *why = !magic_ok ? "bad block magic" : pad ? "nonzero padding"
-                                                         : bhdr_check(b, recbytes);
+    const char *why = !magic_ok ? "bad block magic"
+                      : pad     ? "nonzero padding"
+                                : bhdr_check(b, recbytes);
     if (why)
         return fs_err_set(err, FS_ECORRUPT, (long long)off, "%s: block %llu at offset %llu: %s",
                           name, (unsigned long long)blockno, (unsigned long long)off, why);
@@ -215,23 +216,52 @@ static int is_bytes(const struct field *fd)
     return fd->type == FT_ADDR || fd->type == FT_EADDR;
 }
 
-/* Records r0..r1 of one column: plane b of the column holds byte b of every value. */
+/*
+ * Tiles go through a small local buffer: the byte planes of a column sit n bytes apart,
+ * and with n a power of two they all map to one L1 set, so writing or reading them
+ * record by record thrashes the cache. The local tile is transposed record by record
+ * and each plane moves as one 64-byte run.
+ */
+typedef uint8_t tile_t[16][TILE];
+
+/* Records r0..r1 (at most TILE) of one column: plane b holds byte b of every value. */
 static void shuffle_col(const struct field *fd, const struct flow *f, size_t r0, size_t r1,
                         size_t n, uint8_t *col)
 {
-    const uint8_t *base = (const uint8_t *)f + fd->offset;
-    const size_t sz = fd->size;
+    const uint8_t *base = (const uint8_t *)f + r0 * sizeof(struct flow) + fd->offset;
+    const size_t st = sizeof(struct flow), m = r1 - r0, sz = fd->size;
+    tile_t t;
     if (is_bytes(fd)) {
-        for (size_t r = r0; r < r1; r++)
-            for (size_t b = 0; b < sz; b++)
-                col[b * n + r] = base[r * sizeof(struct flow) + b];
-        return;
+        for (size_t r = 0; r < m; r++)
+            for (size_t b = 0; b < 16 && b < sz; b++)
+                t[b][r] = base[r * st + b];
+    } else if (sz == 8) {
+        for (size_t r = 0; r < m; r++) {
+            uint64_t v;
+            memcpy(&v, base + r * st, 8);
+            for (size_t b = 0; b < 8; b++)
+                t[b][r] = (uint8_t)(v >> (8 * b));
+        }
+    } else if (sz == 4) {
+        for (size_t r = 0; r < m; r++) {
+            uint32_t v;
+            memcpy(&v, base + r * st, 4);
+            for (size_t b = 0; b < 4; b++)
+                t[b][r] = (uint8_t)(v >> (8 * b));
+        }
+    } else if (sz == 2) {
+        for (size_t r = 0; r < m; r++) {
+            uint16_t v;
+            memcpy(&v, base + r * st, 2);
+            t[0][r] = (uint8_t)v;
+            t[1][r] = (uint8_t)(v >> 8);
+        }
+    } else {
+        for (size_t r = 0; r < m; r++)
+            t[0][r] = base[r * st];
     }
-    for (size_t r = r0; r < r1; r++) {
-        uint64_t v = field_get_u64(fd, &f[r]);
-        for (size_t b = 0; b < sz; b++)
-            col[b * n + r] = (uint8_t)(v >> (8 * b));
-    }
+    for (size_t b = 0; b < sz && b < 16; b++)
+        memcpy(col + b * n + r0, t[b], m);
 }
 
 void store_shuffle(const struct flow *f, size_t n, uint8_t *raw)
@@ -246,44 +276,40 @@ void store_shuffle(const struct flow *f, size_t n, uint8_t *raw)
     }
 }
 
-/* The inverse of shuffle_col, one loop per width so the compiler keeps it tight. */
+/* The inverse of shuffle_col. */
 static void unshuffle_col(const struct field *fd, const uint8_t *col, size_t r0, size_t r1,
                           size_t n, struct flow *out)
 {
-    uint8_t *base = (uint8_t *)out + fd->offset;
-    const size_t st = sizeof(struct flow);
+    uint8_t *base = (uint8_t *)out + r0 * sizeof(struct flow) + fd->offset;
+    const size_t st = sizeof(struct flow), m = r1 - r0, sz = fd->size;
+    tile_t t;
+    for (size_t b = 0; b < sz && b < 16; b++)
+        memcpy(t[b], col + b * n + r0, m);
     if (is_bytes(fd)) {
-        for (size_t r = r0; r < r1; r++)
-            for (size_t b = 0; b < fd->size; b++)
-                base[r * st + b] = col[b * n + r];
-        return;
-    }
-    switch (fd->size) {
-    case 1:
-        for (size_t r = r0; r < r1; r++)
-            base[r * st] = col[r];
-        break;
-    case 2:
-        for (size_t r = r0; r < r1; r++) {
-            uint16_t v = (uint16_t)(col[r] | col[n + r] << 8);
-            memcpy(base + r * st, &v, 2);
-        }
-        break;
-    case 4:
-        for (size_t r = r0; r < r1; r++) {
-            uint32_t v = (uint32_t)col[r] | (uint32_t)col[n + r] << 8 |
-                         (uint32_t)col[2 * n + r] << 16 | (uint32_t)col[3 * n + r] << 24;
-            memcpy(base + r * st, &v, 4);
-        }
-        break;
-    default:
-        for (size_t r = r0; r < r1; r++) {
+        for (size_t r = 0; r < m; r++)
+            for (size_t b = 0; b < 16 && b < sz; b++)
+                base[r * st + b] = t[b][r];
+    } else if (sz == 8) {
+        for (size_t r = 0; r < m; r++) {
             uint64_t v = 0;
             for (size_t b = 0; b < 8; b++)
-                v |= (uint64_t)col[b * n + r] << (8 * b);
+                v |= (uint64_t)t[b][r] << (8 * b);
             memcpy(base + r * st, &v, 8);
         }
-        break;
+    } else if (sz == 4) {
+        for (size_t r = 0; r < m; r++) {
+            uint32_t v = (uint32_t)t[0][r] | (uint32_t)t[1][r] << 8 | (uint32_t)t[2][r] << 16 |
+                         (uint32_t)t[3][r] << 24;
+            memcpy(base + r * st, &v, 4);
+        }
+    } else if (sz == 2) {
+        for (size_t r = 0; r < m; r++) {
+            uint16_t v = (uint16_t)(t[0][r] | t[1][r] << 8);
+            memcpy(base + r * st, &v, 2);
+        }
+    } else {
+        for (size_t r = 0; r < m; r++)
+            base[r * st] = t[0][r];
     }
 }
 

@@ -116,8 +116,7 @@ static int trunc_err(struct fs_err *e, const char *name, uint64_t blockno, uint6
 
 /* Walk the blocks after the header of an in-memory file, calling fn per record. */
 static int decode_blocks(struct rd *r, const struct store_hdr *h, size_t len, struct dec *d,
-                         int (*fn)(void *ctx, const struct flow *f), void *ctx,
-                         struct fs_err *e)
+                         int (*fn)(void *ctx, const struct flow *f), void *ctx, struct fs_err *e)
 {
     size_t recbytes = store_record_bytes(h->ncolumns);
     uint64_t nrec = 0;
@@ -153,8 +152,8 @@ static int decode_blocks(struct rd *r, const struct store_hdr *h, size_t len, st
  * Decode one whole store file held in memory (store.h). fn returns 0 to go on; a
  * nonzero return stops the walk and is returned. Errors name the "buffer" and block.
  */
-int store_decode_buf(const uint8_t *buf, size_t len,
-                     int (*fn)(void *ctx, const struct flow *f), void *ctx, struct fs_err *err)
+int store_decode_buf(const uint8_t *buf, size_t len, int (*fn)(void *ctx, const struct flow *f),
+                     void *ctx, struct fs_err *err)
 {
     struct store_hdr h;
     int rc = store_hdr_parse(buf, len, &h, "buffer", err);
@@ -317,8 +316,8 @@ static int file_fail(struct store_reader *r, int rc)
 static int read_err(struct store_reader *r, const char *what, struct fs_err *e)
 {
     int rc = ferror(r->fp) ? -(errno ? errno : EIO) : FS_ETRUNC;
-    return fs_err_set(e, rc, (long long)r->off, "%s: block %llu at offset %llu: %s%s%s",
-                      r->name, (unsigned long long)r->nblocks, (unsigned long long)r->off, what,
+    return fs_err_set(e, rc, (long long)r->off, "%s: block %llu at offset %llu: %s%s%s", r->name,
+                      (unsigned long long)r->nblocks, (unsigned long long)r->off, what,
                       rc == FS_ETRUNC ? "" : ": ", rc == FS_ETRUNC ? "" : fs_strerror(rc));
 }
 
@@ -477,11 +476,11 @@ int store_reader_open(struct store_reader **out, const char *const *paths, size_
  */
 int store_reader_next(struct store_reader *r, const struct flow **f, struct fs_err *err)
 {
-    const uint64_t from = r->o.from_ms, to = r->o.to_ms ? r->o.to_ms : UINT64_MAX;
+    const uint64_t from = r->o.from_ms, to = r->o.to_ms;
     for (;;) {
         while (r->pos < r->count) {
             const struct flow *x = &r->d.flows[r->pos++];
-            if (x->last < from || x->first >= to)
+            if (x->last < from || (to && x->first >= to))
                 continue;
             r->st.records++;
             *f = x;

@@ -10,6 +10,7 @@
 #include "../core/xalloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,8 +71,7 @@ static int io_err(struct wfile *wf, const char *what, struct fs_err *e)
 {
     int rc = -(errno ? errno : EIO);
     wf->err = rc;
-    return fs_err_set(e, rc, -1, "%s: %s: %s", wf->tmp ? wf->tmp : "stdout", what,
-                      fs_strerror(rc));
+    return fs_err_set(e, rc, -1, "%s: %s: %s", wf->tmp ? wf->tmp : "stdout", what, fs_strerror(rc));
 }
 
 static int wfile_write(struct wfile *wf, const void *p, size_t n, struct fs_err *e)
@@ -148,22 +148,32 @@ static int wfile_start(struct store_writer *w, struct wfile *wf, uint64_t bin_st
     return wfile_write(wf, hb, sizeof(hb), e);
 }
 
-/* Create DIR/.BASE.tmp.PID.XXXXXX and a wfile writing to it; *out is set even on error. */
+/*
+ * Create DIR/.BASE.tmp.PID.K (first free K) and a wfile writing to it; *out is set even
+ * on error. Not mkstemp: its 0600 mode would stick to the published file, while open()
+ * with 0666 honours the umask as any other output does.
+ */
 static int wfile_open_tmp(struct store_writer *w, const char *dir, const char *base,
-                          const char *dst, uint64_t bin_start, struct wfile **out,
-                          struct fs_err *e)
+                          const char *dst, uint64_t bin_start, struct wfile **out, struct fs_err *e)
 {
     struct wfile *wf = xcalloc(1, sizeof(*wf));
     *out = wf;
     size_t len = strlen(dir) + strlen(base) + 48;
     wf->tmp = xmalloc(len);
-    snprintf(wf->tmp, len, "%s/.%s.tmp.%ld.XXXXXX", dir, base, (long)getpid());
     wf->dst = xstrdup(dst);
-    int fd = mkstemp(wf->tmp);
+    int fd = -1;
+    for (unsigned k = 0; fd < 0 && k < 1000; k++) {
+        snprintf(wf->tmp, len, "%s/.%s.tmp.%ld.%u", dir, base, (long)getpid(), k);
+        fd = open(wf->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
     if (fd < 0 || !(wf->fp = fdopen(fd, "wb"))) {
         int rc = io_err(wf, "create", e);
-        if (fd >= 0)
+        if (fd >= 0) {
             close(fd);
+            unlink(wf->tmp);
+        }
         return rc;
     }
     return wfile_start(w, wf, bin_start, e);
@@ -176,6 +186,11 @@ static int publish_noreplace(struct wfile *wf, struct fs_err *e)
     char *name = xmalloc(len);
     int rc = 0;
     for (unsigned k = 0;; k++) {
+        if (k == 100000) {
+            errno = EEXIST;
+            rc = io_err(wf, "link into place", e);
+            break;
+        }
         if (k)
             snprintf(name, len, "%s.%u", wf->dst, k);
         else
@@ -186,8 +201,8 @@ static int publish_noreplace(struct wfile *wf, struct fs_err *e)
         }
         if (errno == EEXIST)
             continue;
-        /* File systems without hard links: check, then rename (not atomic, still safe
-         * against our own writers, which are the ones that race here). */
+        /* File systems without hard links: check, then rename. Not atomic: two writers
+         * racing for one name there could replace each other's file. */
         struct stat st;
         if (errno != EPERM && errno != ENOTSUP && errno != EOPNOTSUPP && errno != ENOSYS) {
             rc = io_err(wf, "link into place", e);

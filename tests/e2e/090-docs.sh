@@ -3,7 +3,7 @@
 # the man page (docs are part of the change).
 . "$(dirname "$0")/lib.sh"
 
-cmds=$(fs help | awk '/^commands:/ { on = 1; next } on && NF { print $1 }')
+cmds=$(fs help | awk '/^commands:/ { on = 1; next } on && !NF { exit } on { print $1 }')
 [ -n "$cmds" ] || fail "flowsleuth help lists no commands"
 [ -f "$FS_SRC/man/flowsleuth.1" ] || fail "man/flowsleuth.1 missing"
 for c in $cmds; do
@@ -15,7 +15,7 @@ for c in $cmds; do
     for opt in $(grep -oE -- '--[a-z][a-z-]+' "$T/$c.help" | sort -u); do
         [ "$opt" = --help ] && continue
         # troff escapes the dashes: \-\-idle
-        esc=$(printf '%s' "$opt" | sed 's/-/\\\\-/g')
+        esc=$(printf '%s' "$opt" | sed 's/-/\\-/g')
         grep -qF -- "$esc" "$page" || fail "$c: option $opt is not in $(basename "$page")"
     done
 done

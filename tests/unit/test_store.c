@@ -26,7 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define T0 1700000000000ULL /* 2023-11-14 22:13:20 UTC */
+#define T0  1700000000000ULL /* 2023-11-14 22:13:20 UTC */
 #define BIN 300000ULL
 
 /* ---- helpers ---- */
@@ -617,13 +617,21 @@ static void test_missing_columns(void **state)
     size_t rb = store_record_bytes(k), full = store_record_bytes((uint32_t)nfields);
     uint8_t *raw = malloc(100 * full), *file = malloc(64 + 40 + 100 * rb + 40);
     store_shuffle(f, 100, raw); /* columns are in table order: the first k are a prefix */
-    struct store_hdr h = { .version = 1, .codec = STORE_NONE, .header_len = 64, .nblocks = 1,
-                           .nrecords = 100, .first_min_ms = 0, .last_max_ms = UINT64_MAX,
+    struct store_hdr h = { .version = 1,
+                           .codec = STORE_NONE,
+                           .header_len = 64,
+                           .nblocks = 1,
+                           .nrecords = 100,
+                           .first_min_ms = 0,
+                           .last_max_ms = UINT64_MAX,
                            .ncolumns = k };
     store_hdr_encode(file, &h);
-    struct store_bhdr b = { .nrecords = 100, .raw_len = (uint32_t)(100 * rb),
-                            .comp_len = (uint32_t)(100 * rb), .codec = STORE_NONE,
-                            .last_max_ms = UINT64_MAX, .crc = store_crc32(0, raw, 100 * rb) };
+    struct store_bhdr b = { .nrecords = 100,
+                            .raw_len = (uint32_t)(100 * rb),
+                            .comp_len = (uint32_t)(100 * rb),
+                            .codec = STORE_NONE,
+                            .last_max_ms = UINT64_MAX,
+                            .crc = store_crc32(0, raw, 100 * rb) };
     store_bhdr_encode(file + 64, &b);
     memcpy(file + 104, raw, 100 * rb);
     struct store_bhdr end = { 0 };
