@@ -25,11 +25,11 @@ struct input_opts {
 #define INPUT_OPTSTRING "r:t:"
 
 /* Help lines for the options, for each command's --help. */
-#define INPUT_HELP                                                                              \
-    "  -r PATH          read flows from a file, a store folder or - (stdin); repeatable\n"      \
-    "                   (default: stdin)\n"                                                     \
-    "  -t FROM[..TO]    time window: ISO 8601 UTC (2026-11-01T08:00), @EPOCH or relative\n"     \
-    "                   (-2h, -30m, -7d); flows overlapping the window are read\n"              \
+#define INPUT_HELP                                                                          \
+    "  -r PATH          read flows from a file, a store folder or - (stdin); repeatable\n"  \
+    "                   (default: stdin)\n"                                                 \
+    "  -t FROM[..TO]    time window: ISO 8601 UTC (2026-11-01T08:00), @EPOCH or relative\n" \
+    "                   (-2h, -30m, -7d); flows overlapping the window are read\n"          \
     "  --stats          print files, blocks and records read or skipped to stderr\n"
 
 /*

@@ -2,11 +2,11 @@
  * flowsleuth meter: packets from a capture file or a live interface into flow
  * records, written to a store (-w) or printed.
  */
+#include "../meter/meter.h"
 #include "../core/xalloc.h"
 #include "../io/capture.h"
 #include "../io/store.h"
 #include "../meter/decode.h"
-#include "../meter/meter.h"
 #include "../query/output.h"
 #include "cmd.h"
 
@@ -137,12 +137,13 @@ static int parse_long_opt(struct meter_args *a, int c, const char *arg)
 /* Returns -1 on a usage error, 1 for --help, 0 to run. */
 static int parse_args(struct meter_args *a, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "help", no_argument, NULL, 'h' },      { "idle", required_argument, NULL, 1 },
-        { "active", required_argument, NULL, 2 }, { "linger", required_argument, NULL, 3 },
-        { "max-flows", required_argument, NULL, 4 }, { "stats", no_argument, NULL, 5 },
-        { NULL, 0, NULL, 0 }
-    };
+    static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
+                                              { "idle", required_argument, NULL, 1 },
+                                              { "active", required_argument, NULL, 2 },
+                                              { "linger", required_argument, NULL, 3 },
+                                              { "max-flows", required_argument, NULL, 4 },
+                                              { "stats", no_argument, NULL, 5 },
+                                              { NULL, 0, NULL, 0 } };
     int c;
     char *end;
     optind = 1;
@@ -159,8 +160,7 @@ static int parse_args(struct meter_args *a, int argc, char **argv)
             break;
         case 'z':
             if (store_codec_parse(optarg, &a->wo.codec, &a->wo.level) != 0) {
-                fprintf(stderr, "flowsleuth meter: unknown codec '%s' (lz4, zstd, none)\n",
-                        optarg);
+                fprintf(stderr, "flowsleuth meter: unknown codec '%s' (lz4, zstd, none)\n", optarg);
                 return -1;
             }
             break;
@@ -278,8 +278,10 @@ static int open_capture(struct meter_args *a, struct capture **cap)
     }
     int dlt = capture_linktype(*cap);
     if (!decode_linktype_supported(dlt))
-        fprintf(stderr, "flowsleuth meter: warning: link type %d is not supported; "
-                        "every packet will be skipped\n", dlt);
+        fprintf(stderr,
+                "flowsleuth meter: warning: link type %d is not supported; "
+                "every packet will be skipped\n",
+                dlt);
     return 0;
 }
 

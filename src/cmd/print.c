@@ -16,8 +16,7 @@ static const char usage_text[] =
     "usage: flowsleuth print [-r PATH]... [-t FROM..TO] [-o FORMAT] [-N] [-O FIELD] [-c N]\n"
     "\n"
     "Print flow records.\n"
-    "\n" INPUT_HELP
-    "  -o FORMAT        table (default), csv, tsv, json (one object a line), or\n"
+    "\n" INPUT_HELP "  -o FORMAT        table (default), csv, tsv, json (one object a line), or\n"
     "                   fmt:F1,F2,... (table with these fields; csv:F,.. json:F,.. too)\n"
     "  -N               plain numbers in the table (no k/M/G scaling)\n"
     "  -O FIELD         sort by FIELD: counters largest first, times, addresses and\n"
@@ -98,9 +97,9 @@ static void list_fields(void)
 int cmd_print(int argc, char **argv)
 {
     static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
-                                               { "stats", no_argument, NULL, 1 },
-                                               { "fields", no_argument, NULL, 2 },
-                                               { NULL, 0, NULL, 0 } };
+                                              { "stats", no_argument, NULL, 1 },
+                                              { "fields", no_argument, NULL, 2 },
+                                              { NULL, 0, NULL, 0 } };
     struct input_opts in = { 0 };
     struct print_ctx ctx = { 0 };
     const char *format = "table";

@@ -12,7 +12,7 @@
 
 enum {
     FS_EOK = 0,
-    FS_EBASE = -1000, /* below every errno value */
+    FS_EBASE = -1000,    /* below every errno value */
     FS_EINVAL = -1001,   /* bad argument or option value */
     FS_ETRUNC = -1002,   /* input ends early */
     FS_ECORRUPT = -1003, /* input is not what its format says */

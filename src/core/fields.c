@@ -2,10 +2,10 @@
 
 #include <string.h>
 
-#define ROW(name, type, member, kind, help)                                                     \
-    {                                                                                          \
-        #name, type, (uint16_t)offsetof(struct flow, member),                                  \
-            (uint8_t)sizeof(((struct flow *)0)->member), kind, help                            \
+#define ROW(name, type, member, kind, help)                         \
+    {                                                               \
+#name, type, (uint16_t)offsetof(struct flow, member),       \
+            (uint8_t)sizeof(((struct flow *)0)->member), kind, help \
     }
 
 const struct field fields[] = {

@@ -178,8 +178,7 @@ static int parse_iso(const char *s, uint64_t *ms)
     if (*s)
         return FS_EINVAL;
     int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
-    *ms = ((uint64_t)days * 86400 + (uint64_t)h * 3600 + (uint64_t)mi * 60 + (uint64_t)sec) *
-              1000 +
+    *ms = ((uint64_t)days * 86400 + (uint64_t)h * 3600 + (uint64_t)mi * 60 + (uint64_t)sec) * 1000 +
           (uint64_t)frac;
     return 0;
 }

@@ -2,8 +2,10 @@
 
 #include "../core/xalloc.h"
 
+#include <errno.h>
 #include <pcap/pcap.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +13,15 @@ struct capture {
     pcap_t *p;
     int live;
     volatile sig_atomic_t stop;
+    char *iobuf; /* stdio buffer of a capture file */
 };
+
+/*
+ * libpcap reads files through stdio, a header and a packet per fread; with the
+ * default 4 KB buffer that is two read(2) calls per packet. A large buffer cuts the
+ * system time of metering a big file by about half (measured, bench/meter.sh).
+ */
+#define CAPTURE_FILE_BUFFER (4u << 20)
 
 static int set_filter(struct capture *c, const char *bpf, struct fs_err *err)
 {
@@ -28,16 +38,24 @@ static int set_filter(struct capture *c, const char *bpf, struct fs_err *err)
     return 0;
 }
 
-int capture_open_file(struct capture **out, const char *path, const char *bpf,
-                      struct fs_err *err)
+int capture_open_file(struct capture **out, const char *path, const char *bpf, struct fs_err *err)
 {
     char ebuf[PCAP_ERRBUF_SIZE] = "";
-    /* Microsecond timestamps whatever the file holds (pcapng may carry ns). */
-    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
-    if (!p)
-        return fs_err_set(err, FS_EPCAP, -1, "%s: %s", path, ebuf);
+    FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!fp)
+        return fs_err_set(err, -errno, -1, "%s: %s", path, strerror(errno));
     struct capture *c = xcalloc(1, sizeof(*c));
-    c->p = p;
+    c->iobuf = xmalloc(CAPTURE_FILE_BUFFER);
+    setvbuf(fp, c->iobuf, _IOFBF, CAPTURE_FILE_BUFFER);
+    /* Microsecond timestamps whatever the file holds (pcapng may carry ns). */
+    c->p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+    if (!c->p) {
+        if (fp != stdin)
+            fclose(fp);
+        free(c->iobuf);
+        free(c);
+        return fs_err_set(err, FS_EPCAP, -1, "%s: %s", path, ebuf);
+    }
     int rc = set_filter(c, bpf, err);
     if (rc) {
         capture_close(c);
@@ -126,6 +144,7 @@ void capture_close(struct capture *c)
 {
     if (!c)
         return;
-    pcap_close(c->p);
+    pcap_close(c->p); /* closes the FILE too (stdin included) */
+    free(c->iobuf);
     free(c);
 }

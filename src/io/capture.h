@@ -26,8 +26,7 @@ struct capture_pkt {
 };
 
 /* Open a capture file (pcap or pcapng, "-" = stdin), with an optional BPF filter. */
-int capture_open_file(struct capture **out, const char *path, const char *bpf,
-                      struct fs_err *err);
+int capture_open_file(struct capture **out, const char *path, const char *bpf, struct fs_err *err);
 
 /*
  * Open a live interface in immediate mode with a short read timeout, so a quiet

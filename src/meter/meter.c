@@ -338,8 +338,8 @@ void meter_packet(struct meter *m, const struct pkt *p)
         return;
     }
     if (!e) {
-        int synack = p->proto == 6 && (p->tcpflags & (FS_TCP_SYN | FS_TCP_ACK)) ==
-                                          (FS_TCP_SYN | FS_TCP_ACK);
+        int synack =
+            p->proto == 6 && (p->tcpflags & (FS_TCP_SYN | FS_TCP_ACK)) == (FS_TCP_SYN | FS_TCP_ACK);
         dir = synack ? 1 : 0;
         e = create(m, p, h, synack);
     } else {

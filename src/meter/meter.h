@@ -39,10 +39,10 @@ void meter_opts_default(struct meter_opts *o);
 typedef void (*meter_sink)(void *ctx, const struct flow *f);
 
 struct meter_stats {
-    uint64_t packets;      /* packets given to meter_packet */
-    uint64_t flows_out;    /* records emitted */
+    uint64_t packets;   /* packets given to meter_packet */
+    uint64_t flows_out; /* records emitted */
     uint64_t exp_idle, exp_active, exp_closed, exp_evicted, exp_reused, exp_flush;
-    uint64_t active_peak;  /* most flows held at once */
+    uint64_t active_peak; /* most flows held at once */
 };
 
 struct meter;

@@ -66,8 +66,11 @@ int output_init(struct output *o, const char *spec, int plain, FILE *fp, struct 
     static const struct {
         const char *name;
         enum output_mode mode;
-    } modes[] = { { "table", OUT_TABLE }, { "fmt", OUT_TABLE }, { "csv", OUT_CSV },
-                  { "tsv", OUT_TSV },     { "json", OUT_JSON } };
+    } modes[] = { { "table", OUT_TABLE },
+                  { "fmt", OUT_TABLE },
+                  { "csv", OUT_CSV },
+                  { "tsv", OUT_TSV },
+                  { "json", OUT_JSON } };
     const char *colon = strchr(spec, ':');
     size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
     for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {

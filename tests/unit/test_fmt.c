@@ -6,8 +6,8 @@
 
 #include <cmocka.h>
 
-#include "core/fmt.h"
 #include "core/err.h"
+#include "core/fmt.h"
 #include "query/output.h"
 
 #include <stdio.h>
@@ -20,7 +20,7 @@ static void test_addr_text(void **state)
     char buf[FMT_ADDR_MAX];
     uint8_t a[16];
     int v;
-    static const char *const canon[] = { "0.0.0.0",     "255.255.255.255", "10.1.2.3",
+    static const char *const canon[] = { "0.0.0.0",     "255.255.255.255",      "10.1.2.3",
                                          "2001:db8::1", "2001:db8:0:1:1:1:1:1", "::",
                                          "fe80::1:2",   "::ffff:1.2.3.4" };
     for (size_t i = 0; i < sizeof(canon) / sizeof(canon[0]); i++) {
@@ -57,8 +57,10 @@ static void test_time_text(void **state)
     assert_int_equal(ms, 1362692526000ULL);
     assert_int_equal(parse_time_ms("-2h", 10000000, &ms), 0);
     assert_int_equal(ms, 10000000 - 7200000);
-    static const char *const bad[] = { "", "2013", "2013-13-01", "2013-03-07T25:00",
-                                       "2013-03-07T21:42:06.Z", "-5x", "@", "@12a", "-99999d" };
+    static const char *const bad[] = {
+        "",    "2013", "2013-13-01", "2013-03-07T25:00", "2013-03-07T21:42:06.Z",
+        "-5x", "@",    "@12a",       "-99999d"
+    };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(parse_time_ms(bad[i], 1000, &ms), FS_EINVAL);
 }
@@ -98,9 +100,8 @@ static void test_csv_and_json_rows(void **state)
     FILE *fp = open_memstream(&text, &len);
     struct output o;
     struct fs_err err;
-    assert_int_equal(output_init(&o, "csv:first,src,dst,sport,dport,proto,bytes,flags", 0, fp,
-                                 &err),
-                     0);
+    assert_int_equal(
+        output_init(&o, "csv:first,src,dst,sport,dport,proto,bytes,flags", 0, fp, &err), 0);
     output_flow(&o, &f);
     output_finish(&o);
     fclose(fp);

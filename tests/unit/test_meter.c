@@ -58,8 +58,8 @@ static struct meter *mk(struct sinkbuf *b, uint64_t idle_ms, uint64_t active_ms)
 }
 
 /* Handshake, request, a download in 1000-byte segments, FIN both ways. */
-static uint64_t download(struct meter *m, uint64_t t, uint32_t cisn, uint32_t sisn,
-                         uint32_t size, int retransmit_every)
+static uint64_t download(struct meter *m, uint64_t t, uint32_t cisn, uint32_t sisn, uint32_t size,
+                         int retransmit_every)
 {
     struct pkt p = tcp(0, t, FS_TCP_SYN, cisn, 0);
     meter_packet(m, &p);
