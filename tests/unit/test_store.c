@@ -329,7 +329,7 @@ static void test_folder(void **state)
     store_bin_name(f[0].last - f[0].last % BIN, rel, sizeof(rel));
     first = join(d, rel);
     char *late = malloc(strlen(first) + 4);
-    sprintf(late, "%s.1", first);
+    snprintf(late, strlen(first) + 4, "%s.1", first);
     assert_int_equal(access(first, F_OK), 0);
     assert_int_equal(access(late, F_OK), 0);
 
