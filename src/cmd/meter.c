@@ -42,12 +42,14 @@ static const char usage_text[] =
     "\n"
     "Trailing arguments form a BPF capture filter, as with tcpdump.\n";
 
-static volatile sig_atomic_t stop_requested;
+/* The open capture, for the signal handler: capture_stop is async-signal-safe. */
+static struct capture *volatile signal_capture;
 
 static void on_signal(int sig)
 {
     (void)sig;
-    stop_requested = 1;
+    if (signal_capture)
+        capture_stop(signal_capture);
 }
 
 struct meter_run {
@@ -242,7 +244,8 @@ static int run_loop(struct capture *cap, struct meter *m, struct decode_counts *
     struct capture_pkt cp;
     struct pkt p;
     struct fs_err err = { 0 };
-    while (!stop_requested) {
+    for (;;) {
+        /* A signal stops the capture (capture_stop); it ends after the buffered packets. */
         rc = capture_next(cap, &cp, &err);
         if (rc == CAPTURE_END)
             break;
@@ -323,6 +326,7 @@ int cmd_meter(int argc, char **argv)
             store_writer_close(run.w, &run.err);
         return status;
     }
+    signal_capture = cap;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     struct meter *m = meter_new(&a.mo, sink, &run);
@@ -338,6 +342,7 @@ int cmd_meter(int argc, char **argv)
         status = 1;
     }
     meter_free(m);
+    signal_capture = NULL;
     capture_close(cap);
     free(a.bpf);
     return status;

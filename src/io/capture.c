@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +14,13 @@ struct capture {
     pcap_t *p;
     int live;
     volatile sig_atomic_t stop;
-    char *iobuf; /* stdio buffer of a capture file */
+    int draining; /* live, stopped: hand out what is buffered, then end */
+    int fd;       /* live: selectable descriptor, polled with our own timeout */
+    char *iobuf;  /* stdio buffer of a capture file */
 };
+
+/* Live read timeout: how often a quiet interface lets the caller expire flows. */
+#define CAPTURE_POLL_MS 200
 
 /*
  * libpcap reads files through stdio, a header and a packet per fread; with the
@@ -83,9 +89,20 @@ int capture_open_live(struct capture **out, const char *iface, const char *bpf, 
         pcap_close(p);
         return FS_EPCAP;
     }
+    /*
+     * In immediate mode libpcap's read timeout does not fire on a quiet interface
+     * (pcap_next_ex sits in poll), so idle flows would never expire and signals would
+     * not be seen. Non-blocking reads plus our own poll() give a real timeout.
+     */
+    if (pcap_setnonblock(p, 1, ebuf) != 0 || pcap_get_selectable_fd(p) < 0) {
+        fs_err_set(err, FS_EPCAP, -1, "%s: cannot poll the capture: %s", iface, ebuf);
+        pcap_close(p);
+        return FS_EPCAP;
+    }
     struct capture *c = xcalloc(1, sizeof(*c));
     c->p = p;
     c->live = 1;
+    c->fd = pcap_get_selectable_fd(p);
     rc = set_filter(c, bpf, err);
     if (rc) {
         capture_close(c);
@@ -95,13 +112,30 @@ int capture_open_live(struct capture **out, const char *iface, const char *bpf, 
     return 0;
 }
 
+/* Live: wait up to CAPTURE_POLL_MS for the descriptor; 1 when readable. */
+static int wait_readable(struct capture *c)
+{
+    struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+    return poll(&pfd, 1, CAPTURE_POLL_MS) > 0;
+}
+
 int capture_next(struct capture *c, struct capture_pkt *out, struct fs_err *err)
 {
-    if (c->stop)
+    if (c->stop && !c->live)
         return CAPTURE_END;
+    if (c->stop)
+        c->draining = 1; /* a stopped live capture still hands out what it buffered */
     struct pcap_pkthdr *h;
     const u_char *data;
     int rc = pcap_next_ex(c->p, &h, &data);
+    if (rc == 0 && c->live && !c->draining && wait_readable(c))
+        rc = pcap_next_ex(c->p, &h, &data);
+    if (rc == 0 && c->draining)
+        return CAPTURE_END;
+    if (rc == PCAP_ERROR_BREAK && c->live && !c->draining) {
+        c->draining = 1;
+        return CAPTURE_TIMEOUT;
+    }
     if (rc == 1) {
         out->data = data;
         out->caplen = h->caplen;

@@ -14,6 +14,13 @@ for z in lz4 zstd none; do
     expect_same "$T/direct.csv" "$T/file.$z.csv"
 done
 
+# pcapng (libpcap reads it; editcap from wireshark-common converts): same flows.
+if command -v editcap >/dev/null 2>&1; then
+    editcap -F pcapng "$cap" "$T/cap.pcapng"
+    fs meter -r "$T/cap.pcapng" -o csv >"$T/ng.csv"
+    expect_same "$T/direct.csv" "$T/ng.csv"
+fi
+
 # A pipe: meter writes a stream to stdout, print reads stdin.
 fs meter -r - -w - <"$cap" | fs print -o csv >"$T/pipe.csv"
 expect_same "$T/direct.csv" "$T/pipe.csv"
