@@ -19,63 +19,24 @@
 # only after its file has stopped growing.
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] || skip "needs root (network namespaces)"
 need ip nft ethtool tcpdump curl python3 taskset
+. "$(dirname "$0")/netns.sh"
 
 PORT=8000
 SIZE=3145729 # 3 MiB + 1: an odd size catches off-by-one errors
-NS_S="fs-e2e-srv-$$"
-NS_C="fs-e2e-cli-$$"
-IF_S="fsS$$" # interface names: at most 15 characters
-IF_C="fsC$$"
-NET="10.201.$(($$ % 250))" # private, and only ever configured inside the namespaces
-SRV="$NET.1"
-CLI="$NET.2"
 srv_pid=""
 dump_pid=""
-
-# stop PID: SIGTERM, wait up to 5 s, then SIGKILL; never hangs.
-stop() {
-    kill -TERM "$1" 2>/dev/null || return 0
-    i=0
-    while kill -0 "$1" 2>/dev/null; do
-        i=$((i + 1))
-        if [ "$i" -gt 100 ]; then
-            kill -KILL "$1" 2>/dev/null || true
-            break
-        fi
-        sleep 0.05
-    done
-    wait "$1" 2>/dev/null || true
-}
 
 cleanup() {
     for p in $dump_pid $srv_pid; do
         stop "$p"
     done
-    ip netns del "$NS_C" 2>/dev/null || true
-    ip netns del "$NS_S" 2>/dev/null || true
+    netns_del
 }
 trap cleanup EXIT
 trap 'cleanup; trap - EXIT; exit 130' INT TERM HUP
 
-ip netns add "$NS_S" 2>"$T/netns.err" || skip "ip netns add failed: $(cat "$T/netns.err")"
-ip netns add "$NS_C" || fail "ip netns add $NS_C failed"
-in_s() { ip netns exec "$NS_S" "$@"; }
-in_c() { ip netns exec "$NS_C" "$@"; }
-
-ip link add "$IF_S" netns "$NS_S" type veth peer name "$IF_C" netns "$NS_C" \
-    || fail "cannot create the veth pair"
-in_s ip addr add "$SRV/24" dev "$IF_S"
-in_c ip addr add "$CLI/24" dev "$IF_C"
-# link_up NS IF: lo and IF up, offloads off (wire-sized packets in the capture).
-link_up() {
-    ip netns exec "$1" sh -c "ip link set lo up && ip link set $2 up &&
-        ethtool -K $2 tso off gso off gro off" >"$T/link-$2.log" 2>&1 ||
-        fail "link setup / ethtool -K on $2 failed: $(cat "$T/link-$2.log")"
-}
-link_up "$NS_S" "$IF_S"
-link_up "$NS_C" "$IF_C"
+netns_setup "" 10.201
 if command -v sysctl >/dev/null 2>&1; then
     in_s sysctl -qw net.ipv4.tcp_early_retrans=0 || fail "sysctl tcp_early_retrans failed"
 else

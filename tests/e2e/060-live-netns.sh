@@ -36,73 +36,29 @@
 # well under 60 s, and the EXIT trap removes the namespaces and stops every process.
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] || skip "needs root (network namespaces)"
 need ip ethtool tcpdump curl python3
+. "$(dirname "$0")/netns.sh"
 
 PORT=8000     # HTTP
 UPORT=9000    # UDP echo
 NPING=4       # ICMP echo requests
 UDP_SIZES="1 100 1000 1472" # UDP payload sizes (1472 fills a 1500-byte IP packet)
 SIZES="1 65537 1048577"     # download sizes: odd ones catch off-by-one errors
-NS_S="fs-e2e-lsrv-$$"
-NS_C="fs-e2e-lcli-$$"
-IF_S="fsLS$$" # interface names: at most 15 characters
-IF_C="fsLC$$"
-NET="10.202.$(($$ % 250))" # private, and only ever configured inside the namespaces
-SRV="$NET.1"
-CLI="$NET.2"
 srv_pid=""
 dump_pid=""
 meter_pid=""
 udp_pid=""
 
-# stop PID: SIGTERM, wait up to 5 s, then SIGKILL; never hangs (cleanup only).
-stop() {
-    kill -TERM "$1" 2>/dev/null || return 0
-    i=0
-    while kill -0 "$1" 2>/dev/null; do
-        i=$((i + 1))
-        if [ "$i" -gt 100 ]; then
-            kill -KILL "$1" 2>/dev/null || true
-            break
-        fi
-        sleep 0.05
-    done
-    wait "$1" 2>/dev/null || true
-}
-
 cleanup() {
     for p in $meter_pid $dump_pid $udp_pid $srv_pid; do
         stop "$p"
     done
-    ip netns del "$NS_C" 2>/dev/null || true
-    ip netns del "$NS_S" 2>/dev/null || true
+    netns_del
 }
 trap cleanup EXIT
 trap 'cleanup; trap - EXIT; exit 130' INT TERM HUP
 
-ip netns add "$NS_S" 2>"$T/netns.err" || skip "ip netns add failed: $(cat "$T/netns.err")"
-ip netns add "$NS_C" || fail "ip netns add $NS_C failed"
-in_s() { ip netns exec "$NS_S" "$@"; }
-in_c() { ip netns exec "$NS_C" "$@"; }
-
-ip link add "$IF_S" netns "$NS_S" type veth peer name "$IF_C" netns "$NS_C" \
-    || fail "cannot create the veth pair"
-in_s ip addr add "$SRV/24" dev "$IF_S"
-in_c ip addr add "$CLI/24" dev "$IF_C"
-# link_up NS IF: IPv6 off on IF (no ND/RS/MLD: the traffic set is only ours), lo and IF
-# up, offloads off (wire-sized packets in the capture).
-link_up() {
-    if [ -e /proc/sys/net/ipv6 ]; then
-        ip netns exec "$1" sh -c "echo 1 >/proc/sys/net/ipv6/conf/$2/disable_ipv6" \
-            >"$T/link-$2.log" 2>&1 || fail "cannot disable IPv6 on $2: $(cat "$T/link-$2.log")"
-    fi
-    ip netns exec "$1" sh -c "ip link set lo up && ip link set $2 up &&
-        ethtool -K $2 tso off gso off gro off" >"$T/link-$2.log" 2>&1 ||
-        fail "link setup / ethtool -K on $2 failed: $(cat "$T/link-$2.log")"
-}
-link_up "$NS_S" "$IF_S"
-link_up "$NS_C" "$IF_C"
+netns_setup L 10.202
 IFX_S=$(in_s cat "/sys/class/net/$IF_S/ifindex")
 
 # --- the traffic generators (python3; no ping or netcat needed) ---
