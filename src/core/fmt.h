@@ -30,6 +30,9 @@ int parse_time_ms(const char *s, uint64_t now_ms, uint64_t *ms);
 /* Parse "FROM..TO", "FROM.." or "FROM" (to = open, 0). Returns 0 or FS_EINVAL. */
 int parse_time_window(const char *s, uint64_t now_ms, uint64_t *from, uint64_t *to);
 
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian, Howard Hinnant's algorithm). */
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
+
 /* Parse an address in text form into 16 bytes (+ version). Returns 0 or FS_EINVAL. */
 int parse_addr(const char *s, uint8_t a[16], int *ipver);
 

@@ -6,6 +6,8 @@
  */
 #include "store_int.h"
 
+#include "../core/fmt.h"
+
 #include "../core/fields.h"
 #include "../core/rd.h"
 #include "../core/xalloc.h"
@@ -168,17 +170,6 @@ int store_decode_buf(const uint8_t *buf, size_t len, int (*fn)(void *ctx, const 
 }
 
 /* ---- file list ---- */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
 
 /* Read exactly n digits; -1 when any is not a digit. */
 static long digits(const char *s, int n)
