@@ -37,6 +37,9 @@ static const char usage_text[] =
     "  --linger S       time after FIN both ways or RST before a flow ends (default 2)\n"
     "  --max-flows N    flows held at once; the least recently used is evicted\n"
     "                   beyond (default 1000000)\n"
+    "  --split          cut TCP connections into request/response exchanges: a client\n"
+    "                   packet with payload after server payload starts exchange N+1\n"
+    "                   (one record per download on a keep-alive connection)\n"
     "  --stats          print packets read, decoded, skipped by reason, and flows to stderr\n"
     "  -h, --help       this help\n"
     "\n"
@@ -131,6 +134,9 @@ static int parse_long_opt(struct meter_args *a, int c, const char *arg)
     case 5:
         a->stats = 1;
         return 0;
+    case 6:
+        a->mo.split = 1;
+        return 0;
     default:
         return -1;
     }
@@ -139,13 +145,12 @@ static int parse_long_opt(struct meter_args *a, int c, const char *arg)
 /* Returns -1 on a usage error, 1 for --help, 0 to run. */
 static int parse_args(struct meter_args *a, int argc, char **argv)
 {
-    static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
-                                              { "idle", required_argument, NULL, 1 },
-                                              { "active", required_argument, NULL, 2 },
-                                              { "linger", required_argument, NULL, 3 },
-                                              { "max-flows", required_argument, NULL, 4 },
-                                              { "stats", no_argument, NULL, 5 },
-                                              { NULL, 0, NULL, 0 } };
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' },          { "idle", required_argument, NULL, 1 },
+        { "active", required_argument, NULL, 2 },    { "linger", required_argument, NULL, 3 },
+        { "max-flows", required_argument, NULL, 4 }, { "stats", no_argument, NULL, 5 },
+        { "split", no_argument, NULL, 6 },           { NULL, 0, NULL, 0 }
+    };
     int c;
     char *end;
     optind = 1;
@@ -189,7 +194,7 @@ static int parse_args(struct meter_args *a, int argc, char **argv)
         case 'h':
             return 1;
         default:
-            if (c >= 1 && c <= 5 && parse_long_opt(a, c, optarg) == 0)
+            if (c >= 1 && c <= 6 && parse_long_opt(a, c, optarg) == 0)
                 break;
             return -1;
         }
@@ -219,11 +224,13 @@ static void print_stats(const struct decode_counts *dc, struct meter *m, struct 
                     (unsigned long long)dc->counts[i], decode_result_name((enum decode_result)i));
     fprintf(stderr,
             "flowsleuth meter: flows %llu (idle %llu, active timeout %llu, closed %llu, "
-            "port reuse %llu, evicted %llu, end of input %llu); most at once %llu\n",
+            "port reuse %llu, evicted %llu, end of input %llu, exchange cuts %llu); "
+            "most at once %llu\n",
             (unsigned long long)st.flows_out, (unsigned long long)st.exp_idle,
             (unsigned long long)st.exp_active, (unsigned long long)st.exp_closed,
             (unsigned long long)st.exp_reused, (unsigned long long)st.exp_evicted,
-            (unsigned long long)st.exp_flush, (unsigned long long)st.active_peak);
+            (unsigned long long)st.exp_flush, (unsigned long long)st.exchanges,
+            (unsigned long long)st.active_peak);
     uint64_t recv, drop;
     if (capture_drops(cap, &recv, &drop) == 0 && recv)
         fprintf(stderr, "flowsleuth meter: kernel received %llu, dropped %llu\n",

@@ -226,6 +226,7 @@ static struct fent *create(struct meter *m, const struct pkt *p, uint32_t h, int
     f->ipver = p->ipver;
     f->vlan = p->vlan;
     f->tos = p->tos;
+    f->exchange = m->o.split && p->proto == 6 ? 1 : 0;
     e->first_us = p->ts_us;
     e->hash = h;
     if (m->nflows + 1 > m->nbuckets)
@@ -267,9 +268,34 @@ static void seq_update(struct seqspan *s, uint32_t seq, uint32_t len, uint8_t fl
     s->hi = end;
 }
 
+/*
+ * Emit the current exchange of a TCP connection as a record of its own and start the
+ * next one: the connection state (orientation, sequence tracking, FIN/RST) goes on,
+ * the counters start again from zero.
+ */
+static void cut_exchange(struct meter *m, struct fent *e, uint64_t ts_us)
+{
+    struct flow *f = &e->f;
+    finalize(e);
+    m->st.flows_out++;
+    m->st.exchanges++;
+    m->sink(m->ctx, f);
+    f->bytes = f->packets = f->rbytes = f->rpackets = 0;
+    f->payload = f->rpayload = f->goodput = f->rgoodput = f->retrans = f->rretrans = 0;
+    f->minlen = f->maxlen = f->rminlen = f->rmaxlen = 0;
+    f->flags = f->rflags = 0;
+    f->exchange++;
+    for (int d = 0; d < 2; d++)
+        e->seq[d].span = e->seq[d].retx = 0;
+    e->first_us = e->last_us = ts_us;
+}
+
 static void account(struct meter *m, struct fent *e, const struct pkt *p, int dir)
 {
     struct flow *f = &e->f;
+    /* A request after response bytes: the client starts the next exchange (keep-alive). */
+    if (m->o.split && dir == 0 && p->payload && p->proto == 6 && !p->is_frag && f->rpayload)
+        cut_exchange(m, e, p->ts_us);
     uint16_t len = p->iplen > 0xffff ? 0xffff : (uint16_t)p->iplen;
     if (dir == 0) {
         if (!f->packets || len < f->minlen)
@@ -332,8 +358,10 @@ void meter_packet(struct meter *m, const struct pkt *p)
     } else if (e && p->ts_us >= e->first_us + m->o.active_ms * 1000) {
         /* Long flow: cut it and go on in a record with the same orientation. */
         int swap = dir == 1;
+        uint32_t exchange = e->f.exchange;
         expire(m, e, &m->st.exp_active);
         e = create(m, p, h, swap);
+        e->f.exchange = exchange;
         account(m, e, p, dir);
         return;
     }

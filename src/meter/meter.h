@@ -16,6 +16,12 @@
  *   - meter_flush(): all, at end of input.
  * Expired records go to the sink callback in expiry order.
  *
+ * Exchanges (opts.split): a TCP connection is cut into request/response exchanges by
+ * metadata alone: a client packet with payload after the server has sent payload
+ * starts a new exchange. Each exchange is a record of its own (same 5-tuple,
+ * `exchange` = 1, 2, ...), so several downloads on one keep-alive connection become
+ * several records. Pipelined requests sent before any response stay in one exchange.
+ *
  * Ownership: meter_new allocates, meter_free frees (without flushing).
  */
 #ifndef FS_METER_H
@@ -43,6 +49,7 @@ struct meter_stats {
     uint64_t flows_out; /* records emitted */
     uint64_t exp_idle, exp_active, exp_closed, exp_evicted, exp_reused, exp_flush;
     uint64_t active_peak; /* most flows held at once */
+    uint64_t exchanges;   /* records cut at an exchange boundary (split) */
 };
 
 struct meter;

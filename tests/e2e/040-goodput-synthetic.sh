@@ -73,3 +73,20 @@ case_ keepalive --size 500000 --exchanges 3 --loss 1
 for name in loss1 loss3 wrap v6 keepalive; do
     [ "$(kv "$T/$name.gen" retrans_bytes)" -gt 0 ] || fail "$name: fsgen produced no retransmission"
 done
+
+# keep-alive split into exchanges (meter --split): one record per response, numbered
+# 1..K, each with rgoodput = the response size and goodput = the request size; the
+# retransmitted bytes of all exchanges add up to fsgen's count.
+"$FS_GEN" download "$T/split.pcap" --size 300001 --exchanges 4 --loss 2 --seed 5 \
+    2>"$T/split.gen" || fail "fsgen download (split) failed"
+fs meter -r "$T/split.pcap" --split -w "$T/split.fsf"
+fs print -r "$T/split.fsf" -o csv:exchange,goodput,rgoodput,rretrans >"$T/split.csv"
+awk -F, -v want="$(kv "$T/split.gen" retrans_bytes)" '
+    NR == 1 { next }
+    { n++; if ($1 != n || $2 != 120 || $3 != 300001) bad = bad " " $0; retx += $4 }
+    END {
+        if (n != 4) { print "expected 4 exchanges, got " n; exit 1 }
+        if (bad != "") { print "bad exchanges:" bad; exit 1 }
+        if (retx != want) { print "rretrans sum " retx " != " want; exit 1 }
+    }' "$T/split.csv" >&2 || fail "split: $(cat "$T/split.csv")"
+echo "ok split: 4 exchanges of 300001 bytes each"

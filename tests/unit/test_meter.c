@@ -246,6 +246,48 @@ static void test_synack_first_sets_initiator(void **state)
     meter_free(m);
 }
 
+static void test_split_exchanges(void **state)
+{
+    (void)state;
+    struct sinkbuf b;
+    struct meter_opts o;
+    meter_opts_default(&o);
+    o.split = 1;
+    memset(&b, 0, sizeof(b));
+    struct meter *m = meter_new(&o, sink, &b);
+    uint64_t t = 1000000;
+    struct pkt p = tcp(0, t, FS_TCP_SYN, 10, 0);
+    meter_packet(m, &p);
+    p = tcp(1, t + 1, FS_TCP_SYN | FS_TCP_ACK, 500, 0);
+    meter_packet(m, &p);
+    uint32_t cseq = 11, sseq = 501;
+    static const uint32_t sizes[3] = { 3000, 1000, 2500 };
+    for (int x = 0; x < 3; x++) {
+        t += 1000;
+        p = tcp(0, t, FS_TCP_ACK | FS_TCP_PSH, cseq, 100); /* request */
+        meter_packet(m, &p);
+        cseq += 100;
+        for (uint32_t sent = 0; sent < sizes[x]; sent += 500) {
+            p = tcp(1, ++t, FS_TCP_ACK, sseq + sent, 500);
+            meter_packet(m, &p);
+            p = tcp(0, ++t, FS_TCP_ACK, cseq, 0); /* pure ACKs do not cut */
+            meter_packet(m, &p);
+        }
+        sseq += sizes[x];
+    }
+    meter_flush(m);
+    assert_int_equal(b.n, 3);
+    for (int x = 0; x < 3; x++) {
+        assert_int_equal(b.f[x].exchange, x + 1);
+        assert_int_equal(b.f[x].rgoodput, sizes[x]);
+        assert_int_equal(b.f[x].rpayload, sizes[x]);
+        assert_int_equal(b.f[x].goodput, 100);
+        assert_int_equal(b.f[x].sport, 40000);
+    }
+    assert_true(b.f[1].first > b.f[0].last || b.f[1].first == b.f[0].last);
+    meter_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_idle_and_active_timeouts),
         cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_synack_first_sets_initiator),
+        cmocka_unit_test(test_split_exchanges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
