@@ -47,10 +47,11 @@ SIZES="1 65537 1048577"     # download sizes: odd ones catch off-by-one errors
 srv_pid=""
 dump_pid=""
 meter_pid=""
+any_pid=""
 udp_pid=""
 
 cleanup() {
-    for p in $meter_pid $dump_pid $udp_pid $srv_pid; do
+    for p in $meter_pid $dump_pid $any_pid $udp_pid $srv_pid; do
         stop "$p"
     done
     netns_del
@@ -204,12 +205,19 @@ start_meter live
 # may not write into $T. No filter: it must see exactly what the meter sees.
 ip netns exec "$NS_S" tcpdump -i "$IF_S" -n -U -Z root -w "$T/cap.pcap" 2>"$T/tcpdump.log" &
 dump_pid=$!
-n=0
-until grep -q "listening on" "$T/tcpdump.log" 2>/dev/null; do
-    kill -0 "$dump_pid" 2>/dev/null || fail "tcpdump died: $(cat "$T/tcpdump.log")"
-    n=$((n + 1))
-    [ "$n" -gt 200 ] && fail "tcpdump not ready after 10 s"
-    sleep 0.05
+# A second capture, `tcpdump -i any` on the client side: Linux cooked (SLL2) link
+# headers, the same packets; metered offline it must give the same flows.
+ip netns exec "$NS_C" tcpdump -i any -n -U -Z root -w "$T/any.pcap" 2>"$T/tcpdump-any.log" &
+any_pid=$!
+for log in tcpdump tcpdump-any; do
+    n=0
+    until grep -q "listening on" "$T/$log.log" 2>/dev/null; do
+        kill -0 "$dump_pid" 2>/dev/null || fail "tcpdump died: $(cat "$T/tcpdump.log")"
+        kill -0 "$any_pid" 2>/dev/null || fail "tcpdump -i any died: $(cat "$T/tcpdump-any.log")"
+        n=$((n + 1))
+        [ "$n" -gt 200 ] && fail "$log not ready after 10 s"
+        sleep 0.05
+    done
 done
 
 in_c python3 "$T/icmp.py" "$SRV" "$NPING" 2>"$T/icmp.log" || fail "ICMP echo failed: $(cat "$T/icmp.log")"
@@ -237,6 +245,8 @@ done
 # SIGTERM, not SIGINT: a background job of a non-interactive shell ignores SIGINT.
 stop "$dump_pid"
 dump_pid=""
+stop "$any_pid"
+any_pid=""
 grep -E 'captured|dropped by kernel' "$T/tcpdump.log" | tr '\n' ' '
 echo
 grep -q '^0 packets dropped by kernel' "$T/tcpdump.log" \
@@ -260,6 +270,12 @@ cols() {
 }
 cols "$T/off.csv" >"$T/off.flows" || fail "cannot select columns from off.csv"
 cols "$T/live.csv" >"$T/live.flows" || fail "cannot select columns from live.csv"
+tcpdump -r "$T/any.pcap" -c 1 2>&1 >/dev/null | grep -q LINUX_SLL ||
+    fail "tcpdump -i any did not write a Linux cooked capture"
+fs meter -r "$T/any.pcap" -o csv >"$T/any.csv" || fail "meter -r failed on the cooked capture"
+cols "$T/any.csv" >"$T/any.flows" || fail "cannot select columns from any.csv"
+expect_same "$T/off.flows" "$T/any.flows"
+echo "ok: the Linux cooked capture (tcpdump -i any) gives the same flows"
 nflows=$(($(wc -l <"$T/live.flows") - 1))
 echo "live: $nflows flows; offline from tcpdump's capture: $(($(wc -l <"$T/off.flows") - 1)) flows"
 expect_same "$T/off.flows" "$T/live.flows"
