@@ -1,0 +1,550 @@
+/*
+ * The collector context: protocol detection, the per-exporter state and counters, the
+ * template cache, and the bounded queue of data that came before its template. The
+ * protocol decoders (nf5.c, nf9.c, ipfix.c, sflow.c) call back into the helpers here,
+ * so every cap, eviction and counter lives in one place.
+ */
+#include "collect.h"
+#include "../core/err.h"
+#include "../core/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NBUCKETS      4096 /* hash buckets of each table (power of two) */
+#define SAMPLERS      8    /* per-entry sampler id -> interval slots */
+#define HELD_MAXBYTES (4u << 20)
+
+struct key {
+    uint8_t addr[16];
+    uint32_t domain;
+    uint16_t tid; /* templates; 0 for exporter entries */
+    uint8_t version;
+};
+
+struct collect_exp {
+    struct collect_exp *next;
+    struct key k;
+    struct collect_stats st;
+    uint32_t next_seq;
+    int has_seq;
+    uint32_t sampling; /* default interval from options records */
+    uint64_t sysinit_ms;
+    uint32_t samp_id[SAMPLERS], samp_val[SAMPLERS];
+};
+
+struct tnode {
+    struct tnode *next;
+    struct key k;
+    struct tmpl t;
+};
+
+struct held {
+    struct key k;
+    struct tmpl_time tt;
+    uint8_t *buf;
+    size_t len;
+};
+
+struct collector {
+    struct collect_opts o;
+    struct collect_exp *exps[NBUCKETS];
+    struct tnode *tmpls[NBUCKETS];
+    uint32_t nexps, ntmpls, exp_cursor, tmpl_cursor;
+    struct held *held;
+    uint32_t nheld;
+    size_t held_bytes;
+    struct collect_stats evicted; /* stats of exporter entries dropped by the cap */
+    uint64_t templates_evicted, exporters_evicted, not_flow;
+};
+
+static const char *const reason_names[CR_NRESULTS] = {
+    "short datagram",        "unknown version",          "length past the end",
+    "inconsistent template", "inconsistent data record", "template too large",
+};
+
+/* Name of a malformed reason for --stats. */
+const char *collect_reason_name(enum collect_reason r)
+{
+    return (unsigned)r < CR_NRESULTS ? reason_names[r] : "?";
+}
+
+static uint32_t key_hash(const struct key *k)
+{
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < 16; i++)
+        h = (h ^ k->addr[i]) * 16777619u;
+    uint32_t rest[3] = { k->domain, k->tid, k->version };
+    for (int i = 0; i < 3; i++)
+        h = (h ^ rest[i]) * 16777619u;
+    return (h ^ (h >> 15)) & (NBUCKETS - 1);
+}
+
+static int key_eq(const struct key *a, const struct key *b)
+{
+    return a->domain == b->domain && a->tid == b->tid && a->version == b->version &&
+           memcmp(a->addr, b->addr, 16) == 0;
+}
+
+static struct key mkkey(const uint8_t *addr, uint32_t domain, int version, uint16_t tid)
+{
+    struct key k;
+    memset(&k, 0, sizeof(k));
+    memcpy(k.addr, addr, 16);
+    k.domain = domain;
+    k.version = (uint8_t)version;
+    k.tid = tid;
+    return k;
+}
+
+/* New collector with defaults for zero options. */
+struct collector *collector_new(const struct collect_opts *opts)
+{
+    struct collector *c = xcalloc(1, sizeof(*c));
+    if (opts)
+        c->o = *opts;
+    if (!c->o.max_templates)
+        c->o.max_templates = 65536;
+    if (!c->o.max_exporters)
+        c->o.max_exporters = 4096;
+    if (!c->o.max_held)
+        c->o.max_held = 256;
+    c->held = xcalloc(c->o.max_held, sizeof(*c->held));
+    return c;
+}
+
+static void add_stats(struct collect_stats *a, const struct collect_stats *b)
+{
+    const uint64_t *s = (const uint64_t *)b;
+    uint64_t *d = (uint64_t *)a;
+    for (size_t i = 0; i < sizeof(*a) / sizeof(uint64_t); i++)
+        d[i] += s[i];
+}
+
+static struct collect_exp *exp_lookup(struct collector *c, const struct key *k)
+{
+    for (struct collect_exp *e = c->exps[key_hash(k)]; e; e = e->next)
+        if (key_eq(&e->k, k))
+            return e;
+    return NULL;
+}
+
+/* Evict the last entry of the next non-empty bucket after the cursor (clock-like). */
+static void exp_evict_one(struct collector *c)
+{
+    for (uint32_t n = 0; n < NBUCKETS; n++) {
+        uint32_t b = c->exp_cursor++ & (NBUCKETS - 1);
+        struct collect_exp **pp = &c->exps[b];
+        if (!*pp)
+            continue;
+        while ((*pp)->next)
+            pp = &(*pp)->next;
+        add_stats(&c->evicted, &(*pp)->st);
+        free(*pp);
+        *pp = NULL;
+        c->nexps--;
+        c->exporters_evicted++;
+        return;
+    }
+}
+
+static struct collect_exp *exp_get(struct collector *c, const uint8_t *addr, uint32_t domain,
+                                   int version)
+{
+    /* sFlow and the rest keep apart even on the same address and domain. */
+    struct key k = mkkey(addr, domain, version, 0);
+    struct collect_exp *e = exp_lookup(c, &k);
+    if (e)
+        return e;
+    if (c->nexps >= c->o.max_exporters)
+        exp_evict_one(c);
+    e = xcalloc(1, sizeof(*e));
+    e->k = k;
+    uint32_t h = key_hash(&k);
+    e->next = c->exps[h];
+    c->exps[h] = e;
+    c->nexps++;
+    return e;
+}
+
+/* Stats entry of the current exporter and this domain. */
+struct collect_stats *collect_exp_stats(struct collect_ctx *x, uint32_t domain, int version)
+{
+    return &exp_get(x->c, x->exporter, domain, version)->st;
+}
+
+/* Count a malformed datagram/set/record under its exporter and domain. */
+void collect_malformed(struct collect_ctx *x, uint32_t domain, int version, enum collect_reason why)
+{
+    collect_exp_stats(x, domain, version)->malformed[why]++;
+}
+
+/*
+ * Sequence tracking: `seq` is what the header says, `advance` how far this message
+ * moves it (v5: its records, v9/sFlow: 1, IPFIX: its data records). A gap forward is
+ * loss; a step back is a reset (restart or reordering), not loss.
+ */
+void collect_seq(struct collect_ctx *x, uint32_t domain, int version, uint32_t seq,
+                 uint32_t advance)
+{
+    struct collect_exp *e = exp_get(x->c, x->exporter, domain, version);
+    if (e->has_seq) {
+        int32_t d = (int32_t)(seq - e->next_seq);
+        if (d > 0)
+            e->st.seq_lost += (uint32_t)d;
+        else if (d < 0)
+            e->st.seq_reset++;
+    }
+    e->has_seq = 1;
+    e->next_seq = seq + advance;
+}
+
+/* Default sampling of an exporter/domain learnt from options data. */
+uint32_t collect_sampling_get(struct collect_ctx *x, uint32_t domain, int version)
+{
+    return exp_get(x->c, x->exporter, domain, version)->sampling;
+}
+
+/* Remember sampling (and systemInitTime) from an options record. */
+void collect_sampling_set(struct collect_ctx *x, uint32_t domain, int version, uint32_t n,
+                          uint64_t sysinit_ms)
+{
+    struct collect_exp *e = exp_get(x->c, x->exporter, domain, version);
+    if (n)
+        e->sampling = n;
+    if (sysinit_ms)
+        e->sysinit_ms = sysinit_ms;
+}
+
+/* systemInitTimeMilliseconds learnt from options data (0 = none). */
+uint64_t collect_sysinit_get(struct collect_ctx *x, uint32_t domain, int version)
+{
+    return exp_get(x->c, x->exporter, domain, version)->sysinit_ms;
+}
+
+/* Sampler id -> interval table per entry, from options records naming a sampler. */
+static void sampler_set(struct collect_exp *e, uint32_t id, uint32_t val)
+{
+    int slot = (int)(id % SAMPLERS);
+    for (int i = 0; i < SAMPLERS; i++)
+        if (e->samp_id[i] == id || !e->samp_val[i]) {
+            slot = i;
+            break;
+        }
+    e->samp_id[slot] = id;
+    e->samp_val[slot] = val;
+}
+
+static uint32_t sampler_get(const struct collect_exp *e, uint32_t id)
+{
+    for (int i = 0; i < SAMPLERS; i++)
+        if (e->samp_val[i] && e->samp_id[i] == id)
+            return e->samp_val[i];
+    return e->sampling;
+}
+
+/* Set the exporter, scale by sampling (or the override), count, hand to the sink. */
+void collect_emit(struct collect_ctx *x, uint32_t domain, int version, struct flow *f,
+                  uint32_t sampling)
+{
+    uint32_t n = x->c->o.sampling ? x->c->o.sampling : sampling;
+    if (n > 1) {
+        f->bytes *= n;
+        f->packets *= n;
+        f->rbytes *= n;
+        f->rpackets *= n;
+    }
+    memcpy(f->exporter, x->exporter, 16);
+    collect_exp_stats(x, domain, version)->records++;
+    x->nflows++;
+    if (!x->stopped && x->sink && x->sink(x->sink_ctx, f) != 0)
+        x->stopped = 1;
+}
+
+static void options_record(struct collect_ctx *x, struct collect_exp *e, const struct tmpl_rec *r)
+{
+    uint32_t n = tmpl_rec_sampling(r);
+    uint64_t init = (r->have >> S_SYSINIT_MS) & 1 ? r->v[S_SYSINIT_MS] : 0;
+    e->st.options_records++;
+    if (n && ((r->have >> S_SAMPLER_ID) & 1))
+        sampler_set(e, (uint32_t)r->v[S_SAMPLER_ID], n);
+    else if (n)
+        e->sampling = n;
+    if (init)
+        e->sysinit_ms = init;
+    (void)x;
+}
+
+/*
+ * Walk the records of one data set. A remainder shorter than the smallest record is
+ * padding (RFC 7011 section 3.3.1); a record cut short is counted malformed.
+ */
+void collect_data_set(struct collect_ctx *x, uint32_t domain, int version, const struct tmpl *t,
+                      const uint8_t *set, size_t len, const struct tmpl_time *tt)
+{
+    struct collect_exp *e = exp_get(x->c, x->exporter, domain, version);
+    struct rd r = rd_init(set, len);
+    struct tmpl_rec rec;
+    struct flow f;
+    if (t->minlen == 0) { /* only zero-length fields: records cannot be delimited */
+        e->st.malformed[CR_BAD_TEMPLATE]++;
+        return;
+    }
+    while (rd_left(&r) >= t->minlen && !x->stopped) {
+        tmpl_run(t, &r, &rec);
+        if (r.err) {
+            e->st.malformed[CR_BAD_RECORD]++;
+            return;
+        }
+        if (t->options) {
+            options_record(x, e, &rec);
+            continue;
+        }
+        tmpl_to_flow(&rec, tt, &f);
+        uint32_t n = tmpl_rec_sampling(&rec);
+        if (!n)
+            n = (rec.have >> S_SAMPLER_ID) & 1 ? sampler_get(e, (uint32_t)rec.v[S_SAMPLER_ID])
+                                               : e->sampling;
+        collect_emit(x, domain, version, &f, n);
+    }
+}
+
+static struct tnode **tmpl_find(struct collector *c, const struct key *k)
+{
+    struct tnode **pp = &c->tmpls[key_hash(k)];
+    while (*pp && !key_eq(&(*pp)->k, k))
+        pp = &(*pp)->next;
+    return pp;
+}
+
+/* The compiled template for (exporter, domain, version, tid), or NULL. */
+const struct tmpl *collect_tmpl_get(struct collect_ctx *x, uint32_t domain, int version,
+                                    uint16_t tid)
+{
+    struct key k = mkkey(x->exporter, domain, version, tid);
+    struct tnode *n = *tmpl_find(x->c, &k);
+    return n ? &n->t : NULL;
+}
+
+static void tmpl_evict_one(struct collector *c)
+{
+    for (uint32_t n = 0; n < NBUCKETS; n++) {
+        struct tnode **pp = &c->tmpls[c->tmpl_cursor++ & (NBUCKETS - 1)];
+        if (!*pp)
+            continue;
+        while ((*pp)->next)
+            pp = &(*pp)->next;
+        free((*pp)->t.ops);
+        free(*pp);
+        *pp = NULL;
+        c->ntmpls--;
+        c->templates_evicted++;
+        return;
+    }
+}
+
+static void held_remove(struct collector *c, uint32_t i)
+{
+    c->held_bytes -= c->held[i].len;
+    free(c->held[i].buf);
+    memmove(&c->held[i], &c->held[i + 1], (c->nheld - i - 1) * sizeof(*c->held));
+    c->nheld--;
+}
+
+/* Decode whatever the queue holds for a template that just arrived. */
+static void held_replay(struct collect_ctx *x, const struct key *k, const struct tmpl *t)
+{
+    struct collector *c = x->c;
+    for (uint32_t i = 0; i < c->nheld;) {
+        struct held *h = &c->held[i];
+        if (!key_eq(&h->k, k)) {
+            i++;
+            continue;
+        }
+        struct tmpl_time tt = h->tt;
+        collect_exp_stats(x, k->domain, k->version)->held_decoded++;
+        collect_data_set(x, k->domain, k->version, t, h->buf, h->len, &tt);
+        held_remove(c, i);
+    }
+}
+
+/* Store (or replace) a template; takes t->ops. */
+void collect_tmpl_put(struct collect_ctx *x, uint32_t domain, int version, uint16_t tid,
+                      struct tmpl *t)
+{
+    struct collector *c = x->c;
+    struct key k = mkkey(x->exporter, domain, version, tid);
+    struct tnode **pp = tmpl_find(c, &k);
+    collect_exp_stats(x, domain, version)->templates++;
+    if (*pp) {
+        free((*pp)->t.ops);
+        (*pp)->t = *t;
+    } else {
+        if (c->ntmpls >= c->o.max_templates) {
+            tmpl_evict_one(c);
+            pp = tmpl_find(c, &k);
+        }
+        struct tnode *n = xcalloc(1, sizeof(*n));
+        n->k = k;
+        n->t = *t;
+        *pp = n;
+        c->ntmpls++;
+    }
+    if (c->nheld)
+        held_replay(x, &k, &(*tmpl_find(c, &k))->t);
+}
+
+static void tnode_unlink(struct collector *c, struct tnode **pp)
+{
+    struct tnode *n = *pp;
+    *pp = n->next;
+    free(n->t.ops);
+    free(n);
+    c->ntmpls--;
+}
+
+/* Withdraw one template, or all of the domain for tid 0xffff. */
+void collect_tmpl_withdraw(struct collect_ctx *x, uint32_t domain, int version, uint16_t tid)
+{
+    struct collector *c = x->c;
+    collect_exp_stats(x, domain, version)->withdrawals++;
+    if (tid != 0xffff) {
+        struct key k = mkkey(x->exporter, domain, version, tid);
+        struct tnode **pp = tmpl_find(c, &k);
+        if (*pp)
+            tnode_unlink(c, pp);
+        return;
+    }
+    for (uint32_t b = 0; b < NBUCKETS; b++) {
+        struct tnode **pp = &c->tmpls[b];
+        while (*pp) {
+            const struct key *k = &(*pp)->k;
+            if (k->domain == domain && k->version == version &&
+                memcmp(k->addr, x->exporter, 16) == 0)
+                tnode_unlink(c, pp);
+            else
+                pp = &(*pp)->next;
+        }
+    }
+}
+
+/* Hold a data set whose template has not come yet; the oldest goes when full. */
+void collect_hold(struct collect_ctx *x, uint32_t domain, int version, uint16_t tid,
+                  const uint8_t *set, size_t len, const struct tmpl_time *tt)
+{
+    struct collector *c = x->c;
+    collect_exp_stats(x, domain, version)->unknown_template++;
+    while (c->nheld && (c->nheld >= c->o.max_held || c->held_bytes + len > HELD_MAXBYTES)) {
+        struct held *h = &c->held[0];
+        exp_get(c, h->k.addr, h->k.domain, h->k.version)->st.held_dropped++;
+        held_remove(c, 0);
+    }
+    if (len > HELD_MAXBYTES) {
+        collect_exp_stats(x, domain, version)->held_dropped++;
+        return;
+    }
+    struct held *h = &c->held[c->nheld++];
+    h->k = mkkey(x->exporter, domain, version, tid);
+    h->tt = *tt;
+    h->buf = xmalloc(len ? len : 1);
+    memcpy(h->buf, set, len);
+    h->len = len;
+    c->held_bytes += len;
+}
+
+/* Free the collector; data still held counts as dropped (already in no output). */
+void collector_free(struct collector *c)
+{
+    if (!c)
+        return;
+    while (c->nheld)
+        held_remove(c, 0);
+    for (uint32_t b = 0; b < NBUCKETS; b++) {
+        for (struct collect_exp *e = c->exps[b], *n; e; e = n) {
+            n = e->next;
+            free(e);
+        }
+        for (struct tnode *t = c->tmpls[b], *n; t; t = n) {
+            n = t->next;
+            free(t->t.ops);
+            free(t);
+        }
+    }
+    free(c->held);
+    free(c);
+}
+
+/*
+ * Detect the protocol from the first bytes: u16 version 5/9/10 for NetFlow/IPFIX, u32
+ * version 5 for sFlow (whose first u16 is 0). Anything else is counted as not flow.
+ */
+int collect_datagram(struct collector *c, const uint8_t exporter[16], const uint8_t *data,
+                     size_t len, uint64_t recv_ms, collect_sink sink, void *ctx)
+{
+    struct collect_ctx x = { c, exporter, recv_ms, sink, ctx, 0, 0 };
+    struct rd r = rd_init(data, len);
+    uint32_t v32 = rd_be32(&r);
+    if (r.err) {
+        c->not_flow++;
+        return FS_ETRUNC;
+    }
+    int rc;
+    switch (v32 >> 16) {
+    case 5:
+        rc = nf5_decode(&x, data, len);
+        break;
+    case 9:
+        rc = nf9_decode(&x, data, len);
+        break;
+    case 10:
+        rc = ipfix_decode(&x, data, len);
+        break;
+    default:
+        if (v32 != 5) {
+            c->not_flow++;
+            return FS_EFORMAT;
+        }
+        rc = sflow_decode(&x, data, len);
+        break;
+    }
+    return rc < 0 ? rc : x.nflows;
+}
+
+/* Dropped-at-exit held data is counted here so --stats shows it. */
+static uint64_t held_pending(const struct collector *c, const struct key *k)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < c->nheld; i++)
+        n += c->held[i].k.domain == k->domain && c->held[i].k.version == k->version &&
+             memcmp(c->held[i].k.addr, k->addr, 16) == 0;
+    return n;
+}
+
+/* Walk every (exporter, domain) entry; data still held is reported as dropped. */
+void collector_foreach(const struct collector *c,
+                       void (*fn)(void *ctx, const uint8_t exporter[16], uint32_t domain,
+                                  int version, const struct collect_stats *st),
+                       void *ctx)
+{
+    for (uint32_t b = 0; b < NBUCKETS; b++)
+        for (const struct collect_exp *e = c->exps[b]; e; e = e->next) {
+            struct collect_stats st = e->st;
+            st.held_dropped += held_pending(c, &e->k);
+            fn(ctx, e->k.addr, e->k.domain, e->k.version, &st);
+        }
+}
+
+/* Sums over every entry (evicted ones included) and the table counters. */
+void collector_totals(const struct collector *c, struct collect_totals *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->sum = c->evicted;
+    for (uint32_t b = 0; b < NBUCKETS; b++)
+        for (const struct collect_exp *e = c->exps[b]; e; e = e->next)
+            add_stats(&out->sum, &e->st);
+    out->sum.held_dropped += c->nheld;
+    out->templates_evicted = c->templates_evicted;
+    out->exporters_evicted = c->exporters_evicted;
+    out->templates_cached = c->ntmpls;
+    out->not_flow = c->not_flow;
+}

@@ -1,0 +1,299 @@
+/*
+ * Flow collection: NetFlow v5, NetFlow v9 (RFC 3954), IPFIX (RFC 7011/7012/5103) and
+ * sFlow v5 datagrams -> struct flow. Pure: no sockets, no files; the command (or a test,
+ * or the fuzzer) hands in one UDP payload at a time with the exporter's address.
+ *
+ *   datagram --collect_datagram--> version detect (first 2 or 4 bytes)
+ *        5 -> nf5.c    9 -> nf9.c    10 -> ipfix.c    sFlow 5 -> sflow.c
+ *   v9/IPFIX sets:  template  -> tmpl.c compiles (IE table ipfix_ie.c) into tmpl_op[]
+ *                   data      -> the ops copy each record into slots -> struct flow
+ *                   no template yet -> held in a bounded queue, decoded when it comes
+ *
+ * NetFlow v9 message (RFC 3954)          IPFIX message (RFC 7011)
+ *   u16 version=9 | u16 count              u16 version=10 | u16 length
+ *   u32 sysUptime ms                       u32 export time (s)
+ *   u32 unix secs                          u32 sequence (data records sent)
+ *   u32 sequence (packets sent)            u32 observation domain id
+ *   u32 source id                          sets: u16 set id | u16 set length | body
+ *   flowsets: u16 id | u16 length | body     2 template, 3 options template, >=256 data
+ *     0 template, 1 options, >=256 data    template field: u16 id (bit 15 = enterprise)
+ *   template field: u16 type | u16 len       | u16 len (65535 = variable) [| u32 PEN]
+ *
+ * Ownership: collector_new allocates, collector_free frees (templates, queue, stats).
+ * The sink receives a pointer valid only during the call. Nothing here prints.
+ */
+#ifndef FS_COLLECT_H
+#define FS_COLLECT_H
+
+#include "../core/flow.h"
+#include "../core/rd.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Why a datagram, set or record was refused; names in collect_reason_name(). */
+enum collect_reason {
+    CR_SHORT = 0,     /* shorter than its header */
+    CR_VERSION,       /* not v5, v9, IPFIX or sFlow v5 */
+    CR_LENGTH,        /* a length field points past the datagram */
+    CR_BAD_TEMPLATE,  /* template or options template inconsistent */
+    CR_BAD_RECORD,    /* data record or sFlow sample inconsistent */
+    CR_TEMPLATE_SIZE, /* template longer than we keep (fields or bytes) */
+    CR_NRESULTS
+};
+
+const char *collect_reason_name(enum collect_reason r);
+
+/* Counters per (exporter address, observation domain / source id / sFlow sub-agent). */
+struct collect_stats {
+    uint64_t datagrams;        /* messages (one datagram may hold several in files) */
+    uint64_t records;          /* flows emitted */
+    uint64_t options_records;  /* options data records read (sampling, ...) */
+    uint64_t templates;        /* template and options template records stored */
+    uint64_t withdrawals;      /* IPFIX template withdrawals */
+    uint64_t unknown_template; /* data sets that came before their template */
+    uint64_t held_decoded;     /* ... of which decoded later from the queue */
+    uint64_t held_dropped;     /* ... of which dropped (queue full, or never came) */
+    uint64_t seq_lost;         /* sequence gap as the protocol counts: v5/IPFIX records,
+                                  v9/sFlow datagrams */
+    uint64_t seq_reset;        /* sequence went backwards (exporter restart, reordering) */
+    uint64_t counter_samples;  /* sFlow counter samples (counted, not decoded) */
+    uint64_t malformed[CR_NRESULTS];
+};
+
+struct collect_opts {
+    uint32_t max_templates; /* template cache cap; the oldest is evicted beyond (0 = 65536) */
+    uint32_t max_exporters; /* exporter/domain entries (0 = 4096) */
+    uint32_t max_held;      /* data sets held waiting for a template (0 = 256) */
+    uint32_t sampling;      /* 0 = scale by the exporter's sampling; N = use N (1 = raw) */
+};
+
+/* Called for every decoded flow; a nonzero return stops decoding of this datagram. */
+typedef int (*collect_sink)(void *ctx, const struct flow *f);
+
+struct collector;
+
+/* New collector context (opts may be NULL for defaults). */
+struct collector *collector_new(const struct collect_opts *opts);
+
+/* Drop what is still held (counted held_dropped) and free everything. */
+void collector_free(struct collector *c);
+
+/*
+ * Decode one datagram from `exporter` (16 bytes, IPv4-mapped for IPv4; all zero when
+ * unknown) received at recv_ms. Every flow goes to sink(ctx, f) with f->exporter set.
+ * Returns the number of flows emitted, or a negative FS_E* code when the datagram was
+ * refused as a whole (counted in the stats: malformed input is never fatal).
+ */
+int collect_datagram(struct collector *c, const uint8_t exporter[16], const uint8_t *data,
+                     size_t len, uint64_t recv_ms, collect_sink sink, void *ctx);
+
+/*
+ * Walk the per-exporter stats: calls fn for each (exporter, domain) entry, with the
+ * protocol version last seen (5, 9, 10 or 'S' for sFlow). Entries dropped by the cap
+ * are folded into none; collector_totals gives the sums and evictions.
+ */
+void collector_foreach(const struct collector *c,
+                       void (*fn)(void *ctx, const uint8_t exporter[16], uint32_t domain,
+                                  int version, const struct collect_stats *st),
+                       void *ctx);
+
+struct collect_totals {
+    struct collect_stats sum;   /* over every entry, including evicted ones */
+    uint64_t templates_evicted; /* template cache cap reached */
+    uint64_t exporters_evicted; /* exporter table cap reached */
+    uint64_t templates_cached;  /* templates held now */
+    uint64_t not_flow;          /* datagrams that were no flow protocol at all */
+};
+
+void collector_totals(const struct collector *c, struct collect_totals *out);
+
+/* ---- internal to src/io/{collect,nf5,nf9,ipfix,tmpl,ipfix_ie,sflow}.c ---------------- */
+
+/* Slots a template op writes; finalize turns them into a struct flow. */
+enum ie_slot {
+    S_NONE = 0, /* skip the bytes */
+    S_BYTES,
+    S_PKTS,
+    S_PROTO,
+    S_TOS,
+    S_FLAGS,
+    S_SPORT,
+    S_DPORT,
+    S_SRC4,
+    S_DST4,
+    S_SRC6,
+    S_DST6,
+    S_IN_IF,
+    S_OUT_IF,
+    S_SRC_AS,
+    S_DST_AS,
+    S_SYSUP_LAST,
+    S_SYSUP_FIRST,
+    S_POST_BYTES,
+    S_POST_PKTS,
+    S_ICMP4,
+    S_ICMP6,
+    S_VLAN,
+    S_DOT1Q_VLAN,
+    S_SAMPLING,
+    S_SAMPLING_ALG,
+    S_SAMPLER_ID,
+    S_FIRST_S,
+    S_LAST_S,
+    S_FIRST_MS,
+    S_LAST_MS,
+    S_FIRST_US,
+    S_LAST_US,
+    S_FIRST_NS,
+    S_LAST_NS,
+    S_FIRST_DUS,
+    S_LAST_DUS,
+    S_SYSINIT_MS,
+    S_TOTAL_BYTES,
+    S_TOTAL_PKTS,
+    S_INIT_BYTES,
+    S_RESP_BYTES,
+    S_INIT_PKTS,
+    S_RESP_PKTS,
+    S_RBYTES,
+    S_RPKTS,
+    S_RFLAGS,
+    S_RTOTAL_BYTES,
+    S_RTOTAL_PKTS,
+    S_IPVER,
+    S_NSLOTS
+};
+
+/* How an op reads its bytes. */
+enum { OPK_SKIP = 0, OPK_UINT, OPK_ADDR4, OPK_ADDR6, OPK_VARSKIP };
+
+/* One compiled step: read `len` bytes of the record into slot `dst` as `kind`. */
+struct tmpl_op {
+    uint16_t len;
+    uint16_t dst;
+    uint8_t kind;
+};
+
+/* One row of the hand-kept IE table (ipfix_ie.c). */
+struct ipfix_ie {
+    uint32_t pen; /* 0 = IANA, 29305 = RFC 5103 reverse */
+    uint16_t id;
+    uint16_t len; /* usual length; 0 = variable */
+    uint8_t slot; /* enum ie_slot */
+    uint8_t kind; /* OPK_UINT, OPK_ADDR4, OPK_ADDR6 */
+    const char *name;
+};
+
+extern const struct ipfix_ie ipfix_ies[];
+extern const size_t ipfix_nies;
+
+/* The table row for (pen, id), or NULL when we do not map that IE. */
+const struct ipfix_ie *ipfix_ie_find(uint32_t pen, uint16_t id);
+
+#define TMPL_MAX_FIELDS 512
+
+/* A compiled template. */
+struct tmpl {
+    uint16_t nops;
+    uint16_t minlen; /* smallest record: fixed bytes + 1 per variable-length field */
+    uint8_t options; /* options template: records feed sampling, not flows */
+    uint8_t varlen;  /* has a variable-length field */
+    uint8_t v6first; /* the first address element is IPv6 (outer header of a tunnel) */
+    struct tmpl_op *ops;
+};
+
+/* One data record's slot values while it is decoded. */
+struct tmpl_rec {
+    uint64_t v[S_NSLOTS];
+    uint8_t a[4][16]; /* S_SRC4, S_DST4, S_SRC6, S_DST6 addresses (IPv4-mapped) */
+    uint64_t have;    /* bit per slot that was present */
+    uint8_t v6first;  /* copied from the template */
+};
+
+/* Field spec read from the wire before compiling. */
+struct tmpl_field {
+    uint16_t id;
+    uint16_t len;
+    uint32_t pen;
+};
+
+/* Compile fields into t (t->ops allocated; free with free(t->ops)). 0 or FS_E*. */
+int tmpl_compile(struct tmpl *t, const struct tmpl_field *f, size_t n, int options);
+
+/* Run t over one record at r (advancing it); r->err set on a short record. */
+void tmpl_run(const struct tmpl *t, struct rd *r, struct tmpl_rec *out);
+
+/* Time context of the message a record came in. */
+struct tmpl_time {
+    uint64_t export_ms;  /* header export time, ms since the epoch */
+    uint64_t sysinit_ms; /* IPFIX systemInitTimeMilliseconds learnt from options, or 0 */
+    uint32_t sysuptime;  /* v9 header sysUptime (ms) */
+    int has_uptime;      /* 1 for v9: sysUptime-relative times resolve against it */
+};
+
+/* Turn slots into a flow (uniflow = biflow with zero reverse). */
+void tmpl_to_flow(const struct tmpl_rec *r, const struct tmpl_time *tt, struct flow *f);
+
+/* Sampling interval a record names (34, 50, 305, or 0). */
+uint32_t tmpl_rec_sampling(const struct tmpl_rec *r);
+
+struct collect_exp; /* per (exporter, domain) state, collect.c */
+
+/* Context one decoder call gets from collect.c. */
+struct collect_ctx {
+    struct collector *c;
+    const uint8_t *exporter;
+    uint64_t recv_ms;
+    collect_sink sink;
+    void *sink_ctx;
+    int stopped; /* the sink asked to stop */
+    int nflows;
+};
+
+int nf5_decode(struct collect_ctx *x, const uint8_t *data, size_t len);
+int nf9_decode(struct collect_ctx *x, const uint8_t *data, size_t len);
+int ipfix_decode(struct collect_ctx *x, const uint8_t *data, size_t len);
+int sflow_decode(struct collect_ctx *x, const uint8_t *data, size_t len);
+
+/* Find or create the stats/state entry of (exporter, domain); never NULL. */
+struct collect_stats *collect_exp_stats(struct collect_ctx *x, uint32_t domain, int version);
+
+/* Sequence check: expected next value kept per entry; counts loss and resets. */
+void collect_seq(struct collect_ctx *x, uint32_t domain, int version, uint32_t seq,
+                 uint32_t advance);
+
+/* Per-entry sampling learnt from options records (0 = none). */
+uint32_t collect_sampling_get(struct collect_ctx *x, uint32_t domain, int version);
+void collect_sampling_set(struct collect_ctx *x, uint32_t domain, int version, uint32_t n,
+                          uint64_t sysinit_ms);
+uint64_t collect_sysinit_get(struct collect_ctx *x, uint32_t domain, int version);
+
+/* Emit one flow: sets exporter, applies sampling, counts, calls the sink. */
+void collect_emit(struct collect_ctx *x, uint32_t domain, int version, struct flow *f,
+                  uint32_t sampling);
+
+/* Template cache. */
+const struct tmpl *collect_tmpl_get(struct collect_ctx *x, uint32_t domain, int version,
+                                    uint16_t tid);
+/* Takes ownership of t->ops. Then decodes any data held for this template. */
+void collect_tmpl_put(struct collect_ctx *x, uint32_t domain, int version, uint16_t tid,
+                      struct tmpl *t);
+/* Withdraw one template, or all of the domain when tid is 0xffff (IPFIX set id 2/3). */
+void collect_tmpl_withdraw(struct collect_ctx *x, uint32_t domain, int version, uint16_t tid);
+
+/*
+ * Hold a data set that came before its template (bounded; counted). tt is the time
+ * context of its message.
+ */
+void collect_hold(struct collect_ctx *x, uint32_t domain, int version, uint16_t tid,
+                  const uint8_t *set, size_t len, const struct tmpl_time *tt);
+
+/* Decode the records of one data set with template t (shared by v9 and IPFIX). */
+void collect_data_set(struct collect_ctx *x, uint32_t domain, int version, const struct tmpl *t,
+                      const uint8_t *set, size_t len, const struct tmpl_time *tt);
+
+void collect_malformed(struct collect_ctx *x, uint32_t domain, int version,
+                       enum collect_reason why);
+
+#endif

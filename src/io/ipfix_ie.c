@@ -1,0 +1,84 @@
+/*
+ * The hand-kept table of the IPFIX / NetFlow v9 information elements flowsleuth maps
+ * into struct flow (STYLE.md: one table, IANA id, name, length, destination). Ids are
+ * the IANA "IPFIX Information Elements" registry; NetFlow v9 field types 1-127 are the
+ * same numbers (RFC 3954 section 8), so one table serves both. Elements not listed are
+ * skipped by length. PEN 29305 rows are the RFC 5103 reverse elements.
+ */
+#include "collect.h"
+
+#define IE(pen, id, len, slot, kind, name) \
+    {                                      \
+        pen, id, len, slot, kind, name     \
+    }
+#define U(id, len, slot, name) IE(0, id, len, slot, OPK_UINT, name)
+#define REV                    29305u
+
+const struct ipfix_ie ipfix_ies[] = {
+    U(1, 8, S_BYTES, "octetDeltaCount"),
+    U(2, 8, S_PKTS, "packetDeltaCount"),
+    U(4, 1, S_PROTO, "protocolIdentifier"),
+    U(5, 1, S_TOS, "ipClassOfService"),
+    U(6, 2, S_FLAGS, "tcpControlBits"),
+    U(7, 2, S_SPORT, "sourceTransportPort"),
+    IE(0, 8, 4, S_SRC4, OPK_ADDR4, "sourceIPv4Address"),
+    U(10, 4, S_IN_IF, "ingressInterface"),
+    U(11, 2, S_DPORT, "destinationTransportPort"),
+    IE(0, 12, 4, S_DST4, OPK_ADDR4, "destinationIPv4Address"),
+    U(14, 4, S_OUT_IF, "egressInterface"),
+    U(16, 4, S_SRC_AS, "bgpSourceAsNumber"),
+    U(17, 4, S_DST_AS, "bgpDestinationAsNumber"),
+    U(21, 4, S_SYSUP_LAST, "flowEndSysUpTime"),
+    U(22, 4, S_SYSUP_FIRST, "flowStartSysUpTime"),
+    U(23, 8, S_POST_BYTES, "postOctetDeltaCount"),
+    U(24, 8, S_POST_PKTS, "postPacketDeltaCount"),
+    IE(0, 27, 16, S_SRC6, OPK_ADDR6, "sourceIPv6Address"),
+    IE(0, 28, 16, S_DST6, OPK_ADDR6, "destinationIPv6Address"),
+    U(32, 2, S_ICMP4, "icmpTypeCodeIPv4"),
+    U(34, 4, S_SAMPLING, "samplingInterval"),
+    U(35, 1, S_SAMPLING_ALG, "samplingAlgorithm"),
+    U(48, 1, S_SAMPLER_ID, "samplerId"),
+    U(50, 4, S_SAMPLING, "samplerRandomInterval"),
+    U(58, 2, S_VLAN, "vlanId"),
+    U(60, 1, S_IPVER, "ipVersion"),
+    U(85, 8, S_TOTAL_BYTES, "octetTotalCount"),
+    U(86, 8, S_TOTAL_PKTS, "packetTotalCount"),
+    U(139, 2, S_ICMP6, "icmpTypeCodeIPv6"),
+    U(150, 4, S_FIRST_S, "flowStartSeconds"),
+    U(151, 4, S_LAST_S, "flowEndSeconds"),
+    U(152, 8, S_FIRST_MS, "flowStartMilliseconds"),
+    U(153, 8, S_LAST_MS, "flowEndMilliseconds"),
+    U(154, 8, S_FIRST_US, "flowStartMicroseconds"),
+    U(155, 8, S_LAST_US, "flowEndMicroseconds"),
+    U(156, 8, S_FIRST_NS, "flowStartNanoseconds"),
+    U(157, 8, S_LAST_NS, "flowEndNanoseconds"),
+    U(158, 4, S_FIRST_DUS, "flowStartDeltaMicroseconds"),
+    U(159, 4, S_LAST_DUS, "flowEndDeltaMicroseconds"),
+    U(160, 8, S_SYSINIT_MS, "systemInitTimeMilliseconds"),
+    U(231, 8, S_INIT_BYTES, "initiatorOctets"),
+    U(232, 8, S_RESP_BYTES, "responderOctets"),
+    U(243, 2, S_DOT1Q_VLAN, "dot1qVlanId"),
+    U(298, 8, S_INIT_PKTS, "initiatorPackets"),
+    U(299, 8, S_RESP_PKTS, "responderPackets"),
+    U(302, 4, S_SAMPLER_ID, "selectorId"),
+    U(305, 4, S_SAMPLING, "samplingPacketInterval"),
+    IE(REV, 1, 8, S_RBYTES, OPK_UINT, "reverseOctetDeltaCount"),
+    IE(REV, 2, 8, S_RPKTS, OPK_UINT, "reversePacketDeltaCount"),
+    IE(REV, 6, 2, S_RFLAGS, OPK_UINT, "reverseTcpControlBits"),
+    IE(REV, 85, 8, S_RTOTAL_BYTES, OPK_UINT, "reverseOctetTotalCount"),
+    IE(REV, 86, 8, S_RTOTAL_PKTS, OPK_UINT, "reversePacketTotalCount"),
+};
+
+const size_t ipfix_nies = sizeof(ipfix_ies) / sizeof(ipfix_ies[0]);
+
+/*
+ * Linear search: it runs once per template field when a template is compiled, never per
+ * data record, so a 50-row scan costs nothing measurable.
+ */
+const struct ipfix_ie *ipfix_ie_find(uint32_t pen, uint16_t id)
+{
+    for (size_t i = 0; i < ipfix_nies; i++)
+        if (ipfix_ies[i].id == id && ipfix_ies[i].pen == pen)
+            return &ipfix_ies[i];
+    return NULL;
+}

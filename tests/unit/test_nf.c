@@ -1,0 +1,471 @@
+/*
+ * Unit tests for the collector (src/io/collect.h): hand-built NetFlow v5, v9, IPFIX and
+ * sFlow v5 datagrams. Templates, data, variable-length and enterprise IEs, RFC 5103
+ * reverse counters, padding, options sampling, template withdrawal, data before its
+ * template, and truncation at every byte (which must never crash: run under ASan).
+ */
+#include "io/collect.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+struct buf {
+    uint8_t b[2048];
+    size_t n;
+};
+
+static void p8(struct buf *b, uint32_t v)
+{
+    b->b[b->n++] = (uint8_t)v;
+}
+
+static void p16(struct buf *b, uint32_t v)
+{
+    p8(b, v >> 8);
+    p8(b, v);
+}
+
+static void p32(struct buf *b, uint32_t v)
+{
+    p16(b, v >> 16);
+    p16(b, v);
+}
+
+static void p64(struct buf *b, uint64_t v)
+{
+    p32(b, (uint32_t)(v >> 32));
+    p32(b, (uint32_t)v);
+}
+
+/* Patch a 16-bit length at `at` to cover from `from` to the end. */
+static void patch_len(struct buf *b, size_t at, size_t from)
+{
+    size_t l = b->n - from;
+    b->b[at] = (uint8_t)(l >> 8);
+    b->b[at + 1] = (uint8_t)l;
+}
+
+#define MAXF 16
+struct got {
+    struct flow f[MAXF];
+    int n;
+};
+
+static int sink(void *ctx, const struct flow *f)
+{
+    struct got *g = ctx;
+    if (g->n < MAXF)
+        g->f[g->n] = *f;
+    g->n++;
+    return 0;
+}
+
+static const uint8_t EXP[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 9 };
+
+static int feed(struct collector *c, const struct buf *b, struct got *g)
+{
+    /* An exact-size copy, so ASan sees any read past the datagram. */
+    uint8_t *d = malloc(b->n ? b->n : 1);
+    memcpy(d, b->b, b->n);
+    int rc = collect_datagram(c, EXP, d, b->n, 1000, sink, g);
+    free(d);
+    return rc;
+}
+
+static void v4(const struct flow *f, int pos, uint8_t a, uint8_t b, uint8_t c2, uint8_t d)
+{
+    const uint8_t *x = pos ? f->dst : f->src;
+    assert_true(flow_addr_is_v4mapped(x));
+    assert_int_equal(x[12], a);
+    assert_int_equal(x[13], b);
+    assert_int_equal(x[14], c2);
+    assert_int_equal(x[15], d);
+}
+
+/* Every prefix of b, fed to a fresh collector and to a shared one: no crash, no leak. */
+static void truncate_everywhere(const struct buf *b)
+{
+    struct collector *shared = collector_new(NULL);
+    for (size_t len = 0; len <= b->n; len++) {
+        struct buf t = *b;
+        t.n = len;
+        struct got g = { 0 };
+        struct collector *c = collector_new(NULL);
+        feed(c, &t, &g);
+        feed(shared, &t, &g);
+        collector_free(c);
+    }
+    collector_free(shared);
+}
+
+static void build_v5(struct buf *b)
+{
+    memset(b, 0, sizeof(*b));
+    p16(b, 5);
+    p16(b, 1);
+    p32(b, 10000);      /* sysUptime */
+    p32(b, 1700000000); /* unix secs */
+    p32(b, 500000000);  /* nsecs: +500 ms */
+    p32(b, 7);          /* sequence */
+    p16(b, 0x0102);     /* engine */
+    p16(b, 0);          /* sampling */
+    p32(b, 0x0a000001);
+    p32(b, 0x0a000002);
+    p32(b, 0);
+    p16(b, 3);
+    p16(b, 4);
+    p32(b, 5);    /* packets */
+    p32(b, 1500); /* octets */
+    p32(b, 4000); /* first: 6 s before export */
+    p32(b, 9000);
+    p16(b, 1234);
+    p16(b, 80);
+    p8(b, 0);
+    p8(b, 0x1b);
+    p8(b, 6);
+    p8(b, 0x10);
+    p16(b, 65001);
+    p16(b, 65002);
+    p32(b, 0);
+}
+
+static void test_v5(void **state)
+{
+    (void)state;
+    struct buf b;
+    build_v5(&b);
+    struct collector *c = collector_new(NULL);
+    struct got g = { 0 };
+    assert_int_equal(feed(c, &b, &g), 1);
+    assert_int_equal(g.n, 1);
+    const struct flow *f = &g.f[0];
+    v4(f, 0, 10, 0, 0, 1);
+    v4(f, 1, 10, 0, 0, 2);
+    assert_int_equal(f->sport, 1234);
+    assert_int_equal(f->dport, 80);
+    assert_int_equal(f->proto, 6);
+    assert_int_equal(f->bytes, 1500);
+    assert_int_equal(f->packets, 5);
+    assert_int_equal(f->rbytes, 0);
+    assert_int_equal(f->flags, 0x1b);
+    assert_int_equal(f->in_if, 3);
+    assert_int_equal(f->src_as, 65001);
+    assert_int_equal(f->first, 1700000000500ull - 6000);
+    assert_int_equal(f->last, 1700000000500ull - 1000);
+    assert_memory_equal(f->exporter, EXP, 16);
+    assert_int_equal(f->payload, 0);
+    collector_free(c);
+    truncate_everywhere(&b);
+}
+
+static void v9_header(struct buf *b, uint32_t seq)
+{
+    memset(b, 0, sizeof(*b));
+    p16(b, 9);
+    p16(b, 0);
+    p32(b, 60000);      /* sysUptime */
+    p32(b, 1700000000); /* unix secs */
+    p32(b, seq);
+    p32(b, 42); /* source id */
+}
+
+static void v9_template(struct buf *b)
+{
+    size_t at = b->n;
+    p16(b, 0);
+    p16(b, 0);
+    p16(b, 300); /* template id */
+    p16(b, 8);
+    p16(b, 8), p16(b, 4);   /* src */
+    p16(b, 12), p16(b, 4);  /* dst */
+    p16(b, 4), p16(b, 1);   /* proto */
+    p16(b, 1), p16(b, 4);   /* bytes, reduced size */
+    p16(b, 2), p16(b, 4);   /* packets */
+    p16(b, 22), p16(b, 4);  /* first switched */
+    p16(b, 21), p16(b, 4);  /* last switched */
+    p16(b, 999), p16(b, 3); /* unknown: skipped */
+    patch_len(b, at + 2, at);
+}
+
+static void v9_data(struct buf *b, int records)
+{
+    size_t at = b->n;
+    p16(b, 300);
+    p16(b, 0);
+    for (int i = 0; i < records; i++) {
+        p32(b, 0xc0a80001);
+        p32(b, 0xc0a80002 + (uint32_t)i);
+        p8(b, 17);
+        p32(b, 100 + (uint32_t)i);
+        p32(b, 1);
+        p32(b, 50000);
+        p32(b, 59000);
+        p8(b, 0xaa), p8(b, 0xbb), p8(b, 0xcc);
+    }
+    p8(b, 0), p8(b, 0), p8(b, 0); /* padding to a 4-byte boundary */
+    patch_len(b, at + 2, at);
+}
+
+static void test_v9(void **state)
+{
+    (void)state;
+    struct buf b;
+    v9_header(&b, 1);
+    v9_template(&b);
+    v9_data(&b, 2);
+    struct collector *c = collector_new(NULL);
+    struct got g = { 0 };
+    assert_int_equal(feed(c, &b, &g), 2);
+    assert_int_equal(g.f[1].bytes, 101);
+    assert_int_equal(g.f[1].proto, 17);
+    v4(&g.f[1], 1, 192, 168, 0, 3);
+    assert_int_equal(g.f[0].first, 1700000000000ull - 10000);
+    assert_int_equal(g.f[0].last, 1700000000000ull - 1000);
+    assert_int_equal(g.f[0].ipver, 4);
+    collector_free(c);
+    truncate_everywhere(&b);
+}
+
+static void on_stats(void *ctx, const uint8_t ex[16], uint32_t domain, int version,
+                     const struct collect_stats *st)
+{
+    (void)ex;
+    (void)domain;
+    (void)version;
+    *(struct collect_stats *)ctx = *st;
+}
+
+static void test_v9_data_before_template(void **state)
+{
+    (void)state;
+    struct buf d, t;
+    v9_header(&d, 1);
+    v9_data(&d, 3);
+    v9_header(&t, 3); /* sequence 2 is missing: one datagram lost */
+    v9_template(&t);
+    struct collector *c = collector_new(NULL);
+    struct got g = { 0 };
+    assert_int_equal(feed(c, &d, &g), 0);
+    assert_int_equal(g.n, 0);
+    assert_int_equal(feed(c, &t, &g), 3);
+    assert_int_equal(g.n, 3);
+    assert_int_equal(g.f[2].bytes, 102);
+    struct collect_stats st;
+    collector_foreach(c, on_stats, &st);
+    assert_int_equal(st.unknown_template, 1);
+    assert_int_equal(st.held_decoded, 1);
+    assert_int_equal(st.held_dropped, 0);
+    assert_int_equal(st.seq_lost, 1);
+    collector_free(c);
+}
+
+static void ipfix_header(struct buf *b, uint32_t seq)
+{
+    memset(b, 0, sizeof(*b));
+    p16(b, 10);
+    p16(b, 0);
+    p32(b, 1700000000);
+    p32(b, seq);
+    p32(b, 7); /* observation domain */
+}
+
+/* Template 400: src, dst, varlen string, enterprise IE, bytes, reverse bytes, start ms,
+ * end delta us, a varlen string again. */
+static void ipfix_template(struct buf *b)
+{
+    size_t at = b->n;
+    p16(b, 2);
+    p16(b, 0);
+    p16(b, 400);
+    p16(b, 9);
+    p16(b, 8), p16(b, 4);
+    p16(b, 12), p16(b, 4);
+    p16(b, 82), p16(b, 65535);                   /* interfaceName, variable length */
+    p16(b, 0x8000 | 5), p16(b, 4), p32(b, 6871); /* enterprise IE: skipped */
+    p16(b, 1), p16(b, 8);
+    p16(b, 0x8000 | 1), p16(b, 8), p32(b, 29305); /* reverseOctetDeltaCount */
+    p16(b, 152), p16(b, 8);
+    p16(b, 159), p16(b, 4);
+    p16(b, 83), p16(b, 65535);
+    patch_len(b, at + 2, at);
+}
+
+static void ipfix_data(struct buf *b)
+{
+    size_t at = b->n;
+    p16(b, 400);
+    p16(b, 0);
+    p32(b, 0x0a010101);
+    p32(b, 0x0a010102);
+    p8(b, 3), p8(b, 'e'), p8(b, 't'), p8(b, 'h');
+    p32(b, 0xdeadbeef);
+    p64(b, 1000);
+    p64(b, 250000);
+    p64(b, 1699999990000ull);
+    p32(b, 2000000); /* ended 2 s before export */
+    p8(b, 255), p16(b, 300);
+    for (int i = 0; i < 300; i++)
+        p8(b, 'x');
+    p8(b, 0), p8(b, 0); /* padding */
+    patch_len(b, at + 2, at);
+}
+
+static void test_ipfix(void **state)
+{
+    (void)state;
+    struct buf b;
+    ipfix_header(&b, 0);
+    ipfix_template(&b);
+    ipfix_data(&b);
+    patch_len(&b, 2, 0);
+    struct collector *c = collector_new(NULL);
+    struct got g = { 0 };
+    assert_int_equal(feed(c, &b, &g), 1);
+    const struct flow *f = &g.f[0];
+    v4(f, 0, 10, 1, 1, 1);
+    assert_int_equal(f->bytes, 1000);
+    assert_int_equal(f->rbytes, 250000);
+    assert_int_equal(f->first, 1699999990000ull);
+    assert_int_equal(f->last, 1700000000000ull - 2000);
+    collector_free(c);
+    truncate_everywhere(&b);
+}
+
+static void test_ipfix_withdrawal(void **state)
+{
+    (void)state;
+    struct buf b, w, d;
+    ipfix_header(&b, 0);
+    ipfix_template(&b);
+    patch_len(&b, 2, 0);
+    ipfix_header(&w, 0);
+    size_t at = w.n;
+    p16(&w, 2), p16(&w, 0), p16(&w, 400), p16(&w, 0); /* withdraw 400 */
+    patch_len(&w, at + 2, at);
+    patch_len(&w, 2, 0);
+    ipfix_header(&d, 0);
+    ipfix_data(&d);
+    patch_len(&d, 2, 0);
+    struct collector *c = collector_new(NULL);
+    struct got g = { 0 };
+    feed(c, &b, &g);
+    assert_int_equal(feed(c, &d, &g), 1);
+    feed(c, &w, &g);
+    assert_int_equal(feed(c, &d, &g), 0); /* held: no template now */
+    struct collect_stats st;
+    collector_foreach(c, on_stats, &st);
+    assert_int_equal(st.withdrawals, 1);
+    assert_int_equal(st.unknown_template, 1);
+    assert_int_equal(st.held_dropped, 1); /* still held: reported as dropped */
+    struct collect_totals t;
+    collector_totals(c, &t);
+    assert_int_equal(t.templates_cached, 0);
+    collector_free(c);
+    truncate_everywhere(&w);
+}
+
+static void test_ipfix_options_sampling(void **state)
+{
+    (void)state;
+    struct buf b;
+    ipfix_header(&b, 0);
+    size_t at = b.n;
+    p16(&b, 3), p16(&b, 0);
+    p16(&b, 500), p16(&b, 2), p16(&b, 1); /* options template: 2 fields, 1 scope */
+    p16(&b, 144), p16(&b, 4);             /* exportingProcessId (scope) */
+    p16(&b, 34), p16(&b, 4);              /* samplingInterval */
+    patch_len(&b, at + 2, at);
+    at = b.n;
+    p16(&b, 500), p16(&b, 0);
+    p32(&b, 1), p32(&b, 10);
+    patch_len(&b, at + 2, at);
+    ipfix_template(&b);
+    ipfix_data(&b);
+    patch_len(&b, 2, 0);
+    struct collector *c = collector_new(NULL);
+    struct got g = { 0 };
+    assert_int_equal(feed(c, &b, &g), 1);
+    assert_int_equal(g.f[0].bytes, 10000);
+    assert_int_equal(g.f[0].rbytes, 2500000);
+    collector_free(c);
+    struct collect_opts o = { .sampling = 1 };
+    c = collector_new(&o);
+    g.n = 0;
+    feed(c, &b, &g);
+    assert_int_equal(g.f[0].bytes, 1000);
+    collector_free(c);
+    truncate_everywhere(&b);
+}
+
+static void test_sflow(void **state)
+{
+    (void)state;
+    struct buf b;
+    memset(&b, 0, sizeof(b));
+    p32(&b, 5), p32(&b, 1), p32(&b, 0xc0000201), p32(&b, 0), p32(&b, 1), p32(&b, 100);
+    p32(&b, 2); /* samples */
+    size_t at = b.n;
+    p32(&b, 1), p32(&b, 0); /* flow sample */
+    p32(&b, 1), p32(&b, 3), p32(&b, 100), p32(&b, 1000), p32(&b, 0), p32(&b, 4), p32(&b, 5);
+    p32(&b, 1);              /* records */
+    p32(&b, 3), p32(&b, 32); /* sampled IPv4 */
+    p32(&b, 60), p32(&b, 6), p32(&b, 0x0a000001), p32(&b, 0x0a000002);
+    p32(&b, 40000), p32(&b, 443), p32(&b, 0x12), p32(&b, 0);
+    b.b[at + 7] = (uint8_t)(b.n - at - 8);
+    p32(&b, 2), p32(&b, 4), p32(&b, 0); /* counter sample, counted */
+    struct collector *c = collector_new(NULL);
+    struct got g = { 0 };
+    assert_int_equal(feed(c, &b, &g), 1);
+    assert_int_equal(g.f[0].packets, 100);
+    assert_int_equal(g.f[0].bytes, 6000);
+    assert_int_equal(g.f[0].dport, 443);
+    assert_int_equal(g.f[0].in_if, 4);
+    assert_int_equal(g.f[0].first, 1000);
+    struct collect_stats st;
+    collector_foreach(c, on_stats, &st);
+    assert_int_equal(st.counter_samples, 1);
+    collector_free(c);
+    truncate_everywhere(&b);
+}
+
+static void test_template_cap(void **state)
+{
+    (void)state;
+    struct collect_opts o = { .max_templates = 4 };
+    struct collector *c = collector_new(&o);
+    struct got g = { 0 };
+    for (uint32_t i = 0; i < 20; i++) {
+        struct buf b;
+        v9_header(&b, i);
+        v9_template(&b);
+        b.b[24] = (uint8_t)(1 + i); /* template id 256 + ... */
+        feed(c, &b, &g);
+    }
+    struct collect_totals t;
+    collector_totals(c, &t);
+    assert_int_equal(t.templates_cached, 4);
+    assert_int_equal(t.templates_evicted, 16);
+    assert_int_equal(collect_datagram(c, EXP, (const uint8_t *)"junk", 4, 0, sink, &g), -1006);
+    collector_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_v5),
+        cmocka_unit_test(test_v9),
+        cmocka_unit_test(test_v9_data_before_template),
+        cmocka_unit_test(test_ipfix),
+        cmocka_unit_test(test_ipfix_withdrawal),
+        cmocka_unit_test(test_ipfix_options_sampling),
+        cmocka_unit_test(test_sflow),
+        cmocka_unit_test(test_template_cap),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
