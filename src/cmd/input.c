@@ -1,9 +1,14 @@
 #include "input.h"
 
 #include "../core/fmt.h"
+#include "../core/xalloc.h"
 #include "../io/store.h"
+#include "../query/filter.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/time.h>
 
 static uint64_t now_ms(void)
@@ -13,9 +18,40 @@ static uint64_t now_ms(void)
     return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
+/* Read a filter file: '#' to the end of a line is a comment, lines are joined. */
+static int read_filter_file(struct input_opts *in, const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        fprintf(stderr, "flowsleuth: cannot read filter file %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = 256, len = 0;
+    char *text = xmalloc(cap);
+    int c, comment = 0;
+    while ((c = fgetc(fp)) != EOF) {
+        if (c == '#')
+            comment = 1;
+        if (c == '\n')
+            comment = 0;
+        if (comment)
+            continue;
+        if (len + 2 > cap)
+            text = xrealloc(text, cap *= 2);
+        text[len++] = c == '\n' || c == '\t' || c == '\r' ? ' ' : (char)c;
+    }
+    text[len] = '\0';
+    fclose(fp);
+    free(in->filter_text);
+    in->filter_text = text;
+    return 1;
+}
+
 int input_opt(struct input_opts *in, int c, const char *arg)
 {
     switch (c) {
+    case 'f':
+        return read_filter_file(in, arg);
     case 'r':
         if (in->npaths == INPUT_MAX_PATHS) {
             fprintf(stderr, "flowsleuth: too many -r inputs (at most %d)\n", INPUT_MAX_PATHS);
@@ -35,6 +71,51 @@ int input_opt(struct input_opts *in, int c, const char *arg)
     default:
         return 0;
     }
+}
+
+int input_filter_args(struct input_opts *in, int argc, char **argv)
+{
+    if (argc <= 0)
+        return 0;
+    if (in->filter_text) {
+        fprintf(stderr, "flowsleuth: give the filter either with -f or as arguments\n");
+        return 2;
+    }
+    size_t n = 1;
+    for (int i = 0; i < argc; i++)
+        n += strlen(argv[i]) + 1;
+    char *s = xmalloc(n), *p = s;
+    for (int i = 0; i < argc; i++) {
+        size_t len = strlen(argv[i]);
+        if (i)
+            *p++ = ' ';
+        memcpy(p, argv[i], len);
+        p += len;
+    }
+    *p = '\0';
+    in->filter_text = s;
+    return 0;
+}
+
+int input_prepare(struct input_opts *in, const char *prog)
+{
+    if (!in->filter_text)
+        return 0;
+    struct fs_err err = { 0 };
+    if (filter_compile(in->filter_text, &in->filter, &err) == 0)
+        return 0;
+    fprintf(stderr, "%s: bad filter: %s\n  %s\n", prog, err.msg, in->filter_text);
+    if (err.pos >= 0 && (size_t)err.pos <= strlen(in->filter_text))
+        fprintf(stderr, "  %*s^\n", (int)err.pos, "");
+    return 2;
+}
+
+void input_free(struct input_opts *in)
+{
+    filter_free(in->filter);
+    in->filter = NULL;
+    free(in->filter_text);
+    in->filter_text = NULL;
 }
 
 static void print_stats(const char *prog, struct store_reader *r)
@@ -70,6 +151,8 @@ int input_read(struct input_opts *in, const char *prog, int (*fn)(void *ctx, con
             status = 1;
             continue;
         }
+        if (in->filter && !filter_match(in->filter, f))
+            continue;
         if (fn(ctx, f))
             break;
     }

@@ -14,15 +14,19 @@
 
 #define INPUT_MAX_PATHS 256
 
+struct filter;
+
 struct input_opts {
     const char *paths[INPUT_MAX_PATHS];
     size_t npaths;
     uint64_t from_ms, to_ms; /* 0 = open */
     int stats;               /* --stats: print reader counters to stderr */
+    char *filter_text;       /* trailing arguments or -f FILE, owned */
+    struct filter *filter;   /* compiled by input_prepare, NULL = all */
 };
 
 /* The getopt letters these options take, to splice into a command's optstring. */
-#define INPUT_OPTSTRING "r:t:"
+#define INPUT_OPTSTRING "r:t:f:"
 
 /* Help lines for the options, for each command's --help. */
 #define INPUT_HELP                                                                          \
@@ -30,7 +34,10 @@ struct input_opts {
     "                   (default: stdin)\n"                                                 \
     "  -t FROM[..TO]    time window: ISO 8601 UTC (2026-11-01T08:00), @EPOCH or relative\n" \
     "                   (-2h, -30m, -7d); flows overlapping the window are read\n"          \
-    "  --stats          print files, blocks and records read or skipped to stderr\n"
+    "  -f FILE          read the filter expression from FILE (# starts a comment)\n"        \
+    "  --stats          print files, blocks and records read or skipped to stderr\n"        \
+    "  FILTER           trailing arguments: a filter expression, e.g. 'proto tcp and\n"     \
+    "                   dst port 80 and rbytes > 1M' (see flowsleuth(1), FILTERS)\n"
 
 /*
  * Handle option c with argument arg if it is an input option: returns 1 when handled,
@@ -39,7 +46,23 @@ struct input_opts {
 int input_opt(struct input_opts *in, int c, const char *arg);
 
 /*
- * Read every record of the inputs in order, calling fn for each (stop early when fn
+ * Take the command's trailing arguments (argv[0..argc-1]) as the filter expression
+ * (joined with spaces). Returns 0, or 2 after printing a usage error (both -f and an
+ * expression given).
+ */
+int input_filter_args(struct input_opts *in, int argc, char **argv);
+
+/*
+ * Compile the filter. Returns 0, or 2 after printing the expression with a caret under
+ * the error and what was expected.
+ */
+int input_prepare(struct input_opts *in, const char *prog);
+
+/* Free what input_filter_args / input_prepare / -f allocated. */
+void input_free(struct input_opts *in);
+
+/*
+ * Read every record of the inputs in order that passes the filter, calling fn for each (stop early when fn
  * returns nonzero). Returns the exit status: 0, or 1 when an input was unreadable
  * (after reading all the others).
  */

@@ -3,6 +3,7 @@
  */
 #include "../core/fields.h"
 #include "../core/xalloc.h"
+#include "../query/filter.h"
 #include "../query/output.h"
 #include "cmd.h"
 #include "input.h"
@@ -14,6 +15,7 @@
 
 static const char usage_text[] =
     "usage: flowsleuth print [-r PATH]... [-t FROM..TO] [-o FORMAT] [-N] [-O FIELD] [-c N]\n"
+    "                        [FILTER]\n"
     "\n"
     "Print flow records.\n"
     "\n" INPUT_HELP "  -o FORMAT        table (default), csv, tsv, json (one object a line), or\n"
@@ -23,6 +25,7 @@ static const char usage_text[] =
     "                   ports smallest first (reads all flows into memory)\n"
     "  -c N             print at most N flows\n"
     "  --fields         list the field names and exit\n"
+    "  --dump-filter    print the compiled filter program and exit\n"
     "  -h, --help       this help\n";
 
 struct print_ctx {
@@ -99,11 +102,12 @@ int cmd_print(int argc, char **argv)
     static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
                                               { "stats", no_argument, NULL, 1 },
                                               { "fields", no_argument, NULL, 2 },
+                                              { "dump-filter", no_argument, NULL, 3 },
                                               { NULL, 0, NULL, 0 } };
     struct input_opts in = { 0 };
     struct print_ctx ctx = { 0 };
     const char *format = "table";
-    int plain = 0, c;
+    int plain = 0, dump = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "o:NO:c:h", longopts, NULL)) != -1) {
         int used = input_opt(&in, c, optarg);
@@ -141,6 +145,9 @@ int cmd_print(int argc, char **argv)
         case 2:
             list_fields();
             return 0;
+        case 3:
+            dump = 1;
+            break;
         case 'h':
             fputs(usage_text, stdout);
             return 0;
@@ -149,13 +156,23 @@ int cmd_print(int argc, char **argv)
             return 2;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "flowsleuth print: unexpected argument '%s'\n", argv[optind]);
+    if (input_filter_args(&in, argc - optind, argv + optind) ||
+        input_prepare(&in, "flowsleuth print")) {
+        input_free(&in);
         return 2;
+    }
+    if (dump) {
+        if (in.filter)
+            filter_dump(in.filter, stdout);
+        else
+            printf("(no filter: every flow)\n");
+        input_free(&in);
+        return 0;
     }
     struct fs_err err = { 0 };
     if (output_init(&ctx.out, format, plain, stdout, &err) != 0) {
         fprintf(stderr, "flowsleuth print: %s\n", err.msg);
+        input_free(&in);
         return 2;
     }
     int status = input_read(&in, "flowsleuth print", on_flow, &ctx);
@@ -163,6 +180,7 @@ int cmd_print(int argc, char **argv)
         sort_and_print(&ctx);
     output_finish(&ctx.out);
     free(ctx.all);
+    input_free(&in);
     if (ferror(stdout))
         status = 1;
     return status;

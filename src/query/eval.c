@@ -1,0 +1,290 @@
+/*
+ * Running and printing a compiled filter. filter_match is one loop over the program
+ * with no recursion and no allocation: each instruction reads one field of the record
+ * (by offset and width), tests it and sets pc to jt or jf. Jumps only go forward and
+ * pc >= n ends the loop (n = accept, n + 1 = reject), so it always terminates, in at
+ * most n steps.
+ */
+#include "filter_int.h"
+
+#include "../core/fields.h"
+#include "../core/fmt.h"
+#include "filter.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/*
+ * A field widened to 64 bits without branching on its width: one unaligned 8-byte load
+ * (starting up to 7 bytes early near the end of the record, see compile.c), a shift and
+ * a mask. Little-endian hosts only; others take the switch. The virtual duration is the
+ * one branch, and it is predictable (the same for every record).
+ */
+static inline uint64_t load(const uint8_t *base, const struct finsn *in)
+{
+    static const uint64_t width_mask[16] = { 0, 0xff, 0xffff, 0, 0xffffffffu, 0, 0, 0, UINT64_MAX };
+    if (in->width == FW_DURATION) {
+        const struct flow *r = (const struct flow *)(const void *)base;
+        return r->last > r->first ? r->last - r->first : 0;
+    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+    memcpy(&v, base + in->off - (in->shift >> 3), sizeof(v));
+    return (v >> in->shift) & width_mask[in->width & 15];
+#else
+    switch (in->width) {
+    case 1:
+        return base[in->off];
+    case 2: {
+        uint16_t v;
+        memcpy(&v, base + in->off, sizeof(v));
+        return v;
+    }
+    case 4: {
+        uint32_t v;
+        memcpy(&v, base + in->off, sizeof(v));
+        return v;
+    }
+    default: {
+        uint64_t v;
+        memcpy(&v, base + in->off, sizeof(v));
+        return v;
+    }
+    }
+#endif
+}
+
+static inline uint64_t be64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return __builtin_bswap64(v);
+}
+
+/* Bisection in a sorted number list. */
+static int in_nums(const uint64_t *v, uint64_t n, uint64_t x)
+{
+    uint64_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (v[mid] == x)
+            return 1;
+        if (v[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+/* The address at in->off in one of the prefix groups [aux, aux + k). */
+static int in_nets(const struct filter *f, const struct finsn *in, const struct flow *r)
+{
+    const uint8_t *a = (const uint8_t *)r + in->off;
+    uint64_t hi = be64(a), lo = be64(a + 8);
+    for (uint64_t gi = in->aux; gi < in->aux + in->k; gi++) {
+        const struct fgroup *g = &f->groups[gi];
+        if (in->width && g->ver != r->ipver)
+            continue;
+        uint64_t mh = hi & g->mhi, ml = lo & g->mlo;
+        const struct fnet *v = f->nets + g->start;
+        uint32_t l = 0, h = g->count;
+        while (l < h) {
+            uint32_t mid = l + (h - l) / 2;
+            if (v[mid].hi == mh && v[mid].lo == ml)
+                return 1;
+            if (v[mid].hi < mh || (v[mid].hi == mh && v[mid].lo < ml))
+                l = mid + 1;
+            else
+                h = mid;
+        }
+    }
+    return 0;
+}
+
+/* Truth tables of EQ NE LT LE GT GE over idx 0 (v < k), 1 (v == k), 2 (v > k). */
+#define CMP_TRUTH (2u | 5u << 3 | 1u << 6 | 3u << 9 | 4u << 12 | 6u << 15)
+
+/* Run the program on one record: 1 when it is accepted. */
+int filter_match(const struct filter *f, const struct flow *r)
+{
+    const struct finsn *prog = f->prog;
+    const uint8_t *base = (const uint8_t *)r;
+    uint32_t pc = 0, n = f->n;
+    while (pc < n) {
+        const struct finsn *in = &prog[pc];
+        int t;
+        switch (in->op) {
+        case FOP_TRUE:
+            t = 1;
+            break;
+        case FOP_EQ:
+        case FOP_NE:
+        case FOP_LT:
+        case FOP_LE:
+        case FOP_GT:
+        case FOP_GE: {
+            /* One case for all six, so the dispatch jump always goes to the same place
+             * and predicts; the comparison is a truth table over (v >= k) + (v > k). */
+            uint64_t v = load(base, in);
+            unsigned idx = (unsigned)(v >= in->k) + (unsigned)(v > in->k);
+            t = (int)(CMP_TRUTH >> (3u * (unsigned)(in->op - FOP_EQ) + idx)) & 1;
+            break;
+        }
+        case FOP_ALLSET:
+            t = (load(base, in) & in->k) == in->k;
+            break;
+        case FOP_ALLSET2:
+            t = ((uint64_t)(base[in->off] | base[in->off2]) & in->k) == in->k;
+            break;
+        case FOP_IN:
+            t = in_nums(f->nums + in->aux, in->k, load(base, in));
+            break;
+        case FOP_NET:
+            t = in_nets(f, in, r);
+            break;
+        default: /* FOP_FALSE */
+            t = 0;
+            break;
+        }
+        pc = t ? in->jt : in->jf;
+    }
+    return pc == n;
+}
+
+static const char *const op_text[] = {
+#define FILTER_OP_TEXT(name, text) text,
+    FILTER_OPS(FILTER_OP_TEXT)
+#undef FILTER_OP_TEXT
+};
+
+/* The field an instruction reads, for the dump. */
+static const struct field *field_at(const struct finsn *in)
+{
+    for (size_t i = 0; i < nfields; i++)
+        if (fields[i].offset == in->off && (in->op == FOP_NET || fields[i].size == in->width))
+            return &fields[i];
+    return NULL;
+}
+
+/* A line being formatted, so the jump columns of the dump line up. */
+struct sbuf {
+    char b[320];
+    size_t n;
+};
+
+static void sb_printf(struct sbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(struct sbuf *sb, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(sb->b + sb->n, sizeof(sb->b) - sb->n, fmt, ap);
+    va_end(ap);
+    if (w > 0)
+        sb->n += (size_t)w < sizeof(sb->b) - sb->n ? (size_t)w : sizeof(sb->b) - sb->n - 1;
+}
+
+/* A constant as the user would write it for field fd (NULL: duration in ms). */
+static void dump_value(struct sbuf *sb, const struct field *fd, uint64_t k)
+{
+    char buf[FMT_TIME_MAX];
+    if (!fd) {
+        sb_printf(sb, "%llums", (unsigned long long)k);
+    } else if (fd->type == FT_TIME) {
+        fmt_time_ms(buf, k);
+        sb_printf(sb, "%s", buf);
+    } else if (fd->type == FT_PROTO && filter_proto_name((unsigned)k)) {
+        sb_printf(sb, "%llu(%s)", (unsigned long long)k, filter_proto_name((unsigned)k));
+    } else if (fd->type == FT_FLAGS) {
+        static const char letters[] = "FSRPAUEC";
+        sb_printf(sb, "0x%02llx(", (unsigned long long)k);
+        for (int b = 7; b >= 0; b--)
+            if (k & (1u << b))
+                sb_printf(sb, "%c", letters[b]);
+        sb_printf(sb, ")");
+    } else {
+        sb_printf(sb, "%llu", (unsigned long long)k);
+    }
+}
+
+/* The prefixes of groups [aux, aux + k), at most 8 of them, then a count. */
+static void dump_nets(struct sbuf *sb, const struct filter *f, const struct finsn *in)
+{
+    unsigned shown = 0, total = 0;
+    sb_printf(sb, "{");
+    for (uint64_t gi = in->aux; gi < in->aux + in->k; gi++) {
+        const struct fgroup *g = &f->groups[gi];
+        total += g->count;
+        for (uint32_t i = 0; i < g->count && shown < 8; i++, shown++) {
+            uint8_t a[16];
+            char buf[FMT_ADDR_MAX];
+            const struct fnet *v = &f->nets[g->start + i];
+            for (int b = 0; b < 8; b++) {
+                a[b] = (uint8_t)(v->hi >> (56 - 8 * b));
+                a[8 + b] = (uint8_t)(v->lo >> (56 - 8 * b));
+            }
+            fmt_addr(buf, a, g->ver);
+            sb_printf(sb, "%s%s/%u", shown ? " " : "", buf, g->plen);
+        }
+    }
+    if (total > shown)
+        sb_printf(sb, " ... %u more", total - shown);
+    sb_printf(sb, "}");
+}
+
+static void dump_target(struct sbuf *sb, const char *what, uint32_t pc, uint32_t n, int pad)
+{
+    if (pc >= n)
+        sb_printf(sb, " %s %-*s", what, pad, pc == n ? "accept" : "reject");
+    else
+        sb_printf(sb, " %s %-*u", what, pad, pc);
+}
+
+/* The test of one instruction, as text. */
+static void dump_test(struct sbuf *sb, const struct filter *f, const struct finsn *in)
+{
+    const struct field *fd = field_at(in);
+    const struct field *vfd = in->width == FW_DURATION && in->op != FOP_NET ? NULL : fd;
+    const char *name = !vfd && in->op != FOP_NET ? "duration" : fd ? fd->name : "?";
+    if (in->op == FOP_TRUE || in->op == FOP_FALSE) {
+        sb_printf(sb, "%s", op_text[in->op]);
+    } else if (in->op == FOP_ALLSET2) {
+        sb_printf(sb, "flags|rflags has ");
+        dump_value(sb, fd, in->k);
+    } else if (in->op == FOP_NET) {
+        sb_printf(sb, "%s %s ", name, op_text[in->op]);
+        dump_nets(sb, f, in);
+    } else if (in->op == FOP_IN) {
+        sb_printf(sb, "%s in [", name);
+        for (uint64_t i = 0; i < in->k && i < 8; i++) {
+            sb_printf(sb, "%s", i ? " " : "");
+            dump_value(sb, vfd, f->nums[in->aux + i]);
+        }
+        if (in->k > 8)
+            sb_printf(sb, " ... %llu more", (unsigned long long)in->k - 8);
+        sb_printf(sb, "]");
+    } else {
+        sb_printf(sb, "%s %s ", name, op_text[in->op]);
+        dump_value(sb, vfd, in->k);
+    }
+}
+
+/* One instruction a line, numbered, targets in columns (tcpdump -d, nfdump DumpEngine). */
+void filter_dump(const struct filter *f, FILE *fp)
+{
+    for (uint32_t pc = 0; pc < f->n; pc++) {
+        const struct finsn *in = &f->prog[pc];
+        struct sbuf sb = { .n = 0 };
+        sb_printf(&sb, "(%03u) ", pc);
+        dump_test(&sb, f, in);
+        while (sb.n < 46 && sb.n + 1 < sizeof(sb.b))
+            sb.b[sb.n++] = ' ';
+        sb.b[sb.n] = '\0';
+        dump_target(&sb, "jt", in->jt, f->n, 6);
+        dump_target(&sb, "jf", in->jf, f->n, 0);
+        fprintf(fp, "%s\n", sb.b);
+    }
+    fprintf(fp, "(%03u) accept\n(%03u) reject\n", f->n, f->n + 1);
+}

@@ -1,0 +1,566 @@
+/*
+ * Filter parser: recursive descent, one function per production (Lua's lparser.c),
+ * building a tree of struct fnode in a pool. Grammar (keywords ignore case):
+ *
+ *   filter  := [ or_expr ] EOF
+ *   or_expr := and_expr { ("or" | "||") and_expr }
+ *   and_expr:= unary { ("and" | "&&") unary }
+ *   unary   := ("not" | "!") unary | primary            -- depth <= FILTER_MAX_DEPTH
+ *   primary := "(" or_expr ")" | "any" | term
+ *   term    := ("src" | "dst") ("ip" | "host" | "net" | "port" | "as") rhs
+ *            | ("ip" | "host" | "net" | "port" | "as") rhs    -- either side
+ *            | "flags" LETTERS                               -- flags | rflags
+ *            | PROTONAME | "ipv4" | "inet" | "ipv6" | "inet6"
+ *            | FIELD rhs                                     -- field table + duration
+ *   rhs     := [ CMP ] VALUE | "in" "[" VALUE { [","] VALUE } "]"
+ *   CMP     := = == != < <= > >= eq ne lt le gt ge
+ *
+ * Constants are folded while the tree is built (any and x = x, not any = false), so
+ * the compiler only meets a constant at the root.
+ */
+#include "filter_int.h"
+
+#include "../core/fields.h"
+#include "../core/xalloc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* How a field's value is written. */
+enum vkind { VK_ADDR, VK_NUM, VK_TIME, VK_PROTO, VK_FLAGS, VK_DUR };
+
+/* A field as the parser sees it: a row of fields[] or the virtual `duration`. */
+struct fref {
+    const char *name;
+    enum vkind vk;
+    uint16_t off;
+    uint8_t width; /* FOP_NET: 1 = check ipver (src, dst), 0 = exporter */
+};
+
+static const char *const keywords[] = { "and",  "or",   "not",  "any",   "src",     "dst",   "ip",
+                                        "host", "net",  "port", "as",    "proto",   "flags", "in",
+                                        "ipv4", "ipv6", "inet", "inet6", "duration" };
+
+static int32_t fail(struct fparser *p, size_t pos, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int32_t fail(struct fparser *p, size_t pos, const char *fmt, ...)
+{
+    char buf[sizeof(p->err->msg)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    fs_err_set(p->err, FS_EINVAL, (long long)pos, "%s", buf);
+    return -1;
+}
+
+/* The current token as text for messages: 'word' or "the end of the filter". */
+static const char *tok_text(const struct fparser *p, char *buf, size_t cap)
+{
+    if (p->tok.type == TK_EOF)
+        return "the end of the filter";
+    size_t n = p->tok.len > 40 ? 40 : p->tok.len;
+    snprintf(buf, cap, "'%.*s%s'", (int)n, p->text + p->tok.pos, n < p->tok.len ? "..." : "");
+    return buf;
+}
+
+static int advance(struct fparser *p)
+{
+    return filter_lex(p->text, &p->lexpos, &p->tok, p->err) == 0 ? 0 : -1;
+}
+
+/* The token after the current one, without consuming anything (no error: EOF then). */
+static struct ftoken peek(const struct fparser *p)
+{
+    struct ftoken t;
+    size_t pos = p->lexpos;
+    if (filter_lex(p->text, &pos, &t, NULL) != 0)
+        t.type = TK_EOF;
+    return t;
+}
+
+static int is_kw(const struct fparser *p, const char *kw)
+{
+    return filter_tok_is(p->text, &p->tok, kw);
+}
+
+static int32_t new_node(struct fparser *p, enum fnode_kind kind)
+{
+    if (p->nnodes == p->capnodes) {
+        p->capnodes = p->capnodes ? p->capnodes * 2 : 32;
+        p->nodes = xrealloc(p->nodes, p->capnodes * sizeof(*p->nodes));
+    }
+    struct fnode *n = &p->nodes[p->nnodes];
+    memset(n, 0, sizeof(*n));
+    n->kind = kind;
+    n->child = -1;
+    n->next = -1;
+    n->tail = -1;
+    return (int32_t)p->nnodes++;
+}
+
+static int32_t mk_test(struct fparser *p, const struct finsn *t)
+{
+    int32_t n = new_node(p, FN_TEST);
+    p->nodes[n].test = *t;
+    return n;
+}
+
+static int32_t mk_not(struct fparser *p, int32_t c)
+{
+    enum fnode_kind k = p->nodes[c].kind;
+    if (k == FN_TRUE || k == FN_FALSE)
+        return new_node(p, k == FN_TRUE ? FN_FALSE : FN_TRUE);
+    if (k == FN_NOT)
+        return p->nodes[c].child;
+    int32_t n = new_node(p, FN_NOT);
+    p->nodes[n].child = c;
+    return n;
+}
+
+/* Append c (or c's children when it is the same operator) to the n-ary node n. */
+static void append_child(struct fparser *p, int32_t n, int32_t c)
+{
+    int32_t first = c, last = c;
+    if (p->nodes[c].kind == p->nodes[n].kind) {
+        first = p->nodes[c].child;
+        last = p->nodes[c].tail;
+    }
+    if (p->nodes[n].tail < 0)
+        p->nodes[n].child = first;
+    else
+        p->nodes[p->nodes[n].tail].next = first;
+    p->nodes[n].tail = last;
+}
+
+/* a AND b / a OR b, folding constants and flattening chains into one n-ary node. */
+static int32_t mk_bin(struct fparser *p, enum fnode_kind kind, int32_t a, int32_t b)
+{
+    enum fnode_kind absorb = kind == FN_AND ? FN_FALSE : FN_TRUE;
+    enum fnode_kind neutral = kind == FN_AND ? FN_TRUE : FN_FALSE;
+    if (p->nodes[a].kind == absorb || p->nodes[b].kind == neutral)
+        return a;
+    if (p->nodes[b].kind == absorb || p->nodes[a].kind == neutral)
+        return b;
+    int32_t n = a;
+    if (p->nodes[a].kind != kind) {
+        n = new_node(p, kind);
+        append_child(p, n, a);
+    }
+    append_child(p, n, b);
+    return n;
+}
+
+/* Find a field of the table, or `duration`, ignoring case. */
+static int find_field(const char *s, size_t len, struct fref *out)
+{
+    if (len == 8 && strncasecmp(s, "duration", 8) == 0) {
+        *out = (struct fref){ "duration", VK_DUR, 0, FW_DURATION };
+        return 0;
+    }
+    for (size_t i = 0; i < nfields; i++) {
+        const struct field *fd = &fields[i];
+        if (strlen(fd->name) != len || strncasecmp(s, fd->name, len) != 0)
+            continue;
+        static const enum vkind vk[] = {
+            [FT_ADDR] = VK_ADDR, [FT_EADDR] = VK_ADDR,  [FT_TIME] = VK_TIME,
+            [FT_U64] = VK_NUM,   [FT_U32] = VK_NUM,     [FT_U16] = VK_NUM,
+            [FT_U8] = VK_NUM,    [FT_PROTO] = VK_PROTO, [FT_FLAGS] = VK_FLAGS
+        };
+        *out = (struct fref){ fd->name, vk[fd->type], fd->offset, fd->size };
+        if (fd->type == FT_ADDR || fd->type == FT_EADDR)
+            out->width = fd->type == FT_ADDR;
+        return 0;
+    }
+    return -1;
+}
+
+/* "unknown field 'rbyte' (did you mean 'rbytes'?)": nearest field or keyword. */
+static int32_t unknown_word(struct fparser *p)
+{
+    const char *s = p->text + p->tok.pos;
+    size_t len = p->tok.len;
+    const char *best = NULL;
+    int bestd = 99;
+    for (size_t i = 0; i < nfields + sizeof(keywords) / sizeof(keywords[0]); i++) {
+        const char *name = i < nfields ? fields[i].name : keywords[i - nfields];
+        int d = filter_edit_distance(s, len, name);
+        if (d < bestd) {
+            bestd = d;
+            best = name;
+        }
+    }
+    char buf[64];
+    tok_text(p, buf, sizeof(buf));
+    if (best && bestd <= (len > 4 ? 2 : 1))
+        return fail(p, p->tok.pos, "unknown field %s (did you mean '%s'?)", buf, best);
+    return fail(p, p->tok.pos,
+                "unknown field %s: expected a field name (see print --fields), ip, net, port, "
+                "proto, flags, any or '('",
+                buf);
+}
+
+static const char *vk_what(enum vkind vk)
+{
+    static const char *const what[] = { "an address or prefix",
+                                        "a number",
+                                        "a time (2026-11-01T08:00, @EPOCH)",
+                                        "a protocol name or number",
+                                        "TCP flags (letters of CEUAPRSF) or a number",
+                                        "a duration (10s, 500ms, 5m, 2h)" };
+    return what[vk];
+}
+
+/* Read the current word as a value of fr; 0 or -1 (error set). Does not advance. */
+static int parse_value(struct fparser *p, const struct fref *fr, const char *name, uint64_t *v)
+{
+    char buf[64];
+    const char *s = p->text + p->tok.pos;
+    size_t len = p->tok.len;
+    if (p->tok.type != TK_WORD) {
+        const char *what = strcmp(name, "port") == 0 ? "a port number" : vk_what(fr->vk);
+        return fail(p, p->tok.pos, "expected %s after '%s', not %s", what, name,
+                    tok_text(p, buf, sizeof(buf)));
+    }
+    int rc;
+    switch (fr->vk) {
+    case VK_TIME:
+        rc = filter_time(s, len, v);
+        break;
+    case VK_PROTO:
+        rc = filter_proto(s, len, v);
+        break;
+    case VK_FLAGS:
+        rc = filter_flags(s, len, v);
+        break;
+    case VK_DUR:
+        rc = filter_dur(s, len, v);
+        break;
+    default:
+        rc = filter_num(s, len, v);
+        break;
+    }
+    if (rc == -2)
+        return fail(p, p->tok.pos, "number %s is too large for '%s'", tok_text(p, buf, sizeof(buf)),
+                    name);
+    if (rc != 0)
+        return fail(p, p->tok.pos, "expected %s after '%s', not %s",
+                    strcmp(name, "port") == 0 ? "a port number" : vk_what(fr->vk), name,
+                    tok_text(p, buf, sizeof(buf)));
+    uint64_t max = fr->width == 1   ? 0xff
+                   : fr->width == 2 ? 0xffff
+                   : fr->width == 4 ? 0xffffffffu
+                                    : UINT64_MAX;
+    if (*v > max)
+        return fail(p, p->tok.pos, "%s is out of range for '%s' (0..%llu)",
+                    tok_text(p, buf, sizeof(buf)), name, (unsigned long long)max);
+    return 0;
+}
+
+/* Read the current word as an address or prefix into e; 0 or -1. Does not advance. */
+static int parse_prefix(struct fparser *p, const char *name, struct fnet_ent *e)
+{
+    char buf[64];
+    int ver = 0, plen = 0;
+    int rc = p->tok.type == TK_WORD
+                 ? filter_prefix(p->text + p->tok.pos, p->tok.len, &e->a, &ver, &plen)
+                 : -1;
+    if (rc == -2)
+        return fail(p, p->tok.pos,
+                    "bad prefix length in %s (0..32 for IPv4, 0..128 for IPv6, or a netmask)",
+                    tok_text(p, buf, sizeof(buf)));
+    if (rc != 0)
+        return fail(p, p->tok.pos, "expected an IPv4 or IPv6 address or prefix after '%s', not %s",
+                    name, tok_text(p, buf, sizeof(buf)));
+    e->ver = (uint8_t)ver;
+    e->plen = (uint8_t)plen;
+    return 0;
+}
+
+/* A comparison operator at the current token (symbol or eq/ne/lt/le/gt/ge); -1 none. */
+static int cmp_here(const struct fparser *p)
+{
+    static const char *const words[] = { "eq", "ne", "lt", "le", "gt", "ge" };
+    if (p->tok.type == TK_CMP)
+        return (int)p->tok.cmp;
+    for (int i = 0; i < 6; i++)
+        if (is_kw(p, words[i]))
+            return i;
+    return -1;
+}
+
+/*
+ * The test of one list `in [ ... ]` for field fr: parse values up to ']' into the side
+ * table; fill t (op, aux, k). The current token is "in".
+ */
+static int parse_list(struct fparser *p, const struct fref *fr, const char *name, struct finsn *t)
+{
+    if (advance(p) != 0)
+        return -1;
+    if (p->tok.type != TK_LBRACK) {
+        char buf[64];
+        return fail(p, p->tok.pos, "expected '[' after 'in', not %s",
+                    tok_text(p, buf, sizeof(buf)));
+    }
+    size_t open = p->tok.pos;
+    uint32_t n = 0, cap = 0;
+    uint64_t *nums = NULL;
+    struct fnet_ent *nets = NULL;
+    int rc = 0;
+    while (rc == 0 && (rc = advance(p)) == 0) {
+        if (p->tok.type == TK_COMMA)
+            continue;
+        if (p->tok.type == TK_RBRACK)
+            break;
+        if (p->tok.type == TK_EOF) {
+            rc = fail(p, p->tok.pos, "missing ']' to close the '[' at offset %zu", open);
+            break;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            if (fr->vk == VK_ADDR)
+                nets = xrealloc(nets, cap * sizeof(*nets));
+            else
+                nums = xrealloc(nums, cap * sizeof(*nums));
+        }
+        rc = fr->vk == VK_ADDR ? parse_prefix(p, name, &nets[n])
+                               : parse_value(p, fr, name, &nums[n]);
+        n++;
+    }
+    if (rc == 0 && n == 0)
+        rc = fail(p, p->tok.pos, "expected a value in the list after 'in ['");
+    if (rc == 0) {
+        uint32_t count;
+        t->op = fr->vk == VK_ADDR ? FOP_NET : FOP_IN;
+        t->aux = fr->vk == VK_ADDR ? filter_add_nets(p->f, nets, n, &count)
+                                   : filter_add_nums(p->f, nums, n, &count);
+        t->k = count;
+    }
+    free(nums);
+    free(nets);
+    return rc == 0 ? advance(p) : -1;
+}
+
+/*
+ * Right-hand side of a test on field a (and on b too when b is given: either side, as
+ * nfdump's `port 80` and `ip X`). "!=" on two sides means neither side equals.
+ */
+static int32_t parse_rhs(struct fparser *p, const struct fref *a, const struct fref *b,
+                         const char *name, int flag_default)
+{
+    struct finsn t = { .width = a->width, .off = a->off };
+    int negate = 0;
+    if (is_kw(p, "in")) {
+        if (parse_list(p, a, name, &t) != 0)
+            return -1;
+    } else {
+        int cmp = cmp_here(p);
+        if (a->vk == VK_ADDR && cmp > CMP_NE)
+            return fail(p, p->tok.pos,
+                        "an address takes =, != or in [...], not an order comparison");
+        if (cmp >= 0 && advance(p) != 0)
+            return -1;
+        if (cmp == CMP_NE && (b || a->vk == VK_ADDR)) {
+            negate = 1;
+            cmp = CMP_EQ;
+        }
+        if (a->vk == VK_ADDR) {
+            struct fnet_ent e;
+            uint32_t ng;
+            if (parse_prefix(p, name, &e) != 0)
+                return -1;
+            t.op = FOP_NET;
+            t.aux = filter_add_nets(p->f, &e, 1, &ng);
+            t.k = ng;
+        } else {
+            if (parse_value(p, a, name, &t.k) != 0)
+                return -1;
+            t.op = (uint8_t)(cmp < 0 && flag_default ? FOP_ALLSET : FOP_EQ + (cmp < 0 ? 0 : cmp));
+        }
+        if (advance(p) != 0)
+            return -1;
+    }
+    int32_t n = mk_test(p, &t);
+    if (b) {
+        t.off = b->off;
+        t.width = b->width;
+        n = mk_bin(p, FN_OR, n, mk_test(p, &t));
+    }
+    return negate ? mk_not(p, n) : n;
+}
+
+/* src|dst followed by ip/host/net/port/as; side 0 = src, 1 = dst, 2 = either. */
+static int32_t parse_qualified(struct fparser *p, int side)
+{
+    static const char *const fnames[][2] = { { "src", "dst" },
+                                             { "src", "dst" },
+                                             { "src", "dst" },
+                                             { "sport", "dport" },
+                                             { "src_as", "dst_as" } };
+    static const char *const quals[] = { "ip", "host", "net", "port", "as" };
+    int q = 0;
+    while (!is_kw(p, quals[q]))
+        q++;
+    const char *name = quals[q];
+    struct fref a, b;
+    find_field(fnames[q][0], strlen(fnames[q][0]), &a);
+    find_field(fnames[q][1], strlen(fnames[q][1]), &b);
+    if (advance(p) != 0)
+        return -1;
+    if (side == 1)
+        a = b;
+    return parse_rhs(p, &a, side == 2 ? &b : NULL, name, 0);
+}
+
+static int is_qualifier(const char *text, const struct ftoken *t)
+{
+    return filter_tok_is(text, t, "ip") || filter_tok_is(text, t, "host") ||
+           filter_tok_is(text, t, "net") || filter_tok_is(text, t, "port") ||
+           filter_tok_is(text, t, "as");
+}
+
+/* A term starting with a word: see the grammar at the top. */
+static int32_t parse_term(struct fparser *p)
+{
+    struct ftoken next = peek(p);
+    const char *s = p->text + p->tok.pos;
+    size_t len = p->tok.len;
+    uint64_t v;
+    if (is_kw(p, "any"))
+        return advance(p) == 0 ? new_node(p, FN_TRUE) : -1;
+    if ((is_kw(p, "src") || is_kw(p, "dst")) && is_qualifier(p->text, &next)) {
+        int side = is_kw(p, "dst");
+        return advance(p) == 0 ? parse_qualified(p, side) : -1;
+    }
+    if (is_qualifier(p->text, &p->tok))
+        return parse_qualified(p, 2);
+    if (is_kw(p, "flags") && next.type == TK_WORD && !filter_tok_is(p->text, &next, "in") &&
+        cmp_here(&(struct fparser){ .text = p->text, .tok = next }) < 0) {
+        /* nfdump's `flags S`: the letters are set in either direction of the biflow. */
+        struct fref fl;
+        find_field("flags", 5, &fl);
+        if (advance(p) != 0 || parse_value(p, &fl, "flags", &v) != 0)
+            return -1;
+        struct finsn t = {
+            .op = FOP_ALLSET2, .width = 1, .off = fl.off, .off2 = fl.off + 1, .k = v
+        };
+        return advance(p) == 0 ? mk_test(p, &t) : -1;
+    }
+    int ver = is_kw(p, "ipv4") || is_kw(p, "inet")    ? 4
+              : is_kw(p, "ipv6") || is_kw(p, "inet6") ? 6
+                                                      : 0;
+    if (ver || (!(len && s[0] >= '0' && s[0] <= '9') && filter_proto(s, len, &v) == 0)) {
+        struct fref fr;
+        find_field(ver ? "ipver" : "proto", ver ? 5 : 5, &fr);
+        struct finsn t = {
+            .op = FOP_EQ, .width = fr.width, .off = fr.off, .k = ver ? (uint64_t)ver : v
+        };
+        return advance(p) == 0 ? mk_test(p, &t) : -1;
+    }
+    struct fref fr;
+    if (find_field(s, len, &fr) != 0)
+        return unknown_word(p);
+    if (advance(p) != 0)
+        return -1;
+    return parse_rhs(p, &fr, NULL, fr.name, fr.vk == VK_FLAGS);
+}
+
+static int32_t parse_or(struct fparser *p);
+
+/* primary := "(" or_expr ")" | term */
+static int32_t parse_primary(struct fparser *p)
+{
+    char buf[64];
+    if (p->tok.type == TK_WORD)
+        return parse_term(p);
+    if (p->tok.type == TK_RPAREN && p->depth > 0)
+        return fail(p, p->tok.pos, "expected a filter term before ')'");
+    if (p->tok.type == TK_RPAREN)
+        return fail(p, p->tok.pos, "unexpected ')' without a matching '('");
+    if (p->tok.type != TK_LPAREN)
+        return fail(
+            p, p->tok.pos,
+            "expected a filter term (a field, ip, net, port, proto, flags, any or '('), not %s",
+            tok_text(p, buf, sizeof(buf)));
+    size_t open = p->tok.pos;
+    if (++p->depth > FILTER_MAX_DEPTH)
+        return fail(p, p->tok.pos, "nesting deeper than %d", FILTER_MAX_DEPTH);
+    if (advance(p) != 0)
+        return -1;
+    int32_t e = parse_or(p);
+    if (e < 0)
+        return -1;
+    if (p->tok.type != TK_RPAREN)
+        return fail(
+            p, p->tok.pos,
+            "missing ')' to close the '(' at offset %zu: expected 'and', 'or' or ')', not %s", open,
+            tok_text(p, buf, sizeof(buf)));
+    p->depth--;
+    return advance(p) == 0 ? e : -1;
+}
+
+/* unary := ("not" | "!") unary | primary */
+static int32_t parse_unary(struct fparser *p)
+{
+    if (p->tok.type != TK_NOT && !is_kw(p, "not"))
+        return parse_primary(p);
+    if (++p->depth > FILTER_MAX_DEPTH)
+        return fail(p, p->tok.pos, "nesting deeper than %d", FILTER_MAX_DEPTH);
+    if (advance(p) != 0)
+        return -1;
+    int32_t c = parse_unary(p);
+    p->depth--;
+    return c < 0 ? -1 : mk_not(p, c);
+}
+
+/* and_expr := unary { ("and" | "&&") unary } */
+static int32_t parse_and(struct fparser *p)
+{
+    int32_t a = parse_unary(p);
+    while (a >= 0 && (p->tok.type == TK_AND || is_kw(p, "and"))) {
+        if (advance(p) != 0)
+            return -1;
+        int32_t b = parse_unary(p);
+        a = b < 0 ? -1 : mk_bin(p, FN_AND, a, b);
+    }
+    return a;
+}
+
+/* or_expr := and_expr { ("or" | "||") and_expr } */
+static int32_t parse_or(struct fparser *p)
+{
+    int32_t a = parse_and(p);
+    while (a >= 0 && (p->tok.type == TK_OR || is_kw(p, "or"))) {
+        if (advance(p) != 0)
+            return -1;
+        int32_t b = parse_and(p);
+        a = b < 0 ? -1 : mk_bin(p, FN_OR, a, b);
+    }
+    return a;
+}
+
+/*
+ * filter := [ or_expr ] EOF. An empty or blank text is the constant true. Returns the
+ * root node or -1 with p->err set.
+ */
+int32_t filter_parse(struct fparser *p)
+{
+    char buf[64];
+    if (advance(p) != 0)
+        return -1;
+    if (p->tok.type == TK_EOF)
+        return new_node(p, FN_TRUE);
+    int32_t root = parse_or(p);
+    if (root < 0)
+        return -1;
+    if (p->tok.type == TK_RPAREN)
+        return fail(p, p->tok.pos, "unexpected ')' without a matching '('");
+    if (p->tok.type != TK_EOF)
+        return fail(p, p->tok.pos, "expected 'and', 'or' or the end of the filter, not %s",
+                    tok_text(p, buf, sizeof(buf)));
+    return root;
+}
