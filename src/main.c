@@ -15,7 +15,10 @@ struct command {
 
 static const struct command commands[] = {
     { "meter", cmd_meter, "packets (pcap file, live interface) to flow records" },
+    { "collect", cmd_collect, "receive NetFlow v5/v9, IPFIX and sFlow into a store" },
     { "print", cmd_print, "print flow records as table, csv, tsv, json or a user format" },
+    { "stats", cmd_stats, "top-N statistics by a key (address, subnet, port, ...)" },
+    { "count", cmd_count, "time series: flows, bytes, packets per time bin" },
 };
 
 static const size_t ncommands = sizeof(commands) / sizeof(commands[0]);

@@ -1,0 +1,243 @@
+#!/bin/sh
+# Benchmark: statistics and aggregation, flowsleuth vs nfdump, on the same capture.
+#
+#   bench/query.sh                          # 1 M connections (the read.sh capture)
+#   BENCH_FLOWS=10000000 bench/query.sh     # 10 M (a 28 GB pcap; BENCH_SNAP=128 halves it)
+#
+# The capture (fsgen mix, BENCH_PPF packets a flow) is stored twice, as bench/read.sh
+# does: flowsleuth meter -w DIR/ (biflows, LZ4) and softflowd -v 9 -> paced relay ->
+# nfcapd -y (uniflows, LZ4). Then each query runs as a whole process under
+# /usr/bin/time -v, best of BENCH_RUNS, output to /dev/null:
+#   top10:  flowsleuth stats -s srcip/bytes -n 10   vs  nfdump -s srcip/bytes -n 10
+#   ip10:   flowsleuth stats -s ip/bytes -n 10      vs  nfdump -s ip/bytes -n 10
+#   agg:    flowsleuth stats -A srcip,dstip -o csv  vs  TZ=UTC nfdump -A srcip,dstip -o csv
+# and prints wall seconds, peak MB and the ratio nfdump/flowsleuth (> 1: we are faster).
+# (count has no nfdump counterpart: nfdump -I reads only the files' summary headers.)
+# The ip/bytes top 10 must agree: both tools count both ends of every connection, and
+# bytes of both directions (nfdump: two uniflows; flowsleuth: bytes + rbytes). srcip
+# lists differ by design (nfdump's srcip of a server->client uniflow is the server).
+#
+# Environment: BENCH_FLOWS (default 1000000), BENCH_PPF (8), BENCH_SEED (1),
+# BENCH_RUNS (3), BENCH_PPS (relay rate, 10000), BENCH_SNAP (0 = whole packets),
+# BENCH_DATA (/tmp/fs-bench), BENCH_PORT (29975), FS_BUILD, FS_BIN, FS_GEN.
+set -eu
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+: "${BENCH_FLOWS:=1000000}"
+: "${BENCH_PPF:=8}"
+: "${BENCH_SEED:=1}"
+: "${BENCH_RUNS:=3}"
+: "${BENCH_PPS:=10000}"
+: "${BENCH_SNAP:=0}"
+: "${BENCH_DATA:=${TMPDIR:-/tmp}/fs-bench}"
+: "${BENCH_PORT:=29975}"
+: "${FS_BUILD:=$ROOT/build}"
+: "${FS_BIN:=$FS_BUILD/flowsleuth}"
+: "${FS_GEN:=$FS_BUILD/fsgen}"
+RELAY_PORT=$BENCH_PORT
+NF_PORT=$((BENCH_PORT + 1))
+
+die() {
+    echo "bench/query.sh: $*" >&2
+    exit 1
+}
+
+for t in softflowd nfcapd nfdump python3; do
+    command -v "$t" >/dev/null 2>&1 || die "$t missing (apt-get install softflowd nfdump python3)"
+done
+[ -x /usr/bin/time ] || die "/usr/bin/time missing (apt-get install time)"
+if [ ! -x "$FS_BIN" ] || [ ! -x "$FS_GEN" ]; then
+    cmake -S "$ROOT" -B "$FS_BUILD" -G Ninja >/dev/null
+    ninja -C "$FS_BUILD" -j1 flowsleuth fsgen >/dev/null
+fi
+
+mkdir -p "$BENCH_DATA"
+SNAPTAG=""
+[ "$BENCH_SNAP" -gt 0 ] && SNAPTAG="-snap$BENCH_SNAP"
+PCAP="$BENCH_DATA/flows-f$BENCH_FLOWS-k$BENCH_PPF-s$BENCH_SEED$SNAPTAG.pcap"
+if [ ! -s "$PCAP" ]; then
+    echo "generating $PCAP ..." >&2
+    set -- --packets-per-flow "$BENCH_PPF" --rate 20000
+    [ "$BENCH_SNAP" -gt 0 ] && set -- "$@" --snap "$BENCH_SNAP"
+    "$FS_GEN" mix "$PCAP.tmp" --flows "$BENCH_FLOWS" --seed "$BENCH_SEED" "$@" 2>"$PCAP.info"
+    mv "$PCAP.tmp" "$PCAP"
+fi
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/fs-bench-query.XXXXXX")
+NF_PID=""
+RELAY_PID=""
+cleanup() {
+    for p in $RELAY_PID $NF_PID; do
+        kill "$p" 2>/dev/null || true
+    done
+    rm -rf "$W"
+}
+trap cleanup EXIT INT TERM
+
+# The relay: receive until SIGUSR1 and the socket is empty, then replay paced.
+cat >"$W/relay.py" <<'EOF'
+import signal, socket, struct, sys, time
+lport, dport, pps = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.setsockopt(socket.SOL_SOCKET, 33, 1 << 28)  # SO_RCVBUFFORCE (root)
+except OSError:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 28)
+s.bind(("127.0.0.1", lport))
+open(sys.argv[4], "w").close()  # ready
+stop = False
+def on_usr1(*_):
+    global stop
+    stop = True
+signal.signal(signal.SIGUSR1, on_usr1)
+s.settimeout(0.2)
+dgrams = []
+while True:
+    try:
+        dgrams.append(s.recv(65535))
+    except socket.timeout:
+        if stop:
+            break
+    except InterruptedError:
+        pass
+drops = 0
+with open("/proc/net/udp") as f:
+    for line in f:
+        p = line.split()
+        if len(p) > 12 and p[1].endswith(":%04X" % lport):
+            drops = int(p[-1])
+# NetFlow v9: count data records with the templates' record lengths
+tmpl, records = {}, 0
+for d in dgrams:
+    if len(d) < 20 or struct.unpack_from("!H", d)[0] != 9:
+        continue
+    off = 20
+    while off + 4 <= len(d):
+        fid, flen = struct.unpack_from("!HH", d, off)
+        if flen < 4:
+            break
+        body = d[off + 4:off + flen]
+        if fid == 0:
+            o = 0
+            while o + 4 <= len(body):
+                tid, cnt = struct.unpack_from("!HH", body, o)
+                tmpl[tid] = sum(struct.unpack_from("!HH", body, o + 4 + 4 * i)[1]
+                                for i in range(cnt))
+                o += 4 + 4 * cnt
+        elif fid >= 256 and tmpl.get(fid):
+            records += len(body) // tmpl[fid]
+        off += flen
+out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+t0 = time.monotonic()
+for i, d in enumerate(dgrams):
+    out.sendto(d, ("127.0.0.1", dport))
+    ahead = t0 + (i + 1) / pps - time.monotonic()
+    if ahead > 0:
+        time.sleep(ahead)
+print(len(dgrams), records, drops, flush=True)
+EOF
+
+udp_rxq() {
+    awk -v p="$(printf ':%04X' "$1")" 'substr($2, length($2) - 4) == p {
+        split($5, q, ":"); print q[2] }' /proc/net/udp
+}
+
+# ---------------------------------------------------------------- store both
+echo "storing: flowsleuth meter ..." >&2
+"$FS_BIN" meter -r "$PCAP" -w "$W/fs/" 2>"$W/meter.log" || die "meter: $(cat "$W/meter.log")"
+echo "storing: softflowd -> relay -> nfcapd -y ..." >&2
+mkdir -p "$W/nf"
+nfcapd -w "$W/nf" -p "$NF_PORT" -b 127.0.0.1 -y -t 3600 -B 4194304 >"$W/nfcapd.log" 2>&1 &
+NF_PID=$!
+python3 "$W/relay.py" "$RELAY_PORT" "$NF_PORT" "$BENCH_PPS" "$W/relay.ready" >"$W/relay.out" &
+RELAY_PID=$!
+n=0
+while [ ! -e "$W/relay.ready" ]; do
+    n=$((n + 1))
+    [ "$n" -lt 100 ] || die "relay did not start"
+    sleep 0.1
+done
+sleep 0.5 # nfcapd binds its socket
+softflowd -r "$PCAP" -c none -d -v 9 -m 4000000 -n "127.0.0.1:$RELAY_PORT" >"$W/sf.log" 2>&1 ||
+    die "softflowd failed: $(cat "$W/sf.log")"
+kill -USR1 "$RELAY_PID"
+wait "$RELAY_PID" || die "relay failed"
+RELAY_PID=""
+n=0
+while [ "$(udp_rxq "$NF_PORT")" != 00000000 ] && [ "$n" -lt 100 ]; do
+    n=$((n + 1))
+    sleep 0.1
+done
+sleep 0.5
+kill "$NF_PID"
+wait "$NF_PID" 2>/dev/null || true
+NF_PID=""
+set -- $(cat "$W/relay.out")
+SENT_RECORDS=$2
+FSD="$W/fs"
+NFD="$W/nf"
+FS_RECORDS=$("$FS_BIN" count -r "$FSD" --bin 100000000 -o csv | awk -F, 'NR > 1 { n += $2 } END { print n + 0 }')
+NF_RECORDS=$(nfdump -R "$NFD" -q -o fmt:%pkt | wc -l)
+find "$FSD" "$NFD" -type f -exec cat {} + >/dev/null # page cache
+
+# ---------------------------------------------------------------- run
+timed() {
+    t0=$(date +%s%N)
+    /usr/bin/time -v -o "$W/time.txt" sh -c "$1" >/dev/null 2>"$W/cmd.err" || {
+        cat "$W/cmd.err" >&2
+        die "failed: $1"
+    }
+    t1=$(date +%s%N)
+    awk -F': ' -v ns=$((t1 - t0)) '/Maximum resident set size/ { m = $2 }
+        END { printf "%.3f %d\n", ns / 1e9, m }' "$W/time.txt"
+}
+best() {
+    b=""
+    r=0
+    while [ "$r" -lt "$BENCH_RUNS" ]; do
+        r=$((r + 1))
+        res=$(timed "$1")
+        echo "  run $r: wall s, peak KB: $res: $1" >&2
+        if [ -z "$b" ] || [ "$(echo "$res $b" | awk '{ print ($1 < $3) }')" = 1 ]; then
+            b=$res
+        fi
+    done
+    echo "$b"
+}
+row() { # name "fs_wall fs_kb" "nf_wall nf_kb"
+    # shellcheck disable=SC2086 # two numbers each
+    set -- "$1" $2 $3
+    awk -v n="$1" -v fw="$2" -v fm="$3" -v nw="$4" -v nm="$5" 'BEGIN {
+        printf "%-8s %10.3f %9.1f %10.3f %9.1f %8.2fx\n", n, fw, fm / 1024, nw, nm / 1024,
+               (fw > 0 ? nw / fw : 0) }'
+}
+
+FS="'$FS_BIN'"
+T10_FS=$(best "$FS stats -r '$FSD' -s srcip/bytes -n 10")
+T10_NF=$(best "nfdump -R '$NFD' -q -s srcip/bytes -n 10")
+IP_FS=$(best "$FS stats -r '$FSD' -s ip/bytes -n 10")
+IP_NF=$(best "nfdump -R '$NFD' -q -s ip/bytes -n 10")
+AG_FS=$(best "$FS stats -r '$FSD' -A srcip,dstip -o csv")
+AG_NF=$(best "TZ=UTC nfdump -R '$NFD' -q -A srcip,dstip -o csv")
+
+# Do the ip/bytes top 10 agree? (address and bytes)
+"$FS_BIN" stats -r "$FSD" -s ip/bytes -n 10 -o csv | awk -F, 'NR > 1 { print $2, $7 }' >"$W/ip.fs"
+nfdump -R "$NFD" -q -s ip/bytes -n 10 -o csv 2>/dev/null | awk -F, '
+    NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+    $c["val"] != "" && c["val"] { print $c["val"], $c["byt"] }' >"$W/ip.nf"
+
+echo
+echo "query benchmark: $BENCH_FLOWS connections (fsgen mix, $BENCH_PPF packets a flow," \
+    "seed $BENCH_SEED), best of $BENCH_RUNS"
+echo "stored: flowsleuth $FS_RECORDS biflows; nfcapd $NF_RECORDS uniflows" \
+    "(softflowd sent $SENT_RECORDS)"
+printf '%-8s %10s %9s %10s %9s %9s\n' query fs_wall_s fs_MB nf_wall_s nf_MB nf/fs
+row top10 "$T10_FS" "$T10_NF"
+row ip10 "$IP_FS" "$IP_NF"
+row agg "$AG_FS" "$AG_NF"
+if [ -s "$W/ip.nf" ] && cmp -s "$W/ip.fs" "$W/ip.nf"; then
+    echo "ip/bytes top 10: same addresses and bytes in both tools"
+else
+    echo "ip/bytes top 10 differ (flowsleuth | nfdump):"
+    paste -d'|' "$W/ip.fs" "$W/ip.nf"
+fi

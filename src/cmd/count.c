@@ -1,0 +1,211 @@
+/*
+ * flowsleuth count: a time series of flows, bytes and packets per bin
+ * (src/query/count.c does the binning; this file parses options and prints).
+ */
+#include "../query/count.h"
+#include "../core/fmt.h"
+#include "../query/stats.h"
+#include "cmd.h"
+#include "input.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROG "flowsleuth count"
+
+static const char usage_text[] =
+    "usage: flowsleuth count [--bin SECONDS] [--load spread|start] [-o FORMAT] [-N]\n"
+    "                        [--max-mem SIZE] [input options] [FILTER]\n"
+    "\n"
+    "Flows, bytes and packets per time bin (aligned to multiples of the bin since the\n"
+    "epoch; bins without traffic between the first and the last are printed as zeros).\n"
+    "\n" INPUT_HELP "  --bin SECONDS    bin width (default 300)\n"
+    "  --load MODE      spread (default): bytes and packets of a flow are spread over\n"
+    "                   the bins it spans in proportion to time; start: all in the bin\n"
+    "                   of its first packet. A flow counts as one flow in its first bin\n"
+    "  -o FORMAT        table (default), csv, json (one object a line)\n"
+    "  -N               plain numbers in the table (no k/M/G scaling)\n"
+    "  --max-mem SIZE   memory for the bins (default 1024M; K, M, G suffixes)\n"
+    "  -h, --help       this help\n"
+    "\n"
+    "Bytes and packets are biflow totals: bytes + rbytes, packets + rpackets.\n";
+
+struct count_ctx {
+    struct count c;
+    int full; /* a flow did not fit in --max-mem */
+};
+
+static int on_flow(void *vctx, const struct flow *f)
+{
+    struct count_ctx *x = vctx;
+    if (count_add(&x->c, f) != 0) {
+        x->full = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static void print_row(const struct count *c, size_t i, int mode, int plain)
+{
+    const struct count_bin *b = &c->bins[i];
+    char t[FMT_TIME_MAX], fl[32], by[32], pk[32], bps[32], pps[32];
+    double secs = (double)c->bin_ms / 1000.0;
+    fmt_time_ms(t, count_bin_start(c, i));
+    int human = mode == 0 && !plain;
+    stats_fmt_num(fl, (double)b->flows, human);
+    stats_fmt_num(by, (double)b->bytes, human);
+    stats_fmt_num(pk, (double)b->packets, human);
+    stats_fmt_num(bps, (double)b->bytes * 8.0 / secs, human);
+    stats_fmt_num(pps, (double)b->packets / secs, human);
+    if (mode == 0)
+        printf("%-24s  %10s  %10s  %10s  %10s  %10s\n", t, fl, pk, by, bps, pps);
+    else if (mode == 1)
+        printf("%s,%s,%s,%s,%s,%s\n", t, fl, pk, by, bps, pps);
+    else
+        printf("{\"start\":\"%s\",\"flows\":%s,\"packets\":%s,\"bytes\":%s,\"bps\":%s,"
+               "\"pps\":%s}\n",
+               t, fl, pk, by, bps, pps);
+}
+
+static void print_series(const struct count *c, int mode, int plain)
+{
+    if (mode == 0)
+        printf("%-24s  %10s  %10s  %10s  %10s  %10s\n", "start", "flows", "packets", "bytes", "bps",
+               "pps");
+    else if (mode == 1)
+        printf("start,flows,packets,bytes,bps,pps\n");
+    for (size_t i = 0; i < c->nbins; i++)
+        print_row(c, i, mode, plain);
+    if (mode == 0) {
+        char f[32], b[32], p[32];
+        stats_fmt_num(f, (double)c->flows, !plain);
+        stats_fmt_num(b, (double)c->bytes, !plain);
+        stats_fmt_num(p, (double)c->packets, !plain);
+        printf("Summary: %zu bins of %" PRIu64 " s; total flows: %s, total bytes: %s, total "
+               "packets: %s\n",
+               c->nbins, c->bin_ms / 1000, f, b, p);
+    }
+}
+
+struct count_opts {
+    uint64_t bin_s;
+    enum count_load load;
+    int mode, plain;
+    size_t max_mem;
+};
+
+/* One non-input option: -1 to go on, else an exit status. */
+static int count_opt(struct count_opts *co, struct input_opts *in, int c)
+{
+    char *end;
+    switch (c) {
+    case 1:
+        in->stats = 1;
+        return -1;
+    case 2:
+        co->bin_s = strtoull(optarg, &end, 10);
+        if (*end || end == optarg || optarg[0] == '-' || co->bin_s == 0 ||
+            co->bin_s > 100ull * 365 * 86400) {
+            fprintf(stderr, PROG ": --bin needs a positive number of seconds, not '%s'\n", optarg);
+            return 2;
+        }
+        return -1;
+    case 3:
+        if (strcmp(optarg, "spread") == 0)
+            co->load = COUNT_LOAD_SPREAD;
+        else if (strcmp(optarg, "start") == 0)
+            co->load = COUNT_LOAD_START;
+        else {
+            fprintf(stderr, PROG ": --load is spread or start, not '%s'\n", optarg);
+            return 2;
+        }
+        return -1;
+    case 4: {
+        double v = strtod(optarg, &end);
+        double mult = *end == 'K' || *end == 'k'   ? 1024.0
+                      : *end == 'G' || *end == 'g' ? 1073741824.0
+                                                   : 1048576.0;
+        if (end == optarg || v <= 0 || (*end && !strchr("KkMmGg", *end)) || (*end && end[1])) {
+            fprintf(stderr, PROG ": --max-mem needs a size such as 512M, not '%s'\n", optarg);
+            return 2;
+        }
+        co->max_mem = (size_t)(v * mult);
+        return -1;
+    }
+    case 'o':
+        co->mode = strcmp(optarg, "table") == 0  ? 0
+                   : strcmp(optarg, "csv") == 0  ? 1
+                   : strcmp(optarg, "json") == 0 ? 2
+                                                 : -1;
+        if (co->mode < 0) {
+            fprintf(stderr, PROG ": unknown output format '%s' (table, csv, json)\n", optarg);
+            return 2;
+        }
+        return -1;
+    case 'N':
+        co->plain = 1;
+        return -1;
+    case 'h':
+        fputs(usage_text, stdout);
+        return 0;
+    default:
+        fputs(usage_text, stderr);
+        return 2;
+    }
+}
+
+static int parse_args(int argc, char **argv, struct count_opts *co, struct input_opts *in)
+{
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' },        { "stats", no_argument, NULL, 1 },
+        { "bin", required_argument, NULL, 2 },     { "load", required_argument, NULL, 3 },
+        { "max-mem", required_argument, NULL, 4 }, { NULL, 0, NULL, 0 }
+    };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "o:Nh", longopts, NULL)) != -1) {
+        int used = input_opt(in, c, optarg);
+        if (used < 0)
+            return 2;
+        if (used)
+            continue;
+        int rc = count_opt(co, in, c);
+        if (rc >= 0)
+            return rc;
+    }
+    if (input_filter_args(in, argc - optind, argv + optind) || input_prepare(in, PROG))
+        return 2;
+    return -1;
+}
+
+int cmd_count(int argc, char **argv)
+{
+    struct count_opts co = { .bin_s = 300, .max_mem = (size_t)1024 << 20 };
+    struct input_opts in = { 0 };
+    struct count_ctx ctx = { 0 };
+    int status = parse_args(argc, argv, &co, &in);
+    if (status >= 0) {
+        input_free(&in);
+        return status;
+    }
+    count_init(&ctx.c, co.bin_s * 1000, co.load, co.max_mem / sizeof(struct count_bin));
+    status = input_read(&in, PROG, on_flow, &ctx);
+    if (ctx.full) {
+        fprintf(stderr,
+                PROG ": the flows span more %" PRIu64 "-second bins than --max-mem allows; "
+                     "use a larger --bin or a time window (-t)\n",
+                co.bin_s);
+        status = 1;
+    } else {
+        print_series(&ctx.c, co.mode, co.plain);
+        fflush(stdout);
+        if (ferror(stdout))
+            status = 1;
+    }
+    count_free(&ctx.c);
+    input_free(&in);
+    return status;
+}

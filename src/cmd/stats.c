@@ -1,0 +1,476 @@
+/*
+ * flowsleuth stats: top-N statistics (-s KEY[/ORDER], repeatable) and aggregation
+ * (-A KEY,...), as nfdump -s / -A. The engines are src/query/stats.c and aggregate.c;
+ * this file parses options, feeds them flows and prints the results.
+ */
+#include "../query/stats.h"
+#include "../core/fmt.h"
+#include "../core/xalloc.h"
+#include "../query/aggregate.h"
+#include "../query/output.h"
+#include "cmd.h"
+#include "input.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROG      "flowsleuth stats"
+#define MAX_STATS 16
+#define CELL      80
+#define LEFT(j)   ((j) == C_FIRST || (j) == C_KEY)
+
+static const char usage_text[] =
+    "usage: flowsleuth stats -s KEY[/ORDER] [-s ...] [-n N] [-o FORMAT] [-N]\n"
+    "                        [--max-mem SIZE] [input options] [FILTER]\n"
+    "       flowsleuth stats -A KEY,... [-o FORMAT] [-N] [--max-mem SIZE] [input options]\n"
+    "                        [FILTER]\n"
+    "\n"
+    "Top-N statistics and aggregation of flow records (nfdump's -s and -A).\n"
+    "\n" INPUT_HELP
+    "  -s KEY[/ORDER]   top N by KEY: ip srcip dstip port srcport dstport proto net\n"
+    "                   srcnet dstnet (/24, /64) as srcas dstas exporter inif outif,\n"
+    "                   srcip4/N dstip6/N ip4/N ..., or any field (print --fields);\n"
+    "                   ORDER: flows (default) bytes packets bps pps bpp; repeatable.\n"
+    "                   ip, port, net and as count each flow for both of its ends\n"
+    "  -n N             rows per table (default 10, 0 = all)\n"
+    "  -A KEY,...       one record per combination of keys (srcip4/24,dstip,dport ...):\n"
+    "                   counters summed, first/last min/max, a flows column\n"
+    "  -o FORMAT        table (default), csv, json (one object a line); with -A also\n"
+    "                   tsv and fmt:/csv:/json:FIELDS as in print\n"
+    "  -N               plain numbers in the table (no k/M/G scaling)\n"
+    "  --max-mem SIZE   memory for the key tables (default 4096M; K, M, G suffixes):\n"
+    "                   past it the result becomes an approximate top-N (Space-Saving)\n"
+    "  -h, --help       this help\n"
+    "\n"
+    "Bytes and packets are biflow totals: bytes + rbytes, packets + rpackets.\n";
+
+struct stats_ctx {
+    struct stats *st[MAX_STATS];
+    int nst;
+    struct aggregate *agg;
+    uint64_t flows, bytes, packets;
+    struct flow batch[STATS_BATCH]; /* copies: the reader's record is only lent */
+    size_t nbatch;
+};
+
+static void flush_batch(struct stats_ctx *c)
+{
+    for (int i = 0; i < c->nst; i++)
+        stats_add_batch(c->st[i], c->batch, c->nbatch);
+    if (c->agg)
+        aggregate_add_batch(c->agg, c->batch, c->nbatch);
+    c->nbatch = 0;
+}
+
+/* Flows are counted in batches so that the tables' cache misses overlap. */
+static int on_flow(void *vctx, const struct flow *f)
+{
+    struct stats_ctx *c = vctx;
+    c->flows++;
+    c->bytes += f->bytes + f->rbytes;
+    c->packets += f->packets + f->rpackets;
+    c->batch[c->nbatch++] = *f;
+    if (c->nbatch == STATS_BATCH)
+        flush_batch(c);
+    return 0;
+}
+
+/* "1024", "64K", "2G" (default unit M) -> bytes; 0 on a bad value. */
+static size_t parse_mem(const char *s)
+{
+    char *end;
+    double v = strtod(s, &end);
+    double mult = 1024.0 * 1024.0;
+    if (end == s || v <= 0)
+        return 0;
+    if (*end == 'K' || *end == 'k')
+        mult = 1024.0;
+    else if (*end == 'G' || *end == 'g')
+        mult = 1024.0 * 1024.0 * 1024.0;
+    else if (*end && *end != 'M' && *end != 'm')
+        return 0;
+    if (*end && end[1] && strcmp(end + 1, "B") != 0)
+        return 0;
+    return (size_t)(v * mult);
+}
+
+/* ---------------------------------------------------------------- stats output */
+
+enum { C_FIRST, C_DUR, C_KEY, C_FLOWS, C_PKTS, C_BYTES, C_PPS, C_BPS, C_BPP, NCOLS };
+
+static double pct(uint64_t part, uint64_t total)
+{
+    return total ? 100.0 * (double)part / (double)total : 0.0;
+}
+
+/* The cells of one table row. */
+static void table_cells(const struct stats *s, const struct stats_row *r, int plain,
+                        char cells[NCOLS][CELL])
+{
+    const struct stats_val *v = r->v;
+    char num[32];
+    fmt_time_ms(cells[C_FIRST], v->first);
+    snprintf(cells[C_DUR], CELL, "%.3f", (double)(v->last - v->first) / 1000.0);
+    key_part_text(cells[C_KEY], CELL, &s->key, 0, r->key, 1);
+    stats_fmt_num(num, (double)v->flows, !plain);
+    snprintf(cells[C_FLOWS], CELL, "%s(%4.1f)", num, pct(v->flows, s->flows));
+    stats_fmt_num(num, (double)v->packets, !plain);
+    snprintf(cells[C_PKTS], CELL, "%s(%4.1f)", num, pct(v->packets, s->packets));
+    stats_fmt_num(num, (double)v->bytes, !plain);
+    snprintf(cells[C_BYTES], CELL, "%s(%4.1f)", num, pct(v->bytes, s->bytes));
+    stats_fmt_num(cells[C_PPS], stats_metric(ORD_PPS, v), !plain);
+    stats_fmt_num(cells[C_BPS], stats_metric(ORD_BPS, v), !plain);
+    stats_fmt_num(cells[C_BPP], stats_metric(ORD_BPP, v), !plain);
+}
+
+static void print_table(FILE *fp, const struct stats *s, const struct stats_row *rows, size_t n,
+                        size_t want, int plain)
+{
+    static const char *const head[NCOLS] = { "first",    "duration",   NULL,
+                                             "flows(%)", "packets(%)", "bytes(%)",
+                                             "pps",      "bps",        "bpp" };
+    char(*cells)[NCOLS][CELL] = xmalloc((n ? n : 1) * sizeof(*cells));
+    int w[NCOLS];
+    for (int j = 0; j < NCOLS; j++)
+        w[j] = (int)strlen(head[j] ? head[j] : s->key.name);
+    for (size_t i = 0; i < n; i++) {
+        table_cells(s, &rows[i], plain, cells[i]);
+        for (int j = 0; j < NCOLS; j++)
+            if ((int)strlen(cells[i][j]) > w[j])
+                w[j] = (int)strlen(cells[i][j]);
+    }
+    fprintf(fp, "Top %zu %s ordered by %s", want, s->key.name, stats_order_name(s->order));
+    if (s->tab.approx)
+        fprintf(fp,
+                " (approximate: Space-Saving with %zu counters; %s are upper bounds, each "
+                "at most its error over)",
+                s->tab.capacity, stats_order_name(s->order));
+    fputs(":\n", fp);
+    for (int j = 0; j < NCOLS; j++)
+        fprintf(fp, "%s%*s", j ? "  " : "", LEFT(j) ? -w[j] : w[j],
+                head[j] ? head[j] : s->key.name);
+    fputc('\n', fp);
+    for (size_t i = 0; i < n; i++) {
+        for (int j = 0; j < NCOLS; j++)
+            fprintf(fp, "%s%*s", j ? "  " : "", LEFT(j) ? -w[j] : w[j], cells[i][j]);
+        fputc('\n', fp);
+    }
+    fputc('\n', fp);
+    free(cells);
+}
+
+/* CSV and JSON rows share their numbers. */
+static void print_row_sep(FILE *fp, const struct stats *s, const struct stats_row *r, size_t rank,
+                          int json)
+{
+    const struct stats_val *v = r->v;
+    char key[CELL], first[FMT_TIME_MAX], last[FMT_TIME_MAX], pps[32], bps[32], bpp[32];
+    key_part_text(key, sizeof(key), &s->key, 0, r->key, 0);
+    fmt_time_ms(first, v->first);
+    fmt_time_ms(last, v->last);
+    stats_fmt_num(pps, stats_metric(ORD_PPS, v), 0);
+    stats_fmt_num(bps, stats_metric(ORD_BPS, v), 0);
+    stats_fmt_num(bpp, stats_metric(ORD_BPP, v), 0);
+    uint64_t e = s->tab.approx ? v->h.err : 0;
+    if (json)
+        fprintf(
+            fp,
+            "{\"stat\":\"%s\",\"order\":\"%s\",\"rank\":%zu,\"key\":\"%s\",\"flows\":%" PRIu64
+            ",\"flows_pct\":%.2f,\"packets\":%" PRIu64 ",\"packets_pct\":%.2f,\"bytes\":%" PRIu64
+            ",\"bytes_pct\":%.2f,\"pps\":%s,\"bps\":%s,\"bpp\":%s,\"first\":\"%s\",\"last\":"
+            "\"%s\",\"approximate\":%s,\"error\":%" PRIu64 "}\n",
+            s->key.name, stats_order_name(s->order), rank, key, v->flows, pct(v->flows, s->flows),
+            v->packets, pct(v->packets, s->packets), v->bytes, pct(v->bytes, s->bytes), pps, bps,
+            bpp, first, last, s->tab.approx ? "true" : "false", e);
+    else
+        fprintf(fp,
+                "%zu,%s,%" PRIu64 ",%.2f,%" PRIu64 ",%.2f,%" PRIu64 ",%.2f,%s,%s,%s,%s,%s,%" PRIu64
+                "\n",
+                rank, key, v->flows, pct(v->flows, s->flows), v->packets,
+                pct(v->packets, s->packets), v->bytes, pct(v->bytes, s->bytes), pps, bps, bpp,
+                first, last, e);
+}
+
+static void print_stats(FILE *fp, const struct stats *s, size_t n, enum output_mode mode, int plain,
+                        int index)
+{
+    size_t want = n ? n : s->tab.n;
+    struct stats_row *rows = xmalloc((want ? want : 1) * sizeof(*rows));
+    size_t got = stats_top(s, want, rows);
+    if (mode == OUT_TABLE) {
+        print_table(fp, s, rows, got, want, plain);
+    } else {
+        if (mode == OUT_CSV && index)
+            fputc('\n', fp);
+        if (mode == OUT_CSV)
+            fprintf(fp,
+                    "rank,%s,flows,flows_pct,packets,packets_pct,bytes,bytes_pct,pps,bps,"
+                    "bpp,first,last,error\n",
+                    s->key.name);
+        for (size_t i = 0; i < got; i++)
+            print_row_sep(fp, s, &rows[i], i + 1, mode == OUT_JSON);
+    }
+    free(rows);
+}
+
+static void print_summary(FILE *fp, const struct stats_ctx *c, int plain)
+{
+    char f[32], b[32], p[32];
+    stats_fmt_num(f, (double)c->flows, !plain);
+    stats_fmt_num(b, (double)c->bytes, !plain);
+    stats_fmt_num(p, (double)c->packets, !plain);
+    fprintf(fp, "Summary: total flows: %s, total bytes: %s, total packets: %s\n", f, b, p);
+}
+
+/* ---------------------------------------------------------------- -A output */
+
+/* The aggregate's printer: -o as print takes it; plain "table" shows the keys. */
+static int agg_output(struct output *o, const struct aggregate *a, const char *format, int plain,
+                      struct fs_err *err)
+{
+    if (strcmp(format, "table") != 0)
+        return output_init(o, format, plain, stdout, err);
+    char spec[512];
+    size_t n = (size_t)snprintf(spec, sizeof(spec), "fmt:first,last");
+    for (int i = 0; i < a->key.nparts; i++)
+        n += (size_t)snprintf(spec + n, sizeof(spec) - n, ",%s", a->key.part[i].fd->name);
+    snprintf(spec + n, sizeof(spec) - n, ",packets,bytes,rpackets,rbytes");
+    return output_init(o, spec, plain, stdout, err);
+}
+
+/* One aggregated record: the flows count first, then the printer's columns. */
+static void agg_row(struct output *o, const struct flow *f, uint64_t flows)
+{
+    if (o->mode != OUT_JSON) {
+        if (o->mode == OUT_TABLE)
+            fprintf(o->fp, "%8" PRIu64 " ", flows);
+        else
+            fprintf(o->fp, "%" PRIu64 "%c", flows, o->mode == OUT_CSV ? ',' : '\t');
+        output_flow(o, f);
+        return;
+    }
+    char buf[128];
+    fprintf(o->fp, "{\"flows\":%" PRIu64, flows);
+    for (int i = 0; i < o->ncols; i++) {
+        const struct field *fd = o->cols[i];
+        int q = fd->type == FT_ADDR || fd->type == FT_EADDR || fd->type == FT_TIME;
+        output_field(buf, fd, f, 0);
+        fprintf(o->fp, ",\"%s\":%s%s%s", fd->name, q ? "\"" : "", buf, q ? "\"" : "");
+    }
+    fputs("}\n", o->fp);
+}
+
+static int print_aggregate(const struct aggregate *a, const char *format, int plain)
+{
+    struct output o;
+    struct fs_err err = { 0 };
+    if (agg_output(&o, a, format, plain, &err) != 0) {
+        fprintf(stderr, PROG ": %s\n", err.msg);
+        return 2;
+    }
+    if (a->tab.approx && o.mode == OUT_TABLE)
+        printf("Aggregated by %s (approximate: the %zu heaviest records by bytes kept by "
+               "Space-Saving; their counters are lower bounds)\n",
+               a->key.name, a->tab.capacity);
+    if (o.mode == OUT_TABLE)
+        printf("%8s ", "flows");
+    else if (o.mode != OUT_JSON)
+        printf("flows%c", o.mode == OUT_CSV ? ',' : '\t');
+    output_finish(&o); /* the header line */
+    for (size_t i = 0; i < a->tab.n; i++) {
+        struct flow f;
+        uint64_t flows;
+        if (aggregate_record(a, i, &f, &flows))
+            agg_row(&o, &f, flows);
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- command */
+
+struct stats_opts {
+    const char *specs[MAX_STATS];
+    int nspecs;
+    const char *agg;
+    const char *format;
+    size_t n, max_mem;
+    int plain;
+};
+
+/* Parse one option that is not an input option; returns -1 to go on, else a status. */
+static int stats_opt(struct stats_opts *so, struct input_opts *in, int c)
+{
+    char *end;
+    switch (c) {
+    case 's':
+        if (so->nspecs == MAX_STATS) {
+            fprintf(stderr, PROG ": at most %d -s options\n", MAX_STATS);
+            return 2;
+        }
+        so->specs[so->nspecs++] = optarg;
+        return -1;
+    case 'A':
+        so->agg = optarg;
+        return -1;
+    case 'n':
+        so->n = (size_t)strtoull(optarg, &end, 10);
+        if (*end || end == optarg || optarg[0] == '-') {
+            fprintf(stderr, PROG ": -n needs a number, not '%s'\n", optarg);
+            return 2;
+        }
+        return -1;
+    case 'o':
+        so->format = optarg;
+        return -1;
+    case 'N':
+        so->plain = 1;
+        return -1;
+    case 1:
+        in->stats = 1;
+        return -1;
+    case 2:
+        so->max_mem = parse_mem(optarg);
+        if (!so->max_mem) {
+            fprintf(stderr, PROG ": --max-mem needs a size such as 512M or 2G, not '%s'\n", optarg);
+            return 2;
+        }
+        return -1;
+    case 'h':
+        fputs(usage_text, stdout);
+        return 0;
+    default:
+        fputs(usage_text, stderr);
+        return 2;
+    }
+}
+
+static int parse_args(int argc, char **argv, struct stats_opts *so, struct input_opts *in)
+{
+    static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
+                                              { "stats", no_argument, NULL, 1 },
+                                              { "max-mem", required_argument, NULL, 2 },
+                                              { NULL, 0, NULL, 0 } };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "s:A:n:o:Nh", longopts, NULL)) != -1) {
+        int used = input_opt(in, c, optarg);
+        if (used < 0)
+            return 2;
+        if (used)
+            continue;
+        int rc = stats_opt(so, in, c);
+        if (rc >= 0)
+            return rc;
+    }
+    if (!so->nspecs && !so->agg) {
+        fprintf(stderr, PROG ": give -s KEY[/ORDER] or -A KEY,... (see --help)\n");
+        return 2;
+    }
+    if (so->nspecs && so->agg) {
+        fprintf(stderr, PROG ": -s and -A do not combine; run them separately\n");
+        return 2;
+    }
+    if (input_filter_args(in, argc - optind, argv + optind) || input_prepare(in, PROG))
+        return 2;
+    return -1;
+}
+
+/* Build the engines; 0 or 2 after printing the problem. */
+static int setup(struct stats_ctx *ctx, const struct stats_opts *so, enum output_mode *mode)
+{
+    struct fs_err err = { 0 };
+    for (int i = 0; i < so->nspecs; i++) {
+        if (stats_new(so->specs[i], so->max_mem / (size_t)so->nspecs, &ctx->st[i], &err)) {
+            fprintf(stderr, PROG ": -s %s: %s\n", so->specs[i], err.msg);
+            return 2;
+        }
+        ctx->nst++;
+    }
+    if (so->agg && aggregate_new(so->agg, so->max_mem, &ctx->agg, &err)) {
+        fprintf(stderr, PROG ": -A %s: %s\n", so->agg, err.msg);
+        return 2;
+    }
+    if (so->agg) {
+        struct output o; /* check -o now rather than after reading everything */
+        if (agg_output(&o, ctx->agg, so->format, so->plain, &err) != 0) {
+            fprintf(stderr, PROG ": %s\n", err.msg);
+            return 2;
+        }
+        return 0;
+    }
+    if (strcmp(so->format, "table") == 0)
+        *mode = OUT_TABLE;
+    else if (strcmp(so->format, "csv") == 0)
+        *mode = OUT_CSV;
+    else if (strcmp(so->format, "json") == 0)
+        *mode = OUT_JSON;
+    else {
+        fprintf(stderr, PROG ": unknown output format '%s' for -s (table, csv, json)\n",
+                so->format);
+        return 2;
+    }
+    return 0;
+}
+
+/* Say on stderr which tables ran out of memory and became approximate. */
+static void report_approx(const struct stats_ctx *ctx, const struct stats_opts *so)
+{
+    for (int i = 0; i < ctx->nst; i++)
+        if (ctx->st[i]->tab.approx)
+            fprintf(stderr,
+                    PROG ": -s %s: more keys than --max-mem allows; approximate top-N "
+                         "(Space-Saving, %zu counters, %" PRIu64 " evictions)\n",
+                    so->specs[i], ctx->st[i]->tab.capacity, ctx->st[i]->tab.evictions);
+    if (ctx->agg && ctx->agg->tab.approx)
+        fprintf(stderr,
+                PROG ": -A %s: more records than --max-mem allows; kept the %zu heaviest by "
+                     "bytes (Space-Saving, approximate)\n",
+                so->agg, ctx->agg->tab.capacity);
+}
+
+/* Read, then print every result. */
+static int run(struct stats_ctx *ctx, const struct stats_opts *so, struct input_opts *in,
+               enum output_mode mode)
+{
+    int status = input_read(in, PROG, on_flow, ctx);
+    flush_batch(ctx);
+    report_approx(ctx, so);
+    for (int i = 0; i < ctx->nst; i++)
+        print_stats(stdout, ctx->st[i], so->n, mode, so->plain, i);
+    if (ctx->nst && mode == OUT_TABLE)
+        print_summary(stdout, ctx, so->plain);
+    if (ctx->agg) {
+        int rc = print_aggregate(ctx->agg, so->format, so->plain);
+        if (rc)
+            status = rc;
+    }
+    fflush(stdout);
+    if (ferror(stdout))
+        status = 1;
+    return status;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+    struct stats_opts so = { .format = "table", .n = 10, .max_mem = (size_t)4096 << 20 };
+    struct input_opts in = { 0 };
+    struct stats_ctx ctx = { 0 };
+    enum output_mode mode = OUT_TABLE;
+    int status = parse_args(argc, argv, &so, &in);
+    if (status < 0)
+        status = setup(&ctx, &so, &mode);
+    else if (status == 0)
+        status = -1; /* --help: done */
+    if (status == 0)
+        status = run(&ctx, &so, &in, mode);
+    else if (status < 0)
+        status = 0;
+    for (int i = 0; i < ctx.nst; i++)
+        stats_free(ctx.st[i]);
+    aggregate_free(ctx.agg);
+    input_free(&in);
+    return status;
+}
