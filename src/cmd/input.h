@@ -62,9 +62,9 @@ int input_prepare(struct input_opts *in, const char *prog);
 void input_free(struct input_opts *in);
 
 /*
- * Read every record of the inputs in order that passes the filter, calling fn for each (stop early when fn
- * returns nonzero). Returns the exit status: 0, or 1 when an input was unreadable
- * (after reading all the others).
+ * Read every record of the inputs in order that passes the filter, calling fn for each (stop early
+ * when fn returns nonzero). Returns the exit status: 0, or 1 when an input was unreadable (after
+ * reading all the others).
  */
 int input_read(struct input_opts *in, const char *prog, int (*fn)(void *ctx, const struct flow *f),
                void *ctx);
