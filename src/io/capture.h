@@ -36,7 +36,7 @@ int capture_open_live(struct capture **out, const char *iface, const char *bpf, 
                       struct fs_err *err);
 
 /* Next packet: CAPTURE_PACKET, CAPTURE_TIMEOUT, CAPTURE_END or a negative code. */
-int capture_next(struct capture *c, struct capture_pkt *p, struct fs_err *err);
+int capture_next(struct capture *c, struct capture_pkt *out, struct fs_err *err);
 
 /* The link type (pcap LINKTYPE_* value). */
 int capture_linktype(const struct capture *c);
