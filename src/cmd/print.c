@@ -3,6 +3,7 @@
  */
 #include "../core/fields.h"
 #include "../core/xalloc.h"
+#include "../query/biflow.h"
 #include "../query/filter.h"
 #include "../query/output.h"
 #include "cmd.h"
@@ -15,7 +16,7 @@
 
 static const char usage_text[] =
     "usage: flowsleuth print [-r PATH]... [-t FROM..TO] [-o FORMAT] [-N] [-O FIELD] [-c N]\n"
-    "                        [FILTER]\n"
+    "                        [-b] [FILTER]\n"
     "\n"
     "Print flow records.\n"
     "\n" INPUT_HELP "  -o FORMAT        table (default), csv, tsv, json (one object a line), or\n"
@@ -24,6 +25,9 @@ static const char usage_text[] =
     "  -O FIELD         sort by FIELD: counters largest first, times, addresses and\n"
     "                   ports smallest first (reads all flows into memory)\n"
     "  -c N             print at most N flows\n"
+    "  -b               pair uniflows (rbytes = rpackets = 0, as NetFlow exporters give)\n"
+    "                   whose keys are each other's reverse and whose times overlap into\n"
+    "                   biflows: src = the initiator (after the filter)\n"
     "  --fields         list the field names and exit\n"
     "  --dump-filter    print the compiled filter program and exit\n"
     "  -h, --help       this help\n";
@@ -34,9 +38,10 @@ struct print_ctx {
     const struct field *sort;
     struct flow *all; /* sort: every record */
     size_t n, cap;
+    struct biflow *bi; /* -b */
 };
 
-static int on_flow(void *vctx, const struct flow *f)
+static int on_record(void *vctx, const struct flow *f)
 {
     struct print_ctx *c = vctx;
     if (c->sort) {
@@ -49,6 +54,12 @@ static int on_flow(void *vctx, const struct flow *f)
     }
     output_flow(&c->out, f);
     return c->limit && c->out.rows >= c->limit;
+}
+
+static int on_flow(void *vctx, const struct flow *f)
+{
+    struct print_ctx *c = vctx;
+    return c->bi ? biflow_add(c->bi, f, on_record, c) : on_record(c, f);
 }
 
 /* A 16-byte big-endian sort key: memcmp order equals the field's natural order. */
@@ -107,9 +118,9 @@ int cmd_print(int argc, char **argv)
     struct input_opts in = { 0 };
     struct print_ctx ctx = { 0 };
     const char *format = "table";
-    int plain = 0, dump = 0, c;
+    int plain = 0, dump = 0, pair = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "o:NO:c:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "o:NO:c:bh", longopts, NULL)) != -1) {
         int used = input_opt(&in, c, optarg);
         if (used < 0)
             return 2;
@@ -139,6 +150,9 @@ int cmd_print(int argc, char **argv)
             }
             break;
         }
+        case 'b':
+            pair = 1;
+            break;
         case 1:
             in.stats = 1;
             break;
@@ -175,7 +189,12 @@ int cmd_print(int argc, char **argv)
         input_free(&in);
         return 2;
     }
+    if (pair)
+        ctx.bi = biflow_new(BIFLOW_GAP_MS, BIFLOW_HOLD_MS, BIFLOW_MAX_OPEN);
     int status = input_read(&in, "flowsleuth print", on_flow, &ctx);
+    if (ctx.bi && !(ctx.limit && ctx.out.rows >= ctx.limit))
+        biflow_flush(ctx.bi, on_record, &ctx);
+    biflow_free(ctx.bi);
     if (ctx.sort)
         sort_and_print(&ctx);
     output_finish(&ctx.out);

@@ -7,6 +7,7 @@
 #include "../core/fmt.h"
 #include "../core/xalloc.h"
 #include "../query/aggregate.h"
+#include "../query/biflow.h"
 #include "../query/output.h"
 #include "cmd.h"
 #include "input.h"
@@ -27,6 +28,7 @@ static const char usage_text[] =
     "                        [--max-mem SIZE] [input options] [FILTER]\n"
     "       flowsleuth stats -A KEY,... [-o FORMAT] [-N] [--max-mem SIZE] [input options]\n"
     "                        [FILTER]\n"
+    "       flowsleuth stats -b [-s ...|-A ...] [-o FORMAT] [input options] [FILTER]\n"
     "\n"
     "Top-N statistics and aggregation of flow records (nfdump's -s and -A).\n"
     "\n" INPUT_HELP
@@ -38,7 +40,10 @@ static const char usage_text[] =
     "  -n N             rows per table (default 10, 0 = all)\n"
     "  -A KEY,...       one record per combination of keys (srcip4/24,dstip,dport ...):\n"
     "                   counters summed, first/last min/max, a flows column\n"
-    "  -o FORMAT        table (default), csv, json (one object a line); with -A also\n"
+    "  -b               pair uniflows (rbytes = rpackets = 0) whose keys are each other's\n"
+    "                   reverse and whose times overlap into biflows (src = initiator)\n"
+    "                   before -s/-A; alone, print the paired records as print does\n"
+    "  -o FORMAT        table (default), csv, json (one object a line); with -A or -b also\n"
     "                   tsv and fmt:/csv:/json:FIELDS as in print\n"
     "  -N               plain numbers in the table (no k/M/G scaling)\n"
     "  --max-mem SIZE   memory for the key tables (default 4096M; K, M, G suffixes):\n"
@@ -51,6 +56,8 @@ struct stats_ctx {
     struct stats *st[MAX_STATS];
     int nst;
     struct aggregate *agg;
+    struct biflow *bi;  /* -b */
+    struct output *out; /* -b alone: print the records */
     uint64_t flows, bytes, packets;
     struct flow batch[STATS_BATCH]; /* copies: the reader's record is only lent */
     size_t nbatch;
@@ -66,9 +73,11 @@ static void flush_batch(struct stats_ctx *c)
 }
 
 /* Flows are counted in batches so that the tables' cache misses overlap. */
-static int on_flow(void *vctx, const struct flow *f)
+static int count_flow(void *vctx, const struct flow *f)
 {
     struct stats_ctx *c = vctx;
+    if (c->out)
+        output_flow(c->out, f);
     c->flows++;
     c->bytes += f->bytes + f->rbytes;
     c->packets += f->packets + f->rpackets;
@@ -76,6 +85,12 @@ static int on_flow(void *vctx, const struct flow *f)
     if (c->nbatch == STATS_BATCH)
         flush_batch(c);
     return 0;
+}
+
+static int on_flow(void *vctx, const struct flow *f)
+{
+    struct stats_ctx *c = vctx;
+    return c->bi ? biflow_add(c->bi, f, count_flow, c) : count_flow(c, f);
 }
 
 /* "1024", "64K", "2G" (default unit M) -> bytes; 0 on a bad value. */
@@ -297,7 +312,7 @@ struct stats_opts {
     const char *agg;
     const char *format;
     size_t n, max_mem;
-    int plain;
+    int plain, pair;
 };
 
 /* Parse one option that is not an input option; returns -1 to go on, else a status. */
@@ -328,6 +343,9 @@ static int stats_opt(struct stats_opts *so, struct input_opts *in, int c)
     case 'N':
         so->plain = 1;
         return -1;
+    case 'b':
+        so->pair = 1;
+        return -1;
     case 1:
         in->stats = 1;
         return -1;
@@ -355,7 +373,7 @@ static int parse_args(int argc, char **argv, struct stats_opts *so, struct input
                                               { NULL, 0, NULL, 0 } };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "s:A:n:o:Nh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "s:A:n:o:Nbh", longopts, NULL)) != -1) {
         int used = input_opt(in, c, optarg);
         if (used < 0)
             return 2;
@@ -365,8 +383,8 @@ static int parse_args(int argc, char **argv, struct stats_opts *so, struct input
         if (rc >= 0)
             return rc;
     }
-    if (!so->nspecs && !so->agg) {
-        fprintf(stderr, PROG ": give -s KEY[/ORDER] or -A KEY,... (see --help)\n");
+    if (!so->nspecs && !so->agg && !so->pair) {
+        fprintf(stderr, PROG ": give -s KEY[/ORDER], -A KEY,... or -b (see --help)\n");
         return 2;
     }
     if (so->nspecs && so->agg) {
@@ -392,6 +410,16 @@ static int setup(struct stats_ctx *ctx, const struct stats_opts *so, enum output
     if (so->agg && aggregate_new(so->agg, so->max_mem, &ctx->agg, &err)) {
         fprintf(stderr, PROG ": -A %s: %s\n", so->agg, err.msg);
         return 2;
+    }
+    if (so->pair)
+        ctx->bi = biflow_new(BIFLOW_GAP_MS, BIFLOW_HOLD_MS, BIFLOW_MAX_OPEN);
+    if (so->pair && !so->nspecs && !so->agg) {
+        ctx->out = xmalloc(sizeof(*ctx->out));
+        if (output_init(ctx->out, so->format, so->plain, stdout, &err) != 0) {
+            fprintf(stderr, PROG ": %s\n", err.msg);
+            return 2;
+        }
+        return 0;
     }
     if (so->agg) {
         struct output o; /* check -o now rather than after reading everything */
@@ -436,6 +464,10 @@ static int run(struct stats_ctx *ctx, const struct stats_opts *so, struct input_
                enum output_mode mode)
 {
     int status = input_read(in, PROG, on_flow, ctx);
+    if (ctx->bi)
+        biflow_flush(ctx->bi, count_flow, ctx);
+    if (ctx->out)
+        output_finish(ctx->out);
     flush_batch(ctx);
     report_approx(ctx, so);
     for (int i = 0; i < ctx->nst; i++)
@@ -471,6 +503,8 @@ int cmd_stats(int argc, char **argv)
     for (int i = 0; i < ctx.nst; i++)
         stats_free(ctx.st[i]);
     aggregate_free(ctx.agg);
+    biflow_free(ctx.bi);
+    free(ctx.out);
     input_free(&in);
     return status;
 }
