@@ -1,10 +1,12 @@
 /*
  * flowsleuth meter: packets from a capture file or a live interface into flow
- * records, written to a store (-w) or printed.
+ * records, written to a store (-w), exported (-e URL, IPFIX / NetFlow v9 / v5 over
+ * UDP), or printed when neither is given.
  */
 #include "../meter/meter.h"
 #include "../core/xalloc.h"
 #include "../io/capture.h"
+#include "../io/export.h"
 #include "../io/store.h"
 #include "../meter/decode.h"
 #include "../query/output.h"
@@ -18,7 +20,8 @@
 #include <sys/time.h>
 
 static const char usage_text[] =
-    "usage: flowsleuth meter (-r FILE | -i IFACE) [-w PATH] [options] [BPF FILTER]\n"
+    "usage: flowsleuth meter (-r FILE | -i IFACE) [-w PATH] [-e URL ...] [options]\n"
+    "                        [BPF FILTER]\n"
     "\n"
     "Meter packets into biflow records (forward = initiator to responder).\n"
     "\n"
@@ -26,7 +29,14 @@ static const char usage_text[] =
     "  -i IFACE         capture live on IFACE (SIGINT/SIGTERM flush every flow and exit)\n"
     "  -w PATH          write flows to a store folder (existing dir or PATH/), a file,\n"
     "                   or - (stdout, for a pipe into 'flowsleuth print'); without -w the\n"
-    "                   flows are printed as a table\n"
+    "                   or -e the flows are printed as a table\n"
+    "  -e URL           export flows as they expire over UDP (repeatable; with -w too):\n"
+    "                   ipfix://HOST:PORT (IPFIX, biflows as RFC 5103, extra fields\n"
+    "                   under PEN 32473), nf9://HOST:PORT (NetFlow v9, a biflow as two\n"
+    "                   uniflows), nf5://HOST:PORT (NetFlow v5, IPv4 only); HOST may\n"
+    "                   be [IPv6]\n"
+    "  --rate N         send at most N records per second to each exporter (for slow\n"
+    "                   collectors); default: as fast as they are made\n"
     "  -z CODEC         store compression: lz4 (default), zstd[:LEVEL], none\n"
     "  -b SECONDS       store bin width (default 300)\n"
     "  -o FORMAT        print format when not writing (see flowsleuth print)\n"
@@ -40,7 +50,8 @@ static const char usage_text[] =
     "  --split          cut TCP connections into request/response exchanges: a client\n"
     "                   packet with payload after server payload starts exchange N+1\n"
     "                   (one record per download on a keep-alive connection)\n"
-    "  --stats          print packets read, decoded, skipped by reason, and flows to stderr\n"
+    "  --stats          print packets read, decoded, skipped by reason, flows, and per\n"
+    "                   exporter messages and records sent and flows left out, to stderr\n"
     "  -h, --help       this help\n"
     "\n"
     "Trailing arguments form a BPF capture filter, as with tcpdump.\n";
@@ -55,8 +66,14 @@ static void on_signal(int sig)
         capture_stop(signal_capture);
 }
 
+#define MAX_EXPORT 8
+
 struct meter_run {
     struct store_writer *w;
+    struct exporter *ex[MAX_EXPORT];
+    int nex;
+    int live;
+    uint64_t now_ms; /* the exporters' clock: packet time (file) or wall time (live) */
     struct output out;
     int printing;
     int write_err;
@@ -66,16 +83,21 @@ struct meter_run {
 static void sink(void *vctx, const struct flow *f)
 {
     struct meter_run *r = vctx;
+    for (int i = 0; i < r->nex; i++)
+        exporter_flow(r->ex[i], f, r->now_ms);
     if (r->printing) {
         output_flow(&r->out, f);
         return;
     }
-    if (!r->write_err && store_writer_add(r->w, f, &r->err) != 0)
+    if (r->w && !r->write_err && store_writer_add(r->w, f, &r->err) != 0)
         r->write_err = 1;
 }
 
 struct meter_args {
     const char *rfile, *iface, *wpath, *format;
+    const char *export[MAX_EXPORT];
+    int nexport;
+    double rate;
     char *bpf;
     int plain, stats, snaplen;
     struct store_wopts wo;
@@ -137,6 +159,13 @@ static int parse_long_opt(struct meter_args *a, int c, const char *arg)
     case 6:
         a->mo.split = 1;
         return 0;
+    case 7:
+        a->rate = strtod(arg, &end);
+        if (end == arg || *end || !(a->rate > 0) || a->rate > 1e9) {
+            fprintf(stderr, "flowsleuth meter: --rate needs records per second > 0\n");
+            return -1;
+        }
+        return 0;
     default:
         return -1;
     }
@@ -145,16 +174,19 @@ static int parse_long_opt(struct meter_args *a, int c, const char *arg)
 /* Returns -1 on a usage error, 1 for --help, 0 to run. */
 static int parse_args(struct meter_args *a, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "help", no_argument, NULL, 'h' },          { "idle", required_argument, NULL, 1 },
-        { "active", required_argument, NULL, 2 },    { "linger", required_argument, NULL, 3 },
-        { "max-flows", required_argument, NULL, 4 }, { "stats", no_argument, NULL, 5 },
-        { "split", no_argument, NULL, 6 },           { NULL, 0, NULL, 0 }
-    };
+    static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
+                                              { "idle", required_argument, NULL, 1 },
+                                              { "active", required_argument, NULL, 2 },
+                                              { "linger", required_argument, NULL, 3 },
+                                              { "max-flows", required_argument, NULL, 4 },
+                                              { "stats", no_argument, NULL, 5 },
+                                              { "split", no_argument, NULL, 6 },
+                                              { "rate", required_argument, NULL, 7 },
+                                              { NULL, 0, NULL, 0 } };
     int c;
     char *end;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "r:i:w:z:b:o:Ns:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:i:w:e:z:b:o:Ns:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'r':
             a->rfile = optarg;
@@ -164,6 +196,13 @@ static int parse_args(struct meter_args *a, int argc, char **argv)
             break;
         case 'w':
             a->wpath = optarg;
+            break;
+        case 'e':
+            if (a->nexport == MAX_EXPORT) {
+                fprintf(stderr, "flowsleuth meter: at most %d -e\n", MAX_EXPORT);
+                return -1;
+            }
+            a->export[a->nexport++] = optarg;
             break;
         case 'z':
             if (store_codec_parse(optarg, &a->wo.codec, &a->wo.level) != 0) {
@@ -194,7 +233,7 @@ static int parse_args(struct meter_args *a, int argc, char **argv)
         case 'h':
             return 1;
         default:
-            if (c >= 1 && c <= 6 && parse_long_opt(a, c, optarg) == 0)
+            if (c >= 1 && c <= 7 && parse_long_opt(a, c, optarg) == 0)
                 break;
             return -1;
         }
@@ -211,6 +250,24 @@ static int parse_args(struct meter_args *a, int argc, char **argv)
 struct decode_counts {
     uint64_t read, counts[DEC_NRESULTS];
 };
+
+/* Per exporter: what went out, what could not go (IPv6 in v5, refused messages). */
+static void print_export_stats(const struct meter_run *run)
+{
+    for (int i = 0; i < run->nex; i++) {
+        struct export_stats st;
+        exporter_stats(run->ex[i], &st);
+        fprintf(stderr,
+                "flowsleuth meter: export %s: flows %llu, records sent %llu, messages %llu "
+                "(%llu bytes, %llu template records), left out %llu, send errors %llu "
+                "(%llu records)\n",
+                exporter_url(run->ex[i]), (unsigned long long)st.flows,
+                (unsigned long long)st.records, (unsigned long long)st.messages,
+                (unsigned long long)st.bytes, (unsigned long long)st.templates,
+                (unsigned long long)st.left_out, (unsigned long long)st.send_errors,
+                (unsigned long long)st.lost);
+    }
+}
 
 static void print_stats(const struct decode_counts *dc, struct meter *m, struct capture *cap)
 {
@@ -244,8 +301,35 @@ static uint64_t wall_us(void)
     return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
 }
 
+/*
+ * Advance the exporters' clock to a packet (file: its time; live: the wall clock).
+ * The first packet (packets == 1; live: the start of the capture) is the exporters'
+ * start (sysUptime 0): no flow begins before it.
+ */
+static void clock_packet(struct meter_run *run, uint64_t ts_us, uint64_t packets)
+{
+    uint64_t ms = run->live ? wall_us() / 1000 : ts_us / 1000;
+    if (packets == 1)
+        for (int i = 0; i < run->nex; i++)
+            exporter_start(run->ex[i], ms);
+    if (ms > run->now_ms)
+        run->now_ms = ms;
+}
+
+/* Live timer: expire due flows and send exports that have waited a second. */
+static void live_tick(struct meter_run *run, struct meter *m)
+{
+    uint64_t us = wall_us();
+    if (us / 1000 > run->now_ms)
+        run->now_ms = us / 1000;
+    meter_expire(m, us);
+    for (int i = 0; i < run->nex; i++)
+        exporter_tick(run->ex[i]);
+}
+
 /* The packet loop; returns 0 or 1 (a capture error). */
-static int run_loop(struct capture *cap, struct meter *m, struct decode_counts *dc, int live)
+static int run_loop(struct capture *cap, struct meter *m, struct decode_counts *dc,
+                    struct meter_run *run)
 {
     int dlt = capture_linktype(cap), rc;
     struct capture_pkt cp;
@@ -257,7 +341,7 @@ static int run_loop(struct capture *cap, struct meter *m, struct decode_counts *
         if (rc == CAPTURE_END)
             break;
         if (rc == CAPTURE_TIMEOUT) {
-            meter_expire(m, wall_us());
+            live_tick(run, m);
             continue;
         }
         if (rc < 0) {
@@ -270,9 +354,10 @@ static int run_loop(struct capture *cap, struct meter *m, struct decode_counts *
         if (dr != DEC_OK)
             continue;
         p.ts_us = cp.ts_us;
+        clock_packet(run, cp.ts_us, dc->counts[DEC_OK]);
         meter_packet(m, &p);
-        if (live && (dc->read & 1023) == 0)
-            meter_expire(m, wall_us());
+        if (run->live && (dc->read & 1023) == 0)
+            live_tick(run, m);
     }
     return 0;
 }
@@ -295,8 +380,32 @@ static int open_capture(struct meter_args *a, struct capture **cap)
     return 0;
 }
 
+/* Open every -e exporter; on an error close those already open. */
+static int open_exporters(struct meter_args *a, struct meter_run *run)
+{
+    struct exporter_opts eo = { 0 };
+    eo.rate = a->rate;
+    for (int i = 0; i < a->nexport; i++) {
+        if (exporter_open(&run->ex[run->nex], a->export[i], &eo, &run -> err) != 0) {
+            fprintf(stderr, "flowsleuth meter: %s\n", run->err.msg);
+            return 1;
+        }
+        run->nex++;
+    }
+    return 0;
+}
+
+static void close_exporters(struct meter_run *run)
+{
+    for (int i = 0; i < run->nex; i++)
+        exporter_close(run->ex[i]);
+    run->nex = 0;
+}
+
 static int open_sink(struct meter_args *a, struct meter_run *run)
 {
+    if (open_exporters(a, run) != 0)
+        return 1;
     if (a->wpath) {
         if (store_writer_open(&run->w, a->wpath, &a->wo, &run->err) != 0) {
             fprintf(stderr, "flowsleuth meter: %s\n", run->err.msg);
@@ -304,6 +413,8 @@ static int open_sink(struct meter_args *a, struct meter_run *run)
         }
         return 0;
     }
+    if (run->nex)
+        return 0; /* only -e: nothing is printed */
     run->printing = 1;
     if (output_init(&run->out, a->format ? a->format : "table", a->plain, stdout, &run->err)) {
         fprintf(stderr, "flowsleuth meter: %s\n", run->err.msg);
@@ -331,20 +442,33 @@ int cmd_meter(int argc, char **argv)
         free(a.bpf);
         if (run.w)
             store_writer_close(run.w, &run.err);
+        close_exporters(&run);
         return status;
     }
+    run.live = a.iface != NULL;
+    if (run.live)
+        clock_packet(&run, 0, 1);
     signal_capture = cap;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     struct meter *m = meter_new(&a.mo, sink, &run);
     struct decode_counts dc = { 0 };
-    status = run_loop(cap, m, &dc, a.iface != NULL);
+    status = run_loop(cap, m, &dc, &run);
+    if (run.live)
+        clock_packet(&run, 0, 2);
     meter_flush(m);
-    if (a.stats)
+    /* Send what is pending before the stats, so they count every message. */
+    for (int i = 0; i < run.nex; i++)
+        exporter_flush(run.ex[i]);
+    if (a.stats) {
         print_stats(&dc, m, cap);
+        print_export_stats(&run);
+    }
+    close_exporters(&run);
     if (run.printing)
         output_finish(&run.out);
-    else if (store_writer_close(run.w, run.write_err ? NULL : &run.err) != 0 || run.write_err) {
+    else if (run.w &&
+             (store_writer_close(run.w, run.write_err ? NULL : &run.err) != 0 || run.write_err)) {
         fprintf(stderr, "flowsleuth meter: %s\n", run.err.msg);
         status = 1;
     }

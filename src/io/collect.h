@@ -162,6 +162,17 @@ enum ie_slot {
     S_RTOTAL_BYTES,
     S_RTOTAL_PKTS,
     S_IPVER,
+    S_MINLEN, /* minimumIpTotalLength (25), reverse with PEN 29305 */
+    S_MAXLEN,
+    S_RMINLEN,
+    S_RMAXLEN,
+    S_PAYLOAD, /* flowsleuth enterprise IEs (PEN 32473, docs/internals/export.md) */
+    S_RPAYLOAD,
+    S_GOODPUT,
+    S_RGOODPUT,
+    S_RETRANS,
+    S_RRETRANS,
+    S_EXCHANGE,
     S_NSLOTS
 };
 
@@ -177,13 +188,22 @@ struct tmpl_op {
 
 /* One row of the hand-kept IE table (ipfix_ie.c). */
 struct ipfix_ie {
-    uint32_t pen; /* 0 = IANA, 29305 = RFC 5103 reverse */
+    uint32_t pen; /* 0 = IANA, 29305 = RFC 5103 reverse, FS_PEN = flowsleuth's own */
     uint16_t id;
     uint16_t len; /* usual length; 0 = variable */
     uint8_t slot; /* enum ie_slot */
     uint8_t kind; /* OPK_UINT, OPK_ADDR4, OPK_ADDR6 */
     const char *name;
 };
+
+/*
+ * flowsleuth's private enterprise number for its own IEs (payload, goodput,
+ * retransmitted bytes, exchange ordinal). 32473 is the example PEN of RFC 5612, meant
+ * for documentation; a real deployment would register a PEN with IANA. The reverse of
+ * an element sets bit 0x4000 of its id (the convention YAF uses for PEN 6871).
+ */
+#define FS_PEN         32473u
+#define FS_PEN_REVERSE 0x4000u
 
 extern const struct ipfix_ie ipfix_ies[];
 extern const size_t ipfix_nies;

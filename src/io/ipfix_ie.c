@@ -3,7 +3,10 @@
  * into struct flow (STYLE.md: one table, IANA id, name, length, destination). Ids are
  * the IANA "IPFIX Information Elements" registry; NetFlow v9 field types 1-127 are the
  * same numbers (RFC 3954 section 8), so one table serves both. Elements not listed are
- * skipped by length. PEN 29305 rows are the RFC 5103 reverse elements.
+ * skipped by length. PEN 29305 rows are the RFC 5103 reverse elements; FS_PEN rows are
+ * flowsleuth's own (docs/internals/export.md), sent by `meter -e ipfix://`. The
+ * exporter (export_enc.c) builds its templates from this table too, so what it sends
+ * is by construction what the decoder reads back.
  */
 #include "collect.h"
 
@@ -13,6 +16,7 @@
     }
 #define U(id, len, slot, name) IE(0, id, len, slot, OPK_UINT, name)
 #define REV                    29305u
+#define FSR(id)                (FS_PEN_REVERSE | (id))
 
 const struct ipfix_ie ipfix_ies[] = {
     U(1, 8, S_BYTES, "octetDeltaCount"),
@@ -32,6 +36,8 @@ const struct ipfix_ie ipfix_ies[] = {
     U(22, 4, S_SYSUP_FIRST, "flowStartSysUpTime"),
     U(23, 8, S_POST_BYTES, "postOctetDeltaCount"),
     U(24, 8, S_POST_PKTS, "postPacketDeltaCount"),
+    U(25, 8, S_MINLEN, "minimumIpTotalLength"),
+    U(26, 8, S_MAXLEN, "maximumIpTotalLength"),
     IE(0, 27, 16, S_SRC6, OPK_ADDR6, "sourceIPv6Address"),
     IE(0, 28, 16, S_DST6, OPK_ADDR6, "destinationIPv6Address"),
     U(32, 2, S_ICMP4, "icmpTypeCodeIPv4"),
@@ -65,8 +71,17 @@ const struct ipfix_ie ipfix_ies[] = {
     IE(REV, 1, 8, S_RBYTES, OPK_UINT, "reverseOctetDeltaCount"),
     IE(REV, 2, 8, S_RPKTS, OPK_UINT, "reversePacketDeltaCount"),
     IE(REV, 6, 2, S_RFLAGS, OPK_UINT, "reverseTcpControlBits"),
+    IE(REV, 25, 8, S_RMINLEN, OPK_UINT, "reverseMinimumIpTotalLength"),
+    IE(REV, 26, 8, S_RMAXLEN, OPK_UINT, "reverseMaximumIpTotalLength"),
     IE(REV, 85, 8, S_RTOTAL_BYTES, OPK_UINT, "reverseOctetTotalCount"),
     IE(REV, 86, 8, S_RTOTAL_PKTS, OPK_UINT, "reversePacketTotalCount"),
+    IE(FS_PEN, 1, 8, S_PAYLOAD, OPK_UINT, "flowsleuthPayloadOctets"),
+    IE(FS_PEN, FSR(1), 8, S_RPAYLOAD, OPK_UINT, "flowsleuthReversePayloadOctets"),
+    IE(FS_PEN, 2, 8, S_GOODPUT, OPK_UINT, "flowsleuthGoodputOctets"),
+    IE(FS_PEN, FSR(2), 8, S_RGOODPUT, OPK_UINT, "flowsleuthReverseGoodputOctets"),
+    IE(FS_PEN, 3, 8, S_RETRANS, OPK_UINT, "flowsleuthRetransOctets"),
+    IE(FS_PEN, FSR(3), 8, S_RRETRANS, OPK_UINT, "flowsleuthReverseRetransOctets"),
+    IE(FS_PEN, 4, 4, S_EXCHANGE, OPK_UINT, "flowsleuthExchange"),
 };
 
 const size_t ipfix_nies = sizeof(ipfix_ies) / sizeof(ipfix_ies[0]);

@@ -207,6 +207,32 @@ static void set_addrs(const struct tmpl_rec *r, struct flow *f)
     }
 }
 
+/* Clamp a 64-bit IE (minimum/maximumIpTotalLength) into a 16-bit member. */
+static uint16_t u16_sat(uint64_t v)
+{
+    return v > 0xffff ? 0xffff : (uint16_t)v;
+}
+
+/*
+ * Packet sizes (IANA 25/26 and their RFC 5103 reverses) and flowsleuth's enterprise
+ * IEs (PEN 32473): payload, goodput, retransmitted bytes, exchange. Absent = 0, which
+ * is what struct flow means by "unknown" for each of them.
+ */
+static void set_extra(const struct tmpl_rec *r, struct flow *f)
+{
+    f->minlen = has(r, S_MINLEN) ? u16_sat(r->v[S_MINLEN]) : 0;
+    f->maxlen = has(r, S_MAXLEN) ? u16_sat(r->v[S_MAXLEN]) : 0;
+    f->rminlen = has(r, S_RMINLEN) ? u16_sat(r->v[S_RMINLEN]) : 0;
+    f->rmaxlen = has(r, S_RMAXLEN) ? u16_sat(r->v[S_RMAXLEN]) : 0;
+    f->payload = has(r, S_PAYLOAD) ? r->v[S_PAYLOAD] : 0;
+    f->rpayload = has(r, S_RPAYLOAD) ? r->v[S_RPAYLOAD] : 0;
+    f->goodput = has(r, S_GOODPUT) ? r->v[S_GOODPUT] : 0;
+    f->rgoodput = has(r, S_RGOODPUT) ? r->v[S_RGOODPUT] : 0;
+    f->retrans = has(r, S_RETRANS) ? r->v[S_RETRANS] : 0;
+    f->rretrans = has(r, S_RRETRANS) ? r->v[S_RRETRANS] : 0;
+    f->exchange = (uint32_t)(has(r, S_EXCHANGE) ? r->v[S_EXCHANGE] : 0);
+}
+
 /*
  * Resolve slots into a flow. Counters: delta, else total, else initiator/responder,
  * else post-NAT; reverse from RFC 5103 reverse IEs or responder counters. ICMP
@@ -239,6 +265,7 @@ void tmpl_to_flow(const struct tmpl_rec *r, const struct tmpl_time *tt, struct f
     f->dst_as = (uint32_t)(has(r, S_DST_AS) ? r->v[S_DST_AS] : 0);
     int vl = has(r, S_VLAN) ? S_VLAN : S_DOT1Q_VLAN;
     f->vlan = (uint16_t)(has(r, vl) ? r->v[vl] & 0x0fff : 0);
+    set_extra(r, f);
     f->first = flow_time(r, tt, 0);
     f->last = flow_time(r, tt, 1);
     /* A missing end takes the other; both missing: the export time (what we know). */
