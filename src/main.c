@@ -19,6 +19,9 @@ static const struct command commands[] = {
     { "print", cmd_print, "print flow records as table, csv, tsv, json or a user format" },
     { "stats", cmd_stats, "top-N statistics by a key (address, subnet, port, ...)" },
     { "count", cmd_count, "time series: flows, bytes, packets per time bin" },
+    { "catalog", cmd_catalog, "build and inspect the catalogue of known downloads" },
+    { "match", cmd_match, "identify downloads: flows against the catalogue" },
+    { "inventory", cmd_inventory, "per host: packages and versions its downloads reveal" },
 };
 
 static const size_t ncommands = sizeof(commands) / sizeof(commands[0]);

@@ -1,0 +1,350 @@
+/*
+ * flowsleuth catalog: build and inspect the catalogue of known downloads.
+ *   catalog debian [--suite S] [--os NAME] -o CAT PACKAGES...
+ *   catalog import -o CAT FILE.csv...
+ *   catalog list CAT [-o FORMAT]
+ *   catalog stats CAT
+ */
+#include "../detect/catalog.h"
+#include "../core/xalloc.h"
+#include "../detect/rows.h"
+#include "cmd.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: flowsleuth catalog debian [--suite NAME] [--os NAME] -o CAT PACKAGES_FILE...\n"
+    "       flowsleuth catalog import -o CAT FILE.csv...\n"
+    "       flowsleuth catalog list CAT [-o FORMAT]\n"
+    "       flowsleuth catalog stats CAT\n"
+    "\n"
+    "Build and inspect the catalogue of known downloads (a TSV file, see\n"
+    "flowsleuth-catalog(1) for the format).\n"
+    "\n"
+    "  debian           read Debian/Ubuntu Packages indexes (plain, .gz, .xz, .lz4 as in\n"
+    "                   /var/lib/apt/lists); stanzas without a valid Size are reported\n"
+    "                   and skipped\n"
+    "  import           read CSV files whose header names catalogue columns (size\n"
+    "                   required; name product version arch os url digest spread)\n"
+    "  list             print the entries (table, csv, tsv, json)\n"
+    "  stats            entries by source, arch and OS, size range, and how many sizes\n"
+    "                   are unique (the ambiguity that limits matching)\n"
+    "  -o CAT           (debian, import) write the catalogue here (- = stdout)\n"
+    "  -o FORMAT        (list, stats) table (default), csv, tsv, json\n"
+    "  --suite NAME     suite for the entries' os column (default: from an apt lists\n"
+    "                   file name such as ..._dists_bookworm_main_..., else none)\n"
+    "  --os NAME        OS name for the os column (default debian): os = NAME/SUITE\n"
+    "  --append CAT     (debian, import) start from the entries of an existing catalogue\n"
+    "  -h, --help       this help\n";
+
+#define MAX_WARN 20
+
+struct warn_ctx {
+    size_t shown;
+};
+
+static void on_warn(void *vctx, const char *msg)
+{
+    struct warn_ctx *w = vctx;
+    if (w->shown++ < MAX_WARN)
+        fprintf(stderr, "flowsleuth catalog: %s\n", msg);
+}
+
+/* Sort and write the catalogue to path ("-" = stdout) through a temp file + rename. */
+static int save(struct catalog *cat, const char *path)
+{
+    catalog_sort(cat);
+    if (strcmp(path, "-") == 0)
+        return catalog_write(cat, stdout) == 0 ? 0 : 1;
+    size_t tl = strlen(path) + 8;
+    char *tmp = xmalloc(tl);
+    snprintf(tmp, tl, "%s.tmp", path);
+    FILE *fp = fopen(tmp, "w");
+    int rc = fp ? catalog_write(cat, fp) : -1;
+    if (fp && fclose(fp) != 0)
+        rc = -1;
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -1;
+    if (rc != 0) {
+        fprintf(stderr, "flowsleuth catalog: cannot write %s\n", path);
+        remove(tmp);
+    }
+    free(tmp);
+    return rc ? 1 : 0;
+}
+
+struct opts {
+    const char *out, *suite, *os, *append;
+};
+
+/* Read each Packages file into cat; returns the exit status. */
+static int read_debian(struct catalog *cat, const struct opts *o, int n, char **files)
+{
+    struct warn_ctx w = { 0 };
+    for (int i = 0; i < n; i++) {
+        char *buf, osname[160], suite[64];
+        size_t len, added, skipped;
+        struct fs_err err = { 0 };
+        if (catalog_read_file(files[i], (size_t)1 << 31, &buf, &len, &err) != 0) {
+            fprintf(stderr, "flowsleuth catalog: %s\n", err.msg);
+            return 1;
+        }
+        const char *s = o->suite;
+        if (!s && catalog_suite_from_name(files[i], suite, sizeof(suite)))
+            s = suite;
+        snprintf(osname, sizeof(osname), "%s%s%s", o->os, s ? "/" : "", s ? s : "");
+        catalog_debian_parse(cat, files[i], buf, len, osname, on_warn, &w, &added, &skipped);
+        free(buf);
+        fprintf(stderr, "flowsleuth catalog: %s: %zu entries (%s), %zu stanzas skipped\n", files[i],
+                added, osname, skipped);
+    }
+    if (w.shown > MAX_WARN)
+        fprintf(stderr, "flowsleuth catalog: %zu more problems not shown\n", w.shown - MAX_WARN);
+    return 0;
+}
+
+/* Read each CSV file into cat; returns the exit status. */
+static int read_csv(struct catalog *cat, int n, char **files)
+{
+    for (int i = 0; i < n; i++) {
+        char *buf;
+        size_t len;
+        struct fs_err err = { 0 };
+        size_t before = cat->n;
+        if (catalog_read_file(files[i], (size_t)1 << 31, &buf, &len, &err) != 0) {
+            fprintf(stderr, "flowsleuth catalog: %s\n", err.msg);
+            return 1;
+        }
+        int rc = catalog_import_csv(cat, files[i], buf, len, &err);
+        free(buf);
+        if (rc != 0) {
+            fprintf(stderr, "flowsleuth catalog: %s\n", err.msg);
+            return 1;
+        }
+        fprintf(stderr, "flowsleuth catalog: %s: %zu entries\n", files[i], cat->n - before);
+    }
+    return 0;
+}
+
+/* catalog debian|import: options, read, save. */
+static int cat_build(int argc, char **argv, int debian)
+{
+    static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
+                                              { "suite", required_argument, NULL, 1 },
+                                              { "os", required_argument, NULL, 2 },
+                                              { "append", required_argument, NULL, 3 },
+                                              { NULL, 0, NULL, 0 } };
+    struct opts o = { NULL, NULL, "debian", NULL };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+        if (c == 'o')
+            o.out = optarg;
+        else if (c == 1)
+            o.suite = optarg;
+        else if (c == 2)
+            o.os = optarg;
+        else if (c == 3)
+            o.append = optarg;
+        else {
+            fputs(usage_text, c == 'h' ? stdout : stderr);
+            return c == 'h' ? 0 : 2;
+        }
+    }
+    if (!o.out || optind >= argc) {
+        fprintf(stderr, "flowsleuth catalog %s: needs -o CAT and at least one input file\n",
+                argv[0]);
+        return 2;
+    }
+    struct catalog cat;
+    catalog_init(&cat);
+    struct fs_err err = { 0 };
+    int st = 0;
+    if (o.append && catalog_load(&cat, o.append, &err) != 0) {
+        fprintf(stderr, "flowsleuth catalog: %s\n", err.msg);
+        st = 1;
+    }
+    if (!st)
+        st = debian ? read_debian(&cat, &o, argc - optind, argv + optind)
+                    : read_csv(&cat, argc - optind, argv + optind);
+    if (!st)
+        st = save(&cat, o.out);
+    if (!st)
+        fprintf(stderr, "flowsleuth catalog: %zu entries written to %s\n", cat.n, o.out);
+    catalog_free(&cat);
+    return st;
+}
+
+/* Parse "CAT [-o FORMAT]" for list and stats, load the catalogue. */
+static int open_cat(int argc, char **argv, struct catalog *cat, int *mode)
+{
+    static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
+                                              { NULL, 0, NULL, 0 } };
+    int c;
+    *mode = ROWS_TABLE;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+        if (c == 'o' && (*mode = rows_mode_parse(optarg)) >= 0)
+            continue;
+        if (c == 'o')
+            fprintf(stderr, "flowsleuth catalog: unknown format '%s'\n", optarg);
+        fputs(usage_text, c == 'h' ? stdout : stderr);
+        return c == 'h' ? -1 : 2;
+    }
+    if (optind + 1 != argc) {
+        fprintf(stderr, "flowsleuth catalog %s: needs one catalogue file\n", argv[0]);
+        return 2;
+    }
+    struct fs_err err = { 0 };
+    catalog_init(cat);
+    if (catalog_load(cat, argv[optind], &err) != 0) {
+        fprintf(stderr, "flowsleuth catalog: %s\n", err.msg);
+        catalog_free(cat);
+        return 1;
+    }
+    return 0;
+}
+
+static int cat_list(int argc, char **argv)
+{
+    static const char *const names[] = { "size", "name", "product", "version", "arch",
+                                         "os",   "url",  "digest",  "source",  "spread" };
+    static const unsigned char num[] = { 1, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+    struct catalog cat;
+    int mode, st = open_cat(argc, argv, &cat, &mode);
+    if (st)
+        return st < 0 ? 0 : st;
+    struct rows r;
+    rows_init(&r, names, num, 10);
+    for (size_t i = 0; i < cat.n; i++) {
+        const struct cat_entry *e = &cat.e[i];
+        char size[24], spread[24];
+        snprintf(size, sizeof(size), "%llu", (unsigned long long)e->size);
+        snprintf(spread, sizeof(spread), "%llu", (unsigned long long)e->spread);
+        const char *cells[10] = { size,       e->name,   e->product,
+                                  e->version, e->arch,   e->os,
+                                  e->url,     e->digest, catalog_source_name(e->source),
+                                  spread };
+        rows_add(&r, cells);
+    }
+    rows_print(&r, (enum rows_mode)mode, stdout);
+    rows_free(&r);
+    catalog_free(&cat);
+    return ferror(stdout) ? 1 : 0;
+}
+
+#define MAX_KEYS 32
+
+struct tally {
+    const char *key[MAX_KEYS];
+    size_t n[MAX_KEYS];
+    size_t nkeys, other;
+};
+
+/* Count one value; beyond MAX_KEYS distinct values the rest go to "other". */
+static void tally_add(struct tally *t, const char *k)
+{
+    for (size_t i = 0; i < t->nkeys; i++)
+        if (strcmp(t->key[i], k) == 0) {
+            t->n[i]++;
+            return;
+        }
+    if (t->nkeys == MAX_KEYS) {
+        t->other++;
+        return;
+    }
+    t->key[t->nkeys] = k;
+    t->n[t->nkeys++] = 1;
+}
+
+static void add_row(struct rows *r, const char *group, const char *key, unsigned long long v)
+{
+    char val[24];
+    snprintf(val, sizeof(val), "%llu", v);
+    const char *cells[3] = { group, key, val };
+    rows_add(r, cells);
+}
+
+static void tally_rows(struct rows *r, const char *group, const struct tally *t)
+{
+    for (size_t i = 0; i < t->nkeys; i++)
+        add_row(r, group, *t->key[i] ? t->key[i] : "(none)", t->n[i]);
+    if (t->other)
+        add_row(r, group, "(other)", t->other);
+}
+
+/* Sizes: how many entries have a size of their own, and how many have a neighbour
+ * closer than the default overhead window (100..800 B: 700 B), where a single match on
+ * exact goodput already cannot tell them apart. */
+static void size_rows(struct rows *r, const struct catalog *cat)
+{
+    size_t distinct = 0, unique = 0, near = 0;
+    for (size_t i = 0; i < cat->n; i++) {
+        uint64_t s = cat->e[i].size;
+        int dup_prev = i > 0 && cat->e[i - 1].size == s;
+        int dup_next = i + 1 < cat->n && cat->e[i + 1].size == s;
+        distinct += !dup_prev;
+        unique += !dup_prev && !dup_next;
+        int close_prev = i > 0 && s - cat->e[i - 1].size <= 700;
+        int close_next = i + 1 < cat->n && cat->e[i + 1].size - s <= 700;
+        near += close_prev || close_next;
+    }
+    add_row(r, "entries", "total", cat->n);
+    if (cat->n) {
+        add_row(r, "size", "min", cat->e[0].size);
+        add_row(r, "size", "median", cat->e[cat->n / 2].size);
+        add_row(r, "size", "max", cat->e[cat->n - 1].size);
+    }
+    add_row(r, "size", "distinct", distinct);
+    add_row(r, "size", "unique", unique);
+    add_row(r, "size", "within-700B", near);
+}
+
+static int cat_stats(int argc, char **argv)
+{
+    static const char *const names[] = { "group", "key", "value" };
+    static const unsigned char num[] = { 0, 0, 1 };
+    struct catalog cat;
+    int mode, st = open_cat(argc, argv, &cat, &mode);
+    if (st)
+        return st < 0 ? 0 : st;
+    struct tally src = { 0 }, arch = { 0 }, os = { 0 };
+    for (size_t i = 0; i < cat.n; i++) {
+        tally_add(&src, catalog_source_name(cat.e[i].source));
+        tally_add(&arch, cat.e[i].arch);
+        tally_add(&os, cat.e[i].os);
+    }
+    struct rows r;
+    rows_init(&r, names, num, 3);
+    size_rows(&r, &cat);
+    tally_rows(&r, "source", &src);
+    tally_rows(&r, "arch", &arch);
+    tally_rows(&r, "os", &os);
+    rows_print(&r, (enum rows_mode)mode, stdout);
+    rows_free(&r);
+    catalog_free(&cat);
+    return ferror(stdout) ? 1 : 0;
+}
+
+/* Dispatch on the sub-subcommand. */
+int cmd_catalog(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        fputs(usage_text, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "debian") == 0)
+        return cat_build(argc - 1, argv + 1, 1);
+    if (strcmp(argv[1], "import") == 0)
+        return cat_build(argc - 1, argv + 1, 0);
+    if (strcmp(argv[1], "list") == 0)
+        return cat_list(argc - 1, argv + 1);
+    if (strcmp(argv[1], "stats") == 0)
+        return cat_stats(argc - 1, argv + 1);
+    fprintf(stderr, "flowsleuth catalog: unknown action '%s' (debian, import, list, stats)\n",
+            argv[1]);
+    return 2;
+}

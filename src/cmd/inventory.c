@@ -1,0 +1,230 @@
+/*
+ * flowsleuth inventory: per client host, the packages and versions its identified
+ * downloads reveal and the platform (OS/suite, architecture) they imply, with the
+ * evidence (flow count, first and last seen). Only unique matches count; ambiguous
+ * flows are left out (flowsleuth match shows them).
+ */
+#include "../core/fmt.h"
+#include "../core/xalloc.h"
+#include "../detect/catalog.h"
+#include "../detect/match.h"
+#include "../detect/rows.h"
+#include "cmd.h"
+#include "input.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROG "flowsleuth inventory"
+
+static const char usage_text[] =
+    "usage: flowsleuth inventory -c CAT [-r PATH]... [-t FROM..TO] [-o FORMAT]\n"
+    "                            [model options] [FILTER]\n"
+    "\n"
+    "Per client host: the packages and versions its identified downloads reveal, the\n"
+    "platform they imply (OS/suite and architecture from the catalogue), the number of\n"
+    "flows and when they were first and last seen. Downloads are identified as by\n"
+    "flowsleuth match; only unique matches count.\n"
+    "\n"
+    "  -c CAT           the catalogue (flowsleuth catalog debian|import)\n" INPUT_HELP
+    "  -o FORMAT        table (default), csv, tsv, json (one object a line)\n" MATCH_HELP
+    "  -h, --help       this help\n";
+
+static const char *const cols[] = { "client", "platform", "name",  "version",
+                                    "arch",   "flows",    "first", "last" };
+static const unsigned char numeric[] = { 0, 0, 0, 0, 0, 1, 0, 0 };
+
+/* One (client, entry) sighting; merged after sorting. */
+struct seen {
+    uint8_t client[16];
+    uint8_t ipver;
+    const struct cat_entry *e;
+    uint64_t first, last;
+    size_t flows;
+};
+
+struct ictx {
+    const struct catalog *cat;
+    struct seen *v;
+    size_t n, cap;
+};
+
+static int on_result(void *vctx, const struct flow *f, const struct match_result *r)
+{
+    struct ictx *c = vctx;
+    if (r->verdict != MV_MATCH)
+        return 0;
+    for (int p = 0; p < r->c[0].k; p++) {
+        if (c->n == c->cap) {
+            c->cap = c->cap ? c->cap * 2 : 256;
+            c->v = xrealloc(c->v, c->cap * sizeof(*c->v));
+        }
+        struct seen *s = &c->v[c->n++];
+        memcpy(s->client, f->src, 16);
+        s->ipver = f->ipver;
+        s->e = &c->cat->e[r->c[0].idx[p]];
+        s->first = f->first;
+        s->last = f->last;
+        s->flows = 1;
+    }
+    return 0;
+}
+
+static int cmp_seen(const void *a, const void *b)
+{
+    const struct seen *x = a, *y = b;
+    int r = memcmp(x->client, y->client, 16);
+    if (!r)
+        r = strcmp(x->e->name, y->e->name);
+    if (!r)
+        r = strcmp(x->e->version, y->e->version);
+    if (!r)
+        r = strcmp(x->e->arch, y->e->arch);
+    if (!r && x->e != y->e)
+        r = x->e < y->e ? -1 : 1;
+    return r;
+}
+
+/* Append s to the list buf ("a, b") unless it is empty, "all" or already there. */
+static void add_word(char *buf, size_t cap, const char *s)
+{
+    if (!*s || strcmp(s, "all") == 0)
+        return;
+    size_t l = strlen(s), bl = strlen(buf);
+    for (const char *p = buf; (p = strstr(p, s)) != NULL; p += l)
+        if ((p == buf || p[-1] == ' ') && (p[l] == '\0' || p[l] == ','))
+            return;
+    snprintf(buf + bl, cap - bl, "%s%s", bl ? ", " : "", s);
+}
+
+/* Platform of one client (items a..b-1): its OS/suite values, then its architectures
+ * (an "all" package says nothing about the machine). */
+static void platform(const struct seen *v, size_t a, size_t b, char *out, size_t cap)
+{
+    char os[160] = "", arch[96] = "";
+    for (size_t i = a; i < b; i++) {
+        add_word(os, sizeof(os), v[i].e->os);
+        add_word(arch, sizeof(arch), v[i].e->arch);
+    }
+    snprintf(out, cap, "%s%s%s", os, *os && *arch ? " " : "", arch);
+}
+
+static int same_item(const struct seen *x, const struct seen *y)
+{
+    return memcmp(x->client, y->client, 16) == 0 && strcmp(x->e->name, y->e->name) == 0 &&
+           strcmp(x->e->version, y->e->version) == 0 && strcmp(x->e->arch, y->e->arch) == 0;
+}
+
+/* Sort the sightings, merge repeats, one row per (client, package, version, arch). */
+static void report(struct ictx *c, struct rows *r)
+{
+    if (c->n)
+        qsort(c->v, c->n, sizeof(*c->v), cmp_seen);
+    for (size_t a = 0, b; a < c->n; a = b) {
+        for (b = a + 1; b < c->n && memcmp(c->v[a].client, c->v[b].client, 16) == 0; b++)
+            ;
+        char plat[256], cl[FMT_ADDR_MAX];
+        platform(c->v, a, b, plat, sizeof(plat));
+        fmt_addr(cl, c->v[a].client, c->v[a].ipver);
+        for (size_t i = a, j; i < b; i = j) {
+            struct seen m = c->v[i];
+            for (j = i + 1; j < b && same_item(&c->v[i], &c->v[j]); j++) {
+                m.flows++;
+                m.first = c->v[j].first < m.first ? c->v[j].first : m.first;
+                m.last = c->v[j].last > m.last ? c->v[j].last : m.last;
+            }
+            char flows[24], first[FMT_TIME_MAX], last[FMT_TIME_MAX];
+            snprintf(flows, sizeof(flows), "%zu", m.flows);
+            fmt_time_ms(first, m.first);
+            fmt_time_ms(last, m.last);
+            const char *cells[8] = { cl,        plat,  m.e->name, m.e->version,
+                                     m.e->arch, flows, first,     last };
+            rows_add(r, cells);
+        }
+    }
+}
+
+/* Options: -c, -o, input and model options. Returns 0, -1 after --help, or a status. */
+static int parse(int argc, char **argv, struct input_opts *in, struct match_opts *mo,
+                 const char **cat, int *mode)
+{
+    static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
+                                              { "stats", no_argument, NULL, 1 },
+                                              MATCH_LONGOPTS,
+                                              { NULL, 0, NULL, 0 } };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "c:o:h", longopts, NULL)) != -1) {
+        int used = input_opt(in, c, optarg);
+        if (used < 0)
+            return 2;
+        if (used)
+            continue;
+        struct fs_err err = { 0 };
+        int mr = match_option(mo, c, optarg, &err);
+        if (mr < 0) {
+            fprintf(stderr, PROG ": --%s: %s\n", longopts[2 + (c - 0x100)].name, err.msg);
+            return 2;
+        }
+        if (mr == 0)
+            continue;
+        if (c == 'c') {
+            *cat = optarg;
+        } else if (c == 'o' && (*mode = rows_mode_parse(optarg)) >= 0) {
+            continue;
+        } else if (c == 1) {
+            in->stats = 1;
+        } else {
+            if (c == 'o')
+                fprintf(stderr, PROG ": unknown format '%s'\n", optarg);
+            fputs(usage_text, c == 'h' ? stdout : stderr);
+            return c == 'h' ? -1 : 2;
+        }
+    }
+    if (!*cat) {
+        fprintf(stderr, PROG ": needs -c CAT\n");
+        return 2;
+    }
+    if (input_filter_args(in, argc - optind, argv + optind) || input_prepare(in, PROG))
+        return 2;
+    return 0;
+}
+
+int cmd_inventory(int argc, char **argv)
+{
+    struct input_opts in = { 0 };
+    struct match_opts mo;
+    match_opts_default(&mo);
+    const char *catpath = NULL;
+    int mode = ROWS_TABLE;
+    int st = parse(argc, argv, &in, &mo, &catpath, &mode);
+    if (st) {
+        input_free(&in);
+        return st < 0 ? 0 : st;
+    }
+    struct catalog cat;
+    struct fs_err err = { 0 };
+    struct match_batch b = { &mo, NULL, 0, 0 };
+    catalog_init(&cat);
+    if (catalog_load(&cat, catpath, &err) != 0) {
+        fprintf(stderr, PROG ": %s\n", err.msg);
+        st = 1;
+    } else {
+        st = input_read(&in, PROG, match_batch_add, &b);
+    }
+    struct ictx c = { &cat, NULL, 0, 0 };
+    struct rows r;
+    rows_init(&r, cols, numeric, 8);
+    if (b.n)
+        match_run(&cat, &mo, b.v, b.n, on_result, &c);
+    report(&c, &r);
+    rows_print(&r, (enum rows_mode)mode, stdout);
+    rows_free(&r);
+    free(c.v);
+    free(b.v);
+    catalog_free(&cat);
+    input_free(&in);
+    return ferror(stdout) ? 1 : st;
+}

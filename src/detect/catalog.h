@@ -1,0 +1,124 @@
+/*
+ * The catalogue of known downloads (DESIGN.md, "The download view"): one entry per
+ * object that can be fetched, with its exact size in bytes and what it reveals
+ * (name, product, version, arch, OS/suite) and where the entry came from.
+ *
+ * On-disk format (version 1), UTF-8 text, one entry a line, tab-separated:
+ *
+ *   #flowsleuth-catalog 1
+ *   size<TAB>name<TAB>product<TAB>version<TAB>arch<TAB>os<TAB>url<TAB>digest<TAB>source<TAB>spread
+ *   184620<TAB>fonts-3270<TAB>3270font<TAB>3.0.1-1<TAB>all<TAB>debian/bookworm<TAB>pool/...<TAB>sha256:...<TAB>debian<TAB>0
+ *
+ * The first line names the format and its version; the second is the column header,
+ * exactly as above. Further lines starting with '#' and empty lines are ignored. In
+ * text fields a backslash escapes: \t tab, \n newline, \r carriage return, \\ backslash;
+ * any other escape is an error. size and spread are decimal (spread: observed byte
+ * spread of a learned entry, 0 when none), source is debian, import or learned.
+ * Every parse error names the file, the line and the field.
+ *
+ * Ownership: catalog_init / catalog_free on caller storage. Entries' strings live in
+ * the catalogue's own arena (one allocation per 64 KB, not per string), so a 65,000
+ * entry catalogue loads in tens of milliseconds; pointers stay valid until
+ * catalog_free. Entries are kept sorted by size (catalog_sort) for binary search.
+ */
+#ifndef FS_CATALOG_H
+#define FS_CATALOG_H
+
+#include "../core/err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum cat_source { CAT_SRC_DEBIAN, CAT_SRC_IMPORT, CAT_SRC_LEARNED };
+
+struct cat_entry {
+    uint64_t size;   /* bytes of the object itself (no protocol headers) */
+    uint64_t spread; /* observed spread of a learned entry, 0 when none */
+    const char *name, *product, *version, *arch, *os, *url, *digest; /* never NULL */
+    enum cat_source source;
+};
+
+struct catalog {
+    struct cat_entry *e;
+    size_t n, cap;
+    int sorted;    /* 1 after catalog_sort and until the next add */
+    char **blocks; /* string arena */
+    size_t nblocks;
+    char *cur; /* free space of the newest block */
+    size_t left;
+};
+
+/* Column names of format version 1, in order. */
+extern const char *const catalog_columns[];
+extern const size_t catalog_ncolumns;
+
+void catalog_init(struct catalog *c);
+void catalog_free(struct catalog *c);
+
+/* Append a copy of *e (its strings copied into the arena; NULL strings become "", an
+ * empty name "?" so that every catalogue can be written and read back). */
+void catalog_add(struct catalog *c, const struct cat_entry *e);
+
+/* Sort by size, then name, then version (stable order for output and tests). */
+void catalog_sort(struct catalog *c);
+
+/* Index of the first entry with size >= size (c must be sorted); c->n when none. */
+size_t catalog_lower_bound(const struct catalog *c, uint64_t size);
+
+/* "debian", "import", "learned"; and back (-1 when unknown). */
+const char *catalog_source_name(enum cat_source s);
+int catalog_source_parse(const char *s);
+
+/*
+ * Parse a version-1 catalogue held in buf[0..len) and append its entries; name is the
+ * file name for error messages. Returns 0 or FS_EFORMAT / FS_EVERSION / FS_ECORRUPT
+ * with err saying "NAME:LINE: field 'F': what". Entries added before the error stay.
+ */
+int catalog_parse(struct catalog *c, const char *name, const char *buf, size_t len,
+                  struct fs_err *err);
+
+/* Read and parse a catalogue file, then sort. Returns 0 or an error as catalog_parse. */
+int catalog_load(struct catalog *c, const char *path, struct fs_err *err);
+
+/* Write the catalogue in format version 1. Returns 0 or -errno. */
+int catalog_write(const struct catalog *c, FILE *fp);
+
+/*
+ * Read a Debian/Ubuntu Packages index held in buf[0..len) and append one entry per
+ * stanza: Package -> name, Source (or Package) -> product, Version, Architecture ->
+ * arch, os (e.g. "debian/bookworm") as given, Filename -> url, SHA256 -> digest
+ * ("sha256:HEX"), Size -> size. A stanza without a valid Size or Package is skipped
+ * and reported through warn(ctx, "NAME:LINE: ...") when warn is not NULL. OUT: *added
+ * and *skipped count the stanzas. Never fails: every byte sequence is some index.
+ */
+void catalog_debian_parse(struct catalog *c, const char *name, const char *buf, size_t len,
+                          const char *os, void (*warn)(void *ctx, const char *msg), void *ctx,
+                          size_t *added, size_t *skipped);
+
+/*
+ * Read a CSV file (RFC 4180 quoting) whose header names some of the catalogue's columns
+ * (size is required; unknown columns are ignored) and append its rows as source
+ * "import". Returns 0 or FS_ECORRUPT with err naming file, line and field.
+ */
+int catalog_import_csv(struct catalog *c, const char *name, const char *buf, size_t len,
+                       struct fs_err *err);
+
+/*
+ * Read a whole file, decompressing it by its magic: gzip (zlib), xz (liblzma), LZ4
+ * frame (liblz4), else as is. "-" is stdin. At most max_out bytes after decompression
+ * (a decompression bomb is FS_ENOSPC). OUT: *buf (free() it) and *len; the buffer has
+ * a NUL after the last byte. Returns 0, -errno, FS_ECODEC or FS_ENOSPC.
+ */
+int catalog_read_file(const char *path, size_t max_out, char **buf, size_t *len,
+                      struct fs_err *err);
+
+/* Decompress an in-memory buffer the same way (gzip, xz, lz4 frame, or a copy). */
+int catalog_decompress(const uint8_t *in, size_t inlen, size_t max_out, char **buf, size_t *len,
+                       struct fs_err *err);
+
+/* The suite a Debian lists file name implies ("..._dists_bookworm-security_main_..."
+ * -> "bookworm-security") copied into out[outlen]; returns 1 when found, else 0. */
+int catalog_suite_from_name(const char *path, char *out, size_t outlen);
+
+#endif

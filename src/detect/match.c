@@ -1,0 +1,410 @@
+/*
+ * The nearest model and the bounded set search (match.h explains the model).
+ */
+#include "match.h"
+
+#include "../core/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void match_opts_default(struct match_opts *o)
+{
+    o->header_bytes = 52; /* IPv4 20 + TCP 20 + timestamp option 12 */
+    o->oh_min = 40;       /* "HTTP/1.1 200 OK", Content-Length and the blank line */
+    o->oh_max = 800;
+    o->tol_exact = 0;
+    o->tol_pct = 0.2;
+    o->min_size = 10000;
+    o->max_set = 4;
+    o->max_cands = 8;
+    o->calib_slack = 16;
+    o->req_slack = 4;
+    o->work_cap = 20000000;
+}
+
+/* Goodput counts every byte once; rpayload may count retransmissions twice; bytes
+ * minus per-packet headers is all a NetFlow exporter leaves us. */
+uint64_t match_payload(const struct flow *f, uint32_t header_bytes, enum match_basis *basis)
+{
+    if (f->rgoodput > 0) {
+        *basis = MB_GOODPUT;
+        return f->rgoodput;
+    }
+    if (f->rpayload > 0) {
+        *basis = MB_PAYLOAD;
+        return f->rpayload;
+    }
+    *basis = MB_ESTIMATE;
+    uint64_t h = f->rpackets * (uint64_t)header_bytes;
+    if (f->rpackets && h / f->rpackets != header_bytes)
+        return 0; /* overflow: hostile counters */
+    return f->rbytes > h ? f->rbytes - h : 0;
+}
+
+/* Percent-encoding as HTTP clients (apt: '+' -> %2b) do for everything unreserved. */
+size_t match_url_len(const char *url)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)url; *p; p++) {
+        int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~' ||
+                    *p == '/';
+        n += plain ? 1 : 3;
+    }
+    return n;
+}
+
+/* Two entries describing the same object (one package in two indexes). */
+static int same_object(const struct cat_entry *a, const struct cat_entry *b)
+{
+    return a->size == b->size && strcmp(a->name, b->name) == 0 &&
+           strcmp(a->version, b->version) == 0;
+}
+
+struct search {
+    const struct catalog *c;
+    const struct match_opts *o;
+    struct match_result *res;
+    uint64_t lo, hi; /* bounds on the sum of sizes */
+    int k;           /* set size being searched */
+    uint32_t pick[MATCH_MAX_SET];
+    uint64_t work;
+    int64_t req_target; /* client payload minus k request overheads; <0 = no check */
+    uint64_t req_slack;
+    size_t total; /* candidates found (stored or not) */
+};
+
+/* A set (or single) found: drop duplicates of one object, check the requests, keep. */
+static void found(struct search *s, uint64_t sum)
+{
+    struct match_result *r = s->res;
+    const struct cat_entry *e = s->c->e;
+    if (s->req_target >= 0) {
+        uint64_t u = 0;
+        for (int i = 0; i < s->k; i++)
+            u += match_url_len(e[s->pick[i]].url);
+        uint64_t t = (uint64_t)s->req_target;
+        if ((u > t ? u - t : t - u) > s->req_slack)
+            return;
+    }
+    for (int j = 0; j < r->ncands; j++) {
+        int same = r->c[j].k == s->k;
+        for (int i = 0; same && i < s->k; i++)
+            same = same_object(&e[r->c[j].idx[i]], &e[s->pick[i]]);
+        if (same)
+            return;
+    }
+    s->total++;
+    if (r->ncands >= s->o->max_cands || r->ncands >= MATCH_MAX_CANDS) {
+        r->more = 1;
+        return;
+    }
+    struct match_cand *m = &r->c[r->ncands++];
+    memset(m, 0, sizeof(*m));
+    m->k = (uint8_t)s->k;
+    memcpy(m->idx, s->pick, sizeof(m->idx[0]) * (size_t)s->k);
+    m->residual = (int64_t)(r->payload - sum);
+}
+
+/*
+ * Choose pick[depth..k-1] from indexes >= start with sizes adding to [lo, hi] - sum.
+ * Sizes ascend, so once size * (picks left) exceeds what remains no later index fits;
+ * the last pick is a binary search.
+ */
+static void search_rec(struct search *s, int depth, size_t start, uint64_t sum)
+{
+    const struct cat_entry *e = s->c->e;
+    size_t n = s->c->n;
+    int left = s->k - depth;
+    uint64_t room = s->hi - sum; /* sum <= hi always holds here */
+    if (left == 1) {
+        uint64_t need = s->lo > sum ? s->lo - sum : 0;
+        size_t i = catalog_lower_bound(s->c, need);
+        for (i = i < start ? start : i; i < n && e[i].size <= room; i++) {
+            if (++s->work > s->o->work_cap)
+                return;
+            s->pick[depth] = (uint32_t)i;
+            found(s, sum + e[i].size);
+        }
+        return;
+    }
+    for (size_t i = start; i < n; i++) {
+        if (++s->work > s->o->work_cap)
+            return;
+        if (e[i].size > room / (uint64_t)left)
+            break;
+        s->pick[depth] = (uint32_t)i;
+        search_rec(s, depth + 1, i + 1, sum + e[i].size);
+    }
+}
+
+/* Window of the sum of k sizes, with or without a calibration. */
+static void window(const struct match_opts *o, const struct match_calib *cal, uint64_t p,
+                   uint64_t tol, int k, uint64_t *lo, uint64_t *hi)
+{
+    int64_t ohlo = o->oh_min, ohhi = o->oh_max;
+    if (cal && cal->resp) {
+        ohlo = cal->resp_oh - (int64_t)o->calib_slack;
+        ohhi = cal->resp_oh + (int64_t)o->calib_slack;
+        if (ohlo < 0)
+            ohlo = 0;
+    }
+    uint64_t sub_hi = (uint64_t)ohhi * (uint64_t)k + tol; /* most the headers can take */
+    uint64_t sub_lo = (uint64_t)ohlo * (uint64_t)k;       /* least */
+    *lo = p > sub_hi ? p - sub_hi : 0;
+    *hi = p > sub_lo ? p - sub_lo + tol : tol;
+}
+
+/* Search sets of k entries; returns the number of candidates found. */
+static size_t search_k(const struct catalog *c, const struct match_opts *o,
+                       const struct match_calib *cal, const struct flow *f, uint64_t tol, int k,
+                       struct match_result *res)
+{
+    struct search s;
+    memset(&s, 0, sizeof(s));
+    s.c = c;
+    s.o = o;
+    s.res = res;
+    s.k = k;
+    s.req_target = -1;
+    window(o, cal, res->payload, tol, k, &s.lo, &s.hi);
+    if (cal && cal->req && f->payload > 0) {
+        int64_t t = (int64_t)f->payload - (int64_t)k * cal->req_oh;
+        s.req_target = t > 0 ? t : 0;
+        s.req_slack = (uint64_t)o->req_slack * (uint64_t)k;
+    }
+    search_rec(&s, 0, 0, 0);
+    if (s.work > o->work_cap)
+        res->more = 1;
+    return s.total;
+}
+
+/* Singles first; sets of 2..max_set only when no single fits. */
+int match_flow(const struct catalog *c, const struct match_opts *o, const struct match_calib *cal,
+               const struct flow *f, struct match_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->payload = match_payload(f, o->header_bytes, &res->basis);
+    if (res->payload <= o->min_size)
+        return 1;
+    uint64_t tol = o->tol_exact;
+    if (res->basis != MB_GOODPUT)
+        tol = (uint64_t)((double)res->payload * o->tol_pct / 100.0) + 2u * o->header_bytes;
+    size_t total = search_k(c, o, cal, f, tol, 1, res);
+    res->calibrated = cal && cal->resp;
+    for (int k = 2; total == 0 && !res->more && k <= o->max_set && k <= MATCH_MAX_SET; k++) {
+        total = search_k(c, o, cal, f, tol, k, res);
+    }
+    if (total == 0 && !res->more)
+        res->verdict = MV_REJECT;
+    else if (total == 1 && !res->more)
+        res->verdict = res->c[0].k == 1 || res->calibrated ? MV_MATCH : MV_POSSIBLE;
+    else
+        res->verdict = MV_AMBIGUOUS;
+    return 0;
+}
+
+/* Only an exact, unique single says what this server's headers weigh. */
+int match_learn(const struct catalog *c, const struct flow *f, const struct match_result *res,
+                struct match_calib *cal)
+{
+    if (res->verdict != MV_MATCH || res->basis != MB_GOODPUT || res->c[0].k != 1)
+        return 0;
+    const struct cat_entry *e = &c->e[res->c[0].idx[0]];
+    memset(cal, 0, sizeof(*cal));
+    cal->resp = 1;
+    cal->resp_oh = res->c[0].residual;
+    if (f->payload > 0 && *e->url) {
+        cal->req = 1;
+        cal->req_oh = (int64_t)f->payload - (int64_t)match_url_len(e->url);
+    }
+    return 1;
+}
+
+/* A considered flow and its place in the input. */
+struct item {
+    const struct flow *f;
+    size_t i;
+};
+
+/* Connection order: 5-tuple, then exchange, then time. */
+static int cmp_conn(const void *a, const void *b)
+{
+    const struct flow *x = ((const struct item *)a)->f, *y = ((const struct item *)b)->f;
+    int r = memcmp(x->src, y->src, 16);
+    if (!r)
+        r = memcmp(x->dst, y->dst, 16);
+    if (!r)
+        r = (int)x->sport - (int)y->sport;
+    if (!r)
+        r = (int)x->dport - (int)y->dport;
+    if (!r)
+        r = (int)x->proto - (int)y->proto;
+    if (!r && x->exchange != y->exchange)
+        r = x->exchange < y->exchange ? -1 : 1;
+    if (!r && x->first != y->first)
+        r = x->first < y->first ? -1 : 1;
+    return r;
+}
+
+static int same_conn(const struct flow *x, const struct flow *y)
+{
+    return memcmp(x->src, y->src, 16) == 0 && memcmp(x->dst, y->dst, 16) == 0 &&
+           x->sport == y->sport && x->dport == y->dport && x->proto == y->proto;
+}
+
+/*
+ * Calibrate one connection (items a..b-1) from its first unique goodput single, then
+ * match its other exchanges again with that calibration: singles must fit it too (a
+ * pipelined exchange in a big catalogue often fits some unrelated single within the
+ * default overhead range), and sets are searched where no single fits.
+ */
+static void run_conn(const struct catalog *c, const struct match_opts *o, const struct item *it,
+                     size_t a, size_t b, struct match_result *res)
+{
+    struct match_calib cal;
+    size_t src = b;
+    for (size_t j = a; j < b && src == b; j++)
+        if (match_learn(c, it[j].f, &res[it[j].i], &cal))
+            src = j;
+    for (size_t j = a; j < b; j++) {
+        struct match_result *r = &res[it[j].i];
+        if (j == src || (src == b && (r->verdict != MV_REJECT || r->more)))
+            continue;
+        match_flow(c, o, src < b ? &cal : NULL, it[j].f, r);
+    }
+}
+
+/* Two passes over the considered flows: singles everywhere, then sets per connection. */
+int match_run(const struct catalog *c, const struct match_opts *o, const struct flow *flows,
+              size_t n, int (*fn)(void *ctx, const struct flow *f, const struct match_result *r),
+              void *ctx)
+{
+    struct match_result *res = xcalloc(n ? n : 1, sizeof(*res));
+    struct item *it = xmalloc((n ? n : 1) * sizeof(*it));
+    unsigned char *use = xcalloc(n ? n : 1, 1);
+    struct match_opts single = *o;
+    single.max_set = 1;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (match_flow(c, &single, NULL, &flows[i], &res[i]) == 0) {
+            use[i] = 1;
+            it[m].f = &flows[i];
+            it[m++].i = i;
+        }
+    }
+    if (o->max_set > 1) {
+        qsort(it, m, sizeof(*it), cmp_conn);
+        for (size_t a = 0, b; a < m; a = b) {
+            for (b = a + 1; b < m && same_conn(it[a].f, it[b].f); b++)
+                ;
+            run_conn(c, o, it, a, b, res);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (use[i] && fn(ctx, &flows[i], &res[i]))
+            break;
+    free(use);
+    free(it);
+    free(res);
+    return 0;
+}
+
+/* A byte count with an optional k/M/G suffix (1000-based, as the filter language). */
+static int parse_bytes(const char *s, uint64_t *out)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -1;
+    double v = strtod(s, &end);
+    double mul = 1;
+    if (*end == 'k' || *end == 'K')
+        mul = 1e3, end++;
+    else if (*end == 'M')
+        mul = 1e6, end++;
+    else if (*end == 'G')
+        mul = 1e9, end++;
+    if (*end || v * mul > 1e18)
+        return -1;
+    *out = (uint64_t)(v * mul);
+    return 0;
+}
+
+/* "MIN..MAX" or a single value for both. */
+static int parse_range(const char *s, uint32_t *lo, uint32_t *hi)
+{
+    char buf[64];
+    uint64_t a, b;
+    const char *dots = strstr(s, "..");
+    if (strlen(s) >= sizeof(buf))
+        return -1;
+    if (!dots) {
+        if (parse_bytes(s, &a) || a > 1000000)
+            return -1;
+        *lo = *hi = (uint32_t)a;
+        return 0;
+    }
+    memcpy(buf, s, (size_t)(dots - s));
+    buf[dots - s] = '\0';
+    if (parse_bytes(buf, &a) || parse_bytes(dots + 2, &b) || a > b || b > 1000000)
+        return -1;
+    *lo = (uint32_t)a;
+    *hi = (uint32_t)b;
+    return 0;
+}
+
+/* One model option from the command line. */
+int match_option(struct match_opts *o, int code, const char *val, struct fs_err *err)
+{
+    uint64_t v = 0;
+    char *end;
+    int bad = 0;
+    switch (code) {
+    case 0x100:
+        bad = parse_bytes(val, &v) || v > 200;
+        o->header_bytes = (uint32_t)v;
+        break;
+    case 0x101:
+        bad = parse_range(val, &o->oh_min, &o->oh_max);
+        break;
+    case 0x102:
+        bad = parse_bytes(val, &o->tol_exact);
+        break;
+    case 0x103:
+        o->tol_pct = strtod(val, &end);
+        bad = end == val || *end || !(o->tol_pct >= 0 && o->tol_pct <= 50);
+        break;
+    case 0x104:
+        bad = parse_bytes(val, &o->min_size);
+        break;
+    case 0x105:
+        bad = parse_bytes(val, &v) || v < 1 || v > MATCH_MAX_SET;
+        o->max_set = (int)v;
+        break;
+    case 0x106:
+        bad = parse_bytes(val, &v) || v < 1 || v > MATCH_MAX_CANDS;
+        o->max_cands = (int)v;
+        break;
+    default:
+        return 1;
+    }
+    if (bad)
+        return fs_err_set(err, FS_EINVAL, -1, "bad value '%s' (see --help for the range)", val);
+    return 0;
+}
+
+/* Keep only what match_flow would consider. */
+int match_batch_add(void *vb, const struct flow *f)
+{
+    struct match_batch *b = vb;
+    enum match_basis basis;
+    if (match_payload(f, b->o->header_bytes, &basis) <= b->o->min_size)
+        return 0;
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 1024;
+        b->v = xrealloc(b->v, b->cap * sizeof(*b->v));
+    }
+    b->v[b->n++] = *f;
+    return 0;
+}

@@ -1,0 +1,156 @@
+/*
+ * The `nearest` model: which catalogue entries a flow's server-to-client payload fits
+ * (DESIGN.md, "The download view"; docs/internals/detect.md has the arithmetic).
+ *
+ *   payload P  = rgoodput if > 0 (exact), else rpayload (may hold retransmissions),
+ *                else rbytes - rpackets * H (estimate; H = header bytes per packet)
+ *   entry fits  when  P - oh_max - tol <= size <= P - oh_min + tol
+ *                (oh = HTTP response header bytes; tol = tol_exact for goodput,
+ *                 else P * tol_pct / 100 + 2 * H)
+ *   one entry fits: match; several: ambiguous (all reported up to a cap); none: the
+ *   exchange may be pipelined, so sets of 2..max_set distinct entries whose sizes plus
+ *   k overheads give P are searched (bounded by work_cap steps); still none: rejected.
+ *   A unique set counts as a match only on a calibrated connection (below), else it
+ *   is "possible".
+ *
+ * Calibration: inside one TCP connection (same 5-tuple, successive exchanges) the
+ * server's header overhead and the client's request length per object barely change.
+ * A unique single match on exact goodput measures both (oh = P - size; request
+ * overhead = client payload - len(url)); the other exchanges of that connection are
+ * then searched with oh +- calib_slack per object and, where the catalogue has URLs,
+ * with the request bytes as a second sum that must fit (k requests of len(url) +
+ * request overhead, +- req_slack each). That is what makes a 4-object apt pipeline
+ * unique among similar-sized packages.
+ *
+ * Ownership: results are plain values in caller storage; candidates refer to catalogue
+ * entries by index, valid while the catalogue lives and is not re-sorted.
+ */
+#ifndef FS_MATCH_H
+#define FS_MATCH_H
+
+#include "../core/flow.h"
+#include "catalog.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MATCH_MAX_SET   4  /* largest pipelined set searched */
+#define MATCH_MAX_CANDS 16 /* candidates kept per flow */
+
+enum match_basis { MB_GOODPUT, MB_PAYLOAD, MB_ESTIMATE };
+/* MV_POSSIBLE: a unique set found without a calibration: the per-object overhead range
+ * is then so wide that chance sums are common in a big catalogue, so it is shown but
+ * not counted as an identification (inventory ignores it). */
+enum match_verdict { MV_REJECT, MV_MATCH, MV_AMBIGUOUS, MV_POSSIBLE };
+
+struct match_opts {
+    uint32_t header_bytes;   /* H: IP+TCP header bytes per packet for the estimate (52) */
+    uint32_t oh_min, oh_max; /* response header bytes per object (40..800) */
+    uint64_t tol_exact;      /* tolerance with goodput (0) */
+    double tol_pct;          /* tolerance without goodput, percent of P (0.2) plus 2*H */
+    uint64_t min_size;       /* only P > min_size is considered (10000) */
+    int max_set;             /* 1 = no sums; 2..MATCH_MAX_SET (4) */
+    int max_cands;           /* candidates kept (8, at most MATCH_MAX_CANDS) */
+    uint32_t calib_slack;    /* +- bytes per object around a calibrated overhead (16) */
+    uint32_t req_slack;      /* +- bytes per request around the request sum (4) */
+    uint64_t work_cap;       /* search steps per flow before giving up as ambiguous */
+};
+
+struct match_calib {
+    int resp;        /* resp_oh is known */
+    int64_t resp_oh; /* response header bytes per object */
+    int req;         /* req_oh is known */
+    int64_t req_oh;  /* request bytes per object beyond len(url) */
+};
+
+struct match_cand {
+    uint32_t idx[MATCH_MAX_SET]; /* catalogue indexes, sizes ascending */
+    uint8_t k;                   /* objects in the set (1 = single) */
+    int64_t residual;            /* P - sum of sizes: what the model calls headers */
+};
+
+struct match_result {
+    enum match_verdict verdict;
+    enum match_basis basis;
+    uint64_t payload; /* P */
+    int ncands;       /* stored candidates */
+    int more;         /* more candidates than stored, or the search hit work_cap */
+    int calibrated;   /* sums searched with a connection's calibration */
+    struct match_cand c[MATCH_MAX_CANDS];
+};
+
+/* The defaults above. */
+void match_opts_default(struct match_opts *o);
+
+/* P and its basis for a flow (see the top of this file). */
+uint64_t match_payload(const struct flow *f, uint32_t header_bytes, enum match_basis *basis);
+
+/* Request-line length of a URL path as clients send it: bytes outside [A-Za-z0-9-._~/]
+ * count 3 (percent-encoded). */
+size_t match_url_len(const char *url);
+
+/*
+ * Match one flow against a sorted catalogue; cal may be NULL. Returns 0 after filling
+ * *res, or 1 when P <= min_size (not considered; *res has verdict reject).
+ */
+int match_flow(const struct catalog *c, const struct match_opts *o, const struct match_calib *cal,
+               const struct flow *f, struct match_result *res);
+
+/*
+ * Derive a calibration from a unique single match on exact goodput. Returns 1 and
+ * fills *cal when res qualifies, else 0.
+ */
+int match_learn(const struct catalog *c, const struct flow *f, const struct match_result *res,
+                struct match_calib *cal);
+
+/*
+ * Match a batch of flows: singles first, then each connection's calibration from its
+ * unique goodput matches, then sets. fn is called for every considered flow (P >
+ * min_size) in input order; it stops early by returning nonzero. Returns 0.
+ */
+int match_run(const struct catalog *c, const struct match_opts *o, const struct flow *flows,
+              size_t n, int (*fn)(void *ctx, const struct flow *f, const struct match_result *r),
+              void *ctx);
+
+#endif
+
+/* Long options of the model shared by match and inventory (getopt_long values 0x100+). */
+#define MATCH_LONGOPTS                                       \
+    { "header-bytes", required_argument, NULL, 0x100 },      \
+        { "overhead", required_argument, NULL, 0x101 },      \
+        { "tolerance", required_argument, NULL, 0x102 },     \
+        { "tolerance-pct", required_argument, NULL, 0x103 }, \
+        { "min-size", required_argument, NULL, 0x104 },      \
+        { "max-set", required_argument, NULL, 0x105 },       \
+    {                                                        \
+        "max-cands", required_argument, NULL, 0x106          \
+    }
+
+#define MATCH_HELP                                                                          \
+    "  --min-size N       consider only server-to-client payload above N bytes (10k)\n"     \
+    "  --header-bytes H   IP+TCP header bytes per packet when payload is estimated from\n"  \
+    "                     rbytes and rpackets (52: IPv4 + TCP with timestamps)\n"           \
+    "  --overhead MIN..MAX  response header bytes per object (40..800)\n"                   \
+    "  --tolerance N      extra bytes either side when goodput is known (0)\n"              \
+    "  --tolerance-pct P  tolerance in percent of the payload plus 2*H when only payload\n" \
+    "                     or bytes are known (0.2)\n"                                       \
+    "  --max-set K        search pipelined sets of up to K objects, 1 = off (4)\n"          \
+    "  --max-cands N      candidates reported per ambiguous flow (8, at most 16)\n"
+
+/*
+ * Apply model option code (0x100.. as in MATCH_LONGOPTS) with value val. Returns 0,
+ * 1 when code is not a model option, or FS_EINVAL with err saying what is wrong.
+ */
+int match_option(struct match_opts *o, int code, const char *val, struct fs_err *err);
+
+/* Flows kept for match_run: only those whose payload is above min_size, so a day of
+ * flows costs memory only for its large transfers. Free v with free(). */
+struct match_batch {
+    const struct match_opts *o;
+    struct flow *v;
+    size_t n, cap;
+};
+
+/* Keep a copy of f when it is large enough to be considered. Returns 0 (a callback
+ * for input_read: never stops the reading). */
+int match_batch_add(void *batch, const struct flow *f);

@@ -1,0 +1,140 @@
+/*
+ * Result tables for the detect commands (rows.h).
+ */
+#include "rows.h"
+
+#include "../core/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int rows_mode_parse(const char *s)
+{
+    static const char *const names[] = { "table", "csv", "tsv", "json" };
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+void rows_init(struct rows *r, const char *const *names, const unsigned char *numeric, size_t ncols)
+{
+    memset(r, 0, sizeof(*r));
+    r->names = names;
+    r->numeric = numeric;
+    r->ncols = ncols;
+}
+
+/* Copy the cells so callers may pass stack buffers. */
+void rows_add(struct rows *r, const char *const *cells)
+{
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 64;
+        r->cells = xrealloc(r->cells, r->cap * r->ncols * sizeof(*r->cells));
+    }
+    for (size_t i = 0; i < r->ncols; i++)
+        r->cells[r->n * r->ncols + i] = xstrdup(cells[i] ? cells[i] : "");
+    r->n++;
+}
+
+void rows_free(struct rows *r)
+{
+    for (size_t i = 0; i < r->n * r->ncols; i++)
+        free(r->cells[i]);
+    free(r->cells);
+    memset(r, 0, sizeof(*r));
+}
+
+/* CSV cell: quoted when it holds a comma, quote or line break (RFC 4180). */
+static void put_csv(FILE *fp, const char *s, char sep)
+{
+    if (sep == '\t') {
+        for (; *s; s++)
+            fputc(*s == '\t' || *s == '\n' ? ' ' : *s, fp);
+        return;
+    }
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, fp);
+        return;
+    }
+    fputc('"', fp);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', fp);
+        fputc(*s, fp);
+    }
+    fputc('"', fp);
+}
+
+/* JSON string with the escapes RFC 8259 requires. */
+static void put_json_str(FILE *fp, const char *s)
+{
+    fputc('"', fp);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(fp, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(fp, "\\u%04x", *p);
+        else
+            fputc(*p, fp);
+    }
+    fputc('"', fp);
+}
+
+static void print_table(const struct rows *r, FILE *fp)
+{
+    size_t *w = xcalloc(r->ncols, sizeof(*w));
+    for (size_t c = 0; c < r->ncols; c++) {
+        w[c] = strlen(r->names[c]);
+        for (size_t i = 0; i < r->n; i++) {
+            size_t l = strlen(r->cells[i * r->ncols + c]);
+            w[c] = l > w[c] ? l : w[c];
+        }
+    }
+    for (size_t i = 0; i <= r->n; i++) {
+        for (size_t c = 0; c < r->ncols; c++) {
+            const char *s = i == 0 ? r->names[c] : r->cells[(i - 1) * r->ncols + c];
+            int last = c + 1 == r->ncols;
+            if (r->numeric[c])
+                fprintf(fp, "%*s%s", (int)w[c], s, last ? "" : "  ");
+            else
+                fprintf(fp, "%-*s%s", last ? 0 : (int)w[c], s, last ? "" : "  ");
+        }
+        fputc('\n', fp);
+    }
+    free(w);
+}
+
+/* Header plus rows in the chosen mode. */
+void rows_print(const struct rows *r, enum rows_mode mode, FILE *fp)
+{
+    if (mode == ROWS_TABLE) {
+        print_table(r, fp);
+        return;
+    }
+    char sep = mode == ROWS_TSV ? '\t' : ',';
+    if (mode != ROWS_JSON)
+        for (size_t c = 0; c < r->ncols; c++)
+            fprintf(fp, "%s%c", r->names[c], c + 1 < r->ncols ? sep : '\n');
+    for (size_t i = 0; i < r->n; i++) {
+        if (mode == ROWS_JSON)
+            fputc('{', fp);
+        for (size_t c = 0; c < r->ncols; c++) {
+            const char *s = r->cells[i * r->ncols + c];
+            if (mode != ROWS_JSON) {
+                put_csv(fp, s, sep);
+                fputc(c + 1 < r->ncols ? sep : '\n', fp);
+                continue;
+            }
+            fprintf(fp, "%s\"%s\":", c ? "," : "", r->names[c]);
+            if (r->numeric[c] && *s)
+                fputs(s, fp);
+            else if (r->numeric[c])
+                fputs("null", fp);
+            else
+                put_json_str(fp, s);
+        }
+        if (mode == ROWS_JSON)
+            fputs("}\n", fp);
+    }
+}

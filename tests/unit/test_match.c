@@ -1,0 +1,243 @@
+/*
+ * The nearest model: exact matches with goodput, tolerance, ambiguity, rejection,
+ * sets of 2-3 entries, the estimate from bytes, and per-connection calibration.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "detect/catalog.h"
+#include "detect/match.h"
+
+static struct catalog cat;
+
+static const struct {
+    uint64_t size;
+    const char *name, *url;
+} entries[] = {
+    { 100000, "a", "pool/a.deb" },   { 150000, "b", "pool/bb.deb" },
+    { 150300, "c", "pool/ccc.deb" }, { 400000, "d", "pool/dddd+1.deb" },
+    { 777777, "e", "pool/e.deb" },   { 5000000, "f", "pool/f.deb" },
+};
+
+static int setup(void **state)
+{
+    (void)state;
+    catalog_init(&cat);
+    for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
+        struct cat_entry e = {
+            .size = entries[i].size, .name = entries[i].name, .version = "1", .url = entries[i].url
+        };
+        catalog_add(&cat, &e);
+    }
+    catalog_sort(&cat);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    catalog_free(&cat);
+    return 0;
+}
+
+static struct flow goodput(uint64_t g)
+{
+    struct flow f;
+    memset(&f, 0, sizeof(f));
+    f.rgoodput = g;
+    f.rpayload = g;
+    f.rbytes = g + 52 * (g / 1448 + 1);
+    f.rpackets = g / 1448 + 1;
+    return f;
+}
+
+static const char *name0(const struct match_result *r, int i, int p)
+{
+    return cat.e[r->c[i].idx[p]].name;
+}
+
+static void test_single(void **state)
+{
+    (void)state;
+    struct match_opts o;
+    match_opts_default(&o);
+    struct match_result r;
+    struct flow f = goodput(777777 + 250);
+    assert_int_equal(match_flow(&cat, &o, NULL, &f, &r), 0);
+    assert_int_equal(r.verdict, MV_MATCH);
+    assert_int_equal(r.basis, MB_GOODPUT);
+    assert_string_equal(name0(&r, 0, 0), "e");
+    assert_int_equal(r.c[0].residual, 250);
+    /* below the overhead range, above it: rejected */
+    f = goodput(777777 + 20);
+    match_flow(&cat, &o, NULL, &f, &r);
+    assert_int_equal(r.verdict, MV_REJECT);
+    f = goodput(777777 + 801);
+    match_flow(&cat, &o, NULL, &f, &r);
+    assert_int_equal(r.verdict, MV_REJECT);
+    /* a tolerance widens it */
+    o.tol_exact = 1;
+    match_flow(&cat, &o, NULL, &f, &r);
+    assert_int_equal(r.verdict, MV_MATCH);
+    /* small flows are not considered */
+    f = goodput(9000);
+    assert_int_equal(match_flow(&cat, &o, NULL, &f, &r), 1);
+}
+
+static void test_ambiguous(void **state)
+{
+    (void)state;
+    struct match_opts o;
+    match_opts_default(&o);
+    struct match_result r;
+    struct flow f = goodput(150300 + 300); /* b + 600 or c + 300 */
+    match_flow(&cat, &o, NULL, &f, &r);
+    assert_int_equal(r.verdict, MV_AMBIGUOUS);
+    assert_int_equal(r.ncands, 2);
+    o.oh_min = o.oh_max = 300; /* a known overhead separates them */
+    match_flow(&cat, &o, NULL, &f, &r);
+    assert_int_equal(r.verdict, MV_MATCH);
+    assert_string_equal(name0(&r, 0, 0), "c");
+    o.max_cands = 1;
+    o.oh_min = 40;
+    o.oh_max = 800;
+    match_flow(&cat, &o, NULL, &f, &r);
+    assert_int_equal(r.verdict, MV_AMBIGUOUS);
+    assert_int_equal(r.ncands, 1);
+    assert_int_equal(r.more, 1);
+}
+
+static void test_estimate(void **state)
+{
+    (void)state;
+    struct match_opts o;
+    match_opts_default(&o);
+    struct match_result r;
+    struct flow f;
+    memset(&f, 0, sizeof(f));
+    f.rpackets = 3455;                              /* 5 MB in 1448-byte segments */
+    f.rbytes = 5000000 + 300 + 3455ULL * 52 + 4000; /* off by 4000 bytes (0.08%) */
+    assert_int_equal(match_flow(&cat, &o, NULL, &f, &r), 0);
+    assert_int_equal(r.basis, MB_ESTIMATE);
+    assert_int_equal(r.verdict, MV_MATCH);
+    assert_string_equal(name0(&r, 0, 0), "f");
+    o.tol_pct = 0; /* 2*H only: 4000 bytes off is too far */
+    match_flow(&cat, &o, NULL, &f, &r);
+    assert_int_equal(r.verdict, MV_REJECT);
+    /* hostile counters: no overflow, nothing considered */
+    f.rpackets = UINT64_MAX / 3;
+    f.rbytes = 1;
+    assert_int_equal(match_flow(&cat, &o, NULL, &f, &r), 1);
+}
+
+static void test_sets(void **state)
+{
+    (void)state;
+    struct match_opts o;
+    match_opts_default(&o);
+    struct match_result r;
+    /* a + d + e with 3 x 200 bytes of headers: only a possible set without calibration */
+    struct flow f = goodput(100000 + 400000 + 777777 + 600);
+    match_flow(&cat, &o, NULL, &f, &r);
+    assert_int_equal(r.verdict, MV_POSSIBLE);
+    assert_int_equal(r.c[0].k, 3);
+    assert_string_equal(name0(&r, 0, 0), "a");
+    assert_string_equal(name0(&r, 0, 1), "d");
+    assert_string_equal(name0(&r, 0, 2), "e");
+    /* calibrated at 200 bytes per response: a match */
+    struct match_calib cal = { 1, 200, 0, 0 };
+    match_flow(&cat, &o, &cal, &f, &r);
+    assert_int_equal(r.verdict, MV_MATCH);
+    assert_int_equal(r.calibrated, 1);
+    /* request bytes must fit too: 3 requests of len(url) + 80 */
+    size_t u = match_url_len("pool/a.deb") + match_url_len("pool/dddd+1.deb") +
+               match_url_len("pool/e.deb");
+    assert_int_equal(match_url_len("pool/dddd+1.deb"), 17);
+    cal.req = 1;
+    cal.req_oh = 80;
+    f.payload = u + 240;
+    match_flow(&cat, &o, &cal, &f, &r);
+    assert_int_equal(r.verdict, MV_MATCH);
+    f.payload = u + 240 + 40;
+    match_flow(&cat, &o, &cal, &f, &r);
+    assert_int_equal(r.verdict, MV_REJECT);
+    /* b + c (2 entries) */
+    f = goodput(150000 + 150300 + 2 * 200);
+    match_flow(&cat, &o, &(struct match_calib){ 1, 200, 0, 0 }, &f, &r);
+    assert_int_equal(r.verdict, MV_MATCH);
+    assert_int_equal(r.c[0].k, 2);
+    /* sums off: max_set 1 */
+    o.max_set = 1;
+    match_flow(&cat, &o, NULL, &f, &r);
+    assert_int_equal(r.verdict, MV_REJECT);
+    /* a tiny work cap gives up as ambiguous, never as a match */
+    o.max_set = 4;
+    o.work_cap = 2;
+    match_flow(&cat, &o, &(struct match_calib){ 1, 200, 0, 0 }, &f, &r);
+    assert_int_equal(r.verdict, MV_AMBIGUOUS);
+}
+
+struct got {
+    int n;
+    enum match_verdict v[8];
+};
+
+static int on_result(void *ctx, const struct flow *f, const struct match_result *r)
+{
+    (void)f;
+    struct got *g = ctx;
+    g->v[g->n++] = r->verdict;
+    return 0;
+}
+
+static void test_run_calibrates(void **state)
+{
+    (void)state;
+    struct match_opts o;
+    match_opts_default(&o);
+    struct flow fl[3];
+    fl[0] = goodput(777777 + 133); /* exchange 1: e alone */
+    fl[0].exchange = 1;
+    fl[0].payload = match_url_len("pool/e.deb") + 88;
+    fl[1] = goodput(100000 + 400000 + 2 * 133); /* exchange 2: a + d pipelined */
+    fl[1].exchange = 2;
+    fl[1].payload = match_url_len("pool/a.deb") + match_url_len("pool/dddd+1.deb") + 2 * 88;
+    fl[2] = goodput(5000);
+    struct got g = { 0 };
+    match_run(&cat, &o, fl, 3, on_result, &g);
+    assert_int_equal(g.n, 2);
+    assert_int_equal(g.v[0], MV_MATCH);
+    assert_int_equal(g.v[1], MV_MATCH);
+}
+
+static void test_options(void **state)
+{
+    (void)state;
+    struct match_opts o;
+    match_opts_default(&o);
+    struct fs_err err = { 0 };
+    assert_int_equal(match_option(&o, 0x101, "150..700", &err), 0);
+    assert_int_equal(o.oh_min, 150);
+    assert_int_equal(o.oh_max, 700);
+    assert_int_equal(match_option(&o, 0x101, "700..150", &err), FS_EINVAL);
+    assert_int_equal(match_option(&o, 0x104, "1M", &err), 0);
+    assert_int_equal(o.min_size, 1000000);
+    assert_int_equal(match_option(&o, 0x105, "5", &err), FS_EINVAL);
+    assert_int_equal(match_option(&o, 0x103, "x", &err), FS_EINVAL);
+    assert_int_equal(match_option(&o, 'z', "1", &err), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_single),         cmocka_unit_test(test_ambiguous),
+        cmocka_unit_test(test_estimate),       cmocka_unit_test(test_sets),
+        cmocka_unit_test(test_run_calibrates), cmocka_unit_test(test_options),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
