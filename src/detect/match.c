@@ -117,6 +117,8 @@ static void search_rec(struct search *s, int depth, size_t start, uint64_t sum)
     const struct cat_entry *e = s->c->e;
     size_t n = s->c->n;
     int left = s->k - depth;
+    if (depth >= MATCH_MAX_SET || left < 1)
+        return; /* k <= MATCH_MAX_SET; also tells the compiler pick[] stays in bounds */
     uint64_t room = s->hi - sum; /* sum <= hi always holds here */
     if (left == 1) {
         uint64_t need = s->lo > sum ? s->lo - sum : 0;
