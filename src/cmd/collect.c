@@ -2,11 +2,26 @@
  * flowsleuth collect: NetFlow v5/v9, IPFIX and sFlow v5 datagrams into flow records,
  * from UDP sockets (-l) or from a capture file (-f: every UDP datagram that decodes as
  * one of those protocols, on any port; the exporter is the packet's IP source). The
- * decoding is src/io/collect.h; this file only moves bytes and prints.
+ * decoding is src/io/collect.h; this file moves bytes, runs the store's rotation,
+ * expiry and template file, serves the control socket (--status) and prints.
+ *
+ * Live loop (-l):
+ *   poll(UDP sockets, control socket, clock)
+ *     UDP readable      -> recvmsg (SO_RXQ_OVFL cmsg = kernel drops) -> --allow check
+ *                          -> collect_datagram -> sink -> store writer
+ *     control readable  -> accept, write the counters, close (collect --status)
+ *     clock at a bin boundary, or SIGHUP -> rotate: close the writer (every open bin
+ *                          file is renamed into place), log the counters, save
+ *                          STORE/.templates, expire
+ *   SIGTERM/SIGINT -> a drop-all socket filter stops new datagrams, what is queued is
+ *                     read and stored, then the final rotation
+ * A write error (disk full) drops the records of the failed bin files, says so once,
+ * and the writer is reopened at most once a second until writing works again.
  */
 #include "../io/collect.h"
 #include "../core/xalloc.h"
 #include "../io/capture.h"
+#include "../io/expire.h"
 #include "../io/store.h"
 #include "../meter/decode.h"
 #include "../query/output.h"
@@ -14,6 +29,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <poll.h>
@@ -22,11 +38,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/filter.h>
+#include <linux/sock_diag.h>
+#endif
 
 static const char usage_text[] =
     "usage: flowsleuth collect (-f FILE | -l [ADDR:]PORT ...) [-w PATH] [options]\n"
+    "       flowsleuth collect --status [--control PATH | -w STORE]\n"
     "\n"
     "Decode NetFlow v5, NetFlow v9, IPFIX and sFlow v5 into flow records.\n"
     "\n"
@@ -34,12 +57,23 @@ static const char usage_text[] =
     "                   datagram on any port; exporter = its IP source address), or an\n"
     "                   IPFIX file (RFC 5655)\n"
     "  -l [ADDR:]PORT   listen on UDP (repeatable; [::]:PORT or ADDR:PORT, IPv4 or\n"
-    "                   IPv6; default address 0.0.0.0); SIGINT/SIGTERM stop after the\n"
-    "                   datagrams already read and close the store\n"
+    "                   IPv6; default address 0.0.0.0); SIGINT/SIGTERM store every\n"
+    "                   datagram already received and close the store; SIGHUP rotates\n"
     "  -w PATH          write flows to a store folder (existing dir or PATH/), a file,\n"
     "                   or -; without -w the flows are printed\n"
     "  -z CODEC         store compression: lz4 (default), zstd[:LEVEL], none\n"
-    "  --rotate S       store bin width in seconds (default 300)\n"
+    "  --rotate S       store bin width in seconds, whole minutes (default 300); a live\n"
+    "                   collector closes its bin files at each boundary of the clock\n"
+    "  --allow ADDR[/LEN]  decode only datagrams from these exporters (repeatable);\n"
+    "                   others are counted as not allowed and ignored\n"
+    "  --control PATH   control socket (default STORE/.flowsleuth-collect.sock when -w\n"
+    "                   is a store folder)\n"
+    "  --status         print the counters of the collector running on the control\n"
+    "                   socket (--control PATH, or -w STORE) and exit\n"
+    "  --expire-age D   at each rotation remove bins older than D (30d, 12h, 90m, 2w)\n"
+    "  --expire-size S  at each rotation remove the oldest bins until the store is at\n"
+    "                   most S (10G, 500M; powers of 1024)\n"
+    "  --expire-dry-run print what expiry would remove, remove nothing\n"
     "  -o FORMAT        print format when not writing (see flowsleuth print)\n"
     "  -N               plain numbers when printing\n"
     "  --sampling N     use sampling interval N for every flow instead of the\n"
@@ -48,31 +82,108 @@ static const char usage_text[] =
     "  --stats          print per-exporter counters to stderr at the end\n"
     "  -h, --help       this help\n";
 
-#define MAX_LISTEN 16
+#define MAX_LISTEN   16
+#define MAX_ALLOW    64
+#define DRAIN_BATCH  4096 /* datagrams read from one socket before polling again */
+#define RETRY_MS     1000 /* a failed store writer is reopened at most this often */
+#define CTL_NAME     ".flowsleuth-collect.sock"
+#define TMPL_NAME    ".templates"
+#define TMPL_MAXSIZE (256u << 20)
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, rotate_requested;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (sig == SIGHUP)
+        rotate_requested = 1;
+    else
+        stop_requested = 1;
 }
 
+struct allow {
+    uint8_t addr[16];
+    int bits; /* prefix length over the 16 bytes (IPv4: 96 + LEN) */
+};
+
 struct collect_args {
-    const char *file, *wpath, *format;
+    const char *file, *wpath, *format, *control;
     const char *listen[MAX_LISTEN];
-    int nlisten, plain, stats;
+    int nlisten, plain, stats, status, dry_run;
+    struct allow allow[MAX_ALLOW];
+    int nallow;
+    uint64_t expire_age_ms, expire_bytes;
     struct store_wopts wo;
     struct collect_opts co;
 };
 
+struct listener {
+    int fd;
+    const char *name;
+    uint64_t datagrams, drops; /* drops: the kernel's SO_RXQ_OVFL counter */
+};
+
 struct collect_run {
+    const struct collect_args *a;
+    struct collector *col;
     struct store_writer *w;
     struct output out;
-    int printing, write_err;
+    int printing, write_err, folder, failing;
     struct fs_err err;
     uint64_t udp, frag, trunc;
+    uint64_t pending;      /* records in the open writer */
+    uint64_t stored, lost; /* records in closed bin files / dropped on write errors */
+    uint64_t rotations, retry_ms, started_ms, expired;
+    struct listener ls[MAX_LISTEN];
+    int nls, ctl;
+    char *ctl_path, *tmpl_path;
 };
+
+static uint64_t now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+/* The writer failed: say so once per episode, drop its open bins, retry later. */
+static void write_failed(struct collect_run *r, const struct fs_err *e)
+{
+    if (!r->failing)
+        fprintf(stderr,
+                "flowsleuth collect: %s; the open bin files are lost and records are "
+                "dropped until the store can be written again\n",
+                e->msg);
+    r->failing = 1;
+    if (r->w) {
+        struct fs_err ignore;
+        store_writer_close(r->w, &ignore);
+        r->w = NULL;
+    }
+    r->lost += r->pending;
+    r->pending = 0;
+    r->retry_ms = now_ms() + RETRY_MS;
+}
+
+/* Folder store: open the writer lazily, keep going after errors. */
+static int sink_folder(struct collect_run *r, const struct flow *f)
+{
+    if (!r->w) {
+        if (r->failing && now_ms() < r->retry_ms) {
+            r->lost++;
+            return 0;
+        }
+        if (store_writer_open(&r->w, r->a->wpath, &r->a->wo, &r->err) != 0) {
+            r->w = NULL;
+            write_failed(r, &r->err);
+            r->lost++;
+            return 0;
+        }
+    }
+    r->pending++;
+    if (store_writer_add(r->w, f, &r->err) != 0)
+        write_failed(r, &r->err);
+    return 0;
+}
 
 static int sink(void *vctx, const struct flow *f)
 {
@@ -81,8 +192,11 @@ static int sink(void *vctx, const struct flow *f)
         output_flow(&r->out, f);
         return 0;
     }
+    if (r->folder)
+        return sink_folder(r, f);
     if (!r->write_err && store_writer_add(r->w, f, &r->err) != 0)
         r->write_err = 1;
+    r->pending += !r->write_err;
     return r->write_err;
 }
 
@@ -96,6 +210,79 @@ static int parse_u32(const char *arg, uint32_t lo, uint32_t hi, uint32_t *out, c
     }
     *out = (uint32_t)v;
     return 0;
+}
+
+/* "ADDR" or "ADDR/LEN", IPv4 (as IPv4-mapped) or IPv6. */
+static int parse_allow(struct collect_args *a, const char *arg)
+{
+    char host[INET6_ADDRSTRLEN + 8];
+    const char *slash = strchr(arg, '/');
+    size_t n = slash ? (size_t)(slash - arg) : strlen(arg);
+    struct allow *al = &a->allow[a->nallow];
+    uint8_t v4[4];
+    int maxbits = -1;
+    if (a->nallow < MAX_ALLOW && n < sizeof(host)) {
+        memcpy(host, arg, n);
+        host[n] = '\0';
+        if (inet_pton(AF_INET, host, v4) == 1) {
+            flow_addr_from_v4(al->addr, v4);
+            maxbits = 32;
+        } else if (inet_pton(AF_INET6, host, al->addr) == 1) {
+            maxbits = 128;
+        }
+    }
+    uint32_t len = (uint32_t)maxbits;
+    if (maxbits < 0 || (slash && parse_u32(slash + 1, 0, (uint32_t)maxbits, &len, "--allow LEN"))) {
+        fprintf(stderr, "flowsleuth collect: --allow needs ADDR[/LEN] (at most %d), not '%s'\n",
+                MAX_ALLOW, arg);
+        return -1;
+    }
+    al->bits = (int)len + (maxbits == 32 ? 96 : 0);
+    a->nallow++;
+    return 0;
+}
+
+static int parse_expire(struct collect_args *a, int c, const char *arg)
+{
+    if (c == 7 && expire_parse_age(arg, &a->expire_age_ms) == 0)
+        return 0;
+    if (c == 8 && expire_parse_size(arg, &a->expire_bytes) == 0)
+        return 0;
+    fprintf(stderr, "flowsleuth collect: %s needs %s, not '%s'\n",
+            c == 7 ? "--expire-age" : "--expire-size",
+            c == 7 ? "a duration such as 30d, 12h, 90m" : "a size such as 10G, 500M", arg);
+    return -1;
+}
+
+static int parse_long(struct collect_args *a, int c, const char *arg)
+{
+    switch (c) {
+    case 1:
+        return parse_u32(arg, 60, 86400, &a->wo.bin_secs, "--rotate");
+    case 2:
+        return parse_u32(arg, 1, 1u << 30, &a->co.sampling, "--sampling");
+    case 3:
+        return parse_u32(arg, 1, 1u << 24, &a->co.max_templates, "--max-templates");
+    case 4:
+        a->stats = 1;
+        return 0;
+    case 5:
+        return parse_allow(a, arg);
+    case 6:
+        a->control = arg;
+        return 0;
+    case 7:
+    case 8:
+        return parse_expire(a, c, arg);
+    case 9:
+        a->dry_run = 1;
+        return 0;
+    case 10:
+        a->status = 1;
+        return 0;
+    default:
+        return -1;
+    }
 }
 
 static int parse_opt(struct collect_args *a, int c, const char *arg)
@@ -125,28 +312,26 @@ static int parse_opt(struct collect_args *a, int c, const char *arg)
             return 0;
         fprintf(stderr, "flowsleuth collect: unknown codec '%s' (lz4, zstd, none)\n", arg);
         return -1;
-    case 1:
-        return parse_u32(arg, 60, 86400, &a->wo.bin_secs, "--rotate");
-    case 2:
-        return parse_u32(arg, 1, 1u << 30, &a->co.sampling, "--sampling");
-    case 3:
-        return parse_u32(arg, 1, 1u << 24, &a->co.max_templates, "--max-templates");
-    case 4:
-        a->stats = 1;
-        return 0;
     default:
-        return -1;
+        return parse_long(a, c, arg);
     }
 }
 
 /* Returns -1 on a usage error, 1 for --help, 0 to run. */
 static int parse_args(struct collect_args *a, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "help", no_argument, NULL, 'h' },         { "rotate", required_argument, NULL, 1 },
-        { "sampling", required_argument, NULL, 2 }, { "max-templates", required_argument, NULL, 3 },
-        { "stats", no_argument, NULL, 4 },          { NULL, 0, NULL, 0 }
-    };
+    static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
+                                              { "rotate", required_argument, NULL, 1 },
+                                              { "sampling", required_argument, NULL, 2 },
+                                              { "max-templates", required_argument, NULL, 3 },
+                                              { "stats", no_argument, NULL, 4 },
+                                              { "allow", required_argument, NULL, 5 },
+                                              { "control", required_argument, NULL, 6 },
+                                              { "expire-age", required_argument, NULL, 7 },
+                                              { "expire-size", required_argument, NULL, 8 },
+                                              { "expire-dry-run", no_argument, NULL, 9 },
+                                              { "status", no_argument, NULL, 10 },
+                                              { NULL, 0, NULL, 0 } };
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:l:w:o:Nz:h", longopts, NULL)) != -1) {
@@ -159,8 +344,10 @@ static int parse_args(struct collect_args *a, int argc, char **argv)
         fprintf(stderr, "flowsleuth collect: unexpected argument '%s'\n", argv[optind]);
         return -1;
     }
-    if (!a->file == !a->nlisten) {
-        fprintf(stderr, "flowsleuth collect: give -f FILE or -l [ADDR:]PORT\n");
+    if (a->status ? a->file || a->nlisten || (!a->control && !a->wpath) : !a->file == !a->nlisten) {
+        fprintf(stderr, a->status
+                            ? "flowsleuth collect: --status takes --control PATH or -w STORE\n"
+                            : "flowsleuth collect: give -f FILE or -l [ADDR:]PORT\n");
         return -1;
     }
     return 0;
@@ -275,10 +462,19 @@ static int open_listener(const char *spec)
     hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
     if (getaddrinfo(host[0] ? host : "0.0.0.0", port, &hints, &ai) != 0)
         return -1;
-    int fd = socket(ai->ai_family, SOCK_DGRAM, 0);
-    int big = 8 << 20;
-    if (fd >= 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+    int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int big = 8 << 20, one = 1;
+    if (fd >= 0) {
+        /* Beyond net.core.rmem_max where allowed (root): bursts are what drops. */
+#ifdef SO_RCVBUFFORCE
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)) != 0)
+#endif
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+#ifdef SO_RXQ_OVFL
+        setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+#endif
+    }
+    (void)one;
     if (fd >= 0 && bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
         close(fd);
         fd = -1;
@@ -296,68 +492,44 @@ static void sockaddr_to16(const struct sockaddr_storage *ss, uint8_t a[16])
         memcpy(a, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
 }
 
-static uint64_t now_ms(void)
+static int allowed(const struct collect_args *a, const uint8_t ex[16])
 {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+    if (!a->nallow)
+        return 1;
+    for (int i = 0; i < a->nallow; i++) {
+        const struct allow *al = &a->allow[i];
+        int full = al->bits / 8, rem = al->bits % 8;
+        if (memcmp(ex, al->addr, (size_t)full) != 0)
+            continue;
+        if (!rem || ((ex[full] ^ al->addr[full]) & (0xff00 >> rem)) == 0)
+            return 1;
+    }
+    return 0;
 }
 
-/* Read every socket until a signal; each readable socket is drained before polling. */
-static int run_listen(struct collect_args *a, struct collector *col, struct collect_run *run)
+/* ---- control socket (--status) ------------------------------------------------------ */
+
+static void addr_text(const uint8_t ex[16], char *buf, size_t len)
 {
-    struct pollfd pfd[MAX_LISTEN];
-    int rc = 0;
-    for (int i = 0; i < a->nlisten; i++) {
-        pfd[i].fd = open_listener(a->listen[i]);
-        pfd[i].events = POLLIN;
-        if (pfd[i].fd < 0) {
-            fprintf(stderr, "flowsleuth collect: cannot listen on '%s': %s\n", a->listen[i],
-                    strerror(errno ? errno : EINVAL));
-            for (int k = 0; k < i; k++)
-                close(pfd[k].fd);
-            return 1;
-        }
-    }
-    uint8_t *buf = xmalloc(65536);
-    while (!stop_requested) {
-        if (poll(pfd, (nfds_t)a->nlisten, 500) < 0 && errno != EINTR) {
-            rc = 1;
-            break;
-        }
-        for (int i = 0; i < a->nlisten; i++) {
-            if (!(pfd[i].revents & POLLIN))
-                continue;
-            struct sockaddr_storage ss;
-            socklen_t sl = sizeof(ss);
-            ssize_t n;
-            while ((n = recvfrom(pfd[i].fd, buf, 65536, MSG_DONTWAIT, (struct sockaddr *)&ss,
-                                 &sl)) >= 0) {
-                uint8_t ex[16];
-                sockaddr_to16(&ss, ex);
-                collect_datagram(col, ex, buf, (size_t)n, now_ms(), sink, run);
-                sl = sizeof(ss);
-            }
-        }
-    }
-    free(buf);
-    for (int i = 0; i < a->nlisten; i++)
-        close(pfd[i].fd);
-    return rc;
+    if (flow_addr_is_v4mapped(ex))
+        inet_ntop(AF_INET, ex + 12, buf, (socklen_t)len);
+    else
+        inet_ntop(AF_INET6, ex, buf, (socklen_t)len);
 }
 
 static void print_entry(void *ctx, const uint8_t ex[16], uint32_t domain, int version,
                         const struct collect_stats *st)
 {
-    char addr[INET6_ADDRSTRLEN] = "-";
-    (void)ctx;
-    if (flow_addr_is_v4mapped(ex))
-        inet_ntop(AF_INET, ex + 12, addr, sizeof(addr));
-    else
-        inet_ntop(AF_INET6, ex, addr, sizeof(addr));
-    char ver[8];
+    FILE *out = ctx;
+    char addr[INET6_ADDRSTRLEN] = "-", ver[8];
+    addr_text(ex, addr, sizeof(addr));
+    if (version == 0) {
+        fprintf(out, "flowsleuth collect: %s: not allowed %llu\n", addr,
+                (unsigned long long)st->not_allowed);
+        return;
+    }
     snprintf(ver, sizeof(ver), version == 'S' ? "sflow" : version == 10 ? "ipfix" : "v%d", version);
-    fprintf(stderr,
+    fprintf(out,
             "flowsleuth collect: %s %s domain %u: datagrams %llu, flows %llu, options %llu, "
             "templates %llu, withdrawn %llu, unknown template %llu (decoded later %llu, "
             "dropped %llu), sequence lost %llu, resets %llu, counter samples %llu\n",
@@ -369,44 +541,476 @@ static void print_entry(void *ctx, const uint8_t ex[16], uint32_t domain, int ve
             (unsigned long long)st->counter_samples);
     for (int i = 0; i < CR_NRESULTS; i++)
         if (st->malformed[i])
-            fprintf(stderr, "flowsleuth collect:   malformed %llu: %s\n",
+            fprintf(out, "flowsleuth collect:   malformed %llu: %s\n",
                     (unsigned long long)st->malformed[i],
                     collect_reason_name((enum collect_reason)i));
 }
 
-static void print_stats(const struct collector *col, const struct collect_run *run)
+/*
+ * The kernel's drop counter of a socket now: SO_RXQ_OVFL reports it only with the next
+ * datagram received, SO_MEMINFO (Linux 4.6+) at any time.
+ */
+static uint64_t socket_drops(const struct listener *l)
+{
+    uint64_t d = l->drops;
+#if defined(SO_MEMINFO) && defined(__linux__)
+    uint32_t mi[SK_MEMINFO_VARS];
+    socklen_t len = sizeof(mi);
+    if (l->fd >= 0 && getsockopt(l->fd, SOL_SOCKET, SO_MEMINFO, mi, &len) == 0 &&
+        len > SK_MEMINFO_DROPS * sizeof(uint32_t) && mi[SK_MEMINFO_DROPS] > d)
+        d = mi[SK_MEMINFO_DROPS];
+#endif
+    return d;
+}
+
+/* Every counter: per exporter and domain, totals, sockets, store. */
+static void print_stats(FILE *out, const struct collect_run *run)
 {
     struct collect_totals t;
-    collector_foreach(col, print_entry, NULL);
-    collector_totals(col, &t);
-    fprintf(stderr,
+    collector_foreach(run->col, print_entry, out);
+    collector_totals(run->col, &t);
+    fprintf(out,
             "flowsleuth collect: total flows %llu; templates cached %llu, evicted %llu; "
-            "exporters evicted %llu; not flow datagrams %llu\n",
+            "exporters evicted %llu; not flow datagrams %llu; not allowed %llu\n",
             (unsigned long long)t.sum.records, (unsigned long long)t.templates_cached,
             (unsigned long long)t.templates_evicted, (unsigned long long)t.exporters_evicted,
-            (unsigned long long)t.not_flow);
+            (unsigned long long)t.not_flow, (unsigned long long)t.sum.not_allowed);
+    for (int i = 0; i < run->nls; i++)
+        fprintf(out, "flowsleuth collect: socket %s: datagrams %llu, kernel drops %llu\n",
+                run->ls[i].name, (unsigned long long)run->ls[i].datagrams,
+                (unsigned long long)socket_drops(&run->ls[i]));
+    if (run->folder)
+        fprintf(out,
+                "flowsleuth collect: store %s: records stored %llu, in open bins %llu, lost to "
+                "write errors %llu, rotations %llu, bins expired %llu%s\n",
+                run->a->wpath, (unsigned long long)run->stored, (unsigned long long)run->pending,
+                (unsigned long long)run->lost, (unsigned long long)run->rotations,
+                (unsigned long long)run->expired, run->failing ? " (writing fails now)" : "");
     if (run->udp)
-        fprintf(stderr,
+        fprintf(out,
                 "flowsleuth collect: capture: UDP packets %llu, fragments skipped %llu, "
                 "truncated skipped %llu\n",
                 (unsigned long long)run->udp, (unsigned long long)run->frag,
                 (unsigned long long)run->trunc);
 }
 
+/* Bind the control socket; a live collector already on it is an error, a stale one goes. */
+static int ctl_open(struct collect_run *run, const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        fprintf(stderr, "flowsleuth collect: control socket path too long: %s\n", path);
+        return -1;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno == EADDRINUSE) {
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+        if (probe >= 0)
+            close(probe);
+        if (live) {
+            fprintf(stderr, "flowsleuth collect: another collector runs on %s\n", path);
+            close(fd);
+            return -1;
+        }
+        unlink(path);
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+            errno = 0;
+    }
+    if (fd < 0 || errno || listen(fd, 8) != 0) {
+        fprintf(stderr, "flowsleuth collect: control socket %s: %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    run->ctl = fd;
+    run->ctl_path = xstrdup(path);
+    return 0;
+}
+
+/* One client: the counters as text, then close (the client reads to EOF). */
+static void ctl_serve(struct collect_run *run)
+{
+    int c = accept(run->ctl, NULL, NULL);
+    if (c < 0)
+        return;
+    struct timeval tv = { 1, 0 };
+    setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (m) {
+        fprintf(m, "flowsleuth collect: pid %ld, up %llu s, bin %u s\n", (long)getpid(),
+                (unsigned long long)((now_ms() - run->started_ms) / 1000),
+                run->a->wo.bin_secs ? run->a->wo.bin_secs : STORE_BIN_SECS_DEFAULT);
+        print_stats(m, run);
+        fclose(m);
+        for (size_t off = 0; off < len;) {
+            ssize_t n = send(c, text + off, len - off, MSG_NOSIGNAL);
+            if (n <= 0)
+                break;
+            off += (size_t)n;
+        }
+    }
+    free(text);
+    close(c);
+}
+
+static char *store_file(const char *store, const char *name)
+{
+    size_t len = strlen(store) + strlen(name) + 2;
+    char *p = xmalloc(len);
+    snprintf(p, len, "%s/%s", store, name);
+    return p;
+}
+
+/* collect --status: connect, copy what the collector writes to stdout. */
+static int status_client(const struct collect_args *a)
+{
+    char *path = a->control ? xstrdup(a->control) : store_file(a->wpath, CTL_NAME);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int ok = strlen(path) < sizeof(sa.sun_path) && fd >= 0;
+    if (ok) {
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        struct timeval tv = { 5, 0 };
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    }
+    if (!ok) {
+        fprintf(stderr, "flowsleuth collect: no collector answers on %s: %s\n", path,
+                strerror(errno ? errno : ENAMETOOLONG));
+    } else {
+        char buf[4096];
+        ssize_t n;
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+            fwrite(buf, 1, (size_t)n, stdout);
+        ok = n == 0;
+        if (!ok)
+            fprintf(stderr, "flowsleuth collect: %s: %s\n", path, strerror(errno));
+    }
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    return ok ? 0 : 1;
+}
+
+/* ---- templates file, expiry, rotation ------------------------------------------------ */
+
+static void templates_load(struct collect_run *run)
+{
+    FILE *fp = fopen(run->tmpl_path, "rb");
+    if (!fp)
+        return;
+    uint8_t *buf = xmalloc(TMPL_MAXSIZE);
+    size_t n = fread(buf, 1, TMPL_MAXSIZE, fp), nt = 0;
+    struct fs_err e = { 0 };
+    if (ferror(fp) || n == TMPL_MAXSIZE)
+        fs_err_set(&e, FS_EINVAL, -1, "cannot read it whole");
+    else
+        collector_load(run->col, buf, n, &nt, &e);
+    fclose(fp);
+    free(buf);
+    if (e.code)
+        fprintf(stderr, "flowsleuth collect: %s: %s; starting without saved templates\n",
+                run->tmpl_path, e.msg);
+    else
+        fprintf(stderr, "flowsleuth collect: %s: %zu templates loaded\n", run->tmpl_path, nt);
+}
+
+/* Write STORE/.templates through a temp name: a crash leaves the old file whole. */
+static void templates_save(struct collect_run *run)
+{
+    size_t len, plen = strlen(run->tmpl_path) + 32;
+    uint8_t *buf = collector_save(run->col, &len);
+    char *tmp = xmalloc(plen);
+    snprintf(tmp, plen, "%s.tmp.%ld", run->tmpl_path, (long)getpid());
+    FILE *fp = fopen(tmp, "wb");
+    int ok = fp && fwrite(buf, 1, len, fp) == len;
+    ok = fp && fclose(fp) == 0 && ok;
+    if (!ok || rename(tmp, run->tmpl_path) != 0) {
+        fprintf(stderr, "flowsleuth collect: %s: cannot save templates: %s\n", run->tmpl_path,
+                strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    free(buf);
+}
+
+struct expire_ctx {
+    int dry_run;
+};
+
+static void expire_say(void *ctx, const char *path, uint64_t bytes, const char *why)
+{
+    const struct expire_ctx *x = ctx;
+    fprintf(stderr, "flowsleuth collect: %s %s (%llu bytes, %s)\n",
+            x->dry_run ? "would expire" : "expired", path, (unsigned long long)bytes, why);
+}
+
+static void expire_run(struct collect_run *run)
+{
+    const struct collect_args *a = run->a;
+    if (!a->expire_age_ms && !a->expire_bytes)
+        return;
+    struct expire_opts o = { a->expire_age_ms, a->expire_bytes, now_ms(), a->dry_run };
+    struct expire_ctx x = { a->dry_run };
+    struct expire_stats st;
+    struct fs_err e = { 0 };
+    if (store_expire(a->wpath, &o, expire_say, &x, &st, &e) != 0)
+        fprintf(stderr, "flowsleuth collect: expiry: %s\n", e.msg);
+    if (!a->dry_run)
+        run->expired += st.removed;
+}
+
+/* At start: temp files of writers killed before they finished (kill -9) go. */
+static void stale_cleanup(struct collect_run *run)
+{
+    struct expire_opts o = { 0, 0, now_ms(), 0 };
+    struct expire_ctx x = { 0 };
+    struct expire_stats st;
+    struct fs_err e = { 0 };
+    if (store_expire(run->a->wpath, &o, NULL, &x, &st, &e) != 0)
+        fprintf(stderr, "flowsleuth collect: %s\n", e.msg);
+    else if (st.stale_tmp)
+        fprintf(stderr,
+                "flowsleuth collect: removed %llu unfinished bin files of a collector "
+                "that was killed\n",
+                (unsigned long long)st.stale_tmp);
+}
+
+/*
+ * Close every open bin file (renamed into place), then the housekeeping of a rotation:
+ * counters to stderr when log is set, templates saved, expiry.
+ */
+static void rotate(struct collect_run *run, int log)
+{
+    if (run->w) {
+        struct fs_err e;
+        int rc = store_writer_close(run->w, &e);
+        run->w = NULL;
+        if (rc) {
+            write_failed(run, &e);
+        } else {
+            if (run->failing && run->pending)
+                fprintf(stderr, "flowsleuth collect: writing the store works again\n");
+            run->failing = 0;
+            run->stored += run->pending;
+            run->pending = 0;
+        }
+    }
+    run->rotations++;
+    if (log)
+        print_stats(stderr, run);
+    if (run->tmpl_path)
+        templates_save(run);
+    expire_run(run);
+}
+
+/* ---- the live loop ------------------------------------------------------------------- */
+
+/* One datagram: the kernel's drop counter from its cmsg, the allow list, the decoder. */
+static int read_one(struct collect_run *run, struct listener *l, uint8_t *buf)
+{
+    struct sockaddr_storage ss;
+    union {
+        char b[CMSG_SPACE(sizeof(uint32_t))];
+        struct cmsghdr align;
+    } cbuf;
+    struct iovec iov = { buf, 65536 };
+    struct msghdr m = { .msg_name = &ss,
+                        .msg_namelen = sizeof(ss),
+                        .msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = cbuf.b,
+                        .msg_controllen = sizeof(cbuf.b) };
+    ssize_t n = recvmsg(l->fd, &m, MSG_DONTWAIT);
+    if (n < 0)
+        return -1;
+    l->datagrams++;
+#ifdef SO_RXQ_OVFL
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+            uint32_t d;
+            memcpy(&d, CMSG_DATA(c), sizeof(d));
+            l->drops = d > l->drops ? d : l->drops;
+        }
+#endif
+    uint8_t ex[16];
+    sockaddr_to16(&ss, ex);
+    if (!allowed(run->a, ex))
+        collector_refused(run->col, ex);
+    else
+        collect_datagram(run->col, ex, buf, (size_t)n, now_ms(), sink, run);
+    return 0;
+}
+
+/* From now on the kernel queues nothing more for fd: what is queued is "received". */
+static void close_gate(int fd)
+{
+#ifdef SO_ATTACH_FILTER
+    struct sock_filter drop_all = { 0x06, 0, 0, 0 }; /* BPF_RET | BPF_K, accept 0 bytes */
+    struct sock_fprog prog = { 1, &drop_all };
+    setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+#else
+    (void)fd;
+#endif
+}
+
+static int open_listeners(struct collect_run *run)
+{
+    for (int i = 0; i < run->a->nlisten; i++) {
+        struct listener *l = &run->ls[run->nls];
+        l->name = run->a->listen[i];
+        errno = 0;
+        l->fd = open_listener(l->name);
+        if (l->fd < 0) {
+            fprintf(stderr, "flowsleuth collect: cannot listen on '%s': %s\n", l->name,
+                    strerror(errno ? errno : EINVAL));
+            return -1;
+        }
+        run->nls++;
+    }
+    return 0;
+}
+
+static uint64_t next_boundary(const struct collect_run *run, uint64_t now)
+{
+    uint64_t w =
+        (uint64_t)(run->a->wo.bin_secs ? run->a->wo.bin_secs : STORE_BIN_SECS_DEFAULT) * 1000;
+    return (now / w + 1) * w;
+}
+
+/* Poll the sockets and the clock until SIGTERM/SIGINT; rotate on time and SIGHUP. */
+static int listen_loop(struct collect_run *run, uint8_t *buf)
+{
+    struct pollfd pfd[MAX_LISTEN + 1];
+    int n = run->nls;
+    for (int i = 0; i < n; i++)
+        pfd[i] = (struct pollfd){ run->ls[i].fd, POLLIN, 0 };
+    pfd[n] = (struct pollfd){ run->ctl, POLLIN, 0 }; /* fd -1 = ignored */
+    uint64_t boundary = next_boundary(run, now_ms());
+    while (!stop_requested) {
+        uint64_t now = now_ms();
+        int wait = boundary > now ? (int)(boundary - now < 500 ? boundary - now : 500) : 0;
+        if (poll(pfd, (nfds_t)n + 1, wait) < 0 && errno != EINTR)
+            return 1;
+        now = now_ms();
+        if (run->folder && (rotate_requested || now >= boundary)) {
+            rotate_requested = 0;
+            rotate(run, 1);
+            boundary = next_boundary(run, now);
+        }
+        for (int i = 0; i < n; i++) {
+            if (!(pfd[i].revents & POLLIN))
+                continue;
+            for (int k = 0; k < DRAIN_BATCH && read_one(run, &run->ls[i], buf) == 0; k++)
+                ;
+        }
+        if (pfd[n].revents & POLLIN)
+            ctl_serve(run);
+    }
+    /* Stop: close the gates, then store every datagram the kernel already holds. The
+     * drops are taken first: the filter's own drops are not the kernel's losses. */
+    for (int i = 0; i < n; i++) {
+        run->ls[i].drops = socket_drops(&run->ls[i]);
+        close_gate(run->ls[i].fd);
+    }
+    for (int i = 0; i < n; i++)
+        while (read_one(run, &run->ls[i], buf) == 0)
+            ;
+    return 0;
+}
+
+static int run_listen(struct collect_run *run)
+{
+    int rc = 1;
+    if (open_listeners(run) == 0) {
+        const char *ctl = run->a->control;
+        char *def = !ctl && run->folder ? store_file(run->a->wpath, CTL_NAME) : NULL;
+        if (def)
+            ctl = def;
+        if (!ctl || ctl_open(run, ctl) == 0) {
+            uint8_t *buf = xmalloc(65536);
+            rc = listen_loop(run, buf);
+            free(buf);
+        }
+        free(def);
+    }
+    for (int i = 0; i < run->nls; i++) {
+        close(run->ls[i].fd);
+        run->ls[i].fd = -1;
+    }
+    if (run->ctl >= 0) {
+        close(run->ctl);
+        unlink(run->ctl_path);
+    }
+    free(run->ctl_path);
+    return rc;
+}
+
+static int is_folder(const char *path)
+{
+    struct stat st;
+    size_t len = strlen(path);
+    return strcmp(path, "-") != 0 &&
+           ((len && path[len - 1] == '/') || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)));
+}
+
 static int open_sink(struct collect_args *a, struct collect_run *run)
 {
-    if (a->wpath) {
+    if (a->wpath && is_folder(a->wpath)) {
+        /* Created now so a bad path fails at once; bins are opened as flows come. */
+        if (store_writer_open(&run->w, a->wpath, &a->wo, &run->err) == 0) {
+            run->folder = 1;
+            return 0;
+        }
+    } else if (a->wpath) {
         if (store_writer_open(&run->w, a->wpath, &a->wo, &run->err) == 0)
             return 0;
-        fprintf(stderr, "flowsleuth collect: %s\n", run->err.msg);
-        return 1;
-    }
-    run->printing = 1;
-    if (output_init(&run->out, a->format ? a->format : "table", a->plain, stdout, &run->err)) {
+    } else {
+        run->printing = 1;
+        if (output_init(&run->out, a->format ? a->format : "table", a->plain, stdout, &run->err) ==
+            0)
+            return 0;
         fprintf(stderr, "flowsleuth collect: %s\n", run->err.msg);
         return 2;
     }
+    fprintf(stderr, "flowsleuth collect: %s\n", run->err.msg);
+    return 1;
+}
+
+/* Close the sink at the end; the exit status. */
+static int close_sink(struct collect_run *run)
+{
+    if (run->printing) {
+        output_finish(&run->out);
+        return 0;
+    }
+    if (run->folder) {
+        rotate(run, 0);
+        if (run->lost)
+            fprintf(stderr, "flowsleuth collect: %llu records lost to store write errors\n",
+                    (unsigned long long)run->lost);
+        return run->lost ? 1 : 0;
+    }
+    if (store_writer_close(run->w, run->write_err ? NULL : &run->err) != 0 || run->write_err) {
+        fprintf(stderr, "flowsleuth collect: %s\n", run->err.msg);
+        return 1;
+    }
     return 0;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
 }
 
 int cmd_collect(int argc, char **argv)
@@ -418,23 +1022,26 @@ int cmd_collect(int argc, char **argv)
         fputs(usage_text, pa > 0 ? stdout : stderr);
         return pa > 0 ? 0 : 2;
     }
-    struct collect_run run = { 0 };
+    if (a.status)
+        return status_client(&a);
+    struct collect_run run = { .a = &a, .ctl = -1, .started_ms = now_ms() };
     int status = open_sink(&a, &run);
     if (status)
         return status;
-    stop_requested = 0;
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    struct collector *col = collector_new(&a.co);
-    status = a.file ? run_file(&a, col, &run) : run_listen(&a, col, &run);
-    if (a.stats)
-        print_stats(col, &run);
-    if (run.printing) {
-        output_finish(&run.out);
-    } else if (store_writer_close(run.w, run.write_err ? NULL : &run.err) != 0 || run.write_err) {
-        fprintf(stderr, "flowsleuth collect: %s\n", run.err.msg);
-        status = 1;
+    stop_requested = rotate_requested = 0;
+    install_signals();
+    run.col = collector_new(&a.co);
+    if (run.folder && a.nlisten) {
+        run.tmpl_path = store_file(a.wpath, TMPL_NAME);
+        templates_load(&run);
+        stale_cleanup(&run);
     }
-    collector_free(col);
+    status = a.file ? run_file(&a, run.col, &run) : run_listen(&run);
+    int cs = close_sink(&run);
+    if (a.stats)
+        print_stats(stderr, &run);
+    status = status ? status : cs;
+    collector_free(run.col);
+    free(run.tmpl_path);
     return status;
 }

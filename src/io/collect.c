@@ -368,28 +368,34 @@ static void held_replay(struct collect_ctx *x, const struct key *k, const struct
     }
 }
 
+/* Insert or replace the template of k (takes t->ops), evicting one beyond the cap. */
+static void tmpl_store(struct collector *c, const struct key *k, struct tmpl *t)
+{
+    struct tnode **pp = tmpl_find(c, k);
+    if (*pp) {
+        free((*pp)->t.ops);
+        (*pp)->t = *t;
+        return;
+    }
+    if (c->ntmpls >= c->o.max_templates) {
+        tmpl_evict_one(c);
+        pp = tmpl_find(c, k);
+    }
+    struct tnode *n = xcalloc(1, sizeof(*n));
+    n->k = *k;
+    n->t = *t;
+    *pp = n;
+    c->ntmpls++;
+}
+
 /* Store (or replace) a template; takes t->ops. */
 void collect_tmpl_put(struct collect_ctx *x, uint32_t domain, int version, uint16_t tid,
                       struct tmpl *t)
 {
     struct collector *c = x->c;
     struct key k = mkkey(x->exporter, domain, version, tid);
-    struct tnode **pp = tmpl_find(c, &k);
     collect_exp_stats(x, domain, version)->templates++;
-    if (*pp) {
-        free((*pp)->t.ops);
-        (*pp)->t = *t;
-    } else {
-        if (c->ntmpls >= c->o.max_templates) {
-            tmpl_evict_one(c);
-            pp = tmpl_find(c, &k);
-        }
-        struct tnode *n = xcalloc(1, sizeof(*n));
-        n->k = k;
-        n->t = *t;
-        *pp = n;
-        c->ntmpls++;
-    }
+    tmpl_store(c, &k, t);
     if (c->nheld)
         held_replay(x, &k, &(*tmpl_find(c, &k))->t);
 }
@@ -547,4 +553,254 @@ void collector_totals(const struct collector *c, struct collect_totals *out)
     out->exporters_evicted = c->exporters_evicted;
     out->templates_cached = c->ntmpls;
     out->not_flow = c->not_flow;
+}
+
+/* Count a refused datagram under its address (domain 0, version 0). */
+void collector_refused(struct collector *c, const uint8_t exporter[16])
+{
+    exp_get(c, exporter, 0, 0)->st.not_allowed++;
+}
+
+/* ---- template persistence ------------------------------------------------------------ */
+
+#define TP_VERSION 1
+
+struct wbuf {
+    uint8_t *p;
+    size_t n, cap;
+};
+
+static void wb_put(struct wbuf *b, const void *src, size_t n)
+{
+    if (b->n + n > b->cap) {
+        b->cap = (b->n + n) * 2 + 256;
+        b->p = xrealloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->n, src, n);
+    b->n += n;
+}
+
+static void wb_le(struct wbuf *b, uint64_t v, int bytes)
+{
+    uint8_t t[8];
+    for (int i = 0; i < bytes; i++)
+        t[i] = (uint8_t)(v >> (8 * i));
+    wb_put(b, t, (size_t)bytes);
+}
+
+/* FNV-1a over the IE table rows that decide compiled templates. */
+static uint32_t ie_table_hash(void)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < ipfix_nies; i++) {
+        uint32_t v[5] = { ipfix_ies[i].pen, ipfix_ies[i].id, ipfix_ies[i].len, ipfix_ies[i].slot,
+                          ipfix_ies[i].kind };
+        for (int k = 0; k < 5; k++)
+            h = (h ^ v[k]) * 16777619u;
+    }
+    return h;
+}
+
+static void save_key(struct wbuf *b, const struct key *k)
+{
+    wb_put(b, k->addr, 16);
+    wb_le(b, k->domain, 4);
+    wb_le(b, k->version, 1);
+}
+
+/* Serialise templates and sampling state (collect.h). */
+uint8_t *collector_save(const struct collector *c, size_t *len)
+{
+    struct wbuf b = { 0 };
+    wb_put(&b, "FSTP", 4);
+    wb_le(&b, TP_VERSION, 2);
+    wb_le(&b, S_NSLOTS, 2);
+    wb_le(&b, ie_table_hash(), 4);
+    wb_le(&b, c->ntmpls, 4);
+    wb_le(&b, c->nexps, 4);
+    for (uint32_t h = 0; h < NBUCKETS; h++)
+        for (const struct tnode *n = c->tmpls[h]; n; n = n->next) {
+            save_key(&b, &n->k);
+            wb_le(&b, n->k.tid, 2);
+            wb_le(&b, n->t.options, 1);
+            wb_le(&b, n->t.v6first, 1);
+            wb_le(&b, n->t.nops, 2);
+            for (uint16_t i = 0; i < n->t.nops; i++) {
+                wb_le(&b, n->t.ops[i].len, 2);
+                wb_le(&b, n->t.ops[i].dst, 2);
+                wb_le(&b, n->t.ops[i].kind, 1);
+            }
+        }
+    for (uint32_t h = 0; h < NBUCKETS; h++)
+        for (const struct collect_exp *e = c->exps[h]; e; e = e->next) {
+            save_key(&b, &e->k);
+            wb_le(&b, e->sampling, 4);
+            wb_le(&b, e->sysinit_ms, 8);
+            for (int i = 0; i < SAMPLERS; i++) {
+                wb_le(&b, e->samp_id[i], 4);
+                wb_le(&b, e->samp_val[i], 4);
+            }
+        }
+    wb_put(&b, "FSTE", 4);
+    *len = b.n;
+    return b.p;
+}
+
+/* One op as tmpl_run may safely run it; also sums the smallest record length. */
+static int op_valid(const struct tmpl_op *op, uint32_t *minlen, uint8_t *varlen)
+{
+    switch (op->kind) {
+    case OPK_SKIP:
+        *minlen += op->len;
+        return 1;
+    case OPK_VARSKIP:
+        *minlen += 1;
+        *varlen = 1;
+        return 1;
+    case OPK_UINT:
+        *minlen += op->len;
+        return op->len >= 1 && op->len <= 8 && op->dst > S_NONE && op->dst < S_NSLOTS;
+    case OPK_ADDR4:
+    case OPK_ADDR6:
+        *minlen += op->len;
+        return op->len == (op->kind == OPK_ADDR4 ? 4 : 16) && op->dst >= S_SRC4 &&
+               op->dst <= S_DST6;
+    default:
+        return 0;
+    }
+}
+
+static struct key load_key(struct rd *r)
+{
+    struct key k;
+    memset(&k, 0, sizeof(k));
+    rd_bytes(r, k.addr, 16);
+    k.domain = rd_le32(r);
+    k.version = rd_u8(r);
+    return k;
+}
+
+/* Read one template record into t (ops allocated); 0, or FS_ETRUNC / FS_ECORRUPT. */
+static int load_tmpl(struct rd *r, struct key *k, struct tmpl *t)
+{
+    *k = load_key(r);
+    k->tid = rd_le16(r);
+    memset(t, 0, sizeof(*t));
+    t->options = rd_u8(r);
+    t->v6first = rd_u8(r);
+    t->nops = rd_le16(r);
+    if (r->err)
+        return FS_ETRUNC;
+    if (t->options > 1 || t->v6first > 1 || t->nops > TMPL_MAX_FIELDS ||
+        rd_left(r) < (size_t)t->nops * 5)
+        return t->nops > TMPL_MAX_FIELDS || t->options > 1 || t->v6first > 1 ? FS_ECORRUPT
+                                                                             : FS_ETRUNC;
+    t->ops = xcalloc(t->nops ? t->nops : 1, sizeof(*t->ops));
+    uint32_t minlen = 0;
+    for (uint16_t i = 0; i < t->nops; i++) {
+        t->ops[i].len = rd_le16(r);
+        t->ops[i].dst = rd_le16(r);
+        t->ops[i].kind = rd_u8(r);
+        if (!op_valid(&t->ops[i], &minlen, &t->varlen) || minlen > 0xffff) {
+            free(t->ops);
+            t->ops = NULL;
+            return FS_ECORRUPT;
+        }
+    }
+    t->minlen = (uint16_t)minlen;
+    return 0;
+}
+
+struct loaded {
+    struct key *k;
+    struct tmpl *t;
+    uint32_t n;
+};
+
+static void loaded_free(struct loaded *l)
+{
+    for (uint32_t i = 0; i < l->n; i++)
+        free(l->t[i].ops);
+    free(l->k);
+    free(l->t);
+}
+
+/* The header; returns the counts or an error code. */
+static int load_header(struct rd *r, uint32_t *nt, uint32_t *ne, struct fs_err *err)
+{
+    uint8_t magic[4];
+    rd_bytes(r, magic, 4);
+    uint16_t ver = rd_le16(r), nslots = rd_le16(r);
+    uint32_t hash = rd_le32(r);
+    *nt = rd_le32(r);
+    *ne = rd_le32(r);
+    if (r->err || memcmp(magic, "FSTP", 4) != 0)
+        return fs_err_set(err, FS_EFORMAT, 0, "not a flowsleuth templates file");
+    if (ver != TP_VERSION || nslots != S_NSLOTS || hash != ie_table_hash())
+        return fs_err_set(err, FS_EVERSION, 4,
+                          "templates file from another flowsleuth version (format %u)", ver);
+    return 0;
+}
+
+/* Exporter sampling records: validated, then applied (after the templates parsed). */
+static int load_exps(struct collector *c, struct rd *r, uint32_t ne, int apply)
+{
+    for (uint32_t i = 0; i < ne && !r->err; i++) {
+        struct key k = load_key(r);
+        uint32_t sampling = rd_le32(r);
+        uint64_t sysinit = rd_le64(r);
+        uint32_t id[SAMPLERS], val[SAMPLERS];
+        for (int s = 0; s < SAMPLERS; s++) {
+            id[s] = rd_le32(r);
+            val[s] = rd_le32(r);
+        }
+        if (r->err || !apply || (!sampling && !sysinit && !val[0]))
+            continue;
+        struct collect_exp *e = exp_get(c, k.addr, k.domain, k.version);
+        e->sampling = sampling;
+        e->sysinit_ms = sysinit;
+        memcpy(e->samp_id, id, sizeof(id));
+        memcpy(e->samp_val, val, sizeof(val));
+    }
+    return r->err ? FS_ETRUNC : 0;
+}
+
+/* Load a templates file (collect.h): all or nothing. */
+int collector_load(struct collector *c, const uint8_t *buf, size_t len, size_t *ntemplates,
+                   struct fs_err *err)
+{
+    struct rd r = rd_init(buf, len);
+    uint32_t nt, ne;
+    int rc = load_header(&r, &nt, &ne, err);
+    if (rc)
+        return rc;
+    /* Each template takes at least 30 bytes: a count beyond that is a lie. */
+    if (nt > rd_left(&r) / 30)
+        return fs_err_set(err, FS_ETRUNC, (long long)len, "templates file cut short");
+    struct loaded l = { xcalloc(nt ? nt : 1, sizeof(*l.k)), xcalloc(nt ? nt : 1, sizeof(*l.t)), 0 };
+    for (; l.n < nt && !rc; l.n++)
+        rc = load_tmpl(&r, &l.k[l.n], &l.t[l.n]);
+    if (rc) {
+        l.n--; /* the failed one freed its ops itself */
+    } else {
+        struct rd probe = r;
+        rc = load_exps(c, &probe, ne, 0);
+        uint8_t end[4];
+        rd_bytes(&probe, end, 4);
+        if (!rc && (probe.err || memcmp(end, "FSTE", 4) != 0 || rd_left(&probe)))
+            rc = probe.err ? FS_ETRUNC : FS_ECORRUPT;
+    }
+    if (rc) {
+        loaded_free(&l);
+        return fs_err_set(err, rc, (long long)(r.p - buf), "templates file %s at byte %lld",
+                          rc == FS_ETRUNC ? "cut short" : "damaged", (long long)(r.p - buf));
+    }
+    load_exps(c, &r, ne, 1);
+    for (uint32_t i = 0; i < l.n; i++)
+        tmpl_store(c, &l.k[i], &l.t[i]);
+    free(l.k);
+    free(l.t);
+    if (ntemplates)
+        *ntemplates = nt;
+    return 0;
 }

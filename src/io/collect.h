@@ -25,6 +25,7 @@
 #ifndef FS_COLLECT_H
 #define FS_COLLECT_H
 
+#include "../core/err.h"
 #include "../core/flow.h"
 #include "../core/rd.h"
 
@@ -58,6 +59,7 @@ struct collect_stats {
                                   v9/sFlow datagrams */
     uint64_t seq_reset;        /* sequence went backwards (exporter restart, reordering) */
     uint64_t counter_samples;  /* sFlow counter samples (counted, not decoded) */
+    uint64_t not_allowed;      /* datagrams refused by the command's --allow list */
     uint64_t malformed[CR_NRESULTS];
 };
 
@@ -107,6 +109,37 @@ struct collect_totals {
 };
 
 void collector_totals(const struct collector *c, struct collect_totals *out);
+
+/*
+ * Count a datagram from an exporter the command refuses (--allow): one entry per
+ * address (domain 0, version 0) in the capped exporter table, nothing decoded.
+ */
+void collector_refused(struct collector *c, const uint8_t exporter[16]);
+
+/*
+ * Template persistence (the command keeps the bytes in STORE/.templates):
+ * collector_save writes every cached template and every exporter's sampling state into
+ * a malloc'd buffer (*len bytes; the caller frees). Layout, little-endian:
+ *
+ *   "FSTP" | u16 version=1 | u16 S_NSLOTS | u32 IE-table hash | u32 ntemplates |
+ *   u32 nexporters, then per template: addr[16] u32 domain u8 version u16 tid
+ *   u8 options u8 v6first u16 nops, nops x (u16 len u16 slot u8 kind); per exporter:
+ *   addr[16] u32 domain u8 version u32 sampling u64 sysinit_ms 8 x (u32 id u32 val);
+ *   then "FSTE".
+ *
+ * Templates are saved compiled, so a file from a build with another slot layout or IE
+ * table is refused (FS_EVERSION) rather than misread.
+ */
+uint8_t *collector_save(const struct collector *c, size_t *len);
+
+/*
+ * Load what collector_save wrote (bounds-checked; every op is validated, so a hostile
+ * file cannot make a template read out of bounds). All or nothing: on error nothing
+ * is loaded and err says why (FS_EFORMAT, FS_EVERSION, FS_ETRUNC, FS_ECORRUPT). On
+ * success *ntemplates (may be NULL) is the number of templates loaded.
+ */
+int collector_load(struct collector *c, const uint8_t *buf, size_t len, size_t *ntemplates,
+                   struct fs_err *err);
 
 /* ---- internal to src/io/{collect,nf5,nf9,ipfix,tmpl,ipfix_ie,sflow}.c ---------------- */
 
