@@ -13,5 +13,6 @@ int cmd_count(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_match(int argc, char **argv);
 int cmd_inventory(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

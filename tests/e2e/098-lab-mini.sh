@@ -1,0 +1,39 @@
+#!/bin/sh
+# 098: the article's experiment (lab/run.sh) at CI size: 6 catalogue files and 6 files
+# that are served but not catalogued, 100 kB - 1 MB, one training and one test round,
+# one connection per download, profiles hop1 (no loss) and hop6 (1% of the server's
+# packets dropped by nftables in the client namespace, after the server-side capture),
+# plus keep-alive on hop1 (5 files a connection, metered with --split). Real network
+# namespaces, python3's http.server, curl, tcpdump; then `flowsleuth eval` for the four
+# models. Asserts: nearest on goodput identifies 100% of the catalogue downloads on
+# hop1 (both modes), and no download of a file outside the catalogue is matched by it
+# in any run; the article's tree (no reject option) matches every foreign file, which
+# checks that eval counts wrong matches at all. Root only; ~10 s. Skips (77) when not
+# root, when namespaces cannot be made, or a tool is missing.
+. "$(dirname "$0")/lib.sh"
+
+[ "$(id -u)" = 0 ] || skip "needs root (network namespaces)"
+need bash ip nft ethtool tcpdump curl python3 taskset awk
+out="$T/lab"
+rc=0
+FS_BIN="$FS_BIN" LAB_FILES=6 LAB_FOREIGN=6 LAB_MIN_KB=100 LAB_MAX_KB=1000 LAB_ROUNDS=2 \
+    LAB_PROFILES="hop1 hop6" LAB_KA_PROFILES="hop1" LAB_OUT="$out" \
+    bash "$FS_SRC/lab/run.sh" >"$T/lab.log" 2>&1 || rc=$?
+cat "$T/lab.log"
+[ "$rc" = 77 ] && skip "lab/run.sh skipped: $(tail -1 "$T/lab.log")"
+[ "$rc" = 0 ] || fail "lab/run.sh failed ($rc)"
+[ -s "$out/results.tsv" ] || fail "no results.tsv"
+
+# Columns: mode profile article article_fw article_bp article_bp_fw nearest_bytes
+# nearest_bytes_fw nearest_goodput nearest_goodput_fw known foreign
+awk -F'\t' 'NR > 1 { n++ } END { exit n == 3 ? 0 : 1 }' "$out/results.tsv" ||
+    fail "expected 3 runs in results.tsv"
+awk -F'\t' 'NR > 1 && $11 != 6 || NR > 1 && $12 != 6 { exit 1 }' "$out/results.tsv" ||
+    fail "every run must have 6 catalogue and 6 foreign test downloads"
+awk -F'\t' 'NR > 1 && $2 == "hop1" && $9 != "100.0" { exit 1 }' "$out/results.tsv" ||
+    fail "nearest on goodput below 100% on hop1"
+awk -F'\t' 'NR > 1 && $10 != 0 { exit 1 }' "$out/results.tsv" ||
+    fail "nearest on goodput matched a file outside the catalogue"
+awk -F'\t' 'NR > 1 && $1 == "single" && $4 != 6 { exit 1 }' "$out/results.tsv" ||
+    fail "the tree should match every foreign file (it cannot reject)"
+echo "ok: nearest on goodput 100% on hop1, no foreign file matched"
