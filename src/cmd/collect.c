@@ -31,8 +31,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +50,7 @@
 #endif
 
 static const char usage_text[] =
-    "usage: flowsleuth collect (-f FILE | -l [ADDR:]PORT ...) [-w PATH] [options]\n"
+    "usage: flowsleuth collect (-f FILE | -l [tcp:][ADDR:]PORT ...) [-w PATH] [options]\n"
     "       flowsleuth collect --status [--control PATH | -w STORE]\n"
     "\n"
     "Decode NetFlow v5, NetFlow v9, IPFIX and sFlow v5 into flow records.\n"
@@ -59,6 +61,8 @@ static const char usage_text[] =
     "  -l [ADDR:]PORT   listen on UDP (repeatable; [::]:PORT or ADDR:PORT, IPv4 or\n"
     "                   IPv6; default address 0.0.0.0); SIGINT/SIGTERM store every\n"
     "                   datagram already received and close the store; SIGHUP rotates\n"
+    "  -l tcp:[ADDR:]PORT  accept IPFIX over TCP (RFC 7011 10.4) on PORT, up to 64\n"
+    "                   connections at once; a bad message length closes that one\n"
     "  -w PATH          write flows to a store folder (existing dir or PATH/), a file,\n"
     "                   or -; without -w the flows are printed\n"
     "  -z CODEC         store compression: lz4 (default), zstd[:LEVEL], none\n"
@@ -80,9 +84,17 @@ static const char usage_text[] =
     "                   exporter's (1 = counters as exported, unscaled)\n"
     "  --max-templates N  template cache size (default 65536; oldest evicted beyond)\n"
     "  --stats          print per-exporter counters to stderr at the end\n"
+    "  -D               run as a daemon once the sockets are bound (stdin/stdout to\n"
+    "                   /dev/null; stderr stays as given: redirect it to a log)\n"
+    "  --pid-file PATH  write the collector's process id to PATH (removed at exit)\n"
+    "  -u USER          after binding, switch to USER and its group (root only; the\n"
+    "                   store folder must be writable by USER)\n"
     "  -h, --help       this help\n";
 
 #define MAX_LISTEN   16
+#define MAX_TCP      64    /* IPFIX-over-TCP connections at once; more are refused */
+#define TCP_MSG_MAX  65536 /* an IPFIX message is at most 65535 bytes */
+#define TCP_BATCH    64    /* reads from one connection before polling again */
 #define MAX_ALLOW    64
 #define DRAIN_BATCH  4096 /* datagrams read from one socket before polling again */
 #define RETRY_MS     1000 /* a failed store writer is reopened at most this often */
@@ -107,6 +119,8 @@ struct allow {
 
 struct collect_args {
     const char *file, *wpath, *format, *control;
+    const char *pid_file, *user;
+    int daemon;
     const char *listen[MAX_LISTEN];
     int nlisten, plain, stats, status, dry_run;
     struct allow allow[MAX_ALLOW];
@@ -118,8 +132,21 @@ struct collect_args {
 
 struct listener {
     int fd;
+    int tcp; /* -l tcp:...: a listening TCP socket for IPFIX (RFC 7011 10.4) */
     const char *name;
     uint64_t datagrams, drops; /* drops: the kernel's SO_RXQ_OVFL counter */
+    /* TCP: connections accepted / refused (--allow, too many), closed on a bad length
+     * or a version other than 10, cut off inside a message; messages are datagrams. */
+    uint64_t accepted, refused, bad_length, not_ipfix, cut_off;
+};
+
+/* One IPFIX-over-TCP connection: bytes of the message being read, its exporter. */
+struct tcp_conn {
+    int fd;
+    struct listener *l;
+    uint8_t ex[16];
+    uint8_t *buf; /* TCP_MSG_MAX bytes */
+    size_t have;
 };
 
 struct collect_run {
@@ -135,6 +162,9 @@ struct collect_run {
     uint64_t rotations, retry_ms, started_ms, expired;
     struct listener ls[MAX_LISTEN];
     int nls, ctl;
+    struct tcp_conn conns[MAX_TCP];
+    int nconn;
+    int pid_written; /* --pid-file is ours to remove */
     char *ctl_path, *tmpl_path;
 };
 
@@ -280,6 +310,9 @@ static int parse_long(struct collect_args *a, int c, const char *arg)
     case 10:
         a->status = 1;
         return 0;
+    case 11:
+        a->pid_file = arg;
+        return 0;
     default:
         return -1;
     }
@@ -307,6 +340,12 @@ static int parse_opt(struct collect_args *a, int c, const char *arg)
     case 'N':
         a->plain = 1;
         return 0;
+    case 'D':
+        a->daemon = 1;
+        return 0;
+    case 'u':
+        a->user = arg;
+        return 0;
     case 'z':
         if (store_codec_parse(arg, &a->wo.codec, &a->wo.level) == 0)
             return 0;
@@ -331,10 +370,11 @@ static int parse_args(struct collect_args *a, int argc, char **argv)
                                               { "expire-size", required_argument, NULL, 8 },
                                               { "expire-dry-run", no_argument, NULL, 9 },
                                               { "status", no_argument, NULL, 10 },
+                                              { "pid-file", required_argument, NULL, 11 },
                                               { NULL, 0, NULL, 0 } };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "f:l:w:o:Nz:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:l:w:o:Nz:Du:h", longopts, NULL)) != -1) {
         if (c == 'h')
             return 1;
         if (parse_opt(a, c, optarg) != 0)
@@ -342,6 +382,10 @@ static int parse_args(struct collect_args *a, int argc, char **argv)
     }
     if (optind < argc) {
         fprintf(stderr, "flowsleuth collect: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    if ((a->daemon || a->pid_file || a->user) && !a->nlisten) {
+        fprintf(stderr, "flowsleuth collect: -D, --pid-file and -u need -l\n");
         return -1;
     }
     if (a->status ? a->file || a->nlisten || (!a->control && !a->wpath) : !a->file == !a->nlisten) {
@@ -439,10 +483,30 @@ static int run_file(struct collect_args *a, struct collector *col, struct collec
     return run_pcap(a, col, run);
 }
 
-/* Split "[ADDR]:PORT", "ADDR:PORT" or "PORT" and bind a UDP socket; -1 on error. */
-static int open_listener(const char *spec)
+/* Socket options of a UDP listener: a big receive buffer, the drop counter. */
+static void udp_tune(int fd)
+{
+    int big = 8 << 20, one = 1;
+    /* Beyond net.core.rmem_max where allowed (root): bursts are what drops. */
+#ifdef SO_RCVBUFFORCE
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)) != 0)
+#endif
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+#ifdef SO_RXQ_OVFL
+    setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+#endif
+    (void)one;
+}
+
+/*
+ * Split "[tcp:][ADDR]:PORT", "[tcp:]ADDR:PORT" or "[tcp:]PORT" and bind a UDP socket,
+ * or with tcp: a listening TCP socket (*tcp set); -1 on error.
+ */
+static int open_listener(const char *spec, int *tcp)
 {
     char host[256] = "";
+    *tcp = strncmp(spec, "tcp:", 4) == 0;
+    spec += *tcp ? 4 : 0;
     const char *port = spec, *colon = strrchr(spec, ':');
     if (colon) {
         size_t n = (size_t)(colon - spec);
@@ -458,26 +522,21 @@ static int open_listener(const char *spec)
     }
     struct addrinfo hints = { 0 }, *ai;
     hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_socktype = *tcp ? SOCK_STREAM : SOCK_DGRAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
     if (getaddrinfo(host[0] ? host : "0.0.0.0", port, &hints, &ai) != 0)
         return -1;
-    int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    int big = 8 << 20, one = 1;
-    if (fd >= 0) {
-        /* Beyond net.core.rmem_max where allowed (root): bursts are what drops. */
-#ifdef SO_RCVBUFFORCE
-        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)) != 0)
-#endif
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
-#ifdef SO_RXQ_OVFL
-        setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
-#endif
-    }
-    (void)one;
-    if (fd >= 0 && bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+    int fd = socket(ai->ai_family, hints.ai_socktype | SOCK_CLOEXEC, 0), one = 1;
+    if (fd >= 0 && *tcp)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    else if (fd >= 0)
+        udp_tune(fd);
+    if (fd >= 0 && (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+                    (*tcp && (listen(fd, 16) != 0 || fcntl(fd, F_SETFL, O_NONBLOCK) != 0)))) {
+        int e = errno;
         close(fd);
         fd = -1;
+        errno = e;
     }
     freeaddrinfo(ai);
     return fd;
@@ -563,6 +622,15 @@ static uint64_t socket_drops(const struct listener *l)
     return d;
 }
 
+/* Open TCP connections of listener l. */
+static int tcp_open_count(const struct collect_run *run, const struct listener *l)
+{
+    int n = 0;
+    for (int i = 0; i < run->nconn; i++)
+        n += run->conns[i].l == l;
+    return n;
+}
+
 /* Every counter: per exporter and domain, totals, sockets, store. */
 static void print_stats(FILE *out, const struct collect_run *run)
 {
@@ -575,10 +643,21 @@ static void print_stats(FILE *out, const struct collect_run *run)
             (unsigned long long)t.sum.records, (unsigned long long)t.templates_cached,
             (unsigned long long)t.templates_evicted, (unsigned long long)t.exporters_evicted,
             (unsigned long long)t.not_flow, (unsigned long long)t.sum.not_allowed);
-    for (int i = 0; i < run->nls; i++)
-        fprintf(out, "flowsleuth collect: socket %s: datagrams %llu, kernel drops %llu\n",
-                run->ls[i].name, (unsigned long long)run->ls[i].datagrams,
-                (unsigned long long)socket_drops(&run->ls[i]));
+    for (int i = 0; i < run->nls; i++) {
+        const struct listener *l = &run->ls[i];
+        if (l->tcp)
+            fprintf(out,
+                    "flowsleuth collect: socket %s: messages %llu, connections accepted %llu, "
+                    "open %d, refused %llu; closed on bad length %llu, not IPFIX %llu, "
+                    "cut off inside a message %llu\n",
+                    l->name, (unsigned long long)l->datagrams, (unsigned long long)l->accepted,
+                    tcp_open_count(run, l), (unsigned long long)l->refused,
+                    (unsigned long long)l->bad_length, (unsigned long long)l->not_ipfix,
+                    (unsigned long long)l->cut_off);
+        else
+            fprintf(out, "flowsleuth collect: socket %s: datagrams %llu, kernel drops %llu\n",
+                    l->name, (unsigned long long)l->datagrams, (unsigned long long)socket_drops(l));
+    }
     if (run->folder)
         fprintf(out,
                 "flowsleuth collect: store %s: records stored %llu, in open bins %llu, lost to "
@@ -846,6 +925,112 @@ static int read_one(struct collect_run *run, struct listener *l, uint8_t *buf)
     return 0;
 }
 
+/* ---- IPFIX over TCP (RFC 7011 10.4) ------------------------------------------------ */
+
+/* Accept what waits on a TCP listener: --allow and MAX_TCP decide, others are closed. */
+static void tcp_accept(struct collect_run *run, struct listener *l)
+{
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept(l->fd, (struct sockaddr *)&ss, &sl);
+        if (fd < 0)
+            return;
+        if (fcntl(fd, F_SETFL, O_NONBLOCK) != 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+            close(fd);
+            continue;
+        }
+        uint8_t ex[16];
+        sockaddr_to16(&ss, ex);
+        if (!allowed(run->a, ex) || run->nconn == MAX_TCP) {
+            if (!allowed(run->a, ex))
+                collector_refused(run->col, ex);
+            l->refused++;
+            close(fd);
+            continue;
+        }
+        struct tcp_conn *c = &run->conns[run->nconn++];
+        *c = (struct tcp_conn){ .fd = fd, .l = l, .buf = xmalloc(TCP_MSG_MAX) };
+        memcpy(c->ex, ex, 16);
+        l->accepted++;
+    }
+}
+
+/*
+ * Decode the whole messages in c's buffer, keep a partial one. A header that is not
+ * IPFIX or a length below the header's 16 bytes cannot be framed: -1 (close).
+ */
+static int tcp_frames(struct collect_run *run, struct tcp_conn *c)
+{
+    size_t off = 0;
+    while (c->have - off >= 4) {
+        const uint8_t *m = c->buf + off;
+        size_t mlen = ((size_t)m[2] << 8) | m[3];
+        if (m[0] != 0 || m[1] != 10) {
+            c->l->not_ipfix++;
+            return -1;
+        }
+        if (mlen < 16) {
+            c->l->bad_length++;
+            return -1;
+        }
+        if (c->have - off < mlen)
+            break;
+        c->l->datagrams++;
+        collect_datagram(run->col, c->ex, m, mlen, now_ms(), sink, run);
+        off += mlen;
+    }
+    memmove(c->buf, c->buf + off, c->have - off);
+    c->have -= off;
+    return 0;
+}
+
+/*
+ * Read what c's socket holds (at most TCP_BATCH reads, or all when drain is set);
+ * -1 when the connection ends or must close: EOF, error, a bad frame.
+ */
+static int tcp_read(struct collect_run *run, struct tcp_conn *c, int drain)
+{
+    for (int k = 0; drain || k < TCP_BATCH; k++) {
+        ssize_t n = recv(c->fd, c->buf + c->have, TCP_MSG_MAX - c->have, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (n <= 0) {
+            c->l->cut_off += c->have > 0;
+            return -1;
+        }
+        c->have += (size_t)n;
+        if (tcp_frames(run, c) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Close the connections marked with fd -1 and close the gaps. */
+static void tcp_compact(struct collect_run *run)
+{
+    int k = 0;
+    for (int i = 0; i < run->nconn; i++) {
+        if (run->conns[i].fd >= 0)
+            run->conns[k++] = run->conns[i];
+        else
+            free(run->conns[i].buf);
+    }
+    run->nconn = k;
+}
+
+/* Read connection i after poll; close it when it ends. */
+static void tcp_serve(struct collect_run *run, int i, int drain)
+{
+    struct tcp_conn *c = &run->conns[i];
+    if (tcp_read(run, c, drain) != 0) {
+        close(c->fd);
+        c->fd = -1;
+    }
+}
+
 /* From now on the kernel queues nothing more for fd: what is queued is "received". */
 static void close_gate(int fd)
 {
@@ -864,7 +1049,7 @@ static int open_listeners(struct collect_run *run)
         struct listener *l = &run->ls[run->nls];
         l->name = run->a->listen[i];
         errno = 0;
-        l->fd = open_listener(l->name);
+        l->fd = open_listener(l->name, &l->tcp);
         if (l->fd < 0) {
             fprintf(stderr, "flowsleuth collect: cannot listen on '%s': %s\n", l->name,
                     strerror(errno ? errno : EINVAL));
@@ -882,19 +1067,74 @@ static uint64_t next_boundary(const struct collect_run *run, uint64_t now)
     return (now / w + 1) * w;
 }
 
-/* Poll the sockets and the clock until SIGTERM/SIGINT; rotate on time and SIGHUP. */
-static int listen_loop(struct collect_run *run, uint8_t *buf)
+/* The poll set: listeners, the control socket (fd -1 = ignored), connections. */
+static nfds_t poll_set(const struct collect_run *run, struct pollfd *pfd)
 {
-    struct pollfd pfd[MAX_LISTEN + 1];
     int n = run->nls;
     for (int i = 0; i < n; i++)
         pfd[i] = (struct pollfd){ run->ls[i].fd, POLLIN, 0 };
-    pfd[n] = (struct pollfd){ run->ctl, POLLIN, 0 }; /* fd -1 = ignored */
+    pfd[n] = (struct pollfd){ run->ctl, POLLIN, 0 };
+    for (int i = 0; i < run->nconn; i++)
+        pfd[n + 1 + i] = (struct pollfd){ run->conns[i].fd, POLLIN, 0 };
+    return (nfds_t)(n + 1 + run->nconn);
+}
+
+/* Handle what poll reported: datagrams, connections, the control socket. */
+static void serve_polled(struct collect_run *run, const struct pollfd *pfd, uint8_t *buf)
+{
+    int n = run->nls, nconn = run->nconn;
+    for (int i = 0; i < nconn; i++)
+        if (pfd[n + 1 + i].revents)
+            tcp_serve(run, i, 0);
+    tcp_compact(run);
+    for (int i = 0; i < n; i++) {
+        if (!(pfd[i].revents & POLLIN))
+            continue;
+        if (run->ls[i].tcp)
+            tcp_accept(run, &run->ls[i]);
+        else
+            for (int k = 0; k < DRAIN_BATCH && read_one(run, &run->ls[i], buf) == 0; k++)
+                ;
+    }
+    if (pfd[n].revents & POLLIN)
+        ctl_serve(run);
+}
+
+/*
+ * Stop: close the gates, then store every datagram the kernel already holds. The
+ * drops are taken first: the filter's own drops are not the kernel's losses. TCP:
+ * no new connection is taken; what each connection holds is read, then it closes.
+ */
+static void drain_all(struct collect_run *run, uint8_t *buf)
+{
+    for (int i = 0; i < run->nls; i++) {
+        if (run->ls[i].tcp)
+            continue;
+        run->ls[i].drops = socket_drops(&run->ls[i]);
+        close_gate(run->ls[i].fd);
+    }
+    for (int i = 0; i < run->nls; i++)
+        while (!run->ls[i].tcp && read_one(run, &run->ls[i], buf) == 0)
+            ;
+    for (int i = 0; i < run->nconn; i++) {
+        struct tcp_conn *c = &run->conns[i];
+        tcp_read(run, c, 1);
+        close(c->fd);
+        c->fd = -1;
+    }
+    tcp_compact(run);
+}
+
+/* Poll the sockets and the clock until SIGTERM/SIGINT; rotate on time and SIGHUP. */
+static int listen_loop(struct collect_run *run, uint8_t *buf)
+{
+    struct pollfd pfd[MAX_LISTEN + 1 + MAX_TCP];
     uint64_t boundary = next_boundary(run, now_ms());
     while (!stop_requested) {
         uint64_t now = now_ms();
         int wait = boundary > now ? (int)(boundary - now < 500 ? boundary - now : 500) : 0;
-        if (poll(pfd, (nfds_t)n + 1, wait) < 0 && errno != EINTR)
+        int np = poll(pfd, poll_set(run, pfd), wait);
+        if (np < 0 && errno != EINTR)
             return 1;
         now = now_ms();
         if (run->folder && (rotate_requested || now >= boundary)) {
@@ -902,25 +1142,103 @@ static int listen_loop(struct collect_run *run, uint8_t *buf)
             rotate(run, 1);
             boundary = next_boundary(run, now);
         }
-        for (int i = 0; i < n; i++) {
-            if (!(pfd[i].revents & POLLIN))
-                continue;
-            for (int k = 0; k < DRAIN_BATCH && read_one(run, &run->ls[i], buf) == 0; k++)
-                ;
-        }
-        if (pfd[n].revents & POLLIN)
-            ctl_serve(run);
+        if (np > 0)
+            serve_polled(run, pfd, buf);
     }
-    /* Stop: close the gates, then store every datagram the kernel already holds. The
-     * drops are taken first: the filter's own drops are not the kernel's losses. */
-    for (int i = 0; i < n; i++) {
-        run->ls[i].drops = socket_drops(&run->ls[i]);
-        close_gate(run->ls[i].fd);
-    }
-    for (int i = 0; i < n; i++)
-        while (read_one(run, &run->ls[i], buf) == 0)
-            ;
+    drain_all(run, buf);
     return 0;
+}
+
+/* ---- daemon, pid file, privileges ---------------------------------------------------- */
+
+/*
+ * -D: fork; the parent waits until the child says it is ready (one byte on a pipe)
+ * and exits 0, or 1 when the child died first. The child starts a session, gets
+ * /dev/null as stdin and stdout, and returns the pipe's write end (-1 on error).
+ */
+static int daemonize(void)
+{
+    int p[2];
+    if (pipe(p) != 0) {
+        fprintf(stderr, "flowsleuth collect: -D: %s\n", strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "flowsleuth collect: -D: fork: %s\n", strerror(errno));
+        return -1;
+    }
+    if (pid > 0) {
+        char c;
+        close(p[1]);
+        ssize_t n;
+        while ((n = read(p[0], &c, 1)) < 0 && errno == EINTR)
+            ;
+        _exit(n == 1 ? 0 : 1);
+    }
+    close(p[0]);
+    setsid();
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        close(null);
+    }
+    return p[1];
+}
+
+static int write_pid_file(const char *path)
+{
+    FILE *fp = fopen(path, "w");
+    int ok = fp && fprintf(fp, "%ld\n", (long)getpid()) > 0;
+    ok = fp && fclose(fp) == 0 && ok;
+    if (!ok)
+        fprintf(stderr, "flowsleuth collect: --pid-file %s: %s\n", path, strerror(errno));
+    return ok ? 0 : -1;
+}
+
+/*
+ * -u USER: the control socket becomes USER's (so USER may ask --status), then the
+ * supplementary groups, the group and the user are set; getting root back must fail.
+ */
+static int drop_privileges(const char *user, const char *ctl_path)
+{
+    struct passwd *pw = getpwnam(user);
+    if (!pw) {
+        fprintf(stderr, "flowsleuth collect: -u: no user '%s'\n", user);
+        return -1;
+    }
+    if (ctl_path && chown(ctl_path, pw->pw_uid, pw->pw_gid) != 0)
+        fprintf(stderr, "flowsleuth collect: chown %s: %s\n", ctl_path, strerror(errno));
+    gid_t g = pw->pw_gid;
+    if (setgroups(1, &g) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+        fprintf(stderr, "flowsleuth collect: -u %s: %s\n", user, strerror(errno));
+        return -1;
+    }
+    if (pw->pw_uid != 0 && setuid(0) == 0) {
+        fprintf(stderr, "flowsleuth collect: -u %s: root privileges remain\n", user);
+        return -1;
+    }
+    return 0;
+}
+
+/* After binding: -D, --pid-file, -u, in that order; 0 or -1 (the collector stops). */
+static int go_background(struct collect_run *run)
+{
+    const struct collect_args *a = run->a;
+    int ready = -1;
+    if (a->daemon && (ready = daemonize()) < 0)
+        return -1;
+    int rc = a->pid_file ? write_pid_file(a->pid_file) : 0;
+    run->pid_written = a->pid_file && rc == 0;
+    if (rc == 0 && a->user)
+        rc = drop_privileges(a->user, run->ctl >= 0 ? run->ctl_path : NULL);
+    if (ready >= 0) {
+        if (rc == 0 && write(ready, "", 1) != 1)
+            rc = -1;
+        close(ready);
+    }
+    return rc;
 }
 
 static int run_listen(struct collect_run *run)
@@ -931,7 +1249,7 @@ static int run_listen(struct collect_run *run)
         char *def = !ctl && run->folder ? store_file(run->a->wpath, CTL_NAME) : NULL;
         if (def)
             ctl = def;
-        if (!ctl || ctl_open(run, ctl) == 0) {
+        if ((!ctl || ctl_open(run, ctl) == 0) && go_background(run) == 0) {
             uint8_t *buf = xmalloc(65536);
             rc = listen_loop(run, buf);
             free(buf);
@@ -946,6 +1264,8 @@ static int run_listen(struct collect_run *run)
         close(run->ctl);
         unlink(run->ctl_path);
     }
+    if (run->pid_written)
+        unlink(run->a->pid_file); /* may fail after -u: a stale pid file is harmless */
     free(run->ctl_path);
     return rc;
 }

@@ -33,8 +33,9 @@ static const char usage_text[] =
     "  -e URL           export flows as they expire over UDP (repeatable; with -w too):\n"
     "                   ipfix://HOST:PORT (IPFIX, biflows as RFC 5103, extra fields\n"
     "                   under PEN 32473), nf9://HOST:PORT (NetFlow v9, a biflow as two\n"
-    "                   uniflows), nf5://HOST:PORT (NetFlow v5, IPv4 only); HOST may\n"
-    "                   be [IPv6]\n"
+    "                   uniflows), nf5://HOST:PORT (NetFlow v5, IPv4 only),\n"
+    "                   ipfix+tcp://HOST:PORT (IPFIX over TCP, reconnects with\n"
+    "                   backoff, templates at each connect); HOST may be [IPv6]\n"
     "  --rate N         send at most N records per second to each exporter (for slow\n"
     "                   collectors); default: as fast as they are made\n"
     "  -z CODEC         store compression: lz4 (default), zstd[:LEVEL], none\n"
@@ -260,12 +261,12 @@ static void print_export_stats(const struct meter_run *run)
         fprintf(stderr,
                 "flowsleuth meter: export %s: flows %llu, records sent %llu, messages %llu "
                 "(%llu bytes, %llu template records), left out %llu, send errors %llu "
-                "(%llu records)\n",
+                "(%llu records), connections %llu\n",
                 exporter_url(run->ex[i]), (unsigned long long)st.flows,
                 (unsigned long long)st.records, (unsigned long long)st.messages,
                 (unsigned long long)st.bytes, (unsigned long long)st.templates,
                 (unsigned long long)st.left_out, (unsigned long long)st.send_errors,
-                (unsigned long long)st.lost);
+                (unsigned long long)st.lost, (unsigned long long)st.connects);
     }
 }
 

@@ -9,6 +9,9 @@
  *                 tests decode its output with collect_datagram.
  *   exporter_*    URL (ipfix://HOST:PORT, nf9://, nf5://), a connect()ed UDP socket,
  *                 an optional token bucket (--rate flows/s); otherwise no pacing.
+ *                 ipfix+tcp://HOST:PORT: IPFIX over TCP (RFC 7011 10.4), connected
+ *                 at the first message, reconnected with backoff, templates first
+ *                 on every connection.
  *
  * Dialects are rows of a const table (softflowd's nf[]): name, version, records per
  * message, IPv6 and biflow support, header/template/record writers.
@@ -55,6 +58,7 @@ struct export_stats {
     uint64_t bytes;       /* message bytes sent */
     uint64_t send_errors; /* messages the emit callback (the network) refused */
     uint64_t lost;        /* data records in those refused messages */
+    uint64_t connects;    /* ipfix+tcp: connections made (1 + reconnections) */
 };
 
 struct export_enc_opts {
@@ -111,7 +115,8 @@ struct exporter;
 
 /*
  * Parse URL (SCHEME://HOST:PORT, HOST an IPv4 address, [IPv6] or a name; SCHEME
- * ipfix, nf9 or nf5), resolve it, open and connect() a UDP socket. 0 or FS_E* /
+ * ipfix, ipfix+tcp, nf9 or nf5), resolve it, open and connect() a UDP socket (TCP:
+ * only resolve; the connection is made with the first message). 0 or FS_E* /
  * -errno with err filled.
  */
 int exporter_open(struct exporter **out, const char *url, const struct exporter_opts *o,

@@ -1,0 +1,190 @@
+#!/bin/sh
+# Benchmark: the highest loss-free rate of `flowsleuth collect -l` vs nfcapd (127.0.0.1).
+#
+# The same datagrams go to each collector, one at a time, at rising rates:
+#   fsgen mix -> flowsleuth meter -e ipfix:// (and nf9://) --rate -> a recorder that
+#   keeps every datagram (checked against the meter's message count)
+#   -> a C replayer (built here, paced with a monotonic clock) at R datagrams/s,
+#      the set repeated to BENCH_RECORDS records per step
+#   -> flowsleuth collect -l 127.0.0.1:P -w DIR/   or   nfcapd -b 127.0.0.1 -p P -w DIR
+# After each step the collector is stopped (SIGTERM) and what it STORED is counted:
+# flowsleuth print | wc -l, nfdump -R -q | wc -l. A step is loss-free when stored ==
+# sent. The search stops at the first lossy rate. CPU per million flows is user+sys
+# of the collector (/usr/bin/time) over the highest loss-free step.
+#
+# Environment: FS_BIN, FS_GEN (default build/), BENCH_FLOWS (meter flows, default
+# 20000), BENCH_RECORDS (records per step, default 1000000), BENCH_RATES (datagrams/s,
+# default "5000 10000 20000 40000 80000 160000 320000 640000").
+set -eu
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+FS_BIN=${FS_BIN:-$SRC/build/flowsleuth}
+FS_GEN=${FS_GEN:-$SRC/build/fsgen}
+FLOWS=${BENCH_FLOWS:-20000}
+RECORDS=${BENCH_RECORDS:-1000000}
+RATES=${BENCH_RATES:-"5000 10000 20000 40000 80000 160000 320000 640000"}
+die() { echo "bench/collect.sh: $*" >&2; exit 1; }
+for t in nfcapd nfdump python3 cc ss /usr/bin/time; do
+    command -v "$t" >/dev/null 2>&1 || die "$t not installed"
+done
+[ -x "$FS_BIN" ] && [ -x "$FS_GEN" ] || die "build flowsleuth and fsgen first"
+W=$(mktemp -d /tmp/fs-bench-collect.XXXXXX)
+pids=
+cleanup() {
+    for p in $pids; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$W"
+}
+trap cleanup EXIT INT TERM
+PORT=$((40000 + $$ % 10000))
+while ss -Hlun "sport = :$PORT" | grep -q .; do PORT=$((PORT + 1)); done
+
+# The replayer: FILE of [u16 len][bytes] records, sent REPEAT times at PPS.
+cat >"$W/replay.c" <<'C'
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+static uint64_t ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+int main(int argc, char **argv)
+{
+    if (argc != 5)
+        return 2;
+    FILE *f = fopen(argv[1], "rb");
+    static uint8_t data[64 << 20];
+    size_t n = f ? fread(data, 1, sizeof(data), f) : 0;
+    double pps = strtod(argv[3], NULL);
+    long rep = strtol(argv[4], NULL, 10), sent = 0;
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)strtol(argv[2], NULL, 10)) };
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (!n || fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+        return 1;
+    uint64_t t0 = ns();
+    for (long r = 0; r < rep; r++)
+        for (size_t off = 0; off + 2 <= n;) {
+            size_t len = (size_t)data[off] << 8 | data[off + 1];
+            uint64_t due = t0 + (uint64_t)((double)sent * 1e9 / pps);
+            while (ns() < due)
+                ;
+            while (send(fd, data + off + 2, len, 0) < 0)
+                usleep(50);
+            sent++;
+            off += 2 + len;
+        }
+    printf("%ld %.0f\n", sent, (double)sent * 1e9 / (double)(ns() - t0));
+    return 0;
+}
+C
+cc -O2 -o "$W/replay" "$W/replay.c" || die "cannot build the replayer"
+
+# Record the export of dialect D into $W/D.bin; prints records per pass.
+record() {
+    d=$1
+    python3 - "$PORT" "$W/$d.bin" >"$W/$d.rec" <<'PY' &
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+print("ready", flush=True)
+n = 0
+with open(sys.argv[2], "wb") as f:
+    s.settimeout(3)
+    try:
+        while True:
+            b = s.recv(65535)
+            f.write(struct.pack("!H", len(b)) + b)
+            n += 1
+    except socket.timeout:
+        pass
+print(n)
+PY
+    rp=$!
+    until grep -q ready "$W/$d.rec" 2>/dev/null; do sleep 0.05; done
+    "$FS_BIN" meter -r "$W/mix.pcap" -e "$d://127.0.0.1:$PORT" --rate 50000 --stats \
+        2>"$W/$d.stats" || die "meter -e $d"
+    wait "$rp"
+    got=$(tail -1 "$W/$d.rec")
+    msgs=$(sed -n 's/.*messages \([0-9]*\).*/\1/p' "$W/$d.stats")
+    [ "$got" = "$msgs" ] || die "$d: recorded $got of $msgs datagrams"
+    sed -n 's/.*records sent \([0-9]*\).*/\1/p' "$W/$d.stats"
+}
+
+wait_drained() {
+    n=0
+    while [ "$(ss -Hlun "sport = :$PORT" | awk '{ s += $2 } END { print s + 0 }')" != 0 ]; do
+        n=$((n + 1))
+        [ "$n" -gt 600 ] && break
+        sleep 0.05
+    done
+}
+
+# step WHO D PPS REPEAT: run one collector at one rate; prints "stored cpu_s".
+step() {
+    who=$1 d=$2 pps=$3 rep=$4
+    rm -rf "$W/st"
+    mkdir -p "$W/st"
+    if [ "$who" = flowsleuth ]; then
+        /usr/bin/time -f "%U %S" -o "$W/time" "$FS_BIN" collect -l "127.0.0.1:$PORT" \
+            -w "$W/st/" 2>"$W/col.err" &
+    else
+        /usr/bin/time -f "%U %S" -o "$W/time" nfcapd -w "$W/st" -b 127.0.0.1 -p "$PORT" \
+            -t 3600 >"$W/col.err" 2>&1 &
+    fi
+    cp=$!
+    pids="$pids $cp"
+    until ss -Hlun "sport = :$PORT" | grep -q .; do sleep 0.05; done
+    "$W/replay" "$W/$d.bin" "$PORT" "$pps" "$rep" >"$W/replay.out" || die "replay"
+    wait_drained
+    sleep 0.2
+    kill -TERM "$(pgrep -P "$cp" | head -1)" 2>/dev/null || kill -TERM "$cp"
+    wait "$cp" || true
+    if [ "$who" = flowsleuth ]; then
+        stored=$("$FS_BIN" print -r "$W/st" -o csv -N | tail -n +2 | wc -l)
+    else
+        stored=$(nfdump -R "$W/st" -q -o csv 2>/dev/null | awk -F, 'NF > 12 && $1 != "ts"' | wc -l)
+    fi
+    echo "$stored $(tail -1 "$W/time" | awk '{ print $1 + $2 }') $(awk '{ print $2 }' "$W/replay.out")"
+}
+
+"$FS_GEN" mix "$W/mix.pcap" --flows "$FLOWS" --seed 7 >/dev/null
+echo "dialect collector rate_dgram_s rate_flows_s sent stored lossfree cpu_s_per_Mflow" >"$W/table"
+for d in ipfix nf9; do
+    per=$(record "$d")
+    dg=$(tail -1 "$W/$d.rec")
+    rep=$(( (RECORDS + per - 1) / per ))
+    sent=$((per * rep))
+    for who in flowsleuth nfcapd; do
+        for rate in $RATES; do
+            # shellcheck disable=SC2046
+            set -- $(step "$who" "$d" "$rate" "$rep")
+            ok=no
+            [ "$1" = "$sent" ] && ok=yes
+            pps=$3 # the rate the replayer reached
+            fps=$(awk -v p="$pps" -v r="$per" -v g="$dg" 'BEGIN { printf "%.0f", p * r / g }')
+            cpu=$(awk -v c="$2" -v s="$1" 'BEGIN { printf "%.2f", s ? c * 1e6 / s : 0 }')
+            echo "$d $who $pps $fps $sent $1 $ok $cpu" | tee -a "$W/table" >&2
+            [ "$ok" = yes ] || break
+        done
+    done
+done
+echo
+column -t "$W/table"
+echo
+# Highest loss-free rate per dialect and collector, and the ratio.
+awk 'NR > 1 && $7 == "yes" { k = $1 " " $2; if ($4 > best[k]) { best[k] = $4; cpu[k] = $8 } }
+END {
+    for (d = 1; d <= 2; d++) {
+        dl = d == 1 ? "ipfix" : "nf9"
+        f = best[dl " flowsleuth"]; n = best[dl " nfcapd"]
+        printf "%s: flowsleuth %d flows/s (%s CPU s/Mflow), nfcapd %d flows/s (%s CPU s/Mflow), ratio %.1fx\n",
+            dl, f, cpu[dl " flowsleuth"], n, cpu[dl " nfcapd"], n ? f / n : 0
+    }
+}' "$W/table"
