@@ -3,6 +3,7 @@
 #   1 format   clang-format check + banned-function grep
 #   2 release  gcc -O2 -Werror build, whole ctest suite (unit, e2e, fuzz corpora)
 #   3 sanitize clang ASan+UBSan build, whole ctest suite again
+#   3b tsan    clang ThreadSanitizer build, whole ctest suite with 3 decoder threads
 #   4 fuzz     each libFuzzer target for FS_FUZZ_SECONDS (default 20) from its corpus
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,6 +58,18 @@ rc2=${PIPESTATUS[0]}
 set -e
 count_ctest
 
+stage "3b ThreadSanitizer build (clang) + ctest"
+# The store reader decodes on threads; FS_READ_THREADS=3 runs more decoders than this
+# machine has CPUs, so hand-offs between them and the caller interleave in every way.
+CC=clang bash scripts/build.sh build-tsan -DCMAKE_BUILD_TYPE=Debug -DFS_WERROR=ON \
+    -DFS_SANITIZE=thread
+set +e
+(cd build-tsan && FS_READ_THREADS=3 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    ctest -j"$jobs" --output-on-failure) 2>&1 | tee "$log"
+rc4=${PIPESTATUS[0]}
+set -e
+count_ctest
+
 stage "4 fuzz smoke (libFuzzer)"
 CC=clang bash scripts/build.sh build-fuzz -DCMAKE_BUILD_TYPE=Debug -DFS_FUZZ=ON \
     -DFS_SANITIZE=address,undefined
@@ -82,4 +95,4 @@ done
 
 echo
 echo "tests: $passed passed, $failed failed"
-[ "$rc1" = 0 ] && [ "$rc2" = 0 ] && [ "$rc3" = 0 ] && [ "$failed" = 0 ]
+[ "$rc1" = 0 ] && [ "$rc2" = 0 ] && [ "$rc3" = 0 ] && [ "$rc4" = 0 ] && [ "$failed" = 0 ]

@@ -143,18 +143,20 @@ int input_read(struct input_opts *in, const char *prog, int (*fn)(void *ctx, con
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         return 1;
     }
-    int status = 0, rc;
-    const struct flow *f;
-    while ((rc = store_reader_next(r, &f, &err)) != 0) {
+    int status = 0, rc, stop = 0;
+    const struct flow *v;
+    size_t n;
+    /* A run at a time: the per-record cost is the filter and fn, not a reader call. */
+    while (!stop && (rc = store_reader_next_block(r, &v, &n, &err)) != 0) {
         if (rc < 0) {
             fprintf(stderr, "%s: %s\n", prog, err.msg);
             status = 1;
             continue;
         }
-        if (in->filter && !filter_match(in->filter, f))
-            continue;
-        if (fn(ctx, f))
-            break;
+        const struct filter *flt = in->filter;
+        for (size_t i = 0; i < n && !stop; i++)
+            if (!flt || filter_match(flt, &v[i]))
+                stop = fn(ctx, &v[i]);
     }
     if (in->stats)
         print_stats(prog, r);

@@ -97,6 +97,13 @@ struct store_reader;
  * order, or "-" for stdin). With a window, files whose bin cannot overlap it are not
  * opened, blocks whose time range misses it are not decompressed, and records outside
  * it (last < from or first >= to) are not returned.
+ *
+ * Blocks are decompressed and unshuffled ahead of the caller by decoder threads (one
+ * less than the CPUs, at most 3; FS_READ_THREADS=0..3 in the environment overrides it),
+ * while the caller reads the files in order and hands the records out in file order:
+ * the result is the same with any number of threads. Only regular files are read
+ * ahead; a pipe or stdin is read one block at a time, so a live stream is not held up.
+ * A reader is used by one thread at a time.
  */
 int store_reader_open(struct store_reader **out, const char *const *paths, size_t npaths,
                       const struct store_ropts *o, struct fs_err *err);
@@ -108,6 +115,16 @@ int store_reader_open(struct store_reader **out, const char *const *paths, size_
  * on with the rest, so a command can warn and continue.
  */
 int store_reader_next(struct store_reader *r, const struct flow **f, struct fs_err *err);
+
+/*
+ * Next run of records, for readers that take a block at a time: returns 1 with *v
+ * pointing at *n (> 0) consecutive records in the window (valid until the next call),
+ * 0 at the end, or a negative code as store_reader_next. Records come in the same
+ * order as from store_reader_next, and the two may be mixed: a run starts where the
+ * last record handed out left off.
+ */
+int store_reader_next_block(struct store_reader *r, const struct flow **v, size_t *n,
+                            struct fs_err *err);
 
 /* Counters for --stats. */
 struct store_rstats {

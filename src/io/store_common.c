@@ -10,6 +10,9 @@
 
 #include <errno.h>
 #include <lz4.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,11 +51,67 @@ int store_codec_parse(const char *s, enum store_codec *codec, int *level)
 
 /* ---- CRC-32, slicing by 8 ---- */
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <wmmintrin.h>
+#define STORE_CRC_CLMUL 1
+
+static int crc_clmul_ok;
+
+/*
+ * The bulk of a CRC-32 by carry-less multiplication (Intel, "Fast CRC Computation for
+ * Generic Polynomials Using PCLMULQDQ", 2009; the bit-reflected constants as zlib's
+ * Chromium fork uses them): four 128-bit lanes folded 64 bytes at a time, then
+ * reduced to 32 bits. c is the running register (pre-inverted); n >= 64, a multiple of
+ * 16. The slicing-by-8 tables below cost a sixth of a plain read; this is ~10x faster.
+ */
+__attribute__((target("pclmul,sse2"))) static uint32_t crc_clmul(uint32_t c, const uint8_t *p,
+                                                                 size_t n)
+{
+    const __m128i k1k2 = _mm_set_epi64x(0x01c6e41596, 0x0154442bd4);
+    const __m128i k3k4 = _mm_set_epi64x(0x00ccaa009e, 0x01751997d0);
+    const __m128i k5 = _mm_set_epi64x(0, 0x0163cd6124);
+    const __m128i poly = _mm_set_epi64x(0x01f7011641, 0x01db710641);
+    const __m128i m32 = _mm_setr_epi32(~0, 0, ~0, 0);
+    __m128i x[4];
+    for (int i = 0; i < 4; i++)
+        x[i] = _mm_loadu_si128((const __m128i *)(p + 16 * i));
+    x[0] = _mm_xor_si128(x[0], _mm_cvtsi32_si128((int)c));
+    for (p += 64, n -= 64; n >= 64; p += 64, n -= 64)
+        for (int i = 0; i < 4; i++) {
+            __m128i lo = _mm_clmulepi64_si128(x[i], k1k2, 0x00);
+            __m128i hi = _mm_clmulepi64_si128(x[i], k1k2, 0x11);
+            x[i] = _mm_xor_si128(_mm_xor_si128(lo, hi),
+                                 _mm_loadu_si128((const __m128i *)(p + 16 * i)));
+        }
+    __m128i a = x[0];
+    for (int i = 1; i < 4; i++) /* fold the four lanes into one */
+        a = _mm_xor_si128(
+            _mm_xor_si128(_mm_clmulepi64_si128(a, k3k4, 0x00), _mm_clmulepi64_si128(a, k3k4, 0x11)),
+            x[i]);
+    for (; n >= 16; p += 16, n -= 16)
+        a = _mm_xor_si128(
+            _mm_xor_si128(_mm_clmulepi64_si128(a, k3k4, 0x00), _mm_clmulepi64_si128(a, k3k4, 0x11)),
+            _mm_loadu_si128((const __m128i *)p));
+    /* 128 -> 64 bits */
+    a = _mm_xor_si128(_mm_srli_si128(a, 8), _mm_clmulepi64_si128(a, k3k4, 0x10));
+    a = _mm_xor_si128(_mm_clmulepi64_si128(_mm_and_si128(a, m32), k5, 0x00), _mm_srli_si128(a, 4));
+    /* Barrett reduction to 32 bits */
+    __m128i t = _mm_clmulepi64_si128(_mm_and_si128(a, m32), poly, 0x10);
+    t = _mm_clmulepi64_si128(_mm_and_si128(t, m32), poly, 0x00);
+    a = _mm_xor_si128(a, t);
+    return (uint32_t)_mm_cvtsi128_si32(_mm_srli_si128(a, 4));
+}
+#endif
+
 static uint32_t crc_tab[8][256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
 static void crc_init(void)
 {
+#ifdef STORE_CRC_CLMUL
+    __builtin_cpu_init();
+    crc_clmul_ok = __builtin_cpu_supports("pclmul");
+#endif
     for (uint32_t i = 0; i < 256; i++) {
         uint32_t c = i;
         for (int k = 0; k < 8; k++)
@@ -65,14 +124,22 @@ static void crc_init(void)
 }
 
 /*
- * CRC-32 as zlib computes it. Slicing by 8 keeps the check of a block well below the
- * cost of decompressing it (byte-wise tables run at ~400 MB/s, this at several GB/s).
+ * CRC-32 as zlib computes it: carry-less multiplication where the CPU has it, else
+ * slicing by 8 (byte-wise tables run at ~400 MB/s, slicing at ~1.5 GB/s).
  */
 uint32_t store_crc32(uint32_t crc, const void *buf, size_t n)
 {
     pthread_once(&crc_once, crc_init);
     const uint8_t *p = buf;
     uint32_t c = ~crc;
+#ifdef STORE_CRC_CLMUL
+    if (n >= 64 && crc_clmul_ok) {
+        size_t k = n & ~(size_t)15;
+        c = crc_clmul(c, p, k);
+        p += k;
+        n -= k;
+    }
+#endif
     while (n >= 8) {
         uint32_t lo = c ^ get_le32(p), hi = get_le32(p + 4);
         c = crc_tab[7][lo & 0xff] ^ crc_tab[6][(lo >> 8) & 0xff] ^ crc_tab[5][(lo >> 16) & 0xff] ^
@@ -313,21 +380,172 @@ static void unshuffle_col(const struct field *fd, const uint8_t *col, size_t r0,
     }
 }
 
-void store_unshuffle(const uint8_t *raw, size_t n, uint32_t ncolumns, struct flow *out)
+#if defined(__SSE2__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/*
+ * The unshuffle in SSE2 (every x86-64 has it), 16 records at a time: byte planes are
+ * interleaved with unpack instructions straight from the raw buffer, without the copy
+ * into a tile and the byte-by-byte assembly, which took half of a plain read. On a
+ * little-endian machine plane b is memory byte b of the value, so an address (16
+ * planes) is two 8-byte halves and one routine per width covers every field.
+ */
+#define STORE_UNSHUFFLE_SIMD 1
+
+#define LD(b)      _mm_loadu_si128((const __m128i *)(col + (b)*n + r))
+#define ST64(k, v) _mm_storel_epi64((__m128i *)(dst + (k)*st), (v))
+
+/* 16 values of 8 bytes: planes col + b*n, records r..r+15, to dst (stride st). */
+static void unshuf8_x16(const uint8_t *col, size_t n, size_t r, uint8_t *dst, size_t st)
+{
+    __m128i a0 = _mm_unpacklo_epi8(LD(0), LD(1)), a1 = _mm_unpackhi_epi8(LD(0), LD(1));
+    __m128i a2 = _mm_unpacklo_epi8(LD(2), LD(3)), a3 = _mm_unpackhi_epi8(LD(2), LD(3));
+    __m128i a4 = _mm_unpacklo_epi8(LD(4), LD(5)), a5 = _mm_unpackhi_epi8(LD(4), LD(5));
+    __m128i a6 = _mm_unpacklo_epi8(LD(6), LD(7)), a7 = _mm_unpackhi_epi8(LD(6), LD(7));
+    /* bytes 0-3 (b*) and 4-7 (c*) of records 0-3, 4-7, 8-11, 12-15 */
+    __m128i b[4] = { _mm_unpacklo_epi16(a0, a2), _mm_unpackhi_epi16(a0, a2),
+                     _mm_unpacklo_epi16(a1, a3), _mm_unpackhi_epi16(a1, a3) };
+    __m128i c[4] = { _mm_unpacklo_epi16(a4, a6), _mm_unpackhi_epi16(a4, a6),
+                     _mm_unpacklo_epi16(a5, a7), _mm_unpackhi_epi16(a5, a7) };
+    for (int q = 0; q < 4; q++) {
+        __m128i lo = _mm_unpacklo_epi32(b[q], c[q]), hi = _mm_unpackhi_epi32(b[q], c[q]);
+        ST64(4 * q, lo);
+        ST64(4 * q + 1, _mm_unpackhi_epi64(lo, lo));
+        ST64(4 * q + 2, hi);
+        ST64(4 * q + 3, _mm_unpackhi_epi64(hi, hi));
+    }
+}
+
+/* 16 values of 4 or 2 bytes (sz), as unshuf8_x16. */
+static void unshuf42_x16(const uint8_t *col, size_t n, size_t r, uint8_t *dst, size_t st, size_t sz)
+{
+    __m128i a0 = _mm_unpacklo_epi8(LD(0), LD(1)), a1 = _mm_unpackhi_epi8(LD(0), LD(1));
+    union {
+        __m128i v[4];
+        uint8_t b[64];
+    } u;
+    if (sz == 2) {
+        u.v[0] = a0;
+        u.v[1] = a1;
+    } else {
+        __m128i a2 = _mm_unpacklo_epi8(LD(2), LD(3)), a3 = _mm_unpackhi_epi8(LD(2), LD(3));
+        u.v[0] = _mm_unpacklo_epi16(a0, a2);
+        u.v[1] = _mm_unpackhi_epi16(a0, a2);
+        u.v[2] = _mm_unpacklo_epi16(a1, a3);
+        u.v[3] = _mm_unpackhi_epi16(a1, a3);
+    }
+    /* Constant sizes: a memcpy of a variable size compiles to a loop per record. */
+    if (sz == 2)
+        for (size_t k = 0; k < 16; k++)
+            memcpy(dst + k * st, u.b + 2 * k, 2);
+    else
+        for (size_t k = 0; k < 16; k++)
+            memcpy(dst + k * st, u.b + 4 * k, 4);
+}
+
+#undef LD
+#undef ST64
+
+/* Records r0..r0+m of one column, m a multiple of 16. */
+static void unshuffle_col_simd(const struct field *fd, const uint8_t *col, size_t r0, size_t m,
+                               size_t n, struct flow *out)
+{
+    const size_t st = sizeof(struct flow), sz = fd->size;
+    uint8_t *base = (uint8_t *)out + r0 * st + fd->offset;
+    for (size_t k = 0; k < m; k += 16) {
+        uint8_t *dst = base + k * st;
+        if (sz == 16) {
+            unshuf8_x16(col, n, r0 + k, dst, st);
+            unshuf8_x16(col + 8 * n, n, r0 + k, dst + 8, st);
+        } else if (sz == 8) {
+            unshuf8_x16(col, n, r0 + k, dst, st);
+        } else if (sz == 4 || sz == 2) {
+            unshuf42_x16(col, n, r0 + k, dst, st, sz);
+        } else {
+            for (size_t i = 0; i < 16; i++)
+                dst[i * st] = col[r0 + k + i];
+        }
+    }
+}
+#endif
+
+/* 1 when len bytes at p are all zero: an OR reduction the compiler vectorises. */
+static int all_zero(const uint8_t *p, size_t len)
+{
+    size_t i = 0;
+    while (i + 256 <= len) {
+        uint64_t acc = 0;
+        for (size_t k = 0; k < 256; k += 8) {
+            uint64_t w;
+            memcpy(&w, p + i + k, 8);
+            acc |= w;
+        }
+        if (acc)
+            return 0;
+        i += 256;
+    }
+    for (; i < len; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
+/* One tile of records r0..r1 of every column not in skip. */
+static void unshuffle_tile(const uint8_t *raw, size_t n, uint32_t ncolumns, uint64_t skip,
+                           size_t r0, size_t r1, struct flow *out)
+{
+    const uint8_t *col = raw;
+    for (size_t i = 0; i < ncolumns; col += n * fields[i].size, i++) {
+        if (skip >> i & 1)
+            continue;
+#ifdef STORE_UNSHUFFLE_SIMD
+        size_t sz = fields[i].size, m = (r1 - r0) & ~(size_t)15;
+        if (sz == 1 || sz == 2 || sz == 4 || sz == 8 || sz == 16) {
+            unshuffle_col_simd(&fields[i], col, r0, m, n, out);
+            if (r0 + m < r1)
+                unshuffle_col(&fields[i], col, r0 + m, r1, n, out);
+            continue;
+        }
+#endif
+        unshuffle_col(&fields[i], col, r0, r1, n, out);
+    }
+}
+
+/*
+ * store_unshuffle with a memory of all-zero columns: exporter, interfaces, AS numbers,
+ * VLAN and more are zero in whole blocks of most stores, and a column that is zero in
+ * this block and already zero in out needs no writing at all. Checking a column for
+ * zero reads it once; the transposition it saves writes every record's field.
+ */
+void store_unshuffle_z(const uint8_t *raw, size_t n, uint32_t ncolumns, struct flow *out,
+                       struct store_zcols *z)
 {
     if (ncolumns > nfields)
         ncolumns = (uint32_t)nfields;
-    for (size_t i = ncolumns; i < nfields; i++)
-        for (size_t r = 0; r < n; r++)
-            memset((uint8_t *)&out[r] + fields[i].offset, 0, fields[i].size);
-    for (size_t r0 = 0; r0 < n; r0 += TILE) {
-        size_t r1 = r0 + TILE < n ? r0 + TILE : n;
-        const uint8_t *col = raw;
-        for (size_t i = 0; i < ncolumns; i++) {
-            unshuffle_col(&fields[i], col, r0, r1, n, out);
+    if (nfields > 64) /* more fields than the mask holds: no skipping */
+        z = NULL;
+    uint64_t known = z && n <= z->n ? z->mask : 0, zero = 0;
+    const uint8_t *col = raw;
+    for (size_t i = 0; z && i < nfields; i++) {
+        if (i >= ncolumns || all_zero(col, n * fields[i].size))
+            zero |= (uint64_t)1 << i;
+        if (i < ncolumns)
             col += n * fields[i].size;
-        }
     }
+    uint64_t skip = known & zero;
+    for (size_t i = ncolumns; i < nfields; i++)
+        if (!(skip >> i & 1))
+            for (size_t r = 0; r < n; r++)
+                memset((uint8_t *)&out[r] + fields[i].offset, 0, fields[i].size);
+    for (size_t r0 = 0; r0 < n; r0 += TILE)
+        unshuffle_tile(raw, n, ncolumns, skip, r0, r0 + TILE < n ? r0 + TILE : n, out);
+    if (z) {
+        z->mask = zero;
+        z->n = n;
+    }
+}
+
+void store_unshuffle(const uint8_t *raw, size_t n, uint32_t ncolumns, struct flow *out)
+{
+    store_unshuffle_z(raw, n, ncolumns, out, NULL);
 }
 
 /* ---- codecs ---- */

@@ -95,6 +95,20 @@ void store_shuffle(const struct flow *f, size_t n, uint8_t *raw);
  */
 void store_unshuffle(const uint8_t *raw, size_t n, uint32_t ncolumns, struct flow *out);
 
+/* Columns known to be zero in records 0..n-1 of an unshuffle target (bit = field). */
+struct store_zcols {
+    uint64_t mask;
+    size_t n;
+};
+
+/*
+ * store_unshuffle that skips columns which are zero in raw and, per z, already zero in
+ * out; z is updated for the next block into the same out. z = NULL: no skipping. A
+ * zeroed z (fresh or reallocated out) knows nothing.
+ */
+void store_unshuffle_z(const uint8_t *raw, size_t n, uint32_t ncolumns, struct flow *out,
+                       struct store_zcols *z);
+
 /* Worst-case compressed size of raw_len bytes for any codec. */
 size_t store_comp_bound(size_t raw_len);
 
