@@ -11,6 +11,7 @@
 #  (c) nfcapd (if installed) receives meter -e nf9:// --rate (nfcapd drops bursts,
 #      LAB-NOTES) and nfdump -R shows the same packets/bytes per 5-tuple as A.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/ports.sh"
 need ss awk sort
 [ -x "$FS_GEN" ] || skip "no fsgen"
 
@@ -20,33 +21,6 @@ cleanup() {
     wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
-
-# A free UDP port on 127.0.0.1 (above the ephemeral range's usual start).
-free_port() {
-    p=$((30000 + ($$ * 7 + $1 * 101) % 20000))
-    while ss -Hlun "sport = :$p" | grep -q .; do p=$((p + 1)); done
-    echo "$p"
-}
-
-# wait_udp PORT: until something listens on it (no fixed sleeps).
-wait_udp() {
-    n=0
-    until ss -Hlun "sport = :$1" | grep -q .; do
-        n=$((n + 1))
-        [ "$n" -gt 200 ] && fail "nothing listens on udp $1"
-        sleep 0.05
-    done
-}
-
-# wait_drained PORT: until the kernel holds no unread datagram for the listener.
-wait_drained() {
-    n=0
-    while [ "$(ss -Hlun "sport = :$1" | awk '{ s += $2 } END { print s + 0 }')" != 0 ]; do
-        n=$((n + 1))
-        [ "$n" -gt 200 ] && fail "udp $1 not drained"
-        sleep 0.05
-    done
-}
 
 # wait_stable FILE: until FILE stops growing for about a second (tcpdump buffers).
 wait_stable() {

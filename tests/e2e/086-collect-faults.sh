@@ -15,6 +15,7 @@
 #      domains; FS_FLOOD=N for another count) stays under --max-templates 5000: templates
 #      cached <= 5000, evictions counted, peak memory under 200 MB.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/ports.sh"
 need ss awk python3
 [ -x "$FS_GEN" ] || skip "no fsgen"
 
@@ -28,27 +29,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() {
-    p=$((30000 + ($$ * 11 + $1 * 103) % 20000))
-    while ss -Hlun "sport = :$p" | grep -q .; do p=$((p + 1)); done
-    echo "$p"
-}
-wait_udp() {
-    n=0
-    until ss -Hlun "sport = :$1" | grep -q .; do
-        n=$((n + 1))
-        [ "$n" -gt 200 ] && fail "nothing listens on udp $1"
-        sleep 0.05
-    done
-}
-wait_drained() {
-    n=0
-    while [ "$(ss -Hlun "sport = :$1" | awk '{ s += $2 } END { print s + 0 }')" != 0 ]; do
-        n=$((n + 1))
-        [ "$n" -gt 400 ] && fail "udp $1 not drained"
-        sleep 0.05
-    done
-}
 wait_grep() {
     n=0
     until grep -q -- "$1" "$2" 2>/dev/null; do

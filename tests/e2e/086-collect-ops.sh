@@ -13,6 +13,7 @@
 #  (d) expiry at rotation: --expire-age 30d --expire-dry-run names an old bin and
 #      removes nothing; without the dry run it goes, newer bins stay.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/ports.sh"
 need ss awk python3
 [ -x "$FS_GEN" ] || skip "no fsgen"
 
@@ -23,27 +24,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() {
-    p=$((30000 + ($$ * 7 + $1 * 101) % 20000))
-    while ss -Hlun "sport = :$p" | grep -q .; do p=$((p + 1)); done
-    echo "$p"
-}
-wait_udp() {
-    n=0
-    until ss -Hlun "sport = :$1" | grep -q .; do
-        n=$((n + 1))
-        [ "$n" -gt 200 ] && fail "nothing listens on udp $1"
-        sleep 0.05
-    done
-}
-wait_drained() {
-    n=0
-    while [ "$(ss -Hlun "sport = :$1" | awk '{ s += $2 } END { print s + 0 }')" != 0 ]; do
-        n=$((n + 1))
-        [ "$n" -gt 200 ] && fail "udp $1 not drained"
-        sleep 0.05
-    done
-}
 # wait_grep PATTERN FILE: until FILE holds PATTERN (10 s).
 wait_grep() {
     n=0

@@ -10,6 +10,7 @@
 #  (d) no collector: meter -e ipfix+tcp:// exits 0 and counts every record as a send
 #      error, 0 connections (the backoff keeps it from spinning).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/ports.sh"
 need ss awk sort python3
 [ -x "$FS_GEN" ] || skip "no fsgen"
 
@@ -20,11 +21,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() {
-    p=$((30000 + ($$ * 7 + $1 * 101) % 20000))
-    while ss -Hltn "sport = :$p" | grep -q .; do p=$((p + 1)); done
-    echo "$p"
-}
 wait_tcp() {
     n=0
     until ss -Hltn "sport = :$1" | grep -q .; do

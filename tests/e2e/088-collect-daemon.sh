@@ -9,6 +9,7 @@
 #      sees every flow), the control socket and the pid file are gone.
 #  (d) -D with a port already taken: status 1 at once, no pid file.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/ports.sh"
 need ss awk python3
 [ -x "$FS_GEN" ] || skip "no fsgen"
 [ "$(id -u)" = 0 ] || skip "needs root (-u)"
@@ -21,11 +22,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() {
-    p=$((30000 + ($$ * 7 + $1 * 101) % 20000))
-    while ss -Hlun "sport = :$p" | grep -q .; do p=$((p + 1)); done
-    echo "$p"
-}
 count() {
     fs print -r "$1" -o csv -N | tail -n +2 | wc -l
 }
