@@ -108,59 +108,62 @@ static void list_fields(void)
         printf("%-10s %s\n", fields[i].name, fields[i].help);
 }
 
-int cmd_print(int argc, char **argv)
+struct print_args {
+    struct input_opts in;
+    const char *format;
+    int plain, dump, pair;
+};
+
+/* Returns -1 to run, else the exit status (0 after --help/--fields, 2 on bad usage). */
+static int parse_print_args(struct print_args *a, struct print_ctx *ctx, int argc, char **argv)
 {
     static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
                                               { "stats", no_argument, NULL, 1 },
                                               { "fields", no_argument, NULL, 2 },
                                               { "dump-filter", no_argument, NULL, 3 },
                                               { NULL, 0, NULL, 0 } };
-    struct input_opts in = { 0 };
-    struct print_ctx ctx = { 0 };
-    const char *format = "table";
-    int plain = 0, dump = 0, pair = 0, c;
+    int c;
+    char *end;
     optind = 1;
     while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "o:NO:c:bh", longopts, NULL)) != -1) {
-        int used = input_opt(&in, c, optarg);
+        int used = input_opt(&a->in, c, optarg);
         if (used < 0)
             return 2;
         if (used)
             continue;
         switch (c) {
         case 'o':
-            format = optarg;
+            a->format = optarg;
             break;
         case 'N':
-            plain = 1;
+            a->plain = 1;
             break;
         case 'O':
-            ctx.sort = field_find(optarg);
-            if (!ctx.sort) {
+            ctx->sort = field_find(optarg);
+            if (!ctx->sort) {
                 fprintf(stderr, "flowsleuth print: unknown field '%s' for -O (see --fields)\n",
                         optarg);
                 return 2;
             }
             break;
-        case 'c': {
-            char *end;
-            ctx.limit = strtoull(optarg, &end, 10);
+        case 'c':
+            ctx->limit = strtoull(optarg, &end, 10);
             if (*end || end == optarg) {
                 fprintf(stderr, "flowsleuth print: -c needs a number, not '%s'\n", optarg);
                 return 2;
             }
             break;
-        }
         case 'b':
-            pair = 1;
+            a->pair = 1;
             break;
         case 1:
-            in.stats = 1;
+            a->in.stats = 1;
             break;
         case 2:
             list_fields();
             return 0;
         case 3:
-            dump = 1;
+            a->dump = 1;
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -170,12 +173,25 @@ int cmd_print(int argc, char **argv)
             return 2;
         }
     }
+    return -1;
+}
+
+int cmd_print(int argc, char **argv)
+{
+    struct print_args a = { .format = "table" };
+    struct print_ctx ctx = { 0 };
+    int rc = parse_print_args(&a, &ctx, argc, argv);
+    if (rc >= 0) {
+        input_free(&a.in);
+        return rc;
+    }
+    struct input_opts in = a.in;
     if (input_filter_args(&in, argc - optind, argv + optind) ||
         input_prepare(&in, "flowsleuth print")) {
         input_free(&in);
         return 2;
     }
-    if (dump) {
+    if (a.dump) {
         if (in.filter)
             filter_dump(in.filter, stdout);
         else
@@ -184,12 +200,12 @@ int cmd_print(int argc, char **argv)
         return 0;
     }
     struct fs_err err = { 0 };
-    if (output_init(&ctx.out, format, plain, stdout, &err) != 0) {
+    if (output_init(&ctx.out, a.format, a.plain, stdout, &err) != 0) {
         fprintf(stderr, "flowsleuth print: %s\n", err.msg);
         input_free(&in);
         return 2;
     }
-    if (pair)
+    if (a.pair)
         ctx.bi = biflow_new(BIFLOW_GAP_MS, BIFLOW_HOLD_MS, BIFLOW_MAX_OPEN);
     int status = input_read(&in, "flowsleuth print", on_flow, &ctx);
     if (ctx.bi && !(ctx.limit && ctx.out.rows >= ctx.limit))
