@@ -4,6 +4,7 @@
  */
 #include "expire.h"
 #include "../core/xalloc.h"
+#include "store.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -42,41 +43,6 @@ static long digits(const char *s, int n)
     return v;
 }
 
-/* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(long y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int64_t)era * 146097 + (int64_t)doe - 719468;
-}
-
-/* "flows.YYYYMMDDhhmm[.N]" -> bin start and suffix; 0 when it is one. */
-static int bin_name(const char *s, uint64_t *start, uint32_t *suffix)
-{
-    if (strncmp(s, "flows.", 6) != 0 || strlen(s) < 18)
-        return -1;
-    s += 6;
-    long y = digits(s, 4), mo = digits(s + 4, 2), d = digits(s + 6, 2), h = digits(s + 8, 2),
-         mi = digits(s + 10, 2);
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59)
-        return -1;
-    s += 12;
-    *suffix = 0;
-    if (*s) {
-        size_t n = strlen(s + 1);
-        long k = n >= 1 && n <= 9 && s[0] == '.' ? digits(s + 1, (int)n) : -1;
-        if (k < 0)
-            return -1;
-        *suffix = (uint32_t)k;
-    }
-    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
-    *start = ((uint64_t)days * 86400 + (uint64_t)h * 3600 + (uint64_t)mi * 60) * 1000;
-    return 0;
-}
-
 /* ".flows.NAME.tmp.PID.K" of a process that no longer exists. */
 static int stale_tmp(const char *s)
 {
@@ -111,7 +77,7 @@ static void add_file(struct walk *w, const char *path, const char *name)
     uint64_t start;
     uint32_t suffix;
     struct stat sb;
-    int is_bin = bin_name(name, &start, &suffix) == 0;
+    int is_bin = store_bin_parse(name, &start, &suffix) == 0;
     if ((!is_bin && !stale_tmp(name)) || lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
         return;
     if (!is_bin) {

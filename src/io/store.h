@@ -144,4 +144,10 @@ int store_decode_buf(const uint8_t *buf, size_t len, int (*fn)(void *ctx, const 
 /* Bin path of a time for a store folder: "YYYY/MM/DD/flows.YYYYMMDDhhmm" (UTC). */
 void store_bin_name(uint64_t bin_start_ms, char *buf, size_t len);
 
+/*
+ * The reverse: "flows.YYYYMMDDhhmm[.N]" (a file name, no folders) into its bin start
+ * (ms) and suffix N (0 when none). Returns 0, or -1 when the name is not a bin's.
+ */
+int store_bin_parse(const char *name, uint64_t *start, uint32_t *suffix);
+
 #endif

@@ -5,6 +5,7 @@
 #include "store_int.h"
 
 #include "../core/fields.h"
+#include "../core/fmt.h"
 #include "../core/le.h"
 #include "../core/rd.h"
 
@@ -622,4 +623,39 @@ void store_bin_name(uint64_t bin_start_ms, char *buf, size_t len)
     snprintf(buf, len, "%04d/%02d/%02d/flows.%04d%02d%02d%02d%02d", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
              tm.tm_min);
+}
+
+/* Read exactly n digits; -1 when any is not a digit. */
+static long bin_digits(const char *s, int n)
+{
+    long v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+int store_bin_parse(const char *s, uint64_t *start, uint32_t *suffix)
+{
+    if (strncmp(s, "flows.", 6) != 0 || strlen(s) < 18)
+        return -1;
+    s += 6;
+    long y = bin_digits(s, 4), mo = bin_digits(s + 4, 2), d = bin_digits(s + 6, 2),
+         h = bin_digits(s + 8, 2), mi = bin_digits(s + 10, 2);
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59)
+        return -1;
+    s += 12;
+    *suffix = 0;
+    if (*s) {
+        size_t n = strlen(s + 1);
+        long k = n >= 1 && n <= 9 && s[0] == '.' ? bin_digits(s + 1, (int)n) : -1;
+        if (k < 0)
+            return -1;
+        *suffix = (uint32_t)k;
+    }
+    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+    *start = ((uint64_t)days * 86400 + (uint64_t)h * 3600 + (uint64_t)mi * 60) * 1000;
+    return 0;
 }

@@ -238,42 +238,6 @@ int store_decode_buf(const uint8_t *buf, size_t len, int (*fn)(void *ctx, const 
 
 /* ---- file list ---- */
 
-/* Read exactly n digits; -1 when any is not a digit. */
-static long digits(const char *s, int n)
-{
-    long v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
-/* Parse "flows.YYYYMMDDhhmm[.N]" into the bin start and suffix; 0 when it matches. */
-static int parse_bin_name(const char *s, uint64_t *start, uint32_t *suffix)
-{
-    if (strncmp(s, "flows.", 6) != 0 || strlen(s) < 18)
-        return -1;
-    s += 6;
-    long y = digits(s, 4), mo = digits(s + 4, 2), d = digits(s + 6, 2), h = digits(s + 8, 2),
-         mi = digits(s + 10, 2);
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59)
-        return -1;
-    s += 12;
-    *suffix = 0;
-    if (*s) {
-        size_t n = strlen(s + 1);
-        long k = n >= 1 && n <= 9 && s[0] == '.' ? digits(s + 1, (int)n) : -1;
-        if (k < 0)
-            return -1;
-        *suffix = (uint32_t)k;
-    }
-    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
-    *start = ((uint64_t)days * 86400 + (uint64_t)h * 3600 + (uint64_t)mi * 60) * 1000;
-    return 0;
-}
-
 struct flist {
     struct rfile *v;
     size_t n, cap;
@@ -321,7 +285,7 @@ static int walk(struct flist *l, const char *dir, int depth, struct fs_err *e)
             ; /* vanished or dangling link: not ours to report */
         else if (S_ISDIR(st.st_mode) && depth < MAX_DEPTH)
             rc = walk(l, p, depth + 1, e);
-        else if (S_ISREG(st.st_mode) && parse_bin_name(de->d_name, &start, &suffix) == 0)
+        else if (S_ISREG(st.st_mode) && store_bin_parse(de->d_name, &start, &suffix) == 0)
             flist_add(l, p, 1, start, suffix);
         free(p);
     }
