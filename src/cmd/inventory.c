@@ -10,7 +10,7 @@
 #include "../detect/match.h"
 #include "../detect/rows.h"
 #include "cmd.h"
-#include "input.h"
+#include "detect_args.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -146,85 +146,24 @@ static void report(struct ictx *c, struct rows *r)
     }
 }
 
-/* Options: -c, -o, input and model options. Returns 0, -1 after --help, or a status. */
-static int parse(int argc, char **argv, struct input_opts *in, struct match_opts *mo,
-                 const char **cat, int *mode)
-{
-    static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
-                                              { "stats", no_argument, NULL, 1 },
-                                              MATCH_LONGOPTS,
-                                              { NULL, 0, NULL, 0 } };
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "c:o:h", longopts, NULL)) != -1) {
-        int used = input_opt(in, c, optarg);
-        if (used < 0)
-            return 2;
-        if (used)
-            continue;
-        struct fs_err err = { 0 };
-        int mr = match_option(mo, c, optarg, &err);
-        if (mr < 0) {
-            fprintf(stderr, PROG ": --%s: %s\n", longopts[2 + (c - 0x100)].name, err.msg);
-            return 2;
-        }
-        if (mr == 0)
-            continue;
-        if (c == 'c') {
-            *cat = optarg;
-        } else if (c == 'o' && (*mode = rows_mode_parse(optarg)) >= 0) {
-            continue;
-        } else if (c == 1) {
-            in->stats = 1;
-        } else {
-            if (c == 'o')
-                fprintf(stderr, PROG ": unknown format '%s'\n", optarg);
-            fputs(usage_text, c == 'h' ? stdout : stderr);
-            return c == 'h' ? -1 : 2;
-        }
-    }
-    if (!*cat) {
-        fprintf(stderr, PROG ": needs -c CAT\n");
-        return 2;
-    }
-    if (input_filter_args(in, argc - optind, argv + optind) || input_prepare(in, PROG))
-        return 2;
-    return 0;
-}
-
 int cmd_inventory(int argc, char **argv)
 {
-    struct input_opts in = { 0 };
-    struct match_opts mo;
-    match_opts_default(&mo);
-    const char *catpath = NULL;
-    int mode = ROWS_TABLE;
-    int st = parse(argc, argv, &in, &mo, &catpath, &mode);
-    if (st) {
-        input_free(&in);
-        return st < 0 ? 0 : st;
+    struct detect_args a;
+    int st = detect_args_parse(&a, PROG, usage_text, 0, argc, argv);
+    if (st >= 0) {
+        detect_args_free(&a);
+        return st;
     }
-    struct catalog cat;
-    struct fs_err err = { 0 };
-    struct match_batch b = { &mo, NULL, 0, 0 };
-    catalog_init(&cat);
-    if (catalog_load(&cat, catpath, &err) != 0) {
-        fprintf(stderr, PROG ": %s\n", err.msg);
-        st = 1;
-    } else {
-        st = input_read(&in, PROG, match_batch_add, &b);
-    }
-    struct ictx c = { &cat, NULL, 0, 0 };
+    st = detect_args_load(&a, PROG);
+    struct ictx c = { &a.cat, NULL, 0, 0 };
     struct rows r;
     rows_init(&r, cols, numeric, 8);
-    if (b.n)
-        match_run(&cat, &mo, b.v, b.n, on_result, &c);
+    if (a.batch.n)
+        match_run(&a.cat, &a.mo, a.batch.v, a.batch.n, on_result, &c);
     report(&c, &r);
-    rows_print(&r, (enum rows_mode)mode, stdout);
+    rows_print(&r, (enum rows_mode)a.mode, stdout);
     rows_free(&r);
     free(c.v);
-    free(b.v);
-    catalog_free(&cat);
-    input_free(&in);
+    detect_args_free(&a);
     return ferror(stdout) ? 1 : st;
 }

@@ -8,7 +8,7 @@
 #include "../detect/catalog.h"
 #include "../detect/rows.h"
 #include "cmd.h"
-#include "input.h"
+#include "detect_args.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -100,94 +100,24 @@ static int on_result(void *vctx, const struct flow *f, const struct match_result
     return 0;
 }
 
-/* Options: -c, -o, --all, input and model options. Returns 0 to go on, -1 after
- * --help, or an exit status. */
-static int parse(int argc, char **argv, struct input_opts *in, struct match_opts *mo,
-                 const char **cat, int *mode, int *all)
-{
-    static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
-                                              { "stats", no_argument, NULL, 1 },
-                                              { "all", no_argument, NULL, 2 },
-                                              MATCH_LONGOPTS,
-                                              { NULL, 0, NULL, 0 } };
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "c:o:h", longopts, NULL)) != -1) {
-        int used = input_opt(in, c, optarg);
-        if (used < 0)
-            return 2;
-        if (used)
-            continue;
-        struct fs_err err = { 0 };
-        int mr = match_option(mo, c, optarg, &err);
-        if (mr < 0) {
-            fprintf(stderr, PROG ": --%s: %s\n", longopts[3 + (c - 0x100)].name, err.msg);
-            return 2;
-        }
-        if (mr == 0)
-            continue;
-        if (c == 'c') {
-            *cat = optarg;
-        } else if (c == 'o' && (*mode = rows_mode_parse(optarg)) >= 0) {
-            continue;
-        } else if (c == 1) {
-            in->stats = 1;
-        } else if (c == 2) {
-            *all = 1;
-        } else {
-            if (c == 'o')
-                fprintf(stderr, PROG ": unknown format '%s'\n", optarg);
-            fputs(usage_text, c == 'h' ? stdout : stderr);
-            return c == 'h' ? -1 : 2;
-        }
-    }
-    if (!*cat) {
-        fprintf(stderr, PROG ": needs -c CAT\n");
-        return 2;
-    }
-    if (input_filter_args(in, argc - optind, argv + optind) || input_prepare(in, PROG))
-        return 2;
-    return 0;
-}
-
-/* Load the catalogue and read the flows worth matching. Returns an exit status. */
-static int load(struct input_opts *in, const char *path, struct catalog *cat, struct match_batch *b)
-{
-    struct fs_err err = { 0 };
-    catalog_init(cat);
-    if (catalog_load(cat, path, &err) != 0) {
-        fprintf(stderr, PROG ": %s\n", err.msg);
-        return 1;
-    }
-    return input_read(in, PROG, match_batch_add, b);
-}
-
 int cmd_match(int argc, char **argv)
 {
-    struct input_opts in = { 0 };
-    struct match_opts mo;
-    match_opts_default(&mo);
-    const char *catpath = NULL;
-    int mode = ROWS_TABLE, all = 0;
-    int st = parse(argc, argv, &in, &mo, &catpath, &mode, &all);
-    if (st) {
-        input_free(&in);
-        return st < 0 ? 0 : st;
+    struct detect_args a;
+    int st = detect_args_parse(&a, PROG, usage_text, 1, argc, argv);
+    if (st >= 0) {
+        detect_args_free(&a);
+        return st;
     }
-    struct catalog cat;
-    struct match_batch b = { &mo, NULL, 0, 0 };
-    st = load(&in, catpath, &cat, &b);
-    struct mctx m = { .cat = &cat, .all = all };
+    st = detect_args_load(&a, PROG);
+    struct mctx m = { .cat = &a.cat, .all = a.all };
     rows_init(&m.rows, cols, numeric, NCOLS);
-    if (cat.n || b.n)
-        match_run(&cat, &mo, b.v, b.n, on_result, &m);
-    rows_print(&m.rows, (enum rows_mode)mode, stdout);
+    if (a.cat.n || a.batch.n)
+        match_run(&a.cat, &a.mo, a.batch.v, a.batch.n, on_result, &m);
+    rows_print(&m.rows, (enum rows_mode)a.mode, stdout);
     fprintf(stderr,
             PROG ": %zu flows considered: %zu match, %zu ambiguous, %zu possible, %zu rejected\n",
             m.nflows, m.nmatch, m.nambig, m.nposs, m.nreject);
     rows_free(&m.rows);
-    free(b.v);
-    catalog_free(&cat);
-    input_free(&in);
+    detect_args_free(&a);
     return ferror(stdout) ? 1 : st;
 }

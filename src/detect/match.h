@@ -112,7 +112,6 @@ int match_run(const struct catalog *c, const struct match_opts *o, const struct 
               size_t n, int (*fn)(void *ctx, const struct flow *f, const struct match_result *r),
               void *ctx);
 
-#endif
 
 /* Long options of the model shared by match and inventory (getopt_long values 0x100+). */
 #define MATCH_LONGOPTS                                       \
@@ -154,3 +153,5 @@ struct match_batch {
 /* Keep a copy of f when it is large enough to be considered. Returns 0 (a callback
  * for input_read: never stops the reading). */
 int match_batch_add(void *batch, const struct flow *f);
+
+#endif

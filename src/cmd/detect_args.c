@@ -1,0 +1,100 @@
+#include "detect_args.h"
+
+#include "../detect/rows.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
+                                          { "stats", no_argument, NULL, 1 },
+                                          { "all", no_argument, NULL, 2 },
+                                          MATCH_LONGOPTS,
+                                          { NULL, 0, NULL, 0 } };
+
+/* The long name of option value c, for messages. */
+static const char *opt_name(int c)
+{
+    for (const struct option *o = longopts; o->name; o++)
+        if (o->val == c)
+            return o->name;
+    return "?";
+}
+
+/* One option that is not an input option. Returns -1 to go on, else an exit status. */
+static int one_opt(struct detect_args *a, const char *prog, const char *usage, int allow_all, int c)
+{
+    struct fs_err err = { 0 };
+    int mr = match_option(&a->mo, c, optarg, &err);
+    if (mr < 0) {
+        fprintf(stderr, "%s: --%s: %s\n", prog, opt_name(c), err.msg);
+        return 2;
+    }
+    if (mr == 0)
+        return -1;
+    if (c == 'c') {
+        a->catpath = optarg;
+        return -1;
+    }
+    if (c == 'o' && (a->mode = rows_mode_parse(optarg)) >= 0)
+        return -1;
+    if (c == 1) {
+        a->in.stats = 1;
+        return -1;
+    }
+    if (c == 2 && allow_all) {
+        a->all = 1;
+        return -1;
+    }
+    if (c == 'o')
+        fprintf(stderr, "%s: unknown format '%s'\n", prog, optarg);
+    fputs(usage, c == 'h' ? stdout : stderr);
+    return c == 'h' ? 0 : 2;
+}
+
+int detect_args_parse(struct detect_args *a, const char *prog, const char *usage, int allow_all,
+                      int argc, char **argv)
+{
+    memset(a, 0, sizeof(*a));
+    match_opts_default(&a->mo);
+    a->mode = ROWS_TABLE;
+    a->batch.o = &a->mo;
+    catalog_init(&a->cat);
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "c:o:h", longopts, NULL)) != -1) {
+        int used = input_opt(&a->in, c, optarg);
+        if (used < 0)
+            return 2;
+        if (used)
+            continue;
+        int st = one_opt(a, prog, usage, allow_all, c);
+        if (st >= 0)
+            return st;
+    }
+    if (!a->catpath) {
+        fprintf(stderr, "%s: needs -c CAT\n", prog);
+        return 2;
+    }
+    if (input_filter_args(&a->in, argc - optind, argv + optind) || input_prepare(&a->in, prog))
+        return 2;
+    return -1;
+}
+
+int detect_args_load(struct detect_args *a, const char *prog)
+{
+    struct fs_err err = { 0 };
+    if (catalog_load(&a->cat, a->catpath, &err) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        return 1;
+    }
+    return input_read(&a->in, prog, match_batch_add, &a->batch);
+}
+
+void detect_args_free(struct detect_args *a)
+{
+    free(a->batch.v);
+    catalog_free(&a->cat);
+    input_free(&a->in);
+}

@@ -1,0 +1,38 @@
+/*
+ * What `match` and `inventory` share: their options (-c CAT, -o, --stats, the model
+ * options of match.h, input options and filter, --all for match) and the loading of
+ * the catalogue and of the flows worth matching. One parser so the two commands agree.
+ *
+ * Ownership: the struct lives on the caller's stack; detect_args_free frees what
+ * parsing and loading allocated.
+ */
+#ifndef FS_DETECT_ARGS_H
+#define FS_DETECT_ARGS_H
+
+#include "../detect/catalog.h"
+#include "../detect/match.h"
+#include "input.h"
+
+struct detect_args {
+    struct input_opts in;
+    struct match_opts mo;
+    const char *catpath; /* -c */
+    int mode;            /* -o: enum rows_mode */
+    int all;             /* --all (match only) */
+    struct catalog cat;
+    struct match_batch batch; /* flows read by detect_args_load */
+};
+
+/*
+ * Parse argv. allow_all: accept --all. Returns -1 to go on, or the exit status to
+ * return at once (0 after --help, 2 on a usage error, after printing it).
+ */
+int detect_args_parse(struct detect_args *a, const char *prog, const char *usage, int allow_all,
+                      int argc, char **argv);
+
+/* Load the catalogue and read the flows worth matching. Returns 0 or 1 (printed). */
+int detect_args_load(struct detect_args *a, const char *prog);
+
+void detect_args_free(struct detect_args *a);
+
+#endif
