@@ -45,17 +45,8 @@ fi
 
 mkdir -p "$T/www"
 head -c "$SIZE" /dev/urandom >"$T/www/blob.bin"
-# The server's own stdout/stderr go to a log; HTTP/1.0, so one response per connection.
-(cd "$T/www" && exec ip netns exec "$NS_S" taskset -c 0 python3 -m http.server "$PORT" --bind "$SRV") \
-    >"$T/server.log" 2>&1 &
-srv_pid=$!
-n=0
-until in_s ss -Hltn "sport = :$PORT" | grep -q LISTEN; do
-    kill -0 "$srv_pid" 2>/dev/null || fail "http server died: $(cat "$T/server.log")"
-    n=$((n + 1))
-    [ "$n" -gt 200 ] && fail "http server not listening after 10 s"
-    sleep 0.05
-done
+# HTTP/1.0 (http.server), so one response per connection.
+start_http "$T/www" "$PORT" pin
 
 # download LOSS_PERCENT TAG: capture one download at that loss into $T/TAG.pcap.
 download() {

@@ -188,16 +188,7 @@ mkdir -p "$T/www"
 for sz in $SIZES; do
     head -c "$sz" /dev/urandom >"$T/www/f$sz.bin"
 done
-(cd "$T/www" && exec ip netns exec "$NS_S" python3 -m http.server "$PORT" --bind "$SRV") \
-    >"$T/server.log" 2>&1 &
-srv_pid=$!
-n=0
-until in_s ss -Hltn "sport = :$PORT" | grep -q LISTEN; do
-    kill -0 "$srv_pid" 2>/dev/null || fail "http server died: $(cat "$T/server.log")"
-    n=$((n + 1))
-    [ "$n" -gt 200 ] && fail "http server not listening after 10 s"
-    sleep 0.05
-done
+start_http "$T/www" "$PORT"
 
 # --- run 1: live meter and tcpdump side by side, stopped with SIGTERM ---
 start_meter live

@@ -61,3 +61,23 @@ netns_setup() {
     link_up "$NS_S" "$IF_S"
     link_up "$NS_C" "$IF_C"
 }
+
+# start_http DIR PORT [PIN]: python3's http.server serving DIR on SRV:PORT in the server
+# namespace (pinned to CPU 0 when PIN is given: LAB-NOTES, spurious retransmissions);
+# sets srv_pid and returns once it listens (10 s at most). Its output goes to
+# $T/server.log.
+start_http() {
+    pin=""
+    [ -n "${3:-}" ] && pin="taskset -c 0"
+    # shellcheck disable=SC2086
+    (cd "$1" && exec ip netns exec "$NS_S" $pin python3 -m http.server "$2" --bind "$SRV") \
+        >"$T/server.log" 2>&1 &
+    srv_pid=$!
+    n=0
+    until in_s ss -Hltn "sport = :$2" | grep -q LISTEN; do
+        kill -0 "$srv_pid" 2>/dev/null || fail "http server died: $(cat "$T/server.log")"
+        n=$((n + 1))
+        [ "$n" -gt 200 ] && fail "http server not listening after 10 s"
+        sleep 0.05
+    done
+}
