@@ -112,7 +112,6 @@ int match_run(const struct catalog *c, const struct match_opts *o, const struct 
               size_t n, int (*fn)(void *ctx, const struct flow *f, const struct match_result *r),
               void *ctx);
 
-
 /* Long options of the model shared by match and inventory (getopt_long values 0x100+). */
 #define MATCH_LONGOPTS                                       \
     { "header-bytes", required_argument, NULL, 0x100 },      \
