@@ -7,15 +7,16 @@
 #
 # Two network namespaces joined by a veth pair (addresses only inside them: nothing
 # is routed anywhere else), offloads off, IPv6 off on the veths. The server namespace
-# runs python3's http.server (HTTP/1.1, keep-alive) over LAB_FILES catalogue files and
-# LAB_FOREIGN files that are served but not catalogued, of seeded random sizes between
-# LAB_MIN_KB and LAB_MAX_KB (1 kB = 1000 B). tcpdump captures on the server's veth
-# (-s 128: lengths come from the IP headers); nftables in the CLIENT namespace drops a
-# share of the server's packets after the capture point, so the server really
-# retransmits. Profiles: hop1 (no loss), hop6 (1% loss), vpn (MTU 1400 on both veths,
-# 3% loss). Round 1 fetches the catalogue files (the trees' training run); rounds
-# 2..LAB_ROUNDS fetch the catalogue and the foreign files, shuffled (the test run: half
-# of the test downloads are of files outside the catalogue). Mode single: one curl and
+# runs nginx (LAB_SERVER=nginx, the default when installed; else python3's http.server,
+# HTTP/1.1 keep-alive) over LAB_FILES catalogue files and LAB_FOREIGN files that are
+# served but not catalogued, of seeded random sizes between LAB_MIN_KB and LAB_MAX_KB (1
+# kB = 1000 B). tcpdump captures on the server's veth (-s 128: lengths come from the IP
+# headers); nftables in the CLIENT namespace drops a share of the server's packets after
+# the capture point, so the server really retransmits. Profiles: hop1 (no loss), hop6
+# (1% loss), vpn (MTU 1400 on both veths, 3% loss). Round 1 fetches the catalogue files
+# (the trees' training run); rounds 2..LAB_ROUNDS fetch the catalogue and the foreign
+# files, shuffled (the test run: half of the test downloads are of files outside the
+# catalogue). Mode single: one curl and
 # one connection per file; mode keepalive: curl fetches LAB_KA_K files per connection
 # and the capture is metered with --split.
 #
@@ -57,6 +58,9 @@ for t in ip nft ethtool tcpdump curl taskset awk; do
     command -v "$t" >/dev/null 2>&1 || skip "needs $t"
 done
 PY=$(command -v /usr/bin/python3 || command -v python3) || skip "needs python3"
+NGINX=$(command -v nginx || command -v /usr/sbin/nginx || true)
+LAB_SERVER=${LAB_SERVER:-$([ -n "$NGINX" ] && echo nginx || echo python)}
+[ "$LAB_SERVER" = python ] || [ -n "$NGINX" ] || die "LAB_SERVER=nginx but nginx is not installed"
 [ -x "$FS_BIN" ] || die "no flowsleuth binary at $FS_BIN (set FS_BIN)"
 [ "$LAB_ROUNDS" -ge 2 ] || die "LAB_ROUNDS must be >= 2 (round 1 trains, the others test)"
 
@@ -139,9 +143,45 @@ make_files() {
     done <"$WORK/files.txt"
 }
 
+# nginx as in the article's lab (one worker pinned to CPU 0, sendfile off so the server
+# writes as an ordinary process does, no access log); python3's http.server when nginx
+# is not installed or LAB_SERVER=python.
+write_nginx_conf() {
+    mkdir -p "$WORK/nginx/tmp"
+    cat >"$WORK/nginx/nginx.conf" <<CONF
+user root;
+worker_processes 1;
+worker_cpu_affinity 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+events { worker_connections 256; }
+http {
+    access_log off;
+    sendfile off;
+    keepalive_requests 10000;
+    client_body_temp_path $WORK/nginx/tmp;
+    proxy_temp_path $WORK/nginx/tmp;
+    fastcgi_temp_path $WORK/nginx/tmp;
+    uwsgi_temp_path $WORK/nginx/tmp;
+    scgi_temp_path $WORK/nginx/tmp;
+    default_type application/octet-stream;
+    server {
+        listen $SRV:$PORT;
+        root $WORK/www;
+    }
+}
+CONF
+}
+
 start_server() {
-    (cd "$WORK/www" && exec ip netns exec "$NS_S" taskset -c 0 "$PY" -m http.server \
-        -p HTTP/1.1 -b "$SRV" "$PORT") >"$WORK/server.log" 2>&1 &
+    if [ "$LAB_SERVER" = nginx ]; then
+        write_nginx_conf
+        (exec ip netns exec "$NS_S" taskset -c 0 "$NGINX" -p "$WORK/nginx" \
+            -c "$WORK/nginx/nginx.conf" -g 'daemon off;') >"$WORK/server.log" 2>&1 &
+    else
+        (cd "$WORK/www" && exec ip netns exec "$NS_S" taskset -c 0 "$PY" -m http.server \
+            -p HTTP/1.1 -b "$SRV" "$PORT") >"$WORK/server.log" 2>&1 &
+    fi
     srv_pid=$!
     for _ in $(seq 200); do
         in_s ss -Hltn "sport = :$PORT" | grep -q LISTEN && return 0

@@ -3,11 +3,11 @@
 # Usage: scripts/deps.sh [build|test|bench]   (each level includes the ones before)
 set -eu
 level=${1:-build}
-pkgs="cmake ninja-build gcc pkg-config libpcap-dev liblz4-dev libzstd-dev libcmocka-dev zlib1g-dev liblzma-dev"
+pkgs="cmake ninja-build gcc pkg-config libpcap-dev liblz4-dev libzstd-dev libcmocka-dev zlib1g-dev liblzma-dev libcurl4-openssl-dev libxml2-dev libjansson-dev"
 if [ "$level" = test ] || [ "$level" = bench ]; then
     # clang + runtime for the sanitizer and libFuzzer builds; the rest are the
     # independent decoders and the tools the end-to-end tests drive.
-    pkgs="$pkgs clang libclang-rt-14-dev clang-format tshark tcpdump nftables ethtool iproute2 curl python3 gawk softflowd nfdump"
+    pkgs="$pkgs clang libclang-rt-14-dev clang-format tshark tcpdump nftables ethtool iproute2 curl python3 gawk softflowd nfdump nginx-light"
 fi
 if [ "$level" = bench ]; then
     pkgs="$pkgs softflowd nfdump time"

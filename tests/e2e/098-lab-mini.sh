@@ -4,12 +4,12 @@
 # one connection per download, profiles hop1 (no loss) and hop6 (1% of the server's
 # packets dropped by nftables in the client namespace, after the server-side capture),
 # plus keep-alive on hop1 (5 files a connection, metered with --split). Real network
-# namespaces, python3's http.server, curl, tcpdump; then `flowsleuth eval` for the four
-# models. Asserts: nearest on goodput identifies 100% of the catalogue downloads on
-# hop1 (both modes), and no download of a file outside the catalogue is matched by it
-# in any run; the article's tree (no reject option) matches every foreign file, which
-# checks that eval counts wrong matches at all. Root only; ~10 s. Skips (77) when not
-# root, when namespaces cannot be made, or a tool is missing.
+# namespaces, nginx (python3's http.server without it), curl, tcpdump; then `flowsleuth
+# eval` for the four models. Asserts: nearest on goodput identifies 100% of the
+# catalogue downloads on hop1 (both modes), and no download of a file outside the
+# catalogue is matched by it in any run; the article's tree (no reject option) matches
+# every foreign file, which checks that eval counts wrong matches at all. Root only; ~10
+# s. Skips (77) when not root, when namespaces cannot be made, or a tool is missing.
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces)"
