@@ -1,13 +1,17 @@
 /*
  * flowsleuth catalog: build and inspect the catalogue of known downloads.
+ *   catalog grab / learn: see catalog_grab.c, catalog_learn.c
  *   catalog debian [--suite S] [--os NAME] -o CAT PACKAGES...
  *   catalog import -o CAT FILE.csv...
  *   catalog list CAT [-o FORMAT]
  *   catalog stats CAT
  */
 #include "../detect/catalog.h"
+#include "../detect/catalog_json.h"
 #include "../core/xalloc.h"
 #include "../detect/rows.h"
+#include "catalog_grab.h"
+#include "catalog_learn.h"
 #include "cmd.h"
 
 #include <getopt.h>
@@ -17,7 +21,9 @@
 
 static const char usage_text[] =
     "usage: flowsleuth catalog debian [--suite NAME] [--os NAME] -o CAT PACKAGES_FILE...\n"
-    "       flowsleuth catalog import -o CAT FILE.csv...\n"
+    "       flowsleuth catalog import -o CAT FILE.csv|FILE.json...\n"
+    "       flowsleuth catalog learn LABELS FLOWS... -c CAT -o CAT\n"
+    "       flowsleuth catalog grab [--depth N] [--min-size SIZE] [--other-hosts] -o CAT URL...\n"
     "       flowsleuth catalog list CAT [-o FORMAT]\n"
     "       flowsleuth catalog stats CAT\n"
     "\n"
@@ -28,16 +34,30 @@ static const char usage_text[] =
     "                   /var/lib/apt/lists); stanzas without a valid Size are reported\n"
     "                   and skipped\n"
     "  import           read CSV files whose header names catalogue columns (size\n"
-    "                   required; name product version arch os url digest spread)\n"
+    "                   required; name product version arch os url digest spread), or\n"
+    "                   JSON files (*.json): an array of objects keyed by those columns\n"
+    "  learn            from a labelled lab or honeypot run (the labels CSV of eval),\n"
+    "                   record per entry and server the observed bytes, payload,\n"
+    "                   goodput and response overhead; match then uses that window;\n"
+    "                   'catalog learn --help' lists its options\n"
+    "  grab             crawl download pages from the URLs; each link asked with HEAD\n"
+    "                   (a one-byte ranged GET where HEAD is refused); keep files of at\n"
+    "                   least --min-size; 'catalog grab --help' lists every cap\n"
     "  list             print the entries (table, csv, tsv, json)\n"
     "  stats            entries by source, arch and OS, size range, and how many sizes\n"
     "                   are unique (the ambiguity that limits matching)\n"
-    "  -o CAT           (debian, import) write the catalogue here (- = stdout)\n"
+    "  -o CAT           (debian, import, grab) write the catalogue here (- = stdout)\n"
     "  -o FORMAT        (list, stats) table (default), csv, tsv, json\n"
     "  --suite NAME     suite for the entries' os column (default: from an apt lists\n"
     "                   file name such as ..._dists_bookworm_main_..., else none)\n"
     "  --os NAME        OS name for the os column (default debian): os = NAME/SUITE\n"
-    "  --append CAT     (debian, import) start from the entries of an existing catalogue\n"
+    "  --append CAT     (debian, import, grab) start from the entries of an existing catalogue\n"
+    "  --depth N        (grab) read pages up to N links from a start URL (default 2)\n"
+    "  --min-size SIZE  (grab) keep files of at least SIZE bytes (K M G T; default 1M)\n"
+    "  --other-hosts    (grab) follow links and redirects to other hosts too\n"
+    "  --delay MS       (grab) pause before each request (default 100)\n"
+    "  --max-pages N, --max-requests N, --max-redirects N, --max-body SIZE, --max-links N,\n"
+    "  --max-time T, --timeout T, --user-agent TEXT  (grab) caps, see catalog grab --help\n"
     "  -h, --help       this help\n";
 
 #define MAX_WARN 20
@@ -106,7 +126,7 @@ static int read_debian(struct catalog *cat, const struct opts *o, int n, char **
     return 0;
 }
 
-/* Read each CSV file into cat; returns the exit status. */
+/* Read each CSV or JSON (by its .json name) file into cat; returns the exit status. */
 static int read_csv(struct catalog *cat, int n, char **files)
 {
     for (int i = 0; i < n; i++) {
@@ -118,7 +138,10 @@ static int read_csv(struct catalog *cat, int n, char **files)
             fprintf(stderr, "flowsleuth catalog: %s\n", err.msg);
             return 1;
         }
-        int rc = catalog_import_csv(cat, files[i], buf, len, &err);
+        size_t fl = strlen(files[i]);
+        int json = fl >= 5 && strcmp(files[i] + fl - 5, ".json") == 0;
+        int rc = json ? catalog_import_json(cat, files[i], buf, len, &err)
+                      : catalog_import_csv(cat, files[i], buf, len, &err);
         free(buf);
         if (rc != 0) {
             fprintf(stderr, "flowsleuth catalog: %s\n", err.msg);
@@ -340,11 +363,15 @@ int cmd_catalog(int argc, char **argv)
         return cat_build(argc - 1, argv + 1, 1);
     if (strcmp(argv[1], "import") == 0)
         return cat_build(argc - 1, argv + 1, 0);
+    if (strcmp(argv[1], "learn") == 0)
+        return catalog_learn_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "grab") == 0)
+        return catalog_grab_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "list") == 0)
         return cat_list(argc - 1, argv + 1);
     if (strcmp(argv[1], "stats") == 0)
         return cat_stats(argc - 1, argv + 1);
-    fprintf(stderr, "flowsleuth catalog: unknown action '%s' (debian, import, list, stats)\n",
+    fprintf(stderr, "flowsleuth catalog: unknown action '%s' (debian, import, grab, learn, list, stats)\n",
             argv[1]);
     return 2;
 }

@@ -14,5 +14,6 @@ int cmd_catalog(int argc, char **argv);
 int cmd_match(int argc, char **argv);
 int cmd_inventory(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_learn(int argc, char **argv);
 
 #endif

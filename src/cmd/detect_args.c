@@ -10,6 +10,7 @@
 static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
                                           { "stats", no_argument, NULL, 1 },
                                           { "all", no_argument, NULL, 2 },
+                                          { "model-file", required_argument, NULL, 3 },
                                           MATCH_LONGOPTS,
                                           { NULL, 0, NULL, 0 } };
 
@@ -43,6 +44,10 @@ static int one_opt(struct detect_args *a, const char *prog, const char *usage, i
         a->in.stats = 1;
         return -1;
     }
+    if (c == 3) {
+        a->model_file = optarg;
+        return -1;
+    }
     if (c == 2 && allow_all) {
         a->all = 1;
         return -1;
@@ -60,6 +65,7 @@ int detect_args_parse(struct detect_args *a, const char *prog, const char *usage
     match_opts_default(&a->mo);
     a->mode = ROWS_TABLE;
     a->batch.o = &a->mo;
+    a->allow_tree = allow_all;
     catalog_init(&a->cat);
     int c;
     optind = 1;
@@ -89,6 +95,18 @@ int detect_args_load(struct detect_args *a, const char *prog)
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         return 1;
     }
+    if (a->model_file && model_load(&a->model, a->model_file, &err) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        return 1;
+    }
+    if (a->model_file && a->model.kind != MODEL_NEAREST && !a->allow_tree) {
+        fprintf(stderr, "%s: %s: a %s model names one entry per flow; use it with match\n", prog,
+                a->model_file, model_kind_name(a->model.kind));
+        return 1;
+    }
+    if (a->model_file && a->model.kind == MODEL_NEAREST)
+        a->cat.model = &a->model.near;
+    a->loaded = 1;
     return input_read(&a->in, prog, match_batch_add, &a->batch);
 }
 
@@ -96,5 +114,6 @@ void detect_args_free(struct detect_args *a)
 {
     free(a->batch.v);
     catalog_free(&a->cat);
+    model_free(&a->model);
     input_free(&a->in);
 }

@@ -11,14 +11,19 @@
 
 #include "../detect/catalog.h"
 #include "../detect/match.h"
+#include "../detect/model.h"
 #include "input.h"
 
 struct detect_args {
     struct input_opts in;
     struct match_opts mo;
-    const char *catpath; /* -c */
-    int mode;            /* -o: enum rows_mode */
-    int all;             /* --all (match only) */
+    const char *catpath;    /* -c */
+    int mode;               /* -o: enum rows_mode */
+    int all;                /* --all (match only) */
+    const char *model_file; /* --model-file: a model saved by flowsleuth learn */
+    int allow_tree;         /* tree models accepted (match: the commands with --all) */
+    struct model model;     /* loaded; a nearest model is attached to cat */
+    int loaded;             /* catalogue and model loaded (flows may still have failed) */
     struct catalog cat;
     struct match_batch batch; /* flows read by detect_args_load */
 };
@@ -30,7 +35,9 @@ struct detect_args {
 int detect_args_parse(struct detect_args *a, const char *prog, const char *usage, int allow_all,
                       int argc, char **argv);
 
-/* Load the catalogue and read the flows worth matching. Returns 0 or 1 (printed). */
+/* Load the catalogue, the model (--model-file; a nearest model is attached to the
+ * catalogue, a tree kept in a->model for match) and read the flows worth matching.
+ * Returns 0 or 1 (printed). */
 int detect_args_load(struct detect_args *a, const char *prog);
 
 void detect_args_free(struct detect_args *a);

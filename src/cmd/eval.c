@@ -7,6 +7,7 @@
 #include "../core/xalloc.h"
 #include "../detect/catalog.h"
 #include "../detect/match.h"
+#include "../detect/model.h"
 #include "../detect/rows.h"
 #include "cmd.h"
 #include "input.h"
@@ -21,7 +22,8 @@
 
 static const char usage_text[] =
     "usage: flowsleuth eval -c CAT --labels FILE [-r PATH]... [--model M] [--basis B]\n"
-    "                       [--train FLOWS --train-labels FILE] [-o table|json] [FILTER]\n"
+    "                       [--train FLOWS --train-labels FILE | --folds K [--seed S] |\n"
+    "                        --model-file MODEL] [-o table|json] [FILTER]\n"
     "\n"
     "Measure identification against labelled downloads (lab/run.sh writes the labels:\n"
     "client,server,sport,start_ms,end_ms,entry_name; entry_name '-' = a file not in the\n"
@@ -37,19 +39,29 @@ static const char usage_text[] =
     "                   (rbytes and rpackets only, as from a NetFlow exporter)\n"
     "  --train FLOWS    flows of the training run (tree models)\n"
     "  --train-labels FILE  labels of the training run (tree models)\n"
+    "  --folds K        k-fold cross-validation over the labels of this run (2..100):\n"
+    "                   each fold is tested with the model trained on the others (the\n"
+    "                   tree; for nearest the per-server calibration of flowsleuth\n"
+    "                   learn); folds stratified by entry name, dealt round-robin\n"
+    "  --seed S         shuffle seed of the folds (1)\n"
+    "  --model-file MODEL  use a model saved by flowsleuth learn (tree, tree-bp or\n"
+    "                   nearest) instead of --model and training\n"
     "  --slack MS       widen each label's time window by MS either side (1000)\n"
     "  --top N          confusions listed (10)\n"
     "  -o FORMAT        table (default) or json (one object)\n" MATCH_HELP
     "  -h, --help       this help\n";
 
-enum model { M_NEAREST, M_ARTICLE, M_ARTICLE_BP };
+enum emodel { M_NEAREST, M_ARTICLE, M_ARTICLE_BP };
 enum basis { B_AUTO, B_PAYLOAD, B_BYTES };
 
 struct opts {
     struct input_opts in;
     struct match_opts mo;
-    const char *cat, *labels, *train, *train_labels;
-    enum model model;
+    const char *cat, *labels, *train, *train_labels, *model_file;
+    enum emodel model;
+    unsigned folds;
+    uint64_t seed;
+    struct model saved; /* --model-file */
     enum basis basis;
     uint64_t slack;
     size_t top;
@@ -95,7 +107,7 @@ static int own_option(struct opts *o, int c, const char *arg)
     case 0x201:
         if ((v = pick(arg, models, 3)) < 0)
             break;
-        o->model = (enum model)v;
+        o->model = (enum emodel)v;
         return 0;
     case 0x202:
         if ((v = pick(arg, bases, 3)) < 0)
@@ -114,6 +126,17 @@ static int own_option(struct opts *o, int c, const char *arg)
     case 0x206:
         o->top = strtoull(arg, &end, 10);
         return *end || *arg < '0' || *arg > '9' ? (fprintf(stderr, PROG ": bad --top\n"), 2) : 0;
+    case 0x207:
+        o->folds = (unsigned)strtoul(arg, &end, 10);
+        return *end || *arg < '0' || *arg > '9' || o->folds < 2 || o->folds > 100
+                   ? (fprintf(stderr, PROG ": --folds must be 2..100\n"), 2)
+                   : 0;
+    case 0x208:
+        o->seed = strtoull(arg, &end, 10);
+        return *end || *arg < '0' || *arg > '9' ? (fprintf(stderr, PROG ": bad --seed\n"), 2) : 0;
+    case 0x209:
+        o->model_file = arg;
+        return 0;
     case 'c':
         o->cat = arg;
         return 0;
@@ -134,6 +157,9 @@ static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
                                           { "slack", required_argument, NULL, 0x205 },
                                           { "top", required_argument, NULL, 0x206 },
                                           MATCH_LONGOPTS,
+                                          { "folds", required_argument, NULL, 0x207 },
+                                          { "seed", required_argument, NULL, 0x208 },
+                                          { "model-file", required_argument, NULL, 0x209 },
                                           { NULL, 0, NULL, 0 } };
 
 /* Options and their checks. Returns 0 to go on, -1 after --help, or an exit status. */
@@ -171,8 +197,17 @@ static int parse(int argc, char **argv, struct opts *o)
         fprintf(stderr, PROG ": needs -c CAT and --labels FILE\n");
         return 2;
     }
-    if (o->model != M_NEAREST && (!o->train || !o->train_labels)) {
-        fprintf(stderr, PROG ": the tree models need --train FLOWS and --train-labels FILE\n");
+    if (o->model_file && (o->folds || o->train)) {
+        fprintf(stderr, PROG ": --model-file is a trained model: no --folds or --train\n");
+        return 2;
+    }
+    if (o->folds && o->train) {
+        fprintf(stderr, PROG ": --folds trains on this run: no --train\n");
+        return 2;
+    }
+    if (o->model != M_NEAREST && !o->folds && !o->model_file && (!o->train || !o->train_labels)) {
+        fprintf(stderr, PROG ": the tree models need --train FLOWS and --train-labels FILE, "
+                             "--folds K or --model-file\n");
         return 2;
     }
     if (input_filter_args(&o->in, argc - optind, argv + optind) || input_prepare(&o->in, PROG))
@@ -238,20 +273,20 @@ static enum eval_outcome outcome(const struct catalog *cat, const struct eval_la
     return EO_WRONG;
 }
 
-static void run_nearest(const struct opts *o, const struct catalog *cat, struct flows *fl,
-                        const struct eval_labels *lab, struct eval_score *s)
+/* Score the labels picked by only (NULL = all) with the nearest model: one match_run
+ * over all flows, then each label's outcome from its flow's result. The flows' basis
+ * is already applied (model_basis). */
+static void run_nearest(const struct opts *o, const struct catalog *cat, const struct flows *fl,
+                        const struct eval_labels *lab, const unsigned char *only,
+                        struct eval_score *s)
 {
-    for (size_t i = 0; i < fl->n; i++) {
-        if (o->basis != B_AUTO)
-            fl->v[i].rgoodput = 0;
-        if (o->basis == B_BYTES)
-            fl->v[i].rpayload = 0;
-    }
     struct nctx n = { fl->v, xcalloc(fl->n ? fl->n : 1, sizeof(struct match_result)),
                       xcalloc(fl->n ? fl->n : 1, 1) };
     match_run(cat, &o->mo, fl->v, fl->n, on_result, &n);
     for (size_t j = 0; j < lab->n; j++) {
         const struct eval_label *l = &lab->v[j];
+        if (only && !only[j])
+            continue;
         size_t i = eval_find(l, fl->v, fl->n, o->slack);
         const char *got = NULL;
         enum eval_outcome oc = EO_NOFLOW;
@@ -265,103 +300,131 @@ static void run_nearest(const struct opts *o, const struct catalog *cat, struct 
 
 /* ---- the article's tree ---- */
 
-struct classes {
-    char **name;
-    size_t n, cap;
-};
-
-static uint32_t class_of(struct classes *c, const char *name)
+static enum model_kind tree_kind(const struct opts *o)
 {
-    for (size_t i = 0; i < c->n; i++)
-        if (strcmp(c->name[i], name) == 0)
-            return (uint32_t)i;
-    if (c->n == c->cap) {
-        c->cap = c->cap ? c->cap * 2 : 64;
-        c->name = xrealloc(c->name, c->cap * sizeof(*c->name));
-    }
-    c->name[c->n] = xstrdup(name);
-    return (uint32_t)c->n++;
+    return o->model == M_ARTICLE_BP ? MODEL_TREE_BP : MODEL_TREE;
 }
 
-static void features(const struct flow *f, int nfeat, double *x)
+/* Score the picked labels with a trained tree (no reject: every flow gets a class). */
+static void score_tree(const struct opts *o, const struct model *m, const struct flows *fl,
+                       const struct eval_labels *lab, const unsigned char *only,
+                       struct eval_score *s)
 {
-    x[0] = (double)f->rbytes;
-    if (nfeat > 1)
-        x[1] = (double)f->rpackets;
-}
-
-/* Train on the catalogue downloads of the training run. Returns an exit status. */
-static int train_tree(const struct opts *o, int nfeat, struct eval_tree *t, struct classes *cl)
-{
-    struct flows fl = { 0 };
-    struct eval_labels lab = { 0 };
-    int st = read_flows(o->train, &fl);
-    if (!st)
-        st = load_labels(o->train_labels, &lab);
-    double *x = xmalloc((lab.n ? lab.n : 1) * EVAL_MAX_FEAT * sizeof(double));
-    uint32_t *y = xmalloc((lab.n ? lab.n : 1) * sizeof(uint32_t));
-    size_t n = 0;
-    for (size_t j = 0; !st && j < lab.n; j++) {
-        size_t i = eval_find(&lab.v[j], fl.v, fl.n, o->slack);
-        if (i == fl.n || eval_label_foreign(&lab.v[j]))
-            continue;
-        features(&fl.v[i], nfeat, &x[n * (size_t)nfeat]);
-        y[n++] = class_of(cl, lab.v[j].name);
-    }
-    if (!st && eval_tree_train(t, nfeat, x, y, n, (uint32_t)cl->n) != 0) {
-        fprintf(stderr, PROG ": no training download found in %s\n", o->train);
-        st = 1;
-    }
-    free(x);
-    free(y);
-    free(fl.v);
-    eval_labels_free(&lab);
-    return st;
-}
-
-static int run_tree(const struct opts *o, const struct flows *fl, const struct eval_labels *lab,
-                    struct eval_score *s, size_t *leaves)
-{
-    int nfeat = o->model == M_ARTICLE_BP ? 2 : 1;
-    struct eval_tree t = { 0 };
-    struct classes cl = { 0 };
-    int st = train_tree(o, nfeat, &t, &cl);
-    for (size_t j = 0; !st && j < lab->n; j++) {
+    for (size_t j = 0; j < lab->n; j++) {
         const struct eval_label *l = &lab->v[j];
+        if (only && !only[j])
+            continue;
         size_t i = eval_find(l, fl->v, fl->n, o->slack);
         if (i == fl->n) {
             eval_score_add(s, l->name, EO_NOFLOW, NULL);
             continue;
         }
-        double x[EVAL_MAX_FEAT];
-        features(&fl->v[i], nfeat, x);
-        const char *got = cl.name[eval_tree_predict(&t, x)];
+        const char *got = model_tree_class(m, &fl->v[i]);
         int right = !eval_label_foreign(l) && strcmp(got, l->name) == 0;
         eval_score_add(s, l->name, right ? EO_RIGHT : EO_WRONG, got);
     }
-    *leaves = eval_tree_leaves(&t);
-    eval_tree_free(&t);
-    for (size_t i = 0; i < cl.n; i++)
-        free(cl.name[i]);
-    free(cl.name);
+}
+
+/* Train on the catalogue downloads of the training run (--train). Returns a status. */
+static int train_tree(const struct opts *o, const struct catalog *cat, struct model *m)
+{
+    struct flows fl = { 0 };
+    struct eval_labels lab = { 0 };
+    struct learn_counts cnt;
+    int st = read_flows(o->train, &fl);
+    if (!st)
+        st = load_labels(o->train_labels, &lab);
+    if (!st && model_train(m, tree_kind(o), cat, &lab, NULL, fl.v, fl.n, o->slack,
+                           o->mo.header_bytes, &cnt) != 0) {
+        fprintf(stderr, PROG ": no training download found in %s\n", o->train);
+        st = 1;
+    }
+    free(fl.v);
+    eval_labels_free(&lab);
+    return st;
+}
+
+/* ---- the whole run, or k folds ---- */
+
+struct fold_res {
+    struct eval_summary sum;
+    size_t labels;
+};
+
+/* Train on the labels outside fold f, score fold f into *s. Returns a status. */
+static int run_fold(const struct opts *o, struct catalog *cat, const struct flows *fl,
+                    const struct eval_labels *lab, const unsigned *fold, unsigned f,
+                    struct eval_score *s, size_t *leaves)
+{
+    unsigned char *train = xmalloc(lab->n ? lab->n : 1), *test = xmalloc(lab->n ? lab->n : 1);
+    for (size_t j = 0; j < lab->n; j++) {
+        train[j] = fold[j] != f;
+        test[j] = fold[j] == f;
+    }
+    struct model m = { 0 };
+    struct learn_counts cnt;
+    enum model_kind k = o->model == M_NEAREST ? MODEL_NEAREST : tree_kind(o);
+    int rc = model_train(&m, k, cat, lab, train, fl->v, fl->n, o->slack, o->mo.header_bytes, &cnt);
+    if (rc == 0 && k == MODEL_NEAREST) {
+        cat->model = &m.near;
+        run_nearest(o, cat, fl, lab, test, s);
+        cat->model = NULL;
+    } else if (rc == 0) {
+        score_tree(o, &m, fl, lab, test, s);
+        *leaves += eval_tree_leaves(&m.tree);
+    } else {
+        fprintf(stderr, PROG ": fold %u: no training download found\n", f + 1);
+    }
+    model_free(&m);
+    free(train);
+    free(test);
+    return rc ? 1 : 0;
+}
+
+/* Score the run: every fold into the pooled score s and its own. Returns a status. */
+static int run_folds(const struct opts *o, struct catalog *cat, const struct flows *fl,
+                     const struct eval_labels *lab, struct eval_score *s, struct fold_res *fr,
+                     size_t *leaves)
+{
+    unsigned *fold = xmalloc((lab->n ? lab->n : 1) * sizeof(*fold));
+    int st = 0;
+    eval_folds(lab, o->folds, o->seed, fold);
+    for (unsigned f = 0; f < o->folds && !st; f++) {
+        struct eval_score one = { 0 };
+        st = run_fold(o, cat, fl, lab, fold, f, &one, leaves);
+        eval_summarize(&one, &fr[f].sum);
+        fr[f].labels = fr[f].sum.known + fr[f].sum.foreign;
+        eval_score_merge(s, &one);
+        eval_score_free(&one);
+    }
+    *leaves = o->folds ? *leaves / o->folds : 0;
+    free(fold);
+    return st;
+}
+
+/* Without folds: the saved model, a tree trained on --train, or nearest. */
+static int run_once(struct opts *o, struct catalog *cat, const struct flows *fl,
+                    const struct eval_labels *lab, struct eval_score *s, size_t *leaves)
+{
+    struct model trained = { 0 };
+    const struct model *m = o->model_file ? &o->saved : NULL;
+    int st = 0;
+    if (!m && o->model != M_NEAREST && (st = train_tree(o, cat, &trained)) == 0)
+        m = &trained;
+    if (!st && m && m->kind == MODEL_NEAREST)
+        cat->model = &m->near;
+    if (!st && (!m || m->kind == MODEL_NEAREST))
+        run_nearest(o, cat, fl, lab, NULL, s);
+    else if (!st) {
+        score_tree(o, m, fl, lab, NULL, s);
+        *leaves = eval_tree_leaves(&m->tree);
+    }
+    cat->model = NULL;
+    model_free(&trained);
     return st;
 }
 
 /* ---- output ---- */
-
-static const char *model_name(const struct opts *o)
-{
-    static const char *const m[] = { "nearest", "article", "article-bp" };
-    return m[o->model];
-}
-
-static const char *basis_name(const struct opts *o)
-{
-    static const char *const b[] = { "auto", "payload", "bytes" };
-    return o->model == M_NEAREST   ? b[o->basis]
-           : o->model == M_ARTICLE ? "rbytes"
-                                   : "rbytes,rpackets";
-}
 
 /* A JSON string (names are the catalogue's: escape quotes, backslashes, controls). */
 static void json_str(FILE *fp, const char *s)
@@ -378,7 +441,71 @@ static void json_str(FILE *fp, const char *s)
     fputc('"', fp);
 }
 
-static void print_json(const struct opts *o, const struct eval_score *s, size_t leaves)
+/* The model in use: --model, or the kind of --model-file. */
+static enum emodel effective(const struct opts *o)
+{
+    if (!o->model_file)
+        return o->model;
+    return o->saved.kind == MODEL_NEAREST ? M_NEAREST
+           : o->saved.kind == MODEL_TREE  ? M_ARTICLE
+                                          : M_ARTICLE_BP;
+}
+
+static const char *model_name(const struct opts *o)
+{
+    static const char *const m[] = { "nearest", "article", "article-bp" };
+    return m[effective(o)];
+}
+
+static const char *basis_name(const struct opts *o)
+{
+    static const char *const b[] = { "auto", "payload", "bytes" };
+    return effective(o) == M_NEAREST   ? b[o->basis]
+           : effective(o) == M_ARTICLE ? "rbytes"
+                                       : "rbytes,rpackets";
+}
+
+/* Per-fold figures and their means (nfold = 0 without --folds). */
+struct folds_out {
+    const struct fold_res *fr;
+    unsigned n;
+    struct eval_summary mean;
+};
+
+static void fold_mean(struct folds_out *fo)
+{
+    memset(&fo->mean, 0, sizeof(fo->mean));
+    for (unsigned f = 0; f < fo->n; f++) {
+        fo->mean.accuracy += fo->fr[f].sum.accuracy / fo->n;
+        fo->mean.precision += fo->fr[f].sum.precision / fo->n;
+        fo->mean.recall += fo->fr[f].sum.recall / fo->n;
+        fo->mean.foreign_wrong += fo->fr[f].sum.foreign_wrong / fo->n;
+    }
+}
+
+static void json_folds(const struct opts *o, const struct folds_out *fo)
+{
+    if (o->model_file) {
+        printf(",\"model_file\":");
+        json_str(stdout, o->model_file);
+    }
+    if (!fo->n)
+        return;
+    printf(",\"folds\":%u,\"seed\":%llu,\"fold_results\":[", fo->n, (unsigned long long)o->seed);
+    for (unsigned f = 0; f < fo->n; f++) {
+        const struct eval_summary *m = &fo->fr[f].sum;
+        printf("%s{\"fold\":%u,\"labels\":%zu,\"known\":%zu,\"foreign\":%zu,\"accuracy\":%.6f,"
+               "\"precision\":%.6f,\"recall\":%.6f,\"foreign_wrong_rate\":%.6f}",
+               f ? "," : "", f + 1, fo->fr[f].labels, m->known, m->foreign, m->accuracy,
+               m->precision, m->recall, m->foreign_wrong);
+    }
+    printf("],\"mean_accuracy\":%.6f,\"mean_precision\":%.6f,\"mean_recall\":%.6f,"
+           "\"mean_foreign_wrong_rate\":%.6f",
+           fo->mean.accuracy, fo->mean.precision, fo->mean.recall, fo->mean.foreign_wrong);
+}
+
+static void print_json(const struct opts *o, const struct eval_score *s, size_t leaves,
+                       const struct folds_out *fo)
 {
     struct eval_summary m;
     eval_summarize(s, &m);
@@ -388,6 +515,7 @@ static void print_json(const struct opts *o, const struct eval_score *s, size_t 
            model_name(o), basis_name(o), leaves, m.known + m.foreign, m.known, m.foreign,
            m.accuracy, m.precision, m.recall, s->foreign[EO_WRONG], m.foreign_wrong,
            m.foreign_rejected);
+    json_folds(o, fo);
     for (int k = 0; k < 2; k++) {
         printf(",\"%s\":{", k ? "foreign_outcomes" : "known_outcomes");
         for (int i = 0; i < EO_N; i++)
@@ -426,7 +554,28 @@ static void line(struct rows *r, const char *k, const char *fmt, ...)
     rows_add(r, cells);
 }
 
-static void print_table(const struct opts *o, const struct eval_score *s, size_t leaves)
+/* One line per fold, then the means. */
+static void table_folds(struct rows *r, const struct folds_out *fo)
+{
+    for (unsigned f = 0; f < fo->n; f++) {
+        const struct eval_summary *m = &fo->fr[f].sum;
+        char k[32];
+        snprintf(k, sizeof(k), "fold %u", f + 1);
+        line(r, k,
+             "%zu labels: accuracy %.2f%%, precision %.2f%%, recall %.2f%%, foreign "
+             "matched %.2f%%",
+             fo->fr[f].labels, 100 * m->accuracy, 100 * m->precision, 100 * m->recall,
+             100 * m->foreign_wrong);
+    }
+    if (fo->n)
+        line(r, "mean of the folds",
+             "accuracy %.2f%%, precision %.2f%%, recall %.2f%%, foreign matched %.2f%%",
+             100 * fo->mean.accuracy, 100 * fo->mean.precision, 100 * fo->mean.recall,
+             100 * fo->mean.foreign_wrong);
+}
+
+static void print_table(const struct opts *o, const struct eval_score *s, size_t leaves,
+                        const struct folds_out *fo)
 {
     static const char *const cols[] = { "metric", "value" };
     static const unsigned char num[] = { 0, 0 };
@@ -434,9 +583,14 @@ static void print_table(const struct opts *o, const struct eval_score *s, size_t
     struct rows r;
     eval_summarize(s, &m);
     rows_init(&r, cols, num, 2);
-    line(&r, "model", "%s on %s", model_name(o), basis_name(o));
-    if (o->model != M_NEAREST)
-        line(&r, "tree leaves", "%zu", leaves);
+    line(&r, "model", "%s on %s%s%s", model_name(o), basis_name(o),
+         o->model_file ? ", saved in " : "", o->model_file ? o->model_file : "");
+    if (fo->n)
+        line(&r, "cross-validation", "%u folds (seed %llu), stratified by entry", fo->n,
+             (unsigned long long)o->seed);
+    if (effective(o) != M_NEAREST)
+        line(&r, fo->n ? "tree leaves (mean)" : "tree leaves", "%zu", leaves);
+    table_folds(&r, fo);
     line(&r, "labels", "%zu catalogue + %zu not in the catalogue", m.known, m.foreign);
     line(&r, "closed-set accuracy", "%.2f%% (%zu of %zu)", 100 * m.accuracy, s->known[EO_RIGHT],
          m.known);
@@ -466,10 +620,25 @@ static void print_table(const struct opts *o, const struct eval_score *s, size_t
     rows_free(&r);
 }
 
+/* Catalogue, labels, flows and the saved model. Returns a status. */
+static int load_all(struct opts *o, struct catalog *cat, struct eval_labels *lab, struct flows *fl)
+{
+    struct fs_err err = { 0 };
+    if (catalog_load(cat, o->cat, &err) != 0 ||
+        (o->model_file && model_load(&o->saved, o->model_file, &err) != 0)) {
+        fprintf(stderr, PROG ": %s\n", err.msg);
+        return 1;
+    }
+    int st = load_labels(o->labels, lab);
+    if (!st)
+        st = input_read(&o->in, PROG, keep, fl);
+    return st;
+}
+
 /* flowsleuth eval: load, join labels to flows, score with the chosen model, print. */
 int cmd_eval(int argc, char **argv)
 {
-    struct opts o = { .slack = 1000, .top = 10 };
+    struct opts o = { .slack = 1000, .top = 10, .seed = 1 };
     match_opts_default(&o.mo);
     int st = parse(argc, argv, &o);
     if (st) {
@@ -480,32 +649,32 @@ int cmd_eval(int argc, char **argv)
     struct flows fl = { 0 };
     struct eval_labels lab = { 0 };
     struct eval_score s = { 0 };
-    struct fs_err err = { 0 };
+    struct fold_res fr[100];
+    struct folds_out fo = { fr, 0, { 0 } };
     size_t leaves = 0;
     catalog_init(&cat);
-    if (catalog_load(&cat, o.cat, &err) != 0) {
-        fprintf(stderr, PROG ": %s\n", err.msg);
-        st = 1;
+    st = load_all(&o, &cat, &lab, &fl);
+    if (!st && effective(&o) == M_NEAREST)
+        model_basis(fl.v, fl.n, (int)o.basis);
+    if (!st && o.folds) {
+        st = run_folds(&o, &cat, &fl, &lab, &s, fr, &leaves);
+        fo.n = o.folds;
+        fold_mean(&fo);
+    } else if (!st) {
+        st = run_once(&o, &cat, &fl, &lab, &s, &leaves);
     }
-    if (!st)
-        st = load_labels(o.labels, &lab);
-    if (!st)
-        st = input_read(&o.in, PROG, keep, &fl);
-    if (!st && o.model == M_NEAREST)
-        run_nearest(&o, &cat, &fl, &lab, &s);
-    else if (!st)
-        st = run_tree(&o, &fl, &lab, &s, &leaves);
     if (!st) {
         eval_score_sort(&s);
         if (o.json)
-            print_json(&o, &s, leaves);
+            print_json(&o, &s, leaves, &fo);
         else
-            print_table(&o, &s, leaves);
+            print_table(&o, &s, leaves, &fo);
     }
     eval_score_free(&s);
     eval_labels_free(&lab);
     free(fl.v);
     catalog_free(&cat);
+    model_free(&o.saved);
     input_free(&o.in);
     return st ? st : ferror(stdout) ? 1 : 0;
 }

@@ -29,7 +29,11 @@ static const char usage_text[] =
     "\n"
     "  -c CAT           the catalogue (flowsleuth catalog debian|import)\n" INPUT_HELP
     "  -o FORMAT        table (default), csv, tsv, json (one object a line)\n"
-    "  --all            print rejected flows too\n" MATCH_HELP "  -h, --help       this help\n";
+    "  --all            print rejected flows too\n"
+    "  --model-file MODEL  a model saved by flowsleuth learn: nearest narrows each known\n"
+    "                   server's overhead to what was learned there; tree and tree-bp\n"
+    "                   give every flow the class the article's tree decides (no reject)\n" MATCH_HELP
+    "  -h, --help       this help\n";
 
 static const char *const cols[] = { "time",  "client",  "server", "port",    "exchange", "payload",
                                     "basis", "verdict", "cand",   "set",     "name",     "version",
@@ -100,6 +104,36 @@ static int on_result(void *vctx, const struct flow *f, const struct match_result
     return 0;
 }
 
+/* First entry named name (the tree's classes are the training labels' names). */
+static size_t entry_named(const struct catalog *c, const char *name)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->e[i].name, name) == 0)
+            return i;
+    return c->n;
+}
+
+/* A saved tree: every considered flow is matched to the class the tree decides. */
+static void run_tree(const struct detect_args *a, struct mctx *m)
+{
+    for (size_t i = 0; i < a->batch.n; i++) {
+        const struct flow *f = &a->batch.v[i];
+        struct match_result r;
+        memset(&r, 0, sizeof(r));
+        r.payload = match_payload(f, a->mo.header_bytes, &r.basis);
+        size_t e = entry_named(&a->cat, model_tree_class(&a->model, f));
+        if (e < a->cat.n) {
+            r.verdict = MV_MATCH;
+            r.ncands = 1;
+            r.c[0].k = 1;
+            r.c[0].idx[0] = (uint32_t)e;
+            r.c[0].residual = (int64_t)r.payload - (int64_t)a->cat.e[e].size;
+        }
+        if (on_result(m, f, &r))
+            break;
+    }
+}
+
 int cmd_match(int argc, char **argv)
 {
     struct detect_args a;
@@ -109,9 +143,15 @@ int cmd_match(int argc, char **argv)
         return st;
     }
     st = detect_args_load(&a, PROG);
+    if (!a.loaded) { /* printed; no empty table after a bad catalogue or model */
+        detect_args_free(&a);
+        return st;
+    }
     struct mctx m = { .cat = &a.cat, .all = a.all };
     rows_init(&m.rows, cols, numeric, NCOLS);
-    if (a.cat.n || a.batch.n)
+    if (a.model_file && a.model.kind != MODEL_NEAREST)
+        run_tree(&a, &m);
+    else if (a.cat.n || a.batch.n)
         match_run(&a.cat, &a.mo, a.batch.v, a.batch.n, on_result, &m);
     rows_print(&m.rows, (enum rows_mode)a.mode, stdout);
     fprintf(stderr,

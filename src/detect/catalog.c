@@ -5,6 +5,7 @@
  */
 #include "catalog.h"
 
+#include "../core/fmt.h"
 #include "../core/xalloc.h"
 
 #include <errno.h>
@@ -16,6 +17,11 @@
 const char *const catalog_columns[] = { "size", "name", "product", "version", "arch",
                                         "os",   "url",  "digest",  "source",  "spread" };
 const size_t catalog_ncolumns = sizeof(catalog_columns) / sizeof(catalog_columns[0]);
+const char *const catalog_columns_v2[CATALOG_NCOLUMNS_V2] = {
+    "size",   "name",     "product",  "version",  "arch",   "os",
+    "url",    "digest",   "source",   "spread",   "server", "n",
+    "rbytes", "rpayload", "rgoodput", "overhead", "tls"
+};
 
 static const char magic_line[] = "#flowsleuth-catalog";
 
@@ -34,21 +40,70 @@ void catalog_free(struct catalog *c)
     memset(c, 0, sizeof(*c));
 }
 
+/* Start a new arena block of at least sz bytes. */
+static void arena_block(struct catalog *c, size_t sz)
+{
+    sz = sz > ARENA_BLOCK ? sz : ARENA_BLOCK;
+    c->blocks = xrealloc(c->blocks, (c->nblocks + 1) * sizeof(*c->blocks));
+    c->blocks[c->nblocks++] = c->cur = xmalloc(sz);
+    c->left = sz;
+}
+
 /* Copy len bytes plus a NUL into the arena; strings longer than a block get their own. */
 static const char *arena_put(struct catalog *c, const char *s, size_t len)
 {
-    if (len + 1 > c->left) {
-        size_t sz = len + 1 > ARENA_BLOCK ? len + 1 : ARENA_BLOCK;
-        c->blocks = xrealloc(c->blocks, (c->nblocks + 1) * sizeof(*c->blocks));
-        c->blocks[c->nblocks++] = c->cur = xmalloc(sz);
-        c->left = sz;
-    }
+    if (len + 1 > c->left)
+        arena_block(c, len + 1);
     char *p = c->cur;
     memcpy(p, s, len);
     p[len] = '\0';
     c->cur += len + 1;
     c->left -= len + 1;
     return p;
+}
+
+/* A learn record in the arena, 8-byte aligned (the arena holds strings otherwise). */
+static const struct cat_learn *put_learn(struct catalog *c, const struct cat_learn *l)
+{
+    size_t pad = (8 - ((uintptr_t)c->cur & 7)) & 7;
+    if (c->left < pad + sizeof(*l)) {
+        arena_block(c, ARENA_BLOCK); /* malloc'd: aligned */
+        pad = 0;
+    }
+    c->cur += pad;
+    c->left -= pad;
+    struct cat_learn *d = (struct cat_learn *)(void *)c->cur;
+    memcpy(d, l, sizeof(*d));
+    c->cur += sizeof(*d);
+    c->left -= sizeof(*d);
+    return d;
+}
+
+/* a - b as a signed count, clamped to +-2^40 (hostile counters cannot overflow). */
+static int64_t diff_clamp(uint64_t a, uint64_t b)
+{
+    const uint64_t lim = 1ULL << 40;
+    if (a >= b)
+        return a - b > lim ? (int64_t)lim : (int64_t)(a - b);
+    return b - a > lim ? -(int64_t)lim : -(int64_t)(b - a);
+}
+
+/* Widen the catalogue's bounds on (expected payload - size) over learned entries, so
+ * the matcher can find every learned window with one size range. */
+static void learn_bounds(struct catalog *c, const struct cat_entry *e)
+{
+    const struct cat_learn *l = e->learn;
+    int64_t m = cat_learn_margin(l), lo = l->oh[0] - m, hi = l->oh[1] + m;
+    if (l->rpayload[1]) {
+        int64_t plo = diff_clamp(l->rpayload[0], e->size) - m;
+        int64_t phi = diff_clamp(l->rpayload[1], e->size) + m;
+        lo = plo < lo ? plo : lo;
+        hi = phi > hi ? phi : hi;
+    }
+    if (c->nlearned++ == 0 || lo < c->learn_lo)
+        c->learn_lo = lo;
+    if (c->nlearned == 1 || hi > c->learn_hi)
+        c->learn_hi = hi;
 }
 
 static const char *put_str(struct catalog *c, const char *s)
@@ -76,6 +131,10 @@ void catalog_add(struct catalog *c, const struct cat_entry *e)
     d->os = put_str(c, e->os);
     d->url = put_str(c, e->url);
     d->digest = put_str(c, e->digest);
+    if (e->learn) {
+        d->learn = put_learn(c, e->learn);
+        learn_bounds(c, d);
+    }
     if (c->n > 1 && c->e[c->n - 2].size > d->size)
         c->sorted = 0;
 }
@@ -92,7 +151,11 @@ static int cmp_entry(const void *a, const void *b)
     if (r)
         return r;
     r = strcmp(x->arch, y->arch);
-    return r ? r : strcmp(x->os, y->os);
+    if (r || (r = strcmp(x->os, y->os)) != 0)
+        return r;
+    if (!x->learn || !y->learn) /* one object learned at several servers: by server */
+        return !!x->learn - !!y->learn;
+    return memcmp(x->learn->server, y->learn->server, 16);
 }
 
 /* Sort by size (then name, version, arch, os) so lookups can binary-search. */
@@ -117,18 +180,19 @@ size_t catalog_lower_bound(const struct catalog *c, uint64_t size)
     return lo;
 }
 
-static const char *const source_names[] = { "debian", "import", "learned" };
+static const char *const source_names[] = { "debian", "import", "learned", "grab" };
+#define NSOURCES (sizeof(source_names) / sizeof(source_names[0]))
 
 /* Name of a source value, for the file format and output. */
 const char *catalog_source_name(enum cat_source s)
 {
-    return (unsigned)s < 3 ? source_names[s] : "?";
+    return (unsigned)s < NSOURCES ? source_names[s] : "?";
 }
 
 /* Source value of a name, -1 when unknown. */
 int catalog_source_parse(const char *s)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < (int)NSOURCES; i++)
         if (strcmp(s, source_names[i]) == 0)
             return i;
     return -1;
@@ -189,10 +253,83 @@ static int parse_u64(const char *s, uint64_t *out)
 struct line_ctx {
     const char *name;
     size_t lineno;
+    int version; /* 1 or 2, from line 1 */
 };
 
-/* Fill one entry from the unescaped fields f[10]. */
-static int fill_entry(struct cat_entry *e, char **f, const struct line_ctx *lc, struct fs_err *err)
+/* Decimal i64, an optional leading '-'. */
+static int parse_i64(const char *s, int64_t *out)
+{
+    uint64_t v;
+    int neg = *s == '-';
+    if (parse_u64(s + neg, &v) != 0 || v > (uint64_t)INT64_MAX)
+        return -1;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return 0;
+}
+
+/* "MIN..MAX" (or one value for both) into v[2]; empty leaves 0..0. */
+static int parse_urange(const char *s, uint64_t *v)
+{
+    char a[24];
+    const char *dots = strstr(s, "..");
+    if (!*s)
+        return 0;
+    if (!dots)
+        return parse_u64(s, &v[0]) || parse_u64(s, &v[1]) ? -1 : 0;
+    if ((size_t)(dots - s) >= sizeof(a))
+        return -1;
+    memcpy(a, s, (size_t)(dots - s));
+    a[dots - s] = '\0';
+    return parse_u64(a, &v[0]) || parse_u64(dots + 2, &v[1]) || v[0] > v[1] ? -1 : 0;
+}
+
+/* The signed form of parse_urange (overhead may be negative). */
+static int parse_irange(const char *s, int64_t *v)
+{
+    char a[24];
+    const char *dots = strstr(s, "..");
+    if (!*s)
+        return 0;
+    if (!dots)
+        return parse_i64(s, &v[0]) || parse_i64(s, &v[1]) ? -1 : 0;
+    if ((size_t)(dots - s) >= sizeof(a))
+        return -1;
+    memcpy(a, s, (size_t)(dots - s));
+    a[dots - s] = '\0';
+    return parse_i64(a, &v[0]) || parse_i64(dots + 2, &v[1]) || v[0] > v[1] ? -1 : 0;
+}
+
+/* The learned columns of a version-2 line, f[10..16]; *l is used when server is set.
+ * Returns the index of a bad column, or 0. */
+static int fill_learn(struct cat_learn *l, char **f, int *have)
+{
+    uint64_t n = 0, tls = 0;
+    memset(l, 0, sizeof(*l));
+    *have = *f[10] != '\0';
+    if (*have && parse_addr(f[10], l->server, &l->ipver) != 0)
+        return 10;
+    if (*f[11] && (parse_u64(f[11], &n) != 0 || n > UINT32_MAX))
+        return 11;
+    l->n = (uint32_t)n;
+    if (parse_urange(f[12], l->rbytes) != 0)
+        return 12;
+    if (parse_urange(f[13], l->rpayload) != 0)
+        return 13;
+    if (parse_urange(f[14], l->rgoodput) != 0)
+        return 14;
+    if (parse_irange(f[15], l->oh) != 0 || l->oh[0] < -(1LL << 40) || l->oh[1] > (1LL << 40))
+        return 15;
+    if (*f[16] && (parse_u64(f[16], &tls) != 0 || tls > 1000000))
+        return 16;
+    l->tls_ppm = (uint32_t)tls;
+    if (!*have && (n || *f[12] || *f[13] || *f[14] || *f[15] || *f[16]))
+        return 10; /* observations without a server */
+    return 0;
+}
+
+/* Fill one entry (and *l for a learned one) from the unescaped fields f[]. */
+static int fill_entry(struct cat_entry *e, struct cat_learn *l, char **f, const struct line_ctx *lc,
+                      struct fs_err *err)
 {
     memset(e, 0, sizeof(*e));
     if (parse_u64(f[0], &e->size) != 0)
@@ -209,7 +346,7 @@ static int fill_entry(struct cat_entry *e, char **f, const struct line_ctx *lc, 
     int src = catalog_source_parse(f[8]);
     if (src < 0)
         return fs_err_set(err, FS_ECORRUPT, (long long)lc->lineno,
-                          "%s:%zu: field 'source': '%.40s' is not debian, import or learned",
+                          "%s:%zu: field 'source': '%.40s' is not debian, import, learned or grab",
                           lc->name, lc->lineno, f[8]);
     e->source = (enum cat_source)src;
     if (parse_u64(f[9], &e->spread) != 0)
@@ -219,6 +356,12 @@ static int fill_entry(struct cat_entry *e, char **f, const struct line_ctx *lc, 
     if (!*e->name)
         return fs_err_set(err, FS_ECORRUPT, (long long)lc->lineno, "%s:%zu: field 'name': empty",
                           lc->name, lc->lineno);
+    int have = 0, bad = lc->version == 2 ? fill_learn(l, f, &have) : 0;
+    if (bad)
+        return fs_err_set(err, FS_ECORRUPT, (long long)lc->lineno,
+                          "%s:%zu: field '%s': bad value '%.40s'", lc->name, lc->lineno,
+                          catalog_columns_v2[bad], f[bad]);
+    e->learn = have ? l : NULL;
     return 0;
 }
 
@@ -226,38 +369,39 @@ static int fill_entry(struct cat_entry *e, char **f, const struct line_ctx *lc, 
 static int parse_line(struct catalog *c, const char *p, size_t len, char *scratch,
                       const struct line_ctx *lc, struct fs_err *err)
 {
-    char *f[10];
-    size_t nf = 0, start = 0;
+    char *f[CATALOG_NCOLUMNS_V2];
+    size_t nf = 0, start = 0, ncol = lc->version == 2 ? CATALOG_NCOLUMNS_V2 : catalog_ncolumns;
     char *out = scratch;
     for (size_t i = 0; i <= len; i++) {
         if (i < len && p[i] != '\t')
             continue;
-        if (nf == catalog_ncolumns)
+        if (nf == ncol)
             return fs_err_set(err, FS_ECORRUPT, (long long)lc->lineno,
-                              "%s:%zu: field 'spread': more than %zu fields", lc->name, lc->lineno,
-                              catalog_ncolumns);
+                              "%s:%zu: field '%s': more than %zu fields", lc->name, lc->lineno,
+                              catalog_columns_v2[ncol - 1], ncol);
         long n = unescape(out, p + start, i - start);
         if (n < 0)
             return fs_err_set(err, FS_ECORRUPT, (long long)lc->lineno,
                               "%s:%zu: field '%s': bad backslash escape", lc->name, lc->lineno,
-                              catalog_columns[nf]);
+                              catalog_columns_v2[nf]);
         f[nf++] = out;
         out += n + 1;
         start = i + 1;
     }
-    if (nf != catalog_ncolumns)
+    if (nf != ncol)
         return fs_err_set(err, FS_ECORRUPT, (long long)lc->lineno,
                           "%s:%zu: field '%s': missing (line has %zu of %zu fields)", lc->name,
-                          lc->lineno, catalog_columns[nf], nf, catalog_ncolumns);
+                          lc->lineno, catalog_columns_v2[nf], nf, ncol);
     struct cat_entry e;
-    int rc = fill_entry(&e, f, lc, err);
+    struct cat_learn l;
+    int rc = fill_entry(&e, &l, f, lc, err);
     if (rc == 0)
         catalog_add(c, &e);
     return rc;
 }
 
 /* Check the two header lines: the magic + version, then the column names. */
-static int check_header(const char *p, size_t len, size_t lineno, const char *name,
+static int check_header(const char *p, size_t len, size_t lineno, const char *name, int *version,
                         struct fs_err *err)
 {
     if (lineno == 1) {
@@ -266,20 +410,21 @@ static int check_header(const char *p, size_t len, size_t lineno, const char *na
             return fs_err_set(err, FS_EFORMAT, 1,
                               "%s:1: field 'header': not a flowsleuth catalogue (no '%s 1')", name,
                               magic_line);
-        if (len != ml + 2 || p[ml] != ' ' || p[ml + 1] != '1')
+        if (len != ml + 2 || p[ml] != ' ' || (p[ml + 1] != '1' && p[ml + 1] != '2'))
             return fs_err_set(err, FS_EVERSION, 1,
                               "%s:1: field 'header': unsupported catalogue version '%.*s'", name,
                               (int)(len > ml ? (len - ml > 20 ? 20 : len - ml) : 0), p + ml);
+        *version = p[ml + 1] - '0';
         return 0;
     }
-    size_t off = 0;
-    for (size_t i = 0; i < catalog_ncolumns; i++) {
-        size_t cl = strlen(catalog_columns[i]);
-        if (off + cl > len || memcmp(p + off, catalog_columns[i], cl) != 0 ||
-            (i + 1 < catalog_ncolumns ? (off + cl >= len || p[off + cl] != '\t') : off + cl != len))
+    size_t off = 0, ncol = *version == 2 ? CATALOG_NCOLUMNS_V2 : catalog_ncolumns;
+    for (size_t i = 0; i < ncol; i++) {
+        size_t cl = strlen(catalog_columns_v2[i]);
+        if (off + cl > len || memcmp(p + off, catalog_columns_v2[i], cl) != 0 ||
+            (i + 1 < ncol ? (off + cl >= len || p[off + cl] != '\t') : off + cl != len))
             return fs_err_set(err, FS_EFORMAT, 2,
-                              "%s:2: field '%s': column header is not the version-1 columns", name,
-                              catalog_columns[i]);
+                              "%s:2: field '%s': column header is not the version-%d columns", name,
+                              catalog_columns_v2[i], *version);
         off += cl + 1;
     }
     return 0;
@@ -292,7 +437,7 @@ static int check_header(const char *p, size_t len, size_t lineno, const char *na
 int catalog_parse(struct catalog *c, const char *name, const char *buf, size_t len,
                   struct fs_err *err)
 {
-    struct line_ctx lc = { name, 0 };
+    struct line_ctx lc = { name, 0, 1 };
     char *scratch = NULL;
     size_t scap = 0;
     int rc = 0;
@@ -306,12 +451,12 @@ int catalog_parse(struct catalog *c, const char *name, const char *buf, size_t l
         if (ll && p[ll - 1] == '\r')
             ll--;
         if (lc.lineno <= 2) {
-            rc = check_header(p, ll, lc.lineno, name, err);
+            rc = check_header(p, ll, lc.lineno, name, &lc.version, err);
             continue;
         }
         if (ll == 0 || p[0] == '#')
             continue;
-        if (ll + 16 > scap) {
+        if (!scratch || ll + 16 > scap) {
             scap = ll + 16;
             scratch = xrealloc(scratch, scap);
         }
@@ -361,12 +506,46 @@ static void put_escaped(FILE *fp, const char *s)
     }
 }
 
+/* "MIN..MAX", one value when they agree, nothing when not observed. */
+static void put_urange(FILE *fp, const uint64_t *v)
+{
+    fputc('\t', fp);
+    if (v[1] && v[0] == v[1])
+        fprintf(fp, "%llu", (unsigned long long)v[0]);
+    else if (v[1])
+        fprintf(fp, "%llu..%llu", (unsigned long long)v[0], (unsigned long long)v[1]);
+}
+
+/* The learned columns of a version-2 line (empty for an entry without them). */
+static void write_learn(FILE *fp, const struct cat_learn *l)
+{
+    char a[FMT_ADDR_MAX];
+    if (!l) {
+        fputs("\t\t\t\t\t\t\t\n", fp); /* seven empty learned columns */
+        return;
+    }
+    fmt_addr(a, l->server, l->ipver);
+    fprintf(fp, "\t%s\t%u", a, l->n);
+    put_urange(fp, l->rbytes);
+    put_urange(fp, l->rpayload);
+    put_urange(fp, l->rgoodput);
+    if (l->oh[0] == l->oh[1])
+        fprintf(fp, "\t%lld\t", (long long)l->oh[0]);
+    else
+        fprintf(fp, "\t%lld..%lld\t", (long long)l->oh[0], (long long)l->oh[1]);
+    if (l->tls_ppm)
+        fprintf(fp, "%u", l->tls_ppm);
+    fputc('\n', fp);
+}
+
 /* Write the header lines and every entry, escaped. */
 int catalog_write(const struct catalog *c, FILE *fp)
 {
-    fprintf(fp, "%s 1\n", magic_line);
-    for (size_t i = 0; i < catalog_ncolumns; i++)
-        fprintf(fp, "%s%c", catalog_columns[i], i + 1 < catalog_ncolumns ? '\t' : '\n');
+    int v2 = c->nlearned > 0;
+    size_t ncol = v2 ? CATALOG_NCOLUMNS_V2 : catalog_ncolumns;
+    fprintf(fp, "%s %d\n", magic_line, v2 ? 2 : 1);
+    for (size_t i = 0; i < ncol; i++)
+        fprintf(fp, "%s%c", catalog_columns_v2[i], i + 1 < ncol ? '\t' : '\n');
     for (size_t i = 0; i < c->n; i++) {
         const struct cat_entry *e = &c->e[i];
         const char *s[7] = { e->name, e->product, e->version, e->arch, e->os, e->url, e->digest };
@@ -375,7 +554,11 @@ int catalog_write(const struct catalog *c, FILE *fp)
             fputc('\t', fp);
             put_escaped(fp, s[k]);
         }
-        fprintf(fp, "\t%s\t%llu\n", catalog_source_name(e->source), (unsigned long long)e->spread);
+        fprintf(fp, "\t%s\t%llu", catalog_source_name(e->source), (unsigned long long)e->spread);
+        if (v2)
+            write_learn(fp, e->learn);
+        else
+            fputc('\n', fp);
     }
     if (fflush(fp) != 0 || ferror(fp))
         return -(errno ? errno : EIO);

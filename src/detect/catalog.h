@@ -13,8 +13,23 @@
  * exactly as above. Further lines starting with '#' and empty lines are ignored. In
  * text fields a backslash escapes: \t tab, \n newline, \r carriage return, \\ backslash;
  * any other escape is an error. size and spread are decimal (spread: observed byte
- * spread of a learned entry, 0 when none), source is debian, import or learned.
+ * spread of a learned entry, 0 when none), source is debian, import, learned or grab.
  * Every parse error names the file, the line and the field.
+ *
+ * Version 2 (written only when some entry holds learned observations, so catalogues
+ * without them stay version 1 and version-1 files load as before) appends seven
+ * columns, filled by `catalog learn` from labelled lab or honeypot runs:
+ *
+ *   ...<TAB>spread<TAB>server<TAB>n<TAB>rbytes<TAB>rpayload<TAB>rgoodput<TAB>overhead<TAB>tls
+ *
+ * server is the address the downloads came from (empty: no observation), n how many
+ * were observed, rbytes/rpayload/rgoodput the observed server-to-client counters as
+ * MIN..MAX (empty when not observed), overhead the response overhead MIN..MAX (payload
+ * the model sees minus size: HTTP header bytes, plus TLS record bytes over TLS; may be
+ * negative for cut-short transfers), tls the TLS record overhead of that server in
+ * parts per million of the size (empty: plain HTTP). spread is then overhead MAX - MIN.
+ * One object learned at several servers has one row per server (same size, name,
+ * version); the matcher treats them as one object.
  *
  * Ownership: catalog_init / catalog_free on caller storage. Entries' strings live in
  * the catalogue's own arena (one allocation per 64 KB, not per string), so a 65,000
@@ -30,14 +45,27 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum cat_source { CAT_SRC_DEBIAN, CAT_SRC_IMPORT, CAT_SRC_LEARNED };
+enum cat_source { CAT_SRC_DEBIAN, CAT_SRC_IMPORT, CAT_SRC_LEARNED, CAT_SRC_GRAB };
+
+/* What labelled downloads of one entry from one server looked like (format version 2). */
+struct cat_learn {
+    uint8_t server[16];                           /* IPv4-mapped for IPv4 */
+    int ipver;                                    /* 4 or 6 */
+    uint32_t n;                                   /* downloads observed */
+    uint64_t rbytes[2], rpayload[2], rgoodput[2]; /* min, max; max 0 = not observed */
+    int64_t oh[2];                                /* response overhead min, max */
+    uint32_t tls_ppm;                             /* TLS record overhead; 0 = none */
+};
 
 struct cat_entry {
     uint64_t size;   /* bytes of the object itself (no protocol headers) */
     uint64_t spread; /* observed spread of a learned entry, 0 when none */
     const char *name, *product, *version, *arch, *os, *url, *digest; /* never NULL */
     enum cat_source source;
+    const struct cat_learn *learn; /* NULL when not learned; in the catalogue's arena */
 };
+
+struct learn_model; /* learn.h: a saved per-server calibration */
 
 struct catalog {
     struct cat_entry *e;
@@ -47,17 +75,33 @@ struct catalog {
     size_t nblocks;
     char *cur; /* free space of the newest block */
     size_t left;
+    size_t nlearned;                 /* entries with learn != NULL */
+    int64_t learn_lo, learn_hi;      /* bounds of every learned window minus size (match) */
+    const struct learn_model *model; /* caller's per-server calibration, NULL = none */
 };
 
-/* Column names of format version 1, in order. */
+/* Bytes either side of a learned overhead range that still fit: half the observed
+ * spread (a few samples underestimate it) and at least 8 (header fields such as a
+ * date or a length that change by a digit). */
+static inline int64_t cat_learn_margin(const struct cat_learn *l)
+{
+    int64_t half = (l->oh[1] - l->oh[0]) / 2;
+    return half > 8 ? half : 8;
+}
+
+/* Column names of format version 1, in order (the columns imports may name). */
 extern const char *const catalog_columns[];
 extern const size_t catalog_ncolumns;
+
+/* Column names of format version 2: version 1's, then the learned ones. */
+#define CATALOG_NCOLUMNS_V2 17
+extern const char *const catalog_columns_v2[CATALOG_NCOLUMNS_V2];
 
 void catalog_init(struct catalog *c);
 void catalog_free(struct catalog *c);
 
-/* Append a copy of *e (its strings copied into the arena; NULL strings become "", an
- * empty name "?" so that every catalogue can be written and read back). */
+/* Append a copy of *e (its strings and learn record copied into the arena; NULL strings
+ * become "", an empty name "?" so that every catalogue can be written and read back). */
 void catalog_add(struct catalog *c, const struct cat_entry *e);
 
 /* Sort by size, then name, then version (stable order for output and tests). */
@@ -66,12 +110,12 @@ void catalog_sort(struct catalog *c);
 /* Index of the first entry with size >= size (c must be sorted); c->n when none. */
 size_t catalog_lower_bound(const struct catalog *c, uint64_t size);
 
-/* "debian", "import", "learned"; and back (-1 when unknown). */
+/* "debian", "import", "learned", "grab"; and back (-1 when unknown). */
 const char *catalog_source_name(enum cat_source s);
 int catalog_source_parse(const char *s);
 
 /*
- * Parse a version-1 catalogue held in buf[0..len) and append its entries; name is the
+ * Parse a version-1 or version-2 catalogue held in buf[0..len) and append its entries; name is the
  * file name for error messages. Returns 0 or FS_EFORMAT / FS_EVERSION / FS_ECORRUPT
  * with err saying "NAME:LINE: field 'F': what". Entries added before the error stay.
  */
@@ -81,7 +125,8 @@ int catalog_parse(struct catalog *c, const char *name, const char *buf, size_t l
 /* Read and parse a catalogue file, then sort. Returns 0 or an error as catalog_parse. */
 int catalog_load(struct catalog *c, const char *path, struct fs_err *err);
 
-/* Write the catalogue in format version 1. Returns 0 or -errno. */
+/* Write the catalogue: format version 1, or 2 when an entry has learned observations.
+ * Returns 0 or -errno. */
 int catalog_write(const struct catalog *c, FILE *fp);
 
 /*

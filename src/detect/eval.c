@@ -192,6 +192,49 @@ size_t eval_find(const struct eval_label *l, const struct flow *flows, size_t n,
     return best;
 }
 
+/* ---- folds ---- */
+
+struct fold_key {
+    const char *name;
+    uint64_t key; /* seeded hash of the label's index */
+    size_t i;
+};
+
+static int cmp_fold(const void *a, const void *b)
+{
+    const struct fold_key *x = a, *y = b;
+    int r = strcmp(x->name, y->name);
+    if (r)
+        return r;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* splitmix64: a fixed, portable shuffle key from the seed and the index. */
+static uint64_t mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+void eval_folds(const struct eval_labels *l, unsigned k, uint64_t seed, unsigned *fold)
+{
+    struct fold_key *v = xmalloc((l->n ? l->n : 1) * sizeof(*v));
+    for (size_t i = 0; i < l->n; i++) {
+        v[i].name = l->v[i].name;
+        v[i].key = mix(seed ^ mix(i));
+        v[i].i = i;
+    }
+    if (l->n > 1)
+        qsort(v, l->n, sizeof(*v), cmp_fold);
+    for (size_t j = 0; j < l->n; j++)
+        fold[v[j].i] = k ? (unsigned)(j % k) : 0;
+    free(v);
+}
+
 /* ---- CART ---- */
 
 struct sample {
@@ -392,6 +435,32 @@ void eval_score_add(struct eval_score *s, const char *truth, enum eval_outcome o
     s->conf[s->nconf].truth = xstrdup(tn);
     s->conf[s->nconf].got = xstrdup(got);
     s->conf[s->nconf++].n = 1;
+}
+
+void eval_score_merge(struct eval_score *dst, const struct eval_score *src)
+{
+    for (int o = 0; o < EO_N; o++) {
+        dst->known[o] += src->known[o];
+        dst->foreign[o] += src->foreign[o];
+    }
+    for (size_t i = 0; i < src->nconf; i++) {
+        const struct eval_confusion *c = &src->conf[i];
+        size_t j = 0;
+        while (j < dst->nconf &&
+               (strcmp(dst->conf[j].truth, c->truth) != 0 || strcmp(dst->conf[j].got, c->got) != 0))
+            j++;
+        if (j == dst->nconf) {
+            if (dst->nconf == dst->capconf) {
+                dst->capconf = dst->capconf ? dst->capconf * 2 : 32;
+                dst->conf = xrealloc(dst->conf, dst->capconf * sizeof(*dst->conf));
+            }
+            dst->conf[j].truth = xstrdup(c->truth);
+            dst->conf[j].got = xstrdup(c->got);
+            dst->conf[j].n = 0;
+            dst->nconf++;
+        }
+        dst->conf[j].n += c->n;
+    }
 }
 
 static int cmp_conf(const void *a, const void *b)

@@ -69,6 +69,14 @@ int eval_labels_parse(struct eval_labels *l, const char *name, const char *buf, 
  */
 size_t eval_find(const struct eval_label *l, const struct flow *flows, size_t n, uint64_t slack);
 
+/*
+ * k-fold cross-validation: fold[j] in 0..k-1 for each label, stratified by entry name:
+ * the labels are ordered by name and, within a name, by a seeded shuffle, then dealt
+ * round-robin, so each name's downloads spread over the folds as evenly as they can
+ * and the same seed gives the same folds. Foreign labels ("-") are one more name.
+ */
+void eval_folds(const struct eval_labels *l, unsigned k, uint64_t seed, unsigned *fold);
+
 /* ---- the article's model: a CART decision tree ---- */
 
 #define EVAL_MAX_FEAT 2
@@ -130,6 +138,9 @@ struct eval_score {
 /* Count one labelled download; got is the (first) entry it was matched to for
  * EO_WRONG, recorded as a confusion (truth "-" for a foreign file). */
 void eval_score_add(struct eval_score *s, const char *truth, enum eval_outcome o, const char *got);
+
+/* Add the counts and confusions of src to dst. */
+void eval_score_merge(struct eval_score *dst, const struct eval_score *src);
 
 /* Sort the confusions by count, most frequent first (then by names). */
 void eval_score_sort(struct eval_score *s);

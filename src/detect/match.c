@@ -3,6 +3,8 @@
  */
 #include "match.h"
 
+#include "learn.h"
+
 #include "../core/xalloc.h"
 
 #include <stdlib.h>
@@ -190,10 +192,16 @@ int match_flow(const struct catalog *c, const struct match_opts *o, const struct
     res->payload = match_payload(f, o->header_bytes, &res->basis);
     if (res->payload <= o->min_size)
         return 1;
+    struct match_opts so; /* learned per-server overhead and tolerance (learn.h) */
+    int learned = c->model && learn_model_opts(c->model, f, res->payload, o, &so);
+    if (learned)
+        o = &so;
     uint64_t tol = o->tol_exact;
-    if (res->basis != MB_GOODPUT)
+    if (res->basis != MB_GOODPUT && !learned)
         tol = (uint64_t)((double)res->payload * o->tol_pct / 100.0) + 2u * o->header_bytes;
     size_t total = search_k(c, o, cal, f, tol, 1, res);
+    if (c->nlearned) /* learned entries: their own windows (learn.h) */
+        total = learn_singles(c, o, f, tol, res, total);
     res->calibrated = cal && cal->resp;
     for (int k = 2; total == 0 && !res->more && k <= o->max_set && k <= MATCH_MAX_SET; k++) {
         total = search_k(c, o, cal, f, tol, k, res);

@@ -94,7 +94,7 @@ static void test_errors(void **state)
     struct catalog c;
     catalog_init(&c);
     struct fs_err err = { 0 };
-    assert_int_equal(catalog_parse(&c, "x", "#flowsleuth-catalog 2\n", 22, &err), FS_EVERSION);
+    assert_int_equal(catalog_parse(&c, "x", "#flowsleuth-catalog 3\n", 22, &err), FS_EVERSION);
     assert_int_equal(catalog_parse(&c, "x", "size\tname\n", 10, &err), FS_EFORMAT);
     assert_int_equal(catalog_parse(&c, "x", "#flowsleuth-catalog 1\nsize\n", 27, &err), FS_EFORMAT);
     assert_non_null(strstr(err.msg, "x:2:"));

@@ -1,0 +1,461 @@
+/*
+ * Learning from labelled downloads: observations, learned catalogue rows, the
+ * per-server calibration, and the matcher's hooks for both (learn.h explains each).
+ */
+#include "learn.h"
+
+#include "../core/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define LIM (1LL << 40) /* clamp for byte differences: hostile counters cannot overflow */
+
+static int64_t diff(uint64_t a, uint64_t b)
+{
+    if (a >= b)
+        return a - b > (uint64_t)LIM ? LIM : (int64_t)(a - b);
+    return b - a > (uint64_t)LIM ? -LIM : -(int64_t)(b - a);
+}
+
+/* ---- observations ---- */
+
+/* qsort has no context argument (qsort_r is not C11); commands are single-threaded. */
+static const struct catalog *sort_cat;
+
+static int cmp_name_idx(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    int r = strcmp(sort_cat->e[x].name, sort_cat->e[y].name);
+    return r ? r : (x > y) - (x < y);
+}
+
+/* First entry (lowest index) named name, via the name-sorted index ix; c->n if none. */
+static size_t find_name(const struct catalog *c, const size_t *ix, const char *name)
+{
+    size_t lo = 0, hi = c->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(c->e[ix[mid]].name, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < c->n && strcmp(c->e[ix[lo]].name, name) == 0 ? ix[lo] : c->n;
+}
+
+size_t learn_observe(const struct catalog *c, const struct eval_labels *lab,
+                     const unsigned char *only, const struct flow *flows, size_t n, uint64_t slack,
+                     uint32_t header_bytes, struct learn_obs **obs, struct learn_counts *cnt)
+{
+    size_t *ix = xmalloc((c->n ? c->n : 1) * sizeof(*ix)), m = 0;
+    for (size_t i = 0; i < c->n; i++)
+        ix[i] = i;
+    sort_cat = c;
+    if (c->n > 1)
+        qsort(ix, c->n, sizeof(*ix), cmp_name_idx);
+    memset(cnt, 0, sizeof(*cnt));
+    *obs = xmalloc((lab->n ? lab->n : 1) * sizeof(**obs));
+    for (size_t j = 0; j < lab->n; j++) {
+        const struct eval_label *l = &lab->v[j];
+        if (only && !only[j])
+            continue;
+        cnt->labels++;
+        size_t e = eval_label_foreign(l) ? c->n : find_name(c, ix, l->name);
+        size_t i = e < c->n ? eval_find(l, flows, n, slack) : n;
+        cnt->foreign += eval_label_foreign(l);
+        cnt->unknown += !eval_label_foreign(l) && e == c->n;
+        cnt->noflow += e < c->n && i == n;
+        if (i == n)
+            continue;
+        enum match_basis basis;
+        struct learn_obs *o = &(*obs)[m++];
+        o->entry = e;
+        o->f = &flows[i];
+        o->payload = match_payload(&flows[i], header_bytes, &basis);
+        o->oh = diff(o->payload, c->e[e].size);
+    }
+    cnt->used = m;
+    free(ix);
+    return m;
+}
+
+/* ---- per-server TLS slope ---- */
+
+static int same_addr(const uint8_t *a, const uint8_t *b)
+{
+    return memcmp(a, b, 16) == 0;
+}
+
+/* Least-squares slope of oh over size for the server's observations (only those on
+ * port 443 when tls_only), in ppm; 0 when negative or the sizes do not vary. */
+static uint32_t slope(const struct catalog *c, const struct learn_obs *obs, size_t nobs,
+                      const uint8_t *server, int tls_only)
+{
+    double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (size_t i = 0; i < nobs; i++) {
+        if (!same_addr(obs[i].f->dst, server) || (tls_only && obs[i].f->dport != 443))
+            continue;
+        double x = (double)c->e[obs[i].entry].size, y = (double)obs[i].oh;
+        n++;
+        sx += x;
+        sy += y;
+        sxx += x * x;
+        sxy += x * y;
+    }
+    double den = n * sxx - sx * sx;
+    if (n < 2 || den <= 0)
+        return 0;
+    double ppm = (n * sxy - sx * sy) / den * 1e6;
+    return ppm <= 0 ? 0 : ppm >= 1e6 ? 1000000 : (uint32_t)(ppm + 0.5);
+}
+
+/* ---- learned catalogue rows ---- */
+
+static const struct learn_obs *sort_obs;
+
+/* Observation order: entry, then server. */
+static int cmp_obs(const void *a, const void *b)
+{
+    const struct learn_obs *x = &sort_obs[*(const size_t *)a], *y = &sort_obs[*(const size_t *)b];
+    if (x->entry != y->entry)
+        return x->entry < y->entry ? -1 : 1;
+    return memcmp(x->f->dst, y->f->dst, 16);
+}
+
+static void range_u(uint64_t *r, uint64_t v, int first)
+{
+    if (first || v < r[0])
+        r[0] = v;
+    if (first || v > r[1])
+        r[1] = v;
+}
+
+static void range_i(int64_t *r, int64_t v, int first)
+{
+    if (first || v < r[0])
+        r[0] = v;
+    if (first || v > r[1])
+        r[1] = v;
+}
+
+/* Join the ranges of b into a (both observed). */
+static void merge_learn(struct cat_learn *a, const struct cat_learn *b)
+{
+    uint64_t *ua[3] = { a->rbytes, a->rpayload, a->rgoodput };
+    const uint64_t *ub[3] = { b->rbytes, b->rpayload, b->rgoodput };
+    for (int k = 0; k < 3; k++) {
+        if (!ub[k][1])
+            continue;
+        int first = !ua[k][1];
+        range_u(ua[k], ub[k][0], first);
+        range_u(ua[k], ub[k][1], 0);
+    }
+    range_i(a->oh, b->oh[0], 0);
+    range_i(a->oh, b->oh[1], 0);
+    a->n = a->n + b->n < a->n ? UINT32_MAX : a->n + b->n;
+    if (!a->tls_ppm)
+        a->tls_ppm = b->tls_ppm;
+}
+
+/* The learn record of observations idx[a..b) (one entry, one server). */
+static void group_learn(const struct catalog *c, const struct learn_obs *obs, size_t nobs,
+                        const size_t *idx, size_t a, size_t b, struct cat_learn *l)
+{
+    memset(l, 0, sizeof(*l));
+    const struct flow *f0 = obs[idx[a]].f;
+    memcpy(l->server, f0->dst, 16);
+    l->ipver = f0->ipver;
+    for (size_t j = a; j < b; j++) {
+        const struct learn_obs *o = &obs[idx[j]];
+        int first = j == a;
+        range_u(l->rbytes, o->f->rbytes, first);
+        if (o->f->rpayload)
+            range_u(l->rpayload, o->f->rpayload, !l->rpayload[1]);
+        if (o->f->rgoodput)
+            range_u(l->rgoodput, o->f->rgoodput, !l->rgoodput[1]);
+        range_i(l->oh, o->oh, first);
+        l->n++;
+    }
+    if (f0->dport == 443)
+        l->tls_ppm = slope(c, obs, nobs, f0->dst, 1);
+}
+
+/* Same object as learn.h means it: size, name and version. */
+static int same_object(const struct cat_entry *a, const struct cat_entry *b)
+{
+    return a->size == b->size && strcmp(a->name, b->name) == 0 &&
+           strcmp(a->version, b->version) == 0;
+}
+
+/* Add the learned row: the entry's fields, the record, source learned. */
+static void add_row(struct catalog *out, const struct cat_entry *e, const struct cat_learn *l)
+{
+    struct cat_entry d = *e;
+    d.learn = l;
+    d.source = CAT_SRC_LEARNED;
+    d.spread = (uint64_t)(l->oh[1] - l->oh[0]);
+    catalog_add(out, &d);
+}
+
+/* Is row j of c replaced by a new group (same object, same server)? If so, merge its
+ * record into *l of that group and return 1. */
+static int superseded(const struct catalog *c, size_t j, struct cat_learn *g, size_t ng,
+                      const size_t *gentry)
+{
+    const struct cat_entry *e = &c->e[j];
+    for (size_t k = 0; k < ng; k++) {
+        if (!e->learn && gentry[k] == j)
+            return 1; /* the unlearned base row of a learned object */
+        if (e->learn && same_object(e, &c->e[gentry[k]]) &&
+            same_addr(e->learn->server, g[k].server)) {
+            merge_learn(&g[k], e->learn);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void learn_catalog(struct catalog *out, const struct catalog *c, const struct learn_obs *obs,
+                   size_t nobs, size_t *rows)
+{
+    size_t *idx = xmalloc((nobs ? nobs : 1) * sizeof(*idx)), ng = 0;
+    struct cat_learn *g = xmalloc((nobs ? nobs : 1) * sizeof(*g));
+    size_t *gentry = xmalloc((nobs ? nobs : 1) * sizeof(*gentry));
+    for (size_t i = 0; i < nobs; i++)
+        idx[i] = i;
+    sort_obs = obs;
+    if (nobs > 1)
+        qsort(idx, nobs, sizeof(*idx), cmp_obs);
+    for (size_t a = 0, b; a < nobs; a = b) {
+        for (b = a + 1; b < nobs && cmp_obs(&idx[a], &idx[b]) == 0; b++)
+            ;
+        group_learn(c, obs, nobs, idx, a, b, &g[ng]);
+        gentry[ng++] = obs[idx[a]].entry;
+    }
+    for (size_t j = 0; j < c->n; j++)
+        if (!superseded(c, j, g, ng, gentry))
+            catalog_add(out, &c->e[j]);
+    for (size_t k = 0; k < ng; k++)
+        add_row(out, &c->e[gentry[k]], &g[k]);
+    catalog_sort(out);
+    *rows = ng;
+    free(idx);
+    free(g);
+    free(gentry);
+}
+
+/* ---- per-server calibration ---- */
+
+static int cmp_server(const void *a, const void *b)
+{
+    return memcmp(((const struct learn_server *)a)->server,
+                  ((const struct learn_server *)b)->server, 16);
+}
+
+int learn_model_sort(struct learn_model *m)
+{
+    if (m->n > 1)
+        qsort(m->s, m->n, sizeof(*m->s), cmp_server);
+    for (size_t i = 1; i < m->n; i++)
+        if (same_addr(m->s[i - 1].server, m->s[i].server))
+            return -1;
+    return 0;
+}
+
+const struct learn_server *learn_model_find(const struct learn_model *m, const uint8_t *server)
+{
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = memcmp(m->s[mid].server, server, 16);
+        if (r == 0)
+            return &m->s[mid];
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* Least-squares intercept of oh over size (the header bytes of a TLS server). */
+static int64_t intercept(const struct catalog *c, const struct learn_obs *obs, size_t nobs,
+                         const uint8_t *server, uint32_t ppm)
+{
+    double n = 0, s = 0;
+    for (size_t i = 0; i < nobs; i++) {
+        if (!same_addr(obs[i].f->dst, server))
+            continue;
+        n++;
+        s += (double)obs[i].oh - (double)c->e[obs[i].entry].size * ppm / 1e6;
+    }
+    return n ? (int64_t)(s / n + (s < 0 ? -0.5 : 0.5)) : 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Fit one server: base, then the q range of its observations, trimmed by 2% at each
+ * end (one download with a burst of timeouts must not widen every window). */
+static void fit_server(struct learn_server *s, const struct catalog *c, const struct learn_obs *obs,
+                       size_t nobs)
+{
+    size_t tls = 0, nq = 0;
+    double *q = xmalloc((nobs ? nobs : 1) * sizeof(*q));
+    for (size_t j = 0; j < nobs; j++) {
+        if (!same_addr(obs[j].f->dst, s->server))
+            continue;
+        tls += obs[j].f->dport == 443;
+        if (s->n++ == 0 || obs[j].oh < s->base)
+            s->base = obs[j].oh;
+    }
+    s->tls = tls * 2 > s->n;
+    uint32_t sl = slope(c, obs, nobs, s->server, 0);
+    if (sl) /* grows with the size (TLS records, retransmissions): the line's intercept */
+        s->base = intercept(c, obs, nobs, s->server, sl);
+    for (size_t j = 0; j < nobs; j++) {
+        uint64_t size = c->e[obs[j].entry].size;
+        if (same_addr(obs[j].f->dst, s->server) && size)
+            q[nq++] = ((double)obs[j].oh - (double)s->base) / (double)size * 1e6;
+    }
+    if (nq) {
+        size_t k = nq / 50;
+        qsort(q, nq, sizeof(*q), cmp_double);
+        s->ppm[0] = q[k];
+        s->ppm[1] = q[nq - 1 - k];
+    }
+    free(q);
+}
+
+void learn_model_train(struct learn_model *m, const struct catalog *c, const struct learn_obs *obs,
+                       size_t nobs, uint32_t header_bytes)
+{
+    learn_model_free(m);
+    m->header_bytes = header_bytes;
+    m->s = xmalloc((nobs ? nobs : 1) * sizeof(*m->s));
+    for (size_t i = 0; i < nobs; i++) {
+        const struct flow *f = obs[i].f;
+        if (learn_model_find(m, f->dst))
+            continue;
+        struct learn_server *s = &m->s[m->n++];
+        memset(s, 0, sizeof(*s));
+        memcpy(s->server, f->dst, 16);
+        s->ipver = f->ipver;
+        fit_server(s, c, obs, nobs);
+        learn_model_sort(m); /* keeps learn_model_find's binary search valid */
+    }
+}
+
+void learn_model_free(struct learn_model *m)
+{
+    free(m->s);
+    memset(m, 0, sizeof(*m));
+}
+
+static uint32_t clamp_u32(double v)
+{
+    return v < 0 ? 0 : v > 1000000 ? 1000000 : (uint32_t)v;
+}
+
+int learn_model_opts(const struct learn_model *m, const struct flow *f, uint64_t p,
+                     const struct match_opts *o, struct match_opts *so)
+{
+    const struct learn_server *s = m ? learn_model_find(m, f->dst) : NULL;
+    if (!s)
+        return 0;
+    double half = (s->ppm[1] - s->ppm[0]) / 2, x = (double)p / 1e6;
+    *so = *o;
+    so->oh_min = clamp_u32((double)s->base - LEARN_BASE_SLACK + (s->ppm[0] - half) * x);
+    so->oh_max = clamp_u32((double)s->base + LEARN_BASE_SLACK + (s->ppm[1] + half) * x);
+    return 1;
+}
+
+/* ---- learned singles ---- */
+
+/* The row applies to flows from this server. */
+static int row_for(const struct cat_entry *e, const struct flow *f)
+{
+    return e->learn && same_addr(e->learn->server, f->dst);
+}
+
+/* Some row of e's object (rows of one object are adjacent) was learned at f's server. */
+static int object_learned_here(const struct catalog *c, size_t i, const struct flow *f)
+{
+    size_t a = i;
+    while (a > 0 && same_object(&c->e[a - 1], &c->e[i]))
+        a--;
+    for (; a < c->n && same_object(&c->e[a], &c->e[i]); a++)
+        if (row_for(&c->e[a], f))
+            return 1;
+    return 0;
+}
+
+/* Does P fall in the learned window of row e (learn.h)? */
+static int learned_fit(const struct cat_entry *e, enum match_basis basis, uint64_t p, uint64_t tol)
+{
+    const struct cat_learn *l = e->learn;
+    int64_t m = cat_learn_margin(l) + (int64_t)(tol > (uint64_t)LIM ? LIM : tol);
+    int64_t lo = l->oh[0], hi = l->oh[1];
+    if (basis == MB_PAYLOAD && l->rpayload[1]) {
+        lo = diff(l->rpayload[0], e->size);
+        hi = diff(l->rpayload[1], e->size);
+    }
+    int64_t d = diff(p, e->size);
+    return d >= lo - m && d <= hi + m;
+}
+
+/* Keep candidate i of res unless it is a learned object's row at this server. */
+static size_t drop_learned(const struct catalog *c, const struct flow *f, struct match_result *res)
+{
+    int k = 0;
+    size_t dropped = 0;
+    for (int i = 0; i < res->ncands; i++) {
+        uint32_t e = res->c[i].idx[0];
+        if (res->c[i].k == 1 && c->e[e].learn && object_learned_here(c, e, f)) {
+            dropped++;
+            continue;
+        }
+        res->c[k++] = res->c[i];
+    }
+    res->ncands = k;
+    return dropped;
+}
+
+static int have_object(const struct catalog *c, const struct match_result *res, size_t i)
+{
+    for (int j = 0; j < res->ncands; j++)
+        if (res->c[j].k == 1 && same_object(&c->e[res->c[j].idx[0]], &c->e[i]))
+            return 1;
+    return 0;
+}
+
+size_t learn_singles(const struct catalog *c, const struct match_opts *o, const struct flow *f,
+                     uint64_t tol, struct match_result *res, size_t total)
+{
+    size_t dropped = drop_learned(c, f, res);
+    total = total > dropped ? total - dropped : 0;
+    uint64_t p = res->payload, t = tol > (uint64_t)LIM ? (uint64_t)LIM : tol;
+    uint64_t hi_off = (uint64_t)(c->learn_hi > 0 ? c->learn_hi : 0) + t;
+    uint64_t lo_off = (uint64_t)(c->learn_lo < 0 ? -c->learn_lo : 0) + t;
+    uint64_t lo = p > hi_off ? p - hi_off : 0;
+    for (size_t i = catalog_lower_bound(c, lo); i < c->n && c->e[i].size <= p + lo_off; i++) {
+        if (!row_for(&c->e[i], f) || !learned_fit(&c->e[i], res->basis, p, tol) ||
+            have_object(c, res, i))
+            continue;
+        total++;
+        if (res->ncands >= o->max_cands || res->ncands >= MATCH_MAX_CANDS) {
+            res->more = 1;
+            continue;
+        }
+        struct match_cand *m = &res->c[res->ncands++];
+        memset(m, 0, sizeof(*m));
+        m->k = 1;
+        m->idx[0] = (uint32_t)i;
+        m->residual = diff(p, c->e[i].size);
+    }
+    return total;
+}

@@ -1,0 +1,144 @@
+/*
+ * Learning from labelled downloads (a lab or honeypot run: the labels CSV of eval.h
+ * names which client fetched which catalogue entry from which server and when).
+ *
+ * Observations: each label of a catalogue entry is joined to its flow (eval_find) and
+ * gives the server-to-client counters and the response overhead
+ *
+ *   oh = P - size      (P as the matcher sees it: rgoodput, else rpayload, else
+ *                       rbytes - rpackets * H; oh is the HTTP header, plus the TLS
+ *                       record bytes when the server speaks TLS)
+ *
+ * Two things are learned from them:
+ *
+ * 1. Per entry and server (`catalog learn`): the observed min..max of rbytes, rpayload,
+ *    rgoodput and oh, written into the catalogue's version-2 columns (catalog.h). The
+ *    matcher then gives that entry, for flows from that server, the window
+ *
+ *        size + oh_min - m - tol  <=  P  <=  size + oh_max + m + tol
+ *        (m = cat_learn_margin: half the observed spread, at least 8; tol as match.h)
+ *
+ *    and on the payload basis (retransmissions counted) the observed rpayload range
+ *    widened the same way. For flows from other servers the entry keeps the default
+ *    window of an unlearned entry.
+ *
+ * 2. Per server (`flowsleuth learn --model nearest`, the calibration): the overhead as a
+ *    base plus a share of the size, for every entry, learned or not:
+ *
+ *        oh = base + q * size,   q in [q_min, q_max]  (ppm of the size)
+ *
+ *    base is the HTTP response header: the intercept of the least-squares line of oh
+ *    over size when the overhead grows with the size (TLS, port 443: each record of
+ *    at most 16 KiB adds a header and tag, ppm * 0.016384 bytes per full record; on
+ *    the payload or bytes basis: retransmissions), else the smallest oh.
+ *    q_i = (oh_i - base) / size_i per download (the range leaves out the 2% most
+ *    extreme at each end, so one download hit by a burst of timeouts does not widen
+ *    every window):
+ *    the TLS share, and on the payload or bytes basis the retransmitted share (loss
+ *    along the path), so the tolerance is learned too. The matcher then takes for flows
+ *    from that server the overhead range
+ *
+ *        base - 8 + q_lo * P  ..  base + 8 + q_hi * P
+ *        (q_lo, q_hi = the q range widened by half its width either side)
+ *
+ * Ownership: the catalogue's learned records live in its arena; a learn_model owns its
+ * array (learn_model_free). Observations point into the caller's flows.
+ */
+#ifndef FS_LEARN_H
+#define FS_LEARN_H
+
+#include "../core/flow.h"
+#include "catalog.h"
+#include "eval.h"
+#include "match.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One labelled catalogue download joined to its flow. */
+struct learn_obs {
+    size_t entry;         /* catalogue index (the first entry of the label's name) */
+    const struct flow *f; /* the flow that carried it */
+    uint64_t payload;     /* P */
+    int64_t oh;           /* P - size, clamped to +-2^40 */
+};
+
+struct learn_counts {
+    size_t labels;  /* labels read */
+    size_t foreign; /* "-": not in the catalogue, not learned from */
+    size_t unknown; /* names the catalogue does not hold */
+    size_t noflow;  /* no flow overlapped the label */
+    size_t used;    /* observations */
+};
+
+/*
+ * Join labels to flows. only (may be NULL) picks labels: only[j] nonzero = use label j.
+ * OUT: *obs (free() it) with one observation per usable label, *cnt. Returns the number
+ * of observations.
+ */
+size_t learn_observe(const struct catalog *c, const struct eval_labels *lab,
+                     const unsigned char *only, const struct flow *flows, size_t n, uint64_t slack,
+                     uint32_t header_bytes, struct learn_obs **obs, struct learn_counts *cnt);
+
+/*
+ * Build out (initialised, empty) from c: every entry of c, with the observations
+ * written as learned rows, one per (entry, server). A learned row of c for the same
+ * object and server is merged (ranges joined, counts added); other rows are kept.
+ * OUT: *rows = learned rows written. Sorted on return.
+ */
+void learn_catalog(struct catalog *out, const struct catalog *c, const struct learn_obs *obs,
+                   size_t nobs, size_t *rows);
+
+/* ---- the per-server calibration (nearest model) ---- */
+
+struct learn_server {
+    uint8_t server[16];
+    int ipver;
+    uint32_t n;    /* observations */
+    int tls;       /* most of them on port 443 (reported; the fit is the same) */
+    int64_t base;  /* response header bytes */
+    double ppm[2]; /* q range: overhead beyond base per byte of size, ppm */
+};
+
+#define LEARN_BASE_SLACK 8 /* bytes either side of base */
+
+struct learn_model {
+    struct learn_server *s; /* sorted by address */
+    size_t n;
+    uint32_t header_bytes; /* H the observations were taken with */
+};
+
+/* Fit one learn_server per server of the observations (replaces m's contents). */
+void learn_model_train(struct learn_model *m, const struct catalog *c, const struct learn_obs *obs,
+                       size_t nobs, uint32_t header_bytes);
+
+/* Sort the servers (after filling m->s by hand, e.g. when loading a model file);
+ * returns -1 when one address is listed twice. */
+int learn_model_sort(struct learn_model *m);
+
+/* The server's entry, or NULL. */
+const struct learn_server *learn_model_find(const struct learn_model *m, const uint8_t *server);
+
+void learn_model_free(struct learn_model *m);
+
+/* ---- hooks of the matcher (match.c calls these; they keep its search loops as they
+ * are) ---- */
+
+/*
+ * When the catalogue carries a model and f's server is in it: *so = *o with the
+ * server's overhead range for payload P. Returns 1 then, else 0; match_flow then adds
+ * no basis tolerance (the learned range is the tolerance).
+ */
+int learn_model_opts(const struct learn_model *m, const struct flow *f, uint64_t p,
+                     const struct match_opts *o, struct match_opts *so);
+
+/*
+ * After the single-entry search of match_flow (total = candidates it found): drop the
+ * candidates that are learned rows of an object learned at f's server (their learned
+ * window decides instead), then add every learned row for f's server whose window
+ * holds res->payload. Returns the new total.
+ */
+size_t learn_singles(const struct catalog *c, const struct match_opts *o, const struct flow *f,
+                     uint64_t tol, struct match_result *res, size_t total);
+
+#endif
