@@ -7,8 +7,8 @@
  *   catalog stats CAT
  */
 #include "../detect/catalog.h"
-#include "../detect/catalog_json.h"
 #include "../core/xalloc.h"
+#include "../detect/catalog_json.h"
 #include "../detect/rows.h"
 #include "catalog_grab.h"
 #include "catalog_learn.h"
@@ -371,7 +371,8 @@ int cmd_catalog(int argc, char **argv)
         return cat_list(argc - 1, argv + 1);
     if (strcmp(argv[1], "stats") == 0)
         return cat_stats(argc - 1, argv + 1);
-    fprintf(stderr, "flowsleuth catalog: unknown action '%s' (debian, import, grab, learn, list, stats)\n",
+    fprintf(stderr,
+            "flowsleuth catalog: unknown action '%s' (debian, import, grab, learn, list, stats)\n",
             argv[1]);
     return 2;
 }
