@@ -38,7 +38,7 @@ static int read_filter_file(struct input_opts *in, const char *path)
             continue;
         if (len + 2 > cap)
             text = xrealloc(text, cap *= 2);
-        text[len++] = c == '\n' || c == '\t' || c == '\r' ? ' ' : (char)c;
+        text[len++] = (char)(c == '\n' || c == '\t' || c == '\r' ? ' ' : c);
     }
     text[len] = '\0';
     fclose(fp);

@@ -135,6 +135,33 @@ static int parse_relative(const char *s, uint64_t now_ms, uint64_t *ms)
     return 0;
 }
 
+/* "HH:MM[:SS[.fff]]" after the date's 'T' or ' '; leaves *sp after what it read. */
+static int parse_clock(const char **sp, int *h, int *mi, int *sec, int *frac)
+{
+    const char *s = *sp;
+    *h = digits(&s, 2);
+    if (*h < 0 || *h > 23 || *s++ != ':')
+        return FS_EINVAL;
+    *mi = digits(&s, 2);
+    if (*mi < 0 || *mi > 59)
+        return FS_EINVAL;
+    if (*s == ':') {
+        s++;
+        *sec = digits(&s, 2);
+        if (*sec < 0 || *sec > 60)
+            return FS_EINVAL;
+        if (*s == '.') {
+            s++;
+            if (*s < '0' || *s > '9')
+                return FS_EINVAL;
+            for (int scale = 100; *s >= '0' && *s <= '9'; scale /= 10)
+                *frac += (*s++ - '0') * scale;
+        }
+    }
+    *sp = s;
+    return 0;
+}
+
 static int parse_iso(const char *s, uint64_t *ms)
 {
     int y = digits(&s, 4);
@@ -147,31 +174,8 @@ static int parse_iso(const char *s, uint64_t *ms)
     if (d < 1 || d > 31)
         return FS_EINVAL;
     int h = 0, mi = 0, sec = 0, frac = 0;
-    if (*s == 'T' || *s == ' ') {
-        s++;
-        h = digits(&s, 2);
-        if (h < 0 || h > 23 || *s++ != ':')
-            return FS_EINVAL;
-        mi = digits(&s, 2);
-        if (mi < 0 || mi > 59)
-            return FS_EINVAL;
-        if (*s == ':') {
-            s++;
-            sec = digits(&s, 2);
-            if (sec < 0 || sec > 60)
-                return FS_EINVAL;
-            if (*s == '.') {
-                s++;
-                int scale = 100;
-                if (*s < '0' || *s > '9')
-                    return FS_EINVAL;
-                while (*s >= '0' && *s <= '9') {
-                    frac += (*s++ - '0') * scale;
-                    scale /= 10;
-                }
-            }
-        }
-    }
+    if ((*s == 'T' || *s == ' ') && (s++, parse_clock(&s, &h, &mi, &sec, &frac) != 0))
+        return FS_EINVAL;
     if (*s == 'Z')
         s++;
     if (*s)
