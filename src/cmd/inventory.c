@@ -29,7 +29,10 @@ static const char usage_text[] =
     "flowsleuth match; only unique matches count.\n"
     "\n"
     "  -c CAT           the catalogue (flowsleuth catalog debian|import)\n" INPUT_HELP
-    "  -o FORMAT        table (default), csv, tsv, json (one object a line)\n" MATCH_HELP
+    "  -o FORMAT        table (default), csv, tsv, json (one object a line)\n"
+    "  --model-file MODEL  a nearest model saved by flowsleuth learn: each known\n"
+    "                   server's overhead narrowed to what was learned there (tree\n"
+    "                   models are refused: they cannot reject)\n" MATCH_HELP
     "  -h, --help       this help\n";
 
 static const char *const cols[] = { "client", "platform", "name",  "version",
