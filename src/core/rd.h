@@ -29,9 +29,12 @@ static inline size_t rd_left(const struct rd *r)
     return (size_t)(r->end - r->p);
 }
 
+/* A NULL p (rd_init(NULL, 0)) has end NULL too, so rd_left is 0 and the `!r->p` test
+ * changes nothing; it states that for the analyzer, which cannot link p and end and
+ * otherwise reports a NULL dereference after an rd_take of 0 bytes returned NULL. */
 static inline int rd_need(struct rd *r, size_t n)
 {
-    if (r->err || rd_left(r) < n) {
+    if (r->err || rd_left(r) < n || (n && !r->p)) {
         r->err = 1;
         return 0;
     }

@@ -16,7 +16,8 @@
 
 const char *const catalog_columns[] = { "size", "name", "product", "version", "arch",
                                         "os",   "url",  "digest",  "source",  "spread" };
-const size_t catalog_ncolumns = sizeof(catalog_columns) / sizeof(catalog_columns[0]);
+_Static_assert(sizeof(catalog_columns) / sizeof(catalog_columns[0]) == CATALOG_NCOLUMNS,
+               "CATALOG_NCOLUMNS counts catalog_columns");
 const char *const catalog_columns_v2[CATALOG_NCOLUMNS_V2] = {
     "size",   "name",     "product",  "version",  "arch",   "os",
     "url",    "digest",   "source",   "spread",   "server", "n",
@@ -370,7 +371,7 @@ static int parse_line(struct catalog *c, const char *p, size_t len, char *scratc
                       const struct line_ctx *lc, struct fs_err *err)
 {
     char *f[CATALOG_NCOLUMNS_V2];
-    size_t nf = 0, start = 0, ncol = lc->version == 2 ? CATALOG_NCOLUMNS_V2 : catalog_ncolumns;
+    size_t nf = 0, start = 0, ncol = lc->version == 2 ? CATALOG_NCOLUMNS_V2 : CATALOG_NCOLUMNS;
     char *out = scratch;
     for (size_t i = 0; i <= len; i++) {
         if (i < len && p[i] != '\t')
@@ -417,7 +418,7 @@ static int check_header(const char *p, size_t len, size_t lineno, const char *na
         *version = p[ml + 1] - '0';
         return 0;
     }
-    size_t off = 0, ncol = *version == 2 ? CATALOG_NCOLUMNS_V2 : catalog_ncolumns;
+    size_t off = 0, ncol = *version == 2 ? CATALOG_NCOLUMNS_V2 : CATALOG_NCOLUMNS;
     for (size_t i = 0; i < ncol; i++) {
         size_t cl = strlen(catalog_columns_v2[i]);
         if (off + cl > len || memcmp(p + off, catalog_columns_v2[i], cl) != 0 ||
@@ -542,7 +543,7 @@ static void write_learn(FILE *fp, const struct cat_learn *l)
 int catalog_write(const struct catalog *c, FILE *fp)
 {
     int v2 = c->nlearned > 0;
-    size_t ncol = v2 ? CATALOG_NCOLUMNS_V2 : catalog_ncolumns;
+    size_t ncol = v2 ? CATALOG_NCOLUMNS_V2 : CATALOG_NCOLUMNS;
     fprintf(fp, "%s %d\n", magic_line, v2 ? 2 : 1);
     for (size_t i = 0; i < ncol; i++)
         fprintf(fp, "%s%c", catalog_columns_v2[i], i + 1 < ncol ? '\t' : '\n');

@@ -90,8 +90,8 @@ static inline int64_t cat_learn_margin(const struct cat_learn *l)
 }
 
 /* Column names of format version 1, in order (the columns imports may name). */
+#define CATALOG_NCOLUMNS 10
 extern const char *const catalog_columns[];
-extern const size_t catalog_ncolumns;
 
 /* Column names of format version 2: version 1's, then the learned ones. */
 #define CATALOG_NCOLUMNS_V2 17

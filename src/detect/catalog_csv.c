@@ -16,8 +16,7 @@ struct csv {
     size_t line; /* current line (1-based) */
     char *fld[CSV_MAX_COLS];
     size_t nf;
-    char *buf; /* unquoted text of the record's fields */
-    size_t cap;
+    char *buf; /* unquoted text of the record's fields: never longer than the input */
 };
 
 /* Read one record into c->fld; returns 1 with a record, 0 at the end, -1 on bad quotes. */
@@ -25,11 +24,6 @@ static int csv_record(struct csv *c)
 {
     if (c->p >= c->end)
         return 0;
-    size_t need = (size_t)(c->end - c->p) + CSV_MAX_COLS + 1;
-    if (need > c->cap) {
-        c->cap = need;
-        c->buf = xrealloc(c->buf, c->cap);
-    }
     char *o = c->buf;
     c->nf = 0;
     c->fld[c->nf++] = o;
@@ -68,12 +62,13 @@ static int csv_record(struct csv *c)
 }
 
 /* Column index per catalogue column (-1 when the CSV lacks it). */
-static int map_header(const struct csv *c, int *map, const char *name, struct fs_err *err)
+static int map_header(const struct csv *c, int map[CATALOG_NCOLUMNS], const char *name,
+                      struct fs_err *err)
 {
-    for (size_t i = 0; i < catalog_ncolumns; i++)
+    for (size_t i = 0; i < CATALOG_NCOLUMNS; i++)
         map[i] = -1;
     for (size_t f = 0; f < c->nf; f++)
-        for (size_t i = 0; i < catalog_ncolumns; i++)
+        for (size_t i = 0; i < CATALOG_NCOLUMNS; i++)
             if (strcmp(c->fld[f], catalog_columns[i]) == 0)
                 map[i] = (int)f;
     if (map[0] < 0)
@@ -97,11 +92,11 @@ static int dec(const char *s, uint64_t *out)
 }
 
 /* Build an entry from one record through the header map. */
-static int csv_entry(struct catalog *cat, const struct csv *c, const int *map, size_t line,
-                     const char *name, struct fs_err *err)
+static int csv_entry(struct catalog *cat, const struct csv *c, const int map[CATALOG_NCOLUMNS],
+                     size_t line, const char *name, struct fs_err *err)
 {
-    const char *v[10];
-    for (size_t i = 0; i < catalog_ncolumns; i++)
+    const char *v[CATALOG_NCOLUMNS];
+    for (size_t i = 0; i < CATALOG_NCOLUMNS; i++)
         v[i] = map[i] >= 0 && (size_t)map[i] < c->nf ? c->fld[map[i]] : "";
     struct cat_entry e = { 0 };
     if (dec(v[0], &e.size) != 0)
@@ -128,14 +123,15 @@ static int csv_entry(struct catalog *cat, const struct csv *c, const int *map, s
 int catalog_import_csv(struct catalog *cat, const char *name, const char *buf, size_t len,
                        struct fs_err *err)
 {
-    struct csv c = { buf, buf + len, 1, { 0 }, 0, NULL, 0 };
-    int map[10], rc = 0, r;
-    r = csv_record(&c);
-    if (r <= 0)
-        rc = fs_err_set(err, FS_ECORRUPT, 1, "%s:1: field 'header': missing or bad header row",
-                        name);
-    else
-        rc = map_header(&c, map, name, err);
+    /* A record's unquoted fields never take more than the input plus a NUL per column. */
+    struct csv c = { buf, buf + len, 1, { 0 }, 0, xmalloc(len + CSV_MAX_COLS + 1) };
+    int map[CATALOG_NCOLUMNS], rc, r;
+    if (csv_record(&c) <= 0) {
+        free(c.buf);
+        return fs_err_set(err, FS_ECORRUPT, 1, "%s:1: field 'header': missing or bad header row",
+                          name);
+    }
+    rc = map_header(&c, map, name, err);
     while (rc == 0) {
         size_t line = ++c.line;
         r = csv_record(&c);

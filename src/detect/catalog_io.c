@@ -13,6 +13,8 @@
 #include <lzma.h>
 #include <stdlib.h>
 #include <string.h>
+/* next_in as a const pointer: inflate never writes its input. */
+#define ZLIB_CONST
 #include <zlib.h>
 
 /* A growing output buffer with a cap; one spare byte for the final NUL. */
@@ -50,7 +52,7 @@ static int gunzip(const uint8_t *in, size_t inlen, struct obuf *o, struct fs_err
         if ((rc = obuf_room(o, 65536)) != 0)
             break;
         size_t chunk = inlen - off > 1u << 30 ? 1u << 30 : inlen - off;
-        z.next_in = (Bytef *)(uintptr_t)(in + off);
+        z.next_in = in + off;
         z.avail_in = (uInt)chunk;
         z.next_out = (Bytef *)o->p + o->len;
         z.avail_out = (uInt)(o->cap - 1 - o->len);
@@ -159,8 +161,10 @@ int catalog_decompress(const uint8_t *in, size_t inlen, size_t max_out, char **b
     }
     if (rc == FS_ENOSPC)
         fs_err_set(err, rc, -1, "more than %zu bytes after decompression", max_out);
-    if (rc == 0 && !o.p)
-        rc = obuf_room(&o, 0);
+    if (rc == 0 && !o.p) { /* no output at all: a buffer for the NUL alone */
+        o.p = xmalloc(1);
+        o.cap = 1;
+    }
     if (rc) {
         free(o.p);
         return rc;

@@ -177,7 +177,7 @@ size_t eval_find(const struct eval_label *l, const struct flow *flows, size_t n,
     int64_t a = (int64_t)l->start_ms - (int64_t)slack, b = (int64_t)(l->end_ms + slack);
     for (size_t i = 0; i < n; i++) {
         const struct flow *f = &flows[i];
-        if (memcmp(f->src, l->client, 16) || memcmp(f->dst, l->server, 16) ||
+        if (memcmp(f->src, l->client, 16) != 0 || memcmp(f->dst, l->server, 16) != 0 ||
             (l->sport && f->sport != l->sport) ||
             (l->exchange && f->exchange && f->exchange != l->exchange))
             continue;

@@ -22,7 +22,7 @@
 #define MAX_QUEUE      200000       /* URLs waiting; beyond, links are dropped */
 #define MAX_PLAUSIBLE  (1ull << 50) /* 1 PiB: a larger stated size is a lie */
 #define RANGE_BODY_CAP 64           /* a server ignoring Range: stop after this */
-#define MAX_HEADERS    (256 * 1024) /* bytes of response headers (curl: 100 KB a line) */
+#define MAX_HEADERS    262144       /* 256 KiB of response headers (curl: 100 KB a line) */
 
 void grab_opts_default(struct grab_opts *o)
 {
@@ -223,6 +223,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *vr)
 
 /* curl bounds each header line, not their number: an endless header stream would
  * only end at the timeout, holding memory all along. */
+// NOLINTNEXTLINE(readability-non-const-parameter): CURLOPT_HEADERFUNCTION's type
 static size_t on_header(char *data, size_t size, size_t nmemb, void *vr)
 {
     struct resp *r = vr;

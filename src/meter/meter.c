@@ -70,7 +70,7 @@ struct meter *meter_new(const struct meter_opts *o, meter_sink sink, void *ctx)
     m->sink = sink;
     m->ctx = ctx;
     m->nbuckets = 1 << 12;
-    m->buckets = xcalloc(m->nbuckets, sizeof(*m->buckets));
+    m->buckets = xcalloc(m->nbuckets, sizeof(struct fent *));
     return m;
 }
 
@@ -145,7 +145,7 @@ static int match_dir(const struct fent *e, const struct pkt *p)
 static void grow(struct meter *m)
 {
     uint32_t n = m->nbuckets * 2;
-    struct fent **b = xcalloc(n, sizeof(*b));
+    struct fent **b = xcalloc(n, sizeof(struct fent *));
     for (uint32_t i = 0; i < m->nbuckets; i++) {
         struct fent *e = m->buckets[i];
         while (e) {
