@@ -9,12 +9,28 @@
 #   -> flowsleuth collect -l 127.0.0.1:P -w DIR/   or   nfcapd -b 127.0.0.1 -p P -w DIR
 # After each step the collector is stopped (SIGTERM) and what it STORED is counted:
 # flowsleuth print | wc -l, nfdump -R -q | wc -l. A step is loss-free when stored ==
-# sent. The search stops at the first lossy rate. CPU per million flows is user+sys
-# of the collector (/usr/bin/time) over the highest loss-free step.
+# sent in every one of BENCH_RUNS runs. The search stops at the first lossy rate. CPU
+# per million flows is user+sys of the collector (/usr/bin/time), the mean over the runs
+# of the highest loss-free step.
+#
+# The same socket receive buffer for both: flowsleuth asks for 8 MB with SO_RCVBUFFORCE
+# (the kernel doubles it: 16 MB of skmem rb); nfcapd gets -B 8388608, which it sets with
+# SO_RCVBUF, capped by net.core.rmem_max. As root, rmem_max is raised to 8388608 for the
+# run when it is lower, and restored at exit (BENCH_KEEP_RMEM=1: leave it alone). Each
+# step records the rb the kernel gave the collector's socket (ss -m), so the table
+# shows whether the buffers really matched.
+#
+# Steps must be long: a 16 MB receive buffer holds some 7000 datagrams, so a step of
+# 300,000 records (35,000 IPFIX datagrams) mostly measures the buffer, not the
+# collector (nfcapd then "kept up" with 3.5 M v9 flows/s). The default, 1,000,000
+# records a step, is the least to trust.
 #
 # Environment: FS_BIN, FS_GEN (default build/), BENCH_FLOWS (meter flows, default
 # 20000), BENCH_RECORDS (records per step, default 1000000), BENCH_RATES (datagrams/s,
-# default "5000 10000 20000 40000 80000 160000 320000 640000").
+# default "5000 10000 20000 40000 80000 160000 320000 640000"), BENCH_RUNS (runs per
+# step, default 3), BENCH_RCVBUF (nfcapd -B, default 8388608), BENCH_CODEC (what both
+# store: lz4 = flowsleuth's default and nfcapd -y, the default; none = flowsleuth
+# -z none and nfcapd's default, uncompressed).
 set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 FS_BIN=${FS_BIN:-$SRC/build/flowsleuth}
@@ -22,6 +38,14 @@ FS_GEN=${FS_GEN:-$SRC/build/fsgen}
 FLOWS=${BENCH_FLOWS:-20000}
 RECORDS=${BENCH_RECORDS:-1000000}
 RATES=${BENCH_RATES:-"5000 10000 20000 40000 80000 160000 320000 640000"}
+RUNS=${BENCH_RUNS:-3}
+RCVBUF=${BENCH_RCVBUF:-8388608}
+CODEC=${BENCH_CODEC:-lz4}
+case $CODEC in
+lz4) NFZ=-y ;;
+none) NFZ= ;;
+*) echo "bench/collect.sh: BENCH_CODEC is lz4 or none (nfcapd 1.7.1 has no zstd)" >&2; exit 1 ;;
+esac
 die() { echo "bench/collect.sh: $*" >&2; exit 1; }
 for t in nfcapd nfdump python3 cc ss /usr/bin/time; do
     command -v "$t" >/dev/null 2>&1 || die "$t not installed"
@@ -29,12 +53,20 @@ done
 [ -x "$FS_BIN" ] && [ -x "$FS_GEN" ] || die "build flowsleuth and fsgen first"
 W=$(mktemp -d /tmp/fs-bench-collect.XXXXXX)
 pids=
+rmem_old=
 cleanup() {
     for p in $pids; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
+    [ -n "$rmem_old" ] && sysctl -q -w "net.core.rmem_max=$rmem_old"
     rm -rf "$W"
 }
 trap cleanup EXIT INT TERM
+rmem=$(cat /proc/sys/net/core/rmem_max)
+if [ "$rmem" -lt "$RCVBUF" ] && [ "$(id -u)" = 0 ] && [ -z "${BENCH_KEEP_RMEM:-}" ]; then
+    rmem_old=$rmem
+    sysctl -q -w "net.core.rmem_max=$RCVBUF" || die "cannot raise net.core.rmem_max"
+    echo "net.core.rmem_max raised from $rmem to $RCVBUF for nfcapd -B (restored at exit)" >&2
+fi
 PORT=$((40000 + $$ % 10000))
 while ss -Hlun "sport = :$PORT" | grep -q .; do PORT=$((PORT + 1)); done
 
@@ -133,14 +165,15 @@ step() {
     mkdir -p "$W/st"
     if [ "$who" = flowsleuth ]; then
         /usr/bin/time -f "%U %S" -o "$W/time" "$FS_BIN" collect -l "127.0.0.1:$PORT" \
-            -w "$W/st/" 2>"$W/col.err" &
+            -w "$W/st/" -z "$CODEC" 2>"$W/col.err" &
     else
         /usr/bin/time -f "%U %S" -o "$W/time" nfcapd -w "$W/st" -b 127.0.0.1 -p "$PORT" \
-            -t 3600 >"$W/col.err" 2>&1 &
+            -t 3600 -B "$RCVBUF" $NFZ >"$W/col.err" 2>&1 &
     fi
     cp=$!
     pids="$pids $cp"
     until ss -Hlun "sport = :$PORT" | grep -q .; do sleep 0.05; done
+    rb=$(ss -Hlunm "sport = :$PORT" | sed -n 's/.*rb\([0-9]*\).*/\1/p' | head -1)
     "$W/replay" "$W/$d.bin" "$PORT" "$pps" "$rep" >"$W/replay.out" || die "replay"
     wait_drained
     sleep 0.2
@@ -151,11 +184,11 @@ step() {
     else
         stored=$(nfdump -R "$W/st" -q -o csv 2>/dev/null | awk -F, 'NF > 12 && $1 != "ts"' | wc -l)
     fi
-    echo "$stored $(tail -1 "$W/time" | awk '{ print $1 + $2 }') $(awk '{ print $2 }' "$W/replay.out")"
+    echo "$stored $(tail -1 "$W/time" | awk '{ print $1 + $2 }') $(awk '{ print $2 }' "$W/replay.out") $rb"
 }
 
 "$FS_GEN" mix "$W/mix.pcap" --flows "$FLOWS" --seed 7 >/dev/null
-echo "dialect collector rate_dgram_s rate_flows_s sent stored lossfree cpu_s_per_Mflow" >"$W/table"
+echo "dialect collector rate_dgram_s rate_flows_s sent stored_min lossfree cpu_s_per_Mflow rcvbuf" >"$W/table"
 for d in ipfix nf9; do
     per=$(record "$d")
     dg=$(tail -1 "$W/$d.rec")
@@ -163,14 +196,22 @@ for d in ipfix nf9; do
     sent=$((per * rep))
     for who in flowsleuth nfcapd; do
         for rate in $RATES; do
+            # BENCH_RUNS runs: lossless only if every run stored everything; the
+            # smallest stored count, the mean CPU and reached rate are reported.
+            : >"$W/runs"
+            r=0
+            while [ "$r" -lt "$RUNS" ]; do
+                step "$who" "$d" "$rate" "$rep" >>"$W/runs"
+                r=$((r + 1))
+            done
             # shellcheck disable=SC2046
-            set -- $(step "$who" "$d" "$rate" "$rep")
+            set -- $(awk 'NR == 1 || $1 < min { min = $1 } { c += $2 * 1e6 / ($1 ? $1 : 1); p += $3; rb = $4 }
+                END { printf "%d %.2f %.0f %s\n", min, c / NR, p / NR, rb }' "$W/runs")
             ok=no
             [ "$1" = "$sent" ] && ok=yes
             pps=$3 # the rate the replayer reached
             fps=$(awk -v p="$pps" -v r="$per" -v g="$dg" 'BEGIN { printf "%.0f", p * r / g }')
-            cpu=$(awk -v c="$2" -v s="$1" 'BEGIN { printf "%.2f", s ? c * 1e6 / s : 0 }')
-            echo "$d $who $pps $fps $sent $1 $ok $cpu" | tee -a "$W/table" >&2
+            echo "$d $who $pps $fps $sent $1 $ok $2 $4" | tee -a "$W/table" >&2
             [ "$ok" = yes ] || break
         done
     done

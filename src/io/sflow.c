@@ -13,6 +13,15 @@
  *                   | u32 stripped | u32 header length | header bytes (padded to 4)
  *     3 / 4 sampled IPv4 / IPv6: length | proto | src | dst | sport | dport | flags | tos
  *     1001 extended switch: src vlan | src prio | dst vlan | dst prio
+ *     1003 extended gateway: next hop (u32 type 0/1/2 + 0/4/16 bytes) | router AS
+ *                   | src AS | src peer AS | u32 nsegments, each: u32 type (1 set,
+ *                   2 sequence) | u32 n | n x u32 AS | communities<> | localpref
+ *
+ * Gateway AS numbers as sflowtool and nfdump's sfcapd read them: src_as is the
+ * record's source AS as sent (0 stays 0: the agent did not know it or the source is
+ * local), dst_as the last AS of the destination path (0 for an empty path). The next
+ * hop, router AS and peer AS have no field in the flow record; they are checked for
+ * length and skipped.
  *
  * Each flow sample becomes one flow of one packet, scaled by the sampling rate; the
  * raw header goes through the meter's decode_packet. Time = the datagram's arrival.
@@ -81,6 +90,39 @@ static int sflow_sampled_ip(struct rd *r, struct flow *f, int v6)
     return r->err ? -1 : 0;
 }
 
+/* Extended gateway (1003) -> src_as, dst_as; -1 (nothing set) when inconsistent. */
+static int sflow_gateway(struct rd *r, uint32_t *src_as, uint32_t *dst_as)
+{
+    uint32_t nh = rd_be32(r);
+    if (nh > 2)
+        return -1;
+    rd_skip(r, nh == 0 ? 0 : nh == 1 ? 4 : 16);
+    rd_skip(r, 4); /* the router's own AS */
+    uint32_t src = rd_be32(r);
+    rd_skip(r, 4); /* source peer AS */
+    uint32_t nseg = rd_be32(r), dst = 0;
+    /* Each segment is at least 8 bytes: a lying count ends at the record's end. */
+    for (uint32_t i = 0; i < nseg && !r->err; i++) {
+        uint32_t type = rd_be32(r), n = rd_be32(r);
+        if ((type != 1 && type != 2) || n > rd_left(r) / 4)
+            return -1;
+        if (n) {
+            rd_skip(r, (size_t)(n - 1) * 4);
+            dst = rd_be32(r);
+        }
+    }
+    uint32_t ncomm = rd_be32(r);
+    if (r->err || ncomm > rd_left(r) / 4)
+        return -1;
+    rd_skip(r, (size_t)ncomm * 4);
+    rd_skip(r, 4); /* localpref */
+    if (r->err)
+        return -1;
+    *src_as = src;
+    *dst_as = dst;
+    return 0;
+}
+
 /* The flow records of one sample; emits one flow when a packet record decoded. */
 static void sflow_records(struct collect_ctx *x, uint32_t dom, struct rd *r,
                           const struct sflow_sample *s)
@@ -88,6 +130,7 @@ static void sflow_records(struct collect_ctx *x, uint32_t dom, struct rd *r,
     struct flow f;
     int have = 0, have_raw = 0;
     uint16_t vlan = 0;
+    uint32_t src_as = 0, dst_as = 0;
     memset(&f, 0, sizeof(f));
     for (uint32_t i = 0; i < s->nrec && rd_left(r) >= 8; i++) {
         uint32_t tag = rd_be32(r), rl = rd_be32(r);
@@ -103,6 +146,9 @@ static void sflow_records(struct collect_ctx *x, uint32_t dom, struct rd *r,
             have = sflow_sampled_ip(&b, &f, tag == 4) == 0;
         } else if (tag == 1001) {
             vlan = (uint16_t)(rd_be32(&b) & 0x0fff);
+        } else if (tag == 1003 && sflow_gateway(&b, &src_as, &dst_as) != 0) {
+            collect_malformed(x, dom, SFLOW_V, CR_BAD_RECORD);
+            return;
         }
     }
     if (!have) {
@@ -111,6 +157,8 @@ static void sflow_records(struct collect_ctx *x, uint32_t dom, struct rd *r,
     }
     if (!f.vlan)
         f.vlan = vlan;
+    f.src_as = src_as;
+    f.dst_as = dst_as;
     f.packets = 1;
     f.in_if = s->in_if;
     f.out_if = s->out_if;

@@ -74,6 +74,50 @@ int tmpl_compile(struct tmpl *t, const struct tmpl_field *f, size_t n, int optio
     return 0;
 }
 
+/* Unsigned big-endian of 1..8 bytes (reduced-size encoding, RFC 7011 section 6.2). */
+static uint64_t be_uint(const uint8_t *p, uint16_t len)
+{
+    switch (len) {
+    case 1:
+        return p[0];
+    case 2:
+        return (uint64_t)p[0] << 8 | p[1];
+    case 4:
+        return (uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 | (uint64_t)p[2] << 8 | p[3];
+    case 8:
+        return be_uint(p, 4) << 32 | be_uint(p + 4, 4);
+    default: {
+        uint64_t v = 0;
+        for (uint16_t k = 0; k < len; k++)
+            v = (v << 8) | p[k];
+        return v;
+    }
+    }
+}
+
+/*
+ * tmpl_run for a template without variable-length fields whose whole record is there
+ * (the caller checked t->minlen bytes): its ops cover exactly minlen bytes (tmpl_compile
+ * and the templates-file loader both sum them), so no read needs a bound check. The
+ * checked loop below cost a fifth of a live collector's time.
+ */
+static void run_fixed(const struct tmpl *t, const uint8_t *p, struct tmpl_rec *out)
+{
+    for (uint16_t i = 0; i < t->nops; i++) {
+        const struct tmpl_op *op = &t->ops[i];
+        if (op->kind != OPK_SKIP && !((out->have >> op->dst) & 1)) {
+            if (op->kind == OPK_UINT)
+                out->v[op->dst] = be_uint(p, op->len);
+            else if (op->kind == OPK_ADDR4)
+                flow_addr_from_v4(out->a[op->dst - S_SRC4], p);
+            else
+                memcpy(out->a[op->dst - S_SRC4], p, 16);
+            out->have |= 1ull << op->dst;
+        }
+        p += op->len;
+    }
+}
+
 /*
  * Run the ops over one record. Variable-length fields (RFC 7011 section 7): one length
  * byte, or 255 followed by a 16-bit length. A short record sets r->err.
@@ -82,6 +126,11 @@ void tmpl_run(const struct tmpl *t, struct rd *r, struct tmpl_rec *out)
 {
     out->have = 0;
     out->v6first = t->v6first;
+    if (!t->varlen && !r->err && rd_left(r) >= t->minlen) {
+        run_fixed(t, r->p, out);
+        r->p += t->minlen;
+        return;
+    }
     for (uint16_t i = 0; i < t->nops && !r->err; i++) {
         const struct tmpl_op *op = &t->ops[i];
         /*

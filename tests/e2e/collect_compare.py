@@ -129,16 +129,31 @@ def diff(e, o):
 
 def sflow_want(path):
     """Flow samples of an sFlow tshark -V text: src, dst of the first IP header in the
-    sampled packet and the sampling rate (our packets: one sampled packet, scaled)."""
+    sampled packet and the sampling rate (our packets: one sampled packet, scaled);
+    from an extended gateway record (1003) src_as ("AS Source") and dst_as, the last
+    "AS Destination" of the path (tshark 4.0 labels the communities that follow
+    "Gateway Communities" "AS Destination" too: those are not the path)."""
     want, cur = [], None
     ip = re.compile(r"Internet Protocol Version [46], Src: (\S+), Dst: (\S+)")
     rate = re.compile(r"Sampling rate: 1 out of (\d+) packets")
+    in_path = False
     for line in open(path, errors="replace"):
         if re.match(r"^    (Flow sample|Expanded flow sample)", line):
             cur = {}
             want.append(cur)
+            in_path = False
         elif re.match(r"^    \S", line) or line.startswith("Frame "):
             cur = None
+        elif cur is not None and "Format: Extended gateway data" in line:
+            cur["src_as"] = cur["dst_as"] = 0
+        elif cur is not None and re.match(r"^ +AS Source: \d+$", line):
+            cur["src_as"] = int(line.split()[-1])
+        elif cur is not None and re.match(r"^ +AS Destinations: \d+$", line):
+            in_path = True
+        elif cur is not None and "Gateway Communities" in line:
+            in_path = False
+        elif cur is not None and in_path and re.match(r"^ +AS Destination: \d+$", line):
+            cur["dst_as"] = int(line.split()[-1])
         elif cur is not None:
             m = ip.search(line)
             if m and "src" not in cur:

@@ -434,6 +434,86 @@ static void test_sflow(void **state)
     truncate_everywhere(&b);
 }
 
+/* A flow sample of one sampled IPv4 record and an extended gateway (1003) record whose
+ * body is `gw` (n words): the datagram, with every length patched. */
+static void sflow_gateway_dgram(struct buf *b, const uint32_t *gw, size_t n)
+{
+    memset(b, 0, sizeof(*b));
+    p32(b, 5), p32(b, 1), p32(b, 0xc0000201), p32(b, 0), p32(b, 1), p32(b, 100);
+    p32(b, 1); /* samples */
+    size_t at = b->n;
+    p32(b, 1), p32(b, 0); /* flow sample */
+    p32(b, 1), p32(b, 3), p32(b, 1), p32(b, 1000), p32(b, 0), p32(b, 4), p32(b, 5);
+    p32(b, 2);             /* records */
+    p32(b, 3), p32(b, 32); /* sampled IPv4 */
+    p32(b, 60), p32(b, 6), p32(b, 0x0a000001), p32(b, 0x0a000002);
+    p32(b, 40000), p32(b, 443), p32(b, 0x12), p32(b, 0);
+    p32(b, 1003), p32(b, (uint32_t)(n * 4));
+    for (size_t i = 0; i < n; i++)
+        p32(b, gw[i]);
+    patch_len(b, at + 6, at + 8);
+}
+
+static void test_sflow_gateway(void **state)
+{
+    (void)state;
+    /* IPv6 next hop; router AS 65000, source AS 4200000001 (4-byte), peer AS 64512;
+     * path: an AS set {1, 2} then the sequence 3356 174 64999; two communities. */
+    static const uint32_t gw[] = { 2,           0x20010db8, 0,          0,    1,   65000,
+                                   4200000001u, 64512,      2,          1,    2,   1,
+                                   2,           2,          3,          3356, 174, 64999,
+                                   2,           0xfde80001, 0xfde80002, 100 };
+    struct buf b;
+    sflow_gateway_dgram(&b, gw, sizeof(gw) / 4);
+    struct collector *c = collector_new(NULL);
+    struct got g = { 0 };
+    assert_int_equal(feed(c, &b, &g), 1);
+    assert_int_equal(g.f[0].src_as, 4200000001u);
+    assert_int_equal(g.f[0].dst_as, 64999);
+    assert_int_equal(g.f[0].dport, 443);
+    collector_free(c);
+    truncate_everywhere(&b);
+
+    /* Empty path, unknown next hop (type 0, no address): dst_as 0, src_as as sent. */
+    static const uint32_t empty[] = { 0, 65000, 7, 0, 0, 0, 0 };
+    sflow_gateway_dgram(&b, empty, sizeof(empty) / 4);
+    c = collector_new(NULL);
+    g.n = 0;
+    feed(c, &b, &g);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.f[0].src_as, 7);
+    assert_int_equal(g.f[0].dst_as, 0);
+    collector_free(c);
+
+    /* Hostile records inside a consistent sample: a segment count, an AS count and a
+     * community count past the record, a segment type 9, a next-hop type 3, and a
+     * record cut before localpref: no flow, each counted as a bad record. */
+    static const uint32_t bad[][8] = {
+        { 1, 0x0a000001, 1, 2, 3, 0x40000000, 1, 1 }, /* 2^30 segments */
+        { 1, 0x0a000001, 1, 2, 3, 1, 2, 0x3fffffff }, /* 2^30 - 1 AS numbers */
+        { 1, 0x0a000001, 1, 2, 3, 0, 0x3fffffff, 0 }, /* 2^30 - 1 communities */
+        { 1, 0x0a000001, 1, 2, 3, 1, 9, 0 },          /* segment type 9 */
+        { 3, 0x0a000001, 1, 2, 3, 0, 0, 0 },          /* next hop type 3 */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        sflow_gateway_dgram(&b, bad[i], 8);
+        c = collector_new(NULL);
+        g.n = 0;
+        feed(c, &b, &g);
+        assert_int_equal(g.n, 0);
+        struct collect_stats st;
+        collector_foreach(c, on_stats, &st);
+        assert_int_equal(st.malformed[CR_BAD_RECORD], 1);
+        collector_free(c);
+    }
+    sflow_gateway_dgram(&b, empty, 6); /* no localpref */
+    c = collector_new(NULL);
+    g.n = 0;
+    feed(c, &b, &g);
+    assert_int_equal(g.n, 0);
+    collector_free(c);
+}
+
 static void test_template_cap(void **state)
 {
     (void)state;
@@ -548,6 +628,7 @@ int main(void)
         cmocka_unit_test(test_ipfix_withdrawal),
         cmocka_unit_test(test_ipfix_options_sampling),
         cmocka_unit_test(test_sflow),
+        cmocka_unit_test(test_sflow_gateway),
         cmocka_unit_test(test_template_cap),
         cmocka_unit_test(test_template_persistence),
     };
