@@ -1,10 +1,10 @@
 /*
- * libFuzzer target: the HTML link extractor (src/detect/html_links.c). When the input
+ * libFuzzer target: the HTML link extractor (src/grab/html_links.c). When the input
  * starts with a line "BASE:<url>\n" that URL is the base, else a fixed one, so the
  * resolver meets odd bases too. Any page must parse without a crash, leak or undefined
  * behaviour, and every link must come out bounded, absolute http(s) and fragment-free.
  */
-#include "detect/html_links.h"
+#include "grab/html_links.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -10,14 +10,15 @@
 #include "../core/xalloc.h"
 #include "../detect/catalog_json.h"
 #include "../detect/rows.h"
-#include "catalog_grab.h"
 #include "catalog_learn.h"
 #include "cmd.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage_text[] =
     "usage: flowsleuth catalog debian [--suite NAME] [--os NAME] -o CAT PACKAGES_FILE...\n"
@@ -353,6 +354,37 @@ static int cat_stats(int argc, char **argv)
 }
 
 /* Dispatch on the sub-subcommand. */
+/*
+ * catalog grab runs the flowsleuth-grab program (src/grab/main.c), the only one that
+ * links libcurl and libxml2: first the one beside this binary (a build tree, or a
+ * package's bindir), then FS_LIBEXECDIR. Returns only when neither can be run.
+ */
+static int run_grab(int argc, char **argv)
+{
+    static const char helper[] = "flowsleuth-grab";
+    char self[4096], path[4200];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    /* argv[0] "catalog" becomes the helper's name; argv[argc] is NULL. */
+    char **argv2 = xmalloc(((size_t)argc + 1) * sizeof(*argv2));
+    argv2[0] = (char *)helper;
+    memcpy(argv2 + 1, argv + 1, (size_t)argc * sizeof(*argv2));
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(path, sizeof(path), "%s/%s", self, helper);
+            execv(path, argv2);
+        }
+    }
+    snprintf(path, sizeof(path), "%s/%s", FS_LIBEXECDIR, helper);
+    execv(path, argv2);
+    fprintf(stderr, "flowsleuth catalog: cannot run %s (looked beside this binary and in %s): %s\n",
+            helper, FS_LIBEXECDIR, strerror(errno));
+    free(argv2);
+    return 1;
+}
+
 int cmd_catalog(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
@@ -366,7 +398,7 @@ int cmd_catalog(int argc, char **argv)
     if (strcmp(argv[1], "learn") == 0)
         return catalog_learn_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "grab") == 0)
-        return catalog_grab_main(argc - 1, argv + 1);
+        return run_grab(argc, argv);
     if (strcmp(argv[1], "list") == 0)
         return cat_list(argc - 1, argv + 1);
     if (strcmp(argv[1], "stats") == 0)

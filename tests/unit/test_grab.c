@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "detect/grab.h"
+#include "grab/grab.h"
 
 static void test_content_range(void **state)
 {

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "core/err.h"
-#include "detect/html_links.h"
+#include "grab/html_links.h"
 
 #define BASE "http://dl.example.test/pub/soft/index.html"
 

@@ -1,13 +1,13 @@
 /*
  * flowsleuth catalog grab [options] -o CAT URL...: crawl download pages and keep the
- * files they link to at or above a size threshold (src/detect/grab.c does the work;
+ * files they link to at or above a size threshold (src/grab/grab.c does the work;
  * this file parses options, prints what the crawler reports, and writes the result).
  */
 #include "catalog_grab.h"
 #include "../core/xalloc.h"
 #include "../detect/catalog.h"
-#include "../detect/grab.h"
 #include "../io/expire.h"
+#include "grab.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -17,7 +17,7 @@
 #ifndef FS_GRAB_H
 #define FS_GRAB_H
 
-#include "catalog.h"
+#include "../detect/catalog.h"
 
 #include <stddef.h>
 #include <stdint.h>
