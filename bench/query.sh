@@ -14,7 +14,7 @@
 # selective filter must match as many flows in each.
 #
 # Each query runs as a whole process under /usr/bin/time -v, output to /dev/null,
-# best of BENCH_RUNS, the two tools taking turns (a run longer than BENCH_LONG seconds
+# median of BENCH_RUNS, the two tools taking turns (a run longer than BENCH_LONG seconds
 # is not repeated):
 #   read:   flowsleuth count --bin 1e9 -o csv        vs  nfdump -o null (summary: count)
 #   filter: the same with 'proto tcp and dst port 22' (2.6 % of the flows)
@@ -240,19 +240,16 @@ timed() {
     awk -F': ' -v ns=$((t1 - t0)) '/Maximum resident set size/ { m = $2 }
         END { printf "%.3f %d\n", ns / 1e9, m }' "$W/time.txt"
 }
-better() { # "wall kb" "wall kb": the faster of the two (either may be empty)
-    if [ -z "$2" ] || [ "$(echo "$1 $2" | awk '{ print ($1 < $3) }')" = 1 ]; then
-        echo "$1"
-    else
-        echo "$2"
-    fi
+median() { # "wall kb;wall kb;...": the run of median wall time (the lower middle of an even count)
+    echo "$1" | tr ';' '\n' | awk 'NF == 2' | sort -n | awk '{ r[NR] = $0 } END { print r[int((NR + 1) / 2)] }'
 }
 is_long() { # "wall kb": 1 when the run took longer than BENCH_LONG seconds
     echo "$1" | awk -v l="$BENCH_LONG" '{ print ($1 > l) ? 1 : 0 }'
 }
-pair() { # fs_command nf_command: "fs_wall fs_kb nf_wall nf_kb", best of BENCH_RUNS each
+pair() { # fs_command nf_command: "fs_wall fs_kb nf_wall nf_kb", median of BENCH_RUNS each
     # The tools take turns, so a burst of load on this shared machine hits both. A run
     # longer than BENCH_LONG is not repeated: it varies little (nfdump's CSV: minutes).
+    # The peak memory printed is that of the median run.
     bf=""
     bn=""
     df=0
@@ -263,17 +260,17 @@ pair() { # fs_command nf_command: "fs_wall fs_kb nf_wall nf_kb", best of BENCH_R
         if [ "$df" = 0 ]; then
             res=$(timed "$1")
             echo "  run $r: wall s, peak KB: $res: $1" >&2
-            bf=$(better "$res" "$bf")
+            bf="$bf;$res"
             df=$(is_long "$res")
         fi
         if [ "$dn" = 0 ]; then
             res=$(timed "$2")
             echo "  run $r: wall s, peak KB: $res: $2" >&2
-            bn=$(better "$res" "$bn")
+            bn="$bn;$res"
             dn=$(is_long "$res")
         fi
     done
-    echo "$bf $bn"
+    echo "$(median "$bf") $(median "$bn")"
 }
 row() { # name "fs_wall fs_kb nf_wall nf_kb"
     # shellcheck disable=SC2086 # four numbers
@@ -302,7 +299,7 @@ FS_DISK=$(du -sb "$FSD" | cut -f1)
 NF_DISK=$(du -sb "$NFD" | cut -f1)
 echo
 echo "query benchmark: $BENCH_FLOWS connections (fsgen mix, $BENCH_PPF packets a flow," \
-    "seed $BENCH_SEED), best of $BENCH_RUNS, $(nproc) CPUs"
+    "seed $BENCH_SEED), median of $BENCH_RUNS, $(nproc) CPUs"
 echo "stored: flowsleuth $FS_RECORDS biflows, $FS_DISK bytes; nfcapd -y $NF_RECORDS" \
     "uniflows, $NF_DISK bytes; filter '$FILTER': $FS_FILTERED / $NF_FILTERED flows"
 printf '%-7s %9s %8s %9s %10s %8s %9s %8s\n' query fs_wall_s fs_MB fs_Mconn/s nf_wall_s \

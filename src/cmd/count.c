@@ -7,6 +7,7 @@
 #include "../query/stats.h"
 #include "cmd.h"
 #include "input.h"
+#include "scan.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -181,6 +182,67 @@ static int parse_args(int argc, char **argv, struct count_opts *co, struct input
     return -1;
 }
 
+/* ---------------------------------------------------------------- on every core */
+
+/*
+ * Sums per bin do not depend on the order of the flows: each decoding thread counts the
+ * blocks it decoded into a series of its own (input_scan), merged at the end; only the
+ * times, bytes and packets are decoded. A thread's series gets its share of --max-mem;
+ * one that runs out stops the scan and the command counts again on one series, which
+ * says what it always said when the flows do not fit.
+ */
+struct series {
+    const struct count_opts *co;
+    struct count *c; /* one per thread */
+    size_t n;
+};
+
+static int series_setup(void *vctx, size_t nthreads)
+{
+    struct series *s = vctx;
+    s->c = calloc(nthreads, sizeof(*s->c));
+    if (!s->c)
+        return 1;
+    s->n = nthreads;
+    size_t bins = s->co->max_mem / sizeof(struct count_bin) / nthreads;
+    for (size_t t = 0; t < nthreads; t++)
+        count_init(&s->c[t], s->co->bin_s * 1000, s->co->load, bins);
+    return 0;
+}
+
+static int series_flows(void *vctx, size_t t, const struct flow *v, size_t n)
+{
+    struct series *s = vctx;
+    for (size_t i = 0; i < n; i++)
+        if (count_add(&s->c[t], &v[i]) != 0)
+            return 1;
+    return 0;
+}
+
+/* 1 with *out merged and *status set, or 0: count again on one series. */
+static int run_parallel(const struct count_opts *co, struct input_opts *in, struct count *out,
+                        int *status)
+{
+    static const struct scan_ops ops = { series_setup, series_flows };
+    static const char *const used[] = { "first", "last", "bytes", "rbytes", "packets", "rpackets" };
+    struct series s = { co, NULL, 0 };
+    uint64_t cols = 0;
+    int stopped, ok;
+    for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++)
+        cols |= (uint64_t)1 << field_index(used[i]);
+    *status = input_scan(in, PROG, cols, &ops, &s, &stopped);
+    ok = !stopped;
+    for (size_t t = 0; t < s.n; t++) {
+        if (ok && count_merge(out, &s.c[t]) != 0)
+            ok = 0;
+        count_free(&s.c[t]);
+    }
+    free(s.c);
+    if (!ok)
+        count_init(out, co->bin_s * 1000, co->load, co->max_mem / sizeof(struct count_bin));
+    return ok;
+}
+
 int cmd_count(int argc, char **argv)
 {
     struct count_opts co = { .bin_s = 300, .max_mem = (size_t)1024 << 20 };
@@ -192,7 +254,9 @@ int cmd_count(int argc, char **argv)
         return status;
     }
     count_init(&ctx.c, co.bin_s * 1000, co.load, co.max_mem / sizeof(struct count_bin));
-    status = input_read(&in, PROG, on_flow, &ctx);
+    /* A stream cannot be read twice, which running out of memory would need. */
+    if (input_is_stream(&in) || !run_parallel(&co, &in, &ctx.c, &status))
+        status = input_read(&in, PROG, on_flow, &ctx);
     if (ctx.full) {
         fprintf(stderr,
                 PROG ": the flows span more %" PRIu64 "-second bins than --max-mem allows; "

@@ -74,8 +74,54 @@ struct search {
     uint64_t work;
     int64_t req_target; /* client payload minus k request overheads; <0 = no check */
     uint64_t req_slack;
-    size_t total; /* candidates found (stored or not) */
+    size_t total;          /* candidates found (stored or not) */
+    const uint64_t *sizes; /* the catalogue's sizes in a compact copy, or NULL */
+    size_t lb;             /* last lower bound found (for lb_need), when lb_set */
+    uint64_t lb_need;
+    int lb_set;
 };
+
+/* Size of entry i, from the compact array when there is one (one cache line holds 8). */
+static inline uint64_t size_at(const struct search *s, size_t i)
+{
+    return s->sizes ? s->sizes[i] : s->c->e[i].size;
+}
+
+/*
+ * The first entry of size >= need. match_run passes the catalogue's sizes as a compact
+ * array (8 bytes an entry, not a whole cat_entry: the binary searches of the set search
+ * then stay in the L2 cache), and successive searches of one loop ask for decreasing
+ * needs (its earlier picks grow), so the last answer is walked down a few entries
+ * instead of searching again. Without the array: catalog_lower_bound.
+ */
+static size_t lower_bound(struct search *s, uint64_t need)
+{
+    const uint64_t *z = s->sizes;
+    if (!z)
+        return catalog_lower_bound(s->c, need);
+    if (s->lb_set && need <= s->lb_need) {
+        size_t i = s->lb;
+        for (int steps = 0; i > 0 && z[i - 1] >= need && steps < 32; steps++)
+            i--;
+        if (i == 0 || z[i - 1] < need) {
+            s->lb = i;
+            s->lb_need = need;
+            return i;
+        }
+    }
+    size_t lo = 0, hi = s->c->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (z[mid] < need)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    s->lb = lo;
+    s->lb_need = need;
+    s->lb_set = 1;
+    return lo;
+}
 
 /* A set (or single) found: drop duplicates of one object, check the requests, keep. */
 static void found(struct search *s, uint64_t sum)
@@ -113,6 +159,13 @@ static void found(struct search *s, uint64_t sum)
  * Choose pick[depth..k-1] from indexes >= start with sizes adding to [lo, hi] - sum.
  * Sizes ascend, so once size * (picks left) exceeds what remains no later index fits;
  * the last pick is a binary search.
+ *
+ * The search stops as soon as the result has `more` set (max_cands distinct
+ * candidates stored and one more found): nothing later can change the result then
+ * (the verdict is ambiguous, the stored candidates are the first ones found, and the
+ * caller only asks whether the total is 0, 1 or more). Against a big catalogue that
+ * is what makes a foreign size cheap: the pairs of 100,000 entries fill any window,
+ * and enumerating them all took about 0.6 ms a flow (bench/match.sh).
  */
 static void search_rec(struct search *s, int depth, size_t start, uint64_t sum)
 {
@@ -124,8 +177,8 @@ static void search_rec(struct search *s, int depth, size_t start, uint64_t sum)
     uint64_t room = s->hi - sum; /* sum <= hi always holds here */
     if (left == 1) {
         uint64_t need = s->lo > sum ? s->lo - sum : 0;
-        size_t i = catalog_lower_bound(s->c, need);
-        for (i = i < start ? start : i; i < n && e[i].size <= room; i++) {
+        size_t i = lower_bound(s, need);
+        for (i = i < start ? start : i; i < n && size_at(s, i) <= room && !s->res->more; i++) {
             if (++s->work > s->o->work_cap)
                 return;
             s->pick[depth] = (uint32_t)i;
@@ -133,13 +186,15 @@ static void search_rec(struct search *s, int depth, size_t start, uint64_t sum)
         }
         return;
     }
-    for (size_t i = start; i < n; i++) {
+    const uint64_t share = room / (uint64_t)left; /* one division, not one a pick */
+    for (size_t i = start; i < n && !s->res->more; i++) {
         if (++s->work > s->o->work_cap)
             return;
-        if (e[i].size > room / (uint64_t)left)
+        uint64_t size = size_at(s, i);
+        if (size > share)
             break;
         s->pick[depth] = (uint32_t)i;
-        search_rec(s, depth + 1, i + 1, sum + e[i].size);
+        search_rec(s, depth + 1, i + 1, sum + size);
     }
 }
 
@@ -161,13 +216,14 @@ static void window(const struct match_opts *o, const struct match_calib *cal, ui
 }
 
 /* Search sets of k entries; returns the number of candidates found. */
-static size_t search_k(const struct catalog *c, const struct match_opts *o,
+static size_t search_k(const struct catalog *c, const uint64_t *sizes, const struct match_opts *o,
                        const struct match_calib *cal, const struct flow *f, uint64_t tol, int k,
                        struct match_result *res)
 {
     struct search s;
     memset(&s, 0, sizeof(s));
     s.c = c;
+    s.sizes = sizes;
     s.o = o;
     s.res = res;
     s.k = k;
@@ -184,9 +240,9 @@ static size_t search_k(const struct catalog *c, const struct match_opts *o,
     return s.total;
 }
 
-/* Singles first; sets of 2..max_set only when no single fits. */
-int match_flow(const struct catalog *c, const struct match_opts *o, const struct match_calib *cal,
-               const struct flow *f, struct match_result *res)
+/* match_flow with the catalogue's sizes in a compact array (or NULL): see lower_bound. */
+static int flow_match(const struct catalog *c, const uint64_t *sizes, const struct match_opts *o,
+                      const struct match_calib *cal, const struct flow *f, struct match_result *res)
 {
     memset(res, 0, sizeof(*res));
     res->payload = match_payload(f, o->header_bytes, &res->basis);
@@ -198,13 +254,13 @@ int match_flow(const struct catalog *c, const struct match_opts *o, const struct
         o = &so;
     uint64_t tol = o->tol_exact;
     if (res->basis != MB_GOODPUT && !learned)
-        tol = (uint64_t)((double)res->payload * o->tol_pct / 100.0) + 2u * o->header_bytes;
-    size_t total = search_k(c, o, cal, f, tol, 1, res);
+        tol = (uint64_t)((double)res->payload * o->tol_pct / 100.0) + 2 * (uint64_t)o->header_bytes;
+    size_t total = search_k(c, sizes, o, cal, f, tol, 1, res);
     if (c->nlearned) /* learned entries: their own windows (learn.h) */
         total = learn_singles(c, o, f, tol, res, total);
     res->calibrated = cal && cal->resp;
     for (int k = 2; total == 0 && !res->more && k <= o->max_set && k <= MATCH_MAX_SET; k++) {
-        total = search_k(c, o, cal, f, tol, k, res);
+        total = search_k(c, sizes, o, cal, f, tol, k, res);
     }
     if (total == 0 && !res->more)
         res->verdict = MV_REJECT;
@@ -213,6 +269,13 @@ int match_flow(const struct catalog *c, const struct match_opts *o, const struct
     else
         res->verdict = MV_AMBIGUOUS;
     return 0;
+}
+
+/* Singles first; sets of 2..max_set only when no single fits. */
+int match_flow(const struct catalog *c, const struct match_opts *o, const struct match_calib *cal,
+               const struct flow *f, struct match_result *res)
+{
+    return flow_match(c, NULL, o, cal, f, res);
 }
 
 /* Only an exact, unique single says what this server's headers weigh. */
@@ -270,8 +333,8 @@ static int same_conn(const struct flow *x, const struct flow *y)
  * pipelined exchange in a big catalogue often fits some unrelated single within the
  * default overhead range), and sets are searched where no single fits.
  */
-static void run_conn(const struct catalog *c, const struct match_opts *o, const struct item *it,
-                     size_t a, size_t b, struct match_result *res)
+static void run_conn(const struct catalog *c, const uint64_t *sizes, const struct match_opts *o,
+                     const struct item *it, size_t a, size_t b, struct match_result *res)
 {
     struct match_calib cal;
     size_t src = b;
@@ -282,7 +345,7 @@ static void run_conn(const struct catalog *c, const struct match_opts *o, const 
         struct match_result *r = &res[it[j].i];
         if (j == src || (src == b && (r->verdict != MV_REJECT || r->more)))
             continue;
-        match_flow(c, o, src < b ? &cal : NULL, it[j].f, r);
+        flow_match(c, sizes, o, src < b ? &cal : NULL, it[j].f, r);
     }
 }
 
@@ -296,9 +359,12 @@ int match_run(const struct catalog *c, const struct match_opts *o, const struct 
     unsigned char *use = xcalloc(n ? n : 1, 1);
     struct match_opts single = *o;
     single.max_set = 1;
+    uint64_t *sizes = xmalloc((c->n ? c->n : 1) * sizeof(*sizes));
+    for (size_t i = 0; i < c->n; i++)
+        sizes[i] = c->e[i].size;
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        if (match_flow(c, &single, NULL, &flows[i], &res[i]) == 0) {
+        if (flow_match(c, sizes, &single, NULL, &flows[i], &res[i]) == 0) {
             use[i] = 1;
             it[m].f = &flows[i];
             it[m++].i = i;
@@ -309,12 +375,13 @@ int match_run(const struct catalog *c, const struct match_opts *o, const struct 
         for (size_t a = 0, b; a < m; a = b) {
             for (b = a + 1; b < m && same_conn(it[a].f, it[b].f); b++)
                 ;
-            run_conn(c, o, it, a, b, res);
+            run_conn(c, sizes, o, it, a, b, res);
         }
     }
     for (size_t i = 0; i < n; i++)
         if (use[i] && fn(ctx, &flows[i], &res[i]))
             break;
+    free(sizes);
     free(use);
     free(it);
     free(res);
@@ -405,9 +472,9 @@ int match_option(struct match_opts *o, int code, const char *val, struct fs_err 
 }
 
 /* Keep only what match_flow would consider. */
-int match_batch_add(void *vb, const struct flow *f)
+int match_batch_add(void *batch, const struct flow *f)
 {
-    struct match_batch *b = vb;
+    struct match_batch *b = batch;
     enum match_basis basis;
     if (match_payload(f, b->o->header_bytes, &basis) <= b->o->min_size)
         return 0;

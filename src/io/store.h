@@ -90,6 +90,15 @@ struct store_ropts {
     uint64_t to_ms;   /* window end (exclusive), 0 = open */
 };
 
+/* Bit of fields[i] in a column mask (store_reader_columns). */
+#define STORE_COL(i) ((uint64_t)1 << (i))
+
+/* Every field: the mask of a reader that needs whole records. */
+uint64_t store_columns_all(void);
+
+/* The fields whose bytes overlap [offset, offset + len) of struct flow. */
+uint64_t store_columns_at(size_t offset, size_t len);
+
 struct store_reader;
 
 /*
@@ -125,6 +134,37 @@ int store_reader_next(struct store_reader *r, const struct flow **f, struct fs_e
  */
 int store_reader_next_block(struct store_reader *r, const struct flow **v, size_t *n,
                             struct fs_err *err);
+
+/*
+ * Consume the records on the threads that decode them, for order-insensitive work
+ * (counting, top-N) that keeps per-thread state and merges it at the end:
+ * store_reader_drain reads the whole input (or up to an error) and calls fn with
+ * each decoded run of records in the window, from whichever thread decoded its block:
+ * a decoder or the caller, numbered 0 .. store_reader_threads(r) - 1. Calls with
+ * different thread numbers run concurrently; calls with one number never do. Runs come
+ * in no particular order, but never from a block that a sequential reader would not
+ * have returned: after a bad block the rest of its file is dropped, as
+ * store_reader_next does.
+ *
+ * Returns 0 at the end of all input, or a negative code with err naming the file and
+ * block (in file order); calling again goes on with the next file. fn returning
+ * nonzero asks the reader to stop early: the call then returns 0 as soon as the
+ * blocks under way are done (others may still reach fn meanwhile). Use it instead of
+ * store_reader_next / _next_block, from the start of the reader.
+ */
+size_t store_reader_threads(const struct store_reader *r);
+
+typedef int (*store_sink_fn)(void *ctx, size_t thread, const struct flow *v, size_t n);
+
+int store_reader_drain(struct store_reader *r, store_sink_fn fn, void *ctx, struct fs_err *err);
+
+/*
+ * Decode only the fields in mask (bit i = fields[i]; 0 or store_columns_all() = every
+ * one) from now on: other fields of the records handed out may be zero. LZ4 blocks are
+ * decompressed only up to the last wanted column (the crc still covers the whole
+ * block) and unwanted columns are not unshuffled. Call before reading.
+ */
+void store_reader_columns(struct store_reader *r, uint64_t mask);
 
 /* Counters for --stats. */
 struct store_rstats {

@@ -3,6 +3,12 @@
  * files and blocks against the window, checks every block (header fields, crc, exact
  * decompressed size) and unshuffles its columns straight into an array of struct flow
  * that store_reader_next hands out one by one.
+ *
+ * Two paths for queries: a column projection (store_reader_columns: LZ4 decodes the
+ * prefix of columns that holds the wanted ones, unwanted columns are zeroed, not
+ * unshuffled), and sink mode (store_reader_drain: each decoding thread consumes the
+ * blocks it decoded, chunk by chunk while they are in its cache, into per-thread state
+ * of the command; docs/internals/store.md).
  */
 #include "store_int.h"
 
@@ -14,6 +20,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <lz4.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,19 +31,23 @@
 
 #define MAX_DEPTH 8 /* STORE/YYYY/MM/DD needs 3; the cap stops symlink loops */
 
-/* A decoder's scratch, kept across blocks so a long read does no per-block allocation:
- * one per decoding thread. */
-struct dec {
-    uint8_t *raw;
-    size_t rawcap;
-    void *dctx;
-};
-
 /* Decoded records of one block; bytes outside fields stay zero: allocated zeroed. */
 struct fbuf {
     struct flow *v;
     size_t cap;
     struct store_zcols z; /* columns already zero in v */
+};
+
+/* A decoder's scratch, kept across blocks so a long read does no per-block allocation:
+ * one per decoding thread. In sink mode (store_reader_drain) the thread decodes into its
+ * own out and consumes the records at once, so slots need no record arrays. */
+struct dec {
+    uint8_t *raw;
+    size_t rawcap;
+    void *dctx;
+    struct fbuf out;
+    uint8_t *sub; /* sink mode: the planes of one chunk of records */
+    size_t subcap;
 };
 
 /* One input file; binned ones came from a folder and carry the bin from their name. */
@@ -67,8 +78,9 @@ struct slot {
     uint8_t *comp;
     size_t compcap;
     struct fbuf out;
-    size_t count; /* records decoded */
+    size_t count; /* records decoded; in sink mode: records handed to the sink */
     int rc;       /* error of this slot, 0 = records */
+    int checked;  /* sink mode: decoding is over and rc says how it went (under r->mu) */
     struct fs_err err;
 };
 
@@ -108,6 +120,10 @@ struct store_reader {
     uint64_t t_take;       /* when the caller took the head slot */
     struct worker wk[MAX_WORKERS];
     size_t nworkers;
+    store_sink_fn sink; /* sink mode: set by store_reader_drain before any reading */
+    void *sink_ctx;
+    int sink_stop;    /* the sink asked to stop (under mu) */
+    uint64_t columns; /* store_reader_columns: fields to decode, 0 = all */
 };
 
 /* Monotonic nanoseconds, for the caller/decoder balance (todo_for_caller). */
@@ -121,40 +137,165 @@ static uint64_t now_ns(void)
 static void dec_free(struct dec *d)
 {
     free(d->raw);
+    free(d->out.v);
+    free(d->sub);
     store_codec_free(NULL, d->dctx);
     memset(d, 0, sizeof(*d));
 }
 
-/* Check the payload of a validated block header and unshuffle it into out->v. */
-static int dec_block(struct dec *d, const struct store_bhdr *b, const uint8_t *payload,
-                     uint32_t ncolumns, struct fbuf *out, const char *name, uint64_t blockno,
-                     uint64_t off, struct fs_err *e)
+uint64_t store_columns_all(void)
+{
+    return nfields >= 64 ? UINT64_MAX : STORE_COL(nfields) - 1;
+}
+
+uint64_t store_columns_at(size_t offset, size_t len)
+{
+    uint64_t m = 0;
+    for (size_t i = 0; i < nfields && i < 64; i++)
+        if (fields[i].offset < offset + len && offset < (size_t)fields[i].offset + fields[i].size)
+            m |= STORE_COL(i);
+    return m;
+}
+
+/*
+ * The columns a block decode needs: the first *ncols columns of the file hold every
+ * wanted one; *holes has the columns among those that are not wanted. No projection
+ * (want 0 or all, or more fields than the mask holds): all columns, no holes.
+ */
+static void projection(uint64_t want, uint32_t ncolumns, uint32_t *ncols, uint64_t *holes)
+{
+    *ncols = ncolumns;
+    *holes = 0;
+    if (!want || nfields > 64 || (want & store_columns_all()) == store_columns_all())
+        return;
+    uint32_t k = (uint32_t)(64 - __builtin_clzll(want));
+    if (k < *ncols)
+        *ncols = k;
+    for (uint32_t i = 0; i < *ncols; i++)
+        if (!(want >> i & 1))
+            *holes |= STORE_COL(i);
+}
+
+/*
+ * Decompress the first need bytes of the block's raw columns into d->raw (the whole
+ * block when need == raw_len). LZ4 stops at need: its matches only reach back, so the
+ * prefix decodes alone. zstd decodes whole. NULL when the codec fails.
+ */
+static const uint8_t *dec_raw(struct dec *d, const struct store_bhdr *b, const uint8_t *payload,
+                              size_t need)
+{
+    if (d->rawcap < b->raw_len) {
+        free(d->raw);
+        d->raw = xmalloc(d->rawcap = b->raw_len);
+    }
+    if (b->codec == STORE_NONE) {
+        memcpy(d->raw, payload, need);
+        return d->raw;
+    }
+    if (b->codec == STORE_LZ4 && need < b->raw_len) {
+        int got = LZ4_decompress_safe_partial((const char *)payload, (char *)d->raw,
+                                              (int)b->comp_len, (int)need, (int)b->raw_len);
+        return got >= 0 && (size_t)got == need ? d->raw : NULL;
+    }
+    if (store_decompress(b->codec, &d->dctx, payload, b->comp_len, d->raw, b->raw_len))
+        return NULL;
+    return d->raw;
+}
+
+/* A block's raw columns after the checks: the first ncols columns, holes unwanted. */
+struct rawcols {
+    const uint8_t *raw;
+    uint32_t ncols;
+    uint64_t holes;
+};
+
+/*
+ * Check the payload of a validated block header (crc, codec, size) and decompress what
+ * the projection want (store_reader_columns) needs into d->raw. 0 with *rc, or the
+ * error naming the block.
+ */
+static int dec_check(struct dec *d, const struct store_bhdr *b, const uint8_t *payload,
+                     uint32_t ncolumns, uint64_t want, struct rawcols *rc, const char *name,
+                     uint64_t blockno, uint64_t off, struct fs_err *e)
 {
     const char *why = NULL;
-    const uint8_t *raw = payload;
-    if (store_crc32(0, payload, b->comp_len) != b->crc) {
+    rc->raw = payload;
+    projection(want, ncolumns, &rc->ncols, &rc->holes);
+    size_t need = (size_t)b->nrecords * store_record_bytes(rc->ncols);
+    if (store_crc32(0, payload, b->comp_len) != b->crc)
         why = "crc mismatch";
-    } else if (b->codec != STORE_NONE) {
-        if (d->rawcap < b->raw_len) {
-            free(d->raw);
-            d->raw = xmalloc(d->rawcap = b->raw_len);
-        }
-        raw = d->raw;
-        if (store_decompress(b->codec, &d->dctx, payload, b->comp_len, d->raw, b->raw_len))
-            why = "decompression failed or gave the wrong size";
-    }
+    else if (b->codec != STORE_NONE || rc->holes)
+        rc->raw = dec_raw(d, b, payload, need);
+    if (!rc->raw)
+        why = "decompression failed or gave the wrong size";
     if (why)
         return fs_err_set(e, b->codec != STORE_NONE && why[0] == 'd' ? FS_ECODEC : FS_ECORRUPT,
                           (long long)off, "%s: block %llu at offset %llu: %s", name,
                           (unsigned long long)blockno, (unsigned long long)off, why);
-    if (out->cap < b->nrecords) {
-        free(out->v);
-        out->v = xcalloc(b->nrecords, sizeof(struct flow));
-        out->cap = b->nrecords;
-        out->z = (struct store_zcols){ 0, 0 };
-    }
-    store_unshuffle_z(raw, b->nrecords, ncolumns, out->v, &out->z);
     return 0;
+}
+
+/* Room for n records in out; a new array is zeroed and its zero-column memory reset. */
+static void fbuf_room(struct fbuf *out, size_t n)
+{
+    if (out->cap >= n)
+        return;
+    free(out->v);
+    out->v = xcalloc(n, sizeof(struct flow));
+    out->cap = n;
+    out->z = (struct store_zcols){ 0, 0 };
+}
+
+/*
+ * Unshuffle records r0..r0+m of n into out->v[0..m): the whole block when m == n (raw
+ * is then d->raw or the payload, holes zeroed in place), else a chunk whose planes are
+ * first gathered into d->sub. Unwanted columns come out zero, so store_unshuffle_z
+ * finds them zero and, from the second block into the same out on, does not touch
+ * them in out at all.
+ */
+static void dec_unshuffle(struct dec *d, const struct rawcols *rc, size_t n, size_t r0, size_t m,
+                          struct fbuf *out)
+{
+    const uint8_t *src = rc->raw;
+    fbuf_room(out, m);
+    if (m < n) {
+        size_t len = m * store_record_bytes(rc->ncols);
+        if (d->subcap < len) {
+            free(d->sub);
+            d->sub = xmalloc(d->subcap = len);
+        }
+        size_t at = 0, to = 0;
+        for (uint32_t i = 0; i < rc->ncols; i++) {
+            size_t sz = fields[i].size;
+            if (rc->holes >> i & 1)
+                memset(d->sub + to, 0, m * sz);
+            else
+                for (size_t p = 0; p < sz; p++)
+                    memcpy(d->sub + to + p * m, src + at + p * n + r0, m);
+            at += n * sz;
+            to += m * sz;
+        }
+        store_unshuffle_z(d->sub, m, rc->ncols, out->v, &out->z);
+        return;
+    }
+    size_t at = 0;
+    for (uint32_t i = 0; i < rc->ncols; at += n * fields[i].size, i++)
+        if (rc->holes >> i & 1)
+            memset(d->raw + at, 0, n * fields[i].size);
+    store_unshuffle_z(src, n, rc->ncols, out->v, &out->z);
+}
+
+/* Check the payload of a validated block header and unshuffle it into out->v: every
+ * column, or with want (store_reader_columns) only those. */
+static int dec_block(struct dec *d, const struct store_bhdr *b, const uint8_t *payload,
+                     uint32_t ncolumns, uint64_t want, struct fbuf *out, const char *name,
+                     uint64_t blockno, uint64_t off, struct fs_err *e)
+{
+    struct rawcols rc;
+    int err = dec_check(d, b, payload, ncolumns, want, &rc, name, blockno, off, e);
+    if (!err)
+        dec_unshuffle(d, &rc, b->nrecords, 0, b->nrecords, out);
+    return err;
 }
 
 /* At the end block: a file (not a stream) must hold what its header says. */
@@ -206,7 +347,7 @@ static int decode_blocks(struct rd *r, const struct store_hdr *h, size_t len, st
         const uint8_t *payload = rd_take(r, b.comp_len);
         if (!payload)
             return trunc_err(e, "buffer", blk, off, "truncated block");
-        if ((rc = dec_block(d, &b, payload, h->ncolumns, fb, "buffer", blk, off, e)) != 0)
+        if ((rc = dec_block(d, &b, payload, h->ncolumns, 0, fb, "buffer", blk, off, e)) != 0)
             return rc;
         nrec += b.nrecords;
         for (size_t i = 0; i < b.nrecords; i++)
@@ -312,7 +453,8 @@ static int build_list(struct flist *l, const char *const *paths, size_t npaths, 
         int rc = walk(l, paths[i], 0, e);
         if (rc)
             return rc;
-        qsort(l->v + first, l->n - first, sizeof(*l->v), rfile_cmp);
+        if (l->n > first)
+            qsort(l->v + first, l->n - first, sizeof(*l->v), rfile_cmp);
     }
     return 0;
 }
@@ -491,6 +633,7 @@ static int produce(struct store_reader *r, struct slot *s)
         s->decoded = rc > 0;
         s->rc = rc > 0 ? 0 : rc;
         s->count = 0;
+        s->checked = 0;
         if (rc < 0)
             s->file = r->next - 1;
         return 1;
@@ -537,25 +680,135 @@ static struct slot *next_todo(struct store_reader *r)
     return NULL;
 }
 
-/* Decode slot s with scratch d outside the lock; r->mu held on entry and on return. */
-static void run_slot(struct store_reader *r, struct slot *s, struct dec *d)
+/* [*i, *j): the next run of records from i on inside the window (all when it is open). */
+static void window_run(const struct store_ropts *o, const struct flow *fl, size_t c, size_t *i,
+                       size_t *j)
+{
+    const uint64_t from = o->from_ms, to = o->to_ms;
+    size_t a = *i, b = c;
+    /* A block's time range cannot stand in for its records': a record from an exporter
+     * may have last < first. */
+    if (from || to) {
+        while (a < c && (fl[a].last < from || (to && fl[a].first >= to)))
+            a++;
+        b = a;
+        while (b < c && fl[b].last >= from && !(to && fl[b].first >= to))
+            b++;
+    }
+    *i = a;
+    *j = b;
+}
+
+/*
+ * Sink mode: may the records of slot s (decoded without error) be consumed? Not when an
+ * older block of its file failed, as the sequential reader would have stopped there:
+ * so wait until the older blocks of the file still in the ring are decoded (they are
+ * being decoded: threads take blocks oldest first), and look at the file abandoned
+ * last for those already gone. r->mu held.
+ */
+static int sink_may_consume(struct store_reader *r, const struct slot *s)
+{
+    for (;;) {
+        int wait = 0, bad = r->dead_set && r->dead == s->file;
+        for (size_t i = 0; i < r->nq && !bad; i++) {
+            const struct slot *o = r->slots[(r->head + i) % r->nslots];
+            if (o == s)
+                break;
+            if (o->file != s->file || !o->decoded)
+                continue;
+            if (!o->checked)
+                wait = 1;
+            else if (o->rc)
+                bad = 1;
+        }
+        if (bad || r->stop || r->sink_stop)
+            return 0;
+        if (!wait)
+            return 1;
+        pthread_cond_wait(&r->done_cv, &r->mu);
+    }
+}
+
+/* Hand the window's runs of count decoded records to the sink; 1 when it asks to stop. */
+static int sink_run(struct store_reader *r, const struct flow *v, size_t count, size_t thread,
+                    size_t *given)
+{
+    size_t i = 0, j;
+    while (i < count) {
+        window_run(&r->o, v, count, &i, &j);
+        if (j > i) {
+            *given += j - i;
+            if (r->sink(r->sink_ctx, thread, v + i, j - i)) {
+                pthread_mutex_lock(&r->mu);
+                r->sink_stop = 1;
+                pthread_mutex_unlock(&r->mu);
+                return 1;
+            }
+        }
+        i = j;
+    }
+    return 0;
+}
+
+/*
+ * Sink mode: records per chunk. A chunk is unshuffled into a small array and consumed
+ * at once, while it is in the L2 cache; a whole block (1.5 MB of records) went out to
+ * memory and was read back from there.
+ */
+#define SINK_CHUNK 512
+
+/* Unshuffle the checked block rc chunk by chunk and consume it; the records given. */
+static size_t sink_block(struct store_reader *r, struct dec *d, const struct rawcols *rc, size_t n,
+                         size_t thread)
+{
+    size_t given = 0;
+    for (size_t r0 = 0; r0 < n; r0 += SINK_CHUNK) {
+        size_t m = n - r0 < SINK_CHUNK ? n - r0 : SINK_CHUNK;
+        dec_unshuffle(d, rc, n, r0, m, &d->out);
+        if (sink_run(r, d->out.v, m, thread, &given))
+            break;
+    }
+    return given;
+}
+
+/*
+ * Decode slot s with scratch d outside the lock; r->mu held on entry and on return.
+ * In sink mode the same thread (number thread) then consumes the records.
+ */
+static void run_slot(struct store_reader *r, struct slot *s, struct dec *d, size_t thread)
 {
     s->state = SLOT_BUSY;
     pthread_mutex_unlock(&r->mu);
     uint64_t t0 = now_ns();
-    s->rc =
-        dec_block(d, &s->b, s->comp, s->ncolumns, &s->out, s->name, s->blockno, s->off, &s->err);
-    s->count = s->rc ? 0 : s->b.nrecords;
+    if (!r->sink) {
+        s->rc = dec_block(d, &s->b, s->comp, s->ncolumns, r->columns, &s->out, s->name, s->blockno,
+                          s->off, &s->err);
+        s->count = s->rc ? 0 : s->b.nrecords;
+    } else {
+        struct rawcols rc;
+        s->rc = dec_check(d, &s->b, s->comp, s->ncolumns, r->columns, &rc, s->name, s->blockno,
+                          s->off, &s->err);
+        pthread_mutex_lock(&r->mu);
+        s->checked = 1;
+        pthread_cond_broadcast(&r->done_cv); /* younger blocks of the file may wait */
+        int ok = !s->rc && sink_may_consume(r, s);
+        pthread_mutex_unlock(&r->mu);
+        s->count = ok ? sink_block(r, d, &rc, s->b.nrecords, thread) : 0;
+    }
     pthread_mutex_lock(&r->mu);
     s->state = SLOT_DONE;
     r->td_ns = (3 * r->td_ns + (now_ns() - t0)) / 4;
-    pthread_cond_signal(&r->done_cv);
+    if (r->sink)
+        pthread_cond_broadcast(&r->done_cv);
+    else
+        pthread_cond_signal(&r->done_cv);
 }
 
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct store_reader *r = w->r;
+    size_t thread = (size_t)(w - r->wk);
     pthread_mutex_lock(&r->mu);
     for (;;) {
         struct slot *s = NULL;
@@ -563,7 +816,7 @@ static void *worker_main(void *arg)
             pthread_cond_wait(&r->work_cv, &r->mu);
         if (r->stop)
             break;
-        run_slot(r, s, &w->d);
+        run_slot(r, s, &w->d, thread);
     }
     pthread_mutex_unlock(&r->mu);
     return NULL;
@@ -596,7 +849,7 @@ static struct slot *wait_head(struct store_reader *r)
     while (h->state != SLOT_DONE) {
         struct slot *s = todo_for_caller(r);
         if (s)
-            run_slot(r, s, &r->d);
+            run_slot(r, s, &r->d, r->nworkers);
         else
             pthread_cond_wait(&r->done_cv, &r->mu);
     }
@@ -643,8 +896,10 @@ static int take_head(struct store_reader *r, struct slot *h, struct fs_err *err)
         *err = h->err;
     if (h->decoded) {
         r->st.errors++;
+        pthread_mutex_lock(&r->mu); /* sink mode: decoders read it */
         r->dead_set = 1;
         r->dead = h->file;
+        pthread_mutex_unlock(&r->mu);
         if (r->fp && r->next - 1 == h->file)
             close_file(r);
     }
@@ -672,7 +927,7 @@ static void start_workers(struct store_reader *r)
     pthread_cond_init(&r->work_cv, NULL);
     pthread_cond_init(&r->done_cv, NULL);
     r->nslots = want + 1;
-    r->slots = xcalloc(r->nslots, sizeof(*r->slots));
+    r->slots = xcalloc(r->nslots, sizeof(struct slot *));
     for (size_t i = 0; i < r->nslots; i++)
         r->slots[i] = xcalloc(1, sizeof(struct slot));
     for (size_t i = 0; i < want; i++) {
@@ -717,7 +972,6 @@ int store_reader_open(struct store_reader **out, const char *const *paths, size_
 int store_reader_next_block(struct store_reader *r, const struct flow **v, size_t *n,
                             struct fs_err *err)
 {
-    const uint64_t from = r->o.from_ms, to = r->o.to_ms;
     if (r->runpos < r->runlen) { /* what store_reader_next has not handed out yet */
         *v = r->run + r->runpos;
         *n = r->runlen - r->runpos;
@@ -738,17 +992,8 @@ int store_reader_next_block(struct store_reader *r, const struct flow **v, size_
             }
         }
         const struct flow *fl = h->out.v;
-        size_t i = r->pos, c = h->count, j = c;
-        /* Without a window (the usual case) a block goes out whole, unlooked at. A
-         * block's time range cannot stand in for its records': a record from an
-         * exporter may have last < first. */
-        if (from || to) {
-            while (i < c && (fl[i].last < from || (to && fl[i].first >= to)))
-                i++;
-            j = i;
-            while (j < c && fl[j].last >= from && !(to && fl[j].first >= to))
-                j++;
-        }
+        size_t i = r->pos, j;
+        window_run(&r->o, fl, h->count, &i, &j); /* no window: the whole block, unlooked at */
         r->pos = j;
         if (j > i) {
             *v = fl + i;
@@ -780,6 +1025,74 @@ int store_reader_next(struct store_reader *r, const struct flow **f, struct fs_e
     return 1;
 }
 
+/* Set before reading, so the decoders (started at open) only see it after the lock
+ * that hands them their first block. */
+void store_reader_columns(struct store_reader *r, uint64_t mask)
+{
+    /* The window's record test reads first and last. */
+    if (mask && (r->o.from_ms || r->o.to_ms))
+        mask |= store_columns_at(offsetof(struct flow, first), 16);
+    pthread_mutex_lock(&r->mu);
+    r->columns = mask;
+    pthread_mutex_unlock(&r->mu);
+}
+
+size_t store_reader_threads(const struct store_reader *r)
+{
+    return r->nworkers + 1;
+}
+
+/* Sink slots per decoding thread: a thread finishing a block finds the next one queued
+ * while the caller is busy consuming. They hold only compressed bytes. */
+#define SINK_SLOTS_PER_THREAD 2
+
+/* Enter sink mode before the first block: a deeper ring of slots without records. */
+static void sink_start(struct store_reader *r, store_sink_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&r->mu);
+    r->sink = fn;
+    r->sink_ctx = ctx;
+    size_t want = (r->nworkers + 1) * SINK_SLOTS_PER_THREAD;
+    if (r->nq == 0 && want > r->nslots) {
+        r->slots = xrealloc(r->slots, want * sizeof(struct slot *));
+        for (size_t i = r->nslots; i < want; i++)
+            r->slots[i] = xcalloc(1, sizeof(struct slot));
+        r->nslots = want;
+        r->head = 0;
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+/*
+ * Read everything through the sink (store.h). The caller's thread reads the files and
+ * reports errors in file order at the head of the ring, as store_reader_next_block
+ * does; decoding and consuming happen in run_slot on every thread, the caller's too
+ * while it waits for the head.
+ */
+int store_reader_drain(struct store_reader *r, store_sink_fn fn, void *ctx, struct fs_err *err)
+{
+    if (!r->sink)
+        sink_start(r, fn, ctx);
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        int stop = r->sink_stop;
+        pthread_mutex_unlock(&r->mu);
+        if (stop)
+            return 0;
+        fill(r);
+        if (r->nq == 0)
+            return 0;
+        struct slot *h = wait_head(r);
+        int rc = take_head(r, h, err);
+        if (rc < 0)
+            return rc;
+        if (rc > 0) {
+            r->st.records += h->count;
+            release_head(r);
+        }
+    }
+}
+
 /* The counters so far; the caller's thread keeps them, so no lock is needed. */
 void store_reader_stats(const struct store_reader *r, struct store_rstats *out)
 {
@@ -794,6 +1107,7 @@ void store_reader_close(struct store_reader *r)
     pthread_mutex_lock(&r->mu);
     r->stop = 1;
     pthread_cond_broadcast(&r->work_cv);
+    pthread_cond_broadcast(&r->done_cv); /* sink mode: a decoder may wait for another */
     pthread_mutex_unlock(&r->mu);
     for (size_t i = 0; i < r->nworkers; i++) {
         pthread_join(r->wk[i].tid, NULL);

@@ -95,6 +95,25 @@ int count_add(struct count *c, const struct flow *f)
     return 0;
 }
 
+int count_merge(struct count *dst, const struct count *src)
+{
+    if (src->nbins == 0)
+        return 0;
+    uint64_t lo = src->base, hi = src->base + src->nbins - 1;
+    if (ensure(dst, lo, hi) != 0) /* refuses before it changes any bin */
+        return FS_ENOSPC;
+    for (size_t i = 0; i < src->nbins; i++) {
+        struct count_bin *d = &dst->bins[src->base + i - dst->base];
+        d->flows += src->bins[i].flows;
+        d->bytes += src->bins[i].bytes;
+        d->packets += src->bins[i].packets;
+    }
+    dst->flows += src->flows;
+    dst->bytes += src->bytes;
+    dst->packets += src->packets;
+    return 0;
+}
+
 void count_free(struct count *c)
 {
     free(c->bins);

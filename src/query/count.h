@@ -49,6 +49,13 @@ void count_init(struct count *c, uint64_t bin_ms, enum count_load load, size_t m
  */
 int count_add(struct count *c, const struct flow *f);
 
+/*
+ * Add the bins and totals of src (same bin width and load) to dst, for threads that
+ * counted apart: sums do not depend on the order of the flows. Returns 0, or
+ * FS_ENOSPC (dst unchanged) when the two together span more than dst->max_bins.
+ */
+int count_merge(struct count *dst, const struct count *src);
+
 /* Start of bin i (ms since the epoch). */
 static inline uint64_t count_bin_start(const struct count *c, size_t i)
 {

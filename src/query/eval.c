@@ -153,6 +153,44 @@ int filter_match(const struct filter *f, const struct flow *r)
     return pc == n;
 }
 
+/* Fields whose bytes overlap [off, off + len) of struct flow. */
+static uint64_t cols_at(size_t off, size_t len)
+{
+    uint64_t m = 0;
+    for (size_t i = 0; i < nfields && i < 64; i++)
+        if (fields[i].offset < off + len && off < (size_t)fields[i].offset + fields[i].size)
+            m |= (uint64_t)1 << i;
+    return m;
+}
+
+uint64_t filter_columns(const struct filter *f)
+{
+    uint64_t m = 0;
+    for (uint32_t pc = 0; pc < f->n; pc++) {
+        const struct finsn *in = &f->prog[pc];
+        switch (in->op) {
+        case FOP_TRUE:
+        case FOP_FALSE:
+            break;
+        case FOP_NET: /* a 16-byte address; width 1: also the version */
+            m |= cols_at(in->off, 16);
+            if (in->width)
+                m |= cols_at(offsetof(struct flow, ipver), 1);
+            break;
+        case FOP_ALLSET2:
+            m |= cols_at(in->off, 1) | cols_at(in->off2, 1);
+            break;
+        default:
+            if (in->width == FW_DURATION)
+                m |= cols_at(offsetof(struct flow, first), 8) |
+                     cols_at(offsetof(struct flow, last), 8);
+            else
+                m |= cols_at(in->off, in->width);
+        }
+    }
+    return m;
+}
+
 static const char *const op_text[] = {
 #define FILTER_OP_TEXT(name, text) text,
     FILTER_OPS(FILTER_OP_TEXT)

@@ -29,6 +29,13 @@ int filter_compile(const char *text, struct filter **out, struct fs_err *err);
 /* 1 when the record matches, else 0. */
 int filter_match(const struct filter *f, const struct flow *r);
 
+/*
+ * The fields the program reads, as a column mask (bit i = fields[i]) for a store reader
+ * that decodes only what is used (store_reader_columns). 0 for a filter that reads no
+ * field (any, a folded constant).
+ */
+uint64_t filter_columns(const struct filter *f);
+
 /* Print the compiled program, one instruction a line (print --dump-filter). */
 void filter_dump(const struct filter *f, FILE *fp);
 

@@ -55,7 +55,9 @@ static int parse_bits(const char *s, int max)
 static int apply_prefix(struct key_part *p, const char *name, const char *bits, struct fs_err *err)
 {
     size_t len = strlen(name);
-    char ver = len ? name[len - 1] : '\0';
+    char ver = '\0';
+    if (len)
+        ver = name[len - 1];
     if (ver != '4' && ver != '6')
         return fs_err_set(err, FS_EINVAL, -1,
                           "key '%s/%s': a prefix length needs a versioned key (srcip4/24, "
@@ -563,8 +565,13 @@ void *ktab_upsert_h(struct ktab *t, const uint8_t *key, uint64_t h, uint64_t wei
         i = (i + 1) & mask;
     }
     *isnew = 1;
-    if (!t->approx && !kt_room(t))
+    if (!t->approx && !kt_room(t)) {
+        if (t->exact_only) {
+            t->full = 1;
+            return NULL;
+        }
         kt_to_approx(t);
+    }
     if (t->approx)
         return kt_evict_insert(t, key, h, weight);
     if (t->nslots != (mask + 1)) { /* the index was rebuilt: find the end of the run */
@@ -687,6 +694,8 @@ static void add_side(struct stats *s, const struct flow *f, const uint8_t *key, 
     int isnew;
     struct stats_val *v =
         ktab_upsert_h(&s->tab, key, h, order_weight(s->order, bytes, packets), &isnew);
+    if (!v) /* an exact_only table at its budget: the caller starts over (stats_full) */
+        return;
     if (isnew) {
         v->first = f->first;
         v->last = f->last;
@@ -750,6 +759,266 @@ void stats_add_batch(struct stats *s, const struct flow *f, size_t n)
             add_side(s, &f[i], keys[m], h[m]);
         }
     }
+}
+
+uint64_t stats_columns(const struct stats *s)
+{
+    static const char *const used[] = { "first", "last", "bytes", "rbytes", "packets", "rpackets" };
+    uint64_t m = 0;
+    for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++)
+        m |= (uint64_t)1 << field_index(used[i]);
+    for (int i = 0; i < s->key.nparts; i++) {
+        m |= (uint64_t)1 << (s->key.part[i].fd - fields);
+        if (s->key.part[i].alt)
+            m |= (uint64_t)1 << (s->key.part[i].alt - fields);
+    }
+    return m;
+}
+
+/* ================================================================ per-thread parts */
+
+/* One slot: the key (zero-padded to 16 bytes) and its counters; flows == 0 = empty. */
+struct pslot {
+    uint64_t key[2];
+    uint64_t flows, bytes, packets, first, last;
+    uint64_t pad_;
+};
+
+_Static_assert(sizeof(struct pslot) == 64, "a part's slot is one cache line");
+
+struct stats_part {
+    const struct stats *s;
+    struct pslot *slot; /* nslots, 64-byte aligned in mem */
+    void *mem;
+    size_t nslots, n, max_bytes;
+    int full;
+    uint64_t flows, bytes, packets;
+};
+
+/*
+ * Sizes grow by half, not double, and a part fills up to 3/4: with 64-byte slots that
+ * keeps its memory per key about that of a ktab (72-byte entries plus index), where
+ * doubling would cost up to twice as much. A slot is picked by multiplying the hash
+ * into [0, nslots) (Lemire's fast range), which needs no power of two.
+ */
+#define PART_MIN_SLOTS 1024
+#define PART_LOAD_NUM  3
+#define PART_LOAD_DEN  4
+
+/* Zeroed, 64-byte aligned slots (calloc: big tables get untouched zero pages). */
+static void part_alloc(struct stats_part *p, size_t nslots)
+{
+    p->mem = xcalloc(nslots * sizeof(struct pslot) + 64, 1);
+    uintptr_t mis = (uintptr_t)p->mem & 63; /* bytes past the last 64-byte boundary */
+    p->slot = (struct pslot *)(void *)((uint8_t *)p->mem + (mis ? 64 - mis : 0));
+    p->nslots = nslots;
+}
+
+struct stats_part *stats_part_new(const struct stats *s, size_t max_bytes)
+{
+    if (s->key.keylen > 16)
+        return NULL;
+    struct stats_part *p = xcalloc(1, sizeof(*p));
+    p->s = s;
+    p->max_bytes = max_bytes;
+    size_t nslots = PART_MIN_SLOTS; /* a small budget starts small, as ktab_init does */
+    while (nslots > 16 && nslots * sizeof(struct pslot) + 64 > max_bytes)
+        nslots /= 2;
+    part_alloc(p, nslots);
+    return p;
+}
+
+/* The hash of a part's key: kt_hash with the width known, so it unrolls. */
+static inline uint64_t part_hash(const struct stats_part *p, const uint64_t key[2])
+{
+    return p->s->key.keylen == 16 ? kt_hash((const uint8_t *)key, 16)
+                                  : kt_hash((const uint8_t *)key, 8);
+}
+
+static inline size_t part_home(const struct stats_part *p, uint64_t h)
+{
+    return (size_t)(((unsigned __int128)h * p->nslots) >> 64);
+}
+
+/* The slot of key: its own, or the empty one that ends its probe run. */
+static inline struct pslot *part_find(const struct stats_part *p, const uint64_t key[2], uint64_t h)
+{
+    size_t i = part_home(p, h);
+    for (;;) {
+        struct pslot *sl = &p->slot[i];
+        if (!sl->flows || (sl->key[0] == key[0] && sl->key[1] == key[1]))
+            return sl;
+        if (++i == p->nslots)
+            i = 0;
+    }
+}
+
+/* Grow by half within the budget (old and new slots both live while moving). */
+static int part_grow(struct stats_part *p)
+{
+    size_t nn = (p->nslots + p->nslots / 2 + 63) & ~(size_t)63;
+    if ((nn + p->nslots) * sizeof(struct pslot) + 128 > p->max_bytes)
+        return 0;
+    struct stats_part old = *p;
+    part_alloc(p, nn);
+    for (size_t i = 0; i < old.nslots; i++)
+        if (old.slot[i].flows)
+            *part_find(p, old.slot[i].key, part_hash(p, old.slot[i].key)) = old.slot[i];
+    free(old.mem);
+    return 1;
+}
+
+/* Add counters to key's slot (a new key when empty); 0, or -1 when it did not fit. */
+static int part_upsert(struct stats_part *p, const uint64_t key[2], uint64_t h,
+                       const struct pslot *add)
+{
+    struct pslot *sl = part_find(p, key, h);
+    if (!sl->flows) {
+        if ((p->n + 1) * PART_LOAD_DEN > p->nslots * PART_LOAD_NUM) {
+            if (!part_grow(p)) {
+                p->full = 1;
+                return -1;
+            }
+            sl = part_find(p, key, h);
+        }
+        p->n++;
+        *sl = *add;
+        sl->key[0] = key[0];
+        sl->key[1] = key[1];
+        return 0;
+    }
+    sl->flows += add->flows;
+    sl->bytes += add->bytes;
+    sl->packets += add->packets;
+    if (add->first < sl->first)
+        sl->first = add->first;
+    if (add->last > sl->last)
+        sl->last = add->last;
+    return 0;
+}
+
+/*
+ * Pack side `side` of f into key[2] (zero-padded). Whole addresses, the usual key, are
+ * two loads; anything else goes through key_pack (prefix masks, numbers).
+ */
+static inline void part_key(const struct key_spec *ks, const struct flow *f, int side,
+                            uint64_t key[2])
+{
+    const struct key_part *kp = &ks->part[0];
+    if (kp->size == 16 && kp->v4bits >= 32 && kp->v6bits >= 128) {
+        const struct field *fd = side && kp->alt ? kp->alt : kp->fd;
+        memcpy(key, (const uint8_t *)f + fd->offset, 16);
+        return;
+    }
+    uint64_t kb[KEY_MAX_BYTES / 8];
+    key_pack(ks, f, side, (uint8_t *)kb);
+    key[0] = kb[0];
+    key[1] = ks->keylen > 8 ? kb[1] : 0;
+}
+
+#define PART_PREFETCH_AHEAD 20
+
+void stats_part_add(struct stats_part *p, const struct flow *f, size_t n)
+{
+    uint64_t keys[STATS_BATCH * 2][2], h[STATS_BATCH * 2];
+    const struct key_spec *ks = &p->s->key;
+    size_t m = 0, sides = (size_t)ks->two_sided + 1;
+    if (n > STATS_BATCH)
+        n = STATS_BATCH;
+    for (size_t i = 0; i < n; i++) {
+        p->bytes += f[i].bytes + f[i].rbytes;
+        p->packets += f[i].packets + f[i].rpackets;
+        for (size_t side = 0; side < sides; side++, m++) {
+            part_key(ks, &f[i], (int)side, keys[m]);
+            h[m] = part_hash(p, keys[m]);
+        }
+    }
+    p->flows += n;
+    /* A fixed distance ahead: a whole batch of prefetches at once overruns the CPU's
+     * outstanding misses (the prefetch instructions themselves then stall). */
+    size_t ahead = m < PART_PREFETCH_AHEAD ? m : PART_PREFETCH_AHEAD;
+    for (size_t j = 0; j < ahead; j++)
+        KT_PREFETCH(&p->slot[part_home(p, h[j])]);
+    for (size_t j = 0; j < m; j++) {
+        if (j + ahead < m)
+            KT_PREFETCH(&p->slot[part_home(p, h[j + ahead])]);
+        const struct flow *x = &f[j / sides];
+        struct pslot add = { { 0, 0 }, 1, x->bytes + x->rbytes, x->packets + x->rpackets, x->first,
+                             x->last,  0 };
+        part_upsert(p, keys[j], h[j], &add);
+    }
+}
+
+int stats_part_full(const struct stats_part *p)
+{
+    return p->full;
+}
+
+int stats_part_merge(struct stats_part *dst, const struct stats_part *src, size_t max_bytes)
+{
+    dst->max_bytes = max_bytes;
+    for (size_t i = 0; i < src->nslots; i++) {
+        const struct pslot *sl = &src->slot[i];
+        if (sl->flows && part_upsert(dst, sl->key, part_hash(dst, sl->key), sl) != 0)
+            return FS_ENOSPC;
+    }
+    dst->flows += src->flows;
+    dst->bytes += src->bytes;
+    dst->packets += src->packets;
+    return 0;
+}
+
+int stats_part_to_stats(struct stats *s, const struct stats_part *p, size_t max_bytes)
+{
+    s->tab.max_bytes = max_bytes;
+    s->tab.exact_only = 1;
+    int rc = 0;
+    for (size_t i = 0; i < p->nslots && !rc; i++) {
+        const struct pslot *sl = &p->slot[i];
+        if (!sl->flows)
+            continue;
+        /* The weight Space-Saving would have summed: flows, bytes or packets. */
+        uint64_t w =
+            s->order == ORD_FLOWS ? sl->flows : order_weight(s->order, sl->bytes, sl->packets);
+        int isnew;
+        struct stats_val *v = ktab_upsert(&s->tab, (const uint8_t *)sl->key, w, &isnew);
+        if (!v) {
+            rc = FS_ENOSPC;
+            break;
+        }
+        if (isnew) {
+            v->first = sl->first;
+            v->last = sl->last;
+        } else {
+            if (sl->first < v->first)
+                v->first = sl->first;
+            if (sl->last > v->last)
+                v->last = sl->last;
+        }
+        v->flows += sl->flows;
+        v->bytes += sl->bytes;
+        v->packets += sl->packets;
+    }
+    s->tab.exact_only = 0;
+    if (!rc) {
+        s->flows += p->flows;
+        s->bytes += p->bytes;
+        s->packets += p->packets;
+    }
+    return rc;
+}
+
+size_t stats_part_bytes(const struct stats_part *p)
+{
+    return p->nslots * sizeof(struct pslot) + 64;
+}
+
+void stats_part_free(struct stats_part *p)
+{
+    if (!p)
+        return;
+    free(p->mem);
+    free(p);
 }
 
 double stats_metric(enum stats_order order, const struct stats_val *v)

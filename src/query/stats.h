@@ -102,6 +102,8 @@ struct ktab {
     uint32_t *heap;   /* approx: entries, min-heap on w */
     uint32_t *hpos;   /* approx: heap position of each entry */
     uint64_t evictions;
+    int exact_only; /* set by the caller: at the budget refuse new keys, never approximate */
+    int full;       /* exact_only: a key was refused (the table is incomplete) */
 };
 
 /*
@@ -113,8 +115,8 @@ void ktab_init(struct ktab *t, size_t keylen, size_t vallen, size_t max_bytes);
 /*
  * Find or insert key (keylen bytes) and add weight to its w. Returns its value area;
  * *isnew is 1 when the caller's part of the value is fresh (zeroed) and must be
- * initialised (first/last). Never fails: at the memory budget the table turns
- * approximate (t->approx).
+ * initialised (first/last). At the memory budget the table turns approximate
+ * (t->approx), unless t->exact_only: then a new key is refused (NULL, t->full set).
  */
 void *ktab_upsert(struct ktab *t, const uint8_t *key, uint64_t weight, int *isnew);
 
@@ -181,6 +183,50 @@ void stats_add(struct stats *s, const struct flow *f);
  * hashed and their memory prefetched first, so the lookups' cache misses overlap.
  */
 void stats_add_batch(struct stats *s, const struct flow *f, size_t n);
+
+/*
+ * Per-thread parts: several threads count flows into parts of their own, which are
+ * merged at the end (exact counts do not depend on the order of the flows). A part is
+ * exact only: an open-addressing table whose 64-byte slots hold the key and the
+ * counters inline, so a lookup touches one cache line (struct ktab needs two: index
+ * slot, then entry). At its budget a part refuses new keys and says so (full); the
+ * caller then counts on one struct stats instead, which may turn approximate.
+ */
+struct stats_part;
+
+/*
+ * A part counting for s (its key spec; s is not changed) within max_bytes. NULL when s
+ * has a key wider than 16 bytes (not for a -s key).
+ */
+struct stats_part *stats_part_new(const struct stats *s, size_t max_bytes);
+
+/* Count n flows (at most STATS_BATCH), as stats_add_batch. */
+void stats_part_add(struct stats_part *p, const struct flow *f, size_t n);
+
+/* 1 once p refused a key (it is incomplete). */
+int stats_part_full(const struct stats_part *p);
+
+/* Add every key and the totals of src to dst, dst's budget set to max_bytes first:
+ * 0, or FS_ENOSPC (dst is then incomplete). */
+int stats_part_merge(struct stats_part *dst, const struct stats_part *src, size_t max_bytes);
+
+/*
+ * Add every key and the totals of p to s, which must be exact (not approximate); s's
+ * table may hold max_bytes. 0, or FS_ENOSPC when s would have to turn approximate
+ * (s is then incomplete).
+ */
+int stats_part_to_stats(struct stats *s, const struct stats_part *p, size_t max_bytes);
+
+/* Bytes p holds now. */
+size_t stats_part_bytes(const struct stats_part *p);
+
+void stats_part_free(struct stats_part *p);
+
+/*
+ * The fields stats_add reads (the key's, times, bytes and packets of both directions)
+ * as a column mask: bit i = fields[i] (store_reader_columns).
+ */
+uint64_t stats_columns(const struct stats *s);
 
 /*
  * The top n entries by the order, largest first, ties broken by key ascending.
