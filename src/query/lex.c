@@ -164,7 +164,7 @@ static int decimal_scaled(const char *s, size_t len, uint64_t scale, uint64_t *v
     }
     if (!frac)
         fscale = 1;
-    if (fscale > scale || scale % fscale)
+    if (fscale == 0 || fscale > scale || scale % fscale)
         return -1;
     if (ip > UINT64_MAX / scale)
         return -2;

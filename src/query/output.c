@@ -109,8 +109,11 @@ static size_t human(char *buf, uint64_t v)
 static size_t fmt_flags(char *buf, uint8_t fl)
 {
     static const char names[] = "CEUAPRSF";
-    for (int i = 0; i < 8; i++)
-        buf[i] = (fl & (0x80 >> i)) ? names[i] : '.';
+    for (int i = 0; i < 8; i++) {
+        buf[i] = '.';
+        if (fl & (0x80 >> i))
+            buf[i] = names[i];
+    }
     buf[8] = '\0';
     return 8;
 }

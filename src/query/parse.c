@@ -156,6 +156,16 @@ static int32_t mk_bin(struct fparser *p, enum fnode_kind kind, int32_t a, int32_
 }
 
 /* Find a field of the table, or `duration`, ignoring case. */
+static int find_field(const char *s, size_t len, struct fref *out);
+
+/* A field the grammar itself names (src, dport, flags ...): always in the table, so a
+ * miss is a programming error, not bad input. */
+static void known_field(const char *name, struct fref *out)
+{
+    if (find_field(name, strlen(name), out) != 0)
+        abort();
+}
+
 static int find_field(const char *s, size_t len, struct fref *out)
 {
     if (len == 8 && strncasecmp(s, "duration", 8) == 0) {
@@ -311,6 +321,7 @@ static int parse_list(struct fparser *p, const struct fref *fr, const char *name
     uint64_t *nums = NULL;
     struct fnet_ent *nets = NULL;
     int rc = 0;
+    const int is_addr = fr->vk == VK_ADDR;
     while (rc == 0 && (rc = advance(p)) == 0) {
         if (p->tok.type == TK_COMMA)
             continue;
@@ -322,22 +333,21 @@ static int parse_list(struct fparser *p, const struct fref *fr, const char *name
         }
         if (n == cap) {
             cap = cap ? cap * 2 : 8;
-            if (fr->vk == VK_ADDR)
+            if (is_addr)
                 nets = xrealloc(nets, cap * sizeof(*nets));
             else
                 nums = xrealloc(nums, cap * sizeof(*nums));
         }
-        rc = fr->vk == VK_ADDR ? parse_prefix(p, name, &nets[n])
-                               : parse_value(p, fr, name, &nums[n]);
+        rc = is_addr ? parse_prefix(p, name, &nets[n]) : parse_value(p, fr, name, &nums[n]);
         n++;
     }
     if (rc == 0 && n == 0)
         rc = fail(p, p->tok.pos, "expected a value in the list after 'in ['");
     if (rc == 0) {
         uint32_t count;
-        t->op = fr->vk == VK_ADDR ? FOP_NET : FOP_IN;
-        t->aux = fr->vk == VK_ADDR ? filter_add_nets(p->f, nets, n, &count)
-                                   : filter_add_nums(p->f, nums, n, &count);
+        t->op = is_addr ? FOP_NET : FOP_IN;
+        t->aux = is_addr ? filter_add_nets(p->f, nets, n, &count)
+                         : filter_add_nums(p->f, nums, n, &count);
         t->k = count;
     }
     free(nums);
@@ -407,8 +417,8 @@ static int32_t parse_qualified(struct fparser *p, int side)
         q++;
     const char *name = quals[q];
     struct fref a, b;
-    find_field(fnames[q][0], strlen(fnames[q][0]), &a);
-    find_field(fnames[q][1], strlen(fnames[q][1]), &b);
+    known_field(fnames[q][0], &a);
+    known_field(fnames[q][1], &b);
     if (advance(p) != 0)
         return -1;
     if (side == 1)
@@ -442,7 +452,7 @@ static int32_t parse_term(struct fparser *p)
         cmp_here(&(struct fparser){ .text = p->text, .tok = next }) < 0) {
         /* nfdump's `flags S`: the letters are set in either direction of the biflow. */
         struct fref fl;
-        find_field("flags", 5, &fl);
+        known_field("flags", &fl);
         if (advance(p) != 0 || parse_value(p, &fl, "flags", &v) != 0)
             return -1;
         struct finsn t = {
@@ -455,7 +465,7 @@ static int32_t parse_term(struct fparser *p)
                                                       : 0;
     if (ver || (!(len && s[0] >= '0' && s[0] <= '9') && filter_proto(s, len, &v) == 0)) {
         struct fref fr;
-        find_field(ver ? "ipver" : "proto", ver ? 5 : 5, &fr);
+        known_field(ver ? "ipver" : "proto", &fr);
         struct finsn t = {
             .op = FOP_EQ, .width = fr.width, .off = fr.off, .k = ver ? (uint64_t)ver : v
         };
