@@ -193,12 +193,13 @@ start_http "$T/www" "$PORT"
 # --- run 1: live meter and tcpdump side by side, stopped with SIGTERM ---
 start_meter live
 # -U: write every packet at once; -Z root: Debian's tcpdump drops to user tcpdump, which
-# may not write into $T. No filter: it must see exactly what the meter sees.
-ip netns exec "$NS_S" tcpdump -i "$IF_S" -n -U -Z root -w "$T/cap.pcap" 2>"$T/tcpdump.log" &
+# may not write into $T; -B 65536: a 64 MB buffer, so a busy machine drops nothing. No
+# filter: it must see exactly what the meter sees.
+ip netns exec "$NS_S" tcpdump -i "$IF_S" -n -U -Z root -B 65536 -w "$T/cap.pcap" 2>"$T/tcpdump.log" &
 dump_pid=$!
 # A second capture, `tcpdump -i any` on the client side: Linux cooked (SLL2) link
 # headers, the same packets; metered offline it must give the same flows.
-ip netns exec "$NS_C" tcpdump -i any -n -U -Z root -w "$T/any.pcap" 2>"$T/tcpdump-any.log" &
+ip netns exec "$NS_C" tcpdump -i any -n -U -Z root -B 65536 -w "$T/any.pcap" 2>"$T/tcpdump-any.log" &
 any_pid=$!
 for log in tcpdump tcpdump-any; do
     n=0
