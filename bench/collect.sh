@@ -30,7 +30,8 @@
 # default "5000 10000 20000 40000 80000 160000 320000 640000"), BENCH_RUNS (runs per
 # step, default 3), BENCH_RCVBUF (nfcapd -B, default 8388608), BENCH_CODEC (what both
 # store: lz4 = flowsleuth's default and nfcapd -y, the default; none = flowsleuth
-# -z none and nfcapd's default, uncompressed).
+# -z none and nfcapd's default, uncompressed), BENCH_COLLECTORS (default "flowsleuth
+# nfcapd": which to run, e.g. "flowsleuth" alone to compare two builds via FS_BIN).
 set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 FS_BIN=${FS_BIN:-$SRC/build/flowsleuth}
@@ -41,6 +42,7 @@ RATES=${BENCH_RATES:-"5000 10000 20000 40000 80000 160000 320000 640000"}
 RUNS=${BENCH_RUNS:-3}
 RCVBUF=${BENCH_RCVBUF:-8388608}
 CODEC=${BENCH_CODEC:-lz4}
+COLLECTORS=${BENCH_COLLECTORS:-"flowsleuth nfcapd"}
 case $CODEC in
 lz4) NFZ=-y ;;
 none) NFZ= ;;
@@ -194,7 +196,7 @@ for d in ipfix nf9; do
     dg=$(tail -1 "$W/$d.rec")
     rep=$(( (RECORDS + per - 1) / per ))
     sent=$((per * rep))
-    for who in flowsleuth nfcapd; do
+    for who in $COLLECTORS; do
         for rate in $RATES; do
             # BENCH_RUNS runs: lossless only if every run stored everything; the
             # smallest stored count, the mean CPU and reached rate are reported.

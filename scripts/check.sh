@@ -5,6 +5,7 @@
 #   3 sanitize clang ASan+UBSan build, whole ctest suite again
 #   3b tsan    clang ThreadSanitizer build, whole ctest suite with 3 decoder threads
 #   4 fuzz     each libFuzzer target for FS_FUZZ_SECONDS (default 20) from its corpus
+#   5 lint     clang-tidy (.clang-tidy) over src/, every finding an error
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -93,6 +94,13 @@ for t in build-fuzz/fuzz_*; do
     rm -rf "$work" "$work.log"
 done
 
+stage "5 lint (clang-tidy)"
+# The release build's compile_commands.json: every flag in CMakeLists is one clang knows.
+rc5=0
+bash scripts/lint.sh -p build || rc5=1
+
 echo
 echo "tests: $passed passed, $failed failed"
-[ "$rc1" = 0 ] && [ "$rc2" = 0 ] && [ "$rc3" = 0 ] && [ "$rc4" = 0 ] && [ "$failed" = 0 ]
+[ "$rc5" = 0 ] || echo "lint: clang-tidy findings (stage 5 above)" >&2
+[ "$rc1" = 0 ] && [ "$rc2" = 0 ] && [ "$rc3" = 0 ] && [ "$rc4" = 0 ] && [ "$rc5" = 0 ] &&
+    [ "$failed" = 0 ]

@@ -3,6 +3,7 @@
  * header codecs, the column shuffle and the compression wrappers (store_int.h).
  */
 #include "store_int.h"
+#include "store_shuf.h"
 
 #include "../core/fields.h"
 #include "../core/fmt.h"
@@ -335,7 +336,127 @@ static void shuffle_col(const struct field *fd, const struct flow *f, size_t r0,
         memcpy(col + b * n + r0, t[b], m);
 }
 
-void store_shuffle(const struct flow *f, size_t n, uint8_t *raw)
+#if defined(__SSE2__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/*
+ * The shuffle in SSE2, 16 records of one column at a time. The values are loaded into
+ * registers record-major (16 * sz bytes, byte b of record R at address R*sz + b), and
+ * each stage splits pairs of registers into their even and odd bytes (pack
+ * instructions). Read as a bit address into the 16*sz-byte matrix, one stage rotates
+ * the address right by one bit, so log2(sz) stages turn R*sz + b into b*16 + R:
+ * register b is then byte plane b of the 16 records, stored as one 16-byte run. The
+ * scalar tile transposition it replaces was a fifth of a busy collector's time.
+ */
+#define STORE_SHUFFLE_SIMD 1
+
+/* One stage over k registers (2, 4 or 8): y[i] = even bytes of x[2i] x[2i+1], y[k/2+i]
+ * = their odd bytes. */
+static inline void deint_stage(__m128i *x, int k)
+{
+    const __m128i lo = _mm_set1_epi16(0x00ff);
+    __m128i y[8];
+    for (size_t i = 0; i < (size_t)k / 2; i++) {
+        __m128i a = x[2 * i], b = x[2 * i + 1];
+        y[i] = _mm_packus_epi16(_mm_and_si128(a, lo), _mm_and_si128(b, lo));
+        y[k / 2 + i] = _mm_packus_epi16(_mm_srli_epi16(a, 8), _mm_srli_epi16(b, 8));
+    }
+    for (int i = 0; i < k; i++)
+        x[i] = y[i];
+}
+
+static inline __m128i ld64(const uint8_t *p)
+{
+    return _mm_loadl_epi64((const __m128i *)p);
+}
+
+static inline __m128i ld32(const uint8_t *p)
+{
+    int v;
+    memcpy(&v, p, 4);
+    return _mm_cvtsi32_si128(v);
+}
+
+/* 16 values of 8 bytes at src (stride st) into planes col + b*n (b < 8). */
+static void shuf8_x16(const uint8_t *src, size_t st, uint8_t *col, size_t n)
+{
+    __m128i x[8];
+    for (int j = 0; j < 8; j++)
+        x[j] = _mm_unpacklo_epi64(ld64(src + (size_t)(2 * j) * st),
+                                  ld64(src + (size_t)(2 * j + 1) * st));
+    deint_stage(x, 8);
+    deint_stage(x, 8);
+    deint_stage(x, 8);
+    for (int b = 0; b < 8; b++)
+        _mm_storeu_si128((__m128i *)(col + (size_t)b * n), x[b]);
+}
+
+/* 16 values of 4 bytes, as shuf8_x16. */
+static void shuf4_x16(const uint8_t *src, size_t st, uint8_t *col, size_t n)
+{
+    __m128i x[4];
+    for (int j = 0; j < 4; j++) {
+        const uint8_t *p = src + (size_t)(4 * j) * st;
+        __m128i a = _mm_unpacklo_epi32(ld32(p), ld32(p + st));
+        __m128i b = _mm_unpacklo_epi32(ld32(p + 2 * st), ld32(p + 3 * st));
+        x[j] = _mm_unpacklo_epi64(a, b);
+    }
+    deint_stage(x, 4);
+    deint_stage(x, 4);
+    for (int b = 0; b < 4; b++)
+        _mm_storeu_si128((__m128i *)(col + (size_t)b * n), x[b]);
+}
+
+static inline __m128i ld16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return _mm_cvtsi32_si128(v);
+}
+
+/* 16 values of 2 bytes, as shuf8_x16. */
+static void shuf2_x16(const uint8_t *src, size_t st, uint8_t *col, size_t n)
+{
+    __m128i x[2];
+    for (int j = 0; j < 2; j++) {
+        const uint8_t *p = src + (size_t)(8 * j) * st;
+        __m128i q[4];
+        for (int k = 0; k < 4; k++)
+            q[k] = _mm_unpacklo_epi16(ld16(p + (size_t)(2 * k) * st),
+                                      ld16(p + (size_t)(2 * k + 1) * st));
+        x[j] = _mm_unpacklo_epi64(_mm_unpacklo_epi32(q[0], q[1]), _mm_unpacklo_epi32(q[2], q[3]));
+    }
+    deint_stage(x, 2);
+    _mm_storeu_si128((__m128i *)col, x[0]);
+    _mm_storeu_si128((__m128i *)(col + n), x[1]);
+}
+
+/* Records r0..r0+m of one column (m a multiple of 16) into its planes at col. */
+static void shuffle_col_simd(const struct field *fd, const struct flow *f, size_t r0, size_t m,
+                             size_t n, uint8_t *col)
+{
+    const size_t st = sizeof(struct flow), sz = fd->size;
+    const uint8_t *base = (const uint8_t *)f + r0 * st + fd->offset;
+    for (size_t k = 0; k < m; k += 16) {
+        const uint8_t *src = base + k * st;
+        uint8_t *c = col + r0 + k;
+        if (sz == 16) {
+            shuf8_x16(src, st, c, n);
+            shuf8_x16(src + 8, st, c + 8 * n, n);
+        } else if (sz == 8) {
+            shuf8_x16(src, st, c, n);
+        } else if (sz == 4) {
+            shuf4_x16(src, st, c, n);
+        } else if (sz == 2) {
+            shuf2_x16(src, st, c, n);
+        } else {
+            for (size_t i = 0; i < 16; i++)
+                c[i] = src[i * st];
+        }
+    }
+}
+#endif
+
+/* The shuffle without SIMD: the reference the fast path is tested against. */
+void store_shuffle_scalar(const struct flow *f, size_t n, uint8_t *raw)
 {
     for (size_t r0 = 0; r0 < n; r0 += TILE) {
         size_t r1 = r0 + TILE < n ? r0 + TILE : n;
@@ -345,6 +466,31 @@ void store_shuffle(const struct flow *f, size_t n, uint8_t *raw)
             col += n * fields[i].size;
         }
     }
+}
+
+void store_shuffle(const struct flow *f, size_t n, uint8_t *raw)
+{
+#ifdef STORE_SHUFFLE_SIMD
+    /* Tile by tile, every column: the tile's records stay in L1 while their columns are
+     * cut out, and the planes of a column get whole 64-byte lines. */
+    for (size_t r0 = 0; r0 < n; r0 += TILE) {
+        size_t r1 = r0 + TILE < n ? r0 + TILE : n, m = (r1 - r0) & ~(size_t)15;
+        uint8_t *col = raw;
+        for (size_t i = 0; i < nfields; i++) {
+            size_t sz = fields[i].size;
+            if (sz == 1 || sz == 2 || sz == 4 || sz == 8 || sz == 16) {
+                shuffle_col_simd(&fields[i], f, r0, m, n, col);
+                if (r0 + m < r1)
+                    shuffle_col(&fields[i], f, r0 + m, r1, n, col);
+            } else {
+                shuffle_col(&fields[i], f, r0, r1, n, col);
+            }
+            col += n * sz;
+        }
+    }
+#else
+    store_shuffle_scalar(f, n, raw);
+#endif
 }
 
 /* The inverse of shuffle_col. */

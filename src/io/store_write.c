@@ -3,6 +3,15 @@
  * of byte-plane shuffled columns every STORE_BLOCK_RECORDS records, and on close
  * writes the end block, rewrites the header with the totals, syncs and moves the file
  * from its hidden temp name into place.
+ *
+ * Once a first block is full the writer starts a worker thread: the caller fills the
+ * next block while the worker shuffles, compresses and writes the last one (a busy
+ * collector spent a third of its receiving thread on that). One block in flight at
+ * most: a full block waits for the worker, so memory stays bounded and a slow disk
+ * slows the caller. Blocks are written in the order they fill, as without the worker.
+ * A block's outcome (totals or error) is taken into its file by the caller when it
+ * next waits for the worker: before handing over another block and before closing a
+ * file. Small outputs (under one block) never start a thread.
  */
 #include "store_int.h"
 
@@ -11,6 +20,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +43,32 @@ struct wfile {
     struct store_hdr h; /* totals so far */
     struct flow *buf;   /* records of the block being filled */
     size_t n;
-    int err; /* sticky: first error on this file */
+    int err;            /* sticky: first error on this file */
+    struct fs_err emsg; /* its message */
+};
+
+/*
+ * The block handed to the worker and what became of it. The caller writes the first
+ * three fields and reads the rest only while the worker is idle (pipe.busy == 0 under
+ * pipe.mu), which orders every access.
+ */
+struct wjob {
+    struct wfile *wf; /* NULL: no outcome waiting to be taken */
+    struct flow *buf;
+    size_t n;
+    int rc;
+    struct fs_err e;
+    struct store_bhdr b;
+};
+
+struct wpipe {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* busy or quit changed */
+    int busy;          /* job posted and not finished */
+    int quit;
+    struct wjob job;
+    struct flow *spare; /* the block buffer no file is filling */
 };
 
 struct store_writer {
@@ -48,6 +84,8 @@ struct store_writer {
     void *cctx;
     int first_err;
     struct fs_err first; /* message of first_err */
+    int threaded;        /* pipe.th runs */
+    struct wpipe pipe;
 };
 
 /* Remember the first error for store_writer_close; returns rc. */
@@ -67,66 +105,219 @@ static int put_err(struct fs_err *e, const struct fs_err *src, int rc)
     return rc;
 }
 
-static int io_err(struct wfile *wf, const char *what, struct fs_err *e)
+/* The error of errno on wf's file; wf itself is left alone (the worker calls this). */
+static int io_fail(const struct wfile *wf, const char *what, struct fs_err *e)
 {
     int rc = -(errno ? errno : EIO);
-    wf->err = rc;
     return fs_err_set(e, rc, -1, "%s: %s: %s", wf->tmp ? wf->tmp : "stdout", what, fs_strerror(rc));
 }
 
-static int wfile_write(struct wfile *wf, const void *p, size_t n, struct fs_err *e)
+/* Make rc (message e) wf's sticky error unless it has one; returns rc. */
+static int wfile_fail(struct wfile *wf, int rc, const struct fs_err *e)
+{
+    if (rc && !wf->err) {
+        wf->err = rc;
+        wf->emsg = *e;
+    }
+    return rc;
+}
+
+static int io_err(struct wfile *wf, const char *what, struct fs_err *e)
+{
+    int rc = io_fail(wf, what, e);
+    return wfile_fail(wf, rc, e);
+}
+
+static int wfile_write(const struct wfile *wf, const void *p, size_t n, struct fs_err *e)
 {
     errno = 0;
     if (n && fwrite(p, 1, n, wf->fp) != n)
-        return io_err(wf, "write", e);
+        return io_fail(wf, "write", e);
     return 0;
 }
 
-/* Compress and write the buffered records as one block. */
-static int flush_block(struct store_writer *w, struct wfile *wf, struct fs_err *e)
+/*
+ * Shuffle, compress and write n records as one block of wf; *b gets its header. Uses
+ * the writer's shared buffers and leaves wf's counters to the caller, so that the
+ * worker can run it while the caller fills another block.
+ */
+static int encode_block(struct store_writer *w, const struct wfile *wf, const struct flow *buf,
+                        size_t n, struct store_bhdr *b, struct fs_err *e)
 {
-    if (wf->n == 0 || wf->err)
-        return wf->err;
-    struct store_bhdr b = { .nrecords = (uint32_t)wf->n, .codec = (uint8_t)w->codec };
-    b.first_min_ms = UINT64_MAX;
-    for (size_t i = 0; i < wf->n; i++) {
-        b.first_min_ms = wf->buf[i].first < b.first_min_ms ? wf->buf[i].first : b.first_min_ms;
-        b.last_max_ms = wf->buf[i].last > b.last_max_ms ? wf->buf[i].last : b.last_max_ms;
+    *b = (struct store_bhdr){ .nrecords = (uint32_t)n, .codec = (uint8_t)w->codec };
+    b->first_min_ms = UINT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        b->first_min_ms = buf[i].first < b->first_min_ms ? buf[i].first : b->first_min_ms;
+        b->last_max_ms = buf[i].last > b->last_max_ms ? buf[i].last : b->last_max_ms;
     }
-    b.raw_len = (uint32_t)(wf->n * store_record_bytes((uint32_t)nfields));
-    store_shuffle(wf->buf, wf->n, w->raw);
+    b->raw_len = (uint32_t)(n * store_record_bytes((uint32_t)nfields));
+    store_shuffle(buf, n, w->raw);
     const uint8_t *payload = w->raw;
-    b.comp_len = b.raw_len;
+    b->comp_len = b->raw_len;
     if (w->codec != STORE_NONE) {
         long long c =
-            store_compress(w->codec, w->level, &w->cctx, w->raw, b.raw_len, w->comp, w->compcap);
+            store_compress(w->codec, w->level, &w->cctx, w->raw, b->raw_len, w->comp, w->compcap);
         if (c < 0)
-            return wf->err = fs_err_set(e, FS_ECODEC, -1, "%s: compression failed",
-                                        wf->tmp ? wf->tmp : "stdout");
+            return fs_err_set(e, FS_ECODEC, -1, "%s: compression failed",
+                              wf->tmp ? wf->tmp : "stdout");
         /* Incompressible data is kept raw: the block's codec byte says so. */
-        if ((size_t)c < b.raw_len) {
+        if ((size_t)c < b->raw_len) {
             payload = w->comp;
-            b.comp_len = (uint32_t)c;
+            b->comp_len = (uint32_t)c;
         } else {
-            b.codec = STORE_NONE;
+            b->codec = STORE_NONE;
         }
     }
-    b.crc = store_crc32(0, payload, b.comp_len);
+    b->crc = store_crc32(0, payload, b->comp_len);
     uint8_t bh[STORE_BHDR_LEN];
-    store_bhdr_encode(bh, &b);
+    store_bhdr_encode(bh, b);
     int rc = wfile_write(wf, bh, sizeof(bh), e);
-    if (!rc)
-        rc = wfile_write(wf, payload, b.comp_len, e);
-    if (rc)
-        return rc;
-    if (wf->h.nrecords == 0 || b.first_min_ms < wf->h.first_min_ms)
-        wf->h.first_min_ms = b.first_min_ms;
-    if (b.last_max_ms > wf->h.last_max_ms)
-        wf->h.last_max_ms = b.last_max_ms;
+    return rc ? rc : wfile_write(wf, payload, b->comp_len, e);
+}
+
+/* Count a written block into its file's header totals. */
+static void account_block(struct wfile *wf, const struct store_bhdr *b)
+{
+    if (wf->h.nrecords == 0 || b->first_min_ms < wf->h.first_min_ms)
+        wf->h.first_min_ms = b->first_min_ms;
+    if (b->last_max_ms > wf->h.last_max_ms)
+        wf->h.last_max_ms = b->last_max_ms;
     wf->h.nblocks++;
-    wf->h.nrecords += wf->n;
+    wf->h.nrecords += b->nrecords;
+}
+
+/* ---- the worker ---- */
+
+static void *worker_main(void *arg)
+{
+    struct wpipe *p = &((struct store_writer *)arg)->pipe;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->busy && !p->quit)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (!p->busy)
+            break;
+        struct wjob *j = &p->job;
+        pthread_mutex_unlock(&p->mu);
+        j->rc = encode_block(arg, j->wf, j->buf, j->n, &j->b, &j->e);
+        pthread_mutex_lock(&p->mu);
+        p->busy = 0;
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Start the worker with every signal blocked (they belong to the caller's thread);
+ * without one the writer simply goes on writing blocks itself. */
+static void worker_start(struct store_writer *w)
+{
+    struct wpipe *p = &w->pipe;
+    if (pthread_mutex_init(&p->mu, NULL) != 0)
+        return;
+    if (pthread_cond_init(&p->cv, NULL) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        return;
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&p->th, NULL, worker_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        pthread_cond_destroy(&p->cv);
+        pthread_mutex_destroy(&p->mu);
+        return;
+    }
+    p->spare = xmalloc(STORE_BLOCK_RECORDS * sizeof(struct flow));
+    w->threaded = 1;
+}
+
+static void worker_stop(struct store_writer *w)
+{
+    struct wpipe *p = &w->pipe;
+    if (!w->threaded)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->quit = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->th, NULL);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p->spare);
+    w->threaded = 0;
+}
+
+/*
+ * Wait until the worker is idle and take the outcome of its last block into that
+ * block's file. Returns 0 or the block's error (*e its message), which is also kept as
+ * the file's and the writer's error.
+ */
+static int worker_wait(struct store_writer *w, struct fs_err *e)
+{
+    struct wpipe *p = &w->pipe;
+    if (!w->threaded)
+        return 0;
+    pthread_mutex_lock(&p->mu);
+    while (p->busy)
+        pthread_cond_wait(&p->cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    struct wjob *j = &p->job;
+    if (!j->wf)
+        return 0;
+    int rc = j->rc;
+    if (rc) {
+        wfile_fail(j->wf, rc, &j->e);
+        keep_err(w, rc, &j->e);
+        *e = j->e;
+    } else {
+        account_block(j->wf, &j->b);
+    }
+    j->wf = NULL;
+    return rc;
+}
+
+/* Hand wf's full block to the idle worker; wf goes on filling the spare buffer. */
+static void worker_post(struct store_writer *w, struct wfile *wf)
+{
+    struct wpipe *p = &w->pipe;
+    p->job = (struct wjob){ .wf = wf, .buf = wf->buf, .n = wf->n };
+    wf->buf = p->spare;
+    p->spare = p->job.buf;
     wf->n = 0;
-    return 0;
+    pthread_mutex_lock(&p->mu);
+    p->busy = 1;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/*
+ * Write wf's buffered records as one block: a full block through the worker (started
+ * on the first), the rest here once the worker is idle. Returns 0 or an error of this
+ * file or of the block the worker wrote before (*e its message).
+ */
+static int flush_block(struct store_writer *w, struct wfile *wf, int full, struct fs_err *e)
+{
+    struct fs_err pe;
+    int prev = worker_wait(w, &pe);
+    if (wf->err) {
+        wf->n = 0; /* a failed file drops its records */
+        return put_err(e, &wf->emsg, wf->err);
+    }
+    if (wf->n && full && !w->threaded)
+        worker_start(w);
+    if (wf->n && full && w->threaded) {
+        worker_post(w, wf);
+    } else if (wf->n) {
+        struct store_bhdr b;
+        int rc = encode_block(w, wf, wf->buf, wf->n, &b, e);
+        if (rc)
+            return wfile_fail(wf, rc, e);
+        account_block(wf, &b);
+        wf->n = 0;
+    }
+    return prev ? put_err(e, &pe, prev) : 0;
 }
 
 /* Start a file on fp: allocate the block buffer and write a provisional header. */
@@ -145,7 +336,7 @@ static int wfile_start(struct store_writer *w, struct wfile *wf, uint64_t bin_st
     }
     uint8_t hb[STORE_HDR_LEN];
     store_hdr_encode(hb, &wf->h);
-    return wfile_write(wf, hb, sizeof(hb), e);
+    return wfile_fail(wf, wfile_write(wf, hb, sizeof(hb), e), e);
 }
 
 /*
@@ -229,12 +420,15 @@ static void wfile_free(struct wfile *wf)
 /* Write the end block and the final header, sync, close and move the file into place. */
 static int wfile_finish(struct store_writer *w, struct wfile *wf, struct fs_err *e)
 {
-    int rc = flush_block(w, wf, e);
+    flush_block(w, wf, 0, e); /* an error of another file is that file's to report */
+    int rc = wf->err;
+    if (rc)
+        *e = wf->emsg;
     uint8_t bh[STORE_BHDR_LEN], hb[STORE_HDR_LEN];
     struct store_bhdr end = { .codec = (uint8_t)w->codec };
     store_bhdr_encode(bh, &end);
     if (!rc)
-        rc = wfile_write(wf, bh, sizeof(bh), e);
+        rc = wfile_fail(wf, wfile_write(wf, bh, sizeof(bh), e), e);
     errno = 0;
     if (!rc && fflush(wf->fp) != 0)
         rc = io_err(wf, "write", e);
@@ -440,9 +634,9 @@ int store_writer_add(struct store_writer *w, const struct flow *f, struct fs_err
     if (w->mode == W_FOLDER && (rc = pick_bin(w, f->last, &wf, &e)) != 0)
         return put_err(err, &e, keep_err(w, rc, &e));
     if (wf->err)
-        return put_err(err, &w->first, wf->err);
+        return put_err(err, &wf->emsg, wf->err);
     wf->buf[wf->n++] = *f;
-    if (wf->n == STORE_BLOCK_RECORDS && (rc = flush_block(w, wf, &e)) != 0)
+    if (wf->n == STORE_BLOCK_RECORDS && (rc = flush_block(w, wf, 1, &e)) != 0)
         return put_err(err, &e, keep_err(w, rc, &e));
     return 0;
 }
@@ -462,6 +656,7 @@ int store_writer_close(struct store_writer *w, struct fs_err *err)
         int rc = wfile_finish(w, wf, &e);
         keep_err(w, rc, &e);
     }
+    worker_stop(w);
     int rc = w->first_err;
     if (rc && err)
         *err = w->first;

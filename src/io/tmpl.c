@@ -179,7 +179,7 @@ void tmpl_run(const struct tmpl *t, struct rd *r, struct tmpl_rec *out)
 
 static int has(const struct tmpl_rec *r, int slot)
 {
-    return (r->have >> slot) & 1;
+    return (int)((r->have >> slot) & 1);
 }
 
 /* First present slot of a preference list (terminated by S_NONE); 0 when none. */

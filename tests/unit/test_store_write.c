@@ -1,0 +1,363 @@
+/*
+ * Store writer internals: the SSE2 column shuffle against the scalar one and against a
+ * naive statement of the format, on random records of every field width and odd
+ * lengths; the writer with its worker thread (many blocks, several bins) against a
+ * file built block by block from the format; and a write error seen through the
+ * worker (stdout on /dev/full).
+ */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "core/fields.h"
+#include "core/le.h"
+#include "io/store.h"
+#include "io/store_int.h"
+#include "io/store_shuf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define T0 1700000000000ULL /* 2023-11-14 22:13:20 UTC */
+
+static uint64_t rnd(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* Every byte of every record random: each column of every width gets noise. */
+static struct flow *random_flows(size_t n, uint64_t seed)
+{
+    struct flow *f = malloc((n ? n : 1) * sizeof(*f));
+    assert_non_null(f);
+    uint8_t *p = (uint8_t *)f;
+    for (size_t i = 0; i < n * sizeof(*f); i++)
+        p[i] = (uint8_t)rnd(&seed);
+    return f;
+}
+
+/* An integer field's value, whatever the host's byte order. */
+static uint64_t value_of(const uint8_t *v, size_t sz)
+{
+    uint16_t u16;
+    uint32_t u32;
+    uint64_t u64;
+    switch (sz) {
+    case 1:
+        return v[0];
+    case 2:
+        memcpy(&u16, v, 2);
+        return u16;
+    case 4:
+        memcpy(&u32, v, 4);
+        return u32;
+    default:
+        memcpy(&u64, v, 8);
+        return u64;
+    }
+}
+
+/* The format as store.h words it: column by column, plane b = byte b of each value
+ * (little-endian for integers, array order for addresses). */
+static void naive_shuffle(const struct flow *f, size_t n, uint8_t *raw)
+{
+    uint8_t *col = raw;
+    for (size_t i = 0; i < nfields; i++) {
+        const struct field *fd = &fields[i];
+        int bytes = fd->type == FT_ADDR || fd->type == FT_EADDR;
+        for (size_t r = 0; r < n; r++) {
+            const uint8_t *v = (const uint8_t *)&f[r] + fd->offset;
+            uint64_t x = bytes ? 0 : value_of(v, fd->size);
+            for (size_t b = 0; b < fd->size; b++)
+                col[b * n + r] = bytes ? v[b] : (uint8_t)(x >> (8 * b));
+        }
+        col += n * fd->size;
+    }
+}
+
+static void test_shuffle_paths(void **state)
+{
+    (void)state;
+    size_t rb = store_record_bytes((uint32_t)nfields);
+    const size_t lens[] = { 1,  2,  3,   7,   15,  16,  17,   31,   33,   63,   64,
+                            65, 79, 100, 127, 128, 129, 1000, 4097, 8191, 8192, 8193 };
+    int widths[17] = { 0 };
+    for (size_t i = 0; i < nfields; i++)
+        widths[fields[i].size] = 1;
+    /* The table must keep covering the widths the fast path has code for. */
+    assert_true(widths[1] && widths[2] && widths[4] && widths[8] && widths[16]);
+    for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+        size_t n = lens[k];
+        struct flow *f = random_flows(n, 0x9e3779b97f4a7c15ull + n);
+        uint8_t *fast = malloc(n * rb), *slow = malloc(n * rb), *ref = malloc(n * rb);
+        memset(fast, 0xaa, n * rb);
+        memset(slow, 0x55, n * rb);
+        store_shuffle(f, n, fast);
+        store_shuffle_scalar(f, n, slow);
+        naive_shuffle(f, n, ref);
+        assert_memory_equal(slow, ref, n * rb);
+        assert_memory_equal(fast, ref, n * rb);
+        /* and back: the reader's unshuffle restores every field */
+        struct flow *back = calloc(n, sizeof(*back));
+        store_unshuffle(fast, n, (uint32_t)nfields, back);
+        for (size_t r = 0; r < n; r++)
+            for (size_t i = 0; i < nfields; i++)
+                assert_memory_equal((uint8_t *)&back[r] + fields[i].offset,
+                                    (const uint8_t *)&f[r] + fields[i].offset, fields[i].size);
+        free(back);
+        free(fast);
+        free(slow);
+        free(ref);
+        free(f);
+    }
+}
+
+/* ---- the writer with its worker ---- */
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    uint8_t *b = malloc((size_t)n + 1);
+    assert_int_equal(fread(b, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    *len = (size_t)n;
+    return b;
+}
+
+/* Plausible records (compressible, so LZ4 blocks), times rising with i. */
+static void plausible(struct flow *f, size_t n, uint64_t seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        memset(&f[i], 0, sizeof(f[i]));
+        uint8_t a[4] = { 10, 0, (uint8_t)(rnd(&seed) % 4), (uint8_t)rnd(&seed) };
+        flow_addr_from_v4(f[i].src, a);
+        flow_addr_from_v4(f[i].dst, a);
+        f[i].last = T0 + i * 7;
+        f[i].first = f[i].last - rnd(&seed) % 30000;
+        f[i].sport = (uint16_t)rnd(&seed);
+        f[i].dport = 443;
+        f[i].proto = 6;
+        f[i].ipver = 4;
+        f[i].packets = 1 + rnd(&seed) % 40;
+        f[i].bytes = f[i].packets * 600;
+    }
+}
+
+/* What the writer must produce for a single file of n records: the format, block by
+ * block, with the scalar shuffle. */
+static uint8_t *expected_file(const struct flow *f, size_t n, size_t *len)
+{
+    size_t rb = store_record_bytes((uint32_t)nfields);
+    size_t cap = STORE_HDR_LEN + STORE_BHDR_LEN * (n / STORE_BLOCK_RECORDS + 2) +
+                 (n / STORE_BLOCK_RECORDS + 1) * store_comp_bound(STORE_BLOCK_RECORDS * rb);
+    uint8_t *out = malloc(cap), *raw = malloc(STORE_BLOCK_RECORDS * rb);
+    uint8_t *comp = malloc(store_comp_bound(STORE_BLOCK_RECORDS * rb));
+    struct store_hdr h = { .version = STORE_VERSION,
+                           .codec = STORE_LZ4,
+                           .header_len = STORE_HDR_LEN,
+                           .ncolumns = (uint32_t)nfields };
+    size_t off = STORE_HDR_LEN;
+    void *cctx = NULL;
+    for (size_t r0 = 0; r0 < n; r0 += STORE_BLOCK_RECORDS) {
+        size_t m = n - r0 < STORE_BLOCK_RECORDS ? n - r0 : STORE_BLOCK_RECORDS;
+        struct store_bhdr b = { .nrecords = (uint32_t)m, .codec = STORE_LZ4 };
+        b.first_min_ms = UINT64_MAX;
+        for (size_t i = r0; i < r0 + m; i++) {
+            b.first_min_ms = f[i].first < b.first_min_ms ? f[i].first : b.first_min_ms;
+            b.last_max_ms = f[i].last > b.last_max_ms ? f[i].last : b.last_max_ms;
+        }
+        b.raw_len = (uint32_t)(m * rb);
+        store_shuffle_scalar(f + r0, m, raw);
+        long long c = store_compress(STORE_LZ4, 0, &cctx, raw, b.raw_len, comp,
+                                     store_comp_bound(STORE_BLOCK_RECORDS * rb));
+        assert_true(c > 0 && (size_t)c < b.raw_len);
+        b.comp_len = (uint32_t)c;
+        b.crc = store_crc32(0, comp, b.comp_len);
+        store_bhdr_encode(out + off, &b);
+        memcpy(out + off + STORE_BHDR_LEN, comp, b.comp_len);
+        off += STORE_BHDR_LEN + b.comp_len;
+        if (h.nrecords == 0 || b.first_min_ms < h.first_min_ms)
+            h.first_min_ms = b.first_min_ms;
+        h.last_max_ms = b.last_max_ms > h.last_max_ms ? b.last_max_ms : h.last_max_ms;
+        h.nblocks++;
+        h.nrecords += m;
+    }
+    struct store_bhdr end = { .codec = STORE_LZ4 };
+    store_bhdr_encode(out + off, &end);
+    off += STORE_BHDR_LEN;
+    store_hdr_encode(out, &h);
+    store_codec_free(cctx, NULL);
+    free(raw);
+    free(comp);
+    *len = off;
+    return out;
+}
+
+/* Many blocks through the worker give the very bytes of the format, in order. */
+static void test_worker_file_bytes(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_store_write.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof(path), "%s/f.fsf", dir);
+    const size_t counts[] = { 5, STORE_BLOCK_RECORDS, 2 * STORE_BLOCK_RECORDS,
+                              5 * STORE_BLOCK_RECORDS + 77 };
+    for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
+        size_t n = counts[k];
+        struct flow *f = malloc(n * sizeof(*f));
+        plausible(f, n, 42 + k);
+        struct store_wopts o = { .codec = STORE_LZ4 };
+        struct store_writer *w;
+        struct fs_err e = { 0 };
+        assert_int_equal(store_writer_open(&w, path, &o, &e), 0);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(store_writer_add(w, &f[i], &e), 0);
+        assert_int_equal(store_writer_close(w, &e), 0);
+        size_t got_len, want_len;
+        uint8_t *got = slurp(path, &got_len), *want = expected_file(f, n, &want_len);
+        assert_int_equal(got_len, want_len);
+        assert_memory_equal(got, want, want_len);
+        free(got);
+        free(want);
+        free(f);
+        unlink(path);
+    }
+    nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static int count_cb(void *ctx, const struct flow *f)
+{
+    struct flow **next = ctx;
+    assert_memory_equal(*next, f, sizeof(*f));
+    (*next)++;
+    return 0;
+}
+
+/* A folder store whose records alternate between bins: blocks of different files go
+ * through the one worker; every bin reads back complete and in order. */
+static void test_worker_folder(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_store_write.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    size_t n = 6 * STORE_BLOCK_RECORDS + 1234, half = n / 2;
+    struct flow *f = malloc(n * sizeof(*f)), *a = malloc(n * sizeof(*f)),
+                *b = malloc(n * sizeof(*f));
+    plausible(f, n, 7);
+    size_t na = 0, nb = 0;
+    for (size_t i = 0; i < n; i++) {
+        f[i].last = T0 - T0 % 300000 + (i % 2 ? 400000 : 1000) + i % 1000;
+        f[i].first = f[i].last - 10;
+        if (i % 2)
+            b[nb++] = f[i];
+        else
+            a[na++] = f[i];
+    }
+    assert_int_equal(na + nb, n);
+    assert_true(na >= half);
+    struct store_wopts o = { .codec = STORE_LZ4 };
+    struct store_writer *w;
+    struct fs_err e = { 0 };
+    assert_int_equal(store_writer_open(&w, dir, &o, &e), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(store_writer_add(w, &f[i], &e), 0);
+    assert_int_equal(store_writer_close(w, &e), 0);
+    char name[64], p1[160], p2[160];
+    store_bin_name(T0 - T0 % 300000, name, sizeof(name));
+    snprintf(p1, sizeof(p1), "%s/%s", dir, name);
+    store_bin_name(T0 - T0 % 300000 + 300000, name, sizeof(name));
+    snprintf(p2, sizeof(p2), "%s/%s", dir, name);
+    const char *paths[2] = { p1, p2 };
+    struct flow *want[2] = { a, b };
+    size_t nwant[2] = { na, nb };
+    for (int k = 0; k < 2; k++) {
+        size_t len;
+        uint8_t *buf = slurp(paths[k], &len);
+        struct flow *next = want[k];
+        assert_int_equal(store_decode_buf(buf, len, count_cb, &next, &e), 0);
+        assert_int_equal((size_t)(next - want[k]), nwant[k]);
+        free(buf);
+    }
+    free(f);
+    free(a);
+    free(b);
+    nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Child: a stream writer on /dev/full; exit 0 when the error comes back as ENOSPC
+ * from add (a later block) or close, naming stdout. */
+static int full_disk_child(void)
+{
+    int fd = open("/dev/full", O_WRONLY);
+    if (fd < 0 || dup2(fd, 1) < 0)
+        return 2;
+    struct flow *f = malloc(4 * STORE_BLOCK_RECORDS * sizeof(*f));
+    plausible(f, 4 * STORE_BLOCK_RECORDS, 3);
+    struct store_writer *w;
+    struct fs_err e = { 0 };
+    struct store_wopts o = { .codec = STORE_LZ4 };
+    if (store_writer_open(&w, "-", &o, &e) != 0)
+        return 3;
+    int add_rc = 0;
+    for (size_t i = 0; i < 4 * STORE_BLOCK_RECORDS && !add_rc; i++)
+        add_rc = store_writer_add(w, &f[i], &e);
+    int close_rc = store_writer_close(w, &e);
+    free(f);
+    if (close_rc != -ENOSPC || !strstr(e.msg, "stdout") || !strstr(e.msg, "No space left"))
+        return 4;
+    return add_rc == 0 || add_rc == -ENOSPC ? 0 : 5;
+}
+
+static void test_worker_write_error(void **state)
+{
+    (void)state;
+    if (access("/dev/full", W_OK) != 0)
+        skip();
+    fflush(stdout);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(full_disk_child());
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shuffle_paths),
+        cmocka_unit_test(test_worker_file_bytes),
+        cmocka_unit_test(test_worker_folder),
+        cmocka_unit_test(test_worker_write_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
