@@ -46,22 +46,6 @@ struct opts {
     uint32_t header_bytes;
 };
 
-struct flows {
-    struct flow *v;
-    size_t n, cap;
-};
-
-static int keep(void *vctx, const struct flow *f)
-{
-    struct flows *fl = vctx;
-    if (fl->n == fl->cap) {
-        fl->cap = fl->cap ? fl->cap * 2 : 1024;
-        fl->v = xrealloc(fl->v, fl->cap * sizeof(*fl->v));
-    }
-    fl->v[fl->n++] = *f;
-    return 0;
-}
-
 static int num(const char *s, uint64_t max, uint64_t *v, const char *what)
 {
     char *end;
@@ -117,7 +101,7 @@ static int parse(int argc, char **argv, struct opts *o)
 
 /* Labels, catalogue and flows; returns an exit status. */
 static int load(const struct opts *o, const char *labels, int nf, char **paths, struct catalog *cat,
-                struct eval_labels *lab, struct flows *fl)
+                struct eval_labels *lab, struct flow_vec *fl)
 {
     struct fs_err err = { 0 };
     char *buf;
@@ -136,29 +120,17 @@ static int load(const struct opts *o, const char *labels, int nf, char **paths, 
     struct input_opts in = { 0 };
     for (int i = 0; i < nf; i++)
         in.paths[in.npaths++] = paths[i];
-    return input_read(&in, PROG, keep, fl);
+    return input_read(&in, PROG, flow_vec_keep, fl);
 }
 
 /* Write through a temporary file and rename, so -o may name the input catalogue. */
 static int save(const struct catalog *cat, const char *path)
 {
-    if (strcmp(path, "-") == 0)
-        return catalog_write(cat, stdout) == 0 ? 0 : 1;
-    size_t tl = strlen(path) + 8;
-    char *tmp = xmalloc(tl);
-    snprintf(tmp, tl, "%s.tmp", path);
-    FILE *fp = fopen(tmp, "w");
-    int rc = fp ? catalog_write(cat, fp) : -1;
-    if (fp && fclose(fp) != 0)
-        rc = -1;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -1;
-    if (rc != 0) {
-        fprintf(stderr, PROG ": cannot write %s\n", path);
-        remove(tmp);
-    }
-    free(tmp);
-    return rc ? 1 : 0;
+    struct fs_err err = { 0 };
+    if (catalog_save(cat, path, &err) == 0)
+        return 0;
+    fprintf(stderr, PROG ": %s\n", err.msg);
+    return 1;
 }
 
 static void range_cell(char *b, size_t bl, long long lo, long long hi)
@@ -206,7 +178,7 @@ int catalog_learn_main(int argc, char **argv)
         return st;
     struct catalog cat, out;
     struct eval_labels lab = { 0 };
-    struct flows fl = { 0 };
+    struct flow_vec fl = { 0 };
     struct learn_obs *obs = NULL;
     struct learn_counts cnt;
     catalog_init(&cat);

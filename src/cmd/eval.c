@@ -68,23 +68,6 @@ struct opts {
     int json;
 };
 
-/* All flows of the inputs. */
-struct flows {
-    struct flow *v;
-    size_t n, cap;
-};
-
-static int keep(void *vctx, const struct flow *f)
-{
-    struct flows *fl = vctx;
-    if (fl->n == fl->cap) {
-        fl->cap = fl->cap ? fl->cap * 2 : 1024;
-        fl->v = xrealloc(fl->v, fl->cap * sizeof(*fl->v));
-    }
-    fl->v[fl->n++] = *f;
-    return 0;
-}
-
 static int pick(const char *s, const char *const *names, int n)
 {
     for (int i = 0; i < n; i++)
@@ -230,12 +213,12 @@ static int load_labels(const char *path, struct eval_labels *l)
     return rc ? 1 : 0;
 }
 
-static int read_flows(const char *path, struct flows *fl)
+static int read_flows(const char *path, struct flow_vec *fl)
 {
     struct input_opts in = { 0 };
     in.paths[0] = path;
     in.npaths = 1;
-    return input_read(&in, PROG, keep, fl);
+    return input_read(&in, PROG, flow_vec_keep, fl);
 }
 
 /* ---- nearest ---- */
@@ -276,7 +259,7 @@ static enum eval_outcome outcome(const struct catalog *cat, const struct eval_la
 /* Score the labels picked by only (NULL = all) with the nearest model: one match_run
  * over all flows, then each label's outcome from its flow's result. The flows' basis
  * is already applied (model_basis). */
-static void run_nearest(const struct opts *o, const struct catalog *cat, const struct flows *fl,
+static void run_nearest(const struct opts *o, const struct catalog *cat, const struct flow_vec *fl,
                         const struct eval_labels *lab, const unsigned char *only,
                         struct eval_score *s)
 {
@@ -306,7 +289,7 @@ static enum model_kind tree_kind(const struct opts *o)
 }
 
 /* Score the picked labels with a trained tree (no reject: every flow gets a class). */
-static void score_tree(const struct opts *o, const struct model *m, const struct flows *fl,
+static void score_tree(const struct opts *o, const struct model *m, const struct flow_vec *fl,
                        const struct eval_labels *lab, const unsigned char *only,
                        struct eval_score *s)
 {
@@ -328,7 +311,7 @@ static void score_tree(const struct opts *o, const struct model *m, const struct
 /* Train on the catalogue downloads of the training run (--train). Returns a status. */
 static int train_tree(const struct opts *o, const struct catalog *cat, struct model *m)
 {
-    struct flows fl = { 0 };
+    struct flow_vec fl = { 0 };
     struct eval_labels lab = { 0 };
     struct learn_counts cnt;
     int st = read_flows(o->train, &fl);
@@ -352,7 +335,7 @@ struct fold_res {
 };
 
 /* Train on the labels outside fold f, score fold f into *s. Returns a status. */
-static int run_fold(const struct opts *o, struct catalog *cat, const struct flows *fl,
+static int run_fold(const struct opts *o, struct catalog *cat, const struct flow_vec *fl,
                     const struct eval_labels *lab, const unsigned *fold, unsigned f,
                     struct eval_score *s, size_t *leaves)
 {
@@ -382,7 +365,7 @@ static int run_fold(const struct opts *o, struct catalog *cat, const struct flow
 }
 
 /* Score the run: every fold into the pooled score s and its own. Returns a status. */
-static int run_folds(const struct opts *o, struct catalog *cat, const struct flows *fl,
+static int run_folds(const struct opts *o, struct catalog *cat, const struct flow_vec *fl,
                      const struct eval_labels *lab, struct eval_score *s, struct fold_res *fr,
                      size_t *leaves)
 {
@@ -403,7 +386,7 @@ static int run_folds(const struct opts *o, struct catalog *cat, const struct flo
 }
 
 /* Without folds: the saved model, a tree trained on --train, or nearest. */
-static int run_once(struct opts *o, struct catalog *cat, const struct flows *fl,
+static int run_once(struct opts *o, struct catalog *cat, const struct flow_vec *fl,
                     const struct eval_labels *lab, struct eval_score *s, size_t *leaves)
 {
     struct model trained = { 0 };
@@ -621,7 +604,8 @@ static void print_table(const struct opts *o, const struct eval_score *s, size_t
 }
 
 /* Catalogue, labels, flows and the saved model. Returns a status. */
-static int load_all(struct opts *o, struct catalog *cat, struct eval_labels *lab, struct flows *fl)
+static int load_all(struct opts *o, struct catalog *cat, struct eval_labels *lab,
+                    struct flow_vec *fl)
 {
     struct fs_err err = { 0 };
     if (catalog_load(cat, o->cat, &err) != 0 ||
@@ -631,7 +615,7 @@ static int load_all(struct opts *o, struct catalog *cat, struct eval_labels *lab
     }
     int st = load_labels(o->labels, lab);
     if (!st)
-        st = input_read(&o->in, PROG, keep, fl);
+        st = input_read(&o->in, PROG, flow_vec_keep, fl);
     return st;
 }
 
@@ -646,7 +630,7 @@ int cmd_eval(int argc, char **argv)
         return st < 0 ? 0 : st;
     }
     struct catalog cat;
-    struct flows fl = { 0 };
+    struct flow_vec fl = { 0 };
     struct eval_labels lab = { 0 };
     struct eval_score s = { 0 };
     struct fold_res fr[100];

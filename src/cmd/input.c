@@ -163,3 +163,14 @@ int input_read(struct input_opts *in, const char *prog, int (*fn)(void *ctx, con
     store_reader_close(r);
     return status;
 }
+
+int flow_vec_keep(void *ctx, const struct flow *f)
+{
+    struct flow_vec *fl = ctx;
+    if (fl->n == fl->cap) {
+        fl->cap = fl->cap ? fl->cap * 2 : 1024;
+        fl->v = xrealloc(fl->v, fl->cap * sizeof(*fl->v));
+    }
+    fl->v[fl->n++] = *f;
+    return 0;
+}

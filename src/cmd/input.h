@@ -66,6 +66,15 @@ void input_free(struct input_opts *in);
  * when fn returns nonzero). Returns the exit status: 0, or 1 when an input was unreadable (after
  * reading all the others).
  */
+/* Every flow of an input in memory (learning and evaluation need them all at once). */
+struct flow_vec {
+    struct flow *v;
+    size_t n, cap;
+};
+
+/* input_read callback: appends f to the struct flow_vec ctx. */
+int flow_vec_keep(void *ctx, const struct flow *f);
+
 int input_read(struct input_opts *in, const char *prog, int (*fn)(void *ctx, const struct flow *f),
                void *ctx);
 

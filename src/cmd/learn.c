@@ -44,22 +44,6 @@ struct opts {
     uint64_t slack, header_bytes;
 };
 
-struct flows {
-    struct flow *v;
-    size_t n, cap;
-};
-
-static int keep(void *vctx, const struct flow *f)
-{
-    struct flows *fl = vctx;
-    if (fl->n == fl->cap) {
-        fl->cap = fl->cap ? fl->cap * 2 : 1024;
-        fl->v = xrealloc(fl->v, fl->cap * sizeof(*fl->v));
-    }
-    fl->v[fl->n++] = *f;
-    return 0;
-}
-
 static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
                                           { "stats", no_argument, NULL, 1 },
                                           { "labels", required_argument, NULL, 2 },
@@ -138,7 +122,7 @@ static int parse(int argc, char **argv, struct opts *o)
     return -1;
 }
 
-static int load(struct opts *o, struct catalog *cat, struct eval_labels *lab, struct flows *fl)
+static int load(struct opts *o, struct catalog *cat, struct eval_labels *lab, struct flow_vec *fl)
 {
     struct fs_err err = { 0 };
     char *buf;
@@ -152,7 +136,7 @@ static int load(struct opts *o, struct catalog *cat, struct eval_labels *lab, st
         fprintf(stderr, PROG ": %s\n", err.msg);
         return 1;
     }
-    return input_read(&o->in, PROG, keep, fl);
+    return input_read(&o->in, PROG, flow_vec_keep, fl);
 }
 
 static int save(const struct model *m, const char *path)
@@ -205,7 +189,7 @@ int cmd_learn(int argc, char **argv)
     }
     struct catalog cat;
     struct eval_labels lab = { 0 };
-    struct flows fl = { 0 };
+    struct flow_vec fl = { 0 };
     struct model m = { 0 };
     struct learn_counts cnt;
     catalog_init(&cat);

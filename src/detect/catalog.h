@@ -129,6 +129,11 @@ int catalog_load(struct catalog *c, const char *path, struct fs_err *err);
  * Returns 0 or -errno. */
 int catalog_write(const struct catalog *c, FILE *fp);
 
+/* Write the catalogue to path ("-" = stdout) through PATH.tmp renamed into place, so
+ * the output may name an input catalogue and a failed write leaves the old file.
+ * Returns 0, or -1 with err naming the file. */
+int catalog_save(const struct catalog *c, const char *path, struct fs_err *err);
+
 /*
  * Read a Debian/Ubuntu Packages index held in buf[0..len) and append one entry per
  * stanza: Package -> name, Source (or Package) -> product, Version, Architecture ->

@@ -216,3 +216,30 @@ int catalog_read_file(const char *path, size_t max_out, char **buf, size_t *len,
     }
     return rc;
 }
+
+int catalog_save(const struct catalog *c, const char *path, struct fs_err *err)
+{
+    if (strcmp(path, "-") == 0) {
+        if (catalog_write(c, stdout) == 0 && fflush(stdout) == 0)
+            return 0;
+        fs_err_set(err, -EIO, -1, "cannot write the catalogue to stdout");
+        return -1;
+    }
+    size_t tl = strlen(path) + 8;
+    char *tmp = xmalloc(tl);
+    snprintf(tmp, tl, "%s.tmp", path);
+    errno = 0;
+    FILE *fp = fopen(tmp, "w");
+    int rc = fp ? catalog_write(c, fp) : -1;
+    if (fp && fclose(fp) != 0)
+        rc = -1;
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -1;
+    if (rc != 0) {
+        int e = errno ? errno : EIO;
+        fs_err_set(err, -e, -1, "cannot write %s: %s", path, strerror(e));
+        remove(tmp);
+    }
+    free(tmp);
+    return rc ? -1 : 0;
+}

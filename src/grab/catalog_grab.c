@@ -171,23 +171,11 @@ static int parse_args(int argc, char **argv, struct cli *c)
 static int save(struct catalog *cat, const char *path)
 {
     catalog_sort(cat);
-    if (strcmp(path, "-") == 0)
-        return catalog_write(cat, stdout) == 0 && fflush(stdout) == 0 ? 0 : 1;
-    size_t tl = strlen(path) + 8;
-    char *tmp = xmalloc(tl);
-    snprintf(tmp, tl, "%s.tmp", path);
-    FILE *fp = fopen(tmp, "w");
-    int rc = fp ? catalog_write(cat, fp) : -1;
-    if (fp && fclose(fp) != 0)
-        rc = -1;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -1;
-    if (rc != 0) {
-        fprintf(stderr, "flowsleuth catalog grab: cannot write %s\n", path);
-        remove(tmp);
-    }
-    free(tmp);
-    return rc ? 1 : 0;
+    struct fs_err err = { 0 };
+    if (catalog_save(cat, path, &err) == 0)
+        return 0;
+    fprintf(stderr, "flowsleuth catalog grab: %s\n", err.msg);
+    return 1;
 }
 
 static void summary(const struct grab_stats *s, const struct grab_opts *o, size_t warned)
