@@ -130,8 +130,7 @@ static void print_stats(const char *prog, struct store_reader *r)
             (unsigned long long)st.records, (unsigned long long)st.errors);
 }
 
-int input_read(struct input_opts *in, const char *prog, int (*fn)(void *ctx, const struct flow *f),
-               void *ctx)
+struct store_reader *input_open(const struct input_opts *in, const char *prog)
 {
     static const char *const stdin_path[] = { "-" };
     const char *const *paths = in->npaths ? in->paths : stdin_path;
@@ -141,8 +140,18 @@ int input_read(struct input_opts *in, const char *prog, int (*fn)(void *ctx, con
     struct fs_err err = { 0 };
     if (store_reader_open(&r, paths, npaths, &ro, &err) != 0) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
-        return 1;
+        return NULL;
     }
+    return r;
+}
+
+int input_read(struct input_opts *in, const char *prog, int (*fn)(void *ctx, const struct flow *f),
+               void *ctx)
+{
+    struct store_reader *r = input_open(in, prog);
+    if (!r)
+        return 1;
+    struct fs_err err = { 0 };
     int status = 0, rc, stop = 0;
     const struct flow *v;
     size_t n;

@@ -75,6 +75,12 @@ struct flow_vec {
 /* input_read callback: appends f to the struct flow_vec ctx. */
 int flow_vec_keep(void *ctx, const struct flow *f);
 
+struct store_reader;
+
+/* The store reader of the command's inputs (stdin when none) and time window; NULL
+ * after reporting the error on stderr. */
+struct store_reader *input_open(const struct input_opts *in, const char *prog);
+
 int input_read(struct input_opts *in, const char *prog, int (*fn)(void *ctx, const struct flow *f),
                void *ctx);
 

@@ -101,17 +101,10 @@ static int scan_drain(struct store_reader *r, struct scan *s, size_t nthreads, c
 int input_scan(struct input_opts *in, const char *prog, uint64_t columns,
                const struct scan_ops *ops, void *ctx, int *stopped)
 {
-    static const char *const stdin_path[] = { "-" };
-    const char *const *paths = in->npaths ? in->paths : stdin_path;
-    size_t npaths = in->npaths ? in->npaths : 1;
-    struct store_ropts ro = { in->from_ms, in->to_ms };
-    struct store_reader *r = NULL;
-    struct fs_err err = { 0 };
     *stopped = 0;
-    if (store_reader_open(&r, paths, npaths, &ro, &err) != 0) {
-        fprintf(stderr, "%s: %s\n", prog, err.msg);
+    struct store_reader *r = input_open(in, prog);
+    if (!r)
         return 1;
-    }
     if (columns && in->filter)
         columns |= filter_columns(in->filter);
     store_reader_columns(r, columns);
