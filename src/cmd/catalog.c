@@ -7,6 +7,7 @@
  *   catalog stats CAT
  */
 #include "../detect/catalog.h"
+#include "../core/fmt.h"
 #include "../core/xalloc.h"
 #include "../detect/catalog_json.h"
 #include "../detect/rows.h"
@@ -44,7 +45,8 @@ static const char usage_text[] =
     "  grab             crawl download pages from the URLs; each link asked with HEAD\n"
     "                   (a one-byte ranged GET where HEAD is refused); keep files of at\n"
     "                   least --min-size; 'catalog grab --help' lists every cap\n"
-    "  list             print the entries (table, csv, tsv, json)\n"
+    "  list             print the entries (table, csv, tsv, json); a learned catalogue's\n"
+    "                   with its learned columns (server n rbytes ... overhead tls)\n"
     "  stats            entries by source, arch and OS, size range, and how many sizes\n"
     "                   are unique (the ambiguity that limits matching)\n"
     "  -o CAT           (debian, import, grab) write the catalogue here (- = stdout)\n"
@@ -78,23 +80,11 @@ static void on_warn(void *vctx, const char *msg)
 static int save(struct catalog *cat, const char *path)
 {
     catalog_sort(cat);
-    if (strcmp(path, "-") == 0)
-        return catalog_write(cat, stdout) == 0 ? 0 : 1;
-    size_t tl = strlen(path) + 8;
-    char *tmp = xmalloc(tl);
-    snprintf(tmp, tl, "%s.tmp", path);
-    FILE *fp = fopen(tmp, "w");
-    int rc = fp ? catalog_write(cat, fp) : -1;
-    if (fp && fclose(fp) != 0)
-        rc = -1;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -1;
-    if (rc != 0) {
-        fprintf(stderr, "flowsleuth catalog: cannot write %s\n", path);
-        remove(tmp);
-    }
-    free(tmp);
-    return rc ? 1 : 0;
+    struct fs_err err = { 0 };
+    if (catalog_save(cat, path, &err) == 0)
+        return 0;
+    fprintf(stderr, "flowsleuth catalog: %s\n", err.msg);
+    return 1;
 }
 
 struct opts {
@@ -232,26 +222,73 @@ static int open_cat(int argc, char **argv, struct catalog *cat, int *mode)
     return 0;
 }
 
+/* Text of the learned columns, as the catalogue file writes them (catalog.h). */
+struct learn_text {
+    char server[FMT_ADDR_MAX], n[16], rbytes[48], rpayload[48], rgoodput[48], oh[48], tls[16];
+};
+
+/* "MIN..MAX", one value when they agree, empty when not observed (max 0). */
+static void urange_text(char *b, size_t bl, const uint64_t *v)
+{
+    if (v[1] && v[0] == v[1])
+        snprintf(b, bl, "%llu", (unsigned long long)v[0]);
+    else if (v[1])
+        snprintf(b, bl, "%llu..%llu", (unsigned long long)v[0], (unsigned long long)v[1]);
+    else
+        *b = '\0';
+}
+
+/* The seven learned cells of e into cells[0..6]: empty when e was not learned. */
+static void learn_cells(const struct cat_entry *e, struct learn_text *t, const char **cells)
+{
+    const struct cat_learn *l = e->learn;
+    for (int i = 0; i < 7; i++)
+        cells[i] = "";
+    if (!l)
+        return;
+    fmt_addr(t->server, l->server, l->ipver);
+    snprintf(t->n, sizeof(t->n), "%u", l->n);
+    urange_text(t->rbytes, sizeof(t->rbytes), l->rbytes);
+    urange_text(t->rpayload, sizeof(t->rpayload), l->rpayload);
+    urange_text(t->rgoodput, sizeof(t->rgoodput), l->rgoodput);
+    if (l->oh[0] == l->oh[1])
+        snprintf(t->oh, sizeof(t->oh), "%lld", (long long)l->oh[0]);
+    else
+        snprintf(t->oh, sizeof(t->oh), "%lld..%lld", (long long)l->oh[0], (long long)l->oh[1]);
+    snprintf(t->tls, sizeof(t->tls), "%u", l->tls_ppm);
+    const char *v[7] = {
+        t->server, t->n, t->rbytes, t->rpayload, t->rgoodput, t->oh, l->tls_ppm ? t->tls : ""
+    };
+    memcpy(cells, v, sizeof(v));
+}
+
+/* The catalogue's columns: version 1's, plus the learned ones when an entry has them
+ * (ranges are text, so only n and tls are json numbers). */
 static int cat_list(int argc, char **argv)
 {
-    static const char *const names[] = { "size", "name", "product", "version", "arch",
-                                         "os",   "url",  "digest",  "source",  "spread" };
-    static const unsigned char num[] = { 1, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+    static const unsigned char num[CATALOG_NCOLUMNS_V2] = { 1, 0, 0, 0, 0, 0, 0, 0, 0,
+                                                            1, 0, 1, 0, 0, 0, 0, 1 };
     struct catalog cat;
     int mode, st = open_cat(argc, argv, &cat, &mode);
     if (st)
         return st < 0 ? 0 : st;
+    size_t ncols = cat.nlearned ? CATALOG_NCOLUMNS_V2 : CATALOG_NCOLUMNS;
     struct rows r;
-    rows_init(&r, names, num, 10);
+    rows_init(&r, catalog_columns_v2, num, ncols);
+    rows_stream(&r, (enum rows_mode)mode, stdout);
     for (size_t i = 0; i < cat.n; i++) {
         const struct cat_entry *e = &cat.e[i];
         char size[24], spread[24];
+        struct learn_text lt;
         snprintf(size, sizeof(size), "%llu", (unsigned long long)e->size);
         snprintf(spread, sizeof(spread), "%llu", (unsigned long long)e->spread);
-        const char *cells[10] = { size,       e->name,   e->product,
-                                  e->version, e->arch,   e->os,
-                                  e->url,     e->digest, catalog_source_name(e->source),
-                                  spread };
+        const char *cells[CATALOG_NCOLUMNS_V2] = {
+            size,       e->name,   e->product,
+            e->version, e->arch,   e->os,
+            e->url,     e->digest, catalog_source_name(e->source),
+            spread
+        };
+        learn_cells(e, &lt, cells + CATALOG_NCOLUMNS);
         rows_add(&r, cells);
     }
     rows_print(&r, (enum rows_mode)mode, stdout);
@@ -343,6 +380,7 @@ static int cat_stats(int argc, char **argv)
     }
     struct rows r;
     rows_init(&r, names, num, 3);
+    rows_stream(&r, (enum rows_mode)mode, stdout);
     size_rows(&r, &cat);
     tally_rows(&r, "source", &src);
     tally_rows(&r, "arch", &arch);

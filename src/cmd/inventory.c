@@ -161,6 +161,7 @@ int cmd_inventory(int argc, char **argv)
     struct ictx c = { &a.cat, NULL, 0, 0 };
     struct rows r;
     rows_init(&r, cols, numeric, 8);
+    rows_stream(&r, (enum rows_mode)a.mode, stdout);
     if (a.batch.n)
         match_run(&a.cat, &a.mo, a.batch.v, a.batch.n, on_result, &c);
     report(&c, &r);

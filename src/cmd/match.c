@@ -149,6 +149,7 @@ int cmd_match(int argc, char **argv)
     }
     struct mctx m = { .cat = &a.cat, .all = a.all };
     rows_init(&m.rows, cols, numeric, NCOLS);
+    rows_stream(&m.rows, (enum rows_mode)a.mode, stdout); /* 1 M candidate rows: no copies */
     if (a.model_file && a.model.kind != MODEL_NEAREST)
         run_tree(&a, &m);
     else if (a.cat.n || a.batch.n)

@@ -25,18 +25,6 @@ void rows_init(struct rows *r, const char *const *names, const unsigned char *nu
     r->ncols = ncols;
 }
 
-/* Copy the cells so callers may pass stack buffers. */
-void rows_add(struct rows *r, const char *const *cells)
-{
-    if (r->n == r->cap) {
-        r->cap = r->cap ? r->cap * 2 : 64;
-        r->cells = xrealloc(r->cells, r->cap * r->ncols * sizeof(*r->cells));
-    }
-    for (size_t i = 0; i < r->ncols; i++)
-        r->cells[r->n * r->ncols + i] = xstrdup(cells[i] ? cells[i] : "");
-    r->n++;
-}
-
 void rows_free(struct rows *r)
 {
     for (size_t i = 0; i < r->n * r->ncols; i++)
@@ -105,36 +93,86 @@ static void print_table(const struct rows *r, FILE *fp)
     free(w);
 }
 
-/* Header plus rows in the chosen mode. */
-void rows_print(const struct rows *r, enum rows_mode mode, FILE *fp)
+/* The header line of csv and tsv (json has none). */
+static void print_header(const struct rows *r, enum rows_mode mode, FILE *fp)
 {
+    if (mode == ROWS_JSON)
+        return;
+    char sep = mode == ROWS_TSV ? '\t' : ',';
+    for (size_t c = 0; c < r->ncols; c++)
+        fprintf(fp, "%s%c", r->names[c], c + 1 < r->ncols ? sep : '\n');
+}
+
+/* One row of ncols cells (NULL = empty) as a csv or tsv line or a json object. */
+static void print_row(const struct rows *r, enum rows_mode mode, const char *const *cells, FILE *fp)
+{
+    char sep = mode == ROWS_TSV ? '\t' : ',';
+    if (mode == ROWS_JSON)
+        fputc('{', fp);
+    for (size_t c = 0; c < r->ncols; c++) {
+        const char *s = cells[c] ? cells[c] : "";
+        if (mode != ROWS_JSON) {
+            put_csv(fp, s, sep);
+            fputc(c + 1 < r->ncols ? sep : '\n', fp);
+            continue;
+        }
+        fprintf(fp, "%s\"%s\":", c ? "," : "", r->names[c]);
+        if (r->numeric[c] && *s)
+            fputs(s, fp);
+        else if (r->numeric[c])
+            fputs("null", fp);
+        else
+            put_json_str(fp, s);
+    }
+    if (mode == ROWS_JSON)
+        fputs("}\n", fp);
+}
+
+/* A stream's header line, once: before its first row, or at rows_print when none came. */
+static void stream_header(struct rows *r)
+{
+    if (!r->header_done)
+        print_header(r, r->mode, r->out);
+    r->header_done = 1;
+}
+
+void rows_stream(struct rows *r, enum rows_mode mode, FILE *fp)
+{
+    if (mode == ROWS_TABLE)
+        return;
+    r->out = fp;
+    r->mode = mode;
+}
+
+/* Print a streamed row at once; else copy the cells so callers may pass stack buffers. */
+void rows_add(struct rows *r, const char *const *cells)
+{
+    if (r->out) {
+        stream_header(r);
+        print_row(r, r->mode, cells, r->out);
+        return;
+    }
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 64;
+        r->cells = xrealloc(r->cells, r->cap * r->ncols * sizeof(*r->cells));
+    }
+    for (size_t i = 0; i < r->ncols; i++)
+        r->cells[r->n * r->ncols + i] = xstrdup(cells[i] ? cells[i] : "");
+    r->n++;
+}
+
+/* Header plus rows in the chosen mode; for a stream only the header still due. */
+void rows_print(struct rows *r, enum rows_mode mode, FILE *fp)
+{
+    if (r->out) {
+        stream_header(r);
+        return;
+    }
     if (mode == ROWS_TABLE) {
         print_table(r, fp);
         return;
     }
-    char sep = mode == ROWS_TSV ? '\t' : ',';
-    if (mode != ROWS_JSON)
-        for (size_t c = 0; c < r->ncols; c++)
-            fprintf(fp, "%s%c", r->names[c], c + 1 < r->ncols ? sep : '\n');
-    for (size_t i = 0; i < r->n; i++) {
-        if (mode == ROWS_JSON)
-            fputc('{', fp);
-        for (size_t c = 0; c < r->ncols; c++) {
-            const char *s = r->cells[i * r->ncols + c];
-            if (mode != ROWS_JSON) {
-                put_csv(fp, s, sep);
-                fputc(c + 1 < r->ncols ? sep : '\n', fp);
-                continue;
-            }
-            fprintf(fp, "%s\"%s\":", c ? "," : "", r->names[c]);
-            if (r->numeric[c] && *s)
-                fputs(s, fp);
-            else if (r->numeric[c])
-                fputs("null", fp);
-            else
-                put_json_str(fp, s);
-        }
-        if (mode == ROWS_JSON)
-            fputs("}\n", fp);
-    }
+    print_header(r, mode, fp);
+    for (size_t i = 0; i < r->n; i++)
+        print_row(r, mode, (const char *const *)&r->cells[i * r->ncols], fp);
 }

@@ -5,7 +5,11 @@
  * these rows are not flows.
  *
  * Ownership: rows_init on caller storage; rows_add copies the cells; rows_free frees.
- * The FILE given to rows_print is the caller's.
+ * The FILE given to rows_stream or rows_print is the caller's.
+ *
+ * Only the aligned table needs every row before the first line (its column widths);
+ * csv, tsv and json can be streamed (rows_stream): each row is printed by rows_add and
+ * never held, so a million-row result costs no memory. The bytes are the same.
  */
 #ifndef FS_ROWS_H
 #define FS_ROWS_H
@@ -19,8 +23,11 @@ struct rows {
     const char *const *names;     /* column names (caller's, static) */
     const unsigned char *numeric; /* per column: 1 = print unquoted in json */
     size_t ncols;
-    char **cells; /* n * ncols copies */
+    char **cells; /* n * ncols copies (none when streaming) */
     size_t n, cap;
+    FILE *out;           /* rows_stream's file, NULL when buffering */
+    enum rows_mode mode; /* rows_stream's mode */
+    int header_done;     /* the stream's header line is out */
 };
 
 /* Parse "table", "csv", "tsv", "json"; -1 when unknown. */
@@ -29,11 +36,18 @@ int rows_mode_parse(const char *s);
 void rows_init(struct rows *r, const char *const *names, const unsigned char *numeric,
                size_t ncols);
 
-/* Append one row of ncols cells (NULL = empty). */
+/* After rows_init: in csv, tsv and json modes print each row to fp as rows_add is
+ * called (header line before the first row) instead of holding it; rows_print then only
+ * completes the output (the header when no row came) and must get the same mode and fp.
+ * In table mode nothing changes: rows are held for rows_print. */
+void rows_stream(struct rows *r, enum rows_mode mode, FILE *fp);
+
+/* Append one row of ncols cells (NULL = empty); printed at once when streaming. */
 void rows_add(struct rows *r, const char *const *cells);
 
-/* Print every row (with a header line in table, csv and tsv modes). */
-void rows_print(const struct rows *r, enum rows_mode mode, FILE *fp);
+/* Print every held row (with a header line in table, csv and tsv modes); when streaming,
+ * what is still due: the csv/tsv header of an empty result. */
+void rows_print(struct rows *r, enum rows_mode mode, FILE *fp);
 
 void rows_free(struct rows *r);
 

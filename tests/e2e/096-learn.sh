@@ -68,7 +68,21 @@ grep -q '12 labels: 12 learned, 0 not in the catalogue' "$T/learn.err" ||
 head -1 "$T/learned.tsv" | grep -qx '#flowsleuth-catalog 2' || fail "not version 2"
 awk -F'\t' 'NR > 2 && ($11 != "'$S'" || $12 != 1 || $16 != 83 || $9 != "learned") { bad = 1 }
     END { exit bad || NR != 14 }' "$T/learned.tsv" || fail "learned rows: $(cat "$T/learned.tsv")"
-fs catalog list "$T/learned.tsv" >/dev/null || fail "catalog list on a version-2 catalogue"
+# catalog list shows the learned columns (every format), the v1 ones for a v1 catalogue
+fs catalog list "$T/learned.tsv" -o tsv >"$T/list.tsv" || fail "catalog list on a version-2 catalogue"
+tail -n +2 "$T/learned.tsv" | cmp -s - "$T/list.tsv" || fail "list -o tsv: $(cat "$T/list.tsv")"
+fs catalog list "$T/learned.tsv" >"$T/list.txt" || fail "catalog list table"
+head -1 "$T/list.txt" | grep -q ' spread  server  *n  *rbytes  *rpayload  *rgoodput  *overhead  *tls$' ||
+    fail "list table header: $(head -1 "$T/list.txt")"
+# (digest is empty: the table's fields shift by one)
+awk 'NR > 1 && ($10 != "'$S'" || $11 != 1 || $15 != 83) { bad = 1 } END { exit bad || NR != 13 }' \
+    "$T/list.txt" || fail "list table rows: $(cat "$T/list.txt")"
+fs catalog list "$T/learned.tsv" -o json >"$T/list.json" || fail "catalog list json"
+[ "$(grep -c '"server":"'$S'","n":1,"rbytes":"[0-9.]*","rpayload":"[0-9.]*","rgoodput":"[0-9.]*","overhead":"83","tls":null}$' \
+    "$T/list.json")" = 12 ] || fail "list json: $(cat "$T/list.json")"
+fs catalog list "$T/cat.tsv" -o csv | head -1 |
+    grep -qx 'size,name,product,version,arch,os,url,digest,source,spread' ||
+    fail "catalog list of a version-1 catalogue shows learned columns"
 
 # shellcheck disable=SC2046
 fs match -c "$T/cat.tsv" $(rin $te_in) -o csv >"$T/plain.csv" 2>"$T/plain.err"
