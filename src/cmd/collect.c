@@ -3,7 +3,8 @@
  * from UDP sockets (-l) or from a capture file (-f: every UDP datagram that decodes as
  * one of those protocols, on any port; the exporter is the packet's IP source). The
  * decoding is src/io/collect.h; this file moves bytes, runs the store's rotation,
- * expiry and template file, serves the control socket (--status) and prints.
+ * expiry and template file, and prints; collect_status.c serves the control socket
+ * (--status).
  *
  * Live loop (-l):
  *   poll(UDP sockets, control socket, clock)
@@ -28,6 +29,7 @@
 #include "../meter/decode.h"
 #include "../query/output.h"
 #include "cmd.h"
+#include "collect_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,12 +46,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <linux/filter.h>
-#include <linux/sock_diag.h>
 #endif
 
 static const char usage_text[] =
@@ -94,20 +94,6 @@ static const char usage_text[] =
     "                   store folder must be writable by USER)\n"
     "  -h, --help       this help\n";
 
-#define MAX_LISTEN    16
-#define MAX_TCP       64    /* IPFIX-over-TCP connections at once; more are refused */
-#define TCP_MSG_MAX   65536 /* an IPFIX message is at most 65535 bytes */
-#define TCP_BATCH     64    /* reads from one connection before polling again */
-#define MAX_ALLOW     64
-#define DRAIN_BATCH   4096 /* datagrams read from one socket before polling again */
-#define RX_BATCH      32   /* datagrams one recvmmsg takes: a syscall each was a tenth */
-#define RX_DGRAM_MAX  65536
-#define RX_NAP_MAX_US 1000 /* longest pause after the queues ran dry (see rx_nap_us) */
-#define RETRY_MS      1000 /* a failed store writer is reopened at most this often */
-#define CTL_NAME      ".flowsleuth-collect.sock"
-#define TMPL_NAME     ".templates"
-#define TMPL_MAXSIZE  (256u << 20)
-
 static volatile sig_atomic_t stop_requested, rotate_requested;
 
 static void on_signal(int sig)
@@ -118,65 +104,7 @@ static void on_signal(int sig)
         stop_requested = 1;
 }
 
-struct allow {
-    uint8_t addr[16];
-    int bits; /* prefix length over the 16 bytes (IPv4: 96 + LEN) */
-};
-
-struct collect_args {
-    const char *file, *wpath, *format, *control;
-    const char *pid_file, *user;
-    int daemon;
-    const char *listen[MAX_LISTEN];
-    int nlisten, plain, stats, status, dry_run;
-    struct allow allow[MAX_ALLOW];
-    int nallow;
-    uint64_t expire_age_ms, expire_bytes;
-    struct store_wopts wo;
-    struct collect_opts co;
-};
-
-struct listener {
-    int fd;
-    int tcp; /* -l tcp:...: a listening TCP socket for IPFIX (RFC 7011 10.4) */
-    const char *name;
-    uint64_t datagrams, drops; /* drops: the kernel's SO_RXQ_OVFL counter */
-    /* TCP: connections accepted / refused (--allow, too many), closed on a bad length
-     * or a version other than 10, cut off inside a message; messages are datagrams. */
-    uint64_t accepted, refused, bad_length, not_ipfix, cut_off;
-    int rcvbuf; /* UDP: the receive buffer the kernel gave, bytes */
-};
-
-/* One IPFIX-over-TCP connection: bytes of the message being read, its exporter. */
-struct tcp_conn {
-    int fd;
-    struct listener *l;
-    uint8_t ex[16];
-    uint8_t *buf; /* TCP_MSG_MAX bytes */
-    size_t have;
-};
-
-struct collect_run {
-    const struct collect_args *a;
-    struct collector *col;
-    struct store_writer *w;
-    struct output out;
-    int printing, write_err, folder, failing;
-    struct fs_err err;
-    uint64_t udp, frag, trunc;
-    uint64_t pending;      /* records in the open writer */
-    uint64_t stored, lost; /* records in closed bin files / dropped on write errors */
-    uint64_t rotations, retry_ms, started_ms, expired;
-    struct listener ls[MAX_LISTEN];
-    int nls, ctl;
-    int nap_us; /* pause after a round that emptied the UDP queues (rx_nap_us) */
-    struct tcp_conn conns[MAX_TCP];
-    int nconn;
-    int pid_written; /* --pid-file is ours to remove */
-    char *ctl_path, *tmpl_path;
-};
-
-static uint64_t now_ms(void)
+uint64_t collect_now_ms(void)
 {
     struct timeval tv;
     gettimeofday(&tv, NULL);
@@ -199,14 +127,14 @@ static void write_failed(struct collect_run *r, const struct fs_err *e)
     }
     r->lost += r->pending;
     r->pending = 0;
-    r->retry_ms = now_ms() + RETRY_MS;
+    r->retry_ms = collect_now_ms() + RETRY_MS;
 }
 
 /* Folder store: open the writer lazily, keep going after errors. */
 static int sink_folder(struct collect_run *r, const struct flow *f)
 {
     if (!r->w) {
-        if (r->failing && now_ms() < r->retry_ms) {
+        if (r->failing && collect_now_ms() < r->retry_ms) {
             r->lost++;
             return 0;
         }
@@ -574,215 +502,6 @@ static int allowed(const struct collect_args *a, const uint8_t ex[16])
     return 0;
 }
 
-/* ---- control socket (--status) ------------------------------------------------------ */
-
-static void addr_text(const uint8_t ex[16], char *buf, size_t len)
-{
-    if (flow_addr_is_v4mapped(ex))
-        inet_ntop(AF_INET, ex + 12, buf, (socklen_t)len);
-    else
-        inet_ntop(AF_INET6, ex, buf, (socklen_t)len);
-}
-
-static void print_entry(void *ctx, const uint8_t ex[16], uint32_t domain, int version,
-                        const struct collect_stats *st)
-{
-    FILE *out = ctx;
-    char addr[INET6_ADDRSTRLEN] = "-", ver[8];
-    addr_text(ex, addr, sizeof(addr));
-    if (version == 0) {
-        fprintf(out, "flowsleuth collect: %s: not allowed %llu\n", addr,
-                (unsigned long long)st->not_allowed);
-        return;
-    }
-    snprintf(ver, sizeof(ver), version == 'S' ? "sflow" : version == 10 ? "ipfix" : "v%d", version);
-    fprintf(out,
-            "flowsleuth collect: %s %s domain %u: datagrams %llu, flows %llu, options %llu, "
-            "templates %llu, withdrawn %llu, unknown template %llu (decoded later %llu, "
-            "dropped %llu), sequence lost %llu, resets %llu, counter samples %llu\n",
-            addr, ver, domain, (unsigned long long)st->datagrams, (unsigned long long)st->records,
-            (unsigned long long)st->options_records, (unsigned long long)st->templates,
-            (unsigned long long)st->withdrawals, (unsigned long long)st->unknown_template,
-            (unsigned long long)st->held_decoded, (unsigned long long)st->held_dropped,
-            (unsigned long long)st->seq_lost, (unsigned long long)st->seq_reset,
-            (unsigned long long)st->counter_samples);
-    for (int i = 0; i < CR_NRESULTS; i++)
-        if (st->malformed[i])
-            fprintf(out, "flowsleuth collect:   malformed %llu: %s\n",
-                    (unsigned long long)st->malformed[i],
-                    collect_reason_name((enum collect_reason)i));
-}
-
-/*
- * The kernel's drop counter of a socket now: SO_RXQ_OVFL reports it only with the next
- * datagram received, SO_MEMINFO (Linux 4.6+) at any time.
- */
-static uint64_t socket_drops(const struct listener *l)
-{
-    uint64_t d = l->drops;
-#if defined(SO_MEMINFO) && defined(__linux__)
-    uint32_t mi[SK_MEMINFO_VARS];
-    socklen_t len = sizeof(mi);
-    if (l->fd >= 0 && getsockopt(l->fd, SOL_SOCKET, SO_MEMINFO, mi, &len) == 0 &&
-        len > SK_MEMINFO_DROPS * sizeof(uint32_t) && mi[SK_MEMINFO_DROPS] > d)
-        d = mi[SK_MEMINFO_DROPS];
-#endif
-    return d;
-}
-
-/* Open TCP connections of listener l. */
-static int tcp_open_count(const struct collect_run *run, const struct listener *l)
-{
-    int n = 0;
-    for (int i = 0; i < run->nconn; i++)
-        n += run->conns[i].l == l;
-    return n;
-}
-
-/* Every counter: per exporter and domain, totals, sockets, store. */
-static void print_stats(FILE *out, const struct collect_run *run)
-{
-    struct collect_totals t;
-    collector_foreach(run->col, print_entry, out);
-    collector_totals(run->col, &t);
-    fprintf(out,
-            "flowsleuth collect: total flows %llu; templates cached %llu, evicted %llu; "
-            "exporters evicted %llu; not flow datagrams %llu; not allowed %llu\n",
-            (unsigned long long)t.sum.records, (unsigned long long)t.templates_cached,
-            (unsigned long long)t.templates_evicted, (unsigned long long)t.exporters_evicted,
-            (unsigned long long)t.not_flow, (unsigned long long)t.sum.not_allowed);
-    for (int i = 0; i < run->nls; i++) {
-        const struct listener *l = &run->ls[i];
-        if (l->tcp)
-            fprintf(out,
-                    "flowsleuth collect: socket %s: messages %llu, connections accepted %llu, "
-                    "open %d, refused %llu; closed on bad length %llu, not IPFIX %llu, "
-                    "cut off inside a message %llu\n",
-                    l->name, (unsigned long long)l->datagrams, (unsigned long long)l->accepted,
-                    tcp_open_count(run, l), (unsigned long long)l->refused,
-                    (unsigned long long)l->bad_length, (unsigned long long)l->not_ipfix,
-                    (unsigned long long)l->cut_off);
-        else
-            fprintf(out, "flowsleuth collect: socket %s: datagrams %llu, kernel drops %llu\n",
-                    l->name, (unsigned long long)l->datagrams, (unsigned long long)socket_drops(l));
-    }
-    if (run->folder)
-        fprintf(out,
-                "flowsleuth collect: store %s: records stored %llu, in open bins %llu, lost to "
-                "write errors %llu, rotations %llu, bins expired %llu%s\n",
-                run->a->wpath, (unsigned long long)run->stored, (unsigned long long)run->pending,
-                (unsigned long long)run->lost, (unsigned long long)run->rotations,
-                (unsigned long long)run->expired, run->failing ? " (writing fails now)" : "");
-    if (run->udp)
-        fprintf(out,
-                "flowsleuth collect: capture: UDP packets %llu, fragments skipped %llu, "
-                "truncated skipped %llu\n",
-                (unsigned long long)run->udp, (unsigned long long)run->frag,
-                (unsigned long long)run->trunc);
-}
-
-/* Bind the control socket; a live collector already on it is an error, a stale one goes. */
-static int ctl_open(struct collect_run *run, const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        fprintf(stderr, "flowsleuth collect: control socket path too long: %s\n", path);
-        return -1;
-    }
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno == EADDRINUSE) {
-        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        int live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-        if (probe >= 0)
-            close(probe);
-        if (live) {
-            fprintf(stderr, "flowsleuth collect: another collector runs on %s\n", path);
-            close(fd);
-            return -1;
-        }
-        unlink(path);
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-            errno = 0;
-    }
-    if (fd < 0 || errno || listen(fd, 8) != 0) {
-        fprintf(stderr, "flowsleuth collect: control socket %s: %s\n", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    run->ctl = fd;
-    run->ctl_path = xstrdup(path);
-    return 0;
-}
-
-/* One client: the counters as text, then close (the client reads to EOF). */
-static void ctl_serve(struct collect_run *run)
-{
-    int c = accept(run->ctl, NULL, NULL);
-    if (c < 0)
-        return;
-    struct timeval tv = { 1, 0 };
-    setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    char *text = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&text, &len);
-    if (m) {
-        fprintf(m, "flowsleuth collect: pid %ld, up %llu s, bin %u s\n", (long)getpid(),
-                (unsigned long long)((now_ms() - run->started_ms) / 1000),
-                run->a->wo.bin_secs ? run->a->wo.bin_secs : STORE_BIN_SECS_DEFAULT);
-        print_stats(m, run);
-        fclose(m);
-        for (size_t off = 0; off < len;) {
-            ssize_t n = send(c, text + off, len - off, MSG_NOSIGNAL);
-            if (n <= 0)
-                break;
-            off += (size_t)n;
-        }
-    }
-    free(text);
-    close(c);
-}
-
-static char *store_file(const char *store, const char *name)
-{
-    size_t len = strlen(store) + strlen(name) + 2;
-    char *p = xmalloc(len);
-    snprintf(p, len, "%s/%s", store, name);
-    return p;
-}
-
-/* collect --status: connect, copy what the collector writes to stdout. */
-static int status_client(const struct collect_args *a)
-{
-    char *path = a->control ? xstrdup(a->control) : store_file(a->wpath, CTL_NAME);
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int ok = strlen(path) < sizeof(sa.sun_path) && fd >= 0;
-    if (ok) {
-        memcpy(sa.sun_path, path, strlen(path) + 1);
-        struct timeval tv = { 5, 0 };
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-    }
-    if (!ok) {
-        fprintf(stderr, "flowsleuth collect: no collector answers on %s: %s\n", path,
-                strerror(errno ? errno : ENAMETOOLONG));
-    } else {
-        char buf[4096];
-        ssize_t n;
-        while ((n = read(fd, buf, sizeof(buf))) > 0)
-            fwrite(buf, 1, (size_t)n, stdout);
-        ok = n == 0;
-        if (!ok)
-            fprintf(stderr, "flowsleuth collect: %s: %s\n", path, strerror(errno));
-    }
-    if (fd >= 0)
-        close(fd);
-    free(path);
-    return ok ? 0 : 1;
-}
-
 /* ---- templates file, expiry, rotation ------------------------------------------------ */
 
 static void templates_load(struct collect_run *run)
@@ -841,7 +560,7 @@ static void expire_run(struct collect_run *run)
     const struct collect_args *a = run->a;
     if (!a->expire_age_ms && !a->expire_bytes)
         return;
-    struct expire_opts o = { a->expire_age_ms, a->expire_bytes, now_ms(), a->dry_run };
+    struct expire_opts o = { a->expire_age_ms, a->expire_bytes, collect_now_ms(), a->dry_run };
     struct expire_ctx x = { a->dry_run };
     struct expire_stats st;
     struct fs_err e = { 0 };
@@ -854,7 +573,7 @@ static void expire_run(struct collect_run *run)
 /* At start: temp files of writers killed before they finished (kill -9) go. */
 static void stale_cleanup(struct collect_run *run)
 {
-    struct expire_opts o = { 0, 0, now_ms(), 0 };
+    struct expire_opts o = { 0, 0, collect_now_ms(), 0 };
     struct expire_ctx x = { 0 };
     struct expire_stats st;
     struct fs_err e = { 0 };
@@ -889,7 +608,7 @@ static void rotate(struct collect_run *run, int log)
     }
     run->rotations++;
     if (log)
-        print_stats(stderr, run);
+        collect_print_stats(stderr, run);
     if (run->tmpl_path)
         templates_save(run);
     expire_run(run);
@@ -958,7 +677,7 @@ static int read_batch(struct collect_run *run, struct listener *l, struct rx_bat
     int n = recvmmsg(l->fd, rx->m, RX_BATCH, MSG_DONTWAIT, NULL);
     if (n <= 0)
         return 0;
-    uint64_t now = now_ms();
+    uint64_t now = collect_now_ms();
     for (int i = 0; i < n; i++) {
         l->datagrams++;
         take_drops(l, &rx->m[i].msg_hdr);
@@ -1024,7 +743,7 @@ static int tcp_frames(struct collect_run *run, struct tcp_conn *c)
         if (c->have - off < mlen)
             break;
         c->l->datagrams++;
-        collect_datagram(run->col, c->ex, m, mlen, now_ms(), sink, run);
+        collect_datagram(run->col, c->ex, m, mlen, collect_now_ms(), sink, run);
         off += mlen;
     }
     memmove(c->buf, c->buf + off, c->have - off);
@@ -1155,7 +874,7 @@ static int serve_polled(struct collect_run *run, const struct pollfd *pfd, struc
         }
     }
     if (pfd[n].revents & POLLIN)
-        ctl_serve(run);
+        collect_ctl_serve(run);
     return got_any && !backlog;
 }
 
@@ -1186,7 +905,7 @@ static void drain_all(struct collect_run *run, struct rx_batch *rx)
     for (int i = 0; i < run->nls; i++) {
         if (run->ls[i].tcp)
             continue;
-        run->ls[i].drops = socket_drops(&run->ls[i]);
+        run->ls[i].drops = collect_socket_drops(&run->ls[i]);
         close_gate(run->ls[i].fd);
     }
     for (int i = 0; i < run->nls; i++)
@@ -1205,15 +924,15 @@ static void drain_all(struct collect_run *run, struct rx_batch *rx)
 static int listen_loop(struct collect_run *run, struct rx_batch *rx)
 {
     struct pollfd pfd[MAX_LISTEN + 1 + MAX_TCP];
-    uint64_t boundary = next_boundary(run, now_ms());
+    uint64_t boundary = next_boundary(run, collect_now_ms());
     run->nap_us = rx_nap_us(run);
     while (!stop_requested) {
-        uint64_t now = now_ms();
+        uint64_t now = collect_now_ms();
         int wait = boundary > now ? (int)(boundary - now < 500 ? boundary - now : 500) : 0;
         int np = poll(pfd, poll_set(run, pfd), wait);
         if (np < 0 && errno != EINTR)
             return 1;
-        now = now_ms();
+        now = collect_now_ms();
         if (run->folder && (rotate_requested || now >= boundary)) {
             rotate_requested = 0;
             rotate(run, 1);
@@ -1325,10 +1044,10 @@ static int run_listen(struct collect_run *run)
     int rc = 1;
     if (open_listeners(run) == 0) {
         const char *ctl = run->a->control;
-        char *def = !ctl && run->folder ? store_file(run->a->wpath, CTL_NAME) : NULL;
+        char *def = !ctl && run->folder ? collect_store_file(run->a->wpath, CTL_NAME) : NULL;
         if (def)
             ctl = def;
-        if ((!ctl || ctl_open(run, ctl) == 0) && go_background(run) == 0) {
+        if ((!ctl || collect_ctl_open(run, ctl) == 0) && go_background(run) == 0) {
             struct rx_batch *rx = rx_new();
             rc = listen_loop(run, rx);
             rx_free(rx);
@@ -1422,8 +1141,8 @@ int cmd_collect(int argc, char **argv)
         return pa > 0 ? 0 : 2;
     }
     if (a.status)
-        return status_client(&a);
-    struct collect_run run = { .a = &a, .ctl = -1, .started_ms = now_ms() };
+        return collect_status_client(&a);
+    struct collect_run run = { .a = &a, .ctl = -1, .started_ms = collect_now_ms() };
     int status = open_sink(&a, &run);
     if (status)
         return status;
@@ -1431,14 +1150,14 @@ int cmd_collect(int argc, char **argv)
     install_signals();
     run.col = collector_new(&a.co);
     if (run.folder && a.nlisten) {
-        run.tmpl_path = store_file(a.wpath, TMPL_NAME);
+        run.tmpl_path = collect_store_file(a.wpath, TMPL_NAME);
         templates_load(&run);
         stale_cleanup(&run);
     }
     status = a.file ? run_file(&a, run.col, &run) : run_listen(&run);
     int cs = close_sink(&run);
     if (a.stats)
-        print_stats(stderr, &run);
+        collect_print_stats(stderr, &run);
     status = status ? status : cs;
     collector_free(run.col);
     free(run.tmpl_path);

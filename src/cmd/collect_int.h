@@ -1,0 +1,101 @@
+/*
+ * What collect.c (sockets, the live loop, rotation) and collect_status.c (the control
+ * socket, --status and the counters it prints) share: the command's arguments and run
+ * state. Private to src/cmd/collect*.c.
+ */
+#ifndef FS_COLLECT_INT_H
+#define FS_COLLECT_INT_H
+
+#include "../io/collect.h"
+#include "../io/store.h"
+#include "../query/output.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define MAX_LISTEN    16
+#define MAX_TCP       64    /* IPFIX-over-TCP connections at once; more are refused */
+#define TCP_MSG_MAX   65536 /* an IPFIX message is at most 65535 bytes */
+#define TCP_BATCH     64    /* reads from one connection before polling again */
+#define MAX_ALLOW     64
+#define DRAIN_BATCH   4096 /* datagrams read from one socket before polling again */
+#define RX_BATCH      32   /* datagrams one recvmmsg takes: a syscall each was a tenth */
+#define RX_DGRAM_MAX  65536
+#define RX_NAP_MAX_US 1000 /* longest pause after the queues ran dry (see rx_nap_us) */
+#define RETRY_MS      1000 /* a failed store writer is reopened at most this often */
+#define CTL_NAME      ".flowsleuth-collect.sock"
+#define TMPL_NAME     ".templates"
+#define TMPL_MAXSIZE  (256u << 20)
+
+struct allow {
+    uint8_t addr[16];
+    int bits; /* prefix length over the 16 bytes (IPv4: 96 + LEN) */
+};
+
+struct collect_args {
+    const char *file, *wpath, *format, *control;
+    const char *pid_file, *user;
+    int daemon;
+    const char *listen[MAX_LISTEN];
+    int nlisten, plain, stats, status, dry_run;
+    struct allow allow[MAX_ALLOW];
+    int nallow;
+    uint64_t expire_age_ms, expire_bytes;
+    struct store_wopts wo;
+    struct collect_opts co;
+};
+
+struct listener {
+    int fd;
+    int tcp; /* -l tcp:...: a listening TCP socket for IPFIX (RFC 7011 10.4) */
+    const char *name;
+    uint64_t datagrams, drops; /* drops: the kernel's SO_RXQ_OVFL counter */
+    /* TCP: connections accepted / refused (--allow, too many), closed on a bad length
+     * or a version other than 10, cut off inside a message; messages are datagrams. */
+    uint64_t accepted, refused, bad_length, not_ipfix, cut_off;
+    int rcvbuf; /* UDP: the receive buffer the kernel gave, bytes */
+};
+
+/* One IPFIX-over-TCP connection: bytes of the message being read, its exporter. */
+struct tcp_conn {
+    int fd;
+    struct listener *l;
+    uint8_t ex[16];
+    uint8_t *buf; /* TCP_MSG_MAX bytes */
+    size_t have;
+};
+
+struct collect_run {
+    const struct collect_args *a;
+    struct collector *col;
+    struct store_writer *w;
+    struct output out;
+    int printing, write_err, folder, failing;
+    struct fs_err err;
+    uint64_t udp, frag, trunc;
+    uint64_t pending;      /* records in the open writer */
+    uint64_t stored, lost; /* records in closed bin files / dropped on write errors */
+    uint64_t rotations, retry_ms, started_ms, expired;
+    struct listener ls[MAX_LISTEN];
+    int nls, ctl;
+    int nap_us; /* pause after a round that emptied the UDP queues (rx_nap_us) */
+    struct tcp_conn conns[MAX_TCP];
+    int nconn;
+    int pid_written; /* --pid-file is ours to remove */
+    char *ctl_path, *tmpl_path;
+};
+
+/* Wall clock in milliseconds. */
+uint64_t collect_now_ms(void);
+
+/* collect_status.c: the kernel's drop counter of a UDP listener (SO_RXQ_OVFL, else
+ * /proc), the counters as --status and the rotation log print them, the control socket
+ * (open, serve one client), a file name in the store folder, and `collect --status`. */
+uint64_t collect_socket_drops(const struct listener *l);
+void collect_print_stats(FILE *out, const struct collect_run *run);
+int collect_ctl_open(struct collect_run *run, const char *path);
+void collect_ctl_serve(struct collect_run *run);
+char *collect_store_file(const char *store, const char *name);
+int collect_status_client(const struct collect_args *a);
+
+#endif
