@@ -118,16 +118,14 @@ void input_free(struct input_opts *in)
     in->filter_text = NULL;
 }
 
-static void print_stats(const char *prog, struct store_reader *r)
+void input_print_rstats(const char *prog, const struct store_rstats *st)
 {
-    struct store_rstats st;
-    store_reader_stats(r, &st);
     fprintf(stderr,
             "%s: files read %llu, skipped by time %llu; blocks read %llu, skipped %llu; "
             "records %llu; errors %llu\n",
-            prog, (unsigned long long)st.files_opened, (unsigned long long)st.files_skipped,
-            (unsigned long long)st.blocks_read, (unsigned long long)st.blocks_skipped,
-            (unsigned long long)st.records, (unsigned long long)st.errors);
+            prog, (unsigned long long)st->files_opened, (unsigned long long)st->files_skipped,
+            (unsigned long long)st->blocks_read, (unsigned long long)st->blocks_skipped,
+            (unsigned long long)st->records, (unsigned long long)st->errors);
 }
 
 struct store_reader *input_open(const struct input_opts *in, const char *prog)
@@ -167,8 +165,11 @@ int input_read(struct input_opts *in, const char *prog, int (*fn)(void *ctx, con
             if (!flt || filter_match(flt, &v[i]))
                 stop = fn(ctx, &v[i]);
     }
-    if (in->stats)
-        print_stats(prog, r);
+    if (in->stats) {
+        struct store_rstats st;
+        store_reader_stats(r, &st);
+        input_print_rstats(prog, &st);
+    }
     store_reader_close(r);
     return status;
 }

@@ -76,6 +76,10 @@ struct flow_vec {
 int flow_vec_keep(void *ctx, const struct flow *f);
 
 struct store_reader;
+struct store_rstats;
+
+/* --stats: what the reader read and skipped, to stderr. */
+void input_print_rstats(const char *prog, const struct store_rstats *st);
 
 /* The store reader of the command's inputs (stdin when none) and time window; NULL
  * after reporting the error on stderr. */

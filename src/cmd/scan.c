@@ -124,12 +124,7 @@ int input_scan(struct input_opts *in, const char *prog, uint64_t columns,
     if (!*stopped && m.len)
         fputs(m.text, stderr);
     if (!*stopped && in->stats)
-        fprintf(stderr,
-                "%s: files read %llu, skipped by time %llu; blocks read %llu, skipped %llu; "
-                "records %llu; errors %llu\n",
-                prog, (unsigned long long)st.files_opened, (unsigned long long)st.files_skipped,
-                (unsigned long long)st.blocks_read, (unsigned long long)st.blocks_skipped,
-                (unsigned long long)st.records, (unsigned long long)st.errors);
+        input_print_rstats(prog, &st);
     free(m.text);
     free(s.b);
     return status;

@@ -140,6 +140,23 @@ void catalog_add(struct catalog *c, const struct cat_entry *e)
         c->sorted = 0;
 }
 
+void catalog_add_import(struct catalog *c, uint64_t size, uint64_t spread,
+                        const char *const text[CATALOG_NCOLUMNS])
+{
+    struct cat_entry e = { 0 };
+    e.size = size;
+    e.spread = spread;
+    e.name = *text[1] ? text[1] : (*text[6] ? text[6] : "?");
+    e.product = *text[2] ? text[2] : e.name;
+    e.version = text[3];
+    e.arch = text[4];
+    e.os = text[5];
+    e.url = text[6];
+    e.digest = text[7];
+    e.source = CAT_SRC_IMPORT;
+    catalog_add(c, &e);
+}
+
 static int cmp_entry(const void *a, const void *b)
 {
     const struct cat_entry *x = a, *y = b;

@@ -104,6 +104,12 @@ void catalog_free(struct catalog *c);
  * become "", an empty name "?" so that every catalogue can be written and read back). */
 void catalog_add(struct catalog *c, const struct cat_entry *e);
 
+/* An imported entry (CSV, JSON) from its text columns, indexed as catalog_columns
+ * (size and spread are given as numbers; their text is ignored): name defaults to the
+ * url, product to the name; source import. */
+void catalog_add_import(struct catalog *c, uint64_t size, uint64_t spread,
+                        const char *const text[CATALOG_NCOLUMNS]);
+
 /* Sort by size, then name, then version (stable order for output and tests). */
 void catalog_sort(struct catalog *c);
 

@@ -98,24 +98,16 @@ static int csv_entry(struct catalog *cat, const struct csv *c, const int map[CAT
     const char *v[CATALOG_NCOLUMNS];
     for (size_t i = 0; i < CATALOG_NCOLUMNS; i++)
         v[i] = map[i] >= 0 && (size_t)map[i] < c->nf ? c->fld[map[i]] : "";
-    struct cat_entry e = { 0 };
-    if (dec(v[0], &e.size) != 0)
+    uint64_t size, spread = 0;
+    if (dec(v[0], &size) != 0)
         return fs_err_set(err, FS_ECORRUPT, (long long)line,
                           "%s:%zu: field 'size': not a decimal byte count: '%.40s'", name, line,
                           v[0]);
-    if (*v[9] && dec(v[9], &e.spread) != 0)
+    if (*v[9] && dec(v[9], &spread) != 0)
         return fs_err_set(err, FS_ECORRUPT, (long long)line,
                           "%s:%zu: field 'spread': not a decimal byte count: '%.40s'", name, line,
                           v[9]);
-    e.name = *v[1] ? v[1] : (*v[6] ? v[6] : "?");
-    e.product = *v[2] ? v[2] : e.name;
-    e.version = v[3];
-    e.arch = v[4];
-    e.os = v[5];
-    e.url = v[6];
-    e.digest = v[7];
-    e.source = CAT_SRC_IMPORT;
-    catalog_add(cat, &e);
+    catalog_add_import(cat, size, spread, v);
     return 0;
 }
 

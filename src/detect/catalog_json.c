@@ -42,16 +42,18 @@ static int elem_err(struct fs_err *err, const char *name, size_t i, const char *
 static int json_entry(struct catalog *c, const json_t *o, const char *name, size_t i,
                       struct fs_err *err)
 {
-    const char *txt[7] = { "", "", "", "", "", "", "" }; /* name .. digest */
-    struct cat_entry e = { 0 };
+    const char *txt[CATALOG_NCOLUMNS]; /* as catalog_columns; size, spread unused */
+    uint64_t size, spread = 0;
+    for (size_t k = 0; k < CATALOG_NCOLUMNS; k++)
+        txt[k] = "";
     if (!json_is_object(o))
         return elem_err(err, name, i, "size", "element is not an object");
     const json_t *v = json_object_get(o, "size");
     if (!v)
         return elem_err(err, name, i, "size", "missing");
-    if (json_count(v, &e.size) != 0)
+    if (json_count(v, &size) != 0)
         return elem_err(err, name, i, "size", "not a byte count (integer >= 0)");
-    if ((v = json_object_get(o, "spread")) != NULL && json_count(v, &e.spread) != 0)
+    if ((v = json_object_get(o, "spread")) != NULL && json_count(v, &spread) != 0)
         return elem_err(err, name, i, "spread", "not a byte count (integer >= 0)");
     for (int k = 0; k < 7; k++) {
         v = json_object_get(o, catalog_columns[k + 1]);
@@ -61,17 +63,9 @@ static int json_entry(struct catalog *c, const json_t *o, const char *name, size
             return elem_err(err, name, i, catalog_columns[k + 1], "not a string");
         if (strlen(json_string_value(v)) != json_string_length(v))
             return elem_err(err, name, i, catalog_columns[k + 1], "holds a NUL character");
-        txt[k] = json_string_value(v);
+        txt[k + 1] = json_string_value(v);
     }
-    e.name = *txt[0] ? txt[0] : (*txt[5] ? txt[5] : "?");
-    e.product = *txt[1] ? txt[1] : e.name;
-    e.version = txt[2];
-    e.arch = txt[3];
-    e.os = txt[4];
-    e.url = txt[5];
-    e.digest = txt[6];
-    e.source = CAT_SRC_IMPORT;
-    catalog_add(c, &e);
+    catalog_add_import(c, size, spread, txt);
     return 0;
 }
 
