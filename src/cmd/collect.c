@@ -1031,6 +1031,12 @@ static int go_background(struct collect_run *run)
     run->pid_written = a->pid_file && rc == 0;
     if (rc == 0 && a->user)
         rc = drop_privileges(a->user, run->ctl >= 0 ? run->ctl_path : NULL);
+    /* Found now, not as a silent loss of every record at the first bin. */
+    if (rc == 0 && a->user && run->folder && access(a->wpath, W_OK | X_OK) != 0) {
+        fprintf(stderr, "flowsleuth collect: -u %s cannot write the store folder %s: %s\n", a->user,
+                a->wpath, strerror(errno));
+        rc = -1;
+    }
     if (ready >= 0) {
         if (rc == 0 && write(ready, "", 1) != 1)
             rc = -1;

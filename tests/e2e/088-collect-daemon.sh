@@ -17,8 +17,13 @@ getent passwd nobody >/dev/null || skip "no user nobody"
 [ -z "$FS_EXEC_PREFIX" ] || skip "a daemon escapes FS_EXEC_PREFIX"
 
 dpid=
+# The store and the pid file's folder must be reachable by nobody: $T may sit below a
+# private (0700) folder, such as a clone in mktemp -d.
+N=$(mktemp -d /tmp/fs-088.XXXXXX) || fail "mktemp"
+chmod 755 "$N"
 cleanup() {
     [ -n "$dpid" ] && kill "$dpid" 2>/dev/null || true
+    rm -rf "$N"
 }
 trap cleanup EXIT INT TERM
 
@@ -30,23 +35,30 @@ count() {
 fs meter -r "$T/mix.pcap" -w "$T/A" || fail "meter -w"
 nflows=$(count "$T/A")
 port=$(free_port 1)
-# The store and the pid file's folder: writable by nobody, reachable through $T.
-chmod 755 "$T"
-mkdir -p "$T/S" "$T/run"
-chown nobody: "$T/S" "$T/run" # run/: nobody removes the pid file at exit
+mkdir -p "$N/S" "$N/run" "$N/private"
+chown nobody: "$N/S" "$N/run" # run/: nobody removes the pid file at exit
+chmod 700 "$N/private"
+
+# A store folder nobody cannot write: -D fails at start, saying why.
+if fs collect -D -u nobody -l "127.0.0.1:$(free_port 1)" -w "$N/private/" 2>"$T/private.err"; then
+    fail "collect -D -u nobody started on a store folder nobody cannot write"
+fi
+grep -q "cannot write the store folder" "$T/private.err" ||
+    fail "no clear error for an unwritable store: $(cat "$T/private.err")"
+echo "ok   -u nobody refuses a store folder it cannot write: $(cat "$T/private.err")"
 
 # (a) -D returns when ready
-fs collect -D -u nobody --pid-file "$T/run/collect.pid" -l "127.0.0.1:$port" -w "$T/S/" \
+fs collect -D -u nobody --pid-file "$N/run/collect.pid" -l "127.0.0.1:$port" -w "$N/S/" \
     2>"$T/daemon.err" || fail "collect -D exited non-zero: $(cat "$T/daemon.err")"
-[ -s "$T/run/collect.pid" ] || fail "no pid file when -D returned"
-dpid=$(cat "$T/run/collect.pid")
+[ -s "$N/run/collect.pid" ] || fail "no pid file when -D returned"
+dpid=$(cat "$N/run/collect.pid")
 kill -0 "$dpid" || fail "pid $dpid from the pid file is not running"
 ss -Hlunp "sport = :$port" | grep -q "pid=$dpid," || fail "pid $dpid does not hold udp $port"
-fs collect --status -w "$T/S/" >"$T/status.txt" || fail "--status"
+fs collect --status -w "$N/S/" >"$T/status.txt" || fail "--status"
 grep -q "pid $dpid," "$T/status.txt" || fail "--status: $(cat "$T/status.txt")"
 fs meter -r "$T/mix.pcap" -e "ipfix://127.0.0.1:$port" --rate 200000 || fail "meter -e"
 n=0
-until fs collect --status -w "$T/S/" | grep -q "flows $nflows,"; do
+until fs collect --status -w "$N/S/" | grep -q "flows $nflows,"; do
     n=$((n + 1))
     [ "$n" -gt 200 ] && fail "the daemon did not decode $nflows flows"
     sleep 0.05
@@ -65,7 +77,7 @@ want_gid=$(id -g nobody)
 echo "ok   (b) -u nobody: uid/gid $want_uid/$want_gid, groups '$groups'"
 
 # (c) SIGTERM via the pid file
-kill -TERM "$(cat "$T/run/collect.pid")"
+kill -TERM "$(cat "$N/run/collect.pid")"
 n=0
 while kill -0 "$dpid" 2>/dev/null; do
     n=$((n + 1))
@@ -73,10 +85,10 @@ while kill -0 "$dpid" 2>/dev/null; do
     sleep 0.05
 done
 dpid=
-[ "$(count "$T/S")" = "$nflows" ] || fail "store holds $(count "$T/S") flows, not $nflows"
-[ -e "$T/S/.flowsleuth-collect.sock" ] && fail "control socket left behind"
-[ -e "$T/run/collect.pid" ] && fail "pid file left behind"
-find "$T/S" -type f ! -user nobody ! -name '.flowsleuth*' | grep . &&
+[ "$(count "$N/S")" = "$nflows" ] || fail "store holds $(count "$N/S") flows, not $nflows"
+[ -e "$N/S/.flowsleuth-collect.sock" ] && fail "control socket left behind"
+[ -e "$N/run/collect.pid" ] && fail "pid file left behind"
+find "$N/S" -type f ! -user nobody ! -name '.flowsleuth*' | grep . &&
     fail "bin files not owned by nobody"
 echo "ok   (c) SIGTERM via the pid file: exited, $nflows flows stored, socket and pid file gone"
 
@@ -89,11 +101,11 @@ hpid=$!
 wait_for_file "$T/holder.out"
 n=0
 until [ -s "$T/holder.out" ]; do n=$((n + 1)); [ "$n" -gt 200 ] && fail "holder"; sleep 0.05; done
-if fs collect -D --pid-file "$T/run/d.pid" -l "127.0.0.1:$port" -w "$T/S/" 2>"$T/d.err"; then
+if fs collect -D --pid-file "$N/run/d.pid" -l "127.0.0.1:$port" -w "$N/S/" 2>"$T/d.err"; then
     fail "collect -D on a taken port exited 0"
 fi
 kill "$hpid" 2>/dev/null || true
 wait "$hpid" 2>/dev/null || true
-[ -e "$T/run/d.pid" ] && fail "pid file written although the port was taken"
+[ -e "$N/run/d.pid" ] && fail "pid file written although the port was taken"
 grep -q "cannot listen" "$T/d.err" || fail "no clear message: $(cat "$T/d.err")"
 echo "ok   (d) -D on a taken port: status 1 before detaching, no pid file"
