@@ -207,7 +207,13 @@ cmp_filter 'dst port in [443 8943] and inet6'
 cmp_filter 'ipv4 and proto udp'
 cmp_filter '(proto tcp or proto icmp) and not (src port 443 or dst port 443)'
 cmp_filter 'src ip 172.16.9.1 or dst net 172.16.8.0/24'
-[ "$nonzero" -ge $((nfilters - 2)) ] || fail "only $nonzero of $nfilters filters match records"
+# Nearly every filter must select something, so the comparison is not of empty sets.
+# Seven filters name hosts, nets and sizes found only in the shared captures; without
+# ../shared/data (a clone on its own) they select nothing on both sides.
+need_nonzero=$((nfilters - 2))
+[ -d "$FS_DATA/pcap" ] || need_nonzero=$((nfilters - 9))
+[ "$nonzero" -ge "$need_nonzero" ] ||
+    fail "only $nonzero of $nfilters filters match records (need $need_nonzero)"
 
 # ---------------------------------------------------------------- statistics
 # cmp_stat NFKEY FSKEY [FILTER]: -s KEY/ORDER: every key's flows, packets, bytes (-n 0,
