@@ -56,6 +56,8 @@ static void ipfix_templates(struct collect_ctx *x, uint32_t dom, struct rd *r, i
             break;
         }
         struct tmpl t;
+        if (collect_tmpl_refresh(x, dom, 10, tid, f, n, options))
+            continue;
         if (tmpl_compile(&t, f, n, options) != 0) {
             collect_malformed(x, dom, 10, CR_TEMPLATE_SIZE);
             continue;

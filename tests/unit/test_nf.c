@@ -337,6 +337,143 @@ static void test_ipfix(void **state)
     truncate_everywhere(&b);
 }
 
+/*
+ * A fixed-length template that exercises the compiled plan (tmpl_prepare): a total
+ * counter named before the delta one (delta wins), a total-only packet count, a
+ * 3-byte reduced-size counter, sourceIPv4Address twice (the first wins), both address
+ * families with ipVersion deciding per record, seconds and milliseconds for the start
+ * (milliseconds win), ICMP type/code into dport, a VLAN id with priority bits.
+ */
+static void plan_template(struct buf *b)
+{
+    static const uint16_t ies[][2] = { { 85, 8 },  { 1, 3 },  { 86, 8 },  { 8, 4 },   { 8, 4 },
+                                       { 28, 16 }, { 60, 1 }, { 150, 4 }, { 152, 8 }, { 151, 4 },
+                                       { 4, 1 },   { 32, 2 }, { 58, 2 } };
+    size_t at = b->n, n = sizeof(ies) / sizeof(ies[0]);
+    p16(b, 2);
+    p16(b, 0);
+    p16(b, 401);
+    p16(b, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        p16(b, ies[i][0]);
+        p16(b, ies[i][1]);
+    }
+    patch_len(b, at + 2, at);
+}
+
+static void plan_record(struct buf *b, uint32_t bytes, uint8_t ipver, uint8_t last6)
+{
+    p64(b, 999999);     /* octetTotalCount: loses to the delta */
+    p8(b, bytes >> 16); /* octetDeltaCount in 3 bytes */
+    p16(b, bytes & 0xffff);
+    p64(b, 42); /* packetTotalCount */
+    p32(b, 0x0a000001);
+    p32(b, 0x0a090909); /* the second sourceIPv4Address: ignored */
+    for (int i = 0; i < 15; i++)
+        p8(b, i == 0 ? 0x20 : 0);
+    p8(b, last6);
+    p8(b, ipver);
+    p32(b, 1699999000);       /* flowStartSeconds: loses to milliseconds */
+    p64(b, 1699999990123ull); /* flowStartMilliseconds */
+    p32(b, 1700000000);       /* flowEndSeconds */
+    p8(b, 1);                 /* ICMP */
+    p16(b, 0x0303);           /* type 3 code 3 */
+    p16(b, 0xf123);           /* priority bits above the 12-bit id */
+}
+
+static void test_ipfix_plan(void **state)
+{
+    (void)state;
+    struct buf b;
+    ipfix_header(&b, 0);
+    plan_template(&b);
+    size_t at = b.n;
+    p16(&b, 401);
+    p16(&b, 0);
+    plan_record(&b, 0x012345, 6, 0x55);
+    plan_record(&b, 77, 4, 0x66);
+    patch_len(&b, at + 2, at);
+    patch_len(&b, 2, 0);
+    struct collector *c = collector_new(NULL);
+    struct got g = { 0 };
+    assert_int_equal(feed(c, &b, &g), 2);
+    for (int i = 0; i < 2; i++) {
+        const struct flow *f = &g.f[i];
+        assert_int_equal(f->bytes, i ? 77 : 0x012345);
+        assert_int_equal(f->packets, 42);
+        assert_int_equal(f->first, 1699999990123ull);
+        assert_int_equal(f->last, 1700000000000ull);
+        assert_int_equal(f->proto, 1);
+        assert_int_equal(f->dport, 0x0303);
+        assert_int_equal(f->vlan, 0x123);
+    }
+    /* ipVersion 6: the IPv6 destination, and no IPv6 source in the template: :: */
+    const struct flow *f = &g.f[0];
+    static const uint8_t zero[16];
+    assert_int_equal(f->ipver, 6);
+    assert_memory_equal(f->src, zero, 16);
+    assert_int_equal(f->dst[0], 0x20);
+    assert_int_equal(f->dst[15], 0x55);
+    /* ipVersion 4: the first IPv4 source, no IPv4 destination: 0.0.0.0 */
+    f = &g.f[1];
+    assert_int_equal(f->ipver, 4);
+    v4(f, 0, 10, 0, 0, 1);
+    v4(f, 1, 0, 0, 0, 0);
+    collector_free(c);
+    truncate_everywhere(&b);
+}
+
+/* Template 401 again with the same fields (a refresh: counted, not recompiled), then
+ * with other fields under the same id (replaced): data follows whichever is current. */
+static void test_template_refresh(void **state)
+{
+    (void)state;
+    struct collector *c = collector_new(NULL);
+    struct got g = { 0 };
+    struct buf b;
+    for (int round = 0; round < 3; round++) {
+        ipfix_header(&b, 0);
+        if (round < 2) {
+            plan_template(&b);
+        } else {
+            size_t at = b.n;
+            p16(&b, 2);
+            p16(&b, 0);
+            p16(&b, 401);
+            p16(&b, 2);
+            p16(&b, 1); /* octetDeltaCount, 4 bytes */
+            p16(&b, 4);
+            p16(&b, 8); /* sourceIPv4Address */
+            p16(&b, 4);
+            patch_len(&b, at + 2, at);
+        }
+        size_t at = b.n;
+        p16(&b, 401);
+        p16(&b, 0);
+        if (round < 2) {
+            plan_record(&b, 1000 + (uint32_t)round, 4, 0);
+        } else {
+            p32(&b, 5555);
+            p32(&b, 0x0a000063);
+        }
+        patch_len(&b, at + 2, at);
+        patch_len(&b, 2, 0);
+        assert_int_equal(feed(c, &b, &g), 1);
+    }
+    assert_int_equal(g.n, 3);
+    assert_int_equal(g.f[0].bytes, 1000);
+    assert_int_equal(g.f[1].bytes, 1001);
+    assert_int_equal(g.f[1].packets, 42);
+    assert_int_equal(g.f[2].bytes, 5555);
+    assert_int_equal(g.f[2].packets, 0);
+    v4(&g.f[2], 0, 10, 0, 0, 99);
+    struct collect_totals t;
+    collector_totals(c, &t);
+    assert_int_equal(t.sum.templates, 3);
+    assert_int_equal(t.templates_cached, 1);
+    collector_free(c);
+}
+
 static void test_ipfix_withdrawal(void **state)
 {
     (void)state;
@@ -625,6 +762,8 @@ int main(void)
         cmocka_unit_test(test_v9),
         cmocka_unit_test(test_v9_data_before_template),
         cmocka_unit_test(test_ipfix),
+        cmocka_unit_test(test_ipfix_plan),
+        cmocka_unit_test(test_template_refresh),
         cmocka_unit_test(test_ipfix_withdrawal),
         cmocka_unit_test(test_ipfix_options_sampling),
         cmocka_unit_test(test_sflow),
