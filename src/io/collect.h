@@ -220,14 +220,20 @@ struct tmpl_op {
 };
 
 /* How a fast op (tmpl_prepare) loads its bytes: widths chosen once per template. */
-enum { FK_U8, FK_U16, FK_U32, FK_U64, FK_UN, FK_A4, FK_A6 };
+enum { FK_WIDE, FK_U8, FK_U16, FK_U32, FK_U64, FK_UN, FK_A4, FK_A6 };
 
-/* One step of a fixed-length template's fast plan: bytes at `off` of the record. */
+/*
+ * One step of a fixed-length template's fast plan: bytes at `off` of the record. An
+ * unsigned of 1-8 bytes with at least 8 bytes of the record from `off` on is FK_WIDE:
+ * one 8-byte big-endian load shifted right by 64 - 8 * len, the same code for every
+ * width.
+ */
 struct tmpl_fop {
     uint16_t off;
     uint8_t dst;
     uint8_t kind; /* FK_* */
     uint8_t len;
+    uint8_t shift; /* FK_WIDE */
 };
 
 /* Where a flow time comes from: the encoding the template carries, chosen once. */

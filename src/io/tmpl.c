@@ -145,7 +145,11 @@ static void run_fast(const struct tmpl *t, const uint8_t *p, struct tmpl_rec *ou
     const struct tmpl_fop *op = t->fops, *end = t->fops + t->nfops;
     for (; op < end; op++) {
         const uint8_t *q = p + op->off;
-        if (op->kind == FK_A4)
+        if (op->kind == FK_WIDE) {
+            uint64_t w;
+            memcpy(&w, q, 8);
+            out->v[op->dst] = __builtin_bswap64(w) >> op->shift;
+        } else if (op->kind == FK_A4)
             flow_addr_from_v4(out->a[op->dst - S_SRC4], q);
         else if (op->kind == FK_A6)
             memcpy(out->a[op->dst - S_SRC4], q, 16);
@@ -310,11 +314,14 @@ static void plan_build(struct tmpl_plan *pl, uint64_t have, int v6first)
     plan_time(pl, have, 1);
 }
 
-/* The fast op of a wire op that fills a slot, for one starting at byte off. */
-static struct tmpl_fop fop_of(const struct tmpl_op *op, uint32_t off)
+/* The fast op of a wire op that fills a slot, at byte off of a minlen-byte record. */
+static struct tmpl_fop fop_of(const struct tmpl_op *op, uint32_t off, uint32_t minlen)
 {
     struct tmpl_fop f = { .off = (uint16_t)off, .dst = (uint8_t)op->dst, .len = (uint8_t)op->len };
-    if (op->kind == OPK_ADDR4)
+    if (op->kind == OPK_UINT && off + 8 <= minlen) {
+        f.kind = FK_WIDE;
+        f.shift = (uint8_t)(64 - 8 * op->len);
+    } else if (op->kind == OPK_ADDR4)
         f.kind = FK_A4;
     else if (op->kind == OPK_ADDR6)
         f.kind = FK_A6;
@@ -346,7 +353,7 @@ void tmpl_prepare(struct tmpl *t)
         if (fills && !((have >> op->dst) & 1)) {
             have |= 1ull << op->dst;
             if (t->fops)
-                t->fops[t->nfops++] = fop_of(op, off);
+                t->fops[t->nfops++] = fop_of(op, off, t->minlen);
         }
         off += op->len;
     }
