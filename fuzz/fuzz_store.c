@@ -4,7 +4,8 @@
  *
  * Each input is decoded twice: as is, and with every crc recomputed. The crcs would
  * otherwise stop almost every mutation at the first check, and the fuzzer would never
- * reach the codecs, the size checks behind them and the unshuffle.
+ * reach the plane map checks of a version 2 block, the codecs, the size checks behind
+ * them and the unshuffle. Seeds of both versions are in fuzz/corpus/store.
  */
 #include "core/le.h"
 #include "io/store.h"

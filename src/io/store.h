@@ -8,26 +8,44 @@
  * File layout, every integer little-endian:
  *
  *   +--------------------------- file header (64 bytes) ---------------------------+
- *   | magic "FSFL" | u16 version=1 | u8 codec | u8 flags | u32 header_len=64       |
+ *   | magic "FSFL" | u16 version=2 | u8 codec | u8 flags | u32 header_len=64       |
  *   | u64 bin_start_ms | u32 bin_secs | u32 nblocks | u64 nrecords                  |
  *   | u64 first_min_ms | u64 last_max_ms | u32 ncolumns | u32 reserved=0 | u32 crc32 |
  *   +------------------------------------------------------------------------------+
  *   | block header (40 bytes): magic "FSBK" | u32 nrecords | u32 raw_len |          |
  *   |   u32 comp_len | u8 codec | 3 zero bytes | u64 first_min_ms | u64 last_max_ms |
  *   |   u32 crc32 of the comp_len payload bytes                                     |
- *   | payload: comp_len bytes = codec(raw); raw = columns                          |
+ *   | payload: comp_len bytes = plane map | constants | codec(stored planes)        |
  *   +------------------------------------------------------------------------------+
  *   | ... more blocks ...                                                          |
  *   | end block: a block header with nrecords = 0, raw_len = comp_len = 0          |
  *   +------------------------------------------------------------------------------+
  *
- * raw = for each field of fields[] (src/core/fields.h) in table order, the column of
- * that field for every record of the block, byte-plane shuffled: all bytes 0 of the
- * column, then all bytes 1, ... (little-endian byte order of each value; addresses
- * byte by byte). Shuffling puts the many zero high bytes of counters together, which
- * LZ4 and zstd compress far better than row records. ncolumns in the header is the
- * number of fields the writer had (at least 1); a reader refuses a file with more
+ * Byte planes. For each field of fields[] (src/core/fields.h) in table order, the first
+ * ncolumns of them, and for each byte b of that field (little-endian byte order of an
+ * integer; an address byte by byte) there is one plane: byte b of the field of every
+ * record of the block, n = nrecords bytes. Planes are numbered 0 .. P-1 in that order,
+ * P = the sum of the sizes of the ncolumns fields (183 for every field today).
+ * Grouping the bytes this way puts the many zero high bytes of counters together,
+ * which LZ4 and zstd compress far better than row records. ncolumns in the header is
+ * the number of fields the writer had (at least 1); a reader refuses a file with more
  * columns than it knows (version bump) and zero-fills fields the file lacks.
+ *
+ * Version 2 payload (the crc covers all comp_len bytes):
+ *   plane map  ceil(P / 8) bytes; bit p (byte p / 8, bit p % 8, least significant
+ *              first) set = plane p is stored; bits at and beyond P are zero.
+ *   constants  one byte per clear bit, in plane order: every byte of that plane is
+ *              this value (a constant plane: most planes of real traffic are, zero).
+ *   codec part codec(the stored planes one after the other in plane order, n bytes
+ *              each); with codec NONE the stored planes as they are.
+ * raw_len = (stored planes) * n, the codec part's decoded size: a multiple of n, at
+ * most P * n; the map and constants take ceil(P / 8) + P - raw_len / n bytes, the codec
+ * part the rest of comp_len. With codec NONE the codec part is raw_len bytes; with
+ * another codec it is not empty, so a block that stores no plane (every plane constant,
+ * e.g. one record) has raw_len 0 and codec NONE. A writer may store a constant plane.
+ *
+ * Version 1 (still read; the writer writes 2): the payload is only the codec part,
+ * every plane stored, raw_len = P * n. Other versions are refused.
  *
  * A block's codec byte may be NONE in a file of another codec: the writer keeps a block
  * raw when compressing does not shrink it. crc32 is IEEE CRC-32 (zlib's); the header's
@@ -161,8 +179,9 @@ int store_reader_drain(struct store_reader *r, store_sink_fn fn, void *ctx, stru
 /*
  * Decode only the fields in mask (bit i = fields[i]; 0 or store_columns_all() = every
  * one) from now on: other fields of the records handed out may be zero. LZ4 blocks are
- * decompressed only up to the last wanted column (the crc still covers the whole
- * block) and unwanted columns are not unshuffled. Call before reading.
+ * decompressed only up to the last stored plane of the last wanted column (the crc
+ * still covers the whole block) and unwanted columns are not unshuffled. Call before
+ * reading.
  */
 void store_reader_columns(struct store_reader *r, uint64_t mask);
 

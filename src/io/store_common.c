@@ -22,10 +22,6 @@
 #include <time.h>
 #include <zstd.h>
 
-/* Records per shuffle tile: 64 records of struct flow stay in L1, and each byte plane
- * of a tile is one 64-byte cache line of the raw buffer. */
-#define TILE 64
-
 /*
  * Parse "none" | "lz4" | "zstd" | "zstd:N". *level is 0 (codec default) unless a zstd
  * level is given. Returns 0 or FS_EINVAL; the outputs are untouched on error.
@@ -194,9 +190,9 @@ int store_hdr_parse(const uint8_t *p, size_t n, struct store_hdr *h, const char 
                           "%s: not a flowsleuth store file (bad magic)", name);
     struct rd r = rd_init(p + 4, n - 4);
     h->version = rd_le16(&r);
-    if (!r.err && h->version != STORE_VERSION)
-        return fs_err_set(err, FS_EVERSION, 4, "%s: store version %u, this reader knows %u", name,
-                          h->version, STORE_VERSION);
+    if (!r.err && (h->version < STORE_VERSION_MIN || h->version > STORE_VERSION))
+        return fs_err_set(err, FS_EVERSION, 4, "%s: store version %u, this reader knows %u to %u",
+                          name, h->version, STORE_VERSION_MIN, STORE_VERSION);
     h->codec = rd_u8(&r);
     h->flags = rd_u8(&r);
     h->header_len = rd_le32(&r);
@@ -238,8 +234,40 @@ void store_bhdr_encode(uint8_t *out, const struct store_bhdr *b)
     put_le32(out + 36, b->crc);
 }
 
+/* v1: raw_len is every plane, the payload codec(raw_len) or raw_len bytes for NONE. */
+static const char *bhdr_check_v1(const struct store_bhdr *b, size_t recbytes)
+{
+    if ((uint64_t)b->nrecords * recbytes != b->raw_len)
+        return "raw_len does not match the record count";
+    if (b->codec == STORE_NONE ? b->comp_len != b->raw_len
+                               : b->comp_len > store_comp_bound(b->raw_len))
+        return "comp_len does not fit raw_len";
+    return NULL;
+}
+
+/*
+ * v2: raw_len is the stored planes (raw_len / nrecords of the recbytes), which also
+ * fixes the length of the plane map and constants ahead of the codec part. With NONE
+ * the codec part is raw_len bytes; a codec needs something to decode (a block without
+ * stored planes is NONE).
+ */
+static const char *bhdr_check_v2(const struct store_bhdr *b, size_t recbytes)
+{
+    if (b->raw_len % b->nrecords || b->raw_len / b->nrecords > recbytes)
+        return "raw_len is not a whole number of the records' planes";
+    size_t head = STORE_MAP_LEN(recbytes) + recbytes - b->raw_len / b->nrecords;
+    if (b->comp_len < head)
+        return "plane map and constants do not fit comp_len";
+    size_t part = b->comp_len - head;
+    if (b->codec == STORE_NONE ? part != b->raw_len
+                               : part == 0 || part > store_comp_bound(b->raw_len))
+        return b->codec != STORE_NONE && b->raw_len == 0 ? "compressed block without stored planes"
+                                                         : "comp_len does not fit raw_len";
+    return NULL;
+}
+
 /* Everything a block header can get wrong, as a message (NULL when fine). */
-static const char *bhdr_check(const struct store_bhdr *b, size_t recbytes)
+static const char *bhdr_check(const struct store_bhdr *b, uint16_t version, size_t recbytes)
 {
     if (b->codec > STORE_ZSTD)
         return "unknown codec";
@@ -247,18 +275,13 @@ static const char *bhdr_check(const struct store_bhdr *b, size_t recbytes)
         return b->raw_len || b->comp_len ? "bad end block" : NULL;
     if (b->nrecords > STORE_MAX_BLOCK_RECORDS)
         return "too many records";
-    if ((uint64_t)b->nrecords * recbytes != b->raw_len)
-        return "raw_len does not match the record count";
     if (b->comp_len == 0 || b->comp_len > STORE_MAX_COMP_LEN)
         return "bad comp_len";
-    if (b->codec == STORE_NONE ? b->comp_len != b->raw_len
-                               : b->comp_len > store_comp_bound(b->raw_len))
-        return "comp_len does not fit raw_len";
-    return NULL;
+    return version < 2 ? bhdr_check_v1(b, recbytes) : bhdr_check_v2(b, recbytes);
 }
 
-int store_bhdr_parse(const uint8_t *p, struct store_bhdr *b, size_t recbytes, const char *name,
-                     uint64_t blockno, uint64_t off, struct fs_err *err)
+int store_bhdr_parse(const uint8_t *p, struct store_bhdr *b, uint16_t version, size_t recbytes,
+                     const char *name, uint64_t blockno, uint64_t off, struct fs_err *err)
 {
     struct rd r = rd_init(p, STORE_BHDR_LEN);
     int magic_ok = memcmp(p, "FSBK", 4) == 0;
@@ -273,11 +296,50 @@ int store_bhdr_parse(const uint8_t *p, struct store_bhdr *b, size_t recbytes, co
     b->crc = rd_le32(&r);
     const char *why = !magic_ok ? "bad block magic"
                       : pad     ? "nonzero padding"
-                                : bhdr_check(b, recbytes);
+                                : bhdr_check(b, version, recbytes);
     if (why)
         return fs_err_set(err, FS_ECORRUPT, (long long)off, "%s: block %llu at offset %llu: %s",
                           name, (unsigned long long)blockno, (unsigned long long)off, why);
     return 0;
+}
+
+/* Set bits of a plane map of planes planes; *beyond = 1 when a bit at or past the
+ * last plane is set. */
+static size_t map_count(const uint8_t *map, size_t planes, int *beyond)
+{
+    size_t k = 0, len = STORE_MAP_LEN(planes);
+    for (size_t i = 0; i < len; i++)
+        k += (size_t)__builtin_popcount(map[i]);
+    *beyond = planes % 8 && map[len - 1] >> (planes % 8);
+    return k;
+}
+
+const char *store_payload_parse(const uint8_t *payload, const struct store_bhdr *b,
+                                uint16_t version, size_t planes, struct store_payload *out)
+{
+    if (version < 2) {
+        *out = (struct store_payload){ .part = payload,
+                                       .part_len = b->comp_len,
+                                       .nstored = b->raw_len / b->nrecords };
+        return NULL;
+    }
+    /* store_bhdr_parse let only a whole number of planes through; checked again, as
+     * this reads the payload. */
+    size_t k = b->raw_len / b->nrecords, maplen = STORE_MAP_LEN(planes);
+    if (b->raw_len % b->nrecords || k > planes || b->comp_len < maplen + planes - k)
+        return "plane map and constants do not fit comp_len";
+    int beyond;
+    size_t set = map_count(payload, planes, &beyond);
+    if (beyond)
+        return "plane map has bits beyond the last plane";
+    if (set != k)
+        return "raw_len does not match the plane map";
+    *out = (struct store_payload){ .map = payload,
+                                   .consts = payload + maplen,
+                                   .part = payload + maplen + planes - k,
+                                   .part_len = b->comp_len - (maplen + planes - k),
+                                   .nstored = k };
+    return NULL;
 }
 
 /* ---- byte-plane shuffle ---- */
@@ -288,6 +350,145 @@ static int is_bytes(const struct field *fd)
     return fd->type == FT_ADDR || fd->type == FT_EADDR;
 }
 
+/* The byte of struct flow that plane b of field fd is: integers little-endian,
+ * addresses byte by byte. */
+static size_t plane_byte(const struct field *fd, size_t b)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    if (!is_bytes(fd))
+        return (size_t)fd->offset + fd->size - 1 - b;
+#endif
+    return (size_t)fd->offset + b;
+}
+
+#if defined(__SSE2__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define STORE_SHUFFLE_SIMD 1
+#endif
+
+_Static_assert(sizeof(struct flow) % 8 == 0, "vary_bytes reads the record in 8-byte words");
+
+/*
+ * acc[i] = OR over records 1..n-1 of (byte i XOR byte i of record 0): nonzero where
+ * byte i of struct flow varies in the block. One pass over the records in whole
+ * registers, whatever the fields are (bytes of no field are simply not looked at).
+ */
+static void vary_bytes(const struct flow *f, size_t n, uint8_t *acc)
+{
+    const uint8_t *p0 = (const uint8_t *)f;
+#ifdef STORE_SHUFFLE_SIMD
+    enum { NV = sizeof(struct flow) / 16, NW = sizeof(struct flow) % 16 / 8 };
+    const size_t tail = (size_t)NV * 16; /* the last 8 bytes when the size is 16k + 8 */
+    __m128i a[NV];
+    uint64_t t = 0, t0 = 0;
+    for (size_t j = 0; j < NV; j++)
+        a[j] = _mm_setzero_si128();
+    if (NW)
+        memcpy(&t0, p0 + tail, 8);
+    for (size_t r = 1; r < n; r++) {
+        const uint8_t *p = p0 + r * sizeof(struct flow);
+        for (size_t j = 0; j < NV; j++)
+            a[j] =
+                _mm_or_si128(a[j], _mm_xor_si128(_mm_loadu_si128((const __m128i *)(p + 16 * j)),
+                                                 _mm_loadu_si128((const __m128i *)(p0 + 16 * j))));
+        if (NW) {
+            uint64_t x;
+            memcpy(&x, p + tail, 8);
+            t |= x ^ t0;
+        }
+    }
+    for (size_t j = 0; j < NV; j++)
+        _mm_storeu_si128((__m128i *)(acc + 16 * j), a[j]);
+    if (NW)
+        memcpy(acc + tail, &t, 8);
+#else
+    enum { NW = sizeof(struct flow) / 8 };
+    uint64_t a[NW] = { 0 }, w0[NW];
+    memcpy(w0, p0, sizeof(w0));
+    for (size_t r = 1; r < n; r++)
+        for (size_t j = 0; j < NW; j++) {
+            uint64_t x;
+            memcpy(&x, p0 + r * sizeof(struct flow) + 8 * j, 8);
+            a[j] |= x ^ w0[j];
+        }
+    memcpy(acc, a, sizeof(a));
+#endif
+}
+
+size_t store_plane_map(const struct flow *f, size_t n, uint8_t *map, uint8_t *val)
+{
+    uint8_t acc[sizeof(struct flow)];
+    const uint8_t *rec0 = (const uint8_t *)f;
+    vary_bytes(f, n, acc);
+    memset(map, 0, STORE_MAP_LEN(store_record_bytes((uint32_t)nfields)));
+    size_t p = 0, k = 0;
+    for (size_t i = 0; i < nfields; i++)
+        for (size_t b = 0; b < fields[i].size; b++, p++) {
+            size_t at = plane_byte(&fields[i], b);
+            val[p] = rec0[at];
+            if (acc[at]) {
+                map[p / 8] |= (uint8_t)(1u << (p % 8));
+                k++;
+            }
+        }
+    return k;
+}
+
+/* The plane map by the plain statement: a plane varies when some record's byte differs
+ * from record 0's. */
+size_t store_plane_map_scalar(const struct flow *f, size_t n, uint8_t *map, uint8_t *val)
+{
+    memset(map, 0, STORE_MAP_LEN(store_record_bytes((uint32_t)nfields)));
+    size_t p = 0, k = 0;
+    for (size_t i = 0; i < nfields; i++)
+        for (size_t b = 0; b < fields[i].size; b++, p++) {
+            size_t at = plane_byte(&fields[i], b);
+            val[p] = ((const uint8_t *)&f[0])[at];
+            size_t r = 1;
+            while (r < n && ((const uint8_t *)&f[r])[at] == val[p])
+                r++;
+            if (r < n) {
+                map[p / 8] |= (uint8_t)(1u << (p % 8));
+                k++;
+            }
+        }
+    return k;
+}
+
+/*
+ * Where the planes of one block go: dst[p] = raw + k * n for the k-th stored plane, and
+ * for a constant plane a spare plane after the stored ones (raw has room for every
+ * plane), where the transposition of a field with stored and constant planes drops the
+ * constant ones; fmask[i] = the stored planes of field i (a field with none is skipped).
+ */
+struct shuf_plan {
+    uint8_t *dst[STORE_MAX_PLANES];
+    uint16_t fmask[STORE_MAX_PLANES];
+};
+
+static void shuf_plan(const uint8_t *map, size_t n, uint8_t *raw, struct shuf_plan *sp)
+{
+    size_t planes = store_record_bytes((uint32_t)nfields), k = 0, p = 0;
+    for (size_t q = 0; q < planes; q++)
+        k += !map || STORE_MAP_BIT(map, q);
+    uint8_t *spare = raw + k * n;
+    k = 0;
+    for (size_t i = 0; i < nfields; i++) {
+        sp->fmask[i] = 0;
+        for (size_t b = 0; b < fields[i].size; b++, p++) {
+            if (map && !STORE_MAP_BIT(map, p)) {
+                sp->dst[p] = spare;
+                continue;
+            }
+            sp->dst[p] = raw + k++ * n;
+            sp->fmask[i] |= (uint16_t)(1u << b);
+        }
+    }
+}
+
+/* Records per shuffle tile: 64 records of struct flow stay in L1, and each byte plane
+ * of a tile is one 64-byte cache line of the raw buffer. */
+#define TILE 64
+
 /*
  * Tiles go through a small local buffer: the byte planes of a column sit n bytes apart,
  * and with n a power of two they all map to one L1 set, so writing or reading them
@@ -296,9 +497,10 @@ static int is_bytes(const struct field *fd)
  */
 typedef uint8_t tile_t[16][TILE];
 
-/* Records r0..r1 (at most TILE) of one column: plane b holds byte b of every value. */
+/* Records r0..r1 (at most TILE) of one column: plane b (byte b of every value) to
+ * dst[b] + r0. */
 static void shuffle_col(const struct field *fd, const struct flow *f, size_t r0, size_t r1,
-                        size_t n, uint8_t *col)
+                        uint8_t *const *dst)
 {
     const uint8_t *base = (const uint8_t *)f + r0 * sizeof(struct flow) + fd->offset;
     const size_t st = sizeof(struct flow), m = r1 - r0, sz = fd->size;
@@ -333,10 +535,10 @@ static void shuffle_col(const struct field *fd, const struct flow *f, size_t r0,
             t[0][r] = base[r * st];
     }
     for (size_t b = 0; b < sz && b < 16; b++)
-        memcpy(col + b * n + r0, t[b], m);
+        memcpy(dst[b] + r0, t[b], m);
 }
 
-#if defined(__SSE2__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#ifdef STORE_SHUFFLE_SIMD
 /*
  * The shuffle in SSE2, 16 records of one column at a time. The values are loaded into
  * registers record-major (16 * sz bytes, byte b of record R at address R*sz + b), and
@@ -346,7 +548,6 @@ static void shuffle_col(const struct field *fd, const struct flow *f, size_t r0,
  * register b is then byte plane b of the 16 records, stored as one 16-byte run. The
  * scalar tile transposition it replaces was a fifth of a busy collector's time.
  */
-#define STORE_SHUFFLE_SIMD 1
 
 /* One stage over k registers (2, 4 or 8): y[i] = even bytes of x[2i] x[2i+1], y[k/2+i]
  * = their odd bytes. */
@@ -375,8 +576,8 @@ static inline __m128i ld32(const uint8_t *p)
     return _mm_cvtsi32_si128(v);
 }
 
-/* 16 values of 8 bytes at src (stride st) into planes col + b*n (b < 8). */
-static void shuf8_x16(const uint8_t *src, size_t st, uint8_t *col, size_t n)
+/* 16 values of 8 bytes at src (stride st) into planes d[b] + r (b < 8). */
+static void shuf8_x16(const uint8_t *src, size_t st, uint8_t *const *d, size_t r)
 {
     __m128i x[8];
     for (int j = 0; j < 8; j++)
@@ -386,11 +587,11 @@ static void shuf8_x16(const uint8_t *src, size_t st, uint8_t *col, size_t n)
     deint_stage(x, 8);
     deint_stage(x, 8);
     for (int b = 0; b < 8; b++)
-        _mm_storeu_si128((__m128i *)(col + (size_t)b * n), x[b]);
+        _mm_storeu_si128((__m128i *)(d[b] + r), x[b]);
 }
 
 /* 16 values of 4 bytes, as shuf8_x16. */
-static void shuf4_x16(const uint8_t *src, size_t st, uint8_t *col, size_t n)
+static void shuf4_x16(const uint8_t *src, size_t st, uint8_t *const *d, size_t r)
 {
     __m128i x[4];
     for (int j = 0; j < 4; j++) {
@@ -402,7 +603,7 @@ static void shuf4_x16(const uint8_t *src, size_t st, uint8_t *col, size_t n)
     deint_stage(x, 4);
     deint_stage(x, 4);
     for (int b = 0; b < 4; b++)
-        _mm_storeu_si128((__m128i *)(col + (size_t)b * n), x[b]);
+        _mm_storeu_si128((__m128i *)(d[b] + r), x[b]);
 }
 
 static inline __m128i ld16(const uint8_t *p)
@@ -413,7 +614,7 @@ static inline __m128i ld16(const uint8_t *p)
 }
 
 /* 16 values of 2 bytes, as shuf8_x16. */
-static void shuf2_x16(const uint8_t *src, size_t st, uint8_t *col, size_t n)
+static void shuf2_x16(const uint8_t *src, size_t st, uint8_t *const *d, size_t r)
 {
     __m128i x[2];
     for (int j = 0; j < 2; j++) {
@@ -425,83 +626,106 @@ static void shuf2_x16(const uint8_t *src, size_t st, uint8_t *col, size_t n)
         x[j] = _mm_unpacklo_epi64(_mm_unpacklo_epi32(q[0], q[1]), _mm_unpacklo_epi32(q[2], q[3]));
     }
     deint_stage(x, 2);
-    _mm_storeu_si128((__m128i *)col, x[0]);
-    _mm_storeu_si128((__m128i *)(col + n), x[1]);
+    _mm_storeu_si128((__m128i *)(d[0] + r), x[0]);
+    _mm_storeu_si128((__m128i *)(d[1] + r), x[1]);
 }
 
-/* Records r0..r0+m of one column (m a multiple of 16) into its planes at col. */
-static void shuffle_col_simd(const struct field *fd, const struct flow *f, size_t r0, size_t m,
-                             size_t n, uint8_t *col)
+/*
+ * The bytes [*o, *o + *w) of a field that a transposition must cover to reach its
+ * stored planes (fmask, not 0): w a power of two, within the field. On a little-endian
+ * machine plane b is memory byte b, so the window can be loaded as narrower values:
+ * an IPv4-mapped address is one 4-byte transposition, a time or a counter that
+ * varies in its low bytes 4 or 2 instead of 8.
+ */
+static void col_window(unsigned fmask, size_t sz, size_t *o, size_t *w)
 {
-    const size_t st = sizeof(struct flow), sz = fd->size;
-    const uint8_t *base = (const uint8_t *)f + r0 * st + fd->offset;
+    size_t lo = (size_t)__builtin_ctz(fmask), hi = 31 - (size_t)__builtin_clz(fmask), n = 1;
+    while (n < hi - lo + 1)
+        n *= 2;
+    *o = lo + n > sz ? sz - n : lo;
+    *w = n;
+}
+
+/* Records r0..r0+m of one column (m a multiple of 16) into its planes d[b] + r; fmask
+ * its stored planes: only their window of bytes is transposed. */
+static void shuffle_col_simd(const struct field *fd, const struct flow *f, size_t r0, size_t m,
+                             uint8_t *const *d, unsigned fmask)
+{
+    const size_t st = sizeof(struct flow);
+    size_t o, w;
+    col_window(fmask, fd->size, &o, &w);
+    const uint8_t *base = (const uint8_t *)f + r0 * st + fd->offset + o;
+    d += o;
     for (size_t k = 0; k < m; k += 16) {
         const uint8_t *src = base + k * st;
-        uint8_t *c = col + r0 + k;
-        if (sz == 16) {
-            shuf8_x16(src, st, c, n);
-            shuf8_x16(src + 8, st, c + 8 * n, n);
-        } else if (sz == 8) {
-            shuf8_x16(src, st, c, n);
-        } else if (sz == 4) {
-            shuf4_x16(src, st, c, n);
-        } else if (sz == 2) {
-            shuf2_x16(src, st, c, n);
+        size_t r = r0 + k;
+        if (w == 16) {
+            shuf8_x16(src, st, d, r);
+            shuf8_x16(src + 8, st, d + 8, r);
+        } else if (w == 8) {
+            shuf8_x16(src, st, d, r);
+        } else if (w == 4) {
+            shuf4_x16(src, st, d, r);
+        } else if (w == 2) {
+            shuf2_x16(src, st, d, r);
         } else {
             for (size_t i = 0; i < 16; i++)
-                c[i] = src[i * st];
+                d[0][r + i] = src[i * st];
         }
     }
 }
 #endif
 
 /* The shuffle without SIMD: the reference the fast path is tested against. */
-void store_shuffle_scalar(const struct flow *f, size_t n, uint8_t *raw)
+void store_shuffle_scalar(const struct flow *f, size_t n, const uint8_t *map, uint8_t *raw)
 {
+    struct shuf_plan sp;
+    shuf_plan(map, n, raw, &sp);
     for (size_t r0 = 0; r0 < n; r0 += TILE) {
-        size_t r1 = r0 + TILE < n ? r0 + TILE : n;
-        uint8_t *col = raw;
-        for (size_t i = 0; i < nfields; i++) {
-            shuffle_col(&fields[i], f, r0, r1, n, col);
-            col += n * fields[i].size;
-        }
+        size_t r1 = r0 + TILE < n ? r0 + TILE : n, p = 0;
+        for (size_t i = 0; i < nfields; p += fields[i].size, i++)
+            if (sp.fmask[i])
+                shuffle_col(&fields[i], f, r0, r1, sp.dst + p);
     }
 }
 
-void store_shuffle(const struct flow *f, size_t n, uint8_t *raw)
+void store_shuffle(const struct flow *f, size_t n, const uint8_t *map, uint8_t *raw)
 {
 #ifdef STORE_SHUFFLE_SIMD
-    /* Tile by tile, every column: the tile's records stay in L1 while their columns are
-     * cut out, and the planes of a column get whole 64-byte lines. */
+    /* Tile by tile, every column with a stored plane: the tile's records stay in L1
+     * while their columns are cut out, and the planes of a column get whole 64-byte
+     * lines. */
+    struct shuf_plan sp;
+    shuf_plan(map, n, raw, &sp);
     for (size_t r0 = 0; r0 < n; r0 += TILE) {
-        size_t r1 = r0 + TILE < n ? r0 + TILE : n, m = (r1 - r0) & ~(size_t)15;
-        uint8_t *col = raw;
-        for (size_t i = 0; i < nfields; i++) {
+        size_t r1 = r0 + TILE < n ? r0 + TILE : n, m = (r1 - r0) & ~(size_t)15, p = 0;
+        for (size_t i = 0; i < nfields; p += fields[i].size, i++) {
             size_t sz = fields[i].size;
+            if (!sp.fmask[i])
+                continue;
             if (sz == 1 || sz == 2 || sz == 4 || sz == 8 || sz == 16) {
-                shuffle_col_simd(&fields[i], f, r0, m, n, col);
+                shuffle_col_simd(&fields[i], f, r0, m, sp.dst + p, sp.fmask[i]);
                 if (r0 + m < r1)
-                    shuffle_col(&fields[i], f, r0 + m, r1, n, col);
+                    shuffle_col(&fields[i], f, r0 + m, r1, sp.dst + p);
             } else {
-                shuffle_col(&fields[i], f, r0, r1, n, col);
+                shuffle_col(&fields[i], f, r0, r1, sp.dst + p);
             }
-            col += n * sz;
         }
     }
 #else
-    store_shuffle_scalar(f, n, raw);
+    store_shuffle_scalar(f, n, map, raw);
 #endif
 }
 
-/* The inverse of shuffle_col. */
-static void unshuffle_col(const struct field *fd, const uint8_t *col, size_t r0, size_t r1,
-                          size_t n, struct flow *out)
+/* The inverse of shuffle_col: records a..a+m of the planes pl[b] to the field at base
+ * (of the first of them) in consecutive records. */
+static void unshuffle_col(const struct field *fd, const uint8_t *const *pl, size_t a, size_t m,
+                          uint8_t *base)
 {
-    uint8_t *base = (uint8_t *)out + r0 * sizeof(struct flow) + fd->offset;
-    const size_t st = sizeof(struct flow), m = r1 - r0, sz = fd->size;
+    const size_t st = sizeof(struct flow), sz = fd->size;
     tile_t t;
     for (size_t b = 0; b < sz && b < 16; b++)
-        memcpy(t[b], col + b * n + r0, m);
+        memcpy(t[b], pl[b] + a, m);
     if (is_bytes(fd)) {
         for (size_t r = 0; r < m; r++)
             for (size_t b = 0; b < 16 && b < sz; b++)
@@ -530,21 +754,22 @@ static void unshuffle_col(const struct field *fd, const uint8_t *col, size_t r0,
     }
 }
 
-#if defined(__SSE2__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#ifdef STORE_SHUFFLE_SIMD
 /*
  * The unshuffle in SSE2 (every x86-64 has it), 16 records at a time: byte planes are
- * interleaved with unpack instructions straight from the raw buffer, without the copy
+ * interleaved with unpack instructions straight from the planes, without the copy
  * into a tile and the byte-by-byte assembly, which took half of a plain read. On a
  * little-endian machine plane b is memory byte b of the value, so an address (16
- * planes) is two 8-byte halves and one routine per width covers every field.
+ * planes) is two 8-byte halves and one routine per width covers every field. Each
+ * plane comes through its own pointer (decoded, zero or a constant).
  */
 #define STORE_UNSHUFFLE_SIMD 1
 
-#define LD(b)      _mm_loadu_si128((const __m128i *)(col + (b)*n + r))
+#define LD(b)      _mm_loadu_si128((const __m128i *)(pl[b] + r))
 #define ST64(k, v) _mm_storel_epi64((__m128i *)(dst + (size_t)(k)*st), (v))
 
-/* 16 values of 8 bytes: planes col + b*n, records r..r+15, to dst (stride st). */
-static void unshuf8_x16(const uint8_t *col, size_t n, size_t r, uint8_t *dst, size_t st)
+/* 16 values of 8 bytes: planes pl[b], records r..r+15, to dst (stride st). */
+static void unshuf8_x16(const uint8_t *const *pl, size_t r, uint8_t *dst, size_t st)
 {
     __m128i a0 = _mm_unpacklo_epi8(LD(0), LD(1)), a1 = _mm_unpackhi_epi8(LD(0), LD(1));
     __m128i a2 = _mm_unpacklo_epi8(LD(2), LD(3)), a3 = _mm_unpackhi_epi8(LD(2), LD(3));
@@ -565,7 +790,7 @@ static void unshuf8_x16(const uint8_t *col, size_t n, size_t r, uint8_t *dst, si
 }
 
 /* 16 values of 4 or 2 bytes (sz), as unshuf8_x16. */
-static void unshuf42_x16(const uint8_t *col, size_t n, size_t r, uint8_t *dst, size_t st, size_t sz)
+static void unshuf42_x16(const uint8_t *const *pl, size_t r, uint8_t *dst, size_t st, size_t sz)
 {
     __m128i a0 = _mm_unpacklo_epi8(LD(0), LD(1)), a1 = _mm_unpackhi_epi8(LD(0), LD(1));
     union {
@@ -594,108 +819,154 @@ static void unshuf42_x16(const uint8_t *col, size_t n, size_t r, uint8_t *dst, s
 #undef LD
 #undef ST64
 
-/* Records r0..r0+m of one column, m a multiple of 16. */
-static void unshuffle_col_simd(const struct field *fd, const uint8_t *col, size_t r0, size_t m,
-                               size_t n, struct flow *out)
-{
-    const size_t st = sizeof(struct flow), sz = fd->size;
-    uint8_t *base = (uint8_t *)out + r0 * st + fd->offset;
-    for (size_t k = 0; k < m; k += 16) {
-        uint8_t *dst = base + k * st;
-        if (sz == 16) {
-            unshuf8_x16(col, n, r0 + k, dst, st);
-            unshuf8_x16(col + 8 * n, n, r0 + k, dst + 8, st);
-        } else if (sz == 8) {
-            unshuf8_x16(col, n, r0 + k, dst, st);
-        } else if (sz == 4 || sz == 2) {
-            unshuf42_x16(col, n, r0 + k, dst, st, sz);
-        } else {
-            for (size_t i = 0; i < 16; i++)
-                dst[i * st] = col[r0 + k + i];
-        }
-    }
-}
 #endif
 
-/* 1 when len bytes at p are all zero: an OR reduction the compiler vectorises. */
-static int all_zero(const uint8_t *p, size_t len)
+/* Never written, so reads of it find zeros (and its untouched pages are all the one
+ * zero page of the kernel). As long as the largest block a reader accepts. */
+static uint8_t zero_plane[STORE_MAX_BLOCK_RECORDS];
+const uint8_t *const store_zero_plane = zero_plane;
+
+/* The planes of a column the file does not have: zero. */
+static const uint8_t *const zero_col[16] = {
+    zero_plane, zero_plane, zero_plane, zero_plane, zero_plane, zero_plane, zero_plane, zero_plane,
+    zero_plane, zero_plane, zero_plane, zero_plane, zero_plane, zero_plane, zero_plane, zero_plane,
+};
+
+int store_plane_is_const(const uint8_t *p, size_t n)
 {
+    const uint64_t v = p[0] * 0x0101010101010101ull;
     size_t i = 0;
-    while (i + 256 <= len) {
+    for (; i + 64 <= n; i += 64) { /* whole words, a chunk at a time: vectorised */
         uint64_t acc = 0;
-        for (size_t k = 0; k < 256; k += 8) {
+        for (size_t k = 0; k < 64; k += 8) {
             uint64_t w;
             memcpy(&w, p + i + k, 8);
-            acc |= w;
+            acc |= w ^ v;
         }
         if (acc)
             return 0;
-        i += 256;
     }
-    for (; i < len; i++)
-        if (p[i])
+    for (; i < n; i++)
+        if (p[i] != p[0])
             return 0;
     return 1;
 }
 
-/* One tile of records r0..r1 of every column not in skip. */
-static void unshuffle_tile(const uint8_t *raw, size_t n, uint32_t ncolumns, uint64_t skip,
-                           size_t r0, size_t r1, struct flow *out)
+void store_planes_flat(struct store_planes *pl, const uint8_t *raw, size_t n, uint32_t ncolumns)
 {
-    const uint8_t *col = raw;
-    for (size_t i = 0; i < ncolumns; col += n * fields[i].size, i++) {
-        if (skip >> i & 1)
-            continue;
-#ifdef STORE_UNSHUFFLE_SIMD
-        size_t sz = fields[i].size, m = (r1 - r0) & ~(size_t)15;
-        if (sz == 1 || sz == 2 || sz == 4 || sz == 8 || sz == 16) {
-            unshuffle_col_simd(&fields[i], col, r0, m, n, out);
-            if (r0 + m < r1)
-                unshuffle_col(&fields[i], col, r0 + m, r1, n, out);
-            continue;
-        }
-#endif
-        unshuffle_col(&fields[i], col, r0, r1, n, out);
+    size_t planes = store_record_bytes(ncolumns);
+    memset(pl->konst, 0, sizeof(pl->konst));
+    for (size_t p = 0; p < STORE_MAX_PLANES; p++) { /* past the columns: never read */
+        pl->plane[p] = p < planes ? raw + p * n : zero_plane;
+        if (p < planes && store_plane_is_const(pl->plane[p], n))
+            pl->konst[p / 64] |= (uint64_t)1 << (p % 64);
     }
+    pl->ncolumns = ncolumns;
 }
 
 /*
- * store_unshuffle with a memory of all-zero columns: exporter, interfaces, AS numbers,
- * VLAN and more are zero in whole blocks of most stores, and a column that is zero in
- * this block and already zero in out needs no writing at all. Checking a column for
- * zero reads it once; the transposition it saves writes every record's field.
+ * Records a..a+len of one column from its planes pl to base (the field in the first of
+ * len consecutive records); need (not 0) = the planes that must be written. With SIMD
+ * only the window of bytes around them (col_window) is unshuffled, 16 records at a time;
+ * the rest of the field already holds its bytes. The tail of a tile, and every column
+ * without SIMD, takes every plane.
  */
-void store_unshuffle_z(const uint8_t *raw, size_t n, uint32_t ncolumns, struct flow *out,
-                       struct store_zcols *z)
+static void unshuffle_win(const struct field *fd, const uint8_t *const *pl, unsigned need, size_t a,
+                          size_t len, uint8_t *base)
 {
-    if (ncolumns > nfields)
-        ncolumns = (uint32_t)nfields;
-    if (nfields > 64) /* more fields than the mask holds: no skipping */
-        z = NULL;
-    uint64_t known = z && n <= z->n ? z->mask : 0, zero = 0;
-    const uint8_t *col = raw;
-    for (size_t i = 0; z && i < nfields; i++) {
-        if (i >= ncolumns || all_zero(col, n * fields[i].size))
-            zero |= (uint64_t)1 << i;
-        if (i < ncolumns)
-            col += n * fields[i].size;
+#ifdef STORE_UNSHUFFLE_SIMD
+    const size_t st = sizeof(struct flow), sz = fd->size, m = len & ~(size_t)15;
+    if (sz == 1 || sz == 2 || sz == 4 || sz == 8 || sz == 16) {
+        size_t o, w;
+        col_window(need, sz, &o, &w);
+        for (size_t k = 0; k < m; k += 16) {
+            uint8_t *dst = base + k * st + o;
+            if (w == 16) {
+                unshuf8_x16(pl, a + k, dst, st);
+                unshuf8_x16(pl + 8, a + k, dst + 8, st);
+            } else if (w == 8) {
+                unshuf8_x16(pl + o, a + k, dst, st);
+            } else if (w == 4 || w == 2) {
+                unshuf42_x16(pl + o, a + k, dst, st, w);
+            } else {
+                for (size_t i = 0; i < 16; i++)
+                    dst[i * st] = pl[o][a + k + i];
+            }
+        }
+        if (m < len)
+            unshuffle_col(fd, pl, a + m, len - m, base + m * st);
+        return;
     }
-    uint64_t skip = known & zero;
-    for (size_t i = ncolumns; i < nfields; i++)
-        if (!(skip >> i & 1))
-            for (size_t r = 0; r < n; r++)
-                memset((uint8_t *)&out[r] + fields[i].offset, 0, fields[i].size);
-    for (size_t r0 = 0; r0 < n; r0 += TILE)
-        unshuffle_tile(raw, n, ncolumns, skip, r0, r0 + TILE < n ? r0 + TILE : n, out);
-    if (z) {
-        z->mask = zero;
-        z->n = n;
+#else
+    (void)need;
+#endif
+    unshuffle_col(fd, pl, a, len, base);
+}
+
+/*
+ * The planes of field i that must be written into out (bit b = plane b): the stored
+ * ones, and the constant ones unless z says out[0..m) already holds their value. z, if
+ * given, learns the block's constants for the next call. p = the field's first plane.
+ */
+static unsigned col_need(const struct store_planes *pl, uint32_t ncolumns, const uint8_t *const *q,
+                         size_t i, size_t p, size_t m, struct store_known *z)
+{
+    int beyond = i >= ncolumns;
+    unsigned need = 0;
+    for (size_t b = 0; b < fields[i].size && b < 16; b++) {
+        size_t pp = p + b, word = pp / 64;
+        uint64_t bit = (uint64_t)1 << (pp % 64);
+        int k = beyond || (pl->konst[word] & bit);
+        uint8_t v = k ? q[b][0] : 0;
+        if (!z) {
+            need |= 1u << b;
+            continue;
+        }
+        if (!k || m > z->n || !(z->known[word] & bit) || z->val[pp] != v)
+            need |= 1u << b;
+        if (k) {
+            z->known[word] |= bit;
+            z->val[pp] = v;
+        } else {
+            z->known[word] &= ~bit;
+        }
+    }
+    return need;
+}
+
+/*
+ * The unshuffle with a memory of the bytes out holds: most planes of real traffic are
+ * constant (zero high bytes of counters, the exporter, the ::ffff: of IPv4 addresses,
+ * the high bytes of times), and a constant that out already holds from the previous
+ * block needs no writing: columns constant in both blocks are skipped, and a mixed one
+ * is unshuffled only over the bytes that change (4 of an IPv4-mapped address's 16).
+ */
+void store_unshuffle_planes(const struct store_planes *pl, size_t r0, size_t m, struct flow *out,
+                            struct store_known *z)
+{
+    uint32_t ncolumns = pl->ncolumns < nfields ? pl->ncolumns : (uint32_t)nfields;
+    uint16_t need[STORE_MAX_PLANES];
+    const uint8_t *const *cols[STORE_MAX_PLANES];
+    for (size_t i = 0, p = 0; i < nfields; p += fields[i].size, i++) {
+        cols[i] = i < ncolumns ? pl->plane + p : zero_col;
+        need[i] = (uint16_t)col_need(pl, ncolumns, cols[i], i, p, m, z);
+    }
+    if (z)
+        z->n = m;
+    for (size_t a = r0; a < r0 + m; a += TILE) {
+        size_t len = r0 + m - a < TILE ? r0 + m - a : TILE;
+        uint8_t *tile = (uint8_t *)(out + (a - r0));
+        for (size_t i = 0; i < nfields; i++)
+            if (need[i])
+                unshuffle_win(&fields[i], cols[i], need[i], a, len, tile + fields[i].offset);
     }
 }
 
 void store_unshuffle(const uint8_t *raw, size_t n, uint32_t ncolumns, struct flow *out)
 {
-    store_unshuffle_z(raw, n, ncolumns, out, NULL);
+    struct store_planes pl;
+    store_planes_flat(&pl, raw, n, ncolumns < nfields ? ncolumns : (uint32_t)nfields);
+    store_unshuffle_planes(&pl, 0, n, out, NULL);
 }
 
 /* ---- codecs ---- */

@@ -17,8 +17,15 @@
 
 #define STORE_HDR_LEN     64
 #define STORE_BHDR_LEN    40
-#define STORE_VERSION     1
+#define STORE_VERSION     2 /* what the writer writes: constant planes elided */
+#define STORE_VERSION_MIN 1 /* the oldest the reader reads: every plane stored */
 #define STORE_FLAG_STREAM 0x01u
+
+/* Byte planes of a record at most: fields do not overlap, so their sizes add up to no
+ * more than the struct. A v2 block's plane map has ceil(planes / 8) bytes. */
+#define STORE_MAX_PLANES    sizeof(struct flow)
+#define STORE_MAP_LEN(p)    (((size_t)(p) + 7) / 8)
+#define STORE_MAP_BIT(m, p) ((m)[(p) / 8] >> ((p) % 8) & 1)
 
 /*
  * Caps a reader applies before allocating anything: 16 times the writer's block keeps
@@ -78,36 +85,101 @@ int store_hdr_parse(const uint8_t *p, size_t n, struct store_hdr *h, const char 
 void store_bhdr_encode(uint8_t *out, const struct store_bhdr *b);
 
 /*
- * Parse and validate a block header (40 untrusted bytes): magic, codec, zero padding,
- * record cap, raw_len == nrecords * recbytes, comp_len within bounds for the codec,
- * an end block all zero. blockno and off label the error. Returns 0 or FS_ECORRUPT.
+ * Parse and validate a block header (40 untrusted bytes) of a file of the given version
+ * whose records have recbytes bytes (= planes): magic, codec, zero padding, record cap,
+ * raw_len (v1: nrecords * recbytes; v2: a whole number of planes, at most all of them),
+ * comp_len within bounds for the codec (v2: plane map and constants included), an end
+ * block all zero. blockno and off label the error. Returns 0 or FS_ECORRUPT.
  */
-int store_bhdr_parse(const uint8_t *p, struct store_bhdr *b, size_t recbytes, const char *name,
-                     uint64_t blockno, uint64_t off, struct fs_err *err);
-
-/* Shuffle n records into raw (n * store_record_bytes(nfields) bytes), every column. */
-void store_shuffle(const struct flow *f, size_t n, uint8_t *raw);
+int store_bhdr_parse(const uint8_t *p, struct store_bhdr *b, uint16_t version, size_t recbytes,
+                     const char *name, uint64_t blockno, uint64_t off, struct fs_err *err);
 
 /*
- * Unshuffle n records of a raw buffer holding the first ncolumns columns into out[n];
- * fields beyond ncolumns are zeroed. Bytes of out that belong to no field are left as
- * they were (the caller keeps them zero).
+ * A v2 block payload's head: the plane map and the constants of the clear bits
+ * (store.h), then the codec part. Filled by store_payload_parse.
  */
-void store_unshuffle(const uint8_t *raw, size_t n, uint32_t ncolumns, struct flow *out);
+struct store_payload {
+    const uint8_t *map;    /* STORE_MAP_LEN(planes) bytes; v1: NULL (every plane stored) */
+    const uint8_t *consts; /* one byte per constant plane, in plane order */
+    const uint8_t *part;   /* the codec part */
+    size_t part_len;
+    size_t nstored; /* set bits: raw_len / nrecords */
+};
 
-/* Columns known to be zero in records 0..n-1 of an unshuffle target (bit = field). */
-struct store_zcols {
-    uint64_t mask;
+/*
+ * Split the payload of a block that passed store_bhdr_parse (and its crc): v1 is all
+ * codec part; v2 checks the map (no bit at or beyond planes, popcount * nrecords ==
+ * raw_len) and that map and constants fit comp_len. Returns NULL, or what is wrong.
+ */
+const char *store_payload_parse(const uint8_t *payload, const struct store_bhdr *b,
+                                uint16_t version, size_t planes, struct store_payload *out);
+
+/*
+ * The writer's pass over a block before shuffling: map (STORE_MAP_LEN of every plane of
+ * all nfields columns) gets a bit per plane that varies over records 0..n-1, val[p] the
+ * value of plane p in record 0 (the constant of a clear bit). Returns the set bits.
+ */
+size_t store_plane_map(const struct flow *f, size_t n, uint8_t *map, uint8_t *val);
+
+/*
+ * Shuffle n records into raw: the planes whose bit is set in map (every plane of every
+ * column when map is NULL), one after the other in plane order, n bytes each.
+ */
+void store_shuffle(const struct flow *f, size_t n, const uint8_t *map, uint8_t *raw);
+
+/* Bit p of a plane bitset (struct store_planes, struct store_known). */
+#define STORE_PSET_WORDS     ((STORE_MAX_PLANES + 63) / 64)
+#define STORE_PSET_BIT(a, p) ((a)[(p) / 64] >> ((p) % 64) & 1)
+
+/*
+ * A block's byte planes for the unshuffle, in raw column order: plane[p] points at byte
+ * plane p of records 0..n-1 (into the decoded planes, the shared store_zero_plane or a
+ * buffer filled with a constant). konst bit p: plane p holds plane[p][0] in every
+ * record (from a v2 plane map, or found by store_planes_flat). Fields beyond ncolumns
+ * are zero.
+ */
+struct store_planes {
+    const uint8_t *plane[STORE_MAX_PLANES];
+    uint64_t konst[STORE_PSET_WORDS];
+    uint32_t ncolumns;
+};
+
+/* STORE_MAX_BLOCK_RECORDS zero bytes, never written: a constant-zero plane of any block. */
+extern const uint8_t *const store_zero_plane;
+
+/* The planes of a buffer holding every plane of the first ncolumns columns, n bytes
+ * each (a v1 block, a full shuffle); each is looked at to find the constant ones. */
+void store_planes_flat(struct store_planes *pl, const uint8_t *raw, size_t n, uint32_t ncolumns);
+
+/* 1 when the n bytes at p are all one value. */
+int store_plane_is_const(const uint8_t *p, size_t n);
+
+/*
+ * What an unshuffle target out[0..n) is known to hold: bit p of known = byte plane p
+ * (numbered over every field) is val[p] in each of those records. A zeroed struct
+ * (fresh or reallocated out) knows nothing.
+ */
+struct store_known {
+    uint64_t known[STORE_PSET_WORDS];
+    uint8_t val[STORE_MAX_PLANES];
     size_t n;
 };
 
 /*
- * store_unshuffle that skips columns which are zero in raw and, per z, already zero in
- * out; z is updated for the next block into the same out. z = NULL: no skipping. A
- * zeroed z (fresh or reallocated out) knows nothing.
+ * Unshuffle records r0..r0+m of the block pl into out[0..m). With z, bytes that a
+ * constant plane would write and that z says out already holds are not written: a
+ * column constant in both blocks is skipped, and of a column with constant and stored
+ * planes (an IPv4-mapped address, a time) only the bytes around the stored ones are
+ * unshuffled. z is updated for the next call into the same out; z = NULL: every byte is
+ * written. Bytes of out that belong to no field are left as they were (the caller
+ * keeps them zero).
  */
-void store_unshuffle_z(const uint8_t *raw, size_t n, uint32_t ncolumns, struct flow *out,
-                       struct store_zcols *z);
+void store_unshuffle_planes(const struct store_planes *pl, size_t r0, size_t m, struct flow *out,
+                            struct store_known *z);
+
+/* Unshuffle n records of a buffer holding every plane of the first ncolumns columns
+ * (store_planes_flat) into out[n], every byte. */
+void store_unshuffle(const uint8_t *raw, size_t n, uint32_t ncolumns, struct flow *out);
 
 /* Worst-case compressed size of raw_len bytes for any codec. */
 size_t store_comp_bound(size_t raw_len);

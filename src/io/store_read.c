@@ -1,14 +1,16 @@
 /*
  * Store reader (store.h): expands folders into their bin files in time order, prunes
- * files and blocks against the window, checks every block (header fields, crc, exact
- * decompressed size) and unshuffles its columns straight into an array of struct flow
- * that store_reader_next hands out one by one.
+ * files and blocks against the window, checks every block (header fields, crc, plane
+ * map, exact decompressed size) and unshuffles its columns straight into an array of
+ * struct flow that store_reader_next hands out one by one, from a table of plane
+ * pointers: decoded planes where they were decoded, constant planes from a zero or a
+ * filled buffer (a v2 block stores a constant plane as one byte).
  *
  * Two paths for queries: a column projection (store_reader_columns: LZ4 decodes the
- * prefix of columns that holds the wanted ones, unwanted columns are zeroed, not
- * unshuffled), and sink mode (store_reader_drain: each decoding thread consumes the
- * blocks it decoded, chunk by chunk while they are in its cache, into per-thread state
- * of the command; docs/internals/store.md).
+ * prefix of stored planes that holds the wanted columns, unwanted columns are zero
+ * planes, not unshuffled), and sink mode (store_reader_drain: each decoding thread
+ * consumes the blocks it decoded, chunk by chunk while they are in its cache, into
+ * per-thread state of the command; docs/internals/store.md).
  */
 #include "store_int.h"
 
@@ -35,19 +37,19 @@
 struct fbuf {
     struct flow *v;
     size_t cap;
-    struct store_zcols z; /* columns already zero in v */
+    struct store_known z; /* bytes v is known to hold */
 };
 
 /* A decoder's scratch, kept across blocks so a long read does no per-block allocation:
  * one per decoding thread. In sink mode (store_reader_drain) the thread decodes into its
  * own out and consumes the records at once, so slots need no record arrays. */
 struct dec {
-    uint8_t *raw;
+    uint8_t *raw; /* the decoded stored planes */
     size_t rawcap;
+    uint8_t *fill; /* planes of a nonzero constant: one per value, n bytes each */
+    size_t fillcap;
     void *dctx;
     struct fbuf out;
-    uint8_t *sub; /* sink mode: the planes of one chunk of records */
-    size_t subcap;
 };
 
 /* One input file; binned ones came from a folder and carry the bin from their name. */
@@ -73,6 +75,7 @@ struct slot {
     size_t file;      /* index into files: later blocks of a failed file are dropped */
     const char *name; /* of the file, for messages */
     uint64_t blockno, off;
+    uint16_t version; /* of the file */
     uint32_t ncolumns;
     struct store_bhdr b;
     uint8_t *comp;
@@ -137,8 +140,8 @@ static uint64_t now_ns(void)
 static void dec_free(struct dec *d)
 {
     free(d->raw);
+    free(d->fill);
     free(d->out.v);
-    free(d->sub);
     store_codec_free(NULL, d->dctx);
     memset(d, 0, sizeof(*d));
 }
@@ -177,61 +180,133 @@ static void projection(uint64_t want, uint32_t ncolumns, uint32_t *ncols, uint64
 }
 
 /*
- * Decompress the first need bytes of the block's raw columns into d->raw (the whole
- * block when need == raw_len). LZ4 stops at need: its matches only reach back, so the
- * prefix decodes alone. zstd decodes whole. NULL when the codec fails.
+ * The first need bytes of the block's stored planes (all of them when need == raw_len):
+ * the codec part itself for NONE, else decompressed into d->raw. LZ4 stops at need:
+ * its matches only reach back, so the prefix decodes alone. zstd decodes whole. NULL
+ * when the codec fails.
  */
-static const uint8_t *dec_raw(struct dec *d, const struct store_bhdr *b, const uint8_t *payload,
-                              size_t need)
+static const uint8_t *dec_raw(struct dec *d, const struct store_bhdr *b,
+                              const struct store_payload *sp, size_t need)
 {
+    if (b->codec == STORE_NONE || need == 0)
+        return sp->part;
     if (d->rawcap < b->raw_len) {
         free(d->raw);
         d->raw = xmalloc(d->rawcap = b->raw_len);
     }
-    if (b->codec == STORE_NONE) {
-        memcpy(d->raw, payload, need);
-        return d->raw;
-    }
     if (b->codec == STORE_LZ4 && need < b->raw_len) {
-        int got = LZ4_decompress_safe_partial((const char *)payload, (char *)d->raw,
-                                              (int)b->comp_len, (int)need, (int)b->raw_len);
+        int got = LZ4_decompress_safe_partial((const char *)sp->part, (char *)d->raw,
+                                              (int)sp->part_len, (int)need, (int)b->raw_len);
         return got >= 0 && (size_t)got == need ? d->raw : NULL;
     }
-    if (store_decompress(b->codec, &d->dctx, payload, b->comp_len, d->raw, b->raw_len))
+    if (store_decompress(b->codec, &d->dctx, sp->part, sp->part_len, d->raw, b->raw_len))
         return NULL;
     return d->raw;
 }
 
-/* A block's raw columns after the checks: the first ncols columns, holes unwanted. */
-struct rawcols {
-    const uint8_t *raw;
-    uint32_t ncols;
-    uint64_t holes;
-};
+/* Stored planes among planes 0..upto-1 of the block. */
+static size_t stored_below(const struct store_payload *sp, size_t upto)
+{
+    size_t k = 0;
+    for (size_t p = 0; p < upto; p++)
+        k += !sp->map || STORE_MAP_BIT(sp->map, p);
+    return k;
+}
+
+/* Distinct nonzero values of the constant planes among planes 0..upto-1 of a v2 block:
+ * the planes of d->fill it needs (a handful: 0xff, the exporter's bytes, ipver). */
+static size_t distinct_consts(const struct store_payload *sp, size_t upto)
+{
+    uint8_t seen[256] = { 0 };
+    size_t c = 0, k = 0;
+    for (size_t p = 0; p < upto; p++)
+        if (!STORE_MAP_BIT(sp->map, p)) {
+            uint8_t v = sp->consts[c++];
+            k += v && !seen[v];
+            seen[v] = 1;
+        }
+    return k;
+}
+
+/* One n-byte plane of value v in d->fill, shared by the planes of that value: by[v] is
+ * its index plus one once made; *used counts the planes made so far. */
+static const uint8_t *const_plane(struct dec *d, uint8_t v, size_t n, uint8_t *by, size_t *used)
+{
+    if (!by[v]) {
+        memset(d->fill + *used * n, v, n);
+        *used += 1;
+        by[v] = (uint8_t)*used;
+    }
+    return d->fill + (size_t)(by[v] - 1) * n;
+}
 
 /*
- * Check the payload of a validated block header (crc, codec, size) and decompress what
- * the projection want (store_reader_columns) needs into d->raw. 0 with *rc, or the
- * error naming the block.
+ * The plane table of a checked block: the first planes planes (those of the decoded
+ * columns) point into the decoded stored planes raw, at store_zero_plane (a zero
+ * constant, a column not wanted) or into d->fill (another constant). Then no plane is
+ * copied or expanded: the unshuffle reads each where it is.
+ */
+static void dec_planes(struct dec *d, const struct store_payload *sp, const uint8_t *raw, size_t n,
+                       uint32_t ncols, uint64_t holes, struct store_planes *pl)
+{
+    uint8_t by[256] = { 0 };
+    size_t planes = store_record_bytes(ncols), k = 0, c = 0, used = 0, p = 0;
+    if (!sp->map) /* v1: every plane stored, the constant ones found by looking */
+        store_planes_flat(pl, raw, n, ncols);
+    else
+        memset(pl->konst, 0, sizeof(pl->konst));
+    size_t nfill = sp->map ? distinct_consts(sp, planes) : 0;
+    if (d->fillcap < nfill * n) {
+        free(d->fill);
+        d->fill = xmalloc(d->fillcap = nfill * n);
+    }
+    for (size_t i = 0; p < planes; i++)
+        for (size_t b = 0; b < fields[i].size; b++, p++) {
+            int stored = !sp->map || STORE_MAP_BIT(sp->map, p), hole = i < 64 && (holes >> i & 1);
+            uint8_t v = stored ? 0 : sp->consts[c++];
+            if (hole)
+                pl->plane[p] = store_zero_plane;
+            else if (stored)
+                pl->plane[p] = raw + k * n;
+            else
+                pl->plane[p] = v ? const_plane(d, v, n, by, &used) : store_zero_plane;
+            if (hole || !stored)
+                pl->konst[p / 64] |= (uint64_t)1 << (p % 64);
+            k += (size_t)stored;
+        }
+    pl->ncolumns = ncols;
+}
+
+/*
+ * Check the payload of a validated block header (crc, plane map, codec, size),
+ * decompress what the projection want (store_reader_columns) needs into d->raw and
+ * point *pl at its planes. 0, or the error naming the block.
  */
 static int dec_check(struct dec *d, const struct store_bhdr *b, const uint8_t *payload,
-                     uint32_t ncolumns, uint64_t want, struct rawcols *rc, const char *name,
-                     uint64_t blockno, uint64_t off, struct fs_err *e)
+                     uint16_t version, uint32_t ncolumns, uint64_t want, struct store_planes *pl,
+                     const char *name, uint64_t blockno, uint64_t off, struct fs_err *e)
 {
+    struct store_payload sp;
+    uint32_t ncols;
+    uint64_t holes;
+    projection(want, ncolumns, &ncols, &holes);
+    size_t n = b->nrecords;
+    const uint8_t *raw = NULL;
+    int code = FS_ECORRUPT;
     const char *why = NULL;
-    rc->raw = payload;
-    projection(want, ncolumns, &rc->ncols, &rc->holes);
-    size_t need = (size_t)b->nrecords * store_record_bytes(rc->ncols);
     if (store_crc32(0, payload, b->comp_len) != b->crc)
         why = "crc mismatch";
-    else if (b->codec != STORE_NONE || rc->holes)
-        rc->raw = dec_raw(d, b, payload, need);
-    if (!rc->raw)
+    else
+        why = store_payload_parse(payload, b, version, store_record_bytes(ncolumns), &sp);
+    /* the stored planes up to the last one of the last wanted column */
+    if (!why && !(raw = dec_raw(d, b, &sp, stored_below(&sp, store_record_bytes(ncols)) * n))) {
         why = "decompression failed or gave the wrong size";
+        code = b->codec != STORE_NONE ? FS_ECODEC : FS_ECORRUPT;
+    }
     if (why)
-        return fs_err_set(e, b->codec != STORE_NONE && why[0] == 'd' ? FS_ECODEC : FS_ECORRUPT,
-                          (long long)off, "%s: block %llu at offset %llu: %s", name,
+        return fs_err_set(e, code, (long long)off, "%s: block %llu at offset %llu: %s", name,
                           (unsigned long long)blockno, (unsigned long long)off, why);
+    dec_planes(d, &sp, raw, n, ncols, holes, pl);
     return 0;
 }
 
@@ -243,58 +318,31 @@ static void fbuf_room(struct fbuf *out, size_t n)
     free(out->v);
     out->v = xcalloc(n, sizeof(struct flow));
     out->cap = n;
-    out->z = (struct store_zcols){ 0, 0 };
+    memset(&out->z, 0, sizeof(out->z));
 }
 
 /*
- * Unshuffle records r0..r0+m of n into out->v[0..m): the whole block when m == n (raw
- * is then d->raw or the payload, holes zeroed in place), else a chunk whose planes are
- * first gathered into d->sub. Unwanted columns come out zero, so store_unshuffle_z
- * finds them zero and, from the second block into the same out on, does not touch
- * them in out at all.
+ * Unshuffle records r0..r0+m of the block pl into out->v[0..m): the whole block, or in
+ * sink mode a chunk (the plane pointers reach any record). Unwanted columns are
+ * constant zero planes, so from the second block into the same out on
+ * store_unshuffle_planes does not touch them at all (out->z knows they are zero).
  */
-static void dec_unshuffle(struct dec *d, const struct rawcols *rc, size_t n, size_t r0, size_t m,
-                          struct fbuf *out)
+static void dec_unshuffle(const struct store_planes *pl, size_t r0, size_t m, struct fbuf *out)
 {
-    const uint8_t *src = rc->raw;
     fbuf_room(out, m);
-    if (m < n) {
-        size_t len = m * store_record_bytes(rc->ncols);
-        if (d->subcap < len) {
-            free(d->sub);
-            d->sub = xmalloc(d->subcap = len);
-        }
-        size_t at = 0, to = 0;
-        for (uint32_t i = 0; i < rc->ncols; i++) {
-            size_t sz = fields[i].size;
-            if (rc->holes >> i & 1)
-                memset(d->sub + to, 0, m * sz);
-            else
-                for (size_t p = 0; p < sz; p++)
-                    memcpy(d->sub + to + p * m, src + at + p * n + r0, m);
-            at += n * sz;
-            to += m * sz;
-        }
-        store_unshuffle_z(d->sub, m, rc->ncols, out->v, &out->z);
-        return;
-    }
-    size_t at = 0;
-    for (uint32_t i = 0; i < rc->ncols; at += n * fields[i].size, i++)
-        if (rc->holes >> i & 1)
-            memset(d->raw + at, 0, n * fields[i].size);
-    store_unshuffle_z(src, n, rc->ncols, out->v, &out->z);
+    store_unshuffle_planes(pl, r0, m, out->v, &out->z);
 }
 
 /* Check the payload of a validated block header and unshuffle it into out->v: every
  * column, or with want (store_reader_columns) only those. */
 static int dec_block(struct dec *d, const struct store_bhdr *b, const uint8_t *payload,
-                     uint32_t ncolumns, uint64_t want, struct fbuf *out, const char *name,
-                     uint64_t blockno, uint64_t off, struct fs_err *e)
+                     uint16_t version, uint32_t ncolumns, uint64_t want, struct fbuf *out,
+                     const char *name, uint64_t blockno, uint64_t off, struct fs_err *e)
 {
-    struct rawcols rc;
-    int err = dec_check(d, b, payload, ncolumns, want, &rc, name, blockno, off, e);
+    struct store_planes pl;
+    int err = dec_check(d, b, payload, version, ncolumns, want, &pl, name, blockno, off, e);
     if (!err)
-        dec_unshuffle(d, &rc, b->nrecords, 0, b->nrecords, out);
+        dec_unshuffle(&pl, 0, b->nrecords, out);
     return err;
 }
 
@@ -335,7 +383,7 @@ static int decode_blocks(struct rd *r, const struct store_hdr *h, size_t len, st
             return trunc_err(e, "buffer", blk, off,
                              rd_left(r) ? "truncated block header" : "no end block");
         struct store_bhdr b;
-        int rc = store_bhdr_parse(p, &b, recbytes, "buffer", blk, off, e);
+        int rc = store_bhdr_parse(p, &b, h->version, recbytes, "buffer", blk, off, e);
         if (rc)
             return rc;
         if (b.nrecords == 0) {
@@ -347,7 +395,8 @@ static int decode_blocks(struct rd *r, const struct store_hdr *h, size_t len, st
         const uint8_t *payload = rd_take(r, b.comp_len);
         if (!payload)
             return trunc_err(e, "buffer", blk, off, "truncated block");
-        if ((rc = dec_block(d, &b, payload, h->ncolumns, 0, fb, "buffer", blk, off, e)) != 0)
+        if ((rc = dec_block(d, &b, payload, h->version, h->ncolumns, 0, fb, "buffer", blk, off,
+                            e)) != 0)
             return rc;
         nrec += b.nrecords;
         for (size_t i = 0; i < b.nrecords; i++)
@@ -583,7 +632,7 @@ static int read_block(struct store_reader *r, struct slot *s, struct fs_err *e)
     size_t got = fread(bh, 1, sizeof(bh), r->fp);
     if (got < sizeof(bh))
         return file_fail(r, read_err(r, got ? "truncated block header" : "no end block", e));
-    int rc = store_bhdr_parse(bh, &b, r->recbytes, r->name, r->nblocks, r->off, e);
+    int rc = store_bhdr_parse(bh, &b, r->h.version, r->recbytes, r->name, r->nblocks, r->off, e);
     if (rc)
         return file_fail(r, rc);
     if (b.nrecords == 0)
@@ -611,6 +660,7 @@ static int read_block(struct store_reader *r, struct slot *s, struct fs_err *e)
     s->name = r->name;
     s->blockno = r->nblocks;
     s->off = off;
+    s->version = r->h.version;
     s->ncolumns = r->h.ncolumns;
     r->nblocks++;
     r->nrecords += b.nrecords;
@@ -757,14 +807,14 @@ static int sink_run(struct store_reader *r, const struct flow *v, size_t count, 
  */
 #define SINK_CHUNK 512
 
-/* Unshuffle the checked block rc chunk by chunk and consume it; the records given. */
-static size_t sink_block(struct store_reader *r, struct dec *d, const struct rawcols *rc, size_t n,
-                         size_t thread)
+/* Unshuffle the checked block pl chunk by chunk and consume it; the records given. */
+static size_t sink_block(struct store_reader *r, struct dec *d, const struct store_planes *pl,
+                         size_t n, size_t thread)
 {
     size_t given = 0;
     for (size_t r0 = 0; r0 < n; r0 += SINK_CHUNK) {
         size_t m = n - r0 < SINK_CHUNK ? n - r0 : SINK_CHUNK;
-        dec_unshuffle(d, rc, n, r0, m, &d->out);
+        dec_unshuffle(pl, r0, m, &d->out);
         if (sink_run(r, d->out.v, m, thread, &given))
             break;
     }
@@ -781,19 +831,19 @@ static void run_slot(struct store_reader *r, struct slot *s, struct dec *d, size
     pthread_mutex_unlock(&r->mu);
     uint64_t t0 = now_ns();
     if (!r->sink) {
-        s->rc = dec_block(d, &s->b, s->comp, s->ncolumns, r->columns, &s->out, s->name, s->blockno,
-                          s->off, &s->err);
+        s->rc = dec_block(d, &s->b, s->comp, s->version, s->ncolumns, r->columns, &s->out, s->name,
+                          s->blockno, s->off, &s->err);
         s->count = s->rc ? 0 : s->b.nrecords;
     } else {
-        struct rawcols rc;
-        s->rc = dec_check(d, &s->b, s->comp, s->ncolumns, r->columns, &rc, s->name, s->blockno,
-                          s->off, &s->err);
+        struct store_planes pl;
+        s->rc = dec_check(d, &s->b, s->comp, s->version, s->ncolumns, r->columns, &pl, s->name,
+                          s->blockno, s->off, &s->err);
         pthread_mutex_lock(&r->mu);
         s->checked = 1;
         pthread_cond_broadcast(&r->done_cv); /* younger blocks of the file may wait */
         int ok = !s->rc && sink_may_consume(r, s);
         pthread_mutex_unlock(&r->mu);
-        s->count = ok ? sink_block(r, d, &rc, s->b.nrecords, thread) : 0;
+        s->count = ok ? sink_block(r, d, &pl, s->b.nrecords, thread) : 0;
     }
     pthread_mutex_lock(&r->mu);
     s->state = SLOT_DONE;

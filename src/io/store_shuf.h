@@ -11,7 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* store_shuffle() by the portable scalar code: n records into raw, every column. */
-void store_shuffle_scalar(const struct flow *f, size_t n, uint8_t *raw);
+/* store_shuffle() by the portable scalar code: the planes set in map (NULL = all). */
+void store_shuffle_scalar(const struct flow *f, size_t n, const uint8_t *map, uint8_t *raw);
+
+/* store_plane_map() by a plain loop over the fields' bytes, record by record. */
+size_t store_plane_map_scalar(const struct flow *f, size_t n, uint8_t *map, uint8_t *val);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * Store writer (store.h): buffers records per open file, writes one compressed block
- * of byte-plane shuffled columns every STORE_BLOCK_RECORDS records, and on close
- * writes the end block, rewrites the header with the totals, syncs and moves the file
- * from its hidden temp name into place.
+ * of byte-plane shuffled columns (the planes that vary; the constant ones as one byte
+ * each) every STORE_BLOCK_RECORDS records, and on close writes the end block,
+ * rewrites the header with the totals, syncs and moves the file from its hidden temp
+ * name into place.
  *
  * Once a first block is full the writer starts a worker thread: the caller fills the
  * next block while the worker shuffles, compresses and writes the last one (a busy
@@ -136,25 +137,52 @@ static int wfile_write(const struct wfile *wf, const void *p, size_t n, struct f
     return 0;
 }
 
-/*
- * Shuffle, compress and write n records as one block of wf; *b gets its header. Uses
- * the writer's shared buffers and leaves wf's counters to the caller, so that the
- * worker can run it while the caller fills another block.
- */
-static int encode_block(struct store_writer *w, const struct wfile *wf, const struct flow *buf,
-                        size_t n, struct store_bhdr *b, struct fs_err *e)
+/* The block's time range into b: the smallest first, the largest last. */
+static void block_times(const struct flow *buf, size_t n, struct store_bhdr *b)
 {
-    *b = (struct store_bhdr){ .nrecords = (uint32_t)n, .codec = (uint8_t)w->codec };
     b->first_min_ms = UINT64_MAX;
+    b->last_max_ms = 0;
     for (size_t i = 0; i < n; i++) {
         b->first_min_ms = buf[i].first < b->first_min_ms ? buf[i].first : b->first_min_ms;
         b->last_max_ms = buf[i].last > b->last_max_ms ? buf[i].last : b->last_max_ms;
     }
-    b->raw_len = (uint32_t)(n * store_record_bytes((uint32_t)nfields));
-    store_shuffle(buf, n, w->raw);
-    const uint8_t *payload = w->raw;
-    b->comp_len = b->raw_len;
-    if (w->codec != STORE_NONE) {
+}
+
+/*
+ * The head of a v2 payload into head: the plane map of the block's varying planes, then
+ * the value of each constant plane. Returns its length; *nstored the planes to store.
+ */
+static size_t block_head(const struct flow *buf, size_t n, uint8_t *head, size_t *nstored)
+{
+    uint8_t val[STORE_MAX_PLANES];
+    size_t planes = store_record_bytes((uint32_t)nfields), len = STORE_MAP_LEN(planes);
+    *nstored = store_plane_map(buf, n, head, val);
+    for (size_t p = 0; p < planes; p++)
+        if (!STORE_MAP_BIT(head, p))
+            head[len++] = val[p];
+    return len;
+}
+
+/*
+ * Shuffle the varying planes of n records, compress them and write the block to wf
+ * (store.h, version 2); *b gets its header. Uses the writer's shared buffers and leaves
+ * wf's counters to the caller, so that the worker can run it while the caller fills
+ * another block.
+ */
+static int encode_block(struct store_writer *w, const struct wfile *wf, const struct flow *buf,
+                        size_t n, struct store_bhdr *b, struct fs_err *e)
+{
+    uint8_t head[STORE_MAP_LEN(STORE_MAX_PLANES) + STORE_MAX_PLANES];
+    size_t nstored, hlen = block_head(buf, n, head, &nstored);
+    *b = (struct store_bhdr){ .nrecords = (uint32_t)n, .codec = (uint8_t)w->codec };
+    block_times(buf, n, b);
+    b->raw_len = (uint32_t)(nstored * n);
+    store_shuffle(buf, n, head, w->raw);
+    const uint8_t *part = w->raw;
+    size_t part_len = b->raw_len;
+    if (b->raw_len == 0) /* every plane constant: nothing to compress */
+        b->codec = STORE_NONE;
+    if (b->codec != STORE_NONE) {
         long long c =
             store_compress(w->codec, w->level, &w->cctx, w->raw, b->raw_len, w->comp, w->compcap);
         if (c < 0)
@@ -162,17 +190,20 @@ static int encode_block(struct store_writer *w, const struct wfile *wf, const st
                               wf->tmp ? wf->tmp : "stdout");
         /* Incompressible data is kept raw: the block's codec byte says so. */
         if ((size_t)c < b->raw_len) {
-            payload = w->comp;
-            b->comp_len = (uint32_t)c;
+            part = w->comp;
+            part_len = (size_t)c;
         } else {
             b->codec = STORE_NONE;
         }
     }
-    b->crc = store_crc32(0, payload, b->comp_len);
+    b->comp_len = (uint32_t)(hlen + part_len);
+    b->crc = store_crc32(store_crc32(0, head, hlen), part, part_len);
     uint8_t bh[STORE_BHDR_LEN];
     store_bhdr_encode(bh, b);
     int rc = wfile_write(wf, bh, sizeof(bh), e);
-    return rc ? rc : wfile_write(wf, payload, b->comp_len, e);
+    if (!rc)
+        rc = wfile_write(wf, head, hlen, e);
+    return rc ? rc : wfile_write(wf, part, part_len, e);
 }
 
 /* Count a written block into its file's header totals. */

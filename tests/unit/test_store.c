@@ -1,7 +1,9 @@
 /*
  * Store tests: round trips through every codec and mode (file, folder, stream), window
- * pruning at file, block and record level, and hostile input (truncation at every
- * byte, flipped bytes, wrong magic/version, fewer columns than we know).
+ * pruning at file, block and record level, hostile input (truncation at every byte,
+ * flipped bytes, wrong magic/version, fewer columns than we know), version 2's constant
+ * planes (every kind in one field, 1-record blocks, hostile plane maps and lengths) and
+ * version 1 files built by hand.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <setjmp.h>
@@ -443,7 +445,7 @@ static void test_window(void **state)
 {
     (void)state;
     char *d = mktmp(), *file = join(d, "one.flows"), *dir = join(d, "store/");
-    size_t n = 8 * STORE_BLOCK_RECORDS;
+    size_t n = (size_t)8 * STORE_BLOCK_RECORDS;
     struct flow *f = calloc(n, sizeof(*f)), *got = calloc(n, sizeof(*f));
     uint64_t s = 11;
     /* Sorted by time, 12 bins over an hour: block i covers a known span. */
@@ -579,11 +581,14 @@ static void test_magic_version(void **state)
     b[0] = 'X';
     assert_int_equal(store_decode_buf(b, len, collect_cb, &c, &e), FS_EFORMAT);
     b[0] = 'F';
-    put_le16(b + 4, 2);
+    put_le16(b + 4, 3);
     reseal(b);
     assert_int_equal(store_decode_buf(b, len, collect_cb, &c, &e), FS_EVERSION);
-    assert_non_null(strstr(e.msg, "version 2"));
-    put_le16(b + 4, 1);
+    assert_non_null(strstr(e.msg, "version 3"));
+    put_le16(b + 4, 0);
+    reseal(b);
+    assert_int_equal(store_decode_buf(b, len, collect_cb, &c, &e), FS_EVERSION);
+    put_le16(b + 4, 2);
     put_le32(b + 52, (uint32_t)nfields + 1);
     reseal(b);
     assert_int_equal(store_decode_buf(b, len, collect_cb, &c, &e), FS_EVERSION);
@@ -616,7 +621,7 @@ static void test_missing_columns(void **state)
         gen_flow(&f[i], &s, T0, 60000);
     size_t rb = store_record_bytes(k), full = store_record_bytes((uint32_t)nfields);
     uint8_t *raw = malloc(100 * full), *file = malloc(64 + 40 + 100 * rb + 40);
-    store_shuffle(f, 100, raw); /* columns are in table order: the first k are a prefix */
+    store_shuffle(f, 100, NULL, raw); /* columns in table order: the first k are a prefix */
     struct store_hdr h = { .version = 1,
                            .codec = STORE_NONE,
                            .header_len = 64,
@@ -651,12 +656,301 @@ static void test_missing_columns(void **state)
     free(file);
 }
 
+/* ---- version 2: constant planes ---- */
+
+/*
+ * Records whose `bytes` field has all three kinds of plane: byte 0 varies, byte 1 is a
+ * nonzero constant, bytes 2-7 are zero; `exporter` is one constant nonzero address,
+ * `vlan` a constant, `packets` varies only in its high byte.
+ */
+static void gen_planes(struct flow *f, size_t n, uint64_t seed)
+{
+    uint8_t ex[4] = { 192, 0, 2, 1 };
+    for (size_t i = 0; i < n; i++) {
+        gen_flow(&f[i], &seed, T0, 60000);
+        f[i].bytes = 0x5a00u | (rnd(&seed) & 0xff);
+        flow_addr_from_v4(f[i].exporter, ex);
+        f[i].vlan = 7;
+        f[i].packets = (uint64_t)(rnd(&seed) % 3) << 56 | 1;
+    }
+}
+
+/* Walk the blocks of a file in memory: count them, and the 1-record blocks' headers
+ * must say that nothing is stored (raw_len 0, codec NONE, map and constants only). */
+static size_t check_blocks(const uint8_t *b, size_t len)
+{
+    size_t off = STORE_HDR_LEN, nblk = 0, rb = store_record_bytes((uint32_t)nfields);
+    assert_int_equal(get_le16(b + 4), 2);
+    for (;;) {
+        assert_true(off + STORE_BHDR_LEN <= len);
+        uint32_t nrec = get_le32(b + off + 4), raw = get_le32(b + off + 8),
+                 comp = get_le32(b + off + 12);
+        if (nrec == 0)
+            break;
+        assert_int_equal(raw % nrec, 0);
+        if (nrec == 1) {
+            assert_int_equal(raw, 0);
+            assert_int_equal(b[off + 16], STORE_NONE);
+            assert_int_equal(comp, STORE_MAP_LEN(rb) + rb);
+        }
+        off += STORE_BHDR_LEN + comp;
+        nblk++;
+    }
+    return nblk;
+}
+
+/* Files of every codec with constant-zero, constant-nonzero and varying planes in one
+ * field, full blocks and a 1-record last block, read by every path. */
+static void test_v2_planes(void **state)
+{
+    (void)state;
+    char *d = mktmp(), *path = join(d, "v2.flows");
+    const size_t counts[] = { 1, 2 * STORE_BLOCK_RECORDS + 1 };
+    for (int codec = STORE_NONE; codec <= STORE_ZSTD; codec++)
+        for (size_t k = 0; k < 2; k++) {
+            size_t n = counts[k];
+            struct flow *f = calloc(n, sizeof(*f)), *got = calloc(n, sizeof(*f));
+            gen_planes(f, n, 100 + (uint64_t)codec);
+            struct store_wopts o = { .codec = (enum store_codec)codec };
+            write_flows(path, &o, f, n);
+            size_t len;
+            uint8_t *buf = slurp(path, &len);
+            assert_int_equal(check_blocks(buf, len),
+                             (n + STORE_BLOCK_RECORDS - 1) / STORE_BLOCK_RECORDS);
+            struct collect c = { f, 0, n, 0 };
+            assert_int_equal(store_decode_buf(buf, len, collect_cb, &c, NULL), 0);
+            assert_int_equal(c.n, n);
+            assert_int_equal(c.bad, 0);
+            for (int threads = 0; threads <= 3; threads += 3) {
+                setenv("FS_READ_THREADS", threads ? "3" : "0", 1);
+                int nerr;
+                const char *paths[] = { path };
+                memset(got, 0, n * sizeof(*got));
+                assert_int_equal(read_all(paths, 1, NULL, got, n, &nerr, NULL), n);
+                assert_int_equal(nerr, 0);
+                assert_memory_equal(got, f, n * sizeof(*f));
+            }
+            unsetenv("FS_READ_THREADS");
+            free(buf);
+            free(f);
+            free(got);
+        }
+    free(path);
+    rmtree(d);
+}
+
+/* A version 1 file of n records in the old layout (every plane stored, the payload
+ * all codec), blocks of STORE_BLOCK_RECORDS, into file; returns its length. */
+static size_t v1_file(const struct flow *f, size_t n, enum store_codec codec, uint8_t *file)
+{
+    size_t rb = store_record_bytes((uint32_t)nfields);
+    size_t cap = store_comp_bound(STORE_BLOCK_RECORDS * rb);
+    uint8_t *raw = malloc(STORE_BLOCK_RECORDS * rb);
+    struct store_hdr h = { .version = 1,
+                           .codec = (uint8_t)codec,
+                           .header_len = STORE_HDR_LEN,
+                           .nblocks =
+                               (uint32_t)((n + STORE_BLOCK_RECORDS - 1) / STORE_BLOCK_RECORDS),
+                           .nrecords = n,
+                           .last_max_ms = UINT64_MAX,
+                           .ncolumns = (uint32_t)nfields };
+    store_hdr_encode(file, &h);
+    size_t off = STORE_HDR_LEN;
+    void *cctx = NULL;
+    for (size_t r0 = 0; r0 < n; r0 += STORE_BLOCK_RECORDS) {
+        size_t m = n - r0 < STORE_BLOCK_RECORDS ? n - r0 : STORE_BLOCK_RECORDS;
+        store_shuffle(f + r0, m, NULL, raw);
+        struct store_bhdr b = { .nrecords = (uint32_t)m,
+                                .raw_len = (uint32_t)(m * rb),
+                                .codec = (uint8_t)codec,
+                                .last_max_ms = UINT64_MAX };
+        long long c =
+            store_compress(codec, 0, &cctx, raw, b.raw_len, file + off + STORE_BHDR_LEN, cap);
+        assert_true(c > 0);
+        b.comp_len = (uint32_t)c;
+        b.crc = store_crc32(0, file + off + STORE_BHDR_LEN, b.comp_len);
+        store_bhdr_encode(file + off, &b);
+        off += STORE_BHDR_LEN + b.comp_len;
+    }
+    store_codec_free(cctx, NULL);
+    struct store_bhdr end = { 0 };
+    store_bhdr_encode(file + off, &end);
+    free(raw);
+    return off + STORE_BHDR_LEN;
+}
+
+/* Read path with the `bytes` column alone: it exact, `first` and `packets` zero. */
+static void read_bytes_only(const char *path, const struct flow *f, size_t n)
+{
+    struct store_reader *r;
+    struct fs_err e;
+    const struct flow *x;
+    const char *paths[] = { path };
+    size_t i = 0;
+    assert_int_equal(store_reader_open(&r, paths, 1, NULL, &e), 0);
+    store_reader_columns(r, STORE_COL(field_index("bytes")));
+    while (store_reader_next(r, &x, &e) == 1) {
+        assert_true(i < n);
+        assert_int_equal(x->bytes, f[i].bytes);
+        assert_int_equal(x->first, 0);
+        assert_int_equal(x->packets, 0);
+        i++;
+    }
+    assert_int_equal(i, n);
+    store_reader_close(r);
+}
+
+/* Version 1 files built by hand, two blocks of each codec, read by the file reader,
+ * store_decode_buf and a projection. */
+static void test_v1_file(void **state)
+{
+    (void)state;
+    char *d = mktmp(), *path = join(d, "v1.flows");
+    size_t n = STORE_BLOCK_RECORDS + 100, rb = store_record_bytes((uint32_t)nfields);
+    struct flow *f = calloc(n, sizeof(*f)), *got = calloc(n, sizeof(*f));
+    uint8_t *file =
+        malloc(STORE_HDR_LEN + 3 * STORE_BHDR_LEN + 2 * store_comp_bound(STORE_BLOCK_RECORDS * rb));
+    gen_planes(f, n, 31);
+    for (int codec = STORE_NONE; codec <= STORE_ZSTD; codec++) {
+        size_t len = v1_file(f, n, (enum store_codec)codec, file);
+        assert_int_equal(get_le16(file + 4), 1);
+        spill(path, file, len);
+        struct collect c = { f, 0, n, 0 };
+        assert_int_equal(store_decode_buf(file, len, collect_cb, &c, NULL), 0);
+        assert_int_equal(c.n, n);
+        assert_int_equal(c.bad, 0);
+        int nerr;
+        const char *paths[] = { path };
+        assert_int_equal(read_all(paths, 1, NULL, got, n, &nerr, NULL), n);
+        assert_int_equal(nerr, 0);
+        assert_memory_equal(got, f, n * sizeof(*f));
+        read_bytes_only(path, f, n);
+    }
+    free(file);
+    free(f);
+    free(got);
+    free(path);
+    rmtree(d);
+}
+
+/* A one-block v2 file of n gen_planes records written with codec. */
+static uint8_t *v2_file(enum store_codec codec, size_t n, size_t *len)
+{
+    char *d = mktmp(), *path = join(d, "h.flows");
+    struct flow *f = calloc(n, sizeof(*f));
+    gen_planes(f, n, 3);
+    struct store_wopts o = { .codec = codec };
+    write_flows(path, &o, f, n);
+    uint8_t *b = slurp(path, len);
+    free(f);
+    free(path);
+    rmtree(d);
+    return b;
+}
+
+/* Decode buf (len bytes) as a buffer and as a file; both must fail with code and a
+ * message naming block 0 at offset 64 and why. */
+static void expect_block_error(const uint8_t *buf, size_t len, int code, const char *why)
+{
+    struct fs_err e = { 0 };
+    struct collect c = { NULL, 0, 0, 0 };
+    assert_int_equal(store_decode_buf(buf, len, collect_cb, &c, &e), code);
+    assert_int_equal(c.n, 0);
+    assert_non_null(strstr(e.msg, "buffer: block 0 at offset 64: "));
+    if (!strstr(e.msg, why))
+        fail_msg("want \"%s\", got \"%s\"", why, e.msg);
+    char *d = mktmp(), *path = join(d, "bad.flows");
+    spill(path, buf, len);
+    struct store_reader *r;
+    const char *paths[] = { path };
+    const struct flow *x;
+    assert_int_equal(store_reader_open(&r, paths, 1, NULL, &e), 0);
+    assert_int_equal(store_reader_next(r, &x, &e), code);
+    assert_non_null(strstr(e.msg, path));
+    assert_non_null(strstr(e.msg, "block 0 at offset 64: "));
+    assert_non_null(strstr(e.msg, why));
+    assert_int_equal(store_reader_next(r, &x, &e), 0);
+    store_reader_close(r);
+    free(path);
+    rmtree(d);
+}
+
+/* The block of a one-block file: header fields at 64, payload at 104. */
+#define BH      STORE_HDR_LEN
+#define PAYLOAD (STORE_HDR_LEN + STORE_BHDR_LEN)
+#define RESEAL_BLOCK(b) \
+    put_le32((b) + BH + 36, store_crc32(0, (b) + PAYLOAD, get_le32((b) + BH + 12)))
+
+/* Cut a one-block file's payload to comp bytes, keeping the end block after it. */
+static size_t cut_payload(uint8_t *b, size_t len, uint32_t comp)
+{
+    uint32_t old = get_le32(b + BH + 12);
+    memmove(b + PAYLOAD + comp, b + PAYLOAD + old, len - PAYLOAD - old);
+    put_le32(b + BH + 12, comp);
+    RESEAL_BLOCK(b);
+    return len - old + comp;
+}
+
+/* Hostile v2 blocks with valid crcs: each fails with its own message, never a crash. */
+static void test_v2_hostile(void **state)
+{
+    (void)state;
+    size_t rb = store_record_bytes((uint32_t)nfields), ml = STORE_MAP_LEN(rb), len;
+    size_t n = 300;
+    uint8_t *b = v2_file(STORE_LZ4, n, &len), *w = malloc(len);
+    assert_int_equal(b[BH + 16], STORE_LZ4);
+    uint32_t raw = get_le32(b + BH + 8), comp = get_le32(b + BH + 12);
+    assert_true(raw > 0 && raw % n == 0 && raw < n * rb);
+    /* a map bit at or beyond the last plane */
+    assert_true(rb % 8 != 0);
+    memcpy(w, b, len);
+    w[PAYLOAD + ml - 1] |= 0x80;
+    RESEAL_BLOCK(w);
+    expect_block_error(w, len, FS_ECORRUPT, "plane map has bits beyond the last plane");
+    /* raw_len says one plane fewer than the map has */
+    memcpy(w, b, len);
+    put_le32(w + BH + 8, raw - (uint32_t)n);
+    expect_block_error(w, len, FS_ECORRUPT, "raw_len does not match the plane map");
+    /* raw_len says one plane more */
+    memcpy(w, b, len);
+    put_le32(w + BH + 8, raw + (uint32_t)n);
+    expect_block_error(w, len, FS_ECORRUPT, "raw_len does not match the plane map");
+    /* raw_len not a whole number of planes, or more planes than a record has */
+    memcpy(w, b, len);
+    put_le32(w + BH + 8, raw + 1);
+    expect_block_error(w, len, FS_ECORRUPT, "raw_len is not a whole number of the records' planes");
+    put_le32(w + BH + 8, (uint32_t)(n * (rb + 1)));
+    expect_block_error(w, len, FS_ECORRUPT, "raw_len is not a whole number of the records' planes");
+    /* the map and constants longer than the payload */
+    memcpy(w, b, len);
+    size_t wl = cut_payload(w, len, (uint32_t)ml + 3);
+    expect_block_error(w, wl, FS_ECORRUPT, "plane map and constants do not fit comp_len");
+    /* the codec part cut short (crc resealed): the codec fails */
+    memcpy(w, b, len);
+    wl = cut_payload(w, len, comp - 9);
+    expect_block_error(w, wl, FS_ECODEC, "decompression failed");
+    /* the file itself cut inside the codec part */
+    expect_block_error(b, PAYLOAD + comp - 5, FS_ETRUNC, "truncated block");
+    /* a compressed block that stores no plane, and NONE with a wrong length */
+    uint8_t *one = v2_file(STORE_LZ4, 1, &len);
+    assert_int_equal(get_le32(one + BH + 8), 0);
+    one[BH + 16] = STORE_LZ4;
+    expect_block_error(one, len, FS_ECORRUPT, "compressed block without stored planes");
+    free(one);
+    memcpy(w, b, PAYLOAD + comp + STORE_BHDR_LEN);
+    w[BH + 16] = STORE_NONE; /* a NONE codec part is raw_len bytes: this one is shorter */
+    expect_block_error(w, PAYLOAD + comp + STORE_BHDR_LEN, FS_ECORRUPT,
+                       "comp_len does not fit raw_len");
+    free(w);
+    free(b);
+}
+
 /* A bad file in a folder: its good blocks come first, then the error, then the rest. */
 static void test_error_then_continue(void **state)
 {
     (void)state;
     char *d = mktmp();
-    size_t n = 3 * STORE_BLOCK_RECORDS;
+    size_t n = (size_t)3 * STORE_BLOCK_RECORDS;
     struct flow *f = calloc(n, sizeof(*f));
     uint64_t s = 13;
     for (size_t i = 0; i < n; i++) /* the first half in one bin, the rest in the next */
@@ -726,6 +1020,9 @@ int main(void)
         cmocka_unit_test(test_magic_version),
         cmocka_unit_test(test_missing_columns),
         cmocka_unit_test(test_error_then_continue),
+        cmocka_unit_test(test_v2_planes),
+        cmocka_unit_test(test_v1_file),
+        cmocka_unit_test(test_v2_hostile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /*
  * Store reader paths for queries: column projection (store_reader_columns: wanted fields
- * exact, the others zero, every codec, holes inside the decoded prefix), the sink
+ * exact, the others zero, every codec, holes inside the decoded prefix, each column
+ * alone over constant and varying byte planes), the sink
  * (store_reader_drain: every record exactly once on some thread, the window, errors in
  * file order with the rest of a bad file dropped as the sequential reader drops it, an
  * early stop), and the filter's column mask that feeds the projection.
@@ -157,6 +158,55 @@ static void test_projection(void **state)
     rmtree(d);
 }
 
+/*
+ * Records whose fields have every kind of byte plane (store.h, version 2): per field,
+ * chosen by seed, all random, a constant (zero or not), or a mix in one field; `bytes`
+ * always a mix (byte 0 varies, byte 1 a nonzero constant, the rest zero).
+ */
+static void gen_planes(struct flow *f, size_t n, uint64_t seed)
+{
+    uint64_t kind[64], s = seed;
+    for (size_t i = 0; i < nfields && i < 64; i++)
+        kind[i] = rnd(&s) % 4;
+    for (size_t r = 0; r < n; r++) {
+        gen_flow(&f[r], &s, T0);
+        for (size_t i = 0; i < nfields && i < 64; i++) {
+            uint8_t *p = (uint8_t *)&f[r] + fields[i].offset;
+            for (size_t b = 0; b < fields[i].size; b++)
+                if (kind[i] == 1 || (kind[i] == 3 && b % 3 == 1))
+                    p[b] = 0;
+                else if (kind[i] == 2 || (kind[i] == 3 && b % 3 == 2))
+                    p[b] = (uint8_t)(0x11 * (b + 1));
+        }
+        f[r].bytes = 0x4d00u | (rnd(&s) & 0xff);
+    }
+}
+
+/* Each column alone, and all of them, from files with constant planes, every codec,
+ * with and without decoder threads; the sink too, whose chunks start mid-block. */
+static void test_projection_planes(void **state)
+{
+    (void)state;
+    char *d = mktmp();
+    size_t n = 2 * STORE_BLOCK_RECORDS + 777;
+    struct flow *f = calloc(n, sizeof(*f));
+    for (int codec = STORE_NONE; codec <= STORE_ZSTD; codec++) {
+        gen_planes(f, n, 11 + (uint64_t)codec);
+        char path[256];
+        snprintf(path, sizeof(path), "%s/p%d.fsf", d, codec);
+        write_flows(path, (enum store_codec)codec, f, n);
+        for (int threads = 0; threads <= 2; threads += 2) {
+            setenv("FS_READ_THREADS", threads ? "2" : "0", 1);
+            read_projected(path, 0, f, n);
+            for (size_t i = 0; i < nfields && i < 64; i++)
+                read_projected(path, STORE_COL(i), f, n);
+        }
+    }
+    unsetenv("FS_READ_THREADS");
+    free(f);
+    rmtree(d);
+}
+
 static void test_columns_at(void **state)
 {
     (void)state;
@@ -288,12 +338,41 @@ static void test_drain_all(void **state)
     rmtree(d);
 }
 
+/* The sink over blocks with constant planes (`bytes` a mix of kinds): every record's
+ * bytes once, on any number of threads. */
+static void test_drain_planes(void **state)
+{
+    (void)state;
+    char *d = mktmp(), path[256];
+    size_t n = 3 * STORE_BLOCK_RECORDS + 1;
+    struct flow *f = calloc(n, sizeof(*f));
+    gen_planes(f, n, 5);
+    uint64_t want_bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        want_bytes += f[i].bytes;
+    snprintf(path, sizeof(path), "%s/d.fsf", d);
+    write_flows(path, STORE_LZ4, f, n);
+    const char *paths[] = { path }, *threads[] = { "0", "3" };
+    for (size_t k = 0; k < 2; k++) {
+        struct acc a = { .mu = PTHREAD_MUTEX_INITIALIZER };
+        int nerr;
+        assert_int_equal(drain(paths, 1, NULL, threads[k], &a, &nerr, NULL), n);
+        assert_int_equal(nerr, 0);
+        uint64_t b = 0;
+        for (size_t t = 0; t < a.nthreads; t++)
+            b += a.bytes[t];
+        assert_true(b == want_bytes);
+    }
+    free(f);
+    rmtree(d);
+}
+
 /* A bad block in the middle of a file: the blocks before it count, those after do not. */
 static void test_drain_bad_block(void **state)
 {
     (void)state;
     char *d = mktmp();
-    size_t n = 4 * STORE_BLOCK_RECORDS;
+    size_t n = (size_t)4 * STORE_BLOCK_RECORDS;
     struct flow *f = calloc(n, sizeof(*f));
     uint64_t s = 5;
     for (size_t i = 0; i < n; i++)
@@ -337,7 +416,7 @@ static void test_drain_stop(void **state)
 {
     (void)state;
     char *d = mktmp();
-    size_t n = 6 * STORE_BLOCK_RECORDS;
+    size_t n = (size_t)6 * STORE_BLOCK_RECORDS;
     struct flow *f = calloc(n, sizeof(*f));
     uint64_t s = 9;
     for (size_t i = 0; i < n; i++)
@@ -410,9 +489,10 @@ static void test_filter_columns(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_projection), cmocka_unit_test(test_columns_at),
-        cmocka_unit_test(test_drain_all),  cmocka_unit_test(test_drain_bad_block),
-        cmocka_unit_test(test_drain_stop), cmocka_unit_test(test_filter_columns),
+        cmocka_unit_test(test_projection),        cmocka_unit_test(test_columns_at),
+        cmocka_unit_test(test_drain_all),         cmocka_unit_test(test_drain_bad_block),
+        cmocka_unit_test(test_drain_stop),        cmocka_unit_test(test_filter_columns),
+        cmocka_unit_test(test_projection_planes), cmocka_unit_test(test_drain_planes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
