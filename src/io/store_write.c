@@ -80,6 +80,8 @@ struct store_writer {
     uint32_t bin_secs;
     struct wfile *files[MAX_OPEN];
     size_t nopen;
+    struct wfile *cur; /* folder mode: the bin pick_bin gave last, [cur_from, cur_to) */
+    uint64_t cur_from, cur_to;
     uint8_t *raw, *comp; /* shared block buffers */
     size_t compcap;
     void *cctx;
@@ -662,8 +664,18 @@ int store_writer_add(struct store_writer *w, const struct flow *f, struct fs_err
     struct fs_err e;
     struct wfile *wf = w->files[0];
     int rc = 0;
-    if (w->mode == W_FOLDER && (rc = pick_bin(w, f->last, &wf, &e)) != 0)
-        return put_err(err, &e, keep_err(w, rc, &e));
+    /* Flows come in time order mostly: the last bin's range spares pick_bin's 64-bit
+     * division and search (most of this function's time in a busy collector). */
+    if (w->mode == W_FOLDER && w->cur && f->last >= w->cur_from && f->last < w->cur_to) {
+        wf = w->cur;
+    } else if (w->mode == W_FOLDER) {
+        w->cur = NULL;
+        if ((rc = pick_bin(w, f->last, &wf, &e)) != 0)
+            return put_err(err, &e, keep_err(w, rc, &e));
+        w->cur = wf;
+        w->cur_from = wf->h.bin_start_ms;
+        w->cur_to = wf->h.bin_start_ms + (uint64_t)w->bin_secs * 1000;
+    }
     if (wf->err)
         return put_err(err, &wf->emsg, wf->err);
     wf->buf[wf->n++] = *f;
