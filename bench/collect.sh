@@ -2,11 +2,13 @@
 # Benchmark: the highest loss-free rate of `flowsleuth collect -l` vs nfcapd (127.0.0.1).
 #
 # The same datagrams go to each collector, one at a time, at rising rates:
-#   fsgen mix -> flowsleuth meter -e ipfix:// (and nf9://) --rate, and softflowd -v 10
-#   (sf10: a real exporter's IPFIX template) -> a recorder that keeps every datagram
-#   (checked against the meter's or softflowd's message count)
+#   fsgen mix -> flowsleuth meter -e ipfix:// (and nf9://, and ipfix9k: IPFIX with
+#   --export-size 8960) --rate, and softflowd -v 10 (sf10: a real exporter's IPFIX)
+#   -> a recorder that keeps every datagram (checked against the meter's or
+#   softflowd's message count)
 #   -> a C replayer (built here, paced with a monotonic clock) at R datagrams/s,
-#      the set repeated to BENCH_DATAGRAMS datagrams per step
+#      the set repeated to as many bytes per step as BENCH_DATAGRAMS datagrams of
+#      1400 bytes
 #   -> flowsleuth collect -l 127.0.0.1:P -w DIR/   or   nfcapd -b 127.0.0.1 -p P -w DIR
 # After each step the collector is stopped (SIGTERM) and what it STORED is counted:
 # flowsleuth print | wc -l, nfdump -R -q | wc -l. A step is loss-free when stored ==
@@ -24,18 +26,21 @@
 #
 # Steps must be long: a 16 MB receive buffer holds some 7000 datagrams, so a step of
 # 35,000 datagrams mostly measures the buffer, not the collector (nfcapd then "kept
-# up" with 3.5 M v9 flows/s). Steps are counted in datagrams, as the buffer is:
-# 150,000 by default (1.3 M flowsleuth IPFIX records, 3 M v9, 4.2 M softflowd IPFIX).
+# up" with 3.5 M v9 flows/s). A step holds as many bytes as 150,000 datagrams of 1400
+# bytes (1.3 M flowsleuth IPFIX records, 3 M v9, 4.2 M softflowd IPFIX, 1.3 M in
+# 23,000 jumbo datagrams): some 20 times what the buffer holds.
 #
 # Environment: FS_BIN, FS_GEN (default build/), BENCH_FLOWS (meter flows, default
-# 20000), BENCH_DATAGRAMS (datagrams per step, default 150000), BENCH_RATES (datagrams/s,
+# 20000), BENCH_DATAGRAMS (step size in 1400-byte datagrams, default 150000),
+# BENCH_RATES (datagrams/s,
 # default 80000 to 475000 in steps of about 15%: a doubling ladder left each
 # collector's figure up to half a step below its real limit), BENCH_RUNS (runs per
 # step, default 3), BENCH_RCVBUF (nfcapd -B, default 8388608), BENCH_CODEC (what both
 # store: lz4 = flowsleuth's default and nfcapd -y, the default; none = flowsleuth
 # -z none and nfcapd's default, uncompressed), BENCH_COLLECTORS (default "flowsleuth
 # nfcapd": which to run, e.g. "flowsleuth" alone to compare two builds via FS_BIN),
-# BENCH_DIALECTS (default "ipfix sf10 nf9"), BENCH_REFINE (default 2: after the first
+# BENCH_DIALECTS (default "ipfix sf10 nf9 ipfix9k"), BENCH_RATES9K (the ladder of
+# ipfix9k, default 20000 to 105000), BENCH_REFINE (default 2: after the first
 # lossy step, that many halvings of the gap to the last loss-free one).
 set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,11 +49,12 @@ FS_GEN=${FS_GEN:-$SRC/build/fsgen}
 FLOWS=${BENCH_FLOWS:-20000}
 DATAGRAMS=${BENCH_DATAGRAMS:-150000}
 RATES=${BENCH_RATES:-"80000 120000 140000 160000 185000 210000 240000 275000 315000 360000 415000 475000"}
+RATES9K=${BENCH_RATES9K:-"20000 25000 30000 35000 40000 46000 53000 61000 70000 80000 92000 105000"}
 RUNS=${BENCH_RUNS:-3}
 RCVBUF=${BENCH_RCVBUF:-8388608}
 CODEC=${BENCH_CODEC:-lz4}
 COLLECTORS=${BENCH_COLLECTORS:-"flowsleuth nfcapd"}
-DIALECTS=${BENCH_DIALECTS:-"ipfix sf10 nf9"}
+DIALECTS=${BENCH_DIALECTS:-"ipfix sf10 nf9 ipfix9k"}
 REFINE=${BENCH_REFINE:-2}
 case $CODEC in
 lz4) NFZ=-y ;;
@@ -180,8 +186,13 @@ PY
         echo "${sent% *}"
         return
     fi
-    "$FS_BIN" meter -r "$W/mix.pcap" -e "$d://127.0.0.1:$PORT" --rate 50000 --stats \
-        2>"$W/$d.stats" || die "meter -e $d"
+    # ipfix9k: the same IPFIX in messages of up to 8960 bytes (a jumbo-frame path):
+    # 59 records a datagram, so the collector and not the sender sets the limit.
+    size= rate=50000
+    [ "$d" = ipfix9k ] && size="--export-size 8960" rate=10000
+    # shellcheck disable=SC2086
+    "$FS_BIN" meter -r "$W/mix.pcap" -e "${d%9k}://127.0.0.1:$PORT" $size --rate $rate \
+        --stats 2>"$W/$d.stats" || die "meter -e $d"
     wait "$rp"
     got=$(tail -1 "$W/$d.rec")
     msgs=$(sed -n 's/.*messages \([0-9]*\).*/\1/p' "$W/$d.stats")
@@ -250,11 +261,15 @@ try() {
 for d in $DIALECTS; do
     per=$(record "$d")
     dg=$(tail -1 "$W/$d.rec")
-    rep=$(( (DATAGRAMS + dg - 1) / dg ))
+    # A step holds as many bytes as DATAGRAMS datagrams of 1400 bytes.
+    bytes=$(($(wc -c <"$W/$d.bin") - 2 * dg))
+    rep=$(( (DATAGRAMS * 1400 + bytes - 1) / bytes ))
+    rates=$RATES
+    [ "$d" = ipfix9k ] && rates=$RATES9K
     sent=$((per * rep))
     for who in $COLLECTORS; do
         pass=0 fail=0
-        for rate in $RATES; do
+        for rate in $rates; do
             try "$who" "$d" "$rate"
             [ "$ok" = yes ] || { fail=$rate; break; }
             pass=$rate

@@ -38,6 +38,8 @@ static const char usage_text[] =
     "                   backoff, templates at each connect); HOST may be [IPv6]\n"
     "  --rate N         send at most N records per second to each exporter (for slow\n"
     "                   collectors); default: as fast as they are made\n"
+    "  --export-size N  largest export message in bytes, 512..65535 (default 1400,\n"
+    "                   which fits an Ethernet frame; 8960 for a jumbo-frame path)\n"
     "  -z CODEC         store compression: lz4 (default), zstd[:LEVEL], none\n"
     "  -b SECONDS       store bin width (default 300)\n"
     "  -o FORMAT        print format when not writing (see flowsleuth print)\n"
@@ -101,6 +103,7 @@ struct meter_args {
     const char *export[MAX_EXPORT];
     int nexport;
     double rate;
+    size_t export_size; /* --export-size, 0 = the encoder's default */
     char *bpf;
     int plain, stats, snaplen;
     struct store_wopts wo;
@@ -169,6 +172,16 @@ static int parse_long_opt(struct meter_args *a, int c, const char *arg)
             return -1;
         }
         return 0;
+    case 8: {
+        unsigned long v = strtoul(arg, &end, 10);
+        if (end == arg || *end || v < 512 || v > 65535) {
+            fprintf(stderr, "flowsleuth meter: --export-size needs 512..65535 bytes, not '%s'\n",
+                    arg);
+            return -1;
+        }
+        a->export_size = v;
+        return 0;
+    }
     default:
         return -1;
     }
@@ -185,6 +198,7 @@ static int parse_args(struct meter_args *a, int argc, char **argv)
                                               { "stats", no_argument, NULL, 5 },
                                               { "split", no_argument, NULL, 6 },
                                               { "rate", required_argument, NULL, 7 },
+                                              { "export-size", required_argument, NULL, 8 },
                                               { NULL, 0, NULL, 0 } };
     int c;
     char *end;
@@ -236,7 +250,7 @@ static int parse_args(struct meter_args *a, int argc, char **argv)
         case 'h':
             return 1;
         default:
-            if (c >= 1 && c <= 7 && parse_long_opt(a, c, optarg) == 0)
+            if (c >= 1 && c <= 8 && parse_long_opt(a, c, optarg) == 0)
                 break;
             return -1;
         }
@@ -388,6 +402,7 @@ static int open_exporters(struct meter_args *a, struct meter_run *run)
 {
     struct exporter_opts eo = { 0 };
     eo.rate = a->rate;
+    eo.enc.max_msg = a->export_size;
     for (int i = 0; i < a->nexport; i++) {
         if (exporter_open(&run->ex[run->nex], a->export[i], &eo, &run -> err) != 0) {
             fprintf(stderr, "flowsleuth meter: %s\n", run->err.msg);

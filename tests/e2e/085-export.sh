@@ -6,8 +6,10 @@
 #      from A with awk), v5 the same for IPv4 minus VLAN and packet sizes; v5 counts
 #      the IPv6 flows as left out. With `print -b` (if built) the v9 store pairs back
 #      into A's biflows per 5-tuple.
+#      The same IPFIX again with --export-size 8960 (ipfix9k): same flows.
 #  (b) tcpdump on lo during (a), tshark decodes it (-d udp.port==PORT,cflow): no
-#      malformed packet and as many data records as we sent.
+#      malformed packet and as many data records as we sent; no message above the
+#      size asked for (1400 by default), and ipfix9k has messages above 1400 bytes.
 #  (c) nfcapd (if installed) receives meter -e nf9:// --rate (nfcapd drops bursts,
 #      LAB-NOTES) and nfdump -R shows the same packets/bytes per 5-tuple as A.
 . "$(dirname "$0")/lib.sh"
@@ -94,7 +96,10 @@ for pcap in $inputs; do
     csv "$T/$name.A" >"$T/$name.A.csv"
     nflows=$(wc -l <"$T/$name.A.csv")
     nv6=$(awk -F, '$24 == 6' "$T/$name.A.csv" | wc -l)
-    for d in ipfix nf9 nf5; do
+    for d in ipfix nf9 nf5 ipfix9k; do
+        # ipfix9k: IPFIX in messages of up to 8960 bytes (meter --export-size).
+        scheme=${d%9k} size=
+        [ "$d" = ipfix9k ] && size="--export-size 8960"
         port=$(free_port $n)
         n=$((n + 1))
         # Not through fs(): a function in the background is a subshell, and $! would
@@ -113,7 +118,9 @@ for pcap in $inputs; do
             wait_for_file "$cap"
             sleep 0.5 # tcpdump opens the file before its filter is live
         fi
-        fs meter -r "$pcap" -e "$d://127.0.0.1:$port" --stats 2>"$T/$name.$d.stats" >"$T/$name.$d.out" ||
+        # shellcheck disable=SC2086
+        fs meter -r "$pcap" -e "$scheme://127.0.0.1:$port" $size --stats 2>"$T/$name.$d.stats" \
+            >"$T/$name.$d.out" ||
             fail "meter -e $d $name"
         [ -s "$T/$name.$d.out" ] && fail "meter -e alone printed flows"
         sent=$(sed -n 's/.*records sent \([0-9]*\).*/\1/p' "$T/$name.$d.stats")
@@ -128,8 +135,8 @@ for pcap in $inputs; do
         kill -TERM "$cpid"
         wait "$cpid" || fail "collect exited non-zero ($name $d)"
         case $d in
-        ipfix)
-            [ "$sent" = "$nflows" ] || fail "$name ipfix: sent $sent records of $nflows flows"
+        ipfix | ipfix9k)
+            [ "$sent" = "$nflows" ] || fail "$name $d: sent $sent records of $nflows flows"
             csv "$T/$name.$d.B" | cut -d, -f1-24,26- >"$T/got.csv"
             cut -d, -f1-24,26- "$T/$name.A.csv" >"$T/want.csv"
             expect_same "$T/want.csv" "$T/got.csv"
@@ -147,6 +154,15 @@ for pcap in $inputs; do
         if [ -n "$tpid" ]; then
             got=$(tshark_check "$cap" "$port")
             [ "$got" = "$sent" ] || fail "$name $d: tshark decodes $got records, we sent $sent"
+            # The largest UDP payload: at most the message size asked for (1400 by
+            # default), and above 1400 with --export-size 8960 when there is enough.
+            big=$(tshark -r "$cap" -T fields -e udp.length 2>/dev/null | sort -n | tail -1)
+            max=1400
+            [ "$d" = ipfix9k ] && max=8960
+            [ "$((big - 8))" -le "$max" ] || fail "$name $d: a $((big - 8))-byte message, cap $max"
+            if [ "$d" = ipfix9k ] && [ "$nflows" -gt 1000 ] && [ "$((big - 8))" -le 1400 ]; then
+                fail "$name ipfix9k: no message above 1400 bytes"
+            fi
         fi
         echo "ok   $name $d: $nflows flows, $sent records${tpid:+, tshark agrees}"
     done
