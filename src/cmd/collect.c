@@ -428,9 +428,9 @@ static void udp_tune(int fd)
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)) != 0)
 #endif
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
-    /* SO_MEMINFO (collect_socket_drops) reads the drop counter when it is shown; the
-     * SO_RXQ_OVFL cmsg on every datagram cost 2-3% of the receiving thread. */
 #if defined(SO_RXQ_OVFL) && !(defined(SO_MEMINFO) && defined(__linux__))
+    /* Only without SO_MEMINFO, which collect_socket_drops reads when the counter is
+     * shown: the cmsg on every datagram cost 2-3% of the receiving thread. */
     setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 #endif
     (void)one;
