@@ -301,7 +301,7 @@ static void plan_build(struct tmpl_plan *pl, uint64_t have, int v6first)
     pl->sysinit = slot_if(have, S_SYSINIT_MS);
     pl->src4 = slot_if(have, S_SRC4);
     pl->dst4 = slot_if(have, S_DST4);
-    int has4 = pl->src4 || pl->dst4, has6 = ((have >> S_SRC6) | (have >> S_DST6)) & 1;
+    int has4 = pl->src4 || pl->dst4, has6 = ((have >> S_SRC6) & 1) || ((have >> S_DST6) & 1);
     if (!has6)
         pl->af = AF_PLAN_V4;
     else if (!has4)
