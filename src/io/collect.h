@@ -386,16 +386,13 @@ void collect_emit(struct collect_ctx *x, uint32_t domain, int version, struct fl
 /* Template cache. */
 const struct tmpl *collect_tmpl_get(struct collect_ctx *x, uint32_t domain, int version,
                                     uint16_t tid);
-/* Takes ownership of t->ops. Then decodes any data held for this template. */
-void collect_tmpl_put(struct collect_ctx *x, uint32_t domain, int version, uint16_t tid,
-                      struct tmpl *t);
 /*
- * A template record the cache already holds compiled from the same fields: count it
- * and return 1 (nothing to compile); else 0. Exporters resend every template often
- * (softflowd: one datagram in three), and compiling each again cost 5% of a collector.
+ * Define a template from its wire fields (a refresh with the same fields is counted,
+ * not compiled again); data held for it is decoded. 0, or the tmpl_compile error,
+ * already counted as malformed (template too large).
  */
-int collect_tmpl_refresh(struct collect_ctx *x, uint32_t domain, int version, uint16_t tid,
-                         const struct tmpl_field *f, size_t n, int options);
+int collect_tmpl_define(struct collect_ctx *x, uint32_t domain, int version, uint16_t tid,
+                        const struct tmpl_field *f, size_t n, int options);
 /* Withdraw one template, or all of the domain when tid is 0xffff (IPFIX set id 2/3). */
 void collect_tmpl_withdraw(struct collect_ctx *x, uint32_t domain, int version, uint16_t tid);
 

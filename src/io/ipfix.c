@@ -55,14 +55,7 @@ static void ipfix_templates(struct collect_ctx *x, uint32_t dom, struct rd *r, i
             collect_malformed(x, dom, 10, CR_BAD_TEMPLATE);
             break;
         }
-        struct tmpl t;
-        if (collect_tmpl_refresh(x, dom, 10, tid, f, n, options))
-            continue;
-        if (tmpl_compile(&t, f, n, options) != 0) {
-            collect_malformed(x, dom, 10, CR_TEMPLATE_SIZE);
-            continue;
-        }
-        collect_tmpl_put(x, dom, 10, tid, &t);
+        collect_tmpl_define(x, dom, 10, tid, f, n, options);
     }
     free(f);
 }

@@ -30,14 +30,7 @@ static void nf9_templates(struct collect_ctx *x, uint32_t dom, struct rd *r)
             f[i].len = rd_be16(r);
             f[i].pen = 0;
         }
-        struct tmpl t;
-        if (collect_tmpl_refresh(x, dom, 9, tid, f, n, 0))
-            continue;
-        if (tmpl_compile(&t, f, n, 0) != 0) {
-            collect_malformed(x, dom, 9, CR_TEMPLATE_SIZE);
-            continue;
-        }
-        collect_tmpl_put(x, dom, 9, tid, &t);
+        collect_tmpl_define(x, dom, 9, tid, f, n, 0);
     }
     free(f);
 }
@@ -65,14 +58,7 @@ static void nf9_options(struct collect_ctx *x, uint32_t dom, struct rd *r)
             if (i < sl / 4u)
                 f[i].id = 0;
         }
-        struct tmpl t;
-        if (collect_tmpl_refresh(x, dom, 9, tid, f, n, 1))
-            continue;
-        if (tmpl_compile(&t, f, n, 1) != 0) {
-            collect_malformed(x, dom, 9, CR_TEMPLATE_SIZE);
-            continue;
-        }
-        collect_tmpl_put(x, dom, 9, tid, &t);
+        collect_tmpl_define(x, dom, 9, tid, f, n, 1);
     }
     free(f);
 }

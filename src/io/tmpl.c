@@ -195,11 +195,8 @@ void tmpl_run(const struct tmpl *t, struct rd *r, struct tmpl_rec *out)
             break;
         }
         case OPK_UINT: {
-            uint64_t v = 0;
             const uint8_t *p = rd_take(r, op->len);
-            for (uint16_t k = 0; p && k < op->len; k++)
-                v = (v << 8) | p[k];
-            out->v[op->dst] = v;
+            out->v[op->dst] = p ? be_uint(p, op->len) : 0;
             out->have |= 1ull << op->dst;
             break;
         }
@@ -417,8 +414,8 @@ static void set_addrs(const struct tmpl_plan *pl, const struct tmpl_rec *r, stru
     int v6 = pl->af == AF_PLAN_V6 || (pl->af == AF_PLAN_BY_IPVER && r->v[S_IPVER] == 6);
     if (v6) {
         static const uint8_t zero6[16];
-        memcpy(f->src, (r->have >> S_SRC6) & 1 ? r->a[S_SRC6 - S_SRC4] : zero6, 16);
-        memcpy(f->dst, (r->have >> S_DST6) & 1 ? r->a[S_DST6 - S_SRC4] : zero6, 16);
+        memcpy(f->src, has(r, S_SRC6) ? r->a[S_SRC6 - S_SRC4] : zero6, 16);
+        memcpy(f->dst, has(r, S_DST6) ? r->a[S_DST6 - S_SRC4] : zero6, 16);
         f->ipver = 6;
     } else {
         static const uint8_t zero4[4];
