@@ -6,13 +6,16 @@
  * name into place.
  *
  * Once a first block is full the writer starts a worker thread: the caller fills the
- * next block while the worker shuffles, compresses and writes the last one (a busy
- * collector spent a third of its receiving thread on that). One block in flight at
- * most: a full block waits for the worker, so memory stays bounded and a slow disk
- * slows the caller. Blocks are written in the order they fill, as without the worker.
- * A block's outcome (totals or error) is taken into its file by the caller when it
- * next waits for the worker: before handing over another block and before closing a
- * file. Small outputs (under one block) never start a thread.
+ * next block while the worker shuffles, compresses and writes the earlier ones (a busy
+ * collector spent a third of its receiving thread on that). Up to WQ_DEPTH blocks wait
+ * in a queue: with one, the caller waited for the worker at a quarter of the blocks
+ * whenever the two shared a core with a sender, though the worker needed half the time
+ * the caller took to fill a block (a wakeup late, not work too slow). A full queue
+ * waits for the worker, so memory stays bounded and a slow disk slows the caller.
+ * Blocks are written in the order they fill, as without the worker. A block's outcome
+ * (totals or error) is taken into its file by the caller, in order, when it next hands
+ * over a block and before closing a file. Small outputs (under one block) never start
+ * a thread.
  */
 #include "store_int.h"
 
@@ -32,6 +35,9 @@
 /* Bins a folder writer keeps open: the current one plus stragglers for a few before. */
 #define MAX_OPEN 4
 
+/* Full blocks waiting for or in the worker, each STORE_BLOCK_RECORDS flows (1.5 MB). */
+#define WQ_DEPTH 4
+
 /* Largest time a bin name can hold (9999-12-31 23:59:59.999 UTC). */
 #define MAX_TIME_MS 253402300799999ULL
 
@@ -49,12 +55,13 @@ struct wfile {
 };
 
 /*
- * The block handed to the worker and what became of it. The caller writes the first
- * three fields and reads the rest only while the worker is idle (pipe.busy == 0 under
- * pipe.mu), which orders every access.
+ * A block handed to the worker and what became of it. The caller writes the first three
+ * fields before posting the job and reads the rest once the worker has finished it
+ * (pipe.finished passed it, read under pipe.mu), which orders every access. buf is a
+ * spare block buffer while the slot is free.
  */
 struct wjob {
-    struct wfile *wf; /* NULL: no outcome waiting to be taken */
+    struct wfile *wf;
     struct flow *buf;
     size_t n;
     int rc;
@@ -62,14 +69,16 @@ struct wjob {
     struct store_bhdr b;
 };
 
+/* The queue: job k is in slot k % WQ_DEPTH; taken <= finished <= posted. */
 struct wpipe {
     pthread_t th;
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* busy or quit changed */
-    int busy;          /* job posted and not finished */
+    pthread_cond_t cv;      /* posted, finished or quit changed */
+    unsigned long posted;   /* jobs handed over (caller, under mu) */
+    unsigned long finished; /* jobs the worker finished (worker, under mu) */
+    unsigned long taken;    /* outcomes taken into their files (caller only) */
     int quit;
-    struct wjob job;
-    struct flow *spare; /* the block buffer no file is filling */
+    struct wjob job[WQ_DEPTH];
 };
 
 struct store_writer {
@@ -226,15 +235,15 @@ static void *worker_main(void *arg)
     struct wpipe *p = &((struct store_writer *)arg)->pipe;
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->busy && !p->quit)
+        while (p->finished == p->posted && !p->quit)
             pthread_cond_wait(&p->cv, &p->mu);
-        if (!p->busy)
+        if (p->finished == p->posted)
             break;
-        struct wjob *j = &p->job;
+        struct wjob *j = &p->job[p->finished % WQ_DEPTH];
         pthread_mutex_unlock(&p->mu);
         j->rc = encode_block(arg, j->wf, j->buf, j->n, &j->b, &j->e);
         pthread_mutex_lock(&p->mu);
-        p->busy = 0;
+        p->finished++;
         pthread_cond_broadcast(&p->cv);
     }
     pthread_mutex_unlock(&p->mu);
@@ -262,7 +271,8 @@ static void worker_start(struct store_writer *w)
         pthread_mutex_destroy(&p->mu);
         return;
     }
-    p->spare = xmalloc(STORE_BLOCK_RECORDS * sizeof(struct flow));
+    for (int k = 0; k < WQ_DEPTH; k++)
+        p->job[k].buf = xmalloc(STORE_BLOCK_RECORDS * sizeof(struct flow));
     w->threaded = 1;
 }
 
@@ -278,49 +288,56 @@ static void worker_stop(struct store_writer *w)
     pthread_join(p->th, NULL);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
-    free(p->spare);
+    for (int k = 0; k < WQ_DEPTH; k++)
+        free(p->job[k].buf);
     w->threaded = 0;
 }
 
 /*
- * Wait until the worker is idle and take the outcome of its last block into that
- * block's file. Returns 0 or the block's error (*e its message), which is also kept as
- * the file's and the writer's error.
+ * Take the outcomes of finished blocks into their files, oldest first: every block
+ * posted when all is set, else those finished and, when the queue is full, at least
+ * the oldest. Returns 0 or the first block's error (*e its message), which is also
+ * kept as the file's and the writer's error.
  */
-static int worker_wait(struct store_writer *w, struct fs_err *e)
+static int worker_take(struct store_writer *w, int all, struct fs_err *e)
 {
     struct wpipe *p = &w->pipe;
     if (!w->threaded)
         return 0;
     pthread_mutex_lock(&p->mu);
-    while (p->busy)
+    while (p->finished != p->posted && (all || p->posted - p->finished == WQ_DEPTH))
         pthread_cond_wait(&p->cv, &p->mu);
+    unsigned long upto = p->finished;
     pthread_mutex_unlock(&p->mu);
-    struct wjob *j = &p->job;
-    if (!j->wf)
-        return 0;
-    int rc = j->rc;
-    if (rc) {
-        wfile_fail(j->wf, rc, &j->e);
-        keep_err(w, rc, &j->e);
-        *e = j->e;
-    } else {
-        account_block(j->wf, &j->b);
+    int first = 0;
+    for (; p->taken < upto; p->taken++) {
+        struct wjob *j = &p->job[p->taken % WQ_DEPTH];
+        if (j->rc) {
+            wfile_fail(j->wf, j->rc, &j->e);
+            keep_err(w, j->rc, &j->e);
+            if (!first) {
+                first = j->rc;
+                *e = j->e;
+            }
+        } else {
+            account_block(j->wf, &j->b);
+        }
     }
-    j->wf = NULL;
-    return rc;
+    return first;
 }
 
-/* Hand wf's full block to the idle worker; wf goes on filling the spare buffer. */
+/* Hand wf's full block to the worker (a slot is free); wf goes on filling the slot's
+ * spare buffer. */
 static void worker_post(struct store_writer *w, struct wfile *wf)
 {
     struct wpipe *p = &w->pipe;
-    p->job = (struct wjob){ .wf = wf, .buf = wf->buf, .n = wf->n };
-    wf->buf = p->spare;
-    p->spare = p->job.buf;
+    struct wjob *j = &p->job[p->posted % WQ_DEPTH];
+    struct flow *spare = j->buf;
+    *j = (struct wjob){ .wf = wf, .buf = wf->buf, .n = wf->n };
+    wf->buf = spare;
     wf->n = 0;
     pthread_mutex_lock(&p->mu);
-    p->busy = 1;
+    p->posted++;
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
 }
@@ -333,7 +350,7 @@ static void worker_post(struct store_writer *w, struct wfile *wf)
 static int flush_block(struct store_writer *w, struct wfile *wf, int full, struct fs_err *e)
 {
     struct fs_err pe;
-    int prev = worker_wait(w, &pe);
+    int prev = worker_take(w, !full, &pe);
     if (wf->err) {
         wf->n = 0; /* a failed file drops its records */
         return put_err(e, &wf->emsg, wf->err);
