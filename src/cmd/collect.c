@@ -12,9 +12,10 @@
  *                          or an SO_RXQ_OVFL cmsg where that is missing) -> --allow check
  *                          -> collect_datagram -> sink -> store writer
  *     control readable  -> accept, write the counters, close (collect --status)
- *     clock at a bin boundary, or SIGHUP -> rotate: close the writer (every open bin
- *                          file is renamed into place), log the counters, save
- *                          STORE/.templates, expire
+ *     clock at a bin boundary, or SIGHUP -> rotate: save STORE/.templates, close the
+ *                          writer on a thread of its own (every open bin file is
+ *                          fsynced and renamed into place) while reception goes on;
+ *                          once it is closed, log the counters and expire
  *   SIGTERM/SIGINT -> a drop-all socket filter stops new datagrams, what is queued is
  *                     read and stored, then the final rotation
  * A write error (disk full) drops the records of the failed bin files, says so once,
@@ -588,32 +589,81 @@ static void stale_cleanup(struct collect_run *run)
                 (unsigned long long)st.stale_tmp);
 }
 
-/*
- * Close every open bin file (renamed into place), then the housekeeping of a rotation:
- * counters to stderr when log is set, templates saved, expiry.
- */
-static void rotate(struct collect_run *run, int log)
+/* The outcome of closing a writer that held `pending` records. */
+static void writer_closed(struct collect_run *run, int rc, const struct fs_err *e, uint64_t pending)
 {
-    if (run->w) {
-        struct fs_err e;
-        int rc = store_writer_close(run->w, &e);
-        run->w = NULL;
-        if (rc) {
-            write_failed(run, &e);
-        } else {
-            if (run->failing && run->pending)
-                fprintf(stderr, "flowsleuth collect: writing the store works again\n");
-            run->failing = 0;
-            run->stored += run->pending;
-            run->pending = 0;
-        }
+    if (rc) {
+        run->lost += pending;
+        write_failed(run, e);
+        return;
     }
+    if (run->failing && pending)
+        fprintf(stderr, "flowsleuth collect: writing the store works again\n");
+    run->failing = 0;
+    run->stored += pending;
+}
+
+/* The rest of a rotation once its files are closed: count it, log, expire. */
+static void rotation_done(struct collect_run *run, int log)
+{
     run->rotations++;
     if (log)
         collect_print_stats(stderr, run);
+    expire_run(run);
+}
+
+static void *closer_main(void *arg)
+{
+    struct closer *c = arg;
+    c->rc = store_writer_close(c->w, &c->e);
+    atomic_store(&c->done, 1);
+    return NULL;
+}
+
+/* Take the outcome of the closing writer: when it is done, or waiting for it (wait). */
+static void closer_take(struct collect_run *run, int wait)
+{
+    struct closer *c = &run->closer;
+    if (!c->running || (!wait && !atomic_load(&c->done)))
+        return;
+    pthread_join(c->th, NULL);
+    c->running = 0;
+    writer_closed(run, c->rc, &c->e, c->pending);
+    rotation_done(run, c->log);
+}
+
+/*
+ * Close every open bin file (renamed into place), then the housekeeping of a rotation:
+ * STORE/.templates saved at once; counters to stderr when log is set and expiry once
+ * the files are closed. The close runs on a thread of its own (struct closer) while
+ * reception goes on, one at a time: a rotation first waits for the one before.
+ */
+static void rotate(struct collect_run *run, int log)
+{
+    closer_take(run, 1);
+    struct closer *c = &run->closer;
+    if (run->w) {
+        c->w = run->w;
+        c->pending = run->pending;
+        c->log = log;
+        atomic_store(&c->done, 0);
+        run->w = NULL;
+        run->pending = 0;
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old); /* signals stay with the receiver */
+        c->running = pthread_create(&c->th, NULL, closer_main, c) == 0;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (!c->running) {
+            struct fs_err e;
+            int rc = store_writer_close(c->w, &e);
+            writer_closed(run, rc, &e, c->pending);
+        }
+    }
     if (run->tmpl_path)
         templates_save(run);
-    expire_run(run);
+    if (!c->running)
+        rotation_done(run, log);
 }
 
 /* ---- the live loop ------------------------------------------------------------------- */
@@ -931,6 +981,8 @@ static int listen_loop(struct collect_run *run, struct rx_batch *rx)
     while (!stop_requested) {
         uint64_t now = collect_now_ms();
         int wait = boundary > now ? (int)(boundary - now < 500 ? boundary - now : 500) : 0;
+        if (run->closer.running && wait > 20)
+            wait = 20; /* take a finished close soon, also without traffic */
         int np = poll(pfd, poll_set(run, pfd), wait);
         if (np < 0 && errno != EINTR)
             return 1;
@@ -940,6 +992,7 @@ static int listen_loop(struct collect_run *run, struct rx_batch *rx)
             rotate(run, 1);
             boundary = next_boundary(run, now);
         }
+        closer_take(run, 0);
         if (np > 0 && serve_polled(run, pfd, rx) && run->nap_us) {
             struct timespec ts = { 0, (long)run->nap_us * 1000 };
             nanosleep(&ts, NULL); /* a signal cuts it short */
@@ -1116,6 +1169,7 @@ static int close_sink(struct collect_run *run)
     }
     if (run->folder) {
         rotate(run, 0);
+        closer_take(run, 1);
         if (run->lost)
             fprintf(stderr, "flowsleuth collect: %llu records lost to store write errors\n",
                     (unsigned long long)run->lost);

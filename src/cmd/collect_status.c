@@ -112,11 +112,13 @@ void collect_print_stats(FILE *out, const struct collect_run *run)
                     l->name, (unsigned long long)l->datagrams,
                     (unsigned long long)collect_socket_drops(l));
     }
+    /* open: also the bins of the last rotation while they close (struct closer) */
+    uint64_t open = run->pending + (run->closer.running ? run->closer.pending : 0);
     if (run->folder)
         fprintf(out,
                 "flowsleuth collect: store %s: records stored %llu, in open bins %llu, lost to "
                 "write errors %llu, rotations %llu, bins expired %llu%s\n",
-                run->a->wpath, (unsigned long long)run->stored, (unsigned long long)run->pending,
+                run->a->wpath, (unsigned long long)run->stored, (unsigned long long)open,
                 (unsigned long long)run->lost, (unsigned long long)run->rotations,
                 (unsigned long long)run->expired, run->failing ? " (writing fails now)" : "");
     if (run->udp)
