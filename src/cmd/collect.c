@@ -12,10 +12,10 @@
  *                          or an SO_RXQ_OVFL cmsg where that is missing) -> --allow check
  *                          -> collect_datagram -> sink -> store writer
  *     control readable  -> accept, write the counters, close (collect --status)
- *     clock at a bin boundary, or SIGHUP -> rotate: save STORE/.templates, close the
- *                          writer on a thread of its own (every open bin file is
- *                          fsynced and renamed into place) while reception goes on;
- *                          once it is closed, log the counters and expire
+ *     clock at a bin boundary, or SIGHUP -> rotate: close the writer on a thread of its
+ *                          own (every open bin file is fsynced and renamed into
+ *                          place) while reception goes on; once it is closed, log
+ *                          the counters, save STORE/.templates, expire
  *   SIGTERM/SIGINT -> a drop-all socket filter stops new datagrams, what is queued is
  *                     read and stored, then the final rotation
  * A write error (disk full) drops the records of the failed bin files, says so once,
@@ -603,12 +603,15 @@ static void writer_closed(struct collect_run *run, int rc, const struct fs_err *
     run->stored += pending;
 }
 
-/* The rest of a rotation once its files are closed: count it, log, expire. */
+/* The rest of a rotation once its files are closed: count it, log, save the templates,
+ * expire (in that order, as a full disk is first met by the bin files). */
 static void rotation_done(struct collect_run *run, int log)
 {
     run->rotations++;
     if (log)
         collect_print_stats(stderr, run);
+    if (run->tmpl_path)
+        templates_save(run);
     expire_run(run);
 }
 
@@ -633,9 +636,9 @@ static void closer_take(struct collect_run *run, int wait)
 }
 
 /*
- * Close every open bin file (renamed into place), then the housekeeping of a rotation:
- * STORE/.templates saved at once; counters to stderr when log is set and expiry once
- * the files are closed. The close runs on a thread of its own (struct closer) while
+ * Close every open bin file (renamed into place), then the housekeeping of a rotation
+ * once they are closed: counters to stderr when log is set, STORE/.templates saved,
+ * expiry. The close runs on a thread of its own (struct closer) while
  * reception goes on, one at a time: a rotation first waits for the one before.
  */
 static void rotate(struct collect_run *run, int log)
@@ -660,8 +663,6 @@ static void rotate(struct collect_run *run, int log)
             writer_closed(run, rc, &e, c->pending);
         }
     }
-    if (run->tmpl_path)
-        templates_save(run);
     if (!c->running)
         rotation_done(run, log);
 }
