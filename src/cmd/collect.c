@@ -112,8 +112,8 @@ uint64_t collect_now_ms(void)
     return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
-/* The writer failed: say so once per episode, drop its open bins, retry later. */
-static void write_failed(struct collect_run *r, const struct fs_err *e)
+/* A write failed: say so once per episode; a writer is reopened no sooner than later. */
+static void say_failed(struct collect_run *r, const struct fs_err *e)
 {
     if (!r->failing)
         fprintf(stderr,
@@ -121,6 +121,13 @@ static void write_failed(struct collect_run *r, const struct fs_err *e)
                 "dropped until the store can be written again\n",
                 e->msg);
     r->failing = 1;
+    r->retry_ms = collect_now_ms() + RETRY_MS;
+}
+
+/* The open writer failed: say so, drop its open bins, retry later. */
+static void write_failed(struct collect_run *r, const struct fs_err *e)
+{
+    say_failed(r, e);
     if (r->w) {
         struct fs_err ignore;
         store_writer_close(r->w, &ignore);
@@ -128,7 +135,6 @@ static void write_failed(struct collect_run *r, const struct fs_err *e)
     }
     r->lost += r->pending;
     r->pending = 0;
-    r->retry_ms = collect_now_ms() + RETRY_MS;
 }
 
 /* Folder store: open the writer lazily, keep going after errors. */
@@ -589,12 +595,13 @@ static void stale_cleanup(struct collect_run *run)
                 (unsigned long long)st.stale_tmp);
 }
 
-/* The outcome of closing a writer that held `pending` records. */
+/* The outcome of closing a writer that held `pending` records. The writer opened since
+ * (run->w) is left alone: its own adds and close tell whether writing works. */
 static void writer_closed(struct collect_run *run, int rc, const struct fs_err *e, uint64_t pending)
 {
     if (rc) {
         run->lost += pending;
-        write_failed(run, e);
+        say_failed(run, e);
         return;
     }
     if (run->failing && pending)
