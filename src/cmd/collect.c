@@ -29,6 +29,7 @@
 #include "../io/store.h"
 #include "../meter/decode.h"
 #include "../query/output.h"
+#include "args.h"
 #include "cmd.h"
 #include "collect_int.h"
 
@@ -173,18 +174,6 @@ static int sink(void *vctx, const struct flow *f)
     return r->write_err;
 }
 
-static int parse_u32(const char *arg, uint32_t lo, uint32_t hi, uint32_t *out, const char *name)
-{
-    char *end;
-    unsigned long v = strtoul(arg, &end, 10);
-    if (end == arg || *end || v < lo || v > hi) {
-        fprintf(stderr, "flowsleuth collect: %s needs %u..%u, not '%s'\n", name, lo, hi, arg);
-        return -1;
-    }
-    *out = (uint32_t)v;
-    return 0;
-}
-
 /* "ADDR" or "ADDR/LEN", IPv4 (as IPv4-mapped) or IPv6. */
 static int parse_allow(struct collect_args *a, const char *arg)
 {
@@ -205,7 +194,8 @@ static int parse_allow(struct collect_args *a, const char *arg)
         }
     }
     uint32_t len = (uint32_t)maxbits;
-    if (maxbits < 0 || (slash && parse_u32(slash + 1, 0, (uint32_t)maxbits, &len, "--allow LEN"))) {
+    if (maxbits < 0 ||
+        (slash && arg_u32("collect", "--allow LEN", slash + 1, 0, (uint32_t)maxbits, &len))) {
         fprintf(stderr, "flowsleuth collect: --allow needs ADDR[/LEN] (at most %d), not '%s'\n",
                 MAX_ALLOW, arg);
         return -1;
@@ -231,11 +221,11 @@ static int parse_long(struct collect_args *a, int c, const char *arg)
 {
     switch (c) {
     case 1:
-        return parse_u32(arg, 60, 86400, &a->wo.bin_secs, "--rotate");
+        return arg_u32("collect", "--rotate", arg, 60, 86400, &a->wo.bin_secs);
     case 2:
-        return parse_u32(arg, 1, 1u << 30, &a->co.sampling, "--sampling");
+        return arg_u32("collect", "--sampling", arg, 1, 1u << 30, &a->co.sampling);
     case 3:
-        return parse_u32(arg, 1, 1u << 24, &a->co.max_templates, "--max-templates");
+        return arg_u32("collect", "--max-templates", arg, 1, 1u << 24, &a->co.max_templates);
     case 4:
         a->stats = 1;
         return 0;

@@ -10,6 +10,7 @@
 #include "../io/store.h"
 #include "../meter/decode.h"
 #include "../query/output.h"
+#include "args.h"
 #include "cmd.h"
 
 #include <getopt.h>
@@ -103,7 +104,7 @@ struct meter_args {
     const char *export[MAX_EXPORT];
     int nexport;
     double rate;
-    size_t export_size; /* --export-size, 0 = the encoder's default */
+    uint32_t export_size; /* --export-size, 0 = the encoder's default */
     char *bpf;
     int plain, stats, snaplen;
     struct store_wopts wo;
@@ -150,15 +151,8 @@ static int parse_long_opt(struct meter_args *a, int c, const char *arg)
         return parse_secs(arg, &a->mo.active_ms, "active");
     case 3:
         return parse_secs(arg, &a->mo.linger_ms, "linger");
-    case 4: {
-        unsigned long v = strtoul(arg, &end, 10);
-        if (*end || end == arg || v == 0 || v > 100000000UL) {
-            fprintf(stderr, "flowsleuth meter: --max-flows needs 1..100000000\n");
-            return -1;
-        }
-        a->mo.max_flows = (uint32_t)v;
-        return 0;
-    }
+    case 4:
+        return arg_u32("meter", "--max-flows", arg, 1, 100000000, &a->mo.max_flows);
     case 5:
         a->stats = 1;
         return 0;
@@ -172,16 +166,8 @@ static int parse_long_opt(struct meter_args *a, int c, const char *arg)
             return -1;
         }
         return 0;
-    case 8: {
-        unsigned long v = strtoul(arg, &end, 10);
-        if (end == arg || *end || v < 512 || v > 65535) {
-            fprintf(stderr, "flowsleuth meter: --export-size needs 512..65535 bytes, not '%s'\n",
-                    arg);
-            return -1;
-        }
-        a->export_size = v;
-        return 0;
-    }
+    case 8:
+        return arg_u32("meter", "--export-size", arg, 512, 65535, &a->export_size);
     default:
         return -1;
     }
@@ -228,11 +214,8 @@ static int parse_args(struct meter_args *a, int argc, char **argv)
             }
             break;
         case 'b':
-            a->wo.bin_secs = (uint32_t)strtoul(optarg, &end, 10);
-            if (*end || a->wo.bin_secs < 1 || a->wo.bin_secs > 86400) {
-                fprintf(stderr, "flowsleuth meter: -b needs 1..86400 seconds\n");
+            if (arg_u32("meter", "-b", optarg, 1, 86400, &a->wo.bin_secs) != 0)
                 return -1;
-            }
             break;
         case 'o':
             a->format = optarg;

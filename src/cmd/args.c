@@ -1,0 +1,17 @@
+#include "args.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int arg_u32(const char *cmd, const char *name, const char *arg, uint32_t lo, uint32_t hi,
+            uint32_t *out)
+{
+    char *end;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (end == arg || *end || arg[0] == '-' || v < lo || v > hi) {
+        fprintf(stderr, "flowsleuth %s: %s needs %u..%u, not '%s'\n", cmd, name, lo, hi, arg);
+        return -1;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}

@@ -1,0 +1,14 @@
+/*
+ * Option values several commands parse the same way, with the same error message
+ * ("flowsleuth CMD: NAME needs LO..HI, not 'ARG'").
+ */
+#ifndef FS_ARGS_H
+#define FS_ARGS_H
+
+#include <stdint.h>
+
+/* A decimal in lo..hi into *out: 0, or -1 after saying why on stderr. */
+int arg_u32(const char *cmd, const char *name, const char *arg, uint32_t lo, uint32_t hi,
+            uint32_t *out);
+
+#endif
