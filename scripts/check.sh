@@ -30,6 +30,11 @@ count_ctest() {
 
 stage "0 dependencies"
 bash scripts/deps.sh test
+# The three builds and their tests need about 1 GB; say so up front when the disk is
+# short, since a full disk shows up later as unrelated-looking test failures.
+free_mb=$(df -Pm . | awk 'NR == 2 { print $4 }')
+echo "disk: ${free_mb} MB free in $root"
+[ "${free_mb:-0}" -ge 1024 ] || echo "warning: under 1 GB free; builds and tests may fail for want of space" >&2
 
 stage "1 format"
 files=$(find src tests fuzz -name '*.c' -o -name '*.h' | grep -v '/corpus/')

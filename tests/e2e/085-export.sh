@@ -36,7 +36,7 @@ wait_stable() {
     done
 }
 
-"$FS_GEN" mix "$T/mix.pcap" --flows 1500 --seed 85 >/dev/null
+"$FS_GEN" mix "$T/mix.pcap" --flows 1500 --seed 85 --snap 128 >/dev/null
 inputs="$T/mix.pcap"
 for f in http_browse_13_connections dns_ipv4_ipv6_udp_tcp tcp_ssh_retransmissions; do
     [ -f "$FS_DATA/pcap/$f.pcap" ] && inputs="$inputs $FS_DATA/pcap/$f.pcap"

@@ -55,7 +55,7 @@ num() { # num PATTERN FILE: the number after PATTERN on the last line holding it
     sed -n "s/.*$1 \([0-9]*\).*/\1/p" "$2" | tail -n 1
 }
 
-"$FS_GEN" mix "$T/mix.pcap" --flows 6000 --seed 861 >/dev/null 2>&1
+"$FS_GEN" mix "$T/mix.pcap" --flows 6000 --seed 861 --snap 128 >/dev/null 2>&1
 port=$(free_port 1)
 
 # (a) SIGTERM under a steady stream

@@ -51,7 +51,7 @@ stop() {
     wait "$cpid" || fail "collect exited non-zero: $(cat "$1")"
 }
 
-"$FS_GEN" mix "$T/mix.pcap" --flows 2000 --seed 86 >/dev/null
+"$FS_GEN" mix "$T/mix.pcap" --flows 2000 --seed 86 --snap 128 >/dev/null
 port=$(free_port 1)
 
 # (a) --status, SIGHUP

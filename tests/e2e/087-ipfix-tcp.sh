@@ -42,7 +42,7 @@ csv() {
     fs print -r "$1" -o csv -N | tail -n +2 | sort
 }
 
-"$FS_GEN" mix "$T/mix.pcap" --flows 3000 --seed 87 >/dev/null
+"$FS_GEN" mix "$T/mix.pcap" --flows 3000 --seed 87 --snap 128 >/dev/null
 fs meter -r "$T/mix.pcap" -w "$T/A" || fail "meter -w"
 csv "$T/A" | cut -d, -f1-24,26- >"$T/want.csv"
 nflows=$(wc -l <"$T/want.csv")

@@ -31,7 +31,7 @@ count() {
     fs print -r "$1" -o csv -N | tail -n +2 | wc -l
 }
 
-"$FS_GEN" mix "$T/mix.pcap" --flows 1000 --seed 88 >/dev/null
+"$FS_GEN" mix "$T/mix.pcap" --flows 1000 --seed 88 --snap 128 >/dev/null
 fs meter -r "$T/mix.pcap" -w "$T/A" || fail "meter -w"
 nflows=$(count "$T/A")
 port=$(free_port 1)

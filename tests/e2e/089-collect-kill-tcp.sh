@@ -92,7 +92,7 @@ assert s.recv(1) == b""
 PY
 }
 
-"$FS_GEN" mix "$T/mix.pcap" --flows 20000 --seed 89 >/dev/null 2>&1
+"$FS_GEN" mix "$T/mix.pcap" --flows 20000 --seed 89 --packets-per-flow 8 --snap 128 >/dev/null 2>&1
 port=$(free_port 1)
 mkdir -p "$T/S"
 

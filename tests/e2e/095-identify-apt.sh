@@ -48,24 +48,30 @@ awk 'BEGIN { srand(95); print "#flowsleuth-catalog 1";
 fs catalog stats "$T/lab.tsv" >/dev/null || fail "catalog stats on the lab catalogue"
 # header bytes fsgen writes: "HTTP/1.1 200 OK", Content-Type, Content-Length: N, blank
 hdr() { echo $((77 + ${#1})); }
+# download N FSGEN-ARGS...: capture N made, metered to inN.fsf and removed (10-60 MB each)
+download() {
+    d=$T/in$1
+    shift
+    "$FS_GEN" download "$d.pcap" "$@" 2>/dev/null || fail "fsgen download $*"
+    fs meter --split -r "$d.pcap" -w "$d.fsf" || fail "meter $d.pcap"
+    rm -f "$d.pcap"
+}
 n=0
 for i in 3 17 42 58 77 99; do
     size=$(awk -F'\t' -v n="file$(printf %03d $i)" '$2 == n { print $1 }' "$T/lab.tsv")
     n=$((n + 1))
-    "$FS_GEN" download "$T/in$n.pcap" --size $((size + $(hdr "$size"))) --loss 2 \
-        --exchanges $((n % 3 + 1)) --seed $n 2>/dev/null || fail "fsgen"
+    download $n --size $((size + $(hdr "$size"))) --loss 2 --exchanges $((n % 3 + 1)) --seed $n
     echo "file$(printf %03d $i)" >>"$T/lab.want"
 done
 for s in 1234567 4444444 9876543 15555555; do
     awk -F'\t' -v s=$s 'NR > 2 { d = $1 - s; if (d < 0) d = -d; if (d < 5000) exit 1 }' \
         "$T/lab.tsv" || continue
     n=$((n + 1))
-    "$FS_GEN" download "$T/in$n.pcap" --size $s --loss 2 --seed $n 2>/dev/null || fail "fsgen"
+    download $n --size $s --loss 2 --seed $n
 done
 ins=""
-for f in "$T"/in*.pcap; do
-    fs meter --split -r "$f" -w "${f%.pcap}.fsf" || fail "meter $f"
-    ins="$ins -r ${f%.pcap}.fsf"
+for f in "$T"/in*.fsf; do
+    ins="$ins -r $f"
 done
 # shellcheck disable=SC2086
 fs match -c "$T/lab.tsv" $ins --all -o csv >"$T/lab.csv" 2>"$T/lab.err" || fail "match lab"
