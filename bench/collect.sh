@@ -221,7 +221,8 @@ wait_drained() {
     done
 }
 
-# step WHO D PPS REPEAT: run one collector at one rate; prints "stored cpu_s".
+# step WHO D PPS REPEAT: run one collector at one rate; prints "stored cpu_s rate rcvbuf
+# sender_cpu_s sent_datagrams".
 step() {
     who=$1 d=$2 pps=$3 rep=$4
     rm -rf "$W/st"
@@ -237,7 +238,8 @@ step() {
     pids="$pids $cp"
     until ss -Hlun "sport = :$PORT" | grep -q .; do sleep 0.05; done
     rb=$(ss -Hlunm "sport = :$PORT" | sed -n 's/.*rb\([0-9]*\).*/\1/p' | head -1)
-    "$W/replay" "$W/$d.bin" "$PORT" "$pps" "$rep" >"$W/replay.out" || die "replay"
+    /usr/bin/time -f "%U %S" -o "$W/rtime" "$W/replay" "$W/$d.bin" "$PORT" "$pps" "$rep" \
+        >"$W/replay.out" || die "replay"
     wait_drained
     sleep 0.2
     kill -TERM "$(pgrep -P "$cp" | head -1)" 2>/dev/null || kill -TERM "$cp"
@@ -247,11 +249,15 @@ step() {
     else
         stored=$(nfdump -R "$W/st" -q -o csv 2>/dev/null | awk -F, 'NF > 12 && $1 != "ts"' | wc -l)
     fi
-    echo "$stored $(tail -1 "$W/time" | awk '{ print $1 + $2 }') $(awk '{ print $2 }' "$W/replay.out") $rb"
+    echo "$stored $(tail -1 "$W/time" | awk '{ print $1 + $2 }') $(awk '{ print $2 }' "$W/replay.out") $rb" \
+        "$(tail -1 "$W/rtime" | awk '{ print $1 + $2 }') $(awk '{ print $1 }' "$W/replay.out")"
 }
 
 "$FS_GEN" mix "$W/mix.pcap" --flows "$FLOWS" --seed 7 >/dev/null
-echo "dialect collector rate_dgram_s rate_flows_s sent stored_min lossfree cpu_s_per_Mflow rcvbuf" >"$W/table"
+# sender_us_dgram: the replayer's own CPU per datagram (on loopback it also delivers
+# each datagram into the collector's socket): what the machine has left for the
+# collector at a rate is (cores - rate * that).
+echo "dialect collector rate_dgram_s rate_flows_s sent stored_min lossfree cpu_s_per_Mflow rcvbuf sender_us_dgram" >"$W/table"
 # try WHO D RATE: BENCH_RUNS runs at RATE; lossless only if every run stored everything.
 # Adds a table row (the smallest stored count, the mean CPU and reached rate); sets ok.
 try() {
@@ -262,12 +268,13 @@ try() {
         r=$((r + 1))
     done
     # shellcheck disable=SC2046
-    set -- "$1" "$2" $(awk 'NR == 1 || $1 < min { min = $1 } { c += $2 * 1e6 / ($1 ? $1 : 1); p += $3; rb = $4 }
-        END { printf "%d %.2f %.0f %s\n", min, c / NR, p / NR, rb }' "$W/runs")
+    set -- "$1" "$2" $(awk 'NR == 1 || $1 < min { min = $1 }
+        { c += $2 * 1e6 / ($1 ? $1 : 1); p += $3; rb = $4; su += $5 * 1e6 / ($6 ? $6 : 1) }
+        END { printf "%d %.2f %.0f %s %.2f\n", min, c / NR, p / NR, rb, su / NR }' "$W/runs")
     ok=no
     [ "$3" = "$sent" ] && ok=yes
     fps=$(awk -v p="$5" -v r="$per" -v g="$dg" 'BEGIN { printf "%.0f", p * r / g }')
-    echo "$2 $1 $5 $fps $sent $3 $ok $4 $6" | tee -a "$W/table" >&2
+    echo "$2 $1 $5 $fps $sent $3 $ok $4 $6 $7" | tee -a "$W/table" >&2
 }
 
 for d in $DIALECTS; do
@@ -300,13 +307,13 @@ echo
 column -t "$W/table"
 echo
 # Highest loss-free rate per dialect and collector, and the ratio.
-awk 'NR > 1 && $7 == "yes" { k = $1 " " $2; if ($4 > best[k]) { best[k] = $4; cpu[k] = $8 } }
+awk 'NR > 1 && $7 == "yes" { k = $1 " " $2; if ($4 > best[k]) { best[k] = $4; cpu[k] = $8; snd[k] = $10 } }
 END {
     nd = split(dialects, dls, " ")
     for (d = 1; d <= nd; d++) {
         dl = dls[d]
         f = best[dl " flowsleuth"]; n = best[dl " nfcapd"]
-        printf "%s: flowsleuth %d flows/s (%s CPU s/Mflow), nfcapd %d flows/s (%s CPU s/Mflow), ratio %.1fx\n",
-            dl, f, cpu[dl " flowsleuth"], n, cpu[dl " nfcapd"], n ? f / n : 0
+        printf "%s: flowsleuth %d flows/s (%s CPU s/Mflow; sender %s us/datagram), nfcapd %d flows/s (%s CPU s/Mflow), ratio %.1fx\n",
+            dl, f, cpu[dl " flowsleuth"], snd[dl " flowsleuth"], n, cpu[dl " nfcapd"], n ? f / n : 0
     }
 }' dialects="$DIALECTS" "$W/table"
