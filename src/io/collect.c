@@ -418,33 +418,29 @@ static void tmpl_store(struct collector *c, const struct key *k, struct tmpl *t)
 }
 
 /*
- * Define template tid from its wire fields: count it, and unless the cache already
- * holds it compiled from the same fields (exporters resend every template often,
- * softflowd one datagram in three, and compiling each again cost 5% of a collector),
- * compile it, store or replace it, and decode the data held for it. 0, or the
- * tmpl_compile error (counted as "template too large").
+ * Define template tid from its wire fields: unless the cache already holds it compiled
+ * from the same fields (exporters resend every template often, softflowd one datagram
+ * in three, and compiling each again cost 5% of a collector), compile it, store or
+ * replace it, and decode the data held for it. A template that does not compile is
+ * counted as "template too large" and not as a template.
  */
-int collect_tmpl_define(struct collect_ctx *x, uint32_t domain, int version, uint16_t tid,
-                        const struct tmpl_field *f, size_t n, int options)
+void collect_tmpl_define(struct collect_ctx *x, uint32_t domain, int version, uint16_t tid,
+                         const struct tmpl_field *f, size_t n, int options)
 {
     struct collector *c = x->c;
     const struct tmpl *old = collect_tmpl_get(x, domain, version, tid);
-    if (old && tmpl_same(old, f, n, options)) {
-        collect_exp_stats(x, domain, version)->templates++;
-        return 0;
+    if (!old || !tmpl_same(old, f, n, options)) {
+        struct tmpl t;
+        if (tmpl_compile(&t, f, n, options) != 0) {
+            collect_malformed(x, domain, version, CR_TEMPLATE_SIZE);
+            return;
+        }
+        struct key k = mkkey(x->exporter, domain, version, tid);
+        tmpl_store(c, &k, &t);
+        if (c->nheld)
+            held_replay(x, &k, &(*tmpl_find(c, &k))->t);
     }
-    struct tmpl t;
-    int rc = tmpl_compile(&t, f, n, options);
-    if (rc != 0) {
-        collect_malformed(x, domain, version, CR_TEMPLATE_SIZE);
-        return rc;
-    }
-    struct key k = mkkey(x->exporter, domain, version, tid);
     collect_exp_stats(x, domain, version)->templates++;
-    tmpl_store(c, &k, &t);
-    if (c->nheld)
-        held_replay(x, &k, &(*tmpl_find(c, &k))->t);
-    return 0;
 }
 
 static void tnode_unlink(struct collector *c, struct tnode **pp)

@@ -388,11 +388,11 @@ const struct tmpl *collect_tmpl_get(struct collect_ctx *x, uint32_t domain, int 
                                     uint16_t tid);
 /*
  * Define a template from its wire fields (a refresh with the same fields is counted,
- * not compiled again); data held for it is decoded. 0, or the tmpl_compile error,
- * already counted as malformed (template too large).
+ * not compiled again); data held for it is decoded. One that does not compile is
+ * counted as malformed (template too large).
  */
-int collect_tmpl_define(struct collect_ctx *x, uint32_t domain, int version, uint16_t tid,
-                        const struct tmpl_field *f, size_t n, int options);
+void collect_tmpl_define(struct collect_ctx *x, uint32_t domain, int version, uint16_t tid,
+                         const struct tmpl_field *f, size_t n, int options);
 /* Withdraw one template, or all of the domain when tid is 0xffff (IPFIX set id 2/3). */
 void collect_tmpl_withdraw(struct collect_ctx *x, uint32_t domain, int version, uint16_t tid);
 
