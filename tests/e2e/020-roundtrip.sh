@@ -15,7 +15,7 @@ for z in lz4 zstd none; do
 done
 
 # pcapng (libpcap reads it; editcap from wireshark-common converts): same flows.
-if command -v editcap >/dev/null 2>&1; then
+if optional "the pcapng check" editcap; then
     editcap -F pcapng "$cap" "$T/cap.pcapng"
     fs meter -r "$T/cap.pcapng" -o csv >"$T/ng.csv"
     expect_same "$T/direct.csv" "$T/ng.csv"

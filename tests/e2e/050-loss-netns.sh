@@ -140,7 +140,7 @@ check() {
     resp=$((SIZE + hdr))
     echo "connection $src:$sport -> $SRV:$PORT: packets $pk/$rpk payload $pl/$rpl" \
         "goodput $good/$rgood retrans $retrans/$rretrans; response $resp = $SIZE body + $hdr header bytes"
-    if command -v tshark >/dev/null 2>&1; then
+    if optional "tshark's retransmission count" tshark; then
         tshark -r "$T/$tag.pcap" -Y "ip.src == $SRV && (tcp.analysis.retransmission ||
             tcp.analysis.fast_retransmission || tcp.analysis.spurious_retransmission ||
             tcp.analysis.out_of_order)" -T fields -e tcp.len 2>/dev/null |

@@ -43,7 +43,7 @@ for f in http_browse_13_connections dns_ipv4_ipv6_udp_tcp tcp_ssh_retransmission
 done
 
 have_tcpdump=0
-if command -v tcpdump >/dev/null && command -v tshark >/dev/null && [ "$(id -u)" = 0 ]; then
+if optional "the tshark check of the export" tcpdump tshark root; then
     have_tcpdump=1
 fi
 
@@ -168,20 +168,17 @@ for pcap in $inputs; do
     done
 done
 
-# print -b (when built) pairs the v9 uniflows back into A's biflows per 5-tuple.
-if fs print -h 2>&1 | grep -q -- '^  -b '; then
+# print -b pairs the v9 uniflows back into A's biflows per 5-tuple.
+{
     key='{ print $3, $4, $5, $6, $7, $8, $9, $10, $11 }'
     fs print -r "$T/mix.nf9.B" -b -o csv -N | tail -n +2 | awk -F, "$key" | sort >"$T/b.txt"
     awk -F, "$key" "$T/mix.A.csv" | sort >"$T/a.txt"
     expect_same "$T/a.txt" "$T/b.txt"
     echo "ok   print -b pairs the nf9 uniflows into the metered biflows"
-fi
+}
 
 # (c) nfcapd + nfdump: same packets and bytes per 5-tuple as our own store.
-if ! command -v nfcapd >/dev/null 2>&1; then
-    echo "nfcapd not installed: (c) skipped"
-    exit 0
-fi
+optional "(c) nfcapd" nfcapd nfdump || exit 0
 port=$(free_port 99)
 mkdir -p "$T/nfcapd"
 nfcapd -w "$T/nfcapd" -b 127.0.0.1 -p "$port" >"$T/nfcapd.log" 2>&1 &

@@ -111,8 +111,8 @@ grep -q "removed [1-9][0-9]* unfinished bin files" "$T/k2.err" || fail "restart:
 echo "ok   kill -9: $first records of the closed bins intact, only the open bin lost"
 
 # (c) full disk
-if [ "$(id -u)" != 0 ]; then
-    echo "not root: (c) full disk skipped"
+if ! optional "(c) full disk" root; then
+    :
 else
     mnt="$T/small"
     mkdir -p "$mnt"

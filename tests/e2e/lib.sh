@@ -27,7 +27,14 @@ fail() {
     exit 1
 }
 
+# skip REASON: exit 77, which ctest reports as skipped. Where everything the suite
+# needs is installed (CI, or FS_NO_SKIP=1), a skip would hide a regression behind a
+# green run: it fails instead.
 skip() {
+    if [ -n "${FS_NO_SKIP:-}" ]; then
+        echo "FAIL: would skip, but FS_NO_SKIP is set (CI): $*" >&2
+        exit 1
+    fi
     echo "SKIP: $*" >&2
     exit 77
 }
@@ -36,6 +43,25 @@ need() {
     for t in "$@"; do
         command -v "$t" >/dev/null 2>&1 || skip "$t not installed"
     done
+}
+
+# optional PART TOOL...: true when every TOOL is installed ("root" stands for root
+# privileges). A test leaves out an optional PART without them, saying so; where the
+# suite has everything (FS_NO_SKIP), leaving it out fails.
+optional() {
+    _part=$1
+    shift
+    for _t in "$@"; do
+        if [ "$_t" = root ]; then
+            [ "$(id -u)" = 0 ] && continue
+        elif command -v "$_t" >/dev/null 2>&1; then
+            continue
+        fi
+        [ -n "${FS_NO_SKIP:-}" ] && fail "$_part needs $_t (FS_NO_SKIP is set: nothing may be left out)"
+        echo "note: $_t missing: $_part left out"
+        return 1
+    done
+    return 0
 }
 
 # expect_same EXPECTED ACTUAL: diff -u, fail on any difference.

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "skip.h"
+
 #include "core/fields.h"
 #include "core/le.h"
 #include "io/store.h"
@@ -428,7 +430,7 @@ static void test_stream_enospc(void **state)
     (void)state;
     int fd = open("/dev/full", O_WRONLY);
     if (fd < 0)
-        skip();
+        FS_SKIP("cannot open /dev/full");
     struct flow f[64];
     uint64_t s = 3;
     for (size_t i = 0; i < 64; i++)

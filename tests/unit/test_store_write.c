@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "skip.h"
+
 #include "core/fields.h"
 #include "core/le.h"
 #include "io/store.h"
@@ -573,7 +575,7 @@ static void test_worker_write_error(void **state)
 {
     (void)state;
     if (access("/dev/full", W_OK) != 0)
-        skip();
+        FS_SKIP("cannot write /dev/full");
     fflush(stdout);
     pid_t pid = fork();
     assert_true(pid >= 0);
