@@ -121,11 +121,12 @@ void input_free(struct input_opts *in)
 void input_print_rstats(const char *prog, const struct store_rstats *st)
 {
     fprintf(stderr,
-            "%s: files read %llu, skipped by time %llu; blocks read %llu, skipped %llu; "
-            "records %llu; errors %llu\n",
+            "%s: files read %llu, skipped by time %llu; blocks read %llu, skipped %llu, "
+            "bad %llu; records %llu; errors %llu\n",
             prog, (unsigned long long)st->files_opened, (unsigned long long)st->files_skipped,
             (unsigned long long)st->blocks_read, (unsigned long long)st->blocks_skipped,
-            (unsigned long long)st->records, (unsigned long long)st->errors);
+            (unsigned long long)st->blocks_bad, (unsigned long long)st->records,
+            (unsigned long long)st->errors);
 }
 
 struct store_reader *input_open(const struct input_opts *in, const char *prog)
@@ -147,6 +148,7 @@ int input_read(struct input_opts *in, const char *prog, int (*fn)(void *ctx, con
                void *ctx)
 {
     struct store_reader *r = input_open(in, prog);
+    in->open_failed = r == NULL;
     if (!r)
         return 1;
     struct fs_err err = { 0 };

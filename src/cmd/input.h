@@ -23,6 +23,7 @@ struct input_opts {
     int stats;               /* --stats: print reader counters to stderr */
     char *filter_text;       /* trailing arguments or -f FILE, owned */
     struct filter *filter;   /* compiled by input_prepare, NULL = all */
+    int open_failed;         /* input_read: the inputs did not open (nothing was read) */
 };
 
 /* The getopt letters these options take, to splice into a command's optstring. */
@@ -61,11 +62,6 @@ int input_prepare(struct input_opts *in, const char *prog);
 /* Free what input_filter_args / input_prepare / -f allocated. */
 void input_free(struct input_opts *in);
 
-/*
- * Read every record of the inputs in order that passes the filter, calling fn for each (stop early
- * when fn returns nonzero). Returns the exit status: 0, or 1 when an input was unreadable (after
- * reading all the others).
- */
 /* Every flow of an input in memory (learning and evaluation need them all at once). */
 struct flow_vec {
     struct flow *v;
@@ -85,6 +81,13 @@ void input_print_rstats(const char *prog, const struct store_rstats *st);
  * after reporting the error on stderr. */
 struct store_reader *input_open(const struct input_opts *in, const char *prog);
 
+/*
+ * Read every record of the inputs in order that passes the filter, calling fn for each
+ * (stop early when fn returns nonzero). Returns the exit status: 0, or 1 when an input
+ * was unreadable (after reading all the others; a bad block is skipped and the rest of
+ * its file read). When the inputs do not open at all (a missing path, a folder without
+ * flowsleuth files) in->open_failed is set: a command then prints no header either.
+ */
 int input_read(struct input_opts *in, const char *prog, int (*fn)(void *ctx, const struct flow *f),
                void *ctx);
 

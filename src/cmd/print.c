@@ -53,7 +53,8 @@ static int on_record(void *vctx, const struct flow *f)
         return 0;
     }
     output_flow(&c->out, f);
-    return c->limit && c->out.rows >= c->limit;
+    /* A failed stdout (disk full, closed pipe) will not recover: stop reading. */
+    return (c->limit && c->out.rows >= c->limit) || ferror(c->out.fp);
 }
 
 static int on_flow(void *vctx, const struct flow *f)
@@ -213,10 +214,14 @@ int cmd_print(int argc, char **argv)
     biflow_free(ctx.bi);
     if (ctx.sort)
         sort_and_print(&ctx);
-    output_finish(&ctx.out);
+    /* Inputs that did not open print no header: stdout stays empty on failure. */
+    if (!in.open_failed)
+        output_finish(&ctx.out);
     free(ctx.all);
     input_free(&in);
-    if (ferror(stdout))
+    if (output_check(&ctx.out, "stdout", &err) != 0) {
+        fprintf(stderr, "flowsleuth print: %s\n", err.msg);
         status = 1;
+    }
     return status;
 }

@@ -4,132 +4,48 @@
  */
 #include "expire.h"
 #include "../core/xalloc.h"
-#include "store.h"
+#include "store_walk.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-struct bin_file {
-    char *path;
-    uint64_t start_ms, bytes;
-    uint32_t suffix;
-};
-
-struct walk {
+struct expiry {
     const struct expire_opts *o;
     expire_fn fn;
     void *ctx;
     struct expire_stats *st;
     struct fs_err *err;
     int rc;
-    struct bin_file *v;
-    size_t n, cap;
+    int pruned; /* folders removed */
 };
 
-static long digits(const char *s, int n)
+/* A temp file whose writer no longer exists. */
+static int stale(const struct store_walk_file *f)
 {
-    long v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
+    return f->pid != (long)getpid() && kill((pid_t)f->pid, 0) != 0 && errno == ESRCH;
 }
 
-/* ".flows.NAME.tmp.PID.K" of a process that no longer exists. */
-static int stale_tmp(const char *s)
+static void keep_err(struct expiry *x, int rc, const char *path, const char *what)
 {
-    if (strncmp(s, ".flows.", 7) != 0)
-        return 0;
-    const char *t = strstr(s, ".tmp.");
-    if (!t)
-        return 0;
-    char *end;
-    long pid = strtol(t + 5, &end, 10);
-    if (end == t + 5 || *end != '.' || pid <= 0 || pid == (long)getpid())
-        return 0;
-    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+    if (!x->rc)
+        x->rc = fs_err_set(x->err, rc, -1, "%s: %s: %s", path, what, fs_strerror(rc));
 }
 
-static void walk_err(struct walk *w, int rc, const char *path, const char *what)
+/* Remove f (relative to its folder, never through a link) and the folders it empties. */
+static void remove_file(struct expiry *x, const struct store_walk_file *f, const char *why)
 {
-    if (!w->rc)
-        w->rc = fs_err_set(w->err, rc, -1, "%s: %s: %s", path, what, fs_strerror(rc));
-}
-
-static void remove_file(struct walk *w, const char *path, uint64_t bytes, const char *why)
-{
-    if (w->fn)
-        w->fn(w->ctx, path, bytes, why);
-    if (!w->o->dry_run && unlink(path) != 0 && errno != ENOENT)
-        walk_err(w, -errno, path, "remove");
-}
-
-static void add_file(struct walk *w, const char *path, const char *name)
-{
-    uint64_t start;
-    uint32_t suffix;
-    struct stat sb;
-    int is_bin = store_bin_parse(name, &start, &suffix) == 0;
-    if ((!is_bin && !stale_tmp(name)) || lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+    if (x->fn)
+        x->fn(x->ctx, f->path, f->bytes, why);
+    if (x->o->dry_run)
         return;
-    if (!is_bin) {
-        w->st->stale_tmp++;
-        remove_file(w, path, (uint64_t)sb.st_size, "temp file of a writer that is gone");
-        return;
-    }
-    if (w->n == w->cap) {
-        w->cap = w->cap ? 2 * w->cap : 256;
-        w->v = xrealloc(w->v, w->cap * sizeof(*w->v));
-    }
-    w->v[w->n++] = (struct bin_file){ xstrdup(path), start, (uint64_t)sb.st_size, suffix };
-    w->st->files++;
-    w->st->bytes += (uint64_t)sb.st_size;
-}
-
-/* Collect the bin files of dir; depth 0 = the store, 3 = a day folder. */
-static void walk_dir(struct walk *w, const char *dir, int depth)
-{
-    DIR *d = opendir(dir);
-    if (!d) {
-        if (depth == 0)
-            walk_err(w, -errno, dir, "open store folder");
-        return;
-    }
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        const char *nm = de->d_name;
-        if (!strcmp(nm, ".") || !strcmp(nm, ".."))
-            continue;
-        size_t len = strlen(dir) + strlen(nm) + 2;
-        char *p = xmalloc(len);
-        snprintf(p, len, "%s/%s", dir, nm);
-        size_t want = depth == 0 ? 4 : 2;
-        if (depth < 3 && strlen(nm) == want && digits(nm, (int)want) >= 0)
-            walk_dir(w, p, depth + 1);
-        else
-            add_file(w, p, nm);
-        free(p);
-    }
-    closedir(d);
-    /* A day, month or year folder left empty goes (ENOTEMPTY otherwise: fine). */
-    if (depth > 0 && !w->o->dry_run)
-        rmdir(dir);
-}
-
-static int bin_cmp(const void *a, const void *b)
-{
-    const struct bin_file *x = a, *y = b;
-    if (x->start_ms != y->start_ms)
-        return x->start_ms < y->start_ms ? -1 : 1;
-    return x->suffix < y->suffix ? -1 : x->suffix > y->suffix;
+    int rc = store_walk_unlink(f);
+    if (rc && rc != -ENOENT)
+        keep_err(x, rc, f->path, "remove");
+    else
+        x->pruned += store_walk_prune(f);
 }
 
 /* Expire a store folder (expire.h). */
@@ -140,38 +56,37 @@ int store_expire(const char *root, const struct expire_opts *o, expire_fn fn, vo
     if (!st)
         st = &dummy;
     memset(st, 0, sizeof(*st));
-    struct walk w = { .o = o, .fn = fn, .ctx = ctx, .st = st, .err = err };
-    walk_dir(&w, root, 0);
-    if (w.n)
-        qsort(w.v, w.n, sizeof(*w.v), bin_cmp);
+    struct expiry x = { .o = o, .fn = fn, .ctx = ctx, .st = st, .err = err };
+    struct store_walk w = { 0 };
+    int rc = store_walk(root, 1, &w, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < w.ntmps; i++)
+        if (stale(&w.tmps[i])) {
+            st->stale_tmp++;
+            remove_file(&x, &w.tmps[i], "temp file of a writer that is gone");
+        }
+    for (size_t i = 0; i < w.nfiles; i++)
+        st->bytes += w.files[i].bytes;
+    st->files = w.nfiles;
     uint64_t left = st->bytes;
     uint64_t cutoff = o->max_age_ms && o->now_ms > o->max_age_ms ? o->now_ms - o->max_age_ms : 0;
-    for (size_t i = 0; i < w.n; i++) {
-        const struct bin_file *b = &w.v[i];
+    for (size_t i = 0; i < w.nfiles; i++) {
+        const struct store_walk_file *b = &w.files[i];
         const char *why = NULL;
         if (o->max_age_ms && b->start_ms < cutoff)
             why = "older than --expire-age";
         else if (o->max_bytes && left > o->max_bytes)
             why = "store larger than --expire-size";
         if (why) {
-            remove_file(&w, b->path, b->bytes, why);
+            remove_file(&x, b, why);
             left -= b->bytes;
             st->removed++;
             st->removed_bytes += b->bytes;
         }
-        free(b->path);
     }
-    free(w.v);
-    /* Tidy folders the removals emptied (a second, cheap pass over what is left). */
-    if (st->removed && !o->dry_run) {
-        struct walk t = { .o = o, .st = &dummy, .err = NULL };
-        memset(&dummy, 0, sizeof(dummy));
-        walk_dir(&t, root, 0);
-        for (size_t i = 0; i < t.n; i++)
-            free(t.v[i].path);
-        free(t.v);
-    }
-    return w.rc;
+    store_walk_free(&w);
+    return x.rc;
 }
 
 /* Number with an optional unit from units (each with its multiplier). */

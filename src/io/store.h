@@ -121,7 +121,10 @@ struct store_reader;
 
 /*
  * Open a reader over PATHS (each a file, a store folder read recursively in time
- * order, or "-" for stdin). With a window, files whose bin cannot overlap it are not
+ * order, or "-" for stdin). A folder is listed by store_walk (store_walk.h): no symlink
+ * inside it is followed, and a folder without a single bin file is an error (FS_EFORMAT,
+ * "no flowsleuth flow files in DIR"): a typo or another tool's folder, not an empty
+ * result. With a window, files whose bin cannot overlap it are not
  * opened, blocks whose time range misses it are not decompressed, and records outside
  * it (last < from or first >= to) are not returned.
  *
@@ -138,8 +141,10 @@ int store_reader_open(struct store_reader **out, const char *const *paths, size_
 /*
  * Next record: returns 1 with *f pointing into the reader's block buffer (valid until
  * the next call), 0 at the end of all input, or a negative code with err naming the file
- * and block. After an error the reader has skipped to the next file: calling again goes
- * on with the rest, so a command can warn and continue.
+ * and block. Calling again after an error goes on with the rest, so a command can warn
+ * and continue: after a bad block (crc, plane map, codec: its header still gave its
+ * length) with the next block of the same file, after a bad file header, a bad block
+ * header or a truncation with the next file.
  */
 int store_reader_next(struct store_reader *r, const struct flow **f, struct fs_err *err);
 
@@ -160,9 +165,8 @@ int store_reader_next_block(struct store_reader *r, const struct flow **v, size_
  * each decoded run of records in the window, from whichever thread decoded its block:
  * a decoder or the caller, numbered 0 .. store_reader_threads(r) - 1. Calls with
  * different thread numbers run concurrently; calls with one number never do. Runs come
- * in no particular order, but never from a block that a sequential reader would not
- * have returned: after a bad block the rest of its file is dropped, as
- * store_reader_next does.
+ * in no particular order, and from the same blocks a sequential reader returns: a bad
+ * block is skipped, the blocks after it are read, as store_reader_next does.
  *
  * Returns 0 at the end of all input, or a negative code with err naming the file and
  * block (in file order); calling again goes on with the next file. fn returning
@@ -188,6 +192,7 @@ void store_reader_columns(struct store_reader *r, uint64_t mask);
 /* Counters for --stats. */
 struct store_rstats {
     uint64_t files_opened, files_skipped, blocks_read, blocks_skipped, records, errors;
+    uint64_t blocks_bad; /* blocks that failed their checks and were skipped (in errors) */
 };
 void store_reader_stats(const struct store_reader *r, struct store_rstats *out);
 

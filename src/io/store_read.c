@@ -13,6 +13,7 @@
  * per-thread state of the command; docs/internals/store.md).
  */
 #include "store_int.h"
+#include "store_walk.h"
 
 #include "../core/fmt.h"
 
@@ -20,8 +21,8 @@
 #include "../core/rd.h"
 #include "../core/xalloc.h"
 
-#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <lz4.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,8 +31,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#define MAX_DEPTH 8 /* STORE/YYYY/MM/DD needs 3; the cap stops symlink loops */
 
 /* Decoded records of one block; bytes outside fields stay zero: allocated zeroed. */
 struct fbuf {
@@ -58,6 +57,7 @@ struct rfile {
     uint64_t bin_start_ms;
     uint32_t suffix;
     int binned;
+    size_t rel; /* binned: where the part below the store folder starts in path */
 };
 
 /*
@@ -110,9 +110,7 @@ struct store_reader {
     /* the ring: nq queued slots from head; pos = next record of the head slot */
     struct slot **slots;
     size_t nslots, head, nq, pos;
-    int taken;    /* the head slot's error / drop / count is dealt with */
-    int dead_set; /* a decode error abandoned file `dead`: drop its queued blocks */
-    size_t dead;
+    int taken;              /* the head slot's error / count is dealt with */
     const struct flow *run; /* store_reader_next: the run it hands out one by one */
     size_t runpos, runlen;
     struct dec d; /* the caller's decoder */
@@ -433,77 +431,50 @@ struct flist {
     size_t n, cap;
 };
 
-static void flist_add(struct flist *l, const char *path, int binned, uint64_t start,
-                      uint32_t suffix)
+static void flist_add(struct flist *l, const struct rfile *f)
 {
     if (l->n == l->cap) {
         l->cap = l->cap ? 2 * l->cap : 64;
         l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
     }
-    l->v[l->n++] = (struct rfile){ xstrdup(path), start, suffix, binned };
+    l->v[l->n++] = *f;
 }
 
-/* Time order: bin, then suffix (the order the files were closed), then path. */
-static int rfile_cmp(const void *a, const void *b)
+/* A folder's bin files in time order (store_walk: no symlink below it is followed). */
+static int add_folder(struct flist *l, const char *dir, struct fs_err *e)
 {
-    const struct rfile *x = a, *y = b;
-    if (x->bin_start_ms != y->bin_start_ms)
-        return x->bin_start_ms < y->bin_start_ms ? -1 : 1;
-    if (x->suffix != y->suffix)
-        return x->suffix < y->suffix ? -1 : 1;
-    return strcmp(x->path, y->path);
-}
-
-/* Collect the bin files below dir; hidden names (temp files) are never read. */
-static int walk(struct flist *l, const char *dir, int depth, struct fs_err *e)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return fs_err_set(e, -errno, -1, "%s: %s", dir, strerror(errno));
-    struct dirent *de;
-    int rc = 0;
-    while (!rc && (de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        size_t len = strlen(dir) + strlen(de->d_name) + 2;
-        char *p = xmalloc(len);
-        snprintf(p, len, "%s/%s", dir, de->d_name);
-        struct stat st;
-        uint64_t start;
-        uint32_t suffix;
-        if (stat(p, &st) != 0)
-            ; /* vanished or dangling link: not ours to report */
-        else if (S_ISDIR(st.st_mode) && depth < MAX_DEPTH)
-            rc = walk(l, p, depth + 1, e);
-        else if (S_ISREG(st.st_mode) && store_bin_parse(de->d_name, &start, &suffix) == 0)
-            flist_add(l, p, 1, start, suffix);
-        free(p);
+    struct store_walk w = { 0 };
+    int rc = store_walk(dir, 0, &w, e);
+    if (rc)
+        return rc;
+    if (w.nfiles == 0) {
+        store_walk_free(&w);
+        return fs_err_set(e, FS_EFORMAT, -1, "no flowsleuth flow files in %s", dir);
     }
-    closedir(d);
-    return rc;
+    for (size_t i = 0; i < w.nfiles; i++) {
+        const struct store_walk_file *f = &w.files[i];
+        flist_add(l, &(struct rfile){ f->path, f->start_ms, f->suffix, 1, f->rel });
+        w.files[i].path = NULL; /* now the list's */
+    }
+    store_walk_free(&w);
+    return 0;
 }
 
 /* Expand each path: "-" and files as given, folders into their bins in time order. */
 static int build_list(struct flist *l, const char *const *paths, size_t npaths, struct fs_err *e)
 {
     for (size_t i = 0; i < npaths; i++) {
-        struct stat st;
-        if (strcmp(paths[i], "-") == 0) {
-            flist_add(l, "-", 0, 0, 0);
-            continue;
-        }
-        if (stat(paths[i], &st) != 0)
+        struct stat st = { 0 };
+        int is_stdin = strcmp(paths[i], "-") == 0;
+        if (!is_stdin && stat(paths[i], &st) != 0)
             return fs_err_set(e, -errno, -1, "%s: %s", paths[i], strerror(errno));
-        if (!S_ISDIR(st.st_mode)) {
-            flist_add(l, paths[i], 0, 0, 0);
+        if (is_stdin || !S_ISDIR(st.st_mode)) {
+            flist_add(l, &(struct rfile){ xstrdup(paths[i]), 0, 0, 0, 0 });
             continue;
         }
-        size_t first = l->n;
-        int rc = walk(l, paths[i], 0, e);
+        int rc = add_folder(l, paths[i], e);
         if (rc)
             return rc;
-        if (l->n > first)
-            qsort(l->v + first, l->n - first, sizeof(*l->v), rfile_cmp);
     }
     return 0;
 }
@@ -546,6 +517,27 @@ static int header_misses(const struct store_reader *r, const struct store_hdr *h
     return width && from >= width && h->bin_start_ms <= from - width;
 }
 
+/* A file of a folder is opened below the folder without following a link on the way
+ * (store_walk.h); a file named by the user as given. NULL with errno on error. */
+static FILE *open_file(const struct rfile *rf)
+{
+    if (!rf->binned)
+        return fopen(rf->path, "rb");
+    struct store_walk_file wf = { .path = rf->path, .rel = rf->rel };
+    int fd = store_walk_open(&wf, O_RDONLY);
+    if (fd < 0) {
+        errno = -fd;
+        return NULL;
+    }
+    FILE *fp = fdopen(fd, "rb");
+    if (!fp) {
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
+    return fp;
+}
+
 /* Open the next input file and read its header; skipped files leave r->fp NULL. */
 static int open_next(struct store_reader *r, struct fs_err *e)
 {
@@ -558,7 +550,13 @@ static int open_next(struct store_reader *r, struct fs_err *e)
     }
     r->is_stdin = strcmp(rf->path, "-") == 0;
     r->name = r->is_stdin ? "stdin" : rf->path;
-    r->fp = r->is_stdin ? stdin : fopen(rf->path, "rb");
+    r->fp = r->is_stdin ? stdin : open_file(rf);
+    if (!r->fp && rf->binned && errno == ENOENT) {
+        /* Expired (or rotated away) since the folder was listed: a live store, not an
+         * error; the file is simply no longer part of it. */
+        r->st.files_skipped++;
+        return 0;
+    }
     if (!r->fp) {
         r->st.errors++;
         return fs_err_set(e, -errno, -1, "%s: open: %s", rf->path, strerror(errno));
@@ -749,34 +747,12 @@ static void window_run(const struct store_ropts *o, const struct flow *fl, size_
     *j = b;
 }
 
-/*
- * Sink mode: may the records of slot s (decoded without error) be consumed? Not when an
- * older block of its file failed, as the sequential reader would have stopped there:
- * so wait until the older blocks of the file still in the ring are decoded (they are
- * being decoded: threads take blocks oldest first), and look at the file abandoned
- * last for those already gone. r->mu held.
- */
-static int sink_may_consume(struct store_reader *r, const struct slot *s)
+/* Sink mode: may the records of slot s (decoded without error) be consumed? A bad
+ * block of the same file no longer matters (it is skipped, not the rest of the file),
+ * so only a stop says no. r->mu held. */
+static int sink_may_consume(const struct store_reader *r)
 {
-    for (;;) {
-        int wait = 0, bad = r->dead_set && r->dead == s->file;
-        for (size_t i = 0; i < r->nq && !bad; i++) {
-            const struct slot *o = r->slots[(r->head + i) % r->nslots];
-            if (o == s)
-                break;
-            if (o->file != s->file || !o->decoded)
-                continue;
-            if (!o->checked)
-                wait = 1;
-            else if (o->rc)
-                bad = 1;
-        }
-        if (bad || r->stop || r->sink_stop)
-            return 0;
-        if (!wait)
-            return 1;
-        pthread_cond_wait(&r->done_cv, &r->mu);
-    }
+    return !r->stop && !r->sink_stop;
 }
 
 /* Hand the window's runs of count decoded records to the sink; 1 when it asks to stop. */
@@ -841,7 +817,7 @@ static void run_slot(struct store_reader *r, struct slot *s, struct dec *d, size
         pthread_mutex_lock(&r->mu);
         s->checked = 1;
         pthread_cond_broadcast(&r->done_cv); /* younger blocks of the file may wait */
-        int ok = !s->rc && sink_may_consume(r, s);
+        int ok = !s->rc && sink_may_consume(r);
         pthread_mutex_unlock(&r->mu);
         s->count = ok ? sink_block(r, d, &pl, s->b.nrecords, thread) : 0;
     }
@@ -924,18 +900,15 @@ static void release_head(struct store_reader *r)
 }
 
 /*
- * First look at a decoded head slot: 1 when it holds records to hand out, 0 when it was
- * dropped (a block of a file abandoned after an error), or the slot's error. A decode
- * error abandons its file as the sequential reader did: blocks of it already queued
- * are dropped, and reading goes on with the next file.
+ * First look at a decoded head slot: 1 when it holds records to hand out, or the slot's
+ * error. A block that fails its checks (crc, plane map, codec) is skipped and counted:
+ * its header gave its length, so the blocks after it are read (they are queued or
+ * still to come); a file whose header or a block header is bad was abandoned by the
+ * producer, which queued that error in its place.
  */
 static int take_head(struct store_reader *r, struct slot *h, struct fs_err *err)
 {
     r->taken = 1;
-    if (r->dead_set && h->file == r->dead) {
-        release_head(r);
-        return 0;
-    }
     if (!h->rc) {
         r->st.blocks_read++;
         r->t_take = now_ns();
@@ -946,12 +919,7 @@ static int take_head(struct store_reader *r, struct slot *h, struct fs_err *err)
         *err = h->err;
     if (h->decoded) {
         r->st.errors++;
-        pthread_mutex_lock(&r->mu); /* sink mode: decoders read it */
-        r->dead_set = 1;
-        r->dead = h->file;
-        pthread_mutex_unlock(&r->mu);
-        if (r->fp && r->next - 1 == h->file)
-            close_file(r);
+        r->st.blocks_bad++;
     }
     release_head(r);
     return rc;

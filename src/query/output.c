@@ -2,6 +2,7 @@
 
 #include "../core/fmt.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -276,6 +277,9 @@ void output_flow(struct output *o, const struct flow *f)
         row_json(o, f);
         break;
     }
+    /* errno now, while it still says why: stdio keeps only the error flag. */
+    if (!o->werr && ferror(o->fp))
+        o->werr = errno ? errno : EIO;
 }
 
 void output_finish(struct output *o)
@@ -283,4 +287,14 @@ void output_finish(struct output *o)
     if (!o->header_done)
         header(o);
     fflush(o->fp);
+}
+
+int output_check(struct output *o, const char *name, struct fs_err *err)
+{
+    errno = 0;
+    int bad = fflush(o->fp) != 0;
+    if (!bad && !ferror(o->fp))
+        return 0;
+    int rc = -(o->werr ? o->werr : bad && errno ? errno : EIO);
+    return fs_err_set(err, rc, -1, "%s: write: %s", name, fs_strerror(rc));
 }

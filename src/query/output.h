@@ -27,6 +27,7 @@ struct output {
     FILE *fp;
     int header_done;
     unsigned long long rows;
+    int werr; /* errno of the first failed write to fp, 0 = none (output_check) */
 };
 
 /* Parse a format spec ("table", "csv", "tsv", "json", "fmt:a,b", "csv:a,b", ...). */
@@ -37,6 +38,13 @@ void output_flow(struct output *o, const struct flow *f);
 
 /* Print the header even when no record came (so an empty CSV still has columns). */
 void output_finish(struct output *o);
+
+/*
+ * Flush fp and say whether every write to it worked: 0, or -errno (EIO when unknown)
+ * with err naming NAME (the output's path, e.g. "stdout") and the write. A full disk
+ * or a closed pipe would otherwise end a command with status 1 and no word.
+ */
+int output_check(struct output *o, const char *name, struct fs_err *err);
 
 /* Format one field of a record as text into buf (>= 64 bytes); human: table style. */
 size_t output_field(char *buf, const struct field *fd, const struct flow *f, int human);

@@ -947,16 +947,19 @@ static void test_v2_hostile(void **state)
     free(b);
 }
 
-/* A bad file in a folder: its good blocks come first, then the error, then the rest. */
+/*
+ * A bad block in the middle of a file of a folder: the good blocks before it, then the
+ * error, then the good blocks after it (its header gave its length) and the next file.
+ */
 static void test_error_then_continue(void **state)
 {
     (void)state;
     char *d = mktmp();
-    size_t n = (size_t)3 * STORE_BLOCK_RECORDS;
+    size_t n = (size_t)4 * STORE_BLOCK_RECORDS, in1 = (size_t)3 * STORE_BLOCK_RECORDS;
     struct flow *f = calloc(n, sizeof(*f));
     uint64_t s = 13;
-    for (size_t i = 0; i < n; i++) /* the first half in one bin, the rest in the next */
-        gen_flow(&f[i], &s, i < n / 2 ? T0 - T0 % BIN : T0 - T0 % BIN + BIN, 1000);
+    for (size_t i = 0; i < n; i++) /* three blocks in one bin, the rest in the next */
+        gen_flow(&f[i], &s, i < in1 ? T0 - T0 % BIN : T0 - T0 % BIN + BIN, 1000);
     struct store_wopts o = { .codec = STORE_ZSTD };
     write_flows(d, &o, f, n);
     char rel[64];
@@ -990,10 +993,12 @@ static void test_error_then_continue(void **state)
     while ((rc = store_reader_next(r, &x, &e)) == 1)
         got++;
     assert_int_equal(rc, 0);
-    assert_int_equal(got, STORE_BLOCK_RECORDS + n / 2);
+    assert_int_equal(got, n - STORE_BLOCK_RECORDS);
     struct store_rstats st;
     store_reader_stats(r, &st);
     assert_int_equal(st.errors, 1);
+    assert_int_equal(st.blocks_bad, 1);
+    assert_int_equal(st.blocks_read, 3);
     assert_int_equal(st.files_opened, 2);
     store_reader_close(r);
     free(b);
