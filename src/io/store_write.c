@@ -41,11 +41,14 @@
 /* Largest time a bin name can hold (9999-12-31 23:59:59.999 UTC). */
 #define MAX_TIME_MS 253402300799999ULL
 
-enum wmode { W_STREAM, W_FILE, W_FOLDER };
+/* W_DIRECT: an existing path that is neither a regular file nor a folder (a FIFO, a
+ * device such as /dev/null): written in place as a stream, never replaced by a file. */
+enum wmode { W_STREAM, W_FILE, W_FOLDER, W_DIRECT };
 
 struct wfile {
     FILE *fp;
-    char *tmp;          /* hidden temp path; NULL for stdout */
+    char *tmp;          /* hidden temp path; NULL for stdout and W_DIRECT */
+    const char *name;   /* what errors name: the user's path (dst), or "stdout" */
     char *dst;          /* final path (folder mode: without the numeric suffix) */
     struct store_hdr h; /* totals so far */
     struct flow *buf;   /* records of the block being filled */
@@ -121,7 +124,7 @@ static int put_err(struct fs_err *e, const struct fs_err *src, int rc)
 static int io_fail(const struct wfile *wf, const char *what, struct fs_err *e)
 {
     int rc = -(errno ? errno : EIO);
-    return fs_err_set(e, rc, -1, "%s: %s: %s", wf->tmp ? wf->tmp : "stdout", what, fs_strerror(rc));
+    return fs_err_set(e, rc, -1, "%s: %s: %s", wf->name, what, fs_strerror(rc));
 }
 
 /* Make rc (message e) wf's sticky error unless it has one; returns rc. */
@@ -197,8 +200,7 @@ static int encode_block(struct store_writer *w, const struct wfile *wf, const st
         long long c =
             store_compress(w->codec, w->level, &w->cctx, w->raw, b->raw_len, w->comp, w->compcap);
         if (c < 0)
-            return fs_err_set(e, FS_ECODEC, -1, "%s: compression failed",
-                              wf->tmp ? wf->tmp : "stdout");
+            return fs_err_set(e, FS_ECODEC, -1, "%s: compression failed", wf->name);
         /* Incompressible data is kept raw: the block's codec byte says so. */
         if ((size_t)c < b->raw_len) {
             part = w->comp;
@@ -375,11 +377,13 @@ static int wfile_start(struct store_writer *w, struct wfile *wf, uint64_t bin_st
                        struct fs_err *e)
 {
     wf->buf = xmalloc(STORE_BLOCK_RECORDS * sizeof(struct flow));
-    wf->h = (struct store_hdr){ .version = STORE_VERSION,
-                                .codec = (uint8_t)w->codec,
-                                .flags = w->mode == W_STREAM ? STORE_FLAG_STREAM : 0,
-                                .header_len = STORE_HDR_LEN,
-                                .ncolumns = (uint32_t)nfields };
+    wf->h =
+        (struct store_hdr){ .version = STORE_VERSION,
+                            .codec = (uint8_t)w->codec,
+                            .flags =
+                                w->mode == W_STREAM || w->mode == W_DIRECT ? STORE_FLAG_STREAM : 0,
+                            .header_len = STORE_HDR_LEN,
+                            .ncolumns = (uint32_t)nfields };
     if (w->mode == W_FOLDER) {
         wf->h.bin_start_ms = bin_start;
         wf->h.bin_secs = w->bin_secs;
@@ -402,6 +406,7 @@ static int wfile_open_tmp(struct store_writer *w, const char *dir, const char *b
     size_t len = strlen(dir) + strlen(base) + 48;
     wf->tmp = xmalloc(len);
     wf->dst = xstrdup(dst);
+    wf->name = wf->dst;
     int fd = -1;
     for (unsigned k = 0; fd < 0 && k < 1000; k++) {
         snprintf(wf->tmp, len, "%s/.%s.tmp.%ld.%u", dir, base, (long)getpid(), k);
@@ -483,6 +488,12 @@ static int wfile_finish(struct store_writer *w, struct wfile *wf, struct fs_err 
     if (!rc && fflush(wf->fp) != 0)
         rc = io_err(wf, "write", e);
     if (w->mode == W_STREAM) {
+        wfile_free(wf);
+        return rc;
+    }
+    if (w->mode == W_DIRECT) {
+        if (fclose(wf->fp) != 0 && !rc)
+            rc = io_err(wf, "close", e);
         wfile_free(wf);
         return rc;
     }
@@ -601,13 +612,34 @@ static int writer_setup(struct store_writer *w, const char *path, const struct s
                           path, (int)w->codec, w->bin_secs);
     struct stat st;
     size_t len = strlen(path);
+    int exists = stat(path, &st) == 0;
     if (strcmp(path, "-") == 0)
         w->mode = W_STREAM;
-    else if ((len && path[len - 1] == '/') || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+    else if ((len && path[len - 1] == '/') || (exists && S_ISDIR(st.st_mode)))
         w->mode = W_FOLDER;
+    else if (exists && !S_ISREG(st.st_mode))
+        w->mode = W_DIRECT; /* a temp file renamed over /dev/null would replace it */
     else
         w->mode = W_FILE;
     return 0;
+}
+
+/* Open an existing FIFO or device for writing in place (no O_CREAT, no O_TRUNC). */
+static int open_direct(struct store_writer *w, const char *path, struct fs_err *e)
+{
+    struct wfile *wf = xcalloc(1, sizeof(*wf));
+    wf->dst = xstrdup(path);
+    wf->name = wf->dst;
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || !(wf->fp = fdopen(fd, "wb"))) {
+        int rc = io_fail(wf, "open", e);
+        if (fd >= 0)
+            close(fd);
+        wfile_free(wf);
+        return rc;
+    }
+    w->files[w->nopen++] = wf;
+    return wfile_start(w, wf, 0, e);
 }
 
 /* Open the single file or stream writer's one file. */
@@ -617,9 +649,12 @@ static int open_single(struct store_writer *w, const char *path, struct fs_err *
     if (w->mode == W_STREAM) {
         wf = xcalloc(1, sizeof(*wf));
         wf->fp = stdout;
+        wf->name = "stdout";
         w->files[w->nopen++] = wf;
         return wfile_start(w, wf, 0, e);
     }
+    if (w->mode == W_DIRECT)
+        return open_direct(w, path, e);
     char *dir = xstrdup(path), *slash = strrchr(dir, '/');
     const char *base = slash ? slash + 1 : path;
     if (slash == dir)

@@ -1,0 +1,54 @@
+#!/bin/sh
+# Where flows are written to, and what a failed write says (issue 11):
+#  (a) meter -w FIFO writes into the FIFO (a reader gets every flow) and leaves it a FIFO;
+#  (b) meter -w /dev/null leaves /dev/null a character device (a temp file renamed over
+#      it would replace the machine's /dev/null when run as root);
+#  (c) /dev/full: meter -w and print to stdout fail with exit 1 and a message naming the
+#      path and the write; the device is still a device;
+#  (d) an error creating the output names the user's path, not the hidden temp file.
+. "$(dirname "$0")/lib.sh"
+need timeout mkfifo
+
+rows() {
+    fs print -o csv -N "$@" | tail -n +2 | wc -l
+}
+
+"$FS_GEN" mix "$T/a.pcap" --flows 200 --seed 26 --snap 128 >/dev/null 2>&1
+fs meter -r "$T/a.pcap" -w "$T/a.fsf" || fail "meter -w file"
+want=$(rows -r "$T/a.fsf")
+[ "$want" -gt 0 ] || fail "no flows"
+
+# (a) a FIFO: the reader sees the flows, the FIFO stays
+mkfifo "$T/fifo"
+timeout 20 "$FS_BIN" print -r "$T/fifo" -o csv -N >"$T/fifo.csv" 2>"$T/fifo.err" &
+rpid=$!
+timeout 20 "$FS_BIN" meter -r "$T/a.pcap" -w "$T/fifo" 2>"$T/m.err" || fail "meter -w FIFO: $(cat "$T/m.err")"
+wait "$rpid" || fail "print -r FIFO: $(cat "$T/fifo.err")"
+[ -p "$T/fifo" ] || fail "meter -w replaced the FIFO with a file"
+got=$(tail -n +2 "$T/fifo.csv" | wc -l)
+[ "$got" = "$want" ] || fail "through the FIFO: $got flows, want $want"
+ls -a "$T" | grep -q '\.tmp\.' && fail "temp file left: $(ls -a "$T")"
+
+# (b) /dev/null stays a device
+if [ -w /dev/null ]; then
+    fs meter -r "$T/a.pcap" -w /dev/null || fail "meter -w /dev/null"
+    [ -c /dev/null ] || fail "/dev/null is no longer a character device"
+    ls -a /dev | grep -q '^\.null\.tmp' && fail "temp file left in /dev"
+fi
+
+# (c) /dev/full
+if [ -w /dev/full ]; then
+    fs meter -r "$T/a.pcap" -w /dev/full 2>"$T/full.err" && fail "meter -w /dev/full exited 0"
+    grep -q "/dev/full: .*No space left on device" "$T/full.err" ||
+        fail "meter -w /dev/full: $(cat "$T/full.err")"
+    [ -c /dev/full ] || fail "/dev/full is no longer a character device"
+    fs print -r "$T/a.fsf" -o csv >/dev/full 2>"$T/pfull.err" && fail "print >/dev/full exited 0"
+    grep -q "stdout: write: No space left on device" "$T/pfull.err" ||
+        fail "print >/dev/full: '$(cat "$T/pfull.err")'"
+fi
+
+# (d) the user's path in a create error, not the temp file's
+fs meter -r "$T/a.pcap" -w "$T/nodir/x.fsf" 2>"$T/nodir.err" && fail "meter -w into a missing folder"
+grep -q "$T/nodir/x.fsf: create: " "$T/nodir.err" || fail "create error: $(cat "$T/nodir.err")"
+grep -q '\.tmp\.' "$T/nodir.err" && fail "the error names the temp file: $(cat "$T/nodir.err")"
+echo ok
