@@ -37,10 +37,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
 #include <netdb.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -569,18 +567,16 @@ static void expire_run(struct collect_run *run)
         run->expired += st.removed;
 }
 
-/* At start: temp files of writers killed before they finished (kill -9) go; with
- * --expire-dry-run they are only named, as every removal of a dry run. */
+/* At start: temp files of writers killed before they finished (kill -9) go. */
 static void stale_cleanup(struct collect_run *run)
 {
-    int dry = run->a->dry_run;
-    struct expire_opts o = { 0, 0, collect_now_ms(), dry };
-    struct expire_ctx x = { dry };
+    struct expire_opts o = { 0, 0, collect_now_ms(), 0 };
+    struct expire_ctx x = { 0 };
     struct expire_stats st;
     struct fs_err e = { 0 };
-    if (store_expire(run->a->wpath, &o, dry ? expire_say : NULL, &x, &st, &e) != 0)
+    if (store_expire(run->a->wpath, &o, NULL, &x, &st, &e) != 0)
         fprintf(stderr, "flowsleuth collect: %s\n", e.msg);
-    else if (st.stale_tmp && !dry)
+    else if (st.stale_tmp)
         fprintf(stderr,
                 "flowsleuth collect: removed %llu unfinished bin files of a collector "
                 "that was killed\n",
@@ -888,16 +884,16 @@ static uint64_t next_boundary(const struct collect_run *run, uint64_t now)
     return (now / w + 1) * w;
 }
 
-/* The poll set: listeners, the control socket (fd -1 = ignored), connections. */
-static nfds_t poll_set(const struct collect_run *run, struct pollfd *pfd)
+/* The poll set: listeners, the control socket and its clients, connections. */
+static nfds_t poll_set(const struct collect_run *run, struct pollfd *pfd, int *nctl)
 {
     int n = run->nls;
     for (int i = 0; i < n; i++)
         pfd[i] = (struct pollfd){ run->ls[i].fd, POLLIN, 0 };
-    pfd[n] = (struct pollfd){ run->ctl, POLLIN, 0 };
+    *nctl = control_pollfds(&run->ctl, pfd + n);
     for (int i = 0; i < run->nconn; i++)
-        pfd[n + 1 + i] = (struct pollfd){ run->conns[i].fd, POLLIN, 0 };
-    return (nfds_t)n + 1 + (nfds_t)run->nconn;
+        pfd[n + *nctl + i] = (struct pollfd){ run->conns[i].fd, POLLIN, 0 };
+    return (nfds_t)n + (nfds_t)*nctl + (nfds_t)run->nconn;
 }
 
 /*
@@ -905,11 +901,12 @@ static nfds_t poll_set(const struct collect_run *run, struct pollfd *pfd)
  * when datagrams came and every UDP queue was read dry (its last batch short): the
  * caller may then pause before polling again.
  */
-static int serve_polled(struct collect_run *run, const struct pollfd *pfd, struct rx_batch *rx)
+static int serve_polled(struct collect_run *run, const struct pollfd *pfd, int nctl,
+                        struct rx_batch *rx)
 {
     int n = run->nls, nconn = run->nconn, got_any = 0, backlog = 0;
     for (int i = 0; i < nconn; i++)
-        if (pfd[n + 1 + i].revents)
+        if (pfd[n + nctl + i].revents)
             tcp_serve(run, i, 0);
     tcp_compact(run);
     for (int i = 0; i < n; i++) {
@@ -925,8 +922,8 @@ static int serve_polled(struct collect_run *run, const struct pollfd *pfd, struc
             backlog |= got == RX_BATCH;
         }
     }
-    if (pfd[n].revents & POLLIN)
-        collect_ctl_serve(run);
+    /* never blocks: a --status reader that does not read costs no datagram */
+    control_serve(&run->ctl, pfd + n, nctl, collect_now_ms());
     return got_any && !backlog;
 }
 
@@ -975,7 +972,8 @@ static void drain_all(struct collect_run *run, struct rx_batch *rx)
 /* Poll the sockets and the clock until SIGTERM/SIGINT; rotate on time and SIGHUP. */
 static int listen_loop(struct collect_run *run, struct rx_batch *rx)
 {
-    struct pollfd pfd[MAX_LISTEN + 1 + MAX_TCP];
+    struct pollfd pfd[MAX_LISTEN + 1 + CONTROL_CLIENTS + MAX_TCP];
+    int nctl;
     uint64_t boundary = next_boundary(run, collect_now_ms());
     run->nap_us = rx_nap_us(run);
     while (!stop_requested) {
@@ -983,7 +981,7 @@ static int listen_loop(struct collect_run *run, struct rx_batch *rx)
         int wait = boundary > now ? (int)(boundary - now < 500 ? boundary - now : 500) : 0;
         if (run->closer.running && wait > 20)
             wait = 20; /* take a finished close soon, also without traffic */
-        int np = poll(pfd, poll_set(run, pfd), wait);
+        int np = poll(pfd, poll_set(run, pfd, &nctl), wait);
         if (np < 0 && errno != EINTR)
             return 1;
         now = collect_now_ms();
@@ -993,7 +991,9 @@ static int listen_loop(struct collect_run *run, struct rx_batch *rx)
             boundary = next_boundary(run, now);
         }
         closer_take(run, 0);
-        if (np > 0 && serve_polled(run, pfd, rx) && run->nap_us) {
+        if (np == 0 && run->ctl.ncl)
+            control_serve(&run->ctl, NULL, 0, now); /* drop stalled clients */
+        if (np > 0 && serve_polled(run, pfd, nctl, rx) && run->nap_us) {
             struct timespec ts = { 0, (long)run->nap_us * 1000 };
             nanosleep(&ts, NULL); /* a signal cuts it short */
         }
@@ -1002,113 +1002,51 @@ static int listen_loop(struct collect_run *run, struct rx_batch *rx)
     return 0;
 }
 
-/* ---- daemon, pid file, privileges ---------------------------------------------------- */
+/* ---- daemon, pid file, privileges (src/daemon/) ------------------------------------ */
 
 /*
- * -D: fork; the parent waits until the child says it is ready (one byte on a pipe)
- * and exits 0, or 1 when the child died first. The child starts a session, gets
- * /dev/null as stdin and stdout, and returns the pipe's write end (-1 on error).
+ * After binding the listeners: -D, -u, --pid-file, then the control socket, in that
+ * order (daemon.h says why); 0 or -1 (the collector stops). With -D the parent exits
+ * here once the child is ready or failed.
  */
-static int daemonize(void)
-{
-    int p[2];
-    if (pipe(p) != 0) {
-        fprintf(stderr, "flowsleuth collect: -D: %s\n", strerror(errno));
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        fprintf(stderr, "flowsleuth collect: -D: fork: %s\n", strerror(errno));
-        return -1;
-    }
-    if (pid > 0) {
-        char c;
-        close(p[1]);
-        ssize_t n;
-        while ((n = read(p[0], &c, 1)) < 0 && errno == EINTR)
-            ;
-        _exit(n == 1 ? 0 : 1);
-    }
-    close(p[0]);
-    setsid();
-    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null >= 0) {
-        dup2(null, STDIN_FILENO);
-        dup2(null, STDOUT_FILENO);
-        close(null);
-    }
-    return p[1];
-}
-
-static int write_pid_file(const char *path)
-{
-    FILE *fp = fopen(path, "w");
-    int ok = fp && fprintf(fp, "%ld\n", (long)getpid()) > 0;
-    ok = fp && fclose(fp) == 0 && ok;
-    if (!ok)
-        fprintf(stderr, "flowsleuth collect: --pid-file %s: %s\n", path, strerror(errno));
-    return ok ? 0 : -1;
-}
-
-/*
- * -u USER: the control socket becomes USER's (so USER may ask --status), then the
- * supplementary groups, the group and the user are set; getting root back must fail.
- */
-static int drop_privileges(const char *user, const char *ctl_path)
-{
-    struct passwd *pw = getpwnam(user);
-    if (!pw) {
-        fprintf(stderr, "flowsleuth collect: -u: no user '%s'\n", user);
-        return -1;
-    }
-    if (ctl_path && chown(ctl_path, pw->pw_uid, pw->pw_gid) != 0)
-        fprintf(stderr, "flowsleuth collect: chown %s: %s\n", ctl_path, strerror(errno));
-    gid_t g = pw->pw_gid;
-    if (setgroups(1, &g) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
-        fprintf(stderr, "flowsleuth collect: -u %s: %s\n", user, strerror(errno));
-        return -1;
-    }
-    if (pw->pw_uid != 0 && setuid(0) == 0) {
-        fprintf(stderr, "flowsleuth collect: -u %s: root privileges remain\n", user);
-        return -1;
-    }
-    return 0;
-}
-
-/* After binding: -D, --pid-file, -u, in that order; 0 or -1 (the collector stops). */
-static int go_background(struct collect_run *run)
+static int go_background(struct collect_run *run, const char *ctl)
 {
     const struct collect_args *a = run->a;
-    int ready = -1;
-    if (a->daemon && (ready = daemonize()) < 0)
-        return -1;
-    int rc = a->pid_file ? write_pid_file(a->pid_file) : 0;
-    run->pid_written = a->pid_file && rc == 0;
+    struct fs_err e = { 0 };
+    int ready = -1, rc = 0;
+    if (a->daemon) {
+        rc = daemon_fork(&ready, &e);
+        if (rc > 0)
+            _exit(rc == 1 ? 0 : 1);
+    }
     if (rc == 0 && a->user)
-        rc = drop_privileges(a->user, run->ctl >= 0 ? run->ctl_path : NULL);
+        rc = daemon_drop(a->user, &e);
     /* Found now, not as a silent loss of every record at the first bin. */
     if (rc == 0 && a->user && run->folder && access(a->wpath, W_OK | X_OK) != 0) {
-        fprintf(stderr, "flowsleuth collect: -u %s cannot write the store folder %s: %s\n", a->user,
-                a->wpath, strerror(errno));
-        rc = -1;
+        rc = fs_err_set(&e, -errno, -1, "-u %s cannot write the store folder %s: %s", a->user,
+                        a->wpath, strerror(errno));
     }
-    if (ready >= 0) {
-        if (rc == 0 && write(ready, "", 1) != 1)
-            rc = -1;
-        close(ready);
-    }
-    return rc;
+    if (rc == 0 && a->pid_file)
+        rc = daemon_pidfile_write(&run->pidf, a->pid_file, &e);
+    if (rc == 0 && ctl)
+        rc = control_open(&run->ctl, ctl, &e);
+    if (rc)
+        fprintf(stderr, "flowsleuth collect: %s\n", e.msg);
+    daemon_ready(ready, rc == 0);
+    return rc ? -1 : 0;
 }
 
 static int run_listen(struct collect_run *run)
 {
     int rc = 1;
+    control_init(&run->ctl, "collector", collect_status_text, run);
+    run->pidf.dirfd = -1;
     if (open_listeners(run) == 0) {
         const char *ctl = run->a->control;
         char *def = !ctl && run->folder ? collect_store_file(run->a->wpath, CTL_NAME) : NULL;
         if (def)
             ctl = def;
-        if ((!ctl || collect_ctl_open(run, ctl) == 0) && go_background(run) == 0) {
+        if (go_background(run, ctl) == 0) {
             struct rx_batch *rx = rx_new();
             rc = listen_loop(run, rx);
             rx_free(rx);
@@ -1119,13 +1057,10 @@ static int run_listen(struct collect_run *run)
         close(run->ls[i].fd);
         run->ls[i].fd = -1;
     }
-    if (run->ctl >= 0) {
-        close(run->ctl);
-        unlink(run->ctl_path);
-    }
-    if (run->pid_written)
-        unlink(run->a->pid_file); /* may fail after -u: a stale pid file is harmless */
-    free(run->ctl_path);
+    control_close(&run->ctl);
+    if (daemon_pidfile_remove(&run->pidf) != 0)
+        fprintf(stderr, "flowsleuth collect: --pid-file %s: %s\n", run->a->pid_file,
+                strerror(errno));
     return rc;
 }
 
@@ -1204,7 +1139,7 @@ int cmd_collect(int argc, char **argv)
     }
     if (a.status)
         return collect_status_client(&a);
-    struct collect_run run = { .a = &a, .ctl = -1, .started_ms = collect_now_ms() };
+    struct collect_run run = { .a = &a, .started_ms = collect_now_ms() };
     int status = open_sink(&a, &run);
     if (status)
         return status;

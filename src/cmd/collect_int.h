@@ -6,6 +6,8 @@
 #ifndef FS_COLLECT_INT_H
 #define FS_COLLECT_INT_H
 
+#include "../daemon/control.h"
+#include "../daemon/daemon.h"
 #include "../io/collect.h"
 #include "../io/store.h"
 #include "../query/output.h"
@@ -97,24 +99,25 @@ struct collect_run {
     uint64_t stored, lost; /* records in closed bin files / dropped on write errors */
     uint64_t rotations, retry_ms, started_ms, expired;
     struct listener ls[MAX_LISTEN];
-    int nls, ctl;
-    int nap_us; /* pause after a round that emptied the UDP queues (rx_nap_us) */
+    int nls;
+    struct control ctl; /* the control socket (src/daemon/control.h) */
+    int nap_us;         /* pause after a round that emptied the UDP queues (rx_nap_us) */
     struct tcp_conn conns[MAX_TCP];
     int nconn;
-    int pid_written; /* --pid-file is ours to remove */
-    char *ctl_path, *tmpl_path;
+    struct daemon_pidfile pidf; /* --pid-file, ours to remove */
+    char *tmpl_path;
 };
 
 /* Wall clock in milliseconds. */
 uint64_t collect_now_ms(void);
 
 /* collect_status.c: the kernel's drop counter of a UDP listener (SO_RXQ_OVFL, else
- * /proc), the counters as --status and the rotation log print them, the control socket
- * (open, serve one client), a file name in the store folder, and `collect --status`. */
+ * /proc), the counters as --status and the rotation log print them, the text a control
+ * socket client gets (ctx: the struct collect_run), a file name in the store folder,
+ * and `collect --status`. */
 uint64_t collect_socket_drops(const struct listener *l);
 void collect_print_stats(FILE *out, const struct collect_run *run);
-int collect_ctl_open(struct collect_run *run, const char *path);
-void collect_ctl_serve(struct collect_run *run);
+void collect_status_text(void *ctx, FILE *out);
 char *collect_store_file(const char *store, const char *name);
 int collect_status_client(const struct collect_args *a);
 

@@ -1,22 +1,17 @@
 /*
- * collect's control socket (like softflowctl): a UNIX socket in the store folder that
- * answers each connection with the collector's counters (per exporter and domain:
- * datagrams, records, sequence loss, malformed by reason, unknown templates, socket
- * drops), which `flowsleuth collect --status` prints; the same counters are logged at
+ * collect's counters (per exporter and domain: datagrams, records, sequence loss,
+ * malformed by reason, unknown templates, socket drops): the text its control socket
+ * (src/daemon/control.h, a UNIX socket in the store folder) answers each connection
+ * with, which `flowsleuth collect --status` prints; the same counters are logged at
  * each rotation.
  */
 #include "../core/xalloc.h"
 #include "collect_int.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <linux/sock_diag.h>
@@ -129,67 +124,14 @@ void collect_print_stats(FILE *out, const struct collect_run *run)
                 (unsigned long long)run->trunc);
 }
 
-/* Bind the control socket; a live collector already on it is an error, a stale one goes. */
-int collect_ctl_open(struct collect_run *run, const char *path)
+/* What a control socket client gets: a heading line, then every counter. */
+void collect_status_text(void *ctx, FILE *out)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        fprintf(stderr, "flowsleuth collect: control socket path too long: %s\n", path);
-        return -1;
-    }
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno == EADDRINUSE) {
-        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        int live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-        if (probe >= 0)
-            close(probe);
-        if (live) {
-            fprintf(stderr, "flowsleuth collect: another collector runs on %s\n", path);
-            close(fd);
-            return -1;
-        }
-        unlink(path);
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-            errno = 0;
-    }
-    if (fd < 0 || errno || listen(fd, 8) != 0) {
-        fprintf(stderr, "flowsleuth collect: control socket %s: %s\n", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    run->ctl = fd;
-    run->ctl_path = xstrdup(path);
-    return 0;
-}
-
-/* One client: the counters as text, then close (the client reads to EOF). */
-void collect_ctl_serve(struct collect_run *run)
-{
-    int c = accept(run->ctl, NULL, NULL);
-    if (c < 0)
-        return;
-    struct timeval tv = { 1, 0 };
-    setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    char *text = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&text, &len);
-    if (m) {
-        fprintf(m, "flowsleuth collect: pid %ld, up %llu s, bin %u s\n", (long)getpid(),
-                (unsigned long long)((collect_now_ms() - run->started_ms) / 1000),
-                run->a->wo.bin_secs ? run->a->wo.bin_secs : STORE_BIN_SECS_DEFAULT);
-        collect_print_stats(m, run);
-        fclose(m);
-        for (size_t off = 0; off < len;) {
-            ssize_t n = send(c, text + off, len - off, MSG_NOSIGNAL);
-            if (n <= 0)
-                break;
-            off += (size_t)n;
-        }
-    }
-    free(text);
-    close(c);
+    const struct collect_run *run = ctx;
+    fprintf(out, "flowsleuth collect: pid %ld, up %llu s, bin %u s\n", (long)getpid(),
+            (unsigned long long)((collect_now_ms() - run->started_ms) / 1000),
+            run->a->wo.bin_secs ? run->a->wo.bin_secs : STORE_BIN_SECS_DEFAULT);
+    collect_print_stats(out, run);
 }
 
 char *collect_store_file(const char *store, const char *name)
@@ -204,29 +146,10 @@ char *collect_store_file(const char *store, const char *name)
 int collect_status_client(const struct collect_args *a)
 {
     char *path = a->control ? xstrdup(a->control) : collect_store_file(a->wpath, CTL_NAME);
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int ok = strlen(path) < sizeof(sa.sun_path) && fd >= 0;
-    if (ok) {
-        memcpy(sa.sun_path, path, strlen(path) + 1);
-        struct timeval tv = { 5, 0 };
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-    }
-    if (!ok) {
-        fprintf(stderr, "flowsleuth collect: no collector answers on %s: %s\n", path,
-                strerror(errno ? errno : ENAMETOOLONG));
-    } else {
-        char buf[4096];
-        ssize_t n;
-        while ((n = read(fd, buf, sizeof(buf))) > 0)
-            fwrite(buf, 1, (size_t)n, stdout);
-        ok = n == 0;
-        if (!ok)
-            fprintf(stderr, "flowsleuth collect: %s: %s\n", path, strerror(errno));
-    }
-    if (fd >= 0)
-        close(fd);
+    struct fs_err e = { 0 };
+    int rc = control_client(path, "collector", stdout, &e);
+    if (rc)
+        fprintf(stderr, "flowsleuth collect: %s\n", e.msg);
     free(path);
-    return ok ? 0 : 1;
+    return rc ? 1 : 0;
 }
