@@ -136,8 +136,13 @@ static void write_failed(struct collect_run *r, const struct fs_err *e)
     r->pending = 0;
 }
 
-/* Folder store: open the writer lazily, keep going after errors. */
-static int sink_folder(struct collect_run *r, const struct flow *f)
+/*
+ * Folder store: open the writer lazily, keep going after errors. The bin is the flow's
+ * time, or the datagram's arrival with --bin-by received and for a time out of range
+ * (a record's time never costs another record: a bin it cannot name is no I/O error).
+ */
+static int sink_folder(struct collect_run *r, const struct flow *f,
+                       const struct collect_flow_info *in)
 {
     if (!r->w) {
         if (r->failing && collect_now_ms() < r->retry_ms) {
@@ -151,25 +156,95 @@ static int sink_folder(struct collect_run *r, const struct flow *f)
             return 0;
         }
     }
+    uint64_t bin = r->a->bin_received || in->bad_time ? in->recv_ms : f->last;
+    int rc = store_writer_add_at(r->w, f, bin, &r->err);
+    if (rc == FS_EINVAL) {
+        r->unbinned++; /* an arrival time past year 9999: this record only */
+        return 0;
+    }
     r->pending++;
-    if (store_writer_add(r->w, f, &r->err) != 0)
+    if (rc != 0)
         write_failed(r, &r->err);
     return 0;
+}
+
+/* An exporter's first flow far ahead of its arrival: its clock is wrong (once each). */
+static void warn_future(const struct flow *f)
+{
+    char addr[INET6_ADDRSTRLEN] = "-";
+    if (flow_addr_is_v4mapped(f->exporter))
+        inet_ntop(AF_INET, f->exporter + 12, addr, sizeof(addr));
+    else
+        inet_ntop(AF_INET6, f->exporter, addr, sizeof(addr));
+    fprintf(stderr,
+            "flowsleuth collect: %s: flows end more than a day after they arrive (a wrong "
+            "exporter clock?); counted as 'future' from now on%s\n",
+            addr, "; --bin-by received files them by arrival");
 }
 
 static int sink(void *vctx, const struct flow *f)
 {
     struct collect_run *r = vctx;
+    struct collect_flow_info in;
+    collector_flow_info(r->col, &in);
+    if (in.future_first)
+        warn_future(f);
     if (r->printing) {
         output_flow(&r->out, f);
         return 0;
     }
     if (r->folder)
-        return sink_folder(r, f);
+        return sink_folder(r, f, &in);
     if (!r->write_err && store_writer_add(r->w, f, &r->err) != 0)
         r->write_err = 1;
     r->pending += !r->write_err;
     return r->write_err;
+}
+
+#define LISTEN_HOST_MAX 256
+
+/*
+ * Split "[tcp:][ADDR]:PORT", "[tcp:]ADDR:PORT" or "[tcp:]PORT" into host ("" = any) and
+ * port, *tcp set for tcp:. The port is 1..65535 in decimal: getaddrinfo took 99999 as
+ * 34463 (mod 65536) and 0 as "any port". 0, or -1 with the reason said.
+ */
+static int listen_split(const char *spec, char host[LISTEN_HOST_MAX], char port[8], int *tcp)
+{
+    const char *all = spec;
+    host[0] = '\0';
+    *tcp = strncmp(spec, "tcp:", 4) == 0;
+    spec += *tcp ? 4 : 0;
+    const char *p = spec, *colon = strrchr(spec, ':');
+    if (colon) {
+        size_t n = (size_t)(colon - spec);
+        if (spec[0] == '[' && n >= 2 && spec[n - 1] == ']') {
+            spec++;
+            n -= 2;
+        }
+        if (n >= LISTEN_HOST_MAX) {
+            fprintf(stderr, "flowsleuth collect: -l: address too long in '%s'\n", all);
+            return -1;
+        }
+        memcpy(host, spec, n);
+        host[n] = '\0';
+        p = colon + 1;
+    }
+    uint32_t v;
+    if (strlen(p) > 5 || arg_u32("collect", "-l PORT", p[0] ? p : "(none)", 1, 65535, &v) != 0) {
+        if (strlen(p) > 5)
+            fprintf(stderr, "flowsleuth collect: -l PORT needs 1..65535, not '%s'\n", p);
+        return -1;
+    }
+    snprintf(port, 8, "%u", v);
+    return 0;
+}
+
+/* A -l value: its port must be one (the address is checked when it is bound). */
+static int listen_check(const char *spec)
+{
+    char host[LISTEN_HOST_MAX], port[8];
+    int tcp;
+    return listen_split(spec, host, port, &tcp);
 }
 
 /* "ADDR" or "ADDR/LEN", IPv4 (as IPv4-mapped) or IPv6. */
@@ -215,6 +290,42 @@ static int parse_expire(struct collect_args *a, int c, const char *arg)
     return -1;
 }
 
+/* "WORD" among two choices: 0 for the first, 1 for the second, -1 (said) otherwise. */
+static int parse_choice(const char *opt, const char *arg, const char *w0, const char *w1)
+{
+    if (strcmp(arg, w0) == 0 || strcmp(arg, w1) == 0)
+        return strcmp(arg, w1) == 0;
+    fprintf(stderr, "flowsleuth collect: %s needs %s or %s, not '%s'\n", opt, w0, w1, arg);
+    return -1;
+}
+
+static int parse_more(struct collect_args *a, int c, const char *arg)
+{
+    int v;
+    uint32_t kb;
+    switch (c) {
+    case 12:
+        v = parse_choice("--bin-by", arg, "flow", "received");
+        a->bin_received = v > 0;
+        return v < 0 ? -1 : 0;
+    case 13:
+        v = parse_choice("--bad-time", arg, "keep", "drop");
+        a->co.bad_time_drop = v > 0;
+        return v < 0 ? -1 : 0;
+    case 14:
+        return arg_u32("collect", "--tcp-idle", arg, 1, 86400, &a->tcp_idle_s);
+    case 15:
+        return arg_u32("collect", "--tcp-per-source", arg, 1, MAX_TCP, &a->tcp_per_source);
+    case 16:
+        if (arg_u32("collect", "--max-template-kb", arg, 16, 1u << 20, &kb) != 0)
+            return -1;
+        a->co.max_tmpl_bytes = kb << 10;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
 static int parse_long(struct collect_args *a, int c, const char *arg)
 {
     switch (c) {
@@ -245,7 +356,7 @@ static int parse_long(struct collect_args *a, int c, const char *arg)
         a->pid_file = arg;
         return 0;
     default:
-        return -1;
+        return parse_more(a, c, arg);
     }
 }
 
@@ -260,6 +371,8 @@ static int parse_opt(struct collect_args *a, int c, const char *arg)
             fprintf(stderr, "flowsleuth collect: at most %d -l\n", MAX_LISTEN);
             return -1;
         }
+        if (listen_check(arg) != 0)
+            return -1;
         a->listen[a->nlisten++] = arg;
         return 0;
     case 'w':
@@ -302,6 +415,11 @@ static int parse_args(struct collect_args *a, int argc, char **argv)
                                               { "expire-dry-run", no_argument, NULL, 9 },
                                               { "status", no_argument, NULL, 10 },
                                               { "pid-file", required_argument, NULL, 11 },
+                                              { "bin-by", required_argument, NULL, 12 },
+                                              { "bad-time", required_argument, NULL, 13 },
+                                              { "tcp-idle", required_argument, NULL, 14 },
+                                              { "tcp-per-source", required_argument, NULL, 15 },
+                                              { "max-template-kb", required_argument, NULL, 16 },
                                               { NULL, 0, NULL, 0 } };
     int c;
     optind = 1;
@@ -369,7 +487,7 @@ static int run_pcap(struct collect_args *a, struct collector *col, struct collec
             run->trunc++;
             continue;
         }
-        collect_datagram(col, p.src, u, p.payload, cp.ts_us / 1000, sink, run);
+        collect_datagram_from(col, p.src, p.sport, u, p.payload, cp.ts_us / 1000, sink, run);
     }
     capture_close(cap);
     if (rc < 0) {
@@ -437,22 +555,9 @@ static void udp_tune(int fd)
  */
 static int open_listener(const char *spec, int *tcp)
 {
-    char host[256] = "";
-    *tcp = strncmp(spec, "tcp:", 4) == 0;
-    spec += *tcp ? 4 : 0;
-    const char *port = spec, *colon = strrchr(spec, ':');
-    if (colon) {
-        size_t n = (size_t)(colon - spec);
-        if (spec[0] == '[' && n >= 2 && spec[n - 1] == ']') {
-            spec++;
-            n -= 2;
-        }
-        if (n >= sizeof(host))
-            return -1;
-        memcpy(host, spec, n);
-        host[n] = '\0';
-        port = colon + 1;
-    }
+    char host[LISTEN_HOST_MAX], port[8];
+    if (listen_split(spec, host, port, tcp) != 0)
+        return -1;
     struct addrinfo hints = { 0 }, *ai;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = *tcp ? SOCK_STREAM : SOCK_DGRAM;
@@ -473,6 +578,16 @@ static int open_listener(const char *spec, int *tcp)
     }
     freeaddrinfo(ai);
     return fd;
+}
+
+/* The source port of a sender (0 when unknown): its templates' transport session. */
+static uint16_t sockaddr_port(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+    if (ss->ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+    return 0;
 }
 
 static void sockaddr_to16(const struct sockaddr_storage *ss, uint8_t a[16])
@@ -533,9 +648,19 @@ static void templates_save(struct collect_run *run)
     int ok = fp && fwrite(buf, 1, len, fp) == len;
     ok = fp && fclose(fp) == 0 && ok;
     if (!ok || rename(tmp, run->tmpl_path) != 0) {
-        fprintf(stderr, "flowsleuth collect: %s: cannot save templates: %s\n", run->tmpl_path,
-                strerror(errno));
+        /* Once per episode: a full disk met this at every rotation. */
+        if (!run->tmpl_failing)
+            fprintf(stderr,
+                    "flowsleuth collect: %s: cannot save templates: %s (said once; "
+                    "failed saves are counted in --status)\n",
+                    run->tmpl_path, strerror(errno ? errno : EIO));
+        run->tmpl_failing = 1;
+        run->tmpl_save_failed++;
         unlink(tmp);
+    } else if (run->tmpl_failing) {
+        fprintf(stderr, "flowsleuth collect: %s: templates saved again after %llu failed saves\n",
+                run->tmpl_path, (unsigned long long)run->tmpl_save_failed);
+        run->tmpl_failing = 0;
     }
     free(tmp);
     free(buf);
@@ -734,14 +859,58 @@ static int read_batch(struct collect_run *run, struct listener *l, struct rx_bat
         if (!allowed(run->a, ex))
             collector_refused(run->col, ex);
         else
-            collect_datagram(run->col, ex, rx->iov[i].iov_base, rx->m[i].msg_len, now, sink, run);
+            collect_datagram_from(run->col, ex, sockaddr_port(&rx->ss[i]), rx->iov[i].iov_base,
+                                  rx->m[i].msg_len, now, sink, run);
     }
     return n;
 }
 
 /* ---- IPFIX over TCP (RFC 7011 10.4) ------------------------------------------------ */
 
-/* Accept what waits on a TCP listener: --allow and MAX_TCP decide, others are closed. */
+/* Why a new connection from ex is refused (--allow, MAX_TCP, --tcp-per-source), or NULL. */
+static const char *tcp_refusal(struct collect_run *run, struct listener *l, const uint8_t ex[16])
+{
+    if (!allowed(run->a, ex)) {
+        collector_refused(run->col, ex);
+        l->refused_allow++;
+        return "not allowed (--allow)";
+    }
+    if (run->nconn == MAX_TCP) {
+        l->refused_full++;
+        return "every connection slot taken";
+    }
+    uint32_t max = run->a->tcp_per_source ? run->a->tcp_per_source : TCP_PER_SRC, n = 0;
+    for (int i = 0; i < run->nconn; i++)
+        n += memcmp(run->conns[i].ex, ex, 16) == 0;
+    if (n >= max) {
+        l->refused_source++;
+        return "too many connections from this address (--tcp-per-source)";
+    }
+    return NULL;
+}
+
+/* Count a refused connection and say so, at most once per REFUSE_LOG_MS. */
+static void tcp_refused(struct listener *l, const struct sockaddr_storage *ss, const char *why)
+{
+    uint64_t now = collect_now_ms();
+    l->refused++;
+    if (l->refuse_logged_ms && now < l->refuse_logged_ms + REFUSE_LOG_MS) {
+        l->refused_unlogged++;
+        return;
+    }
+    char addr[INET6_ADDRSTRLEN] = "-";
+    const void *a = ss->ss_family == AF_INET6
+                        ? (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr
+                        : (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+    inet_ntop(ss->ss_family == AF_INET6 ? AF_INET6 : AF_INET, a, addr, sizeof(addr));
+    fprintf(stderr,
+            "flowsleuth collect: %s: refused a connection from %s: %s (%llu more not logged)\n",
+            l->name, addr, why, (unsigned long long)l->refused_unlogged);
+    l->refused_unlogged = 0;
+    l->refuse_logged_ms = now;
+}
+
+/* Accept what waits on a TCP listener: tcp_refusal decides, refused ones are closed. */
 static void tcp_accept(struct collect_run *run, struct listener *l)
 {
     for (;;) {
@@ -756,15 +925,18 @@ static void tcp_accept(struct collect_run *run, struct listener *l)
         }
         uint8_t ex[16];
         sockaddr_to16(&ss, ex);
-        if (!allowed(run->a, ex) || run->nconn == MAX_TCP) {
-            if (!allowed(run->a, ex))
-                collector_refused(run->col, ex);
-            l->refused++;
+        const char *why = tcp_refusal(run, l, ex);
+        if (why) {
+            tcp_refused(l, &ss, why);
             close(fd);
             continue;
         }
         struct tcp_conn *c = &run->conns[run->nconn++];
-        *c = (struct tcp_conn){ .fd = fd, .l = l, .buf = xmalloc(TCP_MSG_MAX) };
+        *c = (struct tcp_conn){ .fd = fd,
+                                .l = l,
+                                .buf = xmalloc(TCP_MSG_MAX),
+                                .port = sockaddr_port(&ss),
+                                .last_ms = collect_now_ms() };
         memcpy(c->ex, ex, 16);
         l->accepted++;
     }
@@ -791,7 +963,7 @@ static int tcp_frames(struct collect_run *run, struct tcp_conn *c)
         if (c->have - off < mlen)
             break;
         c->l->datagrams++;
-        collect_datagram(run->col, c->ex, m, mlen, collect_now_ms(), sink, run);
+        collect_datagram_from(run->col, c->ex, c->port, m, mlen, collect_now_ms(), sink, run);
         off += mlen;
     }
     memmove(c->buf, c->buf + off, c->have - off);
@@ -816,6 +988,7 @@ static int tcp_read(struct collect_run *run, struct tcp_conn *c, int drain)
             return -1;
         }
         c->have += (size_t)n;
+        c->last_ms = collect_now_ms();
         if (tcp_frames(run, c) != 0)
             return -1;
     }
@@ -833,6 +1006,26 @@ static void tcp_compact(struct collect_run *run)
             free(run->conns[i].buf);
     }
     run->nconn = k;
+}
+
+/* Close the connections silent for --tcp-idle seconds (counted): a connection that
+ * sends nothing must not keep its slot from a real exporter for ever. */
+static void tcp_idle_sweep(struct collect_run *run, uint64_t now)
+{
+    uint64_t idle = (uint64_t)(run->a->tcp_idle_s ? run->a->tcp_idle_s : TCP_IDLE_S) * 1000;
+    int closed = 0;
+    for (int i = 0; i < run->nconn; i++) {
+        struct tcp_conn *c = &run->conns[i];
+        if (c->fd >= 0 && now > c->last_ms + idle) {
+            c->l->idle_closed++;
+            c->l->cut_off += c->have > 0;
+            close(c->fd);
+            c->fd = -1;
+            closed = 1;
+        }
+    }
+    if (closed)
+        tcp_compact(run);
 }
 
 /* Read connection i after poll; close it when it ends. */
@@ -997,6 +1190,8 @@ static int listen_loop(struct collect_run *run, struct rx_batch *rx)
             struct timespec ts = { 0, (long)run->nap_us * 1000 };
             nanosleep(&ts, NULL); /* a signal cuts it short */
         }
+        if (run->nconn)
+            tcp_idle_sweep(run, collect_now_ms());
     }
     drain_all(run, rx);
     return 0;

@@ -19,6 +19,9 @@
 
 #define MAX_LISTEN    16
 #define MAX_TCP       64    /* IPFIX-over-TCP connections at once; more are refused */
+#define TCP_IDLE_S    300   /* --tcp-idle default: a connection silent this long closes */
+#define TCP_PER_SRC   8     /* --tcp-per-source default: connections of one address */
+#define REFUSE_LOG_MS 10000 /* a refused connection is logged at most this often */
 #define TCP_MSG_MAX   65536 /* an IPFIX message is at most 65535 bytes */
 #define TCP_BATCH     64    /* reads from one connection before polling again */
 #define MAX_ALLOW     64
@@ -47,6 +50,9 @@ struct collect_args {
     uint64_t expire_age_ms, expire_bytes;
     struct store_wopts wo;
     struct collect_opts co;
+    int bin_received;        /* --bin-by received: bin = the datagram's arrival */
+    uint32_t tcp_idle_s;     /* --tcp-idle (0 = TCP_IDLE_S) */
+    uint32_t tcp_per_source; /* --tcp-per-source (0 = TCP_PER_SRC) */
 };
 
 struct listener {
@@ -57,6 +63,9 @@ struct listener {
     /* TCP: connections accepted / refused (--allow, too many), closed on a bad length
      * or a version other than 10, cut off inside a message; messages are datagrams. */
     uint64_t accepted, refused, bad_length, not_ipfix, cut_off;
+    /* TCP: refusals by cause (in refused), connections closed for being idle */
+    uint64_t refused_full, refused_source, refused_allow, idle_closed;
+    uint64_t refuse_logged_ms, refused_unlogged; /* rate limit of the refusal log */
     int rcvbuf; /* UDP: the receive buffer the kernel gave, bytes */
 };
 
@@ -67,6 +76,8 @@ struct tcp_conn {
     uint8_t ex[16];
     uint8_t *buf; /* TCP_MSG_MAX bytes */
     size_t have;
+    uint16_t port;    /* the exporter's source port: its templates' session */
+    uint64_t last_ms; /* when it last sent bytes (--tcp-idle) */
 };
 
 /*
@@ -94,9 +105,12 @@ struct collect_run {
     int printing, write_err, folder, failing;
     struct fs_err err;
     uint64_t udp, frag, trunc;
-    uint64_t pending;      /* records in the open writer */
-    struct closer closer;  /* the writer of the last rotation, while it closes */
-    uint64_t stored, lost; /* records in closed bin files / dropped on write errors */
+    uint64_t pending;          /* records in the open writer */
+    struct closer closer;      /* the writer of the last rotation, while it closes */
+    uint64_t stored, lost;     /* records in closed bin files / dropped on write errors */
+    uint64_t unbinned;         /* records whose arrival time no bin can name (not stored) */
+    int tmpl_failing;          /* saving STORE/.templates failed last time (said once) */
+    uint64_t tmpl_save_failed; /* failed saves of STORE/.templates */
     uint64_t rotations, retry_ms, started_ms, expired;
     struct listener ls[MAX_LISTEN];
     int nls;

@@ -51,6 +51,13 @@ static void print_entry(void *ctx, const uint8_t ex[16], uint32_t domain, int ve
             fprintf(out, "flowsleuth collect:   malformed %llu: %s\n",
                     (unsigned long long)st->malformed[i],
                     collect_reason_name((enum collect_reason)i));
+    if (st->bad_time || st->future_time || st->tmpl_fallback || st->templates_refused)
+        fprintf(out,
+                "flowsleuth collect:   time out of range %llu (dropped %llu), future %llu, "
+                "template of its other session %llu, templates refused (memory) %llu\n",
+                (unsigned long long)st->bad_time, (unsigned long long)st->bad_time_dropped,
+                (unsigned long long)st->future_time, (unsigned long long)st->tmpl_fallback,
+                (unsigned long long)st->templates_refused);
 }
 
 /*
@@ -102,6 +109,13 @@ void collect_print_stats(FILE *out, const struct collect_run *run)
                     tcp_open_count(run, l), (unsigned long long)l->refused,
                     (unsigned long long)l->bad_length, (unsigned long long)l->not_ipfix,
                     (unsigned long long)l->cut_off);
+        if (l->tcp)
+            fprintf(out,
+                    "flowsleuth collect: socket %s: refused as slots full %llu, per source "
+                    "%llu, not allowed %llu; closed idle %llu\n",
+                    l->name, (unsigned long long)l->refused_full,
+                    (unsigned long long)l->refused_source, (unsigned long long)l->refused_allow,
+                    (unsigned long long)l->idle_closed);
         else
             fprintf(out, "flowsleuth collect: socket %s: datagrams %llu, kernel drops %llu\n",
                     l->name, (unsigned long long)l->datagrams,
@@ -116,6 +130,13 @@ void collect_print_stats(FILE *out, const struct collect_run *run)
                 run->a->wpath, (unsigned long long)run->stored, (unsigned long long)open,
                 (unsigned long long)run->lost, (unsigned long long)run->rotations,
                 (unsigned long long)run->expired, run->failing ? " (writing fails now)" : "");
+    if (run->folder)
+        fprintf(out,
+                "flowsleuth collect: store %s: records with no bin %llu; template saves "
+                "failed %llu%s; compiled templates %llu bytes\n",
+                run->a->wpath, (unsigned long long)run->unbinned,
+                (unsigned long long)run->tmpl_save_failed,
+                run->tmpl_failing ? " (failing now)" : "", (unsigned long long)t.templates_bytes);
     if (run->udp)
         fprintf(out,
                 "flowsleuth collect: capture: UDP packets %llu, fragments skipped %llu, "

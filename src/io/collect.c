@@ -11,16 +11,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NBUCKETS      4096 /* hash buckets of each table (power of two) */
-#define SAMPLERS      8    /* per-entry sampler id -> interval slots */
-#define HELD_MAXBYTES (4u << 20)
-#define TCACHE_BITS   4 /* collect_tmpl_get's cache: 16 slots */
-#define TCACHE        (1u << TCACHE_BITS)
+#define NBUCKETS         4096 /* hash buckets of each table (power of two) */
+#define SAMPLERS         8    /* per-entry sampler id -> interval slots */
+#define HELD_MAXBYTES    (4u << 20)
+#define TCACHE_BITS      4 /* collect_tmpl_get's cache: 16 slots */
+#define TCACHE           (1u << TCACHE_BITS)
+#define TMPL_BYTES_EXP   (2u << 20)  /* default compiled template bytes per exporter entry */
+#define TMPL_BYTES_TOTAL (64u << 20) /* default compiled template bytes in all */
+#define FUTURE_MS        86400000u   /* a flow a day ahead of its datagram: a wrong clock */
 
 struct key {
     uint8_t addr[16];
     uint32_t domain;
-    uint16_t tid; /* templates; 0 for exporter entries */
+    uint16_t tid;  /* templates; 0 for exporter entries */
+    uint16_t port; /* templates: the session's source port; 0 for exporter entries */
     uint8_t version;
 };
 
@@ -33,11 +37,17 @@ struct collect_exp {
     uint32_t sampling; /* default interval from options records */
     uint64_t sysinit_ms;
     uint32_t samp_id[SAMPLERS], samp_val[SAMPLERS];
+    uint64_t tmpl_bytes; /* compiled templates of this entry, all sessions */
+    uint16_t sess_port;  /* the source port that defined templates ... */
+    uint8_t has_sess;    /* ... once one did */
+    uint8_t many_sess;   /* more than one port defined templates: no fallback */
+    uint8_t warned_future;
 };
 
 struct tnode {
     struct tnode *next;
     struct key k;
+    size_t bytes; /* what the template takes (tmpl_cost) */
     struct tmpl t;
 };
 
@@ -60,6 +70,8 @@ struct collector {
     struct tnode *tcache[TCACHE]; /* templates collect_tmpl_get found, by tid % TCACHE */
     struct collect_stats evicted; /* stats of exporter entries dropped by the cap */
     uint64_t templates_evicted, exporters_evicted, not_flow;
+    uint64_t tmpl_bytes;               /* compiled templates in all */
+    struct collect_flow_info cur_info; /* of the flow the sink is called with */
 };
 
 static const char *const reason_names[CR_NRESULTS] = {
@@ -78,8 +90,8 @@ static uint32_t key_hash(const struct key *k)
     uint32_t h = 2166136261u;
     for (int i = 0; i < 16; i++)
         h = (h ^ k->addr[i]) * 16777619u;
-    uint32_t rest[3] = { k->domain, k->tid, k->version };
-    for (int i = 0; i < 3; i++)
+    uint32_t rest[4] = { k->domain, k->tid, k->version, k->port };
+    for (int i = 0; i < 4; i++)
         h = (h ^ rest[i]) * 16777619u;
     return (h ^ (h >> 15)) & (NBUCKETS - 1);
 }
@@ -87,7 +99,7 @@ static uint32_t key_hash(const struct key *k)
 static int key_eq(const struct key *a, const struct key *b)
 {
     return a->domain == b->domain && a->tid == b->tid && a->version == b->version &&
-           memcmp(a->addr, b->addr, 16) == 0;
+           a->port == b->port && memcmp(a->addr, b->addr, 16) == 0;
 }
 
 static struct key mkkey(const uint8_t *addr, uint32_t domain, int version, uint16_t tid)
@@ -98,6 +110,14 @@ static struct key mkkey(const uint8_t *addr, uint32_t domain, int version, uint1
     k.domain = domain;
     k.version = (uint8_t)version;
     k.tid = tid;
+    return k;
+}
+
+/* The key of a template of the current datagram's transport session. */
+static struct key mktkey(const struct collect_ctx *x, uint32_t domain, int version, uint16_t tid)
+{
+    struct key k = mkkey(x->exporter, domain, version, tid);
+    k.port = x->port;
     return k;
 }
 
@@ -113,6 +133,12 @@ struct collector *collector_new(const struct collect_opts *opts)
         c->o.max_exporters = 4096;
     if (!c->o.max_held)
         c->o.max_held = 256;
+    if (!c->o.max_tmpl_bytes)
+        c->o.max_tmpl_bytes = TMPL_BYTES_EXP;
+    if (!c->o.max_tmpl_total)
+        c->o.max_tmpl_total = TMPL_BYTES_TOTAL;
+    if (!c->o.future_ms)
+        c->o.future_ms = FUTURE_MS;
     c->held = xcalloc(c->o.max_held, sizeof(*c->held));
     return c;
 }
@@ -266,10 +292,31 @@ static void emit_to(struct collect_ctx *x, struct collect_exp *e, struct flow *f
         f->rpackets *= n;
     }
     memcpy(f->exporter, x->exporter, 16);
+    struct collect_flow_info *in = &x->c->cur_info;
+    in->recv_ms = x->recv_ms;
+    in->bad_time = f->first > COLLECT_TIME_MAX_MS || f->last > COLLECT_TIME_MAX_MS;
+    in->future_first = 0;
+    if (in->bad_time) {
+        e->st.bad_time++;
+        if (x->c->o.bad_time_drop) {
+            e->st.bad_time_dropped++;
+            return;
+        }
+    } else if (x->recv_ms && f->last > x->recv_ms + x->c->o.future_ms) {
+        e->st.future_time++;
+        in->future_first = !e->warned_future;
+        e->warned_future = 1;
+    }
     e->st.records++;
     x->nflows++;
     if (!x->stopped && x->sink && x->sink(x->sink_ctx, f) != 0)
         x->stopped = 1;
+}
+
+/* What the sink's current flow came with (collect.h). */
+void collector_flow_info(const struct collector *c, struct collect_flow_info *out)
+{
+    *out = c->cur_info;
 }
 
 void collect_emit(struct collect_ctx *x, uint32_t domain, int version, struct flow *f,
@@ -334,24 +381,85 @@ static struct tnode **tmpl_find(struct collector *c, const struct key *k)
     return pp;
 }
 
-/* The compiled template for (exporter, domain, version, tid), or NULL. */
-const struct tmpl *collect_tmpl_get(struct collect_ctx *x, uint32_t domain, int version,
-                                    uint16_t tid)
+/* The fast cache's slot of (tid, port). Fibonacci hashing: softflowd's 1024 and 2048
+ * would share slot tid % 16, and two sessions of one exporter send the same ids. */
+static struct tnode **tcache_slot(struct collector *c, uint16_t tid, uint16_t port)
+{
+    uint32_t h = ((uint32_t)tid | (uint32_t)port << 16) * 2654435761u;
+    return &c->tcache[h >> (32 - TCACHE_BITS)];
+}
+
+/* The template of exactly this session (port included), or NULL. */
+static struct tnode *tmpl_exact(struct collect_ctx *x, uint32_t domain, int version, uint16_t tid,
+                                uint16_t port)
 {
     struct collector *c = x->c;
     /* Exporters send data of a few templates over and over (IPv4 and IPv6 sets in one
-     * datagram): a small cache spares the hash, 3.6% of a collector's time. Fibonacci
-     * hashing of the id: softflowd's 1024 and 2048 would share slot tid % 16. */
-    struct tnode **slot = &c->tcache[((uint32_t)tid * 2654435761u) >> (32 - TCACHE_BITS)];
+     * datagram): a small cache spares the hash, 3.6% of a collector's time. */
+    struct tnode **slot = tcache_slot(c, tid, port);
     struct tnode *n = *slot;
-    if (n && n->k.tid == tid && n->k.domain == domain && n->k.version == (uint8_t)version &&
-        memcmp(n->k.addr, x->exporter, 16) == 0)
-        return &n->t;
+    if (n && n->k.tid == tid && n->k.port == port && n->k.domain == domain &&
+        n->k.version == (uint8_t)version && memcmp(n->k.addr, x->exporter, 16) == 0)
+        return n;
     struct key k = mkkey(x->exporter, domain, version, tid);
+    k.port = port;
     n = *tmpl_find(c, &k);
     if (n)
         *slot = n;
+    return n;
+}
+
+/*
+ * The compiled template for (exporter, port, domain, version, tid), or NULL. Without
+ * one, the template of the entry's one other session (an exporter that changed its
+ * source port), counted; with several sessions none is guessed.
+ */
+const struct tmpl *collect_tmpl_get(struct collect_ctx *x, uint32_t domain, int version,
+                                    uint16_t tid)
+{
+    struct tnode *n = tmpl_exact(x, domain, version, tid, x->port);
+    if (n)
+        return &n->t;
+    struct collect_exp *e = exp_get(x->c, x->exporter, domain, version);
+    if (!e->has_sess || e->many_sess || e->sess_port == x->port)
+        return NULL;
+    n = tmpl_exact(x, domain, version, tid, e->sess_port);
+    e->st.tmpl_fallback += n != NULL;
     return n ? &n->t : NULL;
+}
+
+/* Bytes a compiled template takes: its node, ops (allocated per wire field), fast ops
+ * and wire fields, and the allocator's overhead (16 bytes for each of 4 blocks). */
+static size_t tmpl_cost(const struct tmpl *t)
+{
+    size_t nops = t->nwire > t->nops ? t->nwire : t->nops;
+    return sizeof(struct tnode) + nops * sizeof(struct tmpl_op) +
+           (t->fops ? (size_t)t->nops * sizeof(struct tmpl_fop) : 0) +
+           (size_t)t->nwire * sizeof(struct tmpl_field) + 64u;
+}
+
+/* Take a template's bytes off its entry and the total. */
+static void tmpl_uncount(struct collector *c, const struct tnode *n)
+{
+    struct key k = n->k;
+    k.tid = 0;
+    k.port = 0;
+    struct collect_exp *e = exp_lookup(c, &k);
+    if (e)
+        e->tmpl_bytes -= e->tmpl_bytes < n->bytes ? e->tmpl_bytes : n->bytes;
+    c->tmpl_bytes -= n->bytes;
+}
+
+/* Unlink and free *pp. */
+static void tnode_unlink(struct collector *c, struct tnode **pp)
+{
+    struct tnode *n = *pp;
+    *pp = n->next;
+    memset(c->tcache, 0, sizeof(c->tcache));
+    tmpl_uncount(c, n);
+    tmpl_free(&n->t);
+    free(n);
+    c->ntmpls--;
 }
 
 static void tmpl_evict_one(struct collector *c)
@@ -362,11 +470,7 @@ static void tmpl_evict_one(struct collector *c)
             continue;
         while ((*pp)->next)
             pp = &(*pp)->next;
-        memset(c->tcache, 0, sizeof(c->tcache));
-        tmpl_free(&(*pp)->t);
-        free(*pp);
-        *pp = NULL;
-        c->ntmpls--;
+        tnode_unlink(c, pp);
         c->templates_evicted++;
         return;
     }
@@ -397,24 +501,51 @@ static void held_replay(struct collect_ctx *x, const struct key *k, const struct
     }
 }
 
-/* Insert or replace the template of k (takes t->ops), evicting one beyond the cap. */
-static void tmpl_store(struct collector *c, const struct key *k, struct tmpl *t)
+/* The session of k (its port) defined a template of its entry. */
+static void sess_note(struct collect_exp *e, uint16_t port)
 {
+    if (!e->has_sess) {
+        e->has_sess = 1;
+        e->sess_port = port;
+    } else if (e->sess_port != port) {
+        e->many_sess = 1;
+    }
+}
+
+/*
+ * Insert or replace the template of k (takes t's allocations): 0, or -1 when the entry's
+ * byte budget would be exceeded (t is freed, counted as refused). Beyond the count or
+ * the total byte cap the oldest templates are evicted.
+ */
+static int tmpl_store(struct collector *c, const struct key *k, struct tmpl *t)
+{
+    size_t cost = tmpl_cost(t);
     struct tnode **pp = tmpl_find(c, k);
-    if (*pp) {
-        tmpl_free(&(*pp)->t);
-        (*pp)->t = *t;
-        return;
+    size_t old = *pp ? (*pp)->bytes : 0;
+    struct collect_exp *e = exp_get(c, k->addr, k->domain, k->version);
+    if ((e->tmpl_bytes > old ? e->tmpl_bytes - old : 0) + cost > c->o.max_tmpl_bytes) {
+        e->st.templates_refused++;
+        tmpl_free(t);
+        return -1;
     }
-    if (c->ntmpls >= c->o.max_templates) {
+    if (*pp)
+        tnode_unlink(c, pp);
+    while (c->ntmpls &&
+           (c->ntmpls >= c->o.max_templates || c->tmpl_bytes + cost > c->o.max_tmpl_total))
         tmpl_evict_one(c);
-        pp = tmpl_find(c, k);
-    }
+    e = exp_get(c, k->addr, k->domain, k->version); /* eviction does not free entries,
+                                                       but keep the lookup honest */
+    pp = tmpl_find(c, k);
     struct tnode *n = xcalloc(1, sizeof(*n));
     n->k = *k;
     n->t = *t;
+    n->bytes = cost;
     *pp = n;
     c->ntmpls++;
+    c->tmpl_bytes += cost;
+    e->tmpl_bytes += cost;
+    sess_note(e, k->port);
+    return 0;
 }
 
 /*
@@ -422,44 +553,36 @@ static void tmpl_store(struct collector *c, const struct key *k, struct tmpl *t)
  * from the same fields (exporters resend every template often, softflowd one datagram
  * in three, and compiling each again cost 5% of a collector), compile it, store or
  * replace it, and decode the data held for it. A template that does not compile is
- * counted as "template too large" and not as a template.
+ * counted as "template too large" and not as a template; one beyond the exporter's
+ * byte budget as refused.
  */
 void collect_tmpl_define(struct collect_ctx *x, uint32_t domain, int version, uint16_t tid,
                          const struct tmpl_field *f, size_t n, int options)
 {
     struct collector *c = x->c;
-    const struct tmpl *old = collect_tmpl_get(x, domain, version, tid);
-    if (!old || !tmpl_same(old, f, n, options)) {
+    const struct tnode *old = tmpl_exact(x, domain, version, tid, x->port);
+    if (!old || !tmpl_same(&old->t, f, n, options)) {
         struct tmpl t;
         if (tmpl_compile(&t, f, n, options) != 0) {
             collect_malformed(x, domain, version, CR_TEMPLATE_SIZE);
             return;
         }
-        struct key k = mkkey(x->exporter, domain, version, tid);
-        tmpl_store(c, &k, &t);
+        struct key k = mktkey(x, domain, version, tid);
+        if (tmpl_store(c, &k, &t) != 0)
+            return;
         if (c->nheld)
             held_replay(x, &k, &(*tmpl_find(c, &k))->t);
     }
     collect_exp_stats(x, domain, version)->templates++;
 }
 
-static void tnode_unlink(struct collector *c, struct tnode **pp)
-{
-    struct tnode *n = *pp;
-    *pp = n->next;
-    memset(c->tcache, 0, sizeof(c->tcache));
-    tmpl_free(&n->t);
-    free(n);
-    c->ntmpls--;
-}
-
-/* Withdraw one template, or all of the domain for tid 0xffff. */
+/* Withdraw one template, or all of the domain for tid 0xffff (of this session). */
 void collect_tmpl_withdraw(struct collect_ctx *x, uint32_t domain, int version, uint16_t tid)
 {
     struct collector *c = x->c;
     collect_exp_stats(x, domain, version)->withdrawals++;
     if (tid != 0xffff) {
-        struct key k = mkkey(x->exporter, domain, version, tid);
+        struct key k = mktkey(x, domain, version, tid);
         struct tnode **pp = tmpl_find(c, &k);
         if (*pp)
             tnode_unlink(c, pp);
@@ -469,7 +592,7 @@ void collect_tmpl_withdraw(struct collect_ctx *x, uint32_t domain, int version, 
         struct tnode **pp = &c->tmpls[b];
         while (*pp) {
             const struct key *k = &(*pp)->k;
-            if (k->domain == domain && k->version == version &&
+            if (k->domain == domain && k->version == version && k->port == x->port &&
                 memcmp(k->addr, x->exporter, 16) == 0)
                 tnode_unlink(c, pp);
             else
@@ -494,7 +617,7 @@ void collect_hold(struct collect_ctx *x, uint32_t domain, int version, uint16_t 
         return;
     }
     struct held *h = &c->held[c->nheld++];
-    h->k = mkkey(x->exporter, domain, version, tid);
+    h->k = mktkey(x, domain, version, tid);
     h->tt = *tt;
     h->buf = xmalloc(len ? len : 1);
     memcpy(h->buf, set, len);
@@ -531,7 +654,14 @@ void collector_free(struct collector *c)
 int collect_datagram(struct collector *c, const uint8_t exporter[16], const uint8_t *data,
                      size_t len, uint64_t recv_ms, collect_sink sink, void *ctx)
 {
-    struct collect_ctx x = { c, exporter, recv_ms, sink, ctx, 0, 0 };
+    return collect_datagram_from(c, exporter, 0, data, len, recv_ms, sink, ctx);
+}
+
+int collect_datagram_from(struct collector *c, const uint8_t exporter[16], uint16_t port,
+                          const uint8_t *data, size_t len, uint64_t recv_ms, collect_sink sink,
+                          void *ctx)
+{
+    struct collect_ctx x = { c, exporter, port, recv_ms, sink, ctx, 0, 0 };
     struct rd r = rd_init(data, len);
     uint32_t v32 = rd_be32(&r);
     if (r.err) {
@@ -596,6 +726,7 @@ void collector_totals(const struct collector *c, struct collect_totals *out)
     out->templates_evicted = c->templates_evicted;
     out->exporters_evicted = c->exporters_evicted;
     out->templates_cached = c->ntmpls;
+    out->templates_bytes = c->tmpl_bytes;
     out->not_flow = c->not_flow;
 }
 
@@ -607,7 +738,7 @@ void collector_refused(struct collector *c, const uint8_t exporter[16])
 
 /* ---- template persistence ------------------------------------------------------------ */
 
-#define TP_VERSION 1
+#define TP_VERSION 2 /* 2: templates carry their session's source port */
 
 struct wbuf {
     uint8_t *p;
@@ -665,6 +796,7 @@ uint8_t *collector_save(const struct collector *c, size_t *len)
     for (uint32_t h = 0; h < NBUCKETS; h++)
         for (const struct tnode *n = c->tmpls[h]; n; n = n->next) {
             save_key(&b, &n->k);
+            wb_le(&b, n->k.port, 2);
             wb_le(&b, n->k.tid, 2);
             wb_le(&b, n->t.options, 1);
             wb_le(&b, n->t.v6first, 1);
@@ -725,9 +857,10 @@ static struct key load_key(struct rd *r)
 }
 
 /* Read one template record into t (ops allocated); 0, or FS_ETRUNC / FS_ECORRUPT. */
-static int load_tmpl(struct rd *r, struct key *k, struct tmpl *t)
+static int load_tmpl(struct rd *r, int ver, struct key *k, struct tmpl *t)
 {
     *k = load_key(r);
+    k->port = ver >= 2 ? rd_le16(r) : 0;
     k->tid = rd_le16(r);
     memset(t, 0, sizeof(*t));
     t->options = rd_u8(r);
@@ -771,7 +904,7 @@ static void loaded_free(struct loaded *l)
 }
 
 /* The header; returns the counts or an error code. */
-static int load_header(struct rd *r, uint32_t *nt, uint32_t *ne, struct fs_err *err)
+static int load_header(struct rd *r, int *version, uint32_t *nt, uint32_t *ne, struct fs_err *err)
 {
     uint8_t magic[4];
     rd_bytes(r, magic, 4);
@@ -781,7 +914,8 @@ static int load_header(struct rd *r, uint32_t *nt, uint32_t *ne, struct fs_err *
     *ne = rd_le32(r);
     if (r->err || memcmp(magic, "FSTP", 4) != 0)
         return fs_err_set(err, FS_EFORMAT, 0, "not a flowsleuth templates file");
-    if (ver != TP_VERSION || nslots != S_NSLOTS || hash != ie_table_hash())
+    *version = ver;
+    if ((ver != TP_VERSION && ver != 1) || nslots != S_NSLOTS || hash != ie_table_hash())
         return fs_err_set(err, FS_EVERSION, 4,
                           "templates file from another flowsleuth version (format %u)", ver);
     return 0;
@@ -816,7 +950,8 @@ int collector_load(struct collector *c, const uint8_t *buf, size_t len, size_t *
 {
     struct rd r = rd_init(buf, len);
     uint32_t nt, ne;
-    int rc = load_header(&r, &nt, &ne, err);
+    int ver = 0;
+    int rc = load_header(&r, &ver, &nt, &ne, err);
     if (rc)
         return rc;
     /* Each template takes at least 30 bytes: a count beyond that is a lie. */
@@ -824,7 +959,7 @@ int collector_load(struct collector *c, const uint8_t *buf, size_t len, size_t *
         return fs_err_set(err, FS_ETRUNC, (long long)len, "templates file cut short");
     struct loaded l = { xcalloc(nt ? nt : 1, sizeof(*l.k)), xcalloc(nt ? nt : 1, sizeof(*l.t)), 0 };
     for (; l.n < nt && !rc; l.n++)
-        rc = load_tmpl(&r, &l.k[l.n], &l.t[l.n]);
+        rc = load_tmpl(&r, ver, &l.k[l.n], &l.t[l.n]);
     if (rc) {
         l.n--; /* the failed one freed its ops itself */
     } else {
@@ -841,11 +976,12 @@ int collector_load(struct collector *c, const uint8_t *buf, size_t len, size_t *
                           rc == FS_ETRUNC ? "cut short" : "damaged", (long long)(r.p - buf));
     }
     load_exps(c, &r, ne, 1);
+    size_t stored = 0;
     for (uint32_t i = 0; i < l.n; i++)
-        tmpl_store(c, &l.k[i], &l.t[i]);
+        stored += tmpl_store(c, &l.k[i], &l.t[i]) == 0;
     free(l.k);
     free(l.t);
     if (ntemplates)
-        *ntemplates = nt;
+        *ntemplates = stored;
     return 0;
 }

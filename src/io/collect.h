@@ -47,28 +47,54 @@ const char *collect_reason_name(enum collect_reason r);
 
 /* Counters per (exporter address, observation domain / source id / sFlow sub-agent). */
 struct collect_stats {
-    uint64_t datagrams;        /* messages (one datagram may hold several in files) */
-    uint64_t records;          /* flows emitted */
-    uint64_t options_records;  /* options data records read (sampling, ...) */
-    uint64_t templates;        /* template and options template records stored */
-    uint64_t withdrawals;      /* IPFIX template withdrawals */
-    uint64_t unknown_template; /* data sets that came before their template */
-    uint64_t held_decoded;     /* ... of which decoded later from the queue */
-    uint64_t held_dropped;     /* ... of which dropped (queue full, or never came) */
-    uint64_t seq_lost;         /* sequence gap as the protocol counts: v5/IPFIX records,
-                                  v9/sFlow datagrams */
-    uint64_t seq_reset;        /* sequence went backwards (exporter restart, reordering) */
-    uint64_t counter_samples;  /* sFlow counter samples (counted, not decoded) */
-    uint64_t not_allowed;      /* datagrams refused by the command's --allow list */
+    uint64_t datagrams;         /* messages (one datagram may hold several in files) */
+    uint64_t records;           /* flows emitted */
+    uint64_t options_records;   /* options data records read (sampling, ...) */
+    uint64_t templates;         /* template and options template records stored */
+    uint64_t withdrawals;       /* IPFIX template withdrawals */
+    uint64_t unknown_template;  /* data sets that came before their template */
+    uint64_t held_decoded;      /* ... of which decoded later from the queue */
+    uint64_t held_dropped;      /* ... of which dropped (queue full, or never came) */
+    uint64_t seq_lost;          /* sequence gap as the protocol counts: v5/IPFIX records,
+                                   v9/sFlow datagrams */
+    uint64_t seq_reset;         /* sequence went backwards (exporter restart, reordering) */
+    uint64_t counter_samples;   /* sFlow counter samples (counted, not decoded) */
+    uint64_t not_allowed;       /* datagrams refused by the command's --allow list */
+    uint64_t bad_time;          /* flows with a time past year 9999 or before 1970 (wrapped) */
+    uint64_t bad_time_dropped;  /* ... of which dropped (collect_opts.bad_time_drop) */
+    uint64_t future_time;       /* flows ending over future_ms after their datagram came */
+    uint64_t tmpl_fallback;     /* data sets decoded with the template of the exporter's
+                                   only other transport session (source port) */
+    uint64_t templates_refused; /* templates refused: the exporter's byte budget is spent */
     uint64_t malformed[CR_NRESULTS];
 };
 
 struct collect_opts {
-    uint32_t max_templates; /* template cache cap; the oldest is evicted beyond (0 = 65536) */
-    uint32_t max_exporters; /* exporter/domain entries (0 = 4096) */
-    uint32_t max_held;      /* data sets held waiting for a template (0 = 256) */
-    uint32_t sampling;      /* 0 = scale by the exporter's sampling; N = use N (1 = raw) */
+    uint32_t max_templates;  /* template cache cap; the oldest is evicted beyond (0 = 65536) */
+    uint32_t max_exporters;  /* exporter/domain entries (0 = 4096) */
+    uint32_t max_held;       /* data sets held waiting for a template (0 = 256) */
+    uint32_t sampling;       /* 0 = scale by the exporter's sampling; N = use N (1 = raw) */
+    uint32_t max_tmpl_bytes; /* compiled template bytes per exporter entry (0 = 1 MiB) */
+    uint64_t max_tmpl_total; /* compiled template bytes in all (0 = 64 MiB); oldest evicted */
+    int bad_time_drop;       /* flows with a time out of range are dropped, not emitted */
+    uint64_t future_ms;      /* a flow ending this far after arrival counts (0 = 1 day) */
 };
+
+/* The latest flow time a store bin can hold (end of year 9999, UTC): later ones, and
+ * times before 1970 that wrapped around in 64 bits, are "out of range". */
+#define COLLECT_TIME_MAX_MS 253402300799999ULL
+
+/* What the collector knows about the flow the sink is called with (valid in the call). */
+struct collect_flow_info {
+    uint64_t recv_ms; /* arrival time of the datagram it came in */
+    int bad_time;     /* its first or last time is out of range (counted) */
+    int future_first; /* the first flow of this exporter entry ending far in the future */
+};
+
+struct collector;
+
+/* Info about the flow of the sink call in progress. */
+void collector_flow_info(const struct collector *c, struct collect_flow_info *out);
 
 /* Called for every decoded flow; a nonzero return stops decoding of this datagram. */
 typedef int (*collect_sink)(void *ctx, const struct flow *f);
@@ -91,6 +117,18 @@ int collect_datagram(struct collector *c, const uint8_t exporter[16], const uint
                      size_t len, uint64_t recv_ms, collect_sink sink, void *ctx);
 
 /*
+ * collect_datagram with the exporter's source port (0 when unknown). Templates are
+ * scoped by transport session, (address, port, domain) as RFC 7011 section 8 says: two
+ * exporters behind one address with one source id keep their templates apart. Data
+ * for which the session has no template uses the template of the same (address,
+ * domain) only when exactly one session of it defined templates (an exporter that
+ * changed its source port); counted as tmpl_fallback.
+ */
+int collect_datagram_from(struct collector *c, const uint8_t exporter[16], uint16_t port,
+                          const uint8_t *data, size_t len, uint64_t recv_ms, collect_sink sink,
+                          void *ctx);
+
+/*
  * Walk the per-exporter stats: calls fn for each (exporter, domain) entry, with the
  * protocol version last seen (5, 9, 10 or 'S' for sFlow). Entries dropped by the cap
  * are folded into none; collector_totals gives the sums and evictions.
@@ -105,6 +143,7 @@ struct collect_totals {
     uint64_t templates_evicted; /* template cache cap reached */
     uint64_t exporters_evicted; /* exporter table cap reached */
     uint64_t templates_cached;  /* templates held now */
+    uint64_t templates_bytes;   /* bytes of the compiled templates held now */
     uint64_t not_flow;          /* datagrams that were no flow protocol at all */
 };
 
@@ -121,12 +160,14 @@ void collector_refused(struct collector *c, const uint8_t exporter[16]);
  * collector_save writes every cached template and every exporter's sampling state into
  * a malloc'd buffer (*len bytes; the caller frees). Layout, little-endian:
  *
- *   "FSTP" | u16 version=1 | u16 S_NSLOTS | u32 IE-table hash | u32 ntemplates |
- *   u32 nexporters, then per template: addr[16] u32 domain u8 version u16 tid
+ *   "FSTP" | u16 version=2 | u16 S_NSLOTS | u32 IE-table hash | u32 ntemplates |
+ *   u32 nexporters, then per template: addr[16] u32 domain u8 version u16 port u16 tid
  *   u8 options u8 v6first u16 nops, nops x (u16 len u16 slot u8 kind); per exporter:
  *   addr[16] u32 domain u8 version u32 sampling u64 sysinit_ms 8 x (u32 id u32 val);
  *   then "FSTE".
  *
+ * Version 1 files (no port) still load, as templates of port 0: the one session of
+ * their exporter, which the fallback of collect_datagram_from then finds.
  * Templates are saved compiled, so a file from a build with another slot layout or IE
  * table is refused (FS_EVERSION) rather than misread.
  */
@@ -354,6 +395,7 @@ struct collect_exp; /* per (exporter, domain) state, collect.c */
 struct collect_ctx {
     struct collector *c;
     const uint8_t *exporter;
+    uint16_t port; /* exporter's source port, 0 = unknown */
     uint64_t recv_ms;
     collect_sink sink;
     void *sink_ctx;

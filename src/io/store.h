@@ -100,6 +100,11 @@ int store_writer_open(struct store_writer **out, const char *path, const struct 
 /* Append one record. */
 int store_writer_add(struct store_writer *w, const struct flow *f, struct fs_err *err);
 
+/* Append one record to the bin of bin_ms (folder stores; collect --bin-by received).
+ * FS_EINVAL: bin_ms is past year 9999; that record only, the writer stays usable. */
+int store_writer_add_at(struct store_writer *w, const struct flow *f, uint64_t bin_ms,
+                        struct fs_err *err);
+
 /* Flush every open file, rename it into place, free w. Returns the first error. */
 int store_writer_close(struct store_writer *w, struct fs_err *err);
 

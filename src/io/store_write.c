@@ -713,16 +713,30 @@ int store_writer_open(struct store_writer **out, const char *path, const struct 
  */
 int store_writer_add(struct store_writer *w, const struct flow *f, struct fs_err *err)
 {
+    return store_writer_add_at(w, f, f->last, err);
+}
+
+/*
+ * store_writer_add filing the record in the bin of bin_ms. FS_EINVAL (a bin_ms past
+ * year 9999) concerns this record alone: nothing is written and the writer is not
+ * failed by it, unlike an I/O error.
+ */
+int store_writer_add_at(struct store_writer *w, const struct flow *f, uint64_t bin_ms,
+                        struct fs_err *err)
+{
     struct fs_err e;
     struct wfile *wf = w->files[0];
     int rc = 0;
     /* Flows come in time order mostly: the last bin's range spares pick_bin's 64-bit
      * division and search (most of this function's time in a busy collector). */
-    if (w->mode == W_FOLDER && w->cur && f->last >= w->cur_from && f->last < w->cur_to) {
+    if (w->mode == W_FOLDER && w->cur && bin_ms >= w->cur_from && bin_ms < w->cur_to) {
         wf = w->cur;
     } else if (w->mode == W_FOLDER) {
         w->cur = NULL;
-        if ((rc = pick_bin(w, f->last, &wf, &e)) != 0)
+        if (bin_ms > MAX_TIME_MS)
+            return fs_err_set(err, FS_EINVAL, -1, "%s: flow time %llu ms is past year 9999",
+                              w->root, (unsigned long long)bin_ms);
+        if ((rc = pick_bin(w, bin_ms, &wf, &e)) != 0)
             return put_err(err, &e, keep_err(w, rc, &e));
         w->cur = wf;
         w->cur_from = wf->h.bin_start_ms;

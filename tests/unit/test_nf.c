@@ -740,15 +740,16 @@ static void test_template_persistence(void **state)
             load_and_decode(file, len, &d);
             file[i] ^= (uint8_t)(1u << bit);
         }
-    /* The first op of the first template (header 20 bytes, key and counts 27) made a
-     * 9-byte unsigned: refused as damaged. Another format version: refused as such. */
+    /* The first op of the first template (header 20 bytes, key, port and counts 29)
+     * made a 9-byte unsigned: refused as damaged. Another format version: refused as
+     * such. */
     c = collector_new(NULL);
     uint8_t save[5];
-    memcpy(save, file + 47, 5);
-    memcpy(file + 47, "\x09\x00\x01\x00\x01", 5);
+    memcpy(save, file + 49, 5);
+    memcpy(file + 49, "\x09\x00\x01\x00\x01", 5);
     assert_int_equal(collector_load(c, file, len, NULL, &e), FS_ECORRUPT);
-    memcpy(file + 47, save, 5);
-    memcpy(file + 4, "\x02\x00", 2);
+    memcpy(file + 49, save, 5);
+    memcpy(file + 4, "\x03\x00", 2);
     assert_int_equal(collector_load(c, file, len, NULL, &e), FS_EVERSION);
     assert_int_equal(collector_load(c, (const uint8_t *)"nope", 4, NULL, &e), FS_EFORMAT);
     collector_free(c);

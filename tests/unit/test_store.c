@@ -1009,6 +1009,33 @@ static void test_error_then_continue(void **state)
     rmtree(d);
 }
 
+/* The fuzz seed with a bad middle block (of three one-record blocks): the first and
+ * the last record come, with one error between them naming the block's offset. */
+static void test_corpus_bad_middle_block(void **state)
+{
+    (void)state;
+    const char *paths[] = { "fuzz/corpus/store/bad_crc_middle_block" };
+    struct store_reader *r;
+    struct fs_err e;
+    assert_int_equal(store_reader_open(&r, paths, 1, NULL, &e), 0);
+    const struct flow *x;
+    int rc, got = 0, errs = 0;
+    while ((rc = store_reader_next(r, &x, &e)) != 0) {
+        if (rc > 0) {
+            got++;
+            continue;
+        }
+        errs++;
+        assert_non_null(strstr(e.msg, "block 1 at offset 310: crc mismatch"));
+    }
+    assert_int_equal(got, 2);
+    assert_int_equal(errs, 1);
+    struct store_rstats st;
+    store_reader_stats(r, &st);
+    assert_int_equal(st.blocks_bad, 1);
+    store_reader_close(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1027,6 +1054,7 @@ int main(void)
         cmocka_unit_test(test_magic_version),
         cmocka_unit_test(test_missing_columns),
         cmocka_unit_test(test_error_then_continue),
+        cmocka_unit_test(test_corpus_bad_middle_block),
         cmocka_unit_test(test_v2_planes),
         cmocka_unit_test(test_v1_file),
         cmocka_unit_test(test_v2_hostile),
