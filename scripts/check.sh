@@ -6,6 +6,7 @@
 #   3b tsan    clang ThreadSanitizer build, whole ctest suite with 3 decoder threads
 #   4 fuzz     each libFuzzer target for FS_FUZZ_SECONDS (default 20) from its corpus
 #   5 lint     clang-tidy (.clang-tidy) over src/, every finding an error
+#   6 package  dpkg-buildpackage -us -uc of debian/ and lintian (errors and warnings fail)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -118,6 +119,15 @@ stage "5 lint (clang-tidy)"
 rc5=0
 bash scripts/lint.sh -p build || rc5=1
 
+stage "6 Debian package (dpkg-buildpackage + lintian)"
+rc6=0
+if bash scripts/package.sh; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+    rc6=1
+fi
+
 echo
 if [ "$skipped" != 0 ]; then
     echo "skipped tests (a tool, privilege or data set missing):"
@@ -126,4 +136,5 @@ fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 [ "$rc5" = 0 ] || echo "lint: clang-tidy findings (stage 5 above)" >&2
 [ "$rc1" = 0 ] && [ "$rc2" = 0 ] && [ "$rc3" = 0 ] && [ "$rc4" = 0 ] && [ "$rc5" = 0 ] &&
+    [ "$rc6" = 0 ] &&
     [ "$failed" = 0 ]
