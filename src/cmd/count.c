@@ -4,6 +4,7 @@
  */
 #include "../query/count.h"
 #include "../core/fmt.h"
+#include "../core/units.h"
 #include "../query/stats.h"
 #include "cmd.h"
 #include "input.h"
@@ -29,7 +30,8 @@ static const char usage_text[] =
     "                   of its first packet. A flow counts as one flow in its first bin\n"
     "  -o FORMAT        table (default), csv, json (one object a line)\n"
     "  -N               plain numbers in the table (no k/M/G scaling)\n"
-    "  --max-mem SIZE   memory for the bins (default 1024M; K, M, G suffixes)\n"
+    "  --max-mem SIZE   memory for the bins (default 1Gi; k M G: 1000, Ki Mi Gi: 1024;\n"
+    "                   a plain number is MiB)\n"
     "  -h, --help       this help\n"
     "\n"
     "Bytes and packets are biflow totals: bytes + rbytes, packets + rpackets.\n";
@@ -125,15 +127,13 @@ static int count_opt(struct count_opts *co, struct input_opts *in, int c)
         }
         return -1;
     case 4: {
-        double v = strtod(optarg, &end);
-        double mult = *end == 'K' || *end == 'k'   ? 1024.0
-                      : *end == 'G' || *end == 'g' ? 1073741824.0
-                                                   : 1048576.0;
-        if (end == optarg || v <= 0 || (*end && !strchr("KkMmGg", *end)) || (*end && end[1])) {
-            fprintf(stderr, PROG ": --max-mem needs a size such as 512M, not '%s'\n", optarg);
+        uint64_t v;
+        if (units_parse_str(optarg, 1 << 20, &v) != 0 || v == 0 || v > SIZE_MAX) {
+            fprintf(stderr, PROG ": --max-mem needs a size such as 512Mi or 2G, not '%s'\n",
+                    optarg);
             return 2;
         }
-        co->max_mem = (size_t)(v * mult);
+        co->max_mem = (size_t)v;
         return -1;
     }
     case 'o':
@@ -245,7 +245,7 @@ static int run_parallel(const struct count_opts *co, struct input_opts *in, stru
 
 int cmd_count(int argc, char **argv)
 {
-    struct count_opts co = { .bin_s = 300, .max_mem = (size_t)1024 << 20 };
+    struct count_opts co = { .bin_s = 300, .max_mem = (size_t)1 << 30 };
     struct input_opts in = { 0 };
     struct count_ctx ctx = { 0 };
     int status = parse_args(argc, argv, &co, &in);

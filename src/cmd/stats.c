@@ -5,6 +5,7 @@
  */
 #include "../query/stats.h"
 #include "../core/fmt.h"
+#include "../core/units.h"
 #include "../core/xalloc.h"
 #include "../query/aggregate.h"
 #include "../query/biflow.h"
@@ -47,8 +48,9 @@ static const char usage_text[] =
     "  -o FORMAT        table (default), csv, json (one object a line); with -A or -b also\n"
     "                   tsv and fmt:/csv:/json:FIELDS as in print\n"
     "  -N               plain numbers in the table (no k/M/G scaling)\n"
-    "  --max-mem SIZE   memory for the key tables (default 4096M; K, M, G suffixes):\n"
-    "                   past it the result becomes an approximate top-N (Space-Saving)\n"
+    "  --max-mem SIZE   memory for the key tables (default 4Gi; k M G: 1000, Ki Mi Gi:\n"
+    "                   1024; a plain number is MiB): past it the result becomes an\n"
+    "                   approximate top-N (Space-Saving)\n"
     "  -h, --help       this help\n"
     "\n"
     "Bytes and packets are biflow totals: bytes + rbytes, packets + rpackets.\n";
@@ -94,23 +96,13 @@ static int on_flow(void *vctx, const struct flow *f)
     return c->bi ? biflow_add(c->bi, f, count_flow, c) : count_flow(c, f);
 }
 
-/* "1024", "64K", "2G" (default unit M) -> bytes; 0 on a bad value. */
+/* "1024" (MiB), "64Ki", "2G" -> bytes (core/units.h); 0 on a bad value. */
 static size_t parse_mem(const char *s)
 {
-    char *end;
-    double v = strtod(s, &end);
-    double mult = 1024.0 * 1024.0;
-    if (end == s || v <= 0)
+    uint64_t v;
+    if (units_parse_str(s, 1 << 20, &v) != 0 || v > SIZE_MAX)
         return 0;
-    if (*end == 'K' || *end == 'k')
-        mult = 1024.0;
-    else if (*end == 'G' || *end == 'g')
-        mult = 1024.0 * 1024.0 * 1024.0;
-    else if (*end && *end != 'M' && *end != 'm')
-        return 0;
-    if (*end && end[1] && strcmp(end + 1, "B") != 0)
-        return 0;
-    return (size_t)(v * mult);
+    return (size_t)v;
 }
 
 /* ---------------------------------------------------------------- stats output */
@@ -353,7 +345,8 @@ static int stats_opt(struct stats_opts *so, struct input_opts *in, int c)
     case 2:
         so->max_mem = parse_mem(optarg);
         if (!so->max_mem) {
-            fprintf(stderr, PROG ": --max-mem needs a size such as 512M or 2G, not '%s'\n", optarg);
+            fprintf(stderr, PROG ": --max-mem needs a size such as 512Mi or 2G, not '%s'\n",
+                    optarg);
             return 2;
         }
         return -1;

@@ -11,6 +11,7 @@
 #include "filter_int.h"
 
 #include "../core/fmt.h"
+#include "../core/units.h"
 
 #include <string.h>
 #include <strings.h>
@@ -129,52 +130,6 @@ static int is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-/*
- * Decimal number with an optional fraction, times scale; the result must be whole
- * (1.5k is 1500, 1.5 alone is refused: "packets < 2.5" would otherwise mean < 2).
- * Returns 0, -1 (malformed) or -2 (overflow).
- */
-static int decimal_scaled(const char *s, size_t len, uint64_t scale, uint64_t *v)
-{
-    size_t i = 0;
-    uint64_t ip = 0, frac = 0, fscale = 1;
-    if (len == 0 || !is_digit(s[0]))
-        return -1;
-    for (; i < len && is_digit(s[i]); i++) {
-        uint64_t d = (uint64_t)(s[i] - '0');
-        if (ip > (UINT64_MAX - d) / 10)
-            return -2;
-        ip = ip * 10 + d;
-    }
-    if (i < len && s[i] == '.') {
-        if (++i == len || !is_digit(s[i]))
-            return -1;
-        for (; i < len && is_digit(s[i]); i++) {
-            if (fscale >= 1000000000000ULL)
-                return -1;
-            frac = frac * 10 + (uint64_t)(s[i] - '0');
-            fscale *= 10;
-        }
-    }
-    if (i != len)
-        return -1;
-    while (frac && frac % 10 == 0) {
-        frac /= 10;
-        fscale /= 10;
-    }
-    if (!frac)
-        fscale = 1;
-    if (fscale == 0 || fscale > scale || scale % fscale)
-        return -1;
-    if (ip > UINT64_MAX / scale)
-        return -2;
-    uint64_t r = ip * scale, add = frac * (scale / fscale);
-    if (r > UINT64_MAX - add)
-        return -2;
-    *v = r + add;
-    return 0;
-}
-
 static int hex(const char *s, size_t len, uint64_t *v)
 {
     uint64_t r = 0;
@@ -195,32 +150,12 @@ static int hex(const char *s, size_t len, uint64_t *v)
     return 0;
 }
 
-/* A count: 12, 0x1f, or with a 1000-based scale k/K M G T (1.5M = 1500000). */
+/* A count: 12, 0x1f, or with a unit (core/units.h: 1.5M = 1500000, 4Ki = 4096). */
 int filter_num(const char *s, size_t len, uint64_t *v)
 {
     if (len > 2 && s[0] == '0' && (s[1] | 0x20) == 'x')
         return hex(s + 2, len - 2, v);
-    uint64_t scale = 1;
-    if (len > 1) {
-        switch (s[len - 1]) {
-        case 'k':
-        case 'K':
-            scale = 1000;
-            break;
-        case 'M':
-            scale = 1000000;
-            break;
-        case 'G':
-            scale = 1000000000;
-            break;
-        case 'T':
-            scale = 1000000000000ULL;
-            break;
-        default:
-            break;
-        }
-    }
-    return decimal_scaled(s, scale > 1 ? len - 1 : len, scale, v);
+    return units_parse(s, len, 1, v);
 }
 
 /* A duration in milliseconds: 250 (ms), 250ms, 10s, 1.5s, 5m, 2h, 1d. */
@@ -234,9 +169,9 @@ int filter_dur(const char *s, size_t len, uint64_t *ms)
         size_t ul = strlen(units[u].unit);
         if (len > ul && strncasecmp(s + len - ul, units[u].unit, ul) == 0 &&
             is_digit(s[len - ul - 1]))
-            return decimal_scaled(s, len - ul, units[u].scale, ms);
+            return units_decimal(s, len - ul, units[u].scale, ms);
     }
-    return decimal_scaled(s, len, 1, ms);
+    return units_decimal(s, len, 1, ms);
 }
 
 /*
@@ -326,7 +261,7 @@ int filter_time(const char *s, size_t len, uint64_t *ms)
     while (i < len && is_digit(s[i]))
         i++;
     if (i == len)
-        return decimal_scaled(s, len, 1, ms);
+        return units_decimal(s, len, 1, ms);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
@@ -378,7 +313,7 @@ int filter_prefix(const char *s, size_t len, struct fnet *a, int *ver, int *plen
         uint64_t n;
         if (*p && strchr(p, '.') && *ver == 4)
             *plen = mask_len(p);
-        else if (decimal_scaled(p, strlen(p), 1, &n) == 0 && n <= (uint64_t)max)
+        else if (units_decimal(p, strlen(p), 1, &n) == 0 && n <= (uint64_t)max)
             *plen = (int)n;
         else
             return -2;
