@@ -162,6 +162,28 @@ static int parse_clock(const char **sp, int *h, int *mi, int *sec, int *frac)
     return 0;
 }
 
+/* "+01:00", "-0530", "+02" after a clock time: the offset from UTC in seconds. */
+static int parse_offset(const char **sp, int64_t *off_s)
+{
+    const char *s = *sp;
+    int sign = *s++ == '-' ? -1 : 1;
+    int h = digits(&s, 2), m = 0;
+    if (h < 0 || h > 14)
+        return FS_EINVAL;
+    if (*s == ':')
+        s++;
+    if (*s >= '0' && *s <= '9') {
+        m = digits(&s, 2);
+        if (m < 0 || m > 59)
+            return FS_EINVAL;
+    } else if (s[-1] == ':') {
+        return FS_EINVAL;
+    }
+    *off_s = sign * (int64_t)(h * 3600 + m * 60);
+    *sp = s;
+    return 0;
+}
+
 static int parse_iso(const char *s, uint64_t *ms)
 {
     int y = digits(&s, 4);
@@ -173,16 +195,21 @@ static int parse_iso(const char *s, uint64_t *ms)
     int d = digits(&s, 2);
     if (d < 1 || d > 31)
         return FS_EINVAL;
-    int h = 0, mi = 0, sec = 0, frac = 0;
-    if ((*s == 'T' || *s == ' ') && (s++, parse_clock(&s, &h, &mi, &sec, &frac) != 0))
+    int h = 0, mi = 0, sec = 0, frac = 0, clock = *s == 'T' || *s == ' ';
+    if (clock && (s++, parse_clock(&s, &h, &mi, &sec, &frac) != 0))
         return FS_EINVAL;
+    int64_t off_s = 0;
     if (*s == 'Z')
         s++;
+    else if (clock && (*s == '+' || *s == '-') && parse_offset(&s, &off_s) != 0)
+        return FS_EINVAL;
     if (*s)
         return FS_EINVAL;
     int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
-    *ms = ((uint64_t)days * 86400 + (uint64_t)h * 3600 + (uint64_t)mi * 60 + (uint64_t)sec) * 1000 +
-          (uint64_t)frac;
+    int64_t t = days * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + sec - off_s;
+    if (t < 0)
+        return FS_EINVAL;
+    *ms = (uint64_t)t * 1000 + (uint64_t)frac;
     return 0;
 }
 

@@ -57,10 +57,31 @@ static void test_time_text(void **state)
     assert_int_equal(ms, 1362692526000ULL);
     assert_int_equal(parse_time_ms("-2h", 10000000, &ms), 0);
     assert_int_equal(ms, 10000000 - 7200000);
-    static const char *const bad[] = {
-        "",    "2013", "2013-13-01", "2013-03-07T25:00", "2013-03-07T21:42:06.Z",
-        "-5x", "@",    "@12a",       "-99999d"
-    };
+    /* Offsets from UTC (ISO 8601 / RFC 3339): the same instant as 21:42:06.869Z. */
+    assert_int_equal(parse_time_ms("2013-03-07T22:42:06.869+01:00", 0, &ms), 0);
+    assert_int_equal(ms, 1362692526869ULL);
+    assert_int_equal(parse_time_ms("2013-03-07T16:12:06.869-0530", 0, &ms), 0);
+    assert_int_equal(ms, 1362692526869ULL);
+    assert_int_equal(parse_time_ms("2013-03-08T00:42:06.869+03", 0, &ms), 0);
+    assert_int_equal(ms, 1362692526869ULL);
+    assert_int_equal(parse_time_ms("1970-01-01T01:00+01:00", 0, &ms), 0);
+    assert_int_equal(ms, 0);
+    static const char *const bad[] = { "",
+                                       "2013",
+                                       "2013-13-01",
+                                       "2013-03-07T25:00",
+                                       "2013-03-07T21:42:06.Z",
+                                       "-5x",
+                                       "@",
+                                       "@12a",
+                                       "-99999d",
+                                       "2013-03-07T21:42+1:00",
+                                       "2013-03-07T21:42+15:00",
+                                       "2013-03-07T21:42+01:",
+                                       "2013-03-07T21:42+01:60",
+                                       "2013-03-07+01:00",
+                                       "1970-01-01T00:30+01:00",
+                                       "2013-03-07T21:42Z+01:00" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(parse_time_ms(bad[i], 1000, &ms), FS_EINVAL);
 }
