@@ -5,6 +5,8 @@
  */
 #include "../meter/meter.h"
 #include "../core/xalloc.h"
+#include "../daemon/control.h"
+#include "../daemon/daemon.h"
 #include "../io/capture.h"
 #include "../io/export.h"
 #include "../io/store.h"
@@ -13,12 +15,15 @@
 #include "args.h"
 #include "cmd.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 static const char usage_text[] =
     "usage: flowsleuth meter (-r FILE | -i IFACE) [-w PATH] [-e URL ...] [options]\n"
@@ -56,6 +61,16 @@ static const char usage_text[] =
     "                   (one record per download on a keep-alive connection)\n"
     "  --stats          print packets read, decoded, skipped by reason, flows, and per\n"
     "                   exporter messages and records sent and flows left out, to stderr\n"
+    "  --status         print the counters of the meter running on the control socket\n"
+    "                   (--control PATH, or -w STORE) and exit\n"
+    "  --control PATH   control socket of a live meter (default\n"
+    "                   STORE/.flowsleuth-meter.sock when -w is a store folder)\n"
+    "  -D               live: run as a daemon once the capture is open (needs -w PATH\n"
+    "                   or -e; stderr stays as given: redirect it to a log)\n"
+    "  --pid-file PATH  live: write the process id to PATH (as USER after -u, so its\n"
+    "                   folder must be writable by USER); removed at exit\n"
+    "  -u USER          live: after opening the capture, switch to USER and its group\n"
+    "                   (root only; the store folder must be writable by USER)\n"
     "  -h, --help       this help\n"
     "\n"
     "Trailing arguments form a BPF capture filter, as with tcpdump.\n";
@@ -64,10 +79,14 @@ static const char usage_text[] =
  * a volatile sig_atomic_t and calls pcap_breakloop, which pcap_breakloop(3PCAP) says is
  * safe in a signal handler); clang-tidy cannot see into it, hence the NOLINT. */
 static struct capture *volatile signal_capture;
+static volatile sig_atomic_t rotate_requested;
 
 static void on_signal(int sig)
 {
-    (void)sig;
+    if (sig == SIGHUP) {
+        rotate_requested = 1; /* poll in capture_next returns EINTR: a tick comes soon */
+        return;
+    }
     if (signal_capture)
         capture_stop(signal_capture); // NOLINT(bugprone-signal-handler): see above
 }
@@ -84,6 +103,16 @@ struct meter_run {
     int printing;
     int write_err;
     struct fs_err err;
+    /* live into a store folder: bins close on the wall clock, as collect's do */
+    int folder;
+    const char *wpath;
+    const struct store_wopts *wo;
+    uint64_t boundary_ms, started_ms, tick_ms; /* tick_ms: next live_tick due */
+    uint64_t written, bins, in_writer;         /* flows written, bins closed, flows in the writer */
+    struct control ctl;
+    struct meter *m;
+    struct capture *cap;
+    const uint64_t *read; /* packets read (struct decode_counts) */
 };
 
 static void sink(void *vctx, const struct flow *f)
@@ -97,10 +126,16 @@ static void sink(void *vctx, const struct flow *f)
     }
     if (r->w && !r->write_err && store_writer_add(r->w, f, &r->err) != 0)
         r->write_err = 1;
+    else if (r->w && !r->write_err) {
+        r->written++;
+        r->in_writer++;
+    }
 }
 
 struct meter_args {
     const char *rfile, *iface, *wpath, *format;
+    const char *control, *pid_file, *user;
+    int daemon, status;
     const char *export[MAX_EXPORT];
     int nexport;
     double rate;
@@ -168,9 +203,42 @@ static int parse_long_opt(struct meter_args *a, int c, const char *arg)
         return 0;
     case 8:
         return arg_u32("meter", "--export-size", arg, 512, 65535, &a->export_size);
+    case 9:
+        a->status = 1;
+        return 0;
+    case 10:
+        a->control = arg;
+        return 0;
+    case 11:
+        a->pid_file = arg;
+        return 0;
+    case 'D':
+        a->daemon = 1;
+        return 0;
+    case 'u':
+        a->user = arg;
+        return 0;
     default:
         return -1;
     }
+}
+
+static int usage_err(const char *msg)
+{
+    fprintf(stderr, "flowsleuth meter: %s\n", msg);
+    return -1;
+}
+
+/* --status, -D, --pid-file, -u: 0 or -1 (a usage error, said). */
+static int check_daemon_args(const struct meter_args *a)
+{
+    if (a->status)
+        return a->control || a->wpath ? 0 : usage_err("--status needs --control PATH or -w STORE");
+    if ((a->daemon || a->pid_file || a->user) && !a->iface)
+        return usage_err("-D, --pid-file and -u are for a live meter (-i)");
+    if (a->daemon && (!a->wpath || strcmp(a->wpath, "-") == 0) && !a->nexport)
+        return usage_err("-D needs -w PATH (not -) or -e: a daemon's stdout is /dev/null");
+    return 0;
 }
 
 /* Returns -1 on a usage error, 1 for --help, 0 to run. */
@@ -185,11 +253,14 @@ static int parse_args(struct meter_args *a, int argc, char **argv)
                                               { "split", no_argument, NULL, 6 },
                                               { "rate", required_argument, NULL, 7 },
                                               { "export-size", required_argument, NULL, 8 },
+                                              { "status", no_argument, NULL, 9 },
+                                              { "control", required_argument, NULL, 10 },
+                                              { "pid-file", required_argument, NULL, 11 },
                                               { NULL, 0, NULL, 0 } };
     int c;
     char *end;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "r:i:w:e:z:b:o:Ns:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:i:w:e:z:b:o:Ns:hDu:", longopts, NULL)) != -1) {
         switch (c) {
         case 'r':
             a->rfile = optarg;
@@ -233,11 +304,13 @@ static int parse_args(struct meter_args *a, int argc, char **argv)
         case 'h':
             return 1;
         default:
-            if (c >= 1 && c <= 8 && parse_long_opt(a, c, optarg) == 0)
+            if (((c >= 1 && c <= 11) || c == 'D' || c == 'u') && parse_long_opt(a, c, optarg) == 0)
                 break;
             return -1;
         }
     }
+    if (a->status || check_daemon_args(a) != 0)
+        return a->status ? check_daemon_args(a) : -1;
     if (!a->rfile == !a->iface) {
         fprintf(stderr, "flowsleuth meter: give exactly one of -r FILE and -i IFACE\n");
         return -1;
@@ -316,15 +389,50 @@ static void clock_packet(struct meter_run *run, uint64_t ts_us, uint64_t packets
         run->now_ms = ms;
 }
 
-/* Live timer: expire due flows and send exports that have waited a second. */
+static uint64_t next_boundary(const struct meter_run *run, uint64_t now_ms)
+{
+    uint64_t w = (uint64_t)(run->wo->bin_secs ? run->wo->bin_secs : STORE_BIN_SECS_DEFAULT) * 1000;
+    return (now_ms / w + 1) * w;
+}
+
+/*
+ * Close every open bin file (renamed into place) and open a new writer: at each bin
+ * boundary of the wall clock and on SIGHUP, as collect does, so a bin is readable
+ * about when it ends instead of when the writer's fourth newer bin pushes it out.
+ * A flow that expires later into a closed bin goes to a file of its own (NAME.1).
+ */
+static void rotate(struct meter_run *run)
+{
+    if (!run->w || run->write_err)
+        return;
+    int rc = store_writer_close(run->w, &run->err);
+    run->w = NULL;
+    if (rc == 0 && run->in_writer)
+        run->bins++;
+    run->in_writer = 0;
+    if (rc != 0 || store_writer_open(&run->w, run->wpath, run->wo, &run->err) != 0) {
+        fprintf(stderr, "flowsleuth meter: %s\n", run->err.msg);
+        run->write_err = 1;
+    }
+}
+
+/* Live timer: expire due flows, send exports that have waited a second, close bins
+ * at their end of the wall clock, answer the control socket. */
 static void live_tick(struct meter_run *run, struct meter *m)
 {
     uint64_t us = wall_us();
     if (us / 1000 > run->now_ms)
         run->now_ms = us / 1000;
+    run->tick_ms = us / 1000 + 200;
     meter_expire(m, us);
     for (int i = 0; i < run->nex; i++)
         exporter_tick(run->ex[i]);
+    if (run->folder && (rotate_requested || us / 1000 >= run->boundary_ms)) {
+        rotate_requested = 0;
+        rotate(run);
+        run->boundary_ms = next_boundary(run, us / 1000);
+    }
+    control_serve(&run->ctl, NULL, 0, us / 1000);
 }
 
 /* The packet loop; returns 0 or 1 (a capture error). */
@@ -356,10 +464,99 @@ static int run_loop(struct capture *cap, struct meter *m, struct decode_counts *
         p.ts_us = cp.ts_us;
         clock_packet(run, cp.ts_us, dc->counts[DEC_OK]);
         meter_packet(m, &p);
-        if (run->live && (dc->read & 1023) == 0)
+        /* also under a trickle of packets, which never lets the capture time out */
+        if (run->live && ((dc->read & 1023) == 0 || run->now_ms >= run->tick_ms))
             live_tick(run, m);
     }
     return 0;
+}
+
+/* What a control socket client gets (meter --status). */
+static void status_text(void *ctx, FILE *out)
+{
+    const struct meter_run *run = ctx;
+    uint64_t recv = 0, drop = 0;
+    capture_drops(run->cap, &recv, &drop);
+    uint64_t now = wall_us() / 1000;
+    fprintf(out, "flowsleuth meter: pid %ld, up %llu s, bin %u s\n", (long)getpid(),
+            (unsigned long long)((now - run->started_ms) / 1000),
+            run->wo->bin_secs ? run->wo->bin_secs : STORE_BIN_SECS_DEFAULT);
+    fprintf(out,
+            "flowsleuth meter: packets read %llu, kernel received %llu, dropped %llu; flows in "
+            "table %u, flows written %llu, bins closed %llu%s\n",
+            (unsigned long long)*run->read, (unsigned long long)recv, (unsigned long long)drop,
+            meter_active(run->m), (unsigned long long)run->written, (unsigned long long)run->bins,
+            run->write_err ? " (writing failed)" : "");
+}
+
+/* meter --status: connect, copy what the meter writes to stdout. */
+static int status_client(const struct meter_args *a)
+{
+    size_t len = a->control ? 0 : strlen(a->wpath) + sizeof("/.flowsleuth-meter.sock");
+    char *path = a->control ? xstrdup(a->control) : xmalloc(len);
+    if (!a->control)
+        snprintf(path, len, "%s/.flowsleuth-meter.sock", a->wpath);
+    struct fs_err e = { 0 };
+    int rc = control_client(path, "meter", stdout, &e);
+    if (rc)
+        fprintf(stderr, "flowsleuth meter: %s\n", e.msg);
+    free(path);
+    return rc ? 1 : 0;
+}
+
+static int is_folder(const char *path)
+{
+    struct stat st;
+    size_t len = strlen(path);
+    return strcmp(path, "-") != 0 &&
+           ((len && path[len - 1] == '/') || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)));
+}
+
+/*
+ * Live, once the capture is open: -D, -u, --pid-file (daemon.h says why in this
+ * order); 0 or an exit status. With -D the parent exits here once the child is ready
+ * or failed (*ready: the pipe, for daemon_ready once the sinks are open).
+ */
+static int go_background(const struct meter_args *a, struct daemon_pidfile *pf, int *ready)
+{
+    struct fs_err e = { 0 };
+    int rc = 0;
+    *ready = -1;
+    if (a->daemon) {
+        rc = daemon_fork(ready, &e);
+        if (rc > 0)
+            _exit(rc == 1 ? 0 : 1);
+    }
+    if (rc == 0 && a->user)
+        rc = daemon_drop(a->user, &e);
+    if (rc == 0 && a->pid_file)
+        rc = daemon_pidfile_write(pf, a->pid_file, &e);
+    if (rc) {
+        fprintf(stderr, "flowsleuth meter: %s\n", e.msg);
+        daemon_ready(*ready, 0);
+        *ready = -1;
+        return 1;
+    }
+    return 0;
+}
+
+/* The control socket of a live meter: --control, or in the store folder. */
+static int open_control(const struct meter_args *a, struct meter_run *run)
+{
+    char *def = NULL;
+    const char *path = a->control;
+    if (!path && run->folder) {
+        size_t len = strlen(a->wpath) + sizeof("/.flowsleuth-meter.sock");
+        def = xmalloc(len);
+        snprintf(def, len, "%s/.flowsleuth-meter.sock", a->wpath);
+        path = def;
+    }
+    struct fs_err e = { 0 };
+    int rc = path ? control_open(&run->ctl, path, &e) : 0;
+    if (rc)
+        fprintf(stderr, "flowsleuth meter: %s\n", e.msg);
+    free(def);
+    return rc ? 1 : 0;
 }
 
 static int open_capture(struct meter_args *a, struct capture **cap)
@@ -424,6 +621,60 @@ static int open_sink(struct meter_args *a, struct meter_run *run)
     return 0;
 }
 
+/* After the loop: flush, stats, close every sink; the exit status. */
+static int finish(struct meter_args *a, struct meter_run *run, struct decode_counts *dc,
+                  struct meter *m, struct capture *cap, int status)
+{
+    if (run->live)
+        clock_packet(run, 0, 2);
+    meter_flush(m);
+    /* Send what is pending before the stats, so they count every message. */
+    for (int i = 0; i < run->nex; i++)
+        exporter_flush(run->ex[i]);
+    if (a->stats) {
+        print_stats(dc, m, cap);
+        print_export_stats(run);
+    }
+    close_exporters(run);
+    if (run->printing)
+        output_finish(&run->out);
+    else if (run->w && (store_writer_close(run->w, run->write_err ? NULL : &run->err) != 0 ||
+                        run->write_err)) {
+        fprintf(stderr, "flowsleuth meter: %s\n", run->err.msg);
+        status = 1;
+    }
+    return status;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+/* Open the capture (as root), detach and drop (live), then the sinks and the control
+ * socket as USER; 0 or an exit status. */
+static int start(struct meter_args *a, struct meter_run *run, struct capture **cap,
+                 struct daemon_pidfile *pf)
+{
+    int ready = -1;
+    int status = open_capture(a, cap);
+    if (status == 0 && a->iface)
+        status = go_background(a, pf, &ready);
+    if (status == 0)
+        status = open_sink(a, run);
+    run->folder = a->iface && run->w && is_folder(a->wpath);
+    if (status == 0 && a->iface)
+        status = open_control(a, run);
+    daemon_ready(ready, status == 0);
+    return status;
+}
+
 int cmd_meter(int argc, char **argv)
 {
     struct meter_args a = { 0 };
@@ -434,45 +685,43 @@ int cmd_meter(int argc, char **argv)
         fputs(usage_text, pa > 0 ? stdout : stderr);
         return pa > 0 ? 0 : 2;
     }
+    if (a.status)
+        return status_client(&a);
     struct meter_run run = { 0 };
+    struct decode_counts dc = { 0 };
+    struct daemon_pidfile pf = { .dirfd = -1 };
     struct capture *cap = NULL;
-    int status = open_sink(&a, &run);
-    if (status == 0)
-        status = open_capture(&a, &cap);
+    run.wpath = a.wpath;
+    run.wo = &a.wo;
+    run.read = &dc.read;
+    run.started_ms = wall_us() / 1000;
+    control_init(&run.ctl, "meter", status_text, &run);
+    rotate_requested = 0;
+    int status = start(&a, &run, &cap, &pf);
     if (status) {
         free(a.bpf);
         if (run.w)
             store_writer_close(run.w, &run.err);
         close_exporters(&run);
+        control_close(&run.ctl);
+        daemon_pidfile_remove(&pf);
+        capture_close(cap);
         return status;
     }
     run.live = a.iface != NULL;
+    run.boundary_ms = next_boundary(&run, run.started_ms);
     if (run.live)
         clock_packet(&run, 0, 1);
     signal_capture = cap;
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    install_signals();
     struct meter *m = meter_new(&a.mo, sink, &run);
-    struct decode_counts dc = { 0 };
+    run.m = m;
+    run.cap = cap;
     status = run_loop(cap, m, &dc, &run);
-    if (run.live)
-        clock_packet(&run, 0, 2);
-    meter_flush(m);
-    /* Send what is pending before the stats, so they count every message. */
-    for (int i = 0; i < run.nex; i++)
-        exporter_flush(run.ex[i]);
-    if (a.stats) {
-        print_stats(&dc, m, cap);
-        print_export_stats(&run);
-    }
-    close_exporters(&run);
-    if (run.printing)
-        output_finish(&run.out);
-    else if (run.w &&
-             (store_writer_close(run.w, run.write_err ? NULL : &run.err) != 0 || run.write_err)) {
-        fprintf(stderr, "flowsleuth meter: %s\n", run.err.msg);
-        status = 1;
-    }
+    status = finish(&a, &run, &dc, m, cap, status);
+    control_close(&run.ctl);
+    if (daemon_pidfile_remove(&pf) != 0)
+        fprintf(stderr, "flowsleuth meter: --pid-file %s: %s\n", a.pid_file, strerror(errno));
     meter_free(m);
     signal_capture = NULL;
     capture_close(cap);
