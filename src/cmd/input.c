@@ -2,6 +2,7 @@
 
 #include "../core/fmt.h"
 #include "../core/xalloc.h"
+#include "../io/nfdump_file.h"
 #include "../io/store.h"
 #include "../query/filter.h"
 
@@ -129,6 +130,21 @@ void input_print_rstats(const char *prog, const struct store_rstats *st)
             (unsigned long long)st->errors);
 }
 
+static void nfdump_warn(void *prog, const char *msg)
+{
+    fprintf(stderr, "%s: %s\n", (const char *)prog, msg);
+}
+
+static void nfdump_print_stats(const char *prog, const struct nfd_stats *st)
+{
+    fprintf(stderr,
+            "%s: nfdump files read %llu, skipped by time %llu, failed %llu; blocks read %llu, "
+            "bad %llu; flows %llu\n",
+            prog, (unsigned long long)st->files, (unsigned long long)st->files_skipped,
+            (unsigned long long)st->errors, (unsigned long long)st->blocks,
+            (unsigned long long)st->blocks_bad, (unsigned long long)st->flows);
+}
+
 struct store_reader *input_open(const struct input_opts *in, const char *prog)
 {
     static const char *const stdin_path[] = { "-" };
@@ -137,7 +153,18 @@ struct store_reader *input_open(const struct input_opts *in, const char *prog)
     struct store_ropts ro = { in->from_ms, in->to_ms };
     struct store_reader *r = NULL;
     struct fs_err err = { 0 };
-    if (store_reader_open(&r, paths, npaths, &ro, &err) != 0) {
+    /* nfdump's files and folders: read through a temporary flowsleuth file each. */
+    struct nfdump_inputs nx;
+    struct nfd_sink warn = { NULL, nfdump_warn, (void *)prog };
+    if (nfdump_inputs_prepare(&nx, paths, npaths, in->from_ms, in->to_ms, &warn, &err) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        return NULL;
+    }
+    int rc = store_reader_open(&r, nx.paths ? nx.paths : paths, npaths, &ro, &err);
+    if (in->stats && nx.paths)
+        nfdump_print_stats(prog, &nx.st);
+    nfdump_inputs_free(&nx);
+    if (rc != 0) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         return NULL;
     }

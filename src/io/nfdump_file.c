@@ -1,0 +1,997 @@
+/*
+ * nfdump file reader (nfdump_file.h). The layout as read here is described in
+ * docs/internals/nfdump.md; this file only knows what that page says.
+ */
+#include "nfdump_file.h"
+
+#include "../core/rd.h"
+#include "../core/xalloc.h"
+#include "store.h"
+
+#include <bzlib.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <lz4.h>
+#include <lzo/lzo1x.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+#include <zstd_errors.h>
+
+enum { NFD_V1_HDR = 140, NFD_V1_STAT = 136, NFD_V2_HDR = 40, NFD_BHDR = 12 };
+enum { CODEC_NONE = 0, CODEC_LZO = 1, CODEC_BZ2 = 2, CODEC_LZ4 = 3, CODEC_ZSTD = 4 };
+enum { REC_V0COMMON = 1, REC_EXTMAP = 2, REC_EXPORTER = 7, REC_COMMON = 10, REC_V3 = 11 };
+enum { REC_STAT = 0x8002 };
+#define NFD_MAX_MAP_IDS 64
+
+/* The bytes of the file: an open FILE or a buffer, with a read offset. */
+struct nsrc {
+    FILE *fp;
+    const uint8_t *mem;
+    uint64_t size, off;
+};
+
+struct nfd_exp {
+    uint16_t sysid;
+    uint8_t addr[16];
+};
+
+/* A 1.6 extension map: the optional extensions of the records that name its id. */
+struct nfd_map {
+    uint16_t id, n;
+    uint16_t ids[NFD_MAX_MAP_IDS];
+};
+
+struct nfd {
+    struct nsrc src;
+    const char *name;
+    const struct nfd_sink *sink;
+    struct nfd_stats *st;
+    int layout, codec, stop, bad; /* bad: the current block had a bad record */
+    int want_times, have_times;   /* nfdump_file_times: look for the stat record only */
+    uint64_t t_first, t_last;
+    uint64_t data_off;    /* first data block */
+    uint64_t block_off;   /* the current block's header */
+    uint8_t *cbuf, *rbuf; /* compressed payload, decompressed payload */
+    ZSTD_DCtx *zctx;
+    struct nfd_exp *exp;
+    size_t nexp, capexp;
+    struct nfd_map *maps;
+    size_t nmaps, capmaps;
+};
+
+/* ---- bytes ---- */
+
+static int src_read(struct nsrc *s, void *dst, size_t n)
+{
+    if (n > s->size - s->off)
+        return FS_ETRUNC;
+    if (!s->fp)
+        memcpy(dst, s->mem + s->off, n);
+    else if (fread(dst, 1, n, s->fp) != n)
+        return ferror(s->fp) ? -EIO : FS_ETRUNC;
+    s->off += n;
+    return 0;
+}
+
+static int src_seek(struct nsrc *s, uint64_t off)
+{
+    if (off > s->size)
+        return FS_ETRUNC;
+    if (s->fp && fseeko(s->fp, (off_t)off, SEEK_SET) != 0)
+        return -errno;
+    s->off = off;
+    return 0;
+}
+
+static void warnf(struct nfd *d, const char *fmt, const char *what)
+{
+    char msg[300];
+    snprintf(msg, sizeof(msg), "%s: block at offset %llu: %s%s", d->name,
+             (unsigned long long)d->block_off, fmt, what ? what : "");
+    if (d->sink->warn)
+        d->sink->warn(d->sink->ctx, msg);
+}
+
+/* nfdump keeps an IPv4 address as a host-order 32-bit number. */
+static void addr_v4(uint8_t a[16], uint32_t v)
+{
+    const uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+    flow_addr_from_v4(a, b);
+}
+
+/* ... and an IPv6 address as two host-order 64-bit numbers, the high half first. */
+static void addr_v6(uint8_t a[16], struct rd *r)
+{
+    uint64_t hi = rd_le64(r), lo = rd_le64(r);
+    for (int i = 0; i < 8; i++) {
+        a[i] = (uint8_t)(hi >> (56 - 8 * i));
+        a[8 + i] = (uint8_t)(lo >> (56 - 8 * i));
+    }
+}
+
+/* ---- exporters and extension maps ---- */
+
+static const uint8_t *exporter_of(const struct nfd *d, uint16_t sysid)
+{
+    for (size_t i = 0; i < d->nexp; i++)
+        if (d->exp[i].sysid == sysid)
+            return d->exp[i].addr;
+    return NULL;
+}
+
+/* An exporter record: its sysid is what flow records name. */
+static int read_exporter(struct nfd *d, struct rd *r)
+{
+    rd_skip(r, 4); /* netflow version */
+    uint8_t ip[16];
+    rd_bytes(r, ip, sizeof(ip));
+    uint16_t family = rd_le16(r), sysid = rd_le16(r);
+    if (r->err)
+        return -1;
+    struct nfd_exp e = { .sysid = sysid };
+    struct rd ar = rd_init(ip, sizeof(ip));
+    if (family == 10) {
+        addr_v6(e.addr, &ar);
+    } else {
+        rd_skip(&ar, 8);
+        addr_v4(e.addr, rd_le32(&ar));
+    }
+    for (size_t i = 0; i < d->nexp; i++)
+        if (d->exp[i].sysid == sysid) {
+            d->exp[i] = e;
+            return 0;
+        }
+    if (d->nexp == d->capexp) {
+        d->capexp = d->capexp ? d->capexp * 2 : 8;
+        d->exp = xrealloc(d->exp, d->capexp * sizeof(*d->exp));
+    }
+    d->exp[d->nexp++] = e;
+    return 0;
+}
+
+static const struct nfd_map *map_of(const struct nfd *d, uint16_t id)
+{
+    for (size_t i = 0; i < d->nmaps; i++)
+        if (d->maps[i].id == id)
+            return &d->maps[i];
+    return NULL;
+}
+
+static int read_extmap(struct nfd *d, struct rd *r)
+{
+    struct nfd_map m = { .id = rd_le16(r) };
+    rd_skip(r, 2); /* the extensions' total size: the record's own size says it */
+    while (rd_left(r) >= 2 && m.n < NFD_MAX_MAP_IDS) {
+        uint16_t id = rd_le16(r);
+        if (!id)
+            break;
+        m.ids[m.n++] = id;
+    }
+    if (r->err)
+        return -1;
+    for (size_t i = 0; i < d->nmaps; i++)
+        if (d->maps[i].id == m.id) {
+            d->maps[i] = m;
+            return 0;
+        }
+    if (d->nmaps == d->capmaps) {
+        d->capmaps = d->capmaps ? d->capmaps * 2 : 8;
+        d->maps = xrealloc(d->maps, d->capmaps * sizeof(*d->maps));
+    }
+    d->maps[d->nmaps++] = m;
+    return 0;
+}
+
+/* ---- 1.7 V3 records ---- */
+
+static void el_generic(struct flow *f, struct rd *r)
+{
+    f->first = rd_le64(r);
+    f->last = rd_le64(r);
+    rd_skip(r, 8); /* received */
+    f->packets = rd_le64(r);
+    f->bytes = rd_le64(r);
+    f->sport = rd_le16(r);
+    f->dport = rd_le16(r);
+    f->proto = rd_u8(r);
+    f->flags = rd_u8(r);
+    rd_skip(r, 1); /* forwarding status */
+    f->tos = rd_u8(r);
+}
+
+/* One element of a V3 record; *recv gets the receiving address when it has one. */
+static void v3_element(struct flow *f, uint16_t type, struct rd *r, uint8_t recv[16], int *has_recv)
+{
+    switch (type) {
+    case 1:
+        el_generic(f, r);
+        break;
+    case 2:
+        f->ipver = 4;
+        addr_v4(f->src, rd_le32(r));
+        addr_v4(f->dst, rd_le32(r));
+        break;
+    case 3:
+        f->ipver = 6;
+        addr_v6(f->src, r);
+        addr_v6(f->dst, r);
+        break;
+    case 4:
+        f->in_if = rd_le32(r);
+        f->out_if = rd_le32(r);
+        break;
+    case 5:
+        rd_skip(r, 8); /* aggregated flows */
+        f->rpackets = rd_le64(r);
+        f->rbytes = rd_le64(r);
+        break;
+    case 6:
+        f->vlan = (uint16_t)rd_le32(r);
+        break;
+    case 7:
+        f->src_as = rd_le32(r);
+        f->dst_as = rd_le32(r);
+        break;
+    case 12:
+        addr_v4(recv, rd_le32(r));
+        *has_recv = !r->err;
+        break;
+    case 13:
+        addr_v6(recv, r);
+        *has_recv = !r->err;
+        break;
+    default:
+        break;
+    }
+}
+
+/* A V3 record (r after its type and size). -1 when its elements overrun it. */
+static int read_v3(struct nfd *d, struct rd *r, struct flow *f)
+{
+    uint16_t nel = rd_le16(r);
+    rd_skip(r, 2); /* engine type and id */
+    uint16_t exporter = rd_le16(r);
+    rd_skip(r, 2); /* flags, netflow version */
+    uint8_t recv[16] = { 0 };
+    int has_recv = 0;
+    f->ipver = 4;
+    addr_v4(f->src, 0);
+    addr_v4(f->dst, 0);
+    for (uint16_t i = 0; i < nel && !r->err; i++) {
+        uint16_t type = rd_le16(r), len = rd_le16(r);
+        if (len < 4 || len - 4u > rd_left(r))
+            return -1;
+        struct rd er = rd_init(rd_take(r, len - 4u), len - 4u);
+        v3_element(f, type, &er, recv, &has_recv);
+        if (er.err)
+            return -1;
+    }
+    if (r->err)
+        return -1;
+    const uint8_t *ex = exporter_of(d, exporter);
+    if (ex)
+        memcpy(f->exporter, ex, 16);
+    else if (has_recv)
+        memcpy(f->exporter, recv, 16);
+    return 0;
+}
+
+/* ---- 1.6 common records ---- */
+
+/* Bytes of a 1.6 extension past the three required ones; 0 = not known. */
+static size_t ext16_size(uint16_t id)
+{
+    static const uint8_t size[28] = { 0, 0, 0, 0, 4, 8, 4,  8,  4,  4, 16, 4, 16, 4,
+                                      4, 8, 4, 8, 4, 8, 16, 16, 40, 4, 16, 4, 8,  8 };
+    return id < sizeof(size) ? size[id] : 0;
+}
+
+static void ext16(struct flow *f, uint16_t id, struct rd *r)
+{
+    switch (id) {
+    case 4:
+    case 6: {
+        uint16_t a = rd_le16(r), b = rd_le16(r);
+        *(id == 4 ? &f->in_if : &f->src_as) = a;
+        *(id == 4 ? &f->out_if : &f->dst_as) = b;
+        break;
+    }
+    case 5:
+        f->in_if = rd_le32(r);
+        f->out_if = rd_le32(r);
+        break;
+    case 7:
+        f->src_as = rd_le32(r);
+        f->dst_as = rd_le32(r);
+        break;
+    case 13:
+        f->vlan = rd_le16(r);
+        break;
+    case 14:
+    case 15:
+        f->rpackets = id == 14 ? rd_le32(r) : rd_le64(r);
+        break;
+    case 16:
+    case 17:
+        f->rbytes = id == 16 ? rd_le32(r) : rd_le64(r);
+        break;
+    case 23:
+        addr_v4(f->exporter, rd_le32(r));
+        break;
+    case 24:
+        addr_v6(f->exporter, r);
+        break;
+    default:
+        break;
+    }
+}
+
+/* The extensions of a 1.6 record: required 1-3 by its flags, then its map's. */
+static int read_exts16(struct nfd *d, struct rd *r, struct flow *f, uint16_t flags, uint16_t mapid)
+{
+    f->ipver = flags & 1 ? 6 : 4;
+    if (flags & 1) {
+        addr_v6(f->src, r);
+        addr_v6(f->dst, r);
+    } else {
+        addr_v4(f->src, rd_le32(r));
+        addr_v4(f->dst, rd_le32(r));
+    }
+    f->packets = flags & 2 ? rd_le64(r) : rd_le32(r);
+    f->bytes = flags & 4 ? rd_le64(r) : rd_le32(r);
+    if (r->err)
+        return -1;
+    const struct nfd_map *m = map_of(d, mapid);
+    if (!m)
+        return -1;
+    /* An extension of unknown size ends what can be read of the record. */
+    for (uint16_t i = 0; i < m->n; i++) {
+        size_t n = ext16_size(m->ids[i]);
+        if (!n)
+            break;
+        if (rd_left(r) < n)
+            return -1;
+        struct rd er = rd_init(rd_take(r, n), n);
+        ext16(f, m->ids[i], &er);
+    }
+    return 0;
+}
+
+/* A 1.6 common record, type 10 (wide exporter id) or type 1 (r after type and size). */
+static int read_common16(struct nfd *d, struct rd *r, struct flow *f, int wide)
+{
+    uint16_t flags, sysid = 0;
+    if (wide) {
+        flags = rd_le16(r);
+    } else {
+        flags = rd_u8(r);
+        sysid = rd_u8(r);
+    }
+    uint16_t mapid = rd_le16(r), ms_first = rd_le16(r), ms_last = rd_le16(r);
+    uint32_t first = rd_le32(r), last = rd_le32(r);
+    rd_skip(r, 1); /* forwarding status */
+    f->flags = rd_u8(r);
+    f->proto = rd_u8(r);
+    f->tos = rd_u8(r);
+    f->sport = rd_le16(r);
+    f->dport = rd_le16(r);
+    if (wide) {
+        sysid = rd_le16(r);
+        rd_skip(r, 2); /* biflow direction, end reason */
+    }
+    f->first = (uint64_t)first * 1000 + ms_first;
+    f->last = (uint64_t)last * 1000 + ms_last;
+    if (r->err || read_exts16(d, r, f, flags, mapid) != 0)
+        return -1;
+    static const uint8_t zero[16];
+    const uint8_t *ex = exporter_of(d, sysid);
+    if (ex && !memcmp(f->exporter, zero, 16))
+        memcpy(f->exporter, ex, 16);
+    return 0;
+}
+
+/* ---- records of a block ---- */
+
+/* One record; 1 when it was a flow handed out (f filled). -1 when malformed. */
+static int read_record(struct nfd *d, uint16_t type, struct rd *r, struct flow *f)
+{
+    memset(f, 0, sizeof(*f));
+    switch (type) {
+    case REC_V3:
+        return read_v3(d, r, f) == 0 ? 1 : -1;
+    case REC_COMMON:
+    case REC_V0COMMON:
+        return read_common16(d, r, f, type == REC_COMMON) == 0 ? 1 : -1;
+    case REC_EXTMAP:
+        return read_extmap(d, r);
+    case REC_EXPORTER:
+        return read_exporter(d, r);
+    default:
+        return 0; /* statistics, samplers, names: nothing of a flow */
+    }
+}
+
+/* Layout 2's stat record (in the appendix): flow counters, then the time range. */
+static void read_stat(struct nfd *d, uint16_t type, struct rd *r)
+{
+    if (type != REC_STAT)
+        return;
+    rd_skip(r, (size_t)15 * 8);
+    d->t_first = rd_le64(r);
+    d->t_last = rd_le64(r);
+    d->have_times = !r->err;
+    d->stop = 1;
+}
+
+static void read_records(struct nfd *d, const uint8_t *p, size_t n, uint32_t nrec)
+{
+    struct rd r = rd_init(p, n);
+    struct flow f;
+    for (uint32_t i = 0; i < nrec && rd_left(&r) >= 4 && !d->stop; i++) {
+        const uint8_t *rec = r.p;
+        uint16_t type = rd_le16(&r), size = rd_le16(&r);
+        if (size < 4 || size - 4u > rd_left(&r)) {
+            warnf(d, "a record overruns its block", NULL);
+            d->bad = 1;
+            return;
+        }
+        rd_skip(&r, size - 4u);
+        struct rd rr = rd_init(rec + 4, size - 4u);
+        if (d->want_times) {
+            read_stat(d, type, &rr);
+            continue;
+        }
+        d->st->records++;
+        int rc = read_record(d, type, &rr, &f);
+        if (rc < 0 && !d->bad) {
+            warnf(d, "a malformed record skipped", NULL);
+            d->bad = 1;
+        }
+        if (rc == 1) {
+            d->st->flows++;
+            d->stop = d->sink->flow(d->sink->ctx, &f) != 0;
+        }
+    }
+}
+
+/* ---- blocks ---- */
+
+/* Decompress n bytes of cbuf into rbuf: the decoded length, or -1 with *why set. */
+static long decompress(struct nfd *d, size_t n, const char **why)
+{
+    size_t cap = NFD_MAX_BLOCK;
+    *why = "does not decompress";
+    switch (d->codec) {
+    case CODEC_LZ4: {
+        int k = LZ4_decompress_safe((const char *)d->cbuf, (char *)d->rbuf, (int)n, (int)cap);
+        return k < 0 ? -1 : k;
+    }
+    case CODEC_LZO: {
+        lzo_uint out = cap;
+        int rc = lzo1x_decompress_safe(d->cbuf, n, d->rbuf, &out, NULL);
+        if (rc == LZO_E_OUTPUT_OVERRUN)
+            *why = "decompresses to more than the block cap (8 MiB)";
+        return rc == LZO_E_OK ? (long)out : -1;
+    }
+    case CODEC_BZ2: {
+        unsigned int out = (unsigned int)cap;
+        int rc = BZ2_bzBuffToBuffDecompress((char *)d->rbuf, &out, (char *)d->cbuf, (unsigned int)n,
+                                            0, 0);
+        if (rc == BZ_OUTBUFF_FULL)
+            *why = "decompresses to more than the block cap (8 MiB)";
+        return rc == BZ_OK ? (long)out : -1;
+    }
+    case CODEC_ZSTD: {
+        if (!d->zctx)
+            d->zctx = ZSTD_createDCtx();
+        size_t k = ZSTD_decompressDCtx(d->zctx, d->rbuf, cap, d->cbuf, n);
+        if (ZSTD_isError(k) && ZSTD_getErrorCode(k) == ZSTD_error_dstSize_tooSmall)
+            *why = "decompresses to more than the block cap (8 MiB)";
+        return ZSTD_isError(k) ? -1 : (long)k;
+    }
+    default:
+        *why = "unknown compression";
+        return -1;
+    }
+}
+
+/* Read and decode the block at the current offset: 1 read (maybe bad), 0 at the end,
+ * negative when the file cannot be read further. */
+static int next_block(struct nfd *d, struct fs_err *err)
+{
+    d->block_off = d->src.off;
+    if (d->src.off == d->src.size)
+        return 0;
+    uint8_t h[NFD_BHDR];
+    int rc = src_read(&d->src, h, sizeof(h));
+    struct rd r = rd_init(h, sizeof(h));
+    uint32_t nrec = rd_le32(&r), size = rd_le32(&r);
+    uint16_t type = rd_le16(&r), flags = rd_le16(&r);
+    if (rc == 0 && size > d->src.size - d->src.off)
+        rc = FS_ETRUNC;
+    if (rc)
+        return fs_err_set(err, rc, (long long)d->block_off,
+                          "%s: block at offset %llu: %s (the file ends before it does)", d->name,
+                          (unsigned long long)d->block_off, fs_strerror(rc));
+    d->st->blocks++;
+    d->bad = 0;
+    if (size > NFD_MAX_BLOCK) {
+        warnf(d, "block size over the cap (8 MiB), skipped", NULL);
+        d->st->blocks_bad++;
+        return src_seek(&d->src, d->src.off + size) == 0 ? 1 : FS_ETRUNC;
+    }
+    if ((rc = src_read(&d->src, d->cbuf, size)) != 0)
+        return fs_err_set(err, rc, (long long)d->block_off, "%s: block at offset %llu: %s", d->name,
+                          (unsigned long long)d->block_off, fs_strerror(rc));
+    const uint8_t *p = d->cbuf;
+    long n = size;
+    /* Layout 2 marks a raw block with flag bit 0; layout 1 with flags == 1. */
+    int raw = d->codec == CODEC_NONE || (d->layout == 2 ? (flags & 1) : flags == 1);
+    const char *why = NULL;
+    if (!raw && (n = decompress(d, size, &why)) < 0) {
+        warnf(d, "skipped: payload ", why);
+        d->st->blocks_bad++;
+        return 1;
+    }
+    if (!raw)
+        p = d->rbuf;
+    if (type == 2 || type == 3)
+        read_records(d, p, (size_t)n, nrec);
+    else if (type != 4) {
+        warnf(d, "skipped: unknown block type", NULL);
+        d->bad = 1;
+    }
+    d->st->blocks_bad += (uint64_t)d->bad;
+    return 1;
+}
+
+/* ---- file headers ---- */
+
+static int parse_header(struct nfd *d, struct fs_err *err)
+{
+    uint8_t h[NFD_V1_HDR];
+    size_t n = d->src.size < sizeof(h) ? (size_t)d->src.size : sizeof(h);
+    if (src_read(&d->src, h, n) != 0 || !nfdump_probe(h, n))
+        return fs_err_set(err, FS_EFORMAT, 0, "%s: not an nfdump file (magic, layout)", d->name);
+    struct rd r = rd_init(h, n);
+    rd_skip(&r, 2);
+    d->layout = rd_le16(&r);
+    if (d->layout == 1) {
+        uint32_t flags = rd_le32(&r);
+        d->codec = flags & 0x1 ? CODEC_LZO : flags & 0x8 ? CODEC_BZ2 : flags & 0x10 ? CODEC_LZ4 : 0;
+        d->data_off = NFD_V1_HDR + NFD_V1_STAT;
+    } else {
+        rd_skip(&r, 12); /* nfdump version, creation time */
+        d->codec = rd_u8(&r);
+        uint8_t crypt = rd_u8(&r);
+        if (r.err || n < NFD_V2_HDR)
+            return fs_err_set(err, FS_ETRUNC, 0, "%s: file header cut short", d->name);
+        if (crypt)
+            return fs_err_set(err, FS_EUNSUP, 16, "%s: encrypted nfdump file", d->name);
+        d->data_off = NFD_V2_HDR;
+    }
+    if (d->data_off > d->src.size)
+        return fs_err_set(err, FS_ETRUNC, 0, "%s: file header cut short", d->name);
+    return src_seek(&d->src, d->data_off);
+}
+
+static void nfd_free(struct nfd *d)
+{
+    free(d->cbuf);
+    free(d->rbuf);
+    free(d->exp);
+    free(d->maps);
+    ZSTD_freeDCtx(d->zctx);
+}
+
+static int decode(struct nfd *d, struct fs_err *err)
+{
+    d->cbuf = xmalloc(NFD_MAX_BLOCK);
+    d->rbuf = xmalloc(NFD_MAX_BLOCK);
+    int rc = parse_header(d, err);
+    while (rc == 0 && !d->stop && (rc = next_block(d, err)) == 1)
+        rc = 0;
+    if (rc < 0)
+        d->st->errors++;
+    else
+        d->st->files++;
+    nfd_free(d);
+    return rc < 0 ? rc : 0;
+}
+
+int nfdump_probe(const uint8_t *p, size_t n)
+{
+    struct rd r = rd_init(p, n);
+    uint16_t magic = rd_le16(&r), layout = rd_le16(&r);
+    return !r.err && magic == NFD_MAGIC && (layout == 1 || layout == 2);
+}
+
+int nfdump_probe_path(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    uint8_t h[4];
+    int yes =
+        fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && read(fd, h, 4) == 4 && nfdump_probe(h, 4);
+    close(fd);
+    return yes;
+}
+
+int nfdump_decode_buf(const uint8_t *buf, size_t len, const char *name, const struct nfd_sink *s,
+                      struct nfd_stats *st, struct fs_err *err)
+{
+    struct nfd d = { .src = { NULL, buf, len, 0 }, .name = name, .sink = s, .st = st };
+    return decode(&d, err);
+}
+
+static FILE *open_file(const char *path, uint64_t *size, struct fs_err *err)
+{
+    FILE *fp = fopen(path, "rb");
+    struct stat sb;
+    if (fp && fstat(fileno(fp), &sb) == 0) {
+        *size = (uint64_t)sb.st_size;
+        return fp;
+    }
+    fs_err_set(err, -errno, -1, "%s: %s", path, strerror(errno));
+    if (fp)
+        fclose(fp);
+    return NULL;
+}
+
+int nfdump_read_file(const char *path, const struct nfd_sink *s, struct nfd_stats *st,
+                     struct fs_err *err)
+{
+    uint64_t size = 0;
+    FILE *fp = open_file(path, &size, err);
+    if (!fp) {
+        st->errors++;
+        return err ? err->code : -EIO;
+    }
+    struct nfd d = { .src = { fp, NULL, size, 0 }, .name = path, .sink = s, .st = st };
+    int rc = decode(&d, err);
+    fclose(fp);
+    return rc;
+}
+
+/* ---- time range ---- */
+
+static int times_v1(struct nfd *d, struct fs_err *err)
+{
+    uint8_t s[NFD_V1_STAT];
+    if (src_seek(&d->src, NFD_V1_HDR) != 0 || src_read(&d->src, s, sizeof(s)) != 0)
+        return fs_err_set(err, FS_ETRUNC, NFD_V1_HDR, "%s: stat record cut short", d->name);
+    struct rd r = rd_init(s, sizeof(s));
+    rd_skip(&r, (size_t)15 * 8);
+    uint32_t first = rd_le32(&r), last = rd_le32(&r);
+    uint16_t ms_first = rd_le16(&r), ms_last = rd_le16(&r);
+    d->t_first = (uint64_t)first * 1000 + ms_first;
+    d->t_last = (uint64_t)last * 1000 + ms_last;
+    d->have_times = 1;
+    return 0;
+}
+
+/* Layout 2: the appendix at the offset the header gives holds the stat record. */
+static int times_v2(struct nfd *d, struct fs_err *err)
+{
+    uint8_t h[8];
+    if (src_seek(&d->src, 24) != 0 || src_read(&d->src, h, sizeof(h)) != 0)
+        return fs_err_set(err, FS_ETRUNC, 24, "%s: file header cut short", d->name);
+    struct rd r = rd_init(h, sizeof(h));
+    uint64_t off = rd_le64(&r);
+    if (off < NFD_V2_HDR || off >= d->src.size || src_seek(&d->src, off) != 0)
+        return 0;
+    while (!d->stop && next_block(d, err) == 1)
+        ;
+    return 0;
+}
+
+int nfdump_file_times(const char *path, uint64_t *first, uint64_t *last, struct fs_err *err)
+{
+    uint64_t size = 0;
+    FILE *fp = open_file(path, &size, err);
+    if (!fp)
+        return err ? err->code : -EIO;
+    struct nfd_stats st = { 0 };
+    static const struct nfd_sink none = { 0 };
+    struct nfd d = {
+        .src = { fp, NULL, size, 0 }, .name = path, .sink = &none, .st = &st, .want_times = 1
+    };
+    d.cbuf = xmalloc(NFD_MAX_BLOCK);
+    d.rbuf = xmalloc(NFD_MAX_BLOCK);
+    int rc = parse_header(&d, err);
+    if (rc == 0)
+        rc = d.layout == 1 ? times_v1(&d, err) : times_v2(&d, err);
+    nfd_free(&d);
+    fclose(fp);
+    if (rc == 0 && (!d.have_times || d.t_last < d.t_first || !d.t_last))
+        rc = FS_EUNSUP;
+    *first = d.t_first;
+    *last = d.t_last;
+    return rc;
+}
+
+/* ---- folders ---- */
+
+struct lent {
+    char *path;
+    uint64_t ms; /* time from the name, UINT64_MAX when it has none */
+};
+
+struct lst {
+    struct lent *v;
+    size_t n, cap;
+    size_t skipped; /* dated out of the window by their names, not opened */
+};
+
+/* nfcapd names a file by the start of its interval: nfcapd.YYYYMMDDhhmm[ss] (UTC or
+ * local time; a day of slack covers either). */
+static uint64_t name_ms(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    const char *s = dot ? dot + 1 : name;
+    size_t len = strlen(s);
+    if (len != 12 && len != 14)
+        return UINT64_MAX;
+    int v[7] = { 0 };
+    static const int w[7] = { 4, 2, 2, 2, 2, 2, 2 };
+    for (int i = 0, k = 0; i < (len == 12 ? 5 : 6); i++)
+        for (int j = 0; j < w[i]; j++, k++) {
+            if (s[k] < '0' || s[k] > '9')
+                return UINT64_MAX;
+            v[i] = v[i] * 10 + (s[k] - '0');
+        }
+    struct tm tm = { .tm_year = v[0] - 1900,
+                     .tm_mon = v[1] - 1,
+                     .tm_mday = v[2],
+                     .tm_hour = v[3],
+                     .tm_min = v[4],
+                     .tm_sec = v[5] };
+    time_t t = timegm(&tm);
+    return t < 0 ? UINT64_MAX : (uint64_t)t * 1000;
+}
+
+static void lst_add(struct lst *l, char *path, uint64_t ms)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+    }
+    l->v[l->n].path = path;
+    l->v[l->n++].ms = ms;
+}
+
+static int lent_cmp(const void *a, const void *b)
+{
+    const struct lent *x = a, *y = b;
+    if (x->ms != y->ms)
+        return x->ms < y->ms ? -1 : 1;
+    return strcmp(x->path, y->path);
+}
+
+/* One folder entry: a sub-folder to walk, or a file to keep when it is nfdump's. */
+static void walk(int dfd, const char *dir, int depth, uint64_t from_ms, struct lst *l);
+
+static void walk_entry(int dfd, const char *dir, const char *name, int depth, uint64_t from_ms,
+                       struct lst *l)
+{
+    struct stat st;
+    if (name[0] == '.' || !strncmp(name, "nfcapd.current", 14) ||
+        fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return;
+    size_t len = strlen(dir) + strlen(name) + 2;
+    char *path = xmalloc(len);
+    snprintf(path, len, "%s/%s", dir, name);
+    if (S_ISDIR(st.st_mode) && depth < NFD_WALK_DEPTH) {
+        int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub >= 0)
+            walk(sub, path, depth + 1, from_ms, l);
+        free(path);
+        return;
+    }
+    uint64_t ms = name_ms(name);
+    int fd = -1;
+    uint8_t h[4];
+    /* A name dated a day before the window cannot hold a flow in it: not opened. */
+    int early = from_ms && ms != UINT64_MAX && ms + 86400000 <= from_ms;
+    l->skipped += S_ISREG(st.st_mode) && early;
+    int keep = S_ISREG(st.st_mode) && !early &&
+               (fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0 &&
+               read(fd, h, 4) == 4 && nfdump_probe(h, 4);
+    if (fd >= 0)
+        close(fd);
+    if (keep)
+        lst_add(l, path, ms);
+    else
+        free(path);
+}
+
+static void walk(int dfd, const char *dir, int depth, uint64_t from_ms, struct lst *l)
+{
+    DIR *dp = fdopendir(dfd);
+    if (!dp) {
+        close(dfd);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(dp)) != NULL)
+        walk_entry(dirfd(dp), dir, de->d_name, depth, from_ms, l);
+    closedir(dp);
+}
+
+int nfdump_list(const char *dir, uint64_t from_ms, char ***out, size_t *n, size_t *skipped,
+                struct fs_err *err)
+{
+    struct lst l = { 0 };
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return fs_err_set(err, -errno, -1, "%s: %s", dir, strerror(errno));
+    size_t dl = strlen(dir);
+    char *d = xstrdup(dir);
+    while (dl > 1 && d[dl - 1] == '/')
+        d[--dl] = '\0';
+    walk(dfd, d, 0, from_ms, &l);
+    free(d);
+    if (l.n)
+        qsort(l.v, l.n, sizeof(*l.v), lent_cmp);
+    *out = xcalloc(l.n ? l.n : 1, sizeof(char *));
+    for (size_t i = 0; i < l.n; i++)
+        (*out)[i] = l.v[i].path;
+    *n = l.n;
+    *skipped = l.skipped;
+    free(l.v);
+    return 0;
+}
+
+void nfdump_list_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* ---- inputs of a command ---- */
+
+struct conv {
+    struct store_writer *w;
+    const struct nfd_sink *s;
+    struct fs_err werr;
+    int failed;
+};
+
+static int conv_flow(void *ctx, const struct flow *f)
+{
+    struct conv *c = ctx;
+    c->failed = store_writer_add(c->w, f, &c->werr) != 0;
+    return c->failed;
+}
+
+static void conv_warn(void *ctx, const char *msg)
+{
+    struct conv *c = ctx;
+    if (c->s->warn)
+        c->s->warn(c->s->ctx, msg);
+}
+
+/* 1 when the file's stat record proves it has no flow in the window. */
+static int outside(const char *path, uint64_t from_ms, uint64_t to_ms)
+{
+    uint64_t first, last;
+    if (!from_ms && !to_ms)
+        return 0;
+    if (nfdump_file_times(path, &first, &last, NULL) != 0)
+        return 0;
+    return last < from_ms || (to_ms && first >= to_ms);
+}
+
+/* Convert files into a temp flowsleuth file; *fd gets it opened, already unlinked. */
+static int convert(char **files, size_t n, uint64_t from_ms, uint64_t to_ms,
+                   const struct nfd_sink *s, struct nfd_stats *st, int *fd, struct fs_err *err)
+{
+    const char *tmp = getenv("TMPDIR");
+    char dir[4096], file[4200];
+    snprintf(dir, sizeof(dir), "%s/flowsleuth-nfdump.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir))
+        return fs_err_set(err, -errno, -1, "%s: %s", dir, strerror(errno));
+    snprintf(file, sizeof(file), "%s/flows", dir);
+    struct store_wopts wo = { .codec = STORE_LZ4 };
+    struct sink_pair {
+        struct conv c;
+        struct nfd_sink ns;
+    } sp = { .c = { .s = s } };
+    sp.ns = (struct nfd_sink){ conv_flow, conv_warn, &sp.c };
+    int rc = store_writer_open(&sp.c.w, file, &wo, err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (outside(files[i], from_ms, to_ms)) {
+            st->files_skipped++;
+            continue;
+        }
+        struct fs_err e = { 0 };
+        if (nfdump_read_file(files[i], &sp.ns, st, &e) != 0 && s->warn)
+            s->warn(s->ctx, e.msg);
+        if (sp.c.failed)
+            rc = fs_err_set(err, sp.c.werr.code, -1, "%s", sp.c.werr.msg);
+    }
+    if (sp.c.w) {
+        int crc = store_writer_close(sp.c.w, rc ? NULL : err);
+        rc = rc ? rc : crc;
+    }
+    *fd = rc ? -1 : open(file, O_RDONLY | O_CLOEXEC);
+    if (!rc && *fd < 0)
+        rc = fs_err_set(err, -errno, -1, "%s: %s", file, strerror(errno));
+    unlink(file);
+    rmdir(dir);
+    return rc;
+}
+
+/* The nfdump files PATH stands for: none (0), itself, or a folder's. */
+static int inputs_of(const char *path, uint64_t from_ms, char ***files, size_t *n,
+                     size_t *skipped, struct fs_err *err)
+{
+    struct stat st;
+    *n = *skipped = 0;
+    if (strcmp(path, "-") == 0 || stat(path, &st) != 0)
+        return 0; /* the store reader reports what it cannot open */
+    if (S_ISDIR(st.st_mode))
+        return nfdump_list(path, from_ms, files, n, skipped, err);
+    if (nfdump_probe_path(path) != 1)
+        return 0;
+    *files = xcalloc(1, sizeof(char *));
+    (*files)[0] = xstrdup(path);
+    *n = 1;
+    return 0;
+}
+
+int nfdump_inputs_prepare(struct nfdump_inputs *out, const char *const *paths, size_t npaths,
+                          uint64_t from_ms, uint64_t to_ms, const struct nfd_sink *s,
+                          struct fs_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = 0;
+    for (size_t i = 0; i < npaths && rc == 0; i++) {
+        char **files = NULL;
+        size_t n = 0, skipped = 0;
+        rc = inputs_of(paths[i], from_ms, &files, &n, &skipped, err);
+        out->st.files_skipped += skipped;
+        /* A folder whose files the window left out by name alone still reads empty. */
+        if (rc == 0 && (n || skipped)) {
+            if (!out->paths) {
+                out->paths = xcalloc(npaths, sizeof(char *));
+                out->owned = xcalloc(npaths, sizeof(char *));
+                for (size_t k = 0; k < npaths; k++)
+                    out->paths[k] = paths[k];
+                out->npaths = npaths;
+            }
+            int fd = -1;
+            rc = convert(files, n, from_ms, to_ms, s, &out->st, &fd, err);
+            if (rc == 0) {
+                char *p = xmalloc(32);
+                snprintf(p, 32, "/dev/fd/%d", fd);
+                out->paths[i] = out->owned[out->nowned++] = p;
+            }
+        }
+        if (files)
+            nfdump_list_free(files, n);
+    }
+    if (rc)
+        nfdump_inputs_free(out);
+    return rc;
+}
+
+void nfdump_inputs_free(struct nfdump_inputs *in)
+{
+    for (size_t i = 0; i < in->nowned; i++)
+        free(in->owned[i]);
+    free(in->owned);
+    free((void *)in->paths);
+    in->paths = NULL;
+    in->owned = NULL;
+    in->npaths = in->nowned = 0;
+}
