@@ -259,9 +259,11 @@ static int flow_match(const struct catalog *c, const uint64_t *sizes, const stru
     if (c->nlearned) /* learned entries: their own windows (learn.h) */
         total = learn_singles(c, o, f, tol, res, total);
     res->calibrated = cal && cal->resp;
-    for (int k = 2; total == 0 && !res->more && k <= o->max_set && k <= MATCH_MAX_SET; k++) {
-        total = search_k(c, sizes, o, cal, f, tol, k, res);
-    }
+    /* Sets are searched even when one single fits: a single is only an
+     * identification when nothing else explains the bytes (a pipelined pair in a big
+     * catalogue fits most sizes that one entry fits). */
+    for (int k = 2; total <= 1 && !res->more && k <= o->max_set && k <= MATCH_MAX_SET; k++)
+        total += search_k(c, sizes, o, cal, f, tol, k, res);
     if (total == 0 && !res->more)
         res->verdict = MV_REJECT;
     else if (total == 1 && !res->more)
@@ -301,55 +303,123 @@ struct item {
     size_t i;
 };
 
-/* Connection order: 5-tuple, then exchange, then time. */
-static int cmp_conn(const void *a, const void *b)
+static int cmp_u64(uint64_t x, uint64_t y)
+{
+    return x < y ? -1 : x > y;
+}
+
+/* Server order: server address, port and protocol, then client, connection, exchange,
+ * time. One server's flows are then adjacent, and within them one client's. */
+static int cmp_server(const void *a, const void *b)
 {
     const struct flow *x = ((const struct item *)a)->f, *y = ((const struct item *)b)->f;
-    int r = memcmp(x->src, y->src, 16);
-    if (!r)
-        r = memcmp(x->dst, y->dst, 16);
-    if (!r)
-        r = (int)x->sport - (int)y->sport;
+    int r = memcmp(x->dst, y->dst, 16);
     if (!r)
         r = (int)x->dport - (int)y->dport;
     if (!r)
         r = (int)x->proto - (int)y->proto;
-    if (!r && x->exchange != y->exchange)
-        r = x->exchange < y->exchange ? -1 : 1;
-    if (!r && x->first != y->first)
-        r = x->first < y->first ? -1 : 1;
+    if (!r)
+        r = memcmp(x->src, y->src, 16);
+    if (!r)
+        r = (int)x->sport - (int)y->sport;
+    if (!r)
+        r = cmp_u64(x->exchange, y->exchange);
+    if (!r)
+        r = cmp_u64(x->first, y->first);
     return r;
 }
 
-static int same_conn(const struct flow *x, const struct flow *y)
+static int same_server(const struct flow *x, const struct flow *y)
 {
-    return memcmp(x->src, y->src, 16) == 0 && memcmp(x->dst, y->dst, 16) == 0 &&
-           x->sport == y->sport && x->dport == y->dport && x->proto == y->proto;
+    return memcmp(x->dst, y->dst, 16) == 0 && x->dport == y->dport && x->proto == y->proto;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
 }
 
 /*
- * Calibrate one connection (items a..b-1) from its first unique goodput single, then
- * match its other exchanges again with that calibration: singles must fit it too (a
- * pipelined exchange in a big catalogue often fits some unrelated single within the
- * default overhead range), and sets are searched where no single fits.
+ * The value a strict majority of votes v[0..n) agree on within +-slack (the middle of
+ * the largest cluster no wider than 2 * slack); 0 when there is none. Two clusters of
+ * equal weight mean the votes contradict each other: no calibration is better than a
+ * guessed one. v is sorted in place.
  */
-static void run_conn(const struct catalog *c, const uint64_t *sizes, const struct match_opts *o,
-                     const struct item *it, size_t a, size_t b, struct match_result *res)
+static int consensus(int64_t *v, size_t n, uint64_t slack, int64_t *out)
 {
-    struct match_calib cal;
-    size_t src = b;
-    for (size_t j = a; j < b && src == b; j++)
-        if (match_learn(c, it[j].f, &res[it[j].i], &cal))
-            src = j;
-    for (size_t j = a; j < b; j++) {
-        struct match_result *r = &res[it[j].i];
-        if (j == src || (src == b && (r->verdict != MV_REJECT || r->more)))
-            continue;
-        flow_match(c, sizes, o, src < b ? &cal : NULL, it[j].f, r);
+    size_t best = 0, at = 0;
+    if (n == 0)
+        return 0;
+    qsort(v, n, sizeof(*v), cmp_i64);
+    for (size_t i = 0, j = 0; i < n; i++) {
+        while ((uint64_t)(v[i] - v[j]) > 2 * slack)
+            j++;
+        if (i - j + 1 > best) {
+            best = i - j + 1;
+            at = j;
+        }
     }
+    if (2 * best <= n)
+        return 0;
+    *out = v[at + best / 2];
+    return 1;
 }
 
-/* Two passes over the considered flows: singles everywhere, then sets per connection. */
+/*
+ * Votes of the defended singles on exact goodput among items a..b-1 (first-pass
+ * results in first[0..b-a)): their response overheads (req 0), or their request
+ * overheads (req 1). Returns the number of votes written to v.
+ */
+static size_t votes(const struct catalog *c, const struct item *it, size_t a, size_t b,
+                    const struct match_result *first, int req, int64_t *v)
+{
+    size_t n = 0;
+    for (size_t x = a; x < b; x++) {
+        struct match_calib one;
+        if (!match_learn(c, it[x].f, &first[x - a], &one))
+            continue;
+        if (!req)
+            v[n++] = one.resp_oh;
+        else if (one.req)
+            v[n++] = one.req_oh;
+    }
+    return n;
+}
+
+/*
+ * Match one server's flows (items a..b-1, one client's adjacent) again with the
+ * server's calibration: the response overhead from the defended singles to that server
+ * (its headers are one constant, whoever asks), the request overhead from that
+ * client's only (another client sends other headers). Every window narrows to what
+ * the server's other downloads measured, and where the requests are calibrated the
+ * request bytes must fit too, so a single that only fit the default overhead range,
+ * or a set, is decided by evidence from the same server.
+ */
+static void run_server(const struct catalog *c, const uint64_t *sizes, const struct match_opts *o,
+                       const struct item *it, size_t a, size_t b, struct match_result *res)
+{
+    int64_t *v = xmalloc((b - a) * sizeof(*v));
+    struct match_result *first = xmalloc((b - a) * sizeof(*first));
+    struct match_calib cal;
+    memset(&cal, 0, sizeof(cal));
+    for (size_t x = a; x < b; x++)
+        first[x - a] = res[it[x].i];
+    cal.resp = consensus(v, votes(c, it, a, b, first, 0, v), o->calib_slack, &cal.resp_oh);
+    for (size_t x = a, y; cal.resp && x < b; x = y) {
+        for (y = x + 1; y < b && memcmp(it[x].f->src, it[y].f->src, 16) == 0; y++)
+            ;
+        cal.req =
+            consensus(v, votes(c, it, x, y, first + (x - a), 1, v), o->req_slack, &cal.req_oh);
+        for (size_t z = x; z < y; z++)
+            flow_match(c, sizes, o, &cal, it[z].f, &res[it[z].i]);
+    }
+    free(first);
+    free(v);
+}
+
+/* Two passes: every considered flow alone, then each server's flows with the
+ * calibration its defended singles give. */
 int match_run(const struct catalog *c, const struct match_opts *o, const struct flow *flows,
               size_t n, int (*fn)(void *ctx, const struct flow *f, const struct match_result *r),
               void *ctx)
@@ -357,26 +427,22 @@ int match_run(const struct catalog *c, const struct match_opts *o, const struct 
     struct match_result *res = xcalloc(n ? n : 1, sizeof(*res));
     struct item *it = xmalloc((n ? n : 1) * sizeof(*it));
     unsigned char *use = xcalloc(n ? n : 1, 1);
-    struct match_opts single = *o;
-    single.max_set = 1;
     uint64_t *sizes = xmalloc((c->n ? c->n : 1) * sizeof(*sizes));
     for (size_t i = 0; i < c->n; i++)
         sizes[i] = c->e[i].size;
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        if (flow_match(c, sizes, &single, NULL, &flows[i], &res[i]) == 0) {
+        if (flow_match(c, sizes, o, NULL, &flows[i], &res[i]) == 0) {
             use[i] = 1;
             it[m].f = &flows[i];
             it[m++].i = i;
         }
     }
-    if (o->max_set > 1) {
-        qsort(it, m, sizeof(*it), cmp_conn);
-        for (size_t a = 0, b; a < m; a = b) {
-            for (b = a + 1; b < m && same_conn(it[a].f, it[b].f); b++)
-                ;
-            run_conn(c, sizes, o, it, a, b, res);
-        }
+    qsort(it, m, sizeof(*it), cmp_server);
+    for (size_t a = 0, b; a < m; a = b) {
+        for (b = a + 1; b < m && same_server(it[a].f, it[b].f); b++)
+            ;
+        run_server(c, sizes, o, it, a, b, res);
     }
     for (size_t i = 0; i < n; i++)
         if (use[i] && fn(ctx, &flows[i], &res[i]))

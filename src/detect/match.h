@@ -7,20 +7,23 @@
  *   entry fits  when  P - oh_max - tol <= size <= P - oh_min + tol
  *                (oh = HTTP response header bytes; tol = tol_exact for goodput,
  *                 else P * tol_pct / 100 + 2 * H)
- *   one entry fits: match; several: ambiguous (all reported up to a cap); none: the
- *   exchange may be pipelined, so sets of 2..max_set distinct entries whose sizes plus
- *   k overheads give P are searched (bounded by work_cap steps); still none: rejected.
- *   A unique set counts as a match only on a calibrated connection (below), else it
- *   is "possible".
+ *   one entry fits and no set of 2..max_set entries (sizes plus k overheads) does:
+ *   match; a set fits too, or several entries: ambiguous (all reported up to a cap);
+ *   none: the exchange may be pipelined, so sets of 2..max_set distinct entries are
+ *   searched (bounded by work_cap steps); still none: rejected. A unique set counts as
+ *   a match only on a calibrated server (below), else it is "possible".
  *
- * Calibration: inside one TCP connection (same 5-tuple, successive exchanges) the
- * server's header overhead and the client's request length per object barely change.
- * A unique single match on exact goodput measures both (oh = P - size; request
- * overhead = client payload - len(url)); the other exchanges of that connection are
- * then searched with oh +- calib_slack per object and, where the catalogue has URLs,
- * with the request bytes as a second sum that must fit (k requests of len(url) +
- * request overhead, +- req_slack each). That is what makes a 4-object apt pipeline
- * unique among similar-sized packages.
+ * Calibration: one server's response header is nearly one constant (it varies with
+ * the Content-Length digits and a few headers), and one client's request is a
+ * constant plus the URL path. A defended match (a unique single on exact goodput, no
+ * set fitting) measures both (oh = P - size; request overhead = client payload -
+ * len(url)). match_run takes per server the overhead a strict majority of its
+ * defended matches agree on (+- calib_slack), per client of it the request overhead
+ * likewise, and matches every flow of that server again with oh +- calib_slack per
+ * object and, where the catalogue has URLs, the request bytes as a second sum that
+ * must fit (k requests of len(url) + request overhead, +- req_slack each). That is
+ * what makes a 4-object apt pipeline unique among similar-sized packages, and what
+ * leaves a single that only fit the default range no longer alone.
  *
  * Ownership: results are plain values in caller storage; candidates refer to catalogue
  * entries by index, valid while the catalogue lives and is not re-sorted.
@@ -104,8 +107,8 @@ int match_learn(const struct catalog *c, const struct flow *f, const struct matc
                 struct match_calib *cal);
 
 /*
- * Match a batch of flows: singles first, then each connection's calibration from its
- * unique goodput matches, then sets. fn is called for every considered flow (P >
+ * Match a batch of flows: each alone (singles, sets where at most one single fits),
+ * then each server's flows again with the calibration its defended matches agree on. fn is called for every considered flow (P >
  * min_size) in input order; it stops early by returning nonzero. Returns 0.
  */
 int match_run(const struct catalog *c, const struct match_opts *o, const struct flow *flows,

@@ -215,6 +215,61 @@ static void test_run_calibrates(void **state)
     assert_int_equal(g.v[1], MV_MATCH);
 }
 
+/* One entry fits, and so does a pair of others: no defensible single answer. */
+static void test_single_and_set(void **state)
+{
+    (void)state;
+    struct catalog c;
+    catalog_init(&c);
+    static const uint64_t sz[3] = { 100000, 200000, 300500 };
+    static const char *const nm[3] = { "x", "y", "z" };
+    for (int i = 0; i < 3; i++) {
+        struct cat_entry e = { .size = sz[i], .name = nm[i], .version = "1", .url = "p/x.deb" };
+        catalog_add(&c, &e);
+    }
+    catalog_sort(&c);
+    struct match_opts o;
+    match_opts_default(&o);
+    struct match_result r;
+    struct flow f = goodput(300500 + 200); /* z + 200, or x + y + 2 x 350 */
+    match_flow(&c, &o, NULL, &f, &r);
+    assert_int_equal(r.verdict, MV_AMBIGUOUS);
+    assert_int_equal(r.ncands, 2);
+    /* the server's calibrated 200 bytes a response leave z alone */
+    match_flow(&c, &o, &(struct match_calib){ 1, 200, 0, 0 }, &f, &r);
+    assert_int_equal(r.verdict, MV_MATCH);
+    assert_int_equal(r.ncands, 1);
+    assert_string_equal(c.e[r.c[0].idx[0]].name, "z");
+    /* without sets (--max-set 1) the single stands */
+    o.max_set = 1;
+    match_flow(&c, &o, NULL, &f, &r);
+    assert_int_equal(r.verdict, MV_MATCH);
+    catalog_free(&c);
+}
+
+/* The calibration is the server's: another connection to it, another client even,
+ * has its window narrowed by what a unique single measured. */
+static void test_run_calibrates_server(void **state)
+{
+    (void)state;
+    struct match_opts o;
+    match_opts_default(&o);
+    struct flow fl[3];
+    fl[0] = goodput(777777 + 133); /* e alone: the server sends 133 header bytes */
+    fl[0].sport = 40000;
+    fl[1] = goodput(150300 + 133); /* alone: b + 433 or c + 133 */
+    fl[1].sport = 40001;
+    fl[1].src[15] = 9; /* another client */
+    fl[2] = goodput(150300 + 133);
+    fl[2].dst[15] = 7; /* another server: nothing calibrates it */
+    struct got g = { 0 };
+    match_run(&cat, &o, fl, 3, on_result, &g);
+    assert_int_equal(g.n, 3);
+    assert_int_equal(g.v[0], MV_MATCH);
+    assert_int_equal(g.v[1], MV_MATCH);
+    assert_int_equal(g.v[2], MV_AMBIGUOUS);
+}
+
 static void test_options(void **state)
 {
     (void)state;
@@ -238,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_single),         cmocka_unit_test(test_ambiguous),
         cmocka_unit_test(test_estimate),       cmocka_unit_test(test_sets),
         cmocka_unit_test(test_run_calibrates), cmocka_unit_test(test_options),
+        cmocka_unit_test(test_single_and_set), cmocka_unit_test(test_run_calibrates_server),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

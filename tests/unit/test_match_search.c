@@ -27,7 +27,7 @@ static uint64_t rnd(uint64_t *s)
     return *s;
 }
 
-static char names[400][16];
+static char names[400][24];
 
 /* n entries of sizes in [lo, lo + span): unique names, so no two are one object. */
 static void make_catalog(struct catalog *c, size_t n, uint64_t lo, uint64_t span, uint64_t *s)
@@ -49,8 +49,10 @@ static struct flow goodput(uint64_t g, uint32_t i)
     f.rpayload = g;
     f.rpackets = g / 1448 + 1;
     f.rbytes = g + 52 * f.rpackets;
-    f.src[15] = (uint8_t)i; /* every flow its own connection: no calibration */
+    f.src[15] = (uint8_t)i; /* every flow its own server: no calibration */
     f.src[14] = (uint8_t)(i >> 8);
+    f.dst[15] = (uint8_t)i;
+    f.dst[14] = (uint8_t)(i >> 8);
     f.sport = (uint16_t)i;
     return f;
 }
@@ -71,8 +73,9 @@ static void same_result(const struct match_result *a, const struct match_result 
 
 /*
  * The plain enumeration for sets of at most 2 with goodput (tolerance 0): singles
- * first, pairs i < j only when no single fits, in index order; the first max_cands
- * stored, more when there are others.
+ * first, pairs i < j unless several singles fit (one single that fits is a match only
+ * when no pair does), in index order; the first max_cands stored, more when there are
+ * others.
  */
 static void reference(const struct catalog *c, const struct match_opts *o, uint64_t p,
                       struct match_result *r)
@@ -80,7 +83,7 @@ static void reference(const struct catalog *c, const struct match_opts *o, uint6
     memset(r, 0, sizeof(*r));
     r->payload = p;
     size_t total = 0;
-    for (int k = 1; k <= 2 && total == 0; k++) {
+    for (int k = 1; k <= 2 && total <= 1; k++) {
         uint64_t lo = p > (uint64_t)o->oh_max * k ? p - (uint64_t)o->oh_max * k : 0;
         uint64_t hi = p > (uint64_t)o->oh_min * k ? p - (uint64_t)o->oh_min * k : 0;
         for (size_t i = 0; i < c->n; i++)
