@@ -321,9 +321,12 @@ static void ext16(struct flow *f, uint16_t id, struct rd *r)
     case 17:
         f->rbytes = id == 16 ? rd_le32(r) : rd_le64(r);
         break;
-    case 23:
-        addr_v4(f->exporter, rd_le32(r));
+    case 23: { /* a zero address is no address: the exporter record then tells */
+        uint32_t v = rd_le32(r);
+        if (v)
+            addr_v4(f->exporter, v);
         break;
+    }
     case 24:
         addr_v6(f->exporter, r);
         break;
@@ -932,8 +935,8 @@ static int convert(char **files, size_t n, uint64_t from_ms, uint64_t to_ms,
 }
 
 /* The nfdump files PATH stands for: none (0), itself, or a folder's. */
-static int inputs_of(const char *path, uint64_t from_ms, char ***files, size_t *n,
-                     size_t *skipped, struct fs_err *err)
+static int inputs_of(const char *path, uint64_t from_ms, char ***files, size_t *n, size_t *skipped,
+                     struct fs_err *err)
 {
     struct stat st;
     *n = *skipped = 0;
