@@ -75,7 +75,7 @@ static const char usage_text[] =
     "  --allow ADDR[/LEN]  decode only datagrams from these exporters (repeatable);\n"
     "                   others are counted as not allowed and ignored\n"
     "  --control PATH   control socket (default STORE/.flowsleuth-collect.sock when -w\n"
-    "                   is a store folder)\n"
+    "                   is a store folder); only a socket nobody answers is replaced\n"
     "  --status         print the counters of the collector running on the control\n"
     "                   socket (--control PATH, or -w STORE) and exit\n"
     "  --expire-age D   at each rotation remove bins older than D (30d, 12h, 90m, 2w)\n"
