@@ -145,7 +145,7 @@ static void nfdump_print_stats(const char *prog, const struct nfd_stats *st)
             (unsigned long long)st->blocks_bad, (unsigned long long)st->flows);
 }
 
-struct store_reader *input_open(const struct input_opts *in, const char *prog)
+struct store_reader *input_open(struct input_opts *in, const char *prog)
 {
     static const char *const stdin_path[] = { "-" };
     const char *const *paths = in->npaths ? in->paths : stdin_path;
@@ -160,6 +160,7 @@ struct store_reader *input_open(const struct input_opts *in, const char *prog)
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         return NULL;
     }
+    in->nfdump_bad = nx.st.errors + nx.st.blocks_bad;
     int rc = store_reader_open(&r, nx.paths ? nx.paths : paths, npaths, &ro, &err);
     if (in->stats && nx.paths)
         nfdump_print_stats(prog, &nx.st);
@@ -179,7 +180,7 @@ int input_read(struct input_opts *in, const char *prog, int (*fn)(void *ctx, con
     if (!r)
         return 1;
     struct fs_err err = { 0 };
-    int status = 0, rc, stop = 0;
+    int status = in->nfdump_bad ? 1 : 0, rc, stop = 0;
     const struct flow *v;
     size_t n;
     /* A run at a time: the per-record cost is the filter and fn, not a reader call. */

@@ -24,6 +24,7 @@ struct input_opts {
     char *filter_text;       /* trailing arguments or -f FILE, owned */
     struct filter *filter;   /* compiled by input_prepare, NULL = all */
     int open_failed;         /* input_read: the inputs did not open (nothing was read) */
+    uint64_t nfdump_bad;     /* input_open: nfdump files cut short and blocks skipped */
 };
 
 /* The getopt letters these options take, to splice into a command's optstring. */
@@ -78,8 +79,10 @@ struct store_rstats;
 void input_print_rstats(const char *prog, const struct store_rstats *st);
 
 /* The store reader of the command's inputs (stdin when none) and time window; NULL
- * after reporting the error on stderr. */
-struct store_reader *input_open(const struct input_opts *in, const char *prog);
+ * after reporting the error on stderr. nfdump files and folders among the paths are
+ * read through a temporary store file each (nfdump_file.h); what of them could not be
+ * read was reported and is counted in in->nfdump_bad. */
+struct store_reader *input_open(struct input_opts *in, const char *prog);
 
 /*
  * Read every record of the inputs in order that passes the filter, calling fn for each

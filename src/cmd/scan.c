@@ -114,7 +114,7 @@ int input_scan(struct input_opts *in, const char *prog, uint64_t columns,
     struct store_rstats st;
     int status = 1;
     if (ops->setup(ctx, nthreads) == 0)
-        status = scan_drain(r, &s, nthreads, prog, &m);
+        status = scan_drain(r, &s, nthreads, prog, &m) | (in->nfdump_bad != 0);
     else
         s.b[0].stopped = 1; /* the consumer gave up before reading */
     store_reader_stats(r, &st);

@@ -118,12 +118,15 @@ echo "ok   -t selects nfcapd files by their stat record (last flow $last)"
 # Hostile copies: cut short, and a block whose payload is garbage.
 f=$(find "$T/nf-y" -name 'nfcapd.2*' | head -1)
 head -c 300 "$f" >"$T/cut.nf"
-fs print -r "$T/cut.nf" -o csv:packets >"$T/cut.out" 2>"$T/cut.err"
+fs print -r "$T/cut.nf" -o csv:packets >"$T/cut.out" 2>"$T/cut.err" && fail "print of a cut file exited 0"
 grep -q "cut.nf: block at offset 40: .*ends" "$T/cut.err" || fail "truncation not reported: $(cat "$T/cut.err")"
 cp "$f" "$T/bad.nf"
 printf '\377\377\377\377\377\377\377\377' | dd of="$T/bad.nf" bs=1 seek=60 conv=notrunc 2>/dev/null
-fs print -r "$T/bad.nf" -o csv:packets >"$T/bad.out" 2>"$T/bad.err"
-rc=$?
-[ "$rc" -lt 128 ] || fail "corrupt block: exit $rc"
-grep -q "bad.nf: block at offset 40" "$T/bad.err" || fail "bad block not reported: $(cat "$T/bad.err")"
+for cmd in print 'stats -s srcip' count; do
+    rc=0
+    # shellcheck disable=SC2086
+    fs $cmd -r "$T/bad.nf" >"$T/bad.out" 2>"$T/bad.err" || rc=$?
+    [ "$rc" -eq 1 ] || fail "$cmd of a corrupt block: exit $rc, want 1"
+    grep -q "bad.nf: block at offset 40" "$T/bad.err" || fail "$cmd: bad block not reported: $(cat "$T/bad.err")"
+done
 echo "ok   a truncated file and a corrupt block are reported with file and offset"
