@@ -13,10 +13,13 @@
 
 /* Sequence-space tracking of one TCP direction: goodput and retransmissions. */
 struct seqspan {
-    uint32_t hi;   /* sequence number one past the highest payload byte seen */
-    uint8_t init;  /* hi is valid */
-    uint64_t span; /* unique payload bytes = goodput */
+    uint32_t hi;  /* sequence number one past the highest payload byte seen */
+    uint32_t isn; /* the SYN's sequence number, when isn_set */
+    uint8_t init; /* hi is valid */
+    uint8_t isn_set;
+    uint64_t span; /* unique payload bytes seen = goodput */
     uint64_t retx; /* payload bytes at or below hi when they arrived */
+    uint64_t hole; /* bytes jumped over and not seen yet (loss before the capture) */
 };
 
 enum fstate { FS_OPEN = 0, FS_CLOSING = 1 };
@@ -245,11 +248,21 @@ static struct fent *create(struct meter *m, const struct pkt *p, uint32_t h, int
  * Goodput from the sequence span: bytes past the highest sequence seen are new, bytes
  * at or below it were sent before (a retransmission, or reordering, which we cannot
  * tell apart without keeping holes). 32-bit wrap is handled by signed differences.
+ *
+ * A segment that starts beyond hi leaves a hole: bytes the capture did not see (lost
+ * before the capture point, or dropped by it). They are not counted until something
+ * at or below hi arrives, which then fills the hole first: so a segment lost upstream
+ * and retransmitted counts once, and goodput never exceeds the payload the meter saw
+ * (a port reused with a new ISN, or a capture that misses packets, used to count
+ * the whole jump).
  */
 static void seq_update(struct seqspan *s, uint32_t seq, uint32_t len, uint8_t flags)
 {
-    if (flags & FS_TCP_SYN)
+    if (flags & FS_TCP_SYN) {
+        s->isn = seq;
+        s->isn_set = 1;
         seq++;
+    }
     if (!s->init) {
         s->hi = seq;
         s->init = 1;
@@ -259,13 +272,34 @@ static void seq_update(struct seqspan *s, uint32_t seq, uint32_t len, uint8_t fl
     uint32_t end = seq + len;
     int32_t beyond = (int32_t)(end - s->hi);
     if (beyond <= 0) {
-        s->retx += len;
+        uint64_t fill = s->hole < len ? s->hole : len;
+        s->hole -= fill;
+        s->span += fill;
+        s->retx += len - fill;
         return;
     }
-    if ((uint32_t)beyond < len)
+    if ((uint32_t)beyond < len) {
         s->retx += len - (uint32_t)beyond;
-    s->span += (uint32_t)beyond;
+        s->span += (uint32_t)beyond;
+    } else {
+        s->hole += (uint32_t)beyond - len;
+        s->span += len;
+    }
     s->hi = end;
+}
+
+/*
+ * A SYN (without ACK) on the tuple of a connection still open: the same connection
+ * when it repeats the connection's ISN or lies inside its sequence window (the ISN up
+ * to 1 MiB past the highest byte sent: a generous receive window), else a new
+ * connection on a reused port whose old one ended without FIN or RST.
+ */
+static int syn_starts_new(const struct seqspan *s, uint32_t seq)
+{
+    if (!s->init)
+        return 0;
+    uint32_t lo = s->isn_set ? s->isn : s->hi - (1u << 20);
+    return (uint32_t)(seq - lo) > (uint32_t)(s->hi - lo) + (1u << 20);
 }
 
 /*
@@ -286,7 +320,7 @@ static void cut_exchange(struct meter *m, struct fent *e, uint64_t ts_us)
     f->flags = f->rflags = 0;
     f->exchange++;
     for (int d = 0; d < 2; d++)
-        e->seq[d].span = e->seq[d].retx = 0;
+        e->seq[d].span = e->seq[d].retx = e->seq[d].hole = 0;
     e->first_us = e->last_us = ts_us;
 }
 
@@ -352,7 +386,7 @@ void meter_packet(struct meter *m, const struct pkt *p)
     int dir = 0;
     struct fent *e = lookup(m, p, h, &dir);
     int syn_only = p->proto == 6 && (p->tcpflags & (FS_TCP_SYN | FS_TCP_ACK)) == FS_TCP_SYN;
-    if (e && syn_only && e->state == FS_CLOSING) {
+    if (e && syn_only && (e->state == FS_CLOSING || syn_starts_new(&e->seq[dir], p->seq))) {
         expire(m, e, &m->st.exp_reused); /* port reuse: a new connection */
         e = NULL;
     } else if (e && p->ts_us >= e->first_us + m->o.active_ms * 1000) {

@@ -169,6 +169,64 @@ static void test_close_linger_and_port_reuse(void **state)
     meter_free(m);
 }
 
+/* A client port reused without FIN or RST on the old connection: the new SYN's ISN is
+ * far outside the old sequence space, so it starts a new flow; a retransmitted SYN of
+ * the open connection (same ISN) does not. */
+static void test_port_reuse_without_close(void **state)
+{
+    (void)state;
+    struct sinkbuf b;
+    struct meter *m = mk(&b, 60000, 1800000);
+    struct pkt p = tcp(0, 1000, FS_TCP_SYN, 5, 0);
+    meter_packet(m, &p);
+    meter_packet(m, &p); /* SYN retransmitted */
+    p = tcp(1, 1010, FS_TCP_SYN | FS_TCP_ACK, 1000, 0);
+    meter_packet(m, &p);
+    p = tcp(0, 1020, FS_TCP_ACK | FS_TCP_PSH, 6, 100);
+    meter_packet(m, &p);
+    for (uint32_t i = 0; i < 3; i++) {
+        p = tcp(1, 1030 + i, FS_TCP_ACK, 1001 + i * 1000, 1000);
+        meter_packet(m, &p);
+    }
+    assert_int_equal(b.n, 0);
+    /* no FIN, no RST: the client's next connection on the same port */
+    download(m, 5000, 2000000000u, 3000000000u, 2000, 0);
+    assert_int_equal(b.n, 1);
+    assert_int_equal(b.f[0].rgoodput, 3000);
+    assert_int_equal(b.f[0].goodput, 100);
+    assert_int_equal(b.f[0].packets, 3);
+    meter_flush(m);
+    assert_int_equal(b.n, 2);
+    assert_int_equal(b.f[1].rgoodput, 2000);
+    assert_int_equal(b.f[1].rpayload, 2000);
+    struct meter_stats st;
+    meter_get_stats(m, &st);
+    assert_int_equal(st.exp_reused, 1);
+    meter_free(m);
+}
+
+/* Segments the capture never saw (lost before the capture point): goodput counts what
+ * was seen, and a retransmission that fills the hole counts once. */
+static void test_goodput_hole(void **state)
+{
+    (void)state;
+    struct sinkbuf b;
+    struct meter *m = mk(&b, 60000, 1800000);
+    static const uint32_t order[] = { 0, 1, 3, 4, 2, 2 }; /* 2 missing, then twice */
+    for (int i = 0; i < 6; i++) {
+        struct pkt p = tcp(1, 1000 + (uint64_t)i, FS_TCP_ACK, 500 + order[i] * 1000, 1000);
+        meter_packet(m, &p);
+    }
+    struct pkt p = tcp(1, 2000, FS_TCP_ACK, 500 + 7 * 1000, 1000); /* 5, 6 never seen */
+    meter_packet(m, &p);
+    meter_flush(m);
+    assert_int_equal(b.n, 1);
+    assert_int_equal(b.f[0].goodput, 6000);
+    assert_int_equal(b.f[0].retrans, 1000);
+    assert_int_equal(b.f[0].payload, 7000);
+    meter_free(m);
+}
+
 static void test_linger_expiry(void **state)
 {
     (void)state;
@@ -295,6 +353,8 @@ int main(void)
         cmocka_unit_test(test_goodput_with_retransmissions_and_wrap),
         cmocka_unit_test(test_midstream_start),
         cmocka_unit_test(test_close_linger_and_port_reuse),
+        cmocka_unit_test(test_port_reuse_without_close),
+        cmocka_unit_test(test_goodput_hole),
         cmocka_unit_test(test_linger_expiry),
         cmocka_unit_test(test_idle_and_active_timeouts),
         cmocka_unit_test(test_eviction),
