@@ -129,13 +129,9 @@ int store_walk(const char *root, int want_tmp, struct store_walk *w, struct fs_e
     if (dfd < 0)
         return fs_err_set(err, -errno, -1, "%s: %s", root, strerror(errno));
     struct wctx c = { w, want_tmp };
-    size_t n = strlen(root);
-    /* "STORE/" and "STORE" give the same paths. */
-    char *r = xstrdup(root);
-    while (n > 1 && r[n - 1] == '/')
-        r[--n] = '\0';
-    walk_dir(&c, dfd, r, n + 1, 0);
-    free(r);
+    /* Paths are root as given + "/" + rel, as messages named them before (a root
+     * "STORE/" gives "STORE//2024/..."; scripts grep the collector's log for them). */
+    walk_dir(&c, dfd, root, strlen(root) + 1, 0);
     if (w->nfiles > 1)
         qsort(w->files, w->nfiles, sizeof(*w->files), file_cmp);
     return 0;
