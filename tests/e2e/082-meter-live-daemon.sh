@@ -13,7 +13,9 @@ need python3 ss
 [ -z "$FS_EXEC_PREFIX" ] || skip "a daemon escapes FS_EXEC_PREFIX"
 
 dpid=
-cleanup() { [ -n "$dpid" ] && kill "$dpid" 2>/dev/null || true; }
+cleanup() {
+    if [ -n "$dpid" ]; then kill "$dpid" 2>/dev/null || true; fi
+}
 trap cleanup EXIT INT TERM
 port=$(free_port 1)
 send() { # send N: N datagrams from one socket (one flow)
@@ -47,8 +49,8 @@ grep -q "pid $dpid," "$T/s0.txt" || fail "--status: $(cat "$T/s0.txt")"
 send 3
 has_written() { fs meter --status -w "$T/S/" | grep -q "flows written 1,"; }
 wait_until 5 has_written || fail "no flow written after --idle 1: $(fs meter --status -w "$T/S/")"
-grep -q "packets read 3," "$(fs meter --status -w "$T/S/" >"$T/s1.txt" && echo "$T/s1.txt")" ||
-    fail "--status: $(cat "$T/s1.txt")"
+fs meter --status -w "$T/S/" >"$T/s1.txt" || fail "--status"
+grep -q "packets read 3," "$T/s1.txt" || fail "--status: $(cat "$T/s1.txt")"
 echo "ok   (a) -D: pid $dpid; --status: $(tail -1 "$T/s1.txt")"
 
 [ "$(files)" = 0 ] || fail "a bin file before SIGHUP"
