@@ -153,6 +153,7 @@ struct store_reader *input_open(struct input_opts *in, const char *prog)
     struct store_ropts ro = { in->from_ms, in->to_ms };
     struct store_reader *r = NULL;
     struct fs_err err = { 0 };
+    in->open_failed = 1; /* until the reader stands */
     /* nfdump's files and folders: read through a temporary flowsleuth file each. */
     struct nfdump_inputs nx;
     struct nfd_sink warn = { NULL, nfdump_warn, (void *)prog };
@@ -169,6 +170,7 @@ struct store_reader *input_open(struct input_opts *in, const char *prog)
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         return NULL;
     }
+    in->open_failed = 0;
     return r;
 }
 
@@ -176,7 +178,6 @@ int input_read(struct input_opts *in, const char *prog, int (*fn)(void *ctx, con
                void *ctx)
 {
     struct store_reader *r = input_open(in, prog);
-    in->open_failed = r == NULL;
     if (!r)
         return 1;
     struct fs_err err = { 0 };

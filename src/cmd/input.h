@@ -23,7 +23,7 @@ struct input_opts {
     int stats;               /* --stats: print reader counters to stderr */
     char *filter_text;       /* trailing arguments or -f FILE, owned */
     struct filter *filter;   /* compiled by input_prepare, NULL = all */
-    int open_failed;         /* input_read: the inputs did not open (nothing was read) */
+    int open_failed;         /* input_open: the inputs did not open (nothing was read) */
     uint64_t nfdump_bad;     /* input_open: nfdump files cut short and blocks skipped */
 };
 
@@ -81,7 +81,8 @@ void input_print_rstats(const char *prog, const struct store_rstats *st);
 /* The store reader of the command's inputs (stdin when none) and time window; NULL
  * after reporting the error on stderr. nfdump files and folders among the paths are
  * read through a temporary store file each (nfdump_file.h); what of them could not be
- * read was reported and is counted in in->nfdump_bad. */
+ * read was reported and is counted in in->nfdump_bad. NULL sets in->open_failed: a
+ * command then prints nothing to stdout, not even a header (input_scan's callers too). */
 struct store_reader *input_open(struct input_opts *in, const char *prog);
 
 /*
