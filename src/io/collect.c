@@ -38,6 +38,7 @@ struct collect_exp {
     uint64_t sysinit_ms;
     uint32_t samp_id[SAMPLERS], samp_val[SAMPLERS];
     uint64_t tmpl_bytes; /* compiled templates of this entry, all sessions */
+    struct tnode *thead; /* those templates (tnode.enext) */
     uint16_t sess_port;  /* the source port that defined templates ... */
     uint8_t has_sess;    /* ... once one did */
     uint8_t many_sess;   /* more than one port defined templates: no fallback */
@@ -47,7 +48,9 @@ struct collect_exp {
 struct tnode {
     struct tnode *next;
     struct key k;
-    size_t bytes; /* what the template takes (tmpl_cost) */
+    size_t bytes;                 /* what the template takes (tmpl_cost) */
+    struct collect_exp *owner;    /* the entry charged for it (NULL once that is evicted) */
+    struct tnode *enext, **eprev; /* the owner's list of its templates */
     struct tmpl t;
 };
 
@@ -171,6 +174,12 @@ static void exp_evict_one(struct collector *c)
             pp = &(*pp)->next;
         if (*pp == c->last_exp)
             c->last_exp = NULL;
+        for (struct tnode *t = (*pp)->thead, *tn; t; t = tn) {
+            tn = t->enext; /* its templates stay, charged to nobody */
+            t->owner = NULL;
+            t->enext = NULL;
+            t->eprev = NULL;
+        }
         add_stats(&c->evicted, &(*pp)->st);
         free(*pp);
         *pp = NULL;
@@ -438,15 +447,15 @@ static size_t tmpl_cost(const struct tmpl *t)
            (size_t)t->nwire * sizeof(struct tmpl_field) + 64u;
 }
 
-/* Take a template's bytes off its entry and the total. */
-static void tmpl_uncount(struct collector *c, const struct tnode *n)
+/* Take a template's bytes off its entry and the total, and it off the entry's list. */
+static void tmpl_uncount(struct collector *c, struct tnode *n)
 {
-    struct key k = n->k;
-    k.tid = 0;
-    k.port = 0;
-    struct collect_exp *e = exp_lookup(c, &k);
-    if (e)
-        e->tmpl_bytes -= e->tmpl_bytes < n->bytes ? e->tmpl_bytes : n->bytes;
+    if (n->owner) {
+        n->owner->tmpl_bytes -= n->bytes;
+        *n->eprev = n->enext;
+        if (n->enext)
+            n->enext->eprev = n->eprev;
+    }
     c->tmpl_bytes -= n->bytes;
 }
 
@@ -513,6 +522,28 @@ static void sess_note(struct collect_exp *e, uint16_t port)
 }
 
 /*
+ * The entry's budget is spent and more than one session defined its templates: the
+ * templates of the sessions other than port's go (counted as evicted), the newest
+ * session wins. Exporters that restart or reconnect from a new source port leave their
+ * old session's templates behind, which must not lock them out of their budget.
+ */
+static void drop_other_sessions(struct collector *c, struct collect_exp *e, uint16_t port)
+{
+    for (struct tnode *n = e->thead, *next; n; n = next) {
+        next = n->enext;
+        if (n->k.port == port)
+            continue;
+        struct tnode **pp = tmpl_find(c, &n->k);
+        if (*pp) /* always n: it is in the table */
+            tnode_unlink(c, pp);
+        c->templates_evicted++;
+    }
+    e->has_sess = 1;
+    e->sess_port = port;
+    e->many_sess = 0;
+}
+
+/*
  * Insert or replace the template of k (takes t's allocations): 0, or -1 when the entry's
  * byte budget would be exceeded (t is freed, counted as refused). Beyond the count or
  * the total byte cap the oldest templates are evicted.
@@ -521,9 +552,13 @@ static int tmpl_store(struct collector *c, const struct key *k, struct tmpl *t)
 {
     size_t cost = tmpl_cost(t);
     struct tnode **pp = tmpl_find(c, k);
-    size_t old = *pp ? (*pp)->bytes : 0;
+    size_t old = *pp && (*pp)->owner ? (*pp)->bytes : 0;
     struct collect_exp *e = exp_get(c, k->addr, k->domain, k->version);
-    if ((e->tmpl_bytes > old ? e->tmpl_bytes - old : 0) + cost > c->o.max_tmpl_bytes) {
+    if (e->tmpl_bytes - old + cost > c->o.max_tmpl_bytes && e->many_sess) {
+        drop_other_sessions(c, e, k->port);
+        pp = tmpl_find(c, k); /* the chain may have lost nodes before k's */
+    }
+    if (e->tmpl_bytes - old + cost > c->o.max_tmpl_bytes) {
         e->st.templates_refused++;
         tmpl_free(t);
         return -1;
@@ -540,6 +575,12 @@ static int tmpl_store(struct collector *c, const struct key *k, struct tmpl *t)
     n->k = *k;
     n->t = *t;
     n->bytes = cost;
+    n->owner = e;
+    n->enext = e->thead;
+    n->eprev = &e->thead;
+    if (e->thead)
+        e->thead->eprev = &n->enext;
+    e->thead = n;
     *pp = n;
     c->ntmpls++;
     c->tmpl_bytes += cost;

@@ -349,12 +349,52 @@ static void test_template_budget(void **state)
     collector_free(c);
 }
 
+/* An exporter that reconnects from a new port each time (TCP, restarts) leaves its old
+ * sessions' templates behind: once its budget is spent they make room for the newest
+ * session instead of locking it out. */
+static void test_stale_sessions(void **state)
+{
+    (void)state;
+    struct collect_opts o = { 0 };
+    o.max_tmpl_bytes = 64u << 10;
+    struct collector *c = collector_new(&o);
+    struct buf *b = malloc(sizeof(*b));
+    struct got g = { 0 };
+    for (uint16_t port = 1000; port < 1012; port++) {
+        v9_header(b, 42);
+        tmpl_a(b);
+        for (uint32_t t = 0; t < 5; t++) { /* 100 skipped fields: about 1.5 KB each */
+            size_t at = b->n;
+            p16(b, 0);
+            p16(b, 0);
+            p16(b, 300 + t);
+            p16(b, 100);
+            for (int i = 0; i < 100; i++)
+                p16(b, 2000 + (uint32_t)i), p16(b, 1);
+            patch_len(b, at + 2, at);
+        }
+        feed(c, port, b, &g);
+    }
+    struct collect_totals t;
+    collector_totals(c, &t);
+    assert_int_equal(stats_of(c).templates_refused, 0);
+    assert_true(t.templates_evicted > 0);
+    assert_true(t.templates_bytes <= (64u << 10));
+    /* The newest session decodes, and a next port falls back to it alone. */
+    v9_header(b, 42);
+    data_a(b, 1900, NOW_MS - 3000, NOW_MS - 100);
+    assert_int_equal(feed(c, 1011, b, &g), 1);
+    assert_int_equal(g.f[0].bytes, 1900);
+    free(b);
+    collector_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_sessions),    cmocka_unit_test(test_port_change_fallback),
         cmocka_unit_test(test_bad_time),        cmocka_unit_test(test_future),
-        cmocka_unit_test(test_template_budget),
+        cmocka_unit_test(test_template_budget), cmocka_unit_test(test_stale_sessions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
