@@ -3,15 +3,19 @@
  * STORE/YYYY/MM/DD/flows.YYYYMMDDhhmm[.N]) by age and by total size, as a collector
  * does at each rotation (collect --expire-age / --expire-size).
  *
- *   walk STORE/YYYY/MM/DD  ->  bin files sorted by (bin start, suffix)
+ *   store_walk(STORE)  ->  bin files sorted by (bin start, suffix)
  *   age:  a file whose bin started before now - max_age goes
  *   size: then the oldest go until the rest fit in max_bytes
- *   empty day/month/year folders left behind are removed
+ *   the folders a removal left empty are removed
+ *
+ * The walk is the readers' (store_walk.h): no symlink inside the store is followed, and
+ * files are unlinked relative to their folder, so nothing outside the store goes.
  *
  * Hidden temp files (".flows...tmp.PID.K") of writers that no longer run (a collector
  * killed with -9) are removed too: they can never be completed. Other files (the
  * collector's .templates, its control socket, anything a user put there) are left
- * alone. With dry_run nothing is removed and fn is told what would go.
+ * alone. With dry_run nothing at all is removed (stale temp files neither) and fn is
+ * told what would go.
  *
  * Nothing here prints; fn (may be NULL) is called once per file removed (or that would
  * be), with the reason.
