@@ -85,8 +85,7 @@ ondisk=$(count "$T/A")
 [ "$ondisk" = "$stored" ] || fail "counter says stored $stored, the store holds $ondisk"
 [ "$(num "time out of range" "$T/a.log")" = 2 ] || fail "bad times not counted: $(cat "$T/a.log")"
 [ "$(num "lost to write errors" "$T/a.log")" = 0 ] || fail "records counted lost"
-grep -q "records are dropped\|lost" "$T/a.log" && ! grep -q "lost to write errors 0" "$T/a.log" &&
-    fail "a write failure was reported"
+grep -q "records are dropped" "$T/a.log" && fail "a write failure was reported"
 run "$T/A2" "$T/a2.log" bad --bad-time drop
 stored=$(num "records stored" "$T/a2.log")
 [ "$stored" = 53 ] || fail "--bad-time drop: stored $stored of 53"
