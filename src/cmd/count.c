@@ -10,6 +10,7 @@
 #include "input.h"
 #include "scan.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -263,11 +264,12 @@ int cmd_count(int argc, char **argv)
                      "use a larger --bin or a time window (-t)\n",
                 co.bin_s);
         status = 1;
-    } else {
+    } else if (!in.open_failed) { /* inputs that did not open print no header */
         print_series(&ctx.c, co.mode, co.plain);
-        fflush(stdout);
-        if (ferror(stdout))
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fprintf(stderr, PROG ": stdout: write: %s\n", strerror(errno ? errno : EIO));
             status = 1;
+        }
     }
     count_free(&ctx.c);
     input_free(&in);

@@ -14,6 +14,7 @@
 #include "input.h"
 #include "scan.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -588,6 +589,8 @@ static int run(struct stats_ctx *ctx, const struct stats_opts *so, struct input_
                run_parallel(ctx, so, in, &status);
     if (!done)
         status = input_read(in, PROG, on_flow, ctx);
+    if (in->open_failed) /* inputs that did not open print nothing, not even a header */
+        return status;
     if (ctx->bi)
         biflow_flush(ctx->bi, count_flow, ctx);
     if (ctx->out)
@@ -603,9 +606,10 @@ static int run(struct stats_ctx *ctx, const struct stats_opts *so, struct input_
         if (rc)
             status = rc;
     }
-    fflush(stdout);
-    if (ferror(stdout))
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, PROG ": stdout: write: %s\n", strerror(errno ? errno : EIO));
         status = 1;
+    }
     return status;
 }
 

@@ -98,6 +98,7 @@ for cmd in print count "stats -s src"; do
     # shellcheck disable=SC2086
     fs $cmd -r "$T/nf" >"$T/nf.out" 2>"$T/nf.err" && fail "$cmd of a folder without flows exited 0"
     grep -q "no flowsleuth flow files in $T/nf" "$T/nf.err" || fail "$cmd: $(cat "$T/nf.err")"
+    [ -s "$T/nf.out" ] && fail "$cmd wrote to stdout on error: $(cat "$T/nf.out")"
 done
 fs print -r "$T/nf" >"$T/nf.out" 2>/dev/null || true
 [ -s "$T/nf.out" ] && fail "print wrote to stdout on error: $(cat "$T/nf.out")"
