@@ -3,6 +3,7 @@
  * first, remove by age and then by size, and tidy the folders left empty.
  */
 #include "expire.h"
+#include "../core/units.h"
 #include "../core/xalloc.h"
 #include "store_walk.h"
 
@@ -133,13 +134,11 @@ int expire_parse_age(const char *s, uint64_t *ms)
     return 0;
 }
 
-/* Size to bytes. */
+/* Size to bytes, with the units of every command (core/units.h). */
 int expire_parse_size(const char *s, uint64_t *bytes)
 {
-    static const uint64_t mult[] = { 1ull << 10, 1ull << 20, 1ull << 30, 1ull << 40,
-                                     1ull << 10, 1ull << 20, 1ull << 30, 1ull << 40 };
     uint64_t v;
-    if (parse_unit(s, "KMGTkmgt", mult, &v) != 0 || v == 0)
+    if (!s || units_parse_str(s, 1, &v) != 0 || v == 0)
         return FS_EINVAL;
     *bytes = v;
     return 0;

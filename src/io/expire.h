@@ -52,7 +52,7 @@ int store_expire(const char *root, const struct expire_opts *o, expire_fn fn, vo
 /* "30d", "12h", "90m", "45s", "2w", or plain seconds -> milliseconds; 0 or FS_EINVAL. */
 int expire_parse_age(const char *s, uint64_t *ms);
 
-/* "10G", "500M", "64K", "1T" (powers of 1024, optional trailing B), or bytes; 0 or FS_EINVAL. */
+/* "10G", "500M", "64k" (powers of 1000), "10Gi", "512MiB" (of 1024), or bytes; 0 or FS_EINVAL. */
 int expire_parse_size(const char *s, uint64_t *bytes);
 
 #endif

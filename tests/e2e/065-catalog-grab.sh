@@ -165,7 +165,7 @@ NL='
 
 # --- 1. the default crawl (depth 2) ---
 : >"$T/access.log"
-fs catalog grab --delay 0 --max-body 4M -o "$T/cat.tsv" "$BASE/" 2>"$T/grab.err" ||
+fs catalog grab --delay 0 --max-body 4Mi -o "$T/cat.tsv" "$BASE/" 2>"$T/grab.err" ||
     fail "grab exited $?: $(cat "$T/grab.err")"
 expect_cat "$T/cat.exp" "$E_REL$NL$E_TOOL$NL$E_ISO$NL$E_APP$NL$E_PKG$NL$E_BIG$NL"
 expect_same "$T/cat.exp" "$T/cat.tsv"
@@ -219,7 +219,7 @@ done
 # --- 6. the hostile server: every trick reported, the crawl ends within bounds ---
 t0=$(date +%s)
 # shellcheck disable=SC2086
-timeout 60 $FS_EXEC_PREFIX "$FS_BIN" catalog grab --delay 0 --timeout 2s --max-body 64K -o "$T/liar.tsv" \
+timeout 60 $FS_EXEC_PREFIX "$FS_BIN" catalog grab --delay 0 --timeout 2s --max-body 64Ki -o "$T/liar.tsv" \
     "http://127.0.0.1:$PL/" 2>"$T/liar.err" || fail "grab on the liar exited $?"
 t1=$(date +%s)
 [ $((t1 - t0)) -le 15 ] || fail "hostile crawl took $((t1 - t0)) s"

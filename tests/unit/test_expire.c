@@ -145,8 +145,12 @@ static void test_parse(void **state)
     assert_int_equal(expire_parse_age("", &v), FS_EINVAL);
     assert_int_equal(expire_parse_age("0", &v), FS_EINVAL);
     assert_int_equal(expire_parse_size("10G", &v), 0);
+    assert_int_equal(v, 10000000000ull);
+    assert_int_equal(expire_parse_size("10Gi", &v), 0);
     assert_int_equal(v, 10ull << 30);
     assert_int_equal(expire_parse_size("500MB", &v), 0);
+    assert_int_equal(v, 500000000ull);
+    assert_int_equal(expire_parse_size("500MiB", &v), 0);
     assert_int_equal(v, 500ull << 20);
     assert_int_equal(expire_parse_size("4096", &v), 0);
     assert_int_equal(v, 4096);
