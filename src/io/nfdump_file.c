@@ -58,6 +58,7 @@ struct nfd {
     uint64_t data_off;    /* first data block */
     uint64_t block_off;   /* the current block's header */
     uint8_t *cbuf, *rbuf; /* compressed payload, decompressed payload */
+    size_t ccap, rcap;
     ZSTD_DCtx *zctx;
     struct nfd_exp *exp;
     size_t nexp, capexp;
@@ -465,42 +466,72 @@ static void read_records(struct nfd *d, const uint8_t *p, size_t n, uint32_t nre
 
 /* ---- blocks ---- */
 
-/* Decompress n bytes of cbuf into rbuf: the decoded length, or -1 with *why set. */
-static long decompress(struct nfd *d, size_t n, const char **why)
+/* One attempt into rbuf's rcap bytes: the decoded length, -1 when the payload is
+ * corrupt, -2 when the output did not fit (LZ4 cannot tell the two apart: -2). */
+static long try_decompress(struct nfd *d, size_t n)
 {
-    size_t cap = NFD_MAX_BLOCK;
-    *why = "does not decompress";
     switch (d->codec) {
     case CODEC_LZ4: {
-        int k = LZ4_decompress_safe((const char *)d->cbuf, (char *)d->rbuf, (int)n, (int)cap);
-        return k < 0 ? -1 : k;
+        int k = LZ4_decompress_safe((const char *)d->cbuf, (char *)d->rbuf, (int)n, (int)d->rcap);
+        return k < 0 ? -2 : k;
     }
     case CODEC_LZO: {
-        lzo_uint out = cap;
+        lzo_uint out = d->rcap;
         int rc = lzo1x_decompress_safe(d->cbuf, n, d->rbuf, &out, NULL);
-        if (rc == LZO_E_OUTPUT_OVERRUN)
-            *why = "decompresses to more than the block cap (8 MiB)";
-        return rc == LZO_E_OK ? (long)out : -1;
+        return rc == LZO_E_OK ? (long)out : rc == LZO_E_OUTPUT_OVERRUN ? -2 : -1;
     }
     case CODEC_BZ2: {
-        unsigned int out = (unsigned int)cap;
+        unsigned int out = (unsigned int)d->rcap;
         int rc = BZ2_bzBuffToBuffDecompress((char *)d->rbuf, &out, (char *)d->cbuf, (unsigned int)n,
                                             0, 0);
-        if (rc == BZ_OUTBUFF_FULL)
-            *why = "decompresses to more than the block cap (8 MiB)";
-        return rc == BZ_OK ? (long)out : -1;
+        return rc == BZ_OK ? (long)out : rc == BZ_OUTBUFF_FULL ? -2 : -1;
     }
-    case CODEC_ZSTD: {
+    default: {
         if (!d->zctx)
             d->zctx = ZSTD_createDCtx();
-        size_t k = ZSTD_decompressDCtx(d->zctx, d->rbuf, cap, d->cbuf, n);
-        if (ZSTD_isError(k) && ZSTD_getErrorCode(k) == ZSTD_error_dstSize_tooSmall)
-            *why = "decompresses to more than the block cap (8 MiB)";
-        return ZSTD_isError(k) ? -1 : (long)k;
+        size_t k = ZSTD_decompressDCtx(d->zctx, d->rbuf, d->rcap, d->cbuf, n);
+        if (!ZSTD_isError(k))
+            return (long)k;
+        return ZSTD_getErrorCode(k) == ZSTD_error_dstSize_tooSmall ? -2 : -1;
     }
-    default:
+    }
+}
+
+/*
+ * Decompress n bytes of cbuf into rbuf: the decoded length, or -1 with *why set. The
+ * output buffer starts small and doubles up to the cap, so a block costs memory in
+ * proportion to what it holds and a bomb stops at NFD_MAX_BLOCK.
+ */
+static long decompress(struct nfd *d, size_t n, const char **why)
+{
+    if (d->codec < CODEC_LZO || d->codec > CODEC_ZSTD) {
         *why = "unknown compression";
         return -1;
+    }
+    size_t room = n * 4 > (256u << 10) ? n * 4 : (256u << 10);
+    if (d->codec == CODEC_ZSTD) {
+        unsigned long long want = ZSTD_getFrameContentSize(d->cbuf, n);
+        if (want != ZSTD_CONTENTSIZE_UNKNOWN && want != ZSTD_CONTENTSIZE_ERROR && want > room)
+            room = want > NFD_MAX_BLOCK ? NFD_MAX_BLOCK : (size_t)want;
+    }
+    for (;;) {
+        room = room > NFD_MAX_BLOCK ? NFD_MAX_BLOCK : room;
+        if (d->rcap < room) {
+            free(d->rbuf);
+            d->rbuf = xmalloc(room);
+            d->rcap = room;
+        }
+        long k = try_decompress(d, n);
+        if (k >= 0)
+            return k;
+        if (k == -1 || d->rcap >= NFD_MAX_BLOCK) {
+            *why = k == -1 ? "does not decompress"
+                   : d->codec == CODEC_LZ4
+                       ? "does not decompress (or to more than the block cap, 8 MiB)"
+                       : "decompresses to more than the block cap (8 MiB)";
+            return -1;
+        }
+        room = d->rcap * 2;
     }
 }
 
@@ -528,6 +559,11 @@ static int next_block(struct nfd *d, struct fs_err *err)
         warnf(d, "block size over the cap (8 MiB), skipped", NULL);
         d->st->blocks_bad++;
         return src_seek(&d->src, d->src.off + size) == 0 ? 1 : FS_ETRUNC;
+    }
+    if (d->ccap < size || !d->cbuf) {
+        free(d->cbuf);
+        d->ccap = size ? size : 1;
+        d->cbuf = xmalloc(d->ccap);
     }
     if ((rc = src_read(&d->src, d->cbuf, size)) != 0)
         return fs_err_set(err, rc, (long long)d->block_off, "%s: block at offset %llu: %s", d->name,
@@ -595,8 +631,6 @@ static void nfd_free(struct nfd *d)
 
 static int decode(struct nfd *d, struct fs_err *err)
 {
-    d->cbuf = xmalloc(NFD_MAX_BLOCK);
-    d->rbuf = xmalloc(NFD_MAX_BLOCK);
     int rc = parse_header(d, err);
     while (rc == 0 && !d->stop && (rc = next_block(d, err)) == 1)
         rc = 0;
@@ -707,8 +741,6 @@ int nfdump_file_times(const char *path, uint64_t *first, uint64_t *last, struct 
     struct nfd d = {
         .src = { fp, NULL, size, 0 }, .name = path, .sink = &none, .st = &st, .want_times = 1
     };
-    d.cbuf = xmalloc(NFD_MAX_BLOCK);
-    d.rbuf = xmalloc(NFD_MAX_BLOCK);
     int rc = parse_header(&d, err);
     if (rc == 0)
         rc = d.layout == 1 ? times_v1(&d, err) : times_v2(&d, err);
