@@ -31,14 +31,15 @@ struct input_opts {
 #define INPUT_OPTSTRING "r:t:f:"
 
 /* Help lines for the options, for each command's --help. */
-#define INPUT_HELP                                                                          \
-    "  -r PATH          read flows from a file, a store folder or - (stdin); repeatable\n"  \
-    "                   (default: stdin)\n"                                                 \
-    "  -t FROM[..TO]    time window: ISO 8601 UTC (2026-11-01T08:00), @EPOCH or relative\n" \
-    "                   (-2h, -30m, -7d); flows overlapping the window are read\n"          \
-    "  -f FILE          read the filter expression from FILE (# starts a comment)\n"        \
-    "  --stats          print files, blocks and records read or skipped to stderr\n"        \
-    "  FILTER           trailing arguments: a filter expression, e.g. 'proto tcp and\n"     \
+#define INPUT_HELP                                                                            \
+    "  -r PATH          read flows from a file, a store folder or - (stdin); repeatable\n"    \
+    "                   (default: stdin)\n"                                                   \
+    "  -t FROM[..TO]    time window: ISO 8601 (2026-11-01T08:00 is UTC, or with an offset:\n" \
+    "                   2026-11-01T09:00+01:00), @EPOCH or relative (-2h, -30m, -7d);\n"      \
+    "                   flows overlapping the window are read\n"                              \
+    "  -f FILE          read the filter expression from FILE (# starts a comment)\n"          \
+    "  --stats          print files, blocks and records read or skipped to stderr\n"          \
+    "  FILTER           trailing arguments: a filter expression, e.g. 'proto tcp and\n"       \
     "                   dst port 80 and rbytes > 1M' (see flowsleuth(1), FILTERS)\n"
 
 /*
