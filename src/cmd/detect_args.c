@@ -12,6 +12,7 @@ static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
                                           { "all", no_argument, NULL, 2 },
                                           { "model-file", required_argument, NULL, 3 },
                                           MATCH_LONGOPTS,
+                                          MATCH_RANGES_OPT,
                                           { NULL, 0, NULL, 0 } };
 
 /* The long name of option value c, for messages. */
@@ -63,6 +64,7 @@ int detect_args_parse(struct detect_args *a, const char *prog, const char *usage
 {
     memset(a, 0, sizeof(*a));
     match_opts_default(&a->mo);
+    a->mo.range_gap_ms = MATCH_RANGES_DEFAULT_MS;
     a->mode = ROWS_TABLE;
     a->batch.o = &a->mo;
     a->allow_tree = allow_all;

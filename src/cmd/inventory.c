@@ -32,7 +32,7 @@ static const char usage_text[] =
     "  -o FORMAT        table (default), csv, tsv, json (one object a line)\n"
     "  --model-file MODEL  a nearest model saved by flowsleuth learn: each known\n"
     "                   server's overhead narrowed to what was learned there (tree\n"
-    "                   models are refused: they cannot reject)\n" MATCH_HELP
+    "                   models are refused: they cannot reject)\n" MATCH_HELP MATCH_RANGES_HELP
     "  -h, --help       this help\n";
 
 static const char *const cols[] = { "client", "platform", "name",  "version",

@@ -34,7 +34,7 @@ static const char usage_text[] =
     "  --model-file MODEL  a model saved by flowsleuth learn: nearest narrows each known\n"
     "                   server's overhead to what was learned there; tree and tree-bp\n"
     "                   give every flow the class the article's tree decides (no reject)\n" MATCH_HELP
-    "  -h, --help       this help\n";
+        MATCH_RANGES_HELP "  -h, --help       this help\n";
 
 static const char *const cols[] = { "time",  "client",  "server", "port",    "exchange", "payload",
                                     "basis", "verdict", "cand",   "set",     "name",     "version",
@@ -50,6 +50,7 @@ struct mctx {
     struct rows rows;
     int all;
     size_t nflows, nmatch, nambig, nreject, nposs;
+    size_t ngroups, npieces; /* range groups matched as one download, and their flows */
 };
 
 /* One row: the flow's columns, then entry part (or empty columns when e is NULL). */
@@ -95,6 +96,10 @@ static int on_result(void *vctx, const struct flow *f, const struct match_result
     m->nambig += r->verdict == MV_AMBIGUOUS;
     m->nreject += r->verdict == MV_REJECT;
     m->nposs += r->verdict == MV_POSSIBLE;
+    if (r->pieces > 1) {
+        m->ngroups++;
+        m->npieces += (size_t)r->pieces;
+    }
     if (r->verdict == MV_REJECT && !m->all)
         return 0;
     if (r->ncands == 0)
@@ -122,6 +127,8 @@ static void run_tree(const struct detect_args *a, struct mctx *m)
         struct match_result r;
         memset(&r, 0, sizeof(r));
         r.payload = match_payload(f, a->mo.header_bytes, &r.basis);
+        if (r.payload <= a->mo.min_size)
+            continue; /* kept only as a possible range piece */
         size_t e = entry_named(&a->cat, model_tree_class(&a->model, f));
         if (e < a->cat.n) {
             r.verdict = MV_MATCH;
@@ -159,6 +166,10 @@ int cmd_match(int argc, char **argv)
     fprintf(stderr,
             PROG ": %zu flows considered: %zu match, %zu ambiguous, %zu possible, %zu rejected\n",
             m.nflows, m.nmatch, m.nambig, m.nposs, m.nreject);
+    if (m.ngroups)
+        fprintf(stderr,
+                PROG ": of them %zu range groups (%zu flows matched as one download each)\n",
+                m.ngroups, m.npieces);
     rows_free(&m.rows);
     detect_args_free(&a);
     return ferror(stdout) ? 1 : st;

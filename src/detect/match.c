@@ -23,6 +23,7 @@ void match_opts_default(struct match_opts *o)
     o->calib_slack = 16;
     o->req_slack = 4;
     o->work_cap = 20000000;
+    o->range_gap_ms = 0; /* match and inventory turn it on; eval scores flow by flow */
 }
 
 /* Goodput counts every byte once; rpayload may count retransmissions twice; bytes
@@ -204,8 +205,8 @@ static void window(const struct match_opts *o, const struct match_calib *cal, ui
 {
     int64_t ohlo = o->oh_min, ohhi = o->oh_max;
     if (cal && cal->resp) {
-        ohlo = cal->resp_oh - (int64_t)o->calib_slack;
-        ohhi = cal->resp_oh + (int64_t)o->calib_slack;
+        ohlo = cal->span ? cal->resp_lo : cal->resp_oh - (int64_t)o->calib_slack;
+        ohhi = cal->span ? cal->resp_hi : cal->resp_oh + (int64_t)o->calib_slack;
         if (ohlo < 0)
             ohlo = 0;
     }
@@ -344,9 +345,10 @@ static int cmp_i64(const void *a, const void *b)
  * The value a strict majority of votes v[0..n) agree on within +-slack (the middle of
  * the largest cluster no wider than 2 * slack); 0 when there is none. Two clusters of
  * equal weight mean the votes contradict each other: no calibration is better than a
- * guessed one. v is sorted in place.
+ * guessed one. v is sorted in place. span (may be NULL) gets the cluster's smallest
+ * and largest vote. Returns the cluster's size, 0 without a majority.
  */
-static int consensus(int64_t *v, size_t n, uint64_t slack, int64_t *out)
+static size_t consensus(int64_t *v, size_t n, uint64_t slack, int64_t *out, int64_t *span)
 {
     size_t best = 0, at = 0;
     if (n == 0)
@@ -363,7 +365,11 @@ static int consensus(int64_t *v, size_t n, uint64_t slack, int64_t *out)
     if (2 * best <= n)
         return 0;
     *out = v[at + best / 2];
-    return 1;
+    if (span) {
+        span[0] = v[at];
+        span[1] = v[at + best - 1];
+    }
+    return best;
 }
 
 /*
@@ -405,17 +411,158 @@ static void run_server(const struct catalog *c, const uint64_t *sizes, const str
     memset(&cal, 0, sizeof(cal));
     for (size_t x = a; x < b; x++)
         first[x - a] = res[it[x].i];
-    cal.resp = consensus(v, votes(c, it, a, b, first, 0, v), o->calib_slack, &cal.resp_oh);
+    int64_t span[2];
+    size_t agree =
+        consensus(v, votes(c, it, a, b, first, 0, v), o->calib_slack, &cal.resp_oh, span);
+    cal.resp = agree > 0;
+    /* Enough agreeing downloads show how far this server's headers really vary (the
+     * Content-Length digits, a Content-Type or two): a window that wide, not +-16. */
+    if (agree >= MATCH_SPAN_VOTES) {
+        cal.span = 1;
+        cal.resp_lo = span[0] - MATCH_SPAN_MARGIN;
+        cal.resp_hi = span[1] + MATCH_SPAN_MARGIN;
+    }
     for (size_t x = a, y; cal.resp && x < b; x = y) {
         for (y = x + 1; y < b && memcmp(it[x].f->src, it[y].f->src, 16) == 0; y++)
             ;
-        cal.req =
-            consensus(v, votes(c, it, x, y, first + (x - a), 1, v), o->req_slack, &cal.req_oh);
+        cal.req = consensus(v, votes(c, it, x, y, first + (x - a), 1, v), o->req_slack, &cal.req_oh,
+                            NULL) > 0;
         for (size_t z = x; z < y; z++)
             flow_match(c, sizes, o, &cal, it[z].f, &res[it[z].i]);
     }
     free(first);
     free(v);
+}
+
+/* Client, server, port, protocol, then time: the runs of range pieces. */
+static int cmp_pair(const void *a, const void *b)
+{
+    const struct flow *x = ((const struct item *)a)->f, *y = ((const struct item *)b)->f;
+    int r = memcmp(x->src, y->src, 16);
+    if (!r)
+        r = memcmp(x->dst, y->dst, 16);
+    if (!r)
+        r = (int)x->dport - (int)y->dport;
+    if (!r)
+        r = (int)x->proto - (int)y->proto;
+    if (!r)
+        r = cmp_u64(x->first, y->first);
+    if (!r)
+        r = cmp_u64(x->exchange, y->exchange);
+    return r;
+}
+
+/* One client, one server port, one protocol. */
+static int same_pair(const struct flow *x, const struct flow *y)
+{
+    return memcmp(x->src, y->src, 16) == 0 && same_server(x, y);
+}
+
+/* The pieces it[a..b-1] as one flow: counters summed, times spanned, the first
+ * piece's key. Goodput only when every piece has it (one basis for the sum). */
+static void combine(const struct item *it, size_t a, size_t b, struct flow *out)
+{
+    int good = 1;
+    *out = *it[a].f;
+    out->exchange = 0;
+    out->bytes = out->packets = out->rbytes = out->rpackets = 0;
+    out->payload = out->rpayload = out->goodput = out->rgoodput = 0;
+    out->retrans = out->rretrans = 0;
+    for (size_t x = a; x < b; x++) {
+        const struct flow *f = it[x].f;
+        out->bytes += f->bytes;
+        out->packets += f->packets;
+        out->rbytes += f->rbytes;
+        out->rpackets += f->rpackets;
+        out->payload += f->payload;
+        out->rpayload += f->rpayload;
+        out->goodput += f->goodput;
+        out->rgoodput += f->rgoodput;
+        out->retrans += f->retrans;
+        out->rretrans += f->rretrans;
+        good &= f->rgoodput > 0;
+        out->first = f->first < out->first ? f->first : out->first;
+        out->last = f->last > out->last ? f->last : out->last;
+    }
+    if (!good)
+        out->rgoodput = out->goodput = 0;
+}
+
+/* Match one run of pieces (items a..b-1) as one download with b-a response headers. */
+static int run_pieces(const struct catalog *c, const uint64_t *sizes, const struct match_opts *o,
+                      const struct item *it, size_t a, size_t b,
+                      int (*fn)(void *ctx, const struct flow *f, const struct match_result *r),
+                      void *ctx)
+{
+    struct flow cf;
+    struct match_result r;
+    struct match_opts ro = *o;
+    uint32_t k = (uint32_t)(b - a);
+    combine(it, a, b, &cf);
+    ro.oh_min = o->oh_min * k; /* every piece is a response with its own header */
+    ro.oh_max = o->oh_max * k;
+    ro.range_gap_ms = 0;
+    ro.max_set = 1; /* one URL (the request bytes agree): one file, not a set */
+    if (flow_match(c, sizes, &ro, NULL, &cf, &r) != 0 || r.verdict == MV_REJECT)
+        return 0; /* a group that fits nothing is no finding: its flows were reported */
+    r.pieces = (int)k;
+    return fn(ctx, &cf, &r);
+}
+
+/* Request bytes of a flow: goodput where known (retransmissions once), else payload. */
+static uint64_t request_bytes(const struct flow *f)
+{
+    return f->goodput ? f->goodput : f->payload;
+}
+
+/* Whether flow i is a possible range piece: TCP, big enough, explained by nothing. */
+static int is_piece(const struct match_opts *o, const struct flow *f, int used,
+                    const struct match_result *r)
+{
+    enum match_basis basis;
+    return f->proto == 6 && (!used || (r->verdict == MV_REJECT && !r->more)) &&
+           match_payload(f, o->header_bytes, &basis) >= MATCH_PIECE_MIN;
+}
+
+/*
+ * Range pieces: the flows nothing explains alone (not considered, or rejected), in
+ * runs per client and server where each starts within range_gap_ms of the end of the
+ * ones before and sends the same request bytes as the first within 16 (one URL, the
+ * Range header's digits vary; a page's different objects have different URLs); a run
+ * of 2..MATCH_MAX_PIECES is matched as one download. Returns what fn returned last
+ * (nonzero stops).
+ */
+static int run_ranges(const struct catalog *c, const uint64_t *sizes, const struct match_opts *o,
+                      const struct flow *flows, size_t n, const unsigned char *use,
+                      const struct match_result *res,
+                      int (*fn)(void *ctx, const struct flow *f, const struct match_result *r),
+                      void *ctx)
+{
+    struct item *it = xmalloc((n ? n : 1) * sizeof(*it));
+    size_t m = 0;
+    int stop = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (is_piece(o, &flows[i], use[i], &res[i])) {
+            it[m].f = &flows[i];
+            it[m++].i = i;
+        }
+    }
+    qsort(it, m, sizeof(*it), cmp_pair);
+    for (size_t a = 0, b; a < m && !stop; a = b) {
+        uint64_t last = it[a].f->last;
+        for (b = a + 1; b < m && b - a < MATCH_MAX_PIECES; b++) {
+            const struct flow *x = it[a].f, *y = it[b].f;
+            uint64_t qx = request_bytes(x), qy = request_bytes(y);
+            if (!same_pair(x, y) || y->first > last + o->range_gap_ms || !qy ||
+                (qx > qy ? qx - qy : qy - qx) > 16)
+                break;
+            last = y->last > last ? y->last : last;
+        }
+        if (b - a >= 2)
+            stop = run_pieces(c, sizes, o, it, a, b, fn, ctx);
+    }
+    free(it);
+    return stop;
 }
 
 /* Two passes: every considered flow alone, then each server's flows with the
@@ -444,9 +591,12 @@ int match_run(const struct catalog *c, const struct match_opts *o, const struct 
             ;
         run_server(c, sizes, o, it, a, b, res);
     }
-    for (size_t i = 0; i < n; i++)
+    size_t i = 0;
+    for (; i < n; i++)
         if (use[i] && fn(ctx, &flows[i], &res[i]))
             break;
+    if (i == n && o->range_gap_ms)
+        run_ranges(c, sizes, o, flows, n, use, res, fn, ctx);
     free(sizes);
     free(use);
     free(it);
@@ -529,6 +679,10 @@ int match_option(struct match_opts *o, int code, const char *val, struct fs_err 
         bad = parse_bytes(val, &v) || v < 1 || v > MATCH_MAX_CANDS;
         o->max_cands = (int)v;
         break;
+    case 0x107:
+        bad = parse_bytes(val, &v) || v > 86400;
+        o->range_gap_ms = v * 1000;
+        break;
     default:
         return 1;
     }
@@ -542,7 +696,8 @@ int match_batch_add(void *batch, const struct flow *f)
 {
     struct match_batch *b = batch;
     enum match_basis basis;
-    if (match_payload(f, b->o->header_bytes, &basis) <= b->o->min_size)
+    uint64_t p = match_payload(f, b->o->header_bytes, &basis);
+    if (p <= b->o->min_size && !(b->o->range_gap_ms && f->proto == 6 && p >= MATCH_PIECE_MIN))
         return 0;
     if (b->n == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 1024;

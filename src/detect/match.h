@@ -57,14 +57,27 @@ struct match_opts {
     uint32_t calib_slack;    /* +- bytes per object around a calibrated overhead (16) */
     uint32_t req_slack;      /* +- bytes per request around the request sum (4) */
     uint64_t work_cap;       /* search steps per flow before giving up as ambiguous */
+    uint64_t range_gap_ms;   /* range pieces: at most this gap between pieces; 0 = off */
 };
+
+/* Range pieces: flows of at least this many payload bytes that nothing else explains
+ * may be pieces of one file fetched by range requests. */
+#define MATCH_PIECE_MIN  1000
+#define MATCH_MAX_PIECES 64
 
 struct match_calib {
     int resp;        /* resp_oh is known */
     int64_t resp_oh; /* response header bytes per object */
     int req;         /* req_oh is known */
     int64_t req_oh;  /* request bytes per object beyond len(url) */
+    int span;        /* resp_lo..resp_hi replace resp_oh +- calib_slack */
+    int64_t resp_lo, resp_hi;
 };
+
+/* Votes that agree before a server's window narrows from its overhead +- calib_slack
+ * to the range its votes spanned (+- MATCH_SPAN_MARGIN). */
+#define MATCH_SPAN_VOTES  5
+#define MATCH_SPAN_MARGIN 2
 
 struct match_cand {
     uint32_t idx[MATCH_MAX_SET]; /* catalogue indexes, sizes ascending */
@@ -79,6 +92,7 @@ struct match_result {
     int ncands;       /* stored candidates */
     int more;         /* more candidates than stored, or the search hit work_cap */
     int calibrated;   /* sums searched with a connection's calibration */
+    int pieces;       /* > 1: flows combined as range pieces of one download */
     struct match_cand c[MATCH_MAX_CANDS];
 };
 
@@ -108,7 +122,12 @@ int match_learn(const struct catalog *c, const struct flow *f, const struct matc
 
 /*
  * Match a batch of flows: each alone (singles, sets where at most one single fits),
- * then each server's flows again with the calibration its defended matches agree on. fn is called for every considered flow (P >
+ * then each server's flows again with the calibration its defended matches agree on.
+ * With o->range_gap_ms, runs of flows between one client and one server (port,
+ * protocol) that nothing explains alone, each starting at most range_gap_ms after the
+ * previous ended, are then matched as one download of res->pieces pieces (a flow
+ * summing the pieces, with pieces x the overhead range, first piece's key); fn gets
+ * that flow, which lives only for the call. fn is called for every considered flow (P >
  * min_size) in input order; it stops early by returning nonzero. Returns 0.
  */
 int match_run(const struct catalog *c, const struct match_opts *o, const struct flow *flows,
@@ -138,6 +157,17 @@ int match_run(const struct catalog *c, const struct match_opts *o, const struct 
     "  --max-set K        search pipelined sets of up to K objects, 1 = off (4)\n"          \
     "  --max-cands N      candidates reported per ambiguous flow (8, at most 16)\n"
 
+/* --ranges: match and inventory only (eval scores labels flow by flow). */
+#define MATCH_RANGES_OPT                         \
+    {                                            \
+        "ranges", required_argument, NULL, 0x107 \
+    }
+#define MATCH_RANGES_HELP                                                                 \
+    "  --ranges SECONDS   combine flows of one client and server that nothing explains\n" \
+    "                     alone, each starting at most SECONDS after the previous\n"      \
+    "                     ended, as range pieces of one download; 0 = off (60)\n"
+#define MATCH_RANGES_DEFAULT_MS 60000
+
 /*
  * Apply model option code (0x100.. as in MATCH_LONGOPTS) with value val. Returns 0,
  * 1 when code is not a model option, or FS_EINVAL with err saying what is wrong.
@@ -152,8 +182,8 @@ struct match_batch {
     size_t n, cap;
 };
 
-/* Keep a copy of f when it is large enough to be considered. Returns 0 (a callback
- * for input_read: never stops the reading). */
+/* Keep a copy of f when it is large enough to be considered, or (with ranges on) to
+ * be a range piece. Returns 0 (a callback for input_read: never stops the reading). */
 int match_batch_add(void *batch, const struct flow *f);
 
 #endif

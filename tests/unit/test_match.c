@@ -150,7 +150,7 @@ static void test_sets(void **state)
     assert_string_equal(name0(&r, 0, 1), "d");
     assert_string_equal(name0(&r, 0, 2), "e");
     /* calibrated at 200 bytes per response: a match */
-    struct match_calib cal = { 1, 200, 0, 0 };
+    struct match_calib cal = { .resp = 1, .resp_oh = 200 };
     match_flow(&cat, &o, &cal, &f, &r);
     assert_int_equal(r.verdict, MV_MATCH);
     assert_int_equal(r.calibrated, 1);
@@ -168,7 +168,7 @@ static void test_sets(void **state)
     assert_int_equal(r.verdict, MV_REJECT);
     /* b + c (2 entries) */
     f = goodput(150000 + 150300 + 2 * 200);
-    match_flow(&cat, &o, &(struct match_calib){ 1, 200, 0, 0 }, &f, &r);
+    match_flow(&cat, &o, &(struct match_calib){ .resp = 1, .resp_oh = 200 }, &f, &r);
     assert_int_equal(r.verdict, MV_MATCH);
     assert_int_equal(r.c[0].k, 2);
     /* sums off: max_set 1 */
@@ -178,7 +178,7 @@ static void test_sets(void **state)
     /* a tiny work cap gives up as ambiguous, never as a match */
     o.max_set = 4;
     o.work_cap = 2;
-    match_flow(&cat, &o, &(struct match_calib){ 1, 200, 0, 0 }, &f, &r);
+    match_flow(&cat, &o, &(struct match_calib){ .resp = 1, .resp_oh = 200 }, &f, &r);
     assert_int_equal(r.verdict, MV_AMBIGUOUS);
 }
 
@@ -206,7 +206,7 @@ static void test_run_calibrates(void **state)
     fl[0].payload = match_url_len("pool/e.deb") + 88;
     fl[1] = goodput(100000 + 400000 + 2 * 133); /* exchange 2: a + d pipelined */
     fl[1].exchange = 2;
-    fl[1].payload = match_url_len("pool/a.deb") + match_url_len("pool/dddd+1.deb") + 2 * 88;
+    fl[1].payload = match_url_len("pool/a.deb") + match_url_len("pool/dddd+1.deb") + (size_t)2 * 88;
     fl[2] = goodput(5000);
     struct got g = { 0 };
     match_run(&cat, &o, fl, 3, on_result, &g);
@@ -236,7 +236,7 @@ static void test_single_and_set(void **state)
     assert_int_equal(r.verdict, MV_AMBIGUOUS);
     assert_int_equal(r.ncands, 2);
     /* the server's calibrated 200 bytes a response leave z alone */
-    match_flow(&c, &o, &(struct match_calib){ 1, 200, 0, 0 }, &f, &r);
+    match_flow(&c, &o, &(struct match_calib){ .resp = 1, .resp_oh = 200 }, &f, &r);
     assert_int_equal(r.verdict, MV_MATCH);
     assert_int_equal(r.ncands, 1);
     assert_string_equal(c.e[r.c[0].idx[0]].name, "z");
@@ -270,6 +270,45 @@ static void test_run_calibrates_server(void **state)
     assert_int_equal(g.v[2], MV_AMBIGUOUS);
 }
 
+/* Five downloads from one server with headers of 124..133 bytes: its window narrows
+ * to 122..135 a response, which leaves out a pair that fit the +-16 window. */
+static void test_run_calibrates_span(void **state)
+{
+    (void)state;
+    struct catalog c;
+    catalog_init(&c);
+    static const char *const nm[8] = { "x", "y", "z", "w1", "w2", "w3", "w4", "w5" };
+    uint64_t sz[8] = { 100000, 200000, 300150 };
+    for (int i = 0; i < 5; i++)
+        sz[3 + i] = 1000777 + 123457 * (uint64_t)i;
+    for (int i = 0; i < 8; i++) {
+        struct cat_entry e = { .size = sz[i], .name = nm[i], .version = "1" };
+        catalog_add(&c, &e);
+    }
+    catalog_sort(&c);
+    static const int hdr[5] = { 124, 133, 132, 133, 124 };
+    struct flow fl[6];
+    for (int i = 0; i < 5; i++) {
+        fl[i] = goodput(sz[3 + i] + (uint64_t)hdr[i]);
+        fl[i].sport = (uint16_t)(40000 + i);
+    }
+    fl[5] = goodput(300150 + 133); /* z + 133, or x + y + 2 x 141.5 */
+    fl[5].sport = 40009;
+    struct match_opts o;
+    match_opts_default(&o);
+    struct got g = { 0 };
+    match_run(&c, &o, fl, 6, on_result, &g);
+    assert_int_equal(g.n, 6);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(g.v[i], MV_MATCH);
+    /* four downloads are not enough to trust their spread: +-16 stays, the pair fits */
+    g.n = 0;
+    fl[4] = fl[5];
+    match_run(&c, &o, fl, 5, on_result, &g);
+    assert_int_equal(g.v[4], MV_AMBIGUOUS);
+    catalog_free(&c);
+}
+
 static void test_options(void **state)
 {
     (void)state;
@@ -290,10 +329,15 @@ static void test_options(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_single),         cmocka_unit_test(test_ambiguous),
-        cmocka_unit_test(test_estimate),       cmocka_unit_test(test_sets),
-        cmocka_unit_test(test_run_calibrates), cmocka_unit_test(test_options),
-        cmocka_unit_test(test_single_and_set), cmocka_unit_test(test_run_calibrates_server),
+        cmocka_unit_test(test_single),
+        cmocka_unit_test(test_ambiguous),
+        cmocka_unit_test(test_estimate),
+        cmocka_unit_test(test_sets),
+        cmocka_unit_test(test_run_calibrates),
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_single_and_set),
+        cmocka_unit_test(test_run_calibrates_server),
+        cmocka_unit_test(test_run_calibrates_span),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
