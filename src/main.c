@@ -74,5 +74,9 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* getopt names argv[0] in its messages: "flowsleuth meter: unrecognized option". */
+    static char prog[64];
+    snprintf(prog, sizeof(prog), "flowsleuth %s", c->name);
+    argv[1] = prog;
     return c->fn(argc - 1, argv + 1);
 }

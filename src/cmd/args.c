@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int arg_u32(const char *cmd, const char *name, const char *arg, uint32_t lo, uint32_t hi,
             uint32_t *out)
@@ -14,4 +15,12 @@ int arg_u32(const char *cmd, const char *name, const char *arg, uint32_t lo, uin
     }
     *out = (uint32_t)v;
     return 0;
+}
+
+int arg_usage_hint(const char *cmd, const char *usage)
+{
+    const char *end = strstr(usage, "\n\n");
+    int n = end ? (int)(end - usage) + 1 : (int)strlen(usage);
+    fprintf(stderr, "%.*s'flowsleuth %s --help' explains every option.\n", n, usage, cmd);
+    return 2;
 }

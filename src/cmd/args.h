@@ -11,4 +11,11 @@
 int arg_u32(const char *cmd, const char *name, const char *arg, uint32_t lo, uint32_t hi,
             uint32_t *out);
 
+/*
+ * After getopt said what was wrong with an option: the synopsis of usage (its lines up
+ * to the first blank one) and where the whole help is, on stderr, not the whole help.
+ * Returns 2, the exit status of bad usage.
+ */
+int arg_usage_hint(const char *cmd, const char *usage);
+
 #endif

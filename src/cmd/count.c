@@ -6,6 +6,7 @@
 #include "../core/fmt.h"
 #include "../core/units.h"
 #include "../query/stats.h"
+#include "args.h"
 #include "cmd.h"
 #include "input.h"
 #include "scan.h"
@@ -154,8 +155,7 @@ static int count_opt(struct count_opts *co, struct input_opts *in, int c)
         fputs(usage_text, stdout);
         return 0;
     default:
-        fputs(usage_text, stderr);
-        return 2;
+        return arg_usage_hint("count", usage_text);
     }
 }
 

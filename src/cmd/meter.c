@@ -682,9 +682,11 @@ int cmd_meter(int argc, char **argv)
     meter_opts_default(&a.mo);
     a.wo.codec = STORE_LZ4;
     int pa = parse_args(&a, argc, argv);
+    if (pa < 0)
+        return arg_usage_hint("meter", usage_text);
     if (pa) {
-        fputs(usage_text, pa > 0 ? stdout : stderr);
-        return pa > 0 ? 0 : 2;
+        fputs(usage_text, stdout);
+        return 0;
     }
     if (a.status)
         return status_client(&a);

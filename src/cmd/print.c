@@ -6,6 +6,7 @@
 #include "../query/biflow.h"
 #include "../query/filter.h"
 #include "../query/output.h"
+#include "args.h"
 #include "cmd.h"
 #include "input.h"
 
@@ -170,8 +171,7 @@ static int parse_print_args(struct print_args *a, struct print_ctx *ctx, int arg
             fputs(usage_text, stdout);
             return 0;
         default:
-            fputs(usage_text, stderr);
-            return 2;
+            return arg_usage_hint("print", usage_text);
         }
     }
     return -1;

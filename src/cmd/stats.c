@@ -10,6 +10,7 @@
 #include "../query/aggregate.h"
 #include "../query/biflow.h"
 #include "../query/output.h"
+#include "args.h"
 #include "cmd.h"
 #include "input.h"
 #include "scan.h"
@@ -355,8 +356,7 @@ static int stats_opt(struct stats_opts *so, struct input_opts *in, int c)
         fputs(usage_text, stdout);
         return 0;
     default:
-        fputs(usage_text, stderr);
-        return 2;
+        return arg_usage_hint("stats", usage_text);
     }
 }
 
