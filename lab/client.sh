@@ -60,7 +60,7 @@ batch() {
             for (i = n; i >= 1; i--) { end_[i] = t; t -= dur[i]; start[i] = t }
             for (i = 1; i <= n; i++) {
                 ex[port[i]]++
-                printf "%s,%s,%s,%d,%d,%d,%s\n", c, s, port[i], ex[port[i]], start[i], end_[i], lab[i]
+                printf "%s,%s,%s,%d,%.0f,%.0f,%s\n", c, s, port[i], ex[port[i]], start[i], end_[i], lab[i]
             }
         }'
 }
