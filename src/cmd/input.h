@@ -32,8 +32,8 @@ struct input_opts {
 
 /* Help lines for the options, for each command's --help. */
 #define INPUT_HELP                                                                            \
-    "  -r PATH          read flows from a file, a store folder or - (stdin); repeatable\n"    \
-    "                   (default: stdin)\n"                                                   \
+    "  -r PATH          read flows from a file, a store folder, nfdump's nfcapd files and\n"  \
+    "                   folders, or - (stdin); repeatable (default: stdin)\n"                 \
     "  -t FROM[..TO]    time window: ISO 8601 (2026-11-01T08:00 is UTC, or with an offset:\n" \
     "                   2026-11-01T09:00+01:00), @EPOCH or relative (-2h, -30m, -7d);\n"      \
     "                   flows overlapping the window are read\n"                              \
