@@ -705,16 +705,18 @@ static void expire_run(struct collect_run *run)
         run->expired += st.removed;
 }
 
-/* At start: temp files of writers killed before they finished (kill -9) go. */
+/* At start: temp files of writers killed before they finished (kill -9) go; with
+ * --expire-dry-run they are only named, as every removal of a dry run. */
 static void stale_cleanup(struct collect_run *run)
 {
-    struct expire_opts o = { 0, 0, collect_now_ms(), 0 };
-    struct expire_ctx x = { 0 };
+    int dry = run->a->dry_run;
+    struct expire_opts o = { 0, 0, collect_now_ms(), dry };
+    struct expire_ctx x = { dry };
     struct expire_stats st;
     struct fs_err e = { 0 };
-    if (store_expire(run->a->wpath, &o, NULL, &x, &st, &e) != 0)
+    if (store_expire(run->a->wpath, &o, dry ? expire_say : NULL, &x, &st, &e) != 0)
         fprintf(stderr, "flowsleuth collect: %s\n", e.msg);
-    else if (st.stale_tmp)
+    else if (st.stale_tmp && !dry)
         fprintf(stderr,
                 "flowsleuth collect: removed %llu unfinished bin files of a collector "
                 "that was killed\n",

@@ -637,9 +637,13 @@ static int finish(struct meter_args *a, struct meter_run *run, struct decode_cou
         print_export_stats(run);
     }
     close_exporters(run);
-    if (run->printing)
+    if (run->printing) {
         output_finish(&run->out);
-    else if (run->w && (store_writer_close(run->w, run->write_err ? NULL : &run->err) != 0 ||
+        if (output_check(&run->out, "stdout", &run->err) != 0) {
+            fprintf(stderr, "flowsleuth meter: %s\n", run->err.msg);
+            status = 1;
+        }
+    } else if (run->w && (store_writer_close(run->w, run->write_err ? NULL : &run->err) != 0 ||
                         run->write_err)) {
         fprintf(stderr, "flowsleuth meter: %s\n", run->err.msg);
         status = 1;

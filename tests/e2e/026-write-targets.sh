@@ -3,7 +3,7 @@
 #  (a) meter -w FIFO writes into the FIFO (a reader gets every flow) and leaves it a FIFO;
 #  (b) meter -w /dev/null leaves /dev/null a character device (a temp file renamed over
 #      it would replace the machine's /dev/null when run as root);
-#  (c) /dev/full: meter -w, and print, count and stats to stdout, fail with exit 1 and
+#  (c) /dev/full: meter -w, and meter, print, count and stats to stdout, fail with exit 1 and
 #      a message naming the path and the write; the device is still a device;
 #  (d) an error creating the output names the user's path, not the hidden temp file.
 . "$(dirname "$0")/lib.sh"
@@ -45,6 +45,9 @@ if [ -w /dev/full ]; then
     fs print -r "$T/a.fsf" -o csv >/dev/full 2>"$T/pfull.err" && fail "print >/dev/full exited 0"
     grep -q "stdout: write: No space left on device" "$T/pfull.err" ||
         fail "print >/dev/full: '$(cat "$T/pfull.err")'"
+    fs meter -r "$T/a.pcap" -o csv >/dev/full 2>"$T/mfull.err" && fail "meter >/dev/full exited 0"
+    grep -q "stdout: write: No space left on device" "$T/mfull.err" ||
+        fail "meter >/dev/full: '$(cat "$T/mfull.err")'"
     for cmd in count "stats -s srcip"; do
         # shellcheck disable=SC2086
         fs $cmd -r "$T/a.fsf" >/dev/full 2>"$T/cfull.err" && fail "$cmd >/dev/full exited 0"
