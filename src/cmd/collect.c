@@ -80,7 +80,7 @@ static const char usage_text[] =
     "                   socket (--control PATH, or -w STORE) and exit\n"
     "  --expire-age D   at each rotation remove bins older than D (30d, 12h, 90m, 2w)\n"
     "  --expire-size S  at each rotation remove the oldest bins until the store is at\n"
-    "                   most S (10G, 500M; powers of 1024)\n"
+    "                   most S (10G, 500M: powers of 1000; 10Gi, 512Mi: of 1024)\n"
     "  --expire-dry-run print what expiry would remove, remove nothing\n"
     "  -o FORMAT        print format when not writing (see flowsleuth print)\n"
     "  -N               plain numbers when printing\n"
@@ -1343,9 +1343,11 @@ int cmd_collect(int argc, char **argv)
     struct collect_args a = { 0 };
     a.wo.codec = STORE_LZ4;
     int pa = parse_args(&a, argc, argv);
+    if (pa < 0)
+        return arg_usage_hint("collect", usage_text);
     if (pa) {
-        fputs(usage_text, pa > 0 ? stdout : stderr);
-        return pa > 0 ? 0 : 2;
+        fputs(usage_text, stdout);
+        return 0;
     }
     if (a.status)
         return collect_status_client(&a);
