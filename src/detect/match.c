@@ -298,11 +298,13 @@ int match_learn(const struct catalog *c, const struct flow *f, const struct matc
     return 1;
 }
 
-/* A considered flow and its place in the input. */
+/* A considered flow and the index of its result. */
 struct item {
     const struct flow *f;
     size_t i;
 };
+
+#define NO_RESULT SIZE_MAX
 
 static int cmp_u64(uint64_t x, uint64_t y)
 {
@@ -515,12 +517,12 @@ static uint64_t request_bytes(const struct flow *f)
     return f->goodput ? f->goodput : f->payload;
 }
 
-/* Whether flow i is a possible range piece: TCP, big enough, explained by nothing. */
-static int is_piece(const struct match_opts *o, const struct flow *f, int used,
-                    const struct match_result *r)
+/* Whether a flow is a possible range piece: TCP, big enough, explained by nothing
+ * (r: its result, NULL when it was not considered). */
+static int is_piece(const struct match_opts *o, const struct flow *f, const struct match_result *r)
 {
     enum match_basis basis;
-    return f->proto == 6 && (!used || (r->verdict == MV_REJECT && !r->more)) &&
+    return f->proto == 6 && (!r || (r->verdict == MV_REJECT && !r->more)) &&
            match_payload(f, o->header_bytes, &basis) >= MATCH_PIECE_MIN;
 }
 
@@ -533,7 +535,7 @@ static int is_piece(const struct match_opts *o, const struct flow *f, int used,
  * (nonzero stops).
  */
 static int run_ranges(const struct catalog *c, const uint64_t *sizes, const struct match_opts *o,
-                      const struct flow *flows, size_t n, const unsigned char *use,
+                      const struct flow *flows, size_t n, const size_t *pos,
                       const struct match_result *res,
                       int (*fn)(void *ctx, const struct flow *f, const struct match_result *r),
                       void *ctx)
@@ -542,7 +544,7 @@ static int run_ranges(const struct catalog *c, const uint64_t *sizes, const stru
     size_t m = 0;
     int stop = 0;
     for (size_t i = 0; i < n; i++) {
-        if (is_piece(o, &flows[i], use[i], &res[i])) {
+        if (is_piece(o, &flows[i], pos[i] == NO_RESULT ? NULL : &res[pos[i]])) {
             it[m].f = &flows[i];
             it[m++].i = i;
         }
@@ -571,18 +573,25 @@ int match_run(const struct catalog *c, const struct match_opts *o, const struct 
               size_t n, int (*fn)(void *ctx, const struct flow *f, const struct match_result *r),
               void *ctx)
 {
-    struct match_result *res = xcalloc(n ? n : 1, sizeof(*res));
-    struct item *it = xmalloc((n ? n : 1) * sizeof(*it));
-    unsigned char *use = xcalloc(n ? n : 1, 1);
+    /* Results only for the considered flows: with ranges on, the batch also holds
+     * every TCP flow of 1,000 bytes or more, most of them never matched alone. */
+    size_t m = 0, nc = 0;
+    enum match_basis basis;
+    for (size_t i = 0; i < n; i++)
+        nc += match_payload(&flows[i], o->header_bytes, &basis) > o->min_size;
+    struct match_result *res = xcalloc(nc ? nc : 1, sizeof(*res));
+    struct item *it = xmalloc((nc ? nc : 1) * sizeof(*it));
+    size_t *pos = xmalloc((n ? n : 1) * sizeof(*pos)); /* flow -> its result, or NO_RESULT */
     uint64_t *sizes = xmalloc((c->n ? c->n : 1) * sizeof(*sizes));
     for (size_t i = 0; i < c->n; i++)
         sizes[i] = c->e[i].size;
-    size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        if (flow_match(c, sizes, o, NULL, &flows[i], &res[i]) == 0) {
-            use[i] = 1;
+        pos[i] = NO_RESULT;
+        if (m < nc && flow_match(c, sizes, o, NULL, &flows[i], &res[m]) == 0) {
+            pos[i] = m;
             it[m].f = &flows[i];
-            it[m++].i = i;
+            it[m].i = m;
+            m++;
         }
     }
     qsort(it, m, sizeof(*it), cmp_server);
@@ -593,13 +602,13 @@ int match_run(const struct catalog *c, const struct match_opts *o, const struct 
     }
     size_t i = 0;
     for (; i < n; i++)
-        if (use[i] && fn(ctx, &flows[i], &res[i]))
+        if (pos[i] != NO_RESULT && fn(ctx, &flows[i], &res[pos[i]]))
             break;
-    if (i == n && o->range_gap_ms)
-        run_ranges(c, sizes, o, flows, n, use, res, fn, ctx);
-    free(sizes);
-    free(use);
     free(it);
+    if (i == n && o->range_gap_ms)
+        run_ranges(c, sizes, o, flows, n, pos, res, fn, ctx);
+    free(sizes);
+    free(pos);
     free(res);
     return 0;
 }

@@ -62,7 +62,7 @@ struct match_opts {
 
 /* Range pieces: flows of at least this many payload bytes that nothing else explains
  * may be pieces of one file fetched by range requests. */
-#define MATCH_PIECE_MIN  1000
+#define MATCH_PIECE_MIN 4096
 #define MATCH_MAX_PIECES 64
 
 struct match_calib {
