@@ -29,9 +29,15 @@
 #                benchmark's nfcapd store (bench/query.sh; not the same flows: nfdump
 #                cannot read flowsleuth's store), when that store is in BENCH_DATA.
 #
+# Whole Debian index (issue 13): with BENCH_APT_LISTS (default /var/lib/apt/lists, when
+# it holds Packages files) a second case runs: the catalogue is `flowsleuth catalog
+# debian` over every Packages file there (66,582 entries here), the flows are drawn
+# from its sizes (matchgen --sizes), and the match phase is timed with sets of up to 4
+# and up to 10 objects (apt pipelines up to 10), then the whole match -o csv.
+#
 # Environment: BENCH_FLOWS (10000000), BENCH_ENTRIES (100000), BENCH_DOWNLOADS (1),
 # BENCH_FOREIGN (1), BENCH_SEED (1), BENCH_RUNS (3), BENCH_DATA (/tmp/fs-bench),
-# FS_BUILD, FS_BIN, CC.
+# BENCH_APT_LISTS (/var/lib/apt/lists; empty = no whole-index case), FS_BUILD, FS_BIN, CC.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,6 +48,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 : "${BENCH_SEED:=1}"
 : "${BENCH_RUNS:=3}"
 : "${BENCH_DATA:=${TMPDIR:-/tmp}/fs-bench}"
+: "${BENCH_APT_LISTS=/var/lib/apt/lists}"
 : "${FS_BUILD:=$ROOT/build}"
 : "${FS_BIN:=$FS_BUILD/flowsleuth}"
 : "${CC:=cc}"
@@ -137,3 +144,39 @@ if [ -n "$PEER" ]; then
 else
     echo "peer: no nfcapd store of bench/query.sh in $BENCH_DATA (run it first) or no nfdump"
 fi
+
+# ---- the whole Debian index
+set --
+for f in "${BENCH_APT_LISTS:-/nonexistent}"/*_Packages "${BENCH_APT_LISTS:-/nonexistent}"/*_Packages.*; do
+    [ -f "$f" ] && set -- "$@" "$f"
+done
+if [ $# -eq 0 ]; then
+    echo "whole Debian index: no Packages files in '$BENCH_APT_LISTS' (apt-get update)"
+    exit 0
+fi
+DCAT="$BENCH_DATA/debian-index.fscat"
+DTAG="m-debian-f$BENCH_FLOWS-d$BENCH_DOWNLOADS-x$BENCH_FOREIGN-s$BENCH_SEED"
+DFLOWS="$BENCH_DATA/$DTAG.fsf"
+"$FS_BIN" catalog debian -o "$DCAT" "$@" 2>"$W/deb.err" || die "catalog debian: $(cat "$W/deb.err")"
+if [ ! -s "$DFLOWS" ]; then
+    echo "generating $DFLOWS ..." >&2
+    "$W/matchgen" "$W/unused.csv" "$DFLOWS.tmp" --sizes "$DCAT" --flows "$BENCH_FLOWS" \
+        --downloads "$BENCH_DOWNLOADS" --foreign "$BENCH_FOREIGN" --seed "$BENCH_SEED"
+    mv "$DFLOWS.tmp" "$DFLOWS"
+fi
+"$W/matchbench" "$DCAT" "$DFLOWS" --runs "$BENCH_RUNS" >"$W/db4.txt"
+"$W/matchbench" "$DCAT" "$DFLOWS" --runs "$BENCH_RUNS" --max-set 10 >"$W/db10.txt"
+cat "$W/db4.txt" "$W/db10.txt" >&2
+DWHOLE=$(median "'$FS_BIN' match -c '$DCAT' -r '$DFLOWS' -o csv --max-set 10")
+DREAD=$(median "'$FS_BIN' count -r '$DFLOWS' --bin 1000000000 -o csv")
+echo
+echo "whole Debian index: $(tail -1 "$W/deb.err" | sed 's/.*: \([0-9]* entries\).*/\1/'), $BENCH_FLOWS flows"
+sed -n 's/^flows /considered and verdicts (--max-set 10): flows /p' "$W/db10.txt"
+for m in 4 10; do
+    awk -v m="$m" -v n="$BENCH_FLOWS" '/median match/ {
+        sub(/.*median match /, ""); split($0, a, " ");
+        printf "match phase, --max-set %d: %.3f s for %d flows = %.2f M flows/s on one core (target 5)\n",
+               m, a[1], n, n / a[1] / 1e6 }' "$W/db$m.txt"
+done
+echo "$DWHOLE $DREAD" | awk -v n="$BENCH_FLOWS" '{ printf "whole: flowsleuth match -o csv --max-set 10: %.3f s, %.1f MB; read only: %.3f s; ratio %.2f (target 2)\n",
+    $1, $2 / 1024, $3, $1 / $3 }'

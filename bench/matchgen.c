@@ -12,7 +12,11 @@
  * Every flow has its own 5-tuple (one exchange per connection). Deterministic for a seed.
  *
  *   matchgen CAT.csv FLOWS.fsf [--entries N] [--flows N] [--downloads PCT]
- *            [--foreign PCT] [--seed S]
+ *            [--foreign PCT] [--seed S] [--sizes CAT.tsv]
+ *
+ * --sizes takes the entries' sizes from a flowsleuth catalogue (e.g. the whole Debian
+ * index from `flowsleuth catalog debian`) instead of drawing them; CAT.csv is then
+ * not written.
  *
  * Built by bench/match.sh against the build's libfs.a (the store writer).
  */
@@ -62,17 +66,19 @@ static uint64_t num(const char *s, const char *opt)
 }
 
 struct opts {
-    const char *cat, *out;
+    const char *cat, *out, *sizes;
     uint64_t entries, flows, seed;
     double downloads, foreign; /* percent of the flows */
 };
 
 static void parse(int argc, char **argv, struct opts *o)
 {
-    *o = (struct opts){ NULL, NULL, 100000, 10000000, 1, 1.0, 1.0 };
+    *o = (struct opts){ NULL, NULL, NULL, 100000, 10000000, 1, 1.0, 1.0 };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (a[0] == '-' && a[1] == '-' && i + 1 < argc) {
+        if (strcmp(a, "--sizes") == 0 && i + 1 < argc) {
+            o->sizes = argv[++i];
+        } else if (a[0] == '-' && a[1] == '-' && i + 1 < argc) {
             uint64_t v = num(argv[i + 1], a);
             if (strcmp(a, "--entries") == 0)
                 o->entries = v;
@@ -99,6 +105,35 @@ static void parse(int argc, char **argv, struct opts *o)
         die("usage: matchgen CAT.csv FLOWS.fsf [--entries N] [--flows N] [--downloads PCT] "
             "[--foreign PCT] [--seed S]",
             NULL);
+}
+
+/* The sizes of a flowsleuth catalogue (two header lines, size in the first column). */
+static uint64_t *read_sizes(struct opts *o)
+{
+    FILE *fp = fopen(o->sizes, "r");
+    char line[8192];
+    uint64_t n = 0, cap = 1 << 16;
+    uint64_t *sizes = malloc(cap * sizeof(*sizes));
+    if (!fp || !sizes)
+        die("cannot read", o->sizes);
+    for (int ln = 0; fgets(line, sizeof(line), fp); ln++) {
+        char *end;
+        unsigned long long v = strtoull(line, &end, 10);
+        if (ln < 2 || end == line || *end != '\t')
+            continue;
+        if (n == cap) {
+            cap *= 2;
+            sizes = realloc(sizes, cap * sizeof(*sizes));
+            if (!sizes)
+                die("out of memory", NULL);
+        }
+        sizes[n++] = v;
+    }
+    fclose(fp);
+    if (!n)
+        die("no entries in", o->sizes);
+    o->entries = n;
+    return sizes;
 }
 
 /* The catalogue: sizes to *sizes, rows to the CSV. */
@@ -165,7 +200,7 @@ int main(int argc, char **argv)
     struct opts o;
     parse(argc, argv, &o);
     rng ^= o.seed * 0x9e3779b97f4a7c15ull;
-    uint64_t *sizes = write_catalog(&o);
+    uint64_t *sizes = o.sizes ? read_sizes(&o) : write_catalog(&o);
     struct store_writer *w;
     struct store_wopts wo = { .codec = STORE_LZ4 };
     struct fs_err err = { 0 };

@@ -274,7 +274,7 @@ static int flow_match(const struct catalog *c, const uint64_t *sizes, const stru
     return 0;
 }
 
-/* Singles first; sets of 2..max_set only when no single fits. */
+/* Singles first, then sets of 2..max_set while at most one single fits. */
 int match_flow(const struct catalog *c, const struct match_opts *o, const struct match_calib *cal,
                const struct flow *f, struct match_result *res)
 {

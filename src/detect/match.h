@@ -37,7 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MATCH_MAX_SET   4  /* largest pipelined set searched */
+#define MATCH_MAX_SET   10 /* largest pipelined set searched (apt pipelines up to 10) */
 #define MATCH_MAX_CANDS 16 /* candidates kept per flow */
 
 enum match_basis { MB_GOODPUT, MB_PAYLOAD, MB_ESTIMATE };
@@ -52,7 +52,7 @@ struct match_opts {
     uint64_t tol_exact;      /* tolerance with goodput (0) */
     double tol_pct;          /* tolerance without goodput, percent of P (0.2) plus 2*H */
     uint64_t min_size;       /* only P > min_size is considered (10000) */
-    int max_set;             /* 1 = no sums; 2..MATCH_MAX_SET (4) */
+    int max_set;             /* 1 = no sums; 2..MATCH_MAX_SET (default 4) */
     int max_cands;           /* candidates kept (8, at most MATCH_MAX_CANDS) */
     uint32_t calib_slack;    /* +- bytes per object around a calibrated overhead (16) */
     uint32_t req_slack;      /* +- bytes per request around the request sum (4) */
@@ -62,7 +62,7 @@ struct match_opts {
 
 /* Range pieces: flows of at least this many payload bytes that nothing else explains
  * may be pieces of one file fetched by range requests. */
-#define MATCH_PIECE_MIN 4096
+#define MATCH_PIECE_MIN  4096
 #define MATCH_MAX_PIECES 64
 
 struct match_calib {
@@ -154,7 +154,8 @@ int match_run(const struct catalog *c, const struct match_opts *o, const struct 
     "  --tolerance N      extra bytes either side when goodput is known (0)\n"              \
     "  --tolerance-pct P  tolerance in percent of the payload plus 2*H when only payload\n" \
     "                     or bytes are known (0.2)\n"                                       \
-    "  --max-set K        search pipelined sets of up to K objects, 1 = off (4)\n"          \
+    "  --max-set K        search pipelined sets of up to K objects (at most 10), 1 = off\n" \
+    "                     (4)\n"                                                            \
     "  --max-cands N      candidates reported per ambiguous flow (8, at most 16)\n"
 
 /* --ranges: match and inventory only (eval scores labels flow by flow). */

@@ -321,7 +321,9 @@ static void test_options(void **state)
     assert_int_equal(match_option(&o, 0x101, "700..150", &err), FS_EINVAL);
     assert_int_equal(match_option(&o, 0x104, "1M", &err), 0);
     assert_int_equal(o.min_size, 1000000);
-    assert_int_equal(match_option(&o, 0x105, "5", &err), FS_EINVAL);
+    assert_int_equal(match_option(&o, 0x105, "10", &err), 0);
+    assert_int_equal(o.max_set, 10);
+    assert_int_equal(match_option(&o, 0x105, "11", &err), FS_EINVAL);
     assert_int_equal(match_option(&o, 0x103, "x", &err), FS_EINVAL);
     assert_int_equal(match_option(&o, 'z', "1", &err), 1);
 }
