@@ -206,22 +206,28 @@ static void el_generic(struct flow *f, struct rd *r)
     f->tos = rd_u8(r);
 }
 
-/* One element of a V3 record; *recv gets the receiving address when it has one. */
-static void v3_element(struct flow *f, uint16_t type, struct rd *r, uint8_t recv[16], int *has_recv)
+/* What a V3 record's elements say besides the flow's own fields. */
+struct v3addr {
+    uint8_t s4[16], d4[16], s6[16], d6[16], recv[16];
+    int has4, has6, has_recv;
+};
+
+/* One element of a V3 record. */
+static void v3_element(struct flow *f, uint16_t type, struct rd *r, struct v3addr *a)
 {
     switch (type) {
     case 1:
         el_generic(f, r);
         break;
     case 2:
-        f->ipver = 4;
-        addr_v4(f->src, rd_le32(r));
-        addr_v4(f->dst, rd_le32(r));
+        addr_v4(a->s4, rd_le32(r));
+        addr_v4(a->d4, rd_le32(r));
+        a->has4 = 1;
         break;
     case 3:
-        f->ipver = 6;
-        addr_v6(f->src, r);
-        addr_v6(f->dst, r);
+        addr_v6(a->s6, r);
+        addr_v6(a->d6, r);
+        a->has6 = 1;
         break;
     case 4:
         f->in_if = rd_le32(r);
@@ -240,15 +246,43 @@ static void v3_element(struct flow *f, uint16_t type, struct rd *r, uint8_t recv
         f->dst_as = rd_le32(r);
         break;
     case 12:
-        addr_v4(recv, rd_le32(r));
-        *has_recv = !r->err;
-        break;
     case 13:
-        addr_v6(recv, r);
-        *has_recv = !r->err;
+        if (type == 12)
+            addr_v4(a->recv, rd_le32(r));
+        else
+            addr_v6(a->recv, r);
+        a->has_recv = !r->err;
         break;
     default:
         break;
+    }
+}
+
+/* 1 when a6 is zero, or the IPv4-compatible form (::a.b.c.d) of the mapped a4. */
+static int v6_echoes_v4(const uint8_t a6[16], const uint8_t a4[16])
+{
+    static const uint8_t zero[16];
+    return !memcmp(a6, zero, 16) || (!memcmp(a6, zero, 12) && !memcmp(a6 + 12, a4 + 12, 4));
+}
+
+/*
+ * Some exporters fill both address families of a template: nfdump keeps both elements
+ * and prints the IPv6 one. It is taken here too, unless it only repeats the IPv4
+ * addresses (zero, or ::a.b.c.d of them): then the flow is the IPv4 one.
+ */
+static void v3_addrs(struct flow *f, const struct v3addr *a)
+{
+    int v6 = a->has6 && !(a->has4 && v6_echoes_v4(a->s6, a->s4) && v6_echoes_v4(a->d6, a->d4));
+    f->ipver = v6 ? 6 : 4;
+    if (v6) {
+        memcpy(f->src, a->s6, 16);
+        memcpy(f->dst, a->d6, 16);
+    } else if (a->has4) {
+        memcpy(f->src, a->s4, 16);
+        memcpy(f->dst, a->d4, 16);
+    } else {
+        addr_v4(f->src, 0);
+        addr_v4(f->dst, 0);
     }
 }
 
@@ -259,27 +293,25 @@ static int read_v3(struct nfd *d, struct rd *r, struct flow *f)
     rd_skip(r, 2); /* engine type and id */
     uint16_t exporter = rd_le16(r);
     rd_skip(r, 2); /* flags, netflow version */
-    uint8_t recv[16] = { 0 };
-    int has_recv = 0;
-    f->ipver = 4;
-    addr_v4(f->src, 0);
-    addr_v4(f->dst, 0);
+    struct v3addr a;
+    a.has4 = a.has6 = a.has_recv = 0;
     for (uint16_t i = 0; i < nel && !r->err; i++) {
         uint16_t type = rd_le16(r), len = rd_le16(r);
         if (len < 4 || len - 4u > rd_left(r))
             return -1;
         struct rd er = rd_init(rd_take(r, len - 4u), len - 4u);
-        v3_element(f, type, &er, recv, &has_recv);
+        v3_element(f, type, &er, &a);
         if (er.err)
             return -1;
     }
     if (r->err)
         return -1;
+    v3_addrs(f, &a);
     const uint8_t *ex = exporter_of(d, exporter);
     if (ex)
         memcpy(f->exporter, ex, 16);
-    else if (has_recv)
-        memcpy(f->exporter, recv, 16);
+    else if (a.has_recv)
+        memcpy(f->exporter, a.recv, 16);
     return 0;
 }
 

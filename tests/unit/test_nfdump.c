@@ -271,6 +271,53 @@ static void test_zstd(void **state)
     assert_int_equal(g.n, 2);
 }
 
+/* A V3 record with both address elements (exporters that fill both families). */
+static void dual_rec(struct buf *b, uint32_t v4, uint64_t v6hi, uint64_t v6lo)
+{
+    p16(b, 11);
+    p16(b, 12 + 12 + 36);
+    p16(b, 2);
+    p16(b, 0);
+    p16(b, 0);
+    p16(b, 0);
+    p16(b, 2);
+    p16(b, 12);
+    p32(b, v4);
+    p32(b, v4);
+    p16(b, 3);
+    p16(b, 36);
+    p64(b, v6hi);
+    p64(b, v6lo);
+    p64(b, v6hi);
+    p64(b, v6lo);
+}
+
+/* The IPv4 element when the IPv6 one is zero or ::a.b.c.d of it, else the IPv6 one. */
+static void test_dual_family(void **state)
+{
+    (void)state;
+    static struct buf b, pl;
+    static struct got g;
+    struct nfd_stats st;
+    memset(&pl, 0, sizeof(pl));
+    dual_rec(&pl, 0xc0000211, 0, 0);
+    dual_rec(&pl, 0xc0000211, 0, 0xc0000211);
+    dual_rec(&pl, 0, 0x20010db800000000ULL, 0x13);
+    dual_rec(&pl, 0xc0000211, 0x20010db800000000ULL, 0x13);
+    memset(&b, 0, sizeof(b));
+    v2_header(&b, 0, 0);
+    block(&b, 4, 3, 0, &pl);
+    assert_int_equal(decode(&b, &g, &st), 0);
+    assert_int_equal(g.n, 4);
+    static const uint8_t v4[16] = { [10] = 0xff, [11] = 0xff, 192, 0, 2, 17 };
+    static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x13 };
+    const int want6[4] = { 0, 0, 1, 1 };
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(g.f[i].ipver, want6[i] ? 6 : 4);
+        assert_memory_equal(g.f[i].src, want6[i] ? v6 : v4, 16);
+    }
+}
+
 /* A 1.6 file: header, stat record, a block with an extension map and a common record. */
 static void make_v1(struct buf *b)
 {
@@ -528,10 +575,10 @@ static void test_list(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_v3_fields),  cmocka_unit_test(test_zstd),
-        cmocka_unit_test(test_v1_file),    cmocka_unit_test(test_times),
-        cmocka_unit_test(test_bad_blocks), cmocka_unit_test(test_truncation),
-        cmocka_unit_test(test_list),
+        cmocka_unit_test(test_v3_fields),  cmocka_unit_test(test_dual_family),
+        cmocka_unit_test(test_zstd),       cmocka_unit_test(test_v1_file),
+        cmocka_unit_test(test_times),      cmocka_unit_test(test_bad_blocks),
+        cmocka_unit_test(test_truncation), cmocka_unit_test(test_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
