@@ -168,6 +168,63 @@ static void found(struct search *s, uint64_t sum)
  * is what makes a foreign size cheap: the pairs of 100,000 entries fill any window,
  * and enumerating them all took about 0.6 ms a flow (bench/match.sh).
  */
+static void search_rec(struct search *s, int depth, size_t start, uint64_t sum);
+
+/* The first index at or after from whose size is >= need, by bisection alone (not
+ * disturbing lower_bound's walk-down of decreasing needs). */
+static size_t first_at_least(const struct search *s, size_t from, uint64_t need)
+{
+    size_t lo = from, hi = s->c->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (size_at(s, mid) < need)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/*
+ * The last two picks, i < j from start, sizes adding to [need, room]: either each i
+ * of the lower half with a search for its j (as the levels above), or each j of the
+ * upper half (size >= need / 2) with a search for its i, whichever side holds fewer
+ * entries. Large payloads lie where the catalogue is sparse: their upper half holds a
+ * few hundred entries of a whole Debian index, the lower half tens of thousands.
+ */
+static void search_pair(struct search *s, int depth, size_t start, uint64_t sum, uint64_t room)
+{
+    uint64_t need = s->lo > sum ? s->lo - sum : 0;
+    size_t n = s->c->n;
+    if (start + 1 >= n || depth + 1 >= MATCH_MAX_SET)
+        return;
+    size_t lo_end = first_at_least(s, start, room / 2 + 1);
+    size_t hi_beg = first_at_least(s, start + 1, need / 2 + (need & 1));
+    size_t hi_end = first_at_least(s, hi_beg, room - size_at(s, start) + 1);
+    if (lo_end - start <= (hi_end > hi_beg ? hi_end - hi_beg : 0)) {
+        for (size_t i = start; i < lo_end && !s->res->more; i++) {
+            if (++s->work > s->o->work_cap)
+                return;
+            s->pick[depth] = (uint32_t)i;
+            search_rec(s, depth + 1, i + 1, sum + size_at(s, i));
+        }
+        return;
+    }
+    for (size_t j = hi_beg; j < hi_end && !s->res->more; j++) {
+        if (++s->work > s->o->work_cap)
+            return;
+        uint64_t sj = size_at(s, j);
+        size_t i = first_at_least(s, start, need > sj ? need - sj : 0);
+        for (; i < j && size_at(s, i) <= room - sj && !s->res->more; i++) {
+            if (++s->work > s->o->work_cap)
+                return;
+            s->pick[depth] = (uint32_t)i;
+            s->pick[depth + 1] = (uint32_t)j;
+            found(s, sum + size_at(s, i) + sj);
+        }
+    }
+}
+
 static void search_rec(struct search *s, int depth, size_t start, uint64_t sum)
 {
     const struct cat_entry *e = s->c->e;
@@ -185,6 +242,10 @@ static void search_rec(struct search *s, int depth, size_t start, uint64_t sum)
             s->pick[depth] = (uint32_t)i;
             found(s, sum + e[i].size);
         }
+        return;
+    }
+    if (left == 2) {
+        search_pair(s, depth, start, sum, room);
         return;
     }
     const uint64_t share = room / (uint64_t)left; /* one division, not one a pick */
@@ -454,6 +515,20 @@ static int cmp_pair(const void *a, const void *b)
     return r;
 }
 
+/* A hash of client, server, port and protocol. */
+static size_t pair_hash(const struct flow *f)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)f->dport << 8) ^ f->proto;
+    for (int i = 0; i < 16; i += 8) {
+        uint64_t a, b;
+        memcpy(&a, f->src + i, 8);
+        memcpy(&b, f->dst + i, 8);
+        h = (h ^ a) * 0xBF58476D1CE4E5B9ULL;
+        h = (h ^ b) * 0x94D049BB133111EBULL;
+    }
+    return (size_t)(h ^ (h >> 31));
+}
+
 /* One client, one server port, one protocol. */
 static int same_pair(const struct flow *x, const struct flow *y)
 {
@@ -541,7 +616,7 @@ static int run_ranges(const struct catalog *c, const uint64_t *sizes, const stru
                       void *ctx)
 {
     struct item *it = xmalloc((n ? n : 1) * sizeof(*it));
-    size_t m = 0;
+    size_t m = 0, mask = 1;
     int stop = 0;
     for (size_t i = 0; i < n; i++) {
         if (is_piece(o, &flows[i], pos[i] == NO_RESULT ? NULL : &res[pos[i]])) {
@@ -549,6 +624,23 @@ static int run_ranges(const struct catalog *c, const uint64_t *sizes, const stru
             it[m++].i = i;
         }
     }
+    /* Only a client and server seen more than once can have pieces: count the pairs in
+     * a table of hashes (a collision only keeps a lone flow, never drops one) and sort
+     * just those. Most mid-sized flows are a client's only flow to that server. */
+    while (mask < 2 * m)
+        mask <<= 1;
+    uint32_t *cnt = xcalloc(mask, sizeof(*cnt));
+    mask--;
+    for (size_t x = 0; x < m; x++)
+        it[x].i = pair_hash(it[x].f) & mask;
+    for (size_t x = 0; x < m; x++)
+        cnt[it[x].i] += cnt[it[x].i] < 2;
+    size_t keep = 0;
+    for (size_t x = 0; x < m; x++)
+        if (cnt[it[x].i] > 1)
+            it[keep++] = it[x];
+    free(cnt);
+    m = keep;
     qsort(it, m, sizeof(*it), cmp_pair);
     for (size_t a = 0, b; a < m && !stop; a = b) {
         uint64_t last = it[a].f->last;

@@ -177,7 +177,7 @@ static void test_sets(void **state)
     assert_int_equal(r.verdict, MV_REJECT);
     /* a tiny work cap gives up as ambiguous, never as a match */
     o.max_set = 4;
-    o.work_cap = 2;
+    o.work_cap = 1;
     match_flow(&cat, &o, &(struct match_calib){ .resp = 1, .resp_oh = 200 }, &f, &r);
     assert_int_equal(r.verdict, MV_AMBIGUOUS);
 }

@@ -57,18 +57,29 @@ static struct flow goodput(uint64_t g, uint32_t i)
     return f;
 }
 
-/* Everything of the search's answer that a printer shows. */
+/* Whether candidate x of a is among b's candidates. */
+static int has_cand(const struct match_result *b, const struct match_cand *x)
+{
+    for (int j = 0; j < b->ncands; j++)
+        if (b->c[j].k == x->k && b->c[j].residual == x->residual &&
+            memcmp(b->c[j].idx, x->idx, sizeof(x->idx[0]) * x->k) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * Everything of the search's answer that a printer shows. The pair search may visit
+ * pairs from either side, so the order of candidates is free; when there are more
+ * candidates than kept (more), which ones were kept is free too.
+ */
 static void same_result(const struct match_result *a, const struct match_result *b)
 {
     assert_int_equal(a->verdict, b->verdict);
     assert_int_equal(a->ncands, b->ncands);
     assert_int_equal(a->more, b->more);
     assert_true(a->payload == b->payload);
-    for (int i = 0; i < a->ncands; i++) {
-        assert_int_equal(a->c[i].k, b->c[i].k);
-        assert_true(a->c[i].residual == b->c[i].residual);
-        assert_memory_equal(a->c[i].idx, b->c[i].idx, sizeof(a->c[i].idx[0]) * a->c[i].k);
-    }
+    for (int i = 0; i < a->ncands && !a->more; i++)
+        assert_true(has_cand(b, &a->c[i]));
 }
 
 /*
