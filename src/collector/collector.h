@@ -1,21 +1,42 @@
 /*
- * What collect.c (sockets, the live loop, rotation) and collect_status.c (the control
- * socket, --status and the counters it prints) share: the command's arguments and run
- * state. Private to src/cmd/collect*.c.
+ * The collector daemon (flowsleuth collect): what its files share.
+ *
+ *   listen.c   UDP and TCP listeners, the poll loop, signals, -D/-u/--pid-file, drain
+ *   tcp.c      IPFIX-over-TCP connections (framing: tcp_frame.c, a pure function)
+ *   file.c     the datagrams of a capture file or an IPFIX file (-f)
+ *   sink.c     where decoded records go: printed, a file, or a store folder's bins
+ *              (bins.c: rotation on an injected clock), the templates file, expiry
+ *   status.c   the counters: --status over the control socket, the rotation log
+ *
+ * The decoding of datagrams (NetFlow v5/v9, IPFIX, sFlow, templates) is
+ * src/io/collect.h; the options are src/cmd/collect.c.
+ *
+ * Live loop (-l):
+ *   poll(UDP sockets, TCP connections, control socket, clock)
+ *     UDP readable      -> recvmmsg, RX_BATCH datagrams a call (kernel drops: SO_MEMINFO,
+ *                          or an SO_RXQ_OVFL cmsg where that is missing) -> --allow check
+ *                          -> collect_datagram -> collect_store_flow -> bins -> store writer
+ *     control readable  -> the counters, written as the client reads (never blocks)
+ *     clock at a bin boundary, or SIGHUP -> bins_rotate: the writer closes on a thread
+ *                          of its own while reception goes on; once it is closed, log
+ *                          the counters, save STORE/.templates, expire
+ *   SIGTERM/SIGINT -> a drop-all socket filter stops new datagrams, what is queued is
+ *                     read and stored, then the final rotation
  */
-#ifndef FS_COLLECT_INT_H
-#define FS_COLLECT_INT_H
+#ifndef FS_COLLECTOR_H
+#define FS_COLLECTOR_H
 
 #include "../daemon/control.h"
 #include "../daemon/daemon.h"
 #include "../io/collect.h"
 #include "../io/store.h"
 #include "../query/output.h"
+#include "bins.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #define MAX_LISTEN    16
 #define MAX_TCP       64    /* IPFIX-over-TCP connections at once; more are refused */
@@ -29,7 +50,6 @@
 #define RX_BATCH      32   /* datagrams one recvmmsg takes: a syscall each was a tenth */
 #define RX_DGRAM_MAX  65536
 #define RX_NAP_MAX_US 1000 /* longest pause after the queues ran dry (see rx_nap_us) */
-#define RETRY_MS      1000 /* a failed store writer is reopened at most this often */
 #define CTL_NAME      ".flowsleuth-collect.sock"
 #define TMPL_NAME     ".templates"
 #define TMPL_MAXSIZE  (256u << 20)
@@ -80,38 +100,19 @@ struct tcp_conn {
     uint64_t last_ms; /* when it last sent bytes (--tcp-idle) */
 };
 
-/*
- * A rotated writer being closed on its own thread: closing fsyncs and renames every bin
- * file, which held the receiving thread long enough for the socket to overflow (three
- * SIGHUPs under 190 k datagrams/s lost up to 20,000 datagrams). The caller sets w,
- * pending and log before the thread starts and reads rc and e after joining it.
- */
-struct closer {
-    pthread_t th;
-    int running;     /* th started and not joined */
-    atomic_int done; /* th finished: join it and take the outcome */
-    int log;         /* log the counters once the rotation is complete */
-    struct store_writer *w;
-    uint64_t pending; /* records in w */
-    int rc;
-    struct fs_err e;
-};
-
 struct collect_run {
     const struct collect_args *a;
     struct collector *col;
-    struct store_writer *w;
+    struct store_writer *w; /* -w FILE or - (a store folder writes through bins) */
+    struct bins bins;       /* -w STORE/: the open bins, rotation */
     struct output out;
-    int printing, write_err, folder, failing;
+    int printing, write_err, folder;
     struct fs_err err;
     uint64_t udp, frag, trunc;
-    uint64_t pending;          /* records in the open writer */
-    struct closer closer;      /* the writer of the last rotation, while it closes */
-    uint64_t stored, lost;     /* records in closed bin files / dropped on write errors */
-    uint64_t unbinned;         /* records whose arrival time no bin can name (not stored) */
+    uint64_t pending;          /* records in w */
     int tmpl_failing;          /* saving STORE/.templates failed last time (said once) */
     uint64_t tmpl_save_failed; /* failed saves of STORE/.templates */
-    uint64_t rotations, retry_ms, started_ms, expired;
+    uint64_t started_ms, expired;
     struct listener ls[MAX_LISTEN];
     int nls;
     struct control ctl; /* the control socket (src/daemon/control.h) */
@@ -125,7 +126,40 @@ struct collect_run {
 /* Wall clock in milliseconds. */
 uint64_t collect_now_ms(void);
 
-/* collect_status.c: the kernel's drop counter of a UDP listener (SO_RXQ_OVFL, else
+/* listen.c: set by SIGTERM/SIGINT and SIGHUP; the handlers for them. */
+extern volatile sig_atomic_t collect_stop_requested, collect_rotate_requested;
+void collect_install_signals(void);
+/* A -l value: 0, or -1 after saying what is wrong with it. */
+int collect_listen_check(const char *spec);
+/* Bind the listeners, go to the background as asked, run the loop until a stop. */
+int collect_run_listen(struct collect_run *run);
+/* The sender of a datagram or connection as a 16-byte address, and its port. */
+void collect_addr16(const struct sockaddr_storage *ss, uint8_t a[16]);
+uint16_t collect_addr_port(const struct sockaddr_storage *ss);
+/* --allow: 1 when ex may send. */
+int collect_allowed(const struct collect_args *a, const uint8_t ex[16]);
+
+/* tcp.c: IPFIX-over-TCP connections: accept on a listener, read one after poll (drain:
+ * everything it holds), close the idle ones, drop the closed ones from run->conns. */
+void collect_tcp_accept(struct collect_run *run, struct listener *l);
+int collect_tcp_read(struct collect_run *run, struct tcp_conn *c, int drain);
+void collect_tcp_serve(struct collect_run *run, int i, int drain);
+void collect_tcp_idle_sweep(struct collect_run *run, uint64_t now);
+void collect_tcp_compact(struct collect_run *run);
+
+/* file.c: every datagram of -f FILE (pcap/pcapng or an IPFIX file): 0 or an exit status. */
+int collect_run_file(struct collect_args *a, struct collector *col, struct collect_run *run);
+
+/* sink.c: where each decoded record goes (collect_datagram's callback); opening it
+ * (exit status on failure) and closing it (the exit status); the templates file and
+ * the start-up cleanup of a store folder. */
+int collect_store_flow(void *vctx, const struct flow *f);
+int collect_open_sink(struct collect_args *a, struct collect_run *run);
+int collect_close_sink(struct collect_run *run);
+void collect_templates_load(struct collect_run *run);
+void collect_stale_cleanup(struct collect_run *run);
+
+/* status.c: the kernel's drop counter of a UDP listener (SO_RXQ_OVFL, else
  * /proc), the counters as --status and the rotation log print them, the text a control
  * socket client gets (ctx: the struct collect_run), a file name in the store folder,
  * and `collect --status`. */

@@ -1,12 +1,12 @@
 /*
- * collect's counters (per exporter and domain: datagrams, records, sequence loss,
+ * The collector's counters (per exporter and domain: datagrams, records, sequence loss,
  * malformed by reason, unknown templates, socket drops): the text its control socket
  * (src/daemon/control.h, a UNIX socket in the store folder) answers each connection
  * with, which `flowsleuth collect --status` prints; the same counters are logged at
  * each rotation.
  */
 #include "../core/xalloc.h"
-#include "collect_int.h"
+#include "collector.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -121,20 +121,21 @@ void collect_print_stats(FILE *out, const struct collect_run *run)
                     l->name, (unsigned long long)l->datagrams,
                     (unsigned long long)collect_socket_drops(l));
     }
-    /* open: also the bins of the last rotation while they close (struct closer) */
-    uint64_t open = run->pending + (run->closer.running ? run->closer.pending : 0);
+    /* open: also the bins of the last rotation while they close */
+    const struct bins *b = &run->bins;
     if (run->folder)
         fprintf(out,
                 "flowsleuth collect: store %s: records stored %llu, in open bins %llu, lost to "
                 "write errors %llu, rotations %llu, bins expired %llu%s\n",
-                run->a->wpath, (unsigned long long)run->stored, (unsigned long long)open,
-                (unsigned long long)run->lost, (unsigned long long)run->rotations,
-                (unsigned long long)run->expired, run->failing ? " (writing fails now)" : "");
+                run->a->wpath, (unsigned long long)b->stored,
+                (unsigned long long)bins_open_records(b), (unsigned long long)b->lost,
+                (unsigned long long)b->rotations, (unsigned long long)run->expired,
+                b->failing ? " (writing fails now)" : "");
     if (run->folder)
         fprintf(out,
                 "flowsleuth collect: store %s: records with no bin %llu; template saves "
                 "failed %llu%s; compiled templates %llu bytes\n",
-                run->a->wpath, (unsigned long long)run->unbinned,
+                run->a->wpath, (unsigned long long)b->unbinned,
                 (unsigned long long)run->tmpl_save_failed,
                 run->tmpl_failing ? " (failing now)" : "", (unsigned long long)t.templates_bytes);
     if (run->udp)

@@ -61,7 +61,9 @@ static uint64_t suffix_scale(const char *u, size_t n)
         n--;
     if (n == 0 || n > 2 || (n == 2 && u[1] != 'i'))
         return 0;
-    char p = u[0] == 'K' ? 'k' : u[0];
+    char p = u[0];
+    if (p == 'K')
+        p = 'k';
     const char *at = strchr(prefixes, p);
     if (!at || !p)
         return 0;
