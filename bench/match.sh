@@ -17,7 +17,7 @@
 #   match phase  bench/matchbench.c (built against the build's libfs.a): the flows are
 #                read into memory first, then what `flowsleuth match` does with them is
 #                timed alone: match_batch_add screens every flow, match_run matches the
-#                considered ones (singles, then per connection the pipelined sets); one
+#                considered ones (singles and sets, then per server with its calibration); one
 #                core; flows/s = all flows / time. Default model options (sets of up to
 #                4) and --max-set 1. It prints a checksum of every result, so two builds
 #                can be compared.
