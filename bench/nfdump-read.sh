@@ -14,8 +14,9 @@
 #   one field:  flowsleuth print -r F -o csv:packets   vs  nfdump -r F -q -o fmt:%pkt
 #   no output:  flowsleuth count -r F --bin 3600       vs  nfdump -r F -q -o null
 #   top-N:      flowsleuth stats -r F -s srcip -n 10   vs  nfdump -r F -s srcip -n 10
-# flowsleuth reads an nfdump file by converting it into a temporary store file first
-# (src/io/nfdump_file.c): that conversion is inside every flowsleuth time.
+# flowsleuth reads an nfdump file through a converter thread that writes the store's
+# stream into a pipe (src/io/nfdump_file.c): that conversion is inside every flowsleuth
+# time.
 #
 # Environment:
 #   BENCH_FLOWS   connections in the capture (default 200000)

@@ -111,12 +111,23 @@ int input_prepare(struct input_opts *in, const char *prog)
     return 2;
 }
 
+/* The nfdump conversions of the last input_open (their threads may still run). */
+static void nfdump_release(struct input_opts *in)
+{
+    if (!in->nfdump)
+        return;
+    nfdump_inputs_free(in->nfdump);
+    free(in->nfdump);
+    in->nfdump = NULL;
+}
+
 void input_free(struct input_opts *in)
 {
     filter_free(in->filter);
     in->filter = NULL;
     free(in->filter_text);
     in->filter_text = NULL;
+    nfdump_release(in);
 }
 
 void input_print_rstats(const char *prog, const struct store_rstats *st)
@@ -145,6 +156,18 @@ static void nfdump_print_stats(const char *prog, const struct nfd_stats *st)
             (unsigned long long)st->blocks_bad, (unsigned long long)st->flows);
 }
 
+int input_nfdump_end(struct input_opts *in, const char *prog)
+{
+    if (!in->nfdump)
+        return 0;
+    struct nfd_stats st;
+    nfdump_inputs_stats(in->nfdump, &st);
+    if (in->stats && in->nfdump->paths)
+        nfdump_print_stats(prog, &st);
+    nfdump_release(in);
+    return st.errors || st.blocks_bad;
+}
+
 struct store_reader *input_open(struct input_opts *in, const char *prog)
 {
     static const char *const stdin_path[] = { "-" };
@@ -154,18 +177,19 @@ struct store_reader *input_open(struct input_opts *in, const char *prog)
     struct store_reader *r = NULL;
     struct fs_err err = { 0 };
     in->open_failed = 1; /* until the reader stands */
-    /* nfdump's files and folders: read through a temporary flowsleuth file each. */
-    struct nfdump_inputs nx;
+    /* nfdump's files and folders: converted on threads into a stream each. */
+    nfdump_release(in);
+    in->nfdump = xcalloc(1, sizeof(*in->nfdump));
     struct nfd_sink warn = { NULL, nfdump_warn, (void *)prog };
-    if (nfdump_inputs_prepare(&nx, paths, npaths, in->from_ms, in->to_ms, &warn, &err) != 0) {
+    if (nfdump_inputs_prepare(in->nfdump, paths, npaths, in->from_ms, in->to_ms, &warn, &err)) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
+        nfdump_release(in);
         return NULL;
     }
-    in->nfdump_bad = nx.st.errors + nx.st.blocks_bad;
-    int rc = store_reader_open(&r, nx.paths ? nx.paths : paths, npaths, &ro, &err);
-    if (in->stats && nx.paths)
-        nfdump_print_stats(prog, &nx.st);
-    nfdump_inputs_free(&nx);
+    const char *const *rp = in->nfdump->paths ? in->nfdump->paths : paths;
+    int rc = store_reader_open(&r, rp, npaths, &ro, &err);
+    if (rc != 0)
+        nfdump_release(in);
     if (rc != 0) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         return NULL;
@@ -181,7 +205,7 @@ int input_read(struct input_opts *in, const char *prog, int (*fn)(void *ctx, con
     if (!r)
         return 1;
     struct fs_err err = { 0 };
-    int status = in->nfdump_bad ? 1 : 0, rc, stop = 0;
+    int status = 0, rc, stop = 0;
     const struct flow *v;
     size_t n;
     /* A run at a time: the per-record cost is the filter and fn, not a reader call. */
@@ -202,7 +226,7 @@ int input_read(struct input_opts *in, const char *prog, int (*fn)(void *ctx, con
         input_print_rstats(prog, &st);
     }
     store_reader_close(r);
-    return status;
+    return input_nfdump_end(in, prog) ? 1 : status;
 }
 
 int flow_vec_keep(void *ctx, const struct flow *f)

@@ -15,16 +15,17 @@
 #define INPUT_MAX_PATHS 256
 
 struct filter;
+struct nfdump_inputs;
 
 struct input_opts {
     const char *paths[INPUT_MAX_PATHS];
     size_t npaths;
-    uint64_t from_ms, to_ms; /* 0 = open */
-    int stats;               /* --stats: print reader counters to stderr */
-    char *filter_text;       /* trailing arguments or -f FILE, owned */
-    struct filter *filter;   /* compiled by input_prepare, NULL = all */
-    int open_failed;         /* input_open: the inputs did not open (nothing was read) */
-    uint64_t nfdump_bad;     /* input_open: nfdump files cut short and blocks skipped */
+    uint64_t from_ms, to_ms;      /* 0 = open */
+    int stats;                    /* --stats: print reader counters to stderr */
+    char *filter_text;            /* trailing arguments or -f FILE, owned */
+    struct filter *filter;        /* compiled by input_prepare, NULL = all */
+    int open_failed;              /* input_open: the inputs did not open (nothing was read) */
+    struct nfdump_inputs *nfdump; /* input_open: the nfdump conversions under way */
 };
 
 /* The getopt letters these options take, to splice into a command's optstring. */
@@ -81,10 +82,18 @@ void input_print_rstats(const char *prog, const struct store_rstats *st);
 
 /* The store reader of the command's inputs (stdin when none) and time window; NULL
  * after reporting the error on stderr. nfdump files and folders among the paths are
- * read through a temporary store file each (nfdump_file.h); what of them could not be
- * read was reported and is counted in in->nfdump_bad. NULL sets in->open_failed: a
- * command then prints nothing to stdout, not even a header (input_scan's callers too). */
+ * read through a flowsleuth stream each, converted on threads (nfdump_file.h) while
+ * the reader reads; their problems are reported as they are met. NULL sets
+ * in->open_failed: a command then prints nothing to stdout, not even a header
+ * (input_scan's callers too). */
 struct store_reader *input_open(struct input_opts *in, const char *prog);
+
+/*
+ * After reading what input_open opened: print the nfdump conversions' counters with
+ * --stats and let go of them. Returns 1 when an nfdump file was cut short or a block
+ * of one skipped (the exit status then is 1, as for a bad store block), else 0.
+ */
+int input_nfdump_end(struct input_opts *in, const char *prog);
 
 /*
  * Read every record of the inputs in order that passes the filter, calling fn for each

@@ -114,7 +114,7 @@ int input_scan(struct input_opts *in, const char *prog, uint64_t columns,
     struct store_rstats st;
     int status = 1;
     if (ops->setup(ctx, nthreads) == 0)
-        status = scan_drain(r, &s, nthreads, prog, &m) | (in->nfdump_bad != 0);
+        status = scan_drain(r, &s, nthreads, prog, &m);
     else
         s.b[0].stopped = 1; /* the consumer gave up before reading */
     store_reader_stats(r, &st);
@@ -125,6 +125,8 @@ int input_scan(struct input_opts *in, const char *prog, uint64_t columns,
         fputs(m.text, stderr);
     if (!*stopped && in->stats)
         input_print_rstats(prog, &st);
+    if (!*stopped && input_nfdump_end(in, prog))
+        status = 1;
     free(m.text);
     free(s.b);
     return status;

@@ -2,6 +2,7 @@
  * nfdump file reader (nfdump_file.h). The layout as read here is described in
  * docs/internals/nfdump.md; this file only knows what that page says.
  */
+#define _GNU_SOURCE /* F_SETPIPE_SZ */
 #include "nfdump_file.h"
 
 #include "../core/rd.h"
@@ -14,6 +15,8 @@
 #include <fcntl.h>
 #include <lz4.h>
 #include <lzo/lzo1x.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -926,25 +929,58 @@ void nfdump_list_free(char **v, size_t n)
 
 /* ---- inputs of a command ---- */
 
-struct conv {
+/* What the command and its converter threads share; freed by the last to let go. */
+struct nfd_shared {
+    struct nfd_sink sink; /* warn only */
+    _Atomic uint64_t files, files_skipped, blocks, blocks_bad, flows, errors;
+    _Atomic int refs;
+};
+
+static void shared_put(struct nfd_shared *sh)
+{
+    if (atomic_fetch_sub(&sh->refs, 1) == 1)
+        free(sh);
+}
+
+static void shared_add(struct nfd_shared *sh, const struct nfd_stats *st)
+{
+    atomic_fetch_add(&sh->files, st->files);
+    atomic_fetch_add(&sh->files_skipped, st->files_skipped);
+    atomic_fetch_add(&sh->blocks, st->blocks);
+    atomic_fetch_add(&sh->blocks_bad, st->blocks_bad);
+    atomic_fetch_add(&sh->flows, st->flows);
+    atomic_fetch_add(&sh->errors, st->errors);
+}
+
+static void shared_warn(struct nfd_shared *sh, const char *msg)
+{
+    if (sh->sink.warn)
+        sh->sink.warn(sh->sink.ctx, msg);
+}
+
+/* One -r path's conversion: its files, into the write end of a pipe. */
+struct job {
+    struct nfd_shared *sh;
+    char **files;
+    size_t n;
+    uint64_t from_ms, to_ms;
+    int wfd;
     struct store_writer *w;
-    const struct nfd_sink *s;
     struct fs_err werr;
     int failed;
 };
 
-static int conv_flow(void *ctx, const struct flow *f)
+static int job_flow(void *ctx, const struct flow *f)
 {
-    struct conv *c = ctx;
-    c->failed = store_writer_add(c->w, f, &c->werr) != 0;
-    return c->failed;
+    struct job *j = ctx;
+    j->failed = store_writer_add(j->w, f, &j->werr) != 0;
+    return j->failed;
 }
 
-static void conv_warn(void *ctx, const char *msg)
+static void job_warn(void *ctx, const char *msg)
 {
-    struct conv *c = ctx;
-    if (c->s->warn)
-        c->s->warn(c->s->ctx, msg);
+    struct job *j = ctx;
+    shared_warn(j->sh, msg);
 }
 
 /* 1 when the file's stat record proves it has no flow in the window. */
@@ -958,44 +994,81 @@ static int outside(const char *path, uint64_t from_ms, uint64_t to_ms)
     return last < from_ms || (to_ms && first >= to_ms);
 }
 
-/* Convert files into a temp flowsleuth file; *fd gets it opened, already unlinked. */
-static int convert(char **files, size_t n, uint64_t from_ms, uint64_t to_ms,
-                   const struct nfd_sink *s, struct nfd_stats *st, int *fd, struct fs_err *err)
+/* Convert the job's files one after the other. Every count is published before the
+ * writer's end block, so a reader that saw the end of the stream sees final counts. */
+static void job_files(struct job *j)
 {
-    const char *tmp = getenv("TMPDIR");
-    char dir[4096], file[4200];
-    snprintf(dir, sizeof(dir), "%s/flowsleuth-nfdump.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir))
-        return fs_err_set(err, -errno, -1, "%s: %s", dir, strerror(errno));
-    snprintf(file, sizeof(file), "%s/flows", dir);
-    struct store_wopts wo = { .codec = STORE_LZ4 };
-    struct sink_pair {
-        struct conv c;
-        struct nfd_sink ns;
-    } sp = { .c = { .s = s } };
-    sp.ns = (struct nfd_sink){ conv_flow, conv_warn, &sp.c };
-    int rc = store_writer_open(&sp.c.w, file, &wo, err);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (outside(files[i], from_ms, to_ms)) {
-            st->files_skipped++;
-            continue;
+    struct nfd_sink ns = { job_flow, job_warn, j };
+    for (size_t i = 0; i < j->n && !j->failed; i++) {
+        struct nfd_stats st = { 0 };
+        if (outside(j->files[i], j->from_ms, j->to_ms)) {
+            st.files_skipped++;
+        } else {
+            struct fs_err e = { 0 };
+            if (nfdump_read_file(j->files[i], &ns, &st, &e) != 0)
+                shared_warn(j->sh, e.msg);
         }
-        struct fs_err e = { 0 };
-        if (nfdump_read_file(files[i], &sp.ns, st, &e) != 0 && s->warn)
-            s->warn(s->ctx, e.msg);
-        if (sp.c.failed)
-            rc = fs_err_set(err, sp.c.werr.code, -1, "%s", sp.c.werr.msg);
+        shared_add(j->sh, &st);
     }
-    if (sp.c.w) {
-        int crc = store_writer_close(sp.c.w, rc ? NULL : err);
-        rc = rc ? rc : crc;
+    if (j->failed) {
+        shared_warn(j->sh, j->werr.msg);
+        atomic_fetch_add(&j->sh->errors, 1);
     }
-    *fd = rc ? -1 : open(file, O_RDONLY | O_CLOEXEC);
-    if (!rc && *fd < 0)
-        rc = fs_err_set(err, -errno, -1, "%s: %s", file, strerror(errno));
-    unlink(file);
-    rmdir(dir);
-    return rc;
+}
+
+static void *job_run(void *arg)
+{
+    struct job *j = arg;
+    char path[32];
+    struct store_wopts wo = { .codec = STORE_NONE };
+    snprintf(path, sizeof(path), "/dev/fd/%d", j->wfd);
+    int rc = store_writer_open(&j->w, path, &wo, &j->werr);
+    /* The writer holds a descriptor of its own: the reader sees the end when it closes. */
+    close(j->wfd);
+    if (rc == 0) {
+        job_files(j);
+        rc = store_writer_close(j->w, &j->werr);
+    }
+    if (rc != 0 && !j->failed) {
+        shared_warn(j->sh, j->werr.msg);
+        atomic_fetch_add(&j->sh->errors, 1);
+    }
+    nfdump_list_free(j->files, j->n);
+    shared_put(j->sh);
+    free(j);
+    return NULL;
+}
+
+/* Start a converter for files (taken over); *rfd gets the read end of its pipe. */
+static int job_start(struct nfd_shared *sh, char **files, size_t n, uint64_t from_ms,
+                     uint64_t to_ms, int *rfd, struct fs_err *err)
+{
+    int pfd[2];
+    if (pipe(pfd) != 0) {
+        nfdump_list_free(files, n);
+        return fs_err_set(err, -errno, -1, "pipe: %s", strerror(errno));
+    }
+    fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
+    fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
+    fcntl(pfd[1], F_SETPIPE_SZ, 1 << 20); /* fewer switches; the default is fine too */
+    struct job *j = xcalloc(1, sizeof(*j));
+    *j = (struct job){
+        .sh = sh, .files = files, .n = n, .from_ms = from_ms, .to_ms = to_ms, .wfd = pfd[1]
+    };
+    atomic_fetch_add(&sh->refs, 1);
+    pthread_t t;
+    int rc = pthread_create(&t, NULL, job_run, j);
+    if (rc != 0) {
+        close(pfd[0]);
+        close(pfd[1]);
+        nfdump_list_free(files, n);
+        free(j);
+        shared_put(sh);
+        return fs_err_set(err, -rc, -1, "cannot start a converter thread: %s", strerror(rc));
+    }
+    pthread_detach(t);
+    *rfd = pfd[0];
+    return 0;
 }
 
 /* The nfdump files PATH stands for: none (0), itself, or a folder's. */
@@ -1016,6 +1089,22 @@ static int inputs_of(const char *path, uint64_t from_ms, char ***files, size_t *
     return 0;
 }
 
+/* Make out->paths a copy of paths, once. */
+static void own_paths(struct nfdump_inputs *out, const char *const *paths, size_t npaths,
+                      const struct nfd_sink *s)
+{
+    if (out->paths)
+        return;
+    out->paths = xcalloc(npaths, sizeof(char *));
+    out->owned = xcalloc(npaths, sizeof(char *));
+    for (size_t k = 0; k < npaths; k++)
+        out->paths[k] = paths[k];
+    out->npaths = npaths;
+    out->sh = xcalloc(1, sizeof(*out->sh));
+    out->sh->sink = *s;
+    atomic_init(&out->sh->refs, 1);
+}
+
 int nfdump_inputs_prepare(struct nfdump_inputs *out, const char *const *paths, size_t npaths,
                           uint64_t from_ms, uint64_t to_ms, const struct nfd_sink *s,
                           struct fs_err *err)
@@ -1026,30 +1115,38 @@ int nfdump_inputs_prepare(struct nfdump_inputs *out, const char *const *paths, s
         char **files = NULL;
         size_t n = 0, skipped = 0;
         rc = inputs_of(paths[i], from_ms, &files, &n, &skipped, err);
-        out->st.files_skipped += skipped;
         /* A folder whose files the window left out by name alone still reads empty. */
-        if (rc == 0 && (n || skipped)) {
-            if (!out->paths) {
-                out->paths = xcalloc(npaths, sizeof(char *));
-                out->owned = xcalloc(npaths, sizeof(char *));
-                for (size_t k = 0; k < npaths; k++)
-                    out->paths[k] = paths[k];
-                out->npaths = npaths;
-            }
-            int fd = -1;
-            rc = convert(files, n, from_ms, to_ms, s, &out->st, &fd, err);
-            if (rc == 0) {
-                char *p = xmalloc(32);
-                snprintf(p, 32, "/dev/fd/%d", fd);
-                out->paths[i] = out->owned[out->nowned++] = p;
-            }
+        if (rc != 0 || (!n && !skipped)) {
+            if (files)
+                nfdump_list_free(files, n);
+            continue;
         }
-        if (files)
-            nfdump_list_free(files, n);
+        own_paths(out, paths, npaths, s);
+        atomic_fetch_add(&out->sh->files_skipped, skipped);
+        int rfd = -1;
+        rc = job_start(out->sh, files, n, from_ms, to_ms, &rfd, err);
+        if (rc == 0) {
+            char *p = xmalloc(32);
+            snprintf(p, 32, "/dev/fd/%d", rfd);
+            out->paths[i] = out->owned[out->nowned++] = p;
+        }
     }
     if (rc)
         nfdump_inputs_free(out);
     return rc;
+}
+
+void nfdump_inputs_stats(const struct nfdump_inputs *in, struct nfd_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    if (!in->sh)
+        return;
+    st->files = atomic_load(&in->sh->files);
+    st->files_skipped = atomic_load(&in->sh->files_skipped);
+    st->blocks = atomic_load(&in->sh->blocks);
+    st->blocks_bad = atomic_load(&in->sh->blocks_bad);
+    st->flows = atomic_load(&in->sh->flows);
+    st->errors = atomic_load(&in->sh->errors);
 }
 
 void nfdump_inputs_free(struct nfdump_inputs *in)
@@ -1058,7 +1155,7 @@ void nfdump_inputs_free(struct nfdump_inputs *in)
         free(in->owned[i]);
     free(in->owned);
     free((void *)in->paths);
-    in->paths = NULL;
-    in->owned = NULL;
-    in->npaths = in->nowned = 0;
+    if (in->sh)
+        shared_put(in->sh);
+    memset(in, 0, sizeof(*in));
 }

@@ -13,13 +13,14 @@
  * the end ends that file with an error.
  *
  * nfdump_inputs_prepare is what commands use: it turns the nfdump files and folders
- * among the -r paths into one temporary flowsleuth file each (unlinked at once, read
- * through /dev/fd/N), so the store reader and everything after it reads them like its
- * own. Files are chosen by the -t window from the stat record or the name first.
+ * among the -r paths into one flowsleuth stream each, written by a converter thread
+ * into a pipe and read through /dev/fd/N, so the store reader and everything after it
+ * reads them like its own. Files are chosen by the -t window from the stat record or
+ * the name first.
  *
  * Ownership: nfdump_read_file / nfdump_decode_buf own nothing after they return;
- * nfdump_inputs_prepare fills caller storage that nfdump_inputs_free frees (the
- * temporary files stay open until the process ends: the reader opens them lazily).
+ * nfdump_inputs_prepare fills caller storage that nfdump_inputs_free frees; the pipes'
+ * read ends stay open until the process ends (the reader opens them lazily, by name).
  */
 #ifndef FS_NFDUMP_FILE_H
 #define FS_NFDUMP_FILE_H
@@ -84,23 +85,33 @@ int nfdump_list(const char *dir, uint64_t from_ms, char ***out, size_t *n, size_
                 struct fs_err *err);
 void nfdump_list_free(char **v, size_t n);
 
+struct nfd_shared;
+
 struct nfdump_inputs {
     const char **paths; /* the -r paths with nfdump ones replaced; NULL = none was nfdump */
     char **owned;       /* the "/dev/fd/N" strings */
     size_t npaths, nowned;
-    struct nfd_stats st;
+    struct nfd_shared *sh; /* counters shared with the converter threads */
 };
 
 /*
- * Replace every nfdump file or folder among paths by a temporary flowsleuth file of its
- * flows in the window [from_ms, to_ms) (0 = open). Warnings and per-file errors go to
- * s->warn (s->flow unused). Returns 0 (out->paths NULL when nothing was nfdump's), or a
- * negative code with err set when a temporary file could not be written or a path
- * named held no readable nfdump file at all.
+ * Replace every nfdump file or folder among paths by "/dev/fd/N": the read end of a
+ * pipe into which a converter thread of its own writes the flows in the window
+ * [from_ms, to_ms) (0 = open) as a flowsleuth stream, file after file, as the reader
+ * takes them (nothing on disk; a reader that stops early leaves the thread blocked
+ * until the process ends: the read end stays open, so no SIGPIPE). Warnings and
+ * per-file errors go to s->warn (s->flow unused; s is copied), from those threads.
+ * Returns 0 (out->paths NULL when nothing was nfdump's), or a negative code with err
+ * set when a pipe or thread could not be made.
  */
 int nfdump_inputs_prepare(struct nfdump_inputs *out, const char *const *paths, size_t npaths,
                           uint64_t from_ms, uint64_t to_ms, const struct nfd_sink *s,
                           struct fs_err *err);
+
+/* The counters so far: final once the reader has read every converted stream to its end. */
+void nfdump_inputs_stats(const struct nfdump_inputs *in, struct nfd_stats *st);
+
+/* Free in's paths and let go of the counters (the threads hold them while they run). */
 void nfdump_inputs_free(struct nfdump_inputs *in);
 
 #endif

@@ -115,6 +115,16 @@ n=$(fs print -r "$T/nf-y" -t "2000-01-01T00:00..2099-01-01T00:00" -o csv:packets
 [ "$n" -eq $(($(wc -l <"$T/fs.y.txt") + 1)) ] || fail "-t around the flows printed $((n - 1))"
 echo "ok   -t selects nfcapd files by their stat record (last flow $last)"
 
+# A reader that stops early leaves the converter threads blocked, never hung or killed.
+n=$(timeout 20 "$FS_BIN" print -r "$T/nf-y" -r "$T/nf-z" -r "$T/nf-tree" -c 1 -o csv:packets | wc -l)
+[ "$n" -eq 2 ] || fail "print -c 1 over three nfcapd folders printed $((n - 1)) flows"
+{
+    timeout 20 "$FS_BIN" print -r "$T/nf-y" -r "$T/nf-z" -o csv:packets 2>/dev/null
+    echo $? >"$T/closed.rc"
+} | head -1 >/dev/null
+[ "$(cat "$T/closed.rc")" -ne 124 ] || fail "print into a closed pipe did not end"
+echo "ok   print -c 1 and a closed output over nfcapd folders end at once"
+
 # Real exporters: every NetFlow v5 / v9 / IPFIX capture of $FS_DATA replayed into nfcapd
 # (interfaces, AS numbers, tos, IPv6, ICMP from routers, firewalls and probes). nfdump
 # prints an ICMP port as TYPE.CODE: compared as TYPE*256+CODE. Records holding both an
