@@ -25,8 +25,8 @@ static const char usage_text[] =
     "--split) against the sizes of a catalogue. One fitting entry and no set of\n"
     "entries fitting: match; several: ambiguous (each candidate a row); none:\n"
     "rejected (not printed without --all). Pipelined exchanges are matched as sets of\n"
-    "2..4 entries (--max-set, up to 10): a match when the server was calibrated by its\n"
-    "unique singles, else only 'possible'.\n"
+    "2..4 entries (--max-set, up to 10): a match when the server and the client's\n"
+    "requests were calibrated by unique singles (both sums fit), else 'possible'.\n"
     "\n"
     "  -c CAT           the catalogue (flowsleuth catalog debian|import)\n" INPUT_HELP
     "  -o FORMAT        table (default), csv, tsv, json (one object a line)\n"

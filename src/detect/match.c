@@ -265,9 +265,13 @@ static void window(const struct match_opts *o, const struct match_calib *cal, ui
                    uint64_t tol, int k, uint64_t *lo, uint64_t *hi)
 {
     int64_t ohlo = o->oh_min, ohhi = o->oh_max;
+    /* The spread the votes showed narrows the window for sets only: a single whose
+     * header is a variant none of the votes had (a second Content-Type) must still be
+     * found, or a chance entry beside it could be named; a set needs both sums anyway. */
+    int span = cal && cal->span && k >= 2;
     if (cal && cal->resp) {
-        ohlo = cal->span ? cal->resp_lo : cal->resp_oh - (int64_t)o->calib_slack;
-        ohhi = cal->span ? cal->resp_hi : cal->resp_oh + (int64_t)o->calib_slack;
+        ohlo = span ? cal->resp_lo : cal->resp_oh - (int64_t)o->calib_slack;
+        ohhi = span ? cal->resp_hi : cal->resp_oh + (int64_t)o->calib_slack;
         if (ohlo < 0)
             ohlo = 0;
     }
@@ -321,6 +325,7 @@ static int flow_match(const struct catalog *c, const uint64_t *sizes, const stru
     if (c->nlearned) /* learned entries: their own windows (learn.h) */
         total = learn_singles(c, o, f, tol, res, total);
     res->calibrated = cal && cal->resp;
+    res->reqsum = res->calibrated && cal->req && f->payload > 0;
     /* Sets are searched even when one single fits: a single is only an
      * identification when nothing else explains the bytes (a pipelined pair in a big
      * catalogue fits most sizes that one entry fits). */
@@ -329,7 +334,7 @@ static int flow_match(const struct catalog *c, const uint64_t *sizes, const stru
     if (total == 0 && !res->more)
         res->verdict = MV_REJECT;
     else if (total == 1 && !res->more)
-        res->verdict = res->c[0].k == 1 || res->calibrated ? MV_MATCH : MV_POSSIBLE;
+        res->verdict = res->c[0].k == 1 || res->reqsum ? MV_MATCH : MV_POSSIBLE;
     else
         res->verdict = MV_AMBIGUOUS;
     return 0;

@@ -11,7 +11,11 @@
  *   match; a set fits too, or several entries: ambiguous (all reported up to a cap);
  *   none: the exchange may be pipelined, so sets of 2..max_set distinct entries are
  *   searched (bounded by work_cap steps); still none: rejected. A unique set counts as
- *   a match only on a calibrated server (below), else it is "possible".
+ *   a match only when both sums fit: on a calibrated server (below) with the client's
+ *   request bytes calibrated too; else it is "possible". Sets fit by chance far more
+ *   often than singles (a 100-entry catalogue has 161,700 triples), and a calibrated
+ *   window that misses the true single's header (a second Content-Type) can leave one
+ *   chance set alone in it: one measurement is not enough to name a set.
  *
  * Calibration: one server's response header is nearly one constant (it varies with
  * the Content-Length digits and a few headers), and one client's request is a
@@ -70,12 +74,13 @@ struct match_calib {
     int64_t resp_oh; /* response header bytes per object */
     int req;         /* req_oh is known */
     int64_t req_oh;  /* request bytes per object beyond len(url) */
-    int span;        /* resp_lo..resp_hi replace resp_oh +- calib_slack */
+    int span;        /* sets: resp_lo..resp_hi replace resp_oh +- calib_slack */
     int64_t resp_lo, resp_hi;
 };
 
-/* Votes that agree before a server's window narrows from its overhead +- calib_slack
- * to the range its votes spanned (+- MATCH_SPAN_MARGIN). */
+/* Votes that agree before a server's window for sets narrows from its overhead +-
+ * calib_slack per object to the range its votes spanned (+- MATCH_SPAN_MARGIN);
+ * singles keep +- calib_slack. */
 #define MATCH_SPAN_VOTES  5
 #define MATCH_SPAN_MARGIN 2
 
@@ -91,7 +96,8 @@ struct match_result {
     uint64_t payload; /* P */
     int ncands;       /* stored candidates */
     int more;         /* more candidates than stored, or the search hit work_cap */
-    int calibrated;   /* sums searched with a connection's calibration */
+    int calibrated;   /* sums searched with a server's calibration */
+    int reqsum;       /* ... and with the client's request bytes as a second sum */
     int pieces;       /* > 1: flows combined as range pieces of one download */
     struct match_cand c[MATCH_MAX_CANDS];
 };

@@ -149,11 +149,13 @@ static void test_sets(void **state)
     assert_string_equal(name0(&r, 0, 0), "a");
     assert_string_equal(name0(&r, 0, 1), "d");
     assert_string_equal(name0(&r, 0, 2), "e");
-    /* calibrated at 200 bytes per response: a match */
+    /* calibrated at 200 bytes per response, no request calibration: still only
+     * possible (one measurement does not name a set) */
     struct match_calib cal = { .resp = 1, .resp_oh = 200 };
     match_flow(&cat, &o, &cal, &f, &r);
-    assert_int_equal(r.verdict, MV_MATCH);
+    assert_int_equal(r.verdict, MV_POSSIBLE);
     assert_int_equal(r.calibrated, 1);
+    assert_int_equal(r.reqsum, 0);
     /* request bytes must fit too: 3 requests of len(url) + 80 */
     size_t u = match_url_len("pool/a.deb") + match_url_len("pool/dddd+1.deb") +
                match_url_len("pool/e.deb");
@@ -163,12 +165,14 @@ static void test_sets(void **state)
     f.payload = u + 240;
     match_flow(&cat, &o, &cal, &f, &r);
     assert_int_equal(r.verdict, MV_MATCH);
+    assert_int_equal(r.reqsum, 1);
     f.payload = u + 240 + 40;
     match_flow(&cat, &o, &cal, &f, &r);
     assert_int_equal(r.verdict, MV_REJECT);
-    /* b + c (2 entries) */
+    /* b + c (2 entries), requests of len(url) + 80 */
     f = goodput(150000 + 150300 + 2 * 200);
-    match_flow(&cat, &o, &(struct match_calib){ .resp = 1, .resp_oh = 200 }, &f, &r);
+    f.payload = match_url_len("pool/bb.deb") + match_url_len("pool/ccc.deb") + 160;
+    match_flow(&cat, &o, &cal, &f, &r);
     assert_int_equal(r.verdict, MV_MATCH);
     assert_int_equal(r.c[0].k, 2);
     /* sums off: max_set 1 */
