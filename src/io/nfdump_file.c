@@ -866,11 +866,19 @@ static void walk_entry(int dfd, const char *dir, const char *name, int depth, ui
         free(path);
         return;
     }
+    uint64_t bin_ms;
+    uint32_t suffix;
+    if (store_bin_parse(name, &bin_ms, &suffix) == 0) {
+        free(path); /* a flowsleuth store's bin: not opened to look for nfdump's magic */
+        return;
+    }
     uint64_t ms = name_ms(name);
     int fd = -1;
     uint8_t h[4];
-    /* A name dated a day before the window cannot hold a flow in it: not opened. */
-    int early = from_ms && ms != UINT64_MAX && ms + 86400000 <= from_ms;
+    /* nfcapd's name dated a day before the window cannot hold a flow in it: not opened
+     * (other names are: only the magic makes a file nfdump's). */
+    int early =
+        from_ms && ms != UINT64_MAX && ms + 86400000 <= from_ms && !strncmp(name, "nfcapd.", 7);
     l->skipped += S_ISREG(st.st_mode) && early;
     int keep = S_ISREG(st.st_mode) && !early &&
                (fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0 &&

@@ -555,7 +555,7 @@ static void test_list(void **state)
     FILE *fp = fopen(p, "w");
     fputs("not nfdump", fp);
     fclose(fp);
-    char **v = NULL;
+    char **v = NULL, cmd[300];
     size_t n = 0, skipped = 0;
     assert_int_equal(nfdump_list(dir, 0, &v, &n, &skipped, NULL), 0);
     assert_int_equal(n, 2);
@@ -567,7 +567,18 @@ static void test_list(void **state)
     assert_int_equal(n, 0);
     assert_int_equal(skipped, 3);
     nfdump_list_free(v, n);
-    char cmd[300];
+    /* A flowsleuth store's bins and other dated names are neither nfdump files nor
+     * skipped ones: a store folder read with -t must stay the store reader's. */
+    snprintf(cmd, sizeof(cmd), "rm -rf %s/* && mkdir -p %s/2020/01/01", dir, dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(p, sizeof(p), "%s/2020/01/01/flows.202001010000", dir);
+    write_file(p, &b);
+    snprintf(p, sizeof(p), "%s/2020/01/01/notes.202001010000", dir);
+    write_file(p, &pl);
+    assert_int_equal(nfdump_list(dir, 1796774400000ULL, &v, &n, &skipped, NULL), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(skipped, 0);
+    nfdump_list_free(v, n);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
 }
