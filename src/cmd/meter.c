@@ -4,6 +4,7 @@
  * UDP), or printed when neither is given.
  */
 #include "../meter/meter.h"
+#include "../collector/bins.h"
 #include "../core/xalloc.h"
 #include "../daemon/control.h"
 #include "../daemon/daemon.h"
@@ -104,12 +105,14 @@ struct meter_run {
     int printing;
     int write_err;
     struct fs_err err;
-    /* live into a store folder: bins close on the wall clock, as collect's do */
+    /* live into a store folder: the bins close on the wall clock, on a thread of their
+     * own, as collect's do (collector/bins.h) */
     int folder;
+    struct bins bins;
     const char *wpath;
     const struct store_wopts *wo;
-    uint64_t boundary_ms, started_ms, tick_ms; /* tick_ms: next live_tick due */
-    uint64_t written, bins, in_writer;         /* flows written, bins closed, flows in the writer */
+    uint64_t started_ms, tick_ms; /* tick_ms: next live_tick due */
+    uint64_t written;             /* flows given to the store */
     struct control ctl;
     struct meter *m;
     struct capture *cap;
@@ -125,11 +128,13 @@ static void sink(void *vctx, const struct flow *f)
         output_flow(&r->out, f);
         return;
     }
-    if (r->w && !r->write_err && store_writer_add(r->w, f, &r->err) != 0)
-        r->write_err = 1;
-    else if (r->w && !r->write_err) {
+    if (r->folder) {
+        bins_add(&r->bins, f, f->last);
         r->written++;
-        r->in_writer++;
+    } else if (r->w && !r->write_err && store_writer_add(r->w, f, &r->err) != 0) {
+        r->write_err = 1;
+    } else if (r->w && !r->write_err) {
+        r->written++;
     }
 }
 
@@ -390,33 +395,6 @@ static void clock_packet(struct meter_run *run, uint64_t ts_us, uint64_t packets
         run->now_ms = ms;
 }
 
-static uint64_t next_boundary(const struct meter_run *run, uint64_t now_ms)
-{
-    uint64_t w = (uint64_t)(run->wo->bin_secs ? run->wo->bin_secs : STORE_BIN_SECS_DEFAULT) * 1000;
-    return (now_ms / w + 1) * w;
-}
-
-/*
- * Close every open bin file (renamed into place) and open a new writer: at each bin
- * boundary of the wall clock and on SIGHUP, as collect does, so a bin is readable
- * about when it ends instead of when the writer's fourth newer bin pushes it out.
- * A flow that expires later into a closed bin goes to a file of its own (NAME.1).
- */
-static void rotate(struct meter_run *run)
-{
-    if (!run->w || run->write_err)
-        return;
-    int rc = store_writer_close(run->w, &run->err);
-    run->w = NULL;
-    if (rc == 0 && run->in_writer)
-        run->bins++;
-    run->in_writer = 0;
-    if (rc != 0 || store_writer_open(&run->w, run->wpath, run->wo, &run->err) != 0) {
-        fprintf(stderr, "flowsleuth meter: %s\n", run->err.msg);
-        run->write_err = 1;
-    }
-}
-
 /* Live timer: expire due flows, send exports that have waited a second, close bins
  * at their end of the wall clock, answer the control socket. */
 static void live_tick(struct meter_run *run, struct meter *m)
@@ -428,11 +406,14 @@ static void live_tick(struct meter_run *run, struct meter *m)
     meter_expire(m, us);
     for (int i = 0; i < run->nex; i++)
         exporter_tick(run->ex[i]);
-    if (run->folder && (rotate_requested || us / 1000 >= run->boundary_ms)) {
+    /* A bin is readable about when it ends, not when the writer's fourth newer bin
+     * pushes it out; a flow that expires later into a closed bin goes to NAME.1. */
+    if (run->folder && (rotate_requested || bins_due(&run->bins))) {
         rotate_requested = 0;
-        rotate(run);
-        run->boundary_ms = next_boundary(run, us / 1000);
+        bins_rotate(&run->bins, 0);
     }
+    if (run->folder)
+        bins_poll(&run->bins, 0);
     control_serve(&run->ctl, NULL, 0, us / 1000);
 }
 
@@ -486,8 +467,16 @@ static void status_text(void *ctx, FILE *out)
             "flowsleuth meter: packets read %llu, kernel received %llu, dropped %llu; flows in "
             "table %u, flows written %llu, bins closed %llu%s\n",
             (unsigned long long)*run->read, (unsigned long long)recv, (unsigned long long)drop,
-            meter_active(run->m), (unsigned long long)run->written, (unsigned long long)run->bins,
-            run->write_err ? " (writing failed)" : "");
+            meter_active(run->m), (unsigned long long)run->written,
+            (unsigned long long)run->bins.rotations, run->write_err ? " (writing failed)" : "");
+    if (run->folder)
+        fprintf(out,
+                "flowsleuth meter: store %s: records stored %llu, in open bins %llu, lost to "
+                "write errors %llu%s\n",
+                run->wpath, (unsigned long long)run->bins.stored,
+                (unsigned long long)bins_open_records(&run->bins),
+                (unsigned long long)run->bins.lost,
+                run->bins.failing ? " (writing fails now)" : "");
 }
 
 /* meter --status: connect, copy what the meter writes to stdout. */
@@ -605,6 +594,16 @@ static int open_sink(struct meter_args *a, struct meter_run *run)
 {
     if (open_exporters(a, run) != 0)
         return 1;
+    if (a->wpath && a->iface && is_folder(a->wpath)) {
+        struct bins_clock wall = { bins_wall_ms, NULL };
+        bins_init(&run->bins, "flowsleuth meter", a->wpath, &a->wo, wall, NULL, NULL);
+        run->folder = 1;
+        if (bins_open(&run->bins, &run->err) != 0) {
+            fprintf(stderr, "flowsleuth meter: %s\n", run->err.msg);
+            return 1;
+        }
+        return 0;
+    }
     if (a->wpath) {
         if (store_writer_open(&run->w, a->wpath, &a->wo, &run->err) != 0) {
             fprintf(stderr, "flowsleuth meter: %s\n", run->err.msg);
@@ -643,8 +642,15 @@ static int finish(struct meter_args *a, struct meter_run *run, struct decode_cou
             fprintf(stderr, "flowsleuth meter: %s\n", run->err.msg);
             status = 1;
         }
+    } else if (run->folder) {
+        bins_finish(&run->bins);
+        if (run->bins.lost) {
+            fprintf(stderr, "flowsleuth meter: %llu flows lost to store write errors\n",
+                    (unsigned long long)run->bins.lost);
+            status = 1;
+        }
     } else if (run->w && (store_writer_close(run->w, run->write_err ? NULL : &run->err) != 0 ||
-                        run->write_err)) {
+                          run->write_err)) {
         fprintf(stderr, "flowsleuth meter: %s\n", run->err.msg);
         status = 1;
     }
@@ -673,7 +679,6 @@ static int start(struct meter_args *a, struct meter_run *run, struct capture **c
         status = go_background(a, pf, &ready);
     if (status == 0)
         status = open_sink(a, run);
-    run->folder = a->iface && run->w && is_folder(a->wpath);
     if (status == 0 && a->iface)
         status = open_control(a, run);
     daemon_ready(ready, status == 0);
@@ -709,6 +714,8 @@ int cmd_meter(int argc, char **argv)
         free(a.bpf);
         if (run.w)
             store_writer_close(run.w, &run.err);
+        if (run.folder)
+            bins_finish(&run.bins);
         close_exporters(&run);
         control_close(&run.ctl);
         daemon_pidfile_remove(&pf);
@@ -716,7 +723,6 @@ int cmd_meter(int argc, char **argv)
         return status;
     }
     run.live = a.iface != NULL;
-    run.boundary_ms = next_boundary(&run, run.started_ms);
     if (run.live)
         clock_packet(&run, 0, 1);
     signal_capture = cap;
