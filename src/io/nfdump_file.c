@@ -577,7 +577,7 @@ static int next_block(struct nfd *d, struct fs_err *err)
     d->block_off = d->src.off;
     if (d->src.off == d->src.size)
         return 0;
-    uint8_t h[NFD_BHDR];
+    uint8_t h[NFD_BHDR] = { 0 }; /* parsed even after a short read: zeros then */
     int rc = src_read(&d->src, h, sizeof(h));
     struct rd r = rd_init(h, sizeof(h));
     uint32_t nrec = rd_le32(&r), size = rd_le32(&r);
@@ -972,7 +972,7 @@ struct job {
     char **files;
     size_t n;
     uint64_t from_ms, to_ms;
-    int wfd;
+    int wfd, rfd; /* the pipe's ends */
     struct store_writer *w;
     struct fs_err werr;
     int failed;
@@ -1024,9 +1024,9 @@ static void job_files(struct job *j)
     }
 }
 
-static void *job_run(void *arg)
+/* Write one job's stream: its files, then the end block; the write end is closed. */
+static void job_run(struct job *j)
 {
-    struct job *j = arg;
     char path[32];
     struct store_wopts wo = { .codec = STORE_NONE };
     snprintf(path, sizeof(path), "/dev/fd/%d", j->wfd);
@@ -1041,15 +1041,45 @@ static void *job_run(void *arg)
         shared_warn(j->sh, j->werr.msg);
         atomic_fetch_add(&j->sh->errors, 1);
     }
+}
+
+static void job_free(struct job *j, int close_read)
+{
+    if (close_read) {
+        close(j->wfd);
+        close(j->rfd);
+    }
     nfdump_list_free(j->files, j->n);
-    shared_put(j->sh);
     free(j);
+}
+
+/*
+ * The one converter thread of an input_open: the jobs in -r order, one after the other,
+ * as the reader reads the paths in that order. One at a time bounds the memory (a glob
+ * of 256 nfcapd files is 256 jobs) and keeps a stream from waiting on a later one.
+ */
+struct conductor {
+    struct nfd_shared *sh;
+    struct job **v;
+    size_t n;
+};
+
+static void *conductor_run(void *arg)
+{
+    struct conductor *c = arg;
+    for (size_t i = 0; i < c->n; i++) {
+        job_run(c->v[i]);
+        job_free(c->v[i], 0);
+    }
+    shared_put(c->sh);
+    free(c->v);
+    free(c);
     return NULL;
 }
 
-/* Start a converter for files (taken over); *rfd gets the read end of its pipe. */
-static int job_start(struct nfd_shared *sh, char **files, size_t n, uint64_t from_ms,
-                     uint64_t to_ms, int *rfd, struct fs_err *err)
+/* A job for files (taken over) with its pipe. */
+static int job_make(struct nfd_shared *sh, char **files, size_t n, uint64_t from_ms, uint64_t to_ms,
+                    struct job **out, struct fs_err *err)
 {
     int pfd[2];
     if (pipe(pfd) != 0) {
@@ -1060,23 +1090,35 @@ static int job_start(struct nfd_shared *sh, char **files, size_t n, uint64_t fro
     fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
     fcntl(pfd[1], F_SETPIPE_SZ, 1 << 20); /* fewer switches; the default is fine too */
     struct job *j = xcalloc(1, sizeof(*j));
-    *j = (struct job){
-        .sh = sh, .files = files, .n = n, .from_ms = from_ms, .to_ms = to_ms, .wfd = pfd[1]
-    };
+    *j = (struct job){ .sh = sh,
+                       .files = files,
+                       .n = n,
+                       .from_ms = from_ms,
+                       .to_ms = to_ms,
+                       .wfd = pfd[1],
+                       .rfd = pfd[0] };
+    *out = j;
+    return 0;
+}
+
+/* Start the conductor over the jobs (taken over, freed on failure too). */
+static int conductor_start(struct nfd_shared *sh, struct job **v, size_t n, struct fs_err *err)
+{
+    struct conductor *c = xcalloc(1, sizeof(*c));
+    *c = (struct conductor){ sh, v, n };
     atomic_fetch_add(&sh->refs, 1);
     pthread_t t;
-    int rc = pthread_create(&t, NULL, job_run, j);
-    if (rc != 0) {
-        close(pfd[0]);
-        close(pfd[1]);
-        nfdump_list_free(files, n);
-        free(j);
-        shared_put(sh);
-        return fs_err_set(err, -rc, -1, "cannot start a converter thread: %s", strerror(rc));
+    int rc = pthread_create(&t, NULL, conductor_run, c);
+    if (rc == 0) {
+        pthread_detach(t);
+        return 0;
     }
-    pthread_detach(t);
-    *rfd = pfd[0];
-    return 0;
+    for (size_t i = 0; i < n; i++)
+        job_free(v[i], 1);
+    free(v);
+    free(c);
+    shared_put(sh);
+    return fs_err_set(err, -rc, -1, "cannot start the nfdump converter thread: %s", strerror(rc));
 }
 
 /* The nfdump files PATH stands for: none (0), itself, or a folder's. */
@@ -1118,6 +1160,8 @@ int nfdump_inputs_prepare(struct nfdump_inputs *out, const char *const *paths, s
                           struct fs_err *err)
 {
     memset(out, 0, sizeof(*out));
+    struct job **jobs = xcalloc(npaths ? npaths : 1, sizeof(struct job *));
+    size_t njobs = 0;
     int rc = 0;
     for (size_t i = 0; i < npaths && rc == 0; i++) {
         char **files = NULL;
@@ -1131,14 +1175,22 @@ int nfdump_inputs_prepare(struct nfdump_inputs *out, const char *const *paths, s
         }
         own_paths(out, paths, npaths, s);
         atomic_fetch_add(&out->sh->files_skipped, skipped);
-        int rfd = -1;
-        rc = job_start(out->sh, files, n, from_ms, to_ms, &rfd, err);
+        rc = job_make(out->sh, files, n, from_ms, to_ms, &jobs[njobs], err);
         if (rc == 0) {
             char *p = xmalloc(32);
-            snprintf(p, 32, "/dev/fd/%d", rfd);
+            snprintf(p, 32, "/dev/fd/%d", jobs[njobs++]->rfd);
             out->paths[i] = out->owned[out->nowned++] = p;
         }
     }
+    if (rc == 0 && njobs) {
+        rc = conductor_start(out->sh, jobs, njobs, err);
+        if (rc)
+            nfdump_inputs_free(out);
+        return rc;
+    }
+    for (size_t i = 0; i < njobs; i++)
+        job_free(jobs[i], 1);
+    free(jobs);
     if (rc)
         nfdump_inputs_free(out);
     return rc;

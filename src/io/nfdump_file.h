@@ -96,7 +96,8 @@ struct nfdump_inputs {
 
 /*
  * Replace every nfdump file or folder among paths by "/dev/fd/N": the read end of a
- * pipe into which a converter thread of its own writes the flows in the window
+ * pipe into which one converter thread (for all of them, in path order) writes the
+ * flows in the window
  * [from_ms, to_ms) (0 = open) as a flowsleuth stream, file after file, as the reader
  * takes them (nothing on disk; a reader that stops early leaves the thread blocked
  * until the process ends: the read end stays open, so no SIGPIPE). Warnings and
