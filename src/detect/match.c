@@ -7,6 +7,7 @@
 
 #include "../core/xalloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -295,7 +296,10 @@ static size_t search_k(const struct catalog *c, const uint64_t *sizes, const str
     s.k = k;
     s.req_target = -1;
     window(o, cal, res->payload, tol, k, &s.lo, &s.hi);
-    if (cal && cal->req && f->payload > 0) {
+    /* The request sum checks sets only: a single's exchange may carry the request of a
+     * later response (apt sends one as each response ends, ten ahead), and a check
+     * that drops the true single can leave a chance entry alone in the window. */
+    if (k >= 2 && cal && cal->req && f->payload > 0) {
         int64_t t = (int64_t)f->payload - (int64_t)k * cal->req_oh;
         s.req_target = t > 0 ? t : 0;
         s.req_slack = (uint64_t)o->req_slack * (uint64_t)k;
@@ -304,6 +308,35 @@ static size_t search_k(const struct catalog *c, const uint64_t *sizes, const str
     if (s.work > o->work_cap)
         res->more = 1;
     return s.total;
+}
+
+/* Index of the first size >= need in sizes[0..n). */
+static size_t bisect(const uint64_t *sizes, size_t n, uint64_t need)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sizes[mid] < need)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/*
+ * How many entries other than the one found a window [lo, hi] holds by chance: the
+ * catalogue's density within 64 window widths either side, times the width. A
+ * payload that is no catalogue download (a foreign file, a response the split cut in
+ * two) finds a single in the window about that often, and then nothing else.
+ */
+static double chance_in(const struct catalog *c, const uint64_t *sizes, uint64_t lo, uint64_t hi)
+{
+    uint64_t w = hi - lo + 1, r = 64 * w;
+    uint64_t a = lo > r ? lo - r : 0, b = hi + r;
+    size_t i = sizes ? bisect(sizes, c->n, a) : catalog_lower_bound(c, a);
+    size_t j = sizes ? bisect(sizes, c->n, b + 1) : catalog_lower_bound(c, b + 1);
+    return j - i > 1 ? (double)(j - i - 1) * (double)w / (double)(b - a + 1) : 0.0;
 }
 
 /* match_flow with the catalogue's sizes in a compact array (or NULL): see lower_bound. */
@@ -331,10 +364,23 @@ static int flow_match(const struct catalog *c, const uint64_t *sizes, const stru
      * catalogue fits most sizes that one entry fits). */
     for (int k = 2; total <= 1 && !res->more && k <= o->max_set && k <= MATCH_MAX_SET; k++)
         total += search_k(c, sizes, o, cal, f, tol, k, res);
+    /* Alone: one single fits, no set does, and the catalogue is sparse enough there
+     * that a payload of no catalogue download (most flows; a response the split cut in
+     * two) would rarely find a chance entry in the window. */
+    res->alone = total == 1 && !res->more && res->c[0].k == 1;
+    if (res->alone) {
+        uint64_t lo, hi;
+        window(o, cal, res->payload, tol, 1, &lo, &hi);
+        res->alone = chance_in(c, sizes, lo, hi) <= MATCH_CHANCE;
+    }
+    /* Alone is not yet an identification: a chance entry is alone too. The server's
+     * calibration (from its other downloads, match_run) or a learned window must
+     * vouch for it. */
+    int trusted = res->calibrated || learned || c->nlearned;
     if (total == 0 && !res->more)
         res->verdict = MV_REJECT;
     else if (total == 1 && !res->more)
-        res->verdict = res->c[0].k == 1 || res->reqsum ? MV_MATCH : MV_POSSIBLE;
+        res->verdict = (res->alone && trusted) || res->reqsum ? MV_MATCH : MV_POSSIBLE;
     else
         res->verdict = MV_AMBIGUOUS;
     return 0;
@@ -351,7 +397,7 @@ int match_flow(const struct catalog *c, const struct match_opts *o, const struct
 int match_learn(const struct catalog *c, const struct flow *f, const struct match_result *res,
                 struct match_calib *cal)
 {
-    if (res->verdict != MV_MATCH || res->basis != MB_GOODPUT || res->c[0].k != 1)
+    if (!res->alone || res->basis != MB_GOODPUT)
         return 0;
     const struct cat_entry *e = &c->e[res->c[0].idx[0]];
     memset(cal, 0, sizeof(*cal));
@@ -461,6 +507,93 @@ static size_t votes(const struct catalog *c, const struct item *it, size_t a, si
     return n;
 }
 
+/* One flow's votes for the peak: the header sizes its singles imply, at most one per
+ * 2 * slack (so a window of that width holds at most one vote of a flow). Returns the
+ * chance that a window of that width holds one of them by accident. */
+static double flow_peak_votes(const uint64_t *sizes, size_t n, const struct match_opts *o,
+                              uint64_t p, int64_t *v, size_t *nv)
+{
+    uint64_t slack2 = 2 * (uint64_t)o->calib_slack;
+    size_t lo = bisect(sizes, n, p - o->oh_max), hi = bisect(sizes, n, p - o->oh_min + 1);
+    double chance = (double)(hi - lo) * (double)(slack2 + 1) / (double)(o->oh_max - o->oh_min + 1);
+    if (hi - lo > MATCH_PEAK_CANDS)
+        return 1.0; /* so dense that any header size finds a single here */
+    size_t from = *nv;
+    for (size_t i = lo; i < hi; i++) {
+        int64_t h = (int64_t)(p - sizes[i]);
+        int dup = 0;
+        for (size_t j = from; j < *nv && !dup; j++)
+            dup = (uint64_t)(v[j] > h ? v[j] - h : h - v[j]) <= slack2;
+        if (!dup)
+            v[(*nv)++] = h;
+    }
+    return chance < 1.0 ? chance : 1.0;
+}
+
+/*
+ * The server's header size when none of its downloads fits one entry alone (in a
+ * catalogue of hundreds of entries a pair fits most payloads): every single within
+ * the default range of every goodput flow votes for the header size it implies. The
+ * true size gets a vote from each download of a catalogue entry, a chance size from
+ * the few flows that happen to hold an entry at that distance. The densest window of
+ * 2 * calib_slack calibrates the server only when it holds a strict majority of the
+ * flows, at least MATCH_SPAN_VOTES of them and four times what chance puts in a
+ * window. first[0..nf) are the server's first-pass results. Returns the flows in the
+ * window (0: no calibration); fills *oh and span.
+ */
+static size_t peak_calib(const struct catalog *c, const uint64_t *sizes, const struct match_opts *o,
+                         const struct match_result *first, size_t nf, int64_t *oh, int64_t *span)
+{
+    int64_t *v = xmalloc((nf ? nf : 1) * MATCH_PEAK_CANDS * sizeof(*v));
+    size_t nv = 0, nflows = 0, best = 0, at = 0;
+    double chance = 0;
+    for (size_t x = 0; x < nf; x++) {
+        const struct match_result *r = &first[x];
+        if (r->basis != MB_GOODPUT || r->payload <= o->oh_max)
+            continue;
+        nflows++;
+        chance += flow_peak_votes(sizes, c->n, o, r->payload, v, &nv);
+    }
+    qsort(v, nv, sizeof(*v), cmp_i64);
+    for (size_t i = 0, j = 0; i < nv; i++) {
+        while ((uint64_t)(v[i] - v[j]) > 2 * (uint64_t)o->calib_slack)
+            j++;
+        if (i - j + 1 > best) {
+            best = i - j + 1;
+            at = j;
+        }
+    }
+    if (best < MATCH_SPAN_VOTES || 2 * best <= nflows || (double)best < 4 * chance)
+        best = 0;
+    if (best) {
+        *oh = v[at + best / 2];
+        span[0] = v[at];
+        span[1] = v[at + best - 1];
+    }
+    free(v);
+    return best;
+}
+
+/*
+ * A calibration from one download alone (the server's only flow that fits one entry
+ * alone) is only that download's word: it stands when another flow of the server
+ * fits under it too (the apt capture: the pipelined 4-set fits both sums exactly),
+ * else every match it made (its own among them) falls back to possible.
+ */
+static void corroborate(const struct catalog *c, const struct item *it, size_t a, size_t b,
+                        const struct match_result *first, struct match_result *res)
+{
+    int others = 0;
+    for (size_t x = a; x < b; x++) {
+        struct match_calib one;
+        if (res[it[x].i].verdict == MV_MATCH && !match_learn(c, it[x].f, &first[x - a], &one))
+            others++;
+    }
+    for (size_t x = a; x < b && !others; x++)
+        if (res[it[x].i].verdict == MV_MATCH)
+            res[it[x].i].verdict = MV_POSSIBLE;
+}
+
 /*
  * Match one server's flows (items a..b-1, one client's adjacent) again with the
  * server's calibration: the response overhead from the defended singles to that server
@@ -482,6 +615,8 @@ static void run_server(const struct catalog *c, const uint64_t *sizes, const str
     int64_t span[2];
     size_t agree =
         consensus(v, votes(c, it, a, b, first, 0, v), o->calib_slack, &cal.resp_oh, span);
+    if (!agree)
+        agree = peak_calib(c, sizes, o, first, b - a, &cal.resp_oh, span);
     cal.resp = agree > 0;
     /* Enough agreeing downloads show how far this server's headers really vary (the
      * Content-Length digits, a Content-Type or two): a window that wide, not +-16. */
@@ -498,6 +633,8 @@ static void run_server(const struct catalog *c, const uint64_t *sizes, const str
         for (size_t z = x; z < y; z++)
             flow_match(c, sizes, o, &cal, it[z].f, &res[it[z].i]);
     }
+    if (agree == 1)
+        corroborate(c, it, a, b, first, res);
     free(first);
     free(v);
 }
@@ -570,6 +707,18 @@ static void combine(const struct item *it, size_t a, size_t b, struct flow *out)
         out->rgoodput = out->goodput = 0;
 }
 
+/* Whether item b is on a connection none of items a..b-1 is on (one client and
+ * server: the client port tells). Pieces of a range download each have their own
+ * connection; exchanges of one connection are one client's consecutive requests,
+ * which keep-alive and pipelining make of any files. */
+static int new_conn(const struct item *it, size_t a, size_t b)
+{
+    for (size_t x = a; x < b; x++)
+        if (it[x].f->sport == it[b].f->sport)
+            return 0;
+    return 1;
+}
+
 /* Match one run of pieces (items a..b-1) as one download with b-a response headers. */
 static int run_pieces(const struct catalog *c, const uint64_t *sizes, const struct match_opts *o,
                       const struct item *it, size_t a, size_t b,
@@ -587,6 +736,13 @@ static int run_pieces(const struct catalog *c, const uint64_t *sizes, const stru
     ro.max_set = 1; /* one URL (the request bytes agree): one file, not a set */
     if (flow_match(c, sizes, &ro, NULL, &cf, &r) != 0 || r.verdict == MV_REJECT)
         return 0; /* a group that fits nothing is no finding: its flows were reported */
+    /* No server calibration vouches for a group (its pieces fit nothing alone), but
+     * groups are few (one URL asked on several connections), so a group that fits one
+     * entry alone where the catalogue is sparse is named. */
+    uint64_t lo, hi;
+    window(&ro, NULL, r.payload, ro.tol_exact, 1, &lo, &hi);
+    if (r.alone && r.basis == MB_GOODPUT && chance_in(c, sizes, lo, hi) <= MATCH_CHANCE_GROUP)
+        r.verdict = MV_MATCH;
     r.pieces = (int)k;
     return fn(ctx, &cf, &r);
 }
@@ -609,10 +765,10 @@ static int is_piece(const struct match_opts *o, const struct flow *f, const stru
 /*
  * Range pieces: the flows nothing explains alone (not considered, or rejected), in
  * runs per client and server where each starts within range_gap_ms of the end of the
- * ones before and sends the same request bytes as the first within 16 (one URL, the
- * Range header's digits vary; a page's different objects have different URLs); a run
- * of 2..MATCH_MAX_PIECES is matched as one download. Returns what fn returned last
- * (nonzero stops).
+ * ones before, sends the same request bytes as the first within 16 (one URL, the
+ * Range header's digits vary; a page's different objects have different URLs) and is
+ * on a connection of its own; a run of 2..MATCH_MAX_PIECES is matched as one
+ * download. Returns what fn returned last (nonzero stops).
  */
 static int run_ranges(const struct catalog *c, const uint64_t *sizes, const struct match_opts *o,
                       const struct flow *flows, size_t n, const size_t *pos,
@@ -653,7 +809,7 @@ static int run_ranges(const struct catalog *c, const uint64_t *sizes, const stru
             const struct flow *x = it[a].f, *y = it[b].f;
             uint64_t qx = request_bytes(x), qy = request_bytes(y);
             if (!same_pair(x, y) || y->first > last + o->range_gap_ms || !qy ||
-                (qx > qy ? qx - qy : qy - qx) > 16)
+                (qx > qy ? qx - qy : qy - qx) > 16 || !new_conn(it, a, b))
                 break;
             last = y->last > last ? y->last : last;
         }

@@ -7,8 +7,11 @@
  *   entry fits  when  P - oh_max - tol <= size <= P - oh_min + tol
  *                (oh = HTTP response header bytes; tol = tol_exact for goodput,
  *                 else P * tol_pct / 100 + 2 * H)
- *   one entry fits and no set of 2..max_set entries (sizes plus k overheads) does:
- *   match; a set fits too, or several entries: ambiguous (all reported up to a cap);
+ *   one entry fits alone (no set of 2..max_set entries, sizes plus k overheads, fits
+ *   too, and the catalogue's density puts fewer than MATCH_CHANCE chance entries in
+ *   the window): match when vouched for (the server calibrated, below, or a learned
+ *   window), else possible; a set fits too, or several entries: ambiguous (all
+ *   reported up to a cap);
  *   none: the exchange may be pipelined, so sets of 2..max_set distinct entries are
  *   searched (bounded by work_cap steps); still none: rejected. A unique set counts as
  *   a match only when both sums fit: on a calibrated server (below) with the client's
@@ -19,11 +22,13 @@
  *
  * Calibration: one server's response header is nearly one constant (it varies with
  * the Content-Length digits and a few headers), and one client's request is a
- * constant plus the URL path. A defended match (a unique single on exact goodput, no
- * set fitting) measures both (oh = P - size; request overhead = client payload -
- * len(url)). match_run takes per server the overhead a strict majority of its
- * defended matches agree on (+- calib_slack), per client of it the request overhead
- * likewise, and matches every flow of that server again with oh +- calib_slack per
+ * constant plus the URL path. A flow alone on exact goodput measures both (oh = P -
+ * size; request overhead = client payload - len(url)). match_run takes per server the
+ * overhead a strict majority of such flows agree on (+- calib_slack; one flow alone
+ * stands only when another flow matches under its calibration), or where no flow is
+ * alone the significant peak of every flow's singles (peak_calib), per client of it
+ * the request overhead likewise, and matches every flow of that server again with
+ * oh +- calib_slack per
  * object and, where the catalogue has URLs, the request bytes as a second sum that
  * must fit (k requests of len(url) + request overhead, +- req_slack each). That is
  * what makes a 4-object apt pipeline unique among similar-sized packages, and what
@@ -81,8 +86,16 @@ struct match_calib {
 /* Votes that agree before a server's window for sets narrows from its overhead +-
  * calib_slack per object to the range its votes spanned (+- MATCH_SPAN_MARGIN);
  * singles keep +- calib_slack. */
-#define MATCH_SPAN_VOTES  5
-#define MATCH_SPAN_MARGIN 2
+#define MATCH_SPAN_VOTES 5
+/* Singles a flow may have in the default window and still vote for its server's
+ * header size when no download fits one entry alone (match.c, peak_calib). */
+#define MATCH_PEAK_CANDS 64
+/* A single alone in its window is a match only when the catalogue's density around it
+ * puts fewer chance entries than this in a window that wide (match.c, chance_in). */
+#define MATCH_CHANCE 0.15
+/* ... and a range group (no calibration) only below this. */
+#define MATCH_CHANCE_GROUP 0.05
+#define MATCH_SPAN_MARGIN  2
 
 struct match_cand {
     uint32_t idx[MATCH_MAX_SET]; /* catalogue indexes, sizes ascending */
@@ -98,6 +111,7 @@ struct match_result {
     int more;         /* more candidates than stored, or the search hit work_cap */
     int calibrated;   /* sums searched with a server's calibration */
     int reqsum;       /* ... and with the client's request bytes as a second sum */
+    int alone;        /* one single fits and no set does (match when trusted) */
     int pieces;       /* > 1: flows combined as range pieces of one download */
     struct match_cand c[MATCH_MAX_CANDS];
 };
@@ -120,8 +134,8 @@ int match_flow(const struct catalog *c, const struct match_opts *o, const struct
                const struct flow *f, struct match_result *res);
 
 /*
- * Derive a calibration from a unique single match on exact goodput. Returns 1 and
- * fills *cal when res qualifies, else 0.
+ * Derive a calibration from a single alone on exact goodput (res->alone). Returns 1
+ * and fills *cal when res qualifies, else 0.
  */
 int match_learn(const struct catalog *c, const struct flow *f, const struct match_result *res,
                 struct match_calib *cal);

@@ -8,11 +8,14 @@
 . "$(dirname "$0")/lib.sh"
 
 D="$FS_SRC/tests/data"
-# the cab and 40 distractors of 5-60 kB (none within 4 kB of the cab)
+# the cab and 40 installers of 200 kB - 50 MB: a group is named only where the
+# catalogue is sparse (its window is 5 x 760 bytes wide; among 40 entries of 5-60 kB
+# the cab would only be possible, and small files would make sets of the pieces)
 awk 'BEGIN { srand(94); print "size,name,product,version,os,url";
   print "39618,authrootstc.cab,windows-update,2009-11,windows,/msdownload/update/v3/static/trustedr/en/authrootstc.cab";
-  for (n = 0; n < 40;) { s = 5000 + int(rand() * 55000); if (s > 35000 && s < 44000) continue;
-    printf "%d,file%02d.bin,other,1,windows,/f/file%02d.bin\n", s, n, n; n++ } }' >"$T/cat.csv"
+  for (n = 0; n < 40; n++)
+    printf "%d,setup%02d.exe,other,1,windows,/f/setup%02d.exe\n", 200000 + int(rand() * 49800000), n, n }' \
+    >"$T/cat.csv"
 fs catalog import -o "$T/cat.tsv" "$T/cat.csv" 2>/dev/null || fail "catalog import"
 fs meter --split -r "$D/http_windowsupdate_cab_5_connections.pcap" -w "$T/cab.fsf" || fail "meter"
 fs match -c "$T/cat.tsv" -r "$T/cab.fsf" -o csv >"$T/m.csv" 2>"$T/m.err" || fail "match"

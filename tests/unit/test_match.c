@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -69,7 +70,9 @@ static void test_single(void **state)
     struct match_result r;
     struct flow f = goodput(777777 + 250);
     assert_int_equal(match_flow(&cat, &o, NULL, &f, &r), 0);
-    assert_int_equal(r.verdict, MV_MATCH);
+    /* alone in its window, but nothing vouches for it yet: possible */
+    assert_int_equal(r.verdict, MV_POSSIBLE);
+    assert_int_equal(r.alone, 1);
     assert_int_equal(r.basis, MB_GOODPUT);
     assert_string_equal(name0(&r, 0, 0), "e");
     assert_int_equal(r.c[0].residual, 250);
@@ -83,6 +86,10 @@ static void test_single(void **state)
     /* a tolerance widens it */
     o.tol_exact = 1;
     match_flow(&cat, &o, NULL, &f, &r);
+    assert_int_equal(r.alone, 1);
+    /* with the server calibrated around 250 bytes: a match */
+    f = goodput(777777 + 250);
+    match_flow(&cat, &o, &(struct match_calib){ .resp = 1, .resp_oh = 250 }, &f, &r);
     assert_int_equal(r.verdict, MV_MATCH);
     /* small flows are not considered */
     f = goodput(9000);
@@ -101,7 +108,7 @@ static void test_ambiguous(void **state)
     assert_int_equal(r.ncands, 2);
     o.oh_min = o.oh_max = 300; /* a known overhead separates them */
     match_flow(&cat, &o, NULL, &f, &r);
-    assert_int_equal(r.verdict, MV_MATCH);
+    assert_int_equal(r.alone, 1);
     assert_string_equal(name0(&r, 0, 0), "c");
     o.max_cands = 1;
     o.oh_min = 40;
@@ -124,7 +131,7 @@ static void test_estimate(void **state)
     f.rbytes = 5000000 + 300 + 3455ULL * 52 + 4000; /* off by 4000 bytes (0.08%) */
     assert_int_equal(match_flow(&cat, &o, NULL, &f, &r), 0);
     assert_int_equal(r.basis, MB_ESTIMATE);
-    assert_int_equal(r.verdict, MV_MATCH);
+    assert_int_equal(r.alone, 1);
     assert_string_equal(name0(&r, 0, 0), "f");
     o.tol_pct = 0; /* 2*H only: 4000 bytes off is too far */
     match_flow(&cat, &o, NULL, &f, &r);
@@ -244,10 +251,11 @@ static void test_single_and_set(void **state)
     assert_int_equal(r.verdict, MV_MATCH);
     assert_int_equal(r.ncands, 1);
     assert_string_equal(c.e[r.c[0].idx[0]].name, "z");
-    /* without sets (--max-set 1) the single stands */
+    /* without sets (--max-set 1) the single is alone (a match once calibrated) */
     o.max_set = 1;
     match_flow(&c, &o, NULL, &f, &r);
-    assert_int_equal(r.verdict, MV_MATCH);
+    assert_int_equal(r.alone, 1);
+    assert_int_equal(r.verdict, MV_POSSIBLE);
     catalog_free(&c);
 }
 
@@ -313,6 +321,100 @@ static void test_run_calibrates_span(void **state)
     catalog_free(&c);
 }
 
+/* No download fits one entry alone (each also fits a pair with 300 bytes of headers
+ * apiece), so no flow votes as a defended match; but every flow has a single 133
+ * bytes below it: the peak of the singles calibrates the server, and in its window
+ * the pairs no longer fit. */
+static void test_run_calibrates_peak(void **state)
+{
+    (void)state;
+    struct catalog c;
+    catalog_init(&c);
+    static const char *const nm[15] = { "w1", "w2", "w3", "w4", "w5", "p1", "p2", "p3",
+                                        "p4", "p5", "q1", "q2", "q3", "q4", "q5" };
+    uint64_t sz[15];
+    for (int i = 0; i < 5; i++) {
+        sz[i] = 1000777 + 123457 * (uint64_t)i;
+        sz[5 + i] = 300000 + 1000 * (uint64_t)i;
+        sz[10 + i] = sz[i] + 133 - 600 - sz[5 + i];
+    }
+    for (int i = 0; i < 15; i++) {
+        struct cat_entry e = { .size = sz[i], .name = nm[i], .version = "1" };
+        catalog_add(&c, &e);
+    }
+    catalog_sort(&c);
+    struct flow fl[5];
+    for (int i = 0; i < 5; i++) {
+        fl[i] = goodput(sz[i] + 133);
+        fl[i].sport = (uint16_t)(40000 + i);
+    }
+    struct match_opts o;
+    match_opts_default(&o);
+    struct match_result r;
+    match_flow(&c, &o, NULL, &fl[0], &r);
+    assert_int_equal(r.verdict, MV_AMBIGUOUS); /* alone: w1 or p1 + q1 */
+    struct got g = { 0 };
+    match_run(&c, &o, fl, 5, on_result, &g);
+    assert_int_equal(g.n, 5);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(g.v[i], MV_MATCH);
+    /* four such flows are too few to be evidence */
+    g.n = 0;
+    match_run(&c, &o, fl, 4, on_result, &g);
+    assert_int_equal(g.v[0], MV_AMBIGUOUS);
+    catalog_free(&c);
+}
+
+/* One entry in the window, but entries every 800 bytes around it: a payload of no
+ * catalogue download would find one as often, so it is not alone. In a calibrated
+ * window of 33 bytes it is. */
+static void test_chance(void **state)
+{
+    (void)state;
+    struct catalog c;
+    catalog_init(&c);
+    static char names[400][8];
+    for (int i = 0; i < 400; i++) {
+        snprintf(names[i], sizeof(names[i]), "d%d", i);
+        struct cat_entry e = { .size = 1000000 + 800 * (uint64_t)i,
+                               .name = names[i],
+                               .version = "1" };
+        catalog_add(&c, &e);
+    }
+    catalog_sort(&c);
+    struct match_opts o;
+    match_opts_default(&o);
+    o.max_set = 1;
+    struct match_result r;
+    struct flow f = goodput(1000000 + 800 * 200 + 133);
+    match_flow(&c, &o, NULL, &f, &r);
+    assert_int_equal(r.ncands, 1);
+    assert_int_equal(r.alone, 0);
+    assert_int_equal(r.verdict, MV_POSSIBLE);
+    match_flow(&c, &o, &(struct match_calib){ .resp = 1, .resp_oh = 133 }, &f, &r);
+    assert_int_equal(r.alone, 1);
+    assert_int_equal(r.verdict, MV_MATCH);
+    catalog_free(&c);
+}
+
+/* A server whose only flow fits one entry alone: its calibration has nothing to
+ * corroborate it, so the flow stays possible. */
+static void test_run_uncorroborated(void **state)
+{
+    (void)state;
+    struct match_opts o;
+    match_opts_default(&o);
+    struct flow fl[2];
+    fl[0] = goodput(777777 + 133);
+    fl[1] = goodput(5000000 + 20000); /* nothing fits, even at 133 */
+    fl[1].sport = 1;
+    struct got g = { 0 };
+    match_run(&cat, &o, fl, 2, on_result, &g);
+    assert_int_equal(g.n, 2);
+    assert_int_equal(g.v[0], MV_POSSIBLE);
+    assert_int_equal(g.v[1], MV_REJECT);
+}
+
 static void test_options(void **state)
 {
     (void)state;
@@ -344,6 +446,9 @@ int main(void)
         cmocka_unit_test(test_single_and_set),
         cmocka_unit_test(test_run_calibrates_server),
         cmocka_unit_test(test_run_calibrates_span),
+        cmocka_unit_test(test_run_calibrates_peak),
+        cmocka_unit_test(test_chance),
+        cmocka_unit_test(test_run_uncorroborated),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

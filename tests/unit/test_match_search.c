@@ -115,7 +115,7 @@ static void reference(const struct catalog *c, const struct match_opts *o, uint6
             }
     }
     r->verdict = total == 0                     ? MV_REJECT
-                 : total == 1 && r->c[0].k == 1 ? MV_MATCH
+                 : total == 1 && r->c[0].k == 1 ? MV_POSSIBLE
                  : total == 1                   ? MV_POSSIBLE
                                                 : MV_AMBIGUOUS;
 }
