@@ -294,7 +294,7 @@ int cmd_collect(int argc, char **argv)
         collect_stale_cleanup(&run);
     }
     status = a.file ? collect_run_file(&a, run.col, &run) : collect_run_listen(&run);
-    int cs = collect_close_sink(&run);
+    int cs = collect_close_sink(&run, status != 0);
     if (a.stats)
         collect_print_stats(stderr, &run);
     status = status ? status : cs;

@@ -155,7 +155,7 @@ int collect_run_file(struct collect_args *a, struct collector *col, struct colle
  * the start-up cleanup of a store folder. */
 int collect_store_flow(void *vctx, const struct flow *f);
 int collect_open_sink(struct collect_args *a, struct collect_run *run);
-int collect_close_sink(struct collect_run *run);
+int collect_close_sink(struct collect_run *run, int failed);
 void collect_templates_load(struct collect_run *run);
 void collect_stale_cleanup(struct collect_run *run);
 

@@ -193,9 +193,12 @@ int collect_open_sink(struct collect_args *a, struct collect_run *run)
     return 1;
 }
 
-int collect_close_sink(struct collect_run *run)
+int collect_close_sink(struct collect_run *run, int failed)
 {
     if (run->printing) {
+        /* An input that did not open prints nothing, not even a header. */
+        if (failed && !run->out.rows)
+            return 0;
         output_finish(&run->out);
         if (output_check(&run->out, "stdout", &run->err) != 0) {
             fprintf(stderr, "flowsleuth collect: %s\n", run->err.msg);

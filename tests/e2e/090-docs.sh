@@ -1,6 +1,6 @@
 #!/bin/sh
-# Every command has --help and a man page, flowsleuth(1) names it, and every long option
-# of its --help is in the man page (docs are part of the change).
+# Every command has --help and a man page with an EXIT STATUS, flowsleuth(1) names it,
+# and every long option of its --help is in the man page (docs are part of the change).
 . "$(dirname "$0")/lib.sh"
 
 cmds=$(fs help | awk '/^commands:/ { on = 1; next } on && !NF { exit } on { print $1 }')
@@ -10,6 +10,7 @@ for c in $cmds; do
     page="$FS_SRC/man/flowsleuth-$c.1"
     [ -f "$page" ] || fail "no man page for $c"
     grep -qxF ".B $c" "$FS_SRC/man/flowsleuth.1" || fail "flowsleuth.1 does not list $c"
+    grep -qxF ".SH EXIT STATUS" "$page" || fail "$(basename "$page") has no EXIT STATUS"
     fs "$c" --help >"$T/$c.help" || fail "$c --help failed"
     fs help "$c" >"$T/$c.help2" || fail "help $c failed"
     expect_same "$T/$c.help" "$T/$c.help2"
