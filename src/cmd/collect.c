@@ -4,6 +4,7 @@
  * socket) to the datagram decoder (src/io/collect.h).
  */
 #include "../collector/collector.h"
+#include "../daemon/log.h"
 #include "../io/expire.h"
 #include "args.h"
 #include "cmd.h"
@@ -59,6 +60,8 @@ static const char usage_text[] =
     "                   (default 300; counted)\n"
     "  --tcp-per-source N  IPFIX-over-TCP connections from one address (default 8)\n"
     "  --stats          print per-exporter counters to stderr at the end\n"
+    "  --syslog         log to syslog (facility daemon) instead of stderr; with -l,\n"
+    "                   stderr lines are stamped with the time (RFC 3339, UTC)\n"
     "  -D               run as a daemon once the sockets are bound (stdin/stdout to\n"
     "                   /dev/null; stderr stays as given: redirect it to a log)\n"
     "  --pid-file PATH  write the collector's process id to PATH, never through a link\n"
@@ -142,6 +145,9 @@ static int parse_more(struct collect_args *a, int c, const char *arg)
         if (arg_u32("collect", "--max-template-kb", arg, 16, 1u << 20, &kb) != 0)
             return -1;
         a->co.max_tmpl_bytes = kb << 10;
+        return 0;
+    case 17:
+        a->syslog = 1;
         return 0;
     default:
         return -1;
@@ -242,6 +248,7 @@ static int parse_args(struct collect_args *a, int argc, char **argv)
                                               { "tcp-idle", required_argument, NULL, 14 },
                                               { "tcp-per-source", required_argument, NULL, 15 },
                                               { "max-template-kb", required_argument, NULL, 16 },
+                                              { "syslog", no_argument, NULL, 17 },
                                               { NULL, 0, NULL, 0 } };
     int c;
     optind = 1;
@@ -255,8 +262,8 @@ static int parse_args(struct collect_args *a, int argc, char **argv)
         fprintf(stderr, "flowsleuth collect: unexpected argument '%s'\n", argv[optind]);
         return -1;
     }
-    if ((a->daemon || a->pid_file || a->user) && !a->nlisten) {
-        fprintf(stderr, "flowsleuth collect: -D, --pid-file and -u need -l\n");
+    if ((a->daemon || a->pid_file || a->user || a->syslog) && !a->nlisten) {
+        fprintf(stderr, "flowsleuth collect: -D, --pid-file, -u and --syslog need -l\n");
         return -1;
     }
     if (a->status ? a->file || a->nlisten || (!a->control && !a->wpath) : !a->file == !a->nlisten) {
@@ -268,19 +275,10 @@ static int parse_args(struct collect_args *a, int argc, char **argv)
     return 0;
 }
 
-int cmd_collect(int argc, char **argv)
+/* Decode what -f or -l gives into the sink until the end or a stop; the exit status. */
+static int run_collect(struct collect_args *ap)
 {
-    struct collect_args a = { 0 };
-    a.wo.codec = STORE_LZ4;
-    int pa = parse_args(&a, argc, argv);
-    if (pa < 0)
-        return arg_usage_hint("collect", usage_text);
-    if (pa) {
-        fputs(usage_text, stdout);
-        return 0;
-    }
-    if (a.status)
-        return collect_status_client(&a);
+    struct collect_args a = *ap;
     struct collect_run run = { .a = &a, .started_ms = collect_now_ms() };
     int status = collect_open_sink(&a, &run);
     if (status)
@@ -300,5 +298,26 @@ int cmd_collect(int argc, char **argv)
     status = status ? status : cs;
     collector_free(run.col);
     free(run.tmpl_path);
+    return status;
+}
+
+int cmd_collect(int argc, char **argv)
+{
+    struct collect_args a = { 0 };
+    a.wo.codec = STORE_LZ4;
+    int pa = parse_args(&a, argc, argv);
+    if (pa < 0)
+        return arg_usage_hint("collect", usage_text);
+    if (pa) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (a.status)
+        return collect_status_client(&a);
+    /* A listening collector runs for months: its messages are stamped log lines. */
+    if (a.nlisten && daemon_log_start("flowsleuth-collect", a.syslog) != 0)
+        fprintf(stderr, "flowsleuth collect: no log stream; messages are not stamped\n");
+    int status = run_collect(&a);
+    daemon_log_stop();
     return status;
 }

@@ -8,6 +8,7 @@
 #include "../core/xalloc.h"
 #include "../daemon/control.h"
 #include "../daemon/daemon.h"
+#include "../daemon/log.h"
 #include "../io/capture.h"
 #include "../io/export.h"
 #include "../io/store.h"
@@ -73,6 +74,8 @@ static const char usage_text[] =
     "                   folder must be writable by USER); removed at exit\n"
     "  -u USER          live: after opening the capture, switch to USER and its group\n"
     "                   (root only; the store folder must be writable by USER)\n"
+    "  --syslog         live: log to syslog (facility daemon) instead of stderr, whose\n"
+    "                   lines are otherwise stamped with the time (RFC 3339, UTC)\n"
     "  -h, --help       this help\n"
     "\n"
     "Trailing arguments form a BPF capture filter, as with tcpdump.\n";
@@ -141,7 +144,7 @@ static void sink(void *vctx, const struct flow *f)
 struct meter_args {
     const char *rfile, *iface, *wpath, *format;
     const char *control, *pid_file, *user;
-    int daemon, status;
+    int daemon, status, syslog;
     const char *export[MAX_EXPORT];
     int nexport;
     double rate;
@@ -218,6 +221,9 @@ static int parse_long_opt(struct meter_args *a, int c, const char *arg)
     case 11:
         a->pid_file = arg;
         return 0;
+    case 12:
+        a->syslog = 1;
+        return 0;
     case 'D':
         a->daemon = 1;
         return 0;
@@ -240,8 +246,8 @@ static int check_daemon_args(const struct meter_args *a)
 {
     if (a->status)
         return a->control || a->wpath ? 0 : usage_err("--status needs --control PATH or -w STORE");
-    if ((a->daemon || a->pid_file || a->user) && !a->iface)
-        return usage_err("-D, --pid-file and -u are for a live meter (-i)");
+    if ((a->daemon || a->pid_file || a->user || a->syslog) && !a->iface)
+        return usage_err("-D, --pid-file, -u and --syslog are for a live meter (-i)");
     if (a->daemon && (!a->wpath || strcmp(a->wpath, "-") == 0) && !a->nexport)
         return usage_err("-D needs -w PATH (not -) or -e: a daemon's stdout is /dev/null");
     return 0;
@@ -262,6 +268,7 @@ static int parse_args(struct meter_args *a, int argc, char **argv)
                                               { "status", no_argument, NULL, 9 },
                                               { "control", required_argument, NULL, 10 },
                                               { "pid-file", required_argument, NULL, 11 },
+                                              { "syslog", no_argument, NULL, 12 },
                                               { NULL, 0, NULL, 0 } };
     int c;
     char *end;
@@ -310,7 +317,7 @@ static int parse_args(struct meter_args *a, int argc, char **argv)
         case 'h':
             return 1;
         default:
-            if (((c >= 1 && c <= 11) || c == 'D' || c == 'u') && parse_long_opt(a, c, optarg) == 0)
+            if (((c >= 1 && c <= 12) || c == 'D' || c == 'u') && parse_long_opt(a, c, optarg) == 0)
                 break;
             return -1;
         }
@@ -685,20 +692,10 @@ static int start(struct meter_args *a, struct meter_run *run, struct capture **c
     return status;
 }
 
-int cmd_meter(int argc, char **argv)
+/* Capture, meter and write until the end of the input or a stop; the exit status. */
+static int run_meter(struct meter_args *ap)
 {
-    struct meter_args a = { 0 };
-    meter_opts_default(&a.mo);
-    a.wo.codec = STORE_LZ4;
-    int pa = parse_args(&a, argc, argv);
-    if (pa < 0)
-        return arg_usage_hint("meter", usage_text);
-    if (pa) {
-        fputs(usage_text, stdout);
-        return 0;
-    }
-    if (a.status)
-        return status_client(&a);
+    struct meter_args a = *ap;
     struct meter_run run = { 0 };
     struct decode_counts dc = { 0 };
     struct daemon_pidfile pf = { .dirfd = -1 };
@@ -739,5 +736,27 @@ int cmd_meter(int argc, char **argv)
     signal_capture = NULL;
     capture_close(cap);
     free(a.bpf);
+    return status;
+}
+
+int cmd_meter(int argc, char **argv)
+{
+    struct meter_args a = { 0 };
+    meter_opts_default(&a.mo);
+    a.wo.codec = STORE_LZ4;
+    int pa = parse_args(&a, argc, argv);
+    if (pa < 0)
+        return arg_usage_hint("meter", usage_text);
+    if (pa) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (a.status)
+        return status_client(&a);
+    /* A live meter runs for months: its messages are stamped log lines. */
+    if (a.iface && daemon_log_start("flowsleuth-meter", a.syslog) != 0)
+        fprintf(stderr, "flowsleuth meter: no log stream; messages are not stamped\n");
+    int status = run_meter(&a);
+    daemon_log_stop();
     return status;
 }

@@ -62,7 +62,7 @@ struct allow {
 struct collect_args {
     const char *file, *wpath, *format, *control;
     const char *pid_file, *user;
-    int daemon;
+    int daemon, syslog;
     const char *listen[MAX_LISTEN];
     int nlisten, plain, stats, status, dry_run;
     struct allow allow[MAX_ALLOW];

@@ -8,6 +8,8 @@
 #      v4-mapped ::ffff:127.0.0.1, so `exporter 127.0.0.1` selects its flows.
 #  (d) `--allow ::1` on a dual-stack listener: the IPv4 exporter is counted as not
 #      allowed and stores nothing, the IPv6 one is stored.
+#  (e) a listening collector's stderr lines are log lines stamped with the time (RFC
+#      3339, UTC, ms); with --syslog nothing goes to stderr.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ports.sh"
 need ss awk sort
@@ -49,7 +51,7 @@ nflows=$(wc -l <"$T/want.csv")
 
 # (a) UDP on ::1
 port=$(free_port 1)
-start "$T/B" -l "[::1]:$port"
+start "$T/B" -l "[::1]:$port" --stats
 fs meter -r "$T/mix.pcap" -e "ipfix://[::1]:$port" || fail "meter -e ipfix://[::1]"
 wait_drained "$port"
 stop "$T/B"
@@ -108,3 +110,15 @@ grep -Eq "not allowed [1-9]" "$T/e.status" || fail "(d) nothing counted as not a
 csv "$T/E" >"$T/e.csv"
 expect_same "$T/want.csv" "$T/e.csv"
 echo "ok   (d) --allow ::1: the IPv4 exporter refused and counted, the IPv6 one stored"
+
+# (e) log lines: every stderr line of (a) stamped; --syslog leaves stderr empty
+[ -s "$T/B.err" ] || fail "(e) collect --stats wrote nothing to stderr"
+bad=$(grep -cvE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z flowsleuth collect: ' "$T/B.err" || true)
+[ "$bad" = 0 ] || fail "(e) $bad log lines without an RFC 3339 stamp: $(cat "$T/B.err")"
+port=$(free_port 5)
+start "$T/F" -l "[::1]:$port" --stats --syslog
+fs meter -r "$T/mix.pcap" -e "ipfix://[::1]:$port" || fail "meter -e to ::1"
+wait_drained "$port"
+stop "$T/F"
+[ -s "$T/F.err" ] && fail "(e) --syslog wrote to stderr: $(cat "$T/F.err")"
+echo "ok   (e) $(wc -l <"$T/B.err") stderr lines stamped (RFC 3339); --syslog: stderr empty"
