@@ -30,7 +30,7 @@ static const char usage_text[] =
     "  --load MODE      spread (default): bytes and packets of a flow are spread over\n"
     "                   the bins it spans in proportion to time; start: all in the bin\n"
     "                   of its first packet. A flow counts as one flow in its first bin\n"
-    "  -o FORMAT        table (default), csv, json (one object a line)\n"
+    "  -o FORMAT        table (default), csv, tsv, json (one object a line)\n"
     "  -N               plain numbers in the table (no k/M/G scaling)\n"
     "  --max-mem SIZE   memory for the bins (default 1Gi; k M G: 1000, Ki Mi Gi: 1024;\n"
     "                   a plain number is MiB)\n"
@@ -67,8 +67,9 @@ static void print_row(const struct count *c, size_t i, int mode, int plain)
     stats_fmt_num(pps, (double)b->packets / secs, human);
     if (mode == 0)
         printf("%-24s  %10s  %10s  %10s  %10s  %10s\n", t, fl, pk, by, bps, pps);
-    else if (mode == 1)
-        printf("%s,%s,%s,%s,%s,%s\n", t, fl, pk, by, bps, pps);
+    else if (mode == 1 || mode == 3)
+        printf(mode == 1 ? "%s,%s,%s,%s,%s,%s\n" : "%s\t%s\t%s\t%s\t%s\t%s\n", t, fl, pk, by, bps,
+               pps);
     else
         printf("{\"start\":\"%s\",\"flows\":%s,\"packets\":%s,\"bytes\":%s,\"bps\":%s,"
                "\"pps\":%s}\n",
@@ -82,6 +83,8 @@ static void print_series(const struct count *c, int mode, int plain)
                "pps");
     else if (mode == 1)
         printf("start,flows,packets,bytes,bps,pps\n");
+    else if (mode == 3)
+        printf("start\tflows\tpackets\tbytes\tbps\tpps\n");
     for (size_t i = 0; i < c->nbins; i++)
         print_row(c, i, mode, plain);
     if (mode == 0) {
@@ -142,9 +145,10 @@ static int count_opt(struct count_opts *co, struct input_opts *in, int c)
         co->mode = strcmp(optarg, "table") == 0  ? 0
                    : strcmp(optarg, "csv") == 0  ? 1
                    : strcmp(optarg, "json") == 0 ? 2
+                   : strcmp(optarg, "tsv") == 0  ? 3
                                                  : -1;
         if (co->mode < 0) {
-            fprintf(stderr, PROG ": unknown output format '%s' (table, csv, json)\n", optarg);
+            fprintf(stderr, PROG ": unknown output format '%s' (table, csv, tsv, json)\n", optarg);
             return 2;
         }
         return -1;

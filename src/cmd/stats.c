@@ -47,8 +47,8 @@ static const char usage_text[] =
     "  -b               pair uniflows (rbytes = rpackets = 0) whose keys are each other's\n"
     "                   reverse and whose times overlap into biflows (src = initiator)\n"
     "                   before -s/-A; alone, print the paired records as print does\n"
-    "  -o FORMAT        table (default), csv, json (one object a line); with -A or -b also\n"
-    "                   tsv and fmt:/csv:/json:FIELDS as in print\n"
+    "  -o FORMAT        table (default), csv, tsv, json (one object a line); with -A or\n"
+    "                   -b also fmt:/csv:/json:FIELDS as in print\n"
     "  -N               plain numbers in the table (no k/M/G scaling)\n"
     "  --max-mem SIZE   memory for the key tables (default 4Gi; k M G: 1000, Ki Mi Gi:\n"
     "                   1024; a plain number is MiB): past it the result becomes an\n"
@@ -172,9 +172,9 @@ static void print_table(FILE *fp, const struct stats *s, const struct stats_row 
     free(cells);
 }
 
-/* CSV and JSON rows share their numbers. */
+/* CSV, TSV and JSON rows share their numbers. */
 static void print_row_sep(FILE *fp, const struct stats *s, const struct stats_row *r, size_t rank,
-                          int json)
+                          enum output_mode mode)
 {
     const struct stats_val *v = r->v;
     char key[CELL], first[FMT_TIME_MAX], last[FMT_TIME_MAX], pps[32], bps[32], bpp[32];
@@ -185,7 +185,8 @@ static void print_row_sep(FILE *fp, const struct stats *s, const struct stats_ro
     stats_fmt_num(bps, stats_metric(ORD_BPS, v), 0);
     stats_fmt_num(bpp, stats_metric(ORD_BPP, v), 0);
     uint64_t e = s->tab.approx ? v->h.err : 0;
-    if (json)
+    char c = mode == OUT_TSV ? '\t' : ',';
+    if (mode == OUT_JSON)
         fprintf(
             fp,
             "{\"stat\":\"%s\",\"order\":\"%s\",\"rank\":%zu,\"key\":\"%s\",\"flows\":%" PRIu64
@@ -197,11 +198,11 @@ static void print_row_sep(FILE *fp, const struct stats *s, const struct stats_ro
             bpp, first, last, s->tab.approx ? "true" : "false", e);
     else
         fprintf(fp,
-                "%zu,%s,%" PRIu64 ",%.2f,%" PRIu64 ",%.2f,%" PRIu64 ",%.2f,%s,%s,%s,%s,%s,%" PRIu64
-                "\n",
-                rank, key, v->flows, pct(v->flows, s->flows), v->packets,
-                pct(v->packets, s->packets), v->bytes, pct(v->bytes, s->bytes), pps, bps, bpp,
-                first, last, e);
+                "%zu%c%s%c%" PRIu64 "%c%.2f%c%" PRIu64 "%c%.2f%c%" PRIu64
+                "%c%.2f%c%s%c%s%c%s%c%s%c%s%c%" PRIu64 "\n",
+                rank, c, key, c, v->flows, c, pct(v->flows, s->flows), c, v->packets, c,
+                pct(v->packets, s->packets), c, v->bytes, c, pct(v->bytes, s->bytes), c, pps, c,
+                bps, c, bpp, c, first, c, last, c, e);
 }
 
 static void print_stats(FILE *fp, const struct stats *s, size_t n, enum output_mode mode, int plain,
@@ -213,15 +214,20 @@ static void print_stats(FILE *fp, const struct stats *s, size_t n, enum output_m
     if (mode == OUT_TABLE) {
         print_table(fp, s, rows, got, want, plain);
     } else {
-        if (mode == OUT_CSV && index)
+        if (mode != OUT_JSON && index)
             fputc('\n', fp);
-        if (mode == OUT_CSV)
-            fprintf(fp,
-                    "rank,%s,flows,flows_pct,packets,packets_pct,bytes,bytes_pct,pps,bps,"
-                    "bpp,first,last,error\n",
-                    s->key.name);
+        if (mode != OUT_JSON) {
+            static const char *const cols[] = { "flows", "flows_pct", "packets", "packets_pct",
+                                                "bytes", "bytes_pct", "pps",     "bps",
+                                                "bpp",   "first",     "last",    "error" };
+            char c = mode == OUT_TSV ? '\t' : ',';
+            fprintf(fp, "rank%c%s", c, s->key.name);
+            for (size_t k = 0; k < sizeof(cols) / sizeof(cols[0]); k++)
+                fprintf(fp, "%c%s", c, cols[k]);
+            fputc('\n', fp);
+        }
         for (size_t i = 0; i < got; i++)
-            print_row_sep(fp, s, &rows[i], i + 1, mode == OUT_JSON);
+            print_row_sep(fp, s, &rows[i], i + 1, mode);
     }
     free(rows);
 }
@@ -428,10 +434,12 @@ static int setup(struct stats_ctx *ctx, const struct stats_opts *so, enum output
         *mode = OUT_TABLE;
     else if (strcmp(so->format, "csv") == 0)
         *mode = OUT_CSV;
+    else if (strcmp(so->format, "tsv") == 0)
+        *mode = OUT_TSV;
     else if (strcmp(so->format, "json") == 0)
         *mode = OUT_JSON;
     else {
-        fprintf(stderr, PROG ": unknown output format '%s' for -s (table, csv, json)\n",
+        fprintf(stderr, PROG ": unknown output format '%s' for -s (table, csv, tsv, json)\n",
                 so->format);
         return 2;
     }

@@ -150,4 +150,11 @@ fs count $ARGS --bin 0 >/dev/null 2>&1
 fs count $ARGS --load middle >/dev/null 2>&1
 [ $? -eq 2 ] || fail "count --load middle should exit 2"
 set -e
+# -o tsv: the rows of -o csv with tabs (the keys and times hold no comma or tab)
+fs stats $ARGS -s srcip/bytes -s dport -n 0 -o csv | tr ',' '\t' >"$T/s.csv.tsv"
+fs stats $ARGS -s srcip/bytes -s dport -n 0 -o tsv >"$T/s.tsv"
+expect_same "$T/s.csv.tsv" "$T/s.tsv"
+fs count $ARGS --bin 60 -o csv | tr ',' '\t' >"$T/c.csv.tsv"
+fs count $ARGS --bin 60 -o tsv >"$T/c.tsv"
+expect_same "$T/c.csv.tsv" "$T/c.tsv"
 echo "ok ($nflows flows)"
