@@ -6,6 +6,7 @@
 #include "../query/biflow.h"
 #include "../query/filter.h"
 #include "../query/output.h"
+#include "../query/sort.h"
 #include "args.h"
 #include "cmd.h"
 #include "input.h"
@@ -64,44 +65,12 @@ static int on_flow(void *vctx, const struct flow *f)
     return c->bi ? biflow_add(c->bi, f, on_record, c) : on_record(c, f);
 }
 
-/* A 16-byte big-endian sort key: memcmp order equals the field's natural order. */
-struct sortkey {
-    uint8_t k[16];
-    size_t idx;
-};
-
-static int cmp_key(const void *a, const void *b)
-{
-    const struct sortkey *x = a, *y = b;
-    int c = memcmp(x->k, y->k, 16);
-    if (c)
-        return c;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
 static void sort_and_print(struct print_ctx *c)
 {
-    const struct field *fd = c->sort;
-    int desc = (fd->kind & (FK_BYTES | FK_COUNT)) != 0;
-    struct sortkey *keys = xmalloc((c->n ? c->n : 1) * sizeof(*keys));
-    for (size_t i = 0; i < c->n; i++) {
-        memset(keys[i].k, 0, 16);
-        if (fd->type == FT_ADDR || fd->type == FT_EADDR) {
-            memcpy(keys[i].k, field_get_addr(fd, &c->all[i]), 16);
-        } else {
-            uint64_t v = field_get_u64(fd, &c->all[i]);
-            for (int b = 0; b < 8; b++)
-                keys[i].k[8 + b] = (uint8_t)(v >> (56 - 8 * b));
-        }
-        if (desc)
-            for (int b = 0; b < 16; b++)
-                keys[i].k[b] = (uint8_t)~keys[i].k[b];
-        keys[i].idx = i;
-    }
-    qsort(keys, c->n, sizeof(*keys), cmp_key);
+    size_t *order = flow_sort(c->sort, c->all, c->n);
     for (size_t i = 0; i < c->n && (!c->limit || i < c->limit); i++)
-        output_flow(&c->out, &c->all[keys[i].idx]);
-    free(keys);
+        output_flow(&c->out, &c->all[order[i]]);
+    free(order);
 }
 
 static void list_fields(void)

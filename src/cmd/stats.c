@@ -10,6 +10,7 @@
 #include "../query/aggregate.h"
 #include "../query/biflow.h"
 #include "../query/output.h"
+#include "../query/sort.h"
 #include "args.h"
 #include "cmd.h"
 #include "input.h"
@@ -30,8 +31,8 @@
 static const char usage_text[] =
     "usage: flowsleuth stats -s KEY[/ORDER] [-s ...] [-n N] [-o FORMAT] [-N]\n"
     "                        [--max-mem SIZE] [input options] [FILTER]\n"
-    "       flowsleuth stats -A KEY,... [-o FORMAT] [-N] [--max-mem SIZE] [input options]\n"
-    "                        [FILTER]\n"
+    "       flowsleuth stats -A KEY,... [-O FIELD] [-c N] [-o FORMAT] [-N] [--max-mem SIZE]\n"
+    "                        [input options] [FILTER]\n"
     "       flowsleuth stats -b [-s ...|-A ...] [-o FORMAT] [input options] [FILTER]\n"
     "\n"
     "Top-N statistics and aggregation of flow records (nfdump's -s and -A).\n"
@@ -44,6 +45,9 @@ static const char usage_text[] =
     "  -n N             rows per table (default 10, 0 = all)\n"
     "  -A KEY,...       one record per combination of keys (srcip4/24,dstip,dport ...):\n"
     "                   counters summed, first/last min/max, a flows column\n"
+    "  -O FIELD         with -A: records ordered by FIELD (counters and flows largest\n"
+    "                   first, times, addresses and ports smallest first)\n"
+    "  -c N             with -A: print at most N records (after -O: the top N)\n"
     "  -b               pair uniflows (rbytes = rpackets = 0) whose keys are each other's\n"
     "                   reverse and whose times overlap into biflows (src = initiator)\n"
     "                   before -s/-A; alone, print the paired records as print does\n"
@@ -279,8 +283,31 @@ static void agg_row(struct output *o, const struct flow *f, uint64_t flows)
     fputs("}\n", o->fp);
 }
 
-static int print_aggregate(const struct aggregate *a, const char *format, int plain)
+struct agg_print {
+    const char *format;
+    int plain;
+    const char *order; /* -O: a field, "flows", or NULL (the table's order) */
+    size_t limit;      /* -c: at most this many records, 0 = all */
+};
+
+/* The records of a, in the order of -O: indices into recs (free() them). */
+static size_t *agg_order(const struct agg_print *p, const struct flow *recs, const uint64_t *flows,
+                         size_t n)
 {
+    if (p->order && strcmp(p->order, "flows") == 0)
+        return u64_sort_desc(flows, n);
+    if (p->order)
+        return flow_sort(field_find(p->order), recs, n);
+    size_t *order = xmalloc((n ? n : 1) * sizeof(*order));
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    return order;
+}
+
+static int print_aggregate(const struct aggregate *a, const struct agg_print *p)
+{
+    const char *format = p->format;
+    int plain = p->plain;
     struct output o;
     struct fs_err err = { 0 };
     if (agg_output(&o, a, format, plain, &err) != 0) {
@@ -296,12 +323,17 @@ static int print_aggregate(const struct aggregate *a, const char *format, int pl
     else if (o.mode != OUT_JSON)
         printf("flows%c", o.mode == OUT_CSV ? ',' : '\t');
     output_finish(&o); /* the header line */
-    for (size_t i = 0; i < a->tab.n; i++) {
-        struct flow f;
-        uint64_t flows;
-        if (aggregate_record(a, i, &f, &flows))
-            agg_row(&o, &f, flows);
-    }
+    struct flow *recs = xmalloc((a->tab.n ? a->tab.n : 1) * sizeof(*recs));
+    uint64_t *flows = xmalloc((a->tab.n ? a->tab.n : 1) * sizeof(*flows));
+    size_t n = 0;
+    for (size_t i = 0; i < a->tab.n; i++)
+        n += aggregate_record(a, i, &recs[n], &flows[n]) != 0;
+    size_t *order = agg_order(p, recs, flows, n);
+    for (size_t i = 0; i < n && (!p->limit || i < p->limit); i++)
+        agg_row(&o, &recs[order[i]], flows[order[i]]);
+    free(order);
+    free(flows);
+    free(recs);
     return 0;
 }
 
@@ -312,7 +344,8 @@ struct stats_opts {
     int nspecs;
     const char *agg;
     const char *format;
-    size_t n, max_mem;
+    const char *order; /* -O with -A */
+    size_t n, max_mem, limit;
     int plain, pair;
 };
 
@@ -340,6 +373,21 @@ static int stats_opt(struct stats_opts *so, struct input_opts *in, int c)
         return -1;
     case 'o':
         so->format = optarg;
+        return -1;
+    case 'O':
+        if (strcmp(optarg, "flows") != 0 && !field_find(optarg)) {
+            fprintf(stderr, PROG ": -O needs flows or a field (print --fields), not '%s'\n",
+                    optarg);
+            return 2;
+        }
+        so->order = optarg;
+        return -1;
+    case 'c':
+        so->limit = (size_t)strtoull(optarg, &end, 10);
+        if (*end || end == optarg || optarg[0] == '-' || !so->limit) {
+            fprintf(stderr, PROG ": -c needs a number of records > 0, not '%s'\n", optarg);
+            return 2;
+        }
         return -1;
     case 'N':
         so->plain = 1;
@@ -374,7 +422,7 @@ static int parse_args(int argc, char **argv, struct stats_opts *so, struct input
                                               { NULL, 0, NULL, 0 } };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "s:A:n:o:Nbh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "s:A:n:o:O:c:Nbh", longopts, NULL)) != -1) {
         int used = input_opt(in, c, optarg);
         if (used < 0)
             return 2;
@@ -390,6 +438,10 @@ static int parse_args(int argc, char **argv, struct stats_opts *so, struct input
     }
     if (so->nspecs && so->agg) {
         fprintf(stderr, PROG ": -s and -A do not combine; run them separately\n");
+        return 2;
+    }
+    if ((so->order || so->limit) && !so->agg) {
+        fprintf(stderr, PROG ": -O and -c order and cut the records of -A\n");
         return 2;
     }
     if (input_filter_args(in, argc - optind, argv + optind) || input_prepare(in, PROG))
@@ -610,7 +662,8 @@ static int run(struct stats_ctx *ctx, const struct stats_opts *so, struct input_
     if (ctx->nst && mode == OUT_TABLE)
         print_summary(stdout, ctx, so->plain);
     if (ctx->agg) {
-        int rc = print_aggregate(ctx->agg, so->format, so->plain);
+        struct agg_print ap = { so->format, so->plain, so->order, so->limit };
+        int rc = print_aggregate(ctx->agg, &ap);
         if (rc)
             status = rc;
     }

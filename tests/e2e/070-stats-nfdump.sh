@@ -157,4 +157,14 @@ expect_same "$T/s.csv.tsv" "$T/s.tsv"
 fs count $ARGS --bin 60 -o csv | tr ',' '\t' >"$T/c.csv.tsv"
 fs count $ARGS --bin 60 -o tsv >"$T/c.tsv"
 expect_same "$T/c.csv.tsv" "$T/c.tsv"
+# -A with -O and -c: the aggregate's rows sorted by the field (largest first, ties in
+# the table's order), cut to N; -O flows by the flows column
+fs stats $ARGS -A srcip,dport -o csv >"$T/agg.csv"
+for o in bytes flows; do
+    col=$(head -1 "$T/agg.csv" | tr ',' '\n' | grep -nx "$o" | cut -d: -f1)
+    tail -n +2 "$T/agg.csv" | sort -t, -s -k"$col,$col"nr | head -5 >"$T/agg.$o.want"
+    fs stats $ARGS -A srcip,dport -O "$o" -c 5 -o csv | tail -n +2 >"$T/agg.$o.got"
+    expect_same "$T/agg.$o.want" "$T/agg.$o.got"
+done
+fs stats $ARGS -s srcip -O bytes >/dev/null 2>&1 && fail "-O without -A should be refused"
 echo "ok ($nflows flows)"
