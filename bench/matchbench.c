@@ -13,7 +13,7 @@
  */
 #include "detect/catalog.h"
 #include "detect/match.h"
-#include "io/store.h"
+#include "store/store.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -21,7 +21,7 @@
  * Built by bench/match.sh against the build's libfs.a (the store writer).
  */
 #include "core/flow.h"
-#include "io/store.h"
+#include "store/store.h"
 
 #include <inttypes.h>
 #include <math.h>

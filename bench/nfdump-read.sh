@@ -15,7 +15,7 @@
 #   no output:  flowsleuth count -r F --bin 3600       vs  nfdump -r F -q -o null
 #   top-N:      flowsleuth stats -r F -s srcip -n 10   vs  nfdump -r F -s srcip -n 10
 # flowsleuth reads an nfdump file through a converter thread that writes the store's
-# stream into a pipe (src/io/nfdump_file.c): that conversion is inside every flowsleuth
+# stream into a pipe (src/store/nfdump_file.c): that conversion is inside every flowsleuth
 # time.
 #
 # Environment:

@@ -5,7 +5,7 @@
  * Each datagram is copied into a buffer of exactly its size so the corpus replay under
  * plain ASan (fuzz/regress.c) catches over-reads. Small caps make eviction reachable.
  */
-#include "io/collect.h"
+#include "codec/datagram.h"
 
 #include <stdint.h>
 #include <stdlib.h>

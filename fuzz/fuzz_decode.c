@@ -4,7 +4,7 @@
  * captured packet. The packet is copied into a buffer of exactly caplen bytes so the
  * corpus replay under plain ASan (fuzz/regress.c) catches over-reads too.
  */
-#include "meter/decode.h"
+#include "capture/decode.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -9,7 +9,7 @@
  * 1.7.1 files (none, LZO, LZ4, bz2), a zstd and a 1.6 file built from the documented
  * layout, and two hostile copies.
  */
-#include "io/nfdump_file.h"
+#include "store/nfdump_file.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -8,8 +8,8 @@
  * them and the unshuffle. Seeds of both versions are in fuzz/corpus/store.
  */
 #include "core/le.h"
-#include "io/store.h"
-#include "io/store_int.h"
+#include "store/store.h"
+#include "store/store_int.h"
 
 #include <stddef.h>
 #include <stdint.h>

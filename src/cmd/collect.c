@@ -5,7 +5,7 @@
  */
 #include "../collector/collector.h"
 #include "../daemon/log.h"
-#include "../io/expire.h"
+#include "../store/expire.h"
 #include "args.h"
 #include "cmd.h"
 

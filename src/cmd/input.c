@@ -2,9 +2,9 @@
 
 #include "../core/fmt.h"
 #include "../core/xalloc.h"
-#include "../io/nfdump_file.h"
-#include "../io/store.h"
 #include "../query/filter.h"
+#include "../store/nfdump_file.h"
+#include "../store/store.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -4,16 +4,16 @@
  * UDP), or printed when neither is given.
  */
 #include "../meter/meter.h"
-#include "../collector/bins.h"
+#include "../capture/capture.h"
+#include "../capture/decode.h"
+#include "../codec/export.h"
 #include "../core/xalloc.h"
 #include "../daemon/control.h"
 #include "../daemon/daemon.h"
 #include "../daemon/log.h"
-#include "../io/capture.h"
-#include "../io/export.h"
-#include "../io/store.h"
-#include "../meter/decode.h"
 #include "../query/output.h"
+#include "../store/bins.h"
+#include "../store/store.h"
 #include "args.h"
 #include "cmd.h"
 

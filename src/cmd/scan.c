@@ -1,8 +1,8 @@
 #include "scan.h"
 
 #include "../core/xalloc.h"
-#include "../io/store.h"
 #include "../query/filter.h"
+#include "../store/store.h"
 
 #include <stdatomic.h>
 #include <stdio.h>

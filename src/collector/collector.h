@@ -26,12 +26,12 @@
 #ifndef FS_COLLECTOR_H
 #define FS_COLLECTOR_H
 
+#include "../codec/datagram.h"
 #include "../daemon/control.h"
 #include "../daemon/daemon.h"
-#include "../io/collect.h"
-#include "../io/store.h"
 #include "../query/output.h"
-#include "bins.h"
+#include "../store/bins.h"
+#include "../store/store.h"
 
 #include <signal.h>
 #include <stdint.h>

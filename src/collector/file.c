@@ -3,9 +3,9 @@
  * datagram on any port (the exporter is the packet's IP source); an IPFIX file (RFC
  * 5655) is a plain sequence of IPFIX messages.
  */
+#include "../capture/capture.h"
+#include "../capture/decode.h"
 #include "../core/xalloc.h"
-#include "../io/capture.h"
-#include "../meter/decode.h"
 #include "collector.h"
 
 #include <stdlib.h>

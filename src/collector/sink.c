@@ -5,7 +5,7 @@
  */
 #include "../core/atomic_file.h"
 #include "../core/xalloc.h"
-#include "../io/expire.h"
+#include "../store/expire.h"
 #include "collector.h"
 
 #include <arpa/inet.h>

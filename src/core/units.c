@@ -1,4 +1,4 @@
-#include "core/units.h"
+#include "units.h"
 
 #include <string.h>
 

@@ -6,7 +6,7 @@
 #include "catalog_grab.h"
 #include "../core/xalloc.h"
 #include "../detect/catalog.h"
-#include "../io/expire.h"
+#include "../store/expire.h"
 #include "grab.h"
 
 #include <errno.h>

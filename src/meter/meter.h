@@ -27,8 +27,8 @@
 #ifndef FS_METER_H
 #define FS_METER_H
 
+#include "../capture/decode.h"
 #include "../core/flow.h"
-#include "decode.h"
 
 #include <stdint.h>
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The store folder walk (src/io/store_walk.c) from the command line (issue 11):
+# The store folder walk (src/store/store_walk.c) from the command line (issue 11):
 #  (a) a store with a day folder linked to a folder outside it, a bin file linked to one
 #      outside and a `loop -> ..` link: readers read each file of the store once and
 #      nothing outside it; a store named through a symlink on the command line is read;

@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "collector/bins.h"
-#include "io/store_walk.h"
+#include "store/bins.h"
+#include "store/store_walk.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * port, flow times out of range (counted, kept or dropped) or far in the future, and
  * the byte budget of compiled templates under a flood of 512-field templates.
  */
-#include "io/collect.h"
+#include "codec/datagram.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -6,7 +6,7 @@
  * counted every open bin as lost although it was on disk.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
-#include "io/store.h"
+#include "store/store.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

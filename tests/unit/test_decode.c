@@ -13,8 +13,8 @@
 
 #include "skip.h"
 
+#include "capture/decode.h"
 #include "core/flow.h"
-#include "meter/decode.h"
 
 #include <dirent.h>
 #include <pcap/pcap.h>

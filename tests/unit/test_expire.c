@@ -3,7 +3,7 @@
  * the oldest bins first, the dry run removes nothing, stale temp files of dead writers
  * go, other files stay, empty folders are tidied; duration and size parsing.
  */
-#include "io/expire.h"
+#include "store/expire.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

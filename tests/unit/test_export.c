@@ -7,8 +7,8 @@
  * counts them, template refresh by count and by clock, message size limits, the
  * dialect table, and every prefix of a message fed to the decoder (ASan).
  */
-#include "io/collect.h"
-#include "io/export.h"
+#include "codec/datagram.h"
+#include "codec/export.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -4,7 +4,7 @@
  * reverse counters, padding, options sampling, template withdrawal, data before its
  * template, and truncation at every byte (which must never crash: run under ASan).
  */
-#include "io/collect.h"
+#include "codec/datagram.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

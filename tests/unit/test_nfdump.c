@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "core/le.h"
-#include "io/nfdump_file.h"
+#include "store/nfdump_file.h"
 
 #include <stdio.h>
 #include <stdlib.h>

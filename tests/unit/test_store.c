@@ -17,8 +17,8 @@
 
 #include "core/fields.h"
 #include "core/le.h"
-#include "io/store.h"
-#include "io/store_int.h"
+#include "store/store.h"
+#include "store/store_int.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -16,8 +16,8 @@
 
 #include "core/fields.h"
 #include "core/le.h"
-#include "io/store.h"
 #include "query/filter.h"
+#include "store/store.h"
 
 #include <ftw.h>
 #include <pthread.h>

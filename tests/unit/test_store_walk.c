@@ -4,9 +4,9 @@
  * `loop -> ..` link and a bin file linked to one outside. Nothing outside the store is
  * read or removed, each file inside is read once, a dry run removes nothing.
  */
-#include "io/expire.h"
-#include "io/store.h"
-#include "io/store_walk.h"
+#include "store/expire.h"
+#include "store/store.h"
+#include "store/store_walk.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -19,9 +19,9 @@
 
 #include "core/fields.h"
 #include "core/le.h"
-#include "io/store.h"
-#include "io/store_int.h"
-#include "io/store_shuf.h"
+#include "store/store.h"
+#include "store/store_int.h"
+#include "store/store_shuf.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -13,7 +13,7 @@
  * (tshark does the same with the logstash "invalid" samples).
  */
 #include "../core/err.h"
-#include "collect.h"
+#include "datagram.h"
 
 #include <string.h>
 

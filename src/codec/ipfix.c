@@ -8,7 +8,7 @@
  */
 #include "../core/err.h"
 #include "../core/xalloc.h"
-#include "collect.h"
+#include "datagram.h"
 
 #include <stdlib.h>
 

@@ -4,7 +4,7 @@
  * protocol decoders (nf5.c, nf9.c, ipfix.c, sflow.c) call back into the helpers here,
  * so every cap, eviction and counter lives in one place.
  */
-#include "collect.h"
+#include "datagram.h"
 #include "../core/err.h"
 #include "../core/xalloc.h"
 

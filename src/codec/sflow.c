@@ -26,9 +26,9 @@
  * Each flow sample becomes one flow of one packet, scaled by the sampling rate; the
  * raw header goes through the meter's decode_packet. Time = the datagram's arrival.
  */
+#include "../capture/decode.h"
 #include "../core/err.h"
-#include "../meter/decode.h"
-#include "collect.h"
+#include "datagram.h"
 
 #include <string.h>
 

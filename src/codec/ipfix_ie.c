@@ -8,7 +8,7 @@
  * exporter (export_enc.c) builds its templates from this table too, so what it sends
  * is by construction what the decoder reads back.
  */
-#include "collect.h"
+#include "datagram.h"
 
 #define IE(pen, id, len, slot, kind, name) \
     {                                      \

@@ -7,7 +7,7 @@
 #ifndef FS_EXPORT_INT_H
 #define FS_EXPORT_INT_H
 
-#include "collect.h"
+#include "datagram.h"
 #include "export.h"
 
 #include <stddef.h>

@@ -15,7 +15,7 @@
 
 #include "../core/err.h"
 #include "../core/flow.h"
-#include "../io/store.h"
+#include "store.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
