@@ -686,6 +686,13 @@ int nfdump_probe(const uint8_t *p, size_t n)
 
 int nfdump_probe_path(const char *path)
 {
+    /* Not even opened unless regular: opening a FIFO's read end for a look, then
+     * closing it, would give its writer a broken pipe before the real reader came. */
+    struct stat pst;
+    if (stat(path, &pst) != 0)
+        return -errno;
+    if (!S_ISREG(pst.st_mode))
+        return 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return -errno;
