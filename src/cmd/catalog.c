@@ -11,6 +11,7 @@
 #include "../core/xalloc.h"
 #include "../detect/catalog_json.h"
 #include "../detect/rows.h"
+#include "args.h"
 #include "catalog_learn.h"
 #include "cmd.h"
 
@@ -164,8 +165,10 @@ static int cat_build(int argc, char **argv, int debian)
         else if (c == 3)
             o.append = optarg;
         else {
-            fputs(usage_text, c == 'h' ? stdout : stderr);
-            return c == 'h' ? 0 : 2;
+            if (c != 'h')
+                return arg_usage_hint("catalog", usage_text);
+            fputs(usage_text, stdout);
+            return 0;
         }
     }
     if (!o.out || optind >= argc) {
@@ -205,8 +208,10 @@ static int open_cat(int argc, char **argv, struct catalog *cat, int *mode)
             continue;
         if (c == 'o')
             fprintf(stderr, "flowsleuth catalog: unknown format '%s'\n", optarg);
-        fputs(usage_text, c == 'h' ? stdout : stderr);
-        return c == 'h' ? -1 : 2;
+        if (c != 'h')
+            return arg_usage_hint("catalog", usage_text);
+        fputs(usage_text, stdout);
+        return -1;
     }
     if (optind + 1 != argc) {
         fprintf(stderr, "flowsleuth catalog %s: needs one catalogue file\n", argv[0]);
@@ -444,5 +449,5 @@ int cmd_catalog(int argc, char **argv)
     fprintf(stderr,
             "flowsleuth catalog: unknown action '%s' (debian, import, grab, learn, list, stats)\n",
             argv[1]);
-    return 2;
+    return arg_usage_hint("catalog", usage_text);
 }

@@ -11,6 +11,7 @@
 #include "../detect/eval.h"
 #include "../detect/learn.h"
 #include "../detect/rows.h"
+#include "args.h"
 #include "input.h"
 
 #include <getopt.h>
@@ -84,8 +85,10 @@ static int parse(int argc, char **argv, struct opts *o)
             o->header_bytes = (uint32_t)v;
             break;
         default:
-            fputs(usage_text, c == 'h' ? stdout : stderr);
-            return c == 'h' ? 0 : 2;
+            if (c != 'h')
+                return arg_usage_hint("catalog learn", usage_text);
+            fputs(usage_text, stdout);
+            return 0;
         }
     }
     if (!o->cat || !o->out || argc - optind < 2) {

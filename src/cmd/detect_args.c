@@ -1,4 +1,5 @@
 #include "detect_args.h"
+#include "args.h"
 
 #include "../detect/rows.h"
 
@@ -55,8 +56,10 @@ static int one_opt(struct detect_args *a, const char *prog, const char *usage, i
     }
     if (c == 'o')
         fprintf(stderr, "%s: unknown format '%s'\n", prog, optarg);
-    fputs(usage, c == 'h' ? stdout : stderr);
-    return c == 'h' ? 0 : 2;
+    if (c != 'h') /* "flowsleuth match" -> match */
+        return arg_usage_hint(strncmp(prog, "flowsleuth ", 11) ? prog : prog + 11, usage);
+    fputs(usage, stdout);
+    return 0;
 }
 
 int detect_args_parse(struct detect_args *a, const char *prog, const char *usage, int allow_all,

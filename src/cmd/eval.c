@@ -9,6 +9,7 @@
 #include "../detect/match.h"
 #include "../detect/model.h"
 #include "../detect/rows.h"
+#include "args.h"
 #include "cmd.h"
 #include "input.h"
 
@@ -172,8 +173,10 @@ static int parse(int argc, char **argv, struct opts *o)
         } else {
             if (c == 'o')
                 fprintf(stderr, PROG ": unknown format '%s' (table or json)\n", optarg);
-            fputs(usage_text, c == 'h' ? stdout : stderr);
-            return c == 'h' ? -1 : 2;
+            if (c != 'h')
+                return arg_usage_hint("eval", usage_text);
+            fputs(usage_text, stdout);
+            return -1;
         }
     }
     if (!o->cat || !o->labels) {

@@ -7,6 +7,7 @@
 #include "../detect/catalog.h"
 #include "../detect/eval.h"
 #include "../detect/model.h"
+#include "args.h"
 #include "cmd.h"
 #include "input.h"
 
@@ -96,8 +97,10 @@ static int one(struct opts *o, int c, const char *arg)
     case 6:
         return num(arg, 200, &o->header_bytes) ? 2 : -1;
     default:
-        fputs(usage_text, c == 'h' ? stdout : stderr);
-        return c == 'h' ? 0 : 2;
+        if (c != 'h')
+            return arg_usage_hint("learn", usage_text);
+        fputs(usage_text, stdout);
+        return 0;
     }
 }
 
