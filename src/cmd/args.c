@@ -17,10 +17,9 @@ int arg_u32(const char *cmd, const char *name, const char *arg, uint32_t lo, uin
     return 0;
 }
 
-int arg_usage_hint(const char *cmd, const char *usage)
+void arg_usage_say(const char *cmd, const char *usage)
 {
     const char *end = strstr(usage, "\n\n");
     int n = end ? (int)(end - usage) + 1 : (int)strlen(usage);
     fprintf(stderr, "%.*s'flowsleuth %s --help' explains every option.\n", n, usage, cmd);
-    return 2;
 }

@@ -14,8 +14,10 @@ int arg_u32(const char *cmd, const char *name, const char *arg, uint32_t lo, uin
 /*
  * After getopt said what was wrong with an option: the synopsis of usage (its lines up
  * to the first blank one) and where the whole help is, on stderr, not the whole help.
- * Returns 2, the exit status of bad usage.
+ * arg_usage_hint is that, as the expression 2 (the exit status of bad usage), so that
+ * `return arg_usage_hint(...)` is a constant to the compiler and the analyzer.
  */
-int arg_usage_hint(const char *cmd, const char *usage);
+void arg_usage_say(const char *cmd, const char *usage);
+#define arg_usage_hint(cmd, usage) (arg_usage_say((cmd), (usage)), 2)
 
 #endif
