@@ -2,6 +2,7 @@
  * flowsleuth learn: train a model on labelled downloads and save it (src/detect/model.h
  * has the file format, learn.h the nearest model's calibration).
  */
+#include "../core/atomic_file.h"
 #include "../core/fmt.h"
 #include "../core/xalloc.h"
 #include "../detect/catalog.h"
@@ -11,6 +12,7 @@
 #include "cmd.h"
 #include "input.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,20 +148,18 @@ static int save(const struct model *m, const char *path)
 {
     if (strcmp(path, "-") == 0)
         return model_write(m, stdout) == 0 ? 0 : 1;
-    size_t tl = strlen(path) + 8;
-    char *tmp = xmalloc(tl);
-    snprintf(tmp, tl, "%s.tmp", path);
-    FILE *fp = fopen(tmp, "w");
-    int rc = fp ? model_write(m, fp) : -1;
-    if (fp && fclose(fp) != 0)
-        rc = -1;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -1;
+    /* Replaced whole (core/atomic_file.h): a crash leaves the old model. */
+    struct atomic_file af;
+    struct fs_err err = { 0 };
+    int rc = atomic_file_open(&af, path, &err);
+    if (rc == 0 && model_write(m, af.fp) != 0) {
+        atomic_file_abort(&af);
+        rc = fs_err_set(&err, -EIO, -1, "%s: write failed", path);
+    } else if (rc == 0) {
+        rc = atomic_file_commit(&af, &err);
+    }
     if (rc)
-        remove(tmp);
-    free(tmp);
-    if (rc)
-        fprintf(stderr, PROG ": cannot write %s\n", path);
+        fprintf(stderr, PROG ": cannot write the model: %s\n", err.msg);
     return rc ? 1 : 0;
 }
 

@@ -6,6 +6,7 @@
  */
 #include "catalog.h"
 
+#include "../core/atomic_file.h"
 #include "../core/xalloc.h"
 
 #include <errno.h>
@@ -225,21 +226,15 @@ int catalog_save(const struct catalog *c, const char *path, struct fs_err *err)
         fs_err_set(err, -EIO, -1, "cannot write the catalogue to stdout");
         return -1;
     }
-    size_t tl = strlen(path) + 8;
-    char *tmp = xmalloc(tl);
-    snprintf(tmp, tl, "%s.tmp", path);
-    errno = 0;
-    FILE *fp = fopen(tmp, "w");
-    int rc = fp ? catalog_write(c, fp) : -1;
-    if (fp && fclose(fp) != 0)
-        rc = -1;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -1;
-    if (rc != 0) {
+    /* Replaced whole (core/atomic_file.h): a crash leaves the old catalogue. */
+    struct atomic_file af;
+    if (atomic_file_open(&af, path, err) != 0)
+        return -1;
+    if (catalog_write(c, af.fp) != 0) {
         int e = errno ? errno : EIO;
+        atomic_file_abort(&af);
         fs_err_set(err, -e, -1, "cannot write %s: %s", path, strerror(e));
-        remove(tmp);
+        return -1;
     }
-    free(tmp);
-    return rc ? -1 : 0;
+    return atomic_file_commit(&af, err) ? -1 : 0;
 }
