@@ -12,6 +12,7 @@
 #include "cmd.h"
 #include "detect_args.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +159,10 @@ int cmd_inventory(int argc, char **argv)
         return st;
     }
     st = detect_args_load(&a, PROG);
+    if (!a.loaded) { /* printed; no empty table after a bad catalogue (as match) */
+        detect_args_free(&a);
+        return st;
+    }
     struct ictx c = { &a.cat, NULL, 0, 0 };
     struct rows r;
     rows_init(&r, cols, numeric, 8);
@@ -169,5 +174,9 @@ int cmd_inventory(int argc, char **argv)
     rows_free(&r);
     free(c.v);
     detect_args_free(&a);
-    return ferror(stdout) ? 1 : st;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, PROG ": stdout: write: %s\n", strerror(errno ? errno : EIO));
+        return 1;
+    }
+    return st;
 }

@@ -10,6 +10,7 @@
 #include "cmd.h"
 #include "detect_args.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,5 +174,9 @@ int cmd_match(int argc, char **argv)
                 m.ngroups, m.npieces);
     rows_free(&m.rows);
     detect_args_free(&a);
-    return ferror(stdout) ? 1 : st;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, PROG ": stdout: write: %s\n", strerror(errno ? errno : EIO));
+        return 1;
+    }
+    return st;
 }

@@ -5,6 +5,8 @@
 #      it would replace the machine's /dev/null when run as root);
 #  (c) /dev/full: meter -w, and meter, print, count and stats to stdout, fail with exit 1 and
 #      a message naming the path and the write; the device is still a device;
+#  (c2) match and inventory print nothing when their catalogue does not load, and
+#      say so when stdout is full;
 #  (d) an error creating the output names the user's path, not the hidden temp file.
 . "$(dirname "$0")/lib.sh"
 need timeout mkfifo
@@ -55,6 +57,22 @@ if [ -w /dev/full ]; then
             fail "$cmd >/dev/full: '$(cat "$T/cfull.err")'"
     done
 fi
+
+# (c2) match and inventory: a catalogue that does not load prints nothing on stdout;
+# a full stdout is said
+fs catalog debian --suite bookworm -o "$T/cat.tsv" "$FS_SRC/tests/data/apt_Packages" 2>/dev/null ||
+    fail "catalog debian"
+fs meter --split -r "$FS_SRC/tests/data/apt_download.pcap" -w "$T/apt.fsf" || fail "meter apt"
+for cmd in match inventory; do
+    fs $cmd -c "$T/no-such.tsv" -r "$T/apt.fsf" >"$T/$cmd.out" 2>/dev/null && fail "$cmd of a missing catalogue exited 0"
+    [ -s "$T/$cmd.out" ] && fail "$cmd wrote to stdout on error: $(cat "$T/$cmd.out")"
+    if [ -w /dev/full ]; then
+        fs $cmd -c "$T/cat.tsv" -r "$T/apt.fsf" -o csv >/dev/full 2>"$T/$cmd.full" &&
+            fail "$cmd >/dev/full exited 0"
+        grep -q "stdout: write: No space left on device" "$T/$cmd.full" ||
+            fail "$cmd >/dev/full: '$(cat "$T/$cmd.full")'"
+    fi
+done
 
 # (d) the user's path in a create error, not the temp file's
 fs meter -r "$T/a.pcap" -w "$T/nodir/x.fsf" 2>"$T/nodir.err" && fail "meter -w into a missing folder"
