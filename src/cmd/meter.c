@@ -460,7 +460,7 @@ static int run_loop(struct capture *cap, struct meter *m, struct decode_counts *
     return 0;
 }
 
-/* What a control socket client gets (meter --status). */
+/* What a control socket client receives (meter --status). */
 static void status_text(void *ctx, FILE *out)
 {
     const struct meter_run *run = ctx;

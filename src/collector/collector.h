@@ -161,7 +161,7 @@ void collect_stale_cleanup(struct collect_run *run);
 
 /* status.c: the kernel's drop counter of a UDP listener (SO_RXQ_OVFL, else
  * /proc), the counters as --status and the rotation log print them, the text a control
- * socket client gets (ctx: the struct collect_run), a file name in the store folder,
+ * socket client receives (ctx: the struct collect_run), a file name in the store folder,
  * and `collect --status`. */
 uint64_t collect_socket_drops(const struct listener *l);
 void collect_print_stats(FILE *out, const struct collect_run *run);

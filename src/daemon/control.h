@@ -24,7 +24,7 @@
 #define CONTROL_CLIENTS  8
 #define CONTROL_STALL_MS 5000
 
-/* Writes the text a client gets (called once per client, when it connects). */
+/* Writes the text a client receives (called once per client, when it connects). */
 typedef void (*control_text_fn)(void *ctx, FILE *out);
 
 struct control_client {
