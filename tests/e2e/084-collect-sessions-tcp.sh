@@ -111,7 +111,11 @@ bytes=$(num "compiled templates" "$T/B.status")
 evicted=$(sed -n 's/.*templates cached [0-9]*, evicted \([0-9]*\);.*/\1/p' "$T/B.status")
 refused=$(awk '/templates refused/ { sub(/.*templates refused \(memory\) /, ""); s += $1 } END { print s + 0 }' "$T/B.status")
 [ $((evicted + refused)) -gt 0 ] || fail "nothing evicted or refused: $(cat "$T/B.status")"
-[ "$hwm" -lt 163840 ] || fail "peak memory $hwm kB"
+# ThreadSanitizer keeps shadow and history memory for every byte the collector
+# touches (the CI's TSan stage measured 245 MB here): the bound is scaled for it.
+limit=163840
+grep -q __tsan_init "$FS_BIN" && limit=$((limit * 3))
+[ "$hwm" -lt "$limit" ] || fail "peak memory $hwm kB (limit $limit kB)"
 echo "ok   template flood: compiled templates $bytes bytes, evicted $evicted, refused $refused, peak ${hwm} kB"
 
 # (c)

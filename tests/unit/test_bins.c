@@ -56,7 +56,7 @@ static void flow_at(struct flow *f, uint64_t t, uint16_t port)
 /* Records in the bin files of folder dir (a store_reader over the folder). */
 static uint64_t stored_records(const char *dir, size_t *files)
 {
-    struct store_walk w;
+    struct store_walk w = { 0 };
     struct fs_err err = { 0 };
     *files = 0;
     if (store_walk(dir, 0, &w, &err) != 0)
