@@ -404,13 +404,13 @@ static void clock_packet(struct meter_run *run, uint64_t ts_us, uint64_t packets
 
 /* Live timer: expire due flows, send exports that have waited a second, close bins
  * at their end of the wall clock, answer the control socket. */
-static void live_tick(struct meter_run *run, struct meter *m)
+static void live_tick(struct meter_run *run, struct meter *m, uint64_t expire_us)
 {
     uint64_t us = wall_us();
     if (us / 1000 > run->now_ms)
         run->now_ms = us / 1000;
     run->tick_ms = us / 1000 + 200;
-    meter_expire(m, us);
+    meter_expire(m, expire_us);
     for (int i = 0; i < run->nex; i++)
         exporter_tick(run->ex[i]);
     /* A bin is readable about when it ends, not when the writer's fourth newer bin
@@ -437,8 +437,8 @@ static int run_loop(struct capture *cap, struct meter *m, struct decode_counts *
         rc = capture_next(cap, &cp, &err);
         if (rc == CAPTURE_END)
             break;
-        if (rc == CAPTURE_TIMEOUT) {
-            live_tick(run, m);
+        if (rc == CAPTURE_TIMEOUT) { /* nothing waits: the wall clock is the flows' clock */
+            live_tick(run, m, wall_us());
             continue;
         }
         if (rc < 0) {
@@ -453,9 +453,12 @@ static int run_loop(struct capture *cap, struct meter *m, struct decode_counts *
         p.ts_us = cp.ts_us;
         clock_packet(run, cp.ts_us, dc->counts[DEC_OK]);
         meter_packet(m, &p);
-        /* also under a trickle of packets, which never lets the capture time out */
+        /* Also under a trickle of packets, which never lets the capture time out. Flows
+         * expire by the packets' time here, not the wall clock's: a meter that lags
+         * behind its capture buffer (a slow disk, a loaded machine) would otherwise
+         * cut a flow whose next packet is already waiting in the buffer. */
         if (run->live && ((dc->read & 1023) == 0 || run->now_ms >= run->tick_ms))
-            live_tick(run, m);
+            live_tick(run, m, cp.ts_us);
     }
     return 0;
 }

@@ -3,6 +3,7 @@
 #  (a) -D --pid-file returns once the capture is open; --status answers with its
 #      counters; a flow idle for --idle 1 is written with no packet arriving;
 #  (b) SIGHUP closes the open bin: its file is readable at once;
+#  (b2) a meter stopped while a flow's packets queue, then resumed, writes one flow;
 #  (c) at the wall clock's bin boundary (1-minute bins) the bin's file appears within
 #      two seconds while the interface is idle (before: only when a fifth bin opened);
 #  (d) SIGTERM via the pid file: every flow stored, pid file and socket gone.
@@ -60,6 +61,25 @@ wait_until 2 has_file 1 || fail "SIGHUP did not close the bin"
 [ "$(count)" = 1 ] || fail "after SIGHUP readers see $(count) flows"
 echo "ok   (b) SIGHUP: the open bin closed, 1 flow readable"
 
+# (b2) a meter that lags behind its capture buffer cuts no flow: stopped (SIGSTOP)
+# while one socket sends 3 datagrams 0.6 s apart, resumed 2 s after the last, it
+# reads them all at once; flows expire by the packets' time then, not the wall
+# clock's (which once cut this flow into 3 with --idle 1).
+kill -STOP "$dpid"
+python3 -c "
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(3):
+    s.sendto(b'y' * 100, ('127.0.0.1', $port)); time.sleep(0.6)"
+sleep 2
+kill -CONT "$dpid"
+lagged() { fs meter --status -w "$T/S/" | grep -q "flows written 2,"; }
+wait_until 5 lagged || fail "(b2) the lagged flow was not written: $(fs meter --status -w "$T/S/")"
+sleep 0.5
+fs meter --status -w "$T/S/" | grep -q "flows written 2," ||
+    fail "(b2) the lagged flow was cut: $(fs meter --status -w "$T/S/")"
+echo "ok   (b2) a lagging meter: 3 packets 0.6 s apart read 3 s late are one flow"
+
 send 2
 sec=$(date +%S)
 sec=${sec#0}
@@ -72,7 +92,7 @@ kill -TERM "$dpid"
 gone() { ! kill -0 "$dpid" 2>/dev/null; }
 wait_until 10 gone || fail "meter did not stop on SIGTERM"
 dpid=
-[ "$(count)" = 2 ] || fail "store holds $(count) flows, not 2"
+[ "$(count)" = 3 ] || fail "store holds $(count) flows, not 3"
 [ -e "$T/m.pid" ] && fail "pid file left behind"
 [ -e "$T/S/.flowsleuth-meter.sock" ] && fail "control socket left behind"
-echo "ok   (d) SIGTERM: 2 flows stored, pid file and control socket gone"
+echo "ok   (d) SIGTERM: 3 flows stored, pid file and control socket gone"
