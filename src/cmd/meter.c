@@ -667,17 +667,6 @@ static int finish(struct meter_args *a, struct meter_run *run, struct decode_cou
     return status;
 }
 
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-}
-
 /* Open the capture (as root), detach and drop (live), then the sinks and the control
  * socket as USER; 0 or an exit status. */
 static int start(struct meter_args *a, struct meter_run *run, struct capture **cap,
@@ -726,7 +715,7 @@ static int run_meter(struct meter_args *ap)
     if (run.live)
         clock_packet(&run, 0, 1);
     signal_capture = cap;
-    install_signals();
+    daemon_signals(on_signal);
     struct meter *m = meter_new(&a.mo, sink, &run);
     run.m = m;
     run.cap = cap;

@@ -294,14 +294,9 @@ struct agg_print {
 static size_t *agg_order(const struct agg_print *p, const struct flow *recs, const uint64_t *flows,
                          size_t n)
 {
-    if (p->order && strcmp(p->order, "flows") == 0)
+    if (strcmp(p->order, "flows") == 0)
         return u64_sort_desc(flows, n);
-    if (p->order)
-        return flow_sort(field_find(p->order), recs, n);
-    size_t *order = xmalloc((n ? n : 1) * sizeof(*order));
-    for (size_t i = 0; i < n; i++)
-        order[i] = i;
-    return order;
+    return flow_sort(field_find(p->order), recs, n);
 }
 
 static int print_aggregate(const struct aggregate *a, const struct agg_print *p)

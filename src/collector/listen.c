@@ -35,13 +35,7 @@ static void on_signal(int sig)
 
 void collect_install_signals(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    daemon_signals(on_signal);
 }
 
 #define LISTEN_HOST_MAX 256

@@ -184,3 +184,14 @@ int daemon_pidfile_remove(struct daemon_pidfile *pf)
     pf->name = NULL;
     return rc;
 }
+
+void daemon_signals(void (*handler)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}

@@ -35,6 +35,10 @@ int daemon_fork(int *ready, struct fs_err *err);
 /* Tell the waiting parent that start-up worked (ok) or not, and close the pipe. */
 void daemon_ready(int ready, int ok);
 
+/* The signals of a long-running command: SIGINT and SIGTERM stop it, SIGHUP rotates;
+ * handler sees which (it may only set flags). */
+void daemon_signals(void (*handler)(int));
+
 /* Switch to USER, its group and only that group; fails if root can be regained. */
 int daemon_drop(const char *user, struct fs_err *err);
 
