@@ -10,7 +10,7 @@
 #include "../core/fmt.h"
 #include "../core/xalloc.h"
 #include "../detect/catalog_json.h"
-#include "../detect/rows.h"
+#include "../query/rows.h"
 #include "args.h"
 #include "catalog_learn.h"
 #include "cmd.h"

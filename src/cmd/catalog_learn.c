@@ -10,7 +10,7 @@
 #include "../detect/catalog.h"
 #include "../detect/eval.h"
 #include "../detect/learn.h"
-#include "../detect/rows.h"
+#include "../query/rows.h"
 #include "args.h"
 #include "input.h"
 

@@ -1,7 +1,7 @@
 #include "detect_args.h"
 #include "args.h"
 
-#include "../detect/rows.h"
+#include "../query/rows.h"
 
 #include <getopt.h>
 #include <stdio.h>

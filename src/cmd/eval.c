@@ -8,7 +8,7 @@
 #include "../detect/catalog.h"
 #include "../detect/match.h"
 #include "../detect/model.h"
-#include "../detect/rows.h"
+#include "../query/rows.h"
 #include "args.h"
 #include "cmd.h"
 #include "input.h"

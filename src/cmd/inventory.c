@@ -8,7 +8,7 @@
 #include "../core/xalloc.h"
 #include "../detect/catalog.h"
 #include "../detect/match.h"
-#include "../detect/rows.h"
+#include "../query/rows.h"
 #include "cmd.h"
 #include "detect_args.h"
 

@@ -6,7 +6,7 @@
 #include "../core/fmt.h"
 #include "../core/xalloc.h"
 #include "../detect/catalog.h"
-#include "../detect/rows.h"
+#include "../query/rows.h"
 #include "cmd.h"
 #include "detect_args.h"
 

@@ -14,7 +14,7 @@
 #include "args.h"
 #include "cmd.h"
 #include "input.h"
-#include "scan.h"
+#include "input_scan.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -1,4 +1,4 @@
-/* Unit tests of the detect commands' result rows (detect/rows.h): buffered and streamed
+/* Unit tests of result rows (query/rows.h): buffered and streamed
  * output are the same bytes in csv, tsv and json; streamed rows are printed at once and
  * never held; an empty stream still gets its header; the table is never streamed. */
 #include <setjmp.h>
@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "detect/rows.h"
+#include "query/rows.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,8 +8,8 @@
  * Ownership: the command owns its per-thread state; input_scan allocates nothing that
  * outlives the call.
  */
-#ifndef FS_SCAN_H
-#define FS_SCAN_H
+#ifndef FS_INPUT_SCAN_H
+#define FS_INPUT_SCAN_H
 
 #include "input.h"
 

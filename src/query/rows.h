@@ -1,5 +1,6 @@
 /*
- * A small result table for the detect commands (match, inventory, catalog list/stats):
+ * The result table of every command whose rows are not flows (match, inventory, catalog,
+ * stats -s, count, eval, the detectors):
  * rows of text cells printed as an aligned table, csv, tsv or json (one object a line,
  * numeric columns unquoted). The flow printer (query/output.h) prints flow records;
  * these rows are not flows.

@@ -1,4 +1,4 @@
-#include "scan.h"
+#include "input_scan.h"
 
 #include "../core/xalloc.h"
 #include "../query/filter.h"
