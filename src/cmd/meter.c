@@ -720,6 +720,8 @@ static int run_meter(struct meter_args *ap)
     run.m = m;
     run.cap = cap;
     status = run_loop(cap, m, &dc, &run);
+    if (run.live)
+        daemon_stopping();
     status = finish(&a, &run, &dc, m, cap, status);
     control_close(&run.ctl);
     if (daemon_pidfile_remove(&pf) != 0)

@@ -389,6 +389,7 @@ static int listen_loop(struct collect_run *run, struct rx_batch *rx)
         if (run->nconn)
             collect_tcp_idle_sweep(run, collect_now_ms());
     }
+    daemon_stopping();
     drain_all(run, rx);
     return 0;
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 int daemon_fork(int *ready, struct fs_err *err)
@@ -51,12 +52,20 @@ int daemon_fork(int *ready, struct fs_err *err)
 
 void daemon_ready(int ready, int ok)
 {
+    /* Without NOTIFY_SOCKET (not under systemd) sd_notify does nothing. */
+    if (ok)
+        sd_notifyf(0, "READY=1\nMAINPID=%ld", (long)getpid());
     if (ready < 0)
         return;
     if (ok && write(ready, "r", 1) != 1) {
         /* the parent is gone: nobody waits for the verdict */
     }
     close(ready);
+}
+
+void daemon_stopping(void)
+{
+    sd_notify(0, "STOPPING=1");
 }
 
 int daemon_drop(const char *user, struct fs_err *err)

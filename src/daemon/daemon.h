@@ -8,7 +8,7 @@
  *   daemon_pidfile_write -> written as USER (after the drop), so USER can remove it at
  *                   exit: its folder must be writable by USER when -u is given
  *   control_open (control.h) -> the control socket, created by USER
- *   daemon_ready  -> the parent exits 0
+ *   daemon_ready  -> the parent exits 0; systemd (Type=notify) hears READY=1
  *
  * Nothing here follows a path's last component as root: the pid file is opened with
  * O_NOFOLLOW | O_EXCL, and the control socket is bound after the drop, so no chown of
@@ -32,8 +32,13 @@
  */
 int daemon_fork(int *ready, struct fs_err *err);
 
-/* Tell the waiting parent that start-up worked (ok) or not, and close the pipe. */
+/* Tell the waiting parent that start-up worked (ok) or not, and close the pipe (ready
+ * < 0: no parent waits). Under systemd (NOTIFY_SOCKET set) ok also sends READY=1 with
+ * our pid, so a Type=notify unit is "active" only once every socket is bound. */
 void daemon_ready(int ready, int ok);
+
+/* Tell systemd (when it asked) that a stop has begun: the final drain may take a while. */
+void daemon_stopping(void);
 
 /* The signals of a long-running command: SIGINT and SIGTERM stop it, SIGHUP rotates;
  * handler sees which (it may only set flags). */
