@@ -24,6 +24,7 @@ static const struct command commands[] = {
     { "inventory", cmd_inventory, "per host: packages and versions its downloads reveal" },
     { "learn", cmd_learn, "train a model on labelled downloads and save it (lab/)" },
     { "eval", cmd_eval, "measure identification against labelled downloads (lab/)" },
+    { "scan", cmd_scan, "scanners: sources probing many hosts or ports (TRW, counts)" },
 };
 
 static const size_t ncommands = sizeof(commands) / sizeof(commands[0]);

@@ -15,5 +15,6 @@ int cmd_match(int argc, char **argv);
 int cmd_inventory(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_learn(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
 
 #endif
