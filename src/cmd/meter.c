@@ -16,6 +16,7 @@
 #include "../store/store.h"
 #include "args.h"
 #include "cmd.h"
+#include "output_target.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -23,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -99,14 +99,13 @@ static void on_signal(int sig)
 #define MAX_EXPORT 8
 
 struct meter_run {
-    struct store_writer *w;
+    struct out_target tgt; /* -w, but not live into a store folder */
     struct exporter *ex[MAX_EXPORT];
     int nex;
     int live;
     uint64_t now_ms; /* the exporters' clock: packet time (file) or wall time (live) */
     struct output out;
     int printing;
-    int write_err;
     struct fs_err err;
     /* live into a store folder: the bins close on the wall clock, on a thread of their
      * own, as collect's do (collector/bins.h) */
@@ -134,9 +133,7 @@ static void sink(void *vctx, const struct flow *f)
     if (r->folder) {
         bins_add(&r->bins, f, f->last);
         r->written++;
-    } else if (r->w && !r->write_err && store_writer_add(r->w, f, &r->err) != 0) {
-        r->write_err = 1;
-    } else if (r->w && !r->write_err) {
+    } else if (r->tgt.w && out_target_add(&r->tgt, f) == 0) {
         r->written++;
     }
 }
@@ -292,10 +289,8 @@ static int parse_args(struct meter_args *a, int argc, char **argv)
             a->export[a->nexport++] = optarg;
             break;
         case 'z':
-            if (store_codec_parse(optarg, &a->wo.codec, &a->wo.level) != 0) {
-                fprintf(stderr, "flowsleuth meter: unknown codec '%s' (lz4, zstd, none)\n", optarg);
+            if (out_target_codec("flowsleuth meter", optarg, &a->wo) != 0)
                 return -1;
-            }
             break;
         case 'b':
             if (arg_u32("meter", "-b", optarg, 1, 86400, &a->wo.bin_secs) != 0)
@@ -478,7 +473,7 @@ static void status_text(void *ctx, FILE *out)
             "table %u, flows written %llu, bins closed %llu%s\n",
             (unsigned long long)*run->read, (unsigned long long)recv, (unsigned long long)drop,
             meter_active(run->m), (unsigned long long)run->written,
-            (unsigned long long)run->bins.rotations, run->write_err ? " (writing failed)" : "");
+            (unsigned long long)run->bins.rotations, run->tgt.failed ? " (writing failed)" : "");
     if (run->folder)
         fprintf(out,
                 "flowsleuth meter: store %s: records stored %llu, in open bins %llu, lost to "
@@ -502,14 +497,6 @@ static int status_client(const struct meter_args *a)
         fprintf(stderr, "flowsleuth meter: %s\n", e.msg);
     free(path);
     return rc ? 1 : 0;
-}
-
-static int is_folder(const char *path)
-{
-    struct stat st;
-    size_t len = strlen(path);
-    return strcmp(path, "-") != 0 &&
-           ((len && path[len - 1] == '/') || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)));
 }
 
 /*
@@ -604,7 +591,7 @@ static int open_sink(struct meter_args *a, struct meter_run *run)
 {
     if (open_exporters(a, run) != 0)
         return 1;
-    if (a->wpath && a->iface && is_folder(a->wpath)) {
+    if (a->wpath && a->iface && out_target_is_folder(a->wpath)) {
         struct bins_clock wall = { bins_wall_ms, NULL };
         bins_init(&run->bins, "flowsleuth meter", a->wpath, &a->wo, wall, NULL, NULL);
         run->folder = 1;
@@ -614,13 +601,8 @@ static int open_sink(struct meter_args *a, struct meter_run *run)
         }
         return 0;
     }
-    if (a->wpath) {
-        if (store_writer_open(&run->w, a->wpath, &a->wo, &run->err) != 0) {
-            fprintf(stderr, "flowsleuth meter: %s\n", run->err.msg);
-            return 1;
-        }
-        return 0;
-    }
+    if (a->wpath)
+        return out_target_open(&run->tgt, "flowsleuth meter", a->wpath, &a->wo);
     if (run->nex)
         return 0; /* only -e: nothing is printed */
     run->printing = 1;
@@ -659,9 +641,7 @@ static int finish(struct meter_args *a, struct meter_run *run, struct decode_cou
                     (unsigned long long)run->bins.lost);
             status = 1;
         }
-    } else if (run->w && (store_writer_close(run->w, run->write_err ? NULL : &run->err) != 0 ||
-                          run->write_err)) {
-        fprintf(stderr, "flowsleuth meter: %s\n", run->err.msg);
+    } else if (out_target_close(&run->tgt) != 0) {
         status = 1;
     }
     return status;
@@ -701,8 +681,7 @@ static int run_meter(struct meter_args *ap)
     int status = start(&a, &run, &cap, &pf);
     if (status) {
         free(a.bpf);
-        if (run.w)
-            store_writer_close(run.w, &run.err);
+        out_target_close(&run.tgt);
         if (run.folder)
             bins_finish(&run.bins);
         close_exporters(&run);
