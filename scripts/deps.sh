@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [build|test|bench]   (each level includes the ones before)
 set -eu
 level=${1:-build}
-pkgs="cmake ninja-build gcc pkg-config libpcap-dev liblz4-dev libzstd-dev libcmocka-dev zlib1g-dev liblzma-dev liblzo2-dev libbz2-dev libcurl4-openssl-dev libxml2-dev libjansson-dev libsystemd-dev"
+pkgs="cmake ninja-build gcc pkg-config libpcap-dev liblz4-dev libzstd-dev libcmocka-dev zlib1g-dev liblzma-dev liblzo2-dev libbz2-dev libcurl4-openssl-dev libxml2-dev libjansson-dev libsystemd-dev libssl-dev"
 if [ "$level" = test ] || [ "$level" = bench ]; then
     # clang + runtime for the sanitizer and libFuzzer builds; the rest are the
     # independent decoders and the tools the end-to-end tests drive.
