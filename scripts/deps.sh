@@ -7,7 +7,7 @@ pkgs="cmake ninja-build gcc pkg-config libpcap-dev liblz4-dev libzstd-dev libcmo
 if [ "$level" = test ] || [ "$level" = bench ]; then
     # clang + runtime for the sanitizer and libFuzzer builds; the rest are the
     # independent decoders and the tools the end-to-end tests drive.
-    pkgs="$pkgs clang libclang-rt-14-dev clang-format tshark tcpdump nftables ethtool iproute2 curl python3 gawk softflowd nfdump nginx-light debhelper lintian fakeroot dpkg-dev"
+    pkgs="$pkgs clang libclang-rt-14-dev clang-format tshark tcpdump nftables ethtool iproute2 curl python3 gawk softflowd nfdump nginx-light nmap debhelper lintian fakeroot dpkg-dev"
 fi
 if [ "$level" = bench ]; then
     pkgs="$pkgs softflowd nfdump time"

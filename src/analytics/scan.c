@@ -272,11 +272,15 @@ static void walk(const struct scan *s, struct dst_obs *d, size_t n, struct scan_
     }
 }
 
+/* Few ports over many hosts is horizontal, many ports of few hosts vertical, many of
+ * both (nmap's default: 1000 ports over a subnet) a block. */
+#define KIND_FEW 3
+
 static enum scan_kind kind_of(uint32_t targets, uint32_t ports)
 {
-    if (targets >= 4 * (uint64_t)ports || (ports <= 2 && targets > ports))
+    if (ports <= KIND_FEW && (targets > KIND_FEW || targets >= ports))
         return SCAN_HORIZONTAL;
-    if (ports >= 4 * (uint64_t)targets || (targets <= 2 && ports > targets))
+    if (targets <= KIND_FEW)
         return SCAN_VERTICAL;
     return SCAN_BLOCK;
 }
