@@ -282,7 +282,7 @@ static int open_anon(const char *arg, struct anon **out)
         return 0;
     if (anon_key_load(arg, key, &err) == 0)
         *out = anon_new(key, &err);
-    memset(key, 0, sizeof(key));
+    anon_key_wipe(key);
     if (!*out) {
         fprintf(stderr, "flowsleuth print: --anon: %s\n", err.msg);
         return 2;

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,11 +106,17 @@ int anon_key_load(const char *arg, uint8_t key[ANON_KEY_LEN], struct fs_err *err
         while (len && isspace((unsigned char)buf[len - 1]))
             len--;
     int rc = anon_key_parse(buf, len, key, err);
+    OPENSSL_cleanse(buf, sizeof(buf));
     if (rc && err) {
         struct fs_err e = *err;
         fs_err_set(err, rc, -1, "%s: %s", arg, e.msg);
     }
     return rc;
+}
+
+void anon_key_wipe(uint8_t key[ANON_KEY_LEN])
+{
+    OPENSSL_cleanse(key, ANON_KEY_LEN);
 }
 
 struct anon *anon_new(const uint8_t key[ANON_KEY_LEN], struct fs_err *err)

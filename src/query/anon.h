@@ -46,6 +46,10 @@ int anon_key_load(const char *arg, uint8_t key[ANON_KEY_LEN], struct fs_err *err
 
 struct anon;
 
+/* Overwrite a key in memory (a plain memset before it goes out of scope may be
+ * dropped by the compiler). */
+void anon_key_wipe(uint8_t key[ANON_KEY_LEN]);
+
 /* An anonymiser for key; NULL (err set) when the cipher cannot be set up. */
 struct anon *anon_new(const uint8_t key[ANON_KEY_LEN], struct fs_err *err);
 
