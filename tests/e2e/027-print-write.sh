@@ -8,8 +8,10 @@
 #  (d) a filter that matches nothing writes an empty file; inputs that do not open write
 #      none; -w with -o is a usage error; a -w path that cannot be made says so;
 #  (e) --anon: the same rows on print and through -w, other addresses, one key in its
-#      two forms (text, hex) and from a file; a bad key is exit 2 and says why;
-#  (f) NetFlow v9 uniflows from softflowd, -b -w: the paired records, as print -b shows.
+#      two forms (text, hex) and from a file; a bad key is exit 2 and says why; the
+#      IPv4 addresses nfanon writes for an nfcapd file of the same flows;
+#  (f) NetFlow v9 uniflows from softflowd and nProbe, -b -w to a file and a store folder:
+#      the paired records, as print -b shows them.
 . "$(dirname "$0")/lib.sh"
 
 csv() {
@@ -86,6 +88,23 @@ grep -q short "$T/bad.err" && fail "the error repeats the key"
 fs print -r "$T/a.fsf" --anon 0x6162636465666768696a6b6c6d6e6f707172737475767778797a3031323334zz \
     2>"$T/badhex.err" && fail "a bad hex key exited 0"
 grep -q "hex digits" "$T/badhex.err" || fail "bad hex key: $(cat "$T/badhex.err")"
+# (e2) the same addresses as nfanon gives: an nfcapd file (nfpcapd from a capture, IPv4),
+# through nfanon -K, read by nfdump; and read by print --anon
+if optional "the nfanon comparison" nfpcapd nfanon nfdump; then
+    "$FS_GEN" mix "$T/v4.pcap" --flows 200 --seed 3 --v6 0 --snap 128 >/dev/null 2>&1
+    mkdir "$T/nfp"
+    nfpcapd -r "$T/v4.pcap" -l "$T/nfp" >"$T/nfpcapd.log" 2>&1 || fail "nfpcapd: $(tail -3 "$T/nfpcapd.log")"
+    nf=$(find "$T/nfp" -type f -name 'nfcapd.*' | head -1)
+    [ -n "$nf" ] || fail "nfpcapd wrote no file"
+    nfanon -K "$key" -r "$nf" -w "$T/nfanon.nf" >/dev/null 2>&1 || fail "nfanon"
+    TZ=UTC nfdump -q -N -r "$T/nfanon.nf" -o 'fmt:%sa,%da,%sp,%dp,%pkt,%byt' | tr -d ' ' |
+        sort >"$T/nfanon.txt"
+    [ "$(wc -l <"$T/nfanon.txt")" -gt 100 ] || fail "nfanon: $(wc -l <"$T/nfanon.txt") records"
+    fs print -r "$nf" --anon "$key" -o csv:src,dst,sport,dport,packets,bytes | tail -n +2 |
+        sort >"$T/ours.txt"
+    expect_same "$T/nfanon.txt" "$T/ours.txt"
+fi
+
 # (f) softflowd's NetFlow v9 uniflows, paired and written
 v9="$FS_DATA/netflow/v9_softflowd.pcap"
 [ -f "$v9" ] || skip "no $v9"
@@ -100,4 +119,14 @@ bi=$(tail -n +2 "$T/v9b.csv" | wc -l)
 # the three NTP exchanges became biflows with both directions' bytes
 [ "$(csv -r "$T/v9b.fsf" 'rbytes > 0' | tail -n +2 | wc -l)" = 3 ] || fail "pairs: $(cat "$T/v9b.csv")"
 
+# nProbe's NetFlow v9 (892 uniflows), paired into a store folder: the same biflows
+np="$FS_DATA/netflow/v9_nprobe_72pkts.pcap"
+fs collect -f "$np" -w "$T/np.fsf" || fail "collect -f v9_nprobe_72pkts"
+csv -r "$T/np.fsf" -b | tail -n +2 | sort >"$T/np.b"
+fs print -r "$T/np.fsf" -b -w "$T/npst/" || fail "print -b -w STORE/"
+csv -r "$T/npst" | tail -n +2 | sort >"$T/np.w"
+expect_same "$T/np.b" "$T/np.w"
+uni=$(csv -r "$T/np.fsf" | tail -n +2 | wc -l)
+bi=$(wc -l <"$T/np.w")
+[ "$bi" -lt "$uni" ] && [ "$bi" -gt $((uni / 3)) ] || fail "nprobe v9: $uni uniflows, $bi after -b"
 echo ok
