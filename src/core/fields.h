@@ -24,6 +24,7 @@ enum field_type {
     FT_U8,
     FT_PROTO, /* uint8_t printed as a name (tcp, udp, ...) where known */
     FT_FLAGS, /* uint8_t TCP flags printed as nfdump does: CEUAPRSF with '.' */
+    FT_CID,   /* computed from the key (query/cid.h), not a member: no row in fields[] */
 };
 
 /* Bits of field.kind: how the printer's table mode shows a number. */

@@ -46,6 +46,17 @@ uint32_t filter_add_nums(struct filter *f, uint64_t *v, uint32_t n, uint32_t *co
     return f->nnums - m;
 }
 
+uint32_t filter_add_words(struct filter *f, const uint64_t *v, uint32_t n)
+{
+    if (f->nnums + n > f->capnums) {
+        f->capnums = (f->nnums + n) * 2;
+        f->nums = xrealloc(f->nums, f->capnums * sizeof(*f->nums));
+    }
+    memcpy(f->nums + f->nnums, v, n * sizeof(*v));
+    f->nnums += n;
+    return f->nnums - n;
+}
+
 /* Masks of a prefix of len bits over the 128-bit address (IPv4 mapped: 96 + len). */
 static void prefix_mask(int bits, uint64_t *mhi, uint64_t *mlo)
 {

@@ -9,6 +9,7 @@
 
 #include "../core/fields.h"
 #include "../core/fmt.h"
+#include "cid.h"
 #include "filter.h"
 
 #include <stdarg.h>
@@ -144,6 +145,12 @@ int filter_match(const struct filter *f, const struct flow *r)
         case FOP_NET:
             t = in_nets(f, in, r);
             break;
+        case FOP_CID: {
+            uint8_t d[24] = { 0 };
+            cid_digest(r, cid_seed(), d);
+            t = memcmp(d, f->nums + in->aux, 24) == 0;
+            break;
+        }
         default: /* FOP_FALSE */
             t = 0;
             break;
@@ -179,6 +186,11 @@ uint64_t filter_columns(const struct filter *f)
             break;
         case FOP_ALLSET2:
             m |= cols_at(in->off, 1) | cols_at(in->off2, 1);
+            break;
+        case FOP_CID: /* the key */
+            m |= cols_at(offsetof(struct flow, src), 32) |
+                 cols_at(offsetof(struct flow, sport), 4) |
+                 cols_at(offsetof(struct flow, proto), 2);
             break;
         default:
             if (in->width == FW_DURATION)
@@ -288,6 +300,12 @@ static void dump_test(struct sbuf *sb, const struct filter *f, const struct fins
     const char *name = !vfd && in->op != FOP_NET ? "duration" : fd ? fd->name : "?";
     if (in->op == FOP_TRUE || in->op == FOP_FALSE) {
         sb_printf(sb, "%s", op_text[in->op]);
+    } else if (in->op == FOP_CID) {
+        uint8_t d[24];
+        char text[CID_TEXT];
+        memcpy(d, f->nums + in->aux, sizeof(d));
+        cid_format(d, text);
+        sb_printf(sb, "cid == %s", text);
     } else if (in->op == FOP_ALLSET2) {
         sb_printf(sb, "flags|rflags has ");
         dump_value(sb, fd, in->k);

@@ -157,6 +157,9 @@ struct fnet_ent {
  */
 uint32_t filter_add_nums(struct filter *f, uint64_t *v, uint32_t n, uint32_t *count);
 
+/* Append v[0..n) to f->nums as they are (a Community ID digest); returns its index. */
+uint32_t filter_add_words(struct filter *f, const uint64_t *v, uint32_t n);
+
 /*
  * Mask, sort and deduplicate e[0..n) (n > 0), group it by (version, length) and append
  * the groups to f->groups and their addresses to f->nets. Returns the index of the

@@ -5,8 +5,9 @@
  * A token is punctuation or a word: a run of bytes that are neither blanks nor one of
  * ( ) [ ] , = ! < > & |. Words carry addresses (2001:db8::/32), times
  * (2026-11-01T08:00) and numbers (1.5M) whole, so the parser decides what a word means
- * from its position (a field name is known before its value is read). Every token keeps
- * its byte offset for the caret in error messages.
+ * from its position (a field name is known before its value is read). A word may be
+ * quoted ("1:LQU9...=") to hold punctuation; the token is then its text between the
+ * quotes. Every token keeps its byte offset for the caret in error messages.
  */
 #include "filter_int.h"
 
@@ -26,7 +27,7 @@ static int is_word(unsigned char c)
 {
     if (c < 0x21 || c == 0x7f)
         return 0;
-    return strchr("()[],=!<>&|", c) == NULL;
+    return strchr("()[],=!<>&|\"", c) == NULL;
 }
 
 /* Two-character operators: "==", "!=", "<=", ">=", "&&", "||". */
@@ -97,6 +98,16 @@ int filter_lex(const char *text, size_t *pos, struct ftoken *t, struct fs_err *e
         t->cmp = CMP_NE;
         t->len = t->type == TK_CMP ? 2 : 1;
         break;
+    case '"': {
+        const char *end = strchr(text + i + 1, '"');
+        if (!end)
+            return fs_err_set(err, FS_EINVAL, (long long)i, "no closing '\"' for this quote");
+        t->type = TK_WORD;
+        t->pos = i + 1;
+        t->len = (size_t)(end - (text + i + 1));
+        *pos = (size_t)(end - text) + 1;
+        return 0;
+    }
     case '&':
     case '|':
         if (!second_is(text, i, (char)c))

@@ -22,7 +22,8 @@
     X(ALLSET, "has")   /* (field & k) == k: TCP flags given as letters */    \
     X(ALLSET2, "has2") /* ((field | field2) & k) == k: flags of both ways */ \
     X(IN, "in")        /* field in the sorted number list nums[aux..+k) */   \
-    X(NET, "in-net")   /* address in one of the prefix groups[aux..+k) */
+    X(NET, "in-net")   /* address in one of the prefix groups[aux..+k) */    \
+    X(CID, "cid")      /* Community ID digest == nums[aux..aux+3) (cid.h) */
 
 enum filter_op {
 #define FILTER_OP_ENUM(name, text) FOP_##name,

@@ -1,6 +1,7 @@
 #include "output.h"
 
 #include "../core/fmt.h"
+#include "cid.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -37,6 +38,20 @@ const char *proto_name(uint8_t proto)
     }
 }
 
+/* Columns computed from the record rather than read from it (DESIGN.md: cid). */
+static const struct field computed[] = {
+    { "cid", FT_CID, 0, 0, 0, "Community ID v1 of the connection (--cid-seed)" },
+};
+
+static const struct field *column_find(const char *name)
+{
+    const struct field *fd = field_find(name);
+    for (size_t i = 0; !fd && i < sizeof(computed) / sizeof(computed[0]); i++)
+        if (strcmp(computed[i].name, name) == 0)
+            fd = &computed[i];
+    return fd;
+}
+
 static int parse_cols(struct output *o, const char *list, struct fs_err *err)
 {
     char buf[1024];
@@ -47,7 +62,7 @@ static int parse_cols(struct output *o, const char *list, struct fs_err *err)
     o->ncols = 0;
     char *save = NULL;
     for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        const struct field *fd = field_find(t);
+        const struct field *fd = column_find(t);
         if (!fd)
             return fs_err_set(err, FS_EINVAL, -1, "unknown field '%s' in format", t);
         if (o->ncols == OUTPUT_MAX_COLS)
@@ -156,6 +171,11 @@ size_t output_field(char *buf, const struct field *fd, const struct flow *f, int
         if (hum)
             return fmt_flags(buf, (uint8_t)field_get_u64(fd, f));
         return fmt_u64(buf, field_get_u64(fd, f));
+    case FT_CID: {
+        uint8_t d[CID_DIGEST];
+        cid_digest(f, cid_seed(), d);
+        return cid_format(d, buf);
+    }
     default:
         if (hum && (fd->kind & (FK_BYTES | FK_COUNT)))
             return human(buf, field_get_u64(fd, f));
@@ -176,6 +196,8 @@ static int col_width(const struct field *fd)
         return 5;
     case FT_FLAGS:
         return 8;
+    case FT_CID:
+        return 30;
     case FT_U16:
         return 5;
     case FT_U8:
@@ -188,7 +210,7 @@ static int col_width(const struct field *fd)
 static int right_aligned(const struct field *fd)
 {
     return fd->type != FT_ADDR && fd->type != FT_EADDR && fd->type != FT_TIME &&
-           fd->type != FT_PROTO && fd->type != FT_FLAGS;
+           fd->type != FT_PROTO && fd->type != FT_FLAGS && fd->type != FT_CID;
 }
 
 /* printf width of table column i: negative = left-aligned; the last is not padded. */
@@ -246,7 +268,8 @@ static void row_json(struct output *o, const struct flow *f)
     line[n++] = '{';
     for (int i = 0; i < o->ncols; i++) {
         const struct field *fd = o->cols[i];
-        int quoted = fd->type == FT_ADDR || fd->type == FT_EADDR || fd->type == FT_TIME;
+        int quoted = fd->type == FT_ADDR || fd->type == FT_EADDR || fd->type == FT_TIME ||
+                     fd->type == FT_CID;
         n += (size_t)snprintf(line + n, sizeof(line) - n, "%s\"%s\":%s", i ? "," : "", fd->name,
                               quoted ? "\"" : "");
         n += output_field(line + n, fd, f, 0);

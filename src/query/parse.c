@@ -12,6 +12,7 @@
  *            | "flags" LETTERS                               -- flags | rflags
  *            | PROTONAME | "ipv4" | "inet" | "ipv6" | "inet6"
  *            | FIELD rhs                                     -- field table + duration
+ *            | "cid" [ "=" | "==" | "!=" ] CID               -- Community ID, "1:..."
  *   rhs     := [ CMP ] VALUE | "in" "[" VALUE { [","] VALUE } "]"
  *   CMP     := = == != < <= > >= eq ne lt le gt ge
  *
@@ -22,6 +23,7 @@
 
 #include "../core/fields.h"
 #include "../core/xalloc.h"
+#include "cid.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,9 +42,9 @@ struct fref {
     uint8_t width; /* FOP_NET: 1 = check ipver (src, dst), 0 = exporter */
 };
 
-static const char *const keywords[] = { "and",  "or",   "not",  "any",   "src",     "dst",   "ip",
-                                        "host", "net",  "port", "as",    "proto",   "flags", "in",
-                                        "ipv4", "ipv6", "inet", "inet6", "duration" };
+static const char *const keywords[] = { "and",  "or",   "not",  "any",   "src",      "dst",   "ip",
+                                        "host", "net",  "port", "as",    "proto",    "flags", "in",
+                                        "ipv4", "ipv6", "inet", "inet6", "duration", "cid" };
 
 static int32_t fail(struct fparser *p, size_t pos, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -434,6 +436,46 @@ static int is_qualifier(const char *text, const struct ftoken *t)
 }
 
 /* A term starting with a word: see the grammar at the top. */
+/*
+ * `cid VALUE`: the current token is "cid". The value is "1:" + base64 of 20 bytes; its
+ * trailing '=' is also a comparison token, so an unquoted value is taken whole when an
+ * '=' follows it without a blank.
+ */
+static int32_t parse_cid(struct fparser *p)
+{
+    if (advance(p) != 0)
+        return -1;
+    int neg = 0;
+    struct ftoken next = peek(p);
+    if (p->tok.type == TK_CMP && (p->tok.cmp == CMP_EQ || p->tok.cmp == CMP_NE)) {
+        neg = p->tok.cmp == CMP_NE;
+        if (advance(p) != 0)
+            return -1;
+        next = peek(p);
+    } else if (p->tok.type == TK_CMP) {
+        return fail(p, p->tok.pos, "cid compares with = or != only");
+    }
+    char buf[64];
+    size_t pos = p->tok.pos, len = p->tok.len;
+    if (p->tok.type != TK_WORD)
+        return fail(p, pos, "expected a Community ID (\"1:...\") after cid, not %s",
+                    tok_text(p, buf, sizeof(buf)));
+    int glued = next.type == TK_CMP && next.cmp == CMP_EQ && next.len == 1 && next.pos == pos + len;
+    uint8_t d[CID_DIGEST];
+    if (cid_parse(p->text + pos, len + (size_t)glued, d) != 0)
+        return fail(p, pos, "'%.*s' is not a Community ID v1 (\"1:\" and 28 base64 characters)",
+                    (int)(len + (size_t)glued > 40 ? 40 : len + (size_t)glued), p->text + pos);
+    if (glued && advance(p) != 0)
+        return -1;
+    uint64_t w[3] = { 0, 0, 0 };
+    memcpy(w, d, CID_DIGEST);
+    struct finsn t = { .op = FOP_CID, .aux = filter_add_words(p->f, w, 3), .k = 3 };
+    if (advance(p) != 0)
+        return -1;
+    int32_t n = mk_test(p, &t);
+    return neg && n >= 0 ? mk_not(p, n) : n;
+}
+
 static int32_t parse_term(struct fparser *p)
 {
     struct ftoken next = peek(p);
@@ -442,6 +484,8 @@ static int32_t parse_term(struct fparser *p)
     uint64_t v;
     if (is_kw(p, "any"))
         return advance(p) == 0 ? new_node(p, FN_TRUE) : -1;
+    if (is_kw(p, "cid"))
+        return parse_cid(p);
     if ((is_kw(p, "src") || is_kw(p, "dst")) && is_qualifier(p->text, &next)) {
         int side = is_kw(p, "dst");
         return advance(p) == 0 ? parse_qualified(p, side) : -1;
