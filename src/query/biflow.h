@@ -1,6 +1,7 @@
 /*
- * Pairing of uniflows into biflows (flowsleuth print -b, stats -b), for records from
- * NetFlow/IPFIX exporters that report each direction of a connection on its own.
+ * Pairing of uniflows into biflows (flowsleuth print -b, whose -w stores the pairs once;
+ * stats -b), for records from NetFlow/IPFIX exporters that report each direction of a
+ * connection on its own.
  *
  * A uniflow is a record with rbytes = rpackets = 0. Two uniflows pair when their keys
  * are each other's reverse (src/dst and sport/dport swapped; same proto, IP version,
