@@ -1,17 +1,35 @@
 #include "capture.h"
 
 #include "../core/xalloc.h"
+#include "pcap_file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A classic pcap file read from a mapping of it (pcap_file.h), without libpcap. */
+struct mapped {
+    const uint8_t *base;
+    size_t len;
+    size_t pos;     /* next record */
+    size_t dropped; /* pages below this offset are unmapped from our memory */
+    struct pcap_file pf;
+    pcap_t *dead; /* for compiling and running a BPF filter */
+    struct bpf_program prog;
+    int filtered;
+};
 
 struct capture {
-    pcap_t *p;
+    pcap_t *p; /* NULL when mapped */
+    struct mapped *m;
     int live;
     volatile sig_atomic_t stop;
     int draining; /* live, stopped: hand out what is buffered, then end */
@@ -44,8 +62,129 @@ static int set_filter(struct capture *c, const char *bpf, struct fs_err *err)
     return 0;
 }
 
+/*
+ * Pages of the mapping already read are given back every this many bytes: the file's
+ * pages stay in the page cache, but no longer count in the meter's resident memory
+ * (a 4 GB capture would otherwise end with 4 GB resident).
+ */
+#define MAPPED_DROP (2u << 20)
+
+/* Compile a BPF filter for a mapped file, against its link type and snap length. */
+static int mapped_filter(struct mapped *m, const char *bpf, struct fs_err *err)
+{
+    m->dead = pcap_open_dead(m->pf.dlt, (int)m->pf.snapshot);
+    if (!m->dead)
+        return fs_err_set(err, FS_EPCAP, -1, "cannot set capture filter: out of memory");
+    if (pcap_compile(m->dead, &m->prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0)
+        return fs_err_set(err, FS_EINVAL, -1, "bad capture filter '%s': %s", bpf,
+                          pcap_geterr(m->dead));
+    m->filtered = 1;
+    return 0;
+}
+
+static void mapped_close(struct mapped *m)
+{
+    if (!m)
+        return;
+    if (m->filtered)
+        pcap_freecode(&m->prog);
+    if (m->dead)
+        pcap_close(m->dead);
+    munmap((void *)m->base, m->len);
+    free(m);
+}
+
+/* Map path when it is a regular file in a format pcap_file.h takes: 1 when mapped,
+ * 0 when it is for libpcap. */
+static int map_file(struct mapped **out, const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0; /* libpcap's open reports it */
+    struct stat st;
+    uint8_t hdr[PCAP_FILE_HDR_LEN];
+    struct pcap_file pf;
+    void *base = MAP_FAILED;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= PCAP_FILE_HDR_LEN &&
+        (uint64_t)st.st_size <= SIZE_MAX &&
+        pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr) &&
+        pcap_file_header(hdr, sizeof(hdr), &pf) == PCAP_FILE_OURS)
+        base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd); /* the mapping keeps the file */
+    if (base == MAP_FAILED)
+        return 0;
+    madvise(base, (size_t)st.st_size, MADV_SEQUENTIAL);
+    struct mapped *m = xcalloc(1, sizeof(*m));
+    m->base = base;
+    m->len = (size_t)st.st_size;
+    m->pos = PCAP_FILE_HDR_LEN;
+    m->pf = pf;
+    *out = m;
+    return 1;
+}
+
+/*
+ * Map path and compile the filter for it. Returns 1 with *out set, 0 when libpcap
+ * should read the file instead (stdin, a pipe, pcapng, ...), or a negative code (a
+ * bad filter). FS_PCAP_READER in the environment is for the test
+ * that compares the two readers (tests/e2e/011-pcap-readers.sh): "libpcap" reads
+ * every file with libpcap, "own" refuses a file the own reader does not take.
+ */
+static int open_mapped(struct mapped **out, const char *path, const char *bpf, struct fs_err *err)
+{
+    const char *force = getenv("FS_PCAP_READER");
+    if (force && strcmp(force, "libpcap") == 0)
+        return 0;
+    int rc = map_file(out, path);
+    if (rc == 0 && force && strcmp(force, "own") == 0)
+        return fs_err_set(err, FS_EUNSUP, -1, "%s: not a file the own pcap reader takes", path);
+    if (rc == 1 && bpf && *bpf) {
+        int frc = mapped_filter(*out, bpf, err);
+        if (frc) {
+            mapped_close(*out);
+            *out = NULL;
+            return frc;
+        }
+    }
+    return rc;
+}
+
+/* The next packet of a mapped file that passes the filter. */
+static int mapped_next(struct mapped *m, struct capture_pkt *out, struct fs_err *err)
+{
+    for (;;) {
+        /* The previous packet is no longer the caller's: its pages may go. */
+        if (m->pos - m->dropped >= 2 * (size_t)MAPPED_DROP) {
+            madvise((void *)(m->base + m->dropped), MAPPED_DROP, MADV_DONTNEED);
+            m->dropped += MAPPED_DROP;
+        }
+        size_t used = 0;
+        int rc = pcap_file_record(&m->pf, m->base + m->pos, m->len - m->pos, out, &used, err);
+        if (rc != CAPTURE_PACKET)
+            return rc == CAPTURE_END ? rc : FS_EPCAP;
+        m->pos += used;
+        if (!m->filtered)
+            return CAPTURE_PACKET;
+        struct pcap_pkthdr h = { .caplen = out->caplen, .len = out->wirelen };
+        if (pcap_offline_filter(&m->prog, &h, out->data))
+            return CAPTURE_PACKET;
+    }
+}
+
 int capture_open_file(struct capture **out, const char *path, const char *bpf, struct fs_err *err)
 {
+    struct mapped *m = NULL;
+    int mrc = open_mapped(&m, path, bpf, err);
+    if (mrc < 0)
+        return mrc;
+    if (mrc) {
+        struct capture *c = xcalloc(1, sizeof(*c));
+        c->m = m;
+        *out = c;
+        return 0;
+    }
     char ebuf[PCAP_ERRBUF_SIZE] = "";
     FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (!fp)
@@ -123,6 +262,8 @@ int capture_next(struct capture *c, struct capture_pkt *out, struct fs_err *err)
 {
     if (c->stop && !c->live)
         return CAPTURE_END;
+    if (c->m)
+        return mapped_next(c->m, out, err);
     if (c->stop)
         c->draining = 1; /* a stopped live capture still hands out what it buffered */
     struct pcap_pkthdr *h;
@@ -152,13 +293,14 @@ int capture_next(struct capture *c, struct capture_pkt *out, struct fs_err *err)
 
 int capture_linktype(const struct capture *c)
 {
-    return pcap_datalink(c->p);
+    return c->m ? c->m->pf.dlt : pcap_datalink(c->p);
 }
 
 void capture_stop(struct capture *c)
 {
     c->stop = 1;
-    pcap_breakloop(c->p);
+    if (c->p)
+        pcap_breakloop(c->p);
 }
 
 int capture_drops(struct capture *c, uint64_t *received, uint64_t *dropped)
@@ -178,7 +320,9 @@ void capture_close(struct capture *c)
 {
     if (!c)
         return;
-    pcap_close(c->p); /* closes the FILE too (stdin included) */
+    if (c->p)
+        pcap_close(c->p); /* closes the FILE too (stdin included) */
+    mapped_close(c->m);
     free(c->iobuf);
     free(c);
 }

@@ -1,6 +1,8 @@
 /*
- * Packet sources: a pcap or pcapng file ("-" = stdin) or a live interface, through
- * libpcap. Hands out raw link-layer bytes; decoding is decode.h's job.
+ * Packet sources: a pcap or pcapng file ("-" = stdin) or a live interface. Hands out
+ * raw link-layer bytes; decoding is decode.h's job. A classic pcap file (a regular
+ * file, not stdin) is mapped and read by pcap_file.h without a copy; pcapng, pipes
+ * and live interfaces go through libpcap.
  *
  * Ownership: capture_open_* allocate, capture_close frees. The data pointer returned
  * by capture_next is valid until the next call.
