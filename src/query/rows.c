@@ -1,5 +1,5 @@
 /*
- * Result tables for the detect commands (rows.h).
+ * Result rows of every command whose rows are not flows (rows.h).
  */
 #include "rows.h"
 
@@ -30,6 +30,7 @@ void rows_free(struct rows *r)
     for (size_t i = 0; i < r->n * r->ncols; i++)
         free(r->cells[i]);
     free(r->cells);
+    free(r->widths);
     memset(r, 0, sizeof(*r));
 }
 
@@ -69,6 +70,21 @@ static void put_json_str(FILE *fp, const char *s)
     fputc('"', fp);
 }
 
+/* One table line: numeric columns right-aligned, the last column unpadded. */
+static void print_table_line(const struct rows *r, const size_t *w, const char *const *cells,
+                             FILE *fp)
+{
+    for (size_t c = 0; c < r->ncols; c++) {
+        const char *s = cells[c] ? cells[c] : "";
+        int last = c + 1 == r->ncols;
+        if (r->numeric[c])
+            fprintf(fp, "%*s%s", (int)w[c], s, last ? "" : "  ");
+        else
+            fprintf(fp, "%-*s%s", last ? 0 : (int)w[c], s, last ? "" : "  ");
+    }
+    fputc('\n', fp);
+}
+
 static void print_table(const struct rows *r, FILE *fp)
 {
     size_t *w = xcalloc(r->ncols, sizeof(*w));
@@ -79,17 +95,9 @@ static void print_table(const struct rows *r, FILE *fp)
             w[c] = l > w[c] ? l : w[c];
         }
     }
-    for (size_t i = 0; i <= r->n; i++) {
-        for (size_t c = 0; c < r->ncols; c++) {
-            const char *s = i == 0 ? r->names[c] : r->cells[(i - 1) * r->ncols + c];
-            int last = c + 1 == r->ncols;
-            if (r->numeric[c])
-                fprintf(fp, "%*s%s", (int)w[c], s, last ? "" : "  ");
-            else
-                fprintf(fp, "%-*s%s", last ? 0 : (int)w[c], s, last ? "" : "  ");
-        }
-        fputc('\n', fp);
-    }
+    print_table_line(r, w, r->names, fp);
+    for (size_t i = 0; i < r->n; i++)
+        print_table_line(r, w, (const char *const *)&r->cells[i * r->ncols], fp);
     free(w);
 }
 
@@ -131,7 +139,9 @@ static void print_row(const struct rows *r, enum rows_mode mode, const char *con
 /* A stream's header line, once: before its first row, or at rows_print when none came. */
 static void stream_header(struct rows *r)
 {
-    if (!r->header_done)
+    if (!r->header_done && r->mode == ROWS_TABLE)
+        print_table_line(r, r->widths, r->names, r->out);
+    else if (!r->header_done)
         print_header(r, r->mode, r->out);
     r->header_done = 1;
 }
@@ -144,12 +154,26 @@ void rows_stream(struct rows *r, enum rows_mode mode, FILE *fp)
     r->mode = mode;
 }
 
+void rows_stream_table(struct rows *r, const size_t *widths, FILE *fp)
+{
+    r->widths = xcalloc(r->ncols, sizeof(*r->widths));
+    for (size_t c = 0; c < r->ncols; c++) {
+        size_t h = strlen(r->names[c]);
+        r->widths[c] = widths[c] > h ? widths[c] : h;
+    }
+    r->out = fp;
+    r->mode = ROWS_TABLE;
+}
+
 /* Print a streamed row at once; else copy the cells so callers may pass stack buffers. */
 void rows_add(struct rows *r, const char *const *cells)
 {
     if (r->out) {
         stream_header(r);
-        print_row(r, r->mode, cells, r->out);
+        if (r->mode == ROWS_TABLE)
+            print_table_line(r, r->widths, cells, r->out);
+        else
+            print_row(r, r->mode, cells, r->out);
         return;
     }
     if (r->n == r->cap) {

@@ -8,9 +8,10 @@
  * Ownership: rows_init on caller storage; rows_add copies the cells; rows_free frees.
  * The FILE given to rows_stream or rows_print is the caller's.
  *
- * Only the aligned table needs every row before the first line (its column widths);
- * csv, tsv and json can be streamed (rows_stream): each row is printed by rows_add and
- * never held, so a million-row result costs no memory. The bytes are the same.
+ * Only the aligned table needs every row before the first line (its column widths),
+ * unless the caller gives the widths (rows_stream_table); csv, tsv and json can be
+ * streamed (rows_stream): each row is printed by rows_add and never held, so a
+ * million-row result costs no memory. The bytes are the same.
  */
 #ifndef FS_ROWS_H
 #define FS_ROWS_H
@@ -29,6 +30,7 @@ struct rows {
     FILE *out;           /* rows_stream's file, NULL when buffering */
     enum rows_mode mode; /* rows_stream's mode */
     int header_done;     /* the stream's header line is out */
+    size_t *widths;      /* rows_stream_table's column widths, else NULL */
 };
 
 /* Parse "table", "csv", "tsv", "json"; -1 when unknown. */
@@ -42,6 +44,15 @@ void rows_init(struct rows *r, const char *const *names, const unsigned char *nu
  * completes the output (the header when no row came) and must get the same mode and fp.
  * In table mode nothing changes: rows are held for rows_print. */
 void rows_stream(struct rows *r, enum rows_mode mode, FILE *fp);
+
+/*
+ * The table streamed: each row printed by rows_add in columns of the given widths
+ * (each at least its name's), for a caller that knows its widths without holding its
+ * rows (count's series: a first pass over its bins). A cell wider than its column
+ * shifts the rest of its line. rows_print then only prints the header of an empty
+ * result and must get ROWS_TABLE and the same fp.
+ */
+void rows_stream_table(struct rows *r, const size_t *widths, FILE *fp);
 
 /* Append one row of ncols cells (NULL = empty); printed at once when streaming. */
 void rows_add(struct rows *r, const char *const *cells);

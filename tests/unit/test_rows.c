@@ -1,6 +1,7 @@
 /* Unit tests of result rows (query/rows.h): buffered and streamed
  * output are the same bytes in csv, tsv and json; streamed rows are printed at once and
- * never held; an empty stream still gets its header; the table is never streamed. */
+ * never held; an empty stream still gets its header; the table is streamed only with
+ * widths given, and then equals the buffered table. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -128,13 +129,51 @@ static void test_table_not_streamed(void **state)
     rows_free(&r);
 }
 
+/* A table streamed with the widths of its rows is the buffered table, byte for byte,
+ * and holds no row; narrower widths never cut a cell or a header. */
+static void test_table_streamed_widths(void **state)
+{
+    (void)state;
+    char *want = render(ROWS_TABLE, 0, 2);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    assert_non_null(fp);
+    struct rows r;
+    rows_init(&r, names, numeric, 3);
+    static const size_t w[] = { 1, 7, 2 }; /* the widest cell of each column */
+    rows_stream_table(&r, w, fp);
+    rows_add(&r, data[0]);
+    rows_add(&r, data[1]);
+    assert_int_equal(r.n, 0);
+    rows_print(&r, ROWS_TABLE, fp);
+    rows_free(&r);
+    assert_int_equal(fclose(fp), 0);
+    assert_string_equal(buf, want);
+    free(buf);
+    free(want);
+
+    static const size_t zero[] = { 0, 0, 0 };
+    buf = NULL;
+    fp = open_memstream(&buf, &len);
+    assert_non_null(fp);
+    rows_init(&r, names, numeric, 3);
+    rows_stream_table(&r, zero, fp);
+    rows_print(&r, ROWS_TABLE, fp); /* no row: the header alone */
+    rows_add(&r, data[1]);          /* a late row is printed whole */
+    rows_free(&r);
+    assert_int_equal(fclose(fp), 0);
+    assert_string_equal(buf, "n  text  size\n"
+                             "2  a,b \"q\"      \n");
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stream_same_bytes),
-        cmocka_unit_test(test_stream_bytes),
-        cmocka_unit_test(test_stream_prints_at_once),
-        cmocka_unit_test(test_table_not_streamed),
+        cmocka_unit_test(test_stream_same_bytes),     cmocka_unit_test(test_stream_bytes),
+        cmocka_unit_test(test_stream_prints_at_once), cmocka_unit_test(test_table_not_streamed),
+        cmocka_unit_test(test_table_streamed_widths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
