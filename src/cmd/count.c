@@ -1,10 +1,11 @@
 /*
- * flowsleuth count: a time series of flows, bytes and packets per bin
+ * flowsleuth count: a time series of flows, tbytes and tpackets per bin
  * (src/query/count.c does the binning; this file parses options and prints).
  */
 #include "../query/count.h"
 #include "../core/fmt.h"
 #include "../core/units.h"
+#include "../query/rows.h"
 #include "../query/stats.h"
 #include "args.h"
 #include "cmd.h"
@@ -24,19 +25,21 @@ static const char usage_text[] =
     "usage: flowsleuth count [--bin SECONDS] [--load spread|start] [-o FORMAT] [-N]\n"
     "                        [--max-mem SIZE] [input options] [FILTER]\n"
     "\n"
-    "Flows, bytes and packets per time bin (aligned to multiples of the bin since the\n"
+    "Flows, tpackets and tbytes per time bin (aligned to multiples of the bin since the\n"
     "epoch; bins without traffic between the first and the last are printed as zeros).\n"
     "\n" INPUT_HELP "  --bin SECONDS    bin width (default 300)\n"
-    "  --load MODE      spread (default): bytes and packets of a flow are spread over\n"
+    "  --load MODE      spread (default): tbytes and tpackets of a flow are spread over\n"
     "                   the bins it spans in proportion to time; start: all in the bin\n"
     "                   of its first packet. A flow counts as one flow in its first bin\n"
     "  -o FORMAT        table (default), csv, tsv, json (one object a line)\n"
     "  -N               plain numbers in the table (no k/M/G scaling)\n"
-    "  --max-mem SIZE   memory for the bins (default 1Gi; k M G: 1000, Ki Mi Gi: 1024;\n"
-    "                   a plain number is MiB)\n"
+    "  --max-mem SIZE   memory for the bins (default 1Gi;\n"
+    "                   k M G: 1000, Ki Mi Gi: 1024; a plain number is MiB)\n"
     "  -h, --help       this help\n"
     "\n"
-    "Bytes and packets are biflow totals: bytes + rbytes, packets + rpackets.\n";
+    "tbytes = bytes + rbytes and tpackets = packets + rpackets, the totals of both\n"
+    "directions; bps and pps are from them. bytes and packets alone are the forward\n"
+    "direction, as in print and filters.\n";
 
 struct count_ctx {
     struct count c;
@@ -53,47 +56,64 @@ static int on_flow(void *vctx, const struct flow *f)
     return 0;
 }
 
-static void print_row(const struct count *c, size_t i, int mode, int plain)
+/*
+ * The series through query/rows, the same columns in every format. tpackets and tbytes
+ * are the totals of both directions (bytes + rbytes), and bps and pps are from them:
+ * `bytes` is the forward direction everywhere else.
+ */
+#define NCOLS 6
+#define CELL  32 /* a time (FMT_TIME_MAX) or a number (stats_fmt_num) */
+_Static_assert(FMT_TIME_MAX <= CELL, "a time fits a cell");
+
+static void bin_cells(const struct count *c, size_t i, int human, char cells[NCOLS][CELL])
 {
     const struct count_bin *b = &c->bins[i];
-    char t[FMT_TIME_MAX], fl[32], by[32], pk[32], bps[32], pps[32];
     double secs = (double)c->bin_ms / 1000.0;
-    fmt_time_ms(t, count_bin_start(c, i));
-    int human = mode == 0 && !plain;
-    stats_fmt_num(fl, (double)b->flows, human);
-    stats_fmt_num(by, (double)b->bytes, human);
-    stats_fmt_num(pk, (double)b->packets, human);
-    stats_fmt_num(bps, (double)b->bytes * 8.0 / secs, human);
-    stats_fmt_num(pps, (double)b->packets / secs, human);
-    if (mode == 0)
-        printf("%-24s  %10s  %10s  %10s  %10s  %10s\n", t, fl, pk, by, bps, pps);
-    else if (mode == 1 || mode == 3)
-        printf(mode == 1 ? "%s,%s,%s,%s,%s,%s\n" : "%s\t%s\t%s\t%s\t%s\t%s\n", t, fl, pk, by, bps,
-               pps);
-    else
-        printf("{\"start\":\"%s\",\"flows\":%s,\"packets\":%s,\"bytes\":%s,\"bps\":%s,"
-               "\"pps\":%s}\n",
-               t, fl, pk, by, bps, pps);
+    fmt_time_ms(cells[0], count_bin_start(c, i));
+    stats_fmt_num(cells[1], (double)b->flows, human);
+    stats_fmt_num(cells[2], (double)b->packets, human);
+    stats_fmt_num(cells[3], (double)b->bytes, human);
+    stats_fmt_num(cells[4], (double)b->bytes * 8.0 / secs, human);
+    stats_fmt_num(cells[5], (double)b->packets / secs, human);
 }
 
-static void print_series(const struct count *c, int mode, int plain)
+/* Every row is printed as it is made, never held: in the table after a first pass over
+ * the bins for the column widths (a year of 1-second bins is 31 M rows). */
+static void print_series(const struct count *c, enum rows_mode mode, int plain)
 {
-    if (mode == 0)
-        printf("%-24s  %10s  %10s  %10s  %10s  %10s\n", "start", "flows", "packets", "bytes", "bps",
-               "pps");
-    else if (mode == 1)
-        printf("start,flows,packets,bytes,bps,pps\n");
-    else if (mode == 3)
-        printf("start\tflows\tpackets\tbytes\tbps\tpps\n");
-    for (size_t i = 0; i < c->nbins; i++)
-        print_row(c, i, mode, plain);
-    if (mode == 0) {
+    static const char *const names[NCOLS] = {
+        "start", "flows", "tpackets", "tbytes", "bps", "pps"
+    };
+    static const unsigned char numeric[NCOLS] = { 0, 1, 1, 1, 1, 1 };
+    char cells[NCOLS][CELL];
+    const char *cp[NCOLS];
+    int human = mode == ROWS_TABLE && !plain;
+    struct rows r;
+    rows_init(&r, names, numeric, NCOLS);
+    if (mode == ROWS_TABLE) {
+        size_t w[NCOLS] = { 0 };
+        for (size_t i = 0; i < c->nbins; i++) {
+            bin_cells(c, i, human, cells);
+            for (int j = 0; j < NCOLS; j++)
+                w[j] = strlen(cells[j]) > w[j] ? strlen(cells[j]) : w[j];
+        }
+        rows_stream_table(&r, w, stdout);
+    }
+    rows_stream(&r, mode, stdout);
+    for (int j = 0; j < NCOLS; j++)
+        cp[j] = cells[j];
+    for (size_t i = 0; i < c->nbins; i++) {
+        bin_cells(c, i, human, cells);
+        rows_add(&r, cp);
+    }
+    rows_print(&r, mode, stdout);
+    rows_free(&r);
+    if (mode == ROWS_TABLE) {
         char f[32], b[32], p[32];
         stats_fmt_num(f, (double)c->flows, !plain);
         stats_fmt_num(b, (double)c->bytes, !plain);
         stats_fmt_num(p, (double)c->packets, !plain);
-        printf("Summary: %zu bins of %" PRIu64 " s; total flows: %s, total bytes: %s, total "
-               "packets: %s\n",
+        printf("Summary: %zu bins of %" PRIu64 " s; total flows: %s, tbytes: %s, tpackets: %s\n",
                c->nbins, c->bin_ms / 1000, f, b, p);
     }
 }
@@ -101,7 +121,8 @@ static void print_series(const struct count *c, int mode, int plain)
 struct count_opts {
     uint64_t bin_s;
     enum count_load load;
-    int mode, plain;
+    enum rows_mode mode;
+    int plain;
     size_t max_mem;
 };
 
@@ -141,17 +162,15 @@ static int count_opt(struct count_opts *co, struct input_opts *in, int c)
         co->max_mem = (size_t)v;
         return -1;
     }
-    case 'o':
-        co->mode = strcmp(optarg, "table") == 0  ? 0
-                   : strcmp(optarg, "csv") == 0  ? 1
-                   : strcmp(optarg, "json") == 0 ? 2
-                   : strcmp(optarg, "tsv") == 0  ? 3
-                                                 : -1;
-        if (co->mode < 0) {
+    case 'o': {
+        int m = rows_mode_parse(optarg);
+        if (m < 0) {
             fprintf(stderr, PROG ": unknown output format '%s' (table, csv, tsv, json)\n", optarg);
             return 2;
         }
+        co->mode = (enum rows_mode)m;
         return -1;
+    }
     case 'N':
         co->plain = 1;
         return -1;

@@ -24,7 +24,7 @@
 static const char usage_text[] =
     "usage: flowsleuth eval -c CAT --labels FILE [-r PATH]... [--model M] [--basis B]\n"
     "                       [--train FLOWS --train-labels FILE | --folds K [--seed S] |\n"
-    "                        --model-file MODEL] [-o table|json] [FILTER]\n"
+    "                        --model-file MODEL] [-o FORMAT] [FILTER]\n"
     "\n"
     "Measure identification against labelled downloads (lab/run.sh writes the labels:\n"
     "client,server,sport,start_ms,end_ms,entry_name; entry_name '-' = a file not in the\n"
@@ -49,7 +49,8 @@ static const char usage_text[] =
     "                   nearest) instead of --model and training\n"
     "  --slack MS       widen each label's time window by MS either side (1000)\n"
     "  --top N          confusions listed (10)\n"
-    "  -o FORMAT        table (default) or json (one object)\n" MATCH_HELP
+    "  -o FORMAT        table (default), csv or tsv (its metric,value rows), or json\n"
+    "                   (one object with every figure)\n" MATCH_HELP
     "  -h, --help       this help\n";
 
 enum emodel { M_NEAREST, M_ARTICLE, M_ARTICLE_BP };
@@ -66,7 +67,7 @@ struct opts {
     enum basis basis;
     uint64_t slack;
     size_t top;
-    int json;
+    int mode; /* enum rows_mode */
 };
 
 static int pick(const char *s, const char *const *names, int n)
@@ -166,13 +167,13 @@ static int parse(int argc, char **argv, struct opts *o)
             return 2;
         if (used || mr == 0 || own == 0)
             continue;
-        if (c == 'o' && (strcmp(optarg, "json") == 0 || strcmp(optarg, "table") == 0)) {
-            o->json = optarg[0] == 'j';
+        if (c == 'o' && rows_mode_parse(optarg) >= 0) {
+            o->mode = rows_mode_parse(optarg);
         } else if (c == 1) {
             o->in.stats = 1;
         } else {
             if (c == 'o')
-                fprintf(stderr, PROG ": unknown format '%s' (table or json)\n", optarg);
+                fprintf(stderr, PROG ": unknown format '%s' (table, csv, tsv, json)\n", optarg);
             if (c != 'h')
                 return arg_usage_hint("eval", usage_text);
             fputs(usage_text, stdout);
@@ -560,15 +561,18 @@ static void table_folds(struct rows *r, const struct folds_out *fo)
              100 * fo->mean.foreign_wrong);
 }
 
+/* The figures as metric,value rows (query/rows): aligned, or streamed as csv or tsv. */
 static void print_table(const struct opts *o, const struct eval_score *s, size_t leaves,
                         const struct folds_out *fo)
 {
     static const char *const cols[] = { "metric", "value" };
     static const unsigned char num[] = { 0, 0 };
+    enum rows_mode mode = (enum rows_mode)o->mode;
     struct eval_summary m;
     struct rows r;
     eval_summarize(s, &m);
     rows_init(&r, cols, num, 2);
+    rows_stream(&r, mode, stdout);
     line(&r, "model", "%s on %s%s%s", model_name(o), basis_name(o),
          o->model_file ? ", saved in " : "", o->model_file ? o->model_file : "");
     if (fo->n)
@@ -595,14 +599,15 @@ static void print_table(const struct opts *o, const struct eval_score *s, size_t
         for (size_t i = 0; i < s->nconf && shown < o->top; i++) {
             if (strcmp(s->conf[i].truth, "-") == 0 ? !k : k)
                 continue;
+            /* the table names a list once; csv and tsv rows each carry it */
             line(&r,
-                 shown++ ? ""
-                 : k     ? "foreign matched to"
-                         : "top confusions",
+                 shown++ && mode == ROWS_TABLE ? ""
+                 : k                           ? "foreign matched to"
+                                               : "top confusions",
                  "%s -> %s: %zu", s->conf[i].truth, s->conf[i].got, s->conf[i].n);
         }
     }
-    rows_print(&r, ROWS_TABLE, stdout);
+    rows_print(&r, mode, stdout);
     rows_free(&r);
 }
 
@@ -652,7 +657,7 @@ int cmd_eval(int argc, char **argv)
     }
     if (!st) {
         eval_score_sort(&s);
-        if (o.json)
+        if (o.mode == ROWS_JSON)
             print_json(&o, &s, leaves, &fo);
         else
             print_table(&o, &s, leaves, &fo);

@@ -10,6 +10,7 @@
 #include "../query/aggregate.h"
 #include "../query/biflow.h"
 #include "../query/output.h"
+#include "../query/rows.h"
 #include "../query/sort.h"
 #include "args.h"
 #include "cmd.h"
@@ -26,7 +27,6 @@
 #define PROG      "flowsleuth stats"
 #define MAX_STATS 16
 #define CELL      80
-#define LEFT(j)   ((j) == C_FIRST || (j) == C_KEY)
 
 static const char usage_text[] =
     "usage: flowsleuth stats -s KEY[/ORDER] [-s ...] [-n N] [-o FORMAT] [-N]\n"
@@ -40,7 +40,8 @@ static const char usage_text[] =
     "  -s KEY[/ORDER]   top N by KEY: ip srcip dstip port srcport dstport proto net\n"
     "                   srcnet dstnet (/24, /64) as srcas dstas exporter inif outif,\n"
     "                   srcip4/N dstip6/N ip4/N ..., or any field (print --fields);\n"
-    "                   ORDER: flows (default) bytes packets bps pps bpp; repeatable.\n"
+    "                   ORDER: flows (default) tbytes tpackets bps pps bpp (bytes and\n"
+    "                   packets: nfdump's names of tbytes, tpackets); repeatable.\n"
     "                   ip, port, net and as count each flow for both of its ends\n"
     "  -n N             rows per table (default 10, 0 = all)\n"
     "  -A KEY,...       one record per combination of keys (srcip4/24,dstip,dport ...):\n"
@@ -54,12 +55,14 @@ static const char usage_text[] =
     "  -o FORMAT        table (default), csv, tsv, json (one object a line); with -A or\n"
     "                   -b also fmt:/csv:/json:FIELDS as in print\n"
     "  -N               plain numbers in the table (no k/M/G scaling)\n"
-    "  --max-mem SIZE   memory for the key tables (default 4Gi; k M G: 1000, Ki Mi Gi:\n"
-    "                   1024; a plain number is MiB): past it the result becomes an\n"
-    "                   approximate top-N (Space-Saving)\n"
+    "  --max-mem SIZE   memory for the key tables (default 4Gi;\n"
+    "                   k M G: 1000, Ki Mi Gi: 1024; a plain number is MiB): past it the\n"
+    "                   result becomes an approximate top-N (Space-Saving)\n"
     "  -h, --help       this help\n"
     "\n"
-    "Bytes and packets are biflow totals: bytes + rbytes, packets + rpackets.\n";
+    "-s prints tbytes = bytes + rbytes and tpackets = packets + rpackets, the totals of\n"
+    "both directions (nfdump's -s sums in and out bytes too); pps, bps and bpp are from\n"
+    "them. bytes and packets alone are the forward direction, as in print and filters.\n";
 
 struct stats_ctx {
     struct stats *st[MAX_STATS];
@@ -113,49 +116,64 @@ static size_t parse_mem(const char *s)
 
 /* ---------------------------------------------------------------- stats output */
 
-enum { C_FIRST, C_DUR, C_KEY, C_FLOWS, C_PKTS, C_BYTES, C_PPS, C_BPS, C_BPP, NCOLS };
+/*
+ * One column set in every format (query/rows), so a script reads csv, tsv and json by
+ * the same names and a person sees them in the table. tpackets and tbytes are the
+ * totals of both directions (bytes + rbytes): `bytes` is the forward direction
+ * everywhere else. The csv positions are those of before the rename, which the tests
+ * and bench/ read by number.
+ */
+enum {
+    C_RANK,
+    C_KEY,
+    C_FLOWS,
+    C_FLOWS_PCT,
+    C_PKTS,
+    C_PKTS_PCT,
+    C_BYTES,
+    C_BYTES_PCT,
+    C_PPS,
+    C_BPS,
+    C_BPP,
+    C_FIRST,
+    C_LAST,
+    C_ERROR,
+    NCOLS
+};
+
+static const unsigned char stats_numeric[NCOLS] = { 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1 };
 
 static double pct(uint64_t part, uint64_t total)
 {
     return total ? 100.0 * (double)part / (double)total : 0.0;
 }
 
-/* The cells of one table row. */
-static void table_cells(const struct stats *s, const struct stats_row *r, int plain,
-                        char cells[NCOLS][CELL])
+/* The cells of one row; the table gets human units (unless -N) and shorter shares. */
+static void stats_cells(const struct stats *s, const struct stats_row *r, size_t rank, int table,
+                        int plain, char cells[NCOLS][CELL])
 {
     const struct stats_val *v = r->v;
-    char num[32];
+    int human = table && !plain;
+    int prec = table ? 1 : 2;
+    snprintf(cells[C_RANK], CELL, "%zu", rank);
+    key_part_text(cells[C_KEY], CELL, &s->key, 0, r->key, table);
+    stats_fmt_num(cells[C_FLOWS], (double)v->flows, human);
+    snprintf(cells[C_FLOWS_PCT], CELL, "%.*f", prec, pct(v->flows, s->flows));
+    stats_fmt_num(cells[C_PKTS], (double)v->packets, human);
+    snprintf(cells[C_PKTS_PCT], CELL, "%.*f", prec, pct(v->packets, s->packets));
+    stats_fmt_num(cells[C_BYTES], (double)v->bytes, human);
+    snprintf(cells[C_BYTES_PCT], CELL, "%.*f", prec, pct(v->bytes, s->bytes));
+    stats_fmt_num(cells[C_PPS], stats_metric(ORD_PPS, v), human);
+    stats_fmt_num(cells[C_BPS], stats_metric(ORD_BPS, v), human);
+    stats_fmt_num(cells[C_BPP], stats_metric(ORD_BPP, v), human);
     fmt_time_ms(cells[C_FIRST], v->first);
-    snprintf(cells[C_DUR], CELL, "%.3f", (double)(v->last - v->first) / 1000.0);
-    key_part_text(cells[C_KEY], CELL, &s->key, 0, r->key, 1);
-    stats_fmt_num(num, (double)v->flows, !plain);
-    snprintf(cells[C_FLOWS], CELL, "%s(%4.1f)", num, pct(v->flows, s->flows));
-    stats_fmt_num(num, (double)v->packets, !plain);
-    snprintf(cells[C_PKTS], CELL, "%s(%4.1f)", num, pct(v->packets, s->packets));
-    stats_fmt_num(num, (double)v->bytes, !plain);
-    snprintf(cells[C_BYTES], CELL, "%s(%4.1f)", num, pct(v->bytes, s->bytes));
-    stats_fmt_num(cells[C_PPS], stats_metric(ORD_PPS, v), !plain);
-    stats_fmt_num(cells[C_BPS], stats_metric(ORD_BPS, v), !plain);
-    stats_fmt_num(cells[C_BPP], stats_metric(ORD_BPP, v), !plain);
+    fmt_time_ms(cells[C_LAST], v->last);
+    snprintf(cells[C_ERROR], CELL, "%" PRIu64, s->tab.approx ? v->h.err : 0);
 }
 
-static void print_table(FILE *fp, const struct stats *s, const struct stats_row *rows, size_t n,
-                        size_t want, int plain)
+/* The table's line above its rows (the other formats carry it in their columns). */
+static void print_title(FILE *fp, const struct stats *s, size_t want)
 {
-    static const char *const head[NCOLS] = { "first",    "duration",   NULL,
-                                             "flows(%)", "packets(%)", "bytes(%)",
-                                             "pps",      "bps",        "bpp" };
-    char(*cells)[NCOLS][CELL] = xmalloc((n ? n : 1) * sizeof(*cells));
-    int w[NCOLS];
-    for (int j = 0; j < NCOLS; j++)
-        w[j] = (int)strlen(head[j] ? head[j] : s->key.name);
-    for (size_t i = 0; i < n; i++) {
-        table_cells(s, &rows[i], plain, cells[i]);
-        for (int j = 0; j < NCOLS; j++)
-            if ((int)strlen(cells[i][j]) > w[j])
-                w[j] = (int)strlen(cells[i][j]);
-    }
     fprintf(fp, "Top %zu %s ordered by %s", want, s->key.name, stats_order_name(s->order));
     if (s->tab.approx)
         fprintf(fp,
@@ -163,77 +181,38 @@ static void print_table(FILE *fp, const struct stats *s, const struct stats_row 
                 "at most its error over)",
                 s->tab.capacity, stats_order_name(s->order));
     fputs(":\n", fp);
-    for (int j = 0; j < NCOLS; j++)
-        fprintf(fp, "%s%*s", j ? "  " : "", LEFT(j) ? -w[j] : w[j],
-                head[j] ? head[j] : s->key.name);
-    fputc('\n', fp);
-    for (size_t i = 0; i < n; i++) {
-        for (int j = 0; j < NCOLS; j++)
-            fprintf(fp, "%s%*s", j ? "  " : "", LEFT(j) ? -w[j] : w[j], cells[i][j]);
-        fputc('\n', fp);
-    }
-    fputc('\n', fp);
-    free(cells);
 }
 
-/* CSV, TSV and JSON rows share their numbers. */
-static void print_row_sep(FILE *fp, const struct stats *s, const struct stats_row *r, size_t rank,
-                          enum output_mode mode)
-{
-    const struct stats_val *v = r->v;
-    char key[CELL], first[FMT_TIME_MAX], last[FMT_TIME_MAX], pps[32], bps[32], bpp[32];
-    key_part_text(key, sizeof(key), &s->key, 0, r->key, 0);
-    fmt_time_ms(first, v->first);
-    fmt_time_ms(last, v->last);
-    stats_fmt_num(pps, stats_metric(ORD_PPS, v), 0);
-    stats_fmt_num(bps, stats_metric(ORD_BPS, v), 0);
-    stats_fmt_num(bpp, stats_metric(ORD_BPP, v), 0);
-    uint64_t e = s->tab.approx ? v->h.err : 0;
-    char c = mode == OUT_TSV ? '\t' : ',';
-    if (mode == OUT_JSON)
-        fprintf(
-            fp,
-            "{\"stat\":\"%s\",\"order\":\"%s\",\"rank\":%zu,\"key\":\"%s\",\"flows\":%" PRIu64
-            ",\"flows_pct\":%.2f,\"packets\":%" PRIu64 ",\"packets_pct\":%.2f,\"bytes\":%" PRIu64
-            ",\"bytes_pct\":%.2f,\"pps\":%s,\"bps\":%s,\"bpp\":%s,\"first\":\"%s\",\"last\":"
-            "\"%s\",\"approximate\":%s,\"error\":%" PRIu64 "}\n",
-            s->key.name, stats_order_name(s->order), rank, key, v->flows, pct(v->flows, s->flows),
-            v->packets, pct(v->packets, s->packets), v->bytes, pct(v->bytes, s->bytes), pps, bps,
-            bpp, first, last, s->tab.approx ? "true" : "false", e);
-    else
-        fprintf(fp,
-                "%zu%c%s%c%" PRIu64 "%c%.2f%c%" PRIu64 "%c%.2f%c%" PRIu64
-                "%c%.2f%c%s%c%s%c%s%c%s%c%s%c%" PRIu64 "\n",
-                rank, c, key, c, v->flows, c, pct(v->flows, s->flows), c, v->packets, c,
-                pct(v->packets, s->packets), c, v->bytes, c, pct(v->bytes, s->bytes), c, pps, c,
-                bps, c, bpp, c, first, c, last, c, e);
-}
-
-static void print_stats(FILE *fp, const struct stats *s, size_t n, enum output_mode mode, int plain,
+/* One -s table: csv and json rows are printed as they are made (rows_stream). */
+static void print_stats(FILE *fp, const struct stats *s, size_t n, enum rows_mode mode, int plain,
                         int index)
 {
+    const char *names[NCOLS] = { "rank",         s->key.name, "flows",      "flows_pct", "tpackets",
+                                 "tpackets_pct", "tbytes",    "tbytes_pct", "pps",       "bps",
+                                 "bpp",          "first",     "last",       "error" };
     size_t want = n ? n : s->tab.n;
-    struct stats_row *rows = xmalloc((want ? want : 1) * sizeof(*rows));
-    size_t got = stats_top(s, want, rows);
-    if (mode == OUT_TABLE) {
-        print_table(fp, s, rows, got, want, plain);
-    } else {
-        if (mode != OUT_JSON && index)
-            fputc('\n', fp);
-        if (mode != OUT_JSON) {
-            static const char *const cols[] = { "flows", "flows_pct", "packets", "packets_pct",
-                                                "bytes", "bytes_pct", "pps",     "bps",
-                                                "bpp",   "first",     "last",    "error" };
-            char c = mode == OUT_TSV ? '\t' : ',';
-            fprintf(fp, "rank%c%s", c, s->key.name);
-            for (size_t k = 0; k < sizeof(cols) / sizeof(cols[0]); k++)
-                fprintf(fp, "%c%s", c, cols[k]);
-            fputc('\n', fp);
-        }
-        for (size_t i = 0; i < got; i++)
-            print_row_sep(fp, s, &rows[i], i + 1, mode);
+    struct stats_row *top = xmalloc((want ? want : 1) * sizeof(*top));
+    size_t got = stats_top(s, want, top);
+    char cells[NCOLS][CELL];
+    const char *cp[NCOLS];
+    struct rows r;
+    rows_init(&r, names, stats_numeric, NCOLS);
+    rows_stream(&r, mode, fp);
+    if (mode == ROWS_TABLE)
+        print_title(fp, s, want);
+    else if (mode != ROWS_JSON && index)
+        fputc('\n', fp); /* csv, tsv: an empty line before each further table */
+    for (int j = 0; j < NCOLS; j++)
+        cp[j] = cells[j];
+    for (size_t i = 0; i < got; i++) {
+        stats_cells(s, &top[i], i + 1, mode == ROWS_TABLE, plain, cells);
+        rows_add(&r, cp);
     }
-    free(rows);
+    rows_print(&r, mode, fp);
+    if (mode == ROWS_TABLE)
+        fputc('\n', fp);
+    rows_free(&r);
+    free(top);
 }
 
 static void print_summary(FILE *fp, const struct stats_ctx *c, int plain)
@@ -242,7 +221,7 @@ static void print_summary(FILE *fp, const struct stats_ctx *c, int plain)
     stats_fmt_num(f, (double)c->flows, !plain);
     stats_fmt_num(b, (double)c->bytes, !plain);
     stats_fmt_num(p, (double)c->packets, !plain);
-    fprintf(fp, "Summary: total flows: %s, total bytes: %s, total packets: %s\n", f, b, p);
+    fprintf(fp, "Summary: total flows: %s, tbytes: %s, tpackets: %s\n", f, b, p);
 }
 
 /* ---------------------------------------------------------------- -A output */
@@ -458,7 +437,7 @@ static int parse_args(int argc, char **argv, struct stats_opts *so, struct input
 }
 
 /* Build the engines; 0 or 2 after printing the problem. */
-static int setup(struct stats_ctx *ctx, const struct stats_opts *so, enum output_mode *mode)
+static int setup(struct stats_ctx *ctx, const struct stats_opts *so, enum rows_mode *mode)
 {
     struct fs_err err = { 0 };
     for (int i = 0; i < so->nspecs; i++) {
@@ -490,19 +469,13 @@ static int setup(struct stats_ctx *ctx, const struct stats_opts *so, enum output
         }
         return 0;
     }
-    if (strcmp(so->format, "table") == 0)
-        *mode = OUT_TABLE;
-    else if (strcmp(so->format, "csv") == 0)
-        *mode = OUT_CSV;
-    else if (strcmp(so->format, "tsv") == 0)
-        *mode = OUT_TSV;
-    else if (strcmp(so->format, "json") == 0)
-        *mode = OUT_JSON;
-    else {
+    int m = rows_mode_parse(so->format);
+    if (m < 0) {
         fprintf(stderr, PROG ": unknown output format '%s' for -s (table, csv, tsv, json)\n",
                 so->format);
         return 2;
     }
+    *mode = (enum rows_mode)m;
     return 0;
 }
 
@@ -649,7 +622,7 @@ static int run_parallel(struct stats_ctx *ctx, const struct stats_opts *so, stru
 
 /* Read, then print every result. */
 static int run(struct stats_ctx *ctx, const struct stats_opts *so, struct input_opts *in,
-               enum output_mode mode)
+               enum rows_mode mode)
 {
     int status;
     /* A stream cannot be read twice, which running out of memory would need. */
@@ -667,7 +640,7 @@ static int run(struct stats_ctx *ctx, const struct stats_opts *so, struct input_
     report_approx(ctx, so);
     for (int i = 0; i < ctx->nst; i++)
         print_stats(stdout, ctx->st[i], so->n, mode, so->plain, i);
-    if (ctx->nst && mode == OUT_TABLE)
+    if (ctx->nst && mode == ROWS_TABLE)
         print_summary(stdout, ctx, so->plain);
     if (ctx->agg) {
         struct agg_print ap = { so->format, so->plain, so->order, so->limit };
@@ -687,7 +660,7 @@ int cmd_stats(int argc, char **argv)
     struct stats_opts so = { .format = "table", .n = 10, .max_mem = (size_t)4096 << 20 };
     struct input_opts in = { 0 };
     struct stats_ctx ctx = { 0 };
-    enum output_mode mode = OUT_TABLE;
+    enum rows_mode mode = ROWS_TABLE;
     int status = parse_args(argc, argv, &so, &in);
     if (status < 0)
         status = setup(&ctx, &so, &mode);

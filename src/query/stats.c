@@ -610,11 +610,29 @@ void ktab_free(struct ktab *t)
 
 /* ================================================================ stats */
 
-static const char *const order_names[] = { "flows", "bytes", "packets", "bps", "pps", "bpp" };
+static const char *const order_names[] = { "flows", "tbytes", "tpackets", "bps", "pps", "bpp" };
 
 const char *stats_order_name(enum stats_order order)
 {
     return order_names[order];
+}
+
+/*
+ * An order by name. "bytes" and "packets" are nfdump's names for the same orders as
+ * tbytes and tpackets: nfdump 1.7.1 ranks -s KEY/bytes by the in + out bytes of a
+ * record (measured on IPFIX biflows, whatever its manual says), so an nfdump user's
+ * -s srcip/bytes gives nfdump's ranking here too. -1 when unknown.
+ */
+static int order_parse(const char *name)
+{
+    for (size_t i = 0; i < sizeof(order_names) / sizeof(order_names[0]); i++)
+        if (strcmp(name, order_names[i]) == 0)
+            return (int)i;
+    if (strcmp(name, "bytes") == 0)
+        return ORD_BYTES;
+    if (strcmp(name, "packets") == 0)
+        return ORD_PACKETS;
+    return -1;
 }
 
 /* Split "KEY[/ORDER]": the order is a last "/word" that is not a prefix length. */
@@ -625,15 +643,13 @@ static int split_order(const char *spec, char *key, size_t cap, enum stats_order
     size_t klen = strlen(spec);
     *order = ORD_FLOWS;
     if (slash && !(slash[1] >= '0' && slash[1] <= '9')) {
-        size_t i;
-        for (i = 0; i < sizeof(order_names) / sizeof(order_names[0]); i++)
-            if (strcmp(slash + 1, order_names[i]) == 0)
-                break;
-        if (i == sizeof(order_names) / sizeof(order_names[0]))
+        int o = order_parse(slash + 1);
+        if (o < 0)
             return fs_err_set(err, FS_EINVAL, -1,
-                              "unknown order '%s' in '%s' (flows, bytes, packets, bps, pps, bpp)",
+                              "unknown order '%s' in '%s' (flows, tbytes, tpackets, bps, pps, "
+                              "bpp; bytes and packets as nfdump: tbytes and tpackets)",
                               slash + 1, spec);
-        *order = (enum stats_order)i;
+        *order = (enum stats_order)o;
         klen = (size_t)(slash - spec);
     }
     if (klen >= cap)

@@ -17,7 +17,8 @@
  * weight as its error, so every weight is an upper bound, overestimated by at most
  * `err`, and any key heavier than total/capacity is guaranteed to be present.
  *
- * Totals per flow are biflow totals: bytes + rbytes and packets + rpackets.
+ * Totals per flow are biflow totals: bytes + rbytes and packets + rpackets (the
+ * tbytes and tpackets of the output; the members below keep the short names).
  *
  * Ownership: stats_new/ktab_init allocate; stats_free/ktab_free release. Nothing here
  * prints; errors come back as FS_E* codes with a message in struct fs_err.
@@ -145,6 +146,7 @@ void ktab_free(struct ktab *t);
 
 /* ------------------------------------------------------------------ stats */
 
+/* ORD_BYTES and ORD_PACKETS rank by the totals of both directions (tbytes, tpackets). */
 enum stats_order { ORD_FLOWS, ORD_BYTES, ORD_PACKETS, ORD_BPS, ORD_PPS, ORD_BPP };
 
 /* The value of a stats entry. */
@@ -168,7 +170,7 @@ struct stats_row {
 };
 
 /*
- * Parse "KEY[/ORDER]" (e.g. "srcip/bytes", "dstip4/24/flows", "ip") into a new stats
+ * Parse "KEY[/ORDER]" (e.g. "srcip/tbytes", "dstip4/24/flows", "ip") into a new stats
  * with a memory budget. Returns 0 with *out set, or FS_EINVAL with a message.
  */
 int stats_new(const char *spec, size_t max_bytes, struct stats **out, struct fs_err *err);
@@ -237,7 +239,7 @@ size_t stats_top(const struct stats *s, size_t n, struct stats_row *rows);
 /* The order's value of a row (bps/pps over the row's first..last), for printing. */
 double stats_metric(enum stats_order order, const struct stats_val *v);
 
-/* Name of an order ("bytes"). */
+/* Name of an order ("tbytes"; "bytes" is only accepted as nfdump's alias of it). */
 const char *stats_order_name(enum stats_order order);
 
 /*

@@ -4,20 +4,23 @@
 #
 # Data: an fsgen mix of 20000 flows (IPv4 and IPv6, TCP and UDP, over ~200 s) plus
 # every capture of $FS_DATA/pcap when present, each metered into its own file and read
-# together with several -r. Checked (bytes = bytes + rbytes, packets = packets + rpackets,
-# the biflow totals that stats and count use):
+# together with several -r. Checked (tbytes = bytes + rbytes, tpackets = packets +
+# rpackets, the totals of both directions that stats and count print and rank by):
 #   - -s KEY -n 0 -o csv for srcip, dstip, ip (both ends count), dport, port (both
 #     ends), proto, srcip4/24 (IPv4 sources masked to /24, IPv6 unchanged): every key
 #     with its flows, packets and bytes equals awk's grouping;
-#   - -s srcip/bytes -n 10 and -s dport/flows -n 10: the top-10 values equal awk's ten
-#     largest, and each row is one of awk's keys with those numbers;
+#   - -s srcip/tbytes -n 10 and -s dport/flows -n 10: the top-10 values equal awk's ten
+#     largest, and each row is one of awk's keys with those numbers; /bytes and
+#     /packets (nfdump's names) rank as /tbytes and /tpackets;
 #   - -A srcip,dport -o csv: per (src, dport) flows and the summed bytes, packets,
 #     rbytes, rpackets;
 #   - count --bin 60 --load start (fsgen flows only): flows, packets and bytes per
 #     minute of first packet; count --bin 60 (spread): the per-bin sums add up to the
 #     totals;
 #   - a tiny --max-mem makes -s approximate, says so on stderr and in the output;
-#   - table and JSON output forms, usage errors exit 2.
+#   - table and JSON output forms: the same columns in table, csv, tsv and json (json
+#     numbers unquoted); usage errors exit 2;
+#   - `bytes` in a filter is the forward direction only.
 # nfdump is not needed: the nfdump-facing comparison lives in bench/ (see the issue).
 . "$(dirname "$0")/lib.sh"
 
@@ -66,7 +69,7 @@ check srcip 'add($c["src"])' srcip
 check dstip 'add($c["dst"])' dstip/bytes
 check ip 'add($c["src"]); add($c["dst"])' ip
 check dport 'add($c["dport"])' dport
-check port 'add($c["sport"]); add($c["dport"])' port/packets
+check port 'add($c["sport"]); add($c["dport"])' port/tpackets
 check proto 'add($c["proto"])' proto
 check net24 'add(mask24($c["src"]))' srcip4/24
 
@@ -81,7 +84,7 @@ top10() { # name stat-key sort-column(2=flows,4=bytes)
         grep -qxF "$row" "$T/$1.awk" || fail "$1 top-10 row '$row' is not awk's"
     done <"$T/$1.top.rows"
 }
-top10 srcip srcip/bytes 4
+top10 srcip srcip/tbytes 4
 top10 dport dport/flows 2
 
 # -A srcip,dport: flows and the summed counters per combination.
@@ -107,7 +110,7 @@ fs count -r "$T/mix.fsf" --bin 60 --load start -o csv >"$T/count.csv"
 awk -F, -v OFS=, 'NR > 1 && $2 > 0 { print substr($1, 1, 16), $2, $3, $4 }' "$T/count.csv" |
     sort >"$T/count.ours"
 expect_same "$T/count.awk" "$T/count.ours"
-head -1 "$T/count.csv" | grep -qx 'start,flows,packets,bytes,bps,pps' || fail "count csv header"
+head -1 "$T/count.csv" | grep -qx 'start,flows,tpackets,tbytes,bps,pps' || fail "count csv header"
 # spread: same totals, shares only move between bins
 fs count -r "$T/mix.fsf" --bin 60 -o csv | awk -F, 'NR > 1 { f += $2; p += $3; b += $4 }
     END { print f "," p "," b }' >"$T/spread.sum"
@@ -126,12 +129,60 @@ fs stats $ARGS -s srcip/bytes --max-mem 64K 2>/dev/null | head -1 | grep -q "app
     fail "table does not say approximate"
 
 # Output forms: table header line, JSON objects, summary.
-fs stats $ARGS -s dstport/bytes -s proto -n 3 >"$T/table.txt"
-grep -q '^Top 3 dstport ordered by bytes:$' "$T/table.txt" || fail "table header"
+fs stats $ARGS -s dstport/tbytes -s proto -n 3 >"$T/table.txt"
+grep -q '^Top 3 dstport ordered by tbytes:$' "$T/table.txt" || fail "table header"
 grep -q '^Top 3 proto ordered by flows:$' "$T/table.txt" || fail "second table"
 grep -q "^Summary: total flows: " "$T/table.txt" || fail "summary"
-[ "$(fs stats $ARGS -s ip -n 5 -o json | grep -c '^{"stat":"ip".*}$')" -eq 5 ] || fail "json"
+[ "$(fs stats $ARGS -s ip -n 5 -o json | grep -c '^{"rank":[1-5],"ip":".*}$')" -eq 5 ] || fail "json"
 fs count $ARGS --bin 300 -o json | grep -q '^{"start":"' || fail "count json"
+
+# nfdump's order names: /bytes and /packets rank by the totals, as nfdump 1.7.1 ranks
+# -s KEY/bytes by in + out bytes; the table says the order's own name.
+for o in bytes packets; do
+    fs stats $ARGS -s srcip/t$o -n 10 -o csv >"$T/t$o.csv"
+    fs stats $ARGS -s srcip/$o -n 10 -o csv >"$T/$o.csv"
+    expect_same "$T/t$o.csv" "$T/$o.csv"
+    fs stats $ARGS -s srcip/$o -n 1 | head -1 | grep -qx "Top 1 srcip ordered by t$o:" ||
+        fail "-s srcip/$o: not ordered by t$o"
+done
+
+# One column set in every format: the names of the table's header line, of csv and tsv
+# and of every json object are the same, in the same order; json numbers unquoted.
+cols_same() { # what: the files $T/$1.{table,csv,tsv,json}, table header on line $2
+    sed -n "$2p" "$T/$1.table" | tr -s ' ' '\n' | grep . >"$T/$1.cols.table"
+    head -1 "$T/$1.csv" | tr ',' '\n' >"$T/$1.cols.csv"
+    head -1 "$T/$1.tsv" | tr '\t' '\n' >"$T/$1.cols.tsv"
+    head -1 "$T/$1.json" | tr -d '{}' | tr ',' '\n' | sed 's/^"\([^"]*\)":.*/\1/' \
+        >"$T/$1.cols.json"
+    expect_same "$T/$1.cols.csv" "$T/$1.cols.table"
+    expect_same "$T/$1.cols.csv" "$T/$1.cols.tsv"
+    expect_same "$T/$1.cols.csv" "$T/$1.cols.json"
+}
+for f in table csv tsv json; do
+    fs stats $ARGS -s dport/tbytes -n 5 -o "$f" >"$T/st.$f"
+    fs count -r "$T/mix.fsf" --bin 60 -o "$f" >"$T/ct.$f"
+done
+cols_same st 2
+cols_same ct 1
+head -1 "$T/st.csv" | grep -qx 'rank,dport,flows,flows_pct,tpackets,tpackets_pct,tbytes,tbytes_pct,pps,bps,bpp,first,last,error' ||
+    fail "stats csv header: $(head -1 "$T/st.csv")"
+grep -q '^{"rank":1,"dport":"[0-9]*","flows":[0-9]*,"flows_pct":[0-9.]*,"tpackets":[0-9]*,.*"tbytes":[0-9]*,.*"error":0}$' \
+    "$T/st.json" || fail "stats json: $(head -1 "$T/st.json")"
+grep -q '^{"start":"[^"]*","flows":[0-9]*,"tpackets":[0-9]*,"tbytes":[0-9]*,"bps":[0-9]*,"pps":[0-9]*}$' \
+    "$T/ct.json" || fail "count json: $(head -1 "$T/ct.json")"
+# the table's rows line up under its header (numbers right-aligned to the header's end)
+awk 'NR == 1 { n = index($0, "tbytes") + 5 } NR > 1 && NR < 5 && substr($0, n, 1) == " " { bad = 1 }
+    END { exit bad }' "$T/ct.table" || fail "count table not aligned: $(cat "$T/ct.table")"
+
+# `bytes` is the forward direction in a filter, as in print: not bytes + rbytes.
+want=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+    $c["bytes"] > 2000 { n++ } END { print n + 0 }' "$T/all.csv")
+got=$(fs count $ARGS --bin 1000000000 -o csv 'bytes > 2000' | awk -F, 'NR > 1 { n += $2 }
+    END { print n + 0 }')
+[ "$want" = "$got" ] || fail "filter bytes > 2000: $got flows, awk on the forward bytes $want"
+tot=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+    $c["bytes"] + $c["rbytes"] > 2000 { n++ } END { print n + 0 }' "$T/all.csv")
+[ "$tot" != "$want" ] || fail "the data cannot tell forward bytes from totals"
 
 # Usage errors exit 2 with a message.
 for bad in "-s bogus" "-s srcip/bogus" "-s srcip/24" "-A ip" "-s srcip -A srcip" \
