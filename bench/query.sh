@@ -26,8 +26,9 @@
 # two nfcapd uniflows = one connection) and the ratio nfdump/flowsleuth wall time
 # (> 1: flowsleuth is faster), then bytes per connection on disk. The ip/bytes top
 # 10 must agree: both tools count both ends of every connection, and bytes of both
-# directions (nfdump: two uniflows; flowsleuth: bytes + rbytes). srcip lists differ by
-# design (nfdump's srcip of a server->client uniflow is the server).
+# directions (nfdump: two uniflows; flowsleuth: tbytes = bytes + rbytes, which its
+# /bytes order ranks by, as nfdump's does). srcip lists differ by design (nfdump's
+# srcip of a server->client uniflow is the server).
 #
 # Environment: BENCH_FLOWS (default 10000000), BENCH_PPF (8), BENCH_SEED (1),
 # BENCH_RUNS (3), BENCH_LONG (20), BENCH_PPS (relay rate, 10000), BENCH_SNAP (128;
@@ -289,8 +290,10 @@ AG=$(pair "$FS stats -r '$FSD' -A srcip,dstip -o csv" \
     "TZ=UTC nfdump -R '$NFD' -q -A srcip,dstip -o csv")
 CSV=$(pair "$FS print -r '$FSD' -o csv" "TZ=UTC nfdump -R '$NFD' -q -o csv")
 
-# Do the ip/bytes top 10 agree? (address and bytes)
-"$FS_BIN" stats -r "$FSD" -s ip/bytes -n 10 -o csv | awk -F, 'NR > 1 { print $2, $7 }' >"$W/ip.fs"
+# Do the ip/bytes top 10 agree? (address and bytes: flowsleuth's columns ip and tbytes)
+"$FS_BIN" stats -r "$FSD" -s ip/bytes -n 10 -o csv | awk -F, '
+    NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+    { print $c["ip"], $c["tbytes"] }' >"$W/ip.fs"
 nfdump -R "$NFD" -q -s ip/bytes -n 10 -o csv 2>/dev/null | awk -F, '
     NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
     $c["val"] != "" && c["val"] { print $c["val"], $c["byt"] }' >"$W/ip.nf"
