@@ -26,6 +26,13 @@ struct filter;
  */
 int filter_compile(const char *text, struct filter **out, struct fs_err *err);
 
+/*
+ * Whether `in @FILE` may open files (default: yes). A process that compiles filters
+ * from others (a fuzzer, a server answering requests) turns it off: a filter is then
+ * refused where it names a file, instead of reading any path the process can.
+ */
+void filter_allow_set_files(int allowed);
+
 /* 1 when the record matches, else 0. */
 int filter_match(const struct filter *f, const struct flow *r);
 

@@ -157,6 +157,12 @@ struct fnet_ent {
  */
 uint32_t filter_add_nums(struct filter *f, uint64_t *v, uint32_t n, uint32_t *count);
 
+/*
+ * Read the address set of `in @PATH` (setfile.c): *out (xmalloc'd, the caller frees)
+ * gets its n > 0 entries. 0, or a negative code with err naming the file and line.
+ */
+int filter_load_set(const char *path, struct fnet_ent **out, uint32_t *n, struct fs_err *err);
+
 /* Append v[0..n) to f->nums as they are (a Community ID digest); returns its index. */
 uint32_t filter_add_words(struct filter *f, const uint64_t *v, uint32_t n);
 

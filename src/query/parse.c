@@ -13,7 +13,7 @@
  *            | PROTONAME | "ipv4" | "inet" | "ipv6" | "inet6"
  *            | FIELD rhs                                     -- field table + duration
  *            | "cid" [ "=" | "==" | "!=" ] CID               -- Community ID, "1:..."
- *   rhs     := [ CMP ] VALUE | "in" "[" VALUE { [","] VALUE } "]"
+ *   rhs     := [ CMP ] VALUE | "in" "[" VALUE { [","] VALUE } "]" | "in" "@"PATH
  *   CMP     := = == != < <= > >= eq ne lt le gt ge
  *
  * Constants are folded while the tree is built (any and x = x, not any = false), so
@@ -305,6 +305,30 @@ static int cmp_here(const struct fparser *p)
     return -1;
 }
 
+/* `in @PATH`: the address set in a file (setfile.c); the current token is the @word. */
+static int parse_set_file(struct fparser *p, const struct fref *fr, const char *name,
+                          struct finsn *t)
+{
+    if (fr->vk != VK_ADDR)
+        return fail(p, p->tok.pos, "a set file (@FILE) holds addresses; '%s' takes in [...]", name);
+    char path[4096];
+    size_t len = p->tok.len - 1;
+    if (len >= sizeof(path))
+        return fail(p, p->tok.pos, "set file name too long");
+    memcpy(path, p->text + p->tok.pos + 1, len);
+    path[len] = '\0';
+    struct fnet_ent *nets = NULL;
+    uint32_t n = 0, count = 0;
+    struct fs_err e = { 0 };
+    if (filter_load_set(path, &nets, &n, &e) != 0)
+        return fail(p, p->tok.pos, "%s", e.msg);
+    t->op = FOP_NET;
+    t->aux = filter_add_nets(p->f, nets, n, &count);
+    t->k = count;
+    free(nets);
+    return advance(p);
+}
+
 /*
  * The test of one list `in [ ... ]` for field fr: parse values up to ']' into the side
  * table; fill t (op, aux, k). The current token is "in".
@@ -313,6 +337,8 @@ static int parse_list(struct fparser *p, const struct fref *fr, const char *name
 {
     if (advance(p) != 0)
         return -1;
+    if (p->tok.type == TK_WORD && p->tok.len > 1 && p->text[p->tok.pos] == '@')
+        return parse_set_file(p, fr, name, t);
     if (p->tok.type != TK_LBRACK) {
         char buf[64];
         return fail(p, p->tok.pos, "expected '[' after 'in', not %s",
@@ -435,7 +461,6 @@ static int is_qualifier(const char *text, const struct ftoken *t)
            filter_tok_is(text, t, "as");
 }
 
-/* A term starting with a word: see the grammar at the top. */
 /*
  * `cid VALUE`: the current token is "cid". The value is "1:" + base64 of 20 bytes; its
  * trailing '=' is also a comparison token, so an unquoted value is taken whole when an
@@ -476,6 +501,7 @@ static int32_t parse_cid(struct fparser *p)
     return neg && n >= 0 ? mk_not(p, n) : n;
 }
 
+/* A term starting with a word: see the grammar at the top. */
 static int32_t parse_term(struct fparser *p)
 {
     struct ftoken next = peek(p);
