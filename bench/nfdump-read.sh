@@ -43,6 +43,7 @@ die() {
     echo "bench/nfdump-read.sh: $*" >&2
     exit 1
 }
+. "$ROOT/bench/lib.sh"
 
 command -v nfcapd >/dev/null 2>&1 || die "missing nfdump (apt-get install nfdump)"
 [ -x /usr/bin/time ] || die "missing time (apt-get install time)"
@@ -101,31 +102,6 @@ BYTES=$(wc -c <"$F")
 cat "$F" >/dev/null # page cache
 
 # ---------------------------------------------------------------- read it
-timed() {
-    t0=$(date +%s%N)
-    /usr/bin/time -v -o "$W/time.txt" sh -c "$1" >/dev/null 2>"$W/cmd.err" || {
-        cat "$W/cmd.err" >&2
-        die "failed: $1"
-    }
-    t1=$(date +%s%N)
-    awk -F': ' -v ns=$((t1 - t0)) '
-        /Maximum resident set size/ { m = $2 }
-        END { printf "%.3f %d\n", ns / 1e9, m }' "$W/time.txt"
-}
-best() {
-    b=""
-    r=0
-    while [ "$r" -lt "$BENCH_RUNS" ]; do
-        r=$((r + 1))
-        res=$(timed "$1")
-        echo "  run $r: wall s, peak KB: $res: $1" >&2
-        if [ -z "$b" ] || [ "$(echo "$res $b" | awk '{ print ($1 < $3) }')" = 1 ]; then
-            b=$res
-        fi
-    done
-    echo "$b"
-}
-
 FS1=$(best "'$FS_BIN' print -r '$F' -o csv:packets")
 NF1=$(best "nfdump -r '$F' -q -o fmt:%pkt")
 FS2=$(best "'$FS_BIN' count -r '$F' --bin 3600")

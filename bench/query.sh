@@ -56,6 +56,7 @@ die() {
     echo "bench/query.sh: $*" >&2
     exit 1
 }
+. "$ROOT/bench/lib.sh"
 
 for t in softflowd nfcapd nfdump python3; do
     command -v "$t" >/dev/null 2>&1 || die "$t missing (apt-get install softflowd nfdump python3)"
@@ -231,16 +232,6 @@ NF_ALL=$(nf_count any)
 find "$FSD" "$NFD" -type f -exec cat {} + >/dev/null # page cache
 
 # ---------------------------------------------------------------- run
-timed() {
-    t0=$(date +%s%N)
-    /usr/bin/time -v -o "$W/time.txt" sh -c "$1" >/dev/null 2>"$W/cmd.err" || {
-        cat "$W/cmd.err" >&2
-        die "failed: $1"
-    }
-    t1=$(date +%s%N)
-    awk -F': ' -v ns=$((t1 - t0)) '/Maximum resident set size/ { m = $2 }
-        END { printf "%.3f %d\n", ns / 1e9, m }' "$W/time.txt"
-}
 median() { # "wall kb;wall kb;...": the run of median wall time (the lower middle of an even count)
     echo "$1" | tr ';' '\n' | awk 'NF == 2' | sort -n | awk '{ r[NR] = $0 } END { print r[int((NR + 1) / 2)] }'
 }

@@ -54,6 +54,7 @@ die() {
     echo "bench/read.sh: $*" >&2
     exit 1
 }
+. "$ROOT/bench/lib.sh"
 
 missing=""
 command -v softflowd >/dev/null 2>&1 || missing="$missing softflowd"
@@ -217,32 +218,6 @@ SENT_RECORDS=$2
 RELAY_DROPS=$3
 
 # ---------------------------------------------------------------- read both
-timed() {
-    t0=$(date +%s%N)
-    /usr/bin/time -v -o "$W/time.txt" sh -c "$1" >/dev/null 2>"$W/cmd.err" || {
-        cat "$W/cmd.err" >&2
-        die "failed: $1"
-    }
-    t1=$(date +%s%N)
-    # wall time from date (ns); /usr/bin/time -v rounds it to 10 ms
-    awk -F': ' -v ns=$((t1 - t0)) '
-        /Maximum resident set size/ { m = $2 }
-        END { printf "%.3f %d\n", ns / 1e9, m }' "$W/time.txt"
-}
-best() {
-    b=""
-    r=0
-    while [ "$r" -lt "$BENCH_RUNS" ]; do
-        r=$((r + 1))
-        res=$(timed "$1")
-        echo "  run $r: wall s, peak KB: $res: $1" >&2
-        if [ -z "$b" ] || [ "$(echo "$res $b" | awk '{ print ($1 < $3) }')" = 1 ]; then
-            b=$res
-        fi
-    done
-    echo "$b"
-}
-
 FSD="$W/fs"
 NFD="$W/nf"
 FS_RECORDS=$("$FS_BIN" print -r "$FSD" -o csv | tail -n +2 | wc -l)
