@@ -25,6 +25,7 @@ static const struct command commands[] = {
     { "learn", cmd_learn, "train a model on labelled downloads and save it (lab/)" },
     { "eval", cmd_eval, "measure identification against labelled downloads (lab/)" },
     { "scan", cmd_scan, "scanners: sources probing many hosts or ports (TRW, counts)" },
+    { "services", cmd_services, "services that answered, against an authorised inventory" },
 };
 
 static const size_t ncommands = sizeof(commands) / sizeof(commands[0]);

@@ -16,5 +16,6 @@ int cmd_inventory(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_learn(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
+int cmd_services(int argc, char **argv);
 
 #endif

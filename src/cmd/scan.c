@@ -4,6 +4,7 @@
  * parses options, feeds it flows and prints one row per scanner through query/rows.h.
  */
 #include "../analytics/scan.h"
+#include "../analytics/evidence.h"
 #include "../core/err.h"
 #include "../core/fmt.h"
 #include "../core/units.h"
@@ -300,27 +301,6 @@ static int take(void *ctx, const struct flow *f)
     return 1;
 }
 
-/* The filter text on one line without its comments (-f FILE may hold both). */
-static char *one_line(const char *text)
-{
-    if (!text || !*text)
-        return NULL;
-    char *s = xstrdup(text), *o = s;
-    for (const char *p = text; *p; p++) {
-        if (*p == '#') {
-            while (p[1] && p[1] != '\n')
-                p++;
-            continue;
-        }
-        char ch = *p;
-        if (ch == '\n' || ch == '\r' || ch == '\t')
-            ch = ' ';
-        *o++ = ch;
-    }
-    *o = '\0';
-    return s;
-}
-
 struct feed {
     struct run *run;
     struct biflow *bi;
@@ -353,7 +333,7 @@ static int run_scan(struct scan_cli *c, struct input_opts *in)
                              "0 < alpha < beta < 1\n");
         return 2;
     }
-    r.filter = one_line(in->filter_text);
+    r.filter = evidence_filter_line(in->filter_text);
     r.allow = &c->allow;
     int status = feed_all(&r, in, c->bi);
     if (r.full) {

@@ -1,0 +1,256 @@
+/*
+ * flowsleuth services: the services seen answering in the flows, against an authorised
+ * inventory. The profile is src/analytics/services.c; this file parses options, feeds
+ * it flows and prints one row per service (and per authorised entry never seen)
+ * through query/rows.h.
+ */
+#include "../analytics/services.h"
+#include "../analytics/evidence.h"
+#include "../core/err.h"
+#include "../core/fmt.h"
+#include "../core/units.h"
+#include "../core/xalloc.h"
+#include "../query/rows.h"
+#include "args.h"
+#include "cmd.h"
+#include "input.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROG "flowsleuth services"
+
+static const char usage_text[] =
+    "usage: flowsleuth services [-o FORMAT] [--internal NET ...] [--authorised FILE.csv]\n"
+    "                           [--max-mem SIZE] [input options] [FILTER]\n"
+    "\n"
+    "Services that answered: (server, protocol, port) with a completed TCP handshake\n"
+    "(SYN+ACK seen, or 4 or more ACK-bearing reverse packets where the start was not\n"
+    "seen) or UDP replies; one row each, marked against an authorised inventory.\n"
+    "\n" INPUT_HELP "  -o FORMAT        table (default), csv, tsv, json (one object a line)\n"
+    "  --internal NET   only servers inside NET (address or prefix; repeatable);\n"
+    "                   default: servers anywhere\n"
+    "  --authorised FILE.csv  the authorised inventory: a header server,proto,port, then\n"
+    "                   one service a line (server an address or prefix, proto tcp or\n"
+    "                   udp); seen services become authorised or unexpected, entries\n"
+    "                   never seen are printed as missing. Without it every service is\n"
+    "                   unexpected\n"
+    "  --max-mem SIZE   memory for the answered flows held (64 bytes each; default 1Gi;\n"
+    "                   k M G: 1000, Ki Mi Gi: 1024; a plain number is MiB): past it the\n"
+    "                   command stops with an error (narrow -t or the filter)\n"
+    "  -h, --help       this help\n"
+    "\n"
+    "Columns: server, proto, port, clients (distinct), flows, bytes (both directions),\n"
+    "first, last (one millisecond past the last packet, so that 'flowsleuth print\n"
+    "-t FIRST..LAST EVIDENCE' shows them all), status (authorised, unexpected, missing),\n"
+    "evidence. Where no handshake was seen (TCP without SYN+ACK, UDP) a port from 32768\n"
+    "up, or from 1024 up answering a port below 1024, is no service: a client's\n"
+    "ephemeral port never shows up as one.\n";
+
+struct svc_cli {
+    struct netlist internal;
+    struct svc_authlist auth;
+    int have_auth, mode;
+    size_t max_mem;
+};
+
+enum { O_INTERNAL = 1, O_AUTH, O_MAXMEM, O_STATS };
+
+static int load_auth(struct svc_cli *c, const char *path)
+{
+    char msg[640] = "";
+    if (c->have_auth) {
+        fprintf(stderr, PROG ": --authorised given twice\n");
+        return -1;
+    }
+    int rc = services_load_authorised(&c->auth, path, msg, sizeof(msg));
+    if (rc == FS_EINVAL)
+        fprintf(stderr, PROG ": --authorised %s\n", msg);
+    else if (rc)
+        fprintf(stderr, PROG ": --authorised %s: %s\n", path, fs_strerror(rc));
+    c->have_auth = 1;
+    return rc ? -1 : 0;
+}
+
+/* One option: -1 to go on, else an exit status. */
+static int svc_opt(struct svc_cli *c, struct input_opts *in, int opt, const char *arg)
+{
+    uint64_t v;
+    switch (opt) {
+    case 'o':
+        c->mode = rows_mode_parse(arg);
+        if (c->mode >= 0)
+            return -1;
+        fprintf(stderr, PROG ": unknown output format '%s' (table, csv, tsv, json)\n", arg);
+        return 2;
+    case O_INTERNAL:
+        if (netlist_add_net(&c->internal, arg) == 0)
+            return -1;
+        fprintf(stderr, PROG ": --internal needs an address or prefix, not '%s'\n", arg);
+        return 2;
+    case O_AUTH:
+        return load_auth(c, arg) ? 2 : -1;
+    case O_MAXMEM:
+        if (units_parse_str(arg, 1 << 20, &v) == 0 && v > 0 && v <= SIZE_MAX) {
+            c->max_mem = (size_t)v;
+            return -1;
+        }
+        fprintf(stderr, PROG ": --max-mem needs a size such as 512Mi or 2G, not '%s'\n", arg);
+        return 2;
+    case O_STATS:
+        in->stats = 1;
+        return -1;
+    case 'h':
+        fputs(usage_text, stdout);
+        return 0;
+    default:
+        return arg_usage_hint("services", usage_text);
+    }
+}
+
+static int parse_args(int argc, char **argv, struct svc_cli *c, struct input_opts *in)
+{
+    static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
+                                              { "internal", required_argument, NULL, O_INTERNAL },
+                                              { "authorised", required_argument, NULL, O_AUTH },
+                                              { "max-mem", required_argument, NULL, O_MAXMEM },
+                                              { "stats", no_argument, NULL, O_STATS },
+                                              { NULL, 0, NULL, 0 } };
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, INPUT_OPTSTRING "o:h", longopts, NULL)) != -1) {
+        int used = input_opt(in, opt, optarg);
+        if (used < 0)
+            return 2;
+        if (used)
+            continue;
+        int rc = svc_opt(c, in, opt, optarg);
+        if (rc >= 0)
+            return rc;
+    }
+    if (input_filter_args(in, argc - optind, argv + optind) || input_prepare(in, PROG))
+        return 2;
+    return -1;
+}
+
+/* ---------------------------------------------------------------- output */
+
+static const char *const cols[] = { "server", "proto", "port", "clients", "flows",
+                                    "bytes",  "first", "last", "status",  "evidence" };
+static const unsigned char numeric[] = { 0, 0, 1, 1, 1, 1, 0, 0, 0, 0 };
+#define NCOLS (sizeof(cols) / sizeof(cols[0]))
+
+_Static_assert(SERVICES_MIN_RPACKETS == 4, "the evidence filter below spells the rule out");
+
+struct run {
+    struct services *svc;
+    struct rows rows;
+    char *filter; /* the user's filter on one line, or NULL */
+    int full;
+};
+
+/* The flows that showed the service: the rule of services.h as a filter. */
+static void evidence(const struct run *r, const struct svc_row *s, const char *server, char *buf,
+                     size_t len)
+{
+    const char *answered = "";
+    if (s->status == SVC_MISSING)
+        answered = "";
+    else if (s->proto == 17)
+        answered = s->port >= 1024 ? " and rpackets > 0 and src port >= 1024" : " and rpackets > 0";
+    else if (s->port >= SERVICES_EPHEMERAL)
+        answered = " and rflags SA";
+    else if (s->port >= 1024)
+        answered = " and (rflags SA or (rflags A and rpackets >= 4 and src port >= 1024))";
+    else
+        answered = " and (rflags SA or (rflags A and rpackets >= 4))";
+    snprintf(buf, len, "%s%s%sdst ip %s and proto %s and dst port %u%s", r->filter ? "(" : "",
+             r->filter ? r->filter : "", r->filter ? ") and " : "", server,
+             s->proto == 17 ? "udp" : "tcp", s->port, answered);
+}
+
+static int emit(void *ctx, const struct svc_row *s)
+{
+    struct run *r = ctx;
+    char server[FMT_ADDR_MAX], first[FMT_TIME_MAX] = "", last[FMT_TIME_MAX] = "";
+    char port[8], clients[24], flows[24], bytes[24];
+    size_t evlen = (r->filter ? strlen(r->filter) : 0) + 192;
+    char *ev = xmalloc(evlen);
+    if (s->server_text)
+        snprintf(server, sizeof(server), "%s", s->server_text);
+    else
+        fmt_addr(server, s->server, s->ipver);
+    if (s->status != SVC_MISSING) {
+        fmt_time_ms(first, s->first);
+        fmt_time_ms(last, s->last + 1);
+    }
+    snprintf(port, sizeof(port), "%u", s->port);
+    snprintf(clients, sizeof(clients), "%" PRIu64, s->clients);
+    snprintf(flows, sizeof(flows), "%" PRIu64, s->flows);
+    snprintf(bytes, sizeof(bytes), "%" PRIu64, s->bytes);
+    evidence(r, s, server, ev, evlen);
+    const char *cells[NCOLS] = {
+        server, s->proto == 17 ? "udp" : "tcp",  port, clients, flows, bytes, first,
+        last,   services_status_name(s->status), ev
+    };
+    rows_add(&r->rows, cells);
+    free(ev);
+    return 0;
+}
+
+static int take(void *ctx, const struct flow *f)
+{
+    struct run *r = ctx;
+    if (services_add(r->svc, f) == 0)
+        return 0;
+    r->full = 1;
+    return 1;
+}
+
+static int run_services(struct svc_cli *c, struct input_opts *in)
+{
+    struct services_opts so = { &c->internal, c->have_auth ? &c->auth : NULL, c->max_mem };
+    struct run r = { 0 };
+    r.svc = services_new(&so);
+    r.filter = evidence_filter_line(in->filter_text);
+    int status = input_read(in, PROG, take, &r);
+    if (r.full) {
+        fprintf(stderr,
+                PROG ": more answered flows than --max-mem holds (%zu of %d bytes); narrow "
+                     "the time window (-t) or the filter, or raise --max-mem\n",
+                services_flows(r.svc), SERVICES_BYTES_PER_FLOW);
+        status = 1;
+    } else if (!in->open_failed) { /* inputs that did not open print no header */
+        rows_init(&r.rows, cols, numeric, NCOLS);
+        rows_stream(&r.rows, (enum rows_mode)c->mode, stdout);
+        services_finish(r.svc, emit, &r);
+        rows_print(&r.rows, (enum rows_mode)c->mode, stdout);
+        rows_free(&r.rows);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fprintf(stderr, PROG ": stdout: write: %s\n", strerror(errno ? errno : EIO));
+            status = 1;
+        }
+    }
+    free(r.filter);
+    services_free(r.svc);
+    return status;
+}
+
+int cmd_services(int argc, char **argv)
+{
+    struct svc_cli c = { 0 };
+    struct input_opts in = { 0 };
+    c.max_mem = (size_t)1 << 30;
+    netlist_init(&c.internal);
+    int status = parse_args(argc, argv, &c, &in);
+    if (status < 0)
+        status = run_services(&c, &in);
+    netlist_free(&c.internal);
+    services_authlist_free(&c.auth);
+    input_free(&in);
+    return status;
+}
