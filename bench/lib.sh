@@ -30,3 +30,9 @@ best() {
     done
     echo "$b"
 }
+
+# udp_rxq PORT: the receive queue (bytes) of the socket bound to 127.0.0.1:PORT
+udp_rxq() {
+    awk -v p="$(printf ':%04X' "$1")" 'substr($2, length($2) - 4) == p {
+        split($5, q, ":"); print q[2] }' /proc/net/udp
+}

@@ -102,77 +102,10 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# The relay: receive until SIGUSR1 and the socket is empty, then replay paced.
-cat >"$W/relay.py" <<'EOF'
-import signal, socket, struct, sys, time
-lport, dport, pps = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-try:
-    s.setsockopt(socket.SOL_SOCKET, 33, 1 << 28)  # SO_RCVBUFFORCE (root)
-except OSError:
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 28)
-s.bind(("127.0.0.1", lport))
-open(sys.argv[4], "w").close()  # ready
-stop = False
-def on_usr1(*_):
-    global stop
-    stop = True
-signal.signal(signal.SIGUSR1, on_usr1)
-s.settimeout(0.2)
-dgrams = []
-while True:
-    try:
-        dgrams.append(s.recv(65535))
-    except socket.timeout:
-        if stop:
-            break
-    except InterruptedError:
-        pass
-drops = 0
-with open("/proc/net/udp") as f:
-    for line in f:
-        p = line.split()
-        if len(p) > 12 and p[1].endswith(":%04X" % lport):
-            drops = int(p[-1])
-# NetFlow v9: count data records with the templates' record lengths
-tmpl, records = {}, 0
-for d in dgrams:
-    if len(d) < 20 or struct.unpack_from("!H", d)[0] != 9:
-        continue
-    off = 20
-    while off + 4 <= len(d):
-        fid, flen = struct.unpack_from("!HH", d, off)
-        if flen < 4:
-            break
-        body = d[off + 4:off + flen]
-        if fid == 0:
-            o = 0
-            while o + 4 <= len(body):
-                tid, cnt = struct.unpack_from("!HH", body, o)
-                tmpl[tid] = sum(struct.unpack_from("!HH", body, o + 4 + 4 * i)[1]
-                                for i in range(cnt))
-                o += 4 + 4 * cnt
-        elif fid >= 256 and tmpl.get(fid):
-            records += len(body) // tmpl[fid]
-        off += flen
-out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-t0 = time.monotonic()
-for i, d in enumerate(dgrams):
-    out.sendto(d, ("127.0.0.1", dport))
-    ahead = t0 + (i + 1) / pps - time.monotonic()
-    if ahead > 0:
-        time.sleep(ahead)
-print(len(dgrams), records, drops, flush=True)
-EOF
-
 # udp_drops PORT: the kernel's drop counter of the socket bound to 127.0.0.1:PORT
 udp_drops() {
     awk -v p="$(printf ':%04X' "$1")" 'substr($2, length($2) - 4) == p { print $NF; f = 1 }
                                        END { if (!f) print 0 }' /proc/net/udp
-}
-udp_rxq() {
-    awk -v p="$(printf ':%04X' "$1")" 'substr($2, length($2) - 4) == p {
-        split($5, q, ":"); print q[2] }' /proc/net/udp
 }
 
 # ---------------------------------------------------------------- store both
@@ -186,7 +119,7 @@ mkdir -p "$W/fs" "$W/nf"
 echo "storing: softflowd -> relay -> nfcapd -y ..." >&2
 nfcapd -w "$W/nf" -p "$NF_PORT" -b 127.0.0.1 -y -t 3600 -B 4194304 >"$W/nfcapd.log" 2>&1 &
 NF_PID=$!
-python3 "$W/relay.py" "$RELAY_PORT" "$NF_PORT" "$BENCH_PPS" "$W/relay.ready" >"$W/relay.out" &
+python3 "$ROOT/bench/relay.py" "$RELAY_PORT" "$NF_PORT" "$BENCH_PPS" "$W/relay.ready" >"$W/relay.out" &
 RELAY_PID=$!
 n=0
 while [ ! -e "$W/relay.ready" ]; do
