@@ -117,7 +117,7 @@ int detect_args_load(struct detect_args *a, const char *prog)
 
 void detect_args_free(struct detect_args *a)
 {
-    free(a->batch.v);
+    match_batch_free(&a->batch);
     catalog_free(&a->cat);
     model_free(&a->model);
     input_free(&a->in);

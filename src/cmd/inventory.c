@@ -167,8 +167,8 @@ int cmd_inventory(int argc, char **argv)
     struct rows r;
     rows_init(&r, cols, numeric, 8);
     rows_stream(&r, (enum rows_mode)a.mode, stdout);
-    if (a.batch.n)
-        match_run(&a.cat, &a.mo, a.batch.v, a.batch.n, on_result, &c);
+    if (a.batch.n || a.batch.pklen)
+        match_run_batch(&a.cat, &a.batch, on_result, &c);
     report(&c, &r);
     rows_print(&r, (enum rows_mode)a.mode, stdout);
     rows_free(&r);

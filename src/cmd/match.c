@@ -55,28 +55,37 @@ struct mctx {
     size_t ngroups, npieces; /* range groups matched as one download, and their flows */
 };
 
+/* The flow's columns of a result's rows, formatted once for all its candidate rows
+ * (an ambiguous flow prints up to 8 sets of up to 10 entries). */
+struct flow_cells {
+    char t[FMT_TIME_MAX], cl[FMT_ADDR_MAX], sv[FMT_ADDR_MAX], port[8], ex[12], pay[24];
+};
+
+static void flow_cells(struct flow_cells *fc, const struct flow *f, const struct match_result *r)
+{
+    fmt_time_ms(fc->t, f->first);
+    fmt_addr(fc->cl, f->src, f->ipver);
+    fmt_addr(fc->sv, f->dst, f->ipver);
+    snprintf(fc->port, sizeof(fc->port), "%u", f->dport);
+    snprintf(fc->ex, sizeof(fc->ex), "%u", f->exchange);
+    snprintf(fc->pay, sizeof(fc->pay), "%llu", (unsigned long long)r->payload);
+}
+
 /* One row: the flow's columns, then entry part (or empty columns when e is NULL). */
-static void add(struct mctx *m, const struct flow *f, const struct match_result *r, int cand,
+static void add(struct mctx *m, const struct flow_cells *fc, const struct match_result *r, int cand,
                 int part, const struct cat_entry *e, int64_t residual)
 {
-    char t[FMT_TIME_MAX], cl[FMT_ADDR_MAX], sv[FMT_ADDR_MAX], port[8], ex[12], pay[24];
     char cn[12], set[32], size[24], res[24];
-    fmt_time_ms(t, f->first);
-    fmt_addr(cl, f->src, f->ipver);
-    fmt_addr(sv, f->dst, f->ipver);
-    snprintf(port, sizeof(port), "%u", f->dport);
-    snprintf(ex, sizeof(ex), "%u", f->exchange);
-    snprintf(pay, sizeof(pay), "%llu", (unsigned long long)r->payload);
     snprintf(cn, sizeof(cn), "%d", cand);
     snprintf(set, sizeof(set), "%d/%d", part + 1, e ? r->c[cand - 1].k : 0);
     snprintf(size, sizeof(size), "%llu", e ? (unsigned long long)e->size : 0ULL);
     snprintf(res, sizeof(res), "%lld", (long long)residual);
-    const char *cells[NCOLS] = { t,
-                                 cl,
-                                 sv,
-                                 port,
-                                 ex,
-                                 pay,
+    const char *cells[NCOLS] = { fc->t,
+                                 fc->cl,
+                                 fc->sv,
+                                 fc->port,
+                                 fc->ex,
+                                 fc->pay,
                                  bases[r->basis],
                                  verdicts[r->verdict],
                                  e ? cn : "",
@@ -104,11 +113,13 @@ static int on_result(void *vctx, const struct flow *f, const struct match_result
     }
     if (r->verdict == MV_REJECT && !m->all)
         return 0;
+    struct flow_cells fc;
+    flow_cells(&fc, f, r);
     if (r->ncands == 0)
-        add(m, f, r, 0, 0, NULL, 0);
+        add(m, &fc, r, 0, 0, NULL, 0);
     for (int i = 0; i < r->ncands; i++)
         for (int p = 0; p < r->c[i].k; p++)
-            add(m, f, r, i + 1, p, &m->cat->e[r->c[i].idx[p]], r->c[i].residual);
+            add(m, &fc, r, i + 1, p, &m->cat->e[r->c[i].idx[p]], r->c[i].residual);
     return 0;
 }
 
@@ -162,8 +173,8 @@ int cmd_match(int argc, char **argv)
     rows_stream(&m.rows, (enum rows_mode)a.mode, stdout); /* 1 M candidate rows: no copies */
     if (a.model_file && a.model.kind != MODEL_NEAREST)
         run_tree(&a, &m);
-    else if (a.cat.n || a.batch.n)
-        match_run(&a.cat, &a.mo, a.batch.v, a.batch.n, on_result, &m);
+    else if (a.cat.n || a.batch.n || a.batch.pklen)
+        match_run_batch(&a.cat, &a.batch, on_result, &m);
     rows_print(&m.rows, (enum rows_mode)a.mode, stdout);
     fprintf(stderr,
             PROG ": %zu flows considered: %zu match, %zu ambiguous, %zu possible, %zu rejected\n",

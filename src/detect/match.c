@@ -4,6 +4,7 @@
 #include "match.h"
 
 #include "learn.h"
+#include "match_keep.h"
 
 #include "../core/xalloc.h"
 
@@ -393,21 +394,47 @@ int match_flow(const struct catalog *c, const struct match_opts *o, const struct
     return flow_match(c, NULL, o, cal, f, res);
 }
 
-/* Only an exact, unique single says what this server's headers weigh. */
-int match_learn(const struct catalog *c, const struct flow *f, const struct match_result *res,
-                struct match_calib *cal)
+/* What the server pass needs of a flow's first-pass result: its payload and basis,
+ * and whether it fit one entry alone (which one, with what residual). */
+struct first {
+    uint64_t payload;
+    int64_t residual;
+    uint32_t idx0;
+    uint8_t basis, alone;
+};
+
+static void first_of(const struct match_result *r, struct first *fp)
 {
-    if (!res->alone || res->basis != MB_GOODPUT)
+    fp->payload = r->payload;
+    fp->basis = (uint8_t)r->basis;
+    fp->alone = (uint8_t)r->alone;
+    fp->idx0 = r->ncands ? r->c[0].idx[0] : 0;
+    fp->residual = r->ncands ? r->c[0].residual : 0;
+}
+
+/* Only an exact, unique single says what this server's headers weigh. */
+static int learn_first(const struct catalog *c, const struct flow *f, const struct first *fp,
+                       struct match_calib *cal)
+{
+    if (!fp->alone || fp->basis != MB_GOODPUT)
         return 0;
-    const struct cat_entry *e = &c->e[res->c[0].idx[0]];
+    const struct cat_entry *e = &c->e[fp->idx0];
     memset(cal, 0, sizeof(*cal));
     cal->resp = 1;
-    cal->resp_oh = res->c[0].residual;
+    cal->resp_oh = fp->residual;
     if (f->payload > 0 && *e->url) {
         cal->req = 1;
         cal->req_oh = (int64_t)f->payload - (int64_t)match_url_len(e->url);
     }
     return 1;
+}
+
+int match_learn(const struct catalog *c, const struct flow *f, const struct match_result *res,
+                struct match_calib *cal)
+{
+    struct first fp;
+    first_of(res, &fp);
+    return learn_first(c, f, &fp, cal);
 }
 
 /* A considered flow and the index of its result. */
@@ -492,12 +519,12 @@ static size_t consensus(int64_t *v, size_t n, uint64_t slack, int64_t *out, int6
  * overheads (req 1). Returns the number of votes written to v.
  */
 static size_t votes(const struct catalog *c, const struct item *it, size_t a, size_t b,
-                    const struct match_result *first, int req, int64_t *v)
+                    const struct first *first, int req, int64_t *v)
 {
     size_t n = 0;
     for (size_t x = a; x < b; x++) {
         struct match_calib one;
-        if (!match_learn(c, it[x].f, &first[x - a], &one))
+        if (!learn_first(c, it[x].f, &first[x - a], &one))
             continue;
         if (!req)
             v[n++] = one.resp_oh;
@@ -542,13 +569,13 @@ static double flow_peak_votes(const uint64_t *sizes, size_t n, const struct matc
  * window (0: no calibration); fills *oh and span.
  */
 static size_t peak_calib(const struct catalog *c, const uint64_t *sizes, const struct match_opts *o,
-                         const struct match_result *first, size_t nf, int64_t *oh, int64_t *span)
+                         const struct first *first, size_t nf, int64_t *oh, int64_t *span)
 {
     int64_t *v = xmalloc((nf ? nf : 1) * MATCH_PEAK_CANDS * sizeof(*v));
     size_t nv = 0, nflows = 0, best = 0, at = 0;
     double chance = 0;
     for (size_t x = 0; x < nf; x++) {
-        const struct match_result *r = &first[x];
+        const struct first *r = &first[x];
         if (r->basis != MB_GOODPUT || r->payload <= o->oh_max)
             continue;
         nflows++;
@@ -581,17 +608,17 @@ static size_t peak_calib(const struct catalog *c, const uint64_t *sizes, const s
  * else every match it made (its own among them) falls back to possible.
  */
 static void corroborate(const struct catalog *c, const struct item *it, size_t a, size_t b,
-                        const struct match_result *first, struct match_result *res)
+                        const struct first *first, struct keep *res)
 {
     int others = 0;
     for (size_t x = a; x < b; x++) {
         struct match_calib one;
-        if (res[it[x].i].verdict == MV_MATCH && !match_learn(c, it[x].f, &first[x - a], &one))
+        if (res->r[it[x].i].verdict == MV_MATCH && !learn_first(c, it[x].f, &first[x - a], &one))
             others++;
     }
     for (size_t x = a; x < b && !others; x++)
-        if (res[it[x].i].verdict == MV_MATCH)
-            res[it[x].i].verdict = MV_POSSIBLE;
+        if (res->r[it[x].i].verdict == MV_MATCH)
+            res->r[it[x].i].verdict = MV_POSSIBLE;
 }
 
 /*
@@ -604,14 +631,17 @@ static void corroborate(const struct catalog *c, const struct item *it, size_t a
  * or a set, is decided by evidence from the same server.
  */
 static void run_server(const struct catalog *c, const uint64_t *sizes, const struct match_opts *o,
-                       const struct item *it, size_t a, size_t b, struct match_result *res)
+                       const struct item *it, size_t a, size_t b, struct keep *res)
 {
     int64_t *v = xmalloc((b - a) * sizeof(*v));
-    struct match_result *first = xmalloc((b - a) * sizeof(*first));
+    struct first *first = xmalloc((b - a) * sizeof(*first));
     struct match_calib cal;
+    struct match_result r;
     memset(&cal, 0, sizeof(cal));
-    for (size_t x = a; x < b; x++)
-        first[x - a] = res[it[x].i];
+    for (size_t x = a; x < b; x++) {
+        keep_get(res, it[x].i, &r);
+        first_of(&r, &first[x - a]);
+    }
     int64_t span[2];
     size_t agree =
         consensus(v, votes(c, it, a, b, first, 0, v), o->calib_slack, &cal.resp_oh, span);
@@ -630,8 +660,10 @@ static void run_server(const struct catalog *c, const uint64_t *sizes, const str
             ;
         cal.req = consensus(v, votes(c, it, x, y, first + (x - a), 1, v), o->req_slack, &cal.req_oh,
                             NULL) > 0;
-        for (size_t z = x; z < y; z++)
-            flow_match(c, sizes, o, &cal, it[z].f, &res[it[z].i]);
+        for (size_t z = x; z < y; z++) {
+            flow_match(c, sizes, o, &cal, it[z].f, &r);
+            keep_put(res, it[z].i, &r);
+        }
     }
     if (agree == 1)
         corroborate(c, it, a, b, first, res);
@@ -654,21 +686,34 @@ static int cmp_pair(const void *a, const void *b)
         r = cmp_u64(x->first, y->first);
     if (!r)
         r = cmp_u64(x->exchange, y->exchange);
+    if (!r) /* pieces come from two places (flows, the arena): one order whatever came first */
+        r = (int)x->sport - (int)y->sport;
     return r;
 }
 
-/* A hash of client, server, port and protocol. */
-static size_t pair_hash(const struct flow *f)
+/* splitmix64's finalizer: every input bit reaches every output bit. */
+static uint64_t mix64(uint64_t h)
 {
-    uint64_t h = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)f->dport << 8) ^ f->proto;
+    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
+    return h ^ (h >> 31);
+}
+
+/* A hash of client, server, port and protocol. Each word goes through a full mix: a
+ * bare multiply carries bits only upwards, so IPv4 clients (the top of their 8-byte
+ * word) differed only in the top bits, and bench/match.sh's distinct pairs collided
+ * by the hundred thousand in the 64-bit hash itself. */
+static uint64_t pair_hash(const struct flow *f)
+{
+    uint64_t h = mix64(0x9E3779B97F4A7C15ULL ^ ((uint64_t)f->dport << 8) ^ f->proto);
     for (int i = 0; i < 16; i += 8) {
         uint64_t a, b;
         memcpy(&a, f->src + i, 8);
         memcpy(&b, f->dst + i, 8);
-        h = (h ^ a) * 0xBF58476D1CE4E5B9ULL;
-        h = (h ^ b) * 0x94D049BB133111EBULL;
+        h = mix64(h ^ a);
+        h = mix64(h ^ b);
     }
-    return (size_t)(h ^ (h >> 31));
+    return h;
 }
 
 /* One client, one server port, one protocol. */
@@ -755,11 +800,167 @@ static uint64_t request_bytes(const struct flow *f)
 
 /* Whether a flow is a possible range piece: TCP, big enough, explained by nothing
  * (r: its result, NULL when it was not considered). */
-static int is_piece(const struct match_opts *o, const struct flow *f, const struct match_result *r)
+static int is_piece(const struct match_opts *o, const struct flow *f, const struct kept *r)
 {
     enum match_basis basis;
     return f->proto == 6 && (!r || (r->verdict == MV_REJECT && !r->more)) &&
            match_payload(f, o->header_bytes, &basis) >= MATCH_PIECE_MIN;
+}
+
+/* Where the range pieces come from: flows (their first-pass results in res, pos
+ * mapping a flow to its slot) and the batch's arena. */
+struct piece_src {
+    const struct flow *flows;
+    size_t n;
+    const size_t *pos;
+    const struct keep *res;
+    const uint8_t *arena;
+    size_t arena_len;
+    const uint64_t *hash; /* the arena records' pair hashes */
+    size_t narena;
+};
+
+/*
+ * The possible pieces of pairs (client, server, port, protocol) seen more than once:
+ * items into src->flows or into *extra (arena records decoded, only those of such
+ * pairs; free both). The pairs are counted in a table of hashes (a collision only
+ * keeps a lone flow, never drops one): most mid-sized flows are a client's only flow
+ * to that server, and those are neither sorted nor decoded to stay.
+ */
+static int src_piece(const struct match_opts *o, const struct piece_src *src, size_t i)
+{
+    return is_piece(o, &src->flows[i], src->pos[i] == NO_RESULT ? NULL : &src->res->r[src->pos[i]]);
+}
+
+/* Sorted 64-bit pair hashes that occur more than once among the possible pieces. */
+struct repeats {
+    uint64_t *h;
+    size_t n;
+};
+
+static int cmp_u64p(const void *a, const void *b)
+{
+    return cmp_u64(*(const uint64_t *)a, *(const uint64_t *)b);
+}
+
+static int repeated(const struct repeats *r, uint64_t h)
+{
+    return bsearch(&h, r->h, r->n, sizeof(*r->h), cmp_u64p) != NULL;
+}
+
+/* A walk over the possible pieces: the flows that are pieces, then the arena's. */
+struct piece_walk {
+    size_t i, j, off;     /* next flow; next arena record and its offset */
+    size_t at;            /* offset of the arena record returned */
+    const struct flow *f; /* the flow returned, NULL for an arena record */
+    uint64_t h;           /* its pair hash */
+};
+
+/* The next piece and its hash into w; 0 at the end. Arena records are not decoded. */
+static int next_piece(const struct match_opts *o, const struct piece_src *src, struct piece_walk *w)
+{
+    for (; w->i < src->n; w->i++) {
+        if (src_piece(o, src, w->i)) {
+            w->f = &src->flows[w->i++];
+            w->h = pair_hash(w->f);
+            return 1;
+        }
+    }
+    if (w->j >= src->narena || w->off >= src->arena_len)
+        return 0;
+    w->f = NULL;
+    w->at = w->off;
+    w->h = src->hash[w->j++];
+    w->off += src->arena[w->off];
+    return 1;
+}
+
+static void push_u64(uint64_t **v, size_t *n, size_t *cap, uint64_t x)
+{
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 1024;
+        *v = xrealloc(*v, *cap * sizeof(**v));
+    }
+    (*v)[(*n)++] = x;
+}
+
+/*
+ * Which pairs have more than one piece. A table of 8-bit counters (4 to 8 slots a
+ * piece) screens out most lone pairs; the hashes that pass (a repeated pair, or a
+ * collision in the table: about one lone piece in five) are sorted and only those
+ * seen twice kept, so a collision costs 8 bytes, not a decoded flow.
+ */
+static void find_repeats(const struct match_opts *o, const struct piece_src *src,
+                         struct repeats *rep)
+{
+    size_t npieces = src->narena, mask = 1, nh = 0, cap = 0;
+    struct piece_walk w;
+    for (size_t i = 0; i < src->n; i++)
+        npieces += src_piece(o, src, i);
+    while (mask < 4 * npieces)
+        mask <<= 1;
+    uint8_t *cnt = xcalloc(mask, 1);
+    mask--;
+    memset(&w, 0, sizeof(w));
+    while (next_piece(o, src, &w))
+        cnt[w.h & mask] += cnt[w.h & mask] < 2;
+    rep->h = NULL;
+    memset(&w, 0, sizeof(w));
+    while (next_piece(o, src, &w))
+        if (cnt[w.h & mask] > 1)
+            push_u64(&rep->h, &nh, &cap, w.h);
+    free(cnt);
+    if (nh)
+        qsort(rep->h, nh, sizeof(*rep->h), cmp_u64p);
+    rep->n = 0;
+    for (size_t i = 0; i + 1 < nh; i++) /* one of each hash seen at least twice */
+        if (rep->h[i + 1] == rep->h[i] && (!rep->n || rep->h[rep->n - 1] != rep->h[i]))
+            rep->h[rep->n++] = rep->h[i];
+}
+
+/*
+ * The possible pieces of pairs (client, server, port, protocol) seen more than once:
+ * items into src->flows or into *extra (arena records decoded, only those of such
+ * pairs; free both). Most mid-sized flows are a client's only flow to that server:
+ * those are neither sorted nor decoded.
+ */
+static size_t repeated_pieces(const struct match_opts *o, const struct piece_src *src,
+                              struct item **items, struct flow **extra)
+{
+    struct repeats rep = { NULL, 0 };
+    size_t m = 0, ne = 0, capm = 0, cape = 0;
+    struct piece_walk w;
+    find_repeats(o, src, &rep);
+    *items = NULL;
+    *extra = NULL;
+    memset(&w, 0, sizeof(w));
+    while (rep.n && next_piece(o, src, &w)) {
+        if (!repeated(&rep, w.h))
+            continue;
+        if (!w.f) { /* an arena record: decoded for good */
+            struct flow f;
+            size_t at = w.at;
+            if (piece_get(src->arena, src->arena_len, &at, &f) != 0)
+                continue;
+            if (ne == cape) {
+                cape = cape ? 2 * cape : 256;
+                *extra = xrealloc(*extra, cape * sizeof(**extra));
+            }
+            (*extra)[ne++] = f;
+        }
+        if (m == capm) {
+            capm = capm ? 2 * capm : 256;
+            *items = xrealloc(*items, capm * sizeof(**items));
+        }
+        (*items)[m++].i = w.f ? (size_t)(w.f - src->flows) : SIZE_MAX - (ne - 1);
+    }
+    /* extra moved while it grew: point the items only now */
+    for (size_t x = 0; x < m; x++) {
+        size_t i = (*items)[x].i;
+        (*items)[x].f = i < src->n ? &src->flows[i] : &(*extra)[SIZE_MAX - i];
+    }
+    free(rep.h);
+    return m;
 }
 
 /*
@@ -771,38 +972,16 @@ static int is_piece(const struct match_opts *o, const struct flow *f, const stru
  * download. Returns what fn returned last (nonzero stops).
  */
 static int run_ranges(const struct catalog *c, const uint64_t *sizes, const struct match_opts *o,
-                      const struct flow *flows, size_t n, const size_t *pos,
-                      const struct match_result *res,
+                      const struct piece_src *src,
                       int (*fn)(void *ctx, const struct flow *f, const struct match_result *r),
                       void *ctx)
 {
-    struct item *it = xmalloc((n ? n : 1) * sizeof(*it));
-    size_t m = 0, mask = 1;
+    struct item *it;
+    struct flow *extra;
     int stop = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (is_piece(o, &flows[i], pos[i] == NO_RESULT ? NULL : &res[pos[i]])) {
-            it[m].f = &flows[i];
-            it[m++].i = i;
-        }
-    }
-    /* Only a client and server seen more than once can have pieces: count the pairs in
-     * a table of hashes (a collision only keeps a lone flow, never drops one) and sort
-     * just those. Most mid-sized flows are a client's only flow to that server. */
-    while (mask < 2 * m)
-        mask <<= 1;
-    uint32_t *cnt = xcalloc(mask, sizeof(*cnt));
-    mask--;
-    for (size_t x = 0; x < m; x++)
-        it[x].i = pair_hash(it[x].f) & mask;
-    for (size_t x = 0; x < m; x++)
-        cnt[it[x].i] += cnt[it[x].i] < 2;
-    size_t keep = 0;
-    for (size_t x = 0; x < m; x++)
-        if (cnt[it[x].i] > 1)
-            it[keep++] = it[x];
-    free(cnt);
-    m = keep;
-    qsort(it, m, sizeof(*it), cmp_pair);
+    size_t m = repeated_pieces(o, src, &it, &extra);
+    if (m)
+        qsort(it, m, sizeof(*it), cmp_pair);
     for (size_t a = 0, b; a < m && !stop; a = b) {
         uint64_t last = it[a].f->last;
         for (b = a + 1; b < m && b - a < MATCH_MAX_PIECES; b++) {
@@ -816,54 +995,93 @@ static int run_ranges(const struct catalog *c, const uint64_t *sizes, const stru
         if (b - a >= 2)
             stop = run_pieces(c, sizes, o, it, a, b, fn, ctx);
     }
+    free(extra);
     free(it);
     return stop;
 }
 
-/* Two passes: every considered flow alone, then each server's flows with the
- * calibration its defended singles give. */
-int match_run(const struct catalog *c, const struct match_opts *o, const struct flow *flows,
-              size_t n, int (*fn)(void *ctx, const struct flow *f, const struct match_result *r),
-              void *ctx)
+/* The first pass: every considered flow alone into res (slot = its order among the
+ * considered), pos[i] its slot or NO_RESULT, it[] the considered flows. Returns how
+ * many. */
+static size_t first_pass(const struct catalog *c, const uint64_t *sizes, const struct match_opts *o,
+                         const struct flow *flows, size_t n, struct keep *res, size_t *pos,
+                         struct item *it)
 {
-    /* Results only for the considered flows: with ranges on, the batch also holds
-     * every TCP flow of 1,000 bytes or more, most of them never matched alone. */
-    size_t m = 0, nc = 0;
-    enum match_basis basis;
-    for (size_t i = 0; i < n; i++)
-        nc += match_payload(&flows[i], o->header_bytes, &basis) > o->min_size;
-    struct match_result *res = xcalloc(nc ? nc : 1, sizeof(*res));
-    struct item *it = xmalloc((nc ? nc : 1) * sizeof(*it));
-    size_t *pos = xmalloc((n ? n : 1) * sizeof(*pos)); /* flow -> its result, or NO_RESULT */
-    uint64_t *sizes = xmalloc((c->n ? c->n : 1) * sizeof(*sizes));
-    for (size_t i = 0; i < c->n; i++)
-        sizes[i] = c->e[i].size;
+    struct match_result r;
+    size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         pos[i] = NO_RESULT;
-        if (m < nc && flow_match(c, sizes, o, NULL, &flows[i], &res[m]) == 0) {
+        if (m < res->n && flow_match(c, sizes, o, NULL, &flows[i], &r) == 0) {
+            keep_put(res, m, &r);
             pos[i] = m;
             it[m].f = &flows[i];
             it[m].i = m;
             m++;
         }
     }
+    return m;
+}
+
+/* Two passes: every considered flow alone, then each server's flows with the
+ * calibration its defended singles give; then the range pieces (flows not considered
+ * or rejected, and the arena's). */
+static int run(const struct catalog *c, const struct match_opts *o, const struct flow *flows,
+               size_t n, const uint8_t *arena, size_t arena_len, const uint64_t *hash,
+               size_t narena,
+               int (*fn)(void *ctx, const struct flow *f, const struct match_result *r), void *ctx)
+{
+    /* Results only for the considered flows: a batch may hold flows kept only as
+     * possible range pieces, never matched alone. */
+    size_t nc = 0;
+    enum match_basis basis;
+    struct match_result r;
+    for (size_t i = 0; i < n; i++)
+        nc += match_payload(&flows[i], o->header_bytes, &basis) > o->min_size;
+    struct keep res;
+    keep_init(&res, nc);
+    struct item *it = xmalloc((nc ? nc : 1) * sizeof(*it));
+    size_t *pos = xmalloc((n ? n : 1) * sizeof(*pos)); /* flow -> its result, or NO_RESULT */
+    uint64_t *sizes = xmalloc((c->n ? c->n : 1) * sizeof(*sizes));
+    for (size_t i = 0; i < c->n; i++)
+        sizes[i] = c->e[i].size;
+    size_t m = first_pass(c, sizes, o, flows, n, &res, pos, it);
     qsort(it, m, sizeof(*it), cmp_server);
     for (size_t a = 0, b; a < m; a = b) {
         for (b = a + 1; b < m && same_server(it[a].f, it[b].f); b++)
             ;
-        run_server(c, sizes, o, it, a, b, res);
+        run_server(c, sizes, o, it, a, b, &res);
     }
-    size_t i = 0;
-    for (; i < n; i++)
-        if (pos[i] != NO_RESULT && fn(ctx, &flows[i], &res[pos[i]]))
-            break;
     free(it);
-    if (i == n && o->range_gap_ms)
-        run_ranges(c, sizes, o, flows, n, pos, res, fn, ctx);
+    size_t i = 0;
+    for (; i < n; i++) {
+        if (pos[i] == NO_RESULT)
+            continue;
+        keep_get(&res, pos[i], &r);
+        if (fn(ctx, &flows[i], &r))
+            break;
+    }
+    if (i == n && o->range_gap_ms) {
+        struct piece_src src = { flows, n, pos, &res, arena, arena_len, hash, narena };
+        run_ranges(c, sizes, o, &src, fn, ctx);
+    }
     free(sizes);
     free(pos);
-    free(res);
+    keep_free(&res);
     return 0;
+}
+
+int match_run(const struct catalog *c, const struct match_opts *o, const struct flow *flows,
+              size_t n, int (*fn)(void *ctx, const struct flow *f, const struct match_result *r),
+              void *ctx)
+{
+    return run(c, o, flows, n, NULL, 0, NULL, 0, fn, ctx);
+}
+
+int match_run_batch(const struct catalog *c, const struct match_batch *b,
+                    int (*fn)(void *ctx, const struct flow *f, const struct match_result *r),
+                    void *ctx)
+{
+    return run(c, b->o, b->v, b->n, b->pk, b->pklen, b->pkh, b->npk, fn, ctx);
 }
 
 /* A byte count with an optional k/M/G suffix (1000-based, as the filter language). */
@@ -953,18 +1171,34 @@ int match_option(struct match_opts *o, int code, const char *val, struct fs_err 
     return 0;
 }
 
-/* Keep only what match_flow would consider. */
+/* Keep only what match_flow would consider, and possible range pieces compactly. */
 int match_batch_add(void *batch, const struct flow *f)
 {
     struct match_batch *b = batch;
     enum match_basis basis;
     uint64_t p = match_payload(f, b->o->header_bytes, &basis);
-    if (p <= b->o->min_size && !(b->o->range_gap_ms && f->proto == 6 && p >= MATCH_PIECE_MIN))
+    if (p <= b->o->min_size) {
+        if (b->o->range_gap_ms && f->proto == 6 && p >= MATCH_PIECE_MIN) {
+            piece_put(&b->pk, &b->pklen, &b->pkcap, f);
+            push_u64(&b->pkh, &b->npk, &b->pkhcap, pair_hash(f));
+        }
         return 0;
+    }
     if (b->n == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 1024;
         b->v = xrealloc(b->v, b->cap * sizeof(*b->v));
     }
     b->v[b->n++] = *f;
     return 0;
+}
+
+void match_batch_free(struct match_batch *b)
+{
+    free(b->v);
+    free(b->pk);
+    free(b->pkh);
+    b->v = NULL;
+    b->pk = NULL;
+    b->pkh = NULL;
+    b->n = b->cap = b->pklen = b->pkcap = b->npk = b->pkhcap = 0;
 }

@@ -195,16 +195,29 @@ int match_run(const struct catalog *c, const struct match_opts *o, const struct 
  */
 int match_option(struct match_opts *o, int code, const char *val, struct fs_err *err);
 
-/* Flows kept for match_run: only those whose payload is above min_size, so a day of
- * flows costs memory only for its large transfers. Free v with free(). */
+/* Flows kept for match_run_batch: only those whose payload is above min_size, so a
+ * day of flows costs memory only for its large transfers; with ranges on, the possible
+ * range pieces too, about 40 bytes each in an arena (match_keep.h). Zero it and set o;
+ * free with match_batch_free. */
 struct match_batch {
     const struct match_opts *o;
-    struct flow *v;
+    struct flow *v; /* flows to match */
     size_t n, cap;
+    uint8_t *pk; /* possible range pieces, encoded */
+    size_t pklen, pkcap;
+    uint64_t *pkh; /* each piece's hash of client, server, port, protocol */
+    size_t npk, pkhcap;
 };
 
 /* Keep a copy of f when it is large enough to be considered, or (with ranges on) to
  * be a range piece. Returns 0 (a callback for input_read: never stops the reading). */
 int match_batch_add(void *batch, const struct flow *f);
+
+/* match_run over a batch: its flows, and its pieces with b->o->range_gap_ms. */
+int match_run_batch(const struct catalog *c, const struct match_batch *b,
+                    int (*fn)(void *ctx, const struct flow *f, const struct match_result *r),
+                    void *ctx);
+
+void match_batch_free(struct match_batch *b);
 
 #endif
