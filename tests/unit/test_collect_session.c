@@ -1,5 +1,5 @@
 /*
- * Unit tests for the collector's defences of issue 11 (src/io/collect.h): templates
+ * Unit tests for the collector's defences of issue 11 (src/codec/datagram.h): templates
  * scoped by transport session (two NetFlow v9 exporters behind one address with one
  * source id and one template id), the fallback for an exporter that changed its source
  * port, flow times out of range (counted, kept or dropped) or far in the future, and
@@ -16,40 +16,7 @@
 
 #include <cmocka.h>
 
-struct buf {
-    uint8_t b[4096];
-    size_t n;
-};
-
-static void p8(struct buf *b, uint32_t v)
-{
-    b->b[b->n++] = (uint8_t)v;
-}
-
-static void p16(struct buf *b, uint32_t v)
-{
-    p8(b, v >> 8);
-    p8(b, v);
-}
-
-static void p32(struct buf *b, uint32_t v)
-{
-    p16(b, v >> 16);
-    p16(b, v);
-}
-
-static void p64(struct buf *b, uint64_t v)
-{
-    p32(b, (uint32_t)(v >> 32));
-    p32(b, (uint32_t)v);
-}
-
-static void patch_len(struct buf *b, size_t at, size_t from)
-{
-    size_t l = b->n - from;
-    b->b[at] = (uint8_t)(l >> 8);
-    b->b[at + 1] = (uint8_t)l;
-}
+#include "wire.h"
 
 #define MAXF 8
 struct got {

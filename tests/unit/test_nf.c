@@ -1,5 +1,5 @@
 /*
- * Unit tests for the collector (src/io/collect.h): hand-built NetFlow v5, v9, IPFIX and
+ * Unit tests for the collector (src/codec/datagram.h): hand-built NetFlow v5, v9, IPFIX and
  * sFlow v5 datagrams. Templates, data, variable-length and enterprise IEs, RFC 5103
  * reverse counters, padding, options sampling, template withdrawal, data before its
  * template, and truncation at every byte (which must never crash: run under ASan).
@@ -15,41 +15,7 @@
 
 #include <cmocka.h>
 
-struct buf {
-    uint8_t b[2048];
-    size_t n;
-};
-
-static void p8(struct buf *b, uint32_t v)
-{
-    b->b[b->n++] = (uint8_t)v;
-}
-
-static void p16(struct buf *b, uint32_t v)
-{
-    p8(b, v >> 8);
-    p8(b, v);
-}
-
-static void p32(struct buf *b, uint32_t v)
-{
-    p16(b, v >> 16);
-    p16(b, v);
-}
-
-static void p64(struct buf *b, uint64_t v)
-{
-    p32(b, (uint32_t)(v >> 32));
-    p32(b, (uint32_t)v);
-}
-
-/* Patch a 16-bit length at `at` to cover from `from` to the end. */
-static void patch_len(struct buf *b, size_t at, size_t from)
-{
-    size_t l = b->n - from;
-    b->b[at] = (uint8_t)(l >> 8);
-    b->b[at + 1] = (uint8_t)l;
-}
+#include "wire.h"
 
 #define MAXF 16
 struct got {
