@@ -820,13 +820,7 @@ struct piece_src {
     size_t narena;
 };
 
-/*
- * The possible pieces of pairs (client, server, port, protocol) seen more than once:
- * items into src->flows or into *extra (arena records decoded, only those of such
- * pairs; free both). The pairs are counted in a table of hashes (a collision only
- * keeps a lone flow, never drops one): most mid-sized flows are a client's only flow
- * to that server, and those are neither sorted nor decoded to stay.
- */
+/* Whether flow i of src is a possible piece. */
 static int src_piece(const struct match_opts *o, const struct piece_src *src, size_t i)
 {
     return is_piece(o, &src->flows[i], src->pos[i] == NO_RESULT ? NULL : &src->res->r[src->pos[i]]);
@@ -884,31 +878,58 @@ static void push_u64(uint64_t **v, size_t *n, size_t *cap, uint64_t x)
     (*v)[(*n)++] = x;
 }
 
+/* Two-bit saturating counters (0, 1, 2 = more), four a byte. */
+static void cnt_bump(uint8_t *cnt, uint64_t slot)
+{
+    unsigned sh = (unsigned)(slot & 3) * 2;
+    if (((cnt[slot >> 2] >> sh) & 3) < 2)
+        cnt[slot >> 2] = (uint8_t)(cnt[slot >> 2] + (1u << sh));
+}
+
+static int cnt_many(const uint8_t *cnt, uint64_t slot)
+{
+    return ((cnt[slot >> 2] >> ((slot & 3) * 2)) & 3) > 1;
+}
+
 /*
- * Which pairs have more than one piece. A table of 8-bit counters (4 to 8 slots a
- * piece) screens out most lone pairs; the hashes that pass (a repeated pair, or a
- * collision in the table: about one lone piece in five) are sorted and only those
- * seen twice kept, so a collision costs 8 bytes, not a decoded flow.
+ * Which pairs have more than one piece. A table of two-bit counters (16 to 32 slots
+ * a piece, 4 to 8 bytes) screens out most lone pairs; the hashes that pass (a repeated
+ * pair, or a collision in the table: about one lone piece in 20) are sorted and only
+ * those seen twice kept, so a collision costs 8 bytes, not a decoded flow. The
+ * arena's hashes are walked in order, the table's slot fetched ahead: the table is
+ * tens of MB, and a miss per piece was most of the time.
  */
 static void find_repeats(const struct match_opts *o, const struct piece_src *src,
                          struct repeats *rep)
 {
-    size_t npieces = src->narena, mask = 1, nh = 0, cap = 0;
-    struct piece_walk w;
+    size_t npieces = src->narena, mask = 4, nh = 0, cap = 0;
+    const uint64_t *hv = src->hash;
     for (size_t i = 0; i < src->n; i++)
         npieces += src_piece(o, src, i);
-    while (mask < 4 * npieces)
+    while (mask < 16 * npieces)
         mask <<= 1;
-    uint8_t *cnt = xcalloc(mask, 1);
+    uint8_t *cnt = xcalloc(mask / 4, 1);
     mask--;
-    memset(&w, 0, sizeof(w));
-    while (next_piece(o, src, &w))
-        cnt[w.h & mask] += cnt[w.h & mask] < 2;
+    for (size_t i = 0; i < src->n; i++)
+        if (src_piece(o, src, i))
+            cnt_bump(cnt, pair_hash(&src->flows[i]) & mask);
+    for (size_t j = 0; j < src->narena; j++) {
+        if (j + 16 < src->narena)
+            __builtin_prefetch(&cnt[(hv[j + 16] & mask) >> 2], 1);
+        cnt_bump(cnt, hv[j] & mask);
+    }
     rep->h = NULL;
-    memset(&w, 0, sizeof(w));
-    while (next_piece(o, src, &w))
-        if (cnt[w.h & mask] > 1)
-            push_u64(&rep->h, &nh, &cap, w.h);
+    for (size_t i = 0; i < src->n; i++) {
+        uint64_t h = pair_hash(&src->flows[i]);
+        if (src_piece(o, src, i) && cnt_many(cnt, h & mask))
+            push_u64(&rep->h, &nh, &cap, h);
+    }
+    for (size_t j = 0; j < src->narena; j++) {
+        if (j + 16 < src->narena)
+            __builtin_prefetch(&cnt[(hv[j + 16] & mask) >> 2], 0);
+        if (cnt_many(cnt, hv[j] & mask))
+            push_u64(&rep->h, &nh, &cap, hv[j]);
+    }
     free(cnt);
     if (nh)
         qsort(rep->h, nh, sizeof(*rep->h), cmp_u64p);
