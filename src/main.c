@@ -26,6 +26,7 @@ static const struct command commands[] = {
     { "eval", cmd_eval, "measure identification against labelled downloads (lab/)" },
     { "scan", cmd_scan, "scanners: sources probing many hosts or ports (TRW, counts)" },
     { "services", cmd_services, "services that answered, against an authorised inventory" },
+    { "spam", cmd_spam, "spam sources: hosts sending mail to many mail servers" },
 };
 
 static const size_t ncommands = sizeof(commands) / sizeof(commands[0]);

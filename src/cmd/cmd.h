@@ -17,5 +17,6 @@ int cmd_eval(int argc, char **argv);
 int cmd_learn(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_services(int argc, char **argv);
+int cmd_spam(int argc, char **argv);
 
 #endif

@@ -4,6 +4,7 @@
  * parses options, feeds it flows and prints one row per scanner through query/rows.h.
  */
 #include "../analytics/scan.h"
+#include "../analytics/duration.h"
 #include "../analytics/evidence.h"
 #include "../core/err.h"
 #include "../core/fmt.h"
@@ -83,24 +84,11 @@ static int parse_prob(const char *name, const char *arg, double *out)
     return 0;
 }
 
-/* "90s", "30m", "1h", "2d" or plain seconds, to ms: 0, or -1 after saying why. */
+/* --window: 0, or -1 after saying why. */
 static int parse_window(const char *arg, uint64_t *ms)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(arg, &end, 10);
-    uint64_t unit = 1000;
-    if (!errno && end != arg && arg[0] != '-' && arg[0] != '+') {
-        if (*end == 's' || *end == 'm' || *end == 'h' || *end == 'd') {
-            unit = *end == 'm' ? 60000 : *end == 'h' ? 3600000 : *end == 'd' ? 86400000 : 1000;
-            end++;
-        }
-        if (!*end && v > 0 && v <= 3650ULL * 86400) {
-            *ms = v * unit;
-            if (*ms / unit == v && *ms <= 3650ULL * 86400000)
-                return 0;
-        }
-    }
+    if (duration_parse_ms(arg, ms) == 0)
+        return 0;
     fprintf(stderr, PROG ": --window needs a duration such as 30m, 1h or 3600, not '%s'\n", arg);
     return -1;
 }

@@ -128,4 +128,5 @@ def main():
             f.write(struct.pack("<IIII", sec, usec, len(frame), len(frame)) + frame)
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,298 @@
+/*
+ * flowsleuth spam: hosts that send mail to many mail servers (SMTP fan-out), the
+ * authorised relays excepted. The detector is src/analytics/spam.c; this file parses
+ * options, feeds it flows and prints one row per source through query/rows.h.
+ */
+#include "../analytics/spam.h"
+#include "../analytics/duration.h"
+#include "../analytics/evidence.h"
+#include "../core/err.h"
+#include "../core/fmt.h"
+#include "../core/units.h"
+#include "../core/xalloc.h"
+#include "../query/rows.h"
+#include "args.h"
+#include "cmd.h"
+#include "input.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROG          "flowsleuth spam"
+#define MAX_RELAY_ARG 64
+
+static const char usage_text[] =
+    "usage: flowsleuth spam [-o FORMAT] [--internal NET ...] [--mail-servers NET ...]\n"
+    "                       [--count N] [--window DURATION] [--ports LIST]\n"
+    "                       [--max-mem SIZE] [input options] [FILTER]\n"
+    "\n"
+    "Spam sources: hosts that contact many mail servers (TCP 25, 465, 587), one row each.\n"
+    "A host that sends its mail through the organisation's relays talks to one or two\n"
+    "servers; a spam bot or an unauthorised mail server talks to many.\n"
+    "\n" INPUT_HELP "  -o FORMAT        table (default), csv, tsv, json (one object a line)\n"
+    "  --internal NET   only sources inside NET (address or prefix; repeatable);\n"
+    "                   default: every source\n"
+    "  --mail-servers NET  the authorised relays (address or prefix; repeatable): not\n"
+    "                   counted as sources (sending to many servers is their job) nor as\n"
+    "                   servers (every client submits to them)\n"
+    "  --count N        distinct servers in one window that make a spam source\n"
+    "                   (default 10)\n"
+    "  --window DURATION   the window: 90s, 30m, 1h, 2d or seconds (default 1h)\n"
+    "  --ports LIST     the mail ports, comma-separated (default 25,465,587)\n"
+    "  --max-mem SIZE   memory for the mail flows held (72 bytes each; default 1Gi;\n"
+    "                   k M G: 1000, Ki Mi Gi: 1024; a plain number is MiB): past it the\n"
+    "                   command stops with an error (narrow -t or the filter)\n"
+    "  -h, --help       this help\n"
+    "\n"
+    "Columns: src, first, last (the source's mail flows; last is one millisecond past the\n"
+    "last packet, so that 'flowsleuth print -t FIRST..LAST EVIDENCE' shows them all),\n"
+    "servers (distinct), peak (the most distinct servers in one window), flows,\n"
+    "evidence (a filter selecting those flows).\n";
+
+struct spam_cli {
+    struct spam_opts so;
+    struct netlist internal, relays;
+    char *relay_text; /* the relays as given, for the evidence: "A B/N ..." */
+    int mode;
+};
+
+static int add_relay(struct spam_cli *c, const char *arg)
+{
+    if (strlen(arg) >= MAX_RELAY_ARG || netlist_add_net(&c->relays, arg) != 0) {
+        fprintf(stderr, PROG ": --mail-servers needs an address or prefix, not '%s'\n", arg);
+        return -1;
+    }
+    size_t old = c->relay_text ? strlen(c->relay_text) : 0, len = old + strlen(arg) + 2;
+    c->relay_text = xrealloc(c->relay_text, len);
+    snprintf(c->relay_text + old, len - old, "%s%s", old ? " " : "", arg);
+    return 0;
+}
+
+/* "25,465,587": 0, or -1 after saying why. */
+static int parse_ports(struct spam_cli *c, const char *arg)
+{
+    const char *p = arg;
+    c->so.nports = 0;
+    while (*p) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(p, &end, 10);
+        if (errno || end == p || *p == '-' || *p == '+' || v == 0 || v > 65535 ||
+            (*end && *end != ',') || c->so.nports == SPAM_MAX_PORTS) {
+            fprintf(stderr,
+                    PROG ": --ports needs 1 to %d ports 1..65535, comma-separated, not '%s'\n",
+                    SPAM_MAX_PORTS, arg);
+            return -1;
+        }
+        c->so.ports[c->so.nports++] = (uint16_t)v;
+        p = *end ? end + 1 : end;
+    }
+    if (c->so.nports)
+        return 0;
+    fprintf(stderr, PROG ": --ports needs at least one port\n");
+    return -1;
+}
+
+enum { O_INTERNAL = 1, O_RELAYS, O_COUNT, O_WINDOW, O_PORTS, O_MAXMEM, O_STATS };
+
+/* The options with a value: 0, or -1 after saying why. */
+static int value_opt(struct spam_cli *c, int opt, const char *arg)
+{
+    uint64_t v;
+    switch (opt) {
+    case O_INTERNAL:
+        if (netlist_add_net(&c->internal, arg) == 0)
+            return 0;
+        fprintf(stderr, PROG ": --internal needs an address or prefix, not '%s'\n", arg);
+        return -1;
+    case O_RELAYS:
+        return add_relay(c, arg);
+    case O_COUNT:
+        return arg_u32("spam", "--count", arg, 1, 100000000, &c->so.threshold);
+    case O_WINDOW:
+        if (duration_parse_ms(arg, &c->so.window_ms) == 0)
+            return 0;
+        fprintf(stderr, PROG ": --window needs a duration such as 30m, 1h or 3600, not '%s'\n",
+                arg);
+        return -1;
+    case O_PORTS:
+        return parse_ports(c, arg);
+    default:
+        if (units_parse_str(arg, 1 << 20, &v) == 0 && v > 0 && v <= SIZE_MAX) {
+            c->so.max_mem = (size_t)v;
+            return 0;
+        }
+        fprintf(stderr, PROG ": --max-mem needs a size such as 512Mi or 2G, not '%s'\n", arg);
+        return -1;
+    }
+}
+
+/* One option: -1 to go on, else an exit status. */
+static int spam_opt(struct spam_cli *c, struct input_opts *in, int opt, const char *arg)
+{
+    switch (opt) {
+    case 'o':
+        c->mode = rows_mode_parse(arg);
+        if (c->mode >= 0)
+            return -1;
+        fprintf(stderr, PROG ": unknown output format '%s' (table, csv, tsv, json)\n", arg);
+        return 2;
+    case O_STATS:
+        in->stats = 1;
+        return -1;
+    case 'h':
+        fputs(usage_text, stdout);
+        return 0;
+    case '?':
+        return arg_usage_hint("spam", usage_text);
+    default:
+        return value_opt(c, opt, arg) ? 2 : -1;
+    }
+}
+
+static int parse_args(int argc, char **argv, struct spam_cli *c, struct input_opts *in)
+{
+    static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
+                                              { "internal", required_argument, NULL, O_INTERNAL },
+                                              { "mail-servers", required_argument, NULL, O_RELAYS },
+                                              { "count", required_argument, NULL, O_COUNT },
+                                              { "window", required_argument, NULL, O_WINDOW },
+                                              { "ports", required_argument, NULL, O_PORTS },
+                                              { "max-mem", required_argument, NULL, O_MAXMEM },
+                                              { "stats", no_argument, NULL, O_STATS },
+                                              { NULL, 0, NULL, 0 } };
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, INPUT_OPTSTRING "o:h", longopts, NULL)) != -1) {
+        int used = input_opt(in, opt, optarg);
+        if (used < 0)
+            return 2;
+        if (used)
+            continue;
+        int rc = spam_opt(c, in, opt, optarg);
+        if (rc >= 0)
+            return rc;
+    }
+    if (input_filter_args(in, argc - optind, argv + optind) || input_prepare(in, PROG))
+        return 2;
+    return -1;
+}
+
+/* ---------------------------------------------------------------- output */
+
+static const char *const cols[] = {
+    "src", "first", "last", "servers", "peak", "flows", "evidence"
+};
+static const unsigned char numeric[] = { 0, 0, 0, 1, 1, 1, 0 };
+#define NCOLS (sizeof(cols) / sizeof(cols[0]))
+
+struct run {
+    struct spam *spam;
+    struct rows rows;
+    const struct spam_cli *cli;
+    char *filter; /* the user's filter on one line, or NULL */
+    int full;
+};
+
+/* The source's mail flows as a filter: the user's filter, the source, the ports, and
+ * not to the relays. */
+static void evidence(const struct run *r, const char *src, char *buf, size_t len)
+{
+    const struct spam_cli *c = r->cli;
+    size_t n = (size_t)snprintf(buf, len, "%s%s%ssrc ip %s and proto tcp and dst port in [",
+                                r->filter ? "(" : "", r->filter ? r->filter : "",
+                                r->filter ? ") and " : "", src);
+    for (size_t i = 0; i < c->so.nports && n < len; i++)
+        n += (size_t)snprintf(buf + n, len - n, "%s%u", i ? " " : "", c->so.ports[i]);
+    if (n < len)
+        n += (size_t)snprintf(buf + n, len - n, "]");
+    if (c->relay_text && n < len)
+        snprintf(buf + n, len - n, " and not dst ip in [%s]", c->relay_text);
+}
+
+static int emit(void *ctx, const struct spam_finding *f)
+{
+    struct run *r = ctx;
+    char src[FMT_ADDR_MAX], first[FMT_TIME_MAX], last[FMT_TIME_MAX];
+    char servers[16], peak[16], flows[24];
+    size_t evlen = (r->filter ? strlen(r->filter) : 0) +
+                   (r->cli->relay_text ? strlen(r->cli->relay_text) : 0) + 192;
+    char *ev = xmalloc(evlen);
+    fmt_addr(src, f->src, f->ipver);
+    fmt_time_ms(first, f->first);
+    fmt_time_ms(last, f->last + 1);
+    snprintf(servers, sizeof(servers), "%" PRIu32, f->servers);
+    snprintf(peak, sizeof(peak), "%" PRIu32, f->peak);
+    snprintf(flows, sizeof(flows), "%" PRIu64, f->flows);
+    evidence(r, src, ev, evlen);
+    const char *cells[NCOLS] = { src, first, last, servers, peak, flows, ev };
+    rows_add(&r->rows, cells);
+    free(ev);
+    return 0;
+}
+
+static int take(void *ctx, const struct flow *f)
+{
+    struct run *r = ctx;
+    if (spam_add(r->spam, f) == 0)
+        return 0;
+    r->full = 1;
+    return 1;
+}
+
+static int run_spam(struct spam_cli *c, struct input_opts *in)
+{
+    struct run r = { 0 };
+    r.spam = spam_new(&c->so);
+    r.cli = c;
+    r.filter = evidence_filter_line(in->filter_text);
+    int status = input_read(in, PROG, take, &r);
+    if (r.full) {
+        fprintf(stderr,
+                PROG ": more mail flows than --max-mem holds (%zu of %d bytes); narrow the "
+                     "time window (-t) or the filter, or raise --max-mem\n",
+                spam_flows(r.spam), SPAM_BYTES_PER_FLOW);
+        status = 1;
+    } else if (!in->open_failed) { /* inputs that did not open print no header */
+        rows_init(&r.rows, cols, numeric, NCOLS);
+        rows_stream(&r.rows, (enum rows_mode)c->mode, stdout);
+        spam_finish(r.spam, emit, &r);
+        rows_print(&r.rows, (enum rows_mode)c->mode, stdout);
+        rows_free(&r.rows);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fprintf(stderr, PROG ": stdout: write: %s\n", strerror(errno ? errno : EIO));
+            status = 1;
+        }
+    }
+    free(r.filter);
+    spam_free(r.spam);
+    return status;
+}
+
+int cmd_spam(int argc, char **argv)
+{
+    static const uint16_t mail_ports[] = { 25, 465, 587 };
+    struct spam_cli c = { 0 };
+    struct input_opts in = { 0 };
+    memcpy(c.so.ports, mail_ports, sizeof(mail_ports));
+    c.so.nports = sizeof(mail_ports) / sizeof(mail_ports[0]);
+    c.so.threshold = 10;
+    c.so.window_ms = 3600000;
+    c.so.max_mem = (size_t)1 << 30;
+    netlist_init(&c.internal);
+    netlist_init(&c.relays);
+    c.so.internal = &c.internal;
+    c.so.relays = &c.relays;
+    int status = parse_args(argc, argv, &c, &in);
+    if (status < 0)
+        status = run_spam(&c, &in);
+    netlist_free(&c.internal);
+    netlist_free(&c.relays);
+    free(c.relay_text);
+    input_free(&in);
+    return status;
+}
