@@ -1,0 +1,640 @@
+/*
+ * Suricata EVE reader (eve.h). jansson parses one line at a time (json_loadb), so a
+ * file of any size streams in the memory of one line; every value is type-checked
+ * before use, and a line that fails a check is counted, not fatal.
+ */
+#include "eve.h"
+
+#include "../core/fmt.h"
+#include "../core/xalloc.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct eve_slot {
+    uint32_t start, n; /* n == 0: empty */
+};
+
+void eve_init(struct eve *e)
+{
+    memset(e, 0, sizeof(*e));
+    e->cappool = 4096;
+    e->pool = xmalloc(e->cappool);
+    e->pool[0] = '\0';
+    e->npool = 1;
+}
+
+void eve_free(struct eve *e)
+{
+    free(e->alerts);
+    free(e->dns);
+    free(e->flows);
+    free(e->pool);
+    free(e->intern);
+    free(e->index);
+    memset(e, 0, sizeof(*e));
+}
+
+/* ---- strings ---- */
+
+/* Control characters become spaces: the text goes to terminals and tables, where a
+ * newline or an escape sequence from a rule does harm. */
+static char clean(char c)
+{
+    unsigned char u = (unsigned char)c;
+    if (u < 0x20 || u == 0x7f)
+        return ' ';
+    return c;
+}
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a, of the cleaned text */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)clean(s[i])) * 1099511628211ULL;
+    return h;
+}
+
+/* 1 when the pool's t is s (n bytes) cleaned. */
+static int same_text(const char *t, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i] != clean(s[i]))
+            return 0;
+    return t[n] == '\0';
+}
+
+static void intern_grow(struct eve *e)
+{
+    size_t cap = e->capintern ? e->capintern * 2 : 1024;
+    uint32_t *t = xcalloc(cap, sizeof(*t));
+    for (size_t i = 0; i < e->capintern; i++) {
+        uint32_t v = e->intern[i];
+        if (!v)
+            continue;
+        const char *s = e->pool + v - 1;
+        size_t j = hash_bytes(s, strlen(s)) & (cap - 1);
+        while (t[j])
+            j = (j + 1) & (cap - 1);
+        t[j] = v;
+    }
+    free(e->intern);
+    e->intern = t;
+    e->capintern = cap;
+}
+
+/* Append s (n bytes), cleaned, to the pool. */
+static uint32_t pool_add(struct eve *e, const char *s, size_t n)
+{
+    if (e->npool + n + 1 > UINT32_MAX)
+        return 0; /* pool full (4 GiB of distinct text): the empty string */
+    while (e->npool + n + 1 > e->cappool) {
+        e->cappool *= 2;
+        e->pool = xrealloc(e->pool, e->cappool);
+    }
+    uint32_t off = (uint32_t)e->npool;
+    for (size_t i = 0; i < n; i++)
+        e->pool[off + i] = clean(s[i]);
+    e->pool[off + n] = '\0';
+    e->npool += n + 1;
+    return off;
+}
+
+/* The pool offset of s (NUL-free, n bytes), added once. */
+static uint32_t intern(struct eve *e, const char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (2 * (e->ninterned + 1) > e->capintern)
+        intern_grow(e);
+    uint64_t h = hash_bytes(s, n);
+    size_t j = h & (e->capintern - 1);
+    for (; e->intern[j]; j = (j + 1) & (e->capintern - 1)) {
+        const char *t = e->pool + e->intern[j] - 1;
+        if (same_text(t, s, n))
+            return e->intern[j] - 1;
+    }
+    uint32_t off = pool_add(e, s, n);
+    if (off == 0)
+        return 0;
+    e->intern[j] = off + 1;
+    e->ninterned++;
+    return off;
+}
+
+/* ---- field readers: 0, or -1 when the field is present with a wrong type or value;
+ * a missing field leaves *out as it was and returns 1. */
+
+static int get_str(const json_t *o, const char *key, const char **out, size_t *len)
+{
+    const json_t *v = json_object_get(o, key);
+    if (!v)
+        return 1;
+    if (!json_is_string(v))
+        return -1;
+    *out = json_string_value(v);
+    *len = json_string_length(v);
+    return 0;
+}
+
+static int get_uint(const json_t *o, const char *key, uint64_t max, uint64_t *out)
+{
+    const json_t *v = json_object_get(o, key);
+    if (!v)
+        return 1;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > max)
+        return -1;
+    *out = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+static int take_digits(const char **p, int n, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < n; i++) {
+        char c = (*p)[i];
+        if (c < '0' || c > '9')
+            return -1;
+        v = v * 10 + (unsigned)(c - '0');
+    }
+    *p += n;
+    *out = v;
+    return 0;
+}
+
+static int take_char(const char **p, char c)
+{
+    if (**p != c)
+        return -1;
+    (*p)++;
+    return 0;
+}
+
+/* ".123456": milliseconds (digits past the third dropped); none is 0. */
+static int take_fraction(const char **p, unsigned *ms)
+{
+    *ms = 0;
+    if (**p != '.')
+        return 0;
+    (*p)++;
+    int n = 0;
+    for (; **p >= '0' && **p <= '9'; (*p)++, n++)
+        if (n < 3)
+            *ms = *ms * 10 + (unsigned)(**p - '0');
+    for (int k = n; k < 3; k++)
+        *ms *= 10;
+    return n ? 0 : -1;
+}
+
+/* "Z", "+0100", "-05:00" or nothing (UTC): the offset in ms. */
+static int take_offset(const char **p, int64_t *off)
+{
+    *off = 0;
+    if (**p == 'Z') {
+        (*p)++;
+        return 0;
+    }
+    if (**p != '+' && **p != '-')
+        return 0;
+    int64_t sign = **p == '-' ? -1 : 1;
+    unsigned h, m;
+    (*p)++;
+    if (take_digits(p, 2, &h) != 0)
+        return -1;
+    if (**p == ':')
+        (*p)++;
+    if (take_digits(p, 2, &m) != 0 || h > 23 || m > 59)
+        return -1;
+    *off = sign * (int64_t)(h * 60 + m) * 60000;
+    return 0;
+}
+
+int eve_parse_time(const char *s, int64_t *ms)
+{
+    unsigned y, mo, d, h, mi, sec, frac;
+    int64_t off;
+    const char *p = s;
+    if (take_digits(&p, 4, &y) || take_char(&p, '-') || take_digits(&p, 2, &mo) ||
+        take_char(&p, '-') || take_digits(&p, 2, &d) || take_char(&p, 'T') ||
+        take_digits(&p, 2, &h) || take_char(&p, ':') || take_digits(&p, 2, &mi) ||
+        take_char(&p, ':') || take_digits(&p, 2, &sec))
+        return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return -1;
+    if (take_fraction(&p, &frac) || take_offset(&p, &off) || *p)
+        return -1;
+    int64_t secs = days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + sec;
+    *ms = secs * 1000 + frac - off;
+    return 0;
+}
+
+static int get_time(const json_t *o, const char *key, int64_t *ms)
+{
+    const char *s;
+    size_t len;
+    if (get_str(o, key, &s, &len) != 0 || len > 64)
+        return -1;
+    return eve_parse_time(s, ms);
+}
+
+/* EVE's proto: a name ("TCP", "IPv6-ICMP") or a number, as a string or an integer. */
+static int parse_proto(const json_t *v, uint8_t *out)
+{
+    static const struct {
+        const char *name;
+        uint8_t num;
+    } names[] = { { "TCP", 6 },     { "UDP", 17 },   { "ICMP", 1 },  { "IPv6-ICMP", 58 },
+                  { "ICMPv6", 58 }, { "SCTP", 132 }, { "GRE", 47 },  { "ESP", 50 },
+                  { "AH", 51 },     { "IGMP", 2 },   { "OSPF", 89 }, { "IPv6", 41 } };
+    if (json_is_integer(v)) {
+        json_int_t n = json_integer_value(v);
+        if (n < 0 || n > 255)
+            return -1;
+        *out = (uint8_t)n;
+        return 0;
+    }
+    if (!json_is_string(v))
+        return -1;
+    const char *s = json_string_value(v);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcasecmp(s, names[i].name) == 0) {
+            *out = names[i].num;
+            return 0;
+        }
+    }
+    char *end;
+    unsigned long n = strtoul(s, &end, 10);
+    if (end == s || *end || n > 255)
+        return -1;
+    *out = (uint8_t)n;
+    return 0;
+}
+
+/* The 5-tuple of an event into a flow key (addresses are required; ports are 0 when
+ * absent; ICMP type and code as the flow record keeps them). */
+static int get_tuple(const json_t *o, struct flow *k)
+{
+    const char *s, *d;
+    size_t ls, ld;
+    int vs, vd;
+    uint64_t sp = 0, dp = 0, type = 0, code = 0;
+    memset(k, 0, sizeof(*k));
+    if (get_str(o, "src_ip", &s, &ls) != 0 || get_str(o, "dest_ip", &d, &ld) != 0 ||
+        parse_addr(s, k->src, &vs) != 0 || parse_addr(d, k->dst, &vd) != 0 || vs != vd)
+        return -1;
+    const json_t *pv = json_object_get(o, "proto");
+    if (!pv || parse_proto(pv, &k->proto) != 0)
+        return -1;
+    if (get_uint(o, "src_port", 65535, &sp) < 0 || get_uint(o, "dest_port", 65535, &dp) < 0 ||
+        get_uint(o, "icmp_type", 255, &type) < 0 || get_uint(o, "icmp_code", 255, &code) < 0)
+        return -1;
+    k->ipver = (uint8_t)vs;
+    k->sport = (uint16_t)sp;
+    k->dport = (uint16_t)dp;
+    if (k->proto == 1 || k->proto == 58) {
+        k->sport = 0;
+        k->dport = (uint16_t)(type << 8 | code);
+    }
+    return 0;
+}
+
+/* community_id when Suricata wrote one (it must then be a v1 id), else computed from
+ * the tuple with this process's seed. */
+static int get_cid(struct eve *e, const json_t *o, const struct flow *k, uint8_t cid[CID_DIGEST])
+{
+    const char *s;
+    size_t len;
+    int r = get_str(o, "community_id", &s, &len);
+    if (r < 0)
+        return -1;
+    if (r == 0)
+        return cid_parse(s, len, cid);
+    cid_digest(k, cid_seed(), cid);
+    e->cid_made++;
+    return 0;
+}
+
+/* ---- events ---- */
+
+#define GROW(arr, n, cap)                                    \
+    do {                                                     \
+        if ((n) == (cap)) {                                  \
+            (cap) = (cap) ? (cap)*2 : 1024;                  \
+            (arr) = xrealloc((arr), (cap) * sizeof(*(arr))); \
+        }                                                    \
+    } while (0)
+
+static int take_alert(struct eve *e, const json_t *o)
+{
+    struct eve_alert a = { .severity = 255 };
+    struct flow k;
+    const json_t *al = json_object_get(o, "alert");
+    const char *sig = "", *cat = "";
+    size_t lsig = 0, lcat = 0;
+    uint64_t sid = 0, sev = 255;
+    if (!json_is_object(al) || get_time(o, "timestamp", &a.ts_ms) != 0 || get_tuple(o, &k) != 0 ||
+        get_cid(e, o, &k, a.cid) != 0)
+        return -1;
+    if (get_str(al, "signature", &sig, &lsig) < 0 || get_str(al, "category", &cat, &lcat) < 0 ||
+        get_uint(al, "signature_id", UINT32_MAX, &sid) < 0 ||
+        get_uint(al, "severity", 255, &sev) < 0)
+        return -1;
+    if (e->nalerts >= UINT32_MAX - 1)
+        return -1;
+    memcpy(a.src, k.src, 16);
+    memcpy(a.dst, k.dst, 16);
+    a.sport = k.sport;
+    a.dport = k.dport;
+    a.proto = k.proto;
+    a.ipver = k.ipver;
+    a.sid = (uint32_t)sid;
+    a.severity = (uint8_t)sev;
+    a.signature = intern(e, sig, lsig);
+    a.category = intern(e, cat, lcat);
+    GROW(e->alerts, e->nalerts, e->capalerts);
+    e->alerts[e->nalerts++] = a;
+    return 0;
+}
+
+static int take_flow(struct eve *e, const json_t *o)
+{
+    struct eve_flowev fe = { 0 };
+    struct flow k;
+    const json_t *fl = json_object_get(o, "flow");
+    if (!json_is_object(fl) || get_time(fl, "start", &fe.start_ms) != 0 ||
+        get_time(fl, "end", &fe.end_ms) != 0 || get_tuple(o, &k) != 0 ||
+        get_cid(e, o, &k, fe.cid) != 0)
+        return -1;
+    if (get_uint(fl, "bytes_toserver", UINT64_MAX, &fe.bytes_toserver) < 0 ||
+        get_uint(fl, "bytes_toclient", UINT64_MAX, &fe.bytes_toclient) < 0)
+        return -1;
+    GROW(e->flows, e->nflows, e->capflows);
+    e->flows[e->nflows++] = fe;
+    return 0;
+}
+
+/* One answer object {rrname, rrtype, rdata}; answers without rdata (SOA, ...) are
+ * left out, a mistyped one spoils the event. */
+static int take_answer(struct eve *e, const json_t *a, int64_t ts)
+{
+    const char *name, *type, *data;
+    size_t ln, lt, ld;
+    if (!json_is_object(a))
+        return -1;
+    int rn = get_str(a, "rrname", &name, &ln), rt = get_str(a, "rrtype", &type, &lt);
+    int rd = get_str(a, "rdata", &data, &ld);
+    if (rn < 0 || rt < 0 || rd < 0)
+        return -1;
+    if (rn || rt || rd)
+        return 0;
+    GROW(e->dns, e->ndns, e->capdns);
+    struct eve_dns *d = &e->dns[e->ndns++];
+    d->ts_ms = ts;
+    d->rrname = intern(e, name, ln);
+    d->rrtype = intern(e, type, lt);
+    d->rdata = intern(e, data, ld);
+    return 0;
+}
+
+/* DNS log v2 and v3: dns.answers[]; v1: the event is one answer (dns.type "answer");
+ * queries carry no answer and are kept as nothing. */
+static int take_dns(struct eve *e, const json_t *o)
+{
+    int64_t ts;
+    const json_t *d = json_object_get(o, "dns");
+    if (!json_is_object(d) || get_time(o, "timestamp", &ts) != 0)
+        return -1;
+    const json_t *ans = json_object_get(d, "answers");
+    if (ans) {
+        if (!json_is_array(ans))
+            return -1;
+        size_t keep = e->ndns;
+        for (size_t i = 0; i < json_array_size(ans); i++) {
+            if (take_answer(e, json_array_get(ans, i), ts) != 0) {
+                e->ndns = keep; /* the event is skipped whole */
+                return -1;
+            }
+        }
+        return 0;
+    }
+    const char *type;
+    size_t lt;
+    if (get_str(d, "type", &type, &lt) == 0 && strcmp(type, "answer") == 0)
+        return take_answer(e, d, ts);
+    return 0;
+}
+
+static int blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+            return 0;
+    return 1;
+}
+
+void eve_line(struct eve *e, const char *line, size_t len)
+{
+    if (blank(line, len))
+        return;
+    e->lines++;
+    if (len > EVE_LINE_MAX) {
+        e->skipped[EVE_SKIP_LONG]++;
+        return;
+    }
+    json_error_t je;
+    json_t *o = json_loadb(line, len, 0, &je);
+    if (!o) {
+        e->skipped[json_error_code(&je) == json_error_invalid_utf8 ? EVE_SKIP_UTF8
+                                                                   : EVE_SKIP_JSON]++;
+        return;
+    }
+    const json_t *t = json_is_object(o) ? json_object_get(o, "event_type") : NULL;
+    const char *type = json_is_string(t) ? json_string_value(t) : NULL;
+    int rc = 0;
+    if (!type)
+        e->skipped[EVE_SKIP_NOT_EVENT]++;
+    else if (strcmp(type, "alert") == 0)
+        rc = take_alert(e, o);
+    else if (strcmp(type, "flow") == 0)
+        rc = take_flow(e, o);
+    else if (strcmp(type, "dns") == 0)
+        rc = take_dns(e, o);
+    else
+        e->other++;
+    if (rc != 0)
+        e->skipped[EVE_SKIP_FIELD]++;
+    json_decref(o);
+}
+
+/* Every complete line of buf[0..len): the bytes used. *skipping: the first line is the
+ * tail of one that was too long (counted already). */
+static size_t take_lines(struct eve *e, const char *buf, size_t len, int *skipping)
+{
+    size_t pos = 0;
+    const char *nl;
+    while ((nl = memchr(buf + pos, '\n', len - pos)) != NULL) {
+        size_t n = (size_t)(nl - (buf + pos));
+        if (*skipping)
+            *skipping = 0;
+        else
+            eve_line(e, buf + pos, n);
+        pos += n + 1;
+    }
+    return pos;
+}
+
+int eve_read(struct eve *e, FILE *fp)
+{
+    /* One line and its newline fit; a buffer full without a newline is a line too long,
+     * whose rest is dropped up to the next newline. */
+    size_t cap = (size_t)EVE_LINE_MAX + 1, len = 0, got;
+    char *buf = xmalloc(cap);
+    int skipping = 0;
+    while ((got = fread(buf + len, 1, cap - len, fp)) > 0) {
+        len += got;
+        size_t used = take_lines(e, buf, len, &skipping);
+        memmove(buf, buf + used, len - used);
+        len -= used;
+        if (len == cap) {
+            if (!skipping) {
+                e->lines++;
+                e->skipped[EVE_SKIP_LONG]++;
+            }
+            skipping = 1;
+            len = 0;
+        }
+    }
+    if (len && !skipping)
+        eve_line(e, buf, len);
+    int rc = ferror(fp) ? -(errno ? errno : EIO) : 0;
+    free(buf);
+    return rc;
+}
+
+int eve_load(struct eve *e, const char *path, struct fs_err *err)
+{
+    FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!fp)
+        return fs_err_set(err, -errno, -1, "%s: %s", path, strerror(errno));
+    errno = 0;
+    int rc = eve_read(e, fp);
+    if (fp != stdin)
+        fclose(fp);
+    if (rc != 0)
+        return fs_err_set(err, rc, -1, "%s: read: %s", path, fs_strerror(rc));
+    return 0;
+}
+
+/* ---- the index ---- */
+
+static int alert_cmp(const void *pa, const void *pb)
+{
+    const struct eve_alert *a = pa, *b = pb;
+    int c = memcmp(a->cid, b->cid, CID_DIGEST);
+    if (c)
+        return c;
+    return (a->ts_ms > b->ts_ms) - (a->ts_ms < b->ts_ms);
+}
+
+/* A SHA-1 digest is uniform already: its first bytes are the hash. */
+static size_t slot_of(const uint8_t cid[CID_DIGEST], size_t mask)
+{
+    uint64_t h;
+    memcpy(&h, cid, sizeof(h));
+    return (size_t)h & mask;
+}
+
+void eve_index(struct eve *e)
+{
+    if (e->nalerts > 1)
+        qsort(e->alerts, e->nalerts, sizeof(*e->alerts), alert_cmp);
+    size_t groups = 0;
+    for (size_t i = 0; i < e->nalerts; i++)
+        groups += i == 0 || memcmp(e->alerts[i].cid, e->alerts[i - 1].cid, CID_DIGEST) != 0;
+    size_t cap = 16;
+    while (cap < 2 * groups)
+        cap *= 2;
+    free(e->index);
+    e->index = xcalloc(cap, sizeof(*e->index));
+    e->capindex = cap;
+    for (size_t i = 0; i < e->nalerts;) {
+        size_t j = i + 1;
+        while (j < e->nalerts && memcmp(e->alerts[j].cid, e->alerts[i].cid, CID_DIGEST) == 0)
+            j++;
+        size_t s = slot_of(e->alerts[i].cid, cap - 1);
+        while (e->index[s].n)
+            s = (s + 1) & (cap - 1);
+        e->index[s].start = (uint32_t)i;
+        e->index[s].n = (uint32_t)(j - i);
+        i = j;
+    }
+}
+
+unsigned eve_join(const struct eve *e, const uint8_t cid[CID_DIGEST], int64_t from_ms,
+                  int64_t to_ms, struct eve_hit *hit)
+{
+    hit->n = 0;
+    hit->best = NULL;
+    if (!e->index)
+        return 0;
+    size_t mask = e->capindex - 1, s = slot_of(cid, mask);
+    for (; e->index[s].n; s = (s + 1) & mask)
+        if (memcmp(e->alerts[e->index[s].start].cid, cid, CID_DIGEST) == 0)
+            break;
+    if (!e->index[s].n)
+        return 0;
+    const struct eve_alert *a = e->alerts + e->index[s].start;
+    size_t lo = 0, hi = e->index[s].n, n = hi;
+    while (lo < hi) { /* the first alert at or after from_ms */
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid].ts_ms < from_ms)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < n && a[i].ts_ms <= to_ms; i++) {
+        hit->n++;
+        if (!hit->best || a[i].severity < hit->best->severity)
+            hit->best = &a[i];
+    }
+    return hit->n;
+}
+
+unsigned eve_join_flow(const struct eve *e, const struct flow *f, int64_t slack_ms,
+                       struct eve_hit *hit)
+{
+    uint8_t d[CID_DIGEST];
+    if (!e->nalerts) {
+        hit->n = 0;
+        hit->best = NULL;
+        return 0;
+    }
+    cid_digest(f, cid_seed(), d);
+    return eve_join(e, d, (int64_t)f->first - slack_ms, (int64_t)f->last + slack_ms, hit);
+}
+
+unsigned long long eve_skips_text(const struct eve *e, char *buf, size_t size)
+{
+    static const char *const why[EVE_NSKIP] = { "too long", "not UTF-8", "not JSON", "not an event",
+                                                "bad or missing field" };
+    unsigned long long total = 0;
+    for (int i = 0; i < EVE_NSKIP; i++)
+        total += e->skipped[i];
+    if (size)
+        buf[0] = '\0';
+    if (!total || !size)
+        return total;
+    size_t n =
+        (size_t)snprintf(buf, size, "eve: %llu line%s skipped:", total, total == 1 ? "" : "s");
+    const char *sep = " ";
+    for (int i = 0; i < EVE_NSKIP && n < size; i++) {
+        if (!e->skipped[i])
+            continue;
+        n += (size_t)snprintf(buf + n, size - n, "%s%llu %s", sep, e->skipped[i], why[i]);
+        sep = ", ";
+    }
+    return total;
+}
