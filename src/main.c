@@ -19,6 +19,8 @@ static const struct command commands[] = {
     { "print", cmd_print, "print flow records as table, csv, tsv, json or a user format" },
     { "stats", cmd_stats, "top-N statistics by a key (address, subnet, port, ...)" },
     { "count", cmd_count, "time series: flows, bytes, packets per time bin" },
+    { "baseline", cmd_baseline, "learn the hour-of-week profile of flows, bytes, packets" },
+    { "anomaly", cmd_anomaly, "spikes, drops and gaps against a baseline profile" },
     { "catalog", cmd_catalog, "build and inspect the catalogue of known downloads" },
     { "match", cmd_match, "identify downloads: flows against the catalogue" },
     { "inventory", cmd_inventory, "per host: packages and versions its downloads reveal" },

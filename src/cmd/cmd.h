@@ -10,6 +10,8 @@ int cmd_print(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_count(int argc, char **argv);
+int cmd_baseline(int argc, char **argv);
+int cmd_anomaly(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_match(int argc, char **argv);
 int cmd_inventory(int argc, char **argv);

@@ -6,12 +6,19 @@
  *   fsgen download OUT.pcap --size BYTES [options]
  *       one HTTP-like TCP connection as a server-side capture sees it, with downstream
  *       loss (retransmissions), sequence wrap and keep-alive exchanges
+ *   fsgen series OUT --weeks W [--spike H] [--drop H] [--gap H] [options]
+ *       flow records (not packets) straight into a flowsleuth store: weeks of traffic
+ *       with a diurnal and a weekly shape and injected anomalies, for baseline/anomaly
  *
  * Output is classic pcap (little-endian header, microsecond timestamps, LINKTYPE_ETHERNET)
  * written by hand. Everything derives from --seed through a private xorshift64* generator
  * and integer arithmetic only, so a given command line gives the same bytes on every
- * machine. OUT may be "-" for stdout. Only libc is used.
+ * machine. OUT may be "-" for stdout. The pcap modes use only libc; series writes
+ * through flowsleuth's store writer.
  */
+#include "../../src/core/flow.h"
+#include "../../src/store/store.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -1391,22 +1398,180 @@ static int cmd_download(int argc, char **argv)
     return 0;
 }
 
+/* ================================================================ series */
+
+/*
+ * Flows per hour = peak x diurnal(hour) x weekly(day) (per mille each) x a noise of
+ * +-5 %, all in integers; an hour named by --spike gets 5 times its flows, --drop a
+ * fifth, --gap none. Every flow lies inside its hour (under a second long), so counts
+ * per hour are exact. Times are UTC; --start must be a Monday 00:00.
+ */
+#define SERIES_MAX_ANOM 32
+
+static const uint32_t diurnal_pm[24] = { 200,  200,  200,  200,  200,  200,  400,  600,
+                                         850,  1000, 1000, 1000, 1000, 1000, 1000, 1000,
+                                         1000, 850,  650,  500,  400,  350,  300,  250 };
+static const uint32_t weekly_pm[7] = { 1000, 1000, 1000, 1000, 1000, 450, 400 }; /* Mon.. */
+
+struct series_anom {
+    uint64_t hour;
+    char kind; /* 's' spike, 'd' drop, 'g' gap */
+};
+
+struct series {
+    uint64_t start_s, weeks, peak, seed;
+    struct series_anom an[SERIES_MAX_ANOM];
+    size_t nan;
+};
+
+static void usage_series(FILE *fp)
+{
+    fprintf(fp, "fsgen series OUT --weeks W [options]\n"
+                "  OUT            a flowsleuth store: a folder (ending in /) or one file\n"
+                "  --weeks W      weeks of flows (default 5)\n"
+                "  --start EPOCH  first hour, a Monday 00:00 UTC in seconds (default\n"
+                "                 1759708800 = 2025-10-06)\n"
+                "  --peak N       flows in a busy weekday hour (default 200)\n"
+                "  --spike H      hour H (counted from the start) gets 5x its flows; repeatable\n"
+                "  --drop H       hour H gets a fifth of its flows; repeatable\n"
+                "  --gap H        hour H gets no flows; repeatable\n"
+                "  --seed S       (default 1)\n"
+                "Prints one line per injected anomaly: KIND EPOCH_MS FLOWS_WITHOUT_IT\n");
+}
+
+/* Flows of hour h without anomalies. */
+static uint64_t series_norm(const struct series *g, uint64_t h, uint64_t *rng)
+{
+    uint64_t day = (g->start_s / 86400 + h / 24 + 3) % 7; /* 0 = Monday */
+    uint64_t lam = g->peak * diurnal_pm[h % 24] * weekly_pm[day] / 1000000;
+    return lam * (950 + rng_below(rng, 101)) / 1000;
+}
+
+static char series_kind(const struct series *g, uint64_t h)
+{
+    for (size_t i = 0; i < g->nan; i++)
+        if (g->an[i].hour == h)
+            return g->an[i].kind;
+    return 0;
+}
+
+static void series_flow(struct flow *f, uint64_t t0, uint64_t slot_ms, uint64_t i, uint64_t *r)
+{
+    uint8_t v4[4] = { 10, 0, (uint8_t)(i % 4), (uint8_t)rng_range(r, 1, 250) };
+    memset(f, 0, sizeof(*f));
+    flow_addr_from_v4(f->src, v4);
+    v4[0] = 192;
+    v4[1] = 0;
+    v4[2] = 2;
+    v4[3] = (uint8_t)rng_range(r, 1, 50);
+    flow_addr_from_v4(f->dst, v4);
+    f->ipver = 4;
+    f->proto = 6;
+    f->sport = (uint16_t)rng_range(r, 1024, 65000);
+    f->dport = rng_below(r, 4) ? 443 : 80;
+    f->first = t0 + i * slot_ms + rng_below(r, slot_ms / 2);
+    f->last = f->first + rng_range(r, 50, 900);
+    f->packets = rng_range(r, 3, 5);
+    f->rpackets = rng_range(r, 4, 6);
+    f->bytes = rng_range(r, 300, 500);
+    f->rbytes = rng_range(r, 4000, 6000);
+    f->flags = F_SYN | F_ACK | F_FIN;
+    f->rflags = F_SYN | F_ACK | F_FIN;
+}
+
+static int series_write(const struct series *g, const char *out, uint64_t *total)
+{
+    struct store_writer *w;
+    struct store_wopts wo = { .codec = STORE_LZ4, .bin_secs = 86400 };
+    struct fs_err err = { 0 };
+    uint64_t rng = rng_seeded(g->seed, 15);
+    if (store_writer_open(&w, out, &wo, &err) != 0)
+        die("cannot open the store", err.msg);
+    for (uint64_t h = 0; h < g->weeks * 168; h++) {
+        uint64_t n = series_norm(g, h, &rng), t0 = (g->start_s + h * 3600) * 1000;
+        char k = series_kind(g, h);
+        if (k)
+            printf("%s %" PRIu64 " %" PRIu64 "\n",
+                   k == 's'   ? "spike"
+                   : k == 'd' ? "drop"
+                              : "gap",
+                   t0, n);
+        n = k == 's' ? n * 5 : k == 'd' ? n / 5 : k == 'g' ? 0 : n;
+        for (uint64_t i = 0; i < n; i++) {
+            struct flow f;
+            series_flow(&f, t0, 3600000 / n, i, &rng);
+            if (store_writer_add(w, &f, &err) != 0)
+                die("write", err.msg);
+        }
+        *total += n;
+    }
+    if (store_writer_close(w, &err) != 0)
+        die("close", err.msg);
+    return 0;
+}
+
+static int cmd_series(int argc, char **argv)
+{
+    struct series g = { .start_s = 1759708800, .weeks = 5, .peak = 200, .seed = 1 };
+    const char *out = NULL;
+    uint64_t total = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int kind = strcmp(a, "--spike") == 0  ? 's'
+                   : strcmp(a, "--drop") == 0 ? 'd'
+                   : strcmp(a, "--gap") == 0  ? 'g'
+                                              : 0;
+        if (kind) {
+            if (g.nan == SERIES_MAX_ANOM)
+                die("too many anomalies", NULL);
+            g.an[g.nan].kind = (char)kind;
+            g.an[g.nan++].hour = parse_u64(a, need_val(argc, argv, &i));
+        } else if (strcmp(a, "--weeks") == 0) {
+            g.weeks = parse_u64(a, need_val(argc, argv, &i));
+        } else if (strcmp(a, "--start") == 0) {
+            g.start_s = parse_u64(a, need_val(argc, argv, &i));
+        } else if (strcmp(a, "--peak") == 0) {
+            g.peak = parse_u64(a, need_val(argc, argv, &i));
+        } else if (strcmp(a, "--seed") == 0) {
+            g.seed = parse_u64(a, need_val(argc, argv, &i));
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage_series(stdout);
+            return 0;
+        } else if (a[0] == '-' && a[1]) {
+            die("unknown option", a);
+        } else {
+            out = a;
+        }
+    }
+    if (!out || g.weeks == 0 || g.weeks > 520 || g.peak == 0 || g.peak > 1000000)
+        die("usage: fsgen series OUT --weeks W (fsgen series --help)", NULL);
+    if ((g.start_s / 86400 + 3) % 7 != 0 || g.start_s % 86400)
+        die("--start must be a Monday 00:00 UTC", NULL);
+    series_write(&g, out, &total);
+    fprintf(stderr, "fsgen series: flows=%" PRIu64 " hours=%" PRIu64 "\n", total, g.weeks * 168);
+    return 0;
+}
+
 /* ================================================================ main */
 
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         FILE *fp = argc < 2 ? stderr : stdout;
-        fprintf(fp, "usage: fsgen mix|download OUT.pcap [options]   (fsgen CMD --help)\n\n");
+        fprintf(fp, "usage: fsgen mix|download|series OUT [options]   (fsgen CMD --help)\n\n");
         usage_mix(fp);
         fprintf(fp, "\n");
         usage_download(fp);
+        fprintf(fp, "\n");
+        usage_series(fp);
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "mix") == 0)
         return cmd_mix(argc - 1, argv + 1);
     if (strcmp(argv[1], "download") == 0)
         return cmd_download(argc - 1, argv + 1);
-    fprintf(stderr, "%s: unknown command '%s' (mix, download)\n", prog, argv[1]);
+    if (strcmp(argv[1], "series") == 0)
+        return cmd_series(argc - 1, argv + 1);
+    fprintf(stderr, "%s: unknown command '%s' (mix, download, series)\n", prog, argv[1]);
     return 2;
 }

@@ -1,0 +1,99 @@
+#!/bin/sh
+# baseline and anomaly on a generated store (fsgen series: 5 weeks of flows with a
+# diurnal and a weekly shape, +-5 % noise, and injected anomalies): learned over all 5
+# weeks (the medians must shrug off the anomalies inside them), every injected spike,
+# drop and gap is found in its hour with its kind and nothing anywhere else; the
+# evidence re-run by print shows the flows counted; per-subnet keys; fewer weeks than
+# --min-weeks refused; a corrupt profile named by file, line and field; bad options.
+. "$(dirname "$0")/lib.sh"
+
+[ -x "$FS_GEN" ] || fail "fsgen not built ($FS_GEN)"
+# Hours from Monday 2025-10-06 00:00 UTC: Fri 12:00 of week 2, then in week 5 Tue
+# 10:00, Wed 14:00, Thu 09:00 and Sat 13:00.
+"$FS_GEN" series "$T/s/" --weeks 5 --seed 7 --spike 276 --spike 706 --drop 734 \
+    --gap 753 --spike 805 >"$T/truth" 2>"$T/gen.err" || fail "fsgen series: $(cat "$T/gen.err")"
+[ "$(wc -l <"$T/truth")" = 5 ] || fail "fsgen truth: $(cat "$T/truth")"
+
+# iso MS: the ISO form anomaly prints for a bin start.
+iso() {
+    date -u -d "@$(($1 / 1000))" +%Y-%m-%dT%H:%M:%S.000Z
+}
+while read -r kind ms n; do
+    echo "$(iso "$ms") $kind"
+done <"$T/truth" | sort >"$T/want"
+
+fs baseline -r "$T/s" -w "$T/p" 2>"$T/bl.err" || fail "baseline: $(cat "$T/bl.err")"
+grep -q '1 key(s), 5 week(s) of 840 bins' "$T/bl.err" || fail "baseline said: $(cat "$T/bl.err")"
+head -n 1 "$T/p" | grep -qx 'flowsleuth-baseline 1' || fail "profile header: $(head -n 1 "$T/p")"
+[ "$(grep -c '^all ' "$T/p")" = 168 ] || fail "168 slots expected"
+
+fs anomaly -r "$T/s" -b "$T/p" -o csv >"$T/a.csv" || fail "anomaly"
+head -n 1 "$T/a.csv" | grep -qx 'bin,key,metric,value,expected,low,high,score,kind,first,last,evidence' ||
+    fail "columns: $(head -n 1 "$T/a.csv")"
+# Every finding is in an injected hour: the flows row with the injected kind.
+tail -n +2 "$T/a.csv" | awk -F, '$3 == "flows" { print $1, $9 }' | sort >"$T/got"
+expect_same "$T/want" "$T/got" "flows findings"
+tail -n +2 "$T/a.csv" | cut -d, -f1 | sort -u >"$T/bins"
+cut -d' ' -f1 "$T/want" | sort -u | diff - "$T/bins" >/dev/null || fail "findings outside the injected hours: $(cat "$T/bins")"
+# A gap is one row (flows), not three drops.
+[ "$(grep -c ',gap,' "$T/a.csv")" = 1 ] || fail "gap rows: $(grep ',gap,' "$T/a.csv")"
+grep ',gap,' "$T/a.csv" | grep -q '^[^,]*,all,flows,0,' || fail "gap row: $(grep ',gap,' "$T/a.csv")"
+
+# The spike's evidence re-run by print: exactly the flows counted.
+row=$(grep ',spike,' "$T/a.csv" | grep ',flows,' | head -n 1)
+value=$(echo "$row" | cut -d, -f4)
+first=$(echo "$row" | cut -d, -f10)
+last=$(echo "$row" | cut -d, -f11)
+ev=$(echo "$row" | cut -d, -f12-)
+n=$(fs print -r "$T/s" -t "$first..$last" -o csv "$ev" | tail -n +2 | wc -l)
+[ "$n" = "$value" ] || fail "evidence '$ev' re-run gives $n flows, the row says $value"
+
+# -t: only whole bins in the window are judged (week 5 from Tuesday on: four findings).
+fs anomaly -r "$T/s" -b "$T/p" -o csv -t 2025-11-04T00:00..2025-11-10T00:00 |
+    tail -n +2 | awk -F, '$3 == "flows" { print $1, $9 }' >"$T/got5"
+[ "$(wc -l <"$T/got5")" = 4 ] || fail "-t week 5: $(cat "$T/got5")"
+
+# Per subnet: four /24 keys; the gap hour is a gap for each.
+fs baseline -r "$T/s" --by srcnet/24 -w "$T/pn" 2>/dev/null || fail "baseline --by srcnet/24"
+grep -q '^by srcnet/24/64$' "$T/pn" || fail "by line"
+[ "$(grep -c '^10\.0\.[0-3]\.0/24 ' "$T/pn")" = 672 ] || fail "4 x 168 subnet slots expected"
+fs anomaly -r "$T/s" -b "$T/pn" -o csv >"$T/an.csv" || fail "anomaly per subnet"
+[ "$(grep -c ',gap,' "$T/an.csv")" = 4 ] || fail "subnet gaps: $(grep ',gap,' "$T/an.csv")"
+grep ',gap,' "$T/an.csv" | grep -q 'and src net 10.0.2.0/24$' || fail "subnet evidence"
+tail -n +2 "$T/an.csv" | cut -d, -f1 | sort -u | diff - "$T/bins" >/dev/null ||
+    fail "subnet findings outside the injected hours"
+
+# Fewer whole weeks than --min-weeks: refused, saying why; allowed when lowered.
+if fs baseline -r "$T/s" -t 2025-10-06..2025-10-27 -w "$T/p3" 2>"$T/err"; then
+    fail "3 weeks accepted"
+fi
+grep -q 'refused: the flows span 3 whole week(s), fewer than --min-weeks 4' "$T/err" ||
+    fail "3 weeks: $(cat "$T/err")"
+[ ! -e "$T/p3" ] || fail "a refused profile was written"
+fs baseline -r "$T/s" -t 2025-10-06..2025-10-27 --min-weeks 3 -w "$T/p3" 2>/dev/null ||
+    fail "--min-weeks 3"
+
+# A corrupt profile: the file, the line and the field.
+sed '20s/^\(all [0-9]* [0-9]*\) [0-9]*/\1 x/' "$T/p" >"$T/bad"
+rc=0
+fs anomaly -r "$T/s" -b "$T/bad" >/dev/null 2>"$T/err" || rc=$?
+[ "$rc" = 1 ] || fail "corrupt profile: exit $rc"
+grep -q "$T/bad:20: field 4: not a number >= 0 'x'" "$T/err" || fail "corrupt: $(cat "$T/err")"
+head -n 100 "$T/p" >"$T/short"
+fs anomaly -r "$T/s" -b "$T/short" >/dev/null 2>"$T/err" && fail "a cut profile accepted"
+grep -q "key all has no line for slot 90" "$T/err" || fail "cut: $(cat "$T/err")"
+sed '1s/ 1$/ 9/' "$T/p" >"$T/v9"
+fs anomaly -r "$T/s" -b "$T/v9" >/dev/null 2>"$T/err" && fail "version 9 accepted"
+grep -q "v9:1: baseline version 9, not 1" "$T/err" || fail "version: $(cat "$T/err")"
+
+# Usage: no profile, no alarms; a zone the C library does not know.
+rc=0
+fs anomaly -r "$T/s" >/dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "anomaly without -b: exit $rc"
+rc=0
+fs baseline -r "$T/s" --tz Mars/Olympus -w "$T/x" 2>"$T/err" || rc=$?
+[ "$rc" = 2 ] && grep -q "unknown time zone 'Mars/Olympus'" "$T/err" || fail "bad zone: $rc $(cat "$T/err")"
+rc=0
+fs baseline -r "$T/s" --bin 7 -w "$T/x" 2>/dev/null || rc=$?
+[ "$rc" = 2 ] || fail "--bin 7: exit $rc"
+exit 0
