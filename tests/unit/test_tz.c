@@ -1,0 +1,100 @@
+/* Time zones (analytics/tz.c): the offset table against known transitions, the hour of
+ * the week around them, and names the C library would silently take as UTC. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "analytics/tz.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ms of a UTC time (seconds). */
+#define MS(s) ((uint64_t)(s)*1000)
+
+static void test_utc(void **state)
+{
+    (void)state;
+    struct tz z;
+    tz_utc(&z);
+    /* 2025-10-06 00:00 UTC is a Monday: slot 0; 23:59:59 Sunday 2025-10-12: 167. */
+    assert_int_equal(tz_how(&z, MS(1759708800)), 0);
+    assert_int_equal(tz_how(&z, MS(1759708800 + 7 * 86400 - 1)), 167);
+    assert_int_equal(tz_how(&z, MS(1759708800 + 9 * 3600 + 1800)), 9);
+    unsigned h, w;
+    tz_local(&z, 0, &h, &w);
+    assert_int_equal(h, 0);
+    assert_int_equal(w, 4); /* 1970-01-01: Thursday */
+    tz_free(&z);
+}
+
+static void test_berlin_dst(void **state)
+{
+    (void)state;
+    struct tz z;
+    struct fs_err err = { 0 };
+    assert_int_equal(tz_load(&z, "Europe/Berlin", &err), 0);
+    /* 2025-10-26 01:00 UTC: CEST ends (03:00 local back to 02:00). */
+    assert_int_equal(tz_offset(&z, 1761440400 - 1), 7200);
+    assert_int_equal(tz_offset(&z, 1761440400), 3600);
+    /* 2025-03-30 01:00 UTC: CET to CEST. */
+    assert_int_equal(tz_offset(&z, 1743296400 - 1), 3600);
+    assert_int_equal(tz_offset(&z, 1743296400), 7200);
+    /* Monday 2025-10-06 07:00 UTC is 09:00 in Berlin (CEST): slot 9. */
+    assert_int_equal(tz_how(&z, MS(1759734000)), 9);
+    /* Monday 2025-11-03 08:00 UTC is 09:00 in Berlin (CET): slot 9 again. */
+    assert_int_equal(tz_how(&z, MS(1762156800)), 9);
+    /* Sunday 2025-10-05 22:30 UTC is Monday 00:30 in Berlin: slot 0. */
+    assert_int_equal(tz_how(&z, MS(1759703400)), 0);
+    assert_string_equal(z.name, "Europe/Berlin");
+    tz_free(&z);
+}
+
+static void test_half_hour_and_west(void **state)
+{
+    (void)state;
+    struct tz z;
+    struct fs_err err = { 0 };
+    /* Lord Howe: +10:30 in winter, +11 in summer (a 30-minute shift). */
+    assert_int_equal(tz_load(&z, "Australia/Lord_Howe", &err), 0);
+    assert_int_equal(tz_offset(&z, 1751328000), 37800); /* 2025-07-01 */
+    assert_int_equal(tz_offset(&z, 1735689600), 39600); /* 2025-01-01 */
+    tz_free(&z);
+    assert_int_equal(tz_load(&z, "America/New_York", &err), 0);
+    assert_int_equal(tz_offset(&z, 1735689600), -18000);
+    unsigned h, w;
+    tz_local(&z, MS(1735689600), &h, &w); /* 2024-12-31 19:00 local, a Tuesday */
+    assert_int_equal(h, 19);
+    assert_int_equal(w, 2);
+    tz_free(&z);
+    /* TZ is put back as it was. */
+    assert_null(getenv("TZ"));
+}
+
+static void test_bad_names(void **state)
+{
+    (void)state;
+    static const char *const bad[] = { "Mars/Olympus", "../../etc/passwd", "/etc/localtime", "",
+                                       "Europe/../Europe/Berlin" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct tz z;
+        struct fs_err err = { 0 };
+        assert_int_equal(tz_load(&z, bad[i], &err), FS_EINVAL);
+        assert_non_null(strstr(err.msg, "unknown time zone"));
+    }
+}
+
+int main(void)
+{
+    unsetenv("TZ");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_utc),
+        cmocka_unit_test(test_berlin_dst),
+        cmocka_unit_test(test_half_hour_and_west),
+        cmocka_unit_test(test_bad_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
