@@ -1,6 +1,8 @@
 #include "detect_args.h"
 #include "args.h"
 
+#include "../core/units.h"
+
 #include "../query/rows.h"
 
 #include <getopt.h>
@@ -12,6 +14,7 @@ static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
                                           { "stats", no_argument, NULL, 1 },
                                           { "all", no_argument, NULL, 2 },
                                           { "model-file", required_argument, NULL, 3 },
+                                          { "max-mem", required_argument, NULL, 4 },
                                           MATCH_LONGOPTS,
                                           MATCH_RANGES_OPT,
                                           { NULL, 0, NULL, 0 } };
@@ -50,6 +53,16 @@ static int one_opt(struct detect_args *a, const char *prog, const char *usage, i
         a->model_file = optarg;
         return -1;
     }
+    if (c == 4) {
+        uint64_t v;
+        if (units_parse_str(optarg, 1 << 20, &v) != 0 || v == 0 || v > SIZE_MAX) {
+            fprintf(stderr, "%s: --max-mem needs a size such as 512Mi or 2G, not '%s'\n", prog,
+                    optarg);
+            return 2;
+        }
+        a->batch.max_mem = (size_t)v;
+        return -1;
+    }
     if (c == 2 && allow_all) {
         a->all = 1;
         return -1;
@@ -70,6 +83,7 @@ int detect_args_parse(struct detect_args *a, const char *prog, const char *usage
     a->mo.range_gap_ms = MATCH_RANGES_DEFAULT_MS;
     a->mode = ROWS_TABLE;
     a->batch.o = &a->mo;
+    a->batch.max_mem = (size_t)4096 << 20; /* as stats: 4Gi */
     a->allow_tree = allow_all;
     catalog_init(&a->cat);
     int c;
@@ -112,7 +126,25 @@ int detect_args_load(struct detect_args *a, const char *prog)
     if (a->model_file && a->model.kind == MODEL_NEAREST)
         a->cat.model = &a->model.near;
     a->loaded = 1;
-    return input_read(&a->in, prog, match_batch_add, &a->batch);
+    int st = input_read(&a->in, prog, match_batch_add, &a->batch);
+    if (a->batch.over) {
+        fprintf(stderr,
+                "%s: the flows to match need more than --max-mem (%zu of them fit, at up to %zu "
+                "bytes each): narrow the input (-t, a filter) or raise --max-mem\n",
+                prog, a->batch.n, MATCH_FLOW_BYTES(&a->mo));
+        a->loaded = 0;
+        return 1;
+    }
+    return st;
+}
+
+void detect_args_report(const struct detect_args *a, const char *prog)
+{
+    if (a->batch.pieces_dropped)
+        fprintf(stderr,
+                "%s: %zu possible range pieces not kept or not grouped (--max-mem): range "
+                "downloads among them are not named\n",
+                prog, a->batch.pieces_dropped);
 }
 
 void detect_args_free(struct detect_args *a)

@@ -28,6 +28,12 @@ struct detect_args {
     struct match_batch batch; /* flows read by detect_args_load */
 };
 
+#define DETECT_MEM_HELP                                                                     \
+    "  --max-mem SIZE   memory for the flows to match and their results (default 4Gi;\n"    \
+    "                   k M G: 1000, Ki Mi Gi: 1024; a plain number is MiB): past it\n"     \
+    "                   range pieces are dropped first (counted), then the command stops\n" \
+    "                   with an error rather than match a part of the flows\n"
+
 /*
  * Parse argv. allow_all: accept --all. Returns -1 to go on, or the exit status to
  * return at once (0 after --help, 2 on a usage error, after printing it).
@@ -39,6 +45,9 @@ int detect_args_parse(struct detect_args *a, const char *prog, const char *usage
  * catalogue, a tree kept in a->model for match) and read the flows worth matching.
  * Returns 0 or 1 (printed). */
 int detect_args_load(struct detect_args *a, const char *prog);
+
+/* After matching: say on stderr what --max-mem cost (range pieces dropped), if anything. */
+void detect_args_report(const struct detect_args *a, const char *prog);
 
 void detect_args_free(struct detect_args *a);
 

@@ -34,7 +34,7 @@ static const char usage_text[] =
     "  --model-file MODEL  a nearest model saved by flowsleuth learn: each known\n"
     "                   server's overhead narrowed to what was learned there (tree\n"
     "                   models are refused: they cannot reject)\n" MATCH_HELP MATCH_RANGES_HELP
-    "  -h, --help       this help\n";
+        DETECT_MEM_HELP "  -h, --help       this help\n";
 
 static const char *const cols[] = { "client", "platform", "name",  "version",
                                     "arch",   "flows",    "first", "last" };
@@ -169,6 +169,7 @@ int cmd_inventory(int argc, char **argv)
     rows_stream(&r, (enum rows_mode)a.mode, stdout);
     if (a.batch.n || a.batch.pklen)
         match_run_batch(&a.cat, &a.batch, on_result, &c);
+    detect_args_report(&a, PROG);
     report(&c, &r);
     rows_print(&r, (enum rows_mode)a.mode, stdout);
     rows_free(&r);

@@ -36,7 +36,7 @@ static const char usage_text[] =
     "  --model-file MODEL  a model saved by flowsleuth learn: nearest narrows each known\n"
     "                   server's overhead to what was learned there; tree and tree-bp\n"
     "                   give every flow the class the article's tree decides (no reject)\n" MATCH_HELP
-        MATCH_RANGES_HELP "  -h, --help       this help\n";
+        MATCH_RANGES_HELP DETECT_MEM_HELP "  -h, --help       this help\n";
 
 static const char *const cols[] = { "time",  "client",  "server", "port",    "exchange", "payload",
                                     "basis", "verdict", "cand",   "set",     "name",     "version",
@@ -207,6 +207,7 @@ int cmd_match(int argc, char **argv)
     fprintf(stderr,
             PROG ": %zu flows considered: %zu match, %zu ambiguous, %zu possible, %zu rejected\n",
             m.nflows, m.nmatch, m.nambig, m.nposs, m.nreject);
+    detect_args_report(&a, PROG);
     if (m.ngroups)
         fprintf(stderr,
                 PROG ": of them %zu range groups (%zu flows matched as one download each)\n",

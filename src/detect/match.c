@@ -818,6 +818,8 @@ struct piece_src {
     size_t arena_len;
     const uint64_t *hash; /* the arena records' pair hashes */
     size_t narena;
+    size_t budget;   /* bytes the decoded pieces may take; SIZE_MAX = no bound */
+    size_t *dropped; /* pieces not grouped for the budget (may be NULL) */
 };
 
 /* Whether flow i of src is a possible piece. */
@@ -955,6 +957,17 @@ static size_t repeated_pieces(const struct match_opts *o, const struct piece_src
     *items = NULL;
     *extra = NULL;
     memset(&w, 0, sizeof(w));
+    while (rep.n && next_piece(o, src, &w))
+        ne += !w.f && repeated(&rep, w.h);
+    /* Decoded, the pieces of repeated pairs are whole flows: when they do not fit, no
+     * group is searched (a part of them would give other runs), and that is counted. */
+    if (ne > src->budget / (sizeof(struct flow) + 2 * sizeof(struct item))) {
+        if (src->dropped)
+            *src->dropped += src->narena;
+        rep.n = 0;
+    }
+    ne = 0;
+    memset(&w, 0, sizeof(w));
     while (rep.n && next_piece(o, src, &w)) {
         if (!repeated(&rep, w.h))
             continue;
@@ -1047,8 +1060,7 @@ static size_t first_pass(const struct catalog *c, const uint64_t *sizes, const s
  * calibration its defended singles give; then the range pieces (flows not considered
  * or rejected, and the arena's). */
 static int run(const struct catalog *c, const struct match_opts *o, const struct flow *flows,
-               size_t n, const uint8_t *arena, size_t arena_len, const uint64_t *hash,
-               size_t narena,
+               size_t n, const struct piece_src *pieces,
                int (*fn)(void *ctx, const struct flow *f, const struct match_result *r), void *ctx)
 {
     /* Results only for the considered flows: a batch may hold flows kept only as
@@ -1082,7 +1094,11 @@ static int run(const struct catalog *c, const struct match_opts *o, const struct
             break;
     }
     if (i == n && o->range_gap_ms) {
-        struct piece_src src = { flows, n, pos, &res, arena, arena_len, hash, narena };
+        struct piece_src src = *pieces;
+        src.flows = flows;
+        src.n = n;
+        src.pos = pos;
+        src.res = &res;
         run_ranges(c, sizes, o, &src, fn, ctx);
     }
     free(sizes);
@@ -1091,18 +1107,35 @@ static int run(const struct catalog *c, const struct match_opts *o, const struct
     return 0;
 }
 
+/* What a batch is charged so far (match.h, max_mem): the considered flows, and per
+ * piece its record, its hash and at most 16 bytes of the pair count in run_ranges. */
+static size_t batch_held(const struct match_batch *b)
+{
+    return b->n * MATCH_FLOW_BYTES(b->o) + b->pklen + b->npk * (8 + 16);
+}
+
 int match_run(const struct catalog *c, const struct match_opts *o, const struct flow *flows,
               size_t n, int (*fn)(void *ctx, const struct flow *f, const struct match_result *r),
               void *ctx)
 {
-    return run(c, o, flows, n, NULL, 0, NULL, 0, fn, ctx);
+    struct piece_src none = { .budget = SIZE_MAX };
+    return run(c, o, flows, n, &none, fn, ctx);
 }
 
-int match_run_batch(const struct catalog *c, const struct match_batch *b,
+int match_run_batch(const struct catalog *c, struct match_batch *b,
                     int (*fn)(void *ctx, const struct flow *f, const struct match_result *r),
                     void *ctx)
 {
-    return run(c, b->o, b->v, b->n, b->pk, b->pklen, b->pkh, b->npk, fn, ctx);
+    size_t held = batch_held(b);
+    struct piece_src pieces = { .arena = b->pk,
+                                .arena_len = b->pklen,
+                                .hash = b->pkh,
+                                .narena = b->npk,
+                                .budget = !b->max_mem         ? SIZE_MAX
+                                          : held < b->max_mem ? b->max_mem - held
+                                                              : 0,
+                                .dropped = &b->pieces_dropped };
+    return run(c, b->o, b->v, b->n, &pieces, fn, ctx);
 }
 
 /* A byte count with an optional k/M/G suffix (1000-based, as the filter language). */
@@ -1192,6 +1225,17 @@ int match_option(struct match_opts *o, int code, const char *val, struct fs_err 
     return 0;
 }
 
+/* Past max_mem the pieces go first: groups are rare, every considered flow counts. */
+static void drop_pieces(struct match_batch *b)
+{
+    b->pieces_dropped += b->npk;
+    free(b->pk);
+    free(b->pkh);
+    b->pk = NULL;
+    b->pkh = NULL;
+    b->pklen = b->pkcap = b->npk = b->pkhcap = 0;
+}
+
 /* Keep only what match_flow would consider, and possible range pieces compactly. */
 int match_batch_add(void *batch, const struct flow *f)
 {
@@ -1199,11 +1243,21 @@ int match_batch_add(void *batch, const struct flow *f)
     enum match_basis basis;
     uint64_t p = match_payload(f, b->o->header_bytes, &basis);
     if (p <= b->o->min_size) {
-        if (b->o->range_gap_ms && f->proto == 6 && p >= MATCH_PIECE_MIN) {
-            piece_put(&b->pk, &b->pklen, &b->pkcap, f);
-            push_u64(&b->pkh, &b->npk, &b->pkhcap, pair_hash(f));
+        if (!b->o->range_gap_ms || f->proto != 6 || p < MATCH_PIECE_MIN)
+            return 0;
+        if (b->max_mem && batch_held(b) + 256 > b->max_mem) {
+            b->pieces_dropped++;
+            return 0;
         }
+        piece_put(&b->pk, &b->pklen, &b->pkcap, f);
+        push_u64(&b->pkh, &b->npk, &b->pkhcap, pair_hash(f));
         return 0;
+    }
+    if (b->max_mem && batch_held(b) + MATCH_FLOW_BYTES(b->o) > b->max_mem)
+        drop_pieces(b);
+    if (b->max_mem && batch_held(b) + MATCH_FLOW_BYTES(b->o) > b->max_mem) {
+        b->over = 1;
+        return 1;
     }
     if (b->n == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 1024;

@@ -197,8 +197,16 @@ int match_option(struct match_opts *o, int code, const char *val, struct fs_err 
 
 /* Flows kept for match_run_batch: only those whose payload is above min_size, so a
  * day of flows costs memory only for its large transfers; with ranges on, the possible
- * range pieces too, about 40 bytes each in an arena (match_keep.h). Zero it and set o;
- * free with match_batch_free. */
+ * range pieces too, about 50 bytes each in an arena (match_keep.h). Zero it and set o
+ * (and max_mem); free with match_batch_free.
+ *
+ * max_mem (0 = no bound) bounds what the batch and match_run_batch hold for the
+ * flows: each considered flow is charged MATCH_FLOW_BYTES(o) (the flow, and the most
+ * its result and the passes can take), each piece its record and hash, and a range
+ * piece decoded for its group a struct flow. Past it, pieces go first (counted in
+ * pieces_dropped; their groups are not searched), then flows: a flow to match that
+ * does not fit stops the reading (over set), since matching a part would give other
+ * verdicts (a server's calibration comes from all its flows). */
 struct match_batch {
     const struct match_opts *o;
     struct flow *v; /* flows to match */
@@ -207,14 +215,24 @@ struct match_batch {
     size_t pklen, pkcap;
     uint64_t *pkh; /* each piece's hash of client, server, port, protocol */
     size_t npk, pkhcap;
+    size_t max_mem;        /* bytes; 0 = no bound */
+    size_t pieces_dropped; /* possible pieces not kept, or not grouped, for max_mem */
+    int over;              /* a flow to match did not fit in max_mem: reading stopped */
 };
 
+/* What one considered flow may cost at most: the flow, its result (max_cands sets
+ * of max_set entries, written up to twice) and the per-flow arrays of match_run. */
+#define MATCH_FLOW_BYTES(o) \
+    (sizeof(struct flow) + 64 + 2 * (size_t)(o)->max_cands * (16 + 4 * (size_t)(o)->max_set))
+
 /* Keep a copy of f when it is large enough to be considered, or (with ranges on) to
- * be a range piece. Returns 0 (a callback for input_read: never stops the reading). */
+ * be a range piece. Returns 0, or 1 (stop reading) when a flow to match does not fit
+ * in max_mem. A callback for input_read. */
 int match_batch_add(void *batch, const struct flow *f);
 
-/* match_run over a batch: its flows, and its pieces with b->o->range_gap_ms. */
-int match_run_batch(const struct catalog *c, const struct match_batch *b,
+/* match_run over a batch: its flows, and its pieces with b->o->range_gap_ms (counts
+ * the pieces it could not group within max_mem in b->pieces_dropped). */
+int match_run_batch(const struct catalog *c, struct match_batch *b,
                     int (*fn)(void *ctx, const struct flow *f, const struct match_result *r),
                     void *ctx);
 
