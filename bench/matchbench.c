@@ -9,7 +9,11 @@
  *   matchbench CAT STORE [--max-set K] [--runs N]
  *
  * Prints: flows, considered, verdict counts, checksum, read seconds, and per run the
- * match seconds and flows/s (all flows / match seconds); the median run last.
+ * match seconds and flows/s (all flows / match seconds); the median run last. Then
+ * what the verdicts were worth, from the truth matchgen put in each flow (src_as: the
+ * size of the entry downloaded; dst_as 1: a foreign transfer): downloads named right
+ * (one entry of the true size) or wrong, possible, ambiguous with the true size among
+ * the candidates or not, rejected; foreign transfers named (always wrong) and so on.
  */
 #include "detect/catalog.h"
 #include "detect/match.h"
@@ -30,7 +34,37 @@ static double now(void)
 
 struct sum {
     uint64_t hash, n, verdict[4];
+    const struct catalog *cat;
+    /* downloads: right, wrong, possible, ambiguous with the truth, without, rejected */
+    uint64_t dl[6], fg[4]; /* foreign: by verdict */
 };
+
+/* Whether candidate set i of r is the single entry of size sz. */
+static int is_true(const struct sum *s, const struct match_result *r, int i, uint64_t sz)
+{
+    return r->c[i].k == 1 && s->cat->e[r->c[i].idx[0]].size == sz;
+}
+
+static void score(struct sum *s, const struct flow *f, const struct match_result *r)
+{
+    if (f->dst_as == 1) {
+        s->fg[r->verdict & 3]++;
+        return;
+    }
+    if (!f->src_as)
+        return;
+    int among = 0;
+    for (int i = 0; i < r->ncands; i++)
+        among |= is_true(s, r, i, f->src_as);
+    if (r->verdict == MV_MATCH)
+        s->dl[r->ncands == 1 && among ? 0 : 1]++;
+    else if (r->verdict == MV_POSSIBLE)
+        s->dl[2]++;
+    else if (r->verdict == MV_AMBIGUOUS)
+        s->dl[among ? 3 : 4]++;
+    else
+        s->dl[5]++;
+}
 
 static void mix(struct sum *s, uint64_t v)
 {
@@ -41,7 +75,7 @@ static void mix(struct sum *s, uint64_t v)
 static int on_result(void *ctx, const struct flow *f, const struct match_result *r)
 {
     struct sum *s = ctx;
-    (void)f;
+    score(s, f, r);
     s->n++;
     s->verdict[r->verdict & 3]++;
     mix(s, (uint64_t)r->verdict << 32 | (uint64_t)r->basis << 16 | (uint64_t)r->ncands);
@@ -120,8 +154,11 @@ int main(int argc, char **argv)
     struct sum s = { 0 };
     size_t considered = 0;
     for (int run = 0; run < runs; run++) {
-        struct match_batch b = { &mo, NULL, 0, 0 };
+        struct match_batch b;
+        memset(&b, 0, sizeof(b));
+        b.o = &mo;
         memset(&s, 0, sizeof(s));
+        s.cat = &cat;
         s.hash = 0xcbf29ce484222325ull;
         t0 = now();
         for (size_t i = 0; i < n; i++)
@@ -129,7 +166,7 @@ int main(int argc, char **argv)
         match_run(&cat, &mo, b.v, b.n, on_result, &s);
         double t = now() - t0;
         considered = b.n;
-        free(b.v);
+        match_batch_free(&b);
         printf("run %d: match %.3f s, %.2f M flows/s\n", run + 1, t, (double)n / t / 1e6);
         times[run] = t;
     }
@@ -147,6 +184,15 @@ int main(int argc, char **argv)
            s.verdict[MV_REJECT], s.hash);
     printf("catalogue %zu entries; read %.3f s; median match %.3f s = %.2f M flows/s\n", cat.n,
            tread, med, (double)n / med / 1e6);
+    printf("downloads %" PRIu64 ": named right %" PRIu64 ", named wrong %" PRIu64
+           ", possible %" PRIu64 ", ambiguous %" PRIu64
+           " (true size among the candidates) + %" PRIu64 " (not), rejected %" PRIu64 "\n",
+           s.dl[0] + s.dl[1] + s.dl[2] + s.dl[3] + s.dl[4] + s.dl[5], s.dl[0], s.dl[1], s.dl[2],
+           s.dl[3], s.dl[4], s.dl[5]);
+    printf("foreign %" PRIu64 ": named %" PRIu64 " (all wrong), possible %" PRIu64
+           ", ambiguous %" PRIu64 ", rejected %" PRIu64 "\n",
+           s.fg[0] + s.fg[1] + s.fg[2] + s.fg[3], s.fg[MV_MATCH], s.fg[MV_POSSIBLE],
+           s.fg[MV_AMBIGUOUS], s.fg[MV_REJECT]);
     free(flows);
     catalog_free(&cat);
     return 0;

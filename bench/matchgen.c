@@ -10,6 +10,9 @@
  *   foreign   a large transfer of a size not taken from the catalogue
  *
  * Every flow has its own 5-tuple (one exchange per connection). Deterministic for a seed.
+ * The truth rides in two fields `match` does not read, so matchbench can score the
+ * verdicts: src_as = the entry's size for a download (0 above 4 GB), dst_as = 1 for a
+ * foreign transfer.
  *
  *   matchgen CAT.csv FLOWS.fsf [--entries N] [--flows N] [--downloads PCT]
  *            [--foreign PCT] [--seed S] [--sizes CAT.tsv]
@@ -177,9 +180,11 @@ static void make_flow(struct flow *f, uint64_t i, const struct opts *o, const ui
         uint64_t e = rnd() % o->entries;
         p = sizes[e] + 150 + rnd() % 300;
         f->payload = 40 + 80 + rnd() % 40; /* request: URL + headers */
+        f->src_as = sizes[e] <= UINT32_MAX ? (uint32_t)sizes[e] : 0;
     } else if (k < o->downloads + o->foreign) {
         p = rand_size();
         f->payload = 100 + rnd() % 300;
+        f->dst_as = 1;
     } else {
         p = rnd() % 10000;
         f->payload = rnd() % 2000;
