@@ -231,6 +231,7 @@ struct run {
     const char *filter; /* the user's filter on one line, or NULL */
     const struct netlist *allow;
     int full;
+    uint64_t flows, answered; /* flows read; those with reverse counters */
 };
 
 /*
@@ -283,6 +284,8 @@ static int emit(void *ctx, const struct scan_finding *f)
 static int take(void *ctx, const struct flow *f)
 {
     struct run *r = ctx;
+    r->flows++;
+    r->answered += f->rpackets > 0 || f->rbytes > 0;
     if (scan_add(r->scan, f) == 0)
         return 0;
     r->full = 1;
@@ -324,6 +327,9 @@ static int run_scan(struct scan_cli *c, struct input_opts *in)
     r.filter = evidence_filter_line(in->filter_text);
     r.allow = &c->allow;
     int status = feed_all(&r, in, c->bi);
+    if (r.flows && !r.answered && !c->bi)
+        fprintf(stderr, PROG ": no flow has reverse counters (NetFlow uniflows?): every contact "
+                             "looks unanswered; -b pairs them into biflows\n");
     if (r.full) {
         fprintf(stderr,
                 PROG ": more flows than --max-mem holds (%zu flows of %d bytes); narrow the "

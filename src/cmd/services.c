@@ -10,6 +10,7 @@
 #include "../core/fmt.h"
 #include "../core/units.h"
 #include "../core/xalloc.h"
+#include "../query/biflow.h"
 #include "../query/rows.h"
 #include "args.h"
 #include "cmd.h"
@@ -26,7 +27,7 @@
 
 static const char usage_text[] =
     "usage: flowsleuth services [-o FORMAT] [--internal NET ...] [--authorised FILE.csv]\n"
-    "                           [--max-mem SIZE] [input options] [FILTER]\n"
+    "                           [-b] [--max-mem SIZE] [input options] [FILTER]\n"
     "\n"
     "Services that answered: (server, protocol, port) with a completed TCP handshake\n"
     "(SYN+ACK seen, or 4 or more ACK-bearing reverse packets where the start was not\n"
@@ -39,6 +40,8 @@ static const char usage_text[] =
     "                   udp); seen services become authorised or unexpected, entries\n"
     "                   never seen are printed as missing. Without it every service is\n"
     "                   unexpected\n"
+    "  -b               pair uniflows (NetFlow: one record per direction) into biflows\n"
+    "                   first, as stats -b; without answers no service is seen\n"
     "  --max-mem SIZE   memory for the answered flows held (64 bytes each; default 1Gi;\n"
     "                   k M G: 1000, Ki Mi Gi: 1024; a plain number is MiB): past it the\n"
     "                   command stops with an error (narrow -t or the filter)\n"
@@ -54,7 +57,7 @@ static const char usage_text[] =
 struct svc_cli {
     struct netlist internal;
     struct svc_authlist auth;
-    int have_auth, mode;
+    int have_auth, mode, bi;
     size_t max_mem;
 };
 
@@ -104,6 +107,9 @@ static int svc_opt(struct svc_cli *c, struct input_opts *in, int opt, const char
     case O_STATS:
         in->stats = 1;
         return -1;
+    case 'b':
+        c->bi = 1;
+        return -1;
     case 'h':
         fputs(usage_text, stdout);
         return 0;
@@ -122,7 +128,7 @@ static int parse_args(int argc, char **argv, struct svc_cli *c, struct input_opt
                                               { NULL, 0, NULL, 0 } };
     int opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, INPUT_OPTSTRING "o:h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, INPUT_OPTSTRING "o:bh", longopts, NULL)) != -1) {
         int used = input_opt(in, opt, optarg);
         if (used < 0)
             return 2;
@@ -151,6 +157,7 @@ struct run {
     struct rows rows;
     char *filter; /* the user's filter on one line, or NULL */
     int full;
+    uint64_t flows, answered; /* flows read; those with reverse counters */
 };
 
 /* The flows that showed the service: the rule of services.h as a filter. */
@@ -205,10 +212,34 @@ static int emit(void *ctx, const struct svc_row *s)
 static int take(void *ctx, const struct flow *f)
 {
     struct run *r = ctx;
+    r->flows++;
+    r->answered += f->rpackets > 0 || f->rbytes > 0;
     if (services_add(r->svc, f) == 0)
         return 0;
     r->full = 1;
     return 1;
+}
+
+struct feed {
+    struct run *run;
+    struct biflow *bi;
+};
+
+static int on_flow(void *ctx, const struct flow *f)
+{
+    struct feed *fd = ctx;
+    return fd->bi ? biflow_add(fd->bi, f, take, fd->run) : take(fd->run, f);
+}
+
+/* Read every flow into the profile: the exit status of the reading. */
+static int feed_all(struct run *r, struct input_opts *in, int bi)
+{
+    struct feed fd = { r, bi ? biflow_new(BIFLOW_GAP_MS, BIFLOW_HOLD_MS, BIFLOW_MAX_OPEN) : NULL };
+    int status = input_read(in, PROG, on_flow, &fd);
+    if (fd.bi && !r->full)
+        biflow_flush(fd.bi, take, r);
+    biflow_free(fd.bi);
+    return status;
 }
 
 static int run_services(struct svc_cli *c, struct input_opts *in)
@@ -217,7 +248,10 @@ static int run_services(struct svc_cli *c, struct input_opts *in)
     struct run r = { 0 };
     r.svc = services_new(&so);
     r.filter = evidence_filter_line(in->filter_text);
-    int status = input_read(in, PROG, take, &r);
+    int status = feed_all(&r, in, c->bi);
+    if (r.flows && !r.answered && !c->bi)
+        fprintf(stderr, PROG ": no flow has reverse counters (NetFlow uniflows?): no service "
+                             "can be seen answering; -b pairs them into biflows\n");
     if (r.full) {
         fprintf(stderr,
                 PROG ": more answered flows than --max-mem holds (%zu of %d bytes); narrow "
