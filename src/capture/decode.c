@@ -56,6 +56,15 @@ static inline uint32_t be32(const uint8_t *b)
     return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
 }
 
+/* flow_addr_from_v4 in two copies, which the compiler makes three stores: it runs
+ * twice for every IPv4 packet, and its byte loop was 20 instructions a packet. */
+static inline void v4mapped(uint8_t a[16], const uint8_t v4[4])
+{
+    static const uint8_t prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    memcpy(a, prefix, sizeof(prefix));
+    memcpy(a + 12, v4, 4);
+}
+
 /* Length of the IP packet when its header says 0 (TSO total length, IPv6 jumbogram):
  * the original length after the link header, or what was captured if the caller gave
  * an inconsistent (smaller) wire length. */
@@ -142,8 +151,8 @@ static enum decode_result decode_ip4(const uint8_t *b, uint32_t cap, uint32_t wi
     p->tos = b[1];
     p->proto = b[9];
     p->iplen = iplen;
-    flow_addr_from_v4(p->src, b + 12);
-    flow_addr_from_v4(p->dst, b + 16);
+    v4mapped(p->src, b + 12);
+    v4mapped(p->dst, b + 16);
     if (be16(b + 6) & 0x1fff) {
         p->is_frag = 1;
         p->payload = iplen - hl;

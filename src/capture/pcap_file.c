@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <pcap/dlt.h>
+#include <string.h>
 
 #define MAGIC_US 0xa1b2c3d4u
 #define MAGIC_NS 0xa1b23c4du
@@ -95,14 +96,19 @@ int pcap_file_record(const struct pcap_file *f, const uint8_t *b, size_t n, stru
     if (n == 0)
         return CAPTURE_END;
     struct rd r = rd_init(b, n);
-    uint32_t sec = rd_u32(&r, f->big);
-    uint32_t frac = rd_u32(&r, f->big);
-    uint32_t caplen = rd_u32(&r, f->big);
-    uint32_t wirelen = rd_u32(&r, f->big);
-    if (r.err)
+    const uint8_t *h = rd_take(&r, PCAP_FILE_REC_LEN);
+    if (!h)
         return fs_err_set(err, FS_ETRUNC, -1,
                           "truncated dump file; tried to read %d header bytes, only got %zu",
                           PCAP_FILE_REC_LEN, n);
+    /* The per-packet path: four words at once, swapped when the writer's order is not
+     * ours (rd_le32 and rd_be32 would check the length and shift bytes four times). */
+    uint32_t w[4];
+    memcpy(w, h, sizeof(w));
+    if (f->big != HOST_BIG)
+        for (int i = 0; i < 4; i++)
+            w[i] = __builtin_bswap32(w[i]);
+    uint32_t sec = w[0], frac = w[1], caplen = w[2], wirelen = w[3];
     if (caplen > PCAP_FILE_MAX_CAPLEN) {
         if (caplen > f->snapshot)
             return fs_err_set(err, FS_ECORRUPT, -1,
