@@ -24,14 +24,15 @@ struct seqspan {
 
 enum fstate { FS_OPEN = 0, FS_CLOSING = 1 };
 
+/* hash and hnext first: walking past another flow of the bucket reads one cache line. */
 struct fent {
-    struct flow f;
-    struct fent *hnext;       /* hash chain */
-    struct fent *prev, *next; /* LRU list of its state */
-    uint64_t first_us, last_us;
     uint32_t hash;
     uint8_t state;
-    uint8_t fin; /* bit 0: forward FIN seen, bit 1: reverse FIN seen */
+    uint8_t fin;        /* bit 0: forward FIN seen, bit 1: reverse FIN seen */
+    struct fent *hnext; /* hash chain */
+    struct flow f;
+    struct fent *prev, *next; /* LRU list of its state */
+    uint64_t first_us, last_us;
     struct seqspan seq[2];
 };
 
@@ -232,7 +233,8 @@ static struct fent *create(struct meter *m, const struct pkt *p, uint32_t h, int
     f->exchange = m->o.split && p->proto == 6 ? 1 : 0;
     e->first_us = p->ts_us;
     e->hash = h;
-    if (m->nflows + 1 > m->nbuckets)
+    /* At most one flow per two buckets: a lookup rarely walks past another flow. */
+    if (m->nflows + 1 > m->nbuckets / 2)
         grow(m);
     struct fent **b = &m->buckets[h & (m->nbuckets - 1)];
     e->hnext = *b;
@@ -404,7 +406,9 @@ void meter_packet(struct meter *m, const struct pkt *p)
             p->proto == 6 && (p->tcpflags & (FS_TCP_SYN | FS_TCP_ACK)) == (FS_TCP_SYN | FS_TCP_ACK);
         dir = synack ? 1 : 0;
         e = create(m, p, h, synack);
-    } else {
+    } else if (lru_of(m, e)->tail != e) {
+        /* To the end of its list; a flow that is already there (its packets come in a
+         * row) leaves its neighbours, two other flows' cache lines, alone. */
         struct lru *l = lru_of(m, e);
         lru_remove(l, e);
         lru_append(l, e);
