@@ -14,6 +14,8 @@
  */
 #include "filter_int.h"
 
+#include "../analytics/tz.h"
+
 #include "../core/fields.h"
 #include "../core/fmt.h"
 #include "../core/xalloc.h"
@@ -233,5 +235,8 @@ void filter_free(struct filter *f)
     free(f->nums);
     free(f->nets);
     free(f->groups);
+    if (f->tz)
+        tz_free(f->tz);
+    free(f->tz);
     free(f);
 }

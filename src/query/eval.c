@@ -7,6 +7,7 @@
  */
 #include "filter_int.h"
 
+#include "../analytics/tz.h"
 #include "../core/fields.h"
 #include "../core/fmt.h"
 #include "cid.h"
@@ -16,19 +17,35 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A virtual field (filter_int.h): computed, not loaded. */
+static uint64_t load_virtual(const struct filter *f, const struct flow *r, unsigned width)
+{
+    unsigned hour, wday;
+    switch (width) {
+    case FW_HOUR:
+    case FW_WDAY:
+        tz_local(f->tz, r->first, &hour, &wday);
+        return width == FW_HOUR ? hour : wday;
+    case FW_BPP: {
+        uint64_t p = r->packets + r->rpackets;
+        return p ? (r->bytes + r->rbytes) / p : 0;
+    }
+    default:
+        return r->last > r->first ? r->last - r->first : 0;
+    }
+}
+
 /*
  * A field widened to 64 bits without branching on its width: one unaligned 8-byte load
  * (starting up to 7 bytes early near the end of the record, see compile.c), a shift and
- * a mask. Little-endian hosts only; others take the switch. The virtual duration is the
+ * a mask. Little-endian hosts only; others take the switch. The virtual fields are the
  * one branch, and it is predictable (the same for every record).
  */
-static inline uint64_t load(const uint8_t *base, const struct finsn *in)
+static inline uint64_t load(const struct filter *f, const uint8_t *base, const struct finsn *in)
 {
     static const uint64_t width_mask[16] = { 0, 0xff, 0xffff, 0, 0xffffffffu, 0, 0, 0, UINT64_MAX };
-    if (in->width == FW_DURATION) {
-        const struct flow *r = (const struct flow *)(const void *)base;
-        return r->last > r->first ? r->last - r->first : 0;
-    }
+    if (FW_VIRTUAL(in->width))
+        return load_virtual(f, (const struct flow *)(const void *)base, in->width);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     uint64_t v;
     memcpy(&v, base + in->off - (in->shift >> 3), sizeof(v));
@@ -128,19 +145,19 @@ int filter_match(const struct filter *f, const struct flow *r)
         case FOP_GE: {
             /* One case for all six, so the dispatch jump always goes to the same place
              * and predicts; the comparison is a truth table over (v >= k) + (v > k). */
-            uint64_t v = load(base, in);
+            uint64_t v = load(f, base, in);
             unsigned idx = (unsigned)(v >= in->k) + (unsigned)(v > in->k);
             t = (int)(CMP_TRUTH >> (3u * (unsigned)(in->op - FOP_EQ) + idx)) & 1;
             break;
         }
         case FOP_ALLSET:
-            t = (load(base, in) & in->k) == in->k;
+            t = (load(f, base, in) & in->k) == in->k;
             break;
         case FOP_ALLSET2:
             t = ((uint64_t)(base[in->off] | base[in->off2]) & in->k) == in->k;
             break;
         case FOP_IN:
-            t = in_nums(f->nums + in->aux, in->k, load(base, in));
+            t = in_nums(f->nums + in->aux, in->k, load(f, base, in));
             break;
         case FOP_NET:
             t = in_nets(f, in, r);
@@ -193,9 +210,11 @@ uint64_t filter_columns(const struct filter *f)
                  cols_at(offsetof(struct flow, proto), 2);
             break;
         default:
-            if (in->width == FW_DURATION)
+            if (in->width == FW_BPP)
+                m |= cols_at(offsetof(struct flow, bytes), 32); /* bytes .. rpackets */
+            else if (FW_VIRTUAL(in->width))
                 m |= cols_at(offsetof(struct flow, first), 8) |
-                     cols_at(offsetof(struct flow, last), 8);
+                     cols_at(offsetof(struct flow, last), in->width == FW_DURATION ? 8 : 0);
             else
                 m |= cols_at(in->off, in->width);
         }
@@ -259,6 +278,15 @@ static void dump_value(struct sbuf *sb, const struct field *fd, uint64_t k)
     }
 }
 
+/* A constant of a field or a virtual one (hour, wday and bpp are plain numbers). */
+static void dump_num(struct sbuf *sb, const struct finsn *in, const struct field *vfd, uint64_t k)
+{
+    if (!vfd && in->width != FW_DURATION)
+        sb_printf(sb, "%llu", (unsigned long long)k);
+    else
+        dump_value(sb, vfd, k);
+}
+
 /* The prefixes of groups [aux, aux + k), at most 8 of them, then a count. */
 static void dump_nets(struct sbuf *sb, const struct filter *f, const struct finsn *in)
 {
@@ -296,8 +324,12 @@ static void dump_target(struct sbuf *sb, const char *what, uint32_t pc, uint32_t
 static void dump_test(struct sbuf *sb, const struct filter *f, const struct finsn *in)
 {
     const struct field *fd = field_at(in);
-    const struct field *vfd = in->width == FW_DURATION && in->op != FOP_NET ? NULL : fd;
-    const char *name = !vfd && in->op != FOP_NET ? "duration" : fd ? fd->name : "?";
+    static const char *const virt[8] = {
+        [FW_DURATION] = "duration", [FW_HOUR] = "hour", [FW_WDAY] = "wday", [FW_BPP] = "bpp"
+    };
+    int v = FW_VIRTUAL(in->width) && in->op != FOP_NET;
+    const struct field *vfd = v ? NULL : fd;
+    const char *name = v ? virt[in->width] : fd ? fd->name : "?";
     if (in->op == FOP_TRUE || in->op == FOP_FALSE) {
         sb_printf(sb, "%s", op_text[in->op]);
     } else if (in->op == FOP_CID) {
@@ -316,14 +348,14 @@ static void dump_test(struct sbuf *sb, const struct filter *f, const struct fins
         sb_printf(sb, "%s in [", name);
         for (uint64_t i = 0; i < in->k && i < 8; i++) {
             sb_printf(sb, "%s", i ? " " : "");
-            dump_value(sb, vfd, f->nums[in->aux + i]);
+            dump_num(sb, in, vfd, f->nums[in->aux + i]);
         }
         if (in->k > 8)
             sb_printf(sb, " ... %llu more", (unsigned long long)in->k - 8);
         sb_printf(sb, "]");
     } else {
         sb_printf(sb, "%s %s ", name, op_text[in->op]);
-        dump_value(sb, vfd, in->k);
+        dump_num(sb, in, vfd, in->k);
     }
 }
 

@@ -24,8 +24,15 @@
 
 #define FILTER_MAX_DEPTH 64 /* nested '(' and 'not' (Lua's LUAI_MAXCCALLS idea) */
 
-/* Width of the field an instruction reads; FW_DURATION is the virtual last - first. */
-#define FW_DURATION 0
+/*
+ * Width of the field an instruction reads: 1 2 4 8, or one of the virtual fields,
+ * computed from the record (widths no field has, so one test tells them apart).
+ */
+#define FW_DURATION   0 /* last - first */
+#define FW_HOUR       3 /* hour of first, 0..23, in the filter's zone */
+#define FW_WDAY       5 /* weekday of first, 0 = Sunday .. 6, in the filter's zone */
+#define FW_BPP        6 /* bytes per packet: (bytes + rbytes) / (packets + rpackets), 0 without */
+#define FW_VIRTUAL(w) ((w) < 8 && ((0x69u >> (w)) & 1u))
 
 /*
  * One instruction: 32 bytes. The target indices are absolute; n (the program length)
@@ -60,6 +67,8 @@ struct fgroup {
     uint8_t plen; /* prefix length as the user wrote it (0..32 or 0..128) */
 };
 
+struct tz;
+
 struct filter {
     struct finsn *prog;
     uint32_t n;
@@ -69,6 +78,7 @@ struct filter {
     uint32_t nnets, capnets;
     struct fgroup *groups;
     uint32_t ngroups, capgroups;
+    struct tz *tz; /* hour and wday: the zone of $TZ (UTC when unset), loaded by the parser */
 };
 
 /* ---- lex.c ---- */
@@ -106,6 +116,7 @@ int filter_tok_is(const char *text, const struct ftoken *t, const char *kw);
 /* Value forms (all return 0 or -1; the parser words the error). */
 int filter_num(const char *s, size_t len, uint64_t *v);   /* 12 0x1f 1.5M 3k 2G 1T */
 int filter_dur(const char *s, size_t len, uint64_t *ms);  /* 10 = ms; 250ms 10s 5m 2h 1d */
+int filter_wday(const char *s, size_t len, uint64_t *v);  /* sun mon .. sat or 0..6 */
 int filter_flags(const char *s, size_t len, uint64_t *v); /* CEUAPRSF letters or number */
 int filter_proto(const char *s, size_t len, uint64_t *v); /* tcp udp ... or 0..255 */
 const char *filter_proto_name(unsigned proto);            /* NULL when it has none */

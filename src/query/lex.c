@@ -169,6 +169,23 @@ int filter_num(const char *s, size_t len, uint64_t *v)
     return units_parse(s, len, 1, v);
 }
 
+/* A weekday: a name (sun, mon, ..., also sunday ...) or 0 (Sunday) .. 6, as cron. */
+int filter_wday(const char *s, size_t len, uint64_t *v)
+{
+    static const char *const names[7] = { "sunday",   "monday", "tuesday", "wednesday",
+                                          "thursday", "friday", "saturday" };
+    for (uint64_t i = 0; i < 7; i++)
+        if ((len == 3 || len == strlen(names[i])) && strncasecmp(s, names[i], len) == 0) {
+            *v = i;
+            return 0;
+        }
+    if (len == 1 && s[0] >= '0' && s[0] <= '6') {
+        *v = (uint64_t)(s[0] - '0');
+        return 0;
+    }
+    return -1;
+}
+
 /* A duration in milliseconds: 250 (ms), 250ms, 10s, 1.5s, 5m, 2h, 1d. */
 int filter_dur(const char *s, size_t len, uint64_t *ms)
 {

@@ -11,7 +11,7 @@
  *            | ("ip" | "host" | "net" | "port" | "as") rhs    -- either side
  *            | "flags" LETTERS                               -- flags | rflags
  *            | PROTONAME | "ipv4" | "inet" | "ipv6" | "inet6"
- *            | FIELD rhs                                     -- field table + duration
+ *            | FIELD rhs          -- field table + duration, hour, wday, bpp
  *            | "cid" [ "=" | "==" | "!=" ] CID               -- Community ID, "1:..."
  *   rhs     := [ CMP ] VALUE | "in" "[" VALUE { [","] VALUE } "]" | "in" "@"PATH
  *   CMP     := = == != < <= > >= eq ne lt le gt ge
@@ -21,6 +21,7 @@
  */
 #include "filter_int.h"
 
+#include "../analytics/tz.h"
 #include "../core/fields.h"
 #include "../core/xalloc.h"
 #include "cid.h"
@@ -32,9 +33,10 @@
 #include <strings.h>
 
 /* How a field's value is written. */
-enum vkind { VK_ADDR, VK_NUM, VK_TIME, VK_PROTO, VK_FLAGS, VK_DUR };
+enum vkind { VK_ADDR, VK_NUM, VK_TIME, VK_PROTO, VK_FLAGS, VK_DUR, VK_WDAY };
 
-/* A field as the parser sees it: a row of fields[] or the virtual `duration`. */
+/* A field as the parser sees it: a row of fields[] or a virtual one (duration, hour,
+ * wday, bpp). */
 struct fref {
     const char *name;
     enum vkind vk;
@@ -42,9 +44,10 @@ struct fref {
     uint8_t width; /* FOP_NET: 1 = check ipver (src, dst), 0 = exporter */
 };
 
-static const char *const keywords[] = { "and",  "or",   "not",  "any",   "src",      "dst",   "ip",
-                                        "host", "net",  "port", "as",    "proto",    "flags", "in",
-                                        "ipv4", "ipv6", "inet", "inet6", "duration", "cid" };
+static const char *const keywords[] = { "and",      "or",   "not",  "any",  "src",  "dst",
+                                        "ip",       "host", "net",  "port", "as",   "proto",
+                                        "flags",    "in",   "ipv4", "ipv6", "inet", "inet6",
+                                        "duration", "cid",  "hour", "wday", "bpp" };
 
 static int32_t fail(struct fparser *p, size_t pos, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -157,7 +160,7 @@ static int32_t mk_bin(struct fparser *p, enum fnode_kind kind, int32_t a, int32_
     return n;
 }
 
-/* Find a field of the table, or `duration`, ignoring case. */
+/* Find a field of the table, or a virtual one, ignoring case. */
 static int find_field(const char *s, size_t len, struct fref *out);
 
 /* A field the grammar itself names (src, dport, flags ...): always in the table, so a
@@ -170,10 +173,15 @@ static void known_field(const char *name, struct fref *out)
 
 static int find_field(const char *s, size_t len, struct fref *out)
 {
-    if (len == 8 && strncasecmp(s, "duration", 8) == 0) {
-        *out = (struct fref){ "duration", VK_DUR, 0, FW_DURATION };
-        return 0;
-    }
+    static const struct fref virt[] = { { "duration", VK_DUR, 0, FW_DURATION },
+                                        { "hour", VK_NUM, 0, FW_HOUR },
+                                        { "wday", VK_WDAY, 0, FW_WDAY },
+                                        { "bpp", VK_NUM, 0, FW_BPP } };
+    for (size_t i = 0; i < sizeof(virt) / sizeof(virt[0]); i++)
+        if (len == strlen(virt[i].name) && strncasecmp(s, virt[i].name, len) == 0) {
+            *out = virt[i];
+            return 0;
+        }
     for (size_t i = 0; i < nfields; i++) {
         const struct field *fd = &fields[i];
         if (strlen(fd->name) != len || strncasecmp(s, fd->name, len) != 0)
@@ -223,7 +231,8 @@ static const char *vk_what(enum vkind vk)
                                         "a time (2026-11-01T08:00, @EPOCH)",
                                         "a protocol name or number",
                                         "TCP flags (letters of CEUAPRSF) or a number",
-                                        "a duration (10s, 500ms, 5m, 2h)" };
+                                        "a duration (10s, 500ms, 5m, 2h)",
+                                        "a weekday (mon .. sun, or 0 = Sunday .. 6)" };
     return what[vk];
 }
 
@@ -251,6 +260,9 @@ static int parse_value(struct fparser *p, const struct fref *fr, const char *nam
         break;
     case VK_DUR:
         rc = filter_dur(s, len, v);
+        break;
+    case VK_WDAY:
+        rc = filter_wday(s, len, v);
         break;
     default:
         rc = filter_num(s, len, v);
@@ -501,6 +513,25 @@ static int32_t parse_cid(struct fparser *p)
     return neg && n >= 0 ? mk_not(p, n) : n;
 }
 
+/*
+ * hour and wday are local: the zone of $TZ (an IANA name; UTC when unset or empty),
+ * loaded once per filter into an offset table (analytics/tz.h) so that matching needs
+ * no localtime_r. A command with --tz sets TZ before compiling its filter.
+ */
+static int need_zone(struct fparser *p)
+{
+    if (p->f->tz)
+        return 0;
+    const char *name = getenv("TZ");
+    struct fs_err e = { 0 };
+    struct tz *z = xmalloc(sizeof(*z));
+    if (tz_load(z, name && *name ? name : NULL, &e) != 0) {
+        free(z);
+        return (int)fail(p, p->tok.pos, "hour and wday need a known zone in TZ: %s", e.msg);
+    }
+    p->f->tz = z;
+    return 0;
+}
 /* A term starting with a word: see the grammar at the top. */
 static int32_t parse_term(struct fparser *p)
 {
@@ -544,6 +575,8 @@ static int32_t parse_term(struct fparser *p)
     struct fref fr;
     if (find_field(s, len, &fr) != 0)
         return unknown_word(p);
+    if ((fr.width == FW_HOUR || fr.width == FW_WDAY) && need_zone(p) != 0)
+        return -1;
     if (advance(p) != 0)
         return -1;
     return parse_rhs(p, &fr, NULL, fr.name, fr.vk == VK_FLAGS);

@@ -508,6 +508,7 @@ static void test_depth_and_junk(void **state)
 
 int main(void)
 {
+    unsetenv("TZ"); /* hour and wday are in $TZ: the case files are written for UTC */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_property),

@@ -8,6 +8,8 @@
 #include <cmocka.h>
 
 #include "analytics/tz.h"
+#include "core/flow.h"
+#include "query/filter.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +89,33 @@ static void test_bad_names(void **state)
     }
 }
 
+/* The filter's hour and wday are in $TZ: 09:00 in Berlin is 07:00 UTC in summer time
+ * and 08:00 in winter; TZ that names no zone is an error, not UTC. */
+static void test_filter_zone(void **state)
+{
+    (void)state;
+    struct filter *f;
+    struct fs_err err = { 0 };
+    struct flow r;
+    memset(&r, 0, sizeof(r));
+    setenv("TZ", "Europe/Berlin", 1);
+    assert_int_equal(filter_compile("hour 9 and wday mon", &f, &err), 0);
+    r.first = MS(1759734000 + 1800); /* Monday 2025-10-06 07:30 UTC */
+    assert_int_equal(filter_match(f, &r), 1);
+    r.first = MS(1762156800 + 1800); /* Monday 2025-11-03 08:30 UTC */
+    assert_int_equal(filter_match(f, &r), 1);
+    r.first = MS(1762153200 + 1800); /* 07:30 UTC: 08:30 in Berlin */
+    assert_int_equal(filter_match(f, &r), 0);
+    filter_free(f);
+    setenv("TZ", "Nowhere/Atlantis", 1);
+    assert_true(filter_compile("hour 9", &f, &err) != 0);
+    assert_non_null(strstr(err.msg, "unknown time zone 'Nowhere/Atlantis'"));
+    /* bpp needs no zone. */
+    assert_int_equal(filter_compile("bpp > 10", &f, &err), 0);
+    filter_free(f);
+    unsetenv("TZ");
+}
+
 int main(void)
 {
     unsetenv("TZ");
@@ -95,6 +124,7 @@ int main(void)
         cmocka_unit_test(test_berlin_dst),
         cmocka_unit_test(test_half_hour_and_west),
         cmocka_unit_test(test_bad_names),
+        cmocka_unit_test(test_filter_zone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
