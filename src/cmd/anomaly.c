@@ -119,7 +119,7 @@ static int parse_args(int argc, char **argv, struct an_cli *o, struct input_opts
                              "make one with flowsleuth baseline -w)\n");
         return arg_usage_hint("anomaly", usage_text);
     }
-    if (input_filter_args(in, argc - optind, argv + optind) || input_prepare(in, PROG))
+    if (input_filter_args(in, argc - optind, argv + optind))
         return 2;
     return -1;
 }
@@ -224,6 +224,14 @@ int cmd_anomaly(int argc, char **argv)
         bl_profile_free(&p);
         input_free(&in);
         return 1;
+    }
+    /* The filter's hour and wday are in the profile's zone, as its slots are. */
+    setenv("TZ", p.tz, 1);
+    if (input_prepare(&in, PROG)) {
+        tz_free(&z);
+        bl_profile_free(&p);
+        input_free(&in);
+        return 2;
     }
     series_of(&s, &p, o.max_mem);
     if (s.n != p.nkeys) {

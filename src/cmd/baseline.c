@@ -128,7 +128,7 @@ static int parse_args(int argc, char **argv, struct bl_cli *o, struct input_opts
         fprintf(stderr, PROG ": -w PROFILE is required (where to save the profile)\n");
         return arg_usage_hint("baseline", usage_text);
     }
-    if (input_filter_args(in, argc - optind, argv + optind) || input_prepare(in, PROG))
+    if (input_filter_args(in, argc - optind, argv + optind))
         return 2;
     return -1;
 }
@@ -177,6 +177,14 @@ int cmd_baseline(int argc, char **argv)
     }
     if (tz_load(&z, o.zone, &err) != 0) {
         fprintf(stderr, PROG ": %s\n", err.msg);
+        input_free(&in);
+        return 2;
+    }
+    /* The filter's hour and wday are in the profile's zone too. */
+    if (o.zone)
+        setenv("TZ", o.zone, 1);
+    if (input_prepare(&in, PROG)) {
+        tz_free(&z);
         input_free(&in);
         return 2;
     }

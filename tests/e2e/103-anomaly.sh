@@ -73,6 +73,28 @@ grep -q 'refused: the flows span 3 whole week(s), fewer than --min-weeks 4' "$T/
 fs baseline -r "$T/s" -t 2025-10-06..2025-10-27 --min-weeks 3 -w "$T/p3" 2>/dev/null ||
     fail "--min-weeks 3"
 
+# --tz: a network whose day follows Berlin time (fsgen --tz: its busy hours move by an
+# hour in UTC when summer time ends on 2025-10-26, in week 3). Learned in Berlin time,
+# only the injected gap is found; learned in UTC, the hours around the shift are
+# unusual in the weeks after it, which is what --tz is for.
+"$FS_GEN" series "$T/b/" --weeks 5 --seed 8 --tz Europe/Berlin --gap 753 >"$T/truthb" 2>/dev/null ||
+    fail "fsgen series --tz"
+fs baseline -r "$T/b" --tz Europe/Berlin -w "$T/pz" 2>/dev/null || fail "baseline --tz"
+grep -qx 'tz Europe/Berlin' "$T/pz" || fail "tz line: $(grep '^tz' "$T/pz")"
+fs anomaly -r "$T/b" -b "$T/pz" -o csv >"$T/az.csv" || fail "anomaly, Berlin profile"
+tail -n +2 "$T/az.csv" | cut -d, -f1,9 >"$T/gotz"
+echo "$(iso "$(cut -d' ' -f2 "$T/truthb")"),gap" >"$T/wantz"
+expect_same "$T/wantz" "$T/gotz" "Berlin profile findings"
+fs baseline -r "$T/b" -w "$T/pu" 2>/dev/null || fail "baseline in UTC"
+fs anomaly -r "$T/b" -b "$T/pu" -o csv >"$T/au.csv" || fail "anomaly, UTC profile"
+[ "$(tail -n +2 "$T/au.csv" | cut -d, -f1 | sort -u | wc -l)" -gt 5 ] ||
+    fail "a UTC profile of a Berlin network should see the shift: $(cat "$T/au.csv")"
+# The filter's hour is in the --tz zone too: 09:00 in Berlin fills slot 9 (Monday 09:00)
+# and its weekday twins only.
+fs baseline -r "$T/b" --tz Europe/Berlin -w "$T/p9" 'hour 9' 2>/dev/null || fail "baseline 'hour 9'"
+awk '$1 == "all" && $4 > 0 { printf "%s ", $2 }' "$T/p9" >"$T/slots"
+[ "$(cat "$T/slots")" = "9 33 57 81 105 129 153 " ] || fail "--tz slots: $(cat "$T/slots")"
+
 # A corrupt profile: the file, the line and the field.
 sed '20s/^\(all [0-9]* [0-9]*\) [0-9]*/\1 x/' "$T/p" >"$T/bad"
 rc=0

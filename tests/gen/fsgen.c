@@ -16,6 +16,7 @@
  * machine. OUT may be "-" for stdout. The pcap modes use only libc; series writes
  * through flowsleuth's store writer.
  */
+#include "../../src/analytics/tz.h"
 #include "../../src/core/flow.h"
 #include "../../src/store/store.h"
 
@@ -1404,7 +1405,8 @@ static int cmd_download(int argc, char **argv)
  * Flows per hour = peak x diurnal(hour) x weekly(day) (per mille each) x a noise of
  * +-5 %, all in integers; an hour named by --spike gets 5 times its flows, --drop a
  * fifth, --gap none. Every flow lies inside its hour (under a second long), so counts
- * per hour are exact. Times are UTC; --start must be a Monday 00:00.
+ * per hour are exact. --start must be a Monday 00:00 UTC; the shape's hours and days
+ * are UTC, or local in --tz (whose offset changes then move the traffic in UTC).
  */
 #define SERIES_MAX_ANOM 32
 
@@ -1420,6 +1422,7 @@ struct series_anom {
 
 struct series {
     uint64_t start_s, weeks, peak, seed;
+    struct tz tz; /* the shape's hours and days are local here */
     struct series_anom an[SERIES_MAX_ANOM];
     size_t nan;
 };
@@ -1435,6 +1438,7 @@ static void usage_series(FILE *fp)
                 "  --spike H      hour H (counted from the start) gets 5x its flows; repeatable\n"
                 "  --drop H       hour H gets a fifth of its flows; repeatable\n"
                 "  --gap H        hour H gets no flows; repeatable\n"
+                "  --tz ZONE      the shape's hours and days are local in ZONE (default UTC)\n"
                 "  --seed S       (default 1)\n"
                 "Prints one line per injected anomaly: KIND EPOCH_MS FLOWS_WITHOUT_IT\n");
 }
@@ -1442,8 +1446,9 @@ static void usage_series(FILE *fp)
 /* Flows of hour h without anomalies. */
 static uint64_t series_norm(const struct series *g, uint64_t h, uint64_t *rng)
 {
-    uint64_t day = (g->start_s / 86400 + h / 24 + 3) % 7; /* 0 = Monday */
-    uint64_t lam = g->peak * diurnal_pm[h % 24] * weekly_pm[day] / 1000000;
+    unsigned hour, wday;
+    tz_local(&g->tz, (g->start_s + h * 3600) * 1000, &hour, &wday);
+    uint64_t lam = g->peak * diurnal_pm[hour] * weekly_pm[(wday + 6) % 7] / 1000000;
     return lam * (950 + rng_below(rng, 101)) / 1000;
 }
 
@@ -1515,6 +1520,7 @@ static int cmd_series(int argc, char **argv)
     struct series g = { .start_s = 1759708800, .weeks = 5, .peak = 200, .seed = 1 };
     const char *out = NULL;
     uint64_t total = 0;
+    tz_utc(&g.tz);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int kind = strcmp(a, "--spike") == 0  ? 's'
@@ -1534,6 +1540,11 @@ static int cmd_series(int argc, char **argv)
             g.peak = parse_u64(a, need_val(argc, argv, &i));
         } else if (strcmp(a, "--seed") == 0) {
             g.seed = parse_u64(a, need_val(argc, argv, &i));
+        } else if (strcmp(a, "--tz") == 0) {
+            struct fs_err err = { 0 };
+            tz_free(&g.tz);
+            if (tz_load(&g.tz, need_val(argc, argv, &i), &err) != 0)
+                die("--tz", err.msg);
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage_series(stdout);
             return 0;
@@ -1549,6 +1560,7 @@ static int cmd_series(int argc, char **argv)
         die("--start must be a Monday 00:00 UTC", NULL);
     series_write(&g, out, &total);
     fprintf(stderr, "fsgen series: flows=%" PRIu64 " hours=%" PRIu64 "\n", total, g.weeks * 168);
+    tz_free(&g.tz);
     return 0;
 }
 
