@@ -18,6 +18,7 @@
 #     minute of first packet; count --bin 60 (spread): the per-bin sums add up to the
 #     totals;
 #   - a tiny --max-mem makes -s approximate, says so on stderr and in the output;
+#     stats and count take and refuse the same --max-mem sizes;
 #   - table and JSON output forms: the same columns in table, csv, tsv and json (json
 #     numbers unquoted); usage errors exit 2;
 #   - `bytes` in a filter is the forward direction only.
@@ -183,6 +184,24 @@ got=$(fs count $ARGS --bin 1000000000 -o csv 'bytes > 2000' | awk -F, 'NR > 1 { 
 tot=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
     $c["bytes"] + $c["rbytes"] > 2000 { n++ } END { print n + 0 }' "$T/all.csv")
 [ "$tot" != "$want" ] || fail "the data cannot tell forward bytes from totals"
+
+# --max-mem: one parser (core/units) for stats and count: the same sizes taken (a plain
+# number is MiB), the same refused with exit 2 and the same words.
+for v in 512 1Gi 2G 64MiB 1.5; do
+    fs stats -r "$T/mix.fsf" -s proto --max-mem "$v" -o csv >/dev/null ||
+        fail "stats --max-mem $v refused"
+    fs count -r "$T/mix.fsf" --max-mem "$v" -o csv >/dev/null || fail "count --max-mem $v refused"
+done
+for v in x 0 -1 10Q; do
+    for c in "stats -s proto" count; do
+        st=0
+        # shellcheck disable=SC2086 # split on purpose
+        fs $c -r "$T/mix.fsf" --max-mem "$v" >/dev/null 2>"$T/mm.err" || st=$?
+        [ "$st" = 2 ] || fail "$c --max-mem $v: exit $st, want 2"
+        grep -q -- "--max-mem needs a size such as 512Mi or 2G, not '$v'" "$T/mm.err" ||
+            fail "$c --max-mem $v: $(cat "$T/mm.err")"
+    done
+done
 
 # Usage errors exit 2 with a message.
 for bad in "-s bogus" "-s srcip/bogus" "-s srcip/24" "-A ip" "-s srcip -A srcip" \
