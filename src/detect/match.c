@@ -639,8 +639,13 @@ static void run_server(const struct catalog *c, const uint64_t *sizes, const str
     struct match_result r;
     memset(&cal, 0, sizeof(cal));
     for (size_t x = a; x < b; x++) {
-        keep_get(res, it[x].i, &r);
-        first_of(&r, &first[x - a]);
+        const struct kept *k = &res->r[it[x].i];
+        struct first *fp = &first[x - a];
+        fp->payload = k->payload;
+        fp->basis = k->basis;
+        fp->alone = k->alone;
+        fp->idx0 = k->ncands ? res->idx[k->idx] : 0;
+        fp->residual = k->ncands ? res->c[k->cand].residual : 0;
     }
     int64_t span[2];
     size_t agree =
