@@ -183,7 +183,8 @@ static void print_title(FILE *fp, const struct stats *s, size_t want)
     fputs(":\n", fp);
 }
 
-/* One -s table: csv and json rows are printed as they are made (rows_stream). */
+/* One -s table, each row printed as it is made, never held: the table after a first
+ * pass over the top rows for its column widths (-n 0 can list millions of keys). */
 static void print_stats(FILE *fp, const struct stats *s, size_t n, enum rows_mode mode, int plain,
                         int index)
 {
@@ -197,11 +198,20 @@ static void print_stats(FILE *fp, const struct stats *s, size_t n, enum rows_mod
     const char *cp[NCOLS];
     struct rows r;
     rows_init(&r, names, stats_numeric, NCOLS);
-    rows_stream(&r, mode, fp);
-    if (mode == ROWS_TABLE)
+    if (mode == ROWS_TABLE) {
+        size_t w[NCOLS] = { 0 };
+        for (size_t i = 0; i < got; i++) {
+            stats_cells(s, &top[i], i + 1, 1, plain, cells);
+            for (int j = 0; j < NCOLS; j++)
+                w[j] = strlen(cells[j]) > w[j] ? strlen(cells[j]) : w[j];
+        }
+        rows_stream_table(&r, w, fp);
         print_title(fp, s, want);
-    else if (mode != ROWS_JSON && index)
-        fputc('\n', fp); /* csv, tsv: an empty line before each further table */
+    } else {
+        rows_stream(&r, mode, fp);
+        if (mode != ROWS_JSON && index)
+            fputc('\n', fp); /* csv, tsv: an empty line before each further table */
+    }
     for (int j = 0; j < NCOLS; j++)
         cp[j] = cells[j];
     for (size_t i = 0; i < got; i++) {
