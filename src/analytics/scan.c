@@ -192,7 +192,7 @@ static int echo_replied(const struct scan *s, const struct contact *c)
 
 /* ---------------------------------------------------------------- one source */
 
-/* Per source: fill the work arrays from its contacts [a, b). */
+/* How much of each work array collect_sets filled. */
 struct source_sets {
     size_t ndst, nfail, nports;
 };
@@ -202,6 +202,11 @@ static int is_echo(const struct contact *c)
     return c->proto == PROTO_ICMP || c->proto == PROTO_ICMP6;
 }
 
+/*
+ * One source's contacts [a, b), sorted by (dst, proto, dport, first), into the work
+ * arrays: per destination its first contact and whether it ever answered (dsts), the
+ * first contact of every pair that never answered (fails), the TCP/UDP ports (ports).
+ */
 static void collect_sets(struct scan *s, size_t a, size_t b, struct source_sets *z)
 {
     memset(z, 0, sizeof(*z));
