@@ -70,6 +70,7 @@ struct bl_series {
     size_t n, cap;
     uint32_t *slot; /* hash: index + 1, 0 = empty */
     size_t hcap;
+    size_t last;            /* the key found last */
     size_t max_bytes, used; /* memory budget and what the keys and bins take */
     int frozen;             /* only keys already present are counted (anomaly) */
 };

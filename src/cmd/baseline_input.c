@@ -50,6 +50,23 @@ static int one_flow(void *vctx, const struct flow *f)
     return o->full;
 }
 
+/* Only the fields the key reads are decoded: the whole network needs no address. */
+static uint64_t key_columns(const struct bl_keyspec *k)
+{
+    switch (k->by) {
+    case BL_SRC:
+    case BL_SRCNET:
+        return (uint64_t)1 << field_index("src") | (uint64_t)1 << field_index("ipver");
+    case BL_DST:
+    case BL_DSTNET:
+        return (uint64_t)1 << field_index("dst") | (uint64_t)1 << field_index("ipver");
+    case BL_SERVICE:
+        return (uint64_t)1 << field_index("proto") | (uint64_t)1 << field_index("dport");
+    default:
+        return 0;
+    }
+}
+
 int bl_input_read(struct input_opts *in, const char *prog, struct bl_series *s, int *full)
 {
     static const struct scan_ops ops = { par_setup, par_flows };
@@ -67,6 +84,7 @@ int bl_input_read(struct input_opts *in, const char *prog, struct bl_series *s, 
     int stopped = 0;
     for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++)
         cols |= (uint64_t)1 << field_index(used[i]);
+    cols |= key_columns(&s->spec);
     int status = input_scan(in, prog, cols, &ops, &p, &stopped);
     for (size_t i = 0; i < p.n; i++) {
         if (!stopped && bl_series_merge(s, &p.t[i]) != 0)
