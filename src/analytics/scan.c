@@ -21,9 +21,15 @@
 /* Sorted by kind inside a source: contacts first, so a source's contacts are one run. */
 enum { K_CONTACT, K_REPLY, K_OTHER };
 
+/* An address as two big-endian halves: integer compares give memcmp's order, and the
+ * sort (most of the command's time) runs several times faster than on bytes. */
+struct addr128 {
+    uint64_t hi, lo;
+};
+
 /* One flow as the detector needs it: 56 bytes. */
 struct contact {
-    uint8_t src[16], dst[16];
+    struct addr128 src, dst;
     uint64_t first, last;
     uint16_t dport;
     uint8_t proto, ipver, kind, answered;
@@ -44,6 +50,36 @@ struct scan {
     uint64_t *fails;
     uint16_t *ports;
 };
+
+static struct addr128 addr_load(const uint8_t a[16])
+{
+    struct addr128 r = { 0, 0 };
+    for (int i = 0; i < 8; i++) {
+        r.hi = r.hi << 8 | a[i];
+        r.lo = r.lo << 8 | a[8 + i];
+    }
+    return r;
+}
+
+static void addr_store(uint8_t a[16], const struct addr128 *v)
+{
+    for (int i = 0; i < 8; i++) {
+        a[i] = (uint8_t)(v->hi >> (56 - 8 * i));
+        a[8 + i] = (uint8_t)(v->lo >> (56 - 8 * i));
+    }
+}
+
+static int addr_cmp(const struct addr128 *a, const struct addr128 *b)
+{
+    if (a->hi != b->hi)
+        return a->hi < b->hi ? -1 : 1;
+    return (a->lo > b->lo) - (a->lo < b->lo);
+}
+
+static int addr_eq(const struct addr128 *a, const struct addr128 *b)
+{
+    return a->hi == b->hi && a->lo == b->lo;
+}
 
 struct scan *scan_new(const struct scan_opts *o, int *err)
 {
@@ -113,8 +149,8 @@ int scan_add(struct scan *s, const struct flow *f)
         s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
     }
     struct contact *c = &s->v[s->n++];
-    memcpy(c->src, f->src, 16);
-    memcpy(c->dst, f->dst, 16);
+    c->src = addr_load(f->src);
+    c->dst = addr_load(f->dst);
     c->first = f->first;
     c->last = f->last < f->first ? f->first : f->last;
     c->dport = f->dport;
@@ -137,12 +173,12 @@ static int cmp_u64(uint64_t a, uint64_t b)
 static int cmp_contact(const void *pa, const void *pb)
 {
     const struct contact *a = pa, *b = pb;
-    int c = memcmp(a->src, b->src, 16);
+    int c = addr_cmp(&a->src, &b->src);
     if (c)
         return c;
     if (a->kind != b->kind)
         return a->kind - b->kind;
-    c = memcmp(a->dst, b->dst, 16);
+    c = addr_cmp(&a->dst, &b->dst);
     if (c)
         return c;
     if (a->proto != b->proto)
@@ -156,12 +192,12 @@ static int cmp_contact(const void *pa, const void *pb)
 static int cmp_reply_key(const void *pa, const void *pb)
 {
     const struct contact *a = pa, *b = pb;
-    int c = memcmp(a->src, b->src, 16);
+    int c = addr_cmp(&a->src, &b->src);
     if (c)
         return c;
     if (a->kind != b->kind)
         return a->kind - b->kind;
-    return memcmp(a->dst, b->dst, 16);
+    return addr_cmp(&a->dst, &b->dst);
 }
 
 static int cmp_dst_obs(const void *pa, const void *pb)
@@ -184,8 +220,8 @@ static int cmp_u16p(const void *pa, const void *pb)
 static int echo_replied(const struct scan *s, const struct contact *c)
 {
     struct contact key;
-    memcpy(key.src, c->dst, 16);
-    memcpy(key.dst, c->src, 16);
+    key.src = c->dst;
+    key.dst = c->src;
     key.kind = K_REPLY;
     return bsearch(&key, s->v, s->n, sizeof(*s->v), cmp_reply_key) != NULL;
 }
@@ -216,11 +252,11 @@ static void collect_sets(struct scan *s, size_t a, size_t b, struct source_sets 
         int dans = 0;
         size_t j = i;
         /* every (proto, port) pair of this destination */
-        while (j < b && memcmp(s->v[j].dst, c->dst, 16) == 0) {
+        while (j < b && addr_eq(&s->v[j].dst, &c->dst)) {
             const struct contact *p = &s->v[j];
             int pans = 0;
             uint64_t pfirst = p->first;
-            for (; j < b && memcmp(s->v[j].dst, p->dst, 16) == 0 && s->v[j].proto == p->proto &&
+            for (; j < b && addr_eq(&s->v[j].dst, &p->dst) && s->v[j].proto == p->proto &&
                    s->v[j].dport == p->dport;
                  j++)
                 pans |= s->v[j].answered || (is_echo(&s->v[j]) && echo_replied(s, &s->v[j]));
@@ -295,7 +331,7 @@ static void judge(struct scan *s, size_t a, size_t b, struct scan_finding *f)
 {
     size_t ncont = a;
     memset(f, 0, sizeof(*f));
-    memcpy(f->src, s->v[a].src, 16);
+    addr_store(f->src, &s->v[a].src);
     f->ipver = s->v[a].ipver;
     f->first = UINT64_MAX;
     for (size_t i = a; i < b; i++) {
@@ -332,7 +368,7 @@ int scan_finish(struct scan *s, scan_emit_fn fn, void *ctx)
     qsort(s->v, s->n, sizeof(*s->v), cmp_contact);
     size_t most = 0;
     for (size_t a = 0, b; a < s->n; a = b) {
-        for (b = a + 1; b < s->n && memcmp(s->v[b].src, s->v[a].src, 16) == 0; b++)
+        for (b = a + 1; b < s->n && addr_eq(&s->v[b].src, &s->v[a].src); b++)
             ;
         most = b - a > most ? b - a : most;
     }
@@ -340,7 +376,7 @@ int scan_finish(struct scan *s, scan_emit_fn fn, void *ctx)
     s->fails = xmalloc(most * sizeof(*s->fails));
     s->ports = xmalloc(most * sizeof(*s->ports));
     for (size_t a = 0, b; a < s->n; a = b) {
-        for (b = a + 1; b < s->n && memcmp(s->v[b].src, s->v[a].src, 16) == 0; b++)
+        for (b = a + 1; b < s->n && addr_eq(&s->v[b].src, &s->v[a].src); b++)
             ;
         if (s->v[a].kind != K_CONTACT) /* no contacts: replies and unreachables only */
             continue;
