@@ -26,6 +26,9 @@
 
 #define PROG "flowsleuth scan"
 
+_Static_assert(SCAN_BYTES_PER_FLOW == 88,
+               "--max-mem in the help text and the man page says 88 bytes");
+
 static const char usage_text[] =
     "usage: flowsleuth scan [-o FORMAT] [--internal NET ...] [--allow FILE ...] [-b]\n"
     "                       [--count N] [--count-internal N] [--window DURATION]\n"

@@ -25,6 +25,9 @@
 
 #define PROG "flowsleuth services"
 
+_Static_assert(SERVICES_BYTES_PER_FLOW == 64,
+               "--max-mem in the help text and the man page says 64 bytes");
+
 static const char usage_text[] =
     "usage: flowsleuth services [-o FORMAT] [--internal NET ...] [--authorised FILE.csv]\n"
     "                           [-b] [--max-mem SIZE] [input options] [FILTER]\n"

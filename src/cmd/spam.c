@@ -25,6 +25,9 @@
 #define PROG          "flowsleuth spam"
 #define MAX_RELAY_ARG 64
 
+_Static_assert(SPAM_BYTES_PER_FLOW == 72,
+               "--max-mem in the help text and the man page says 72 bytes");
+
 static const char usage_text[] =
     "usage: flowsleuth spam [-o FORMAT] [--internal NET ...] [--mail-servers NET ...]\n"
     "                       [--count N] [--window DURATION] [--ports LIST]\n"
