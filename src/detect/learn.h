@@ -51,6 +51,7 @@
 #include "catalog.h"
 #include "eval.h"
 #include "match.h"
+#include "match_learned.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -89,24 +90,7 @@ size_t learn_observe(const struct catalog *c, const struct eval_labels *lab,
 void learn_catalog(struct catalog *out, const struct catalog *c, const struct learn_obs *obs,
                    size_t nobs, size_t *rows);
 
-/* ---- the per-server calibration (nearest model) ---- */
-
-struct learn_server {
-    uint8_t server[16];
-    int ipver;
-    uint32_t n;    /* observations */
-    int tls;       /* most of them on port 443 (reported; the fit is the same) */
-    int64_t base;  /* response header bytes */
-    double ppm[2]; /* q range: overhead beyond base per byte of size, ppm */
-};
-
-#define LEARN_BASE_SLACK 8 /* bytes either side of base */
-
-struct learn_model {
-    struct learn_server *s; /* sorted by address */
-    size_t n;
-    uint32_t header_bytes; /* H the observations were taken with */
-};
+/* ---- the per-server calibration (nearest model; its structs are match_learned.h's) ---- */
 
 /* Fit one learn_server per server of the observations (replaces m's contents). */
 void learn_model_train(struct learn_model *m, const struct catalog *c, const struct learn_obs *obs,
@@ -116,29 +100,6 @@ void learn_model_train(struct learn_model *m, const struct catalog *c, const str
  * returns -1 when one address is listed twice. */
 int learn_model_sort(struct learn_model *m);
 
-/* The server's entry, or NULL. */
-const struct learn_server *learn_model_find(const struct learn_model *m, const uint8_t *server);
-
 void learn_model_free(struct learn_model *m);
-
-/* ---- hooks of the matcher (match.c calls these; they keep its search loops as they
- * are) ---- */
-
-/*
- * When the catalogue carries a model and f's server is in it: *so = *o with the
- * server's overhead range for payload P. Returns 1 then, else 0; match_flow then adds
- * no basis tolerance (the learned range is the tolerance).
- */
-int learn_model_opts(const struct learn_model *m, const struct flow *f, uint64_t p,
-                     const struct match_opts *o, struct match_opts *so);
-
-/*
- * After the single-entry search of match_flow (total = candidates it found): drop the
- * candidates that are learned rows of an object learned at f's server (their learned
- * window decides instead), then add every learned row for f's server whose window
- * holds res->payload. Returns the new total.
- */
-size_t learn_singles(const struct catalog *c, const struct match_opts *o, const struct flow *f,
-                     uint64_t tol, struct match_result *res, size_t total);
 
 #endif

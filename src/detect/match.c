@@ -3,8 +3,8 @@
  */
 #include "match.h"
 
-#include "learn.h"
 #include "match_keep.h"
+#include "match_learned.h"
 
 #include "../core/xalloc.h"
 

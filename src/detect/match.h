@@ -42,79 +42,10 @@
 
 #include "../core/flow.h"
 #include "catalog.h"
+#include "match_types.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-#define MATCH_MAX_SET   10 /* largest pipelined set searched (apt pipelines up to 10) */
-#define MATCH_MAX_CANDS 16 /* candidates kept per flow */
-
-enum match_basis { MB_GOODPUT, MB_PAYLOAD, MB_ESTIMATE };
-/* MV_POSSIBLE: a unique set found without a calibration: the per-object overhead range
- * is then so wide that chance sums are common in a big catalogue, so it is shown but
- * not counted as an identification (inventory ignores it). */
-enum match_verdict { MV_REJECT, MV_MATCH, MV_AMBIGUOUS, MV_POSSIBLE };
-
-struct match_opts {
-    uint32_t header_bytes;   /* H: IP+TCP header bytes per packet for the estimate (52) */
-    uint32_t oh_min, oh_max; /* response header bytes per object (40..800) */
-    uint64_t tol_exact;      /* tolerance with goodput (0) */
-    double tol_pct;          /* tolerance without goodput, percent of P (0.2) plus 2*H */
-    uint64_t min_size;       /* only P > min_size is considered (10000) */
-    int max_set;             /* 1 = no sums; 2..MATCH_MAX_SET (default 4) */
-    int max_cands;           /* candidates kept (8, at most MATCH_MAX_CANDS) */
-    uint32_t calib_slack;    /* +- bytes per object around a calibrated overhead (16) */
-    uint32_t req_slack;      /* +- bytes per request around the request sum (4) */
-    uint64_t work_cap;       /* search steps per flow before giving up as ambiguous */
-    uint64_t range_gap_ms;   /* range pieces: at most this gap between pieces; 0 = off */
-};
-
-/* Range pieces: flows of at least this many payload bytes that nothing else explains
- * may be pieces of one file fetched by range requests. */
-#define MATCH_PIECE_MIN  4096
-#define MATCH_MAX_PIECES 64
-
-struct match_calib {
-    int resp;        /* resp_oh is known */
-    int64_t resp_oh; /* response header bytes per object */
-    int req;         /* req_oh is known */
-    int64_t req_oh;  /* request bytes per object beyond len(url) */
-    int span;        /* sets: resp_lo..resp_hi replace resp_oh +- calib_slack */
-    int64_t resp_lo, resp_hi;
-};
-
-/* Votes that agree before a server's window for sets narrows from its overhead +-
- * calib_slack per object to the range its votes spanned (+- MATCH_SPAN_MARGIN);
- * singles keep +- calib_slack. */
-#define MATCH_SPAN_VOTES 5
-/* Singles a flow may have in the default window and still vote for its server's
- * header size when no download fits one entry alone (match.c, peak_calib). */
-#define MATCH_PEAK_CANDS 64
-/* A single alone in its window is a match only when the catalogue's density around it
- * puts fewer chance entries than this in a window that wide (match.c, chance_in). */
-#define MATCH_CHANCE 0.15
-/* ... and a range group (no calibration) only below this. */
-#define MATCH_CHANCE_GROUP 0.05
-#define MATCH_SPAN_MARGIN  2
-
-struct match_cand {
-    uint32_t idx[MATCH_MAX_SET]; /* catalogue indexes, sizes ascending */
-    uint8_t k;                   /* objects in the set (1 = single) */
-    int64_t residual;            /* P - sum of sizes: what the model calls headers */
-};
-
-struct match_result {
-    enum match_verdict verdict;
-    enum match_basis basis;
-    uint64_t payload; /* P */
-    int ncands;       /* stored candidates */
-    int more;         /* more candidates than stored, or the search hit work_cap */
-    int calibrated;   /* sums searched with a server's calibration */
-    int reqsum;       /* ... and with the client's request bytes as a second sum */
-    int alone;        /* one single fits and no set does (match when trusted) */
-    int pieces;       /* > 1: flows combined as range pieces of one download */
-    struct match_cand c[MATCH_MAX_CANDS];
-};
 
 /* The defaults above. */
 void match_opts_default(struct match_opts *o);

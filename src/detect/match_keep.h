@@ -20,7 +20,7 @@
 #define FS_MATCH_KEEP_H
 
 #include "../core/flow.h"
-#include "match.h"
+#include "match_types.h"
 
 #include <stddef.h>
 #include <stdint.h>
