@@ -165,6 +165,13 @@ static int mapped_next(struct mapped *m, struct capture_pkt *out, struct fs_err 
         if (rc != CAPTURE_PACKET)
             return rc == CAPTURE_END ? rc : FS_EPCAP;
         m->pos += used;
+        /* The next record and the headers behind it, into the cache while this packet
+         * is metered: in a file of whole packets each record starts on lines of its own
+         * that no hardware prefetcher guesses (a prefetch never faults). */
+        if (m->len - m->pos > 64) {
+            __builtin_prefetch(m->base + m->pos);
+            __builtin_prefetch(m->base + m->pos + 64);
+        }
         if (!m->filtered)
             return CAPTURE_PACKET;
         struct pcap_pkthdr h = { .caplen = out->caplen, .len = out->wirelen };
