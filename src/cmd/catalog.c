@@ -80,7 +80,12 @@ static void on_warn(void *vctx, const char *msg)
 /* Sort and write the catalogue to path ("-" = stdout) through a temp file + rename. */
 static int save(struct catalog *cat, const char *path)
 {
-    catalog_sort(cat);
+    struct cat_dropped d;
+    char msg[160];
+    if (catalog_clean(cat, &d)) {
+        catalog_dropped_text(&d, msg, sizeof(msg));
+        fprintf(stderr, "flowsleuth catalog: %s\n", msg);
+    }
     struct fs_err err = { 0 };
     if (catalog_save(cat, path, &err) == 0)
         return 0;

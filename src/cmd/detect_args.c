@@ -114,6 +114,12 @@ int detect_args_load(struct detect_args *a, const char *prog)
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         return 1;
     }
+    struct cat_dropped d;
+    if (catalog_clean(&a->cat, &d)) { /* a file written by hand or by an older build */
+        char msg[160];
+        catalog_dropped_text(&d, msg, sizeof(msg));
+        fprintf(stderr, "%s: %s: %s\n", prog, a->catpath, msg);
+    }
     if (a->model_file && model_load(&a->model, a->model_file, &err) != 0) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         return 1;

@@ -184,6 +184,51 @@ void catalog_sort(struct catalog *c)
     c->sorted = 1;
 }
 
+/* Every column equal (the learned ones too: two rows of one server are not merged here). */
+static int same_entry(const struct cat_entry *x, const struct cat_entry *y)
+{
+    return cmp_entry(x, y) == 0 && !x->learn && !y->learn && x->source == y->source &&
+           x->spread == y->spread && strcmp(x->product, y->product) == 0 &&
+           strcmp(x->url, y->url) == 0 && strcmp(x->digest, y->digest) == 0;
+}
+
+size_t catalog_clean(struct catalog *c, struct cat_dropped *d)
+{
+    memset(d, 0, sizeof(*d));
+    catalog_sort(c);
+    size_t k = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        const struct cat_entry *e = &c->e[i];
+        int dup = 0;
+        /* equal entries are adjacent in sort order, but not in url order: look back
+         * over the kept ones that compare equal */
+        for (size_t j = k; j > 0 && cmp_entry(&c->e[j - 1], e) == 0 && !dup; j--)
+            dup = same_entry(&c->e[j - 1], e);
+        if (e->size == 0)
+            d->zero++;
+        else if (e->size > CAT_SIZE_MAX)
+            d->absurd++;
+        else if (dup)
+            d->dup++;
+        else {
+            c->e[k++] = *e;
+            continue;
+        }
+        c->nlearned -= e->learn != NULL; /* learn_lo..hi stay: wider bounds are safe */
+    }
+    size_t dropped = c->n - k;
+    c->n = k;
+    return dropped;
+}
+
+void catalog_dropped_text(const struct cat_dropped *d, char *buf, size_t len)
+{
+    snprintf(buf, len,
+             "%zu entries skipped: %zu of size 0, %zu above 1 TiB, %zu duplicates of an "
+             "entry kept",
+             d->zero + d->absurd + d->dup, d->zero, d->absurd, d->dup);
+}
+
 /* First index whose size is >= size; classic lower bound on the sorted array. */
 size_t catalog_lower_bound(const struct catalog *c, uint64_t size)
 {

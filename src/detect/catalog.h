@@ -113,6 +113,27 @@ void catalog_add_import(struct catalog *c, uint64_t size, uint64_t spread,
 /* Sort by size, then name, then version (stable order for output and tests). */
 void catalog_sort(struct catalog *c);
 
+/* No download in a catalogue is larger (1 TiB): a size above is a broken index line,
+ * and in a set sum it would only ever be a chance fit. */
+#define CAT_SIZE_MAX (1ULL << 40)
+
+/* Entries catalog_clean dropped, by reason. */
+struct cat_dropped {
+    size_t zero;   /* size 0: a pair with it fits wherever its partner fits alone */
+    size_t absurd; /* size above CAT_SIZE_MAX */
+    size_t dup;    /* every column equal to an entry kept (one index listed twice) */
+};
+
+/*
+ * Sort c and drop the entries no download can be: size 0, size above CAT_SIZE_MAX, and
+ * exact duplicates (every column the same; learned rows are never duplicates of each
+ * other, they differ by server). OUT: *d counts them. Returns the number dropped.
+ */
+size_t catalog_clean(struct catalog *c, struct cat_dropped *d);
+
+/* "N entries skipped: ..." for a command to print. */
+void catalog_dropped_text(const struct cat_dropped *d, char *buf, size_t len);
+
 /* Index of the first entry with size >= size (c must be sorted); c->n when none. */
 size_t catalog_lower_bound(const struct catalog *c, uint64_t size);
 

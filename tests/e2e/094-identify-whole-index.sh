@@ -34,9 +34,13 @@ done
 
 fs catalog debian --suite bookworm -o "$T/cat.tsv" "$@" 2>"$T/cat.err" ||
     fail "catalog debian failed: $(cat "$T/cat.err")"
-grep -q ": $stanzas entries written" "$T/cat.err" ||
-    fail "expected $stanzas entries (one a stanza): $(tail -1 "$T/cat.err")"
-[ "$(($(wc -l <"$T/cat.tsv") - 2))" -eq "$stanzas" ] || fail "catalogue rows != $stanzas"
+# one entry a stanza, less what catalog skips and counts (a suite listed twice in the
+# sources gives every stanza twice; none of size 0 or above 1 TiB in a real index)
+skipped=$(sed -n 's/.*: \([0-9]*\) entries skipped: .*/\1/p' "$T/cat.err")
+want=$((stanzas - ${skipped:-0}))
+grep -q ": $want entries written" "$T/cat.err" ||
+    fail "expected $want entries ($stanzas stanzas): $(tail -2 "$T/cat.err")"
+[ "$(($(wc -l <"$T/cat.tsv") - 2))" -eq "$want" ] || fail "catalogue rows != $want"
 
 fs meter --split -r "$D/apt_download.pcap" -w "$T/flows.fsf" || fail "meter failed"
 fs match -c "$T/cat.tsv" -r "$T/flows.fsf" --all -o csv >"$T/match.csv" 2>"$T/match.err" ||

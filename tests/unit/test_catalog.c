@@ -279,18 +279,51 @@ static void test_many(void **state)
     catalog_free(&c);
 }
 
+/* Bad entries are counted and dropped: size 0, above 1 TiB, exact duplicates (three
+ * copies of one, interleaved in url order with an entry that differs only by url,
+ * which stays); the rest is untouched and sorted. */
+static void test_clean(void **state)
+{
+    (void)state;
+    struct catalog c;
+    struct cat_dropped d;
+    catalog_init(&c);
+    const struct {
+        uint64_t size;
+        const char *url;
+    } in[] = { { 5000, "pool/a.deb" }, { 0, "pool/z.deb" },       { 5000, "mirror/a.deb" },
+               { 5000, "pool/a.deb" }, { CAT_SIZE_MAX + 1, "x" }, { 5000, "pool/a.deb" },
+               { 7000, "pool/b.deb" }, { CAT_SIZE_MAX, "max" } };
+    for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+        struct cat_entry e = { .size = in[i].size, .name = "a", .version = "1", .url = in[i].url };
+        catalog_add(&c, &e);
+    }
+    assert_int_equal(catalog_clean(&c, &d), 4);
+    assert_int_equal(d.zero, 1);
+    assert_int_equal(d.absurd, 1);
+    assert_int_equal(d.dup, 2);
+    assert_int_equal(c.n, 4);
+    assert_int_equal(c.e[0].size, 5000);
+    assert_int_equal(c.e[1].size, 5000);
+    assert_string_not_equal(c.e[0].url, c.e[1].url);
+    assert_int_equal(c.e[2].size, 7000);
+    assert_true(c.e[3].size == CAT_SIZE_MAX);
+    char msg[160];
+    catalog_dropped_text(&d, msg, sizeof(msg));
+    assert_string_equal(msg, "4 entries skipped: 1 of size 0, 1 above 1 TiB, 2 duplicates of an "
+                             "entry kept");
+    assert_int_equal(catalog_clean(&c, &d), 0); /* clean stays clean */
+    catalog_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_packages_plain),
-        cmocka_unit_test(test_packages_gz),
-        cmocka_unit_test(test_packages_xz),
-        cmocka_unit_test(test_packages_lz4),
-        cmocka_unit_test(test_csv),
-        cmocka_unit_test(test_suite_name),
-        cmocka_unit_test(test_many),
+        cmocka_unit_test(test_clean),        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_errors),       cmocka_unit_test(test_packages_plain),
+        cmocka_unit_test(test_packages_gz),  cmocka_unit_test(test_packages_xz),
+        cmocka_unit_test(test_packages_lz4), cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_suite_name),   cmocka_unit_test(test_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
