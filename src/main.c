@@ -21,6 +21,7 @@ static const struct command commands[] = {
     { "count", cmd_count, "time series: flows, bytes, packets per time bin" },
     { "baseline", cmd_baseline, "learn the hour-of-week profile of flows, bytes, packets" },
     { "anomaly", cmd_anomaly, "spikes, drops and gaps against a baseline profile" },
+    { "blocklist", cmd_blocklist, "a rolling block list with expiry, fed by detector output" },
     { "catalog", cmd_catalog, "build and inspect the catalogue of known downloads" },
     { "match", cmd_match, "identify downloads: flows against the catalogue" },
     { "inventory", cmd_inventory, "per host: packages and versions its downloads reveal" },

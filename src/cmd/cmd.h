@@ -12,6 +12,7 @@ int cmd_stats(int argc, char **argv);
 int cmd_count(int argc, char **argv);
 int cmd_baseline(int argc, char **argv);
 int cmd_anomaly(int argc, char **argv);
+int cmd_blocklist(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_match(int argc, char **argv);
 int cmd_inventory(int argc, char **argv);
