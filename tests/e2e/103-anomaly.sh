@@ -114,7 +114,8 @@ fs anomaly -r "$T/s" >/dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "anomaly without -b: exit $rc"
 rc=0
 fs baseline -r "$T/s" --tz Mars/Olympus -w "$T/x" 2>"$T/err" || rc=$?
-[ "$rc" = 2 ] && grep -q "unknown time zone 'Mars/Olympus'" "$T/err" || fail "bad zone: $rc $(cat "$T/err")"
+[ "$rc" = 2 ] || fail "bad zone: exit $rc"
+grep -q "unknown time zone 'Mars/Olympus'" "$T/err" || fail "bad zone: $(cat "$T/err")"
 rc=0
 fs baseline -r "$T/s" --bin 7 -w "$T/x" 2>/dev/null || rc=$?
 [ "$rc" = 2 ] || fail "--bin 7: exit $rc"

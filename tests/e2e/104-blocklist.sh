@@ -89,7 +89,7 @@ if optional "nftables in a namespace" root nft curl; then
     . "$FS_SRC/tests/e2e/netns.sh"
     srv_pid=""
     cleanup() {
-        [ -n "$srv_pid" ] && stop "$srv_pid"
+        if [ -n "$srv_pid" ]; then stop "$srv_pid"; fi
         netns_del
     }
     trap cleanup EXIT
