@@ -18,7 +18,7 @@ static const struct command commands[] = {
     { "collect", cmd_collect, "receive NetFlow v5/v9, IPFIX and sFlow into a store" },
     { "print", cmd_print, "print flow records as table, csv, tsv, json or a user format" },
     { "stats", cmd_stats, "top-N statistics by a key (address, subnet, port, ...)" },
-    { "count", cmd_count, "time series: flows, bytes, packets per time bin" },
+    { "count", cmd_count, "time series: flows, tbytes, tpackets (both directions) per time bin" },
     { "baseline", cmd_baseline, "learn the hour-of-week profile of flows, bytes, packets" },
     { "anomaly", cmd_anomaly, "spikes, drops and gaps against a baseline profile" },
     { "blocklist", cmd_blocklist, "a rolling block list with expiry, fed by detector output" },
