@@ -1,21 +1,23 @@
 /*
- * Suricata EVE reader (eve.h). jansson parses one line at a time (json_loadb), so a
- * file of any size streams in the memory of one line; every value is type-checked
- * before use, and a line that fails a check is counted, not fatal.
+ * Suricata EVE reader (eve.h). One line at a time is validated and read in place
+ * (eve_json.h: jansson's rules without its tree of allocated values), so a file of any
+ * size streams in the memory of one line; every value is type-checked before use, and
+ * a line that fails a check is counted, not fatal.
  */
 #include "eve.h"
 
 #include "../core/fmt.h"
 #include "../core/xalloc.h"
+#include "eve_json.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 struct eve_slot {
     uint32_t start, n; /* n == 0: empty */
+    uint64_t tag;      /* the digest's first 8 bytes: a miss never touches the alerts */
 };
 
 void eve_init(struct eve *e)
@@ -25,16 +27,22 @@ void eve_init(struct eve *e)
     e->pool = xmalloc(e->cappool);
     e->pool[0] = '\0';
     e->npool = 1;
+    e->json = xmalloc(sizeof(*e->json));
+    ej_init(e->json);
 }
 
 void eve_free(struct eve *e)
 {
+    if (e->json)
+        ej_free(e->json);
+    free(e->json);
     free(e->alerts);
     free(e->dns);
     free(e->flows);
     free(e->pool);
     free(e->intern);
     free(e->index);
+    free(e->tuples);
     memset(e, 0, sizeof(*e));
 }
 
@@ -128,26 +136,24 @@ static uint32_t intern(struct eve *e, const char *s, size_t n)
 /* ---- field readers: 0, or -1 when the field is present with a wrong type or value;
  * a missing field leaves *out as it was and returns 1. */
 
-static int get_str(const json_t *o, const char *key, const char **out, size_t *len)
+static int get_str(struct eve *e, const struct ej_obj *o, const char *key, const char **out,
+                   size_t *len)
 {
-    const json_t *v = json_object_get(o, key);
+    const char *v = ej_get(o, key);
     if (!v)
         return 1;
-    if (!json_is_string(v))
-        return -1;
-    *out = json_string_value(v);
-    *len = json_string_length(v);
-    return 0;
+    return ej_string(e->json, v, out, len);
 }
 
-static int get_uint(const json_t *o, const char *key, uint64_t max, uint64_t *out)
+static int get_uint(const struct ej_obj *o, const char *key, uint64_t max, uint64_t *out)
 {
-    const json_t *v = json_object_get(o, key);
+    const char *v = ej_get(o, key);
+    int64_t n;
     if (!v)
         return 1;
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > max)
+    if (ej_int(v, &n) != 0 || n < 0 || (uint64_t)n > max)
         return -1;
-    *out = (uint64_t)json_integer_value(v);
+    *out = (uint64_t)n;
     return 0;
 }
 
@@ -231,17 +237,17 @@ int eve_parse_time(const char *s, int64_t *ms)
     return 0;
 }
 
-static int get_time(const json_t *o, const char *key, int64_t *ms)
+static int get_time(struct eve *e, const struct ej_obj *o, const char *key, int64_t *ms)
 {
     const char *s;
     size_t len;
-    if (get_str(o, key, &s, &len) != 0 || len > 64)
+    if (get_str(e, o, key, &s, &len) != 0 || len > 64)
         return -1;
     return eve_parse_time(s, ms);
 }
 
 /* EVE's proto: a name ("TCP", "IPv6-ICMP") or a number, as a string or an integer. */
-static int parse_proto(const json_t *v, uint8_t *out)
+static int parse_proto(struct eve *e, const char *v, uint8_t *out)
 {
     static const struct {
         const char *name;
@@ -249,16 +255,17 @@ static int parse_proto(const json_t *v, uint8_t *out)
     } names[] = { { "TCP", 6 },     { "UDP", 17 },   { "ICMP", 1 },  { "IPv6-ICMP", 58 },
                   { "ICMPv6", 58 }, { "SCTP", 132 }, { "GRE", 47 },  { "ESP", 50 },
                   { "AH", 51 },     { "IGMP", 2 },   { "OSPF", 89 }, { "IPv6", 41 } };
-    if (json_is_integer(v)) {
-        json_int_t n = json_integer_value(v);
+    int64_t n;
+    const char *s;
+    size_t len;
+    if (ej_int(v, &n) == 0) {
         if (n < 0 || n > 255)
             return -1;
         *out = (uint8_t)n;
         return 0;
     }
-    if (!json_is_string(v))
+    if (ej_string(e->json, v, &s, &len) != 0)
         return -1;
-    const char *s = json_string_value(v);
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcasecmp(s, names[i].name) == 0) {
             *out = names[i].num;
@@ -266,27 +273,27 @@ static int parse_proto(const json_t *v, uint8_t *out)
         }
     }
     char *end;
-    unsigned long n = strtoul(s, &end, 10);
-    if (end == s || *end || n > 255)
+    unsigned long u = strtoul(s, &end, 10);
+    if (end == s || *end || u > 255 || *s < '0' || *s > '9')
         return -1;
-    *out = (uint8_t)n;
+    *out = (uint8_t)u;
     return 0;
 }
 
 /* The 5-tuple of an event into a flow key (addresses are required; ports are 0 when
  * absent; ICMP type and code as the flow record keeps them). */
-static int get_tuple(const json_t *o, struct flow *k)
+static int get_tuple(struct eve *e, const struct ej_obj *o, struct flow *k)
 {
     const char *s, *d;
     size_t ls, ld;
     int vs, vd;
     uint64_t sp = 0, dp = 0, type = 0, code = 0;
     memset(k, 0, sizeof(*k));
-    if (get_str(o, "src_ip", &s, &ls) != 0 || get_str(o, "dest_ip", &d, &ld) != 0 ||
+    if (get_str(e, o, "src_ip", &s, &ls) != 0 || get_str(e, o, "dest_ip", &d, &ld) != 0 ||
         parse_addr(s, k->src, &vs) != 0 || parse_addr(d, k->dst, &vd) != 0 || vs != vd)
         return -1;
-    const json_t *pv = json_object_get(o, "proto");
-    if (!pv || parse_proto(pv, &k->proto) != 0)
+    const char *pv = ej_get(o, "proto");
+    if (!pv || parse_proto(e, pv, &k->proto) != 0)
         return -1;
     if (get_uint(o, "src_port", 65535, &sp) < 0 || get_uint(o, "dest_port", 65535, &dp) < 0 ||
         get_uint(o, "icmp_type", 255, &type) < 0 || get_uint(o, "icmp_code", 255, &code) < 0)
@@ -303,11 +310,12 @@ static int get_tuple(const json_t *o, struct flow *k)
 
 /* community_id when Suricata wrote one (it must then be a v1 id), else computed from
  * the tuple with this process's seed. */
-static int get_cid(struct eve *e, const json_t *o, const struct flow *k, uint8_t cid[CID_DIGEST])
+static int get_cid(struct eve *e, const struct ej_obj *o, const struct flow *k,
+                   uint8_t cid[CID_DIGEST])
 {
     const char *s;
     size_t len;
-    int r = get_str(o, "community_id", &s, &len);
+    int r = get_str(e, o, "community_id", &s, &len);
     if (r < 0)
         return -1;
     if (r == 0)
@@ -327,18 +335,19 @@ static int get_cid(struct eve *e, const json_t *o, const struct flow *k, uint8_t
         }                                                    \
     } while (0)
 
-static int take_alert(struct eve *e, const json_t *o)
+static int take_alert(struct eve *e, const struct ej_obj *o)
 {
     struct eve_alert a = { .severity = 255 };
     struct flow k;
-    const json_t *al = json_object_get(o, "alert");
+    const struct ej_obj *al = ej_object(e->json, 1, ej_get(o, "alert"));
     const char *sig = "", *cat = "";
     size_t lsig = 0, lcat = 0;
     uint64_t sid = 0, sev = 255;
-    if (!json_is_object(al) || get_time(o, "timestamp", &a.ts_ms) != 0 || get_tuple(o, &k) != 0 ||
+    if (!al || get_time(e, o, "timestamp", &a.ts_ms) != 0 || get_tuple(e, o, &k) != 0 ||
         get_cid(e, o, &k, a.cid) != 0)
         return -1;
-    if (get_str(al, "signature", &sig, &lsig) < 0 || get_str(al, "category", &cat, &lcat) < 0 ||
+    if (get_str(e, al, "signature", &sig, &lsig) < 0 ||
+        get_str(e, al, "category", &cat, &lcat) < 0 ||
         get_uint(al, "signature_id", UINT32_MAX, &sid) < 0 ||
         get_uint(al, "severity", 255, &sev) < 0)
         return -1;
@@ -359,13 +368,13 @@ static int take_alert(struct eve *e, const json_t *o)
     return 0;
 }
 
-static int take_flow(struct eve *e, const json_t *o)
+static int take_flow(struct eve *e, const struct ej_obj *o)
 {
     struct eve_flowev fe = { 0 };
     struct flow k;
-    const json_t *fl = json_object_get(o, "flow");
-    if (!json_is_object(fl) || get_time(fl, "start", &fe.start_ms) != 0 ||
-        get_time(fl, "end", &fe.end_ms) != 0 || get_tuple(o, &k) != 0 ||
+    const struct ej_obj *fl = ej_object(e->json, 1, ej_get(o, "flow"));
+    if (!fl || get_time(e, fl, "start", &fe.start_ms) != 0 ||
+        get_time(e, fl, "end", &fe.end_ms) != 0 || get_tuple(e, o, &k) != 0 ||
         get_cid(e, o, &k, fe.cid) != 0)
         return -1;
     if (get_uint(fl, "bytes_toserver", UINT64_MAX, &fe.bytes_toserver) < 0 ||
@@ -378,14 +387,14 @@ static int take_flow(struct eve *e, const json_t *o)
 
 /* One answer object {rrname, rrtype, rdata}; answers without rdata (SOA, ...) are
  * left out, a mistyped one spoils the event. */
-static int take_answer(struct eve *e, const json_t *a, int64_t ts)
+static int take_answer(struct eve *e, const struct ej_obj *a, int64_t ts)
 {
     const char *name, *type, *data;
     size_t ln, lt, ld;
-    if (!json_is_object(a))
+    if (!a)
         return -1;
-    int rn = get_str(a, "rrname", &name, &ln), rt = get_str(a, "rrtype", &type, &lt);
-    int rd = get_str(a, "rdata", &data, &ld);
+    int rn = get_str(e, a, "rrname", &name, &ln), rt = get_str(e, a, "rrtype", &type, &lt);
+    int rd = get_str(e, a, "rdata", &data, &ld);
     if (rn < 0 || rt < 0 || rd < 0)
         return -1;
     if (rn || rt || rd)
@@ -401,19 +410,19 @@ static int take_answer(struct eve *e, const json_t *a, int64_t ts)
 
 /* DNS log v2 and v3: dns.answers[]; v1: the event is one answer (dns.type "answer");
  * queries carry no answer and are kept as nothing. */
-static int take_dns(struct eve *e, const json_t *o)
+static int take_dns(struct eve *e, const struct ej_obj *o)
 {
     int64_t ts;
-    const json_t *d = json_object_get(o, "dns");
-    if (!json_is_object(d) || get_time(o, "timestamp", &ts) != 0)
+    const struct ej_obj *d = ej_object(e->json, 1, ej_get(o, "dns"));
+    if (!d || get_time(e, o, "timestamp", &ts) != 0)
         return -1;
-    const json_t *ans = json_object_get(d, "answers");
+    const char *ans = ej_get(d, "answers");
     if (ans) {
-        if (!json_is_array(ans))
+        if (!ej_is_array(ans))
             return -1;
         size_t keep = e->ndns;
-        for (size_t i = 0; i < json_array_size(ans); i++) {
-            if (take_answer(e, json_array_get(ans, i), ts) != 0) {
+        for (const char *el = ej_first(ans); el; el = ej_next(el)) {
+            if (take_answer(e, ej_object(e->json, 2, el), ts) != 0) {
                 e->ndns = keep; /* the event is skipped whole */
                 return -1;
             }
@@ -422,7 +431,7 @@ static int take_dns(struct eve *e, const json_t *o)
     }
     const char *type;
     size_t lt;
-    if (get_str(d, "type", &type, &lt) == 0 && strcmp(type, "answer") == 0)
+    if (get_str(e, d, "type", &type, &lt) == 0 && strcmp(type, "answer") == 0)
         return take_answer(e, d, ts);
     return 0;
 }
@@ -444,17 +453,19 @@ void eve_line(struct eve *e, const char *line, size_t len)
         e->skipped[EVE_SKIP_LONG]++;
         return;
     }
-    json_error_t je;
-    json_t *o = json_loadb(line, len, 0, &je);
-    if (!o) {
-        e->skipped[json_error_code(&je) == json_error_invalid_utf8 ? EVE_SKIP_UTF8
-                                                                   : EVE_SKIP_JSON]++;
+    enum ej_verdict v = ej_line(e->json, line, len);
+    if (v != EJ_OK) {
+        e->skipped[v == EJ_UTF8 ? EVE_SKIP_UTF8 : EVE_SKIP_JSON]++;
         return;
     }
-    const json_t *t = json_is_object(o) ? json_object_get(o, "event_type") : NULL;
-    const char *type = json_is_string(t) ? json_string_value(t) : NULL;
+    while (*line == ' ' || *line == '\t' || *line == '\r' || *line == '\n')
+        line++;
+    const struct ej_obj *o = ej_object(e->json, 0, line);
+    const char *type = NULL;
+    size_t tl;
+    const char *t = o ? ej_get(o, "event_type") : NULL;
     int rc = 0;
-    if (!type)
+    if (!t || ej_string(e->json, t, &type, &tl) != 0)
         e->skipped[EVE_SKIP_NOT_EVENT]++;
     else if (strcmp(type, "alert") == 0)
         rc = take_alert(e, o);
@@ -466,7 +477,6 @@ void eve_line(struct eve *e, const char *line, size_t len)
         e->other++;
     if (rc != 0)
         e->skipped[EVE_SKIP_FIELD]++;
-    json_decref(o);
 }
 
 /* Every complete line of buf[0..len): the bytes used. *skipping: the first line is the
@@ -533,7 +543,13 @@ int eve_load(struct eve *e, const char *path, struct fs_err *err)
 static int alert_cmp(const void *pa, const void *pb)
 {
     const struct eve_alert *a = pa, *b = pb;
-    int c = memcmp(a->cid, b->cid, CID_DIGEST);
+    /* Equal digests together, in any order: the first 8 bytes decide nearly always. */
+    uint64_t x, y;
+    memcpy(&x, a->cid, sizeof(x));
+    memcpy(&y, b->cid, sizeof(y));
+    if (x != y)
+        return x < y ? -1 : 1;
+    int c = memcmp(a->cid + 8, b->cid + 8, CID_DIGEST - 8);
     if (c)
         return c;
     return (a->ts_ms > b->ts_ms) - (a->ts_ms < b->ts_ms);
@@ -547,8 +563,55 @@ static size_t slot_of(const uint8_t cid[CID_DIGEST], size_t mask)
     return (size_t)h & mask;
 }
 
+/* One endpoint (address, port) of a connection, mixed. */
+static uint64_t end_hash(const uint8_t a[16], uint16_t port)
+{
+    uint64_t hi, lo;
+    memcpy(&hi, a, 8);
+    memcpy(&lo, a + 8, 8);
+    uint64_t x = hi * 0x9E3779B97F4A7C15ULL ^ lo * 0xC2B2AE3D27D4EB4FULL ^
+                 (uint64_t)port * 0x165667B19E3779F9ULL;
+    x ^= x >> 29;
+    x *= 0xBF58476D1CE4E5B9ULL;
+    return x ^ (x >> 32);
+}
+
+/*
+ * The bit of a connection in e->tuples: the same for both directions (the endpoints'
+ * hashes are added), ports left out for ICMP (a reply's type differs from its
+ * request's, the Community ID pairs them). Suricata computes community_id from the
+ * alert's own 5-tuple, so a flow whose bit is clear has no alert: most flows of a
+ * print are answered without a SHA-1.
+ */
+static size_t tuple_bit(const struct eve *e, const uint8_t *src, uint16_t sport, const uint8_t *dst,
+                        uint16_t dport, uint8_t proto)
+{
+    if (proto == 1 || proto == 58)
+        sport = dport = 0;
+    uint64_t x = end_hash(src, sport) + end_hash(dst, dport) + proto * 0x94D049BB133111EBULL;
+    x ^= x >> 31;
+    x *= 0xD6E8FEB86659FD93ULL;
+    return (size_t)(x >> e->tuple_shift);
+}
+
+static void index_tuples(struct eve *e)
+{
+    unsigned bits = 12;
+    while (bits < 40 && ((size_t)1 << bits) < 8 * e->nalerts)
+        bits++;
+    free(e->tuples);
+    e->tuples = xcalloc(((size_t)1 << bits) / 64, sizeof(uint64_t));
+    e->tuple_shift = 64 - bits;
+    for (size_t i = 0; i < e->nalerts; i++) {
+        const struct eve_alert *a = &e->alerts[i];
+        size_t b = tuple_bit(e, a->src, a->sport, a->dst, a->dport, a->proto);
+        e->tuples[b / 64] |= (uint64_t)1 << (b % 64);
+    }
+}
+
 void eve_index(struct eve *e)
 {
+    index_tuples(e);
     if (e->nalerts > 1)
         qsort(e->alerts, e->nalerts, sizeof(*e->alerts), alert_cmp);
     size_t groups = 0;
@@ -569,6 +632,7 @@ void eve_index(struct eve *e)
             s = (s + 1) & (cap - 1);
         e->index[s].start = (uint32_t)i;
         e->index[s].n = (uint32_t)(j - i);
+        memcpy(&e->index[s].tag, e->alerts[i].cid, sizeof(e->index[s].tag));
         i = j;
     }
 }
@@ -581,8 +645,11 @@ unsigned eve_join(const struct eve *e, const uint8_t cid[CID_DIGEST], int64_t fr
     if (!e->index)
         return 0;
     size_t mask = e->capindex - 1, s = slot_of(cid, mask);
+    uint64_t tag;
+    memcpy(&tag, cid, sizeof(tag));
     for (; e->index[s].n; s = (s + 1) & mask)
-        if (memcmp(e->alerts[e->index[s].start].cid, cid, CID_DIGEST) == 0)
+        if (e->index[s].tag == tag &&
+            memcmp(e->alerts[e->index[s].start].cid, cid, CID_DIGEST) == 0)
             break;
     if (!e->index[s].n)
         return 0;
@@ -607,11 +674,13 @@ unsigned eve_join_flow(const struct eve *e, const struct flow *f, int64_t slack_
                        struct eve_hit *hit)
 {
     uint8_t d[CID_DIGEST];
-    if (!e->nalerts) {
-        hit->n = 0;
-        hit->best = NULL;
+    hit->n = 0;
+    hit->best = NULL;
+    if (!e->tuples)
         return 0;
-    }
+    size_t b = tuple_bit(e, f->src, f->sport, f->dst, f->dport, f->proto);
+    if (!(e->tuples[b / 64] >> (b % 64) & 1))
+        return 0;
     cid_digest(f, cid_seed(), d);
     return eve_join(e, d, (int64_t)f->first - slack_ms, (int64_t)f->last + slack_ms, hit);
 }

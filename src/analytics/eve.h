@@ -65,6 +65,7 @@ enum eve_skip {
 };
 
 struct eve_slot; /* the index: digest -> run of alerts */
+struct ej;       /* eve_json.h: the line being read */
 
 struct eve {
     struct eve_alert *alerts;
@@ -79,6 +80,9 @@ struct eve {
     size_t ninterned, capintern;
     struct eve_slot *index;
     size_t capindex;
+    struct ej *json;
+    uint64_t *tuples; /* bit set of the alerts' endpoint pairs and protocols (eve_index) */
+    unsigned tuple_shift;
     unsigned long long lines;
     unsigned long long skipped[EVE_NSKIP];
     unsigned long long other;    /* events of other types, ignored */

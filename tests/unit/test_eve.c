@@ -252,7 +252,8 @@ static void test_limit(void **state)
         size_t len = n + (size_t)extra;
         memcpy(buf, head, sizeof(head) - 1);
         memset(buf + sizeof(head) - 1, 'p', len - (sizeof(head) - 1) - 2);
-        memcpy(buf + len - 2, "\"}", 2);
+        buf[len - 2] = '"';
+        buf[len - 1] = '}';
         buf[len] = '\n';
         struct eve e;
         eve_init(&e);
