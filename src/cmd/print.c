@@ -12,6 +12,7 @@
 #include "../query/sort.h"
 #include "args.h"
 #include "cmd.h"
+#include "eve_opt.h"
 #include "input.h"
 #include "output_target.h"
 
@@ -22,7 +23,8 @@
 
 static const char usage_text[] =
     "usage: flowsleuth print [-r PATH]... [-t FROM..TO] [-o FORMAT] [-N] [-O FIELD] [-c N]\n"
-    "                        [-b] [--anon KEY] [-w PATH [-z CODEC] [--bin SECONDS]] [FILTER]\n"
+    "                        [-b] [--anon KEY] [-w PATH [-z CODEC] [--bin SECONDS]]\n"
+    "                        [--eve FILE [--eve-slack S]] [FILTER]\n"
     "\n"
     "Print flow records, or write them (-w).\n"
     "\n" INPUT_HELP "  -o FORMAT        table (default), csv, tsv, json (one object a line), or\n"
@@ -41,7 +43,7 @@ static const char usage_text[] =
     "  --anon KEY       anonymise addresses with Crypto-PAn, prefix-preserving (as nfanon\n"
     "                   -K): src, dst and the exporter; AS numbers are zeroed. KEY: a\n"
     "                   file holding the key, or the key: 32 characters or 0x and 64\n"
-    "                   hex digits (a file keeps it out of ps and shell history)\n"
+    "                   hex digits (a file keeps it out of ps and shell history)\n" EVE_OPT_HELP
     "  --fields         list the field names and exit\n"
     "  --dump-filter    print the compiled filter program and exit\n"
     "  -h, --help       this help\n";
@@ -134,6 +136,7 @@ struct print_args {
     const char *anon; /* --anon KEYFILE|KEY */
     struct store_wopts wo;
     int plain, dump, pair;
+    struct eve_opt eve; /* --eve, --eve-slack */
 };
 
 /* The long options and -w/-z: 1 when handled, 0 when not one of them, -1 bad value,
@@ -166,7 +169,7 @@ static int parse_more(struct print_args *a, struct print_ctx *ctx, int c, const 
         fprintf(stderr, "flowsleuth print: --bin needs whole minutes (a multiple of 60)\n");
         return -1;
     default:
-        return 0;
+        return eve_opt_parse(&a->eve, "print", c, arg);
     }
 }
 
@@ -182,6 +185,12 @@ static int check_print_args(const struct print_args *a, const struct print_ctx *
         fprintf(stderr, "flowsleuth print: -z and --bin are for -w\n");
         return 2;
     }
+    /* The join needs the real addresses, and -w writes records, not alert columns. */
+    if (a->eve.path && (ctx->wpath || a->anon)) {
+        fprintf(stderr, "flowsleuth print: --eve adds columns to printed rows: not with %s\n",
+                ctx->wpath ? "-w" : "--anon");
+        return 2;
+    }
     return -1;
 }
 
@@ -194,6 +203,7 @@ static int parse_print_args(struct print_args *a, struct print_ctx *ctx, int arg
                                               { "dump-filter", no_argument, NULL, 3 },
                                               { "anon", required_argument, NULL, 4 },
                                               { "bin", required_argument, NULL, 5 },
+                                              EVE_OPT_LONGOPTS,
                                               { NULL, 0, NULL, 0 } };
     int c;
     char *end;
@@ -355,9 +365,13 @@ int cmd_print(int argc, char **argv)
     int status = check_own_output(ctx.wpath, &in);
     if (status == 0)
         status = open_anon(a.anon, &ctx.anon);
+    if (status == 0)
+        status = eve_opt_open(&a.eve, "print");
+    eve_opt_attach(&a.eve, &ctx.out);
     ctx.wo = &a.wo;
     if (status == 0)
         status = run_print(&ctx, &in, a.pair);
+    eve_opt_end(&a.eve, "print");
     anon_free(ctx.anon);
     free(ctx.all);
     input_free(&in);

@@ -219,7 +219,76 @@ static int table_width(const struct output *o, int i)
     const struct field *fd = o->cols[i];
     if (right_aligned(fd))
         return col_width(fd);
-    return i == o->ncols - 1 ? 0 : -col_width(fd);
+    return i == o->ncols - 1 && !o->extra ? 0 : -col_width(fd);
+}
+
+/* The extra columns' header cells (after the record's). */
+static void extra_header(const struct output *o, char sep)
+{
+    const struct output_extra *x = o->extra;
+    for (size_t i = 0; i < x->ncols; i++) {
+        int w = x->numeric[i] ? x->widths[i] : i + 1 == x->ncols ? 0 : -x->widths[i];
+        if (o->mode == OUT_TABLE)
+            fprintf(o->fp, " %*s", w, x->names[i]);
+        else
+            fprintf(o->fp, "%c%s", sep, x->names[i]);
+    }
+}
+
+/* One extra text cell: csv quotes a cell holding a comma, quote or line end (RFC 4180),
+ * json escapes what RFC 8259 requires. */
+static void extra_text(FILE *fp, const char *s, enum output_mode mode)
+{
+    int csv = mode == OUT_CSV && strpbrk(s, ",\"\r\n");
+    if (mode != OUT_JSON && !csv) {
+        fputs(s, fp);
+        return;
+    }
+    fputc('"', fp);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"')
+            fputs(csv ? "\"\"" : "\\\"", fp);
+        else if (mode == OUT_JSON && *p == '\\')
+            fputs("\\\\", fp);
+        else if (mode == OUT_JSON && *p < 0x20)
+            fprintf(fp, "\\u%04x", *p);
+        else
+            fputc(*p, fp);
+    }
+    fputc('"', fp);
+}
+
+/* The extra cells of f, after the record's cells and before the line's end. */
+static void extra_row(const struct output *o, const struct flow *f)
+{
+    const struct output_extra *x = o->extra;
+    const char *cells[OUTPUT_MAX_EXTRA] = { 0 };
+    x->cells(x->ctx, f, cells);
+    char sep = o->mode == OUT_TSV ? '\t' : ',';
+    size_t n = x->ncols < OUTPUT_MAX_EXTRA ? x->ncols : OUTPUT_MAX_EXTRA;
+    if (o->mode == OUT_TABLE) {
+        /* Empty cells at the end are not padded: no trailing blanks on the line. */
+        while (n && (!cells[n - 1] || !*cells[n - 1]))
+            n--;
+        for (size_t i = 0; i < n; i++) {
+            int w = x->numeric[i] ? x->widths[i] : i + 1 == n ? 0 : -x->widths[i];
+            fprintf(o->fp, " %*s", w, cells[i] ? cells[i] : "");
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *s = cells[i] ? cells[i] : "";
+        if (o->mode == OUT_JSON)
+            fprintf(o->fp, ",\"%s\":", x->names[i]);
+        else
+            fputc(sep, o->fp);
+        if (o->mode == OUT_JSON && !*s)
+            fputs("null", o->fp);
+        else if (x->numeric[i])
+            fputs(s, o->fp);
+        else
+            extra_text(o->fp, s, o->mode);
+    }
 }
 
 static void header(struct output *o)
@@ -234,6 +303,8 @@ static void header(struct output *o)
         else
             fprintf(o->fp, "%s%s", i ? (o->mode == OUT_CSV ? "," : "\t") : "", fd->name);
     }
+    if (o->extra)
+        extra_header(o, o->mode == OUT_CSV ? ',' : '\t');
     fputc('\n', o->fp);
 }
 
@@ -245,6 +316,8 @@ static void row_table(struct output *o, const struct flow *f)
         output_field(buf, fd, f, !o->plain || fd->type == FT_PROTO || fd->type == FT_FLAGS);
         fprintf(o->fp, "%s%*s", i ? " " : "", table_width(o, i), buf);
     }
+    if (o->extra)
+        extra_row(o, f);
     fputc('\n', o->fp);
 }
 
@@ -256,6 +329,11 @@ static void row_sep(struct output *o, const struct flow *f, char sep)
         if (i)
             line[n++] = sep;
         n += output_field(line + n, o->cols[i], f, 0);
+    }
+    if (o->extra) {
+        fwrite(line, 1, n, o->fp);
+        extra_row(o, f);
+        n = 0;
     }
     line[n++] = '\n';
     fwrite(line, 1, n, o->fp);
@@ -275,6 +353,11 @@ static void row_json(struct output *o, const struct flow *f)
         n += output_field(line + n, fd, f, 0);
         if (quoted)
             line[n++] = '"';
+    }
+    if (o->extra) {
+        fwrite(line, 1, n, o->fp);
+        extra_row(o, f);
+        n = 0;
     }
     line[n++] = '}';
     line[n++] = '\n';

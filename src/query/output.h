@@ -17,7 +17,23 @@
 
 enum output_mode { OUT_TABLE, OUT_CSV, OUT_TSV, OUT_JSON };
 
-#define OUTPUT_MAX_COLS 64
+#define OUTPUT_MAX_COLS  64
+#define OUTPUT_MAX_EXTRA 8
+
+/*
+ * Columns a command appends to every row, computed outside the record (print --eve: the
+ * alerts joined to the flow). cells fills one row's ncols texts (NULL or "" = empty:
+ * null in json); numeric columns are right-aligned in the table and unquoted in json.
+ * Text cells are quoted for csv and escaped for json here.
+ */
+struct output_extra {
+    size_t ncols; /* <= OUTPUT_MAX_EXTRA */
+    const char *const *names;
+    const unsigned char *numeric;
+    const int *widths; /* table widths */
+    void (*cells)(void *ctx, const struct flow *f, const char **out);
+    void *ctx;
+};
 
 struct output {
     enum output_mode mode;
@@ -28,6 +44,7 @@ struct output {
     int header_done;
     unsigned long long rows;
     int werr; /* errno of the first failed write to fp, 0 = none (output_check) */
+    const struct output_extra *extra; /* set after output_init; NULL = none */
 };
 
 /* Parse a format spec ("table", "csv", "tsv", "json", "fmt:a,b", "csv:a,b", ...). */
