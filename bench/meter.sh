@@ -7,8 +7,12 @@
 # Both read the same fsgen mix capture (TCP/UDP, IPv4/IPv6, unique 5-tuples, so
 # softflowd's lack of packet-time expiry merges nothing). flowsleuth writes an LZ4
 # flow file; softflowd exports NetFlow v9 to a UDP sink on 127.0.0.1 (its table is
-# made large enough to hold every flow, -m). Each run is timed by /usr/bin/time -v;
-# the best (lowest wall time) of BENCH_RUNS runs is shown.
+# made large enough to hold every flow, -m). Two more rows: flowsleuth reading the
+# file through libpcap (FS_PCAP_READER=libpcap; by default it maps a classic pcap
+# file and reads it itself), and the floor, libpcap's bare read loop
+# (bench/pcaploop.c: pcap_next_ex over every packet, nothing else). Each run is
+# timed by /usr/bin/time -v; the best (lowest wall time) of BENCH_RUNS runs is shown,
+# and the CPU (user + sys) ratios of those runs.
 #
 # Environment:
 #   BENCH_PACKETS  packets in the capture (default 5000000)
@@ -20,6 +24,7 @@
 #   BENCH_PORT     UDP port of the sink on 127.0.0.1 (default 29955)
 #   FS_BUILD       build folder (default ./build; built with Ninja -j1 if missing)
 #   FS_BIN, FS_GEN the flowsleuth and fsgen binaries (default FS_BUILD/...)
+#   CC             compiler for bench/pcaploop.c (default cc)
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +37,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 : "${FS_BUILD:=$ROOT/build}"
 : "${FS_BIN:=$FS_BUILD/flowsleuth}"
 : "${FS_GEN:=$FS_BUILD/fsgen}"
+: "${CC:=cc}"
 
 die() {
     echo "bench/meter.sh: $*" >&2
@@ -130,11 +136,21 @@ best() {
     done
 }
 
+# shellcheck disable=SC2046 # pkg-config's flags are several words
+"$CC" -O2 -std=c11 -D_DEFAULT_SOURCE "$ROOT/bench/pcaploop.c" \
+    $(pkg-config --cflags --libs libpcap 2>/dev/null || echo -lpcap) -o "$W/pcaploop" ||
+    die "cannot build bench/pcaploop.c"
+
 # Warm the page cache so the first tool does not pay for the disk.
 cat "$PCAP" >/dev/null
 
 best flowsleuth "$FS_BIN" meter -r "$PCAP" -w "$W/x.fsf" --stats
 FS_FLOWS=$(sed -n 's/.*flowsleuth meter: flows \([0-9]*\).*/\1/p' "$W/flowsleuth.bestlog")
+best fs-libpcap env FS_PCAP_READER=libpcap "$FS_BIN" meter -r "$PCAP" -w "$W/y.fsf" --stats
+LP_FLOWS=$(sed -n 's/.*flowsleuth meter: flows \([0-9]*\).*/\1/p' "$W/fs-libpcap.bestlog")
+best pcap-loop "$W/pcaploop" "$PCAP"
+LOOP_PKTS=$(sed -n 's/^packets \([0-9]*\).*/\1/p' "$W/pcap-loop.bestlog")
+[ "$LOOP_PKTS" = "$PACKETS" ] || die "read loop: $LOOP_PKTS packets, the capture has $PACKETS"
 
 python3 "$W/sink.py" "$BENCH_PORT" >"$W/sink.out" &
 SINK_PID=$!
@@ -152,19 +168,31 @@ SF_FLOWS=$(awk '/Expired flow reasons/ { on = 1; next }
 echo
 echo "meter benchmark: $PACKETS packets, $FLOWS flows (fsgen mix, seed $BENCH_SEED," \
     "snap $BENCH_SNAP), $(du -h "$PCAP" | cut -f1) pcap, best of $BENCH_RUNS"
-printf '%-11s %8s %8s %8s %10s %10s %9s\n' tool wall_s user_s sys_s Mpkt/s peak_MB flows
-for t in flowsleuth softflowd; do
+printf '%-11s %8s %8s %8s %8s %10s %10s %9s\n' tool wall_s user_s sys_s cpu_s Mpkt/s peak_MB \
+    flows
+for t in flowsleuth fs-libpcap softflowd pcap-loop; do
     # shellcheck disable=SC2046 # four numbers
     set -- $(cat "$W/$t.best")
-    [ "$t" = flowsleuth ] && fl=$FS_FLOWS || fl=$SF_FLOWS
+    case $t in
+    flowsleuth) fl=$FS_FLOWS ;;
+    fs-libpcap) fl=$LP_FLOWS ;;
+    softflowd) fl=$SF_FLOWS ;;
+    *) fl=- ;;
+    esac
     awk -v t="$t" -v w="$1" -v u="$2" -v s="$3" -v m="$4" -v p="$PACKETS" -v f="$fl" 'BEGIN {
-        printf "%-11s %8.3f %8.2f %8.2f %10.2f %10.1f %9d\n", t, w, u, s,
+        printf "%-11s %8.3f %8.2f %8.2f %8.2f %10.2f %10.1f %9s\n", t, w, u, s, u + s,
                (w > 0 ? p / w / 1e6 : 0), m / 1024, f }'
 done
-# shellcheck disable=SC2046 # eight numbers
-set -- $(cat "$W/flowsleuth.best") $(cat "$W/softflowd.best")
-awk -v w1="$1" -v m1="$4" -v w2="$5" -v m2="$8" 'BEGIN {
-    printf "ratio flowsleuth/softflowd: speed %.2fx (packets/s), peak memory %.2fx\n",
-           (w1 > 0 ? w2 / w1 : 0), (m2 > 0 ? m1 / m2 : 0) }'
+# shellcheck disable=SC2046 # sixteen numbers
+set -- $(cat "$W/flowsleuth.best") $(cat "$W/softflowd.best") $(cat "$W/pcap-loop.best") \
+    $(cat "$W/fs-libpcap.best")
+awk -v a="$1 $2 $3 $4" -v b="$5 $6 $7 $8" -v c="$9 ${10} ${11} ${12}" \
+    -v d="${13} ${14} ${15} ${16}" 'BEGIN {
+    split(a, fs, " "); split(b, sf, " "); split(c, lp, " "); split(d, fl, " ")
+    c1 = fs[2] + fs[3]; c2 = sf[2] + sf[3]; c3 = lp[2] + lp[3]; c4 = fl[2] + fl[3]
+    printf "ratio flowsleuth/softflowd: speed %.2fx (packets/s), CPU %.2fx less, peak memory %.2fx\n",
+           (fs[1] > 0 ? sf[1] / fs[1] : 0), (c1 > 0 ? c2 / c1 : 0), (sf[4] > 0 ? fs[4] / sf[4] : 0)
+    printf "ratio flowsleuth/read loop: CPU %.2fx (reading through libpcap: %.2fx)\n",
+           (c3 > 0 ? c1 / c3 : 0), (c3 > 0 ? c4 / c3 : 0) }'
 echo "(flowsleuth: biflows with payload/goodput/retrans into an LZ4 file;" \
-    "softflowd: NetFlow v9 uniflows to a UDP sink)"
+    "softflowd: NetFlow v9 uniflows to a UDP sink; read loop: libpcap alone)"
