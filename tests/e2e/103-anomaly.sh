@@ -62,6 +62,20 @@ fs anomaly -r "$T/s" -b "$T/pn" -o csv >"$T/an.csv" || fail "anomaly per subnet"
 grep ',gap,' "$T/an.csv" | grep -q 'and src net 10.0.2.0/24$' || fail "subnet evidence"
 tail -n +2 "$T/an.csv" | cut -d, -f1 | sort -u | diff - "$T/bins" >/dev/null ||
     fail "subnet findings outside the injected hours"
+# A subnet's evidence re-run: exactly its flows in the bin.
+row=$(grep ',spike,' "$T/an.csv" | grep ',flows,' | grep '10\.0\.1\.0/24' | head -n 1)
+value=$(echo "$row" | cut -d, -f4)
+ev=$(echo "$row" | cut -d, -f12-)
+n=$(fs print -r "$T/s" -t "$(echo "$row" | cut -d, -f10)..$(echo "$row" | cut -d, -f11)" -o csv "$ev" |
+    tail -n +2 | wc -l)
+[ "$n" -gt 0 ] || fail "subnet evidence '$ev' gives no flows"
+[ "$n" = "$value" ] || fail "subnet evidence '$ev' gives $n flows, the row says $value"
+# Keys past --max-mem: an error, not a profile with keys missing.
+rc=0
+fs baseline -r "$T/s" --by src --max-mem 64k -w "$T/pm" 2>"$T/err" || rc=$?
+[ "$rc" = 1 ] || fail "--max-mem 64k: exit $rc"
+grep -q 'need more than --max-mem' "$T/err" || fail "--max-mem: $(cat "$T/err")"
+[ ! -e "$T/pm" ] || fail "a profile was written past --max-mem"
 
 # Fewer whole weeks than --min-weeks: refused, saying why; allowed when lowered.
 if fs baseline -r "$T/s" -t 2025-10-06..2025-10-27 -w "$T/p3" 2>"$T/err"; then
