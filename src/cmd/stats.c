@@ -197,7 +197,13 @@ static void print_stats(FILE *fp, const struct stats *s, size_t n, enum rows_mod
     char cells[NCOLS][CELL];
     const char *cp[NCOLS];
     struct rows r;
-    rows_init(&r, names, stats_numeric, NCOLS);
+    /* A key that is one plain number (a port, a vlan, an AS) is a json number too. */
+    unsigned char numeric[NCOLS];
+    memcpy(numeric, stats_numeric, sizeof(numeric));
+    const struct field *kf = s->key.part[0].fd;
+    numeric[1] = s->key.nparts == 1 && (kf->type == FT_U64 || kf->type == FT_U32 ||
+                                        kf->type == FT_U16 || kf->type == FT_U8);
+    rows_init(&r, names, numeric, NCOLS);
     if (mode == ROWS_TABLE) {
         size_t w[NCOLS] = { 0 };
         for (size_t i = 0; i < got; i++) {

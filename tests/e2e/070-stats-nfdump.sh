@@ -167,7 +167,7 @@ cols_same st 2
 cols_same ct 1
 head -1 "$T/st.csv" | grep -qx 'rank,dport,flows,flows_pct,tpackets,tpackets_pct,tbytes,tbytes_pct,pps,bps,bpp,first,last,error' ||
     fail "stats csv header: $(head -1 "$T/st.csv")"
-grep -q '^{"rank":1,"dport":"[0-9]*","flows":[0-9]*,"flows_pct":[0-9.]*,"tpackets":[0-9]*,.*"tbytes":[0-9]*,.*"error":0}$' \
+grep -q '^{"rank":1,"dport":[0-9]*,"flows":[0-9]*,"flows_pct":[0-9.]*,"tpackets":[0-9]*,.*"tbytes":[0-9]*,.*"error":0}$' \
     "$T/st.json" || fail "stats json: $(head -1 "$T/st.json")"
 grep -q '^{"start":"[^"]*","flows":[0-9]*,"tpackets":[0-9]*,"tbytes":[0-9]*,"bps":[0-9]*,"pps":[0-9]*}$' \
     "$T/ct.json" || fail "count json: $(head -1 "$T/ct.json")"
