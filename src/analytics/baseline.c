@@ -479,6 +479,8 @@ static void save_header(FILE *fp, const struct bl_profile *p)
     fprintf(fp, "weeks %" PRIu32 "\n", p->weeks);
     fprintf(fp, "from %" PRIu64 "\n", p->from_ms);
     fprintf(fp, "to %" PRIu64 "\n", p->to_ms);
+    if (p->filter)
+        fprintf(fp, "filter %s\n", p->filter);
     fprintf(fp, "keys %zu\n", p->nkeys);
     fprintf(fp, "# key slot samples flows flows_spread tbytes tbytes_spread tpackets "
                 "tpackets_spread\n");
@@ -509,6 +511,7 @@ void bl_profile_free(struct bl_profile *p)
 {
     free(p->keys);
     free(p->slots);
+    free(p->filter);
     memset(p, 0, sizeof(*p));
 }
 
@@ -680,6 +683,13 @@ static int load_line(struct loader *l, char *line)
     }
     if (line[strspn(line, " \t\r\n")] == '#' || !line[strspn(line, " \t\r\n")])
         return 0;
+    if (strncmp(line, "filter ", 7) == 0) { /* optional; the rest of the line */
+        if (l->p->filter)
+            return bad(l, 1, "header given twice", "filter");
+        line[strcspn(line, "\r\n")] = 0;
+        l->p->filter = xstrdup(line + 7);
+        return 0;
+    }
     int n = split(line, f, BL_FIELDS);
     if (n > BL_FIELDS)
         return bad(l, 0, "too many fields", NULL);

@@ -101,6 +101,7 @@ struct bl_slot {
 struct bl_profile {
     uint64_t bin_ms;
     char tz[TZ_NAME_MAX];
+    char *filter; /* the filter the flows were read with, one line (NULL: none), owned */
     struct bl_keyspec spec;
     uint32_t weeks;
     uint64_t from_ms, to_ms; /* the learning range, [from, to) */

@@ -192,6 +192,36 @@ static int judge_print(const struct an_cli *o, const struct input_opts *in,
     return 0;
 }
 
+/* 1 when a and b are the same words (runs of blanks between them do not matter). */
+static int same_words(const char *a, const char *b)
+{
+    for (;;) {
+        a += strspn(a, " ");
+        b += strspn(b, " ");
+        size_t na = strcspn(a, " "), nb = strcspn(b, " ");
+        if (na != nb || strncmp(a, b, na) != 0)
+            return 0;
+        if (!na)
+            return 1;
+        a += na;
+        b += nb;
+    }
+}
+
+/* A profile learned from other flows than this run reads has bands that do not fit:
+ * say so (the filters are compared as written, word by word). */
+static void check_filter(const struct bl_profile *p, const struct input_opts *in)
+{
+    char *mine = evidence_filter_line(in->filter_text);
+    const char *a = p->filter ? p->filter : "", *b = mine ? mine : "";
+    if (!same_words(a, b))
+        fprintf(stderr,
+                PROG ": warning: the profile was learned with the filter '%s', this run reads "
+                     "'%s': its bands may not fit these flows\n",
+                a, b);
+    free(mine);
+}
+
 /* The profile's keys, frozen: only they are counted. */
 static void series_of(struct bl_series *s, const struct bl_profile *p, size_t max_mem)
 {
@@ -233,6 +263,7 @@ int cmd_anomaly(int argc, char **argv)
         input_free(&in);
         return 2;
     }
+    check_filter(&p, &in);
     series_of(&s, &p, o.max_mem);
     if (s.n != p.nkeys) {
         full = 1;

@@ -4,6 +4,7 @@
  * (src/analytics/baseline.c does the work; this file parses options and reports).
  */
 #include "../analytics/baseline.h"
+#include "../analytics/evidence.h"
 #include "../analytics/tz.h"
 #include "../core/units.h"
 #include "args.h"
@@ -153,6 +154,7 @@ static int learn_save(const struct bl_cli *o, const struct input_opts *in,
         return 1;
     }
     bl_profile_learn(&p, s, z, lo, hi);
+    p.filter = evidence_filter_line(in->filter_text); /* anomaly warns when its own differs */
     int rc = bl_profile_save(&p, o->out, &err);
     if (rc)
         fprintf(stderr, PROG ": %s\n", err.msg);

@@ -109,6 +109,15 @@ fs baseline -r "$T/b" --tz Europe/Berlin -w "$T/p9" 'hour 9' 2>/dev/null || fail
 awk '$1 == "all" && $4 > 0 { printf "%s ", $2 }' "$T/p9" >"$T/slots"
 [ "$(cat "$T/slots")" = "9 33 57 81 105 129 153 " ] || fail "--tz slots: $(cat "$T/slots")"
 
+# The profile keeps its filter; anomaly warns when it reads other flows (blanks aside).
+fs baseline -r "$T/s" -w "$T/pt" 'proto tcp and  dst port 443' 2>/dev/null || fail "baseline with a filter"
+grep -qx 'filter proto tcp and  dst port 443' "$T/pt" || fail "filter line: $(grep '^filter' "$T/pt")"
+fs anomaly -r "$T/s" -b "$T/pt" 'proto tcp and dst port 443' >/dev/null 2>"$T/err" || fail "anomaly, same filter"
+[ ! -s "$T/err" ] || fail "warned on the same filter: $(cat "$T/err")"
+fs anomaly -r "$T/s" -b "$T/pt" >/dev/null 2>"$T/err" || fail "anomaly, no filter"
+grep -q "warning: the profile was learned with the filter 'proto tcp and  dst port 443', this run reads ''" "$T/err" ||
+    fail "no warning on another filter: $(cat "$T/err")"
+
 # A corrupt profile: the file, the line and the field.
 sed '20s/^\(all [0-9]* [0-9]*\) [0-9]*/\1 x/' "$T/p" >"$T/bad"
 rc=0

@@ -200,6 +200,7 @@ static void test_file_errors(void **state)
     load_text(HDR "10.0.0.1 0 5 1 1 1 1 1 1\n", ":9: field 1: not a key of this profile's kind");
     load_text(HDR "all 0 5 1 1 1 1 1 1\n", "key all has no line for slot 1");
     load_text("flowsleuth-baseline 1\nbin 3600\ntz UTC\nby all\n", "ends before its header");
+    load_text(HDR "filter any\nfilter any\n", ":10: field 1: header given twice");
 }
 
 static int nfound;
