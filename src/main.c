@@ -30,6 +30,7 @@ static const struct command commands[] = {
     { "scan", cmd_scan, "scanners: sources probing many hosts or ports (TRW, counts)" },
     { "services", cmd_services, "services that answered, against an authorised inventory" },
     { "spam", cmd_spam, "spam sources: hosts sending mail to many mail servers" },
+    { "watch", cmd_watch, "follow a live store, run the detectors on closed bins, alert" },
 };
 
 static const size_t ncommands = sizeof(commands) / sizeof(commands[0]);

@@ -21,5 +21,6 @@ int cmd_learn(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_services(int argc, char **argv);
 int cmd_spam(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 #endif

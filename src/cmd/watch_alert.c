@@ -1,0 +1,287 @@
+/*
+ * flowsleuth watch: the detectors over one window of bins, their findings as JSON
+ * lines (watch_alert.h).
+ */
+#include "watch_alert.h"
+
+#include "../core/err.h"
+#include "../core/fmt.h"
+#include "../core/xalloc.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <syslog.h>
+
+#define PROG "flowsleuth watch"
+
+/* One JSON object being built. */
+struct jl {
+    char *p;
+    size_t n, cap;
+};
+
+static void jl_put(struct jl *j, const char *s, size_t len)
+{
+    if (j->n + len + 2 > j->cap) {
+        j->cap = 2 * (j->n + len + 2) + 256;
+        j->p = xrealloc(j->p, j->cap);
+    }
+    memcpy(j->p + j->n, s, len);
+    j->n += len;
+    j->p[j->n] = 0;
+}
+
+static void jl_key(struct jl *j, const char *name)
+{
+    jl_put(j, j->n ? ",\"" : "{\"", 2);
+    jl_put(j, name, strlen(name));
+    jl_put(j, "\":", 2);
+}
+
+/* A string value, escaped as RFC 8259 asks. */
+static void jl_str(struct jl *j, const char *name, const char *v)
+{
+    jl_key(j, name);
+    jl_put(j, "\"", 1);
+    for (const unsigned char *s = (const unsigned char *)v; *s; s++) {
+        char e[8];
+        if (*s == '"' || *s == '\\') {
+            e[0] = '\\';
+            e[1] = (char)*s;
+            jl_put(j, e, 2);
+        } else if (*s < 0x20) {
+            snprintf(e, sizeof(e), "\\u%04x", *s);
+            jl_put(j, e, 6);
+        } else {
+            jl_put(j, (const char *)s, 1);
+        }
+    }
+    jl_put(j, "\"", 1);
+}
+
+static void jl_num(struct jl *j, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void jl_num(struct jl *j, const char *name, const char *fmt, ...)
+{
+    char v[48];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v, sizeof(v), fmt, ap);
+    va_end(ap);
+    jl_key(j, name);
+    jl_put(j, v, strlen(v));
+}
+
+struct wrun {
+    const struct watch_cfg *c;
+    struct watch_state *st;
+    uint64_t bin_ms;
+    unsigned sent;
+    struct scan *scan;
+    struct spam *spam;
+    struct services *svc;
+    int full; /* a detector's --max-mem ran out */
+};
+
+/* The fields every alert opens with; 0 when key is held (nothing to send). */
+static int alert_open(struct wrun *r, struct jl *j, const char *key, const char *det,
+                      const char *severity)
+{
+    if (!watch_alert_due(r->st, key, r->bin_ms, r->c->hold_ms))
+        return 0;
+    struct timeval tv;
+    char t[FMT_TIME_MAX], b[FMT_TIME_MAX];
+    gettimeofday(&tv, NULL);
+    fmt_time_ms(t, (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000);
+    fmt_time_ms(b, r->bin_ms);
+    jl_str(j, "time", t);
+    jl_str(j, "detector", det);
+    jl_str(j, "severity", severity);
+    jl_str(j, "bin", b);
+    return 1;
+}
+
+static void alert_send(struct wrun *r, struct jl *j)
+{
+    jl_put(j, "}", 1);
+    if (r->c->use_syslog) {
+        syslog(LOG_WARNING, "%s", j->p);
+    } else {
+        fputs(j->p, r->c->out);
+        fputc('\n', r->c->out);
+        fflush(r->c->out);
+    }
+    free(j->p);
+    r->sent++;
+}
+
+/* "(FILTER) and " in front of an evidence, or "". */
+static void ev_prefix(const struct watch_cfg *c, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s%s", c->filter ? "(" : "", c->filter ? c->filter : "",
+             c->filter ? ") and " : "");
+}
+
+static int on_scan(void *ctx, const struct scan_finding *f)
+{
+    struct wrun *r = ctx;
+    struct jl j = { 0 };
+    char src[FMT_ADDR_MAX], first[FMT_TIME_MAX], last[FMT_TIME_MAX], key[64];
+    fmt_addr(src, f->src, f->ipver);
+    snprintf(key, sizeof(key), "scan %s", src);
+    if (!alert_open(r, &j, key, "scan", f->score >= 2 ? "high" : "medium"))
+        return 0;
+    fmt_time_ms(first, f->first);
+    fmt_time_ms(last, f->last + 1);
+    jl_str(&j, "src", src);
+    jl_str(&j, "first", first);
+    jl_str(&j, "last", last);
+    jl_num(&j, "targets", "%" PRIu32, f->targets);
+    jl_num(&j, "ports", "%" PRIu32, f->ports);
+    jl_str(&j, "kind", scan_kind_name(f->kind));
+    jl_str(&j, "method",
+           f->methods == (SCAN_TRW | SCAN_COUNT) ? "trw+count"
+           : f->methods == SCAN_TRW              ? "trw"
+                                                 : "count");
+    jl_num(&j, "score", "%.2f", f->score);
+    jl_num(&j, "contacts", "%" PRIu32, f->contacts);
+    jl_num(&j, "failed", "%" PRIu32, f->failed);
+    jl_num(&j, "flows", "%" PRIu64, f->flows);
+    size_t evlen = (r->c->filter ? strlen(r->c->filter) : 0) + FMT_ADDR_MAX + 32;
+    char *ev = xmalloc(evlen);
+    size_t n = strlen((ev_prefix(r->c, ev, evlen), ev));
+    snprintf(ev + n, evlen - n, "src ip %s", src);
+    jl_str(&j, "evidence", ev);
+    free(ev);
+    alert_send(r, &j);
+    return 0;
+}
+
+static int on_spam(void *ctx, const struct spam_finding *f)
+{
+    struct wrun *r = ctx;
+    struct jl j = { 0 };
+    char src[FMT_ADDR_MAX], first[FMT_TIME_MAX], last[FMT_TIME_MAX], key[64];
+    fmt_addr(src, f->src, f->ipver);
+    snprintf(key, sizeof(key), "spam %s", src);
+    if (!alert_open(r, &j, key, "spam", f->peak >= 2 * r->c->spam.threshold ? "high" : "medium"))
+        return 0;
+    fmt_time_ms(first, f->first);
+    fmt_time_ms(last, f->last + 1);
+    jl_str(&j, "src", src);
+    jl_str(&j, "first", first);
+    jl_str(&j, "last", last);
+    jl_num(&j, "servers", "%" PRIu32, f->servers);
+    jl_num(&j, "peak", "%" PRIu32, f->peak);
+    jl_num(&j, "flows", "%" PRIu64, f->flows);
+    size_t evlen = (r->c->filter ? strlen(r->c->filter) : 0) + FMT_ADDR_MAX + 128;
+    char *ev = xmalloc(evlen);
+    size_t n = strlen((ev_prefix(r->c, ev, evlen), ev));
+    n += (size_t)snprintf(ev + n, evlen - n, "src ip %s and proto tcp and dst port in [", src);
+    for (size_t i = 0; i < r->c->spam.nports && n < evlen; i++)
+        n += (size_t)snprintf(ev + n, evlen - n, "%s%u", i ? " " : "", r->c->spam.ports[i]);
+    if (n < evlen)
+        snprintf(ev + n, evlen - n, "]");
+    jl_str(&j, "evidence", ev);
+    free(ev);
+    alert_send(r, &j);
+    return 0;
+}
+
+static int on_service(void *ctx, const struct svc_row *s)
+{
+    struct wrun *r = ctx;
+    struct jl j = { 0 };
+    char server[FMT_ADDR_MAX], first[FMT_TIME_MAX], last[FMT_TIME_MAX], key[96];
+    const char *proto = s->proto == 17 ? "udp" : "tcp";
+    if (s->status != SVC_UNEXPECTED) /* authorised, or missing: no alert */
+        return 0;
+    fmt_addr(server, s->server, s->ipver);
+    snprintf(key, sizeof(key), "services %s %s %u", server, proto, s->port);
+    if (!alert_open(r, &j, key, "services", "medium"))
+        return 0;
+    fmt_time_ms(first, s->first);
+    fmt_time_ms(last, s->last + 1);
+    jl_str(&j, "server", server);
+    jl_str(&j, "proto", proto);
+    jl_num(&j, "port", "%u", s->port);
+    jl_num(&j, "clients", "%" PRIu64, s->clients);
+    jl_num(&j, "flows", "%" PRIu64, s->flows);
+    jl_num(&j, "bytes", "%" PRIu64, s->bytes);
+    jl_str(&j, "first", first);
+    jl_str(&j, "last", last);
+    jl_str(&j, "status", services_status_name(s->status));
+    size_t evlen = (r->c->filter ? strlen(r->c->filter) : 0) + FMT_ADDR_MAX + 64;
+    char *ev = xmalloc(evlen);
+    size_t n = strlen((ev_prefix(r->c, ev, evlen), ev));
+    snprintf(ev + n, evlen - n, "dst ip %s and proto %s and dst port %u", server, proto, s->port);
+    jl_str(&j, "evidence", ev);
+    free(ev);
+    alert_send(r, &j);
+    return 0;
+}
+
+static int take(void *ctx, const struct flow *f)
+{
+    struct wrun *r = ctx;
+    int rc = 0;
+    if (r->scan)
+        rc |= scan_add(r->scan, f);
+    if (r->spam && spam_takes(r->spam, f))
+        rc |= spam_add(r->spam, f);
+    if (r->svc)
+        rc |= services_add(r->svc, f);
+    if (rc)
+        r->full = 1;
+    return rc != 0;
+}
+
+static void detectors_free(struct wrun *r)
+{
+    if (r->scan)
+        scan_free(r->scan);
+    if (r->spam)
+        spam_free(r->spam);
+    if (r->svc)
+        services_free(r->svc);
+}
+
+int watch_run_window(const struct watch_cfg *c, struct input_opts *in, struct watch_state *st,
+                     uint64_t bin_ms, unsigned *sent)
+{
+    struct wrun r = { .c = c, .st = st, .bin_ms = bin_ms };
+    int err = 0;
+    if (c->detectors & WATCH_SCAN)
+        r.scan = scan_new(&c->scan, &err);
+    if (c->detectors & WATCH_SPAM)
+        r.spam = spam_new(&c->spam);
+    if (c->detectors & WATCH_SERVICES)
+        r.svc = services_new(&c->svc);
+    int status = input_read(in, PROG, take, &r);
+    if (r.full) {
+        fprintf(stderr,
+                PROG ": the bins up to %" PRIu64 " hold more flows than --max-mem; "
+                     "no alerts from them\n",
+                bin_ms);
+        status = 1;
+    } else {
+        if (r.scan)
+            scan_finish(r.scan, on_scan, &r);
+        if (r.spam)
+            spam_finish(r.spam, on_spam, &r);
+        if (r.svc)
+            services_finish(r.svc, on_service, &r);
+    }
+    if (!c->use_syslog && ferror(c->out)) {
+        fprintf(stderr, PROG ": alerts: write: %s\n", strerror(errno ? errno : EIO));
+        status = 1;
+    }
+    detectors_free(&r);
+    *sent += r.sent;
+    return status;
+}

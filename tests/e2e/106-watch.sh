@@ -1,0 +1,116 @@
+#!/bin/sh
+# flowsleuth watch on a live store: a real collector (127.0.0.1, --rotate 60; SIGHUP
+# closes the bins at once instead of waiting for the minute) fed by meter -e with
+# generated scans (scan_pcap.py), watch following it:
+#  (a) each of the four scanners alerted once, as JSON lines with the contract's
+#      fields, and no ordinary host; SIGTERM stops watch with status 0 and its state;
+#  (b) the same traffic again (late files NAME.1 in the same bins) after a restart:
+#      handled (the state lists them) but nothing repeated; without the state the same
+#      files do raise the four alerts;
+#  (c) a corrupt state file is set aside as .bad and said so; a missing store fails.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/ports.sh"
+need ss awk python3
+
+pids=
+cleanup() {
+    for p in $pids; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+# wait_lines N FILE: until FILE has N lines (20 s).
+wait_lines() {
+    n=0
+    until [ "$(wc -l <"$2" 2>/dev/null || echo 0)" -ge "$1" ]; do
+        n=$((n + 1))
+        [ "$n" -gt 400 ] && fail "timed out waiting for $1 lines in $2: $(cat "$2")"
+        sleep 0.05
+    done
+}
+# feed ROTATIONS: the scans into the collector, then SIGHUP and wait for the rotation.
+feed() {
+    fs meter -r "$T/scan.pcap" -e "ipfix://127.0.0.1:$port" 2>/dev/null || fail "meter -e"
+    wait_drained "$port"
+    kill -HUP "$cpid"
+    n=0
+    until grep -q "rotations $1" "$T/collect.err"; do
+        n=$((n + 1))
+        [ "$n" -gt 400 ] && fail "no rotation $1: $(cat "$T/collect.err")"
+        sleep 0.05
+    done
+}
+# srcs FILE: the detector and src of each alert, sorted
+srcs() {
+    sed -n 's/.*"detector":"\([a-z]*\)".*"src":"\([^"]*\)".*/\1 \2/p' "$1" | sort
+}
+
+python3 "$FS_SRC/tests/e2e/scan_pcap.py" "$T/scan.pcap" || fail "scan_pcap.py"
+port=$(free_port 1)
+mkdir -p "$T/S"
+$FS_EXEC_PREFIX "$FS_BIN" collect -l "127.0.0.1:$port" -w "$T/S/" --rotate 60 2>"$T/collect.err" &
+cpid=$!
+pids="$pids $cpid"
+wait_udp "$port"
+
+# (a) watch first, then the traffic: the slow UDP scan (one port a minute) spans 25
+# one-minute bins, so a window of 30 bins
+
+$FS_EXEC_PREFIX "$FS_BIN" watch -r "$T/S" --state "$T/st" --window 30 --interval 1 \
+    -w "$T/alerts" 2>"$T/watch.err" &
+wpid=$!
+pids="$pids $wpid"
+wait_for_file "$T/st"
+feed 1
+wait_lines 4 "$T/alerts"
+cat >"$T/want" <<'END'
+scan 198.51.100.20
+scan 198.51.100.9
+scan 203.0.113.50
+scan 203.0.113.7
+END
+sleep 1.5 # two more looks: nothing may follow
+srcs "$T/alerts" >"$T/got"
+expect_same "$T/want" "$T/got"
+[ "$(wc -l <"$T/alerts")" = 4 ] || fail "alerts: $(cat "$T/alerts")"
+grep -q '^{"time":"20[0-9-]*T[0-9:.]*Z","detector":"scan","severity":"\(high\|medium\)","bin":"2023-11-17T' \
+    "$T/alerts" || fail "alert fields: $(head -n 1 "$T/alerts")"
+grep -q '"src":"203.0.113.7".*"targets":40,"ports":1,"kind":"horizontal","method":"trw+count".*"evidence":"src ip 203.0.113.7"}$' \
+    "$T/alerts" || fail "alert columns: $(grep 203.0.113.7 "$T/alerts")"
+kill -TERM "$wpid"
+wait "$wpid" || fail "watch exited $? on SIGTERM: $(cat "$T/watch.err")"
+grep -q "stopped; state saved" "$T/watch.err" || fail "watch.err: $(cat "$T/watch.err")"
+head -n 1 "$T/st" | grep -qx 'flowsleuth-watch 1' || fail "state: $(head -n 1 "$T/st")"
+[ "$(grep -c '^alert .* scan ' "$T/st")" = 4 ] || fail "state alerts: $(cat "$T/st")"
+echo "ok   (a) four scanners alerted once each; SIGTERM: status 0, state saved"
+
+# (b) while watch is down the same scans arrive again: late files in the same bins
+feed 2
+nlate=$(find "$T/S" -name 'flows.*.1' | wc -l)
+[ "$nlate" -gt 0 ] || fail "no late files NAME.1: $(find "$T/S" -type f)"
+fs watch -r "$T/S" --state "$T/st" --window 30 --once -w "$T/alerts" 2>"$T/once.err" ||
+    fail "watch --once: $(cat "$T/once.err")"
+[ "$(wc -l <"$T/alerts")" = 4 ] || fail "repeated after a restart: $(tail -n +5 "$T/alerts")"
+[ "$(grep -c '^file .*flows\.[0-9]*\.1$' "$T/st")" = "$nlate" ] ||
+    fail "the late files are not handled: $(cat "$T/st")"
+fs watch -r "$T/S" --state "$T/fresh" --window 30 --once --from-start >"$T/fresh.out" ||
+    fail "watch --from-start"
+srcs "$T/fresh.out" >"$T/got"
+expect_same "$T/want" "$T/got"
+echo "ok   (b) restarted: $nlate late files handled, nothing repeated (without the state: 4 alerts)"
+
+# (c) a corrupt state: set aside, said so, a new one written
+printf 'flowsleuth-watch 1\nlast 1700200\nfile x\n' >"$T/st"
+fs watch -r "$T/S" --state "$T/st" --once -w "$T/alerts" 2>"$T/bad.err" ||
+    fail "watch with a corrupt state: $(cat "$T/bad.err")"
+grep -q "st:3: not a state line; set aside as .*st.bad" "$T/bad.err" ||
+    fail "corrupt state: $(cat "$T/bad.err")"
+[ -f "$T/st.bad" ] && grep -q '^file x$' "$T/st.bad" || fail "no st.bad"
+head -n 1 "$T/st" | grep -qx 'flowsleuth-watch 1' || fail "no new state"
+[ "$(wc -l <"$T/alerts")" = 4 ] || fail "alerts after a corrupt state: $(tail -n +5 "$T/alerts")"
+fs watch -r "$T/nowhere" --once 2>"$T/none.err" && fail "a missing store accepted"
+grep -q "nowhere" "$T/none.err" || fail "missing store: $(cat "$T/none.err")"
+fs watch -r "$T/S" --detectors services --once 2>/dev/null && fail "services without --authorised"
+echo "ok   (c) corrupt state set aside: $(cat "$T/bad.err")"
+kill -TERM "$cpid"
+wait "$cpid" || fail "collect exited non-zero"
