@@ -17,6 +17,7 @@ static const struct command commands[] = {
     { "meter", cmd_meter, "packets (pcap file, live interface) to flow records" },
     { "collect", cmd_collect, "receive NetFlow v5/v9, IPFIX and sFlow into a store" },
     { "print", cmd_print, "print flow records as table, csv, tsv, json or a user format" },
+    { "pivot", cmd_pivot, "one timeline of a host or connection: flows, alerts, names" },
     { "stats", cmd_stats, "top-N statistics by a key (address, subnet, port, ...)" },
     { "count", cmd_count, "time series: flows, tbytes, tpackets (both directions) per time bin" },
     { "baseline", cmd_baseline, "learn the hour-of-week profile of flows, bytes, packets" },

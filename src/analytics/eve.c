@@ -637,13 +637,12 @@ void eve_index(struct eve *e)
     }
 }
 
-unsigned eve_join(const struct eve *e, const uint8_t cid[CID_DIGEST], int64_t from_ms,
-                  int64_t to_ms, struct eve_hit *hit)
+const struct eve_alert *eve_range(const struct eve *e, const uint8_t cid[CID_DIGEST],
+                                  int64_t from_ms, int64_t to_ms, size_t *n)
 {
-    hit->n = 0;
-    hit->best = NULL;
+    *n = 0;
     if (!e->index)
-        return 0;
+        return NULL;
     size_t mask = e->capindex - 1, s = slot_of(cid, mask);
     uint64_t tag;
     memcpy(&tag, cid, sizeof(tag));
@@ -652,9 +651,9 @@ unsigned eve_join(const struct eve *e, const uint8_t cid[CID_DIGEST], int64_t fr
             memcmp(e->alerts[e->index[s].start].cid, cid, CID_DIGEST) == 0)
             break;
     if (!e->index[s].n)
-        return 0;
+        return NULL;
     const struct eve_alert *a = e->alerts + e->index[s].start;
-    size_t lo = 0, hi = e->index[s].n, n = hi;
+    size_t lo = 0, hi = e->index[s].n, end = hi;
     while (lo < hi) { /* the first alert at or after from_ms */
         size_t mid = lo + (hi - lo) / 2;
         if (a[mid].ts_ms < from_ms)
@@ -662,12 +661,32 @@ unsigned eve_join(const struct eve *e, const uint8_t cid[CID_DIGEST], int64_t fr
         else
             hi = mid;
     }
-    for (size_t i = lo; i < n && a[i].ts_ms <= to_ms; i++) {
-        hit->n++;
+    size_t i = lo;
+    while (i < end && a[i].ts_ms <= to_ms)
+        i++;
+    *n = i - lo;
+    return *n ? a + lo : NULL;
+}
+
+unsigned eve_join(const struct eve *e, const uint8_t cid[CID_DIGEST], int64_t from_ms,
+                  int64_t to_ms, struct eve_hit *hit)
+{
+    size_t n;
+    const struct eve_alert *a = eve_range(e, cid, from_ms, to_ms, &n);
+    hit->n = (unsigned)n;
+    hit->best = NULL;
+    for (size_t i = 0; i < n; i++)
         if (!hit->best || a[i].severity < hit->best->severity)
             hit->best = &a[i];
-    }
     return hit->n;
+}
+
+int eve_may_join(const struct eve *e, const struct flow *f)
+{
+    if (!e->tuples)
+        return 0;
+    size_t b = tuple_bit(e, f->src, f->sport, f->dst, f->dport, f->proto);
+    return (int)(e->tuples[b / 64] >> (b % 64) & 1);
 }
 
 unsigned eve_join_flow(const struct eve *e, const struct flow *f, int64_t slack_ms,
@@ -676,10 +695,7 @@ unsigned eve_join_flow(const struct eve *e, const struct flow *f, int64_t slack_
     uint8_t d[CID_DIGEST];
     hit->n = 0;
     hit->best = NULL;
-    if (!e->tuples)
-        return 0;
-    size_t b = tuple_bit(e, f->src, f->sport, f->dst, f->dport, f->proto);
-    if (!(e->tuples[b / 64] >> (b % 64) & 1))
+    if (!eve_may_join(e, f))
         return 0;
     cid_digest(f, cid_seed(), d);
     return eve_join(e, d, (int64_t)f->first - slack_ms, (int64_t)f->last + slack_ms, hit);

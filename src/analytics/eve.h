@@ -117,6 +117,15 @@ struct eve_hit {
 unsigned eve_join(const struct eve *e, const uint8_t cid[CID_DIGEST], int64_t from_ms,
                   int64_t to_ms, struct eve_hit *hit);
 
+/* The same alerts as a run of e->alerts (in time order): the first, and their number
+ * in *n; NULL when none. */
+const struct eve_alert *eve_range(const struct eve *e, const uint8_t cid[CID_DIGEST],
+                                  int64_t from_ms, int64_t to_ms, size_t *n);
+
+/* Whether f may have alerts at all: 0 when no alert has its endpoints and protocol
+ * (then no Community ID needs computing). */
+int eve_may_join(const struct eve *e, const struct flow *f);
+
 /* eve_join for a flow record: its Community ID (cid_seed()) and [first - slack,
  * last + slack]. */
 unsigned eve_join_flow(const struct eve *e, const struct flow *f, int64_t slack_ms,

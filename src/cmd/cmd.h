@@ -7,6 +7,7 @@
 
 int cmd_meter(int argc, char **argv);
 int cmd_print(int argc, char **argv);
+int cmd_pivot(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_count(int argc, char **argv);
