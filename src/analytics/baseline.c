@@ -253,6 +253,11 @@ static uint64_t key_hash(const struct bl_key *k)
     return h ^ (h >> 32);
 }
 
+/* A hash slot: the key's index + 1 in the low half (0 = empty), 32 bits of its hash in
+ * the high half, compared first so a probe rarely touches keys[] of another key. */
+#define SLOT(i, h)  ((uint64_t)(h) >> 32 << 32 | ((uint64_t)(i) + 1))
+#define SLOT_IDX(v) ((size_t)((v)&0xffffffffu) - 1)
+
 static void rehash(struct bl_series *s)
 {
     size_t hcap = s->hcap ? s->hcap * 2 : 64;
@@ -260,17 +265,18 @@ static void rehash(struct bl_series *s)
     s->slot = xcalloc(hcap, sizeof(*s->slot));
     s->hcap = hcap;
     for (size_t i = 0; i < s->n; i++) {
-        size_t h = (size_t)key_hash(&s->keys[i]) & (hcap - 1);
+        uint64_t hv = key_hash(&s->keys[i]);
+        size_t h = (size_t)hv & (hcap - 1);
         while (s->slot[h])
             h = (h + 1) & (hcap - 1);
-        s->slot[h] = (uint32_t)i + 1;
+        s->slot[h] = SLOT(i, hv);
     }
 }
 
 /* Bytes a key costs besides its bins. */
-#define KEY_COST (sizeof(struct bl_key) + sizeof(struct count) + 2 * sizeof(uint32_t))
+#define KEY_COST (sizeof(struct bl_key) + sizeof(struct count) + 2 * sizeof(uint64_t))
 
-static long insert(struct bl_series *s, const struct bl_key *key, size_t h)
+static long insert(struct bl_series *s, const struct bl_key *key, size_t h, uint64_t hv)
 {
     if (s->used + KEY_COST > s->max_bytes || s->n >= UINT32_MAX - 1)
         return -2;
@@ -281,7 +287,7 @@ static long insert(struct bl_series *s, const struct bl_key *key, size_t h)
     }
     s->keys[s->n] = *key;
     count_init(&s->c[s->n], s->bin_ms, COUNT_LOAD_SPREAD, s->max_bytes / sizeof(struct count_bin));
-    s->slot[h] = (uint32_t)s->n + 1;
+    s->slot[h] = SLOT(s->n, hv);
     s->used += KEY_COST;
     s->n++;
     if (s->n * 2 > s->hcap)
@@ -296,13 +302,15 @@ long bl_series_key(struct bl_series *s, const struct bl_key *key)
         return (long)s->last;
     if (!s->hcap)
         rehash(s);
-    size_t h = (size_t)key_hash(key) & (s->hcap - 1);
+    uint64_t hv = key_hash(key), tag = hv >> 32;
+    size_t h = (size_t)hv & (s->hcap - 1);
     for (; s->slot[h]; h = (h + 1) & (s->hcap - 1))
-        if (memcmp(&s->keys[s->slot[h] - 1], key, sizeof(*key)) == 0) {
-            s->last = s->slot[h] - 1;
+        if (s->slot[h] >> 32 == tag &&
+            memcmp(&s->keys[SLOT_IDX(s->slot[h])], key, sizeof(*key)) == 0) {
+            s->last = SLOT_IDX(s->slot[h]);
             return (long)s->last;
         }
-    return s->frozen ? -1 : insert(s, key, h);
+    return s->frozen ? -1 : insert(s, key, h, hv);
 }
 
 /* Account for bins count_add or count_merge allocated; FS_ENOSPC past the budget. */
@@ -486,6 +494,36 @@ static void save_header(FILE *fp, const struct bl_profile *p)
                 "tpackets_spread\n");
 }
 
+#define NUM_MAX 32
+
+/*
+ * " v" with at most four decimals, trailing zeros dropped, written by hand: a profile
+ * per host holds keys x 168 lines of six numbers, and printf's %g took most of the time
+ * of writing one. Medians are whole or halves (exact); spreads keep 1e-4.
+ */
+static char *put_num(char *o, double v)
+{
+    uint64_t x = v > 0 && v < 1e14 ? (uint64_t)(v * 10000 + 0.5) : 0;
+    char digits[NUM_MAX];
+    int n = 0, frac = 4;
+    while (frac > 0 && x % 10 == 0) {
+        x /= 10;
+        frac--;
+    }
+    do {
+        digits[n++] = (char)('0' + x % 10);
+        x /= 10;
+        if (n == frac)
+            digits[n++] = '.';
+    } while (x || n <= frac);
+    if (digits[n - 1] == '.')
+        digits[n++] = '0';
+    *o++ = ' ';
+    while (n)
+        *o++ = digits[--n];
+    return o;
+}
+
 int bl_profile_save(const struct bl_profile *p, const char *path, struct fs_err *err)
 {
     struct atomic_file af;
@@ -498,10 +536,14 @@ int bl_profile_save(const struct bl_profile *p, const char *path, struct fs_err 
         bl_key_text(&p->spec, &p->keys[k], t);
         for (int sl = 0; sl < BL_SLOTS; sl++) {
             const struct bl_slot *x = &p->slots[k * BL_SLOTS + (size_t)sl];
-            fprintf(af.fp, "%s %d %" PRIu32, t, sl, x->samples);
-            for (int m = 0; m < BL_METRICS; m++)
-                fprintf(af.fp, " %.10g %.10g", x->m[m].med, x->m[m].spread);
-            fputc('\n', af.fp);
+            char line[BL_KEY_TEXT + 16 + 2 * BL_METRICS * NUM_MAX], *o = line;
+            o += snprintf(o, BL_KEY_TEXT + 16, "%s %d %" PRIu32, t, sl, x->samples);
+            for (int m = 0; m < BL_METRICS; m++) {
+                o = put_num(o, x->m[m].med);
+                o = put_num(o, x->m[m].spread);
+            }
+            *o++ = '\n';
+            fwrite(line, 1, (size_t)(o - line), af.fp);
         }
     }
     return atomic_file_commit(&af, err);

@@ -68,7 +68,7 @@ struct bl_series {
     struct bl_key *keys;
     struct count *c; /* c[i]: the series of keys[i] */
     size_t n, cap;
-    uint32_t *slot; /* hash: index + 1, 0 = empty */
+    uint64_t *slot; /* hash: 32 bits of hash, index + 1 (0 = empty) */
     size_t hcap;
     size_t last;            /* the key found last */
     size_t max_bytes, used; /* memory budget and what the keys and bins take */
