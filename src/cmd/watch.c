@@ -33,6 +33,7 @@ static const char usage_text[] =
     "usage: flowsleuth watch -r STORE [--state FILE] [-o json] [-w FILE | --syslog]\n"
     "                        [--detectors LIST] [--window N] [--hold DURATION]\n"
     "                        [--interval DURATION] [--once] [--from-start]\n"
+    "                        [--blocklist STATE [--ttl DURATION]]\n"
     "                        [detector options] [FILTER]\n"
     "\n"
     "Follow a live store (what collect writes), run the detectors on every bin file\n"
@@ -65,6 +66,9 @@ static const char usage_text[] =
     "  --mail-servers NET  spam: the authorised relays (repeatable)\n"
     "  --authorised FILE.csv  services: the authorised inventory (server,proto,port)\n"
     "  --max-mem SIZE   memory per detector for the window's flows (default 1Gi)\n"
+    "  --blocklist STATE  add the sources of scan and spam alerts to the block list\n"
+    "                   state STATE (see flowsleuth blocklist: it writes the list)\n"
+    "  --ttl DURATION   how long they stay there after their last alert (default 24h)\n"
     "  FILTER           only flows that pass it (a filter expression, flowsleuth(1))\n"
     "  -h, --help       this help\n"
     "\n"
@@ -102,7 +106,9 @@ enum {
     O_ALLOW,
     O_RELAYS,
     O_AUTH,
-    O_MAXMEM
+    O_MAXMEM,
+    O_BLOCKLIST,
+    O_TTL
 };
 
 static int parse_detectors(struct watch_cli *c, const char *arg)
@@ -200,6 +206,11 @@ static int value_opt(struct watch_cli *c, int opt, const char *arg)
         return add_net(&c->cfg.relays, "--mail-servers", arg);
     case O_AUTH:
         return load_auth(c, arg);
+    case O_BLOCKLIST:
+        c->cfg.blocklist = arg;
+        return 0;
+    case O_TTL:
+        return parse_dur("--ttl", arg, &c->cfg.ttl_ms);
     default:
         return mem_opt(c, arg);
     }
@@ -279,6 +290,8 @@ static int parse_args(int argc, char **argv, struct watch_cli *c, struct input_o
                                               { "mail-servers", required_argument, NULL, O_RELAYS },
                                               { "authorised", required_argument, NULL, O_AUTH },
                                               { "max-mem", required_argument, NULL, O_MAXMEM },
+                                              { "blocklist", required_argument, NULL, O_BLOCKLIST },
+                                              { "ttl", required_argument, NULL, O_TTL },
                                               { NULL, 0, NULL, 0 } };
     int opt;
     optind = 1;
@@ -480,6 +493,7 @@ static void cli_init(struct watch_cli *c)
     netlist_init(&g->relays);
     g->detectors = WATCH_SCAN | WATCH_SPAM;
     g->hold_ms = 24ULL * 3600 * 1000;
+    g->ttl_ms = 24ULL * 3600 * 1000;
     g->scan.trw = (struct trw_params)TRW_PARAMS_DEFAULT;
     g->scan.count_external = 20;
     g->scan.count_internal = 50;

@@ -85,8 +85,65 @@ struct wrun {
     struct scan *scan;
     struct spam *spam;
     struct services *svc;
-    int full; /* a detector's --max-mem ran out */
+    int full;                 /* a detector's --max-mem ran out */
+    struct net_prefix *block; /* sources alerted on, for --blocklist */
+    size_t nblock, capblock;
 };
+
+/* A source alerted on goes to the block list after the run. */
+static void block_src(struct wrun *r, const uint8_t src[16])
+{
+    if (!r->c->blocklist)
+        return;
+    if (r->nblock == r->capblock) {
+        r->capblock = r->capblock ? 2 * r->capblock : 16;
+        r->block = xrealloc(r->block, r->capblock * sizeof(*r->block));
+    }
+    struct net_prefix *p = &r->block[r->nblock++];
+    memcpy(p->addr, src, 16);
+    p->len = 128;
+}
+
+static uint64_t wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+/*
+ * The sources alerted on into the --blocklist state (read, added to, pruned, replaced
+ * whole), with the wall clock as blocklist's own runs take it: 0, or 1 after saying
+ * why. A state that does not read is left as it is for flowsleuth blocklist to set
+ * aside: watch does not overwrite it.
+ */
+static int block_feed(struct wrun *r, const char *why)
+{
+    struct blocklist b;
+    struct fs_err e = { 0 };
+    int status = 0;
+    if (!r->nblock)
+        return 0;
+    blk_init(&b);
+    int rc = blk_load(&b, r->c->blocklist, &e);
+    if (rc && rc != -ENOENT) {
+        fprintf(stderr, PROG ": --blocklist %s; %zu sources not added\n", e.msg, r->nblock);
+        status = 1;
+    } else {
+        uint64_t now = wall_ms();
+        for (size_t i = 0; i < r->nblock; i++)
+            blk_add(&b, &r->block[i], now, r->c->ttl_ms, why, &r->c->allow);
+        blk_prune(&b, now, &r->c->allow);
+        blk_sort(&b);
+        if (blk_save(&b, r->c->blocklist, &e) != 0) {
+            fprintf(stderr, PROG ": --blocklist %s\n", e.msg);
+            status = 1;
+        }
+    }
+    blk_free(&b);
+    r->nblock = 0;
+    return status;
+}
 
 /* The fields every alert opens with; 0 when key is held (nothing to send). */
 static int alert_open(struct wrun *r, struct jl *j, const char *key, const char *det,
@@ -94,10 +151,8 @@ static int alert_open(struct wrun *r, struct jl *j, const char *key, const char 
 {
     if (!watch_alert_due(r->st, key, r->bin_ms, r->c->hold_ms))
         return 0;
-    struct timeval tv;
     char t[FMT_TIME_MAX], b[FMT_TIME_MAX];
-    gettimeofday(&tv, NULL);
-    fmt_time_ms(t, (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000);
+    fmt_time_ms(t, wall_ms());
     fmt_time_ms(b, r->bin_ms);
     jl_str(j, "time", t);
     jl_str(j, "detector", det);
@@ -134,6 +189,7 @@ static int on_scan(void *ctx, const struct scan_finding *f)
     char src[FMT_ADDR_MAX], first[FMT_TIME_MAX], last[FMT_TIME_MAX], key[64];
     fmt_addr(src, f->src, f->ipver);
     snprintf(key, sizeof(key), "scan %s", src);
+    block_src(r, f->src); /* held or not: a source still at it stays blocked */
     if (!alert_open(r, &j, key, "scan", f->score >= 2 ? "high" : "medium"))
         return 0;
     fmt_time_ms(first, f->first);
@@ -169,6 +225,7 @@ static int on_spam(void *ctx, const struct spam_finding *f)
     char src[FMT_ADDR_MAX], first[FMT_TIME_MAX], last[FMT_TIME_MAX], key[64];
     fmt_addr(src, f->src, f->ipver);
     snprintf(key, sizeof(key), "spam %s", src);
+    block_src(r, f->src); /* held or not: a source still at it stays blocked */
     if (!alert_open(r, &j, key, "spam", f->peak >= 2 * r->c->spam.threshold ? "high" : "medium"))
         return 0;
     fmt_time_ms(first, f->first);
@@ -272,8 +329,10 @@ int watch_run_window(const struct watch_cfg *c, struct input_opts *in, struct wa
     } else {
         if (r.scan)
             scan_finish(r.scan, on_scan, &r);
+        status |= block_feed(&r, "scan");
         if (r.spam)
             spam_finish(r.spam, on_spam, &r);
+        status |= block_feed(&r, "spam");
         if (r.svc)
             services_finish(r.svc, on_service, &r);
     }
@@ -282,6 +341,7 @@ int watch_run_window(const struct watch_cfg *c, struct input_opts *in, struct wa
         status = 1;
     }
     detectors_free(&r);
+    free(r.block);
     *sent += r.sent;
     return status;
 }

@@ -9,6 +9,7 @@
 #ifndef FS_CMD_WATCH_ALERT_H
 #define FS_CMD_WATCH_ALERT_H
 
+#include "../analytics/blocklist.h"
 #include "../analytics/netlist.h"
 #include "../analytics/scan.h"
 #include "../analytics/services.h"
@@ -29,9 +30,11 @@ struct watch_cfg {
     struct netlist internal, allow, relays;
     struct svc_authlist auth;
     uint64_t hold_ms;
-    FILE *out;      /* alerts, when not to syslog */
-    int use_syslog; /* alerts to syslog(3) */
-    char *filter;   /* the user's filter on one line (for evidence), or NULL */
+    FILE *out;             /* alerts, when not to syslog */
+    int use_syslog;        /* alerts to syslog(3) */
+    char *filter;          /* the user's filter on one line (for evidence), or NULL */
+    const char *blocklist; /* --blocklist STATE: scan and spam sources added, or NULL */
+    uint64_t ttl_ms;       /* their time to live there */
 };
 
 /*

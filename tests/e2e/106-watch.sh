@@ -3,7 +3,8 @@
 # closes the bins at once instead of waiting for the minute) fed by meter -e with
 # generated scans (scan_pcap.py), watch following it:
 #  (a) each of the four scanners alerted once, as JSON lines with the contract's
-#      fields, and no ordinary host; SIGTERM stops watch with status 0 and its state;
+#      fields, and no ordinary host; --blocklist puts them in blocklist's state;
+#      SIGTERM stops watch with status 0 and its state;
 #  (b) the same traffic again (late files NAME.1 in the same bins) after a restart:
 #      handled (the state lists them) but nothing repeated; without the state the same
 #      files do raise the four alerts;
@@ -57,7 +58,7 @@ wait_udp "$port"
 # one-minute bins, so a window of 30 bins
 
 $FS_EXEC_PREFIX "$FS_BIN" watch -r "$T/S" --state "$T/st" --window 30 --interval 1 \
-    -w "$T/alerts" 2>"$T/watch.err" &
+    -w "$T/alerts" --blocklist "$T/block.state" 2>"$T/watch.err" &
 wpid=$!
 pids="$pids $wpid"
 wait_for_file "$T/st"
@@ -82,7 +83,13 @@ wait "$wpid" || fail "watch exited $? on SIGTERM: $(cat "$T/watch.err")"
 grep -q "stopped; state saved" "$T/watch.err" || fail "watch.err: $(cat "$T/watch.err")"
 head -n 1 "$T/st" | grep -qx 'flowsleuth-watch 1' || fail "state: $(head -n 1 "$T/st")"
 [ "$(grep -c '^alert .* scan ' "$T/st")" = 4 ] || fail "state alerts: $(cat "$T/st")"
-echo "ok   (a) four scanners alerted once each; SIGTERM: status 0, state saved"
+# --blocklist: the four scanners in blocklist's state, which blocklist then lists
+awk '$5 == "scan" { print $1 }' "$T/block.state" | sort >"$T/got"
+sed 's/^scan //' "$T/want" | sort >"$T/want.block"
+expect_same "$T/want.block" "$T/got"
+fs blocklist --state "$T/block.state" </dev/null 2>/dev/null | sort >"$T/got" || fail "blocklist"
+expect_same "$T/want.block" "$T/got"
+echo "ok   (a) four scanners alerted once each and in the block list; SIGTERM: status 0, state saved"
 
 # (b) while watch is down the same scans arrive again: late files in the same bins
 feed 2
