@@ -15,7 +15,8 @@
 # Each command runs as a whole process under /usr/bin/time -v, output to /dev/null,
 # best of BENCH_RUNS; printed: wall seconds, peak MB and flows per second.
 #   count:         flowsleuth count --bin 60 (the same binning, for comparison)
-#   baseline:      --by all, --by srcnet/24, --by service
+#   baseline:      --by all, --by srcnet/24, --by service, --by src (every host: the
+#                  memory-bound case, one series per host)
 #   anomaly:       against each of those profiles
 #
 # Environment: BENCH_FLOWS (10000000), BENCH_PPF (8), BENCH_SEED (1), BENCH_SNAP (128),
@@ -77,7 +78,7 @@ row() {
     echo "$res" | awk -v t="$1" -v n="$N" '{ printf "%-22s %8.2f %8.1f %12.0f\n", t, $1, $2 / 1024, n / $1 }'
 }
 row count "'$FS_BIN' count -r '$FSD' --bin 60 -o csv"
-for by in all srcnet/24 service; do
+for by in all srcnet/24 service src; do
     tag=$(echo "$by" | tr / _)
     "$FS_BIN" baseline -r "$FSD" --bin 60 --min-weeks 0 --by "$by" -w "$W/$tag.profile" 2>/dev/null ||
         die "baseline --by $by"

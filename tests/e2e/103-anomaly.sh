@@ -27,6 +27,10 @@ grep -q '1 key(s), 5 week(s) of 840 bins' "$T/bl.err" || fail "baseline said: $(
 head -n 1 "$T/p" | grep -qx 'flowsleuth-baseline 1' || fail "profile header: $(head -n 1 "$T/p")"
 [ "$(grep -c '^all ' "$T/p")" = 168 ] || fail "168 slots expected"
 
+# Read from a pipe (one thread, in order) the profile is the same as from the store.
+fs print -r "$T/s" -w - | fs baseline -w "$T/ps" 2>/dev/null || fail "baseline from stdin"
+expect_same "$T/p" "$T/ps"
+
 fs anomaly -r "$T/s" -b "$T/p" -o csv >"$T/a.csv" || fail "anomaly"
 head -n 1 "$T/a.csv" | grep -qx 'bin,key,metric,value,expected,low,high,score,kind,first,last,evidence' ||
     fail "columns: $(head -n 1 "$T/a.csv")"
