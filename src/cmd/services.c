@@ -6,6 +6,7 @@
  */
 #include "../analytics/services.h"
 #include "../analytics/evidence.h"
+#include "../analytics/services_profile.h"
 #include "../core/err.h"
 #include "../core/fmt.h"
 #include "../core/units.h"
@@ -30,7 +31,8 @@ _Static_assert(SERVICES_BYTES_PER_FLOW == 64,
 
 static const char usage_text[] =
     "usage: flowsleuth services [-o FORMAT] [--internal NET ...] [--authorised FILE.csv]\n"
-    "                           [-b] [--max-mem SIZE] [input options] [FILTER]\n"
+    "                           [-b] [--max-mem SIZE] [-w PROFILE] [--since PROFILE]\n"
+    "                           [input options] [FILTER]\n"
     "\n"
     "Services that answered: (server, protocol, port) with a completed TCP handshake\n"
     "(SYN+ACK seen, or 4 or more ACK-bearing reverse packets where the start was not\n"
@@ -43,6 +45,10 @@ static const char usage_text[] =
     "                   udp); seen services become authorised or unexpected, entries\n"
     "                   never seen are printed as missing. Without it every service is\n"
     "                   unexpected\n"
+    "  -w PROFILE       save the services seen as a profile (text, replaced whole);\n"
+    "                   with --since, merged into that profile (a rolling profile)\n"
+    "  --since PROFILE  add a since column: new for a service the profile lacks, else\n"
+    "                   the time the profile first saw it\n"
     "  -b               pair uniflows (NetFlow: one record per direction) into biflows\n"
     "                   first, as stats -b; without answers no service is seen\n"
     "  --max-mem SIZE   memory for the answered flows held (64 bytes each; default 1Gi;\n"
@@ -53,18 +59,19 @@ static const char usage_text[] =
     "Columns: server, proto, port, clients (distinct), flows, bytes (both directions),\n"
     "first, last (one millisecond past the last packet, so that 'flowsleuth print\n"
     "-t FIRST..LAST EVIDENCE' shows them all), status (authorised, unexpected, missing),\n"
-    "evidence. Where no handshake was seen (TCP without SYN+ACK, UDP) a port from 32768\n"
-    "up, or from 1024 up answering a port below 1024, is no service: a client's\n"
-    "ephemeral port never shows up as one.\n";
+    "since (with --since), evidence. Where no handshake was seen (TCP without SYN+ACK,\n"
+    "UDP) a port from 32768 up, or from 1024 up answering a port below 1024, is no\n"
+    "service: a client's ephemeral port never shows up as one.\n";
 
 struct svc_cli {
     struct netlist internal;
     struct svc_authlist auth;
     int have_auth, mode, bi;
     size_t max_mem;
+    const char *since_path, *save_path; /* --since, -w */
 };
 
-enum { O_INTERNAL = 1, O_AUTH, O_MAXMEM, O_STATS };
+enum { O_INTERNAL = 1, O_AUTH, O_MAXMEM, O_STATS, O_SINCE };
 
 static int load_auth(struct svc_cli *c, const char *path)
 {
@@ -113,6 +120,12 @@ static int svc_opt(struct svc_cli *c, struct input_opts *in, int opt, const char
     case 'b':
         c->bi = 1;
         return -1;
+    case 'w':
+        c->save_path = arg;
+        return -1;
+    case O_SINCE:
+        c->since_path = arg;
+        return -1;
     case 'h':
         fputs(usage_text, stdout);
         return 0;
@@ -128,10 +141,11 @@ static int parse_args(int argc, char **argv, struct svc_cli *c, struct input_opt
                                               { "authorised", required_argument, NULL, O_AUTH },
                                               { "max-mem", required_argument, NULL, O_MAXMEM },
                                               { "stats", no_argument, NULL, O_STATS },
+                                              { "since", required_argument, NULL, O_SINCE },
                                               { NULL, 0, NULL, 0 } };
     int opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, INPUT_OPTSTRING "o:bh", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, INPUT_OPTSTRING "o:bw:h", longopts, NULL)) != -1) {
         int used = input_opt(in, opt, optarg);
         if (used < 0)
             return 2;
@@ -148,10 +162,14 @@ static int parse_args(int argc, char **argv, struct svc_cli *c, struct input_opt
 
 /* ---------------------------------------------------------------- output */
 
-static const char *const cols[] = { "server", "proto", "port", "clients", "flows",
-                                    "bytes",  "first", "last", "status",  "evidence" };
-static const unsigned char numeric[] = { 0, 0, 1, 1, 1, 1, 0, 0, 0, 0 };
+static const char *const cols[] = { "server", "proto", "port",   "clients", "flows",   "bytes",
+                                    "first",  "last",  "status", "since",   "evidence" };
+static const unsigned char numeric[] = { 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0 };
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
+/* Without --since the since column is left out: cols_plain is cols without it. */
+static const char *const cols_plain[] = { "server", "proto", "port", "clients", "flows",
+                                          "bytes",  "first", "last", "status",  "evidence" };
+#define COL_SINCE 9
 
 _Static_assert(SERVICES_MIN_RPACKETS == 4, "the evidence filter below spells the rule out");
 
@@ -161,7 +179,27 @@ struct run {
     char *filter; /* the user's filter on one line, or NULL */
     int full;
     uint64_t flows, answered; /* flows read; those with reverse counters */
+    struct svc_profile *prof; /* --since's profile (or empty), -w's merged into it */
+    int since, save;          /* --since given; -w given */
 };
+
+/* The since cell: "new" when the profile lacks the service, else the profile's first
+ * time; and -w's merge. Missing rows have neither. */
+static void since_cell(struct run *r, const struct svc_row *s, char *buf)
+{
+    buf[0] = 0;
+    if (s->status == SVC_MISSING)
+        return;
+    if (r->since) {
+        const struct svc_prow *p = svc_profile_find(r->prof, s->server, s->proto, s->port);
+        if (p)
+            fmt_time_ms(buf, p->first);
+        else
+            snprintf(buf, FMT_TIME_MAX, "new");
+    }
+    if (r->save)
+        svc_profile_merge(r->prof, s);
+}
 
 /* The flows that showed the service: the rule of services.h as a filter. */
 static void evidence(const struct run *r, const struct svc_row *s, const char *server, char *buf,
@@ -203,10 +241,14 @@ static int emit(void *ctx, const struct svc_row *s)
     snprintf(flows, sizeof(flows), "%" PRIu64, s->flows);
     snprintf(bytes, sizeof(bytes), "%" PRIu64, s->bytes);
     evidence(r, s, server, ev, evlen);
+    char since[FMT_TIME_MAX];
+    since_cell(r, s, since);
     const char *cells[NCOLS] = {
-        server, s->proto == 17 ? "udp" : "tcp",  port, clients, flows, bytes, first,
-        last,   services_status_name(s->status), ev
+        server, s->proto == 17 ? "udp" : "tcp",  port,  clients, flows, bytes, first,
+        last,   services_status_name(s->status), since, ev
     };
+    if (!r->since) /* no since column */
+        memmove(&cells[COL_SINCE], &cells[COL_SINCE + 1], sizeof(cells[0]));
     rows_add(&r->rows, cells);
     free(ev);
     return 0;
@@ -245,13 +287,54 @@ static int feed_all(struct run *r, struct input_opts *in, int bi)
     return status;
 }
 
+/* --since's profile: 0, or 2 after naming the file and line. */
+static int load_since(const struct svc_cli *c, struct svc_profile *p)
+{
+    struct fs_err e = { 0 };
+    if (!c->since_path || svc_profile_load(p, c->since_path, &e) == 0)
+        return 0;
+    fprintf(stderr, PROG ": --since %s\n", e.msg);
+    return 2;
+}
+
+/* The rows, the -w profile: the exit status. */
+static int print_rows(struct svc_cli *c, struct run *r)
+{
+    int status = 0;
+    rows_init(&r->rows, r->since ? cols : cols_plain, numeric, NCOLS - !r->since);
+    rows_stream(&r->rows, (enum rows_mode)c->mode, stdout);
+    services_finish(r->svc, emit, r);
+    rows_print(&r->rows, (enum rows_mode)c->mode, stdout);
+    rows_free(&r->rows);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, PROG ": stdout: write: %s\n", strerror(errno ? errno : EIO));
+        status = 1;
+    }
+    struct fs_err e = { 0 };
+    if (c->save_path && svc_profile_save(r->prof, c->save_path, &e) != 0) {
+        fprintf(stderr, PROG ": -w %s\n", e.msg);
+        status = 1;
+    }
+    return status;
+}
+
 static int run_services(struct svc_cli *c, struct input_opts *in)
 {
     struct services_opts so = { &c->internal, c->have_auth ? &c->auth : NULL, c->max_mem };
+    struct svc_profile prof;
     struct run r = { 0 };
+    svc_profile_init(&prof);
+    int status = load_since(c, &prof);
+    if (status) {
+        svc_profile_free(&prof);
+        return status;
+    }
+    r.prof = &prof;
+    r.since = c->since_path != NULL;
+    r.save = c->save_path != NULL;
     r.svc = services_new(&so);
     r.filter = evidence_filter_line(in->filter_text);
-    int status = feed_all(&r, in, c->bi);
+    status = feed_all(&r, in, c->bi);
     if (r.flows && !r.answered && !c->bi)
         fprintf(stderr, PROG ": no flow has reverse counters (NetFlow uniflows?): no service "
                              "can be seen answering; -b pairs them into biflows\n");
@@ -262,18 +345,11 @@ static int run_services(struct svc_cli *c, struct input_opts *in)
                 services_flows(r.svc), SERVICES_BYTES_PER_FLOW);
         status = 1;
     } else if (!in->open_failed) { /* inputs that did not open print no header */
-        rows_init(&r.rows, cols, numeric, NCOLS);
-        rows_stream(&r.rows, (enum rows_mode)c->mode, stdout);
-        services_finish(r.svc, emit, &r);
-        rows_print(&r.rows, (enum rows_mode)c->mode, stdout);
-        rows_free(&r.rows);
-        if (fflush(stdout) != 0 || ferror(stdout)) {
-            fprintf(stderr, PROG ": stdout: write: %s\n", strerror(errno ? errno : EIO));
-            status = 1;
-        }
+        status |= print_rows(c, &r);
     }
     free(r.filter);
     services_free(r.svc);
+    svc_profile_free(&prof);
     return status;
 }
 
