@@ -26,6 +26,7 @@ static const struct command commands[] = {
     { "catalog", cmd_catalog, "build and inspect the catalogue of known downloads" },
     { "match", cmd_match, "identify downloads: flows against the catalogue" },
     { "inventory", cmd_inventory, "per host: packages and versions its downloads reveal" },
+    { "hosts", cmd_hosts, "every host of our networks seen: times, flows, bytes, services" },
     { "learn", cmd_learn, "train a model on labelled downloads and save it (lab/)" },
     { "eval", cmd_eval, "measure identification against labelled downloads (lab/)" },
     { "scan", cmd_scan, "scanners: sources probing many hosts or ports (TRW, counts)" },

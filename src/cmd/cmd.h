@@ -17,6 +17,7 @@ int cmd_blocklist(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_match(int argc, char **argv);
 int cmd_inventory(int argc, char **argv);
+int cmd_hosts(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_learn(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
