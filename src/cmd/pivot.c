@@ -239,7 +239,8 @@ static void gather(struct pivot *p)
             continue;
         add_event(p, d->ts_ms, K_DNS, i);
     }
-    qsort(p->ev, p->nev, sizeof(*p->ev), event_cmp);
+    if (p->nev > 1)
+        qsort(p->ev, p->nev, sizeof(*p->ev), event_cmp);
 }
 
 /* Cell text for the columns every kind has. */
@@ -352,7 +353,8 @@ static int run_pivot(struct pivot *p)
     status = input_read(&p->in, PROG, flow_vec_keep, &p->flows);
     if (p->in.open_failed)
         return status ? status : 1;
-    qsort(p->flows.v, p->flows.n, sizeof(*p->flows.v), flow_first_cmp);
+    if (p->flows.n > 1) /* qsort's array must not be NULL, even for none */
+        qsort(p->flows.v, p->flows.n, sizeof(*p->flows.v), flow_first_cmp);
     if (p->limit && p->flows.n > p->limit)
         p->flows.n = (size_t)p->limit;
     gather(p);
