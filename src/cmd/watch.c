@@ -91,6 +91,7 @@ struct watch_cli {
     uint64_t interval_ms;
     int once, from_start, detectors_given;
     int state_loaded; /* a state file was read: the store was followed before */
+    int said_cap;     /* the window's files were cut to INPUT_MAX_PATHS, said once */
 };
 
 enum {
@@ -373,9 +374,18 @@ static size_t window_first(const struct store_walk *w, size_t end, uint32_t n)
 static int run_bin(struct watch_cli *c, struct input_opts *in, const struct store_walk *w,
                    size_t end, struct watch_state *st)
 {
-    size_t first = window_first(w, end, c->window);
+    size_t first = window_first(w, end, c->window), from = first;
+    if (end + 1 - first > INPUT_MAX_PATHS) { /* the newest files are the ones to keep */
+        from = end + 1 - INPUT_MAX_PATHS;
+        if (!c->said_cap)
+            fprintf(stderr,
+                    PROG ": a window of %" PRIu32 " bins holds %zu files; the detectors read "
+                         "the newest %d\n",
+                    c->window, end + 1 - first, INPUT_MAX_PATHS);
+        c->said_cap = 1;
+    }
     in->npaths = 0;
-    for (size_t i = first; i <= end && in->npaths < INPUT_MAX_PATHS; i++)
+    for (size_t i = from; i <= end; i++)
         in->paths[in->npaths++] = w->files[i].path;
     unsigned sent = 0;
     int status = watch_run_window(&c->cfg, in, st, w->files[end].start_ms, &sent);

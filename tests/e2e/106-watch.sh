@@ -8,7 +8,8 @@
 #  (b) the same traffic again (late files NAME.1 in the same bins) after a restart:
 #      handled (the state lists them) but nothing repeated; without the state the same
 #      files do raise the four alerts;
-#  (c) a corrupt state file is set aside as .bad and said so; a missing store fails.
+#  (c) a corrupt state file is set aside as .bad and said so; a missing store fails;
+#  (d) a window of more bin files than one read takes: the newest are read.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ports.sh"
 need ss awk python3
@@ -29,15 +30,21 @@ wait_lines() {
         sleep 0.05
     done
 }
-# feed ROTATIONS: the scans into the collector, then SIGHUP and wait for the rotation.
+# feed: the scans into the collector, then SIGHUP, and wait until the collector says
+# every record so far is in a closed bin (a rotation at the minute may come between:
+# waiting for the count, not for a rotation number, is what holds then)
+total=0
 feed() {
-    fs meter -r "$T/scan.pcap" -e "ipfix://127.0.0.1:$port" 2>/dev/null || fail "meter -e"
+    fs meter -r "$T/scan.pcap" -e "ipfix://127.0.0.1:$port" --stats 2>"$T/meter.err" || fail "meter -e"
+    sent=$(sed -n 's/.*records sent \([0-9]*\).*/\1/p' "$T/meter.err")
+    [ -n "$sent" ] || fail "meter --stats: $(cat "$T/meter.err")"
+    total=$((total + sent))
     wait_drained "$port"
     kill -HUP "$cpid"
     n=0
-    until grep -q "rotations $1" "$T/collect.err"; do
+    until grep -q "records stored $total, in open bins 0," "$T/collect.err"; do
         n=$((n + 1))
-        [ "$n" -gt 400 ] && fail "no rotation $1: $(cat "$T/collect.err")"
+        [ "$n" -gt 400 ] && fail "$total records not stored: $(tail -n 5 "$T/collect.err")"
         sleep 0.05
     done
 }
@@ -62,7 +69,7 @@ $FS_EXEC_PREFIX "$FS_BIN" watch -r "$T/S" --state "$T/st" --window 30 --interval
 wpid=$!
 pids="$pids $wpid"
 wait_for_file "$T/st"
-feed 1
+feed
 wait_lines 4 "$T/alerts"
 cat >"$T/want" <<'END'
 scan 198.51.100.20
@@ -92,7 +99,7 @@ expect_same "$T/want.block" "$T/got"
 echo "ok   (a) four scanners alerted once each and in the block list; SIGTERM: status 0, state saved"
 
 # (b) while watch is down the same scans arrive again: late files in the same bins
-feed 2
+feed
 nlate=$(find "$T/S" -name 'flows.*.1' | wc -l)
 [ "$nlate" -gt 0 ] || fail "no late files NAME.1: $(find "$T/S" -type f)"
 fs watch -r "$T/S" --state "$T/st" --window 30 --once -w "$T/alerts" 2>"$T/once.err" ||
@@ -119,5 +126,22 @@ fs watch -r "$T/nowhere" --once 2>"$T/none.err" && fail "a missing store accepte
 grep -q "nowhere" "$T/none.err" || fail "missing store: $(cat "$T/none.err")"
 fs watch -r "$T/S" --detectors services --once 2>/dev/null && fail "services without --authorised"
 echo "ok   (c) corrupt state set aside: $(cat "$T/bad.err")"
+
+# (d) a window of more files than one read takes (256): the newest ones are read. 45
+# weeks of a quiet series (fsgen: a bin file a day, 2.6 MB) taken as handled, then the
+# scans four days after it: their windows reach back over the 315 day files
+"$FS_GEN" series "$T/W/" --weeks 45 --peak 5 --start 1672617600 --seed 3 >/dev/null 2>&1 ||
+    fail "fsgen series"
+nfiles=$(find "$T/W" -name 'flows.*' | wc -l)
+[ "$nfiles" -gt 300 ] || fail "fsgen series made $nfiles files"
+fs watch -r "$T/W" --state "$T/wst" --once 2>/dev/null || fail "watch on the series"
+fs meter -r "$T/scan.pcap" -w "$T/W/" || fail "meter into the series"
+fs watch -r "$T/W" --state "$T/wst" --once --window 400 >"$T/wide" 2>"$T/wide.err" ||
+    fail "watch --window 400: $(cat "$T/wide.err")"
+srcs "$T/wide" >"$T/got"
+expect_same "$T/want" "$T/got"
+grep -q "a window of 400 bins holds [0-9]* files; the detectors read the newest 256" "$T/wide.err" ||
+    fail "no word on the cut window: $(cat "$T/wide.err")"
+echo "ok   (d) a window of $nfiles files: the newest 256 read, the four scanners found"
 kill -TERM "$cpid"
 wait "$cpid" || fail "collect exited non-zero"
