@@ -24,6 +24,37 @@ struct seqspan {
 
 enum fstate { FS_OPEN = 0, FS_CLOSING = 1 };
 
+/*
+ * The counters of an exchange at one moment of it: when a response boundary is
+ * recognised later (split_server), the exchange is cut in two there.
+ */
+struct xsnap {
+    uint64_t bytes, packets, rbytes, rpackets, payload, rpayload;
+    uint64_t span[2], retx[2];
+    uint64_t first_us; /* the first packet after the moment */
+    uint64_t last_us;  /* the last packet before it */
+    uint16_t minlen, maxlen, rminlen, rmaxlen;
+    uint8_t valid; /* 0: taken in an exchange already emitted */
+};
+
+/*
+ * The server's writes, as its segments show them (split only): a segment shorter than
+ * the largest one ends a write. Two snapshots, no per-packet data.
+ */
+struct xsplit {
+    struct xsnap w;   /* where the server's current write started */
+    struct xsnap run; /* where the run of equal-length writes before it started */
+    uint32_t wseq;    /* sequence number of the current write's first byte */
+    uint32_t runlen;  /* length of each write of that run */
+    uint32_t next;    /* one past the server's highest byte seen */
+    uint32_t rmax;    /* largest server segment of the connection */
+    uint32_t req1;    /* the client's first segment with payload: one request */
+    uint32_t qmax;    /* the client's largest segment in this exchange */
+    uint8_t seen;     /* next, wseq are valid */
+    uint8_t ended;    /* the last server segment was short: a write ended */
+    uint8_t hdr;      /* the last server segment was a header-sized realignment */
+};
+
 /* hash and hnext first: walking past another flow of the bucket reads one cache line. */
 struct fent {
     uint32_t hash;
@@ -34,6 +65,7 @@ struct fent {
     struct fent *prev, *next; /* LRU list of its state */
     uint64_t first_us, last_us;
     struct seqspan seq[2];
+    struct xsplit *xs; /* the server's write structure (split only), else NULL */
 };
 
 struct lru {
@@ -190,6 +222,10 @@ static void expire(struct meter *m, struct fent *e, uint64_t *reason)
     finalize(e);
     m->st.flows_out++;
     m->sink(m->ctx, &e->f);
+    if (e->xs) {
+        free(e->xs);
+        e->xs = NULL;
+    }
     e->hnext = m->freelist;
     m->freelist = e;
 }
@@ -324,14 +360,159 @@ static void cut_exchange(struct meter *m, struct fent *e, uint64_t ts_us)
     for (int d = 0; d < 2; d++)
         e->seq[d].span = e->seq[d].retx = e->seq[d].hole = 0;
     e->first_us = e->last_us = ts_us;
+    if (e->xs) {
+        e->xs->w.valid = e->xs->run.valid = 0;
+        e->xs->qmax = 0;
+    }
+}
+
+/*
+ * A server segment of this size that starts a write after a run of equal writes is the
+ * realignment a server sends once per response: it wrote the response header together
+ * with the file's first bytes in one write of the run's length, then sends as many
+ * bytes as the header took to bring its reads of the file back to that length
+ * (apt's mirror: header + 65,403 bytes, then 133 bytes, then 64 KiB writes).
+ */
+#define SPLIT_HDR_MIN 64
+#define SPLIT_HDR_MAX 1024
+#define SPLIT_RUN_MIN 8192 /* a write that short is no file read */
+
+static void snap_take(const struct fent *e, struct xsnap *s, uint64_t ts_us)
+{
+    const struct flow *f = &e->f;
+    s->bytes = f->bytes;
+    s->packets = f->packets;
+    s->rbytes = f->rbytes;
+    s->rpackets = f->rpackets;
+    s->payload = f->payload;
+    s->rpayload = f->rpayload;
+    for (int d = 0; d < 2; d++) {
+        s->span[d] = e->seq[d].span;
+        s->retx[d] = e->seq[d].retx;
+    }
+    s->first_us = ts_us;
+    s->last_us = e->last_us;
+    s->minlen = f->minlen;
+    s->maxlen = f->maxlen;
+    s->rminlen = f->rminlen;
+    s->rmaxlen = f->rmaxlen;
+    s->valid = 1;
+}
+
+/*
+ * Cut the current exchange where snapshot s was taken: emit what came before as a
+ * record of its own, keep what came after as the next exchange. Flags are those of
+ * both parts; the smallest and largest packet of the later part are those of both.
+ */
+static void cut_at(struct meter *m, struct fent *e, const struct xsnap *s)
+{
+    struct flow *f = &e->f;
+    struct flow out = *f;
+    out.bytes = s->bytes;
+    out.packets = s->packets;
+    out.rbytes = s->rbytes;
+    out.rpackets = s->rpackets;
+    out.payload = s->payload;
+    out.rpayload = s->rpayload;
+    out.goodput = s->span[0];
+    out.retrans = s->retx[0];
+    out.rgoodput = s->span[1];
+    out.rretrans = s->retx[1];
+    out.minlen = s->minlen;
+    out.maxlen = s->maxlen;
+    out.rminlen = s->rminlen;
+    out.rmaxlen = s->rmaxlen;
+    out.first = e->first_us / 1000;
+    out.last = s->last_us / 1000;
+    m->st.flows_out++;
+    m->st.exchanges++;
+    m->st.resp_cuts++;
+    m->sink(m->ctx, &out);
+    f->bytes -= s->bytes;
+    f->packets -= s->packets;
+    f->rbytes -= s->rbytes;
+    f->rpackets -= s->rpackets;
+    f->payload -= s->payload;
+    f->rpayload -= s->rpayload;
+    for (int d = 0; d < 2; d++) {
+        e->seq[d].span -= s->span[d];
+        e->seq[d].retx -= s->retx[d];
+    }
+    f->exchange++;
+    e->first_us = s->first_us;
+}
+
+/*
+ * Follow the server's writes before server segment p is counted; cut the exchange at
+ * the start of a response recognised by its realignment segment. Retransmitted
+ * segments say nothing of writes; a gap in the sequence loses the writes' lengths.
+ */
+static void split_server(struct meter *m, struct fent *e, const struct pkt *p)
+{
+    struct xsplit *x = e->xs;
+    if (x->seen && (int32_t)(p->seq - x->next) < 0)
+        return;
+    if (x->seen && p->seq != x->next)
+        x->w.valid = x->run.valid = 0;
+    x->hdr = 0;
+    if (!x->seen || x->ended) {
+        uint32_t wlen = p->seq - x->wseq;
+        if (!x->seen || !x->w.valid) {
+            x->run.valid = 0;
+            x->runlen = 0;
+        } else if (wlen != x->runlen) {
+            x->run = x->w;
+            x->runlen = wlen;
+        }
+        if (p->payload >= SPLIT_HDR_MIN && p->payload <= SPLIT_HDR_MAX && p->payload < x->rmax &&
+            x->runlen >= SPLIT_RUN_MIN && x->run.valid) {
+            x->hdr = 1;
+            /* Server bytes before the run belong to earlier responses. An exchange
+             * whose client sent several requests in one segment (a pipelined burst)
+             * stays whole: its requests are all in it, a second sum for the set of
+             * its responses. */
+            if (x->run.rpayload && x->qmax <= x->req1 + x->req1 / 2) {
+                cut_at(m, e, &x->run);
+                memset(&x->run, 0, sizeof(x->run));
+                x->run.valid = 1;
+            }
+        }
+        snap_take(e, &x->w, p->ts_us);
+        x->wseq = p->seq;
+    }
+    if (p->payload > x->rmax)
+        x->rmax = p->payload;
+    x->ended = p->payload < x->rmax;
+    x->next = p->seq + p->payload;
+    x->seen = 1;
+}
+
+/*
+ * A request after response bytes starts the next exchange (keep-alive), unless the
+ * server's last segment was a response's realignment: that response goes on, and a
+ * request the client sends meanwhile (pipelining) stays in its exchange.
+ */
+static void split_packet(struct meter *m, struct fent *e, const struct pkt *p, int dir)
+{
+    if (!e->xs)
+        e->xs = xcalloc(1, sizeof(*e->xs));
+    if (dir == 1) {
+        split_server(m, e, p);
+        return;
+    }
+    if (!e->xs->req1)
+        e->xs->req1 = p->payload;
+    if (e->f.rpayload && !e->xs->hdr)
+        cut_exchange(m, e, p->ts_us);
+    if (p->payload > e->xs->qmax)
+        e->xs->qmax = p->payload;
 }
 
 static void account(struct meter *m, struct fent *e, const struct pkt *p, int dir)
 {
     struct flow *f = &e->f;
-    /* A request after response bytes: the client starts the next exchange (keep-alive). */
-    if (m->o.split && dir == 0 && p->payload && p->proto == 6 && !p->is_frag && f->rpayload)
-        cut_exchange(m, e, p->ts_us);
+    if (m->o.split && p->payload && p->proto == 6 && !p->is_frag)
+        split_packet(m, e, p, dir);
     uint16_t len = p->iplen > 0xffff ? 0xffff : (uint16_t)p->iplen;
     if (dir == 0) {
         if (!f->packets || len < f->minlen)
@@ -442,6 +623,7 @@ void meter_free(struct meter *m)
         struct fent *e = m->buckets[i];
         while (e) {
             struct fent *next = e->hnext;
+            free(e->xs);
             free(e);
             e = next;
         }

@@ -20,7 +20,13 @@
  * metadata alone: a client packet with payload after the server has sent payload
  * starts a new exchange. Each exchange is a record of its own (same 5-tuple,
  * `exchange` = 1, 2, ...), so several downloads on one keep-alive connection become
- * several records. Pipelined requests sent before any response stay in one exchange.
+ * several records. Responses sent back to back (pipelining) are cut where the
+ * server's writes show a response start: a write of the run's length after an
+ * irregular one, followed by a header-sized segment (the server realigning its file
+ * reads after the header); the record is cut there after the fact, from two
+ * snapshots of its counters (docs/internals/meter.md). A request that leaves right
+ * after such a segment, mid-response, stays in that exchange; an exchange whose
+ * client sent several requests in one segment (a burst) is not cut by the server.
  *
  * Ownership: meter_new allocates, meter_free frees (without flushing).
  */
@@ -50,6 +56,7 @@ struct meter_stats {
     uint64_t exp_idle, exp_active, exp_closed, exp_evicted, exp_reused, exp_flush;
     uint64_t active_peak; /* most flows held at once */
     uint64_t exchanges;   /* records cut at an exchange boundary (split) */
+    uint64_t resp_cuts;   /* of those, cut at a response start the server's writes show */
 };
 
 struct meter;
