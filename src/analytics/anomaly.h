@@ -2,16 +2,20 @@
  * Anomalies (flowsleuth anomaly): each bin of each key of a profile against the band
  * its hour of the week expects.
  *
- * For a slot with median m and spread s (baseline.h), and median flows n, the scale is
- * sigma = max(s, 0.05 m, m / sqrt(n), 1): a spread learned as zero (a slot that was the
- * same every week, often zero at night) would otherwise make any change infinitely
- * unusual, and the number of flows varies at least as a Poisson count does (sqrt(n)),
- * tbytes and tpackets with it (a few flows more or less move them by a few flows'
- * worth: m / sqrt(n)). The band is
- * [max(0, m - k sigma), m + k sigma], the score the robust z = (value - m) / sigma.
- * A value above the band is a spike, below a drop; no flows at all where the band's low
- * end is above zero is a gap (an exporter or a link that went quiet), reported once, on
- * the flows metric, instead of as three drops.
+ * For a slot with median m and spread s (baseline.h) the band is the wider of two:
+ *   - the learned one, m +- k max(s, 0.05 m): a spread learned as zero (a slot that was
+ *     the same every week) would otherwise make any change infinitely unusual;
+ *   - the count's own noise: flows vary at least as a Poisson count of mean n = m does:
+ *     up to n + k^2/2 + k sqrt(n + k^2/4) (where (v - n) / sqrt(v) = k: measured at the
+ *     value, so a slot whose five weekly samples happened to be low does not turn
+ *     ordinary noise at a few flows an hour into spikes, and a host that never expects
+ *     a flow needs a few, not one, to be unusual) and down to n - k sqrt(n) (measured
+ *     at the mean: at the value every 0 would be impossible). tbytes and tpackets are
+ *     taken as flows' worth: m divided by the key's bytes or packets per flow, and back.
+ * Above the band is a spike, below a drop; no flows at all where the band's low end is
+ * above zero is a gap (an exporter or a link that went quiet), reported once, on the
+ * flows metric, instead of as three drops. The score is k at the band's edge on that
+ * side: k (v - m) / (high - m) above m, -k (m - v) / (m - low) below.
  *
  * Ownership: nothing allocated that outlives a call.
  */
@@ -36,8 +40,9 @@ struct an_finding {
     enum an_kind kind;
 };
 
-/* The band of metric m of slot x for threshold k. */
-void an_band(const struct bl_slot *x, int m, double k, double *low, double *high, double *sigma);
+/* The band of metric m of slot x for threshold k; per_flow: the key's tbytes or
+ * tpackets per flow (ignored for flows). */
+void an_band(const struct bl_slot *x, int m, double k, double per_flow, double *low, double *high);
 
 /*
  * Compare bins lo..hi (bin numbers, inclusive) of every profile key in s (whose keys

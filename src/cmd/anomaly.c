@@ -32,7 +32,8 @@ static const char usage_text[] =
     "spike, below it a drop, and no flows at all where the band's low end is above zero a\n"
     "gap (an exporter or link that went quiet). No profile, no alarms.\n"
     "\n" INPUT_HELP "  -b PROFILE       the profile written by flowsleuth baseline -w\n"
-    "  -k K             band half-width in robust standard deviations (default 4)\n"
+    "  -k K             how far the band reaches, in robust standard deviations and\n"
+    "                   Poisson deviations of the count (default 4)\n"
     "  -o FORMAT        table (default), csv, tsv, json (one object a line)\n"
     "  --max-mem SIZE   memory for the series (default 1Gi; k M G: 1000, Ki Mi Gi:\n"
     "                   1024; a plain number is MiB)\n"
@@ -43,9 +44,9 @@ static const char usage_text[] =
     "give -t to leave it out).\n"
     "\n"
     "Columns: bin (start, UTC), key, metric (flows, tbytes, tpackets), value, expected\n"
-    "(the slot's median), low, high (the band), score (robust z: (value - expected) /\n"
-    "sigma), kind (spike, drop, gap), first, last (the bin, for print -t), evidence (a\n"
-    "filter selecting the flows counted in the bin).\n";
+    "(the slot's median), low, high (the band), score (K at the band's edge), kind\n"
+    "(spike, drop, gap), first, last (the bin, for print -t), evidence (a filter\n"
+    "selecting the flows counted in the bin).\n";
 
 struct an_cli {
     const char *profile;

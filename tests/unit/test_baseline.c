@@ -223,14 +223,24 @@ static void test_judge(void **state)
     five_weeks(&s);
     tz_utc(&z);
     bl_profile_learn(&p, &s, &z, MON / HOUR, (MON + 5 * WEEK) / HOUR - 1);
-    /* Band of slot 9 flows: sigma = max(1.48, 0.6, sqrt(12), 1) = 3.46: 12 +- 13.9. */
-    double lo, hi, sigma;
-    an_band(&p.slots[9], 0, 4, &lo, &hi, &sigma);
-    assert_true(sigma > 3.46 && sigma < 3.47);
-    assert_true(lo == 0 && hi > 25.8 && hi < 25.9);
-    /* Week 6: Monday 09:00 without flows is no gap (the band reaches 0); 30 is a spike. */
+    /* Band of slot 9 flows: learned 12 +- 4 x 1.48 = [6.07, 17.93]; a Poisson count of
+     * 12 at k = 4: up to 12 + 8 + 4 sqrt(16) = 36, down to 12 - 4 sqrt(12) < 0; the band
+     * is the wider of the two. */
+    double lo, hi;
+    an_band(&p.slots[9], 0, 4, 0, &lo, &hi);
+    assert_true(lo == 0 && hi == 36);
+    /* tbytes: 1000 a flow, so the count part reaches 36000. */
+    an_band(&p.slots[9], 1, 4, 1000, &lo, &hi);
+    assert_true(lo == 0 && hi == 36000);
+    /* A busy slot: 400 flows, spread 10 (0.05 m = 20 wins): learned [320, 480], Poisson
+     * [400 - 80, 408 + 4 sqrt(404)] = [320, 488.4]. */
+    struct bl_slot busy = { 5, { { 400, 10 }, { 400000, 10000 }, { 400, 10 } } };
+    an_band(&busy, 0, 4, 0, &lo, &hi);
+    assert_true(lo == 320 && hi > 488.39 && hi < 488.41);
+    /* Week 6, Monday: 40 flows at 09:00 (30 would be inside the band) are a spike in all
+     * three metrics; the other hours expect nothing and have nothing. */
     bl_series_init(&t, &p.spec, HOUR, 1 << 20);
-    for (int i = 0; i < 30; i++) {
+    for (int i = 0; i < 40; i++) {
         struct flow f = mk("10.0.0.1", "192.0.2.1", 80, MON + 5 * WEEK + 9 * HOUR, 1000);
         assert_int_equal(bl_series_add(&t, &f), 0);
     }
@@ -239,7 +249,8 @@ static void test_judge(void **state)
     assert_int_equal(nfound, 3); /* flows, tbytes, tpackets */
     assert_int_equal(found[0].kind, AN_SPIKE);
     assert_int_equal(found[0].metric, 0);
-    assert_true(found[0].value == 30);
+    assert_true(found[0].value == 40);
+    assert_true(found[0].score > 4.66 && found[0].score < 4.67); /* 4 x 28 / 24 */
     /* The same slot expecting 1000 flows: none at all is one gap, not three drops. */
     for (int m = 0; m < BL_METRICS; m++)
         p.slots[9].m[m].med = 1000;
