@@ -346,6 +346,103 @@ static void test_split_exchanges(void **state)
     meter_free(m);
 }
 
+/* Server segments of the given sizes from *sseq on, one microsecond apart. */
+static void serve(struct meter *m, uint64_t *t, uint32_t *sseq, const uint32_t *seg, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct pkt p = tcp(1, ++*t, FS_TCP_ACK, *sseq, seg[i]);
+        meter_packet(m, &p);
+        *sseq += seg[i];
+    }
+}
+
+static struct meter *split_conn(struct sinkbuf *b, uint64_t *t)
+{
+    struct meter_opts o;
+    meter_opts_default(&o);
+    o.split = 1;
+    memset(b, 0, sizeof(*b));
+    struct meter *m = meter_new(&o, sink, b);
+    struct pkt p = tcp(0, *t, FS_TCP_SYN, 10, 0);
+    meter_packet(m, &p);
+    p = tcp(1, ++*t, FS_TCP_SYN | FS_TCP_ACK, 500, 0);
+    meter_packet(m, &p);
+    return m;
+}
+
+/*
+ * Two responses back to back with no request between them (pipelining), as apt's
+ * mirror sends them: the second's first write (header + file) is as long as the
+ * writes after it and is followed by a header-sized segment that realigns the file
+ * reads. The exchange is cut where that write began; a request that leaves right
+ * after the realignment stays with the response under way; a request after it ends
+ * cuts as before.
+ */
+static void test_split_server_writes(void **state)
+{
+    (void)state;
+    struct sinkbuf b;
+    uint64_t t = 1000000;
+    struct meter *m = split_conn(&b, &t);
+    uint32_t sseq = 501;
+    struct pkt p = tcp(0, ++t, FS_TCP_ACK | FS_TCP_PSH, 11, 100);
+    meter_packet(m, &p);
+    static const uint32_t a[] = { 20000, 20000, 5000 }; /* response A: 45,000 */
+    static const uint32_t b1[] = { 20000, 12768, 200 }; /* B: 32,768 write, realign */
+    static const uint32_t b2[] = { 20000, 12768, 20000, 7000 };
+    serve(m, &t, &sseq, a, 3);
+    uint64_t b_start = t + 1;
+    serve(m, &t, &sseq, b1, 3);
+    p = tcp(0, ++t, FS_TCP_ACK | FS_TCP_PSH, 111, 120); /* mid-response request */
+    meter_packet(m, &p);
+    serve(m, &t, &sseq, b2, 4);
+    p = tcp(0, ++t, FS_TCP_ACK | FS_TCP_PSH, 231, 110); /* after B: cuts */
+    meter_packet(m, &p);
+    static const uint32_t c[] = { 1000 };
+    serve(m, &t, &sseq, c, 1);
+    meter_flush(m);
+    assert_int_equal(b.n, 3);
+    assert_int_equal(b.f[0].rgoodput, 45000);
+    assert_int_equal(b.f[0].rpayload, 45000);
+    assert_int_equal(b.f[0].rpackets, 3 + 1); /* the SYN+ACK */
+    assert_int_equal(b.f[0].payload, 100);
+    assert_int_equal(b.f[1].exchange, 2);
+    assert_int_equal(b.f[1].rgoodput, 32768 + 200 + 59768);
+    assert_int_equal(b.f[1].rpayload, 32768 + 200 + 59768);
+    assert_int_equal(b.f[1].rpackets, 7);
+    assert_int_equal(b.f[1].payload, 120);
+    assert_int_equal(b.f[1].goodput, 120);
+    assert_int_equal(b.f[1].first, b_start / 1000);
+    assert_int_equal(b.f[2].exchange, 3);
+    assert_int_equal(b.f[2].rgoodput, 1000);
+    assert_int_equal(b.f[2].payload, 110);
+    meter_free(m);
+}
+
+/* A burst (several requests in one client segment) keeps its exchange whole: the
+ * requests are all in it, a second sum for its responses as a set. */
+static void test_split_burst_stays_whole(void **state)
+{
+    (void)state;
+    struct sinkbuf b;
+    uint64_t t = 1000000;
+    struct meter *m = split_conn(&b, &t);
+    uint32_t sseq = 501;
+    struct pkt p = tcp(0, ++t, FS_TCP_ACK | FS_TCP_PSH, 11, 100);
+    meter_packet(m, &p);
+    static const uint32_t r0[] = { 20000, 3000 };
+    serve(m, &t, &sseq, r0, 2);
+    p = tcp(0, ++t, FS_TCP_ACK | FS_TCP_PSH, 111, 400); /* four requests */
+    meter_packet(m, &p);
+    static const uint32_t ab[] = { 20000, 20000, 5000, 20000, 12768, 200, 20000, 7000 };
+    serve(m, &t, &sseq, ab, 8);
+    meter_flush(m);
+    assert_int_equal(b.n, 2);
+    assert_int_equal(b.f[1].rgoodput, 45000 + 32768 + 200 + 27000);
+    assert_int_equal(b.f[1].payload, 400);
+    meter_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -360,6 +457,8 @@ int main(void)
         cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_synack_first_sets_initiator),
         cmocka_unit_test(test_split_exchanges),
+        cmocka_unit_test(test_split_server_writes),
+        cmocka_unit_test(test_split_burst_stays_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
