@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 /* The table covers 1970 .. 2200; before and after, the edge offsets hold. */
 #define TZ_SCAN_END ((int64_t)7258118400) /* 2200-01-01 */
@@ -23,16 +22,28 @@ void tz_utc(struct tz *z)
     z->n = 1;
 }
 
-/* A name the C library will read a zone file for: no path tricks, the file exists. */
+/*
+ * A name the C library will read a zone file for: NAME under $TZDIR or
+ * /usr/share/zoneinfo (no ".." in it), or an absolute path (TZ=:/etc/localtime, as
+ * systemd units write it; the ':' is dropped), whose file starts with the TZif magic.
+ * Anything else glibc would take as UTC without a word.
+ */
 static int zone_file_ok(const char *name)
 {
-    if (!name[0] || name[0] == '/' || name[0] == '.' || strstr(name, "..") ||
-        strlen(name) >= TZ_NAME_MAX)
+    if (!name[0] || name[0] == '.' || strstr(name, "..") || strlen(name) >= TZ_NAME_MAX)
         return 0;
     const char *dir = getenv("TZDIR");
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", dir && dir[0] ? dir : "/usr/share/zoneinfo", name);
-    return access(path, R_OK) == 0;
+    char path[512], magic[4];
+    if (name[0] == '/')
+        snprintf(path, sizeof(path), "%s", name);
+    else
+        snprintf(path, sizeof(path), "%s/%s", dir && dir[0] ? dir : "/usr/share/zoneinfo", name);
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return 0;
+    int ok = fread(magic, 1, sizeof(magic), fp) == sizeof(magic) && memcmp(magic, "TZif", 4) == 0;
+    fclose(fp);
+    return ok;
 }
 
 static long gmtoff_at(int64_t t)
@@ -81,6 +92,8 @@ static void scan_zone(struct tz *z)
 
 int tz_load(struct tz *z, const char *name, struct fs_err *err)
 {
+    if (name && name[0] == ':')
+        name++;
     if (!name || strcmp(name, "UTC") == 0) {
         tz_utc(z);
         return 0;
@@ -88,7 +101,7 @@ int tz_load(struct tz *z, const char *name, struct fs_err *err)
     if (!zone_file_ok(name))
         return fs_err_set(err, FS_EINVAL, -1,
                           "unknown time zone '%s' (an IANA name such as Europe/Berlin, "
-                          "with a file under /usr/share/zoneinfo)",
+                          "with a zone file under /usr/share/zoneinfo, or a zone file's path)",
                           name);
     memset(z, 0, sizeof(*z));
     snprintf(z->name, sizeof(z->name), "%s", name);

@@ -31,9 +31,10 @@ struct tz {
 void tz_utc(struct tz *z);
 
 /*
- * Load zone name (an IANA name with a file under $TZDIR or /usr/share/zoneinfo, or
- * "UTC"). 0, or FS_EINVAL with err naming the zone when the C library does not know it
- * (glibc would silently take an unknown name as UTC).
+ * Load zone name: an IANA name with a zone file under $TZDIR or /usr/share/zoneinfo,
+ * the absolute path of a zone file, either with a leading ':' (POSIX TZ), or "UTC".
+ * 0, or FS_EINVAL with err naming the zone when it names no zone file (glibc would
+ * silently take an unknown name as UTC).
  */
 int tz_load(struct tz *z, const char *name, struct fs_err *err);
 

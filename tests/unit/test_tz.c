@@ -79,8 +79,11 @@ static void test_half_hour_and_west(void **state)
 static void test_bad_names(void **state)
 {
     (void)state;
-    static const char *const bad[] = { "Mars/Olympus", "../../etc/passwd", "/etc/localtime", "",
-                                       "Europe/../Europe/Berlin" };
+    /* /etc/passwd exists but is no zone file; ":" is TZ's prefix with nothing after it. */
+    static const char *const bad[] = {
+        "Mars/Olympus", "../../etc/passwd", "/etc/passwd", "", "Europe/../Europe/Berlin", ":",
+        "/nonexistent"
+    };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct tz z;
         struct fs_err err = { 0 };
@@ -116,6 +119,23 @@ static void test_filter_zone(void **state)
     unsetenv("TZ");
 }
 
+/* TZ=:Europe/Berlin and a zone file's path are the same zone. */
+static void test_path_forms(void **state)
+{
+    (void)state;
+    struct tz z;
+    struct fs_err err = { 0 };
+    assert_int_equal(tz_load(&z, ":Europe/Berlin", &err), 0);
+    assert_int_equal(tz_offset(&z, 1761440400), 3600);
+    tz_free(&z);
+    assert_int_equal(tz_load(&z, ":/usr/share/zoneinfo/Europe/Berlin", &err), 0);
+    assert_int_equal(tz_offset(&z, 1761440400 - 1), 7200);
+    tz_free(&z);
+    assert_int_equal(tz_load(&z, ":UTC", &err), 0);
+    assert_int_equal(z.n, 1);
+    tz_free(&z);
+}
+
 int main(void)
 {
     unsetenv("TZ");
@@ -125,6 +145,7 @@ int main(void)
         cmocka_unit_test(test_half_hour_and_west),
         cmocka_unit_test(test_bad_names),
         cmocka_unit_test(test_filter_zone),
+        cmocka_unit_test(test_path_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
