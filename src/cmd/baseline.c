@@ -107,12 +107,15 @@ static int bl_opt(struct bl_cli *o, struct input_opts *in, int c)
 
 static int parse_args(int argc, char **argv, struct bl_cli *o, struct input_opts *in)
 {
-    static const struct option longopts[] = {
-        { "help", no_argument, NULL, 'h' },        { "stats", no_argument, NULL, 1 },
-        { "by", required_argument, NULL, 2 },      { "tz", required_argument, NULL, 3 },
-        { "bin", required_argument, NULL, 4 },     { "min-weeks", required_argument, NULL, 5 },
-        { "max-mem", required_argument, NULL, 6 }, { NULL, 0, NULL, 0 }
-    };
+    static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
+                                              { "stats", no_argument, NULL, 1 },
+                                              { "by", required_argument, NULL, 2 },
+                                              { "tz", required_argument, NULL, 3 },
+                                              { "bin", required_argument, NULL, 4 },
+                                              { "min-weeks", required_argument, NULL, 5 },
+                                              { "max-mem", required_argument, NULL, 6 },
+                                              INPUT_LONGOPTS,
+                                              { NULL, 0, NULL, 0 } };
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "w:h", longopts, NULL)) != -1) {

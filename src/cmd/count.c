@@ -184,11 +184,13 @@ static int count_opt(struct count_opts *co, struct input_opts *in, int c)
 
 static int parse_args(int argc, char **argv, struct count_opts *co, struct input_opts *in)
 {
-    static const struct option longopts[] = {
-        { "help", no_argument, NULL, 'h' },        { "stats", no_argument, NULL, 1 },
-        { "bin", required_argument, NULL, 2 },     { "load", required_argument, NULL, 3 },
-        { "max-mem", required_argument, NULL, 4 }, { NULL, 0, NULL, 0 }
-    };
+    static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
+                                              { "stats", no_argument, NULL, 1 },
+                                              { "bin", required_argument, NULL, 2 },
+                                              { "load", required_argument, NULL, 3 },
+                                              { "max-mem", required_argument, NULL, 4 },
+                                              INPUT_LONGOPTS,
+                                              { NULL, 0, NULL, 0 } };
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "o:Nh", longopts, NULL)) != -1) {

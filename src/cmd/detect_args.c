@@ -17,6 +17,7 @@ static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
                                           { "max-mem", required_argument, NULL, 4 },
                                           MATCH_LONGOPTS,
                                           MATCH_RANGES_OPT,
+                                          INPUT_LONGOPTS,
                                           { NULL, 0, NULL, 0 } };
 
 /* The long name of option value c, for messages. */

@@ -145,6 +145,7 @@ static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
                                           { "folds", required_argument, NULL, 0x207 },
                                           { "seed", required_argument, NULL, 0x208 },
                                           { "model-file", required_argument, NULL, 0x209 },
+                                          INPUT_LONGOPTS,
                                           { NULL, 0, NULL, 0 } };
 
 /* Options and their checks. Returns 0 to go on, -1 after --help, or an exit status. */

@@ -103,6 +103,7 @@ static int parse_args(int argc, char **argv, struct hosts_cli *c, struct input_o
                                               { "internal", required_argument, NULL, O_INTERNAL },
                                               { "max-mem", required_argument, NULL, O_MAXMEM },
                                               { "stats", no_argument, NULL, O_STATS },
+                                              INPUT_LONGOPTS,
                                               { NULL, 0, NULL, 0 } };
     int opt;
     optind = 1;

@@ -1,7 +1,10 @@
 #include "input.h"
 
+#include "args.h"
+
 #include "../core/fmt.h"
 #include "../core/xalloc.h"
+#include "../query/cid.h"
 #include "../query/filter.h"
 #include "../store/nfdump_file.h"
 #include "../store/store.h"
@@ -60,6 +63,13 @@ int input_opt(struct input_opts *in, int c, const char *arg)
         }
         in->paths[in->npaths++] = arg;
         return 1;
+    case INPUT_OPT_CID_SEED: {
+        uint32_t seed;
+        if (arg_u32("flowsleuth", "--cid-seed", arg, 0, 65535, &seed) != 0)
+            return -1;
+        cid_set_seed((uint16_t)seed);
+        return 1;
+    }
     case 't':
         if (parse_time_window(arg, now_ms(), &in->from_ms, &in->to_ms) != 0) {
             fprintf(stderr,

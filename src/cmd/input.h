@@ -31,6 +31,14 @@ struct input_opts {
 /* The getopt letters these options take, to splice into a command's optstring. */
 #define INPUT_OPTSTRING "r:t:f:"
 
+/* The long options of input_opt, for each command's struct option list (before its
+ * terminator): --cid-seed. */
+#define INPUT_OPT_CID_SEED 0x4001
+#define INPUT_LONGOPTS                                          \
+    {                                                           \
+        "cid-seed", required_argument, NULL, INPUT_OPT_CID_SEED \
+    }
+
 /* Help lines for the options, for each command's --help. */
 #define INPUT_HELP                                                                            \
     "  -r PATH          read flows from a file, a store folder, nfdump's nfcapd files and\n"  \
@@ -40,6 +48,8 @@ struct input_opts {
     "                   flows overlapping the window are read\n"                              \
     "  -f FILE          read the filter expression from FILE (# starts a comment)\n"          \
     "  --stats          print files, blocks and records read or skipped to stderr\n"          \
+    "  --cid-seed N     seed of the Community ID (cid column and filter), 0..65535\n"         \
+    "                   (default 0, as Suricata and Zeek)\n"                                  \
     "  FILTER           trailing arguments: a filter expression, e.g. 'proto tcp and\n"       \
     "                   dst port 80 and rbytes > 1M' (see flowsleuth(1), FILTERS)\n"
 

@@ -54,6 +54,7 @@ static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
                                           { "basis", required_argument, NULL, 4 },
                                           { "slack", required_argument, NULL, 5 },
                                           { "header-bytes", required_argument, NULL, 6 },
+                                          INPUT_LONGOPTS,
                                           { NULL, 0, NULL, 0 } };
 
 static int num(const char *s, uint64_t max, uint64_t *v)

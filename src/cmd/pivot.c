@@ -155,6 +155,7 @@ static int parse_args(struct pivot *p, int argc, char **argv)
     static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
                                               { "stats", no_argument, NULL, 1 },
                                               EVE_OPT_LONGOPTS,
+                                              INPUT_LONGOPTS,
                                               { NULL, 0, NULL, 0 } };
     int c;
     optind = 1;

@@ -204,6 +204,7 @@ static int parse_print_args(struct print_args *a, struct print_ctx *ctx, int arg
                                               { "anon", required_argument, NULL, 4 },
                                               { "bin", required_argument, NULL, 5 },
                                               EVE_OPT_LONGOPTS,
+                                              INPUT_LONGOPTS,
                                               { NULL, 0, NULL, 0 } };
     int c;
     char *end;

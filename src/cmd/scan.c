@@ -203,6 +203,7 @@ static int parse_args(int argc, char **argv, struct scan_cli *c, struct input_op
                                               { "beta", required_argument, NULL, O_BETA },
                                               { "max-mem", required_argument, NULL, O_MAXMEM },
                                               { "stats", no_argument, NULL, O_STATS },
+                                              INPUT_LONGOPTS,
                                               { NULL, 0, NULL, 0 } };
     int opt;
     optind = 1;

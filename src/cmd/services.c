@@ -142,6 +142,7 @@ static int parse_args(int argc, char **argv, struct svc_cli *c, struct input_opt
                                               { "max-mem", required_argument, NULL, O_MAXMEM },
                                               { "stats", no_argument, NULL, O_STATS },
                                               { "since", required_argument, NULL, O_SINCE },
+                                              INPUT_LONGOPTS,
                                               { NULL, 0, NULL, 0 } };
     int opt;
     optind = 1;

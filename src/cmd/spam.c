@@ -167,6 +167,7 @@ static int parse_args(int argc, char **argv, struct spam_cli *c, struct input_op
                                               { "ports", required_argument, NULL, O_PORTS },
                                               { "max-mem", required_argument, NULL, O_MAXMEM },
                                               { "stats", no_argument, NULL, O_STATS },
+                                              INPUT_LONGOPTS,
                                               { NULL, 0, NULL, 0 } };
     int opt;
     optind = 1;

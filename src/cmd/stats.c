@@ -422,6 +422,7 @@ static int parse_args(int argc, char **argv, struct stats_opts *so, struct input
     static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
                                               { "stats", no_argument, NULL, 1 },
                                               { "max-mem", required_argument, NULL, 2 },
+                                              INPUT_LONGOPTS,
                                               { NULL, 0, NULL, 0 } };
     int c;
     optind = 1;

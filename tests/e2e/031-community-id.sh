@@ -6,7 +6,8 @@
 #      gives its packets, and every cid tshark gives is a flow's (IP fragments aside);
 #  (b) the filter `cid X` (quoted, or unquoted with its trailing '=') selects exactly
 #      the flows printed with that cid, `cid != X` the others;
-#  (c) json quotes it; a malformed value is a usage error (exit 2) with a caret.
+#  (c) json quotes it; a malformed value is a usage error (exit 2) with a caret;
+#  (d) --cid-seed 7 gives tshark's ids with its communityid.seed 7, in print and filter.
 . "$(dirname "$0")/lib.sh"
 
 need tshark python3
@@ -68,3 +69,18 @@ fi
 grep -q 'not a Community ID' "$T/bad.err" && grep -q '\^' "$T/bad.err" ||
     fail "no caret message for a malformed cid: $(cat "$T/bad.err")"
 echo "ok   (c) json quotes cid; a malformed value is refused with a caret"
+
+# (d) a seeded deployment
+fs print -r "$T/mix.fs" --cid-seed 7 -o csv:cid -N | tail -n +2 | sort -u >"$T/fs7.txt"
+tshark --enable-protocol communityid -o communityid.seed:7 -r "$T/mix.pcap" -T fields \
+    -e communityid 2>/dev/null | grep . | sort -u >"$T/ts7.txt"
+cmp -s "$T/fs7.txt" "$T/ts7.txt" || fail "--cid-seed 7 differs from tshark's seed 7"
+fs print -r "$T/mix.fs" -o csv:cid -N | tail -n +2 | sort -u >"$T/fs0.txt"
+cmp -s "$T/fs7.txt" "$T/fs0.txt" && fail "--cid-seed 7 changed nothing"
+id7=$(sed -n 5p "$T/fs7.txt")
+got=$(fs print -r "$T/mix.fs" --cid-seed 7 -o csv:cid -N "cid \"$id7\"" | tail -n +2 | sort -u)
+[ "$got" = "$id7" ] || fail "cid filter with --cid-seed 7: '$got', want $id7"
+if fs print -r "$T/mix.fs" --cid-seed 65536 >/dev/null 2>&1; then
+    fail "--cid-seed 65536 accepted"
+fi
+echo "ok   (d) --cid-seed 7 equals tshark's seed 7, in print and in the filter"
