@@ -63,9 +63,10 @@ awk -F, 'NR > 1 { print $3, $4, $5 }' "$T/inv.csv" | sort >"$T/inv"
 comm -13 "$T/want" "$T/inv" >"$T/inv.wrong"
 [ ! -s "$T/inv.wrong" ] || fail "inventory lists what was not downloaded: $(cat "$T/inv.csv")"
 
-# The 30-package pipelined capture (094-identify-apt-pipelined.sh): against the whole
-# index every exchange fits several entries within the default header range, so no
-# server is calibrated and nothing is named.
+# The 30-package pipelined capture (094-identify-apt-pipelined.sh): --split makes one
+# exchange per response but the last two, yet against the whole index every exchange
+# fits several entries within the default header range and pairs of entries too, so
+# no server is calibrated, no single is alone, and nothing is named.
 fs meter --split -r "$D/apt_download_30.pcap" -w "$T/f30.fsf" || fail "meter 30"
 fs match -c "$T/cat.tsv" -r "$T/f30.fsf" -o csv >"$T/m30.csv" 2>"$T/m30.err" ||
     fail "match 30: $(cat "$T/m30.err")"
