@@ -4,6 +4,7 @@
 #include "eve_opt.h"
 
 #include "args.h"
+#include "input.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -25,12 +26,28 @@ int eve_opt_parse(struct eve_opt *o, const char *prog, int c, const char *arg)
     return arg_u32(prog, "--eve-slack", arg, 0, 86400 * 365, &o->slack_s) ? -1 : 1;
 }
 
-int eve_opt_open(struct eve_opt *o, const char *prog)
+/* 1 when the flows are read from stdin (no -r, or -r -). */
+static int reads_stdin(const struct input_opts *in)
+{
+    for (size_t i = 0; i < in->npaths; i++)
+        if (strcmp(in->paths[i], "-") == 0)
+            return 1;
+    return in->npaths == 0;
+}
+
+int eve_opt_open(struct eve_opt *o, const char *prog, const struct input_opts *in)
 {
     if (!o->path) {
         if (o->slack_set)
             fprintf(stderr, "flowsleuth %s: --eve-slack without --eve\n", prog);
         return o->slack_set ? 2 : 0;
+    }
+    if (strcmp(o->path, "-") == 0 && reads_stdin(in)) {
+        fprintf(stderr,
+                "flowsleuth %s: --eve - and the flows cannot both come from stdin "
+                "(give the flows with -r)\n",
+                prog);
+        return 2;
     }
     if (!o->slack_set)
         o->slack_s = EVE_SLACK_DEFAULT_MS / 1000;

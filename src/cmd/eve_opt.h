@@ -49,9 +49,11 @@ struct eve_opt {
 /* Option c with arg: 1 when --eve or --eve-slack (-1: a bad value, said), 0 when neither. */
 int eve_opt_parse(struct eve_opt *o, const char *prog, int c, const char *arg);
 
+struct input_opts;
+
 /* Load and index the file (when --eve was given). 0, 1 after saying why it failed, 2
- * for --eve-slack alone. */
-int eve_opt_open(struct eve_opt *o, const char *prog);
+ * for --eve-slack alone or --eve - when the flows come from stdin too (in). */
+int eve_opt_open(struct eve_opt *o, const char *prog, const struct input_opts *in);
 
 /* The join of one flow (after eve_opt_open). */
 unsigned eve_opt_join(const struct eve_opt *o, const struct flow *f, struct eve_hit *hit);

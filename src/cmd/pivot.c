@@ -348,7 +348,7 @@ static void event_row(struct rows *r, const struct pivot *p, const struct event 
 
 static int run_pivot(struct pivot *p)
 {
-    int status = eve_opt_open(&p->eve, "pivot");
+    int status = eve_opt_open(&p->eve, "pivot", &p->in);
     if (status != 0)
         return status;
     status = input_read(&p->in, PROG, flow_vec_keep, &p->flows);

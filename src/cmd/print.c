@@ -367,7 +367,7 @@ int cmd_print(int argc, char **argv)
     if (status == 0)
         status = open_anon(a.anon, &ctx.anon);
     if (status == 0)
-        status = eve_opt_open(&a.eve, "print");
+        status = eve_opt_open(&a.eve, "print", &in);
     eve_opt_attach(&a.eve, &ctx.out);
     ctx.wo = &a.wo;
     if (status == 0)

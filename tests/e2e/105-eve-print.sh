@@ -118,4 +118,9 @@ st=0
 fs print -r "$T/mix.fs" --eve "$T/missing.eve" >"$T/d.out" 2>"$T/d.err" || st=$?
 [ "$st" = 1 ] && [ ! -s "$T/d.out" ] && grep -q 'missing.eve' "$T/d.err" ||
     fail "a missing EVE file: exit $st, want 1 and no output ($(cat "$T/d.err"))"
-echo "ok   (d) --eve with -w or --anon and --eve-slack alone are usage errors; a missing file is 1"
+st=0
+fs print --eve - <"$T/alerts.eve" >/dev/null 2>"$T/d.err" || st=$?
+[ "$st" = 2 ] && grep -q 'stdin' "$T/d.err" || fail "--eve - with flows from stdin: exit $st, want 2"
+n=$(fs print -r "$T/mix.fs" --eve - -N -o csv:sport <"$T/alerts.eve" | awk -F, 'NR > 1 && $2 > 0' | wc -l)
+[ "$n" = "$(wc -l <"$T/want.txt")" ] || fail "--eve - (stdin) joined $n flows"
+echo "ok   (d) --eve with -w or --anon, --eve-slack alone, --eve - with flows from stdin are usage errors; a missing file is 1; --eve - reads stdin"
