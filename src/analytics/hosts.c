@@ -82,10 +82,76 @@ int hosts_add(struct hosts *h, const struct flow *f)
     return 0;
 }
 
-static int cmp_rec(const void *pa, const void *pb)
+/* Eight address bytes as a big-endian integer: one load and a byte swap. */
+static inline uint64_t be64(const uint8_t *p)
 {
-    const struct hrec *a = pa, *b = pb;
-    return memcmp(a->addr, b->addr, 16);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* memcmp's order of the addresses, compared as integers. */
+static inline int cmp_rec(const struct hrec *a, const struct hrec *b)
+{
+    uint64_t x = be64(a->addr), y = be64(b->addr);
+    if (x == y) {
+        x = be64(a->addr + 8);
+        y = be64(b->addr + 8);
+    }
+    return (x > y) - (x < y);
+}
+
+static inline void swap_rec(struct hrec *a, struct hrec *b)
+{
+    struct hrec t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/*
+ * Sort by address in place: a quicksort on the records, as services.c does, because
+ * glibc's qsort sorts elements over 32 bytes through pointers and its comparisons then
+ * miss the cache. Records of one address may end in any order: hosts_finish only sums
+ * and takes extremes.
+ */
+static void sort_recs(struct hrec *v, size_t n)
+{
+    while (n > 16) {
+        size_t mid = n / 2;
+        if (cmp_rec(&v[mid], &v[0]) < 0)
+            swap_rec(&v[mid], &v[0]);
+        if (cmp_rec(&v[n - 1], &v[0]) < 0)
+            swap_rec(&v[n - 1], &v[0]);
+        if (cmp_rec(&v[n - 1], &v[mid]) < 0)
+            swap_rec(&v[n - 1], &v[mid]);
+        swap_rec(&v[mid], &v[n - 1]); /* the pivot (the median) waits at the end */
+        const struct hrec *pv = &v[n - 1];
+        size_t i = 0, j = n - 1;
+        for (;;) { /* Hoare: the pivot stops i, v[0] <= pivot stops j */
+            while (cmp_rec(&v[i], pv) < 0)
+                i++;
+            while (j > 0 && cmp_rec(pv, &v[j - 1]) < 0)
+                j--;
+            if (j == 0 || i >= j - 1)
+                break;
+            swap_rec(&v[i], &v[j - 1]);
+            i++;
+            j--;
+        }
+        swap_rec(&v[i], &v[n - 1]); /* v[0..i) <= pivot = v[i] <= v(i..n) */
+        if (i < n - 1 - i) {
+            sort_recs(v, i);
+            v += i + 1;
+            n -= i + 1;
+        } else {
+            sort_recs(v + i + 1, n - 1 - i);
+            n = i;
+        }
+    }
+    for (size_t i = 1; i < n; i++)
+        for (size_t k = i; k > 0 && cmp_rec(&v[k - 1], &v[k]) > 0; k--)
+            swap_rec(&v[k - 1], &v[k]);
 }
 
 /* The records v[a..b) of one address as a row: 1 when the address sent something. */
@@ -108,8 +174,7 @@ static int aggregate(const struct hrec *v, size_t a, size_t b, struct host_row *
 
 int hosts_finish(struct hosts *h, hosts_emit_fn fn, void *ctx)
 {
-    if (h->n > 1)
-        qsort(h->v, h->n, sizeof(*h->v), cmp_rec);
+    sort_recs(h->v, h->n);
     for (size_t a = 0, b; a < h->n; a = b) {
         for (b = a + 1; b < h->n && memcmp(h->v[b].addr, h->v[a].addr, 16) == 0; b++)
             ;
