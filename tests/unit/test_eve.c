@@ -120,6 +120,71 @@ static void test_alert_without_cid(void **state)
     eve_free(&e);
 }
 
+/* An ICMP echo reply's alert joins the echo request's flow: the Community ID pairs
+ * types 8 and 0, and the join's bit set leaves ICMP ports (type, code) out. */
+static void test_icmp_reply(void **state)
+{
+    (void)state;
+    struct eve e;
+    eve_init(&e);
+    feed(&e, "{\"timestamp\":\"2026-12-07T05:30:24.5+0000\",\"event_type\":\"alert\","
+             "\"src_ip\":\"192.0.2.2\",\"dest_ip\":\"192.0.2.1\",\"proto\":\"ICMP\","
+             "\"icmp_type\":0,\"icmp_code\":0,\"alert\":{\"signature_id\":3,"
+             "\"signature\":\"echo reply\",\"severity\":3}}");
+    eve_index(&e);
+    assert_int_equal(e.nalerts, 1);
+    struct flow f;
+    int v;
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(parse_addr("192.0.2.1", f.src, &v), 0);
+    assert_int_equal(parse_addr("192.0.2.2", f.dst, &v), 0);
+    f.ipver = 4;
+    f.proto = 1;
+    f.dport = 8 << 8; /* echo request, code 0 */
+    f.first = 1796621424000ULL;
+    f.last = 1796621425000ULL;
+    struct eve_hit hit;
+    assert_int_equal(eve_join_flow(&e, &f, 0, &hit), 1);
+    f.dport = 13 << 8; /* a timestamp request: another Community ID */
+    assert_int_equal(eve_join_flow(&e, &f, 0, &hit), 0);
+    eve_free(&e);
+}
+
+/* Addresses as inet_pton reads them (the reader parses dotted quads itself). */
+static void test_addresses(void **state)
+{
+    (void)state;
+    static const char *const good[] = { "1.2.3.4", "0.0.0.0", "255.255.255.255", "10.0.0.1" };
+    static const char *const bad[] = { "01.2.3.4", "1.2.3",  "256.1.1.1", "1.2.3.4.5",  "1.2.3.04",
+                                       "1.2.3.4 ", "1..2.3", "1.2.3.4a",  "1234.1.1.1", "::1" };
+    struct eve e;
+    char line[512];
+    eve_init(&e);
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        snprintf(line, sizeof(line),
+                 "{\"timestamp\":\"2026-12-07T05:30:24Z\",\"event_type\":\"alert\","
+                 "\"src_ip\":\"%s\",\"dest_ip\":\"10.0.0.2\",\"proto\":\"TCP\",\"alert\":{}}",
+                 good[i]);
+        feed(&e, line);
+        assert_int_equal(e.nalerts, i + 1);
+        uint8_t want[16];
+        int v;
+        assert_int_equal(parse_addr(good[i], want, &v), 0);
+        assert_memory_equal(e.alerts[i].src, want, 16);
+        assert_int_equal(e.alerts[i].ipver, 4);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(line, sizeof(line),
+                 "{\"timestamp\":\"2026-12-07T05:30:24Z\",\"event_type\":\"alert\","
+                 "\"src_ip\":\"%s\",\"dest_ip\":\"10.0.0.2\",\"proto\":\"TCP\",\"alert\":{}}",
+                 bad[i]);
+        feed(&e, line);
+    }
+    assert_int_equal(e.nalerts, 4);
+    assert_int_equal(e.skipped[EVE_SKIP_FIELD], 10);
+    eve_free(&e);
+}
+
 static void test_dns_versions(void **state)
 {
     (void)state;
@@ -287,6 +352,8 @@ int main(void)
         cmocka_unit_test(test_time),
         cmocka_unit_test(test_alert_join),
         cmocka_unit_test(test_alert_without_cid),
+        cmocka_unit_test(test_icmp_reply),
+        cmocka_unit_test(test_addresses),
         cmocka_unit_test(test_dns_versions),
         cmocka_unit_test(test_flow_event),
         cmocka_unit_test(test_hostile),
