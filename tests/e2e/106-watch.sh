@@ -9,7 +9,8 @@
 #      handled (the state lists them) but nothing repeated; without the state the same
 #      files do raise the four alerts;
 #  (c) a corrupt state file is set aside as .bad and said so; a missing store fails;
-#  (d) a window of more bin files than one read takes: the newest are read.
+#  (d) a window of more bin files than one read takes: the newest are read;
+#  (e) --syslog (root: a mount namespace with a /dev/log of the test's own).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ports.sh"
 need ss awk python3
@@ -143,5 +144,53 @@ expect_same "$T/want" "$T/got"
 grep -q "a window of 400 bins holds [0-9]* files; the detectors read the newest 256" "$T/wide.err" ||
     fail "no word on the cut window: $(cat "$T/wide.err")"
 echo "ok   (d) a window of $nfiles files: the newest 256 read, the four scanners found"
+
+# (e) --syslog: the alerts as syslog messages (facility daemon, level warning: <28>,
+# ident flowsleuth-watch), in a mount namespace whose /dev/log is a socket of ours
+if optional "(e) --syslog" root unshare; then
+    cat >"$T/ns.sh" <<'END'
+set -eu
+D=$1
+shift
+mkdir -p "$D/olddev"
+mount --rbind /dev "$D/olddev"
+mount -t tmpfs tmpfs /dev
+touch /dev/null
+mount --bind "$D/olddev/null" /dev/null
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+open(sys.argv[1] + "/ready", "w").close()
+s.settimeout(20)
+with open(sys.argv[1] + "/syslog.txt", "wb") as f:
+    while True:
+        m = s.recv(65536)
+        if m == b"done":
+            break
+        f.write(m + b"\n")
+' "$D" &
+n=0
+while [ ! -e "$D/ready" ]; do
+    n=$((n + 1))
+    [ "$n" -gt 200 ] && exit 1
+    sleep 0.05
+done
+st=0
+"$@" || st=$?
+python3 -c 'import socket; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"done", "/dev/log")'
+wait
+exit "$st"
+END
+    mkdir "$T/ns"
+    # shellcheck disable=SC2086
+    unshare -m sh "$T/ns.sh" "$T/ns" $FS_EXEC_PREFIX "$FS_BIN" watch -r "$T/S" --once --from-start \
+        --window 30 --syslog 2>"$T/sys.err" || fail "watch --syslog: $(cat "$T/sys.err")"
+    [ ! -s "$T/sys.err" ] || fail "--syslog wrote to stderr: $(cat "$T/sys.err")"
+    sed -n 's/^<28>.* flowsleuth-watch\[[0-9]*\]: //p' "$T/ns/syslog.txt" >"$T/sys.alerts"
+    srcs "$T/sys.alerts" >"$T/got"
+    expect_same "$T/want" "$T/got"
+    echo "ok   (e) --syslog: the four alerts as daemon.warning messages, nothing on stderr"
+fi
 kill -TERM "$cpid"
 wait "$cpid" || fail "collect exited non-zero"
