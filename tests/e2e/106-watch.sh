@@ -114,6 +114,18 @@ srcs "$T/fresh.out" >"$T/got"
 expect_same "$T/want" "$T/got"
 echo "ok   (b) restarted: $nlate late files handled, nothing repeated (without the state: 4 alerts)"
 
+# services: with an inventory (port 80 on 10.9.0.0/24 authorised), each unexpected
+# service alerted once, with the contract's columns
+printf 'server,proto,port\n10.9.0.0/24,tcp,80\n' >"$T/auth.csv"
+fs watch -r "$T/S" --window 30 --once --from-start --detectors services \
+    --authorised "$T/auth.csv" --internal 10.9.0.0/24 >"$T/svc.out" || fail "watch services"
+sed -n 's/.*"detector":"services".*"server":"\([^"]*\)","proto":"\([a-z]*\)","port":\([0-9]*\),.*"status":"unexpected".*/\1 \2 \3/p' \
+    "$T/svc.out" | sort >"$T/got"
+printf '10.9.0.1 tcp 22\n10.9.0.2 udp 53\n10.9.0.3 tcp 443\n' >"$T/want.svc"
+expect_same "$T/want.svc" "$T/got"
+[ "$(wc -l <"$T/svc.out")" = 3 ] || fail "services alerts: $(cat "$T/svc.out")"
+echo "ok   (b) services: the three unexpected services once each"
+
 # (c) a corrupt state: set aside, said so, a new one written
 printf 'flowsleuth-watch 1\nlast 1700200\nfile x\n' >"$T/st"
 fs watch -r "$T/S" --state "$T/st" --once -w "$T/alerts" 2>"$T/bad.err" ||
