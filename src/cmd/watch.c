@@ -11,6 +11,7 @@
 #include "../core/err.h"
 #include "../core/fmt.h"
 #include "../core/units.h"
+#include "../core/xalloc.h"
 #include "../daemon/log.h"
 #include "../store/store_walk.h"
 #include "args.h"
@@ -164,6 +165,17 @@ static int add_net(struct netlist *l, const char *opt, const char *arg)
     return -1;
 }
 
+/* --mail-servers: the prefix, and its text for spam's evidence ("A B/N ..."). */
+static int add_relay(struct watch_cli *c, const char *arg)
+{
+    if (add_net(&c->cfg.relays, "--mail-servers", arg) != 0)
+        return -1;
+    size_t old = c->cfg.relay_text ? strlen(c->cfg.relay_text) : 0, len = old + strlen(arg) + 2;
+    c->cfg.relay_text = xrealloc(c->cfg.relay_text, len);
+    snprintf(c->cfg.relay_text + old, len - old, "%s%s", old ? " " : "", arg);
+    return 0;
+}
+
 static int load_auth(struct watch_cli *c, const char *path)
 {
     char msg[640] = "";
@@ -204,7 +216,7 @@ static int value_opt(struct watch_cli *c, int opt, const char *arg)
     case O_ALLOW:
         return load_list(&c->cfg.allow, "--allow", arg);
     case O_RELAYS:
-        return add_net(&c->cfg.relays, "--mail-servers", arg);
+        return add_relay(c, arg);
     case O_AUTH:
         return load_auth(c, arg);
     case O_BLOCKLIST:
@@ -531,6 +543,7 @@ static void cli_free(struct watch_cli *c)
     netlist_free(&c->cfg.relays);
     services_authlist_free(&c->cfg.auth);
     free(c->cfg.filter);
+    free(c->cfg.relay_text);
 }
 
 int cmd_watch(int argc, char **argv)

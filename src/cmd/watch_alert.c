@@ -236,14 +236,17 @@ static int on_spam(void *ctx, const struct spam_finding *f)
     jl_num(&j, "servers", "%" PRIu32, f->servers);
     jl_num(&j, "peak", "%" PRIu32, f->peak);
     jl_num(&j, "flows", "%" PRIu64, f->flows);
-    size_t evlen = (r->c->filter ? strlen(r->c->filter) : 0) + FMT_ADDR_MAX + 128;
+    const char *relays = r->c->relay_text;
+    size_t evlen = (r->c->filter ? strlen(r->c->filter) : 0) + (relays ? strlen(relays) : 0) +
+                   FMT_ADDR_MAX + 160;
     char *ev = xmalloc(evlen);
     size_t n = strlen((ev_prefix(r->c, ev, evlen), ev));
     n += (size_t)snprintf(ev + n, evlen - n, "src ip %s and proto tcp and dst port in [", src);
     for (size_t i = 0; i < r->c->spam.nports && n < evlen; i++)
         n += (size_t)snprintf(ev + n, evlen - n, "%s%u", i ? " " : "", r->c->spam.ports[i]);
-    if (n < evlen)
-        snprintf(ev + n, evlen - n, "]");
+    if (n < evlen) /* as flowsleuth spam: the relays are no servers */
+        snprintf(ev + n, evlen - n, "]%s%s%s", relays ? " and not dst ip in [" : "",
+                 relays ? relays : "", relays ? "]" : "");
     jl_str(&j, "evidence", ev);
     free(ev);
     alert_send(r, &j);

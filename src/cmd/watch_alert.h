@@ -33,6 +33,7 @@ struct watch_cfg {
     FILE *out;             /* alerts, when not to syslog */
     int use_syslog;        /* alerts to syslog(3) */
     char *filter;          /* the user's filter on one line (for evidence), or NULL */
+    char *relay_text;      /* --mail-servers as given, "A B/N", for spam's evidence, or NULL */
     const char *blocklist; /* --blocklist STATE: scan and spam sources added, or NULL */
     uint64_t ttl_ms;       /* their time to live there */
 };
