@@ -208,10 +208,17 @@ static int on_scan(void *ctx, const struct scan_finding *f)
     jl_num(&j, "contacts", "%" PRIu32, f->contacts);
     jl_num(&j, "failed", "%" PRIu32, f->failed);
     jl_num(&j, "flows", "%" PRIu64, f->flows);
-    size_t evlen = (r->c->filter ? strlen(r->c->filter) : 0) + FMT_ADDR_MAX + 32;
+    const struct netlist *allow = &r->c->allow;
+    size_t evlen =
+        (r->c->filter ? strlen(r->c->filter) : 0) + 6 * allow->nports + FMT_ADDR_MAX + 64;
     char *ev = xmalloc(evlen);
     size_t n = strlen((ev_prefix(r->c, ev, evlen), ev));
-    snprintf(ev + n, evlen - n, "src ip %s", src);
+    n += (size_t)snprintf(ev + n, evlen - n, "src ip %s", src);
+    for (size_t i = 0; i < allow->nports && n < evlen; i++) /* as scan: --allow's ports */
+        n += (size_t)snprintf(ev + n, evlen - n, "%s%u", i ? " " : " and not dst port in [",
+                              allow->ports[i]);
+    if (allow->nports && n < evlen)
+        snprintf(ev + n, evlen - n, "]");
     jl_str(&j, "evidence", ev);
     free(ev);
     alert_send(r, &j);

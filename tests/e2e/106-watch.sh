@@ -124,6 +124,15 @@ sed -n 's/.*"detector":"services".*"server":"\([^"]*\)","proto":"\([a-z]*\)","po
 printf '10.9.0.1 tcp 22\n10.9.0.2 udp 53\n10.9.0.3 tcp 443\n' >"$T/want.svc"
 expect_same "$T/want.svc" "$T/got"
 [ "$(wc -l <"$T/svc.out")" = 3 ] || fail "services alerts: $(cat "$T/svc.out")"
+# --allow's ports are left out of scan's evidence as scan leaves them (port 80: the
+# horizontal scan of port 80 is no scan then)
+printf 'port 80\n' >"$T/allow"
+fs watch -r "$T/S" --window 30 --once --from-start --allow "$T/allow" >"$T/allow.out" ||
+    fail "watch --allow"
+[ "$(wc -l <"$T/allow.out")" = 3 ] || fail "--allow: $(cat "$T/allow.out")"
+grep -q '"src":"203.0.113.7"' "$T/allow.out" && fail "--allow: the port 80 scan still alerted"
+[ "$(grep -c '"evidence":"src ip [0-9.]* and not dst port in \[80\]"}$' "$T/allow.out")" = 3 ] ||
+    fail "--allow evidence: $(cat "$T/allow.out")"
 echo "ok   (b) services: the three unexpected services once each"
 
 # spam: spam_pcap.py's bot (40 servers in 15 minutes) alerted once, when its bin
