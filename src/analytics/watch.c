@@ -24,8 +24,8 @@ static void clear(struct watch_state *s)
     for (size_t i = 0; i < s->nkeys; i++)
         free(s->keys[i].key);
     s->nfiles = s->nkeys = 0;
-    s->have_last = 0;
-    s->last_ms = 0;
+    s->have_last = s->have_judged = 0;
+    s->last_ms = s->judged_ms = 0;
 }
 
 void watch_state_free(struct watch_state *s)
@@ -130,6 +130,11 @@ static int load_line(struct watch_state *s, char *line)
         s->last_ms = v;
         return 0;
     }
+    if (strncmp(line, "judged ", 7) == 0 && parse_u64(line + 7, &end, &v) == 0 && !*end) {
+        s->have_judged = 1;
+        s->judged_ms = v;
+        return 0;
+    }
     if (strncmp(line, "file ", 5) == 0 && parse_u64(line + 5, &end, &v) == 0 && *end == ' ' &&
         end[1] && !strchr(end + 1, ' ')) {
         char *rel = unescape(end + 1);
@@ -202,6 +207,8 @@ int watch_state_save(const struct watch_state *s, const char *path, struct fs_er
     fprintf(af.fp, "flowsleuth-watch %d\n", WATCH_VERSION);
     if (s->have_last)
         fprintf(af.fp, "last %" PRIu64 "\n", s->last_ms);
+    if (s->have_judged)
+        fprintf(af.fp, "judged %" PRIu64 "\n", s->judged_ms);
     for (size_t i = 0; i < s->nfiles; i++) {
         fprintf(af.fp, "file %" PRIu64 " ", s->files[i].start_ms);
         escape(af.fp, s->files[i].rel);

@@ -19,11 +19,13 @@
  *
  *   flowsleuth-watch 1
  *   last 1765087200000
+ *   judged 1765083600000
  *   file 1765087200000 2026/12/07/flows.202612070600
  *   alert 1765173600000 scan 192.0.2.7
  *
- * (file: bin start in ms, the path below the store with bytes <= ' ', '%' and >= 0x7f
- * as %XX; alert: held until, in ms, then the key to the end of the line.)
+ * (judged: with --baseline, the start of the latest baseline bin judged; file: bin start in ms, the
+ * path below the store with bytes <= ' ', '%' and >= 0x7f as %XX; alert: held until, in ms, then
+ * the key to the end of the line.)
  *
  * Ownership: watch_state_init on caller storage, watch_state_free releases. Nothing
  * prints: errors come back in struct fs_err naming the file and line.
@@ -51,8 +53,10 @@ struct watch_key {
 };
 
 struct watch_state {
-    int have_last;    /* a bin was handled (last_ms is set) */
-    uint64_t last_ms; /* start of the latest bin handled */
+    int have_last;      /* a bin was handled (last_ms is set) */
+    uint64_t last_ms;   /* start of the latest bin handled */
+    int have_judged;    /* anomaly: a baseline bin was judged (judged_ms is set) */
+    uint64_t judged_ms; /* anomaly: start of the latest baseline bin judged */
     struct watch_file *files;
     size_t nfiles, capfiles;
     struct watch_key *keys;

@@ -6,8 +6,10 @@
  * It polls: a bin closes by a rename into place, at most once a rotation.
  */
 #include "../analytics/watch.h"
+#include "../analytics/baseline.h"
 #include "../analytics/duration.h"
 #include "../analytics/evidence.h"
+#include "../analytics/tz.h"
 #include "../core/err.h"
 #include "../core/fmt.h"
 #include "../core/units.h"
@@ -50,8 +52,9 @@ static const char usage_text[] =
     "  -w FILE          append the alerts to FILE (default: stdout)\n"
     "  --syslog         send the alerts to syslog (facility daemon, level warning) and\n"
     "                   log messages there too\n"
-    "  --detectors LIST comma-separated: scan, spam, services (default scan,spam;\n"
-    "                   services needs --authorised and alerts on unexpected services)\n"
+    "  --detectors LIST comma-separated: scan, spam, services, anomaly (default\n"
+    "                   scan,spam, with services when --authorised is given and anomaly\n"
+    "                   when --baseline is; services alerts on unexpected services)\n"
     "  --window N       run the detectors over the last N bins of the store up to the\n"
     "                   bin that closed (default 1; 1..1000)\n"
     "  --hold DURATION  an alert's key (the detector and its source or service) is not\n"
@@ -70,6 +73,9 @@ static const char usage_text[] =
     "  --blocklist STATE  add the sources of scan and spam alerts to the block list\n"
     "                   state STATE (see flowsleuth blocklist: it writes the list)\n"
     "  --ttl DURATION   how long they stay there after their last alert (default 24h)\n"
+    "  --baseline PROFILE  anomaly: judge each baseline bin against PROFILE (written\n"
+    "                   by flowsleuth baseline -w) once the store is past it\n"
+    "  -k K             anomaly: the band's reach (default 4, as flowsleuth anomaly)\n"
     "  FILTER           only flows that pass it (a filter expression, flowsleuth(1))\n"
     "  -h, --help       this help\n"
     "\n"
@@ -91,8 +97,11 @@ struct watch_cli {
     uint32_t window;
     uint64_t interval_ms;
     int once, from_start, detectors_given;
-    int state_loaded; /* a state file was read: the store was followed before */
-    int said_cap;     /* the window's files were cut to INPUT_MAX_PATHS, said once */
+    int state_loaded;     /* a state file was read: the store was followed before */
+    int said_cap;         /* the window's files were cut to INPUT_MAX_PATHS, said once */
+    struct bl_profile bl; /* --baseline */
+    struct tz tz;
+    int have_bl, have_tz;
 };
 
 enum {
@@ -110,7 +119,8 @@ enum {
     O_AUTH,
     O_MAXMEM,
     O_BLOCKLIST,
-    O_TTL
+    O_TTL,
+    O_BASELINE
 };
 
 static int parse_detectors(struct watch_cli *c, const char *arg)
@@ -126,15 +136,18 @@ static int parse_detectors(struct watch_cli *c, const char *arg)
             c->cfg.detectors |= WATCH_SPAM;
         else if (strcmp(t, "services") == 0)
             c->cfg.detectors |= WATCH_SERVICES;
+        else if (strcmp(t, "anomaly") == 0)
+            c->cfg.detectors |= WATCH_ANOMALY;
         else {
-            fprintf(stderr, PROG ": --detectors: unknown detector '%s' (scan, spam, services)\n",
+            fprintf(stderr,
+                    PROG ": --detectors: unknown detector '%s' (scan, spam, services, anomaly)\n",
                     t);
             return -1;
         }
     }
     if (c->cfg.detectors)
         return 0;
-    fprintf(stderr, PROG ": --detectors needs at least one of scan, spam, services\n");
+    fprintf(stderr, PROG ": --detectors needs at least one of scan, spam, services, anomaly\n");
     return -1;
 }
 
@@ -199,6 +212,44 @@ static int mem_opt(struct watch_cli *c, const char *arg)
     return 0;
 }
 
+/* --baseline: the profile and its zone, loaded once; the filter's hour and wday are
+ * then in the profile's zone, as anomaly takes them. */
+static int load_baseline(struct watch_cli *c, const char *path)
+{
+    struct fs_err e = { 0 };
+    if (c->cfg.bl) {
+        fprintf(stderr, PROG ": --baseline given twice\n");
+        return -1;
+    }
+    if (bl_profile_load(&c->bl, path, &e) != 0) {
+        fprintf(stderr, PROG ": --baseline %s\n", e.msg);
+        return -1;
+    }
+    c->have_bl = 1;
+    c->cfg.bl = &c->bl;
+    if (tz_load(&c->tz, c->bl.tz, &e) != 0) {
+        fprintf(stderr, PROG ": --baseline %s: %s\n", path, e.msg);
+        return -1;
+    }
+    c->have_tz = 1;
+    c->cfg.tz = &c->tz;
+    setenv("TZ", c->bl.tz, 1);
+    return 0;
+}
+
+static int parse_k(struct watch_cli *c, const char *arg)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(arg, &end);
+    if (errno || end == arg || *end || !(v > 0 && v <= 1000)) {
+        fprintf(stderr, PROG ": -k needs a number above 0 (at most 1000), not '%s'\n", arg);
+        return -1;
+    }
+    c->cfg.k = v;
+    return 0;
+}
+
 /* The options with a value: 0, or -1 (said why). */
 static int value_opt(struct watch_cli *c, int opt, const char *arg)
 {
@@ -224,6 +275,10 @@ static int value_opt(struct watch_cli *c, int opt, const char *arg)
         return 0;
     case O_TTL:
         return parse_dur("--ttl", arg, &c->cfg.ttl_ms);
+    case O_BASELINE:
+        return load_baseline(c, arg);
+    case 'k':
+        return parse_k(c, arg);
     default:
         return mem_opt(c, arg);
     }
@@ -280,6 +335,12 @@ static int check_args(struct watch_cli *c)
     }
     if (!c->detectors_given && c->cfg.svc.auth)
         c->cfg.detectors |= WATCH_SERVICES;
+    if (!c->detectors_given && c->cfg.bl)
+        c->cfg.detectors |= WATCH_ANOMALY;
+    if ((c->cfg.detectors & WATCH_ANOMALY) && !c->cfg.bl) {
+        fprintf(stderr, PROG ": the anomaly detector needs --baseline PROFILE\n");
+        return 2;
+    }
     if (c->out_path && c->cfg.use_syslog) {
         fprintf(stderr, PROG ": -w and --syslog: choose one\n");
         return 2;
@@ -305,10 +366,11 @@ static int parse_args(int argc, char **argv, struct watch_cli *c, struct input_o
                                               { "max-mem", required_argument, NULL, O_MAXMEM },
                                               { "blocklist", required_argument, NULL, O_BLOCKLIST },
                                               { "ttl", required_argument, NULL, O_TTL },
+                                              { "baseline", required_argument, NULL, O_BASELINE },
                                               { NULL, 0, NULL, 0 } };
     int opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "r:f:o:w:h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "r:f:o:w:k:h", longopts, NULL)) != -1) {
         if (opt == 'f') {
             if (input_opt(in, opt, optarg) < 0)
                 return 2;
@@ -408,6 +470,44 @@ static int run_bin(struct watch_cli *c, struct input_opts *in, const struct stor
     return status | state_save(c, st);
 }
 
+/* The files that can hold flows of the baseline bin at b: from the store bin holding b
+ * (its first file) up to files[end]; at most INPUT_MAX_PATHS, the oldest kept. */
+static void judge_paths(struct input_opts *in, const struct store_walk *w, size_t end, uint64_t b)
+{
+    size_t first = 0;
+    for (size_t i = 0; i <= end && w->files[i].start_ms <= b; i++)
+        first = i;
+    while (first > 0 && w->files[first - 1].start_ms == w->files[first].start_ms)
+        first--;
+    in->npaths = 0;
+    for (size_t i = first; i <= end && in->npaths < INPUT_MAX_PATHS; i++)
+        in->paths[in->npaths++] = w->files[i].path;
+}
+
+/*
+ * anomaly: judge every baseline bin that has ended by the start of the store bin that
+ * closed (files[end]): the store has moved past it. Without a state the first bin
+ * judged is the one that ended there (--from-start: the one the store begins in).
+ */
+static int judge_due(struct watch_cli *c, struct input_opts *in, const struct store_walk *w,
+                     size_t end, struct watch_state *st)
+{
+    uint64_t p = c->cfg.bl->bin_ms, s = w->files[end].start_ms;
+    if (!st->have_judged) {
+        uint64_t from = c->from_start ? w->files[0].start_ms : s - (s >= p ? p : s);
+        st->judged_ms = from / p * p - (from / p * p >= p ? p : 0);
+        st->have_judged = 1;
+    }
+    int status = 0;
+    unsigned sent = 0;
+    for (uint64_t b = st->judged_ms + p; b + p <= s && !stop_flag; b += p) {
+        judge_paths(in, w, end, b);
+        status |= watch_run_anomaly(&c->cfg, in, st, b, &sent);
+        st->judged_ms = b;
+    }
+    return status | state_save(c, st);
+}
+
 /* Each bin with a file not handled yet, in time order: the exit status so far. */
 static int handle_new(struct watch_cli *c, struct input_opts *in, const struct store_walk *w,
                       struct watch_state *st)
@@ -422,6 +522,8 @@ static int handle_new(struct watch_cli *c, struct input_opts *in, const struct s
             fresh |= !watch_file_done(st, w->files[k].path + w->files[k].rel, w->files[k].start_ms);
         if (fresh)
             status |= run_bin(c, in, w, i, st);
+        if (fresh && (c->cfg.detectors & WATCH_ANOMALY))
+            status |= judge_due(c, in, w, i, st);
     }
     return status;
 }
@@ -528,6 +630,7 @@ static void cli_init(struct watch_cli *c)
     g->spam.nports = sizeof(mail_ports) / sizeof(mail_ports[0]);
     g->spam.threshold = 10;
     g->spam.window_ms = 3600000;
+    g->k = 4;
     c->window = 1;
     c->interval_ms = 10000;
 }
@@ -541,6 +644,10 @@ static void cli_free(struct watch_cli *c)
     netlist_free(&c->cfg.internal);
     netlist_free(&c->cfg.allow);
     netlist_free(&c->cfg.relays);
+    if (c->have_tz)
+        tz_free(&c->tz);
+    if (c->have_bl)
+        bl_profile_free(&c->bl);
     services_authlist_free(&c->cfg.auth);
     free(c->cfg.filter);
     free(c->cfg.relay_text);

@@ -7,9 +7,11 @@
 #include "../core/err.h"
 #include "../core/fmt.h"
 #include "../core/xalloc.h"
+#include "baseline_input.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,6 +354,82 @@ int watch_run_window(const struct watch_cfg *c, struct input_opts *in, struct wa
     }
     detectors_free(&r);
     free(r.block);
+    *sent += r.sent;
+    return status;
+}
+
+/* ---------------------------------------------------------------- anomaly */
+
+/* A number as anomaly prints it: whole, or one decimal. */
+static void num(struct jl *j, const char *name, double v)
+{
+    if (v == floor(v) && fabs(v) < 1e15)
+        jl_num(j, name, "%.0f", v);
+    else
+        jl_num(j, name, "%.1f", v);
+}
+
+static void on_anomaly(void *ctx, const struct an_finding *f)
+{
+    struct wrun *r = ctx;
+    const struct bl_profile *p = r->c->bl;
+    struct jl j = { 0 };
+    char key[BL_KEY_TEXT], akey[BL_KEY_TEXT + 64], first[FMT_TIME_MAX], last[FMT_TIME_MAX];
+    char kf[160], ev[1024];
+    bl_key_text(&p->spec, &p->keys[f->key], key);
+    snprintf(akey, sizeof(akey), "anomaly %s %s %" PRIu64, key, bl_metric_names[f->metric],
+             f->bin_ms);
+    int high = f->kind == AN_GAP || fabs(f->score) >= 2 * r->c->k;
+    if (!alert_open(r, &j, akey, "anomaly", high ? "high" : "medium"))
+        return;
+    fmt_time_ms(first, f->bin_ms);
+    fmt_time_ms(last, f->bin_ms + p->bin_ms);
+    jl_str(&j, "key", key);
+    jl_str(&j, "metric", bl_metric_names[f->metric]);
+    num(&j, "value", f->value);
+    num(&j, "expected", f->expected);
+    num(&j, "low", f->low);
+    num(&j, "high", f->high);
+    jl_num(&j, "score", "%.1f", f->score);
+    jl_str(&j, "kind", an_kind_names[f->kind]);
+    jl_str(&j, "first", first);
+    jl_str(&j, "last", last);
+    bl_key_filter(&p->spec, &p->keys[f->key], kf, sizeof(kf));
+    int all = p->spec.by == BL_ALL;
+    const char *u = r->c->filter;
+    snprintf(ev, sizeof(ev), "%s%s%sfirst >= %s and first < %s%s%s", u ? "(" : "", u ? u : "",
+             u ? ") and " : "", first, last, all ? "" : " and ", all ? "" : kf);
+    jl_str(&j, "evidence", ev);
+    alert_send(r, &j);
+}
+
+int watch_run_anomaly(const struct watch_cfg *c, struct input_opts *in, struct watch_state *st,
+                      uint64_t b_ms, unsigned *sent)
+{
+    const struct bl_profile *p = c->bl;
+    struct bl_series s;
+    struct wrun r = { .c = c, .st = st, .bin_ms = b_ms };
+    int full = 0, status;
+    bl_series_init(&s, &p->spec, p->bin_ms, c->scan.max_mem);
+    for (size_t i = 0; i < p->nkeys; i++) /* the profile's keys, frozen: only they count */
+        (void)bl_series_key(&s, &p->keys[i]);
+    s.frozen = 1;
+    if (s.n != p->nkeys)
+        full = 1;
+    status = full ? 1 : bl_input_read(in, PROG, &s, &full);
+    if (full) {
+        char t[FMT_TIME_MAX];
+        fmt_time_ms(t, b_ms);
+        fprintf(stderr,
+                PROG ": the baseline's keys need more than --max-mem; bin %s not "
+                     "judged\n",
+                t);
+        status = 1;
+    } else {
+        uint64_t b = b_ms / p->bin_ms;
+        anomaly_run(p, &s, c->tz, b, b, c->k, on_anomaly, &r);
+    }
+    bl_series_free(&s);
     *sent += r.sent;
     return status;
 }

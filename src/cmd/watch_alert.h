@@ -9,6 +9,7 @@
 #ifndef FS_CMD_WATCH_ALERT_H
 #define FS_CMD_WATCH_ALERT_H
 
+#include "../analytics/anomaly.h"
 #include "../analytics/blocklist.h"
 #include "../analytics/netlist.h"
 #include "../analytics/scan.h"
@@ -20,7 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum { WATCH_SCAN = 1, WATCH_SPAM = 2, WATCH_SERVICES = 4 };
+enum { WATCH_SCAN = 1, WATCH_SPAM = 2, WATCH_SERVICES = 4, WATCH_ANOMALY = 8 };
 
 struct watch_cfg {
     unsigned detectors; /* WATCH_* */
@@ -36,6 +37,9 @@ struct watch_cfg {
     char *relay_text;      /* --mail-servers as given, "A B/N", for spam's evidence, or NULL */
     const char *blocklist; /* --blocklist STATE: scan and spam sources added, or NULL */
     uint64_t ttl_ms;       /* their time to live there */
+    struct bl_profile *bl; /* --baseline: anomaly's profile, or NULL */
+    struct tz *tz;         /* its time zone */
+    double k;              /* anomaly's -k */
 };
 
 /*
@@ -46,5 +50,13 @@ struct watch_cfg {
  */
 int watch_run_window(const struct watch_cfg *c, struct input_opts *in, struct watch_state *st,
                      uint64_t bin_ms, unsigned *sent);
+
+/*
+ * anomaly: judge the baseline bin starting at b_ms against c->bl, reading the flows of
+ * in (the store bins that can hold its flows), and send each finding (its key is the
+ * key, metric and bin: a bin is judged once). Returns the exit status of the reading.
+ */
+int watch_run_anomaly(const struct watch_cfg *c, struct input_opts *in, struct watch_state *st,
+                      uint64_t b_ms, unsigned *sent);
 
 #endif

@@ -10,7 +10,8 @@
 #      files do raise the four alerts;
 #  (c) a corrupt state file is set aside as .bad and said so; a missing store fails;
 #  (d) a window of more bin files than one read takes: the newest are read;
-#  (e) --syslog (root: a mount namespace with a /dev/log of the test's own).
+#  (e) --syslog (root: a mount namespace with a /dev/log of the test's own);
+#  (f) --baseline: anomaly's findings on five generated weeks, once.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ports.sh"
 need ss awk python3
@@ -182,6 +183,28 @@ expect_same "$T/want" "$T/got"
 grep -q "a window of 400 bins holds [0-9]* files; the detectors read the newest 256" "$T/wide.err" ||
     fail "no word on the cut window: $(cat "$T/wide.err")"
 echo "ok   (d) a window of $nfiles files: the newest 256 read, the four scanners found"
+
+# (f) anomaly: --baseline over five generated weeks with injected hours (103's): each
+# hour judged once the store has moved past it, the same findings as flowsleuth anomaly
+# (the last day's hours wait for a later bin: none of them is anomalous), once; restarted,
+# nothing is judged again
+"$FS_GEN" series "$T/A/" --weeks 5 --seed 7 --spike 276 --spike 706 --drop 734 --gap 753 \
+    --spike 805 >/dev/null 2>&1 || fail "fsgen series"
+fs baseline -r "$T/A" -w "$T/AP" 2>/dev/null || fail "baseline"
+fs anomaly -r "$T/A" -b "$T/AP" -o csv | tail -n +2 | cut -d, -f1-3,9 | sort >"$T/want.an"
+[ "$(wc -l <"$T/want.an")" = 13 ] || fail "anomaly: $(cat "$T/want.an")"
+fs watch -r "$T/A" --once --from-start --baseline "$T/AP" --state "$T/ast" >"$T/an.out" ||
+    fail "watch --baseline"
+sed 's/.*"detector":"anomaly","severity":"[a-z]*","bin":"\([^"]*\)","key":"\([^"]*\)","metric":"\([^"]*\)".*"kind":"\([a-z]*\)".*/\1,\2,\3,\4/' \
+    "$T/an.out" | sort >"$T/got.an"
+expect_same "$T/want.an" "$T/got.an"
+grep -q '"kind":"gap","first":"2025-11-06T09:00:00.000Z","last":"2025-11-06T10:00:00.000Z","evidence":"first >= 2025-11-06T09:00:00.000Z and first < 2025-11-06T10:00:00.000Z"}$' \
+    "$T/an.out" || fail "the gap's alert: $(grep gap "$T/an.out")"
+grep -q '^judged ' "$T/ast" || fail "no judged line: $(head -n 3 "$T/ast")"
+fs watch -r "$T/A" --once --baseline "$T/AP" --state "$T/ast" >"$T/an2.out" || fail "watch again"
+[ ! -s "$T/an2.out" ] || fail "judged again: $(cat "$T/an2.out")"
+fs watch -r "$T/A" --once --detectors anomaly 2>/dev/null && fail "anomaly without --baseline"
+echo "ok   (f) --baseline: the 13 findings of flowsleuth anomaly, once"
 
 # (e) --syslog: the alerts as syslog messages (facility daemon, level warning: <28>,
 # ident flowsleuth-watch), in a mount namespace whose /dev/log is a socket of ours

@@ -66,10 +66,14 @@ static void round_trip(void **unused)
     watch_state_init(&t);
     watch_file_mark(&s, "odd dir/100%/flows.202611170550", 5 * MIN);
     watch_alert_due(&s, "services 10.0.0.1 tcp 22", 5 * MIN, MIN);
+    s.have_judged = 1;
+    s.judged_ms = 3 * MIN;
     assert_int_equal(watch_state_save(&s, path, &e), 0);
     assert_int_equal(watch_state_load(&t, path, &e), 0);
     assert_int_equal(t.have_last, 1);
     assert_int_equal(t.last_ms, 5 * MIN);
+    assert_int_equal(t.have_judged, 1);
+    assert_int_equal(t.judged_ms, 3 * MIN);
     assert_int_equal(t.nfiles, 1);
     assert_string_equal(t.files[0].rel, "odd dir/100%/flows.202611170550");
     assert_int_equal(t.nkeys, 1);
@@ -95,6 +99,7 @@ static void damaged(void **unused)
         "flowsleuth-watch 1\nfile 5 a%00\n",                  /* a NUL */
         "flowsleuth-watch 1\nalert 5\n",                      /* no key */
         "flowsleuth-watch 1\nlast 5\nwhat 1\n",               /* unknown line */
+        "flowsleuth-watch 1\njudged -5\n",                    /* not a number */
         "flowsleuth-watch 1\nalert 99999999999999999999 k\n", /* too large */
     };
     char path[] = "/tmp/fs-test-watch-XXXXXX";
