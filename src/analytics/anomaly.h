@@ -22,8 +22,8 @@
 #ifndef FS_ANOMALY_H
 #define FS_ANOMALY_H
 
+#include "../core/tz.h"
 #include "baseline.h"
-#include "tz.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -21,8 +21,8 @@
 
 #include "../core/err.h"
 #include "../core/flow.h"
+#include "../core/tz.h"
 #include "../query/count.h"
-#include "tz.h"
 
 #include <stddef.h>
 #include <stdint.h>

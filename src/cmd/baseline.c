@@ -5,7 +5,7 @@
  */
 #include "../analytics/baseline.h"
 #include "../analytics/evidence.h"
-#include "../analytics/tz.h"
+#include "../core/tz.h"
 #include "../core/units.h"
 #include "args.h"
 #include "baseline_input.h"

@@ -14,7 +14,7 @@
  */
 #include "filter_int.h"
 
-#include "../analytics/tz.h"
+#include "../core/tz.h"
 
 #include "../core/fields.h"
 #include "../core/fmt.h"

@@ -7,9 +7,9 @@
  */
 #include "filter_int.h"
 
-#include "../analytics/tz.h"
 #include "../core/fields.h"
 #include "../core/fmt.h"
+#include "../core/tz.h"
 #include "cid.h"
 #include "filter.h"
 

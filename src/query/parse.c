@@ -21,8 +21,8 @@
  */
 #include "filter_int.h"
 
-#include "../analytics/tz.h"
 #include "../core/fields.h"
+#include "../core/tz.h"
 #include "../core/xalloc.h"
 #include "cid.h"
 
@@ -515,7 +515,7 @@ static int32_t parse_cid(struct fparser *p)
 
 /*
  * hour and wday are local: the zone of $TZ (an IANA name; UTC when unset or empty),
- * loaded once per filter into an offset table (analytics/tz.h) so that matching needs
+ * loaded once per filter into an offset table (core/tz.h) so that matching needs
  * no localtime_r. A command with --tz sets TZ before compiling its filter.
  */
 static int need_zone(struct fparser *p)

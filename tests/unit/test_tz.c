@@ -1,4 +1,4 @@
-/* Time zones (analytics/tz.c): the offset table against known transitions, the hour of
+/* Time zones (core/tz.c): the offset table against known transitions, the hour of
  * the week around them, and names the C library would silently take as UTC. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "analytics/tz.h"
+#include "core/tz.h"
 #include "core/flow.h"
 #include "query/filter.h"
 

@@ -1,6 +1,6 @@
 #include "tz.h"
 
-#include "../core/xalloc.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -13,7 +13,7 @@
 #ifndef FS_TZ_H
 #define FS_TZ_H
 
-#include "../core/err.h"
+#include "err.h"
 
 #include <stddef.h>
 #include <stdint.h>
