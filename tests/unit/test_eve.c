@@ -261,7 +261,7 @@ static void test_hostile(void **state)
     memset(buf + n, 'x', big);
     n += big;
     n += (size_t)snprintf(
-        buf + n, 4096,
+        buf + n, big + 4096 - n,
         "\"\n" ALERT("2026-12-07T05:30:24.5+0000", 2,
                      "kept") "\n"
                              "{\"event_type\":\"alert\",\"x\":\"\xff\xfe\"}\n"
