@@ -3,6 +3,11 @@
  * (big-endian seed, addresses of 4 or 16 bytes, protocol, a zero byte, ports), so every
  * implementation hashes the same 32-bit-aligned bytes.
  */
+/* OpenSSL 3 marks the low-level SHA1_* calls deprecated, but its one-shot SHA1() goes
+ * through an EVP fetch on every call: 661 ns against 70 ns for 40 bytes here, and
+ * print --eve and the cid filter hash every record. */
+#define OPENSSL_API_COMPAT 10101
+
 #include "cid.h"
 
 #include <openssl/sha.h>
@@ -81,7 +86,10 @@ void cid_digest(const struct flow *f, uint16_t seed, uint8_t out[CID_DIGEST])
         in[n++] = (uint8_t)(pb >> 8);
         in[n++] = (uint8_t)pb;
     }
-    SHA1(in, n, out);
+    SHA_CTX sha;
+    SHA1_Init(&sha);
+    SHA1_Update(&sha, in, n);
+    SHA1_Final(out, &sha);
 }
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
