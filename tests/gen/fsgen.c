@@ -16,8 +16,8 @@
  * machine. OUT may be "-" for stdout. The pcap modes use only libc; series writes
  * through flowsleuth's store writer.
  */
-#include "../../src/core/tz.h"
 #include "../../src/core/flow.h"
+#include "../../src/core/tz.h"
 #include "../../src/store/store.h"
 
 #include <arpa/inet.h>

@@ -7,8 +7,8 @@
 
 #include <cmocka.h>
 
-#include "core/tz.h"
 #include "core/flow.h"
+#include "core/tz.h"
 #include "query/filter.h"
 
 #include <stdlib.h>
