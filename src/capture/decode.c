@@ -73,6 +73,14 @@ static inline uint32_t len_from_frame(uint32_t cap, uint32_t wire)
     return wire > cap ? wire : cap;
 }
 
+/* The payload's captured bytes after a transport header of hl bytes (cap captured). */
+static inline void set_data(const uint8_t *b, uint32_t cap, uint32_t hl, struct pkt *p)
+{
+    uint32_t n = cap > hl ? cap - hl : 0;
+    p->datalen = n < p->payload ? n : p->payload;
+    p->data = p->datalen ? b + hl : NULL;
+}
+
 /* Transport ports from the first 4 bytes (UDP, SCTP), then a fixed header of hl bytes. */
 static enum decode_result l4_ports(const uint8_t *b, uint32_t cap, uint32_t l4len, uint32_t hl,
                                    struct pkt *p)
@@ -83,6 +91,7 @@ static enum decode_result l4_ports(const uint8_t *b, uint32_t cap, uint32_t l4le
     p->dport = be16(b + 2);
     p->has_ports = 1;
     p->payload = l4len > hl ? l4len - hl : 0;
+    set_data(b, cap, hl, p);
     return DEC_OK;
 }
 
@@ -108,6 +117,7 @@ static enum decode_result decode_l4(const uint8_t *b, uint32_t cap, uint32_t l4l
         p->tcpflags = b[13];
         p->has_ports = 1;
         p->payload = l4len > hl ? l4len - hl : 0;
+        set_data(b, cap, hl, p);
         return DEC_OK;
     }
     case IPP_UDP:
@@ -388,6 +398,8 @@ enum decode_result decode_packet(int dlt, const uint8_t *data, uint32_t caplen, 
     p->tos = 0;
     p->has_ports = 0;
     p->is_frag = 0;
+    p->data = NULL;
+    p->datalen = 0;
     return fn(data, caplen, wirelen, p);
 }
 

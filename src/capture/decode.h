@@ -40,19 +40,22 @@ struct pkt {
     uint64_t ts_us;  /* capture time, microseconds since the epoch (caller sets) */
     uint8_t src[16]; /* IPv4-mapped for IPv4 */
     uint8_t dst[16];
-    uint32_t iplen;    /* outermost IP bytes from its header: IPv4 total length,
-                          IPv6 payload length + 40 */
-    uint32_t payload;  /* transport payload bytes: iplen - IP headers - TCP/UDP header */
-    uint32_t seq;      /* TCP sequence number */
-    uint16_t sport;    /* 0 when the packet has no transport ports (fragments, ICMP) */
-    uint16_t dport;    /* ICMP/ICMPv6: type * 256 + code (nfdump, softflowd); has_ports 0 */
-    uint16_t vlan;     /* outermost 802.1Q/802.1ad VLAN id, 0 = none */
-    uint8_t ipver;     /* 4 or 6 */
-    uint8_t proto;     /* transport protocol (after IPv6 extension headers) */
-    uint8_t tcpflags;  /* TCP flags byte, 0 for others */
-    uint8_t tos;       /* IPv4 TOS / IPv6 traffic class */
-    uint8_t has_ports; /* 1 when sport/dport came from a transport header */
-    uint8_t is_frag;   /* 1 for a non-first fragment (no transport header) */
+    uint32_t iplen;      /* outermost IP bytes from its header: IPv4 total length,
+                            IPv6 payload length + 40 */
+    uint32_t payload;    /* transport payload bytes: iplen - IP headers - TCP/UDP header */
+    uint32_t seq;        /* TCP sequence number */
+    uint16_t sport;      /* 0 when the packet has no transport ports (fragments, ICMP) */
+    uint16_t dport;      /* ICMP/ICMPv6: type * 256 + code (nfdump, softflowd); has_ports 0 */
+    uint16_t vlan;       /* outermost 802.1Q/802.1ad VLAN id, 0 = none */
+    uint8_t ipver;       /* 4 or 6 */
+    uint8_t proto;       /* transport protocol (after IPv6 extension headers) */
+    uint8_t tcpflags;    /* TCP flags byte, 0 for others */
+    uint8_t tos;         /* IPv4 TOS / IPv6 traffic class */
+    uint8_t has_ports;   /* 1 when sport/dport came from a transport header */
+    uint8_t is_frag;     /* 1 for a non-first fragment (no transport header) */
+    const uint8_t *data; /* TCP/UDP/SCTP payload's captured bytes (into the caller's
+                            packet buffer, valid while it is), NULL when none */
+    uint32_t datalen;    /* bytes readable at data: payload cut to what was captured */
 };
 
 /*
