@@ -33,6 +33,7 @@ static const struct command commands[] = {
     { "services", cmd_services, "services that answered, against an authorised inventory" },
     { "spam", cmd_spam, "spam sources: hosts sending mail to many mail servers" },
     { "watch", cmd_watch, "follow a live store, run the detectors on closed bins, alert" },
+    { "clickhouse", cmd_clickhouse, "ClickHouse scale-out: schema, insert, expire" },
 };
 
 static const size_t ncommands = sizeof(commands) / sizeof(commands[0]);

@@ -24,5 +24,6 @@ int cmd_scan(int argc, char **argv);
 int cmd_services(int argc, char **argv);
 int cmd_spam(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+int cmd_clickhouse(int argc, char **argv);
 
 #endif
