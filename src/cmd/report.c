@@ -1,0 +1,264 @@
+/*
+ * flowsleuth report: one self-contained HTML file with the web console's charts and
+ * tables for a time window (src/web/ draws, web_engine.c computes: the same requests
+ * serve answers, so a report and the served page show the same numbers).
+ */
+#include "../core/fmt.h"
+#include "../core/units.h"
+#include "../web/web.h"
+#include "args.h"
+#include "cmd.h"
+#include "input.h"
+#include "input_scan.h"
+#include "web_engine.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#define PROG "flowsleuth report"
+
+static const char usage_text[] =
+    "usage: flowsleuth report -r STORE [-r ...] [-t WINDOW] -o FILE.html [--title TEXT]\n"
+    "                         [--bin SECONDS] [--internal NET ...] [--authorised FILE.csv]\n"
+    "                         [--max-mem SIZE] [input options] [FILTER]\n"
+    "\n"
+    "One self-contained HTML file (style, scripts and data inline, nothing loaded from\n"
+    "elsewhere) with the charts and tables of flowsleuth serve for the window (default:\n"
+    "the whole store): flows, tbytes and tpackets over time (count's series; with a\n"
+    "window, the period before it overlaid), the top 10 sources, destinations, source\n"
+    "subnets, destination ports and protocols by tbytes with the rest as \"other\"\n"
+    "(stats -s), flows by hour and weekday, hosts (flowsleuth hosts), services\n"
+    "(flowsleuth services) and the first 100 flows.\n"
+    "\n" INPUT_HELP "  -o FILE.html     where to write the report (- = stdout)\n"
+    "  --title TEXT     the report's title (default: flowsleuth report)\n"
+    "  --bin SECONDS    bin width of the series (default 300)\n"
+    "  --internal NET   hosts and services: only addresses inside NET (repeatable)\n"
+    "  --authorised F   services: the authorised inventory (server,proto,port CSV)\n"
+    "  --max-mem SIZE   memory of each table (default 1Gi)\n"
+    "  -h, --help       this help\n";
+
+/* The top-N lists of the report and of the served page (page.js names them). */
+static const char *const tops[] = { "srcip/tbytes", "dstip/tbytes", "srcnet/tbytes", "dport/tbytes",
+                                    "proto/tbytes" };
+
+enum { O_TITLE = 1, O_BIN, O_INTERNAL, O_AUTH, O_MAXMEM, O_STATS };
+
+struct report_opts {
+    const char *out, *title;
+    uint64_t bin_s;
+    struct netlist internal;
+    struct svc_authlist auth;
+    int have_auth;
+    size_t max_mem;
+};
+
+static int report_opt(struct report_opts *o, struct input_opts *in, int c, const char *arg)
+{
+    uint64_t v;
+    char msg[640] = "";
+    switch (c) {
+    case 'o':
+        o->out = arg;
+        return -1;
+    case O_TITLE:
+        o->title = arg;
+        return -1;
+    case O_BIN:
+        if (units_parse_str(arg, 1, &v) != 0 || v == 0 || v > 366ull * 86400) {
+            fprintf(stderr, PROG ": --bin needs seconds 1..%llu, not '%s'\n", 366ull * 86400, arg);
+            return 2;
+        }
+        o->bin_s = v;
+        return -1;
+    case O_INTERNAL:
+        if (netlist_add_net(&o->internal, arg) == 0)
+            return -1;
+        fprintf(stderr, PROG ": --internal needs an address or prefix, not '%s'\n", arg);
+        return 2;
+    case O_AUTH: {
+        if (o->have_auth) {
+            fprintf(stderr, PROG ": --authorised given twice\n");
+            return 2;
+        }
+        int rc = services_load_authorised(&o->auth, arg, msg, sizeof(msg));
+        o->have_auth = 1;
+        if (rc == FS_EINVAL)
+            fprintf(stderr, PROG ": --authorised %s\n", msg);
+        else if (rc)
+            fprintf(stderr, PROG ": --authorised %s: %s\n", arg, fs_strerror(rc));
+        return rc ? 2 : -1;
+    }
+    case O_MAXMEM:
+        if (units_parse_str(arg, 1 << 20, &v) == 0 && v > 0 && v <= SIZE_MAX) {
+            o->max_mem = (size_t)v;
+            return -1;
+        }
+        fprintf(stderr, PROG ": --max-mem needs a size such as 512Mi or 2G, not '%s'\n", arg);
+        return 2;
+    case O_STATS:
+        in->stats = 1;
+        return -1;
+    case 'h':
+        fputs(usage_text, stdout);
+        return 0;
+    default:
+        return arg_usage_hint("report", usage_text);
+    }
+}
+
+static int parse_args(int argc, char **argv, struct report_opts *o, struct input_opts *in)
+{
+    static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
+                                              { "title", required_argument, NULL, O_TITLE },
+                                              { "bin", required_argument, NULL, O_BIN },
+                                              { "internal", required_argument, NULL, O_INTERNAL },
+                                              { "authorised", required_argument, NULL, O_AUTH },
+                                              { "max-mem", required_argument, NULL, O_MAXMEM },
+                                              { "stats", no_argument, NULL, O_STATS },
+                                              INPUT_LONGOPTS,
+                                              { NULL, 0, NULL, 0 } };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "o:h", longopts, NULL)) != -1) {
+        int used = input_opt(in, c, optarg);
+        if (used < 0)
+            return 2;
+        if (used)
+            continue;
+        int rc = report_opt(o, in, c, optarg);
+        if (rc >= 0)
+            return rc;
+    }
+    if (!o->out) {
+        fprintf(stderr, PROG ": give the report's file with -o FILE.html\n");
+        return 2;
+    }
+    if (input_is_stream(in)) {
+        fprintf(stderr, PROG ": give the flows with -r STORE (a report reads them several "
+                             "times; stdin cannot be read twice)\n");
+        return 2;
+    }
+    if (input_filter_args(in, argc - optind, argv + optind) || input_prepare(in, PROG))
+        return 2;
+    return -1;
+}
+
+/* One request's answer into data as "NAME":JSON; 0, or 1 after saying why. */
+static int add(FILE *data, const struct web_ctx *w, const struct input_opts *in,
+               const struct web_req *r, const char *name, int first)
+{
+    int status;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m) {
+        fprintf(stderr, PROG ": %s\n", strerror(errno));
+        return 1;
+    }
+    web_answer(w, in->paths, in->npaths, r, m, &status);
+    fclose(m);
+    if (status != 200) {
+        fprintf(stderr, PROG ": %s: %s\n", name, buf);
+        free(buf);
+        return 1;
+    }
+    fprintf(data, "%s\"%s\":%s", first ? "" : ",", name, buf);
+    free(buf);
+    return 0;
+}
+
+static int build(const struct report_opts *o, const struct input_opts *in, FILE *data)
+{
+    struct web_ctx w = { PROG,
+                         { UINT64_MAX / 4, o->max_mem },
+                         o->internal.nnets ? &o->internal : NULL,
+                         o->have_auth ? &o->auth : NULL };
+    struct web_req r;
+    int bad = 0;
+    fputc('{', data);
+    web_req_init(&r, WEB_SERIES);
+    r.from_ms = in->from_ms;
+    r.to_ms = in->to_ms;
+    snprintf(r.filter, sizeof(r.filter), "%s", in->filter_text ? in->filter_text : "");
+    r.bin_s = o->bin_s;
+    bad |= add(data, &w, in, &r, "series", 1);
+    fputs(",\"tops\":{", data);
+    r.ep = WEB_TOP;
+    for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]) && !bad; i++) {
+        snprintf(r.key, sizeof(r.key), "%s", tops[i]);
+        bad |= add(data, &w, in, &r, tops[i], i == 0);
+    }
+    fputc('}', data);
+    r.n = 50;
+    r.ep = WEB_HOSTS;
+    bad |= !bad && add(data, &w, in, &r, "hosts", 0);
+    r.ep = WEB_SERVICES;
+    bad |= !bad && add(data, &w, in, &r, "services", 0);
+    r.ep = WEB_FLOWS;
+    r.limit = 100;
+    bad |= !bad && add(data, &w, in, &r, "flows", 0);
+    fputc('}', data);
+    return bad;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    struct report_opts o = { .title = "flowsleuth report", .bin_s = 300, .max_mem = 1u << 30 };
+    struct input_opts in = { 0 };
+    netlist_init(&o.internal);
+    int status = parse_args(argc, argv, &o, &in);
+    char *data = NULL;
+    size_t len = 0;
+    if (status >= 0) { /* --help or bad usage */
+        netlist_free(&o.internal);
+        if (o.have_auth)
+            services_authlist_free(&o.auth);
+        input_free(&in);
+        return status;
+    }
+    FILE *m = open_memstream(&data, &len);
+    status = !m || build(&o, &in, m);
+    if (m)
+        fclose(m);
+    if (status == 0) {
+        char made[FMT_TIME_MAX], window[FMT_TIME_MAX * 2 + 4] = "";
+        struct timeval tv;
+        gettimeofday(&tv, NULL);
+        fmt_time_ms(made, (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000);
+        if (in.from_ms || in.to_ms) {
+            char a[FMT_TIME_MAX] = "", b[FMT_TIME_MAX] = "";
+            if (in.from_ms)
+                fmt_time_ms(a, in.from_ms);
+            if (in.to_ms)
+                fmt_time_ms(b, in.to_ms);
+            snprintf(window, sizeof(window), "%s..%s", a, b);
+        }
+        struct web_page p = { o.title, data, window, in.filter_text ? in.filter_text : "", made };
+        FILE *fp = strcmp(o.out, "-") == 0 ? stdout : fopen(o.out, "w");
+        if (!fp) {
+            fprintf(stderr, PROG ": %s: %s\n", o.out, strerror(errno));
+            status = 1;
+        } else {
+            web_page_write(fp, &p);
+            if (fflush(fp) != 0 || ferror(fp)) {
+                fprintf(stderr, PROG ": %s: write: %s\n", o.out, strerror(errno ? errno : EIO));
+                status = 1;
+            }
+            if (fp != stdout && fclose(fp) != 0 && status == 0) {
+                fprintf(stderr, PROG ": %s: %s\n", o.out, strerror(errno));
+                status = 1;
+            }
+        }
+    }
+    free(data);
+    netlist_free(&o.internal);
+    if (o.have_auth)
+        services_authlist_free(&o.auth);
+    input_free(&in);
+    return status;
+}

@@ -1,0 +1,542 @@
+/*
+ * The web console's engine (web_engine.h): count, stats, hosts and services over the
+ * inputs, each bounded by the request's limits; web_answer turns one API request into
+ * its JSON.
+ */
+#include "web_engine.h"
+
+#include "../analytics/hosts.h"
+#include "../core/xalloc.h"
+#include "../query/filter.h"
+#include "../query/output.h"
+#include "input_scan.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+enum stop { STOP_NONE, STOP_TIME, STOP_MEM };
+
+static void limit_msg(const struct web_ctx *w, enum stop why, char *msg, size_t cap)
+{
+    if (why == STOP_TIME)
+        snprintf(msg, cap,
+                 "the request ran longer than its limit of %" PRIu64 " ms; "
+                 "narrow the time window or the filter",
+                 w->lim.max_ms);
+    else
+        snprintf(msg, cap,
+                 "the request needs more memory than its limit of %zu MiB; "
+                 "narrow the time window or the filter, or use a larger bin",
+                 w->lim.max_mem >> 20);
+}
+
+/* ---------------------------------------------------------------- series */
+
+struct series {
+    const struct web_ctx *w;
+    uint64_t bin_ms, deadline;
+    struct count *c;
+    size_t n;
+    enum stop why; /* written by the thread that stops (any value means: stopped) */
+};
+
+static int series_setup(void *vctx, size_t nthreads)
+{
+    struct series *s = vctx;
+    s->c = xcalloc(nthreads, sizeof(*s->c));
+    s->n = nthreads;
+    size_t bins = s->w->lim.max_mem / sizeof(struct count_bin) / nthreads;
+    for (size_t t = 0; t < nthreads; t++)
+        count_init(&s->c[t], s->bin_ms, COUNT_LOAD_SPREAD, bins);
+    return 0;
+}
+
+static int series_flows(void *vctx, size_t t, const struct flow *v, size_t n)
+{
+    struct series *s = vctx;
+    for (size_t i = 0; i < n; i++)
+        if (count_add(&s->c[t], &v[i]) != 0) {
+            s->why = STOP_MEM;
+            return 1;
+        }
+    if (mono_ms() > s->deadline) {
+        s->why = STOP_TIME;
+        return 1;
+    }
+    return 0;
+}
+
+int web_series(const struct web_ctx *w, struct input_opts *in, uint64_t bin_ms, struct count *out,
+               char *msg, size_t cap)
+{
+    static const struct scan_ops ops = { series_setup, series_flows };
+    static const char *const used[] = { "first", "last", "bytes", "rbytes", "packets", "rpackets" };
+    struct series s = { w, bin_ms, mono_ms() + w->lim.max_ms, NULL, 0, STOP_NONE };
+    uint64_t cols = 0;
+    int stopped;
+    for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++)
+        cols |= (uint64_t)1 << field_index(used[i]);
+    count_init(out, bin_ms, COUNT_LOAD_SPREAD, w->lim.max_mem / sizeof(struct count_bin));
+    int status = input_scan(in, w->prog, cols, &ops, &s, &stopped);
+    int rc = status ? WEB_EINPUT : 0;
+    for (size_t t = 0; t < s.n; t++) {
+        if (!stopped && !rc && count_merge(out, &s.c[t]) != 0) {
+            s.why = STOP_MEM;
+            stopped = 1;
+        }
+        count_free(&s.c[t]);
+    }
+    free(s.c);
+    if (stopped) {
+        limit_msg(w, s.why ? s.why : STOP_MEM, msg, cap);
+        return WEB_ELIMIT;
+    }
+    if (rc)
+        snprintf(msg, cap, "an input could not be read (the server's log says which)");
+    return rc;
+}
+
+/* ---------------------------------------------------------------- top-N */
+
+struct shards {
+    const struct web_ctx *w;
+    const struct stats *s;
+    uint64_t deadline;
+    struct stats_part **p;
+    size_t n;
+    enum stop why;
+};
+
+static int shards_setup(void *vctx, size_t nthreads)
+{
+    struct shards *sh = vctx;
+    sh->p = xcalloc(nthreads, sizeof(*sh->p));
+    sh->n = nthreads;
+    for (size_t t = 0; t < nthreads; t++)
+        if ((sh->p[t] = stats_part_new(sh->s, sh->w->lim.max_mem / nthreads)) == NULL) {
+            sh->why = STOP_MEM;
+            return 1;
+        }
+    return 0;
+}
+
+static int shards_flows(void *vctx, size_t t, const struct flow *v, size_t n)
+{
+    struct shards *sh = vctx;
+    stats_part_add(sh->p[t], v, n);
+    if (stats_part_full(sh->p[t])) {
+        sh->why = STOP_MEM;
+        return 1;
+    }
+    if (mono_ms() > sh->deadline) {
+        sh->why = STOP_TIME;
+        return 1;
+    }
+    return 0;
+}
+
+/* The parts into thread 0's, then into s, as stats -s merges them: 0 or FS_ENOSPC. */
+static int shards_merge(struct shards *sh, struct stats *s, size_t budget)
+{
+    struct stats_part *dst = sh->p[0];
+    for (size_t t = 1; t < sh->n; t++) {
+        size_t others = 0;
+        for (size_t u = t; u < sh->n; u++)
+            others += stats_part_bytes(sh->p[u]);
+        if (stats_part_merge(dst, sh->p[t], budget > others ? budget - others : 0))
+            return FS_ENOSPC;
+        stats_part_free(sh->p[t]);
+        sh->p[t] = NULL;
+    }
+    size_t held = stats_part_bytes(dst);
+    if (stats_part_to_stats(s, dst, budget > held ? budget - held : 0))
+        return FS_ENOSPC;
+    s->tab.max_bytes = budget;
+    return 0;
+}
+
+int web_top(const struct web_ctx *w, struct input_opts *in, const char *spec, struct stats **out,
+            char *msg, size_t cap)
+{
+    static const struct scan_ops ops = { shards_setup, shards_flows };
+    struct fs_err err = { 0 };
+    struct stats *s;
+    *out = NULL;
+    if (stats_new(spec, w->lim.max_mem, &s, &err) != 0) {
+        snprintf(msg, cap, "key: %s", err.msg);
+        return WEB_ELIMIT + 1; /* a bad key: the caller's 400 */
+    }
+    struct shards sh = { w, s, mono_ms() + w->lim.max_ms, NULL, 0, STOP_NONE };
+    int stopped;
+    int status = input_scan(in, w->prog, stats_columns(s), &ops, &sh, &stopped);
+    int rc = status ? WEB_EINPUT : 0;
+    if (!stopped && !rc && sh.p && shards_merge(&sh, s, w->lim.max_mem) != 0) {
+        stopped = 1;
+        sh.why = STOP_MEM;
+    }
+    for (size_t t = 0; t < sh.n; t++)
+        stats_part_free(sh.p[t]);
+    free(sh.p);
+    if (stopped) {
+        stats_free(s);
+        limit_msg(w, sh.why ? sh.why : STOP_MEM, msg, cap);
+        return WEB_ELIMIT;
+    }
+    if (rc) {
+        stats_free(s);
+        snprintf(msg, cap, "an input could not be read (the server's log says which)");
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- flows */
+
+struct page {
+    struct output o;
+    size_t skip, want, got;
+    int more;
+    uint64_t deadline, seen;
+    enum stop why;
+};
+
+static int page_flow(void *vctx, const struct flow *f)
+{
+    struct page *p = vctx;
+    if ((++p->seen & 1023) == 0 && mono_ms() > p->deadline) {
+        p->why = STOP_TIME;
+        return 1;
+    }
+    if (p->skip) {
+        p->skip--;
+        return 0;
+    }
+    if (p->got == p->want) {
+        p->more = 1;
+        return 1;
+    }
+    if (p->got)
+        fputc(',', p->o.fp);
+    output_flow(&p->o, f);
+    p->got++;
+    return 0;
+}
+
+int web_flows(const struct web_ctx *w, struct input_opts *in, size_t offset, size_t limit, FILE *fp,
+              char *msg, size_t cap)
+{
+    struct page p = { .skip = offset, .want = limit, .deadline = mono_ms() + w->lim.max_ms };
+    struct fs_err err = { 0 };
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (!mem || output_init(&p.o, "json", 1, mem, &err) != 0) {
+        snprintf(msg, cap, "%s", mem ? err.msg : strerror(errno));
+        if (mem)
+            fclose(mem);
+        free(buf);
+        return WEB_EINPUT;
+    }
+    int status = input_read(in, w->prog, page_flow, &p);
+    fclose(mem);
+    if (p.why) {
+        free(buf);
+        limit_msg(w, p.why, msg, cap);
+        return WEB_ELIMIT;
+    }
+    if (status && in->open_failed) {
+        free(buf);
+        snprintf(msg, cap, "an input could not be read (the server's log says which)");
+        return WEB_EINPUT;
+    }
+    /* print -o json writes one object a line: the line ends are the array's commas. */
+    fprintf(fp, "{\"offset\":%zu,\"rows\":[", offset);
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] != '\n')
+            fputc(buf[i], fp);
+    fprintf(fp, "],\"more\":%d}", p.more);
+    free(buf);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- hosts, services */
+
+struct keep {
+    void *rows;
+    size_t n, cap, size;
+};
+
+static void keep_add(struct keep *k, const void *row)
+{
+    if (k->n == k->cap) {
+        k->cap = k->cap ? k->cap * 2 : 256;
+        k->rows = xrealloc(k->rows, k->cap * k->size);
+    }
+    memcpy((char *)k->rows + k->n++ * k->size, row, k->size);
+}
+
+static int keep_host(void *ctx, const struct host_row *r)
+{
+    keep_add(ctx, r);
+    return 0;
+}
+
+static int keep_svc(void *ctx, const struct svc_row *r)
+{
+    keep_add(ctx, r);
+    return 0;
+}
+
+static int by_host_bytes(const void *a, const void *b)
+{
+    const struct host_row *x = a, *y = b;
+    if (x->bytes != y->bytes)
+        return x->bytes < y->bytes ? 1 : -1;
+    return memcmp(x->addr, y->addr, 16);
+}
+
+/* Unexpected first, then by bytes: what an operator looks at first. */
+static int by_svc(const void *a, const void *b)
+{
+    const struct svc_row *x = a, *y = b;
+    int ux = x->status == SVC_UNEXPECTED, uy = y->status == SVC_UNEXPECTED;
+    if (ux != uy)
+        return uy - ux;
+    if (x->bytes != y->bytes)
+        return x->bytes < y->bytes ? 1 : -1;
+    if (x->port != y->port)
+        return x->port < y->port ? -1 : 1;
+    return memcmp(x->server, y->server, 16);
+}
+
+struct feed {
+    struct hosts *h;
+    struct services *s;
+    uint64_t deadline, seen;
+    enum stop why;
+};
+
+static int feed_flow(void *vctx, const struct flow *f)
+{
+    struct feed *x = vctx;
+    if ((++x->seen & 1023) == 0 && mono_ms() > x->deadline) {
+        x->why = STOP_TIME;
+        return 1;
+    }
+    if ((x->h && hosts_add(x->h, f) != 0) || (x->s && services_add(x->s, f) != 0)) {
+        x->why = STOP_MEM;
+        return 1;
+    }
+    return 0;
+}
+
+static int feed_run(const struct web_ctx *w, struct input_opts *in, struct feed *x, char *msg,
+                    size_t cap)
+{
+    x->deadline = mono_ms() + w->lim.max_ms;
+    int status = input_read(in, w->prog, feed_flow, x);
+    if (x->why) {
+        limit_msg(w, x->why, msg, cap);
+        return WEB_ELIMIT;
+    }
+    if (status && in->open_failed) {
+        snprintf(msg, cap, "an input could not be read (the server's log says which)");
+        return WEB_EINPUT;
+    }
+    return 0;
+}
+
+int web_hosts(const struct web_ctx *w, struct input_opts *in, size_t n, FILE *fp, char *msg,
+              size_t cap)
+{
+    struct hosts_opts ho = { w->internal, w->lim.max_mem };
+    struct feed x = { .h = hosts_new(&ho) };
+    struct keep k = { .size = sizeof(struct host_row) };
+    int rc = feed_run(w, in, &x, msg, cap);
+    if (rc == 0) {
+        hosts_finish(x.h, keep_host, &k);
+        if (k.n)
+            qsort(k.rows, k.n, k.size, by_host_bytes);
+        fprintf(fp, "{\"count\":%zu,\"rows\":[", k.n);
+        for (size_t i = 0; i < k.n && i < n; i++) {
+            if (i)
+                fputc(',', fp);
+            web_json_host(fp, (const struct host_row *)k.rows + i);
+        }
+        fputs("]}", fp);
+    }
+    free(k.rows);
+    hosts_free(x.h);
+    return rc;
+}
+
+int web_services(const struct web_ctx *w, struct input_opts *in, size_t n, FILE *fp, char *msg,
+                 size_t cap)
+{
+    /* services_add marks the entries it sees: each request marks a copy of its own. */
+    struct svc_authlist auth = { 0 };
+    if (w->auth && w->auth->n) {
+        auth.v = xmalloc(w->auth->n * sizeof(*auth.v));
+        memcpy(auth.v, w->auth->v, w->auth->n * sizeof(*auth.v));
+        auth.n = auth.cap = w->auth->n;
+    }
+    struct services_opts so = { w->internal, w->auth ? &auth : NULL, w->lim.max_mem };
+    struct feed x = { .s = services_new(&so) };
+    struct keep k = { .size = sizeof(struct svc_row) };
+    int rc = feed_run(w, in, &x, msg, cap);
+    if (rc == 0) {
+        services_finish(x.s, keep_svc, &k);
+        if (k.n)
+            qsort(k.rows, k.n, k.size, by_svc);
+        fprintf(fp, "{\"count\":%zu,\"authorised_list\":%d,\"rows\":[", k.n, w->auth != NULL);
+        for (size_t i = 0; i < k.n && i < n; i++) {
+            if (i)
+                fputc(',', fp);
+            web_json_service(fp, (const struct svc_row *)k.rows + i);
+        }
+        fputs("]}", fp);
+    }
+    free(k.rows);
+    services_free(x.s);
+    free(auth.v);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- one request */
+
+/* The error as the CLI prints it after "PROG: ": the message, the text, a caret. */
+static void filter_error(FILE *fp, const char *text, const struct fs_err *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m) {
+        web_json_error(fp, err->msg);
+        return;
+    }
+    fprintf(m, "bad filter: %s\n  %s\n", err->msg, text);
+    if (err->pos >= 0 && (size_t)err->pos <= strlen(text))
+        fprintf(m, "  %*s^\n", (int)err->pos, "");
+    fclose(m);
+    fputs("{\"error\":", fp);
+    web_json_str(fp, buf);
+    fprintf(fp, ",\"pos\":%lld}", (long long)err->pos);
+    free(buf);
+}
+
+/* in for a request: the paths, the window [from, to), the compiled filter. 0 or 400. */
+static int request_input(struct input_opts *in, const char *const *paths, size_t npaths,
+                         uint64_t from, uint64_t to, const char *filter, FILE *fp)
+{
+    memset(in, 0, sizeof(*in));
+    for (size_t i = 0; i < npaths && i < INPUT_MAX_PATHS; i++)
+        in->paths[in->npaths++] = paths[i];
+    in->from_ms = from;
+    in->to_ms = to;
+    if (!*filter)
+        return 0;
+    struct fs_err err = { 0 };
+    if (filter_compile(filter, &in->filter, &err) != 0) {
+        filter_error(fp, filter, &err);
+        return 400;
+    }
+    return 0;
+}
+
+static int status_of(int rc)
+{
+    return rc == 0 ? 200 : rc == WEB_ELIMIT ? 503 : rc == WEB_EINPUT ? 500 : 400;
+}
+
+static void answer_series(const struct web_ctx *w, const char *const *paths, size_t npaths,
+                          const struct web_req *r, FILE *fp, int *status)
+{
+    struct input_opts in;
+    struct count c, pc;
+    char msg[256];
+    int have_prev = 0;
+    uint64_t from = r->from_ms, to = r->to_ms;
+    if ((*status = request_input(&in, paths, npaths, from, to, r->filter, fp)) != 0)
+        return;
+    int rc = web_series(w, &in, r->bin_s * 1000, &c, msg, sizeof(msg));
+    /* The period before, as long as the window (open end: up to now), shifted onto it. */
+    uint64_t span = 0;
+    if (rc == 0 && r->prev && from) {
+        span = (to ? to : wall_ms()) - from;
+        if (span < from) {
+            in.from_ms = from - span;
+            in.to_ms = from;
+            rc = web_series(w, &in, r->bin_s * 1000, &pc, msg, sizeof(msg));
+            have_prev = 1;
+        }
+    }
+    if (rc == 0)
+        web_json_series(fp, &c, have_prev ? &pc : NULL, span);
+    else
+        web_json_error(fp, msg);
+    *status = status_of(rc);
+    count_free(&c);
+    if (have_prev)
+        count_free(&pc);
+    input_free(&in);
+}
+
+void web_answer(const struct web_ctx *w, const char *const *paths, size_t npaths,
+                const struct web_req *r, FILE *fp, int *status)
+{
+    struct input_opts in;
+    char msg[256];
+    int rc;
+    if (r->ep == WEB_SERIES) {
+        answer_series(w, paths, npaths, r, fp, status);
+        return;
+    }
+    if ((*status = request_input(&in, paths, npaths, r->from_ms, r->to_ms, r->filter, fp)) != 0)
+        return;
+    switch (r->ep) {
+    case WEB_TOP: {
+        struct stats *s;
+        rc = web_top(w, &in, r->key, &s, msg, sizeof(msg));
+        if (rc == 0) {
+            web_json_top(fp, s, r->n);
+            stats_free(s);
+        }
+        break;
+    }
+    case WEB_FLOWS:
+        rc = web_flows(w, &in, r->offset, r->limit, fp, msg, sizeof(msg));
+        break;
+    case WEB_HOSTS:
+        rc = web_hosts(w, &in, r->n, fp, msg, sizeof(msg));
+        break;
+    case WEB_SERVICES:
+        rc = web_services(w, &in, r->n, fp, msg, sizeof(msg));
+        break;
+    default:
+        snprintf(msg, sizeof(msg), "no such endpoint");
+        rc = WEB_ELIMIT + 1;
+    }
+    if (rc)
+        web_json_error(fp, msg);
+    *status = status_of(rc);
+    input_free(&in);
+}

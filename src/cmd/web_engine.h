@@ -1,0 +1,66 @@
+/*
+ * The web console's engine (serve and report): the query engine's library calls over
+ * the inputs of a struct input_opts (the -r stores, the -t window, the compiled
+ * filter), with the limits of one request: wall time, memory, rows. The numbers are
+ * those of the CLI for the same question: the series is count's (count_add, the same
+ * bins and spread), a top-N is stats -s's (stats parts on every decoding thread, merged
+ * exactly), hosts and services are flowsleuth hosts' and services' modules.
+ *
+ * Every call returns 0, or WEB_EINPUT (an input did not open or was unreadable: said on
+ * stderr) or WEB_ELIMIT (msg says which limit the request ran into). Nothing prints to
+ * stdout.
+ */
+#ifndef FS_WEB_ENGINE_H
+#define FS_WEB_ENGINE_H
+
+#include "../analytics/netlist.h"
+#include "../analytics/services.h"
+#include "../web/web.h"
+#include "input.h"
+
+#include <stdio.h>
+
+#define WEB_EINPUT 1
+#define WEB_ELIMIT 2
+
+struct web_limits {
+    uint64_t max_ms; /* wall time of one request */
+    size_t max_mem;  /* memory of its tables */
+};
+
+struct web_ctx {
+    const char *prog;
+    struct web_limits lim;
+    const struct netlist *internal;  /* hosts and services: our networks (NULL: any) */
+    const struct svc_authlist *auth; /* services: the authorised inventory, or NULL (each
+                                        request marks a copy of its own) */
+};
+
+/* The series of in in bins of bin_ms; out is count_init'ed here (count_free it). */
+int web_series(const struct web_ctx *w, struct input_opts *in, uint64_t bin_ms, struct count *out,
+               char *msg, size_t cap);
+
+/* The top-N table of spec (KEY[/ORDER]) over in; *out to stats_free. */
+int web_top(const struct web_ctx *w, struct input_opts *in, const char *spec, struct stats **out,
+            char *msg, size_t cap);
+
+/* Flows offset .. offset + limit - 1 of in, in the store's order, as the JSON answer
+ * {"offset":..,"rows":[{flow as print -o json}...],"more":0|1} to fp. */
+int web_flows(const struct web_ctx *w, struct input_opts *in, size_t offset, size_t limit, FILE *fp,
+              char *msg, size_t cap);
+
+/* {"count":N,"rows":[..n largest by bytes..]} of hosts / services to fp. */
+int web_hosts(const struct web_ctx *w, struct input_opts *in, size_t n, FILE *fp, char *msg,
+              size_t cap);
+int web_services(const struct web_ctx *w, struct input_opts *in, size_t n, FILE *fp, char *msg,
+                 size_t cap);
+
+/*
+ * A request's whole answer (the JSON of one endpoint) to fp, or the error: *status is
+ * the HTTP status (200, 400 a bad filter or parameter, 503 a limit, 500 an input).
+ * paths: the -r inputs. Used by serve for every request and by report for its data.
+ */
+void web_answer(const struct web_ctx *w, const char *const *paths, size_t npaths,
+                const struct web_req *r, FILE *fp, int *status);
+
+#endif

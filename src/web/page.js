@@ -1,0 +1,315 @@
+/*
+ * flowsleuth's web console and report (src/web/page.js, built into the binary).
+ * One script for both: a report carries its data in <script id="fs-data">; the served
+ * page asks the API (/api/series, /api/top, /api/flows, /api/hosts, /api/services)
+ * with the window and filter of the form. Charts are drawn with d3 (Debian's libjs-d3,
+ * v3), inline in the page. Numbers in the DOM carry their exact values in data-*
+ * attributes (the tests compare them with the CLI's).
+ */
+(function () {
+    'use strict';
+    var TOPS = [
+        ['srcip/tbytes', 'Sources', 'src ip'],
+        ['dstip/tbytes', 'Destinations', 'dst ip'],
+        ['srcnet/tbytes', 'Source subnets', 'src net'],
+        ['dport/tbytes', 'Destination ports', 'dst port'],
+        ['proto/tbytes', 'Protocols', 'proto']
+    ];
+    var METRICS = [['flows', 'flows'], ['bytes', 'tbytes'], ['packets', 'tpackets']];
+    var DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+    var dataEl = document.getElementById('fs-data');
+    var report = dataEl ? JSON.parse(dataEl.textContent) : null;
+    var tokenMatch = location.hash.match(/token=([^&]+)/);
+    var token = tokenMatch ? decodeURIComponent(tokenMatch[1]) : null;
+    var state = { window: '', filter: '' };
+
+    function $(id) { return document.getElementById(id); }
+
+    function si(n) {
+        var u = ['', ' k', ' M', ' G', ' T', ' P'], i = 0;
+        while (Math.abs(n) >= 1000 && i < u.length - 1) { n /= 1000; i++; }
+        return (i ? n.toFixed(1) : String(Math.round(n))) + u[i];
+    }
+
+    function isoTime(ms) { return new Date(ms).toISOString(); }
+
+    function showError(msg) {
+        var e = $('error');
+        if (!msg) { e.hidden = true; e.textContent = ''; return; }
+        e.hidden = false;
+        e.textContent = msg;
+    }
+
+    function api(ep, params) {
+        var q = [];
+        var p = Object.assign({ t: state.window, filter: state.filter }, params || {});
+        Object.keys(p).forEach(function (k) {
+            if (p[k] !== '' && p[k] !== undefined && p[k] !== null)
+                q.push(encodeURIComponent(k) + '=' + encodeURIComponent(p[k]));
+        });
+        var headers = token ? { Authorization: 'Bearer ' + token } : {};
+        return fetch('api/' + ep + '?' + q.join('&'), { headers: headers }).then(function (r) {
+            return r.json().then(function (j) {
+                if (!r.ok) throw new Error(j.error || ('HTTP ' + r.status));
+                return j;
+            });
+        });
+    }
+
+    /* ------------------------------------------------------------ series */
+
+    function drawSeries(s) {
+        var root = d3.select('#series');
+        root.selectAll('*').remove();
+        $('summary').innerHTML = '';
+        var sum = d3.select('#summary');
+        METRICS.forEach(function (m, i) {
+            sum.append('span').attr('id', 'total-' + m[0]).attr('data-value', s.total[m[0]])
+                .text((i ? ', ' : '') + si(s.total[m[0]]) + ' ' + m[1]);
+        });
+        sum.append('span').text(' in ' + s.start.length + ' bins of ' + s.bin + ' s' +
+            (s.prev ? '; dashed: the period before' : ''));
+        var width = Math.max(600, (root.node().clientWidth || 900) - 20), height = 150;
+        var margin = { top: 8, right: 16, bottom: 22, left: 60 };
+        var w = width - margin.left - margin.right, h = height - margin.top - margin.bottom;
+        METRICS.forEach(function (m) {
+            var pts = s.start.map(function (t, i) { return [t, s[m[0]][i]]; });
+            var prev = s.prev ? s.prev.start.map(function (t, i) { return [t, s.prev[m[0]][i]]; }) : [];
+            var all = pts.concat(prev);
+            var x = d3.time.scale.utc().range([0, w])
+                .domain(all.length ? d3.extent(all, function (d) { return d[0]; }) : [0, 1]);
+            var y = d3.scale.linear().range([h, 0])
+                .domain([0, d3.max(all, function (d) { return d[1]; }) || 1]).nice();
+            var svg = root.append('svg').attr('id', 'series-' + m[0]).attr('class', 'chart series')
+                .attr('width', width).attr('height', height)
+                .attr('data-total', s.total[m[0]]).attr('data-bins', pts.length)
+                .append('g').attr('transform', 'translate(' + margin.left + ',' + margin.top + ')');
+            svg.append('g').attr('class', 'x axis').attr('transform', 'translate(0,' + h + ')')
+                .call(d3.svg.axis().scale(x).orient('bottom').ticks(8));
+            svg.append('g').attr('class', 'y axis')
+                .call(d3.svg.axis().scale(y).orient('left').ticks(4).tickFormat(si));
+            svg.append('text').attr('x', 4).attr('y', 10).text(m[1] + ' per bin');
+            var line = d3.svg.line().x(function (d) { return x(d[0]); })
+                .y(function (d) { return y(d[1]); });
+            if (prev.length)
+                svg.append('path').datum(prev).attr('class', 'line prev').attr('d', line);
+            svg.append('path').datum(pts).attr('class', 'line').attr('d', line);
+        });
+    }
+
+    /* ------------------------------------------------------------ top-N */
+
+    function drawTop(container, spec, title, field, t) {
+        var card = container.append('div').attr('class', 'card');
+        card.append('h3').text(title + ' by tbytes');
+        var rows = t.rows.map(function (r) {
+            return { key: r.key, label: r.label, bytes: r.bytes, flows: r.flows, packets: r.packets };
+        });
+        if (t.other.bytes || t.other.flows)
+            rows.push({ key: null, label: 'other (' + (t.keys - t.rows.length) + ')',
+                bytes: t.other.bytes, flows: t.other.flows, packets: t.other.packets });
+        var bh = 18, lw = 190, width = 440, h = rows.length * bh + 4;
+        var x = d3.scale.linear().range([0, width - lw - 70])
+            .domain([0, d3.max(rows, function (r) { return r.bytes; }) || 1]);
+        var svg = card.append('svg').attr('class', 'chart bars').attr('data-key', spec)
+            .attr('width', width).attr('height', h);
+        var g = svg.selectAll('g').data(rows).enter().append('g')
+            .attr('class', function (r) { return r.key === null ? 'bar other' : 'bar'; })
+            .attr('transform', function (r, i) { return 'translate(0,' + i * bh + ')'; })
+            .attr('data-key', function (r) { return r.key === null ? 'other' : r.key; })
+            .attr('data-bytes', function (r) { return r.bytes; })
+            .attr('data-flows', function (r) { return r.flows; })
+            .attr('data-packets', function (r) { return r.packets; });
+        g.append('text').attr('x', lw - 6).attr('y', bh - 5).attr('text-anchor', 'end')
+            .text(function (r) { return r.label; });
+        g.append('rect').attr('x', lw).attr('y', 2).attr('height', bh - 4)
+            .attr('width', function (r) { return Math.max(1, x(r.bytes)); });
+        g.append('text').attr('x', function (r) { return lw + Math.max(1, x(r.bytes)) + 4; })
+            .attr('y', bh - 5).text(function (r) { return si(r.bytes); });
+        g.filter(function (r) { return r.key !== null; }).on('click', function (r) {
+            drill(field + ' ' + r.key);
+        });
+        if (!t.rows.length)
+            card.append('p').attr('class', 'legend').text('no flows');
+    }
+
+    /* ------------------------------------------------------------ heat map */
+
+    function drawHeat(s) {
+        var root = d3.select('#heat');
+        root.selectAll('*').remove();
+        var cells = [];
+        for (var d = 0; d < 7; d++)
+            for (var hr = 0; hr < 24; hr++)
+                cells.push({ day: d, hour: hr, flows: 0 });
+        s.start.forEach(function (t, i) {
+            var dt = new Date(t);
+            var day = (dt.getUTCDay() + 6) % 7;
+            cells[day * 24 + dt.getUTCHours()].flows += s.flows[i];
+        });
+        var cw = 28, ch = 18, left = 40, top = 16;
+        var max = d3.max(cells, function (c) { return c.flows; }) || 1;
+        var color = d3.scale.linear().domain([0, max]).range(['#f0f4fa', '#08306b']);
+        var svg = root.append('svg').attr('id', 'heatmap').attr('class', 'chart heat')
+            .attr('width', left + 24 * cw + 10).attr('height', top + 7 * ch + 4);
+        for (var h2 = 0; h2 < 24; h2 += 3)
+            svg.append('text').attr('x', left + h2 * cw).attr('y', 11).text(h2 + 'h');
+        DAYS.forEach(function (name, i) {
+            svg.append('text').attr('x', 4).attr('y', top + i * ch + 13).text(name);
+        });
+        svg.selectAll('rect.cell').data(cells).enter().append('rect').attr('class', 'cell')
+            .attr('x', function (c) { return left + c.hour * cw; })
+            .attr('y', function (c) { return top + c.day * ch; })
+            .attr('width', cw).attr('height', ch)
+            .attr('data-flows', function (c) { return c.flows; })
+            .attr('fill', function (c) { return color(c.flows); })
+            .append('title').text(function (c) { return DAYS[c.day] + ' ' + c.hour + 'h: ' + c.flows + ' flows'; });
+    }
+
+    /* ------------------------------------------------------------ tables */
+
+    function table(id, cols, rows, onclick) {
+        var root = d3.select('#' + id);
+        root.selectAll('*').remove();
+        var t = root.append('table').attr('id', id + '-table');
+        t.append('tr').selectAll('th').data(cols).enter().append('th')
+            .attr('class', function (c) { return c.num ? 'num' : null; })
+            .text(function (c) { return c.title; });
+        var tr = t.selectAll('tr.row').data(rows).enter().append('tr')
+            .attr('class', onclick ? 'row clickable' : 'row');
+        cols.forEach(function (c) {
+            tr.append('td').attr('class', function (r) {
+                return (c.num ? 'num' : '') + (c.cls ? ' ' + c.cls(r) : '');
+            }).attr('data-value', function (r) { return r[c.key]; })
+                .text(function (r) { return c.fmt ? c.fmt(r[c.key], r) : r[c.key]; });
+        });
+        if (onclick)
+            tr.on('click', onclick);
+        return root;
+    }
+
+    function drawHosts(hs) {
+        table('hosts', [
+            { key: 'host', title: 'host' },
+            { key: 'flows', title: 'flows', num: 1 },
+            { key: 'bytes', title: 'tbytes', num: 1, fmt: si },
+            { key: 'initiated', title: 'initiated', num: 1 },
+            { key: 'answered', title: 'answered', num: 1 },
+            { key: 'first', title: 'first', fmt: isoTime },
+            { key: 'last', title: 'last', fmt: isoTime }
+        ], hs.rows, function (r) { drill('host ' + r.host); });
+        d3.select('#hosts').append('p').attr('class', 'legend')
+            .text(hs.count + ' hosts' + (hs.count > hs.rows.length ? ', the ' + hs.rows.length + ' with most tbytes shown' : ''));
+    }
+
+    function drawServices(sv) {
+        table('services', [
+            { key: 'server', title: 'server' },
+            { key: 'proto', title: 'proto' },
+            { key: 'port', title: 'port', num: 1 },
+            { key: 'clients', title: 'clients', num: 1 },
+            { key: 'flows', title: 'flows', num: 1 },
+            { key: 'bytes', title: 'tbytes', num: 1, fmt: si },
+            { key: 'status', title: 'status', cls: function (r) { return r.status; } }
+        ], sv.rows, function (r) {
+            if (r.status !== 'missing')
+                drill('dst ip ' + r.server + ' and proto ' + r.proto + ' and dst port ' + r.port);
+        });
+        d3.select('#services').append('p').attr('class', 'legend')
+            .text(sv.count + ' services' + (sv.authorised_list ? '' : ' (no authorised inventory given: every one is unexpected)'));
+    }
+
+    function drawFlows(fl, label) {
+        $('drill').textContent = label ? 'under ' + label : '';
+        table('flows', [
+            { key: 'first', title: 'first' },
+            { key: 'src', title: 'src' },
+            { key: 'sport', title: 'sport', num: 1 },
+            { key: 'dst', title: 'dst' },
+            { key: 'dport', title: 'dport', num: 1 },
+            { key: 'proto', title: 'proto' },
+            { key: 'packets', title: 'packets', num: 1 },
+            { key: 'bytes', title: 'bytes', num: 1 },
+            { key: 'rpackets', title: 'rpackets', num: 1 },
+            { key: 'rbytes', title: 'rbytes', num: 1 }
+        ], fl.rows);
+        d3.select('#flows').append('p').attr('class', 'legend').attr('id', 'flows-count')
+            .attr('data-rows', fl.rows.length)
+            .text(fl.rows.length + ' flows shown' + (fl.more ? ' (more: narrow the filter)' : ''));
+    }
+
+    /* ------------------------------------------------------------ loading */
+
+    function both(a, b) {
+        if (!a) return b;
+        if (!b) return a;
+        return '(' + a + ') and (' + b + ')';
+    }
+
+    function drill(expr) {
+        var f = both(state.filter, expr);
+        if (report) {
+            showError('the report holds the flows of its filter only: run flowsleuth print -t "' +
+                state.window + '" ' + f + ' or open it in flowsleuth serve');
+            return;
+        }
+        api('flows', { filter: f, limit: 100 }).then(function (fl) {
+            showError('');
+            drawFlows(fl, f);
+            $('flows-section').scrollIntoView();
+        }).catch(function (e) { showError(e.message); });
+    }
+
+    function drawAll(d) {
+        drawSeries(d.series);
+        drawHeat(d.series);
+        var tops = d3.select('#tops');
+        tops.selectAll('*').remove();
+        TOPS.forEach(function (t) { drawTop(tops, t[0], t[1], t[2], d.tops[t[0]]); });
+        drawHosts(d.hosts);
+        drawServices(d.services);
+        drawFlows(d.flows, state.filter);
+        document.body.setAttribute('data-drawn', '1');
+    }
+
+    function load() {
+        state.window = $('window').value.trim();
+        state.filter = $('filter').value.trim();
+        if (report) {
+            drawAll(report);
+            return;
+        }
+        document.body.removeAttribute('data-drawn');
+        var d = { tops: {} };
+        var reqs = [api('series', { bin: 300 }).then(function (s) { d.series = s; })];
+        TOPS.forEach(function (t) {
+            reqs.push(api('top', { key: t[0], n: 10 }).then(function (r) { d.tops[t[0]] = r; }));
+        });
+        reqs.push(api('hosts', { n: 50 }).then(function (r) { d.hosts = r; }));
+        reqs.push(api('services', { n: 50 }).then(function (r) { d.services = r; }));
+        reqs.push(api('flows', { limit: 100 }).then(function (r) { d.flows = r; }));
+        Promise.all(reqs).then(function () {
+            showError('');
+            drawAll(d);
+        }).catch(function (e) {
+            showError(e.message);
+            document.body.setAttribute('data-drawn', 'error');
+        });
+    }
+
+    $('query').addEventListener('submit', function (ev) {
+        ev.preventDefault();
+        load();
+    });
+    if (report) {
+        $('window').readOnly = true;
+        $('filter').readOnly = true;
+        $('apply').hidden = true;
+    } else {
+        var m = location.search.match(/[?&]filter=([^&]*)/);
+        if (m) $('filter').value = decodeURIComponent(m[1].replace(/\+/g, ' '));
+        var tw = location.search.match(/[?&]t=([^&]*)/);
+        if (tw) $('window').value = decodeURIComponent(tw[1].replace(/\+/g, ' '));
+    }
+    load();
+})();

@@ -1,0 +1,215 @@
+/*
+ * The API's requests: endpoint paths and query parameters, checked one by one
+ * (web.h). Hostile text is bounded by the buffers of struct web_req and gets a message
+ * naming the parameter; nothing is allocated.
+ */
+#include "../core/fmt.h"
+#include "web.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const ep_names[WEB_NEP] = { "series", "top", "flows", "hosts", "services" };
+
+int web_ep_parse(const char *path)
+{
+    if (strncmp(path, "/api/", 5) != 0)
+        return -1;
+    for (int i = 0; i < WEB_NEP; i++)
+        if (strcmp(path + 5, ep_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *web_ep_name(enum web_ep ep)
+{
+    return ep < WEB_NEP ? ep_names[ep] : "?";
+}
+
+void web_req_init(struct web_req *r, enum web_ep ep)
+{
+    memset(r, 0, sizeof(*r));
+    r->ep = ep;
+    r->bin_s = 300;
+    r->prev = 1;
+    snprintf(r->key, sizeof(r->key), "srcip/tbytes");
+    r->n = 10;
+    r->limit = 100;
+}
+
+/* A decimal in lo..hi: 0, or -1. */
+static int num(const char *s, unsigned long long lo, unsigned long long hi, unsigned long long *out)
+{
+    char *end;
+    if (!*s || *s < '0' || *s > '9' || strlen(s) > 20)
+        return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Copy value into dst (cap bytes): 0, or -1 when it does not fit or holds a control byte. */
+static int text(char *dst, size_t cap, const char *value)
+{
+    size_t n = strlen(value);
+    if (n >= cap)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)value[i] < 0x20 && value[i] != '\t')
+            return -1;
+    memcpy(dst, value, n + 1);
+    return 0;
+}
+
+int web_req_set(struct web_req *r, const char *name, const char *value, uint64_t now_ms, char *msg,
+                size_t cap)
+{
+    unsigned long long v;
+    if (strcmp(name, "t") == 0) {
+        if (text(r->window, sizeof(r->window), value) != 0) {
+            snprintf(msg, cap, "t: a time window of at most %zu characters", sizeof(r->window) - 1);
+            return -1;
+        }
+        r->from_ms = r->to_ms = 0;
+        if (*value && parse_time_window(value, now_ms, &r->from_ms, &r->to_ms) != 0) {
+            snprintf(msg, cap,
+                     "t: bad time window '%.100s' (FROM..TO, e.g. "
+                     "2026-11-01T08:00..2026-11-01T09:00, @1700000000.., -2h)",
+                     value);
+            return -1;
+        }
+        if (r->to_ms && r->to_ms <= r->from_ms) {
+            snprintf(msg, cap, "t: the window '%.100s' ends before it starts", value);
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(name, "filter") == 0) {
+        if (text(r->filter, sizeof(r->filter), value) != 0) {
+            snprintf(msg, cap, "filter: at most %d characters, no control characters",
+                     WEB_FILTER_MAX - 1);
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(name, "bin") == 0) {
+        if (num(value, 1, 366ull * 86400, &v) != 0) {
+            snprintf(msg, cap, "bin: seconds 1..%llu, not '%.40s'", 366ull * 86400, value);
+            return -1;
+        }
+        r->bin_s = v;
+        return 0;
+    }
+    if (strcmp(name, "prev") == 0) {
+        if (num(value, 0, 1, &v) != 0) {
+            snprintf(msg, cap, "prev: 0 or 1, not '%.40s'", value);
+            return -1;
+        }
+        r->prev = (int)v;
+        return 0;
+    }
+    if (strcmp(name, "key") == 0) {
+        struct stats *s;
+        struct fs_err err = { 0 };
+        if (text(r->key, sizeof(r->key), value) != 0) {
+            snprintf(msg, cap, "key: at most %zu characters", sizeof(r->key) - 1);
+            return -1;
+        }
+        if (stats_new(value, 4096, &s, &err) != 0) {
+            snprintf(msg, cap, "key: %s", err.msg);
+            return -1;
+        }
+        stats_free(s);
+        return 0;
+    }
+    if (strcmp(name, "n") == 0 || strcmp(name, "limit") == 0) {
+        if (num(value, 1, WEB_MAX_ROWS, &v) != 0) {
+            snprintf(msg, cap, "%s: rows 1..%d, not '%.40s'", name, WEB_MAX_ROWS, value);
+            return -1;
+        }
+        if (name[0] == 'n')
+            r->n = (size_t)v;
+        else
+            r->limit = (size_t)v;
+        return 0;
+    }
+    if (strcmp(name, "offset") == 0) {
+        if (num(value, 0, 1000000000ull, &v) != 0) {
+            snprintf(msg, cap, "offset: 0..1000000000, not '%.40s'", value);
+            return -1;
+        }
+        r->offset = (size_t)v;
+        return 0;
+    }
+    snprintf(msg, cap, "unknown parameter '%.40s' (t, filter, bin, prev, key, n, offset, limit)",
+             name);
+    return -1;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decode s[0..n) into out (cap bytes): the length, or -1 (too long, a bad escape, NUL). */
+static long decode(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+        if (c == '+')
+            c = ' ';
+        else if (c == '%') {
+            if (i + 2 >= n)
+                return -1;
+            int a = hexval(s[i + 1]), b = hexval(s[i + 2]);
+            if (a < 0 || b < 0)
+                return -1;
+            c = a * 16 + b;
+            i += 2;
+        }
+        if (c == 0 || k + 1 >= cap)
+            return -1;
+        out[k++] = (char)c;
+    }
+    out[k] = 0;
+    return (long)k;
+}
+
+int web_req_parse_query(struct web_req *r, const char *query, uint64_t now_ms, char *msg,
+                        size_t cap)
+{
+    char name[64], value[WEB_FILTER_MAX + 1];
+    const char *p = query;
+    while (*p) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        size_t nlen = eq ? (size_t)(eq - p) : len;
+        if (len == 0) {
+            p += amp ? 1 : 0;
+            continue;
+        }
+        if (decode(p, nlen, name, sizeof(name)) < 0) {
+            snprintf(msg, cap, "a parameter name that is too long or badly escaped");
+            return -1;
+        }
+        if (decode(eq ? eq + 1 : p + len, eq ? len - nlen - 1 : 0, value, sizeof(value)) < 0) {
+            snprintf(msg, cap, "%s: a value that is too long or badly escaped", name);
+            return -1;
+        }
+        if (web_req_set(r, name, value, now_ms, msg, cap) != 0)
+            return -1;
+        p += len + (amp ? 1 : 0);
+    }
+    return 0;
+}

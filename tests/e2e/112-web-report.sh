@@ -1,0 +1,98 @@
+#!/bin/sh
+# flowsleuth report (issue 18): one self-contained HTML file, loaded in headless
+# Chromium; what its DOM shows must be the CLI's answer to the same question:
+#  (a) two weeks of fsgen series flows, a one-week window: the page is drawn (three
+#      series charts with a point a bin, five top-10 charts, a 7 x 24 heat map, hosts,
+#      services, flows); the totals equal count's; every bar of every top-10 equals
+#      stats -s KEY/tbytes -n 10 (key, flows, tpackets, tbytes) and "other" is the
+#      rest of the total; the heat map's cells add up to the flows; the hosts shown
+#      carry flowsleuth hosts' flows and bytes; nothing is loaded from elsewhere;
+#  (b) a capture with IPv6 (fsgen mix, metered): addresses whole, as the CLI prints them
+#      (RFC 5952), the same top-10s;
+#  (c) a bad filter: exit 2 and the CLI's caret message, no file written.
+# Screenshots stay in $FS_TMP/112-web-report/ (report-week.png, report-v6.png).
+. "$(dirname "$0")/lib.sh"
+
+need python3
+optional "the Chromium checks" chromium || exit 0
+
+W=2025-10-13..2025-10-20
+"$FS_GEN" series "$T/W/" --weeks 2 --peak 100 >/dev/null 2>&1 || fail "fsgen series"
+"$FS_GEN" mix "$T/m.pcap" --flows 2000 --seed 110 --v6 40 --snap 128 >/dev/null 2>&1 || fail "fsgen mix"
+fs meter -r "$T/m.pcap" -w "$T/S/" || fail "meter"
+
+# chrome_dom HTML NAME: the DOM after the scripts ran, and a screenshot NAME.png
+chrome() {
+    timeout 120 chromium --headless --no-sandbox --disable-gpu --no-first-run \
+        --user-data-dir="$T/chrome" --window-size=1400,2400 "$@" 2>>"$T/chrome.log"
+}
+chrome_dom() {
+    chrome --dump-dom "file://$1" >"$T/$2.dom" || fail "chromium --dump-dom $1"
+    chrome --screenshot="$T/$2.png" "file://$1" >/dev/null || fail "chromium --screenshot $1"
+    [ -s "$T/$2.png" ] || fail "no screenshot $2.png"
+    python3 "$FS_SRC/tests/e2e/web_dom.py" "$T/$2.dom" >"$T/$2.facts"
+}
+
+# check_tops FACTS -r ... : every top-10 of the page against stats -s, and "other".
+check_tops() {
+    facts=$1
+    shift
+    total_b=$(fs count "$@" -N | sed -n 's/.*tbytes: \([0-9]*\).*/\1/p')
+    for spec in srcip/tbytes dstip/tbytes srcnet/tbytes dport/tbytes proto/tbytes; do
+        fs stats "$@" -s "$spec" -n 10 -o csv | awk -F, -v s="$spec" 'NR > 1 {
+            print "top", s, $2, $3, $5, $7 }' >"$T/cli.top"
+        grep "^top $spec " "$facts" | grep -v " other " >"$T/dom.top" || true
+        [ -s "$T/cli.top" ] || fail "stats -s $spec printed nothing"
+        expect_same "$T/cli.top" "$T/dom.top"
+        shown=$(awk '{ s += $6 } END { print s + 0 }' "$T/dom.top")
+        other=$(awk -v s="$spec" '$2 == s && $3 == "other" { print $6 }' "$facts")
+        [ "$((shown + ${other:-0}))" = "$total_b" ] ||
+            fail "$spec: shown $shown + other ${other:-0} != total tbytes $total_b"
+    done
+}
+
+# (a)
+fs report -r "$T/W" -t "$W" --title "week 42" -o "$T/week.html" || fail "report"
+if grep -Eiq '(src|href)="(https?:)?//|@import|url\(' "$T/week.html"; then
+    fail "the report loads something from elsewhere"
+fi
+chrome_dom "$T/week.html" report-week
+F=$T/report-week.facts
+grep -qx "drawn 1" "$F" || fail "the page was not drawn: $(head -3 "$F")"
+! grep -q "^error" "$F" || fail "the page shows an error: $(grep '^error' "$F")"
+fs count -r "$T/W" -t "$W" -N | sed -n 's/^Summary: \([0-9]*\) bins.*flows: \([0-9]*\), tbytes: \([0-9]*\), tpackets: \([0-9]*\)$/\1 \2 \3 \4/p' >"$T/sum"
+read -r bins flows bytes packets <"$T/sum"
+[ -n "$flows" ] && [ "$flows" -gt 1000 ] || fail "count: $(cat "$T/sum")"
+grep -qx "total flows $flows" "$F" || fail "flows: $(grep '^total' "$F") vs $flows"
+grep -qx "total bytes $bytes" "$F" || fail "tbytes: $(grep '^total' "$F") vs $bytes"
+grep -qx "total packets $packets" "$F" || fail "tpackets: $(grep '^total' "$F") vs $packets"
+for m in flows bytes packets; do
+    grep -qx "series series-$m $bins $bins" "$F" || fail "series $m: $(grep "series-$m" "$F"), $bins bins"
+done
+grep -qx "heat 168 $flows 168" "$F" || fail "heat map: $(grep '^heat' "$F") (168 cells, $flows flows)"
+check_tops "$F" -r "$T/W" -t "$W"
+[ "$(grep -c '^top ' "$F")" -ge 20 ] || fail "too few bars"
+fs hosts -r "$T/W" -t "$W" -o csv | awk -F, 'NR > 1 { print $1, $4, $7 }' | sort >"$T/cli.hosts"
+grep '^host ' "$F" | cut -d' ' -f2- | sort >"$T/dom.hosts"
+[ "$(wc -l <"$T/dom.hosts")" = 50 ] || fail "hosts shown: $(wc -l <"$T/dom.hosts")"
+comm -13 "$T/cli.hosts" "$T/dom.hosts" >"$T/odd.hosts"
+[ ! -s "$T/odd.hosts" ] || fail "hosts unlike flowsleuth hosts': $(head -3 "$T/odd.hosts")"
+[ "$(grep -c '^flow ' "$F")" = 100 ] || fail "flow table: $(grep -c '^flow ' "$F") rows"
+echo "ok   (a) $flows flows in $bins bins; totals, $(grep -c '^top ' "$F") bars, heat map and 50 hosts as the CLI's"
+
+# (b)
+fs report -r "$T/S" -o "$T/v6.html" || fail "report v6"
+chrome_dom "$T/v6.html" report-v6
+grep -qx "drawn 1" "$T/report-v6.facts" || fail "v6 page not drawn"
+grep -q '^top srcip/tbytes [0-9a-f]*:[0-9a-f:]* ' "$T/report-v6.facts" || fail "no IPv6 source in the top 10"
+check_tops "$T/report-v6.facts" -r "$T/S"
+echo "ok   (b) IPv6 addresses whole, the top-10s as stats -s prints them"
+
+# (c)
+if fs report -r "$T/S" -o "$T/bad.html" 'src ip 10.0.0.300' 2>"$T/err"; then
+    fail "a bad filter made a report"
+fi
+grep -q "^flowsleuth report: bad filter" "$T/err" || fail "no filter message: $(cat "$T/err")"
+grep -q '^ *\^$' "$T/err" || fail "no caret: $(cat "$T/err")"
+[ ! -e "$T/bad.html" ] || fail "a bad filter left a file"
+echo "ok   (c) a bad filter: the CLI's caret message, no file"

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Read the DOM Chromium dumped (--dump-dom) of flowsleuth's report or served page and
+print what it shows, one fact a line, for the web tests (112, 113) to compare with the
+CLI's answers:
+  drawn VALUE                       body's data-drawn (1 when every chart was drawn)
+  total METRIC VALUE                the summary's exact totals (flows, bytes, packets)
+  series ID BINS POINTS             a series chart: its bins and the points of its line
+  top SPEC KEY FLOWS PACKETS BYTES  a bar of a top-10 chart (KEY "other" for the rest)
+  heat CELLS FLOWS NONZERO          the heat map: cells, their flows summed, cells > 0
+  host ADDR FLOWS BYTES             a row of the hosts table
+  service SERVER PROTO PORT FLOWS STATUS
+  flow SRC DST                      a row of the flow table
+  error TEXT                        the error box's text (when shown), \\n for newlines
+"""
+import sys
+from html.parser import HTMLParser
+
+
+class Dom(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.out = []
+        self.svg = None
+        self.table = None
+        self.row = None
+        self.cell = None
+        self.cells = []
+        self.heat = [0, 0, 0]
+        self.err = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        cls = (a.get("class") or "").split()
+        if tag == "body" and "data-drawn" in a:
+            self.out.append("drawn %s" % a["data-drawn"])
+        if tag == "span" and (a.get("id") or "").startswith("total-"):
+            self.out.append("total %s %s" % (a["id"][6:], a.get("data-value")))
+        if tag == "svg":
+            self.svg = a
+            if "series" in cls:
+                self.series = [a.get("id"), a.get("data-bins"), 0]
+        if tag == "path" and self.svg is not None and "series" in (self.svg.get("class") or ""):
+            if cls == ["line"]:
+                d = a.get("d") or ""
+                self.series[2] = d.count("L") + (1 if d.startswith("M") else 0)
+        if tag == "g" and "bar" in cls and self.svg is not None:
+            self.out.append("top %s %s %s %s %s" % (self.svg.get("data-key"), a.get("data-key"),
+                            a.get("data-flows"), a.get("data-packets"), a.get("data-bytes")))
+        if tag == "rect" and "cell" in cls:
+            f = int(a.get("data-flows"))
+            self.heat[0] += 1
+            self.heat[1] += f
+            self.heat[2] += f > 0
+        if tag == "table":
+            self.table = a.get("id")
+        if tag == "tr" and "row" in cls:
+            self.row = []
+        if tag == "td" and self.row is not None:
+            self.row.append(a.get("data-value"))
+        if tag == "pre" and a.get("id") == "error":
+            self.err = "" if "hidden" not in a else None
+
+    def handle_endtag(self, tag):
+        if tag == "svg":
+            if self.svg is not None and "series" in (self.svg.get("class") or ""):
+                self.out.append("series %s %s %s" % tuple(self.series))
+            self.svg = None
+        if tag == "tr" and self.row is not None:
+            r = self.row
+            if self.table == "hosts-table":
+                self.out.append("host %s %s %s" % (r[0], r[1], r[2]))
+            elif self.table == "services-table":
+                self.out.append("service %s %s %s %s %s" % (r[0], r[1], r[2], r[4], r[6]))
+            elif self.table == "flows-table":
+                self.out.append("flow %s %s" % (r[1], r[3]))
+            self.row = None
+        if tag == "table":
+            self.table = None
+        if tag == "pre" and self.err is not None:
+            self.out.append("error " + self.err.replace("\n", "\\n"))
+            self.err = None
+
+    def handle_data(self, data):
+        if self.err is not None:
+            self.err += data
+
+
+p = Dom()
+p.feed(open(sys.argv[1], encoding="utf-8").read())
+p.out.append("heat %d %d %d" % tuple(p.heat))
+print("\n".join(p.out))
