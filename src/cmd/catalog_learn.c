@@ -13,6 +13,7 @@
 #include "../query/rows.h"
 #include "args.h"
 #include "input.h"
+#include "uniflow.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -22,8 +23,8 @@
 #define PROG "flowsleuth catalog learn"
 
 static const char usage_text[] =
-    "usage: flowsleuth catalog learn LABELS FLOWS... -c CAT -o CAT [--slack MS]\n"
-    "                                [--header-bytes H]\n"
+    "usage: flowsleuth catalog learn LABELS FLOWS... -c CAT -o CAT [-b] [--basis B]\n"
+    "                                [--slack MS] [--header-bytes H]\n"
     "\n"
     "Learn from labelled downloads (a lab or honeypot run; LABELS is the CSV that\n"
     "flowsleuth eval --labels reads: client,server,sport,start_ms,end_ms,entry_name).\n"
@@ -31,11 +32,15 @@ static const char usage_text[] =
     "folders); per entry and server the observed rbytes, rpayload, rgoodput and the\n"
     "response overhead (payload minus size: HTTP header bytes, and TLS record bytes on\n"
     "port 443) are written as MIN..MAX into the catalogue's learned columns. match then\n"
-    "uses each learned entry's own overhead window for flows from that server. The\n"
-    "learned rows are printed as a table.\n"
+    "uses each learned entry's own overhead window for flows from that server. A label\n"
+    "naming a file the catalogue lacks adds it (source learned): its size is the\n"
+    "observed payload minus the overhead learned at its server from the catalogue's\n"
+    "files (the payload itself where none is known), so a file seen only on a honeypot\n"
+    "becomes matchable. The learned rows are printed as a table.\n"
     "\n"
     "  -c CAT           the catalogue to learn into\n"
-    "  -o CAT           write the learned catalogue here (- = stdout; may equal -c)\n"
+    "  -o CAT           write the learned catalogue here (- = stdout; may equal -c)\n" UNI_PAIR_HELP
+        UNI_BASIS_HELP
     "  --slack MS       widen each label's time window by MS either side (1000)\n"
     "  --header-bytes H IP+TCP header bytes per packet when payload is estimated from\n"
     "                   rbytes and rpackets (52)\n"
@@ -45,6 +50,7 @@ struct opts {
     const char *cat, *out;
     uint64_t slack;
     uint32_t header_bytes;
+    int pair, basis; /* -b, --basis */
 };
 
 static int num(const char *s, uint64_t max, uint64_t *v, const char *what)
@@ -63,11 +69,12 @@ static int parse(int argc, char **argv, struct opts *o)
     static const struct option lo[] = { { "help", no_argument, NULL, 'h' },
                                         { "slack", required_argument, NULL, 1 },
                                         { "header-bytes", required_argument, NULL, 2 },
+                                        { "basis", required_argument, NULL, 3 },
                                         { NULL, 0, NULL, 0 } };
     int c;
     uint64_t v;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:o:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "bc:o:h", lo, NULL)) != -1) {
         switch (c) {
         case 'c':
             o->cat = optarg;
@@ -83,6 +90,15 @@ static int parse(int argc, char **argv, struct opts *o)
             if (num(optarg, 200, &v, "--header-bytes"))
                 return 2;
             o->header_bytes = (uint32_t)v;
+            break;
+        case 'b':
+            o->pair = 1;
+            break;
+        case 3:
+            if ((o->basis = uni_basis_parse(optarg)) < 0) {
+                fprintf(stderr, PROG ": unknown basis '%s' (auto, payload, bytes)\n", optarg);
+                return 2;
+            }
             break;
         default:
             if (c != 'h')
@@ -123,7 +139,12 @@ static int load(const struct opts *o, const char *labels, int nf, char **paths, 
     struct input_opts in = { 0 };
     for (int i = 0; i < nf; i++)
         in.paths[in.npaths++] = paths[i];
-    return input_read(&in, PROG, flow_vec_keep, fl);
+    struct uni_feed u;
+    uni_feed_init(&u, o->pair, (enum uni_basis)o->basis, 10000, flow_vec_keep, fl);
+    rc = uni_read(&in, PROG, &u);
+    uni_feed_report(&u, PROG);
+    uni_feed_free(&u);
+    return rc;
 }
 
 /* Write through a temporary file and rename, so -o may name the input catalogue. */
@@ -190,12 +211,25 @@ int catalog_learn_main(int argc, char **argv)
     if (!st) {
         size_t nobs =
             learn_observe(&cat, &lab, NULL, fl.v, fl.n, o.slack, o.header_bytes, &obs, &cnt);
+        size_t added = 0, guessed = 0, unknown = cnt.unknown, nohost = cnt.nohost;
+        if (cnt.unknown) { /* new files: entries of their own, then observed as the others */
+            added = learn_new_files(&cat, &lab, fl.v, fl.n, o.slack, o.header_bytes, obs, nobs,
+                                    &guessed);
+            free(obs);
+            nobs = learn_observe(&cat, &lab, NULL, fl.v, fl.n, o.slack, o.header_bytes, &obs, &cnt);
+        }
         size_t rows = 0;
         learn_catalog(&out, &cat, obs, nobs, &rows);
         fprintf(stderr,
-                PROG ": %zu labels: %zu learned, %zu not in the catalogue ('-'), %zu unknown "
-                     "names, %zu without a flow; %zu learned rows\n",
-                cnt.labels, cnt.used, cnt.foreign, cnt.unknown, cnt.noflow, rows);
+                PROG ": %zu labels: %zu learned, %zu not in the catalogue ('-'), %zu of files "
+                     "the catalogue lacks, %zu without a flow (%zu of them name a host that is "
+                     "in no flow); %zu learned rows\n",
+                cnt.labels, cnt.used, cnt.foreign, unknown, cnt.noflow + cnt.unknown, nohost, rows);
+        if (added)
+            fprintf(stderr,
+                    PROG ": %zu new files added (source learned), %zu of them sized without a "
+                         "known overhead at their server\n",
+                    added, guessed);
         st = save(&out, o.out);
         if (!st && strcmp(o.out, "-") != 0)
             show(&out);

@@ -15,6 +15,7 @@ static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
                                           { "all", no_argument, NULL, 2 },
                                           { "model-file", required_argument, NULL, 3 },
                                           { "max-mem", required_argument, NULL, 4 },
+                                          { "basis", required_argument, NULL, 5 },
                                           MATCH_LONGOPTS,
                                           MATCH_RANGES_OPT,
                                           INPUT_LONGOPTS,
@@ -64,6 +65,17 @@ static int one_opt(struct detect_args *a, const char *prog, const char *usage, i
         a->batch.max_mem = (size_t)v;
         return -1;
     }
+    if (c == 'b') {
+        a->pair = 1;
+        return -1;
+    }
+    if (c == 5) {
+        if ((a->basis = uni_basis_parse(optarg)) < 0) {
+            fprintf(stderr, "%s: unknown basis '%s' (auto, payload, bytes)\n", prog, optarg);
+            return 2;
+        }
+        return -1;
+    }
     if (c == 2 && allow_all) {
         a->all = 1;
         return -1;
@@ -89,7 +101,7 @@ int detect_args_parse(struct detect_args *a, const char *prog, const char *usage
     catalog_init(&a->cat);
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "c:o:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "bc:o:h", longopts, NULL)) != -1) {
         int used = input_opt(&a->in, c, optarg);
         if (used < 0)
             return 2;
@@ -133,7 +145,9 @@ int detect_args_load(struct detect_args *a, const char *prog)
     if (a->model_file && a->model.kind == MODEL_NEAREST)
         a->cat.model = &a->model.near;
     a->loaded = 1;
-    int st = input_read(&a->in, prog, match_batch_add, &a->batch);
+    uni_feed_init(&a->uf, a->pair, (enum uni_basis)a->basis, a->mo.min_size, match_batch_add,
+                  &a->batch);
+    int st = uni_read(&a->in, prog, &a->uf);
     if (a->batch.over) {
         fprintf(stderr,
                 "%s: the flows to match need more than --max-mem (%zu of them fit, at up to %zu "
@@ -147,6 +161,7 @@ int detect_args_load(struct detect_args *a, const char *prog)
 
 void detect_args_report(const struct detect_args *a, const char *prog)
 {
+    uni_feed_report(&a->uf, prog);
     if (a->batch.pieces_dropped)
         fprintf(stderr,
                 "%s: %zu possible range pieces not kept or not grouped (--max-mem): range "
@@ -157,6 +172,7 @@ void detect_args_report(const struct detect_args *a, const char *prog)
 void detect_args_free(struct detect_args *a)
 {
     match_batch_free(&a->batch);
+    uni_feed_free(&a->uf);
     catalog_free(&a->cat);
     model_free(&a->model);
     input_free(&a->in);

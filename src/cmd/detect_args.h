@@ -1,6 +1,7 @@
 /*
  * What `match` and `inventory` share: their options (-c CAT, -o, --stats, the model
- * options of match.h, input options and filter, --all for match) and the loading of
+ * options of match.h, -b and --basis of uniflow.h, input options and filter, --all for
+ * match) and the loading of
  * the catalogue and of the flows worth matching. One parser so the two commands agree.
  *
  * Ownership: the struct lives on the caller's stack; detect_args_free frees what
@@ -13,6 +14,7 @@
 #include "../detect/match.h"
 #include "../detect/model.h"
 #include "input.h"
+#include "uniflow.h"
 
 struct detect_args {
     struct input_opts in;
@@ -26,6 +28,9 @@ struct detect_args {
     int loaded;             /* catalogue and model loaded (flows may still have failed) */
     struct catalog cat;
     struct match_batch batch; /* flows read by detect_args_load */
+    int pair;                 /* -b: pair uniflows (uniflow.h) */
+    int basis;                /* --basis: enum uni_basis */
+    struct uni_feed uf;       /* what pairing did, for detect_args_report */
 };
 
 #define DETECT_MEM_HELP                                                                     \
@@ -46,7 +51,8 @@ int detect_args_parse(struct detect_args *a, const char *prog, const char *usage
  * Returns 0 or 1 (printed). */
 int detect_args_load(struct detect_args *a, const char *prog);
 
-/* After matching: say on stderr what --max-mem cost (range pieces dropped), if anything. */
+/* After matching: say on stderr what -b paired and skipped (or that uniflows were not
+ * seen without it) and what --max-mem cost (range pieces dropped), if anything. */
 void detect_args_report(const struct detect_args *a, const char *prog);
 
 void detect_args_free(struct detect_args *a);

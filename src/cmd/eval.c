@@ -12,6 +12,7 @@
 #include "args.h"
 #include "cmd.h"
 #include "input.h"
+#include "uniflow.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -22,7 +23,7 @@
 #define PROG "flowsleuth eval"
 
 static const char usage_text[] =
-    "usage: flowsleuth eval -c CAT --labels FILE [-r PATH]... [--model M] [--basis B]\n"
+    "usage: flowsleuth eval -c CAT --labels FILE [-r PATH]... [-b] [--model M] [--basis B]\n"
     "                       [--train FLOWS --train-labels FILE | --folds K [--seed S] |\n"
     "                        --model-file MODEL] [-o FORMAT] [FILTER]\n"
     "\n"
@@ -32,7 +33,7 @@ static const char usage_text[] =
     "of that client and server overlapping its time window (and its port when given).\n"
     "\n"
     "  -c CAT           the catalogue\n"
-    "  --labels FILE    the test downloads (labels CSV)\n" INPUT_HELP
+    "  --labels FILE    the test downloads (labels CSV)\n" INPUT_HELP UNI_PAIR_HELP
     "  --model M        nearest (default: flowsleuth match's model, with reject);\n"
     "                   article: CART decision tree on rbytes as in the article;\n"
     "                   article-bp: the tree on rbytes and rpackets\n"
@@ -68,6 +69,7 @@ struct opts {
     uint64_t slack;
     size_t top;
     int mode; /* enum rows_mode */
+    int pair; /* -b: pair uniflows, in the test flows and --train FLOWS */
 };
 
 static int pick(const char *s, const char *const *names, int n)
@@ -153,7 +155,7 @@ static int parse(int argc, char **argv, struct opts *o)
 {
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "c:o:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "bc:o:h", longopts, NULL)) != -1) {
         int used = input_opt(&o->in, c, optarg);
         if (used < 0)
             return 2;
@@ -172,6 +174,8 @@ static int parse(int argc, char **argv, struct opts *o)
             o->mode = rows_mode_parse(optarg);
         } else if (c == 1) {
             o->in.stats = 1;
+        } else if (c == 'b') {
+            o->pair = 1;
         } else {
             if (c == 'o')
                 fprintf(stderr, PROG ": unknown format '%s' (table, csv, tsv, json)\n", optarg);
@@ -218,12 +222,23 @@ static int load_labels(const char *path, struct eval_labels *l)
     return rc ? 1 : 0;
 }
 
-static int read_flows(const char *path, struct flow_vec *fl)
+/* Every flow of in, paired with -b (what pairing skipped said on stderr). */
+static int read_paired(struct input_opts *in, int pair, struct flow_vec *fl)
+{
+    struct uni_feed u;
+    uni_feed_init(&u, pair, UNI_AUTO, 10000, flow_vec_keep, fl);
+    int st = uni_read(in, PROG, &u);
+    uni_feed_report(&u, PROG);
+    uni_feed_free(&u);
+    return st;
+}
+
+static int read_flows(const char *path, int pair, struct flow_vec *fl)
 {
     struct input_opts in = { 0 };
     in.paths[0] = path;
     in.npaths = 1;
-    return input_read(&in, PROG, flow_vec_keep, fl);
+    return read_paired(&in, pair, fl);
 }
 
 /* ---- nearest ---- */
@@ -319,7 +334,7 @@ static int train_tree(const struct opts *o, const struct catalog *cat, struct mo
     struct flow_vec fl = { 0 };
     struct eval_labels lab = { 0 };
     struct learn_counts cnt;
-    int st = read_flows(o->train, &fl);
+    int st = read_flows(o->train, o->pair, &fl);
     if (!st)
         st = load_labels(o->train_labels, &lab);
     if (!st && model_train(m, tree_kind(o), cat, &lab, NULL, fl.v, fl.n, o->slack,
@@ -624,7 +639,7 @@ static int load_all(struct opts *o, struct catalog *cat, struct eval_labels *lab
     }
     int st = load_labels(o->labels, lab);
     if (!st)
-        st = input_read(&o->in, PROG, flow_vec_keep, fl);
+        st = read_paired(&o->in, o->pair, fl);
     return st;
 }
 

@@ -21,8 +21,8 @@
 #define PROG "flowsleuth inventory"
 
 static const char usage_text[] =
-    "usage: flowsleuth inventory -c CAT [-r PATH]... [-t FROM..TO] [-o FORMAT]\n"
-    "                            [model options] [FILTER]\n"
+    "usage: flowsleuth inventory -c CAT [-r PATH]... [-t FROM..TO] [-b] [-o FORMAT]\n"
+    "                            [--basis B] [model options] [FILTER]\n"
     "\n"
     "Per client host: the packages and versions its identified downloads reveal, the\n"
     "platform they imply (OS/suite and architecture from the catalogue), the number of\n"
@@ -30,7 +30,8 @@ static const char usage_text[] =
     "flowsleuth match; only unique matches count.\n"
     "\n"
     "  -c CAT           the catalogue (flowsleuth catalog debian|import)\n" INPUT_HELP
-    "  -o FORMAT        table (default), csv, tsv, json (one object a line)\n"
+    "  -o FORMAT        table (default), csv, tsv, json (one object a line)\n" UNI_PAIR_HELP
+        UNI_BASIS_HELP
     "  --model-file MODEL  a nearest model saved by flowsleuth learn: each known\n"
     "                   server's overhead narrowed to what was learned there (tree\n"
     "                   models are refused: they cannot reject)\n" MATCH_HELP MATCH_RANGES_HELP

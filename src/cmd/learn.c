@@ -11,6 +11,7 @@
 #include "args.h"
 #include "cmd.h"
 #include "input.h"
+#include "uniflow.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -21,7 +22,7 @@
 #define PROG "flowsleuth learn"
 
 static const char usage_text[] =
-    "usage: flowsleuth learn -c CAT --labels FILE [-r PATH]... --model KIND -o MODEL\n"
+    "usage: flowsleuth learn -c CAT --labels FILE [-r PATH]... [-b] --model KIND -o MODEL\n"
     "                        [--basis B] [--slack MS] [--header-bytes H] [FILTER]\n"
     "\n"
     "Train a model on the labelled downloads of a lab or honeypot run and save it for\n"
@@ -29,6 +30,7 @@ static const char usage_text[] =
     "\n"
     "  -c CAT           the catalogue (the labels name its entries)\n"
     "  --labels FILE    the labels CSV (client,server,sport,start_ms,end_ms,entry_name)\n" INPUT_HELP
+        UNI_PAIR_HELP
     "  --model KIND     tree: the article's CART on rbytes; tree-bp: on rbytes and\n"
     "                   rpackets; nearest: the calibration, per server the response\n"
     "                   overhead (base + share of the size: TLS records, retransmissions)\n"
@@ -44,6 +46,7 @@ struct opts {
     struct input_opts in;
     const char *cat, *labels, *out;
     int kind, basis;
+    int pair; /* -b */
     uint64_t slack, header_bytes;
 };
 
@@ -81,6 +84,9 @@ static int one(struct opts *o, int c, const char *arg)
     case 1:
         o->in.stats = 1;
         return -1;
+    case 'b':
+        o->pair = 1;
+        return -1;
     case 2:
         o->labels = arg;
         return -1;
@@ -111,7 +117,7 @@ static int parse(int argc, char **argv, struct opts *o)
 {
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "c:o:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "bc:o:h", longopts, NULL)) != -1) {
         int used = input_opt(&o->in, c, optarg);
         if (used < 0)
             return 2;
@@ -142,7 +148,12 @@ static int load(struct opts *o, struct catalog *cat, struct eval_labels *lab, st
         fprintf(stderr, PROG ": %s\n", err.msg);
         return 1;
     }
-    return input_read(&o->in, PROG, flow_vec_keep, fl);
+    struct uni_feed u;
+    uni_feed_init(&u, o->pair, UNI_AUTO, 10000, flow_vec_keep, fl);
+    rc = uni_read(&o->in, PROG, &u);
+    uni_feed_report(&u, PROG);
+    uni_feed_free(&u);
+    return rc;
 }
 
 static int save(const struct model *m, const char *path)
@@ -209,8 +220,8 @@ int cmd_learn(int argc, char **argv)
     if (!st) {
         fprintf(stderr,
                 PROG ": %zu labels: %zu trained on, %zu not in the catalogue ('-'), %zu "
-                     "unknown names, %zu without a flow\n",
-                cnt.labels, cnt.used, cnt.foreign, cnt.unknown, cnt.noflow);
+                     "unknown names, %zu without a flow (%zu name a host that is in no flow)\n",
+                cnt.labels, cnt.used, cnt.foreign, cnt.unknown, cnt.noflow, cnt.nohost);
         describe(&m);
         st = save(&m, o.out);
     }

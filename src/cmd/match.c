@@ -19,8 +19,8 @@
 #define PROG "flowsleuth match"
 
 static const char usage_text[] =
-    "usage: flowsleuth match -c CAT [-r PATH]... [-t FROM..TO] [-o FORMAT] [--all]\n"
-    "                        [model options] [FILTER]\n"
+    "usage: flowsleuth match -c CAT [-r PATH]... [-t FROM..TO] [-b] [-o FORMAT] [--all]\n"
+    "                        [--basis B] [model options] [FILTER]\n"
     "\n"
     "Identify downloads: the server-to-client payload of each flow or exchange (meter\n"
     "--split) against the sizes of a catalogue. One entry fits alone (no set fits, the\n"
@@ -32,7 +32,7 @@ static const char usage_text[] =
     "\n"
     "  -c CAT           the catalogue (flowsleuth catalog debian|import)\n" INPUT_HELP
     "  -o FORMAT        table (default), csv, tsv, json (one object a line)\n"
-    "  --all            print rejected flows too\n"
+    "  --all            print rejected flows too\n" UNI_PAIR_HELP UNI_BASIS_HELP
     "  --model-file MODEL  a model saved by flowsleuth learn: nearest narrows each known\n"
     "                   server's overhead to what was learned there; tree and tree-bp\n"
     "                   give every flow the class the article's tree decides (no reject)\n" MATCH_HELP

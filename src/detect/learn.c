@@ -45,6 +45,44 @@ static size_t find_name(const struct catalog *c, const size_t *ix, const char *n
     return lo < c->n && strcmp(c->e[ix[lo]].name, name) == 0 ? ix[lo] : c->n;
 }
 
+/* Every address that a flow has at either end, sorted (16 bytes each), for the check that
+ * a label's hosts exist at all. */
+struct addr_set {
+    uint8_t (*a)[16];
+    size_t n;
+};
+
+static int cmp_addr16(const void *a, const void *b)
+{
+    return memcmp(a, b, 16);
+}
+
+static void addr_set_build(struct addr_set *s, const struct flow *flows, size_t n)
+{
+    s->a = xmalloc((n ? 2 * n : 1) * sizeof(*s->a));
+    s->n = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(s->a[s->n++], flows[i].src, 16);
+        memcpy(s->a[s->n++], flows[i].dst, 16);
+    }
+    if (s->n > 1)
+        qsort(s->a, s->n, sizeof(*s->a), cmp_addr16);
+}
+
+static int addr_set_has(const struct addr_set *s, const uint8_t *a)
+{
+    return s->n && bsearch(a, s->a, s->n, sizeof(*s->a), cmp_addr16) != NULL;
+}
+
+/* 1 when both hosts of the label occur in some flow (the set built on first use). */
+static int hosts_known(struct addr_set *s, const struct eval_label *l, const struct flow *flows,
+                       size_t n)
+{
+    if (!s->a)
+        addr_set_build(s, flows, n);
+    return addr_set_has(s, l->client) && addr_set_has(s, l->server);
+}
+
 size_t learn_observe(const struct catalog *c, const struct eval_labels *lab,
                      const unsigned char *only, const struct flow *flows, size_t n, uint64_t slack,
                      uint32_t header_bytes, struct learn_obs **obs, struct learn_counts *cnt)
@@ -57,6 +95,7 @@ size_t learn_observe(const struct catalog *c, const struct eval_labels *lab,
         qsort(ix, c->n, sizeof(*ix), cmp_name_idx);
     memset(cnt, 0, sizeof(*cnt));
     *obs = xmalloc((lab->n ? lab->n : 1) * sizeof(**obs));
+    struct addr_set hosts = { NULL, 0 };
     for (size_t j = 0; j < lab->n; j++) {
         const struct eval_label *l = &lab->v[j];
         if (only && !only[j])
@@ -67,8 +106,11 @@ size_t learn_observe(const struct catalog *c, const struct eval_labels *lab,
         cnt->foreign += eval_label_foreign(l);
         cnt->unknown += !eval_label_foreign(l) && e == c->n;
         cnt->noflow += e < c->n && i == n;
-        if (i == n)
+        if (i == n) {
+            if (!eval_label_foreign(l) && !hosts_known(&hosts, l, flows, n))
+                cnt->nohost++;
             continue;
+        }
         enum match_basis basis;
         struct learn_obs *o = &(*obs)[m++];
         o->entry = e;
@@ -78,7 +120,101 @@ size_t learn_observe(const struct catalog *c, const struct eval_labels *lab,
     }
     cnt->used = m;
     free(ix);
+    free(hosts.a);
     return m;
+}
+
+/* ---- new files ---- */
+
+/* The overhead range of the observations at server (oh[1] < oh[0] when none). */
+static void server_oh(const struct learn_obs *obs, size_t nobs, const uint8_t *server,
+                      int64_t oh[2])
+{
+    oh[0] = 1;
+    oh[1] = 0;
+    for (size_t i = 0; i < nobs; i++) {
+        if (memcmp(obs[i].f->dst, server, 16) != 0)
+            continue;
+        if (oh[1] < oh[0]) {
+            oh[0] = oh[1] = obs[i].oh;
+            continue;
+        }
+        if (obs[i].oh < oh[0])
+            oh[0] = obs[i].oh;
+        if (obs[i].oh > oh[1])
+            oh[1] = obs[i].oh;
+    }
+}
+
+static const struct eval_labels *sort_lab;
+
+static int cmp_label_name(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    int r = strcmp(sort_lab->v[x].name, sort_lab->v[y].name);
+    return r ? r : (x > y) - (x < y);
+}
+
+size_t learn_new_files(struct catalog *c, const struct eval_labels *lab, const struct flow *flows,
+                       size_t n, uint64_t slack, uint32_t header_bytes, const struct learn_obs *obs,
+                       size_t nobs, size_t *guessed)
+{
+    size_t *ix = xmalloc((c->n ? c->n : 1) * sizeof(*ix));
+    size_t *lx = xmalloc((lab->n ? lab->n : 1) * sizeof(*lx)), nl = 0, added = 0;
+    for (size_t i = 0; i < c->n; i++)
+        ix[i] = i;
+    sort_cat = c;
+    if (c->n > 1)
+        qsort(ix, c->n, sizeof(*ix), cmp_name_idx);
+    for (size_t j = 0; j < lab->n; j++) /* the labels of names the catalogue lacks */
+        if (!eval_label_foreign(&lab->v[j]) && find_name(c, ix, lab->v[j].name) == c->n)
+            lx[nl++] = j;
+    free(ix);
+    sort_lab = lab;
+    if (nl > 1)
+        qsort(lx, nl, sizeof(*lx), cmp_label_name);
+    *guessed = 0;
+    size_t base = c->n;
+    for (size_t a = 0, b; a < nl; a = b) {
+        const char *name = lab->v[lx[a]].name;
+        for (b = a + 1; b < nl && strcmp(lab->v[lx[b]].name, name) == 0; b++)
+            ;
+        int have = 0, known = 1;
+        uint64_t size = 0;
+        for (size_t k = a; k < b; k++) {
+            const struct eval_label *l = &lab->v[lx[k]];
+            size_t i = eval_find(l, flows, n, slack);
+            if (i == n)
+                continue;
+            enum match_basis basis;
+            uint64_t p = match_payload(&flows[i], header_bytes, &basis);
+            int64_t oh[2];
+            server_oh(obs, nobs, flows[i].dst, oh);
+            int has_oh = oh[1] >= oh[0];
+            int64_t mid = has_oh ? oh[0] + (oh[1] - oh[0]) / 2 : 0;
+            uint64_t est = mid > 0 && (uint64_t)mid >= p ? 0 : (uint64_t)((int64_t)p - mid);
+            if (!est)
+                continue; /* a flow smaller than the server's header: not this file */
+            if (!have || est < size)
+                size = est;
+            known &= has_oh;
+            have = 1;
+        }
+        if (!have)
+            continue;
+        struct cat_entry e = { 0 };
+        e.size = size;
+        e.name = name;
+        e.product = name;
+        e.source = CAT_SRC_LEARNED;
+        catalog_add(c, &e);
+        added++;
+        *guessed += !known;
+    }
+    if (c->n > base)
+        catalog_sort(c);
+    free(lx);
+    return added;
 }
 
 /* ---- per-server TLS slope ---- */

@@ -70,6 +70,7 @@ struct learn_counts {
     size_t unknown; /* names the catalogue does not hold */
     size_t noflow;  /* no flow overlapped the label */
     size_t used;    /* observations */
+    size_t nohost;  /* of unknown + noflow: the label's client or server is in no flow */
 };
 
 /*
@@ -80,6 +81,27 @@ struct learn_counts {
 size_t learn_observe(const struct catalog *c, const struct eval_labels *lab,
                      const unsigned char *only, const struct flow *flows, size_t n, uint64_t slack,
                      uint32_t header_bytes, struct learn_obs **obs, struct learn_counts *cnt);
+
+/*
+ * Honeypot learning of new files: labels that name a file the catalogue lacks (counted
+ * as unknown by learn_observe) become entries of their own, source learned, so that a
+ * file seen only on a honeypot (a delta or incremental update) becomes matchable.
+ * Per name, the size is estimated from its labelled flows:
+ *
+ *   size = min over its flows of (P - oh_s)    where the server s has known overhead:
+ *          oh_s = the middle of the overhead range of the observations obs[0..nobs)
+ *          of catalogue entries at that server (the HTTP header, on the basis of P);
+ *   size = min P                               where none is known (the learned row's
+ *          overhead window then starts at 0, and the spread is that of P).
+ *
+ * Names are taken as the labels give them (product = name; no version, arch or os).
+ * Appends to c (then sorted); learn_observe on c then gives their observations, and
+ * learn_catalog their learned rows. OUT: *guessed = entries whose server had no known
+ * overhead. Returns the number of entries added (one per new name with a flow).
+ */
+size_t learn_new_files(struct catalog *c, const struct eval_labels *lab, const struct flow *flows,
+                       size_t n, uint64_t slack, uint32_t header_bytes, const struct learn_obs *obs,
+                       size_t nobs, size_t *guessed);
 
 /*
  * Build out (initialised, empty) from c: every entry of c, with the observations

@@ -1,0 +1,75 @@
+/*
+ * Uniflows for the download commands (match, inventory, eval, learn, catalog learn):
+ * NetFlow v5/v9 and IPFIX exporters (softflowd, routers) send one record per direction,
+ * and a download's size is in the server-to-client record, which the matcher reads as
+ * the reverse counters of a biflow. With -b (as stats -b and print -b, nfdump's option)
+ * the records are paired on the fly by src/query/biflow.c, forward = the initiator.
+ *
+ * What the feed says (uni_feed_report, stderr):
+ *   -b: records read, pairs made, biflows passed through, and the uniflows that found
+ *       no reverse (one direction missing: the exporter saw one side, a sampled or
+ *       lost record, a flow cut by the exporter's timeout), which are skipped, counted,
+ *       with how many of them were large enough to be a download;
+ *   without -b: uniflows (rbytes = rpackets = 0) above the size the command considers,
+ *       which no match can see, with the hint to use -b.
+ * --basis (match, inventory): auto as recorded; payload drops rgoodput, bytes drops
+ * rgoodput and rpayload (what a NetFlow exporter gives), applied after pairing.
+ *
+ * Ownership: the struct lives on the caller's stack; uni_feed_free releases the pairer.
+ */
+#ifndef FS_CMD_UNIFLOW_H
+#define FS_CMD_UNIFLOW_H
+
+#include "../core/flow.h"
+#include "input.h"
+
+#include <stdint.h>
+
+struct biflow;
+
+enum uni_basis { UNI_AUTO, UNI_PAYLOAD, UNI_BYTES };
+
+struct uni_feed {
+    int pair; /* -b */
+    enum uni_basis basis;
+    uint64_t big; /* a uniflow above this many bytes could be a download */
+    int (*fn)(void *ctx, const struct flow *f);
+    void *ctx;
+    struct biflow *bi;
+    uint64_t records;      /* read */
+    uint64_t unpaired;     /* -b: uniflows without their reverse, skipped */
+    uint64_t unpaired_big; /* of them above big */
+    uint64_t uni_big;      /* without -b: uniflows above big */
+};
+
+#define UNI_PAIR_HELP                                                                     \
+    "  -b               pair uniflows (NetFlow/IPFIX exporters send one record per\n"     \
+    "                   direction: rbytes = rpackets = 0) whose keys are each other's\n"  \
+    "                   reverse and whose times overlap into biflows, as stats -b; the\n" \
+    "                   uniflows left without their reverse are skipped and counted\n"
+
+#define UNI_BASIS_HELP                                                                     \
+    "  --basis B        what the payload is taken from: auto (rgoodput where the meter\n"  \
+    "                   recorded it, else rpayload, else bytes), payload (rpayload), or\n" \
+    "                   bytes (rbytes - rpackets x H only, as from a NetFlow exporter)\n"
+
+/* Parse a --basis value; -1 when unknown. */
+int uni_basis_parse(const char *s);
+
+/* Set up the feed: records go to fn(ctx, f) after pairing (pair) and the basis. */
+void uni_feed_init(struct uni_feed *u, int pair, enum uni_basis basis, uint64_t big,
+                   int (*fn)(void *ctx, const struct flow *f), void *ctx);
+
+/* An input_read callback: one record in. Returns fn's nonzero value to stop. */
+int uni_feed_add(void *u, const struct flow *f);
+
+/* input_read through the feed, then the uniflows still open. Returns input_read's
+ * status (a stop by fn is not an error). */
+int uni_read(struct input_opts *in, const char *prog, struct uni_feed *u);
+
+/* What pairing did, or the -b hint, on stderr (nothing when there is nothing to say). */
+void uni_feed_report(const struct uni_feed *u, const char *prog);
+
+void uni_feed_free(struct uni_feed *u);
+
+#endif
