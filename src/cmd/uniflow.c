@@ -1,9 +1,24 @@
 #include "uniflow.h"
 
+#include "../core/fmt.h"
+#include "../core/xalloc.h"
 #include "../query/biflow.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* One exporter: judging (its first records held), passed, or refused as sampled. */
+enum { EXP_JUDGING, EXP_PASS, EXP_SAMPLED };
+struct uni_exp {
+    uint8_t addr[16];
+    int state;
+    uint64_t g;     /* gcd of the counters seen */
+    uint64_t nrec;  /* records seen */
+    struct flow *q; /* UNI_SAMPLE_K held while judging */
+    size_t nq;
+};
 
 int uni_basis_parse(const char *s)
 {
@@ -53,23 +68,143 @@ static int deliver(void *vu, const struct flow *f)
     return u->fn(u->ctx, &g);
 }
 
+/* Pairing (with -b), then deliver. */
+static int pass_on(struct uni_feed *u, const struct flow *f)
+{
+    return u->bi ? biflow_add(u->bi, f, deliver, u) : deliver(u, f);
+}
+
+static uint64_t gcd(uint64_t a, uint64_t b)
+{
+    while (b) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+static int zero_addr(const uint8_t *a)
+{
+    for (int i = 0; i < 16; i++)
+        if (a[i])
+            return 0;
+    return 1;
+}
+
+/* The exporter entry of addr, made when new; NULL when the table is full. */
+static struct uni_exp *exp_of(struct uni_feed *u, const uint8_t *addr)
+{
+    for (size_t i = 0; i < u->nexp; i++)
+        if (memcmp(u->exp[i].addr, addr, 16) == 0)
+            return &u->exp[i];
+    if (u->nexp == UNI_MAX_EXP)
+        return NULL;
+    if (!u->exp)
+        u->exp = xcalloc(UNI_MAX_EXP, sizeof(*u->exp));
+    struct uni_exp *e = &u->exp[u->nexp++];
+    memcpy(e->addr, addr, 16);
+    e->q = xmalloc(UNI_SAMPLE_K * sizeof(*e->q));
+    return e;
+}
+
+/* Sampled: the n records held share the divisor g >= 2, which an unsampled exporter's
+ * 2n packet and byte counts do by chance with odds of about g^-2n: judged so below
+ * 2^-32 (16 records with g = 2, 4 records with g >= 16). */
+static int looks_sampled(const struct uni_exp *e)
+{
+    return e->g >= 2 && 2.0 * (double)e->nq * log2((double)e->g) >= 32.0;
+}
+
+/* Refuse e's records: held ones counted, later ones dropped as they come. */
+static void refuse(struct uni_feed *u, struct uni_exp *e)
+{
+    e->state = EXP_SAMPLED;
+    u->sampled += e->nq;
+    e->nq = 0;
+    free(e->q);
+    e->q = NULL;
+}
+
+/* Let the held records of e go on (judged unsampled, or not judged at the end). */
+static int release(struct uni_feed *u, struct uni_exp *e)
+{
+    int rc = 0;
+    for (size_t i = 0; i < e->nq && !rc; i++)
+        rc = pass_on(u, &e->q[i]);
+    e->nq = 0;
+    free(e->q);
+    e->q = NULL;
+    return rc;
+}
+
 int uni_feed_add(void *vu, const struct flow *f)
 {
     struct uni_feed *u = vu;
     u->records++;
-    return u->bi ? biflow_add(u->bi, f, deliver, u) : deliver(u, f);
+    if (zero_addr(f->exporter))
+        return pass_on(u, f);
+    struct uni_exp *e = exp_of(u, f->exporter);
+    if (!e) {
+        u->unjudged++;
+        return pass_on(u, f);
+    }
+    e->nrec++;
+    if (e->state == EXP_PASS)
+        return pass_on(u, f);
+    if (e->state == EXP_SAMPLED) {
+        u->sampled++;
+        return 0;
+    }
+    e->g = gcd(gcd(gcd(gcd(e->g, f->packets), f->bytes), f->rpackets), f->rbytes);
+    e->q[e->nq++] = *f;
+    if (e->nq < UNI_SAMPLE_K)
+        return 0;
+    if (looks_sampled(e)) {
+        refuse(u, e);
+        return 0;
+    }
+    e->state = EXP_PASS;
+    return release(u, e);
 }
 
 int uni_read(struct input_opts *in, const char *prog, struct uni_feed *u)
 {
     int st = input_read(in, prog, uni_feed_add, u);
-    if (u->bi)
+    int rc = 0;
+    for (size_t i = 0; i < u->nexp && !rc; i++)
+        if (u->exp[i].state != EXP_JUDGING)
+            continue;
+        else if (looks_sampled(&u->exp[i])) /* fewer records, a larger divisor */
+            refuse(u, &u->exp[i]);
+        else { /* too few records to tell */
+            u->unjudged += u->exp[i].nq;
+            rc = release(u, &u->exp[i]);
+        }
+    if (u->bi && !rc)
         biflow_flush(u->bi, deliver, u);
     return st;
 }
 
 void uni_feed_report(const struct uni_feed *u, const char *prog)
 {
+    for (size_t i = 0; i < u->nexp; i++) {
+        const struct uni_exp *e = &u->exp[i];
+        if (e->state != EXP_SAMPLED)
+            continue;
+        char a[FMT_ADDR_MAX];
+        fmt_addr(a, e->addr, flow_addr_is_v4mapped(e->addr) ? 4 : 6);
+        fprintf(stderr,
+                "%s: exporter %s samples: every packet and byte count of its records is a "
+                "multiple of %llu (collect scales sampled records by the interval); its %llu "
+                "records refused: a sampled byte count names no file\n",
+                prog, a, (unsigned long long)e->g, (unsigned long long)e->nrec);
+    }
+    if (u->unjudged)
+        fprintf(stderr,
+                "%s: %llu records of exporters with fewer than %d records (or beyond %d "
+                "exporters) taken as unsampled, not judged\n",
+                prog, (unsigned long long)u->unjudged, UNI_SAMPLE_K, UNI_MAX_EXP);
     if (u->bi) {
         struct biflow_counts c;
         biflow_counts(u->bi, &c);
@@ -77,7 +212,7 @@ void uni_feed_report(const struct uni_feed *u, const char *prog)
                 "%s: -b: %llu records: %llu pairs of uniflows made into biflows, %llu biflows "
                 "as read; %llu uniflows without their reverse skipped (one direction "
                 "missing), %llu of them above %llu bytes\n",
-                prog, (unsigned long long)c.in, (unsigned long long)c.paired,
+                prog, (unsigned long long)(u->records - u->sampled), (unsigned long long)c.paired,
                 (unsigned long long)c.passed, (unsigned long long)u->unpaired,
                 (unsigned long long)u->unpaired_big, (unsigned long long)u->big);
     } else if (u->uni_big) {
@@ -93,4 +228,9 @@ void uni_feed_free(struct uni_feed *u)
 {
     biflow_free(u->bi);
     u->bi = NULL;
+    for (size_t i = 0; i < u->nexp; i++)
+        free(u->exp[i].q);
+    free(u->exp);
+    u->exp = NULL;
+    u->nexp = 0;
 }

@@ -15,6 +15,19 @@
  * --basis (match, inventory): auto as recorded; payload drops rgoodput, bytes drops
  * rgoodput and rpayload (what a NetFlow exporter gives), applied after pairing.
  *
+ * Sampling: an exporter that samples 1:N sends the interval in its records (v5 header,
+ * v9/IPFIX options), and collect scales its counters by N; the byte count of a sampled
+ * flow is then an estimate in steps of N packets, which can name no file. The store
+ * record does not carry N, but a scaled record shows it: every packet and byte count a
+ * multiple of N. The feed holds the first UNI_SAMPLE_K records of each exporter (an
+ * address other than zero: metered flows pass at once); when the greatest common
+ * divisor of all their counters is 2 or more the exporter is judged sampled and all
+ * its records are refused (counted, named on stderr), else they go on. An unsampled
+ * exporter's n records share a divisor g by chance with odds of about g^-2n: judged
+ * sampled when that is below 2^-32 (16 records all even; an exporter with fewer records
+ * in the input needs a larger divisor: 4 records g >= 16). Exporters beyond
+ * UNI_MAX_EXP, and those too few records show nothing of, are not judged (counted).
+ *
  * Ownership: the struct lives on the caller's stack; uni_feed_free releases the pairer.
  */
 #ifndef FS_CMD_UNIFLOW_H
@@ -26,6 +39,10 @@
 #include <stdint.h>
 
 struct biflow;
+struct uni_exp;
+
+#define UNI_SAMPLE_K 16 /* records of an exporter held to judge its sampling */
+#define UNI_MAX_EXP  64 /* exporters judged */
 
 enum uni_basis { UNI_AUTO, UNI_PAYLOAD, UNI_BYTES };
 
@@ -40,6 +57,10 @@ struct uni_feed {
     uint64_t unpaired;     /* -b: uniflows without their reverse, skipped */
     uint64_t unpaired_big; /* of them above big */
     uint64_t uni_big;      /* without -b: uniflows above big */
+    struct uni_exp *exp;   /* exporters seen, judged for sampling */
+    size_t nexp;
+    uint64_t unjudged; /* records of exporters not judged (too many, too few records) */
+    uint64_t sampled;  /* records refused as sampled */
 };
 
 #define UNI_PAIR_HELP                                                                     \

@@ -15,7 +15,10 @@
 #       download of the test run and no foreign one, and inventory -b and eval -b give
 #       what the meter's biflows give on the bytes basis;
 #   (d) one direction missing (only the server's records kept): every uniflow skipped,
-#       counted and named; nothing matched;
+#       counted and named; nothing matched. A sampling exporter (collect --sampling 4
+#       scales the v9 records as an exporter's 1:4 interval would): every record refused,
+#       the exporter and the divisor named; the same for a real sampled v9 capture
+#       ($FS_DATA/netflow/v9_multiple_sampling_rates.pcap) when present;
 #   (e) new files (honeypot learning): labels naming 2 files the catalogue lacks become
 #       learned entries sized from the payload minus the server's learned overhead
 #       (exactly, on the meter's goodput); match then names both in the test run and
@@ -31,6 +34,8 @@ C=192.0.2.10
 P9=$(free_port 1)
 P10=$(free_port 2)
 [ "$P9" != "$P10" ] || P10=$((P9 + 1))
+P4=$(free_port 3)
+[ "$P4" != "$P9" ] && [ "$P4" != "$P10" ] || P4=$((P10 + 1))
 PIDS=""
 cleanup() {
     for p in $PIDS; do
@@ -43,13 +48,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-mkdir "$T/N9" "$T/N10" "$T/B"
+mkdir "$T/N9" "$T/N10" "$T/N4" "$T/B"
 "$FS_BIN" collect -l "127.0.0.1:$P9" -w "$T/N9/" --stats 2>"$T/collect9.log" &
 PIDS="$PIDS $!"
 "$FS_BIN" collect -l "127.0.0.1:$P10" -w "$T/N10/" --stats 2>"$T/collect10.log" &
 PIDS="$PIDS $!"
+"$FS_BIN" collect -l "127.0.0.1:$P4" -w "$T/N4/" --sampling 4 2>"$T/collect4.log" &
+PIDS="$PIDS $!"
 wait_udp "$P9"
 wait_udp "$P10"
+wait_udp "$P4"
 
 hdr() { echo $((77 + ${#1})); } # fsgen's header: status, Content-Type, Content-Length
 # 8 catalogue files of 300-900 kB at least 50 kB apart
@@ -66,9 +74,10 @@ dl() {
     "$FS_GEN" download "$T/d.pcap" --size $(($2 + $(hdr "$2"))) --seed "$3" --start $start \
         2>/dev/null || fail "fsgen"
     fs meter -r "$T/d.pcap" -w "$T/B/d$4.fsf" || fail "meter"
-    for v in 9 10; do
+    for v in 9 10 4; do
         port=$P9
         [ $v = 10 ] && port=$P10
+        [ $v = 4 ] && port=$P4 && v=9
         softflowd -r "$T/d.pcap" -c none -d -a -v $v -n "127.0.0.1:$port" >>"$T/softflowd.log" 2>&1 ||
             fail "softflowd -v $v: $(tail -3 "$T/softflowd.log")"
     done
@@ -105,6 +114,7 @@ echo "$C,203.0.113.99,1700000000000,1700009000000,f1" >>"$T/train.csv"
 
 wait_drained "$P9"
 wait_drained "$P10"
+wait_drained "$P4"
 cleanup
 PIDS=""
 nb=$(cat "$T/train.list" "$T/test.list" | wc -l)
@@ -179,6 +189,17 @@ fs match -c "$T/cat.tsv" -r "$T/down.fsf" -b >"$T/down.out" 2>"$T/down.err" || f
 grep -q "0 flows considered" "$T/down.err" || fail "one direction: $(cat "$T/down.err")"
 grep -q "0 pairs of uniflows made into biflows, 0 biflows as read; $nb uniflows without their reverse skipped (one direction missing), $nb of them above 10000 bytes" \
     "$T/down.err" || fail "one direction: $(cat "$T/down.err")"
+fs match -c "$T/cat.tsv" -r "$T/N4" -b >/dev/null 2>"$T/s4.err" || fail "match sampled"
+grep -q "0 flows considered" "$T/s4.err" || fail "sampled: $(cat "$T/s4.err")"
+grep -q "exporter 127.0.0.1 samples: every packet and byte count of its records is a multiple of 4 .*its $((2 * nb)) records refused" \
+    "$T/s4.err" || fail "sampled: $(cat "$T/s4.err")"
+if [ -f "$FS_DATA/netflow/v9_multiple_sampling_rates.pcap" ]; then
+    fs collect -f "$FS_DATA/netflow/v9_multiple_sampling_rates.pcap" -w "$T/ms.fsf" 2>/dev/null ||
+        fail "collect v9_multiple_sampling_rates"
+    fs match -c "$T/cat.tsv" -r "$T/ms.fsf" -b >/dev/null 2>"$T/ms.err" || fail "match ms"
+    grep -q "exporter 238.0.0.1 samples: .* multiple of 2000 .*its 12 records refused" "$T/ms.err" ||
+        fail "real sampled capture: $(cat "$T/ms.err")"
+fi
 
 # ---- (e) new files learned on the honeypot (the meter's goodput: exact)
 # shellcheck disable=SC2046
