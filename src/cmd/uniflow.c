@@ -47,10 +47,9 @@ static int is_uni(const struct flow *f)
     return f->rbytes == 0 && f->rpackets == 0;
 }
 
-/* After pairing: skip what stayed a uniflow (-b), apply the basis, hand on. */
-static int deliver(void *vu, const struct flow *f)
+/* Last: skip what stayed a uniflow (-b), apply the basis, hand on. */
+static int finish(struct uni_feed *u, const struct flow *f)
 {
-    struct uni_feed *u = vu;
     if (is_uni(f)) {
         if (u->pair) {
             u->unpaired++;
@@ -66,12 +65,6 @@ static int deliver(void *vu, const struct flow *f)
     if (u->basis == UNI_BYTES)
         g.rpayload = g.payload = 0;
     return u->fn(u->ctx, &g);
-}
-
-/* Pairing (with -b), then deliver. */
-static int pass_on(struct uni_feed *u, const struct flow *f)
-{
-    return u->bi ? biflow_add(u->bi, f, deliver, u) : deliver(u, f);
 }
 
 static uint64_t gcd(uint64_t a, uint64_t b)
@@ -131,27 +124,28 @@ static int release(struct uni_feed *u, struct uni_exp *e)
 {
     int rc = 0;
     for (size_t i = 0; i < e->nq && !rc; i++)
-        rc = pass_on(u, &e->q[i]);
+        rc = finish(u, &e->q[i]);
     e->nq = 0;
     free(e->q);
     e->q = NULL;
     return rc;
 }
 
-int uni_feed_add(void *vu, const struct flow *f)
+/* After pairing (the judging holds records back, which must not keep a uniflow from
+ * its reverse): judge the exporter's sampling, then finish. */
+static int deliver(void *vu, const struct flow *f)
 {
     struct uni_feed *u = vu;
-    u->records++;
     if (zero_addr(f->exporter))
-        return pass_on(u, f);
+        return finish(u, f);
     struct uni_exp *e = exp_of(u, f->exporter);
     if (!e) {
         u->unjudged++;
-        return pass_on(u, f);
+        return finish(u, f);
     }
     e->nrec++;
     if (e->state == EXP_PASS)
-        return pass_on(u, f);
+        return finish(u, f);
     if (e->state == EXP_SAMPLED) {
         u->sampled++;
         return 0;
@@ -168,10 +162,17 @@ int uni_feed_add(void *vu, const struct flow *f)
     return release(u, e);
 }
 
+int uni_feed_add(void *vu, const struct flow *f)
+{
+    struct uni_feed *u = vu;
+    u->records++;
+    return u->bi ? biflow_add(u->bi, f, deliver, u) : deliver(u, f);
+}
+
 int uni_read(struct input_opts *in, const char *prog, struct uni_feed *u)
 {
     int st = input_read(in, prog, uni_feed_add, u);
-    int rc = 0;
+    int rc = u->bi ? biflow_flush(u->bi, deliver, u) : 0;
     for (size_t i = 0; i < u->nexp && !rc; i++)
         if (u->exp[i].state != EXP_JUDGING)
             continue;
@@ -181,8 +182,6 @@ int uni_read(struct input_opts *in, const char *prog, struct uni_feed *u)
             u->unjudged += u->exp[i].nq;
             rc = release(u, &u->exp[i]);
         }
-    if (u->bi && !rc)
-        biflow_flush(u->bi, deliver, u);
     return st;
 }
 
@@ -197,14 +196,14 @@ void uni_feed_report(const struct uni_feed *u, const char *prog)
         fprintf(stderr,
                 "%s: exporter %s samples: every packet and byte count of its records is a "
                 "multiple of %llu (collect scales sampled records by the interval); its %llu "
-                "records refused: a sampled byte count names no file\n",
+                "flows refused: a sampled byte count names no file\n",
                 prog, a, (unsigned long long)e->g, (unsigned long long)e->nrec);
     }
     if (u->unjudged)
         fprintf(stderr,
-                "%s: %llu records of exporters with fewer than %d records (or beyond %d "
-                "exporters) taken as unsampled, not judged\n",
-                prog, (unsigned long long)u->unjudged, UNI_SAMPLE_K, UNI_MAX_EXP);
+                "%s: %llu flows of exporters with too few flows to judge their sampling (or "
+                "beyond %d exporters) taken as unsampled\n",
+                prog, (unsigned long long)u->unjudged, UNI_MAX_EXP);
     if (u->bi) {
         struct biflow_counts c;
         biflow_counts(u->bi, &c);
@@ -212,7 +211,7 @@ void uni_feed_report(const struct uni_feed *u, const char *prog)
                 "%s: -b: %llu records: %llu pairs of uniflows made into biflows, %llu biflows "
                 "as read; %llu uniflows without their reverse skipped (one direction "
                 "missing), %llu of them above %llu bytes\n",
-                prog, (unsigned long long)(u->records - u->sampled), (unsigned long long)c.paired,
+                prog, (unsigned long long)u->records, (unsigned long long)c.paired,
                 (unsigned long long)c.passed, (unsigned long long)u->unpaired,
                 (unsigned long long)u->unpaired_big, (unsigned long long)u->big);
     } else if (u->uni_big) {

@@ -19,14 +19,16 @@
  * v9/IPFIX options), and collect scales its counters by N; the byte count of a sampled
  * flow is then an estimate in steps of N packets, which can name no file. The store
  * record does not carry N, but a scaled record shows it: every packet and byte count a
- * multiple of N. The feed holds the first UNI_SAMPLE_K records of each exporter (an
- * address other than zero: metered flows pass at once); when the greatest common
- * divisor of all their counters is 2 or more the exporter is judged sampled and all
- * its records are refused (counted, named on stderr), else they go on. An unsampled
- * exporter's n records share a divisor g by chance with odds of about g^-2n: judged
- * sampled when that is below 2^-32 (16 records all even; an exporter with fewer records
- * in the input needs a larger divisor: 4 records g >= 16). Exporters beyond
- * UNI_MAX_EXP, and those too few records show nothing of, are not judged (counted).
+ * multiple of N. After pairing (holding records back before it would keep a slow
+ * exporter's uniflows from their reverse), the feed holds the first UNI_SAMPLE_K flows
+ * of each exporter (an address other than zero: metered flows pass at once); when the
+ * greatest common divisor of all their counters is 2 or more the exporter is judged
+ * sampled and all its flows are refused (counted, named on stderr), else they go on.
+ * An unsampled exporter's n flows share a divisor g by chance with odds of about
+ * g^-2n (two counters at least each): judged sampled when that is below 2^-32 (16
+ * flows all even; an exporter with fewer flows in the input needs a larger divisor: 4
+ * flows g >= 16). Exporters beyond UNI_MAX_EXP, and those too few flows show nothing
+ * of, are not judged (counted).
  *
  * Ownership: the struct lives on the caller's stack; uni_feed_free releases the pairer.
  */
@@ -41,7 +43,7 @@
 struct biflow;
 struct uni_exp;
 
-#define UNI_SAMPLE_K 16 /* records of an exporter held to judge its sampling */
+#define UNI_SAMPLE_K 16 /* flows of an exporter held to judge its sampling */
 #define UNI_MAX_EXP  64 /* exporters judged */
 
 enum uni_basis { UNI_AUTO, UNI_PAYLOAD, UNI_BYTES };
@@ -59,8 +61,8 @@ struct uni_feed {
     uint64_t uni_big;      /* without -b: uniflows above big */
     struct uni_exp *exp;   /* exporters seen, judged for sampling */
     size_t nexp;
-    uint64_t unjudged; /* records of exporters not judged (too many, too few records) */
-    uint64_t sampled;  /* records refused as sampled */
+    uint64_t unjudged; /* flows of exporters not judged (too many, too few flows) */
+    uint64_t sampled;  /* flows refused as sampled */
 };
 
 #define UNI_PAIR_HELP                                                                     \
