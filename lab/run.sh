@@ -20,6 +20,14 @@
 # one connection per file; mode keepalive: curl fetches LAB_KA_K files per connection
 # and the capture is metered with --split.
 #
+# LAB_NETFLOW=1 adds an exporter's view (issue 14): softflowd reads each run's capture
+# (-a: the capture's times) and exports NetFlow v9 and IPFIX on loopback into
+# `flowsleuth collect` (nf9/, nf10/ of the run: one record per direction, no payload or
+# goodput), and eval -b pairs them: the article's tree trained on the paired training
+# run, and nearest on the bytes basis with a model learned there (learn -b --model
+# nearest --basis bytes), for both dialects. The keep-alive runs are not exported
+# (softflowd has no exchanges: a connection is one record).
+#
 # Output: LAB_OUT (default /tmp/flowsleuth-lab) holds per run the flows, the labels,
 # each eval's JSON, and results.tsv / results.md (the table). Exit 77 when not root or
 # a tool is missing (the e2e test uses that), 1 on a failure.
@@ -39,6 +47,7 @@ LAB_KA_PROFILES=${LAB_KA_PROFILES-hop1 hop6}
 LAB_KA_K=${LAB_KA_K:-5}
 LAB_OUT=${LAB_OUT:-/tmp/flowsleuth-lab}
 LAB_KEEP_PCAP=${LAB_KEEP_PCAP:-0}
+LAB_NETFLOW=${LAB_NETFLOW:-0}
 # Per-download rate cap: tcpdump (-U, one write per packet) keeps up with about 170k
 # packets/s here; unthrottled veth transfers of large files outrun it and it drops.
 export LAB_RATE=${LAB_RATE-120M}
@@ -62,6 +71,11 @@ NGINX=$(command -v nginx || command -v /usr/sbin/nginx || true)
 LAB_SERVER=${LAB_SERVER:-$([ -n "$NGINX" ] && echo nginx || echo python)}
 [ "$LAB_SERVER" = python ] || [ -n "$NGINX" ] || die "LAB_SERVER=nginx but nginx is not installed"
 [ -x "$FS_BIN" ] || die "no flowsleuth binary at $FS_BIN (set FS_BIN)"
+if [ "$LAB_NETFLOW" = 1 ]; then
+    for t in softflowd ss; do
+        command -v "$t" >/dev/null 2>&1 || skip "LAB_NETFLOW=1 needs $t"
+    done
+fi
 [ "$LAB_ROUNDS" -ge 2 ] || die "LAB_ROUNDS must be >= 2 (round 1 trains, the others test)"
 
 ID=$(($$ % 250))
@@ -74,6 +88,7 @@ CLI="10.77.$ID.2"
 WORK=$(mktemp -d /tmp/fslab.XXXXXX)
 srv_pid=""
 dump_pid=""
+col_pid=""
 
 stop() {
     kill -TERM "$1" 2>/dev/null || return 0
@@ -86,6 +101,7 @@ stop() {
 }
 
 cleanup() {
+    [ -z "$col_pid" ] || stop "$col_pid"
     [ -z "$dump_pid" ] || stop "$dump_pid"
     [ -z "$srv_pid" ] || stop "$srv_pid"
     ip netns del "$NS_C" 2>/dev/null || true
@@ -277,10 +293,61 @@ run() {
         ln -sf flows.fsf "$dir/flows-nosplit.fsf"
     fi
     [ "$LAB_KEEP_PCAP" = 1 ] && cp "$pcap" "$dir/"
+    [ "$LAB_NETFLOW" = 1 ] && [ "$mode" = single ] && netflow "$pcap" "$dir"
     echo "lab: $mode/$prof: $(($(wc -l <"$dir/train.csv") - 1)) training and" \
         "$(($(wc -l <"$dir/test.csv") - 1)) test downloads in $(($(date +%s) - t0)) s," \
         "capture $(($(wc -c <"$pcap") / 1000000)) MB, nft dropped $dropped server packets" >&2
     rm -f "$pcap"
+}
+
+# netflow PCAP DIR: softflowd's NetFlow v9 and IPFIX of the capture, collected on
+# loopback into DIR/nf9 and DIR/nf10; every record stored (two per connection) or fail.
+netflow() {
+    local pcap=$1 dir=$2 v port n want
+    want=$((2 * $("$FS_BIN" print -r "$dir/flows-nosplit.fsf" -o csv:src | tail -n +2 | wc -l)))
+    for v in 9 10; do
+        port=$((40000 + $$ % 20000))
+        while ss -Hlun "sport = :$port" | grep -q .; do port=$((port + 1)); done
+        rm -rf "$dir/nf$v"
+        mkdir -p "$dir/nf$v"
+        "$FS_BIN" collect -l "127.0.0.1:$port" -w "$dir/nf$v/" --stats 2>"$dir/collect$v.log" &
+        col_pid=$!
+        for _ in $(seq 200); do
+            ss -Hlun "sport = :$port" | grep -q . && break
+            sleep 0.05
+        done
+        softflowd -r "$pcap" -c none -d -a -v "$v" -m 1000000 -n "127.0.0.1:$port" \
+            >"$dir/softflowd$v.log" 2>&1 || die "softflowd -v $v: $(tail -3 "$dir/softflowd$v.log")"
+        for _ in $(seq 400); do # the socket drained
+            [ "$(ss -Hlun "sport = :$port" | awk '{ s += $2 } END { print s + 0 }')" = 0 ] && break
+            sleep 0.05
+        done
+        stop "$col_pid"
+        col_pid=""
+        n=$("$FS_BIN" print -r "$dir/nf$v" -o csv:src | tail -n +2 | wc -l)
+        [ "$n" -eq "$want" ] || die "NetFlow v$v: $n records stored, want $want (2 per flow of meter)"
+    done
+    echo "lab: NetFlow v9 and IPFIX: $want records each" >&2
+}
+
+# evaluate_netflow MODE PROFILE: eval -b on the exporter's records (v9, IPFIX): the
+# article's tree, and nearest on bytes with the model learned on the training run.
+evaluate_netflow() {
+    local dir="$LAB_OUT/$1-$2" row="$1	$2" v
+    for v in 9 10; do
+        local nf=(-c "$LAB_OUT/catalog.tsv" -r "$dir/nf$v" -b --labels "$dir/test.csv" -o json)
+        "$FS_BIN" eval "${nf[@]}" --model article --train "$dir/nf$v" \
+            --train-labels "$dir/train.csv" >"$dir/nf$v-article.json" 2>"$dir/nf$v-eval.log"
+        "$FS_BIN" learn -c "$LAB_OUT/catalog.tsv" -r "$dir/nf$v" -b --labels "$dir/train.csv" \
+            --model nearest --basis bytes -o "$dir/nf$v-near.model" 2>>"$dir/nf$v-eval.log"
+        "$FS_BIN" eval "${nf[@]}" --model-file "$dir/nf$v-near.model" \
+            >"$dir/nf$v-nearest.json" 2>>"$dir/nf$v-eval.log"
+        for m in article nearest; do
+            row="$row	$(awk -F'"accuracy":' '{ split($2, a, ","); printf "%.1f", a[1] * 100 }' "$dir/nf$v-$m.json")"
+            row="$row	$(awk -F'"foreign_wrong":' '{ split($2, a, ","); print a[1] }' "$dir/nf$v-$m.json")"
+        done
+    done
+    echo "$row" >>"$LAB_OUT/netflow.tsv"
 }
 
 # evaluate MODE PROFILE: the four models; one row of results.tsv.
@@ -317,6 +384,17 @@ table() {
         echo
         echo "Each cell: closed-set accuracy (catalogue downloads assigned to the right file),"
         echo "then foreign downloads wrongly matched / foreign downloads."
+        if [ -s "$LAB_OUT/netflow.tsv" ]; then
+            echo
+            echo "softflowd's NetFlow (eval -b: uniflows paired), single mode:"
+            echo
+            echo "| profile | v9: article's tree | v9: nearest, learned on bytes | IPFIX: article's tree | IPFIX: nearest, learned on bytes |"
+            echo "|---|---|---|---|---|"
+            awk -F'\t' -v f="$(awk -F'\t' 'NR == 2 { print $12 }' "$LAB_OUT/results.tsv")" '{
+                printf "| %s |", $2
+                for (i = 3; i <= 9; i += 2) printf " %s%%, %s/%s |", $i, $(i + 1), f
+                printf "\n" }' "$LAB_OUT/netflow.tsv"
+        fi
     } >"$LAB_OUT/results.md"
     cat "$LAB_OUT/results.md"
 }
@@ -333,9 +411,11 @@ main() {
     echo "lab: $LAB_FILES catalogue + $LAB_FOREIGN foreign files of $LAB_MIN_KB..$LAB_MAX_KB kB" \
         "(seed $LAB_SEED), $LAB_ROUNDS rounds (1 training), rate cap ${LAB_RATE:-none}, profiles '$LAB_PROFILES'," \
         "keep-alive ($LAB_KA_K files a connection) '$LAB_KA_PROFILES'" >&2
+    : >"$LAB_OUT/netflow.tsv"
     for p in $LAB_PROFILES; do
         run single "$p"
         evaluate single "$p"
+        [ "$LAB_NETFLOW" = 1 ] && evaluate_netflow single "$p"
     done
     for p in $LAB_KA_PROFILES; do
         run keepalive "$p"
