@@ -8,14 +8,19 @@
 # eval` for the four models. Asserts: nearest on goodput identifies 100% of the
 # catalogue downloads on hop1 (both modes), and no download of a file outside the
 # catalogue is matched by it in any run; the article's tree (no reject option) matches
-# every foreign file, which checks that eval counts wrong matches at all. Root only; ~10
-# s. Skips (77) when not root, when namespaces cannot be made, or a tool is missing.
+# every foreign file, which checks that eval counts wrong matches at all. With softflowd
+# the lab's NetFlow mode runs too (LAB_NETFLOW=1: its v9 and IPFIX of the single-mode
+# captures, collected on loopback, scored with eval -b): the article's tree must give
+# on the exporter's records what it gives on the meter's flows. Root only; ~10 s.
+# Skips (77) when not root, when namespaces cannot be made, or a tool is missing.
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces)"
 need bash ip nft ethtool tcpdump curl python3 taskset awk
 out="$T/lab"
 rc=0
+nf=0
+optional "the NetFlow mode" softflowd ss && nf=1
 # Stock Debian's awk is mawk, whose printf %d clamps at 2^31-1 (epoch milliseconds in
 # client.sh's labels); where it is installed the lab runs with it.
 if command -v mawk >/dev/null 2>&1; then
@@ -25,7 +30,7 @@ if command -v mawk >/dev/null 2>&1; then
     export PATH
 fi
 FS_BIN="$FS_BIN" LAB_FILES=6 LAB_FOREIGN=6 LAB_MIN_KB=100 LAB_MAX_KB=1000 LAB_ROUNDS=2 \
-    LAB_PROFILES="hop1 hop6" LAB_KA_PROFILES="hop1" LAB_OUT="$out" \
+    LAB_PROFILES="hop1 hop6" LAB_KA_PROFILES="hop1" LAB_OUT="$out" LAB_NETFLOW=$nf \
     bash "$FS_SRC/lab/run.sh" >"$T/lab.log" 2>&1 || rc=$?
 cat "$T/lab.log"
 [ "$rc" = 77 ] && skip "lab/run.sh skipped: $(tail -1 "$T/lab.log")"
@@ -44,4 +49,12 @@ awk -F'\t' 'NR > 1 && $10 != 0 { exit 1 }' "$out/results.tsv" ||
     fail "nearest on goodput matched a file outside the catalogue"
 awk -F'\t' 'NR > 1 && $1 == "single" && $4 != 6 { exit 1 }' "$out/results.tsv" ||
     fail "the tree should match every foreign file (it cannot reject)"
+if [ "$nf" = 1 ]; then
+    # netflow.tsv: mode profile v9_article v9_article_fw v9_nearest v9_nearest_fw, then IPFIX
+    [ "$(wc -l <"$out/netflow.tsv")" -eq 2 ] || fail "NetFlow mode: $(cat "$out/netflow.tsv")"
+    awk -F'\t' 'NR == FNR { if (FNR > 1 && $1 == "single") t[$2] = $3 "/" $4; next }
+        t[$2] != $3 "/" $4 || t[$2] != $7 "/" $8 { bad = 1 } END { exit bad }' \
+        "$out/results.tsv" "$out/netflow.tsv" ||
+        fail "the tree on NetFlow differs from the tree on the meter's flows"
+fi
 echo "ok: nearest on goodput 100% on hop1, no foreign file matched"
