@@ -7,10 +7,12 @@
 #include "../capture/capture.h"
 #include "../capture/decode.h"
 #include "../codec/export.h"
+#include "../core/atomic_file.h"
 #include "../core/xalloc.h"
 #include "../daemon/control.h"
 #include "../daemon/daemon.h"
 #include "../daemon/log.h"
+#include "../meter/dns_table.h"
 #include "../query/output.h"
 #include "../store/bins.h"
 #include "../store/store.h"
@@ -63,6 +65,9 @@ static const char usage_text[] =
     "                   packet with payload after server payload starts exchange N+1\n"
     "                   (one record per download on a keep-alive connection); pipelined\n"
     "                   responses are cut where the server's writes show a new one\n"
+    "  --pdns-out FILE  passive DNS: the A, AAAA and CNAME answers of the DNS responses\n"
+    "                   seen (UDP and TCP from port 53) as JSON lines (rrname, rrtype,\n"
+    "                   rdata, time_first, time_last, count), written at the end\n"
     "  --stats          print packets read, decoded, skipped by reason, flows, and per\n"
     "                   exporter messages and records sent and flows left out, to stderr\n"
     "  --status         print the counters of the meter running on the control socket\n"
@@ -119,7 +124,8 @@ struct meter_run {
     struct control ctl;
     struct meter *m;
     struct capture *cap;
-    const uint64_t *read; /* packets read (struct decode_counts) */
+    const uint64_t *read;  /* packets read (struct decode_counts) */
+    struct dns_table *dns; /* --pdns-out */
 };
 
 static void sink(void *vctx, const struct flow *f)
@@ -142,6 +148,7 @@ static void sink(void *vctx, const struct flow *f)
 struct meter_args {
     const char *rfile, *iface, *wpath, *format;
     const char *control, *pid_file, *user;
+    const char *pdns_out; /* --pdns-out FILE */
     int daemon, status, syslog;
     const char *export[MAX_EXPORT];
     int nexport;
@@ -222,6 +229,9 @@ static int parse_long_opt(struct meter_args *a, int c, const char *arg)
     case 12:
         a->syslog = 1;
         return 0;
+    case 13:
+        a->pdns_out = arg;
+        return 0;
     case 'D':
         a->daemon = 1;
         return 0;
@@ -267,6 +277,7 @@ static int parse_args(struct meter_args *a, int argc, char **argv)
                                               { "control", required_argument, NULL, 10 },
                                               { "pid-file", required_argument, NULL, 11 },
                                               { "syslog", no_argument, NULL, 12 },
+                                              { "pdns-out", required_argument, NULL, 13 },
                                               { NULL, 0, NULL, 0 } };
     int c;
     char *end;
@@ -313,7 +324,7 @@ static int parse_args(struct meter_args *a, int argc, char **argv)
         case 'h':
             return 1;
         default:
-            if (((c >= 1 && c <= 12) || c == 'D' || c == 'u') && parse_long_opt(a, c, optarg) == 0)
+            if (((c >= 1 && c <= 13) || c == 'D' || c == 'u') && parse_long_opt(a, c, optarg) == 0)
                 break;
             return -1;
         }
@@ -449,6 +460,8 @@ static int run_loop(struct capture *cap, struct meter *m, struct decode_counts *
         p.ts_us = cp.ts_us;
         clock_packet(run, cp.ts_us, dc->counts[DEC_OK]);
         meter_packet(m, &p);
+        if (run->dns)
+            dns_observe(run->dns, &p);
         /* Also under a trickle of packets, which never lets the capture time out. Flows
          * expire by the packets' time here, not the wall clock's: a meter that lags
          * behind its capture buffer (a slow disk, a loaded machine) would otherwise
@@ -614,6 +627,41 @@ static int open_sink(struct meter_args *a, struct meter_run *run)
     return 0;
 }
 
+/* --pdns-out: the passive DNS table, replaced whole; --stats: what it took. */
+static int write_pdns(const struct meter_args *a, struct meter_run *run)
+{
+    struct dns_table_stats st;
+    dns_table_get_stats(run->dns, &st);
+    if (a->stats) {
+        fprintf(stderr,
+                "flowsleuth meter: dns messages %llu, responses taken %llu, answers %llu, "
+                "records %llu, tcp streams given up at a gap %llu\n",
+                (unsigned long long)st.messages, (unsigned long long)st.responses,
+                (unsigned long long)st.answers, (unsigned long long)st.records,
+                (unsigned long long)st.tcp_gaps);
+        for (int i = DNS_OPCODE; i < DNS_NRESULTS; i++)
+            if (st.bad[i])
+                fprintf(stderr, "flowsleuth meter:   dns skipped %llu: %s\n",
+                        (unsigned long long)st.bad[i], dns_result_name((enum dns_result)i));
+    }
+    struct atomic_file af;
+    struct fs_err err = { 0 };
+    if (atomic_file_open(&af, a->pdns_out, &err) != 0) {
+        fprintf(stderr, "flowsleuth meter: --pdns-out: %s\n", err.msg);
+        return -1;
+    }
+    if (dns_table_write(run->dns, af.fp) != 0) {
+        fprintf(stderr, "flowsleuth meter: --pdns-out %s: write failed\n", a->pdns_out);
+        atomic_file_abort(&af);
+        return -1;
+    }
+    if (atomic_file_commit(&af, &err) != 0) {
+        fprintf(stderr, "flowsleuth meter: --pdns-out: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
 /* After the loop: flush, stats, close every sink; the exit status. */
 static int finish(struct meter_args *a, struct meter_run *run, struct decode_counts *dc,
                   struct meter *m, struct capture *cap, int status)
@@ -629,6 +677,8 @@ static int finish(struct meter_args *a, struct meter_run *run, struct decode_cou
         print_export_stats(run);
     }
     close_exporters(run);
+    if (run->dns && write_pdns(a, run) != 0)
+        status = 1;
     if (run->printing) {
         output_finish(&run->out);
         if (output_check(&run->out, "stdout", &run->err) != 0) {
@@ -698,6 +748,7 @@ static int run_meter(struct meter_args *ap)
     daemon_signals(on_signal);
     struct meter *m = meter_new(&a.mo, sink, &run);
     run.m = m;
+    run.dns = a.pdns_out ? dns_table_new() : NULL;
     run.cap = cap;
     status = run_loop(cap, m, &dc, &run);
     if (run.live)
@@ -707,6 +758,7 @@ static int run_meter(struct meter_args *ap)
     if (daemon_pidfile_remove(&pf) != 0)
         fprintf(stderr, "flowsleuth meter: --pid-file %s: %s\n", a.pid_file, strerror(errno));
     meter_free(m);
+    dns_table_free(run.dns);
     signal_capture = NULL;
     capture_close(cap);
     free(a.bpf);
