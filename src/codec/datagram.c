@@ -880,8 +880,10 @@ static int op_valid(const struct tmpl_op *op, uint32_t *minlen, uint8_t *varlen)
     case OPK_ADDR4:
     case OPK_ADDR6:
         *minlen += op->len;
-        return op->len == (op->kind == OPK_ADDR4 ? 4 : 16) && op->dst >= S_SRC4 &&
-               op->dst <= S_DST6;
+        return op->len == (op->kind == OPK_ADDR4 ? 4 : 16) && SLOT_IS_ADDR(op->dst);
+    case OPK_ACL:
+        *minlen += op->len;
+        return op->len == 12 && (op->dst == S_IN_ACL || op->dst == S_OUT_ACL);
     default:
         return 0;
     }

@@ -247,11 +247,30 @@ enum ie_slot {
     S_RETRANS,
     S_RRETRANS,
     S_EXCHANGE,
+    S_OBS_MS, /* observationTimeMilliseconds (323): NSEL and NAT events' event time */
+    /* Firewall and NAT (NSEL, NAT event logging); slots from 64 on are tracked in
+     * have2 (slot_has / slot_set). */
+    S_XSPORT,    /* postNAPTSourceTransportPort (227), Cisco 40003 */
+    S_XDPORT,    /* postNAPTDestinationTransportPort (228), Cisco 40004 */
+    S_FW_EVENT,  /* firewallEvent (233), Cisco 40005 */
+    S_FW_EXT,    /* Cisco 33002 */
+    S_NAT_EVENT, /* natEvent (230) */
+    S_IN_ACL,    /* Cisco 33000: the first 8 of its 12 bytes */
+    S_OUT_ACL,   /* Cisco 33001 */
+    S_XSRC4,     /* postNATSourceIPv4Address (225), Cisco 40001: address slots 4..7 */
+    S_XDST4,     /* postNATDestinationIPv4Address (226), Cisco 40002 */
+    S_XSRC6,     /* postNATSourceIPv6Address (281) */
+    S_XDST6,     /* postNATDestinationIPv6Address (282) */
     S_NSLOTS
 };
 
-/* How an op reads its bytes. */
-enum { OPK_SKIP = 0, OPK_UINT, OPK_ADDR4, OPK_ADDR6, OPK_VARSKIP };
+/* Index of an address slot (S_SRC4..S_DST6, S_XSRC4..S_XDST6) in tmpl_rec.a. */
+#define SLOT_ADDR(s)    ((s) <= S_DST6 ? (s)-S_SRC4 : 4 + (s)-S_XSRC4)
+#define SLOT_IS_ADDR(s) (((s) >= S_SRC4 && (s) <= S_DST6) || ((s) >= S_XSRC4 && (s) <= S_XDST6))
+
+/* How an op reads its bytes. OPK_ACL: a 12-byte Cisco ACL id, its first 8 bytes as an
+ * unsigned (ACL id << 32 | ACE id). */
+enum { OPK_SKIP = 0, OPK_UINT, OPK_ADDR4, OPK_ADDR6, OPK_VARSKIP, OPK_ACL };
 
 /* One compiled step: read `len` bytes of the record into slot `dst` as `kind`. */
 struct tmpl_op {
@@ -296,6 +315,8 @@ struct tmpl_plan {
     uint8_t src4, dst4, af;     /* AF_PLAN_* */
     uint8_t tkind[2], tslot[2]; /* first, last: TK_* and its slot */
     uint8_t sysinit;            /* S_SYSINIT_MS or S_NONE */
+    uint8_t xsport, xdport, fw_event, fw_ext, nat_event, in_acl, out_acl;
+    uint8_t xsrc, xdst; /* address slot of the translated addresses, S_NONE = none */
 };
 
 /* One row of the hand-kept IE table (ipfix_ie.c). */
@@ -333,7 +354,8 @@ struct tmpl {
     uint8_t varlen;  /* has a variable-length field */
     uint8_t v6first; /* the first address element is IPv6 (outer header of a tunnel) */
     uint16_t nfops;  /* fast ops (fixed-length templates), after the nops wire ops */
-    uint64_t have;   /* slots every record of this template fills */
+    uint64_t have;   /* slots every record of this template fills (0..63) */
+    uint64_t have2;  /* the same for slots 64.. */
     struct tmpl_op *ops;
     struct tmpl_fop *fops;   /* NULL for a template with variable-length fields */
     struct tmpl_field *wire; /* the fields it was compiled from (NULL when loaded) */
@@ -344,8 +366,9 @@ struct tmpl {
 /* One data record's slot values while it is decoded. */
 struct tmpl_rec {
     uint64_t v[S_NSLOTS];
-    uint8_t a[4][16]; /* S_SRC4, S_DST4, S_SRC6, S_DST6 addresses (IPv4-mapped) */
-    uint64_t have;    /* bit per slot that was present */
+    uint8_t a[8][16]; /* address slots by SLOT_ADDR (IPv4-mapped) */
+    uint64_t have;    /* bit per slot that was present (0..63) */
+    uint64_t have2;   /* slots 64.. */
     uint8_t v6first;  /* copied from the template */
 };
 

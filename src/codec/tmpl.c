@@ -11,8 +11,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-_Static_assert(S_NSLOTS <= 64, "slot bits must fit tmpl_rec.have");
-_Static_assert(sizeof(struct flow) == 184, "tmpl_to_flow sets every member: set a new one there");
+_Static_assert(S_NSLOTS <= 128, "slot bits must fit tmpl_rec.have and have2");
+_Static_assert(sizeof(struct flow) == 240, "tmpl_to_flow sets every member: set a new one there");
+
+/* Bit s of the slot set (lo = slots 0..63, hi = 64..127). */
+static inline int bit_has(uint64_t lo, uint64_t hi, unsigned s)
+{
+    return s < 64 ? (int)((lo >> s) & 1) : (int)((hi >> (s - 64)) & 1);
+}
+
+static inline void bit_set(uint64_t *lo, uint64_t *hi, unsigned s)
+{
+    if (s < 64)
+        *lo |= 1ull << s;
+    else
+        *hi |= 1ull << (s - 64);
+}
 
 #define NTP_UNIX_OFFSET 2208988800ull /* seconds from 1900-01-01 to 1970-01-01 */
 
@@ -56,8 +70,9 @@ int tmpl_compile(struct tmpl *t, const struct tmpl_field *f, size_t n, int optio
         const struct ipfix_ie *ie = ipfix_ie_find(f[i].pen, f[i].id);
         int ok = ie && ((ie->kind == OPK_UINT && f[i].len >= 1 && f[i].len <= 8) ||
                         (ie->kind == OPK_ADDR4 && f[i].len == 4) ||
-                        (ie->kind == OPK_ADDR6 && f[i].len == 16));
-        if (ok && ie->kind != OPK_UINT && !seen_addr) {
+                        (ie->kind == OPK_ADDR6 && f[i].len == 16) ||
+                        (ie->kind == OPK_ACL && f[i].len == 12));
+        if (ok && ie->slot >= S_SRC4 && ie->slot <= S_DST6 && !seen_addr) {
             seen_addr = 1;
             t->v6first = ie->kind == OPK_ADDR6;
         }
@@ -150,13 +165,14 @@ static void run_fast(const struct tmpl *t, const uint8_t *p, struct tmpl_rec *ou
             memcpy(&w, q, 8);
             out->v[op->dst] = __builtin_bswap64(w) >> op->shift;
         } else if (op->kind == FK_A4)
-            flow_addr_from_v4(out->a[op->dst - S_SRC4], q);
+            flow_addr_from_v4(out->a[SLOT_ADDR(op->dst)], q);
         else if (op->kind == FK_A6)
-            memcpy(out->a[op->dst - S_SRC4], q, 16);
+            memcpy(out->a[SLOT_ADDR(op->dst)], q, 16);
         else
             out->v[op->dst] = be_load(q, op->kind, op->len);
     }
     out->have = t->have;
+    out->have2 = t->have2;
 }
 
 /*
@@ -166,6 +182,7 @@ static void run_fast(const struct tmpl *t, const uint8_t *p, struct tmpl_rec *ou
 void tmpl_run(const struct tmpl *t, struct rd *r, struct tmpl_rec *out)
 {
     out->have = 0;
+    out->have2 = 0;
     out->v6first = t->v6first;
     out->v[S_NONE] = 0; /* what a plan slot of an absent element reads */
     if (t->fops && !r->err && rd_left(r) >= t->minlen) {
@@ -180,9 +197,8 @@ void tmpl_run(const struct tmpl *t, struct rd *r, struct tmpl_rec *out)
          * send the outer 5-tuple first and the inner one after; mixing them would give
          * outer addresses with inner ports.
          */
-        int kind = (op->kind >= OPK_UINT && op->kind <= OPK_ADDR6 && ((out->have >> op->dst) & 1))
-                       ? OPK_SKIP
-                       : op->kind;
+        int fills = (op->kind >= OPK_UINT && op->kind <= OPK_ADDR6) || op->kind == OPK_ACL;
+        int kind = fills && bit_has(out->have, out->have2, op->dst) ? OPK_SKIP : op->kind;
         switch (kind) {
         case OPK_SKIP:
             rd_skip(r, op->len);
@@ -197,11 +213,17 @@ void tmpl_run(const struct tmpl *t, struct rd *r, struct tmpl_rec *out)
         case OPK_UINT: {
             const uint8_t *p = rd_take(r, op->len);
             out->v[op->dst] = p ? be_uint(p, op->len) : 0;
-            out->have |= 1ull << op->dst;
+            bit_set(&out->have, &out->have2, op->dst);
+            break;
+        }
+        case OPK_ACL: { /* 12 bytes: ACL id, ACE id, extended ACE id; keep the first two */
+            const uint8_t *p = rd_take(r, op->len);
+            out->v[op->dst] = p ? be_uint(p, 8) : 0;
+            bit_set(&out->have, &out->have2, op->dst);
             break;
         }
         default: { /* OPK_ADDR4 / OPK_ADDR6 */
-            uint8_t *a = out->a[op->dst - S_SRC4];
+            uint8_t *a = out->a[SLOT_ADDR(op->dst)];
             const uint8_t *p = rd_take(r, op->len);
             if (!p)
                 break;
@@ -209,7 +231,7 @@ void tmpl_run(const struct tmpl *t, struct rd *r, struct tmpl_rec *out)
                 flow_addr_from_v4(a, p);
             else
                 memcpy(a, p, 16);
-            out->have |= 1ull << op->dst;
+            bit_set(&out->have, &out->have2, op->dst);
             break;
         }
         }
@@ -218,7 +240,7 @@ void tmpl_run(const struct tmpl *t, struct rd *r, struct tmpl_rec *out)
 
 static int has(const struct tmpl_rec *r, int slot)
 {
-    return (int)((r->have >> slot) & 1);
+    return bit_has(r->have, r->have2, (unsigned)slot);
 }
 
 /* The slot itself when the template has it, else S_NONE. */
@@ -239,14 +261,18 @@ static uint8_t first_of(uint64_t have, const uint8_t *slots)
 /* One end of a flow: the first time encoding the template carries, in this order. */
 static void plan_time(struct tmpl_plan *pl, uint64_t have, int end)
 {
-    static const uint8_t kinds[] = { TK_MS, TK_S, TK_NTP, TK_NTP, TK_DUS, TK_UPTIME };
-    const uint8_t slots[2][6] = {
-        { S_FIRST_MS, S_FIRST_S, S_FIRST_US, S_FIRST_NS, S_FIRST_DUS, S_SYSUP_FIRST },
-        { S_LAST_MS, S_LAST_S, S_LAST_US, S_LAST_NS, S_LAST_DUS, S_SYSUP_LAST },
+    /* observationTimeMilliseconds last: an NSEL or NAT event's own time, the flow's
+     * end where the record has no end time (a teardown) and its start where it has
+     * none (a NAT session create). */
+    static const uint8_t kinds[] = { TK_MS, TK_S, TK_NTP, TK_NTP, TK_DUS, TK_UPTIME, TK_MS };
+    const uint8_t slots[2][7] = {
+        { S_FIRST_MS, S_FIRST_S, S_FIRST_US, S_FIRST_NS, S_FIRST_DUS, S_SYSUP_FIRST, S_OBS_MS },
+        { S_LAST_MS, S_LAST_S, S_LAST_US, S_LAST_NS, S_LAST_DUS, S_SYSUP_LAST, S_OBS_MS },
     };
+    _Static_assert(S_OBS_MS < 64, "plan_time reads the low slot word");
     pl->tkind[end] = TK_NONE;
     pl->tslot[end] = S_NONE;
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 7; i++)
         if ((have >> slots[end][i]) & 1) {
             pl->tkind[end] = kinds[i];
             pl->tslot[end] = slots[end][i];
@@ -311,11 +337,38 @@ static void plan_build(struct tmpl_plan *pl, uint64_t have, int v6first)
     plan_time(pl, have, 1);
 }
 
+/* The firewall and NAT slots (some beyond 63): the slot when present, else S_NONE. */
+static uint8_t slot_if2(uint64_t have, uint64_t have2, int slot)
+{
+    return bit_has(have, have2, (unsigned)slot) ? (uint8_t)slot : S_NONE;
+}
+
+static void plan_fwnat(struct tmpl_plan *pl, uint64_t have, uint64_t have2)
+{
+    pl->xsport = slot_if2(have, have2, S_XSPORT);
+    pl->xdport = slot_if2(have, have2, S_XDPORT);
+    pl->fw_event = slot_if2(have, have2, S_FW_EVENT);
+    pl->fw_ext = slot_if2(have, have2, S_FW_EXT);
+    pl->nat_event = slot_if2(have, have2, S_NAT_EVENT);
+    pl->in_acl = slot_if2(have, have2, S_IN_ACL);
+    pl->out_acl = slot_if2(have, have2, S_OUT_ACL);
+    /* IPv4 before IPv6 when a template carries both (neither capture does). */
+    pl->xsrc = bit_has(have, have2, S_XSRC4)   ? S_XSRC4
+               : bit_has(have, have2, S_XSRC6) ? S_XSRC6
+                                               : S_NONE;
+    pl->xdst = bit_has(have, have2, S_XDST4)   ? S_XDST4
+               : bit_has(have, have2, S_XDST6) ? S_XDST6
+                                               : S_NONE;
+}
+
 /* The fast op of a wire op that fills a slot, at byte off of a minlen-byte record. */
 static struct tmpl_fop fop_of(const struct tmpl_op *op, uint32_t off, uint32_t minlen)
 {
     struct tmpl_fop f = { .off = (uint16_t)off, .dst = (uint8_t)op->dst, .len = (uint8_t)op->len };
-    if (op->kind == OPK_UINT && off + 8 <= minlen) {
+    if (op->kind == OPK_ACL) {
+        f.kind = FK_U64;
+        f.len = 8;
+    } else if (op->kind == OPK_UINT && off + 8 <= minlen) {
         f.kind = FK_WIDE;
         f.shift = (uint8_t)(64 - 8 * op->len);
     } else if (op->kind == OPK_ADDR4)
@@ -339,23 +392,26 @@ static struct tmpl_fop fop_of(const struct tmpl_op *op, uint32_t off, uint32_t m
  */
 void tmpl_prepare(struct tmpl *t)
 {
-    uint64_t have = 0;
+    uint64_t have = 0, have2 = 0;
     uint32_t off = 0;
     free(t->fops);
     t->fops = t->varlen ? NULL : xmalloc((t->nops ? t->nops : 1) * sizeof(*t->fops));
     t->nfops = 0;
     for (uint16_t i = 0; i < t->nops; i++) {
         const struct tmpl_op *op = &t->ops[i];
-        int fills = op->kind == OPK_UINT || op->kind == OPK_ADDR4 || op->kind == OPK_ADDR6;
-        if (fills && !((have >> op->dst) & 1)) {
-            have |= 1ull << op->dst;
+        int fills = op->kind == OPK_UINT || op->kind == OPK_ADDR4 || op->kind == OPK_ADDR6 ||
+                    op->kind == OPK_ACL;
+        if (fills && !bit_has(have, have2, op->dst)) {
+            bit_set(&have, &have2, op->dst);
             if (t->fops)
                 t->fops[t->nfops++] = fop_of(op, off, t->minlen);
         }
         off += op->len;
     }
     t->have = have;
+    t->have2 = have2;
     plan_build(&t->plan, have, t->v6first);
+    plan_fwnat(&t->plan, have, have2);
 }
 
 /* Free what tmpl_compile or a loader allocated in t. */
@@ -414,8 +470,8 @@ static void set_addrs(const struct tmpl_plan *pl, const struct tmpl_rec *r, stru
     int v6 = pl->af == AF_PLAN_V6 || (pl->af == AF_PLAN_BY_IPVER && r->v[S_IPVER] == 6);
     if (v6) {
         static const uint8_t zero6[16];
-        memcpy(f->src, has(r, S_SRC6) ? r->a[S_SRC6 - S_SRC4] : zero6, 16);
-        memcpy(f->dst, has(r, S_DST6) ? r->a[S_DST6 - S_SRC4] : zero6, 16);
+        memcpy(f->src, has(r, S_SRC6) ? r->a[SLOT_ADDR(S_SRC6)] : zero6, 16);
+        memcpy(f->dst, has(r, S_DST6) ? r->a[SLOT_ADDR(S_DST6)] : zero6, 16);
         f->ipver = 6;
     } else {
         static const uint8_t zero4[4];
@@ -482,6 +538,16 @@ void tmpl_to_flow(const struct tmpl *t, const struct tmpl_rec *r, const struct t
     f->retrans = v[pl->retrans];
     f->rretrans = v[pl->rretrans];
     f->exchange = (uint32_t)v[pl->exchange];
+    static const uint8_t zero16[16];
+    memcpy(f->xsrc, pl->xsrc ? r->a[SLOT_ADDR(pl->xsrc)] : zero16, 16);
+    memcpy(f->xdst, pl->xdst ? r->a[SLOT_ADDR(pl->xdst)] : zero16, 16);
+    f->xsport = (uint16_t)v[pl->xsport];
+    f->xdport = (uint16_t)v[pl->xdport];
+    f->fw_event = (uint8_t)v[pl->fw_event];
+    f->fw_ext_event = (uint16_t)v[pl->fw_ext];
+    f->nat_event = (uint8_t)v[pl->nat_event];
+    f->ingress_acl = v[pl->in_acl];
+    f->egress_acl = v[pl->out_acl];
     f->first = flow_time(pl, r, tt, 0);
     f->last = flow_time(pl, r, tt, 1);
     /* A missing end takes the other; both missing: the export time (what we know). */

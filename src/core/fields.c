@@ -41,6 +41,15 @@ const struct field fields[] = {
     ROW(vlan, FT_U16, vlan, 0, "outermost VLAN id, 0 = none"),
     ROW(tos, FT_U8, tos, 0, "IPv4 TOS / IPv6 traffic class"),
     ROW(exchange, FT_U32, exchange, 0, "request/response exchange ordinal, 0 = not split"),
+    ROW(xsrc, FT_EADDR, xsrc, 0, "translated (post-NAT) source address (NSEL, NAT events)"),
+    ROW(xdst, FT_EADDR, xdst, 0, "translated (post-NAT) destination address"),
+    ROW(xsport, FT_U16, xsport, 0, "translated (post-NAPT) source port"),
+    ROW(xdport, FT_U16, xdport, 0, "translated (post-NAPT) destination port"),
+    ROW(fw_event, FT_FWEV, fw_event, 0, "firewall event (IANA 233, Cisco 40005): created, ..."),
+    ROW(fw_ext_event, FT_U16, fw_ext_event, 0, "Cisco extended firewall event (33002)"),
+    ROW(nat_event, FT_NATEV, nat_event, 0, "NAT event (IANA 230): nat44-create, ..."),
+    ROW(ingress_acl, FT_ACL, ingress_acl, 0, "Cisco ingress ACL (33000): ACL:ACE ids in hex"),
+    ROW(egress_acl, FT_ACL, egress_acl, 0, "Cisco egress ACL (33001): ACL:ACE ids in hex"),
 };
 
 const size_t nfields = sizeof(fields) / sizeof(fields[0]);

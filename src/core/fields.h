@@ -25,6 +25,9 @@ enum field_type {
     FT_PROTO, /* uint8_t printed as a name (tcp, udp, ...) where known */
     FT_FLAGS, /* uint8_t TCP flags printed as nfdump does: CEUAPRSF with '.' */
     FT_CID,   /* computed from the key (query/cid.h), not a member: no row in fields[] */
+    FT_FWEV,  /* uint8_t firewallEvent printed as a name (core/fwnat.h) where known */
+    FT_NATEV, /* uint8_t natEvent printed as a name (core/fwnat.h) where known */
+    FT_ACL,   /* uint64_t Cisco ACL id << 32 | ACE id, printed ACL:ACE in hex */
 };
 
 /* Bits of field.kind: how the printer's table mode shows a number. */

@@ -59,12 +59,24 @@ struct flow {
     uint8_t rflags;       /* 181 OR of reverse TCP flags */
     uint8_t tos;          /* 182 IPv4 TOS / IPv6 traffic class of the first packet */
     uint8_t pad_;         /* 183 always zero */
+    /* Firewall and NAT (NSEL, NAT event logging; exporters only, zero when absent). */
+    uint8_t xsrc[16];      /* 184 translated (post-NAT) source address, IPv4-mapped */
+    uint8_t xdst[16];      /* 200 translated (post-NAT) destination address */
+    uint64_t ingress_acl;  /* 216 Cisco 33000: ACL id << 32 | ACE id (extended id dropped) */
+    uint64_t egress_acl;   /* 224 Cisco 33001, the same */
+    uint16_t xsport;       /* 232 translated source port */
+    uint16_t xdport;       /* 234 translated destination port */
+    uint16_t fw_ext_event; /* 236 Cisco 33002 extended event (deny / teardown reason) */
+    uint8_t fw_event;      /* 238 firewallEvent (IANA 233, Cisco 40005), FS_FW_* */
+    uint8_t nat_event;     /* 239 natEvent (IANA 230), FS_NAT_* */
 };
 
-_Static_assert(sizeof(struct flow) == 184, "struct flow layout changed: update offsets");
+_Static_assert(sizeof(struct flow) == 240, "struct flow layout changed: update offsets");
 _Static_assert(offsetof(struct flow, first) == 48, "offset comment out of date");
 _Static_assert(offsetof(struct flow, exchange) == 160, "offset comment out of date");
 _Static_assert(offsetof(struct flow, proto) == 178, "offset comment out of date");
+_Static_assert(offsetof(struct flow, xsrc) == 184, "offset comment out of date");
+_Static_assert(offsetof(struct flow, nat_event) == 239, "offset comment out of date");
 
 /* Store a 4-byte IPv4 address (network order) as IPv4-mapped IPv6 into a[16]. */
 static inline void flow_addr_from_v4(uint8_t a[16], const uint8_t v4[4])

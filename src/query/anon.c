@@ -219,6 +219,12 @@ void anon_flow(struct anon *a, struct flow *f)
     anon_addr(a, f->dst);
     if (memcmp(f->exporter, zero, 16) != 0)
         anon_addr(a, f->exporter);
+    /* The translated addresses are real addresses too (the same map keeps a NAT that
+     * left an address as it was visibly so). */
+    if (memcmp(f->xsrc, zero, 16) != 0)
+        anon_addr(a, f->xsrc);
+    if (memcmp(f->xdst, zero, 16) != 0)
+        anon_addr(a, f->xdst);
     f->src_as = 0;
     f->dst_as = 0;
 }

@@ -9,6 +9,7 @@
 
 #include "../core/fields.h"
 #include "../core/fmt.h"
+#include "../core/fwnat.h"
 #include "../core/tz.h"
 #include "cid.h"
 #include "filter.h"
@@ -266,6 +267,13 @@ static void dump_value(struct sbuf *sb, const struct field *fd, uint64_t k)
         sb_printf(sb, "%s", buf);
     } else if (fd->type == FT_PROTO && filter_proto_name((unsigned)k)) {
         sb_printf(sb, "%llu(%s)", (unsigned long long)k, filter_proto_name((unsigned)k));
+    } else if ((fd->type == FT_FWEV && fw_event_name((unsigned)k)) ||
+               (fd->type == FT_NATEV && nat_event_name((unsigned)k))) {
+        sb_printf(sb, "%llu(%s)", (unsigned long long)k,
+                  fd->type == FT_FWEV ? fw_event_name((unsigned)k) : nat_event_name((unsigned)k));
+    } else if (fd->type == FT_ACL) {
+        acl_format(k, buf, sizeof(buf));
+        sb_printf(sb, "%s", buf);
     } else if (fd->type == FT_FLAGS) {
         static const char letters[] = "FSRPAUEC";
         sb_printf(sb, "0x%02llx(", (unsigned long long)k);

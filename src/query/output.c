@@ -1,6 +1,7 @@
 #include "output.h"
 
 #include "../core/fmt.h"
+#include "../core/fwnat.h"
 #include "cid.h"
 
 #include <errno.h>
@@ -176,6 +177,19 @@ size_t output_field(char *buf, const struct field *fd, const struct flow *f, int
         cid_digest(f, cid_seed(), d);
         return cid_format(d, buf);
     }
+    case FT_FWEV:
+    case FT_NATEV: {
+        unsigned v = (unsigned)field_get_u64(fd, f);
+        const char *name = !hum ? NULL : fd->type == FT_FWEV ? fw_event_name(v) : nat_event_name(v);
+        if (name) {
+            size_t len = strlen(name);
+            memcpy(buf, name, len + 1);
+            return len;
+        }
+        return fmt_u64(buf, v);
+    }
+    case FT_ACL:
+        return (size_t)acl_format(field_get_u64(fd, f), buf, 18);
     default:
         if (hum && (fd->kind & (FK_BYTES | FK_COUNT)))
             return human(buf, field_get_u64(fd, f));
@@ -198,6 +212,12 @@ static int col_width(const struct field *fd)
         return 8;
     case FT_CID:
         return 30;
+    case FT_ACL:
+        return 17;
+    case FT_FWEV:
+        return 7;
+    case FT_NATEV:
+        return 12;
     case FT_U16:
         return 5;
     case FT_U8:
@@ -210,7 +230,8 @@ static int col_width(const struct field *fd)
 static int right_aligned(const struct field *fd)
 {
     return fd->type != FT_ADDR && fd->type != FT_EADDR && fd->type != FT_TIME &&
-           fd->type != FT_PROTO && fd->type != FT_FLAGS && fd->type != FT_CID;
+           fd->type != FT_PROTO && fd->type != FT_FLAGS && fd->type != FT_CID &&
+           fd->type != FT_FWEV && fd->type != FT_NATEV && fd->type != FT_ACL;
 }
 
 /* printf width of table column i: negative = left-aligned; the last is not padded. */
@@ -345,7 +366,9 @@ static void row_table(struct output *o, const struct flow *f)
     char buf[128];
     for (int i = 0; i < o->ncols; i++) {
         const struct field *fd = o->cols[i];
-        output_field(buf, fd, f, !o->plain || fd->type == FT_PROTO || fd->type == FT_FLAGS);
+        output_field(buf, fd, f,
+                     !o->plain || fd->type == FT_PROTO || fd->type == FT_FLAGS ||
+                         fd->type == FT_FWEV || fd->type == FT_NATEV);
         fprintf(o->fp, "%s%*s", i ? " " : "", table_width(o, i), buf);
     }
     if (o->extra)
@@ -376,7 +399,7 @@ static void row_json(struct output *o, const struct flow *f)
     for (int i = 0; i < o->ncols; i++) {
         const struct field *fd = o->cols[i];
         int quoted = fd->type == FT_ADDR || fd->type == FT_EADDR || fd->type == FT_TIME ||
-                     fd->type == FT_CID;
+                     fd->type == FT_CID || fd->type == FT_ACL;
         n += (size_t)snprintf(line + n, sizeof(line) - n, "%s\"%s\":%s", i ? "," : "", fd->name,
                               quoted ? "\"" : "");
         n += output_field(line + n, fd, f, 0);

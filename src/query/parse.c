@@ -22,6 +22,7 @@
 #include "filter_int.h"
 
 #include "../core/fields.h"
+#include "../core/fwnat.h"
 #include "../core/tz.h"
 #include "../core/xalloc.h"
 #include "cid.h"
@@ -33,7 +34,18 @@
 #include <strings.h>
 
 /* How a field's value is written. */
-enum vkind { VK_ADDR, VK_NUM, VK_TIME, VK_PROTO, VK_FLAGS, VK_DUR, VK_WDAY };
+enum vkind {
+    VK_ADDR,
+    VK_NUM,
+    VK_TIME,
+    VK_PROTO,
+    VK_FLAGS,
+    VK_DUR,
+    VK_WDAY,
+    VK_FWEV,
+    VK_NATEV,
+    VK_ACL
+};
 
 /* A field as the parser sees it: a row of fields[] or a virtual one (duration, hour,
  * wday, bpp). */
@@ -189,7 +201,8 @@ static int find_field(const char *s, size_t len, struct fref *out)
         static const enum vkind vk[] = {
             [FT_ADDR] = VK_ADDR, [FT_EADDR] = VK_ADDR,  [FT_TIME] = VK_TIME,
             [FT_U64] = VK_NUM,   [FT_U32] = VK_NUM,     [FT_U16] = VK_NUM,
-            [FT_U8] = VK_NUM,    [FT_PROTO] = VK_PROTO, [FT_FLAGS] = VK_FLAGS
+            [FT_U8] = VK_NUM,    [FT_PROTO] = VK_PROTO, [FT_FLAGS] = VK_FLAGS,
+            [FT_FWEV] = VK_FWEV, [FT_NATEV] = VK_NATEV, [FT_ACL] = VK_ACL
         };
         *out = (struct fref){ fd->name, vk[fd->type], fd->offset, fd->size };
         if (fd->type == FT_ADDR || fd->type == FT_EADDR)
@@ -232,7 +245,12 @@ static const char *vk_what(enum vkind vk)
                                         "a protocol name or number",
                                         "TCP flags (letters of CEUAPRSF) or a number",
                                         "a duration (10s, 500ms, 5m, 2h)",
-                                        "a weekday (mon .. sun, or 0 = Sunday .. 6)" };
+                                        "a weekday (mon .. sun, or 0 = Sunday .. 6)",
+                                        "a firewall event (ignore, created, deleted, denied, "
+                                        "alert, update) or a number",
+                                        "a NAT event (nat44-create, ... see print --fields) or "
+                                        "a number",
+                                        "an ACL as ACLID:ACEID in hex (0f8e7ff3:fc1a030f) or 0" };
     return what[vk];
 }
 
@@ -263,6 +281,20 @@ static int parse_value(struct fparser *p, const struct fref *fr, const char *nam
         break;
     case VK_WDAY:
         rc = filter_wday(s, len, v);
+        break;
+    case VK_FWEV:
+    case VK_NATEV: {
+        int c = fr->vk == VK_FWEV ? fw_event_code(s, len) : nat_event_code(s, len);
+        if (c >= 0) {
+            *v = (uint64_t)c;
+            rc = 0;
+        } else {
+            rc = filter_num(s, len, v);
+        }
+        break;
+    }
+    case VK_ACL:
+        rc = acl_parse(s, len, v);
         break;
     default:
         rc = filter_num(s, len, v);

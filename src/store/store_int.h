@@ -17,7 +17,7 @@
 
 #define STORE_HDR_LEN     64
 #define STORE_BHDR_LEN    40
-#define STORE_VERSION     2 /* what the writer writes: constant planes elided */
+#define STORE_VERSION     3 /* what the writer writes: 2 + the firewall/NAT columns */
 #define STORE_VERSION_MIN 1 /* the oldest the reader reads: every plane stored */
 #define STORE_FLAG_STREAM 0x01u
 

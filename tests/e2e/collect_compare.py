@@ -76,6 +76,24 @@ def expected(rec, sysinit):
             e[ours] = num(f[key])
     if "cflow.tcpflags" in f:
         e["flags"] = num(f["cflow.tcpflags"]) & 0xff
+    # Firewall and NAT (NSEL, NAT events): tshark names Cisco 40001-40005 as the IANA
+    # elements 225-228 and 233 they became.
+    for key, ours in (("cflow.post_natsource_ipv4_address", "xsrc"),
+                      ("cflow.post_natdestination_ipv4_address", "xdst"),
+                      ("cflow.post_natsource_ipv6_address", "xsrc"),
+                      ("cflow.post_natdestination_ipv6_address", "xdst")):
+        if key in f:
+            e[ours] = str(ipaddress.ip_address(first(f[key])))
+    for key, ours in (("cflow.post_naptsource_transport_port", "xsport"),
+                      ("cflow.post_naptdestination_transport_port", "xdport"),
+                      ("cflow.firewall_event", "fw_event"), ("cflow.fw_ext_event", "fw_ext_event"),
+                      ("cflow.nat_event", "nat_event")):
+        if key in f:
+            e[ours] = num(f[key])
+    for key, ours in (("cflow.ingress_acl_id", "ingress_acl"), ("cflow.egress_acl_id", "egress_acl")):
+        if key in f:
+            b = bytes.fromhex(first(f[key]).replace(":", ""))
+            e[ours] = "0" if not any(b[:8]) else "%s:%s" % (b[:4].hex(), b[4:8].hex())
     for keys, ours in ((("cflow.octets", "cflow.permanent_octets", "cflow.initiator_octets",
                          "cflow.post_octets"), "bytes"),
                        (("cflow.packets", "cflow.permanent_packets", "cflow.post_packets"),
@@ -102,6 +120,15 @@ def expected(rec, sysinit):
             e[k] = uptime_ms(rec, 0)
         elif e.get(k) == 0 and sysinit is not None:
             e[k] = sysinit
+    # observationTimeMilliseconds (NSEL, NAT events): the event's time, taken for an end
+    # the record does not carry
+    obs = f.get("cflow.observation_time_milliseconds")
+    timed = any(k in f for k in ("cflow.abstimestart", "cflow.abstimeend", "cflow.timestart",
+                                 "cflow.timeend"))
+    if obs is not None and not timed:
+        e["first"] = e["last"] = abs_ms(first(obs))
+    elif obs is not None and "cflow.abstimeend" not in f and "cflow.timeend" not in f:
+        e["last"] = abs_ms(first(obs))
     for key, ours in (("cflow.timestart", "first"), ("cflow.timeend", "last")):
         if key in f and ours not in e:
             rel = ms_of_secs(first(f[key]))
@@ -118,7 +145,7 @@ def ours_value(o, k):
         t = datetime.datetime.strptime(v, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
             tzinfo=datetime.timezone.utc)
         return int(round(t.timestamp() * 1000))
-    if k in ("src", "dst"):
+    if k in ("src", "dst", "xsrc", "xdst"):
         return str(ipaddress.ip_address(v))
     return v
 

@@ -583,10 +583,10 @@ static void test_magic_version(void **state)
     b[0] = 'X';
     assert_int_equal(store_decode_buf(b, len, collect_cb, &c, &e), FS_EFORMAT);
     b[0] = 'F';
-    put_le16(b + 4, 3);
+    put_le16(b + 4, STORE_VERSION + 1);
     reseal(b);
     assert_int_equal(store_decode_buf(b, len, collect_cb, &c, &e), FS_EVERSION);
-    assert_non_null(strstr(e.msg, "version 3"));
+    assert_non_null(strstr(e.msg, "version 4"));
     put_le16(b + 4, 0);
     reseal(b);
     assert_int_equal(store_decode_buf(b, len, collect_cb, &c, &e), FS_EVERSION);
@@ -682,7 +682,7 @@ static void gen_planes(struct flow *f, size_t n, uint64_t seed)
 static size_t check_blocks(const uint8_t *b, size_t len)
 {
     size_t off = STORE_HDR_LEN, nblk = 0, rb = store_record_bytes((uint32_t)nfields);
-    assert_int_equal(get_le16(b + 4), 2);
+    assert_int_equal(get_le16(b + 4), STORE_VERSION);
     for (;;) {
         assert_true(off + STORE_BHDR_LEN <= len);
         uint32_t nrec = get_le32(b + off + 4), raw = get_le32(b + off + 8),

@@ -412,7 +412,7 @@ static uint8_t *expected_file(const struct flow *f, size_t n, enum store_codec c
                  (n / STORE_BLOCK_RECORDS + 1) *
                      (store_comp_bound(STORE_BLOCK_RECORDS * rb) + 2 * STORE_MAX_PLANES);
     uint8_t *out = malloc(cap);
-    struct store_hdr h = { .version = 2,
+    struct store_hdr h = { .version = STORE_VERSION,
                            .codec = (uint8_t)codec,
                            .header_len = STORE_HDR_LEN,
                            .ncolumns = (uint32_t)nfields };
