@@ -77,7 +77,7 @@ class Dom(HTMLParser):
         if tag == "table":
             self.table = None
         if tag == "pre" and self.err is not None:
-            self.out.append("error " + self.err.replace("\n", "\\n"))
+            self.out.append("error " + self.err.rstrip("\n").replace("\n", "\\n"))
             self.err = None
 
     def handle_data(self, data):
