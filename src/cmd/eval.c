@@ -6,6 +6,7 @@
 #include "../detect/eval.h"
 #include "../core/xalloc.h"
 #include "../detect/catalog.h"
+#include "../detect/learn.h"
 #include "../detect/match.h"
 #include "../detect/model.h"
 #include "../query/rows.h"
@@ -662,6 +663,11 @@ int cmd_eval(int argc, char **argv)
     size_t leaves = 0;
     catalog_init(&cat);
     st = load_all(&o, &cat, &lab, &fl);
+    size_t nohost = st ? 0 : learn_labels_nohost(&lab, fl.v, fl.n);
+    if (nohost)
+        fprintf(stderr,
+                PROG ": %zu labels name a client or server that is in no flow (outcome no flow)\n",
+                nohost);
     if (!st && effective(&o) == M_NEAREST)
         model_basis(fl.v, fl.n, (int)o.basis);
     if (!st && o.folds) {

@@ -124,6 +124,16 @@ size_t learn_observe(const struct catalog *c, const struct eval_labels *lab,
     return m;
 }
 
+size_t learn_labels_nohost(const struct eval_labels *lab, const struct flow *flows, size_t n)
+{
+    struct addr_set hosts = { NULL, 0 };
+    size_t k = 0;
+    for (size_t j = 0; j < lab->n; j++)
+        k += !hosts_known(&hosts, &lab->v[j], flows, n);
+    free(hosts.a);
+    return k;
+}
+
 /* ---- new files ---- */
 
 /* The overhead range of the observations at server (oh[1] < oh[0] when none). */

@@ -82,6 +82,10 @@ size_t learn_observe(const struct catalog *c, const struct eval_labels *lab,
                      const unsigned char *only, const struct flow *flows, size_t n, uint64_t slack,
                      uint32_t header_bytes, struct learn_obs **obs, struct learn_counts *cnt);
 
+/* Labels (foreign ones too) whose client or server is in none of the flows: a typing
+ * error or the wrong capture, told apart from a download the capture missed. */
+size_t learn_labels_nohost(const struct eval_labels *lab, const struct flow *flows, size_t n);
+
 /*
  * Honeypot learning of new files: labels that name a file the catalogue lacks (counted
  * as unknown by learn_observe) become entries of their own, source learned, so that a

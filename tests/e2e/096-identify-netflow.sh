@@ -181,6 +181,10 @@ fs eval -c "$T/l9.tsv" --labels "$T/test.csv" -r "$T/N9" -b --basis bytes >"$T/e
     fail "eval -b"
 expect_same "$T/eB" "$T/e9"
 grep -q 'closed-set accuracy *100.00% (10 of 10)' "$T/e9" || fail "eval -b: $(cat "$T/e9")"
+fs eval -c "$T/l9.tsv" --labels "$T/train.csv" -r "$T/N9" -b >/dev/null 2>"$T/etr.err" ||
+    fail "eval -b train"
+grep -q '1 labels name a client or server that is in no flow' "$T/etr.err" ||
+    fail "eval: the label of an unknown server: $(cat "$T/etr.err")"
 echo "learned on NetFlow: the meter's learned catalogue, matches, inventory and eval figures"
 
 # ---- (d) one direction missing: only the server's records
