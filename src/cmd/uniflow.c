@@ -169,19 +169,25 @@ int uni_feed_add(void *vu, const struct flow *f)
     return u->bi ? biflow_add(u->bi, f, deliver, u) : deliver(u, f);
 }
 
-int uni_read(struct input_opts *in, const char *prog, struct uni_feed *u)
+int uni_end(struct uni_feed *u)
 {
-    int st = input_read(in, prog, uni_feed_add, u);
     int rc = u->bi ? biflow_flush(u->bi, deliver, u) : 0;
     for (size_t i = 0; i < u->nexp && !rc; i++)
         if (u->exp[i].state != EXP_JUDGING)
             continue;
-        else if (looks_sampled(&u->exp[i])) /* fewer records, a larger divisor */
+        else if (looks_sampled(&u->exp[i])) /* fewer flows, a larger divisor */
             refuse(u, &u->exp[i]);
-        else { /* too few records to tell */
+        else { /* too few flows to tell */
             u->unjudged += u->exp[i].nq;
             rc = release(u, &u->exp[i]);
         }
+    return rc;
+}
+
+int uni_read(struct input_opts *in, const char *prog, struct uni_feed *u)
+{
+    int st = input_read(in, prog, uni_feed_add, u);
+    uni_end(u);
     return st;
 }
 

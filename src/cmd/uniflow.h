@@ -86,8 +86,12 @@ void uni_feed_init(struct uni_feed *u, int pair, enum uni_basis basis, uint64_t 
 /* An input_read callback: one record in. Returns fn's nonzero value to stop. */
 int uni_feed_add(void *u, const struct flow *f);
 
-/* input_read through the feed, then the uniflows still open. Returns input_read's
- * status (a stop by fn is not an error). */
+/* The end of the input: the uniflows still open, the flows still held for judging.
+ * Returns 0 or fn's nonzero value. */
+int uni_end(struct uni_feed *u);
+
+/* input_read through the feed, then uni_end. Returns input_read's status (a stop by fn
+ * is not an error). */
 int uni_read(struct input_opts *in, const char *prog, struct uni_feed *u);
 
 /* What pairing did, or the -b hint, on stderr (nothing when there is nothing to say). */
