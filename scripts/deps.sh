@@ -7,7 +7,7 @@ pkgs="cmake ninja-build gcc pkg-config libpcap-dev liblz4-dev libzstd-dev libcmo
 if [ "$level" = test ] || [ "$level" = bench ]; then
     # clang + runtime for the sanitizer and libFuzzer builds; the rest are the
     # independent decoders and the tools the end-to-end tests drive.
-    pkgs="$pkgs clang libclang-rt-14-dev clang-format tshark tcpdump nftables ethtool iproute2 curl python3 gawk softflowd nfdump nginx-light nmap debhelper lintian fakeroot dpkg-dev chromium"
+    pkgs="$pkgs clang libclang-rt-14-dev clang-format tshark tcpdump nftables ethtool iproute2 curl python3 gawk softflowd nfdump nginx-light nmap debhelper lintian fakeroot dpkg-dev chromium chromium-driver"
     # The ClickHouse tests (110-): Debian's server and client (18.16), on loopback.
     pkgs="$pkgs clickhouse-server clickhouse-client"
 fi

@@ -34,6 +34,7 @@ static const struct command commands[] = {
     { "spam", cmd_spam, "spam sources: hosts sending mail to many mail servers" },
     { "watch", cmd_watch, "follow a live store, run the detectors on closed bins, alert" },
     { "clickhouse", cmd_clickhouse, "ClickHouse scale-out: schema, insert, expire" },
+    { "serve", cmd_serve, "the web console: charts, tables and a JSON API over stores" },
     { "report", cmd_report, "one self-contained HTML report: charts and tables of a window" },
 };
 

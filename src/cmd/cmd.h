@@ -25,6 +25,7 @@ int cmd_services(int argc, char **argv);
 int cmd_spam(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_clickhouse(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
 #endif

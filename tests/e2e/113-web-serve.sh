@@ -1,0 +1,194 @@
+#!/bin/sh
+# flowsleuth serve (issue 18): the web console over two stores (fsgen series weeks and a
+# metered capture with IPv6), on loopback:
+#  (a) the API answers what the CLI prints: /api/series totals as count's, /api/top rows
+#      as stats -s's, /api/flows as print's; a bad filter is 400 with the CLI's message
+#      and caret; unknown parameters, paths and methods are refused; a request over its
+#      memory limit is 503 and the server goes on;
+#  (b) 20 clients at once (curl in parallel, 5 requests each): every answer 200 and the
+#      same as the answer to one client alone;
+#  (c) a non-loopback address without --token is refused at start; with --token the API
+#      wants the bearer token (401 without, 200 with) and the start says so;
+#  (d) headless Chromium: the page is drawn with the CLI's totals; a bad filter shows the
+#      error with its caret; a click on a bar (chromedriver, WebDriver over HTTP) shows
+#      the flows under that source in the flow table, as many as print finds.
+# Screenshots stay in $FS_TMP/113-web-serve/ (serve.png, serve-drill.png).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/ports.sh"
+
+need python3 curl
+pids=
+cleanup() {
+    for p in $pids; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+W=2025-10-13..2025-10-20
+"$FS_GEN" series "$T/W/" --weeks 2 --peak 100 >/dev/null 2>&1 || fail "fsgen series"
+"$FS_GEN" mix "$T/m.pcap" --flows 2000 --seed 113 --v6 40 --snap 128 >/dev/null 2>&1 || fail "fsgen mix"
+fs meter -r "$T/m.pcap" -w "$T/S/" || fail "meter"
+
+# serve_start LOG ARGS...: start serve on a free loopback port; sets $port
+serve_start() {
+    log=$1
+    shift
+    # not through fs(): $! must be the server itself, for cleanup to stop it
+    $FS_EXEC_PREFIX "$FS_BIN" serve -r "$T/W" -r "$T/S" --listen 127.0.0.1:0 "$@" 2>"$log" &
+    pids="$pids $!"
+    n=0
+    until grep -q "listening on" "$log"; do
+        n=$((n + 1))
+        [ "$n" -gt 200 ] && fail "serve did not start: $(cat "$log")"
+        sleep 0.05
+    done
+    port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\)\/.*/\1/p' "$log")
+}
+get() { # get PATH?QUERY -> body to stdout, status to $T/status
+    curl -s -m 60 -o "$T/body" -w '%{http_code}' "http://127.0.0.1:$port$1" >"$T/status" || true
+    cat "$T/body"
+}
+
+serve_start "$T/serve.log" --max-mem 16Mi
+U=$(printf '%s' "$W" | sed 's/\.\./%2E%2E/')
+
+# (a) the series' totals
+get "/api/series?t=$U&bin=300" >"$T/series.json"
+[ "$(cat "$T/status")" = 200 ] || fail "series: $(cat "$T/status") $(head -c 300 "$T/body")"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); t=d["total"]
+print(len(d["start"]), t["flows"], t["bytes"], t["packets"], "prev" if d["prev"] else "-")' \
+    "$T/series.json" >"$T/api.sum"
+fs count -r "$T/W" -r "$T/S" -t "$W" -N | sed -n 's/^Summary: \([0-9]*\) bins.*flows: \([0-9]*\), tbytes: \([0-9]*\), tpackets: \([0-9]*\)$/\1 \2 \3 \4 prev/p' >"$T/cli.sum"
+expect_same "$T/cli.sum" "$T/api.sum"
+# the top-N of every key the page asks for, and one the page does not (ip, two-sided)
+for spec in srcip/tbytes dstip/tbytes srcnet/tbytes dport/tbytes proto/tbytes ip/flows; do
+    get "/api/top?key=$spec&n=10" >"$T/top.json"
+    [ "$(cat "$T/status")" = 200 ] || fail "top $spec: $(cat "$T/status")"
+    python3 -c 'import json,sys
+for r in json.load(open(sys.argv[1]))["rows"]: print(r["key"], r["flows"], r["packets"], r["bytes"])' \
+        "$T/top.json" >"$T/api.top"
+    fs stats -r "$T/W" -r "$T/S" -s "$spec" -n 10 -o csv | awk -F, 'NR > 1 { print $2, $3, $5, $7 }' >"$T/cli.top"
+    expect_same "$T/cli.top" "$T/api.top"
+done
+# flows paged: the second page of a filter is print's rows 11..20
+get "/api/flows?filter=proto+udp&offset=10&limit=10" >"$T/flows.json"
+python3 -c 'import json,sys
+for r in json.load(open(sys.argv[1]))["rows"]: print(r["first"], r["src"], r["dst"], r["bytes"])' \
+    "$T/flows.json" >"$T/api.flows"
+fs print -r "$T/W" -r "$T/S" -o json 'proto udp' | sed -n '11,20p' | python3 -c 'import json,sys
+for l in sys.stdin: r=json.loads(l); print(r["first"], r["src"], r["dst"], r["bytes"])' >"$T/cli.flows"
+[ -s "$T/cli.flows" ] || fail "no udp flows"
+expect_same "$T/cli.flows" "$T/api.flows"
+# a bad filter: 400 and the message print prints, caret and all
+get "/api/top?filter=src+ip+10.0.0.300" >/dev/null
+[ "$(cat "$T/status")" = 400 ] || fail "bad filter: $(cat "$T/status")"
+python3 -c 'import json,sys; sys.stdout.write(json.load(open(sys.argv[1]))["error"])' "$T/body" >"$T/api.err"
+fs print -r "$T/S" 'src ip 10.0.0.300' 2>&1 >/dev/null | sed 's/^flowsleuth print: //' >"$T/cli.err" || true
+expect_same "$T/cli.err" "$T/api.err"
+grep -q '^ *\^$' "$T/api.err" || fail "no caret"
+get "/api/top?colour=red" >/dev/null
+[ "$(cat "$T/status")" = 400 ] || fail "unknown parameter: $(cat "$T/status")"
+get "/api/top?key=nosuchkey" >/dev/null
+[ "$(cat "$T/status")" = 400 ] || fail "bad key: $(cat "$T/status")"
+get "/api/flows?limit=100000" >/dev/null
+[ "$(cat "$T/status")" = 400 ] || fail "rows over the limit: $(cat "$T/status")"
+get "/etc/passwd" >/dev/null
+[ "$(cat "$T/status")" = 404 ] || fail "unknown path: $(cat "$T/status")"
+st=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/api/top")
+[ "$st" = 405 ] || fail "POST: $st"
+# memory: 1-second bins over two weeks are 1.2 M bins, over 16 MiB
+get "/api/series?bin=1" >/dev/null
+[ "$(cat "$T/status")" = 503 ] || fail "series over --max-mem: $(cat "$T/status")"
+grep -q "more memory than its limit of 16 MiB" "$T/body" || fail "limit message: $(cat "$T/body")"
+get "/api/series?t=$U&bin=300" >/dev/null
+[ "$(cat "$T/status")" = 200 ] || fail "after a refused request: $(cat "$T/status")"
+echo "ok   (a) series, six top-10s and a page of flows as count, stats and print; errors 400/404/405/503"
+
+# (b) 20 clients at once, each asking what the page asks (series and top-10s)
+qs="/api/series?t=$U&bin=300 /api/top?key=srcip/tbytes&t=$U /api/top?key=dstip/tbytes&t=$U /api/top?key=dport/tbytes&t=$U /api/flows?t=$U&limit=100"
+i=0
+for q in $qs; do
+    i=$((i + 1))
+    curl -s "http://127.0.0.1:$port$q" >"$T/one.$i"
+done
+c=0
+cpids=
+while [ "$c" -lt 20 ]; do
+    c=$((c + 1))
+    (
+        i=0
+        for q in $qs; do
+            i=$((i + 1))
+            st=$(curl -s -m 60 -o "$T/c$c.$i" -w '%{http_code}' "http://127.0.0.1:$port$q")
+            echo "$st" >>"$T/c$c.status"
+        done
+    ) &
+    cpids="$cpids $!"
+done
+for p in $cpids; do wait "$p"; done
+[ "$(cat "$T"/c*.status | grep -c '^200$')" = 100 ] || fail "20 clients: $(sort "$T"/c*.status | uniq -c)"
+c=0
+while [ "$c" -lt 20 ]; do
+    c=$((c + 1))
+    for i in 1 2 3 4 5; do cmp -s "$T/one.$i" "$T/c$c.$i" || fail "client $c answer $i differs"; done
+done
+echo "ok   (b) 20 clients at once: 100 answers, all 200 and all as one client's"
+
+# (c) addresses and tokens
+if fs serve -r "$T/S" --listen 0.0.0.0:0 2>"$T/err"; then fail "0.0.0.0 without --token"; fi
+grep -q "not a loopback address: give --token FILE" "$T/err" || fail "no word: $(cat "$T/err")"
+echo "s3cr3t-t0ken-0123456789" >"$T/token"
+serve_start "$T/serve2.log" --token "$T/token"
+grep -q "the API requires the bearer token" "$T/serve2.log" || fail "start: $(cat "$T/serve2.log")"
+get "/api/top" >/dev/null
+[ "$(cat "$T/status")" = 401 ] || fail "no token: $(cat "$T/status")"
+st=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer wrong-token-0123456789" "http://127.0.0.1:$port/api/top")
+[ "$st" = 401 ] || fail "a wrong token: $st"
+st=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer s3cr3t-t0ken-0123456789" "http://127.0.0.1:$port/api/top")
+[ "$st" = 200 ] || fail "the token: $st"
+echo "ok   (c) 0.0.0.0 refused without --token; 401 without the bearer token, 200 with it"
+
+# (d) the page in Chromium
+optional "the Chromium checks" chromium chromedriver || exit 0
+serve_start "$T/serve3.log"
+chrome() {
+    timeout 120 chromium --headless --no-sandbox --disable-gpu --no-first-run \
+        --user-data-dir="$T/chrome" --window-size=1400,2400 --virtual-time-budget=30000 "$@" 2>>"$T/chrome.log"
+}
+chrome --dump-dom "http://127.0.0.1:$port/?t=$U" >"$T/page.dom" || fail "chromium"
+python3 "$FS_SRC/tests/e2e/web_dom.py" "$T/page.dom" >"$T/page.facts"
+grep -qx "drawn 1" "$T/page.facts" || fail "page not drawn: $(head -3 "$T/page.facts")"
+read -r bins flows bytes packets _ <"$T/cli.sum"
+grep -qx "total flows $flows" "$T/page.facts" || fail "page flows: $(grep ^total "$T/page.facts")"
+grep -qx "total bytes $bytes" "$T/page.facts" || fail "page tbytes"
+grep -qx "series series-flows $bins $bins" "$T/page.facts" || fail "page series"
+grep -qx "heat 168 $flows 168" "$T/page.facts" || fail "page heat map: $(grep ^heat "$T/page.facts")"
+[ "$(grep -c '^top ' "$T/page.facts")" -ge 20 ] || fail "page bars"
+chrome --dump-dom "http://127.0.0.1:$port/?filter=src%20ip%2010.0.0.300" >"$T/bad.dom" || fail "chromium"
+python3 "$FS_SRC/tests/e2e/web_dom.py" "$T/bad.dom" >"$T/bad.facts"
+grep -qx "drawn error" "$T/bad.facts" || fail "bad filter page: $(head -3 "$T/bad.facts")"
+want="error $(sed ':a;N;$!ba;s/\n/\\n/g' "$T/cli.err")"
+grep -qxF "$want" "$T/bad.facts" || fail "bad filter shown: $(grep ^error "$T/bad.facts") want $want"
+cdport=$(free_port 1)
+chromedriver --port="$cdport" >"$T/chromedriver.log" 2>&1 &
+pids="$pids $!"
+n=0
+until curl -s "http://127.0.0.1:$cdport/status" | grep -q '"ready": *true'; do
+    n=$((n + 1))
+    [ "$n" -gt 200 ] && fail "chromedriver did not start"
+    sleep 0.05
+done
+key=$(fs stats -r "$T/W" -r "$T/S" -t "$W" -s srcip/tbytes -n 3 -o csv | awk -F, 'NR == 4 { print $2 }')
+python3 "$FS_SRC/tests/e2e/web_drive.py" "$cdport" "http://127.0.0.1:$port/?t=$U" \
+    "svg[data-key=\"srcip/tbytes\"] g.bar[data-key=\"$key\"] rect" "$T/drill" || fail "web_drive"
+python3 "$FS_SRC/tests/e2e/web_dom.py" "$T/drill.after.dom" >"$T/drill.facts"
+grep '^flow ' "$T/drill.facts" | cut -d' ' -f2 | sort -u >"$T/drill.src"
+[ "$(cat "$T/drill.src")" = "$key" ] || fail "drill-down flows of $(cat "$T/drill.src"), not $key"
+nd=$(grep -c '^flow ' "$T/drill.facts")
+nc=$(fs print -r "$T/W" -r "$T/S" -t "$W" -o csv "src ip $key" | tail -n +2 | wc -l)
+[ "$nd" = "$nc" ] || fail "drill-down shows $nd flows, print finds $nc"
+grep -q "under src ip $key" "$T/drill.after.dom" || fail "the flow table does not say its filter"
+mv "$T/drill.png" "$T/serve-drill.png"
+chrome --screenshot="$T/serve.png" "http://127.0.0.1:$port/?t=$U" >/dev/null || fail "screenshot"
+[ -s "$T/serve.png" ] || fail "no screenshot"
+echo "ok   (d) the page drawn with count's totals; a bad filter shows its caret; a click on $key lists its $nd flows"
