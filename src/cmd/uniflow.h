@@ -69,7 +69,9 @@ struct uni_feed {
     "  -b               pair uniflows (NetFlow/IPFIX exporters send one record per\n"     \
     "                   direction: rbytes = rpackets = 0) whose keys are each other's\n"  \
     "                   reverse and whose times overlap into biflows, as stats -b; the\n" \
-    "                   uniflows left without their reverse are skipped and counted\n"
+    "                   uniflows left without their reverse are skipped and counted\n"    \
+    "                   (with or without -b, an exporter whose counters all share its\n"  \
+    "                   sampling interval is refused: a sampled count names no file)\n"
 
 #define UNI_BASIS_HELP                                                                     \
     "  --basis B        what the payload is taken from: auto (rgoodput where the meter\n"  \
