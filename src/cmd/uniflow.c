@@ -88,13 +88,16 @@ static int zero_addr(const uint8_t *a)
 /* The exporter entry of addr, made when new; NULL when the table is full. */
 static struct uni_exp *exp_of(struct uni_feed *u, const uint8_t *addr)
 {
+    if (u->nexp && memcmp(u->exp[u->last].addr, addr, 16) == 0)
+        return &u->exp[u->last]; /* a store's records come in runs of one exporter */
     for (size_t i = 0; i < u->nexp; i++)
         if (memcmp(u->exp[i].addr, addr, 16) == 0)
-            return &u->exp[i];
+            return &u->exp[u->last = i];
     if (u->nexp == UNI_MAX_EXP)
         return NULL;
     if (!u->exp)
         u->exp = xcalloc(UNI_MAX_EXP, sizeof(*u->exp));
+    u->last = u->nexp;
     struct uni_exp *e = &u->exp[u->nexp++];
     memcpy(e->addr, addr, 16);
     e->q = xmalloc(UNI_SAMPLE_K * sizeof(*e->q));

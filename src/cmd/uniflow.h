@@ -60,9 +60,9 @@ struct uni_feed {
     uint64_t unpaired_big; /* of them above big */
     uint64_t uni_big;      /* without -b: uniflows above big */
     struct uni_exp *exp;   /* exporters seen, judged for sampling */
-    size_t nexp;
-    uint64_t unjudged; /* flows of exporters not judged (too many, too few flows) */
-    uint64_t sampled;  /* flows refused as sampled */
+    size_t nexp, last;     /* last: the entry found last */
+    uint64_t unjudged;     /* flows of exporters not judged (too many, too few flows) */
+    uint64_t sampled;      /* flows refused as sampled */
 };
 
 #define UNI_PAIR_HELP                                                                     \
