@@ -10,6 +10,7 @@
 #include "args.h"
 #include "cmd.h"
 #include "input.h"
+#include "web_cache.h"
 #include "web_engine.h"
 
 #include <arpa/inet.h>
@@ -32,7 +33,7 @@
 static const char usage_text[] =
     "usage: flowsleuth serve -r STORE [-r ...] [--listen ADDR:PORT] [--token FILE]\n"
     "                        [--internal NET ...] [--authorised FILE.csv] [--max-time SECONDS]\n"
-    "                        [--max-mem SIZE] [--jobs N]\n"
+    "                        [--max-mem SIZE] [--jobs N] [--cache-mem SIZE]\n"
     "\n"
     "The web console: a page with the charts and tables of flowsleuth report, fed by a\n"
     "read-only JSON API over the stores: /api/series (count), /api/top (stats -s),\n"
@@ -50,12 +51,14 @@ static const char usage_text[] =
     "  --max-time SECONDS wall time of one request (default 10): past it, 503\n"
     "  --max-mem SIZE     memory of one request's tables (default 256Mi): past it, 503\n"
     "  --jobs N           requests reading the stores at once (default 4); others wait\n"
+    "  --cache-mem SIZE   answers kept for the same request while the stores do not\n"
+    "                     change (default 64Mi; 0: none)\n"
     "  -h, --help         this help\n"
     "\n"
     "The page opens at http://ADDR:PORT/ (with a token: http://ADDR:PORT/#token=TOKEN).\n"
     "TLS: put it behind a reverse proxy (README, Web console).\n";
 
-enum { O_LISTEN = 1, O_TOKEN, O_INTERNAL, O_AUTH, O_MAXTIME, O_MAXMEM, O_JOBS };
+enum { O_LISTEN = 1, O_TOKEN, O_INTERNAL, O_AUTH, O_MAXTIME, O_MAXMEM, O_JOBS, O_CACHE };
 
 struct server {
     const char *paths[INPUT_MAX_PATHS];
@@ -69,6 +72,8 @@ struct server {
     struct web_ctx w;
     unsigned jobs;
     sem_t sem;
+    size_t cache_mem;
+    struct web_cache *cache; /* NULL: --cache-mem 0 */
 };
 
 static uint64_t now_ms(void)
@@ -160,6 +165,13 @@ static int serve_opt(struct server *s, int c, const char *arg)
         }
         fprintf(stderr, PROG ": --max-mem needs a size of 1Mi or more (512Mi, 2G), not '%s'\n",
                 arg);
+        return 2;
+    case O_CACHE:
+        if (units_parse_str(arg, 1 << 20, &v) == 0 && v <= SIZE_MAX) {
+            s->cache_mem = (size_t)v;
+            return -1;
+        }
+        fprintf(stderr, PROG ": --cache-mem needs a size (64Mi, 1G, 0), not '%s'\n", arg);
         return 2;
     case O_JOBS:
         if (arg_u32("serve", "--jobs", arg, 1, 64, &u) != 0)
@@ -342,6 +354,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     char *buf = NULL;
     size_t len = 0;
     int status = 500;
+    /* The stores' state before reading: a change while reading makes the answer stale. */
+    uint64_t stamp = s->cache ? web_cache_stamp(s->paths, s->npaths) : 0;
+    if (stamp && web_cache_get(s->cache, &r, stamp, &buf, &len))
+        return reply(conn, MHD_HTTP_OK, "application/json", buf, len, MHD_RESPMEM_MUST_FREE);
     FILE *m = open_memstream(&buf, &len);
     if (!m)
         return MHD_NO;
@@ -350,6 +366,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     web_answer(&s->w, s->paths, s->npaths, &r, m, &status);
     sem_post(&s->sem);
     fclose(m);
+    if (status == 200 && stamp)
+        web_cache_put(s->cache, &r, stamp, buf, len);
     return reply(conn, (unsigned)status, "application/json", buf, len, MHD_RESPMEM_MUST_FREE);
 }
 
@@ -365,6 +383,7 @@ static int parse_args(int argc, char **argv, struct server *s)
                                               { "max-time", required_argument, NULL, O_MAXTIME },
                                               { "max-mem", required_argument, NULL, O_MAXMEM },
                                               { "jobs", required_argument, NULL, O_JOBS },
+                                              { "cache-mem", required_argument, NULL, O_CACHE },
                                               { NULL, 0, NULL, 0 } };
     int c;
     optind = 1;
@@ -401,6 +420,7 @@ int cmd_serve(int argc, char **argv)
     memset(&s, 0, sizeof(s));
     s.listen = "127.0.0.1:8750";
     s.jobs = 4;
+    s.cache_mem = (size_t)64 << 20;
     s.w.prog = PROG;
     s.w.lim.max_ms = 10000;
     s.w.lim.max_mem = (size_t)256 << 20;
@@ -428,6 +448,8 @@ int cmd_serve(int argc, char **argv)
     s.w.internal = s.internal.nnets ? &s.internal : NULL;
     s.w.auth = s.have_auth ? &s.auth : NULL;
     sem_init(&s.sem, 0, s.jobs);
+    if (s.cache_mem)
+        s.cache = web_cache_new(256, s.cache_mem);
     /* A served filter may not read files (`in @FILE`): any path the server can read. */
     filter_allow_set_files(0);
 
@@ -472,6 +494,7 @@ int cmd_serve(int argc, char **argv)
     } while (sig == SIGPIPE);
     fprintf(stderr, PROG ": stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     MHD_stop_daemon(d);
+    web_cache_free(s.cache);
     sem_destroy(&s.sem);
     free_server(&s);
     return 0;

@@ -102,7 +102,19 @@ get "/api/series?bin=1" >/dev/null
 grep -q "more memory than its limit of 16 MiB" "$T/body" || fail "limit message: $(cat "$T/body")"
 get "/api/series?t=$U&bin=300" >/dev/null
 [ "$(cat "$T/status")" = 200 ] || fail "after a refused request: $(cat "$T/status")"
-echo "ok   (a) series, six top-10s and a page of flows as count, stats and print; errors 400/404/405/503"
+# the answer cache: the same question again is the same answer; a file added to a
+# store makes a new one (count's)
+total() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"]["flows"])' "$1"; }
+get "/api/series?bin=86400" >"$T/c1.json"
+get "/api/series?bin=86400" >"$T/c2.json"
+cmp -s "$T/c1.json" "$T/c2.json" || fail "the same question, another answer"
+"$FS_GEN" mix "$T/n.pcap" --flows 50 --seed 1131 --start 1500000000 --snap 128 >/dev/null 2>&1 || fail "fsgen"
+fs meter -r "$T/n.pcap" -w "$T/W/" || fail "meter into W"
+get "/api/series?bin=86400" >"$T/c3.json"
+want=$(fs count -r "$T/W" -r "$T/S" --bin 86400 -N | sed -n 's/.*total flows: \([0-9]*\),.*/\1/p')
+[ "$(total "$T/c3.json")" = "$want" ] && [ "$(total "$T/c3.json")" -gt "$(total "$T/c1.json")" ] ||
+    fail "after a new store file: $(total "$T/c3.json") flows, count says $want (before $(total "$T/c1.json"))"
+echo "ok   (a) series, six top-10s and a page of flows as count, stats and print; errors 400/404/405/503; a new store file, a new answer"
 
 # (b) 20 clients at once, each asking what the page asks (series and top-10s)
 qs="/api/series?t=$U&bin=300 /api/top?key=srcip/tbytes&t=$U /api/top?key=dstip/tbytes&t=$U /api/top?key=dport/tbytes&t=$U /api/flows?t=$U&limit=100"
