@@ -41,9 +41,10 @@ static const char usage_text[] =
     "                   the format meter and collect write (nfdump -w)\n" OUT_TARGET_CODEC_HELP
     "  --bin SECONDS    store bin width with -w STORE/ (default 300)\n"
     "  --anon KEY       anonymise addresses with Crypto-PAn, prefix-preserving (as nfanon\n"
-    "                   -K): src, dst and the exporter; AS numbers are zeroed. KEY: a\n"
-    "                   file holding the key, or the key: 32 characters or 0x and 64\n"
-    "                   hex digits (a file keeps it out of ps and shell history)\n" EVE_OPT_HELP
+    "                   -K): src, dst, the exporter, xsrc and xdst; AS numbers are\n"
+    "                   zeroed. KEY: a file holding the key, or the key: 32\n"
+    "                   characters or 0x and 64 hex digits (a file keeps it out of ps\n"
+    "                   and shell history)\n" EVE_OPT_HELP
     "  --fields         list the field names and exit\n"
     "  --dump-filter    print the compiled filter program and exit\n"
     "  -h, --help       this help\n";

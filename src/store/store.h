@@ -8,7 +8,7 @@
  * File layout, every integer little-endian:
  *
  *   +--------------------------- file header (64 bytes) ---------------------------+
- *   | magic "FSFL" | u16 version=2 | u8 codec | u8 flags | u32 header_len=64       |
+ *   | magic "FSFL" | u16 version=3 | u8 codec | u8 flags | u32 header_len=64       |
  *   | u64 bin_start_ms | u32 bin_secs | u32 nblocks | u64 nrecords                  |
  *   | u64 first_min_ms | u64 last_max_ms | u32 ncolumns | u32 reserved=0 | u32 crc32 |
  *   +------------------------------------------------------------------------------+
@@ -25,13 +25,15 @@
  * ncolumns of them, and for each byte b of that field (little-endian byte order of an
  * integer; an address byte by byte) there is one plane: byte b of the field of every
  * record of the block, n = nrecords bytes. Planes are numbered 0 .. P-1 in that order,
- * P = the sum of the sizes of the ncolumns fields (183 for every field today).
+ * P = the sum of the sizes of the ncolumns fields (239 for every field today, 183 in
+ * version 2 files, which lack the nine firewall/NAT columns).
  * Grouping the bytes this way puts the many zero high bytes of counters together,
  * which LZ4 and zstd compress far better than row records. ncolumns in the header is
  * the number of fields the writer had (at least 1); a reader refuses a file with more
  * columns than it knows (version bump) and zero-fills fields the file lacks.
  *
- * Version 2 payload (the crc covers all comp_len bytes):
+ * Version 2 and 3 payload (3 = 2 with the firewall/NAT columns; the crc covers all
+ * comp_len bytes):
  *   plane map  ceil(P / 8) bytes; bit p (byte p / 8, bit p % 8, least significant
  *              first) set = plane p is stored; bits at and beyond P are zero.
  *   constants  one byte per clear bit, in plane order: every byte of that plane is
@@ -44,7 +46,7 @@
  * another codec it is not empty, so a block that stores no plane (every plane constant,
  * e.g. one record) has raw_len 0 and codec NONE. A writer may store a constant plane.
  *
- * Version 1 (still read; the writer writes 2): the payload is only the codec part,
+ * Version 1 (still read; the writer writes 3): the payload is only the codec part,
  * every plane stored, raw_len = P * n. Other versions are refused.
  *
  * A block's codec byte may be NONE in a file of another codec: the writer keeps a block
