@@ -5,6 +5,7 @@
 
 #include "match_keep.h"
 #include "match_learned.h"
+#include "match_seq.h"
 
 #include "../core/xalloc.h"
 
@@ -47,14 +48,15 @@ uint64_t match_payload(const struct flow *f, uint32_t header_bytes, enum match_b
     return f->rbytes > h ? f->rbytes - h : 0;
 }
 
-/* Percent-encoding as HTTP clients (apt: '+' -> %2b) do for everything unreserved. */
+/* Percent-encoding as apt does it: '+' -> %2b, and '~' -> %7e too (a real capture:
+ * node-ws-iconv_0.0~git..., 2 bytes more than the plain URL), everything else of RFC
+ * 3986's unreserved set plain. */
 size_t match_url_len(const char *url)
 {
     size_t n = 0;
     for (const unsigned char *p = (const unsigned char *)url; *p; p++) {
         int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~' ||
-                    *p == '/';
+                    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '/';
         n += plain ? 1 : 3;
     }
     return n;
@@ -1039,6 +1041,47 @@ static int run_ranges(const struct catalog *c, const uint64_t *sizes, const stru
     return stop;
 }
 
+/* One connection's split exchanges, adjacent in server order. */
+static int same_conn(const struct flow *x, const struct flow *y)
+{
+    return same_server(x, y) && memcmp(x->src, y->src, 16) == 0 && x->sport == y->sport;
+}
+
+/*
+ * The third pass: each split TCP connection's exchanges as a request sequence
+ * (match_seq.h). The URLs' request lengths are computed once, on the first
+ * connection of three exchanges or more.
+ */
+static void run_seqs(const struct catalog *c, const uint64_t *sizes, const struct match_opts *o,
+                     const struct item *it, size_t m, struct keep *res)
+{
+    uint32_t *ulen = NULL;
+    struct seq_x *x = NULL;
+    for (size_t a = 0, b; a < m; a = b) {
+        for (b = a + 1; b < m && same_conn(it[a].f, it[b].f); b++)
+            ;
+        if (b - a < 3 || it[a].f->proto != 6 || !it[a].f->exchange)
+            continue;
+        if (!ulen) {
+            ulen = xmalloc((c->n ? c->n : 1) * sizeof(*ulen));
+            for (size_t i = 0; i < c->n; i++) {
+                size_t l = *c->e[i].url ? match_url_len(c->e[i].url) : 0;
+                ulen[i] = l > UINT32_MAX ? 0 : (uint32_t)l;
+            }
+            x = xmalloc(m * sizeof(*x));
+        }
+        for (size_t i = a; i < b; i++) {
+            enum match_basis basis;
+            x[i - a].f = it[i].f;
+            x[i - a].slot = it[i].i;
+            x[i - a].p = match_payload(it[i].f, o->header_bytes, &basis);
+        }
+        match_seq(c, sizes, ulen, o, x, b - a, res);
+    }
+    free(x);
+    free(ulen);
+}
+
 /* The first pass: every considered flow alone into res (slot = its order among the
  * considered), pos[i] its slot or NO_RESULT, it[] the considered flows. Returns how
  * many. */
@@ -1089,6 +1132,7 @@ static int run(const struct catalog *c, const struct match_opts *o, const struct
             ;
         run_server(c, sizes, o, it, a, b, &res);
     }
+    run_seqs(c, sizes, o, it, m, &res);
     free(it);
     size_t i = 0;
     for (; i < n; i++) {

@@ -7,6 +7,7 @@
 #include "meter.h"
 
 #include "../core/xalloc.h"
+#include "requests.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,10 @@ struct xsplit {
     uint8_t seen;     /* next, wseq are valid */
     uint8_t ended;    /* the last server segment was short: a write ended */
     uint8_t hdr;      /* the last server segment was a header-sized realignment */
+    uint8_t whttp;    /* the current write's first bytes: 1 "HTTP/", 2 other, 0 unseen */
+    uint8_t runhttp;  /* ... and those of the run's first write */
+    uint8_t srvhttp;  /* a response start was seen in the server's bytes */
+    struct reqs rq;   /* the client's requests: each record gets the one it answered */
 };
 
 /* hash and hnext first: walking past another flow of the bucket reads one cache line. */
@@ -221,6 +226,8 @@ static void expire(struct meter *m, struct fent *e, uint64_t *reason)
     (*reason)++;
     finalize(e);
     m->st.flows_out++;
+    if (e->xs && reqs_on(&e->xs->rq))
+        e->f.payload = e->f.goodput = reqs_rest(&e->xs->rq);
     m->sink(m->ctx, &e->f);
     if (e->xs) {
         free(e->xs);
@@ -349,6 +356,8 @@ static void cut_exchange(struct meter *m, struct fent *e, uint64_t ts_us)
 {
     struct flow *f = &e->f;
     finalize(e);
+    if (e->xs && reqs_on(&e->xs->rq))
+        f->payload = f->goodput = reqs_take(&e->xs->rq);
     m->st.flows_out++;
     m->st.exchanges++;
     m->sink(m->ctx, f);
@@ -424,6 +433,8 @@ static void cut_at(struct meter *m, struct fent *e, const struct xsnap *s)
     out.rmaxlen = s->rmaxlen;
     out.first = e->first_us / 1000;
     out.last = s->last_us / 1000;
+    if (reqs_on(&e->xs->rq))
+        out.payload = out.goodput = reqs_take(&e->xs->rq);
     m->st.flows_out++;
     m->st.exchanges++;
     m->st.resp_cuts++;
@@ -455,6 +466,17 @@ static void split_server(struct meter *m, struct fent *e, const struct pkt *p)
     if (x->seen && p->seq != x->next)
         x->w.valid = x->run.valid = 0;
     x->hdr = 0;
+    /* Where the capture kept the segment's first bytes, a response start shows as
+     * such: cut there at once (a response that fits in one write has no realignment),
+     * and a realignment whose run did not start with one is no response start. */
+    uint8_t look = p->datalen < 5 ? 0 : memcmp(p->data, "HTTP/", 5) == 0 ? 1 : 2;
+    int burst = x->qmax > x->req1 + x->req1 / 2;
+    if (look == 1)
+        x->srvhttp = 1;
+    if (look == 1 && e->f.rpayload && !burst) {
+        cut_exchange(m, e, p->ts_us);
+        m->st.resp_cuts++;
+    }
     if (!x->seen || x->ended) {
         uint32_t wlen = p->seq - x->wseq;
         if (!x->seen || !x->w.valid) {
@@ -463,15 +485,17 @@ static void split_server(struct meter *m, struct fent *e, const struct pkt *p)
         } else if (wlen != x->runlen) {
             x->run = x->w;
             x->runlen = wlen;
+            x->runhttp = x->whttp;
         }
+        x->whttp = look;
         if (p->payload >= SPLIT_HDR_MIN && p->payload <= SPLIT_HDR_MAX && p->payload < x->rmax &&
-            x->runlen >= SPLIT_RUN_MIN && x->run.valid) {
+            x->runlen >= SPLIT_RUN_MIN && x->run.valid && x->runhttp != 2) {
             x->hdr = 1;
             /* Server bytes before the run belong to earlier responses. An exchange
              * whose client sent several requests in one segment (a pipelined burst)
              * stays whole: its requests are all in it, a second sum for the set of
              * its responses. */
-            if (x->run.rpayload && x->qmax <= x->req1 + x->req1 / 2) {
+            if (x->run.rpayload && !burst) {
                 cut_at(m, e, &x->run);
                 memset(&x->run, 0, sizeof(x->run));
                 x->run.valid = 1;
@@ -502,10 +526,18 @@ static void split_packet(struct meter *m, struct fent *e, const struct pkt *p, i
     }
     if (!e->xs->req1)
         e->xs->req1 = p->payload;
-    if (e->f.rpayload && !e->xs->hdr)
+    reqs_client(&e->xs->rq, p);
+    /* Where the response starts are visible, requests cut nothing (pipelined, they
+     * leave mid-response), except in an exchange holding a burst of uncounted
+     * requests: kept whole against the writes, it ends at the next request. */
+    /* A burst is a segment of several requests whose count the meter could not see
+     * (not captured to its end); requests it counted get an exchange each. */
+    uint32_t q = !reqs_on(&e->xs->rq) || p->datalen < p->payload ? p->payload : 0;
+    uint32_t big = e->xs->req1 + e->xs->req1 / 2;
+    if (e->f.rpayload && !e->xs->hdr && (!e->xs->srvhttp || e->xs->qmax > big || q > big))
         cut_exchange(m, e, p->ts_us);
-    if (p->payload > e->xs->qmax)
-        e->xs->qmax = p->payload;
+    if (q > e->xs->qmax)
+        e->xs->qmax = q;
 }
 
 static void account(struct meter *m, struct fent *e, const struct pkt *p, int dir)

@@ -1,0 +1,298 @@
+/*
+ * Request sequences: name the responses of a split HTTP connection by their size and
+ * the length of the request they answered.
+ *
+ * meter --split gives each exchange record the client's next request unit as its
+ * forward goodput (src/meter/requests.c): one request where the meter counted them,
+ * else a unit of several (a pipelined burst whose end the capture did not keep). The
+ * units, in exchange order, are the connection's request sequence u[0..nu). Exchange
+ * i answers unit i - s for a shift s that is 0 while every response start was cut and
+ * every request counted, grows by n - 1 after a unit of n requests, and moves by one
+ * where the split missed a response start or cut inside a response. The pass
+ *
+ *  1. calibrates the server's header h and the client's request constant C together:
+ *     every single in the default window of every exchange votes (h = P - size,
+ *     C = u[i - s] - urllen) for every shift; the true pair gets a vote from every
+ *     exchange whose shift is right, chance pairs scatter over 760 x 8192 cells. The
+ *     densest cell must hold a strict majority of the voting exchanges and at least
+ *     SEQ_VOTES; the header sizes voted with the same C (at least two votes each,
+ *     within calib_slack of the best) give the window [lo - 2, hi + 2];
+ *  2. for each exchange and shift lists the entries whose size fits that window and
+ *     whose URL fits the unit exactly (urllen + C == u[i - s]);
+ *  3. names an exchange when one object fits it under a shift that its neighbours
+ *     support (the next exchange fits under the same shift, so this one held one
+ *     response; or the two before it fit and its unit is the connection's last), and
+ *     no other supported shift gives another object.
+ */
+#include "match_seq.h"
+
+#include "../core/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SEQ_VOTES 6    /* exchanges agreeing on (h, C) before the pass names anything */
+#define SEQ_C_MAX 8191 /* request constants beyond this are not votes */
+#define NSHIFT    (2 * SEQ_SHIFT + 1)
+#define SEQ_RUN   3 /* exchanges in a row under one shift before any is named */
+
+static size_t bisect(const uint64_t *sizes, size_t n, uint64_t need)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sizes[mid] < need)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int same_obj(const struct cat_entry *a, const struct cat_entry *b)
+{
+    return a->size == b->size && strcmp(a->name, b->name) == 0 &&
+           strcmp(a->version, b->version) == 0;
+}
+
+/* The entries of size in [lo, hi]: indexes [*a, *b). */
+static void span_of(const uint64_t *sizes, size_t n, uint64_t p, int64_t hlo, int64_t hhi,
+                    size_t *a, size_t *b)
+{
+    uint64_t lo = (int64_t)p > hhi ? p - (uint64_t)hhi : 0;
+    uint64_t hi = (int64_t)p > hlo ? p - (uint64_t)hlo : 0;
+    *a = bisect(sizes, n, lo);
+    *b = bisect(sizes, n, hi + 1);
+}
+
+struct fit {
+    uint32_t e;  /* the entry, when cnt == 1 */
+    uint8_t cnt; /* distinct objects fitting (2 = two or more) */
+};
+
+/* Digits of the Content-Length a response of this size carries. */
+static int64_t digits(uint64_t v)
+{
+    int64_t d = 1;
+    while (v >= 10) {
+        v /= 10;
+        d++;
+    }
+    return d;
+}
+
+/* The server's header sizes less the Content-Length digits (a header of one server
+ * differs by a byte per digit: 132, 133 and 134 bytes for 5-, 6- and 7-digit
+ * sizes on apt's mirror), and the client's request constant. */
+struct seq_cal {
+    int64_t h[4];
+    int nh;
+    int64_t c;
+};
+
+static int cal_fits(const struct seq_cal *k, uint64_t p, uint64_t size)
+{
+    int64_t h = (int64_t)(p - size) - digits(size);
+    for (int i = 0; i < k->nh; i++)
+        if (h == k->h[i])
+            return 1;
+    return 0;
+}
+
+/* Distinct exchanges among the votes k[a..b) of one cell (sorted: exchange last). */
+static size_t cell_votes(const uint64_t *k, size_t a, size_t *b, size_t nk)
+{
+    size_t d = 1, e;
+    for (e = a + 1; e < nk && k[e] >> 24 == k[a] >> 24; e++)
+        d += (k[e] & 0xffffff) != (k[e - 1] & 0xffffff);
+    *b = e;
+    return d;
+}
+
+/* Calibrate (h, C) from the votes; 0 when no pair stands out. */
+static int calibrate(const struct catalog *c, const uint64_t *sizes, const uint32_t *ulen,
+                     const struct match_opts *o, const struct seq_x *x, size_t n, const uint32_t *u,
+                     size_t nu, struct seq_cal *cal)
+{
+    size_t nk = 0, cap = 1024, voters = 0;
+    uint64_t *k = xmalloc(cap * sizeof(*k));
+    for (size_t i = 0; i < n; i++) {
+        if (!x[i].f->rgoodput || x[i].p <= o->oh_max)
+            continue;
+        size_t a, b;
+        span_of(sizes, c->n, x[i].p, o->oh_min, o->oh_max, &a, &b);
+        if (b - a > SEQ_MAX_SINGLES)
+            continue;
+        voters++;
+        for (size_t e = a; e < b; e++) {
+            int64_t h = (int64_t)(x[i].p - sizes[e]) - digits(sizes[e]);
+            if (!ulen[e] || h < 0 || h > 0xffffff)
+                continue;
+            for (int s = -SEQ_SHIFT; s <= SEQ_SHIFT; s++) {
+                int64_t j = (int64_t)i - s;
+                if (j < 0 || j >= (int64_t)nu)
+                    continue;
+                int64_t cv = (int64_t)u[j] - (int64_t)ulen[e];
+                if (cv < 0 || cv > SEQ_C_MAX)
+                    continue;
+                if (nk == cap) {
+                    cap *= 2;
+                    k = xrealloc(k, cap * sizeof(*k));
+                }
+                k[nk++] = ((uint64_t)h << 40) | ((uint64_t)cv << 24) | (uint64_t)i;
+            }
+        }
+    }
+    qsort(k, nk, sizeof(*k), cmp_key);
+    uint64_t best_cell = 0;
+    size_t best = 0;
+    for (size_t a = 0, b; a < nk; a = b) {
+        size_t d = cell_votes(k, a, &b, nk);
+        if (d > best) {
+            best = d;
+            best_cell = k[a] >> 24;
+        }
+    }
+    /* Other header sizes of the server (another Content-Type): cells of the same C
+     * near the best with a quarter of its votes, three at least (at most three more;
+     * h[0] is the best, which alone must hold a strict majority of the voters). */
+    int64_t h0 = (int64_t)(best_cell >> 16), c0 = (int64_t)(best_cell & 0xffff);
+    cal->h[0] = h0;
+    cal->nh = 1;
+    cal->c = c0;
+    for (size_t a = 0, b; best && a < nk; a = b) {
+        size_t d = cell_votes(k, a, &b, nk);
+        int64_t h = (int64_t)(k[a] >> 40), cv = (int64_t)((k[a] >> 24) & 0xffff);
+        if (cv != c0 || (h != h0 && (d < 3 || 4 * d < best || cal->nh >= 4)) ||
+            h < h0 - (int64_t)o->calib_slack || h > h0 + (int64_t)o->calib_slack)
+            continue;
+        if (h != h0)
+            cal->h[cal->nh++] = h;
+    }
+    int ok = best >= SEQ_VOTES && 2 * best > voters;
+    free(k);
+    return ok;
+}
+
+size_t match_seq(const struct catalog *c, const uint64_t *sizes, const uint32_t *ulen,
+                 const struct match_opts *o, const struct seq_x *x, size_t n, struct keep *res)
+{
+    if (n < 3 || n >= (1u << 24))
+        return 0;
+    uint32_t *u = xmalloc(n * sizeof(*u));
+    size_t nu = 0;
+    for (size_t i = 0; i < n; i++)
+        if (x[i].f->goodput)
+            u[nu++] = x[i].f->goodput > UINT32_MAX ? UINT32_MAX : (uint32_t)x[i].f->goodput;
+    struct seq_cal cal;
+    size_t named = 0;
+    if (nu < 2 || !calibrate(c, sizes, ulen, o, x, n, u, nu, &cal)) {
+        free(u);
+        return 0;
+    }
+    int64_t hmin = cal.h[0], hmax = cal.h[0];
+    for (int i = 1; i < cal.nh; i++) {
+        hmin = cal.h[i] < hmin ? cal.h[i] : hmin;
+        hmax = cal.h[i] > hmax ? cal.h[i] : hmax;
+    }
+    struct fit *fit = xcalloc(n * NSHIFT, sizeof(*fit));
+    for (size_t i = 0; i < n; i++) {
+        if (!x[i].f->rgoodput)
+            continue;
+        size_t a, b; /* digits: 1 to 20 */
+        span_of(sizes, c->n, x[i].p, hmin + 1, hmax + 20, &a, &b);
+        for (int s = -SEQ_SHIFT; s <= SEQ_SHIFT; s++) {
+            int64_t j = (int64_t)i - s;
+            if (j < 0 || j >= (int64_t)nu)
+                continue;
+            struct fit *ft = &fit[i * NSHIFT + (size_t)(s + SEQ_SHIFT)];
+            for (size_t e = a; e < b && ft->cnt < 2; e++) {
+                if (!ulen[e] || (int64_t)ulen[e] + cal.c != (int64_t)u[j] ||
+                    !cal_fits(&cal, x[i].p, sizes[e]))
+                    continue;
+                if (ft->cnt && same_obj(&c->e[ft->e], &c->e[e]))
+                    continue;
+                ft->e = (uint32_t)e;
+                ft->cnt++;
+            }
+        }
+    }
+    /* A run under shift s: exchanges in a row (consecutive exchange numbers) that fit
+     * under s, where one that fits nothing between two that fit counts too (its
+     * neighbours show it answered one request: a header variant or a file not in the
+     * catalogue). after/before: the run's members from i on, and up to i. */
+    uint16_t *after = xcalloc(n * NSHIFT, sizeof(*after));
+    uint16_t *before = xcalloc(n * NSHIFT, sizeof(*before));
+    uint8_t *in = xcalloc(n, 1);
+    for (size_t q = 0; q < NSHIFT; q++) {
+        for (size_t i = 0; i < n; i++) {
+            int lp = i > 0 && x[i].f->exchange == x[i - 1].f->exchange + 1;
+            int ln = i + 1 < n && x[i + 1].f->exchange == x[i].f->exchange + 1;
+            in[i] = fit[i * NSHIFT + q].cnt > 0 ||
+                    (lp && ln && fit[(i - 1) * NSHIFT + q].cnt && fit[(i + 1) * NSHIFT + q].cnt);
+        }
+        for (size_t i = 0, r = 0; i < n; i++) {
+            int lp = i > 0 && x[i].f->exchange == x[i - 1].f->exchange + 1;
+            r = in[i] ? (lp && r < 0xfffe ? r + 1 : 1) : 0;
+            before[i * NSHIFT + q] = (uint16_t)r;
+        }
+        for (size_t i = n, r = 0; i-- > 0;) {
+            int ln = i + 1 < n && x[i + 1].f->exchange == x[i].f->exchange + 1;
+            r = in[i] ? (ln && r < 0xfffe ? r + 1 : 1) : 0;
+            after[i * NSHIFT + q] = (uint16_t)r;
+        }
+    }
+    free(in);
+    for (int64_t i = 0; i < (int64_t)n; i++) {
+        int64_t name = -1;
+        int conflict = 0;
+        for (int s = -SEQ_SHIFT; s <= SEQ_SHIFT && !conflict; s++) {
+            size_t q = (size_t)i * NSHIFT + (size_t)(s + SEQ_SHIFT);
+            const struct fit *ft = &fit[q];
+            if (!ft->cnt)
+                continue;
+            /* a run of SEQ_RUN exchanges under one shift, and this one not its last
+             * unless no request is left for a second response in it */
+            int run = before[q] + after[q] - 1;
+            int last = after[q] == 1 && i - s != (int64_t)nu - 1;
+            if (run < SEQ_RUN || last)
+                continue;
+            if (ft->cnt > 1 || (name >= 0 && !same_obj(&c->e[name], &c->e[ft->e])))
+                conflict = 1;
+            else
+                name = ft->e;
+        }
+        if (conflict || name < 0)
+            continue;
+        struct match_result r;
+        keep_get(res, x[i].slot, &r);
+        if (r.verdict == MV_MATCH &&
+            !(r.ncands == 1 && r.c[0].k == 1 && same_obj(&c->e[r.c[0].idx[0]], &c->e[name]))) {
+            r.verdict = MV_AMBIGUOUS; /* the two passes disagree: neither is defended */
+            keep_put(res, x[i].slot, &r);
+            continue;
+        }
+        memset(&r, 0, sizeof(r));
+        r.verdict = MV_MATCH;
+        r.basis = MB_GOODPUT;
+        r.payload = x[i].p;
+        r.ncands = 1;
+        r.c[0].k = 1;
+        r.c[0].idx[0] = (uint32_t)name;
+        r.c[0].residual = (int64_t)(x[i].p - sizes[name]);
+        r.calibrated = r.reqsum = r.alone = 1;
+        keep_put(res, x[i].slot, &r);
+        named++;
+    }
+    free(after);
+    free(before);
+    free(fit);
+    free(u);
+    return named;
+}

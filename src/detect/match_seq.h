@@ -1,0 +1,40 @@
+/*
+ * The request sequence of a split connection (match_run's third pass): HTTP/1.1
+ * answers pipelined requests in order, so the n-th response of a connection answers
+ * its n-th request, and a response is named when its size fits an entry with the
+ * server's header and the entry's URL fits the request with the client's request
+ * constant (docs/internals/detect.md, "Request sequences").
+ *
+ * Ownership: plain values; the caller's arrays are read, verdicts written through
+ * keep_put.
+ */
+#ifndef FS_MATCH_SEQ_H
+#define FS_MATCH_SEQ_H
+
+#include "../core/flow.h"
+#include "catalog.h"
+#include "match_keep.h"
+#include "match_types.h"
+
+#include <stddef.h>
+
+/* Shifts searched between an exchange and the request unit it answers: apt pipelines
+ * up to 10 requests; a snapped burst is one unit of up to that many. */
+#define SEQ_SHIFT 16
+/* Exchanges with more singles than this in the default window do not vote. */
+#define SEQ_MAX_SINGLES 1024
+
+/* One exchange of a connection: its flow, its result slot, its payload P. */
+struct seq_x {
+    const struct flow *f;
+    size_t slot;
+    uint64_t p;
+};
+
+/* The exchanges x[0..n) of one connection, in exchange order; sizes the catalogue's
+ * sizes, ulen its URLs' request lengths (match_url_len; 0 = no URL). Rewrites the
+ * verdicts of the exchanges it names in res. Returns how many it named. */
+size_t match_seq(const struct catalog *c, const uint64_t *sizes, const uint32_t *ulen,
+                 const struct match_opts *o, const struct seq_x *x, size_t n, struct keep *res);
+
+#endif
