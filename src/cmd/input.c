@@ -6,6 +6,7 @@
 #include "../core/xalloc.h"
 #include "../query/cid.h"
 #include "../query/filter.h"
+#include "../query/pdns.h"
 #include "../store/nfdump_file.h"
 #include "../store/store.h"
 
@@ -51,6 +52,39 @@ static int read_filter_file(struct input_opts *in, const char *path)
     return 1;
 }
 
+/* --pdns FILE: the table the name fields and filters use, for the whole run (a second
+ * --pdns replaces the first). Lines skipped are said on stderr, never fatal. */
+static struct pdns *pdns_loaded;
+
+static int load_pdns(const char *path)
+{
+    struct pdns *t;
+    struct pdns_stats st;
+    struct fs_err err = { 0 };
+    if (pdns_load(path, &t, &st, &err) != 0) {
+        fprintf(stderr, "flowsleuth: --pdns %s\n", err.msg);
+        return -1;
+    }
+    uint64_t skipped = 0;
+    for (int i = 0; i < PDNS_NSKIP; i++)
+        skipped += st.skipped[i];
+    if (skipped) {
+        fprintf(stderr, "flowsleuth: --pdns %s: %llu of %llu lines skipped:", path,
+                (unsigned long long)skipped, (unsigned long long)st.lines);
+        for (int i = 0, first = 1; i < PDNS_NSKIP; i++)
+            if (st.skipped[i]) {
+                fprintf(stderr, "%s %llu %s", first ? "" : ",", (unsigned long long)st.skipped[i],
+                        pdns_skip_name((enum pdns_skip)i));
+                first = 0;
+            }
+        fputc('\n', stderr);
+    }
+    pdns_free(pdns_loaded);
+    pdns_loaded = t;
+    pdns_use(t);
+    return 1;
+}
+
 int input_opt(struct input_opts *in, int c, const char *arg)
 {
     switch (c) {
@@ -70,6 +104,8 @@ int input_opt(struct input_opts *in, int c, const char *arg)
         cid_set_seed((uint16_t)seed);
         return 1;
     }
+    case INPUT_OPT_PDNS:
+        return load_pdns(arg);
     case 't':
         if (parse_time_window(arg, now_ms(), &in->from_ms, &in->to_ms) != 0) {
             fprintf(stderr,
@@ -138,6 +174,8 @@ void input_free(struct input_opts *in)
     free(in->filter_text);
     in->filter_text = NULL;
     nfdump_release(in);
+    pdns_free(pdns_loaded); /* the run is over: no name is printed after this */
+    pdns_loaded = NULL;
 }
 
 void input_print_rstats(const char *prog, const struct store_rstats *st)

@@ -129,6 +129,10 @@ static void list_fields(void)
 {
     for (size_t i = 0; i < nfields; i++)
         printf("%-10s %s\n", fields[i].name, fields[i].help);
+    size_t n;
+    const struct field *c = output_computed(&n);
+    for (size_t i = 0; i < n; i++)
+        printf("%-10s %s\n", c[i].name, c[i].help);
 }
 
 struct print_args {

@@ -3,9 +3,11 @@
 #include "../core/fmt.h"
 #include "../core/fwnat.h"
 #include "cid.h"
+#include "pdns.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <string.h>
 
 static const char *const default_table =
@@ -42,7 +44,17 @@ const char *proto_name(uint8_t proto)
 /* Columns computed from the record rather than read from it (DESIGN.md: cid). */
 static const struct field computed[] = {
     { "cid", FT_CID, 0, 0, 0, "Community ID v1 of the connection (--cid-seed)" },
+    { "src_name", FT_NAME, offsetof(struct flow, src), 16, 0,
+      "the DNS name src had at the flow's first packet (--pdns)" },
+    { "dst_name", FT_NAME, offsetof(struct flow, dst), 16, 0,
+      "the DNS name dst had at the flow's first packet (--pdns)" },
 };
+
+const struct field *output_computed(size_t *n)
+{
+    *n = sizeof(computed) / sizeof(computed[0]);
+    return computed;
+}
 
 static const struct field *column_find(const char *name)
 {
@@ -61,6 +73,7 @@ static int parse_cols(struct output *o, const char *list, struct fs_err *err)
         return fs_err_set(err, FS_EINVAL, -1, "format list too long");
     memcpy(buf, list, len + 1);
     o->ncols = 0;
+    int names = 0;
     char *save = NULL;
     for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         const struct field *fd = column_find(t);
@@ -69,6 +82,11 @@ static int parse_cols(struct output *o, const char *list, struct fs_err *err)
         if (o->ncols == OUTPUT_MAX_COLS)
             return fs_err_set(err, FS_EINVAL, -1, "too many columns in format");
         o->cols[o->ncols++] = fd;
+        /* A name is up to PDNS_NAME_MAX bytes: a row of them must fit the line buffers. */
+        if (fd->type == FT_NAME && !pdns_current())
+            return fs_err_set(err, FS_EINVAL, -1, "%s needs a passive DNS table: --pdns FILE", t);
+        if (fd->type == FT_NAME && ++names > 4)
+            return fs_err_set(err, FS_EINVAL, -1, "at most 4 name columns in a format");
     }
     if (o->ncols == 0)
         return fs_err_set(err, FS_EINVAL, -1, "empty column list in format");
@@ -172,6 +190,12 @@ size_t output_field(char *buf, const struct field *fd, const struct flow *f, int
         if (hum)
             return fmt_flags(buf, (uint8_t)field_get_u64(fd, f));
         return fmt_u64(buf, field_get_u64(fd, f));
+    case FT_NAME: {
+        const char *name = pdns_name(pdns_current(), field_get_addr(fd, f), f->first);
+        size_t len = name ? strlen(name) : 0;
+        memcpy(buf, name ? name : "", len + 1);
+        return len;
+    }
     case FT_CID: {
         uint8_t d[CID_DIGEST];
         cid_digest(f, cid_seed(), d);
@@ -190,6 +214,13 @@ size_t output_field(char *buf, const struct field *fd, const struct flow *f, int
     }
     case FT_ACL:
         return (size_t)acl_format(field_get_u64(fd, f), buf, 18);
+    case FT_STR: { /* its alphabet needs no quoting in CSV nor escaping in JSON */
+        const char *s = (const char *)f + fd->offset;
+        size_t len = strnlen(s, fd->size);
+        memcpy(buf, s, len);
+        buf[len] = '\0';
+        return len;
+    }
     default:
         if (hum && (fd->kind & (FK_BYTES | FK_COUNT)))
             return human(buf, field_get_u64(fd, f));
@@ -212,8 +243,12 @@ static int col_width(const struct field *fd)
         return 8;
     case FT_CID:
         return 30;
+    case FT_NAME:
+        return 24;
     case FT_ACL:
         return 17;
+    case FT_STR:
+        return 20;
     case FT_FWEV:
         return 7;
     case FT_NATEV:
@@ -231,7 +266,8 @@ static int right_aligned(const struct field *fd)
 {
     return fd->type != FT_ADDR && fd->type != FT_EADDR && fd->type != FT_TIME &&
            fd->type != FT_PROTO && fd->type != FT_FLAGS && fd->type != FT_CID &&
-           fd->type != FT_FWEV && fd->type != FT_NATEV && fd->type != FT_ACL;
+           fd->type != FT_NAME && fd->type != FT_FWEV && fd->type != FT_NATEV &&
+           fd->type != FT_ACL && fd->type != FT_STR;
 }
 
 /* printf width of table column i: negative = left-aligned; the last is not padded. */
@@ -363,7 +399,7 @@ static void header(struct output *o)
 
 static void row_table(struct output *o, const struct flow *f)
 {
-    char buf[128];
+    char buf[PDNS_NAME_MAX + 64];
     for (int i = 0; i < o->ncols; i++) {
         const struct field *fd = o->cols[i];
         output_field(buf, fd, f,
@@ -399,7 +435,13 @@ static void row_json(struct output *o, const struct flow *f)
     for (int i = 0; i < o->ncols; i++) {
         const struct field *fd = o->cols[i];
         int quoted = fd->type == FT_ADDR || fd->type == FT_EADDR || fd->type == FT_TIME ||
-                     fd->type == FT_CID || fd->type == FT_ACL;
+                     fd->type == FT_CID || fd->type == FT_ACL || fd->type == FT_NAME ||
+                     fd->type == FT_STR;
+        if (fd->type == FT_NAME && !pdns_name(pdns_current(), field_get_addr(fd, f), f->first)) {
+            n += (size_t)snprintf(line + n, sizeof(line) - n, "%s\"%s\":null", i ? "," : "",
+                                  fd->name);
+            continue;
+        }
         n += (size_t)snprintf(line + n, sizeof(line) - n, "%s\"%s\":%s", i ? "," : "", fd->name,
                               quoted ? "\"" : "");
         n += output_field(line + n, fd, f, 0);

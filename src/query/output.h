@@ -63,6 +63,9 @@ void output_finish(struct output *o);
  */
 int output_check(struct output *o, const char *name, struct fs_err *err);
 
+/* The computed columns (cid, src_name, dst_name): *n of them, for --fields. */
+const struct field *output_computed(size_t *n);
+
 /* Format one field of a record as text into buf (>= 64 bytes); human: table style. */
 size_t output_field(char *buf, const struct field *fd, const struct flow *f, int human);
 

@@ -13,6 +13,7 @@
  *            | PROTONAME | "ipv4" | "inet" | "ipv6" | "inet6"
  *            | FIELD rhs          -- field table + duration, hour, wday, bpp
  *            | "cid" [ "=" | "==" | "!=" ] CID               -- Community ID, "1:..."
+ *            | [ "src" | "dst" ] "name" [ "=" | "==" | "!=" ] GLOB  -- passive DNS (--pdns)
  *   rhs     := [ CMP ] VALUE | "in" "[" VALUE { [","] VALUE } "]" | "in" "@"PATH
  *   CMP     := = == != < <= > >= eq ne lt le gt ge
  *
@@ -26,8 +27,10 @@
 #include "../core/tz.h"
 #include "../core/xalloc.h"
 #include "cid.h"
+#include "pdns.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +47,8 @@ enum vkind {
     VK_WDAY,
     VK_FWEV,
     VK_NATEV,
-    VK_ACL
+    VK_ACL,
+    VK_GLOB
 };
 
 /* A field as the parser sees it: a row of fields[] or a virtual one (duration, hour,
@@ -59,7 +63,7 @@ struct fref {
 static const char *const keywords[] = { "and",      "or",   "not",  "any",  "src",  "dst",
                                         "ip",       "host", "net",  "port", "as",   "proto",
                                         "flags",    "in",   "ipv4", "ipv6", "inet", "inet6",
-                                        "duration", "cid",  "hour", "wday", "bpp" };
+                                        "duration", "cid",  "hour", "wday", "bpp",  "name" };
 
 static int32_t fail(struct fparser *p, size_t pos, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -202,7 +206,8 @@ static int find_field(const char *s, size_t len, struct fref *out)
             [FT_ADDR] = VK_ADDR, [FT_EADDR] = VK_ADDR,  [FT_TIME] = VK_TIME,
             [FT_U64] = VK_NUM,   [FT_U32] = VK_NUM,     [FT_U16] = VK_NUM,
             [FT_U8] = VK_NUM,    [FT_PROTO] = VK_PROTO, [FT_FLAGS] = VK_FLAGS,
-            [FT_FWEV] = VK_FWEV, [FT_NATEV] = VK_NATEV, [FT_ACL] = VK_ACL
+            [FT_FWEV] = VK_FWEV, [FT_NATEV] = VK_NATEV, [FT_ACL] = VK_ACL,
+            [FT_STR] = VK_GLOB
         };
         *out = (struct fref){ fd->name, vk[fd->type], fd->offset, fd->size };
         if (fd->type == FT_ADDR || fd->type == FT_EADDR)
@@ -210,6 +215,50 @@ static int find_field(const char *s, size_t len, struct fref *out)
         return 0;
     }
     return -1;
+}
+
+/*
+ * `sni [= | != | ==] GLOB` (a text field, FT_STR): fnmatch(3) without flags over the
+ * field's bytes, case-insensitively (names are matched in lower case, the glob is
+ * lowered): `sni *.example.com`. The glob is kept NUL-terminated in the number words.
+ * The current token is the one after the field name.
+ */
+static int32_t parse_glob(struct fparser *p, const struct fref *fr)
+{
+    char buf[64];
+    int neg = 0;
+    if (p->tok.type == TK_CMP && (p->tok.cmp == CMP_EQ || p->tok.cmp == CMP_NE)) {
+        neg = p->tok.cmp == CMP_NE;
+        if (advance(p) != 0)
+            return -1;
+    } else if (p->tok.type == TK_CMP) {
+        return fail(p, p->tok.pos, "%s compares with = or != only", fr->name);
+    }
+    if (p->tok.type != TK_WORD || p->tok.len == 0)
+        return fail(p, p->tok.pos, "expected a name or glob (*.example.com) after %s, not %s",
+                    fr->name, tok_text(p, buf, sizeof(buf)));
+    const char *s = p->text + p->tok.pos;
+    size_t len = p->tok.len;
+    if (len >= 2 && s[0] == '"' && s[len - 1] == '"') {
+        s++;
+        len -= 2;
+    }
+    if (len > 255)
+        return fail(p, p->tok.pos, "glob longer than 255 bytes");
+    uint64_t w[32];
+    memset(w, 0, sizeof(w));
+    char *g = (char *)w;
+    for (size_t i = 0; i < len; i++)
+        g[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+    struct finsn t = { .op = FOP_GLOB,
+                       .off = fr->off,
+                       .width = fr->width,
+                       .aux = filter_add_words(p->f, w, (uint32_t)(len / 8 + 1)),
+                       .k = len / 8 + 1 };
+    if (advance(p) != 0)
+        return -1;
+    int32_t n = mk_test(p, &t);
+    return neg && n >= 0 ? mk_not(p, n) : n;
 }
 
 /* "unknown field 'rbyte' (did you mean 'rbytes'?)": nearest field or keyword. */
@@ -250,7 +299,8 @@ static const char *vk_what(enum vkind vk)
                                         "alert, update) or a number",
                                         "a NAT event (nat44-create, ... see print --fields) or "
                                         "a number",
-                                        "an ACL as ACLID:ACEID in hex (0f8e7ff3:fc1a030f) or 0" };
+                                        "an ACL as ACLID:ACEID in hex (0f8e7ff3:fc1a030f) or 0",
+                                        "a name or glob (*.example.com)" };
     return what[vk];
 }
 
@@ -506,6 +556,55 @@ static int is_qualifier(const char *text, const struct ftoken *t)
 }
 
 /*
+ * `[src|dst] name GLOB`: the current token is "name" (side 0 src, 1 dst, 2 either). The
+ * glob (fnmatch(3), lowered as the names are: `*.windowsupdate.com`; quote it to hold '[') is kept
+ * NUL-terminated in the number words; a flow whose address has no name does not match.
+ */
+static int32_t parse_name(struct fparser *p, int side)
+{
+    char buf[64];
+    size_t at = p->tok.pos;
+    if (!pdns_current())
+        return fail(p, at, "name needs a passive DNS table: --pdns FILE");
+    if (advance(p) != 0)
+        return -1;
+    int neg = 0;
+    if (p->tok.type == TK_CMP && (p->tok.cmp == CMP_EQ || p->tok.cmp == CMP_NE)) {
+        neg = p->tok.cmp == CMP_NE;
+        if (advance(p) != 0)
+            return -1;
+    } else if (p->tok.type == TK_CMP) {
+        return fail(p, p->tok.pos, "name compares with = or != only");
+    }
+    if (p->tok.type != TK_WORD || p->tok.len == 0)
+        return fail(p, p->tok.pos, "expected a name or glob (*.example.com) after name, not %s",
+                    tok_text(p, buf, sizeof(buf)));
+    if (p->tok.len > 1024)
+        return fail(p, p->tok.pos, "a name glob is at most 1024 bytes");
+    uint64_t w[1024 / 8 + 1] = { 0 };
+    memcpy(w, p->text + p->tok.pos, p->tok.len);
+    for (char *c = (char *)w; *c; c++) /* names are lowered when loaded (pdns.h) */
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c + 32);
+    uint32_t nw = (uint32_t)(p->tok.len / 8 + 1), aux = filter_add_words(p->f, w, nw);
+    int32_t n = -1;
+    for (int s = 0; s < 2; s++) {
+        if (side != 2 && side != s)
+            continue;
+        struct finsn t = { .op = FOP_NAME,
+                           .width = 16,
+                           .off = (uint16_t)(s ? offsetof(struct flow, dst)
+                                               : offsetof(struct flow, src)),
+                           .aux = aux,
+                           .k = nw };
+        n = n < 0 ? mk_test(p, &t) : mk_bin(p, FN_OR, n, mk_test(p, &t));
+    }
+    if (advance(p) != 0)
+        return -1;
+    return neg && n >= 0 ? mk_not(p, n) : n;
+}
+
+/*
  * `cid VALUE`: the current token is "cid". The value is "1:" + base64 of 20 bytes; its
  * trailing '=' is also a comparison token, so an unquoted value is taken whole when an
  * '=' follows it without a blank.
@@ -575,6 +674,12 @@ static int32_t parse_term(struct fparser *p)
         return advance(p) == 0 ? new_node(p, FN_TRUE) : -1;
     if (is_kw(p, "cid"))
         return parse_cid(p);
+    if (is_kw(p, "name"))
+        return parse_name(p, 2);
+    if ((is_kw(p, "src") || is_kw(p, "dst")) && filter_tok_is(p->text, &next, "name")) {
+        int side = is_kw(p, "dst");
+        return advance(p) == 0 ? parse_name(p, side) : -1;
+    }
     if ((is_kw(p, "src") || is_kw(p, "dst")) && is_qualifier(p->text, &next)) {
         int side = is_kw(p, "dst");
         return advance(p) == 0 ? parse_qualified(p, side) : -1;
@@ -611,6 +716,8 @@ static int32_t parse_term(struct fparser *p)
         return -1;
     if (advance(p) != 0)
         return -1;
+    if (fr.vk == VK_GLOB)
+        return parse_glob(p, &fr);
     return parse_rhs(p, &fr, NULL, fr.name, fr.vk == VK_FLAGS);
 }
 

@@ -1,0 +1,830 @@
+#include "pdns.h"
+
+#include "../core/xalloc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NAME_MAX_LEN 1024 /* bytes of a name or rdata string after unescaping */
+#define RDATA_MAX    256  /* strings of an rdata array */
+
+struct arec { /* an A/AAAA record: 32 bytes */
+    uint8_t addr[16];
+    uint32_t name; /* pool offset of the name it gives (after the CNAME chain) */
+    uint32_t first, last, count;
+};
+
+struct crec {
+    uint32_t owner, target; /* pool offsets */
+    uint32_t first, last, count;
+};
+
+struct islot { /* interned name: pool offset + 1 (0 = empty) and its hash */
+    uint32_t off1, hash;
+};
+
+struct aslot { /* an address's run of records in a[] (n = 0: empty) */
+    uint32_t start, n;
+};
+
+struct pdns {
+    char *pool;
+    size_t npool, cappool;
+    struct islot *names;
+    size_t nnames, capnames; /* capnames: slots, a power of two */
+    struct arec *a;
+    size_t na, capa;
+    struct crec *c;
+    size_t nc, capc;
+    struct aslot *slots;
+    size_t nslots; /* a power of two */
+};
+
+static struct pdns *current;
+
+void pdns_use(struct pdns *t)
+{
+    current = t;
+}
+
+const struct pdns *pdns_current(void)
+{
+    return current;
+}
+
+const char *pdns_skip_name(enum pdns_skip r)
+{
+    static const char *const names[PDNS_NSKIP] = {
+        [PDNS_SKIP_LONG] = "line too long",
+        [PDNS_SKIP_JSON] = "not a JSON object",
+        [PDNS_SKIP_FIELD] = "bad or missing field",
+        [PDNS_SKIP_RDATA] = "rdata not an address of its type",
+        [PDNS_SKIP_TIME] = "bad time range",
+        [PDNS_SKIP_NAME] = "empty, long or unprintable name",
+    };
+    return (unsigned)r < PDNS_NSKIP ? names[r] : "?";
+}
+
+/* ---- interned names ---- */
+
+static uint32_t hash_str(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+static void names_grow(struct pdns *t)
+{
+    size_t cap = t->capnames ? t->capnames * 2 : 4096;
+    struct islot *ns = xcalloc(cap, sizeof(*ns));
+    for (size_t i = 0; i < t->capnames; i++) {
+        if (!t->names[i].off1)
+            continue;
+        size_t s = t->names[i].hash & (cap - 1);
+        while (ns[s].off1)
+            s = (s + 1) & (cap - 1);
+        ns[s] = t->names[i];
+    }
+    free(t->names);
+    t->names = ns;
+    t->capnames = cap;
+}
+
+/* The pool offset of name s (n bytes, no NUL), added when new. */
+static uint32_t intern(struct pdns *t, const char *s, size_t n)
+{
+    if ((t->nnames + 1) * 2 > t->capnames)
+        names_grow(t);
+    uint32_t h = hash_str(s, n);
+    size_t i = h & (t->capnames - 1);
+    for (; t->names[i].off1; i = (i + 1) & (t->capnames - 1)) {
+        const char *p = t->pool + t->names[i].off1 - 1;
+        if (t->names[i].hash == h && strncmp(p, s, n) == 0 && p[n] == '\0')
+            return t->names[i].off1 - 1;
+    }
+    if (t->npool + n + 1 > t->cappool) {
+        t->cappool = (t->npool + n + 1) * 2;
+        t->pool = xrealloc(t->pool, t->cappool);
+    }
+    uint32_t off = (uint32_t)t->npool;
+    memcpy(t->pool + off, s, n);
+    t->pool[off + n] = '\0';
+    t->npool += n + 1;
+    t->names[i].off1 = off + 1;
+    t->names[i].hash = h;
+    t->nnames++;
+    return off;
+}
+
+/* ---- one line of JSON ---- */
+
+struct jp {
+    const char *s, *end;
+};
+
+static void ws(struct jp *p)
+{
+    while (p->s < p->end && (*p->s == ' ' || *p->s == '\t' || *p->s == '\r' || *p->s == '\n'))
+        p->s++;
+}
+
+static int hex4(const char *s, unsigned *v)
+{
+    *v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = s[i];
+        unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+                     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+                                            : 16u;
+        if (d == 16)
+            return -1;
+        *v = *v << 4 | d;
+    }
+    return 0;
+}
+
+/*
+ * A string at p->s ('"'): unescaped into out (cap bytes; NULL = skip it). Returns its
+ * length, -1 when it is not a JSON string, -2 when it does not fit (still consumed).
+ */
+static long jstring(struct jp *p, char *out, size_t cap)
+{
+    if (p->s >= p->end || *p->s != '"')
+        return -1;
+    p->s++;
+    size_t n = 0;
+    int over = 0;
+    while (p->s < p->end && *p->s != '"') {
+        unsigned char c = (unsigned char)*p->s++;
+        char enc[4];
+        size_t ne = 1;
+        enc[0] = (char)c;
+        if (c < 0x20)
+            return -1;
+        if (c == '\\') {
+            if (p->s >= p->end)
+                return -1;
+            c = (unsigned char)*p->s++;
+            switch (c) {
+            case '"':
+            case '\\':
+            case '/':
+                enc[0] = (char)c;
+                break;
+            case 'b':
+                enc[0] = '\b';
+                break;
+            case 'f':
+                enc[0] = '\f';
+                break;
+            case 'n':
+                enc[0] = '\n';
+                break;
+            case 'r':
+                enc[0] = '\r';
+                break;
+            case 't':
+                enc[0] = '\t';
+                break;
+            case 'u': {
+                unsigned u;
+                if (p->end - p->s < 4 || hex4(p->s, &u) != 0)
+                    return -1;
+                p->s += 4;
+                if (u >= 0xd800 && u <= 0xdbff) { /* a surrogate pair */
+                    unsigned lo;
+                    if (p->end - p->s < 6 || p->s[0] != '\\' || p->s[1] != 'u' ||
+                        hex4(p->s + 2, &lo) != 0 || lo < 0xdc00 || lo > 0xdfff)
+                        return -1;
+                    p->s += 6;
+                    u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+                } else if (u >= 0xdc00 && u <= 0xdfff) {
+                    return -1;
+                }
+                if (u < 0x80) {
+                    enc[0] = (char)u;
+                } else if (u < 0x800) {
+                    enc[0] = (char)(0xc0 | u >> 6);
+                    enc[1] = (char)(0x80 | (u & 0x3f));
+                    ne = 2;
+                } else if (u < 0x10000) {
+                    enc[0] = (char)(0xe0 | u >> 12);
+                    enc[1] = (char)(0x80 | (u >> 6 & 0x3f));
+                    enc[2] = (char)(0x80 | (u & 0x3f));
+                    ne = 3;
+                } else {
+                    enc[0] = (char)(0xf0 | u >> 18);
+                    enc[1] = (char)(0x80 | (u >> 12 & 0x3f));
+                    enc[2] = (char)(0x80 | (u >> 6 & 0x3f));
+                    enc[3] = (char)(0x80 | (u & 0x3f));
+                    ne = 4;
+                }
+                break;
+            }
+            default:
+                return -1;
+            }
+        }
+        if (out && n + ne < cap)
+            memcpy(out + n, enc, ne);
+        else if (out)
+            over = 1;
+        n += ne;
+    }
+    if (p->s >= p->end)
+        return -1;
+    p->s++;
+    if (over)
+        return -2;
+    if (out)
+        out[n] = '\0';
+    return (long)n;
+}
+
+/* A JSON number; *v its integer part when it is >= 0 and below 2^63. 0, or -1. */
+static int jnumber(struct jp *p, uint64_t *v, int *ok)
+{
+    const char *s = p->s;
+    *v = 0;
+    *ok = 1;
+    if (s < p->end && *s == '-') {
+        *ok = 0;
+        s++;
+    }
+    if (s >= p->end || *s < '0' || *s > '9')
+        return -1;
+    if (*s == '0' && s + 1 < p->end && s[1] >= '0' && s[1] <= '9')
+        return -1;
+    for (; s < p->end && *s >= '0' && *s <= '9'; s++) {
+        if (*v > (UINT64_MAX >> 1) / 10)
+            *ok = 0;
+        *v = *v * 10 + (uint64_t)(*s - '0');
+    }
+    if (s < p->end && *s == '.') {
+        if (++s >= p->end || *s < '0' || *s > '9')
+            return -1;
+        while (s < p->end && *s >= '0' && *s <= '9')
+            s++;
+    }
+    if (s < p->end && (*s == 'e' || *s == 'E')) {
+        *ok = 0;
+        s++;
+        if (s < p->end && (*s == '+' || *s == '-'))
+            s++;
+        if (s >= p->end || *s < '0' || *s > '9')
+            return -1;
+        while (s < p->end && *s >= '0' && *s <= '9')
+            s++;
+    }
+    p->s = s;
+    return 0;
+}
+
+static int jskip(struct jp *p, int depth);
+
+static int jlit(struct jp *p, const char *lit)
+{
+    size_t n = strlen(lit);
+    if ((size_t)(p->end - p->s) < n || memcmp(p->s, lit, n) != 0)
+        return -1;
+    p->s += n;
+    return 0;
+}
+
+/* Any value; containers nest at most 64 deep. */
+static int jskip(struct jp *p, int depth)
+{
+    ws(p);
+    if (p->s >= p->end || depth > 64)
+        return -1;
+    char c = *p->s;
+    if (c == '"')
+        return jstring(p, NULL, 0) == -1 ? -1 : 0;
+    if (c == 't')
+        return jlit(p, "true");
+    if (c == 'f')
+        return jlit(p, "false");
+    if (c == 'n')
+        return jlit(p, "null");
+    if (c == '{' || c == '[') {
+        char close = c == '{' ? '}' : ']';
+        p->s++;
+        ws(p);
+        if (p->s < p->end && *p->s == close) {
+            p->s++;
+            return 0;
+        }
+        for (;;) {
+            if (c == '{') {
+                ws(p);
+                if (jstring(p, NULL, 0) == -1)
+                    return -1;
+                ws(p);
+                if (p->s >= p->end || *p->s++ != ':')
+                    return -1;
+            }
+            if (jskip(p, depth + 1) != 0)
+                return -1;
+            ws(p);
+            if (p->s >= p->end)
+                return -1;
+            if (*p->s == close) {
+                p->s++;
+                return 0;
+            }
+            if (*p->s++ != ',')
+                return -1;
+        }
+    }
+    uint64_t v;
+    int ok;
+    return jnumber(p, &v, &ok);
+}
+
+struct line {
+    char rrname[NAME_MAX_LEN], rrtype[16];
+    char rdata[RDATA_MAX][NAME_MAX_LEN / 16]; /* addresses and short names */
+    char *rdata_long;                         /* a long CNAME target (one string) */
+    char rdata_buf[NAME_MAX_LEN];
+    int nrdata;
+    uint64_t first, last, count;
+    int have; /* bits: rrname 1, rrtype 2, rdata 4, time_first 8, time_last 16 */
+};
+
+/* One rdata string into l (the first may be long, later ones at most 63 bytes). */
+static int rdata_string(struct jp *p, struct line *l)
+{
+    if (l->nrdata == RDATA_MAX)
+        return -1;
+    if (l->nrdata == 0) {
+        long n = jstring(p, l->rdata_buf, sizeof(l->rdata_buf));
+        if (n < 0)
+            return -1;
+        l->rdata_long = l->rdata_buf;
+        l->nrdata = 1;
+        return 0;
+    }
+    long n = jstring(p, l->rdata[l->nrdata], sizeof(l->rdata[0]));
+    if (n < 0)
+        return -1;
+    l->nrdata++;
+    return 0;
+}
+
+static const char *rdata_at(const struct line *l, int i)
+{
+    return i == 0 ? l->rdata_long : l->rdata[i];
+}
+
+/* Parse one line into l: 0, or the pdns_skip reason. */
+static int parse_line(const char *s, size_t len, struct line *l)
+{
+    struct jp p = { s, s + len };
+    l->have = 0;
+    l->nrdata = 0;
+    l->count = 1;
+    int bad_field = 0;
+    ws(&p);
+    if (p.s >= p.end || *p.s++ != '{')
+        return PDNS_SKIP_JSON;
+    ws(&p);
+    if (p.s < p.end && *p.s == '}') {
+        p.s++;
+    } else {
+        for (;;) {
+            char key[32];
+            ws(&p);
+            long kn = jstring(&p, key, sizeof(key));
+            if (kn == -1)
+                return PDNS_SKIP_JSON;
+            ws(&p);
+            if (p.s >= p.end || *p.s++ != ':')
+                return PDNS_SKIP_JSON;
+            ws(&p);
+            if (p.s >= p.end)
+                return PDNS_SKIP_JSON;
+            const char *v = p.s;
+            int known = kn < 0                       ? 0
+                        : !strcmp(key, "rrname")     ? 1
+                        : !strcmp(key, "rrtype")     ? 2
+                        : !strcmp(key, "rdata")      ? 4
+                        : !strcmp(key, "time_first") ? 8
+                        : !strcmp(key, "time_last")  ? 16
+                        : !strcmp(key, "count")      ? 32
+                                                     : 0;
+            if (known == 1 || known == 2) {
+                long n = *v == '"' ? jstring(&p, known == 1 ? l->rrname : l->rrtype,
+                                             known == 1 ? sizeof(l->rrname) : sizeof(l->rrtype))
+                                   : -3;
+                if (n == -1)
+                    return PDNS_SKIP_JSON;
+                if (n < 0) {
+                    bad_field = 1;
+                    if (n == -3 && jskip(&p, 0) != 0)
+                        return PDNS_SKIP_JSON;
+                } else {
+                    l->have |= known;
+                }
+            } else if (known == 4) {
+                l->nrdata = 0;
+                if (*v == '"') {
+                    if (rdata_string(&p, l) != 0)
+                        return jstring(&(struct jp){ v, p.end }, NULL, 0) == -1 ? PDNS_SKIP_JSON
+                                                                                : PDNS_SKIP_FIELD;
+                    l->have |= 4;
+                } else if (*v == '[') {
+                    p.s++;
+                    ws(&p);
+                    int ok = 1;
+                    if (p.s < p.end && *p.s == ']') {
+                        p.s++;
+                    } else {
+                        for (;;) {
+                            ws(&p);
+                            if (p.s >= p.end)
+                                return PDNS_SKIP_JSON;
+                            if (*p.s != '"' || rdata_string(&p, l) != 0) {
+                                ok = 0;
+                                p.s = v; /* skip the whole array as JSON */
+                                if (jskip(&p, 0) != 0)
+                                    return PDNS_SKIP_JSON;
+                                break;
+                            }
+                            ws(&p);
+                            if (p.s >= p.end)
+                                return PDNS_SKIP_JSON;
+                            if (*p.s == ']') {
+                                p.s++;
+                                break;
+                            }
+                            if (*p.s++ != ',')
+                                return PDNS_SKIP_JSON;
+                        }
+                    }
+                    if (ok && l->nrdata)
+                        l->have |= 4;
+                    else
+                        bad_field = 1;
+                } else {
+                    if (jskip(&p, 0) != 0)
+                        return PDNS_SKIP_JSON;
+                    bad_field = 1;
+                }
+            } else if (known >= 8) {
+                uint64_t x;
+                int ok;
+                if (*v == '-' || (*v >= '0' && *v <= '9')) {
+                    if (jnumber(&p, &x, &ok) != 0)
+                        return PDNS_SKIP_JSON;
+                    if (!ok) {
+                        bad_field = 1;
+                    } else {
+                        if (known == 8)
+                            l->first = x;
+                        else if (known == 16)
+                            l->last = x;
+                        else
+                            l->count = x;
+                        l->have |= known & 31;
+                    }
+                } else {
+                    if (jskip(&p, 0) != 0)
+                        return PDNS_SKIP_JSON;
+                    bad_field = 1;
+                }
+            } else if (jskip(&p, 0) != 0) {
+                return PDNS_SKIP_JSON;
+            }
+            ws(&p);
+            if (p.s >= p.end)
+                return PDNS_SKIP_JSON;
+            if (*p.s == '}') {
+                p.s++;
+                break;
+            }
+            if (*p.s++ != ',')
+                return PDNS_SKIP_JSON;
+        }
+    }
+    ws(&p);
+    if (p.s != p.end)
+        return PDNS_SKIP_JSON;
+    if (bad_field || (l->have & 31) != 31)
+        return PDNS_SKIP_FIELD;
+    if (l->last < l->first || l->last > UINT32_MAX)
+        return PDNS_SKIP_TIME;
+    return -1;
+}
+
+/* Lower a name in place, drop a final dot; 0, or -1 when it is empty, longer than
+ * PDNS_NAME_MAX, or holds a byte outside printable ASCII or '"', ',' or '\\'. Returns
+ * its new length in *n. */
+static int norm_name(char *s, size_t *n)
+{
+    size_t len = strlen(s);
+    if (len > 1 && s[len - 1] == '.')
+        s[--len] = '\0';
+    if (len == 0 || len > PDNS_NAME_MAX)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x21 || c > 0x7e || c == '"' || c == ',' || c == '\\')
+            return -1;
+        if (c >= 'A' && c <= 'Z')
+            s[i] = (char)(c + 32);
+    }
+    *n = len;
+    return 0;
+}
+
+static void add_line(struct pdns *t, struct line *l, struct pdns_stats *st)
+{
+    size_t nn;
+    int type = !strcmp(l->rrtype, "A")       ? 4
+               : !strcmp(l->rrtype, "AAAA")  ? 6
+               : !strcmp(l->rrtype, "CNAME") ? 5
+                                             : 0;
+    if (!type) {
+        st->other++;
+        return;
+    }
+    if (norm_name(l->rrname, &nn) != 0) {
+        st->skipped[PDNS_SKIP_NAME]++;
+        return;
+    }
+    uint32_t count = l->count > UINT32_MAX ? UINT32_MAX : (uint32_t)l->count;
+    if (type == 5) {
+        for (int i = 0; i < l->nrdata; i++) {
+            size_t tn;
+            if (norm_name((char *)rdata_at(l, i), &tn) != 0) {
+                st->skipped[PDNS_SKIP_NAME]++;
+                return;
+            }
+        }
+        uint32_t owner = intern(t, l->rrname, nn);
+        for (int i = 0; i < l->nrdata; i++) {
+            if (t->nc == t->capc) {
+                t->capc = t->capc ? t->capc * 2 : 1024;
+                t->c = xrealloc(t->c, t->capc * sizeof(*t->c));
+            }
+            const char *r = rdata_at(l, i);
+            t->c[t->nc++] = (struct crec){ owner, intern(t, r, strlen(r)), (uint32_t)l->first,
+                                           (uint32_t)l->last, count };
+            st->cnames++;
+        }
+        return;
+    }
+    uint8_t addrs[RDATA_MAX][16];
+    for (int i = 0; i < l->nrdata; i++) {
+        memset(addrs[i], 0, 16);
+        if (type == 4) {
+            addrs[i][10] = addrs[i][11] = 0xff;
+            if (inet_pton(AF_INET, rdata_at(l, i), addrs[i] + 12) != 1) {
+                st->skipped[PDNS_SKIP_RDATA]++;
+                return;
+            }
+        } else if (inet_pton(AF_INET6, rdata_at(l, i), addrs[i]) != 1) {
+            st->skipped[PDNS_SKIP_RDATA]++;
+            return;
+        }
+    }
+    uint32_t name = intern(t, l->rrname, nn);
+    for (int i = 0; i < l->nrdata; i++) {
+        if (t->na == t->capa) {
+            t->capa = t->capa ? t->capa * 2 : 1024;
+            t->a = xrealloc(t->a, t->capa * sizeof(*t->a));
+        }
+        struct arec *r = &t->a[t->na++];
+        memcpy(r->addr, addrs[i], 16);
+        r->name = name;
+        r->first = (uint32_t)l->first;
+        r->last = (uint32_t)l->last;
+        r->count = count;
+        st->addrs++;
+    }
+}
+
+/* ---- after loading: chains, order, the address index ---- */
+
+static int cmp_crec(const void *x, const void *y)
+{
+    const struct crec *a = x, *b = y;
+    return a->target < b->target ? -1 : a->target > b->target;
+}
+
+static int cmp_arec(const void *x, const void *y)
+{
+    const struct arec *a = x, *b = y;
+    int c = memcmp(a->addr, b->addr, 16);
+    if (c)
+        return c;
+    return a->first < b->first ? -1 : a->first > b->first;
+}
+
+/* The name a client asked for: CNAMEs followed back from r's rrname. */
+static uint32_t chain_head(const struct pdns *t, const struct arec *r)
+{
+    uint32_t name = r->name, seen[PDNS_CHAIN + 1];
+    int nseen = 0;
+    seen[nseen++] = name;
+    for (int step = 0; step < PDNS_CHAIN; step++) {
+        size_t lo = 0, hi = t->nc;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (t->c[mid].target < name)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        const struct crec *best = NULL;
+        for (size_t i = lo; i < t->nc && t->c[i].target == name; i++) {
+            const struct crec *c = &t->c[i];
+            if ((uint64_t)c->first > (uint64_t)r->last + PDNS_AFTER ||
+                (uint64_t)c->last + PDNS_AFTER < r->first)
+                continue;
+            int loop = 0;
+            for (int k = 0; k < nseen; k++)
+                loop |= seen[k] == c->owner;
+            if (loop)
+                continue;
+            if (!best || c->count > best->count ||
+                (c->count == best->count && c->last > best->last))
+                best = c;
+        }
+        if (!best)
+            break;
+        name = best->owner;
+        seen[nseen++] = name;
+    }
+    return name;
+}
+
+static uint32_t hash_addr(const uint8_t a[16])
+{
+    uint64_t x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, a + 8, 8);
+    uint64_t h = (x * 0x9e3779b97f4a7c15ull) ^ (y + 0x632be59bd9b4e019ull);
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    return (uint32_t)(h >> 32);
+}
+
+static void finish(struct pdns *t, struct pdns_stats *st)
+{
+    if (t->nc)
+        qsort(t->c, t->nc, sizeof(*t->c), cmp_crec);
+    for (size_t i = 0; i < t->na; i++) {
+        uint32_t head = t->nc ? chain_head(t, &t->a[i]) : t->a[i].name;
+        st->chained += head != t->a[i].name;
+        t->a[i].name = head;
+    }
+    if (t->na)
+        qsort(t->a, t->na, sizeof(*t->a), cmp_arec);
+    size_t distinct = 0;
+    for (size_t i = 0; i < t->na; i++)
+        distinct += i == 0 || memcmp(t->a[i].addr, t->a[i - 1].addr, 16) != 0;
+    t->nslots = 16;
+    while (t->nslots < distinct * 2)
+        t->nslots *= 2;
+    t->slots = xcalloc(t->nslots, sizeof(*t->slots));
+    for (size_t i = 0; i < t->na;) {
+        size_t j = i + 1;
+        while (j < t->na && memcmp(t->a[j].addr, t->a[i].addr, 16) == 0)
+            j++;
+        size_t s = hash_addr(t->a[i].addr) & (t->nslots - 1);
+        while (t->slots[s].n)
+            s = (s + 1) & (t->nslots - 1);
+        t->slots[s] = (struct aslot){ (uint32_t)i, (uint32_t)(j - i) };
+        i = j;
+    }
+    /* The intern table is not needed for lookups. */
+    free(t->names);
+    t->names = NULL;
+    t->capnames = t->nnames = 0;
+    free(t->c);
+    t->c = NULL;
+    t->nc = t->capc = 0;
+}
+
+const char *pdns_name(const struct pdns *t, const uint8_t addr[16], uint64_t t_ms)
+{
+    if (!t || !t->na)
+        return NULL;
+    uint64_t ts = t_ms / 1000;
+    size_t s = hash_addr(addr) & (t->nslots - 1);
+    for (; t->slots[s].n; s = (s + 1) & (t->nslots - 1)) {
+        const struct arec *r = &t->a[t->slots[s].start];
+        if (memcmp(r->addr, addr, 16) != 0)
+            continue;
+        const struct arec *best = NULL, *end = r + t->slots[s].n;
+        for (; r < end && (uint64_t)r->first <= ts + PDNS_BEFORE; r++) {
+            if (ts > (uint64_t)r->last + PDNS_AFTER)
+                continue;
+            if (!best || r->first > best->first ||
+                (r->first == best->first && r->count > best->count))
+                best = r;
+        }
+        return best ? t->pool + best->name : NULL;
+    }
+    return NULL;
+}
+
+/* ---- reading ---- */
+
+int pdns_read(FILE *fp, const char *name, struct pdns **out, struct pdns_stats *st,
+              struct fs_err *err)
+{
+    memset(st, 0, sizeof(*st));
+    struct pdns *t = xcalloc(1, sizeof(*t));
+    struct line *l = xmalloc(sizeof(*l));
+    size_t cap = 2 * PDNS_LINE_MAX + 2, start = 0, end = 0;
+    char *buf = xmalloc(cap);
+    int eof = 0, skipping = 0;
+    for (;;) {
+        char *nl = memchr(buf + start, '\n', end - start);
+        if (!nl && !eof && end - start <= PDNS_LINE_MAX) {
+            memmove(buf, buf + start, end - start);
+            end -= start;
+            start = 0;
+            size_t got = fread(buf + end, 1, cap - end, fp);
+            end += got;
+            if (got == 0) {
+                if (ferror(fp)) {
+                    int e = errno ? errno : EIO;
+                    free(buf);
+                    free(l);
+                    pdns_free(t);
+                    return fs_err_set(err, -e, -1, "%s: read: %s", name, strerror(e));
+                }
+                eof = 1;
+            }
+            continue;
+        }
+        size_t len = nl ? (size_t)(nl - (buf + start)) : end - start;
+        if (!nl && !eof) { /* over PDNS_LINE_MAX and no end in sight: drop to its end */
+            if (!skipping)
+                st->lines++, st->skipped[PDNS_SKIP_LONG]++;
+            skipping = 1;
+            start = end;
+            continue;
+        }
+        if (skipping) {
+            skipping = 0;
+        } else if (len || nl) {
+            st->lines++;
+            if (len > PDNS_LINE_MAX) {
+                st->skipped[PDNS_SKIP_LONG]++;
+            } else if (len == 0 || (len == 1 && buf[start] == '\r')) {
+                st->lines--; /* blank lines are not records */
+            } else {
+                int r = parse_line(buf + start, len, l);
+                if (r >= 0)
+                    st->skipped[r]++;
+                else
+                    add_line(t, l, st);
+            }
+        }
+        if (!nl)
+            break;
+        start = (size_t)(nl - buf) + 1;
+    }
+    free(buf);
+    free(l);
+    finish(t, st);
+    *out = t;
+    return 0;
+}
+
+int pdns_load(const char *path, struct pdns **out, struct pdns_stats *st, struct fs_err *err)
+{
+    if (strcmp(path, "-") == 0)
+        return pdns_read(stdin, "stdin", out, st, err);
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        int e = errno;
+        return fs_err_set(err, -e, -1, "%s: %s", path, strerror(e));
+    }
+    int rc = pdns_read(fp, path, out, st, err);
+    fclose(fp);
+    return rc;
+}
+
+void pdns_free(struct pdns *t)
+{
+    if (!t)
+        return;
+    if (current == t)
+        current = NULL;
+    free(t->pool);
+    free(t->names);
+    free(t->a);
+    free(t->c);
+    free(t->slots);
+    free(t);
+}

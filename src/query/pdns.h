@@ -1,0 +1,87 @@
+/*
+ * Names for addresses from a passive DNS table (--pdns FILE): the computed fields
+ * src_name and dst_name and the filter's `name GLOB` (DESIGN.md: "the DNS name an
+ * address had at the flow's time").
+ *
+ * The file is JSON lines in the passive DNS common output format, as meter --pdns-out
+ * writes it: rrname, rrtype, rdata (a string, or an array of strings), time_first,
+ * time_last (seconds since the epoch), count (optional, 1 when absent); other members
+ * are ignored. A and AAAA records name addresses; CNAME records are followed back from
+ * an A/AAAA record's rrname to the name a client asked for (www.netflix.com, not the
+ * CDN's www.eu-west-1.prodaa.netflix.com): a CNAME whose rdata is the name and whose
+ * time range overlaps the record's, the most counted (then the most recent) when
+ * several, at most PDNS_CHAIN steps. Names are lowered and a final dot dropped. Other
+ * types are counted and left out; bad lines (not JSON, a missing or mistyped member,
+ * an rdata that is not an address of its type, time_last before time_first, a name that
+ * is empty, longer than PDNS_NAME_MAX or holds a byte other than printable ASCII or one
+ * of '"', ',' and '\\' (so that a name goes into csv, json and a filter as it is; the
+ * meter writes odd bytes as \DDD and such names are left out), a line over
+ * PDNS_LINE_MAX) are skipped and counted, never fatal.
+ *
+ * The name of an address at time t: among its A/AAAA records that cover t (time_first
+ * - PDNS_BEFORE <= t <= time_last + PDNS_AFTER: the answer came before the connection,
+ * and is used for up to its TTL after it was last seen), the one first seen most
+ * recently, then the most counted. Lookups are a hash probe to the address's records,
+ * sorted by time_first.
+ *
+ * Ownership: pdns_load allocates, pdns_free frees; pdns_use makes a table the one the
+ * fields and the filter use (one per process, as the cid seed).
+ */
+#ifndef FS_PDNS_H
+#define FS_PDNS_H
+
+#include "../core/err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define PDNS_LINE_MAX (64 * 1024)
+#define PDNS_NAME_MAX 253 /* characters of a name kept (RFC 1035's 255 wire bytes) */
+#define PDNS_CHAIN    8
+#define PDNS_BEFORE   60   /* seconds before time_first a record already names an address */
+#define PDNS_AFTER    3600 /* seconds after time_last it still does */
+
+enum pdns_skip {
+    PDNS_SKIP_LONG,  /* line over PDNS_LINE_MAX */
+    PDNS_SKIP_JSON,  /* not a JSON object of strings, numbers, arrays, ... */
+    PDNS_SKIP_FIELD, /* rrname, rrtype, rdata, time_first or time_last missing/mistyped */
+    PDNS_SKIP_RDATA, /* an A/AAAA rdata that is not an address of its type */
+    PDNS_SKIP_TIME,  /* time_last before time_first, or a time past 2106 */
+    PDNS_SKIP_NAME,  /* an empty or long name, or one with a byte it may not hold */
+    PDNS_NSKIP
+};
+
+struct pdns_stats {
+    uint64_t lines;
+    uint64_t addrs;  /* A/AAAA records kept */
+    uint64_t cnames; /* CNAME records kept */
+    uint64_t other;  /* records of other types, left out */
+    uint64_t skipped[PDNS_NSKIP];
+    uint64_t chained; /* A/AAAA records named through a CNAME chain */
+};
+
+struct pdns;
+
+/* Read the table from fp (name: for messages). 0, or a negative code with err set
+ * when the file cannot be read; bad lines are counted in st, not errors. */
+int pdns_read(FILE *fp, const char *name, struct pdns **out, struct pdns_stats *st,
+              struct fs_err *err);
+
+/* The same from a file; "-" is stdin. */
+int pdns_load(const char *path, struct pdns **out, struct pdns_stats *st, struct fs_err *err);
+
+void pdns_free(struct pdns *t);
+
+/* "line too long", ... */
+const char *pdns_skip_name(enum pdns_skip r);
+
+/* The name of addr (16 bytes, IPv4-mapped for IPv4) at t_ms (ms since the epoch), or
+ * NULL when the table names it not then. */
+const char *pdns_name(const struct pdns *t, const uint8_t addr[16], uint64_t t_ms);
+
+/* The table of src_name, dst_name and the filter (NULL: none; the fields are empty). */
+void pdns_use(struct pdns *t);
+const struct pdns *pdns_current(void);
+
+#endif
