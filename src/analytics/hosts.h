@@ -8,8 +8,9 @@
  * seen, every flow it took part in counts in its flows and bytes (both directions),
  * and in first and last.
  *
- * Memory: HOSTS_BYTES_PER_FLOW bytes a flow at most (one record per internal end),
- * bounded by max_mem (hosts_add says FS_ENOSPC past it). Ownership: hosts_new
+ * Memory: HOSTS_BYTES_PER_HOST bytes a distinct address (its sums and its share of
+ * the hash map that finds them), bounded by max_mem (hosts_add says FS_ENOSPC when a
+ * flow would add a host past it); the flows themselves are not held. Ownership: hosts_new
  * allocates, hosts_free releases; rows handed to the callback are lent for the call.
  * Nothing prints.
  */
@@ -22,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HOSTS_BYTES_PER_FLOW 96
+#define HOSTS_BYTES_PER_HOST 176
 
 struct hosts_opts {
     const struct netlist *internal; /* our networks: NULL or empty = every address */
@@ -50,8 +51,8 @@ int hosts_add(struct hosts *h, const struct flow *f);
 typedef int (*hosts_emit_fn)(void *ctx, const struct host_row *r);
 int hosts_finish(struct hosts *h, hosts_emit_fn fn, void *ctx);
 
-/* Records held (one per internal end of a flow). */
-size_t hosts_records(const struct hosts *h);
+/* Addresses held (internal ends seen, probed only or not). */
+size_t hosts_records(struct hosts *h);
 
 void hosts_free(struct hosts *h);
 

@@ -23,9 +23,10 @@
  * was answered, a miss otherwise; a destination that never answers anyone is a miss
  * whatever the port.
  *
- * Memory: about SCAN_BYTES_PER_FLOW bytes a flow, bounded by max_mem (scan_add says
- * FS_ENOSPC past it). Ownership: scan_new allocates, scan_free releases; findings handed
- * to the callback are lent for the call. Nothing prints.
+ * Memory: SCAN_BYTES_PER_FLOW bytes a flow, SCAN_BYTES_PER_BUSIEST more for each flow
+ * of the source with the most, SCAN_BYTES_PER_SOURCE a source, bounded by max_mem
+ * (scan_add says FS_ENOSPC past it). Ownership: scan_new allocates, scan_free releases; findings
+ * handed to the callback are lent for the call. Nothing prints.
  */
 #ifndef FS_SCAN_H
 #define FS_SCAN_H
@@ -67,7 +68,12 @@ struct scan_finding {
     enum scan_kind kind;
 };
 
-#define SCAN_BYTES_PER_FLOW 88
+/* --max-mem: a flow (48 bytes and its index), each flow of the busiest source again
+ * (scan_finish copies one source's flows to sort them, and its work arrays), a source
+ * (its record in the map, its bounds and rank), and an echo reply 32 bytes more */
+#define SCAN_BYTES_PER_FLOW    56
+#define SCAN_BYTES_PER_BUSIEST 80
+#define SCAN_BYTES_PER_SOURCE  136
 
 struct scan;
 

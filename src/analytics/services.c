@@ -1,5 +1,7 @@
 /* Services that answered, against an authorised inventory (services.h). */
 #include "services.h"
+#include "addrmap.h"
+
 #include "../core/err.h"
 #include "../core/xalloc.h"
 
@@ -12,18 +14,38 @@
 #define PROTO_UDP     17
 #define AUTH_LINE_MAX 512
 
-/* One answered flow as the profile needs it. */
-struct svc_rec {
-    uint8_t server[16], client[16];
-    uint64_t first, last, bytes;
-    uint16_t port;
-    uint8_t proto, ipver;
+/* One service's record in the map: its key (server, proto << 16 | port) and sums;
+ * clients are counted from the (service, client) pairs. */
+struct sagg {
+    struct addrkey k;
+    uint64_t first, last, flows, bytes, clients;
+    uint32_t last_client; /* the client id of the pair pushed last (UINT32_MAX: none) */
+    uint8_t ipver;
 };
 
+_Static_assert(2 * sizeof(struct sagg) + ADDRMAP_BYTES_PER_KEY <= SERVICES_BYTES_PER_SERVICE &&
+                   2 * sizeof(struct addrkey) + ADDRMAP_BYTES_PER_KEY <= SERVICES_BYTES_PER_CLIENT,
+               "services' --max-mem help says 160 bytes a service and 64 a client");
+
+/*
+ * The services by (server, proto, port) and the clients by address through hash maps:
+ * each answered flow adds to its service's sums at once and leaves one 8-byte
+ * (service, client) pair, and services_finish sorts the pairs (a radix sort) to count
+ * each service's distinct clients and only the distinct services by key. Sorting every
+ * answered flow by (server, proto, port, client) was most of the command's time.
+ */
 struct services {
     struct services_opts o;
-    struct svc_rec *v;
-    size_t n, cap, max_n;
+    struct addrmap svc, cli; /* records: struct sagg, struct addrkey */
+    uint64_t *pairs;         /* service id << 32 | client id */
+    size_t npairs, pcap;
+    size_t nflows, used, max_mem;
+    struct spend { /* answered flows not yet added: looked up a batch at a time */
+        uint64_t first, last, bytes;
+        uint8_t ipver;
+    } pend[ADDRMAP_BATCH];
+    struct addrkey psk[ADDRMAP_BATCH], pck[ADDRMAP_BATCH];
+    size_t npend;
 };
 
 const char *services_status_name(enum svc_status st)
@@ -35,20 +57,24 @@ struct services *services_new(const struct services_opts *o)
 {
     struct services *s = xcalloc(1, sizeof(*s));
     s->o = *o;
-    s->max_n = o->max_mem / SERVICES_BYTES_PER_FLOW;
+    addrmap_init(&s->svc, sizeof(struct sagg));
+    addrmap_init(&s->cli, sizeof(struct addrkey));
+    s->max_mem = o->max_mem;
     return s;
 }
 
 size_t services_flows(const struct services *s)
 {
-    return s->n;
+    return s->nflows;
 }
 
 void services_free(struct services *s)
 {
     if (!s)
         return;
-    free(s->v);
+    addrmap_free(&s->svc);
+    addrmap_free(&s->cli);
+    free(s->pairs);
     free(s);
 }
 
@@ -74,6 +100,54 @@ int services_flow_answers(const struct flow *f)
     return 0;
 }
 
+#define WORST_FLOW \
+    (SERVICES_BYTES_PER_SERVICE + SERVICES_BYTES_PER_CLIENT + SERVICES_BYTES_PER_PAIR)
+
+/* 1 when the flow's new keys and pair would not fit in max_mem. */
+static int full(const struct services *s, const struct addrkey *sk, const struct addrkey *ck)
+{
+    if (s->used + WORST_FLOW <= s->max_mem)
+        return 0;
+    size_t need = SERVICES_BYTES_PER_PAIR;
+    need += addrmap_get(&s->svc, sk) == UINT32_MAX ? SERVICES_BYTES_PER_SERVICE : 0;
+    need += addrmap_get(&s->cli, ck) == UINT32_MAX ? SERVICES_BYTES_PER_CLIENT : 0;
+    return s->used + need > s->max_mem;
+}
+
+/* Add the flows held (their room was checked). */
+static void flush(struct services *s)
+{
+    uint32_t sid[ADDRMAP_BATCH], cid[ADDRMAP_BATCH];
+    uint8_t sadded[ADDRMAP_BATCH], cadded[ADDRMAP_BATCH];
+    addrmap_put_batch(&s->svc, s->psk, s->npend, sid, sadded);
+    addrmap_put_batch(&s->cli, s->pck, s->npend, cid, cadded);
+    for (size_t i = 0; i < s->npend; i++) {
+        const struct spend *p = &s->pend[i];
+        struct sagg *g = addrmap_rec(&s->svc, sid[i]);
+        if (sadded[i]) {
+            g->first = UINT64_MAX;
+            g->last_client = UINT32_MAX;
+            g->ipver = p->ipver;
+            s->used += SERVICES_BYTES_PER_SERVICE;
+        }
+        s->used += cadded[i] ? SERVICES_BYTES_PER_CLIENT : 0;
+        g->first = p->first < g->first ? p->first : g->first;
+        g->last = p->last > g->last ? p->last : g->last;
+        g->flows++;
+        g->bytes += p->bytes;
+        if (g->last_client != cid[i]) { /* a repeat of the same pair adds nothing */
+            if (s->npairs == s->pcap) {
+                s->pcap = s->pcap ? 2 * s->pcap : 4096;
+                s->pairs = xrealloc(s->pairs, s->pcap * sizeof(*s->pairs));
+            }
+            s->pairs[s->npairs++] = (uint64_t)sid[i] << 32 | cid[i];
+            s->used += SERVICES_BYTES_PER_PAIR;
+            g->last_client = cid[i];
+        }
+    }
+    s->npend = 0;
+}
+
 int services_add(struct services *s, const struct flow *f)
 {
     if (!services_flow_answers(f))
@@ -81,120 +155,82 @@ int services_add(struct services *s, const struct flow *f)
     const struct netlist *in = s->o.internal;
     if (in && in->nnets && !netlist_has_addr(in, f->dst))
         return 0;
-    if (s->n == s->cap) {
-        if (s->cap >= s->max_n)
+    struct addrkey *sk = &s->psk[s->npend], *ck = &s->pck[s->npend];
+    addrkey_load(sk, f->dst, (uint32_t)f->proto << 16 | f->dport);
+    addrkey_load(ck, f->src, 0);
+    if (s->used + (s->npend + 1) * WORST_FLOW > s->max_mem) { /* near full: exactly */
+        struct addrkey k1 = *sk, k2 = *ck;
+        flush(s);
+        if (full(s, &k1, &k2))
             return FS_ENOSPC;
-        size_t cap = s->cap ? 2 * s->cap : 1024;
-        s->cap = cap < s->max_n ? cap : s->max_n;
-        s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
+        s->psk[0] = k1;
+        s->pck[0] = k2;
     }
-    struct svc_rec *r = &s->v[s->n++];
-    memcpy(r->server, f->dst, 16);
-    memcpy(r->client, f->src, 16);
-    r->first = f->first;
-    r->last = f->last < f->first ? f->first : f->last;
-    r->bytes = f->bytes + f->rbytes;
-    r->port = f->dport;
-    r->proto = f->proto;
-    r->ipver = f->ipver ? f->ipver : (flow_addr_is_v4mapped(f->dst) ? 4 : 6);
+    struct spend *p = &s->pend[s->npend++];
+    p->first = f->first;
+    p->last = f->last < f->first ? f->first : f->last;
+    p->bytes = f->bytes + f->rbytes;
+    p->ipver = f->ipver ? f->ipver : (flow_addr_is_v4mapped(f->dst) ? 4 : 6);
+    if (s->npend == ADDRMAP_BATCH)
+        flush(s);
+    s->nflows++;
     return 0;
 }
 
-/* Eight address bytes as a big-endian integer: compilers make it one load and a byte
- * swap, so the sort compares integers (memcmp calls were 53% of a profile). */
-static inline uint64_t be64(const uint8_t *p)
+static unsigned bits_of(uint64_t v)
 {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-/* -1, 0, 1 as the 16 bytes at a and b compare (memcmp's order). */
-static inline int cmp16(const uint8_t *a, const uint8_t *b)
-{
-    uint64_t x = be64(a), y = be64(b);
-    if (x == y) {
-        x = be64(a + 8);
-        y = be64(b + 8);
+    unsigned b = 0;
+    while (v) {
+        b++;
+        v >>= 1;
     }
-    return (x > y) - (x < y);
+    return b;
 }
 
-static inline int cmp_rec(const struct svc_rec *a, const struct svc_rec *b)
+/* Sort v[0..n) (keys below 2^bits) by least-significant-digit radix passes of 11 bits
+ * through tmp; the result in v. */
+static void radix_sort(uint64_t *v, uint64_t *tmp, size_t n, unsigned bits)
 {
-    int c = cmp16(a->server, b->server);
-    if (c)
-        return c;
-    if (a->proto != b->proto)
-        return a->proto - b->proto;
-    if (a->port != b->port)
-        return a->port - b->port;
-    return cmp16(a->client, b->client);
-}
-
-static inline void swap_rec(struct svc_rec *a, struct svc_rec *b)
-{
-    struct svc_rec t = *a;
-    *a = *b;
-    *b = t;
-}
-
-static void insertion_sort(struct svc_rec *v, size_t n)
-{
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && cmp_rec(&v[j - 1], &v[j]) > 0; j--)
-            swap_rec(&v[j - 1], &v[j]);
-}
-
-/*
- * Sort the records in place. Not qsort: glibc sorts elements over 32 bytes through an
- * array of pointers, and the comparisons then chase them across the whole array (55 ns
- * a comparison, 70% of services over 1 M flows). A quicksort on the records themselves
- * scans them in order; the median of three and recursing into the smaller side keep it
- * O(n log n) and the stack O(log n) on sorted and repetitive input. Equal records may
- * end up in any order: services_finish only sums, takes extremes and counts changes.
- */
-static void sort_recs(struct svc_rec *v, size_t n)
-{
-    while (n > 16) {
-        size_t mid = n / 2;
-        if (cmp_rec(&v[mid], &v[0]) < 0)
-            swap_rec(&v[mid], &v[0]);
-        if (cmp_rec(&v[n - 1], &v[0]) < 0)
-            swap_rec(&v[n - 1], &v[0]);
-        if (cmp_rec(&v[n - 1], &v[mid]) < 0)
-            swap_rec(&v[n - 1], &v[mid]);
-        swap_rec(&v[mid], &v[n - 1]); /* the pivot (the median) waits at the end */
-        struct svc_rec *pv = &v[n - 1];
-        size_t i = 0, j = n - 1;
-        for (;;) { /* Hoare: v[0] <= pivot stops i; the median stops j at v[0] */
-            while (cmp_rec(&v[i], pv) < 0)
-                i++;
-            while (j > 0 && cmp_rec(pv, &v[j - 1]) < 0)
-                j--;
-            if (j == 0 || i >= j - 1)
-                break;
-            swap_rec(&v[i], &v[j - 1]);
-            i++;
-            j--;
+    enum { RB = 11, RN = 1 << RB };
+    size_t *cnt = xmalloc(RN * sizeof(*cnt));
+    uint64_t *src = v, *dst = tmp;
+    for (unsigned shift = 0; shift < bits; shift += RB) {
+        memset(cnt, 0, RN * sizeof(*cnt));
+        for (size_t i = 0; i < n; i++)
+            cnt[src[i] >> shift & (RN - 1)]++;
+        size_t sum = 0;
+        for (size_t d = 0; d < RN; d++) {
+            size_t c = cnt[d];
+            cnt[d] = sum;
+            sum += c;
         }
-        swap_rec(&v[i], &v[n - 1]); /* pivot in place: v[0..i) <= it <= v(i..n) */
-        if (i < n - 1 - i) {
-            sort_recs(v, i);
-            v += i + 1;
-            n -= i + 1;
-        } else {
-            sort_recs(v + i + 1, n - 1 - i);
-            n = i;
-        }
+        for (size_t i = 0; i < n; i++)
+            dst[cnt[src[i] >> shift & (RN - 1)]++] = src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
     }
-    insertion_sort(v, n);
+    if (src != v)
+        memcpy(v, src, n * sizeof(*v));
+    free(cnt);
 }
 
-static int same_service(const struct svc_rec *a, const struct svc_rec *b)
+/* Every service's distinct clients from the pairs. */
+static void count_clients(struct services *s)
 {
-    return memcmp(a->server, b->server, 16) == 0 && a->proto == b->proto && a->port == b->port;
+    if (!s->npairs)
+        return;
+    /* pack the pair as sid * 2^cbits + cid so the sort handles only the bits used */
+    unsigned cbits = bits_of(s->cli.n ? s->cli.n - 1 : 0);
+    unsigned bits = cbits + bits_of(s->svc.n ? s->svc.n - 1 : 0);
+    for (size_t i = 0; i < s->npairs; i++)
+        s->pairs[i] = (s->pairs[i] >> 32) << cbits | (s->pairs[i] & 0xffffffffu);
+    uint64_t *tmp = xmalloc(s->npairs * sizeof(*tmp));
+    radix_sort(s->pairs, tmp, s->npairs, bits);
+    free(tmp);
+    for (size_t i = 0; i < s->npairs; i++)
+        if (i == 0 || s->pairs[i] != s->pairs[i - 1])
+            ((struct sagg *)addrmap_rec(&s->svc, (uint32_t)(s->pairs[i] >> cbits)))->clients++;
 }
 
 static int prefix_has(const struct net_prefix *p, const uint8_t a[16])
@@ -217,24 +253,6 @@ static enum svc_status judge(struct svc_authlist *auth, const struct svc_row *r)
         }
     }
     return st;
-}
-
-/* The service of the run [a, b). */
-static void aggregate(const struct svc_rec *v, size_t a, size_t b, struct svc_row *r)
-{
-    memset(r, 0, sizeof(*r));
-    memcpy(r->server, v[a].server, 16);
-    r->ipver = v[a].ipver;
-    r->proto = v[a].proto;
-    r->port = v[a].port;
-    r->first = UINT64_MAX;
-    for (size_t i = a; i < b; i++) {
-        r->clients += i == a || memcmp(v[i].client, v[i - 1].client, 16) != 0;
-        r->flows++;
-        r->bytes += v[i].bytes;
-        r->first = v[i].first < r->first ? v[i].first : r->first;
-        r->last = v[i].last > r->last ? v[i].last : r->last;
-    }
 }
 
 static int emit_missing(struct svc_authlist *auth, services_emit_fn fn, void *ctx)
@@ -260,19 +278,29 @@ static int emit_missing(struct svc_authlist *auth, services_emit_fn fn, void *ct
 
 int services_finish(struct services *s, services_emit_fn fn, void *ctx)
 {
-    if (s->n)
-        sort_recs(s->v, s->n);
-    for (size_t a = 0, b; a < s->n; a = b) {
-        for (b = a + 1; b < s->n && same_service(&s->v[a], &s->v[b]); b++)
-            ;
+    flush(s);
+    count_clients(s);
+    uint32_t *ids = addrmap_sorted(&s->svc);
+    int rc = 0;
+    for (uint32_t i = 0; i < s->svc.n && !rc; i++) {
+        const struct sagg *g = addrmap_rec(&s->svc, ids[i]);
+        const struct addrkey *k = &g->k;
         struct svc_row r;
-        aggregate(s->v, a, b, &r);
+        memset(&r, 0, sizeof(r));
+        addrkey_store(r.server, k);
+        r.ipver = g->ipver;
+        r.proto = (uint8_t)(k->tag >> 16);
+        r.port = (uint16_t)k->tag;
+        r.clients = g->clients;
+        r.flows = g->flows;
+        r.bytes = g->bytes;
+        r.first = g->first;
+        r.last = g->last;
         r.status = judge(s->o.auth, &r);
-        int rc = fn(ctx, &r);
-        if (rc)
-            return rc;
+        rc = fn(ctx, &r);
     }
-    return emit_missing(s->o.auth, fn, ctx);
+    free(ids);
+    return rc ? rc : emit_missing(s->o.auth, fn, ctx);
 }
 
 /* ---------------------------------------------------------------- the inventory */

@@ -31,9 +31,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SERVICES_EPHEMERAL      32768
-#define SERVICES_MIN_RPACKETS   4
-#define SERVICES_BYTES_PER_FLOW 64
+#define SERVICES_EPHEMERAL    32768
+#define SERVICES_MIN_RPACKETS 4
+/* --max-mem: each distinct service, each distinct client and each answered flow (an
+ * 8-byte (service, client) pair and the sort's copy of it; a flow that repeats the
+ * pair its service took last takes none) */
+#define SERVICES_BYTES_PER_SERVICE 160
+#define SERVICES_BYTES_PER_CLIENT  64
+#define SERVICES_BYTES_PER_PAIR    16
 
 /* One line of the authorised inventory. */
 struct svc_auth {

@@ -5,8 +5,9 @@
  * flowsleuth services); this file feeds both, joins them by address and prints one row
  * per host through query/rows.h.
  *
- * No software column: the identification behind flowsleuth inventory lives in
- * src/cmd/inventory.c with no library entry point to call, and needs a catalogue.
+ * With -c CAT, each host's software too: the flows worth matching are kept as
+ * flowsleuth inventory keeps them (match.h's batch), matched once the reading is done,
+ * and src/detect/hostsw.c joins the unique matches to the hosts by address.
  */
 #include "../analytics/hosts.h"
 #include "../analytics/evidence.h"
@@ -15,6 +16,10 @@
 #include "../core/fmt.h"
 #include "../core/units.h"
 #include "../core/xalloc.h"
+#include "../detect/catalog.h"
+#include "../detect/hostsw.h"
+#include "../detect/match.h"
+#include "../detect/model.h"
 #include "../query/rows.h"
 #include "args.h"
 #include "cmd.h"
@@ -29,11 +34,13 @@
 
 #define PROG "flowsleuth hosts"
 
-_Static_assert(HOSTS_BYTES_PER_FLOW == 96 && SERVICES_BYTES_PER_FLOW == 64,
-               "--max-mem in the help text and the man page says 96 and 64 bytes");
+_Static_assert(HOSTS_BYTES_PER_HOST == 176 && SERVICES_BYTES_PER_PAIR == 16 &&
+                   SERVICES_BYTES_PER_SERVICE == 160 && SERVICES_BYTES_PER_CLIENT == 64,
+               "--max-mem in the help text and the man page says 176, 16, 160 and 64 bytes");
 
 static const char usage_text[] =
     "usage: flowsleuth hosts [-o FORMAT] [--internal NET ...] [--max-mem SIZE]\n"
+    "                        [-c CAT [--model-file MODEL] [model options]]\n"
     "                        [input options] [FILTER]\n"
     "\n"
     "Every host of our networks that the flows show: when it was first and last seen,\n"
@@ -42,32 +49,67 @@ static const char usage_text[] =
     "\n" INPUT_HELP "  -o FORMAT        table (default), csv, tsv, json (one object a line)\n"
     "  --internal NET   our network (address or prefix; repeatable): only its hosts\n"
     "                   are listed; default: every address that sent something\n"
-    "  --max-mem SIZE   memory for the flows held: 96 bytes a flow for the hosts and\n"
-    "                   64 an answered flow for their services, each up to SIZE\n"
-    "                   (default 1Gi; k M G: 1000, Ki Mi Gi: 1024; a plain number is\n"
-    "                   MiB): past it the command stops with an error\n"
-    "  -h, --help       this help\n"
+    "  --max-mem SIZE   memory for what is held, each part up to SIZE: 176 bytes a\n"
+    "                   host; for their services 16 an answered flow, 160 a service\n"
+    "                   and 64 a client (default 1Gi; k M G: 1000, Ki Mi Gi: 1024; a\n"
+    "                   plain number is MiB): past it the command stops with an error\n"
+    "  -c CAT           the catalogue (flowsleuth catalog debian|import): add the\n"
+    "                   software each host's downloads reveal, identified as by\n"
+    "                   flowsleuth inventory (only unique matches count); the flows\n"
+    "                   worth matching are held too, up to --max-mem\n"
+    "  --model-file MODEL  a nearest model saved by flowsleuth learn (as inventory)\n" MATCH_HELP
+        MATCH_RANGES_HELP "  -h, --help       this help\n"
     "\n"
     "Columns: host, first, last (one millisecond past its last packet, so that\n"
     "'flowsleuth print -t FIRST..LAST EVIDENCE' shows them all), flows (every flow it\n"
     "took part in), initiated (flows it began), answered (flows it answered), bytes\n"
     "(both directions), services (proto/port it answered on, as flowsleuth services\n"
-    "finds them), evidence. No software column: identification (flowsleuth inventory)\n"
-    "needs a catalogue and has no library call yet.\n";
+    "finds them), evidence. With -c also packages (how many distinct packages its\n"
+    "downloads named) and software (each as 'name version arch', by name; in json an\n"
+    "array of objects with name, version, arch and flows) before evidence.\n";
 
-enum { O_INTERNAL = 1, O_MAXMEM, O_STATS };
+enum { O_INTERNAL = 1, O_MAXMEM, O_STATS, O_MODEL };
 
 struct hosts_cli {
     struct netlist internal;
     int mode;
     size_t max_mem;
+    const char *catpath;    /* -c */
+    const char *model_file; /* --model-file */
+    struct match_opts mo;
 };
+
+static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
+                                          { "internal", required_argument, NULL, O_INTERNAL },
+                                          { "max-mem", required_argument, NULL, O_MAXMEM },
+                                          { "stats", no_argument, NULL, O_STATS },
+                                          { "model-file", required_argument, NULL, O_MODEL },
+                                          MATCH_LONGOPTS,
+                                          MATCH_RANGES_OPT,
+                                          INPUT_LONGOPTS,
+                                          { NULL, 0, NULL, 0 } };
 
 /* One option: -1 to go on, else an exit status. */
 static int hosts_opt(struct hosts_cli *c, struct input_opts *in, int opt, const char *arg)
 {
     uint64_t v;
+    struct fs_err err = { 0 };
+    int mr = match_option(&c->mo, opt, arg, &err);
+    if (mr < 0) {
+        for (const struct option *o = longopts; o->name; o++)
+            if (o->val == opt)
+                fprintf(stderr, PROG ": --%s: %s\n", o->name, err.msg);
+        return 2;
+    }
+    if (mr == 0)
+        return -1;
     switch (opt) {
+    case 'c':
+        c->catpath = arg;
+        return -1;
+    case O_MODEL:
+        c->model_file = arg;
+        return -1;
     case 'o':
         c->mode = rows_mode_parse(arg);
         if (c->mode >= 0)
@@ -99,15 +141,9 @@ static int hosts_opt(struct hosts_cli *c, struct input_opts *in, int opt, const 
 
 static int parse_args(int argc, char **argv, struct hosts_cli *c, struct input_opts *in)
 {
-    static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
-                                              { "internal", required_argument, NULL, O_INTERNAL },
-                                              { "max-mem", required_argument, NULL, O_MAXMEM },
-                                              { "stats", no_argument, NULL, O_STATS },
-                                              INPUT_LONGOPTS,
-                                              { NULL, 0, NULL, 0 } };
     int opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, INPUT_OPTSTRING "o:h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, INPUT_OPTSTRING "c:o:h", longopts, NULL)) != -1) {
         int used = input_opt(in, opt, optarg);
         if (used < 0)
             return 2;
@@ -117,9 +153,123 @@ static int parse_args(int argc, char **argv, struct hosts_cli *c, struct input_o
         if (rc >= 0)
             return rc;
     }
+    if (c->model_file && !c->catpath) {
+        fprintf(stderr, PROG ": --model-file needs -c CAT\n");
+        return 2;
+    }
     if (input_filter_args(in, argc - optind, argv + optind) || input_prepare(in, PROG))
         return 2;
     return -1;
+}
+
+/* ---------------------------------------------------------------- software */
+
+/* The catalogue, the model and the flows to match (-c). */
+struct software {
+    struct catalog cat;
+    struct model model;
+    struct match_batch batch;
+    struct hostsw *sw;
+};
+
+/* Load the catalogue and the model as flowsleuth inventory does: 0, or 1 (printed). */
+static int software_load(struct hosts_cli *c, struct software *w)
+{
+    struct fs_err err = { 0 };
+    if (catalog_load(&w->cat, c->catpath, &err) != 0) {
+        fprintf(stderr, PROG ": %s\n", err.msg);
+        return 1;
+    }
+    struct cat_dropped d;
+    if (catalog_clean(&w->cat, &d)) {
+        char msg[160];
+        catalog_dropped_text(&d, msg, sizeof(msg));
+        fprintf(stderr, PROG ": %s: %s\n", c->catpath, msg);
+    }
+    if (c->model_file && model_load(&w->model, c->model_file, &err) != 0) {
+        fprintf(stderr, PROG ": %s\n", err.msg);
+        return 1;
+    }
+    if (c->model_file && w->model.kind != MODEL_NEAREST) {
+        fprintf(stderr, PROG ": %s: a %s model names one entry per flow; use it with match\n",
+                c->model_file, model_kind_name(w->model.kind));
+        return 1;
+    }
+    if (c->model_file)
+        w->cat.model = &w->model.near;
+    w->batch.o = &c->mo;
+    w->batch.max_mem = c->max_mem;
+    w->sw = hostsw_new(&w->cat);
+    return 0;
+}
+
+static void software_free(struct software *w)
+{
+    hostsw_free(w->sw);
+    match_batch_free(&w->batch);
+    catalog_free(&w->cat);
+    model_free(&w->model);
+}
+
+/* JSON string body of s (quotes and backslashes escaped, control bytes as \u00XX). */
+static void json_str(char **buf, size_t *n, size_t *cap, const char *s)
+{
+    for (; *s; s++) {
+        if (*n + 8 > *cap) {
+            *cap *= 2;
+            *buf = xrealloc(*buf, *cap);
+        }
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            *n += (size_t)snprintf(*buf + *n, *cap - *n, "\\%c", ch);
+        else if (ch < 0x20)
+            *n += (size_t)snprintf(*buf + *n, *cap - *n, "\\u%04x", ch);
+        else
+            (*buf)[(*n)++] = (char)ch;
+    }
+    (*buf)[*n] = 0;
+}
+
+/* Append printf-style text to buf. */
+static void put(char **buf, size_t *n, size_t *cap, const char *a, const char *b, const char *c2)
+{
+    size_t need = strlen(a) + strlen(b) + strlen(c2) + 1;
+    while (*n + need > *cap) {
+        *cap *= 2;
+        *buf = xrealloc(*buf, *cap);
+    }
+    *n += (size_t)snprintf(*buf + *n, *cap - *n, "%s%s%s", a, b, c2);
+}
+
+/* The software cell of a host: "name version arch, ..." or, for json, an array of
+ * objects. A new string. */
+static char *software_cell(const struct hostsw_pkg *p, size_t np, int json)
+{
+    size_t cap = 128, n = 0;
+    char *s = xmalloc(cap);
+    s[0] = 0;
+    if (json)
+        put(&s, &n, &cap, "[", "", "");
+    for (size_t i = 0; i < np; i++) {
+        const struct cat_entry *e = p[i].e;
+        if (!json) {
+            put(&s, &n, &cap, i ? ", " : "", e->name, " ");
+            put(&s, &n, &cap, e->version, *e->arch ? " " : "", e->arch);
+            continue;
+        }
+        char flows[24];
+        snprintf(flows, sizeof(flows), "%" PRIu64, p[i].flows);
+        put(&s, &n, &cap, i ? "," : "", "{\"name\":\"", "");
+        json_str(&s, &n, &cap, e->name);
+        put(&s, &n, &cap, "\",\"version\":\"", "", "");
+        json_str(&s, &n, &cap, e->version);
+        put(&s, &n, &cap, "\",\"arch\":\"", "", "");
+        json_str(&s, &n, &cap, e->arch);
+        put(&s, &n, &cap, "\",\"flows\":", flows, "}");
+    }
+    if (json)
+        put(&s, &n, &cap, "]", "", "");
+    return s;
 }
 
 /* ---------------------------------------------------------------- services */
@@ -179,6 +329,13 @@ static const char *const cols[] = { "host",     "first", "last",     "flows",   
                                     "answered", "bytes", "services", "evidence" };
 static const unsigned char numeric[] = { 0, 0, 0, 1, 1, 1, 1, 0, 0 };
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
+/* With -c: packages and software before evidence; in json software is an array. */
+static const char *const swcols[] = { "host",      "first",    "last",    "flows",
+                                      "initiated", "answered", "bytes",   "services",
+                                      "packages",  "software", "evidence" };
+static const unsigned char swnumeric[] = { 0, 0, 0, 1, 1, 1, 1, 0, 1, 0, 0 };
+static const unsigned char swnumeric_json[] = { 0, 0, 0, 1, 1, 1, 1, 0, 1, 1, 0 };
+#define SWCOLS (sizeof(swcols) / sizeof(swcols[0]))
 
 struct run {
     struct hosts *hosts;
@@ -187,6 +344,8 @@ struct run {
     struct rows rows;
     char *filter; /* the user's filter on one line, or NULL */
     int full;
+    struct software *sw; /* -c, else NULL */
+    int json;
 };
 
 static int emit(void *ctx, const struct host_row *h)
@@ -206,8 +365,20 @@ static int emit(void *ctx, const struct host_row *h)
     char *ev = xmalloc(evlen);
     snprintf(ev, evlen, "%s%s%sip %s", r->filter ? "(" : "", r->filter ? r->filter : "",
              r->filter ? ") and " : "", host);
-    const char *cells[NCOLS] = { host, first, last, flows, init, ans, bytes, svcs, ev };
-    rows_add(&r->rows, cells);
+    if (!r->sw) {
+        const char *cells[NCOLS] = { host, first, last, flows, init, ans, bytes, svcs, ev };
+        rows_add(&r->rows, cells);
+    } else {
+        const struct hostsw_pkg *p;
+        size_t np = hostsw_of(r->sw->sw, h->addr, &p);
+        char npk[24];
+        snprintf(npk, sizeof(npk), "%zu", np);
+        char *soft = software_cell(p, np, r->json);
+        const char *cells[SWCOLS] = { host,  first, last, flows, init, ans,
+                                      bytes, svcs,  npk,  soft,  ev };
+        rows_add(&r->rows, cells);
+        free(soft);
+    }
     free(ev);
     free(svcs);
     return 0;
@@ -216,7 +387,8 @@ static int emit(void *ctx, const struct host_row *h)
 static int take(void *ctx, const struct flow *f)
 {
     struct run *r = ctx;
-    if (hosts_add(r->hosts, f) == 0 && services_add(r->svc, f) == 0)
+    if (hosts_add(r->hosts, f) == 0 && services_add(r->svc, f) == 0 &&
+        (!r->sw || match_batch_add(&r->sw->batch, f) == 0))
         return 0;
     r->full = 1;
     return 1;
@@ -225,7 +397,19 @@ static int take(void *ctx, const struct flow *f)
 static int print_rows(struct hosts_cli *c, struct run *r)
 {
     services_finish(r->svc, keep_service, &r->keys);
-    rows_init(&r->rows, cols, numeric, NCOLS);
+    if (r->sw) {
+        if (r->sw->batch.n || r->sw->batch.pklen)
+            match_run_batch(&r->sw->cat, &r->sw->batch, hostsw_on_result, r->sw->sw);
+        hostsw_finish(r->sw->sw);
+        if (r->sw->batch.pieces_dropped)
+            fprintf(stderr,
+                    PROG ": %zu possible range pieces not kept or not grouped (--max-mem): "
+                         "range downloads among them are not named\n",
+                    r->sw->batch.pieces_dropped);
+        rows_init(&r->rows, swcols, c->mode == ROWS_JSON ? swnumeric_json : swnumeric, SWCOLS);
+    } else {
+        rows_init(&r->rows, cols, numeric, NCOLS);
+    }
     rows_stream(&r->rows, (enum rows_mode)c->mode, stdout);
     hosts_finish(r->hosts, emit, r);
     rows_print(&r->rows, (enum rows_mode)c->mode, stdout);
@@ -241,17 +425,34 @@ static int run_hosts(struct hosts_cli *c, struct input_opts *in)
     struct hosts_opts ho = { &c->internal, c->max_mem };
     struct services_opts so = { &c->internal, NULL, c->max_mem };
     struct run r = { 0 };
+    struct software sw;
+    memset(&sw, 0, sizeof(sw));
+    catalog_init(&sw.cat);
+    if (c->catpath) {
+        if (software_load(c, &sw) != 0) {
+            software_free(&sw);
+            return 1;
+        }
+        r.sw = &sw;
+    }
+    r.json = c->mode == ROWS_JSON;
     r.hosts = hosts_new(&ho);
     r.svc = services_new(&so);
     r.filter = evidence_filter_line(in->filter_text);
     int status = input_read(in, PROG, take, &r);
-    if (r.full) {
+    if (r.full && r.sw && r.sw->batch.over) {
         fprintf(stderr,
-                PROG ": more flows than --max-mem holds (%zu host records of %d bytes, %zu "
-                     "answered flows of %d); narrow the time window (-t) or the filter, or "
-                     "raise --max-mem\n",
-                hosts_records(r.hosts), HOSTS_BYTES_PER_FLOW / 2, services_flows(r.svc),
-                SERVICES_BYTES_PER_FLOW);
+                PROG ": the flows to match need more than --max-mem (%zu of them fit, at up to "
+                     "%zu bytes each): narrow the input (-t, a filter) or raise --max-mem\n",
+                r.sw->batch.n, MATCH_FLOW_BYTES(&c->mo));
+        status = 1;
+    } else if (r.full) {
+        fprintf(stderr,
+                PROG ": more flows than --max-mem holds (%zu hosts of %d bytes, %zu "
+                     "answered flows of %d and their services); narrow the time window (-t) "
+                     "or the filter, or raise --max-mem\n",
+                hosts_records(r.hosts), HOSTS_BYTES_PER_HOST, services_flows(r.svc),
+                SERVICES_BYTES_PER_PAIR);
         status = 1;
     } else if (!in->open_failed) { /* inputs that did not open print no header */
         status |= print_rows(c, &r);
@@ -260,6 +461,7 @@ static int run_hosts(struct hosts_cli *c, struct input_opts *in)
     free(r.filter);
     hosts_free(r.hosts);
     services_free(r.svc);
+    software_free(&sw);
     return status;
 }
 
@@ -268,6 +470,8 @@ int cmd_hosts(int argc, char **argv)
     struct hosts_cli c = { 0 };
     struct input_opts in = { 0 };
     c.max_mem = (size_t)1 << 30;
+    match_opts_default(&c.mo);
+    c.mo.range_gap_ms = MATCH_RANGES_DEFAULT_MS;
     netlist_init(&c.internal);
     int status = parse_args(argc, argv, &c, &in);
     if (status < 0)

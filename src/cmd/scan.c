@@ -26,8 +26,9 @@
 
 #define PROG "flowsleuth scan"
 
-_Static_assert(SCAN_BYTES_PER_FLOW == 88,
-               "--max-mem in the help text and the man page says 88 bytes");
+_Static_assert(SCAN_BYTES_PER_FLOW == 56 && SCAN_BYTES_PER_BUSIEST == 80 &&
+                   SCAN_BYTES_PER_SOURCE == 136,
+               "--max-mem in the help text and the man page says 56, 80 and 136 bytes");
 
 static const char usage_text[] =
     "usage: flowsleuth scan [-o FORMAT] [--internal NET ...] [--allow FILE ...] [-b]\n"
@@ -55,7 +56,8 @@ static const char usage_text[] =
     "  --theta1 P       TRW: the same for a scanner (0.2)\n"
     "  --alpha P        TRW: false-positive bound (0.01)\n"
     "  --beta P         TRW: detection probability (0.99)\n"
-    "  --max-mem SIZE   memory for the flows held (88 bytes each; default 1Gi; k M G:\n"
+    "  --max-mem SIZE   memory for the flows held: 56 bytes a flow, 80 more for each\n"
+    "                   flow of the busiest source, 136 a source (default 1Gi; k M G:\n"
     "                   1000, Ki Mi Gi: 1024; a plain number is MiB): past it the\n"
     "                   command stops with an error (narrow -t or the filter)\n"
     "  -h, --help       this help\n"
@@ -336,8 +338,9 @@ static int run_scan(struct scan_cli *c, struct input_opts *in)
                              "looks unanswered; -b pairs them into biflows\n");
     if (r.full) {
         fprintf(stderr,
-                PROG ": more flows than --max-mem holds (%zu flows of %d bytes); narrow the "
-                     "time window (-t) or the filter, or raise --max-mem\n",
+                PROG ": more flows than --max-mem holds (%zu flows of %d bytes and their "
+                     "sources); narrow the time window (-t) or the filter, or raise "
+                     "--max-mem\n",
                 scan_flows(r.scan), SCAN_BYTES_PER_FLOW);
         status = 1;
     } else if (!in->open_failed) { /* inputs that did not open print no header */

@@ -26,8 +26,9 @@
 
 #define PROG "flowsleuth services"
 
-_Static_assert(SERVICES_BYTES_PER_FLOW == 64,
-               "--max-mem in the help text and the man page says 64 bytes");
+_Static_assert(SERVICES_BYTES_PER_PAIR == 16 && SERVICES_BYTES_PER_SERVICE == 160 &&
+                   SERVICES_BYTES_PER_CLIENT == 64,
+               "--max-mem in the help text and the man page says 16, 160 and 64 bytes");
 
 static const char usage_text[] =
     "usage: flowsleuth services [-o FORMAT] [--internal NET ...] [--authorised FILE.csv]\n"
@@ -51,9 +52,10 @@ static const char usage_text[] =
     "                   the time the profile first saw it\n"
     "  -b               pair uniflows (NetFlow: one record per direction) into biflows\n"
     "                   first, as stats -b; without answers no service is seen\n"
-    "  --max-mem SIZE   memory for the answered flows held (64 bytes each; default 1Gi;\n"
-    "                   k M G: 1000, Ki Mi Gi: 1024; a plain number is MiB): past it the\n"
-    "                   command stops with an error (narrow -t or the filter)\n"
+    "  --max-mem SIZE   memory for what is held: 16 bytes an answered flow, 160 a\n"
+    "                   service, 64 a client (default 1Gi; k M G: 1000, Ki Mi Gi:\n"
+    "                   1024; a plain number is MiB): past it the command stops with\n"
+    "                   an error (narrow -t or the filter)\n"
     "  -h, --help       this help\n"
     "\n"
     "Columns: server, proto, port, clients (distinct), flows, bytes (both directions),\n"
@@ -341,9 +343,10 @@ static int run_services(struct svc_cli *c, struct input_opts *in)
                              "can be seen answering; -b pairs them into biflows\n");
     if (r.full) {
         fprintf(stderr,
-                PROG ": more answered flows than --max-mem holds (%zu of %d bytes); narrow "
-                     "the time window (-t) or the filter, or raise --max-mem\n",
-                services_flows(r.svc), SERVICES_BYTES_PER_FLOW);
+                PROG ": more answered flows than --max-mem holds (%zu of %d bytes, their "
+                     "services and clients); narrow the time window (-t) or the filter, or "
+                     "raise --max-mem\n",
+                services_flows(r.svc), SERVICES_BYTES_PER_PAIR);
         status = 1;
     } else if (!in->open_failed) { /* inputs that did not open print no header */
         status |= print_rows(c, &r);

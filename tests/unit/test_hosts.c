@@ -151,7 +151,8 @@ static void probed_is_no_host(void **unused)
 static void max_mem(void **unused)
 {
     (void)unused;
-    struct hosts_opts o = { NULL, HOSTS_BYTES_PER_FLOW * 3 };
+    /* room for three hosts: flows between them always fit, a fourth host does not */
+    struct hosts_opts o = { NULL, HOSTS_BYTES_PER_HOST * 3 };
     struct hosts *hs = hosts_new(&o);
     struct flow f;
     memset(&f, 0, sizeof(f));
@@ -159,8 +160,16 @@ static void max_mem(void **unused)
     set_addr(f.dst, 2);
     for (int i = 0; i < 3; i++)
         assert_int_equal(hosts_add(hs, &f), 0);
+    set_addr(f.dst, 3);
+    assert_int_equal(hosts_add(hs, &f), 0);
+    assert_int_equal(hosts_records(hs), 3);
+    set_addr(f.dst, 4);
     assert_int_equal(hosts_add(hs, &f), FS_ENOSPC);
-    assert_int_equal(hosts_records(hs), 6);
+    set_addr(f.src, 2);
+    assert_int_equal(hosts_add(hs, &f), FS_ENOSPC);
+    set_addr(f.dst, 3);
+    assert_int_equal(hosts_add(hs, &f), 0);
+    assert_int_equal(hosts_records(hs), 3);
     hosts_free(hs);
 }
 

@@ -195,15 +195,24 @@ static void test_bad_inventory(void **state)
 static void test_memory_bound(void **state)
 {
     (void)state;
-    struct services_opts o = { NULL, NULL, 3 * SERVICES_BYTES_PER_FLOW };
+    /* room for one service, one client and three pairs: repeats fit, new keys do not */
+    struct services_opts o = { NULL, NULL,
+                               SERVICES_BYTES_PER_SERVICE + SERVICES_BYTES_PER_CLIENT +
+                                   3 * SERVICES_BYTES_PER_PAIR };
     struct services *s = services_new(&o);
     struct flow f = mk("192.0.2.1", 40000, "10.0.0.2", 80, 6, SA, 3);
+    struct flow g = mk("192.0.2.1", 40000, "10.0.0.3", 80, 6, SA, 3);
+    struct flow h = mk("192.0.2.9", 40000, "10.0.0.2", 80, 6, SA, 3);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(services_add(s, &f), 0);
-    assert_int_equal(services_add(s, &f), FS_ENOSPC);
+        assert_int_equal(services_add(s, &f), 0);     /* the same pair again: no room taken */
+    assert_int_equal(services_add(s, &g), FS_ENOSPC); /* a new service */
+    assert_int_equal(services_add(s, &h), FS_ENOSPC); /* a new client */
+    struct flow f2 = mk("192.0.2.1", 40001, "10.0.0.2", 443, 6, SA, 3);
+    assert_int_equal(services_add(s, &f2), FS_ENOSPC);
     f.rflags = 0; /* not answered: not held, so no memory needed */
     f.rpackets = 0;
     assert_int_equal(services_add(s, &f), 0);
+    assert_int_equal(services_flows(s), 3);
     services_free(s);
 }
 

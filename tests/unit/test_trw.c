@@ -316,14 +316,27 @@ static void test_scan_allow_and_memory(void **state)
     assert_int_equal(scan_flows(s), 0);
     scan_free(s);
     netlist_free(&allow);
-    struct scan_opts o = {
-        TRW_PARAMS_DEFAULT, 20, 50, 3600000, 10 * SCAN_BYTES_PER_FLOW, NULL, NULL
-    };
+    struct scan_opts o = { TRW_PARAMS_DEFAULT,
+                           20,
+                           50,
+                           3600000,
+                           10 * (SCAN_BYTES_PER_FLOW + SCAN_BYTES_PER_BUSIEST) +
+                               SCAN_BYTES_PER_SOURCE,
+                           NULL,
+                           NULL };
     int err;
     s = scan_new(&o, &err);
-    for (int i = 0; i < 10; i++)
+    for (int i = 0; i < 10; i++) /* ten flows of one source */
         assert_int_equal(scan_add(s, &f), 0);
     assert_int_equal(scan_add(s, &f), FS_ENOSPC);
+    assert_int_equal(scan_flows(s), 10);
+    scan_free(s);
+    o.max_mem = 2 * (SCAN_BYTES_PER_FLOW + SCAN_BYTES_PER_BUSIEST) + SCAN_BYTES_PER_SOURCE;
+    s = scan_new(&o, &err);
+    assert_int_equal(scan_add(s, &f), 0);
+    struct flow g = mk("203.0.113.8", "10.9.0.1", 6, 80, 1);
+    assert_int_equal(scan_add(s, &g), FS_ENOSPC); /* a second source does not fit */
+    assert_int_equal(scan_add(s, &f), 0);
     scan_free(s);
     o.trw.theta1 = 0.9;
     assert_null(scan_new(&o, &err));

@@ -1,0 +1,157 @@
+/* A hash map from (address, tag) to dense ids (addrmap.h). */
+#include "addrmap.h"
+#include "../core/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void addrmap_init(struct addrmap *m, size_t stride)
+{
+    memset(m, 0, sizeof(*m));
+    m->stride = stride;
+}
+
+void addrmap_free(struct addrmap *m)
+{
+    free(m->recs);
+    free(m->slot);
+    size_t stride = m->stride;
+    memset(m, 0, sizeof(*m));
+    m->stride = stride;
+}
+
+void addrkey_store(uint8_t a[16], const struct addrkey *k)
+{
+    for (int i = 0; i < 8; i++) {
+        a[i] = (uint8_t)(k->hi >> (56 - 8 * i));
+        a[8 + i] = (uint8_t)(k->lo >> (56 - 8 * i));
+    }
+}
+
+int addrkey_cmp(const struct addrkey *a, const struct addrkey *b)
+{
+    if (a->hi != b->hi)
+        return a->hi < b->hi ? -1 : 1;
+    if (a->lo != b->lo)
+        return a->lo < b->lo ? -1 : 1;
+    return (a->tag > b->tag) - (a->tag < b->tag);
+}
+
+static inline size_t hash(const struct addrkey *k)
+{
+    uint64_t h = k->hi * 0x9e3779b97f4a7c15u;
+    h ^= (k->lo + k->tag) * 0xc2b2ae3d27d4eb4fu;
+    h ^= h >> 29;
+    h *= 0x165667b19e3779f9u;
+    return (size_t)(h ^ h >> 32);
+}
+
+static inline int same(const struct addrkey *a, const struct addrkey *b)
+{
+    return a->lo == b->lo && a->hi == b->hi && a->tag == b->tag;
+}
+
+static void grow(struct addrmap *m)
+{
+    size_t slots = m->mask ? 2 * (m->mask + 1) : 1024;
+    free(m->slot);
+    m->slot = xcalloc(slots, sizeof(*m->slot));
+    m->mask = slots - 1;
+    for (uint32_t id = 0; id < m->n; id++) {
+        size_t i = hash(addrmap_key(m, id)) & m->mask;
+        while (m->slot[i])
+            i = (i + 1) & m->mask;
+        m->slot[i] = id + 1;
+    }
+}
+
+uint32_t addrmap_get(const struct addrmap *m, const struct addrkey *k)
+{
+    if (!m->mask)
+        return UINT32_MAX;
+    for (size_t i = hash(k) & m->mask;; i = (i + 1) & m->mask) {
+        uint32_t s = m->slot[i];
+        if (!s)
+            return UINT32_MAX;
+        if (same(addrmap_key(m, s - 1), k))
+            return s - 1;
+    }
+}
+
+uint32_t addrmap_put(struct addrmap *m, const struct addrkey *k, int *added)
+{
+    *added = 0;
+    if (!m->mask)
+        grow(m);
+    size_t i = hash(k) & m->mask;
+    for (;; i = (i + 1) & m->mask) {
+        uint32_t s = m->slot[i];
+        if (!s)
+            break;
+        if (same(addrmap_key(m, s - 1), k))
+            return s - 1;
+    }
+    if (m->n == m->cap) {
+        m->cap = m->cap ? 2 * m->cap : 256;
+        m->recs = xrealloc(m->recs, m->cap * m->stride);
+    }
+    uint32_t id = m->n++;
+    unsigned char *r = addrmap_rec(m, id);
+    memset(r, 0, m->stride);
+    memcpy(r, k, sizeof(*k));
+    m->slot[i] = id + 1;
+    *added = 1;
+    if (2 * (size_t)m->n > m->mask + 1)
+        grow(m);
+    return id;
+}
+
+void addrmap_put_batch(struct addrmap *m, const struct addrkey *k, size_t n, uint32_t *id,
+                       uint8_t *added)
+{
+    size_t h[ADDRMAP_BATCH];
+    if (!m->mask)
+        grow(m);
+    for (size_t i = 0; i < n; i++) {
+        h[i] = hash(&k[i]);
+        __builtin_prefetch(&m->slot[h[i] & m->mask]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t s = m->slot[h[i] & m->mask];
+        if (s)
+            __builtin_prefetch(addrmap_rec(m, s - 1));
+    }
+    for (size_t i = 0; i < n; i++) {
+        int a;
+        id[i] = addrmap_put(m, &k[i], &a);
+        added[i] = (uint8_t)a;
+    }
+}
+
+struct keyed {
+    struct addrkey k;
+    uint32_t id;
+};
+
+static int cmp_keyed(const void *pa, const void *pb)
+{
+    const struct keyed *a = pa, *b = pb;
+    return addrkey_cmp(&a->k, &b->k);
+}
+
+uint32_t *addrmap_sorted(const struct addrmap *m)
+{
+    if (!m->n)
+        return NULL;
+    struct keyed *t = xmalloc(m->n * sizeof(*t));
+    for (uint32_t i = 0; i < m->n; i++) {
+        t[i].k = *addrmap_key(m, i);
+        t[i].id = i;
+    }
+    qsort(t, m->n, sizeof(*t), cmp_keyed);
+    uint32_t *ids = xmalloc(m->n * sizeof(*ids));
+    for (uint32_t i = 0; i < m->n; i++)
+        ids[i] = t[i].id;
+    free(t);
+    return ids;
+}
