@@ -2,7 +2,8 @@
 # apt-sweep.sh CAPTURE EXPECTED WHOLE.tsv: what match names on a real apt capture
 # (meter --split) with catalogues of the downloaded packages plus N random others of
 # 50-800 kB from WHOLE.tsv (named of the downloaded, wrong), and with catalogues of N
-# random others only (every match is wrong). Seeds 1..8 (1..6 for foreign only).
+# random others only (every match is wrong). Seeds 1..8 (1..6 for foreign only). Then
+# the whole index without the downloaded packages (all foreign) and with them.
 #   FS_BIN=build/flowsleuth lab/apt-sweep.sh tests/data/apt_download_30.pcap \
 #       tests/data/apt_download_30.expected all.tsv
 set -eu
@@ -44,3 +45,9 @@ for n in 10 30 100 300 1000; do
     done
     echo "$n others only: $wrong named (6 seeds)"
 done
+# the whole index without the downloaded packages: every exchange is foreign
+{ cat "$W/hdr" "$W/all"; } >"$W/c.tsv"
+echo "whole index without the downloaded ($(wc -l <"$W/all") entries): $(named "$W/c.tsv" | wc -l) named"
+{ cat "$W/hdr" "$W/dl" "$W/all"; } >"$W/c.tsv"
+k=$(named "$W/c.tsv" >"$W/named"; comm -12 "$W/want" "$W/named" | wc -l)
+echo "whole index: named $k of $(wc -l <"$W/want"), wrong $(comm -13 "$W/want" "$W/named" | wc -l)"
