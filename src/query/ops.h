@@ -23,7 +23,6 @@
     X(ALLSET2, "has2") /* ((field | field2) & k) == k: flags of both ways */ \
     X(IN, "in")        /* field in the sorted number list nums[aux..+k) */   \
     X(NET, "in-net")   /* address in one of the prefix groups[aux..+k) */    \
-    X(GLOB, "glob")    /* text field at off (width bytes) matches the glob in nums[aux..) */ \
     X(CID, "cid")      /* Community ID digest == nums[aux..aux+3) (cid.h) */ \
     X(NAME, "name")    /* passive DNS name of the address at off matches the glob in nums[aux..) */
 
