@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* ---- url.c ---- */
 struct ch_url {
@@ -54,7 +55,7 @@ const char *const *ch_schema_tables(int cluster);
 int ch_version_has_ttl(const char *version);
 
 /* ---- row.c ---- */
-#define CH_ROW           195 /* bytes of one RowBinary row of the flow table */
+#define CH_ROW           251 /* bytes of one RowBinary row of the flow table */
 #define CH_ROW_BIN_OFF   0
 #define CH_ROW_BATCH_OFF (CH_ROW - 8)
 /* The columns of the flow table in row order: name and ClickHouse type. */
@@ -101,18 +102,28 @@ struct ch_sink_stats {
     int down;                                           /* the last post failed */
 };
 
+/* --sink and its options as a command takes them (src/cmd/sink_opt.h). */
+struct ch_sink_args {
+    const char *url, *spool;
+    struct ch_sink_opts o;
+};
+
 struct ch_sink;
 struct ch_sink *ch_sink_open(const char *url, const struct ch_sink_opts *o, struct fs_err *e);
 /* Add one flow (the receive path: a copy into the open batch, never I/O). */
 void ch_sink_add(struct ch_sink *s, const struct flow *f);
-/* Close: hand the open batch over, send what memory and the spool hold (wait_ms at
- * most while the server is down: then the rest goes to the spool for the next run).
- * Returns 0, or 1 when rows were lost (said). */
-int ch_sink_close(struct ch_sink *s, uint64_t wait_ms);
+/* Close (NULL: nothing): hand the open batch over, send what memory and the spool
+ * hold (wait_ms at most while the server is down: then the rest goes to the spool for
+ * the next run); the final counters to stats when not NULL. Returns 0, or 1 when rows
+ * were lost (said). */
+int ch_sink_close(struct ch_sink *s, uint64_t wait_ms, FILE *stats);
 void ch_sink_get_stats(struct ch_sink *s, struct ch_sink_stats *st);
 /* The server's "DAY<tab>COUNT" lines (the check before a resend): 0, or -1 (e). */
 int ch_parse_day_counts(const char *ans, uint32_t *days, uint64_t *counts, size_t max, size_t *n,
                         struct fs_err *e);
+/* One line of the sink's counters (--status, --stats, the rotation log); nothing for
+ * NULL. */
+void ch_sink_print_stats(FILE *out, struct ch_sink *s);
 /* "clickhouse://USER@HOST:PORT/DB" of the sink. */
 const char *ch_sink_name(const struct ch_sink *s);
 

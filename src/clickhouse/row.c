@@ -9,23 +9,28 @@
 #include <string.h>
 
 const struct ch_col ch_cols[] = {
-    { "bin", "DateTime" },        { "exporter", "FixedString(16)" },
-    { "first", "UInt64" },        { "last", "UInt64" },
-    { "src", "FixedString(16)" }, { "dst", "FixedString(16)" },
-    { "sport", "UInt16" },        { "dport", "UInt16" },
-    { "proto", "UInt8" },         { "ipver", "UInt8" },
-    { "bytes", "UInt64" },        { "packets", "UInt64" },
-    { "rbytes", "UInt64" },       { "rpackets", "UInt64" },
-    { "payload", "UInt64" },      { "rpayload", "UInt64" },
-    { "goodput", "UInt64" },      { "rgoodput", "UInt64" },
-    { "retrans", "UInt64" },      { "rretrans", "UInt64" },
-    { "flags", "UInt8" },         { "rflags", "UInt8" },
-    { "minlen", "UInt16" },       { "maxlen", "UInt16" },
-    { "rminlen", "UInt16" },      { "rmaxlen", "UInt16" },
-    { "in_if", "UInt32" },        { "out_if", "UInt32" },
-    { "src_as", "UInt32" },       { "dst_as", "UInt32" },
-    { "vlan", "UInt16" },         { "tos", "UInt8" },
-    { "exchange", "UInt32" },     { "batch", "UInt64" },
+    { "bin", "DateTime" },         { "exporter", "FixedString(16)" },
+    { "first", "UInt64" },         { "last", "UInt64" },
+    { "src", "FixedString(16)" },  { "dst", "FixedString(16)" },
+    { "sport", "UInt16" },         { "dport", "UInt16" },
+    { "proto", "UInt8" },          { "ipver", "UInt8" },
+    { "bytes", "UInt64" },         { "packets", "UInt64" },
+    { "rbytes", "UInt64" },        { "rpackets", "UInt64" },
+    { "payload", "UInt64" },       { "rpayload", "UInt64" },
+    { "goodput", "UInt64" },       { "rgoodput", "UInt64" },
+    { "retrans", "UInt64" },       { "rretrans", "UInt64" },
+    { "flags", "UInt8" },          { "rflags", "UInt8" },
+    { "minlen", "UInt16" },        { "maxlen", "UInt16" },
+    { "rminlen", "UInt16" },       { "rmaxlen", "UInt16" },
+    { "in_if", "UInt32" },         { "out_if", "UInt32" },
+    { "src_as", "UInt32" },        { "dst_as", "UInt32" },
+    { "vlan", "UInt16" },          { "tos", "UInt8" },
+    { "exchange", "UInt32" },      { "xsrc", "FixedString(16)" },
+    { "xdst", "FixedString(16)" }, { "xsport", "UInt16" },
+    { "xdport", "UInt16" },        { "fw_event", "UInt8" },
+    { "fw_ext_event", "UInt16" },  { "nat_event", "UInt8" },
+    { "ingress_acl", "UInt64" },   { "egress_acl", "UInt64" },
+    { "batch", "UInt64" },
 };
 const size_t ch_ncols = sizeof(ch_cols) / sizeof(ch_cols[0]);
 
@@ -95,5 +100,14 @@ void ch_row_encode(uint8_t out[CH_ROW], const struct flow *f, uint64_t batch)
     p = put16(p, f->vlan);
     *p++ = f->tos;
     p = put32(p, f->exchange);
+    p = put_addr(p, f->xsrc);
+    p = put_addr(p, f->xdst);
+    p = put16(p, f->xsport);
+    p = put16(p, f->xdport);
+    *p++ = f->fw_event;
+    p = put16(p, f->fw_ext_event);
+    *p++ = f->nat_event;
+    p = put64(p, f->ingress_acl);
+    p = put64(p, f->egress_acl);
     put64(p, batch);
 }

@@ -563,7 +563,7 @@ void ch_sink_get_stats(struct ch_sink *s, struct ch_sink_stats *st)
     pthread_mutex_unlock(&s->mu);
 }
 
-int ch_sink_close(struct ch_sink *s, uint64_t wait_ms)
+int ch_sink_close(struct ch_sink *s, uint64_t wait_ms, FILE *stats)
 {
     if (!s)
         return 0;
@@ -577,6 +577,8 @@ int ch_sink_close(struct ch_sink *s, uint64_t wait_ms)
     if (s->started)
         pthread_join(s->th, NULL);
     struct ch_sink_stats st = s->st;
+    if (stats)
+        ch_sink_print_stats(stats, s);
     if (st.spool_files)
         fprintf(stderr,
                 "%s: %s: %llu batches (%llu bytes) wait in the spool %s; a run with the "
@@ -593,4 +595,21 @@ int ch_sink_close(struct ch_sink *s, uint64_t wait_ms)
     pthread_cond_destroy(&s->cv);
     free(s);
     return st.lost_rows ? 1 : 0;
+}
+
+void ch_sink_print_stats(FILE *out, struct ch_sink *s)
+{
+    if (!s)
+        return;
+    struct ch_sink_stats st;
+    ch_sink_get_stats(s, &st);
+    fprintf(out,
+            "%s: sink %s: %s, rows %llu, sent %llu in %llu batches, spool %llu files (%llu bytes), "
+            "spooled %llu, resent %llu (%llu rows were there), failed posts %llu, lost %llu\n",
+            s->o.who, ch_sink_name(s), st.down ? "DOWN" : "up", (unsigned long long)st.rows,
+            (unsigned long long)st.sent_rows, (unsigned long long)st.sent_batches,
+            (unsigned long long)st.spool_files, (unsigned long long)st.spool_bytes,
+            (unsigned long long)st.spooled_batches, (unsigned long long)st.resent_batches,
+            (unsigned long long)st.skipped_rows, (unsigned long long)st.failures,
+            (unsigned long long)st.lost_rows);
 }

@@ -245,7 +245,7 @@ static int cmd_insert(int argc, char **argv)
                                               SINK_LONGOPTS,
                                               { NULL, 0, NULL, 0 } };
     struct input_opts in = { 0 };
-    struct sink_opts so = { 0 };
+    struct ch_sink_args so = { 0 };
     const char *wpath = NULL;
     int c, status = 2;
     optind = 1;
@@ -281,7 +281,7 @@ static int cmd_insert(int argc, char **argv)
     struct insert_ctx x = { 0 };
     int failed = 0;
     if (so.url) {
-        x.sink = sink_open(&so, "flowsleuth clickhouse", NULL, &failed);
+        x.sink = sink_open(&so, "flowsleuth clickhouse", NULL, NULL, &failed);
         if (failed) {
             status = 1;
             goto out;
@@ -297,9 +297,7 @@ static int cmd_insert(int argc, char **argv)
     status = input_read(&in, PROG, insert_flow, &x);
     if (x.sink) {
         struct ch_sink *s = x.sink;
-        if (in.stats)
-            sink_print_stats(stderr, s);
-        if (ch_sink_close(s, 10000) != 0)
+        if (ch_sink_close(s, 3000, in.stats ? stderr : NULL) != 0)
             status = 1;
     } else if (x.werr || (x.out != stdout ? fclose(x.out) : fflush(x.out)) != 0) {
         fprintf(stderr, "flowsleuth clickhouse: cannot write %s\n", wpath);

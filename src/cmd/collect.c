@@ -8,6 +8,7 @@
 #include "../store/expire.h"
 #include "args.h"
 #include "cmd.h"
+#include "sink_opt.h"
 
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -58,7 +59,7 @@ static const char usage_text[] =
     "                   record in the bin of its arrival (default) or drop it; counted\n"
     "  --tcp-idle S     close an IPFIX-over-TCP connection silent for S seconds\n"
     "                   (default 300; counted)\n"
-    "  --tcp-per-source N  IPFIX-over-TCP connections from one address (default 8)\n"
+    "  --tcp-per-source N  IPFIX-over-TCP connections from one address (default 8)\n" SINK_HELP
     "  --stats          print per-exporter counters to stderr at the end\n"
     "  --syslog         log to syslog (facility daemon) instead of stderr; with -l,\n"
     "                   stderr lines are stamped with the time (RFC 3339, UTC)\n"
@@ -190,6 +191,9 @@ static int parse_long(struct collect_args *a, int c, const char *arg)
 
 static int parse_opt(struct collect_args *a, int c, const char *arg)
 {
+    int so = sink_opt(&a->sink, "collect", c, arg);
+    if (so)
+        return so < 0 ? -1 : 0;
     switch (c) {
     case 'f':
         a->file = arg;
@@ -232,6 +236,7 @@ static int parse_opt(struct collect_args *a, int c, const char *arg)
 static int parse_args(struct collect_args *a, int argc, char **argv)
 {
     static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
+                                              SINK_LONGOPTS,
                                               { "rotate", required_argument, NULL, 1 },
                                               { "sampling", required_argument, NULL, 2 },
                                               { "max-templates", required_argument, NULL, 3 },
@@ -280,9 +285,14 @@ static int run_collect(struct collect_args *ap)
 {
     struct collect_args a = *ap;
     struct collect_run run = { .a = &a, .started_ms = collect_now_ms() };
-    int status = collect_open_sink(&a, &run);
+    int status = collect_open_sink(&a, &run), failed;
     if (status)
         return status;
+    run.ch = sink_open(&a.sink, "flowsleuth collect", run.folder ? a.wpath : NULL, a.user, &failed);
+    if (failed) {
+        collect_close_sink(&run, 1);
+        return 1;
+    }
     collect_stop_requested = collect_rotate_requested = 0;
     collect_install_signals();
     run.col = collector_new(&a.co);
@@ -295,6 +305,8 @@ static int run_collect(struct collect_args *ap)
     int cs = collect_close_sink(&run, status != 0);
     if (a.stats)
         collect_print_stats(stderr, &run);
+    if (ch_sink_close(run.ch, 5000, a.stats ? stderr : NULL) != 0)
+        cs = cs ? cs : 1;
     status = status ? status : cs;
     collector_free(run.col);
     free(run.tmpl_path);

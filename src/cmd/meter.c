@@ -19,6 +19,7 @@
 #include "args.h"
 #include "cmd.h"
 #include "output_target.h"
+#include "sink_opt.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -69,7 +70,7 @@ static const char usage_text[] =
     "                   are the bytes of the request its response answered\n"
     "  --pdns-out FILE  passive DNS: the A, AAAA and CNAME answers of the DNS responses\n"
     "                   seen (UDP and TCP from port 53) as JSON lines (rrname, rrtype,\n"
-    "                   rdata, time_first, time_last, count), written at the end\n"
+    "                   rdata, time_first, time_last, count), written at the end\n" SINK_HELP
     "  --stats          print packets read, decoded, skipped by reason, flows, and per\n"
     "                   exporter messages and records sent and flows left out, to stderr\n"
     "  --status         print the counters of the meter running on the control socket\n"
@@ -124,6 +125,7 @@ struct meter_run {
     uint64_t started_ms, tick_ms; /* tick_ms: next live_tick due */
     uint64_t written;             /* flows given to the store */
     struct control ctl;
+    struct ch_sink *ch; /* --sink */
     struct meter *m;
     struct capture *cap;
     const uint64_t *read;  /* packets read (struct decode_counts) */
@@ -135,6 +137,8 @@ static void sink(void *vctx, const struct flow *f)
     struct meter_run *r = vctx;
     for (int i = 0; i < r->nex; i++)
         exporter_flow(r->ex[i], f, r->now_ms);
+    if (r->ch)
+        ch_sink_add(r->ch, f);
     if (r->printing) {
         output_flow(&r->out, f);
         return;
@@ -160,6 +164,7 @@ struct meter_args {
     int plain, stats, snaplen;
     struct store_wopts wo;
     struct meter_opts mo;
+    struct ch_sink_args sink; /* --sink */
 };
 
 static int parse_secs(const char *arg, uint64_t *ms, const char *name)
@@ -267,6 +272,7 @@ static int check_daemon_args(const struct meter_args *a)
 static int parse_args(struct meter_args *a, int argc, char **argv)
 {
     static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
+                                              SINK_LONGOPTS,
                                               { "idle", required_argument, NULL, 1 },
                                               { "active", required_argument, NULL, 2 },
                                               { "linger", required_argument, NULL, 3 },
@@ -325,6 +331,13 @@ static int parse_args(struct meter_args *a, int argc, char **argv)
             break;
         case 'h':
             return 1;
+        case SINK_OPT_URL:
+        case SINK_OPT_SPOOL:
+        case SINK_OPT_BATCH:
+        case SINK_OPT_SPOOL_MAX:
+            if (sink_opt(&a->sink, "meter", c, optarg) < 0)
+                return -1;
+            break;
         default:
             if (((c >= 1 && c <= 13) || c == 'D' || c == 'u') && parse_long_opt(a, c, optarg) == 0)
                 break;
@@ -498,6 +511,7 @@ static void status_text(void *ctx, FILE *out)
                 (unsigned long long)bins_open_records(&run->bins),
                 (unsigned long long)run->bins.lost,
                 run->bins.failing ? " (writing fails now)" : "");
+    ch_sink_print_stats(out, run->ch);
 }
 
 /* meter --status: connect, copy what the meter writes to stdout. */
@@ -679,6 +693,8 @@ static int finish(struct meter_args *a, struct meter_run *run, struct decode_cou
         print_export_stats(run);
     }
     close_exporters(run);
+    if (ch_sink_close(run->ch, 5000, a->stats ? stderr : NULL) != 0)
+        status = 1;
     if (run->dns && write_pdns(a, run) != 0)
         status = 1;
     if (run->printing) {
@@ -711,6 +727,12 @@ static int start(struct meter_args *a, struct meter_run *run, struct capture **c
         status = go_background(a, pf, &ready);
     if (status == 0)
         status = open_sink(a, run);
+    if (status == 0 && a->sink.url) {
+        int failed;
+        const char *store = a->wpath && out_target_is_folder(a->wpath) ? a->wpath : NULL;
+        run->ch = sink_open(&a->sink, "flowsleuth meter", store, NULL, &failed);
+        status = failed;
+    }
     if (status == 0 && a->iface)
         status = open_control(a, run);
     daemon_ready(ready, status == 0);
@@ -738,6 +760,7 @@ static int run_meter(struct meter_args *ap)
         if (run.folder)
             bins_finish(&run.bins);
         close_exporters(&run);
+        ch_sink_close(run.ch, 0, NULL);
         control_close(&run.ctl);
         daemon_pidfile_remove(&pf);
         capture_close(cap);

@@ -7,10 +7,13 @@
 #include "../store/expire.h"
 #include "args.h"
 
+#include <errno.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-int sink_opt(struct sink_opts *so, const char *cmd, int c, const char *arg)
+int sink_opt(struct ch_sink_args *so, const char *cmd, int c, const char *arg)
 {
     uint32_t v;
     switch (c) {
@@ -47,7 +50,8 @@ int sink_opt(struct sink_opts *so, const char *cmd, int c, const char *arg)
     }
 }
 
-struct ch_sink *sink_open(struct sink_opts *so, const char *who, const char *store, int *failed)
+struct ch_sink *sink_open(struct ch_sink_args *so, const char *who, const char *store,
+                          const char *user, int *failed)
 {
     *failed = 0;
     if (!so->url) {
@@ -59,8 +63,11 @@ struct ch_sink *sink_open(struct sink_opts *so, const char *who, const char *sto
     char *def = NULL;
     const char *spool = so->spool;
     if (!spool && store) {
-        def = xmalloc(strlen(store) + 32);
-        sprintf(def, "%s/.clickhouse-spool", store);
+        size_t n = strlen(store);
+        while (n > 1 && store[n - 1] == '/')
+            n--;
+        def = xmalloc(n + 32);
+        sprintf(def, "%.*s/.clickhouse-spool", (int)n, store);
         spool = def;
     }
     if (!spool) {
@@ -75,27 +82,16 @@ struct ch_sink *sink_open(struct sink_opts *so, const char *who, const char *sto
     so->o.who = who;
     struct fs_err e = { 0 };
     struct ch_sink *s = ch_sink_open(so->url, &so->o, &e);
-    free(def);
-    if (!s) {
+    struct passwd *pw = user ? getpwnam(user) : NULL;
+    if (s && pw && chown(spool, pw->pw_uid, pw->pw_gid) != 0) {
+        fprintf(stderr, "%s: cannot give the spool %s to %s: %s\n", who, spool, user,
+                strerror(errno));
+        ch_sink_close(s, 0, NULL);
+        s = NULL;
+    } else if (!s) {
         fprintf(stderr, "%s: --sink: %s\n", who, e.msg);
-        *failed = 1;
     }
+    *failed = s == NULL;
+    free(def);
     return s;
-}
-
-void sink_print_stats(FILE *out, struct ch_sink *s)
-{
-    if (!s)
-        return;
-    struct ch_sink_stats st;
-    ch_sink_get_stats(s, &st);
-    fprintf(out,
-            "sink %s: %s, rows %llu, sent %llu in %llu batches, spool %llu files (%llu bytes), "
-            "spooled %llu, resent %llu (%llu rows were there), failed posts %llu, lost %llu\n",
-            ch_sink_name(s), st.down ? "DOWN" : "up", (unsigned long long)st.rows,
-            (unsigned long long)st.sent_rows, (unsigned long long)st.sent_batches,
-            (unsigned long long)st.spool_files, (unsigned long long)st.spool_bytes,
-            (unsigned long long)st.spooled_batches, (unsigned long long)st.resent_batches,
-            (unsigned long long)st.skipped_rows, (unsigned long long)st.failures,
-            (unsigned long long)st.lost_rows);
 }

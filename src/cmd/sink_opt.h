@@ -10,11 +10,6 @@
 #include <getopt.h>
 #include <stdio.h>
 
-struct sink_opts {
-    const char *url, *spool;
-    struct ch_sink_opts o;
-};
-
 #define SINK_OPT_URL       0x4101
 #define SINK_OPT_SPOOL     0x4102
 #define SINK_OPT_BATCH     0x4103
@@ -41,11 +36,11 @@ struct sink_opts {
     "                   said and counted\n"
 
 /* 1 when c was a sink option (handled), 0 when not, -1 after saying what is wrong. */
-int sink_opt(struct sink_opts *so, const char *cmd, int c, const char *arg);
+int sink_opt(struct ch_sink_args *so, const char *cmd, int c, const char *arg);
 /* Open the sink (NULL when no --sink; *failed after saying why). store: the -w store
- * folder or NULL (the default spool's place). */
-struct ch_sink *sink_open(struct sink_opts *so, const char *who, const char *store, int *failed);
-/* One line of the sink's counters (--status, --stats). */
-void sink_print_stats(FILE *out, struct ch_sink *s);
+ * folder or NULL (the default spool's place); user: -u USER, who is given the spool
+ * folder (the sink's thread writes it after the switch). */
+struct ch_sink *sink_open(struct ch_sink_args *so, const char *who, const char *store,
+                          const char *user, int *failed);
 
 #endif

@@ -26,6 +26,7 @@
 #ifndef FS_COLLECTOR_H
 #define FS_COLLECTOR_H
 
+#include "../clickhouse/ch.h"
 #include "../codec/datagram.h"
 #include "../daemon/control.h"
 #include "../daemon/daemon.h"
@@ -73,6 +74,8 @@ struct collect_args {
     int bin_received;        /* --bin-by received: bin = the datagram's arrival */
     uint32_t tcp_idle_s;     /* --tcp-idle (0 = TCP_IDLE_S) */
     uint32_t tcp_per_source; /* --tcp-per-source (0 = TCP_PER_SRC) */
+    /* --sink clickhouse://... and its options */
+    struct ch_sink_args sink;
 };
 
 struct listener {
@@ -121,6 +124,7 @@ struct collect_run {
     int nconn;
     struct daemon_pidfile pidf; /* --pid-file, ours to remove */
     char *tmpl_path;
+    struct ch_sink *ch; /* --sink: every decoded flow also goes there */
 };
 
 /* Wall clock in milliseconds. */

@@ -45,6 +45,8 @@ int collect_store_flow(void *vctx, const struct flow *f)
     collector_flow_info(r->col, &in);
     if (in.future_first)
         warn_future(f);
+    if (r->ch)
+        ch_sink_add(r->ch, f);
     if (r->printing) {
         output_flow(&r->out, f);
         return 0;

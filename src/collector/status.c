@@ -138,6 +138,7 @@ void collect_print_stats(FILE *out, const struct collect_run *run)
                 run->a->wpath, (unsigned long long)b->unbinned,
                 (unsigned long long)run->tmpl_save_failed,
                 run->tmpl_failing ? " (failing now)" : "", (unsigned long long)t.templates_bytes);
+    ch_sink_print_stats(out, run->ch);
     if (run->udp)
         fprintf(out,
                 "flowsleuth collect: capture: UDP packets %llu, fragments skipped %llu, "

@@ -56,11 +56,12 @@ fs meter -r "$T/mix.pcap" -w "$T/S/" || fail "meter"
 fs clickhouse insert -r "$T/S" --sink "$URL" --sink-spool "$T/spool" || fail "insert"
 F=first,last,exporter,src,dst,sport,dport,proto,bytes,packets,rbytes,rpackets,payload,rpayload
 F=$F,goodput,rgoodput,retrans,rretrans,flags,rflags,minlen,maxlen,rminlen,rmaxlen,in_if,out_if
-F=$F,src_as,dst_as,vlan,tos,exchange
-fs print -r "$T/S" -o "tsv:$F" -N | tail -n +2 | sort >"$T/local.tsv"
+F=$F,src_as,dst_as,vlan,tos,exchange,xsport,xdport,fw_event,fw_ext_event,nat_event
+fs print -r "$T/S" -o "tsv:$F,xsrc,xdst,ingress_acl,egress_acl" -N | tail -n +2 | sort >"$T/local.tsv"
 addr() { echo "if(substring($1, 1, 12) = unhex('00000000000000000000FFFF'), IPv4NumToString(reinterpretAsUInt32(reverse(substring($1, 13, 4)))), IPv6NumToString($1))"; }
+acl() { echo "if($1 = 0, '0', concat(lower(hex(toUInt32(intDiv($1, 4294967296)))), ':', lower(hex(toUInt32($1 % 4294967296)))))"; }
 ms() { echo "concat(formatDateTime(toDateTime(intDiv($1, 1000)), '%Y-%m-%dT%H:%M:%S'), '.', substring(toString(1000 + $1 % 1000), 2, 3), 'Z')"; }
-chq "SELECT $(ms first), $(ms last), $(addr exporter), $(addr src), $(addr dst), $(echo "$F" | cut -d, -f6-) FROM fst.flows FORMAT TabSeparated" |
+chq "SELECT $(ms first), $(ms last), $(addr exporter), $(addr src), $(addr dst), $(echo "$F" | cut -d, -f6-), $(addr xsrc), $(addr xdst), $(acl ingress_acl), $(acl egress_acl) FROM fst.flows FORMAT TabSeparated" |
     sort >"$T/ch.tsv"
 [ "$(wc -l <"$T/local.tsv")" -ge 5000 ] || fail "the store holds $(wc -l <"$T/local.tsv") flows"
 expect_same "$T/local.tsv" "$T/ch.tsv"

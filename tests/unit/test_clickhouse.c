@@ -99,6 +99,17 @@ static void test_row(void **state)
     f.flags = 24;
     f.rflags = 25;
     f.tos = 26;
+    for (int i = 0; i < 16; i++) {
+        f.xsrc[i] = (uint8_t)(0x60 + i);
+        f.xdst[i] = (uint8_t)(0x80 + i);
+    }
+    f.xsport = 27;
+    f.xdport = 28;
+    f.fw_event = 29;
+    f.fw_ext_event = 30;
+    f.nat_event = 31;
+    f.ingress_acl = 0x1111111122222222ull;
+    f.egress_acl = 0x3333333344444444ull;
     uint8_t r[CH_ROW];
     ch_row_encode(r, &f, 0x0102030405060708ull);
     assert_int_equal(get_le32(r), 1700000100u - 1700000100u % 300);
@@ -124,6 +135,15 @@ static void test_row(void **state)
     assert_int_equal(get_le16(r + 180), 18);
     assert_int_equal(r[182], 26);
     assert_int_equal(get_le32(r + 183), 15);
+    assert_memory_equal(r + 187, f.xsrc, 16);
+    assert_memory_equal(r + 203, f.xdst, 16);
+    assert_int_equal(get_le16(r + 219), 27);
+    assert_int_equal(get_le16(r + 221), 28);
+    assert_int_equal(r[223], 29);
+    assert_int_equal(get_le16(r + 224), 30);
+    assert_int_equal(r[226], 31);
+    assert_true(get_le64(r + 227) == f.ingress_acl);
+    assert_true(get_le64(r + 235) == f.egress_acl);
     assert_true(get_le64(r + CH_ROW_BATCH_OFF) == 0x0102030405060708ull);
     /* the columns' sizes add up to the row */
     size_t sz = 0;
