@@ -10,6 +10,7 @@
 #include "../core/xalloc.h"
 #include "../query/cid.h"
 #include "../query/output.h"
+#include "../query/pdns.h"
 #include "../query/rows.h"
 #include "args.h"
 #include "cmd.h"
@@ -30,15 +31,18 @@ static const char usage_text[] =
     "\n"
     "One timeline for a host (an IPv4 or IPv6 address) or a connection (a Community ID,\n"
     "1:...): its flows, the Suricata alerts joined to them by Community ID (--eve) and,\n"
-    "for a host, the DNS answers of the EVE file that gave its address; in time order.\n"
+    "for a host, the DNS answers of the EVE file that gave its address and the names\n"
+    "the passive DNS table of --pdns gives it; in time order.\n"
     "\n" INPUT_HELP "  -o FORMAT        table (default), csv, tsv, json (one object a line)\n"
     "  -c N             the first N flows only (and their alerts)\n" EVE_OPT_HELP
     "  -h, --help       this help\n"
     "\n"
-    "Columns: time, last (a flow's last packet), kind (flow, alert, dns), proto, src,\n"
+    "Columns: time, last (a flow's last packet; a name's time_last), kind (flow, alert,\n"
+    "dns, name), proto, src,\n"
     "sport, dst, dport, packets, bytes, rpackets, rbytes (a flow's counters), alerts\n"
     "(joined to a flow), severity, sid, category (an alert's; a flow's most severe\n"
-    "alert), cid (Community ID), what (an alert's signature; a dns row's type and name).\n";
+    "alert), cid (Community ID), what (an alert's signature; a dns row's type and name;\n"
+    "a name row's name and count).\n";
 
 enum {
     C_TIME,
@@ -69,7 +73,13 @@ static const char *const col_names[NCOLS] = { "time",     "last",   "kind",   "p
 static const unsigned char col_numeric[NCOLS] = { 0, 0, 0, 0, 0, 1, 0, 1, 1,
                                                   1, 1, 1, 1, 1, 1, 0, 0, 0 };
 
-enum { K_FLOW, K_ALERT, K_DNS };
+enum { K_FLOW, K_ALERT, K_DNS, K_NAME };
+
+/* A passive DNS record naming the host (--pdns). */
+struct name_rec {
+    const char *name;
+    uint32_t first, last, count;
+};
 
 struct event {
     int64_t t;
@@ -88,7 +98,9 @@ struct pivot {
     struct flow_vec flows;
     struct event *ev;
     size_t nev, capev;
-    uint8_t *shown; /* alerts already on the timeline (one bit each) */
+    uint8_t *shown;         /* alerts already on the timeline (one bit each) */
+    struct name_rec *names; /* the host's passive DNS records (--pdns) */
+    size_t nnames, capnames;
 };
 
 static void add_event(struct pivot *p, int64_t t, int kind, size_t idx)
@@ -203,6 +215,21 @@ static int event_cmp(const void *pa, const void *pb)
     return (a->idx > b->idx) - (a->idx < b->idx);
 }
 
+static void keep_name(void *ctx, const char *name, uint32_t first, uint32_t last, uint32_t count)
+{
+    struct pivot *p = ctx;
+    /* Inside -t: the record's time range overlaps the window. */
+    if ((p->in.from_ms && (uint64_t)last * 1000 + 999 < p->in.from_ms) ||
+        (p->in.to_ms && (uint64_t)first * 1000 > p->in.to_ms))
+        return;
+    if (p->nnames == p->capnames) {
+        p->capnames = p->capnames ? p->capnames * 2 : 16;
+        p->names = xrealloc(p->names, p->capnames * sizeof(*p->names));
+    }
+    p->names[p->nnames] = (struct name_rec){ name, first, last, count };
+    add_event(p, (int64_t)first * 1000, K_NAME, p->nnames++);
+}
+
 /* The flows, each flow's alerts once, and the host's DNS answers, as events. */
 static void gather(struct pivot *p)
 {
@@ -240,6 +267,8 @@ static void gather(struct pivot *p)
             continue;
         add_event(p, d->ts_ms, K_DNS, i);
     }
+    if (p->host)
+        pdns_each(pdns_current(), p->addr, keep_name, p);
     if (p->nev > 1)
         qsort(p->ev, p->nev, sizeof(*p->ev), event_cmp);
 }
@@ -322,7 +351,7 @@ static void flow_cells(struct cells *c, const struct pivot *p, const struct flow
 
 static void event_row(struct rows *r, const struct pivot *p, const struct event *ev)
 {
-    static const char *const kinds[] = { "flow", "alert", "dns" };
+    static const char *const kinds[] = { "flow", "alert", "dns", "name" };
     const struct eve *e = &p->eve.eve;
     struct cells c;
     memset(c.v, 0, sizeof(c.v));
@@ -338,6 +367,12 @@ static void event_row(struct rows *r, const struct pivot *p, const struct event 
         cid_format(a->cid, c.cid);
         c.v[C_CID] = c.cid;
         c.v[C_WHAT] = eve_str(e, a->signature);
+    } else if (ev->kind == K_NAME) {
+        const struct name_rec *n = &p->names[ev->idx];
+        put_time(c.last, (int64_t)n->last * 1000);
+        c.v[C_LAST] = c.last;
+        snprintf(c.what, sizeof(c.what), "%s (count %" PRIu32 ")", n->name, n->count);
+        c.v[C_WHAT] = c.what;
     } else {
         const struct eve_dns *d = &e->dns[ev->idx];
         snprintf(c.what, sizeof(c.what), "%s %s", eve_str(e, d->rrtype), eve_str(e, d->rrname));
@@ -385,5 +420,6 @@ int cmd_pivot(int argc, char **argv)
     free(p.flows.v);
     free(p.ev);
     free(p.shown);
+    free(p.names);
     return status;
 }

@@ -735,6 +735,24 @@ const char *pdns_name(const struct pdns *t, const uint8_t addr[16], uint64_t t_m
     return NULL;
 }
 
+void pdns_each(const struct pdns *t, const uint8_t addr[16],
+               void (*fn)(void *ctx, const char *name, uint32_t first, uint32_t last,
+                          uint32_t count),
+               void *ctx)
+{
+    if (!t || !t->na)
+        return;
+    size_t s = hash_addr(addr) & (t->nslots - 1);
+    for (; t->slots[s].n; s = (s + 1) & (t->nslots - 1)) {
+        const struct arec *r = &t->a[t->slots[s].start];
+        if (memcmp(r->addr, addr, 16) != 0)
+            continue;
+        for (uint32_t i = 0; i < t->slots[s].n; i++)
+            fn(ctx, t->pool + r[i].name, r[i].first, r[i].last, r[i].count);
+        return;
+    }
+}
+
 /* ---- reading ---- */
 
 int pdns_read(FILE *fp, const char *name, struct pdns **out, struct pdns_stats *st,

@@ -80,6 +80,13 @@ const char *pdns_skip_name(enum pdns_skip r);
  * NULL when the table names it not then. */
 const char *pdns_name(const struct pdns *t, const uint8_t addr[16], uint64_t t_ms);
 
+/* Every record that names addr, in time_first order: fn gets the name (after the CNAME
+ * chain), time_first and time_last (seconds) and count. For pivot's timeline. */
+void pdns_each(const struct pdns *t, const uint8_t addr[16],
+               void (*fn)(void *ctx, const char *name, uint32_t first, uint32_t last,
+                          uint32_t count),
+               void *ctx);
+
 /* The table of src_name, dst_name and the filter (NULL: none; the fields are empty). */
 void pdns_use(struct pdns *t);
 const struct pdns *pdns_current(void);

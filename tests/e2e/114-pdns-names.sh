@@ -7,7 +7,8 @@
 #      CNAME to cdn.example.net), nothing two hours after the answer, the newer name
 #      after a newer answer; csv, json (null when none), table;
 #  (c) the filter: dst name GLOB, src name, name (either side), !=, quoted; in stats and
-#      pivot too; a name term or column without --pdns is a usage error (2);
+#      pivot too, and pivot's name rows (the host's records, at time_first); a name
+#      term or column without --pdns is a usage error (2);
 #  (d) hostile table lines are skipped and counted on stderr, a missing file is an error.
 . "$(dirname "$0")/lib.sh"
 
@@ -49,6 +50,10 @@ fs stats -r "$T/n.fs" --pdns "$T/n.pdns" -s dstport 'dst name *.example.com' >"$
 grep -q '443' "$T/stats" || fail "stats: $(cat "$T/stats")"
 fs pivot -r "$T/n.fs" --pdns "$T/n.pdns" 198.51.100.7 'dst name www.example.com' >"$T/pivot" || fail "pivot"
 [ "$(grep -c ' flow ' "$T/pivot")" = 1 ] || fail "pivot: $(cat "$T/pivot")"
+fs pivot -r "$T/n.fs" --pdns "$T/n.pdns" -o csv 198.51.100.7 >"$T/pivot.csv" || fail "pivot csv"
+grep -q '^2023-11-14T22:13:20.000Z,2023-11-14T22:13:20.000Z,name,.*,www.example.com (count 1)$' "$T/pivot.csv" &&
+    grep -q ',name,.*,other.example.org (count 1)$' "$T/pivot.csv" &&
+    [ "$(grep -c ',flow,' "$T/pivot.csv")" = 3 ] || fail "pivot's name rows: $(cat "$T/pivot.csv")"
 st=0
 fs print -r "$T/n.fs" 'dst name x' 2>"$T/err" >/dev/null || st=$?
 [ "$st" = 2 ] && grep -q 'needs a passive DNS table: --pdns FILE' "$T/err" || fail "name without --pdns: $st $(cat "$T/err")"
