@@ -118,9 +118,10 @@ int web_series(const struct web_ctx *w, struct input_opts *in, uint64_t bin_ms, 
 
 struct shards {
     const struct web_ctx *w;
-    const struct stats *s;
+    struct stats *const *s; /* the tables, one per key */
+    int ns;
     uint64_t deadline;
-    struct stats_part **p;
+    struct stats_part *(*p)[WEB_MAX_KEYS]; /* per thread, per key */
     size_t n;
     enum stop why;
 };
@@ -131,20 +132,24 @@ static int shards_setup(void *vctx, size_t nthreads)
     sh->p = xcalloc(nthreads, sizeof(*sh->p));
     sh->n = nthreads;
     for (size_t t = 0; t < nthreads; t++)
-        if ((sh->p[t] = stats_part_new(sh->s, sh->w->lim.max_mem / nthreads)) == NULL) {
-            sh->why = STOP_MEM;
-            return 1;
-        }
+        for (int k = 0; k < sh->ns; k++)
+            if ((sh->p[t][k] = stats_part_new(sh->s[k], sh->w->lim.max_mem / (size_t)sh->ns /
+                                                            nthreads)) == NULL) {
+                sh->why = STOP_MEM;
+                return 1;
+            }
     return 0;
 }
 
 static int shards_flows(void *vctx, size_t t, const struct flow *v, size_t n)
 {
     struct shards *sh = vctx;
-    stats_part_add(sh->p[t], v, n);
-    if (stats_part_full(sh->p[t])) {
-        sh->why = STOP_MEM;
-        return 1;
+    for (int k = 0; k < sh->ns; k++) {
+        stats_part_add(sh->p[t][k], v, n);
+        if (stats_part_full(sh->p[t][k])) {
+            sh->why = STOP_MEM;
+            return 1;
+        }
     }
     if (mono_ms() > sh->deadline) {
         sh->why = STOP_TIME;
@@ -153,59 +158,69 @@ static int shards_flows(void *vctx, size_t t, const struct flow *v, size_t n)
     return 0;
 }
 
-/* The parts into thread 0's, then into s, as stats -s merges them: 0 or FS_ENOSPC. */
-static int shards_merge(struct shards *sh, struct stats *s, size_t budget)
+/* Key k's parts into thread 0's, then into its table, as stats -s merges them: 0 or
+ * FS_ENOSPC. */
+static int shards_merge(struct shards *sh, int k, size_t budget)
 {
-    struct stats_part *dst = sh->p[0];
+    struct stats_part *dst = sh->p[0][k];
     for (size_t t = 1; t < sh->n; t++) {
         size_t others = 0;
         for (size_t u = t; u < sh->n; u++)
-            others += stats_part_bytes(sh->p[u]);
-        if (stats_part_merge(dst, sh->p[t], budget > others ? budget - others : 0))
+            others += stats_part_bytes(sh->p[u][k]);
+        if (stats_part_merge(dst, sh->p[t][k], budget > others ? budget - others : 0))
             return FS_ENOSPC;
-        stats_part_free(sh->p[t]);
-        sh->p[t] = NULL;
+        stats_part_free(sh->p[t][k]);
+        sh->p[t][k] = NULL;
     }
     size_t held = stats_part_bytes(dst);
-    if (stats_part_to_stats(s, dst, budget > held ? budget - held : 0))
+    if (stats_part_to_stats(sh->s[k], dst, budget > held ? budget - held : 0))
         return FS_ENOSPC;
-    s->tab.max_bytes = budget;
+    sh->s[k]->tab.max_bytes = budget;
     return 0;
 }
 
-int web_top(const struct web_ctx *w, struct input_opts *in, const char *spec, struct stats **out,
-            char *msg, size_t cap)
+int web_top(const struct web_ctx *w, struct input_opts *in, const char *const *specs, int nspecs,
+            struct stats **out, char *msg, size_t cap)
 {
     static const struct scan_ops ops = { shards_setup, shards_flows };
     struct fs_err err = { 0 };
-    struct stats *s;
-    *out = NULL;
-    if (stats_new(spec, w->lim.max_mem, &s, &err) != 0) {
-        snprintf(msg, cap, "key: %s", err.msg);
-        return WEB_ELIMIT + 1; /* a bad key: the caller's 400 */
+    uint64_t cols = 0;
+    for (int k = 0; k < nspecs; k++)
+        out[k] = NULL;
+    for (int k = 0; k < nspecs; k++) {
+        if (stats_new(specs[k], w->lim.max_mem / (size_t)nspecs, &out[k], &err) != 0) {
+            snprintf(msg, cap, "key: %s", err.msg);
+            for (int j = 0; j < k; j++)
+                stats_free(out[j]);
+            return WEB_ELIMIT + 1; /* a bad key: the caller's 400 */
+        }
+        cols |= stats_columns(out[k]);
     }
-    struct shards sh = { w, s, mono_ms() + w->lim.max_ms, NULL, 0, STOP_NONE };
+    struct shards sh = { w, out, nspecs, mono_ms() + w->lim.max_ms, NULL, 0, STOP_NONE };
     int stopped;
-    int status = input_scan(in, w->prog, stats_columns(s), &ops, &sh, &stopped);
+    int status = input_scan(in, w->prog, cols, &ops, &sh, &stopped);
     int rc = status ? WEB_EINPUT : 0;
-    if (!stopped && !rc && sh.p && shards_merge(&sh, s, w->lim.max_mem) != 0) {
-        stopped = 1;
-        sh.why = STOP_MEM;
-    }
+    for (int k = 0; k < nspecs && !stopped && !rc && sh.p; k++)
+        if (shards_merge(&sh, k, w->lim.max_mem / (size_t)nspecs) != 0) {
+            stopped = 1;
+            sh.why = STOP_MEM;
+        }
     for (size_t t = 0; t < sh.n; t++)
-        stats_part_free(sh.p[t]);
+        for (int k = 0; k < nspecs; k++)
+            stats_part_free(sh.p[t][k]);
     free(sh.p);
-    if (stopped) {
-        stats_free(s);
-        limit_msg(w, sh.why ? sh.why : STOP_MEM, msg, cap);
-        return WEB_ELIMIT;
-    }
-    if (rc) {
-        stats_free(s);
+    if (stopped || rc) {
+        for (int k = 0; k < nspecs; k++) {
+            stats_free(out[k]);
+            out[k] = NULL;
+        }
+        if (stopped) {
+            limit_msg(w, sh.why ? sh.why : STOP_MEM, msg, cap);
+            return WEB_ELIMIT;
+        }
         snprintf(msg, cap, "an input could not be read (the server's log says which)");
         return rc;
     }
-    *out = s;
     return 0;
 }
 
@@ -514,12 +529,25 @@ void web_answer(const struct web_ctx *w, const char *const *paths, size_t npaths
         return;
     switch (r->ep) {
     case WEB_TOP: {
-        struct stats *s;
-        rc = web_top(w, &in, r->key, &s, msg, sizeof(msg));
-        if (rc == 0) {
-            web_json_top(fp, s, r->n);
-            stats_free(s);
+        char buf[WEB_KEYS_TEXT];
+        const char *specs[WEB_MAX_KEYS];
+        struct stats *s[WEB_MAX_KEYS];
+        int ns = web_keys_split(r->key, buf, sizeof(buf), specs, msg, sizeof(msg));
+        rc = ns < 0 ? WEB_ELIMIT + 1 : web_top(w, &in, specs, ns, s, msg, sizeof(msg));
+        if (rc == 0 && ns == 1)
+            web_json_top(fp, s[0], r->n);
+        else if (rc == 0) { /* several keys: {"tops":{"KEY":{...},...}} */
+            fputs("{\"tops\":{", fp);
+            for (int k = 0; k < ns; k++) {
+                fputs(k ? "," : "", fp);
+                web_json_str(fp, specs[k]);
+                fputc(':', fp);
+                web_json_top(fp, s[k], r->n);
+            }
+            fputs("}}", fp);
         }
+        for (int k = 0; rc == 0 && k < ns; k++)
+            stats_free(s[k]);
         break;
     }
     case WEB_FLOWS:

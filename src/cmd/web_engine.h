@@ -40,9 +40,10 @@ struct web_ctx {
 int web_series(const struct web_ctx *w, struct input_opts *in, uint64_t bin_ms, struct count *out,
                char *msg, size_t cap);
 
-/* The top-N table of spec (KEY[/ORDER]) over in; *out to stats_free. */
-int web_top(const struct web_ctx *w, struct input_opts *in, const char *spec, struct stats **out,
-            char *msg, size_t cap);
+/* The top-N tables of specs (KEY[/ORDER], 1..WEB_MAX_KEYS of them) over in, in one scan;
+ * out[k] to stats_free. */
+int web_top(const struct web_ctx *w, struct input_opts *in, const char *const *specs, int nspecs,
+            struct stats **out, char *msg, size_t cap);
 
 /* Flows offset .. offset + limit - 1 of in, in the store's order, as the JSON answer
  * {"offset":..,"rows":[{flow as print -o json}...],"more":0|1} to fp. */

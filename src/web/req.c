@@ -112,18 +112,13 @@ int web_req_set(struct web_req *r, const char *name, const char *value, uint64_t
         return 0;
     }
     if (strcmp(name, "key") == 0) {
-        struct stats *s;
-        struct fs_err err = { 0 };
+        char buf[WEB_KEYS_TEXT];
+        const char *specs[WEB_MAX_KEYS];
         if (text(r->key, sizeof(r->key), value) != 0) {
             snprintf(msg, cap, "key: at most %zu characters", sizeof(r->key) - 1);
             return -1;
         }
-        if (stats_new(value, 4096, &s, &err) != 0) {
-            snprintf(msg, cap, "key: %s", err.msg);
-            return -1;
-        }
-        stats_free(s);
-        return 0;
+        return web_keys_split(value, buf, sizeof(buf), specs, msg, cap) < 0 ? -1 : 0;
     }
     if (strcmp(name, "n") == 0 || strcmp(name, "limit") == 0) {
         if (num(value, 1, WEB_MAX_ROWS, &v) != 0) {
@@ -147,6 +142,37 @@ int web_req_set(struct web_req *r, const char *name, const char *value, uint64_t
     snprintf(msg, cap, "unknown parameter '%.40s' (t, filter, bin, prev, key, n, offset, limit)",
              name);
     return -1;
+}
+
+int web_keys_split(const char *text, char *buf, size_t cap, const char **specs, char *msg,
+                   size_t msgcap)
+{
+    int n = 0;
+    if (strlen(text) >= cap) {
+        snprintf(msg, msgcap, "key: at most %zu characters", cap - 1);
+        return -1;
+    }
+    memcpy(buf, text, strlen(text) + 1);
+    for (char *p = buf;;) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = 0;
+        struct stats *s;
+        struct fs_err err = { 0 };
+        if (n == WEB_MAX_KEYS) {
+            snprintf(msg, msgcap, "key: at most %d keys", WEB_MAX_KEYS);
+            return -1;
+        }
+        if (stats_new(p, 4096, &s, &err) != 0) {
+            snprintf(msg, msgcap, "key: %s", err.msg);
+            return -1;
+        }
+        stats_free(s);
+        specs[n++] = p;
+        if (!comma)
+            return n;
+        p = comma + 1;
+    }
 }
 
 static int hexval(int c)

@@ -31,6 +31,8 @@ enum web_ep { WEB_SERIES, WEB_TOP, WEB_FLOWS, WEB_HOSTS, WEB_SERVICES, WEB_NEP }
 #define WEB_FILTER_MAX 4096
 #define WEB_MAX_ROWS   1000 /* top n, flows limit, hosts and services rows at most */
 #define WEB_MAX_BINS   100000
+#define WEB_MAX_KEYS   8 /* top: keys of one request */
+#define WEB_KEYS_TEXT  256
 
 struct web_req {
     enum web_ep ep;
@@ -39,7 +41,8 @@ struct web_req {
     char filter[WEB_FILTER_MAX]; /* the filter text, "" = every flow */
     uint64_t bin_s;              /* series: bin width (default 300) */
     int prev;                    /* series: the previous period as well (default 1) */
-    char key[64];                /* top: KEY[/ORDER] as stats -s takes it */
+    char key[WEB_KEYS_TEXT];     /* top: KEY[/ORDER] as stats -s takes it, or several
+                                    joined by commas (one scan answers them all) */
     size_t n;                    /* top, hosts, services: rows (default 10) */
     size_t offset, limit;        /* flows: page (default 0, 100) */
 };
@@ -59,6 +62,13 @@ void web_req_init(struct web_req *r, enum web_ep ep);
  */
 int web_req_set(struct web_req *r, const char *name, const char *value, uint64_t now_ms, char *msg,
                 size_t cap);
+
+/*
+ * Split a top request's key text into its specs (at most WEB_MAX_KEYS, each checked by
+ * stats_new): the count, or -1 with msg. specs point into buf (a copy, cap bytes).
+ */
+int web_keys_split(const char *text, char *buf, size_t cap, const char **specs, char *msg,
+                   size_t msgcap);
 
 /* A raw query string "a=1&b=x%20y" (+ is a space) through web_req_set: 0 or -1. */
 int web_req_parse_query(struct web_req *r, const char *query, uint64_t now_ms, char *msg,

@@ -69,7 +69,16 @@ for r in json.load(open(sys.argv[1]))["rows"]: print(r["key"], r["flows"], r["pa
         "$T/top.json" >"$T/api.top"
     fs stats -r "$T/W" -r "$T/S" -s "$spec" -n 10 -o csv | awk -F, 'NR > 1 { print $2, $3, $5, $7 }' >"$T/cli.top"
     expect_same "$T/cli.top" "$T/api.top"
+    cp "$T/top.json" "$T/top.$(echo "$spec" | tr / _).json"
 done
+# several keys in one request (one scan): each the same as asked alone
+get "/api/top?key=srcip/tbytes,dport/tbytes,ip/flows&n=10" >"$T/multi.json"
+[ "$(cat "$T/status")" = 200 ] || fail "top of three keys: $(cat "$T/status")"
+python3 -c 'import json,sys
+m = json.load(open(sys.argv[1]))["tops"]
+for k in ("srcip/tbytes", "dport/tbytes", "ip/flows"):
+    one = json.load(open(sys.argv[2] + "/top." + k.replace("/", "_") + ".json"))
+    assert m[k] == one, k' "$T/multi.json" "$T" || fail "a key of a three-key request differs from its own answer"
 # flows paged: the second page of a filter is print's rows 11..20
 get "/api/flows?filter=proto+udp&offset=10&limit=10" >"$T/flows.json"
 python3 -c 'import json,sys
@@ -114,7 +123,7 @@ get "/api/series?bin=86400" >"$T/c3.json"
 want=$(fs count -r "$T/W" -r "$T/S" --bin 86400 -N | sed -n 's/.*total flows: \([0-9]*\),.*/\1/p')
 [ "$(total "$T/c3.json")" = "$want" ] && [ "$(total "$T/c3.json")" -gt "$(total "$T/c1.json")" ] ||
     fail "after a new store file: $(total "$T/c3.json") flows, count says $want (before $(total "$T/c1.json"))"
-echo "ok   (a) series, six top-10s and a page of flows as count, stats and print; errors 400/404/405/503; a new store file, a new answer"
+echo "ok   (a) series, six top-10s (alone and three in one scan) and a page of flows as count, stats and print; errors 400/404/405/503; a new store file, a new answer"
 
 # (b) 20 clients at once, each asking what the page asks (series and top-10s)
 qs="/api/series?t=$U&bin=300 /api/top?key=srcip/tbytes&t=$U /api/top?key=dstip/tbytes&t=$U /api/top?key=dport/tbytes&t=$U /api/flows?t=$U&limit=100"
