@@ -141,6 +141,10 @@ static int calibrate(const struct catalog *c, const uint64_t *sizes, const uint3
                 int64_t cv = (int64_t)u[j] - (int64_t)ulen[e];
                 if (cv < 0 || cv > SEQ_C_MAX)
                     continue;
+                if (nk == SEQ_MAX_VOTES) {
+                    free(k); /* a hostile connection: too many to weigh, none named */
+                    return 0;
+                }
                 if (nk == cap) {
                     cap *= 2;
                     k = xrealloc(k, cap * sizeof(*k));
@@ -183,7 +187,7 @@ static int calibrate(const struct catalog *c, const uint64_t *sizes, const uint3
 size_t match_seq(const struct catalog *c, const uint64_t *sizes, const uint32_t *ulen,
                  const struct match_opts *o, const struct seq_x *x, size_t n, struct keep *res)
 {
-    if (n < 3 || n >= (1u << 24))
+    if (n < 3 || n > SEQ_MAX_EXCHANGES)
         return 0;
     uint32_t *u = xmalloc(n * sizeof(*u));
     size_t nu = 0;

@@ -23,6 +23,10 @@
 #define SEQ_SHIFT 16
 /* Exchanges with more singles than this in the default window do not vote. */
 #define SEQ_MAX_SINGLES 1024
+/* Bounds on what one connection may cost (about 32 MB of votes, 12 bytes per
+ * exchange and shift): a connection beyond them is not named by this pass. */
+#define SEQ_MAX_VOTES     (1u << 22)
+#define SEQ_MAX_EXCHANGES (1u << 16)
 
 /* One exchange of a connection: its flow, its result slot, its payload P. */
 struct seq_x {
