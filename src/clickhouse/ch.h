@@ -86,10 +86,10 @@ int ch_http_post(struct ch_http *h, const char *query, const void *body, size_t 
 /* ---- sink.c ---- */
 struct ch_sink_opts {
     const char *spool;   /* spool folder (created) */
-    uint32_t batch_rows; /* rows a batch (default 50000) */
+    uint32_t batch_rows; /* rows a batch (default 100000) */
     uint32_t batch_ms;   /* oldest row waits at most this (default 1000) */
     uint64_t spool_max;  /* bytes of spool (default 1 GiB) */
-    uint64_t mem_max;    /* bytes of batches in memory (default 64 MiB) */
+    uint64_t mem_max;    /* bytes of batches in memory (default 256 MiB) */
     long timeout_s;      /* one HTTP request (default 30) */
     const char *who;     /* "flowsleuth collect" */
 };

@@ -216,13 +216,13 @@ struct ch_sink *ch_sink_open(const char *url, const struct ch_sink_opts *o, stru
     }
     s->o = *o;
     if (!s->o.batch_rows)
-        s->o.batch_rows = 50000;
+        s->o.batch_rows = 100000;
     if (!s->o.batch_ms)
         s->o.batch_ms = 1000;
     if (!s->o.spool_max)
         s->o.spool_max = 1ull << 30;
     if (!s->o.mem_max)
-        s->o.mem_max = 64ull << 20;
+        s->o.mem_max = 256ull << 20;
     if (!s->o.timeout_s)
         s->o.timeout_s = 30;
     if (!s->o.who)

@@ -4,7 +4,6 @@
  * partitions on servers without table TTL (expire). src/clickhouse/ does the work.
  */
 #include "../clickhouse/ch.h"
-#include "../core/xalloc.h"
 #include "../store/expire.h"
 #include "cmd.h"
 #include "input.h"
@@ -138,6 +137,7 @@ static int cmd_schema(int argc, char **argv)
         { "apply", required_argument, NULL, 4 }, { NULL, 0, NULL, 0 }
     };
     struct ch_schema_opts o = { 0 };
+    static char dbname[128];
     const char *applies[64];
     int napply = 0, c;
     optind = 1;
@@ -183,7 +183,8 @@ static int cmd_schema(int argc, char **argv)
                     u.db);
             return 2;
         }
-        o.db = xstrdup(u.db); /* one per process run: a command's lifetime */
+        snprintf(dbname, sizeof(dbname), "%s", u.db);
+        o.db = dbname;
     }
     if ((o.db && !ch_name_ok(o.db)) || (o.cluster && !ch_name_ok(o.cluster))) {
         fprintf(stderr, "flowsleuth clickhouse: --db and --cluster take names of letters, "

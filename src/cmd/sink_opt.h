@@ -30,7 +30,7 @@
     "  --sink-spool DIR batches the server has not taken wait here, on disk, and are sent\n" \
     "                   in order when it is back (default STORE/.clickhouse-spool with a\n"  \
     "                   store folder; needed otherwise)\n"                                   \
-    "  --sink-batch N   rows a batch, 1000..1000000 (default 50000; a batch is also sent\n"  \
+    "  --sink-batch N   rows a batch, 1000..1000000 (default 100000; a batch is also sent\n" \
     "                   when its first row is a second old)\n"                               \
     "  --sink-spool-max S  spool size limit (default 1G); beyond it batches are lost,\n"     \
     "                   said and counted\n"
