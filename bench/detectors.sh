@@ -9,14 +9,16 @@
 # cut to BENCH_SNAP bytes, metered into DIR/), cached in BENCH_DATA and made here the
 # same way (the flowsleuth half only) when query.sh or anomaly.sh has not made it yet.
 #
-# Each command runs as a whole process under /usr/bin/time -v, output to /dev/null,
-# best of BENCH_RUNS; printed: wall seconds, peak MB and flows per second (the store's
-# flows over the wall time: every detector reads all of them).
+# Each command runs as a whole process under /usr/bin/time, output to /dev/null, best
+# (least CPU) of BENCH_RUNS; printed: wall seconds, CPU seconds (user + system), peak MB,
+# flows per second (the store's flows over the wall time: every detector reads all of
+# them) and flows per CPU second (what a loaded machine still measures fairly: wall
+# time there is mostly waiting for a core).
 #   count:     flowsleuth count --bin 1e9 (reading and decoding alone, for comparison)
-#   scan:      flowsleuth scan --max-mem 2Gi (every flow held: 88 bytes each)
-#   services:  flowsleuth services (the answered flows held: 64 bytes each)
+#   scan:      flowsleuth scan --max-mem 2Gi (every flow held: 56 bytes each)
+#   services:  flowsleuth services (per answered flow an 8-byte pair)
 #   spam:      flowsleuth spam (the mail flows held)
-#   hosts:     flowsleuth hosts --internal 10.0.0.0/8 (both ends held, and services)
+#   hosts:     flowsleuth hosts --internal 10.0.0.0/8 (sums per host, and services)
 #   watch:     flowsleuth watch --once --from-start over the whole store, a bin at a
 #              time (scan and spam on every bin, as a catch-up after a long stop)
 #
@@ -74,10 +76,29 @@ N=$(cat "$FSD.count")
 NBINS=$(find "$FSD" -name 'flows.*' | wc -l)
 
 echo "store: $FSD ($N flows, $NBINS bin files), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-10s %8s %8s %12s\n' test wall_s peak_MB flows/s
+printf '%-10s %8s %8s %8s %12s %12s\n' test wall_s cpu_s peak_MB flows/s flows/cpu_s
+# cpu_timed COMMAND: "wall_s cpu_s peak_kb" of one run (stdout discarded)
+cpu_timed() {
+    t0=$(date +%s%N)
+    /usr/bin/time -f '%U %S %M' -o "$W/time.txt" sh -c "$1" >/dev/null 2>"$W/cmd.err" || {
+        cat "$W/cmd.err" >&2
+        die "failed: $1"
+    }
+    t1=$(date +%s%N)
+    awk -v ns=$((t1 - t0)) '{ printf "%.3f %.2f %d\n", ns / 1e9, $1 + $2, $3 }' "$W/time.txt"
+}
 row() {
-    res=$(best "$2")
-    echo "$res" | awk -v t="$1" -v n="$N" '{ printf "%-10s %8.2f %8.1f %12.0f\n", t, $1, $2 / 1024, n / $1 }'
+    b=""
+    r=0
+    while [ "$r" -lt "$BENCH_RUNS" ]; do
+        r=$((r + 1))
+        res=$(cpu_timed "$2")
+        echo "  run $r: wall s, cpu s, peak KB: $res: $2" >&2
+        if [ -z "$b" ] || [ "$(echo "$res $b" | awk '{ print ($2 < $5) }')" = 1 ]; then
+            b=$res
+        fi
+    done
+    echo "$b" | awk -v t="$1" -v n="$N" '{ printf "%-10s %8.2f %8.2f %8.1f %12.0f %12.0f\n", t, $1, $2, $3 / 1024, n / $1, n / $2 }'
 }
 row count "'$FS_BIN' count -r '$FSD' --bin 1000000000 -o csv"
 row scan "'$FS_BIN' scan -r '$FSD' --max-mem 2Gi -o csv"
