@@ -10,6 +10,10 @@
 #      flowsleuth print (ClickHouse renders the addresses and times itself); the
 #      rollups sum to the same flows, bytes and packets.
 #  (c) expire --age drops the day partitions older than the age from every table.
+#  (d) two shards (two servers, the cluster fs_shards): the schema --cluster applied on
+#      each, each shard loaded with part of the store into its flows_local, and the
+#      Distributed tables of either shard answer for all: rows and rollup sums equal
+#      to the whole store's.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ports.sh"
 . "$(dirname "$0")/clickhouse.sh"
@@ -18,7 +22,7 @@ command -v clickhouse-server >/dev/null 2>&1 || PATH=$PATH:/usr/sbin
 need clickhouse-server
 [ -x "$FS_GEN" ] || skip "no fsgen"
 
-trap 'ch_stop "$T/ch"' EXIT INT TERM
+trap 'ch_stop "$T/ch"; ch_stop "$T/ch1"; ch_stop "$T/ch2"' EXIT INT TERM
 ch_start "$T/ch"
 URL="clickhouse://127.0.0.1:$CH_HTTP/fst"
 
@@ -61,8 +65,10 @@ fs print -r "$T/S" -o "tsv:$F,xsrc,xdst,ingress_acl,egress_acl" -N | tail -n +2 
 addr() { echo "if(substring($1, 1, 12) = unhex('00000000000000000000FFFF'), IPv4NumToString(reinterpretAsUInt32(reverse(substring($1, 13, 4)))), IPv6NumToString($1))"; }
 acl() { echo "if($1 = 0, '0', concat(lower(hex(toUInt32(intDiv($1, 4294967296)))), ':', lower(hex(toUInt32($1 % 4294967296)))))"; }
 ms() { echo "concat(formatDateTime(toDateTime(intDiv($1, 1000)), '%Y-%m-%dT%H:%M:%S'), '.', substring(toString(1000 + $1 % 1000), 2, 3), 'Z')"; }
-chq "SELECT $(ms first), $(ms last), $(addr exporter), $(addr src), $(addr dst), $(echo "$F" | cut -d, -f6-), $(addr xsrc), $(addr xdst), $(acl ingress_acl), $(acl egress_acl) FROM fst.flows FORMAT TabSeparated" |
-    sort >"$T/ch.tsv"
+rows() {
+    chq "SELECT $(ms first), $(ms last), $(addr exporter), $(addr src), $(addr dst), $(echo "$F" | cut -d, -f6-), $(addr xsrc), $(addr xdst), $(acl ingress_acl), $(acl egress_acl) FROM $1 FORMAT TabSeparated" | sort
+}
+rows fst.flows >"$T/ch.tsv"
 [ "$(wc -l <"$T/local.tsv")" -ge 5000 ] || fail "the store holds $(wc -l <"$T/local.tsv") flows"
 expect_same "$T/local.tsv" "$T/ch.tsv"
 sums=$(awk -F'\t' '{ b += $9 + $11; p += $10 + $12 } END { printf "%d\t%.0f\t%.0f\n", NR, b, p }' "$T/local.tsv")
@@ -83,3 +89,33 @@ done
 fs clickhouse expire --age 30d "$URL" 2>"$T/exp2.err" >/dev/null || fail "expire again"
 grep -q ": 0 partitions dropped" "$T/exp2.err" || fail "expire again: $(cat "$T/exp2.err")"
 echo "ok   (c) expire: $(grep -c '^dropped' "$T/exp.out") day partitions dropped; $(cat "$T/exp.err")"
+
+# (d) two shards
+ch_stop "$T/ch"
+h1=$(free_port 31)
+t1=$(free_port 32)
+h2=$(free_port 33)
+t2=$(free_port 34)
+[ "$(printf '%s\n' "$h1" "$t1" "$h2" "$t2" | sort -u | wc -l)" = 4 ] || skip "no four free ports"
+export CH_SHARDS="$t1 $t2"
+ch_start "$T/ch2" "$h2" "$t2"
+ch_start "$T/ch1" "$h1" "$t1"
+fs clickhouse schema --cluster fs_shards --apply "clickhouse://127.0.0.1:$h1/fsd" \
+    --apply "clickhouse://127.0.0.1:$h2/fsd" 2>"$T/d.err" || fail "d: $(cat "$T/d.err")"
+fs clickhouse insert -r "$T/S" --sink "clickhouse://127.0.0.1:$h1/fsd?table=flows_local" \
+    --sink-spool "$T/sp1" 'proto tcp' || fail "insert shard 1"
+fs clickhouse insert -r "$T/S" --sink "clickhouse://127.0.0.1:$h2/fsd?table=flows_local" \
+    --sink-spool "$T/sp2" 'not proto tcp' || fail "insert shard 2"
+n1=$(CH_HTTP=$h1 chq "SELECT count() FROM fsd.flows_local")
+n2=$(CH_HTTP=$h2 chq "SELECT count() FROM fsd.flows_local")
+[ "$n1" -gt 0 ] && [ "$n2" -gt 0 ] || fail "a shard is empty: $n1, $n2"
+for h in "$h1" "$h2"; do
+    CH_HTTP=$h
+    rows fsd.flows >"$T/d.tsv"
+    expect_same "$T/local.tsv" "$T/d.tsv"
+    for t in flows_1m flows_5m flows_1h; do
+        got=$(chq "SELECT sum(flows), sum(bytes + rbytes), sum(packets + rpackets) FROM fsd.$t FORMAT TSV")
+        [ "$got" = "$sums" ] || fail "Distributed $t on $h sums to $got, the store to $sums"
+    done
+done
+echo "ok   (d) two shards ($n1 and $n2 flows in their flows_local): either server's Distributed tables give the whole store's $(wc -l <"$T/d.tsv") rows and rollup sums"

@@ -3,15 +3,22 @@
 # its config, data and logs under a folder of the test's own, free ports, niced, with
 # max_threads 2 (it sees one core; the suite shares two). Never the system's server.
 
-# ch_start DIR: start a server in DIR (created); sets CH_HTTP (its HTTP port), CH_TCP
-# and CH_PID. Starting again in the same DIR keeps the data (a restart).
+# ch_start DIR [HTTP TCP]: start a server in DIR (created), on free ports or the ones
+# given; sets CH_HTTP (its HTTP port), CH_TCP and CH_PID. Starting again in the same DIR
+# keeps the data (a restart). CH_SHARDS="TCP TCP ...": the cluster fs_shards has those
+# servers (on 127.0.0.1) as its shards.
 ch_start() {
     _d=$1
     mkdir -p "$_d/data" "$_d/tmp" "$_d/log" "$_d/user_files"
     if [ ! -s "$_d/config.xml" ]; then
-        CH_HTTP=$(free_port 21)
-        CH_TCP=$(free_port 22)
+        CH_HTTP=${2:-$(free_port 21)}
+        CH_TCP=${3:-$(free_port 22)}
         [ "$CH_TCP" = "$CH_HTTP" ] && CH_TCP=$((CH_HTTP + 1))
+        _shards=""
+        for _s in ${CH_SHARDS:-}; do
+            _shards="$_shards<shard><replica><host>127.0.0.1</host><port>$_s</port></replica></shard>"
+        done
+        [ -z "$_shards" ] || _shards="<fs_shards>$_shards</fs_shards>"
         CH_ISRV=$((CH_TCP + 1))
         cat >"$_d/config.xml" <<XML
 <?xml version="1.0"?>
@@ -42,6 +49,7 @@ ch_start() {
         <fs_one>
             <shard><replica><host>127.0.0.1</host><port>$CH_TCP</port></replica></shard>
         </fs_one>
+        $_shards
     </remote_servers>
 </yandex>
 XML
