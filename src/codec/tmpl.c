@@ -12,7 +12,7 @@
 #include <string.h>
 
 _Static_assert(S_NSLOTS <= 128, "slot bits must fit tmpl_rec.have and have2");
-_Static_assert(sizeof(struct flow) == 240, "tmpl_to_flow sets every member: set a new one there");
+_Static_assert(sizeof(struct flow) == 304, "tmpl_to_flow sets every member: set a new one there");
 
 /* Bit s of the slot set (lo = slots 0..63, hi = 64..127). */
 static inline int bit_has(uint64_t lo, uint64_t hi, unsigned s)
@@ -548,6 +548,7 @@ void tmpl_to_flow(const struct tmpl *t, const struct tmpl_rec *r, const struct t
     f->nat_event = (uint8_t)v[pl->nat_event];
     f->ingress_acl = v[pl->in_acl];
     f->egress_acl = v[pl->out_acl];
+    memset(f->sni, 0, sizeof(f->sni)); /* not decoded yet (export.md: not exported) */
     f->first = flow_time(pl, r, tt, 0);
     f->last = flow_time(pl, r, tt, 1);
     /* A missing end takes the other; both missing: the export time (what we know). */

@@ -50,6 +50,7 @@ const struct field fields[] = {
     ROW(nat_event, FT_NATEV, nat_event, 0, "NAT event (IANA 230): nat44-create, ..."),
     ROW(ingress_acl, FT_ACL, ingress_acl, 0, "Cisco ingress ACL (33000): ACL:ACE ids in hex"),
     ROW(egress_acl, FT_ACL, egress_acl, 0, "Cisco egress ACL (33001): ACL:ACE ids in hex"),
+    ROW(sni, FT_STR, sni, 0, "server name the client asked for (TLS SNI, else HTTP Host)"),
 };
 
 const size_t nfields = sizeof(fields) / sizeof(fields[0]);

@@ -29,6 +29,7 @@ enum field_type {
     FT_FWEV,  /* uint8_t firewallEvent printed as a name (core/fwnat.h) where known */
     FT_NATEV, /* uint8_t natEvent printed as a name (core/fwnat.h) where known */
     FT_ACL,   /* uint64_t Cisco ACL id << 32 | ACE id, printed ACL:ACE in hex */
+    FT_STR,   /* char[size], NUL-padded text of a restricted alphabet (sni) */
 };
 
 /* Bits of field.kind: how the printer's table mode shows a number. */

@@ -69,14 +69,22 @@ struct flow {
     uint16_t fw_ext_event; /* 236 Cisco 33002 extended event (deny / teardown reason) */
     uint8_t fw_event;      /* 238 firewallEvent (IANA 233, Cisco 40005), FS_FW_* */
     uint8_t nat_event;     /* 239 natEvent (IANA 230), FS_NAT_* */
+    /* The server name the client asked for (TLS ClientHello server_name, else the Host
+     * of the first HTTP request): bytes of [A-Za-z0-9._:[]-], NUL-padded, not
+     * terminated when it fills all FS_SNI_MAX bytes; empty when unknown. */
+    char sni[64]; /* 240 */
 };
 
-_Static_assert(sizeof(struct flow) == 240, "struct flow layout changed: update offsets");
+#define FS_SNI_MAX 64
+
+_Static_assert(sizeof(struct flow) == 304, "struct flow layout changed: update offsets");
 _Static_assert(offsetof(struct flow, first) == 48, "offset comment out of date");
 _Static_assert(offsetof(struct flow, exchange) == 160, "offset comment out of date");
 _Static_assert(offsetof(struct flow, proto) == 178, "offset comment out of date");
 _Static_assert(offsetof(struct flow, xsrc) == 184, "offset comment out of date");
 _Static_assert(offsetof(struct flow, nat_event) == 239, "offset comment out of date");
+_Static_assert(offsetof(struct flow, sni) == 240 && sizeof(((struct flow *)0)->sni) == FS_SNI_MAX,
+               "offset comment out of date");
 
 /* Store a 4-byte IPv4 address (network order) as IPv4-mapped IPv6 into a[16]. */
 static inline void flow_addr_from_v4(uint8_t a[16], const uint8_t v4[4])

@@ -8,6 +8,7 @@
 
 #include "../core/xalloc.h"
 #include "requests.h"
+#include "sni.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,8 @@ struct fent {
     uint64_t first_us, last_us;
     struct seqspan seq[2];
     struct xsplit *xs; /* the server's write structure (split only), else NULL */
+    /* the look for the server name in the client's first bytes (sni.h) */
+    struct sni_asm sni;
 };
 
 struct lru {
@@ -233,6 +236,7 @@ static void expire(struct meter *m, struct fent *e, uint64_t *reason)
         free(e->xs);
         e->xs = NULL;
     }
+    sni_asm_free(&e->sni);
     e->hnext = m->freelist;
     m->freelist = e;
 }
@@ -569,6 +573,8 @@ static void account(struct meter *m, struct fent *e, const struct pkt *p, int di
         e->last_us = p->ts_us;
     if (p->proto != 6 || p->is_frag)
         return;
+    if (dir == 0 && p->payload && !e->sni.done) /* the client's first segments only */
+        sni_segment(&e->sni, f, p->data, p->datalen, p->payload, p->seq);
     seq_update(&e->seq[dir], p->seq, p->payload, p->tcpflags);
     if (p->tcpflags & FS_TCP_FIN)
         e->fin |= (uint8_t)(1 << dir);
@@ -656,6 +662,7 @@ void meter_free(struct meter *m)
         while (e) {
             struct fent *next = e->hnext;
             free(e->xs);
+            sni_asm_free(&e->sni);
             free(e);
             e = next;
         }

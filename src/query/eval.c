@@ -10,6 +10,7 @@
 #include "../core/fields.h"
 #include "../core/fmt.h"
 #include "../core/fwnat.h"
+#include "../core/textglob.h"
 #include "../core/tz.h"
 #include "cid.h"
 #include "filter.h"
@@ -171,6 +172,10 @@ int filter_match(const struct filter *f, const struct flow *r)
             t = nm && fnmatch((const char *)(f->nums + in->aux), nm, 0) == 0;
             break;
         }
+        case FOP_GLOB:
+            t = text_glob((const char *)(f->nums + in->aux), (const char *)base + in->off,
+                          in->width);
+            break;
         case FOP_CID: {
             uint8_t d[24] = { 0 };
             cid_digest(r, cid_seed(), d);
@@ -215,6 +220,9 @@ uint64_t filter_columns(const struct filter *f)
             break;
         case FOP_NAME: /* the address and the time it is named at */
             m |= cols_at(in->off, 16) | cols_at(offsetof(struct flow, first), 8);
+            break;
+        case FOP_GLOB:
+            m |= cols_at(in->off, in->width);
             break;
         case FOP_CID: /* the key */
             m |= cols_at(offsetof(struct flow, src), 32) |
@@ -353,6 +361,8 @@ static void dump_test(struct sbuf *sb, const struct filter *f, const struct fins
         sb_printf(sb, "%s", op_text[in->op]);
     } else if (in->op == FOP_NAME) {
         sb_printf(sb, "%s name %s", name, (const char *)(f->nums + in->aux));
+    } else if (in->op == FOP_GLOB) {
+        sb_printf(sb, "%s glob %s", name, (const char *)(f->nums + in->aux));
     } else if (in->op == FOP_CID) {
         uint8_t d[24];
         char text[CID_TEXT];

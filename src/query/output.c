@@ -214,6 +214,13 @@ size_t output_field(char *buf, const struct field *fd, const struct flow *f, int
     }
     case FT_ACL:
         return (size_t)acl_format(field_get_u64(fd, f), buf, 18);
+    case FT_STR: { /* its alphabet needs no quoting in CSV nor escaping in JSON */
+        const char *s = (const char *)f + fd->offset;
+        size_t len = strnlen(s, fd->size);
+        memcpy(buf, s, len);
+        buf[len] = '\0';
+        return len;
+    }
     default:
         if (hum && (fd->kind & (FK_BYTES | FK_COUNT)))
             return human(buf, field_get_u64(fd, f));
@@ -240,6 +247,8 @@ static int col_width(const struct field *fd)
         return 24;
     case FT_ACL:
         return 17;
+    case FT_STR:
+        return 20;
     case FT_FWEV:
         return 7;
     case FT_NATEV:
@@ -257,7 +266,8 @@ static int right_aligned(const struct field *fd)
 {
     return fd->type != FT_ADDR && fd->type != FT_EADDR && fd->type != FT_TIME &&
            fd->type != FT_PROTO && fd->type != FT_FLAGS && fd->type != FT_CID &&
-           fd->type != FT_NAME && fd->type != FT_FWEV && fd->type != FT_NATEV && fd->type != FT_ACL;
+           fd->type != FT_NAME && fd->type != FT_FWEV && fd->type != FT_NATEV &&
+           fd->type != FT_ACL && fd->type != FT_STR;
 }
 
 /* printf width of table column i: negative = left-aligned; the last is not padded. */
@@ -425,7 +435,8 @@ static void row_json(struct output *o, const struct flow *f)
     for (int i = 0; i < o->ncols; i++) {
         const struct field *fd = o->cols[i];
         int quoted = fd->type == FT_ADDR || fd->type == FT_EADDR || fd->type == FT_TIME ||
-                     fd->type == FT_CID || fd->type == FT_ACL || fd->type == FT_NAME;
+                     fd->type == FT_CID || fd->type == FT_ACL || fd->type == FT_NAME ||
+                     fd->type == FT_STR;
         if (fd->type == FT_NAME && !pdns_name(pdns_current(), field_get_addr(fd, f), f->first)) {
             n += (size_t)snprintf(line + n, sizeof(line) - n, "%s\"%s\":null", i ? "," : "",
                                   fd->name);

@@ -13,6 +13,7 @@
  *            | PROTONAME | "ipv4" | "inet" | "ipv6" | "inet6"
  *            | FIELD rhs          -- field table + duration, hour, wday, bpp
  *            | "cid" [ "=" | "==" | "!=" ] CID               -- Community ID, "1:..."
+ *            | TEXTFIELD [ "=" | "==" | "!=" ] GLOB          -- sni *.example.com
  *            | [ "src" | "dst" ] "name" [ "=" | "==" | "!=" ] GLOB  -- passive DNS (--pdns)
  *   rhs     := [ CMP ] VALUE | "in" "[" VALUE { [","] VALUE } "]" | "in" "@"PATH
  *   CMP     := = == != < <= > >= eq ne lt le gt ge
@@ -47,7 +48,8 @@ enum vkind {
     VK_WDAY,
     VK_FWEV,
     VK_NATEV,
-    VK_ACL
+    VK_ACL,
+    VK_GLOB
 };
 
 /* A field as the parser sees it: a row of fields[] or a virtual one (duration, hour,
@@ -205,7 +207,8 @@ static int find_field(const char *s, size_t len, struct fref *out)
             [FT_ADDR] = VK_ADDR, [FT_EADDR] = VK_ADDR,  [FT_TIME] = VK_TIME,
             [FT_U64] = VK_NUM,   [FT_U32] = VK_NUM,     [FT_U16] = VK_NUM,
             [FT_U8] = VK_NUM,    [FT_PROTO] = VK_PROTO, [FT_FLAGS] = VK_FLAGS,
-            [FT_FWEV] = VK_FWEV, [FT_NATEV] = VK_NATEV, [FT_ACL] = VK_ACL
+            [FT_FWEV] = VK_FWEV, [FT_NATEV] = VK_NATEV, [FT_ACL] = VK_ACL,
+            [FT_STR] = VK_GLOB
         };
         *out = (struct fref){ fd->name, vk[fd->type], fd->offset, fd->size };
         if (fd->type == FT_ADDR || fd->type == FT_EADDR)
@@ -213,6 +216,50 @@ static int find_field(const char *s, size_t len, struct fref *out)
         return 0;
     }
     return -1;
+}
+
+/*
+ * `sni [= | != | ==] GLOB` (a text field, FT_STR): fnmatch(3) without flags over the
+ * field's bytes, case-insensitively (names are matched in lower case, the glob is
+ * lowered): `sni *.example.com`. The glob is kept NUL-terminated in the number words.
+ * The current token is the one after the field name.
+ */
+static int32_t parse_glob(struct fparser *p, const struct fref *fr)
+{
+    char buf[64];
+    int neg = 0;
+    if (p->tok.type == TK_CMP && (p->tok.cmp == CMP_EQ || p->tok.cmp == CMP_NE)) {
+        neg = p->tok.cmp == CMP_NE;
+        if (advance(p) != 0)
+            return -1;
+    } else if (p->tok.type == TK_CMP) {
+        return fail(p, p->tok.pos, "%s compares with = or != only", fr->name);
+    }
+    if (p->tok.type != TK_WORD || p->tok.len == 0)
+        return fail(p, p->tok.pos, "expected a name or glob (*.example.com) after %s, not %s",
+                    fr->name, tok_text(p, buf, sizeof(buf)));
+    const char *s = p->text + p->tok.pos;
+    size_t len = p->tok.len;
+    if (len >= 2 && s[0] == '"' && s[len - 1] == '"') {
+        s++;
+        len -= 2;
+    }
+    if (len > 255)
+        return fail(p, p->tok.pos, "glob longer than 255 bytes");
+    uint64_t w[32];
+    memset(w, 0, sizeof(w));
+    char *g = (char *)w;
+    for (size_t i = 0; i < len; i++)
+        g[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+    struct finsn t = { .op = FOP_GLOB,
+                       .off = fr->off,
+                       .width = fr->width,
+                       .aux = filter_add_words(p->f, w, (uint32_t)(len / 8 + 1)),
+                       .k = len / 8 + 1 };
+    if (advance(p) != 0)
+        return -1;
+    int32_t n = mk_test(p, &t);
+    return neg && n >= 0 ? mk_not(p, n) : n;
 }
 
 /* "unknown field 'rbyte' (did you mean 'rbytes'?)": nearest field or keyword. */
@@ -253,7 +300,8 @@ static const char *vk_what(enum vkind vk)
                                         "alert, update) or a number",
                                         "a NAT event (nat44-create, ... see print --fields) or "
                                         "a number",
-                                        "an ACL as ACLID:ACEID in hex (0f8e7ff3:fc1a030f) or 0" };
+                                        "an ACL as ACLID:ACEID in hex (0f8e7ff3:fc1a030f) or 0",
+                                        "a name or glob (*.example.com)" };
     return what[vk];
 }
 
@@ -669,6 +717,8 @@ static int32_t parse_term(struct fparser *p)
         return -1;
     if (advance(p) != 0)
         return -1;
+    if (fr.vk == VK_GLOB)
+        return parse_glob(p, &fr);
     return parse_rhs(p, &fr, NULL, fr.name, fr.vk == VK_FLAGS);
 }
 

@@ -344,10 +344,31 @@ const char *store_payload_parse(const uint8_t *payload, const struct store_bhdr 
 
 /* ---- byte-plane shuffle ---- */
 
-/* 1 for fields stored as byte arrays (addresses), 0 for integers. */
+/* 1 for fields stored as byte arrays (addresses, strings), 0 for integers. */
 static int is_bytes(const struct field *fd)
 {
-    return fd->type == FT_ADDR || fd->type == FT_EADDR;
+    return fd->type == FT_ADDR || fd->type == FT_EADDR || fd->type == FT_STR;
+}
+
+/*
+ * A byte-array column wider than 16 bytes (sni, 64) goes through the shuffle and the
+ * unshuffle as 16-byte pieces, each an address-like column of its own: the format
+ * (plane b = byte b of the field) is the same, only the code that moves the planes
+ * works 16 bytes at a time. Piece c of fd, c < pieces(fd).
+ */
+static size_t pieces(const struct field *fd)
+{
+    return fd->size > 16 ? ((size_t)fd->size + 15) / 16 : 1;
+}
+
+static struct field piece_of(const struct field *fd, size_t c)
+{
+    struct field x = *fd;
+    if (fd->size > 16) {
+        x.offset = (uint16_t)(fd->offset + 16 * c);
+        x.size = (uint8_t)(fd->size - 16 * c < 16 ? fd->size - 16 * c : 16);
+    }
+    return x;
 }
 
 /* The byte of struct flow that plane b of field fd is: integers little-endian,
@@ -480,7 +501,7 @@ static void shuf_plan(const uint8_t *map, size_t n, uint8_t *raw, struct shuf_pl
                 continue;
             }
             sp->dst[p] = raw + k++ * n;
-            sp->fmask[i] |= (uint16_t)(1u << b);
+            sp->fmask[i] |= (uint16_t)(1u << (b % 16)); /* wide: only "any" counts */
         }
     }
 }
@@ -684,8 +705,10 @@ void store_shuffle_scalar(const struct flow *f, size_t n, const uint8_t *map, ui
     for (size_t r0 = 0; r0 < n; r0 += TILE) {
         size_t r1 = r0 + TILE < n ? r0 + TILE : n, p = 0;
         for (size_t i = 0; i < nfields; p += fields[i].size, i++)
-            if (sp.fmask[i])
-                shuffle_col(&fields[i], f, r0, r1, sp.dst + p);
+            for (size_t c = 0; sp.fmask[i] && c < pieces(&fields[i]); c++) {
+                struct field x = piece_of(&fields[i], c);
+                shuffle_col(&x, f, r0, r1, sp.dst + p + 16 * c);
+            }
     }
 }
 
@@ -708,7 +731,10 @@ void store_shuffle(const struct flow *f, size_t n, const uint8_t *map, uint8_t *
                 if (r0 + m < r1)
                     shuffle_col(&fields[i], f, r0 + m, r1, sp.dst + p);
             } else {
-                shuffle_col(&fields[i], f, r0, r1, sp.dst + p);
+                for (size_t c = 0; c < pieces(&fields[i]); c++) {
+                    struct field x = piece_of(&fields[i], c);
+                    shuffle_col(&x, f, r0, r1, sp.dst + p + 16 * c);
+                }
             }
         }
     }
@@ -908,12 +934,11 @@ static void unshuffle_win(const struct field *fd, const uint8_t *const *pl, unsi
  * ones, and the constant ones unless z says out[0..m) already holds their value. z, if
  * given, learns the block's constants for the next call. p = the field's first plane.
  */
-static unsigned col_need(const struct store_planes *pl, uint32_t ncolumns, const uint8_t *const *q,
-                         size_t i, size_t p, size_t m, struct store_known *z)
+static unsigned col_need(const struct store_planes *pl, int beyond, const uint8_t *const *q,
+                         const struct field *fd, size_t p, size_t m, struct store_known *z)
 {
-    int beyond = i >= ncolumns;
     unsigned need = 0;
-    for (size_t b = 0; b < fields[i].size && b < 16; b++) {
+    for (size_t b = 0; b < fd->size && b < 16; b++) {
         size_t pp = p + b, word = pp / 64;
         uint64_t bit = (uint64_t)1 << (pp % 64);
         int k = beyond || (pl->konst[word] & bit);
@@ -945,20 +970,25 @@ void store_unshuffle_planes(const struct store_planes *pl, size_t r0, size_t m, 
                             struct store_known *z)
 {
     uint32_t ncolumns = pl->ncolumns < nfields ? pl->ncolumns : (uint32_t)nfields;
+    /* Columns, wide ones as their 16-byte pieces (piece_of). */
     uint16_t need[STORE_MAX_PLANES];
     const uint8_t *const *cols[STORE_MAX_PLANES];
-    for (size_t i = 0, p = 0; i < nfields; p += fields[i].size, i++) {
-        cols[i] = i < ncolumns ? pl->plane + p : zero_col;
-        need[i] = (uint16_t)col_need(pl, ncolumns, cols[i], i, p, m, z);
-    }
+    struct field col[STORE_MAX_PLANES];
+    size_t nc = 0;
+    for (size_t i = 0, p = 0; i < nfields; p += fields[i].size, i++)
+        for (size_t c = 0; c < pieces(&fields[i]); c++, nc++) {
+            col[nc] = piece_of(&fields[i], c);
+            cols[nc] = i < ncolumns ? pl->plane + p + 16 * c : zero_col;
+            need[nc] = (uint16_t)col_need(pl, i >= ncolumns, cols[nc], &col[nc], p + 16 * c, m, z);
+        }
     if (z)
         z->n = m;
     for (size_t a = r0; a < r0 + m; a += TILE) {
         size_t len = r0 + m - a < TILE ? r0 + m - a : TILE;
         uint8_t *tile = (uint8_t *)(out + (a - r0));
-        for (size_t i = 0; i < nfields; i++)
+        for (size_t i = 0; i < nc; i++)
             if (need[i])
-                unshuffle_win(&fields[i], cols[i], need[i], a, len, tile + fields[i].offset);
+                unshuffle_win(&col[i], cols[i], need[i], a, len, tile + col[i].offset);
     }
 }
 

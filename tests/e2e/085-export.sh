@@ -137,8 +137,9 @@ for pcap in $inputs; do
         case $d in
         ipfix | ipfix9k)
             [ "$sent" = "$nflows" ] || fail "$name $d: sent $sent records of $nflows flows"
-            csv "$T/$name.$d.B" | cut -d, -f1-24,26- >"$T/got.csv"
-            cut -d, -f1-24,26- "$T/$name.A.csv" >"$T/want.csv"
+            # not the exporter (25), nor sni (42): IPFIX export does not carry it yet
+            csv "$T/$name.$d.B" | cut -d, -f1-24,26-41 | sort >"$T/got.csv"
+            cut -d, -f1-24,26-41 "$T/$name.A.csv" | sort >"$T/want.csv"
             expect_same "$T/want.csv" "$T/got.csv"
             ;;
         nf9 | nf5)

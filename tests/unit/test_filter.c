@@ -80,6 +80,12 @@ static int set_field(struct flow *r, const char *key, const char *val, int *ipve
         if (fd->type == FT_ADDR && !*ipver_set)
             r->ipver = (uint8_t)ver;
         return 0;
+    case FT_STR: /* sni: the text as it is */
+        if (strlen(val) > fd->size)
+            return -1;
+        memset(p, 0, fd->size);
+        memcpy(p, val, strlen(val));
+        return 0;
     case FT_TIME:
         if (parse_time_ms(val, 0, &v) != 0) {
             v = strtoull(val, &end, 10);

@@ -82,7 +82,7 @@ static void naive_shuffle(const struct flow *f, size_t n, uint8_t *raw)
     uint8_t *col = raw;
     for (size_t i = 0; i < nfields; i++) {
         const struct field *fd = &fields[i];
-        int bytes = fd->type == FT_ADDR || fd->type == FT_EADDR;
+        int bytes = fd->type == FT_ADDR || fd->type == FT_EADDR || fd->type == FT_STR;
         for (size_t r = 0; r < n; r++) {
             const uint8_t *v = (const uint8_t *)&f[r] + fd->offset;
             uint64_t x = bytes ? 0 : value_of(v, fd->size);
@@ -139,7 +139,7 @@ static struct flow *mixed_flows(size_t n, uint64_t seed)
                 uint8_t *v = (uint8_t *)&f[r] + fd->offset;
                 size_t at = b;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-                if (fd->type != FT_ADDR && fd->type != FT_EADDR)
+                if (fd->type != FT_ADDR && fd->type != FT_EADDR && fd->type != FT_STR)
                     at = fd->size - 1 - b;
 #endif
                 v[at] = k == 1 ? 0 : c;
