@@ -25,8 +25,9 @@
  * ncolumns of them, and for each byte b of that field (little-endian byte order of an
  * integer; an address byte by byte) there is one plane: byte b of the field of every
  * record of the block, n = nrecords bytes. Planes are numbered 0 .. P-1 in that order,
- * P = the sum of the sizes of the ncolumns fields (239 for every field today, 183 in
- * version 2 files, which lack the nine firewall/NAT columns).
+ * P = the sum of the sizes of the ncolumns fields (303 for every field today, 183 in
+ * version 2 files, which lack the firewall/NAT columns and sni). A column wider than
+ * 16 bytes (sni) has its planes like any other; the code moves it in 16-byte pieces.
  * Grouping the bytes this way puts the many zero high bytes of counters together,
  * which LZ4 and zstd compress far better than row records. ncolumns in the header is
  * the number of fields the writer had (at least 1); a reader refuses a file with more
