@@ -21,6 +21,7 @@ struct mapped {
     size_t len;
     size_t pos;     /* next record */
     size_t dropped; /* pages below this offset are unmapped from our memory */
+    size_t ahead;   /* lines below this offset have been prefetched */
     struct pcap_file pf;
     pcap_t *dead; /* for compiling and running a BPF filter */
     struct bpf_program prog;
@@ -68,6 +69,17 @@ static int set_filter(struct capture *c, const char *bpf, struct fs_err *err)
  * (a 4 GB capture would otherwise end with 4 GB resident).
  */
 #define MAPPED_DROP (2u << 20)
+
+/*
+ * How far ahead of the record being read every line of a mapped file is prefetched.
+ * In a file of whole packets each record header and the packet headers behind it lie
+ * on lines of their own, some 900 bytes apart, a stride no hardware prefetcher
+ * follows: fetched when read, each is a memory miss waited for, one after the other.
+ * A prefetch of every line a page ahead turns them into one sequential stream; as
+ * non-temporal prefetches, the lines not read do not push the flow table out of the
+ * cache. docs/internals/capture.md has the measurements.
+ */
+#define MAPPED_AHEAD (4u << 10)
 
 /* Compile a BPF filter for a mapped file, against its link type and snap length. */
 static int mapped_filter(struct mapped *m, const char *bpf, struct fs_err *err)
@@ -165,13 +177,11 @@ static int mapped_next(struct mapped *m, struct capture_pkt *out, struct fs_err 
         if (rc != CAPTURE_PACKET)
             return rc == CAPTURE_END ? rc : FS_EPCAP;
         m->pos += used;
-        /* The next record and the headers behind it, into the cache while this packet
-         * is metered: in a file of whole packets each record starts on lines of its own
-         * that no hardware prefetcher guesses (a prefetch never faults). */
-        if (m->len - m->pos > 64) {
-            __builtin_prefetch(m->base + m->pos);
-            __builtin_prefetch(m->base + m->pos + 64);
-        }
+        /* Every line of the file up to MAPPED_AHEAD bytes past this record, into the
+         * cache while the packets before it are metered (a prefetch never faults). */
+        size_t lim = m->len - m->pos > MAPPED_AHEAD ? m->pos + MAPPED_AHEAD : m->len;
+        for (; m->ahead < lim; m->ahead += 64)
+            __builtin_prefetch(m->base + m->ahead, 0, 0);
         if (!m->filtered)
             return CAPTURE_PACKET;
         struct pcap_pkthdr h = { .caplen = out->caplen, .len = out->wirelen };
