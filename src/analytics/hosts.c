@@ -126,6 +126,30 @@ int hosts_add(struct hosts *h, const struct flow *f)
     return 0;
 }
 
+int hosts_merge(struct hosts *dst, struct hosts *src)
+{
+    flush(src);
+    flush(dst);
+    for (uint32_t id = 0; id < src->map.n; id++) {
+        const struct hagg *s = addrmap_rec(&src->map, id);
+        if (dst->map.n + 1 > dst->max_n && addrmap_get(&dst->map, &s->k) == UINT32_MAX)
+            return FS_ENOSPC;
+        int added;
+        struct hagg *g = addrmap_rec(&dst->map, addrmap_put(&dst->map, &s->k, &added));
+        if (added) {
+            *g = *s;
+            continue;
+        }
+        g->first = s->first < g->first ? s->first : g->first;
+        g->last = s->last > g->last ? s->last : g->last;
+        g->flows += s->flows;
+        g->bytes += s->bytes;
+        g->initiated += s->initiated;
+        g->answered += s->answered;
+    }
+    return 0;
+}
+
 int hosts_finish(struct hosts *h, hosts_emit_fn fn, void *ctx)
 {
     flush(h);

@@ -51,6 +51,11 @@ int hosts_add(struct hosts *h, const struct flow *f);
 typedef int (*hosts_emit_fn)(void *ctx, const struct host_row *r);
 int hosts_finish(struct hosts *h, hosts_emit_fn fn, void *ctx);
 
+/* Add what src holds to dst (src is flushed, not freed): 0, or FS_ENOSPC when dst's
+ * max_mem cannot hold the union (dst then holds part of it). For one state per reading
+ * thread: the sums do not depend on the order of the flows. */
+int hosts_merge(struct hosts *dst, struct hosts *src);
+
 /* Addresses held (internal ends seen, probed only or not). */
 size_t hosts_records(struct hosts *h);
 

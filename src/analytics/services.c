@@ -177,6 +177,49 @@ int services_add(struct services *s, const struct flow *f)
     return 0;
 }
 
+int services_merge(struct services *dst, struct services *src)
+{
+    flush(src);
+    flush(dst);
+    uint32_t *sid = xmalloc((src->svc.n ? src->svc.n : 1) * sizeof(*sid));
+    uint32_t *cid = xmalloc((src->cli.n ? src->cli.n : 1) * sizeof(*cid));
+    int added, rc = 0;
+    for (uint32_t i = 0; i < src->svc.n; i++) {
+        const struct sagg *s = addrmap_rec(&src->svc, i);
+        sid[i] = addrmap_put(&dst->svc, &s->k, &added);
+        struct sagg *g = addrmap_rec(&dst->svc, sid[i]);
+        if (added) {
+            *g = *s;
+            g->clients = 0;
+            dst->used += SERVICES_BYTES_PER_SERVICE;
+        } else {
+            g->first = s->first < g->first ? s->first : g->first;
+            g->last = s->last > g->last ? s->last : g->last;
+            g->flows += s->flows;
+            g->bytes += s->bytes;
+        }
+        g->last_client = UINT32_MAX;
+    }
+    for (uint32_t i = 0; i < src->cli.n; i++) {
+        cid[i] = addrmap_put(&dst->cli, addrmap_key(&src->cli, i), &added);
+        dst->used += added ? SERVICES_BYTES_PER_CLIENT : 0;
+    }
+    if (dst->npairs + src->npairs > dst->pcap) {
+        dst->pcap = dst->npairs + src->npairs;
+        dst->pairs = xrealloc(dst->pairs, dst->pcap * sizeof(*dst->pairs));
+    }
+    for (size_t i = 0; i < src->npairs; i++)
+        dst->pairs[dst->npairs++] =
+            (uint64_t)sid[src->pairs[i] >> 32] << 32 | cid[src->pairs[i] & 0xffffffffu];
+    dst->used += src->npairs * SERVICES_BYTES_PER_PAIR;
+    dst->nflows += src->nflows;
+    if (dst->used > dst->max_mem)
+        rc = FS_ENOSPC;
+    free(sid);
+    free(cid);
+    return rc;
+}
+
 static unsigned bits_of(uint64_t v)
 {
     unsigned b = 0;

@@ -97,6 +97,11 @@ int services_add(struct services *s, const struct flow *f);
 typedef int (*services_emit_fn)(void *ctx, const struct svc_row *r);
 int services_finish(struct services *s, services_emit_fn fn, void *ctx);
 
+/* Add what src holds to dst (src is flushed, not freed): 0, or FS_ENOSPC when dst's
+ * max_mem cannot hold the union. For one state per reading thread: the sums and the
+ * distinct clients do not depend on the order of the flows. */
+int services_merge(struct services *dst, struct services *src);
+
 size_t services_flows(const struct services *s);
 
 const char *services_status_name(enum svc_status st);

@@ -13,6 +13,7 @@
 #include "../analytics/evidence.h"
 #include "../analytics/services.h"
 #include "../core/err.h"
+#include "../core/fields.h"
 #include "../core/fmt.h"
 #include "../core/units.h"
 #include "../core/xalloc.h"
@@ -24,6 +25,7 @@
 #include "args.h"
 #include "cmd.h"
 #include "input.h"
+#include "input_scan.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -420,6 +422,68 @@ static int print_rows(struct hosts_cli *c, struct run *r)
     return 1;
 }
 
+/* One hosts and one services state per reading thread (input_scan), merged after. */
+struct par {
+    struct hosts_cli *c;
+    struct hosts **h;
+    struct services **s;
+    size_t n;
+};
+
+static int par_setup(void *ctx, size_t nthreads)
+{
+    struct par *p = ctx;
+    struct hosts_opts ho = { &p->c->internal, p->c->max_mem / nthreads };
+    struct services_opts so = { &p->c->internal, NULL, p->c->max_mem / nthreads };
+    p->h = xcalloc(nthreads, sizeof(*p->h));
+    p->s = xcalloc(nthreads, sizeof(*p->s));
+    p->n = nthreads;
+    for (size_t t = 0; t < nthreads; t++) {
+        p->h[t] = hosts_new(&ho);
+        p->s[t] = services_new(&so);
+    }
+    return 0;
+}
+
+static int par_flows(void *ctx, size_t t, const struct flow *v, size_t n)
+{
+    struct par *p = ctx;
+    for (size_t i = 0; i < n; i++)
+        if (hosts_add(p->h[t], &v[i]) != 0 || services_add(p->s[t], &v[i]) != 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * Without -c the hosts' and services' sums do not depend on the order of the flows, so
+ * every decoding thread adds what it decoded to a state of its own (decoding only the
+ * fields they read) and the states are merged. 1 with *status set and r's states
+ * filled (r->full when the merge does not fit), or 0 when a thread's share of
+ * --max-mem ran out: then read again on one thread, whose bound is the whole.
+ */
+static int read_parallel(struct hosts_cli *c, struct input_opts *in, struct run *r, int *status)
+{
+    static const struct scan_ops ops = { par_setup, par_flows };
+    static const char *const used[] = { "src",      "dst",   "first", "last",  "bytes", "rbytes",
+                                        "rpackets", "ipver", "proto", "sport", "dport", "rflags" };
+    struct par p = { c, NULL, NULL, 0 };
+    uint64_t want = 0;
+    int stopped = 0;
+    for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++)
+        want |= (uint64_t)1 << field_index(used[i]);
+    *status = input_scan(in, PROG, want, &ops, &p, &stopped);
+    for (size_t t = 0; t < p.n; t++) {
+        if (!stopped && !r->full &&
+            (hosts_merge(r->hosts, p.h[t]) != 0 || services_merge(r->svc, p.s[t]) != 0))
+            r->full = 1;
+        hosts_free(p.h[t]);
+        services_free(p.s[t]);
+    }
+    free(p.h);
+    free(p.s);
+    return !stopped;
+}
+
 static int run_hosts(struct hosts_cli *c, struct input_opts *in)
 {
     struct hosts_opts ho = { &c->internal, c->max_mem };
@@ -439,7 +503,16 @@ static int run_hosts(struct hosts_cli *c, struct input_opts *in)
     r.hosts = hosts_new(&ho);
     r.svc = services_new(&so);
     r.filter = evidence_filter_line(in->filter_text);
-    int status = input_read(in, PROG, take, &r);
+    int status = 0;
+    if (r.sw || input_is_stream(in) || !read_parallel(c, in, &r, &status)) {
+        if (!r.sw && !input_is_stream(in)) { /* a thread ran out: again, on one */
+            hosts_free(r.hosts);
+            services_free(r.svc);
+            r.hosts = hosts_new(&ho);
+            r.svc = services_new(&so);
+        }
+        status = input_read(in, PROG, take, &r);
+    }
     if (r.full && r.sw && r.sw->batch.over) {
         fprintf(stderr,
                 PROG ": the flows to match need more than --max-mem (%zu of them fit, at up to "

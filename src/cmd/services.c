@@ -8,6 +8,7 @@
 #include "../analytics/evidence.h"
 #include "../analytics/services_profile.h"
 #include "../core/err.h"
+#include "../core/fields.h"
 #include "../core/fmt.h"
 #include "../core/units.h"
 #include "../core/xalloc.h"
@@ -16,6 +17,7 @@
 #include "args.h"
 #include "cmd.h"
 #include "input.h"
+#include "input_scan.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -290,6 +292,72 @@ static int feed_all(struct run *r, struct input_opts *in, int bi)
     return status;
 }
 
+/* One services state and counts per reading thread (input_scan), merged after. */
+struct par {
+    const struct services_opts *so;
+    struct services **s;
+    uint64_t (*cnt)[2]; /* flows read, those with reverse counters */
+    size_t n;
+};
+
+static int par_setup(void *ctx, size_t nthreads)
+{
+    struct par *p = ctx;
+    struct services_opts so = *p->so;
+    so.max_mem /= nthreads;
+    p->s = xcalloc(nthreads, sizeof(*p->s));
+    p->cnt = xcalloc(nthreads, sizeof(*p->cnt));
+    p->n = nthreads;
+    for (size_t t = 0; t < nthreads; t++)
+        p->s[t] = services_new(&so);
+    return 0;
+}
+
+static int par_flows(void *ctx, size_t t, const struct flow *v, size_t n)
+{
+    struct par *p = ctx;
+    for (size_t i = 0; i < n; i++) {
+        p->cnt[t][0]++;
+        p->cnt[t][1] += v[i].rpackets > 0 || v[i].rbytes > 0;
+        if (services_add(p->s[t], &v[i]) != 0)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * Without -b the profile does not depend on the order of the flows, so every decoding
+ * thread adds what it decoded to a state of its own (decoding only the fields the rule
+ * reads) and the states are merged into r->svc. 1 with *status set (r->full when the
+ * merge does not fit), or 0 when a thread's share of --max-mem ran out: then read
+ * again on one thread, whose bound is the whole.
+ */
+static int read_parallel(const struct services_opts *so, struct input_opts *in, struct run *r,
+                         int *status)
+{
+    static const struct scan_ops ops = { par_setup, par_flows };
+    static const char *const used[] = { "src",      "dst",   "first", "last",  "bytes", "rbytes",
+                                        "rpackets", "ipver", "proto", "sport", "dport", "rflags" };
+    struct par p = { so, NULL, NULL, 0 };
+    uint64_t want = 0;
+    int stopped = 0;
+    for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++)
+        want |= (uint64_t)1 << field_index(used[i]);
+    *status = input_scan(in, PROG, want, &ops, &p, &stopped);
+    for (size_t t = 0; t < p.n; t++) {
+        r->flows += p.cnt[t][0];
+        r->answered += p.cnt[t][1];
+        if (!stopped && !r->full && services_merge(r->svc, p.s[t]) != 0)
+            r->full = 1;
+        services_free(p.s[t]);
+    }
+    free(p.s);
+    free(p.cnt);
+    if (stopped)
+        r->flows = r->answered = 0;
+    return !stopped;
+}
+
 /* --since's profile: 0, or 2 after naming the file and line. */
 static int load_since(const struct svc_cli *c, struct svc_profile *p)
 {
@@ -337,7 +405,13 @@ static int run_services(struct svc_cli *c, struct input_opts *in)
     r.save = c->save_path != NULL;
     r.svc = services_new(&so);
     r.filter = evidence_filter_line(in->filter_text);
-    status = feed_all(&r, in, c->bi);
+    if (c->bi || input_is_stream(in) || !read_parallel(&so, in, &r, &status)) {
+        if (!c->bi && !input_is_stream(in)) { /* a thread ran out: again, on one */
+            services_free(r.svc);
+            r.svc = services_new(&so);
+        }
+        status = feed_all(&r, in, c->bi);
+    }
     if (r.flows && !r.answered && !c->bi)
         fprintf(stderr, PROG ": no flow has reverse counters (NetFlow uniflows?): no service "
                              "can be seen answering; -b pairs them into biflows\n");

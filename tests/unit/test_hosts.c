@@ -72,12 +72,16 @@ static void count(unsigned h, const struct flow *f, int role)
     w->answered += role == 2;
 }
 
-/* order: 0 random, 1 ascending, 2 descending (by source) */
-static void run(int order)
+/* order: 0 random, 1 ascending, 2 descending (by source); the flows dealt round to
+ * `parts` states (as the reading threads get them), merged into the first at the end */
+static void run_parts(int order, size_t parts)
 {
     memset(want, 0, sizeof(want));
     struct hosts_opts o = { NULL, (size_t)1 << 28 };
-    struct hosts *hs = hosts_new(&o);
+    struct hosts *part[3];
+    for (size_t p = 0; p < parts; p++)
+        part[p] = hosts_new(&o);
+    struct hosts *hs = part[0];
     srand(5);
     for (size_t i = 0; i < NFLOWS; i++) {
         struct flow f;
@@ -95,18 +99,28 @@ static void run(int order)
         f.rpackets = f.rbytes ? 1 : 0;
         f.first = 1000 + (r >> 12) % 100000;
         f.last = f.first + 10;
-        assert_int_equal(hosts_add(hs, &f), 0);
+        assert_int_equal(hosts_add(part[i % parts], &f), 0);
         count(src, &f, 1);
         count(dst, &f, f.rpackets ? 2 : 0);
     }
     unsigned seen = 0;
     for (unsigned h = 0; h < NHOSTS; h++)
         seen += want[h].initiated + want[h].answered > 0;
+    for (size_t p = 1; p < parts; p++) {
+        assert_int_equal(hosts_merge(hs, part[p]), 0);
+        hosts_free(part[p]);
+    }
     struct got g = { 0, 0, 0 };
     hosts_finish(hs, check, &g);
     hosts_free(hs);
     assert_int_equal(g.bad, 0);
     assert_int_equal(g.rows, seen);
+}
+
+static void run(int order)
+{
+    run_parts(order, 1);
+    run_parts(order, 3); /* hosts_merge gives the same rows */
 }
 
 static void sums_any_order(void **unused)

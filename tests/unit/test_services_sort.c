@@ -74,12 +74,17 @@ static int check(void *ctx, const struct svc_row *r)
     return 0;
 }
 
-/* order: 0 random, 1 ascending, 2 descending, 3 one service and one client only */
-static void run(unsigned order, size_t n)
+/* order: 0 random, 1 ascending, 2 descending, 3 one service and one client only;
+ * the flows dealt round to `parts` states (as the reading threads get them), merged
+ * into the first at the end */
+static void run_parts(unsigned order, size_t n, size_t parts)
 {
     memset(want, 0, sizeof(want));
     struct services_opts o = { NULL, NULL, (size_t)1 << 30 };
-    struct services *s = services_new(&o);
+    struct services *part[3];
+    for (size_t p = 0; p < parts; p++)
+        part[p] = services_new(&o);
+    struct services *s = part[0];
     srand(7);
     unsigned distinct = 0;
     for (size_t i = 0; i < n; i++) {
@@ -99,7 +104,7 @@ static void run(unsigned order, size_t n)
         }
         uint64_t t = 1000 + (uint64_t)rand() % 100000;
         struct flow f = mk(server, port, client, t);
-        assert_int_equal(services_add(s, &f), 0);
+        assert_int_equal(services_add(part[i % parts], &f), 0);
         struct want *w = &want[server][port];
         distinct += w->flows == 0;
         w->first = w->flows == 0 || t < w->first ? t : w->first;
@@ -108,11 +113,21 @@ static void run(unsigned order, size_t n)
         w->bytes += f.bytes + f.rbytes;
         w->client[client] = 1;
     }
+    for (size_t p = 1; p < parts; p++) {
+        assert_int_equal(services_merge(s, part[p]), 0);
+        services_free(part[p]);
+    }
     struct got g = { 0, 0, 0 };
     services_finish(s, check, &g);
     services_free(s);
     assert_int_equal(g.bad, 0);
     assert_int_equal(g.rows, distinct);
+}
+
+static void run(unsigned order, size_t n)
+{
+    run_parts(order, n, 1);
+    run_parts(order, n, 3); /* services_merge gives the same rows */
 }
 
 static void random_order(void **unused)
