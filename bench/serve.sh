@@ -8,6 +8,8 @@
 #         the 95th percentile of BENCH_COLD_RUNS draws;
 #   warm: the default answer cache (web_cache.h): after the first draw, the same
 #         question of an unchanged store is answered from memory; BENCH_RUNS draws.
+# cpu/draw is the server's CPU time (user + system, /proc) per draw: what the draw
+# costs whatever else runs on the machine, where the wall times depend on the load.
 # Also timed alone, cold: the page's other requests (hosts, services, 100 flows).
 #
 # The store: fsgen mix (BENCH_FLOWS connections, 8 packets each, snapped to 128 bytes)
@@ -86,9 +88,13 @@ serve_stop() {
 
 # draws MODE RUNS: RUNS draws of the page's chart requests, all at once; one line.
 draws() {
-    python3 - "$port" "$window" "$2" "$1" <<'PY'
-import sys, threading, time, urllib.parse, urllib.request
-port, window, runs, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    python3 - "$port" "$window" "$2" "$1" "$pid" <<'PY'
+import math, os, sys, threading, time, urllib.parse, urllib.request
+port, window, runs, mode, pid = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+def cpu():  # the server's user + system CPU seconds
+    f = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+c0 = cpu()
 t = urllib.parse.quote(window)
 reqs = ["/api/series?t=%s&bin=300" % t, "/api/top?key=%s&n=10&t=%s" % (urllib.parse.quote(
         "srcip/tbytes,dstip/tbytes,srcnet/tbytes,dport/tbytes,proto/tbytes"), t)]
@@ -110,11 +116,11 @@ for _ in range(runs):
     if None in out:
         raise SystemExit("a request failed")
     for i, v in enumerate(out): per[i].append(v)
-def pct(v, p):
+def pct(v, p):  # nearest rank
     v = sorted(v)
-    return v[min(len(v) - 1, int(round(p / 100.0 * len(v) + 0.5)) - 1)] * 1000
-print("%-5s %5d %8.0f %8.0f %8.0f %8.0f   %s" % (mode, runs, pct(draw, 50), pct(draw, 95),
-      max(draw) * 1000, draw[0] * 1000,
+    return v[max(0, math.ceil(p / 100.0 * len(v)) - 1)] * 1000
+print("%-5s %5d %8.0f %8.0f %8.0f %8.0f %8.0f   %s" % (mode, runs, pct(draw, 50), pct(draw, 95),
+      max(draw) * 1000, draw[0] * 1000, (cpu() - c0) * 1000 / runs,
       " ".join("%.0f" % pct(p, 95) for p in per)))
 PY
 }
@@ -134,9 +140,9 @@ print("%.0f" % (best * 1000))
 PY
 }
 
-echo "store: $BENCH_STORE, $(du -sh "$BENCH_STORE" | cut -f1); window $window: $flows flows; $(nproc) cores"
+echo "store: $BENCH_STORE, $(du -sh "$BENCH_STORE" | cut -f1); window $window: $flows flows; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "the page's first draw (the series and the five top-10 lists at once), ms:"
-echo "mode  draws      p50      p95      max    first   p95 of each: series top-10s"
+echo "mode  draws      p50      p95      max    first  cpu/draw   p95 of each: series top-10s"
 serve_start cold --cache-mem 0
 draws cold "$BENCH_COLD_RUNS"
 tw=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$window")
@@ -148,3 +154,4 @@ serve_start warm
 draws warm "$BENCH_RUNS"
 serve_stop
 echo "the page's other requests alone, cold, best of 3: hosts $h ms, services $s ms, 100 flows $f ms"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
