@@ -213,6 +213,7 @@ static void el_generic(struct flow *f, struct rd *r)
 struct v3addr {
     uint8_t s4[16], d4[16], s6[16], d6[16], recv[16];
     int has4, has6, has_recv;
+    uint64_t event_ms; /* NSEL / NEL event time (elements 19, 25), 0 = none */
 };
 
 /* One element of a V3 record. */
@@ -256,6 +257,57 @@ static void v3_element(struct flow *f, uint16_t type, struct rd *r, struct v3add
             addr_v6(a->recv, r);
         a->has_recv = !r->err;
         break;
+    /*
+     * NSEL and NEL (nfdump's EXnselCommon 19, EXnselXlateIPv4 20, EXnselXlateIPv6 21,
+     * EXnselXlatePort 22, EXnselAcl 23, EXnelCommon 25) as nfdump 1.7.1 writes them,
+     * checked against its own nfdump -o raw of the shared ASA and NAT captures (21, the
+     * IPv6 translation, has no capture: read when it holds two 16-byte addresses);
+     * an element shorter than that is skipped.
+     */
+    case 19: /* u64 event ms, u32 connection id, u16 extended event, u8 event */
+        if (rd_left(r) < 16)
+            break;
+        a->event_ms = rd_le64(r);
+        rd_skip(r, 4);
+        f->fw_ext_event = rd_le16(r);
+        f->fw_event = rd_u8(r);
+        break;
+    case 20: /* u32 translated source, u32 destination */
+        if (rd_left(r) < 8)
+            break;
+        addr_v4(f->xsrc, rd_le32(r));
+        addr_v4(f->xdst, rd_le32(r));
+        break;
+    case 21: /* two IPv6 addresses as element 3 has them */
+        if (rd_left(r) < 32)
+            break;
+        addr_v6(f->xsrc, r);
+        addr_v6(f->xdst, r);
+        break;
+    case 22: /* u16 translated source port, u16 destination port */
+        if (rd_left(r) < 4)
+            break;
+        f->xsport = rd_le16(r);
+        f->xdport = rd_le16(r);
+        break;
+    case 23: { /* ingress ACL[3], egress ACL[3] (ACL id, ACE id, extended id): the
+                * exporter's 12 bytes each, as they came (network order) */
+        if (rd_left(r) < 24)
+            break;
+        uint64_t in0 = rd_be32(r), in1 = rd_be32(r);
+        rd_skip(r, 4);
+        uint64_t eg0 = rd_be32(r), eg1 = rd_be32(r);
+        f->ingress_acl = in0 << 32 | in1;
+        f->egress_acl = eg0 << 32 | eg1;
+        break;
+    }
+    case 25: /* nfdump 1.7.1: u64 event ms, u32 (pool id), u8 event, 3 fill */
+        if (rd_left(r) != 16)
+            break;
+        a->event_ms = rd_le64(r);
+        rd_skip(r, 4);
+        f->nat_event = rd_u8(r);
+        break;
     default:
         break;
     }
@@ -298,6 +350,7 @@ static int read_v3(struct nfd *d, struct rd *r, struct flow *f)
     rd_skip(r, 2); /* flags, netflow version */
     struct v3addr a;
     a.has4 = a.has6 = a.has_recv = 0;
+    a.event_ms = 0;
     for (uint16_t i = 0; i < nel && !r->err; i++) {
         uint16_t type = rd_le16(r), len = rd_le16(r);
         if (len < 4 || len - 4u > rd_left(r))
@@ -310,6 +363,11 @@ static int read_v3(struct nfd *d, struct rd *r, struct flow *f)
     if (r->err)
         return -1;
     v3_addrs(f, &a);
+    /* An event carries its time there, not as the flow's end (as collect reads 323). */
+    if (a.event_ms && !f->last)
+        f->last = a.event_ms;
+    if (a.event_ms && !f->first)
+        f->first = a.event_ms;
     const uint8_t *ex = exporter_of(d, exporter);
     if (ex)
         memcpy(f->exporter, ex, 16);

@@ -90,3 +90,34 @@ fs print -r "$T/v9_cisco_asa_nsel_2.fsf" -o csv:fw_event -c 1 | tail -n 1 | grep
 fs print -r "$T/v9_nat_events.fsf" -o fmt:nat_event -c 1 | tail -n 1 | grep -q create ||
     fail "table does not name nat_event"
 echo "ok   names in the table, numbers in csv"
+
+# (d) nfdump files: the same captures through Debian's nfcapd 1.7.1 (on 127.0.0.1), read
+# by print -r, give collect's firewall and NAT fields (nfdump keeps the NSEL and NEL
+# elements 19-25; compared in the fields both keep: not the ports of the ICMP events,
+# which nfdump replaces by ICMP type and code).
+if command -v nfcapd >/dev/null && command -v nfdump >/dev/null; then
+    port=$(free_port 2)
+    mkdir -p "$T/nf"
+    nfcapd -w "$T/nf" -b 127.0.0.1 -p "$port" -t 3600 >"$T/nfcapd.log" 2>&1 &
+    npid=$!
+    wait_udp "$port"
+    for name in v9_cisco_asa_nsel_1 v9_cisco_asa_nsel_2 v9_nat_events; do
+        python3 "$(dirname "$0")/replay_udp.py" "$N/$name.pcap" "$port" 200 >/dev/null ||
+            fail "replay_udp $name to nfcapd"
+    done
+    wait_drained "$port"
+    kill -TERM "$npid"
+    wait "$npid" || true
+    f=$(find "$T/nf" -name 'nfcapd.2*' | head -1)
+    [ -n "$f" ] || fail "nfcapd wrote no file: $(cat "$T/nfcapd.log")"
+    cols=first,last,src,dst,proto,xsrc,xdst,xsport,xdport,fw_event,fw_ext_event,nat_event,ingress_acl,egress_acl
+    fs print -r "$f" -o "csv:$cols" | tail -n +2 | sort >"$T/nf.csv"
+    for name in v9_cisco_asa_nsel_1 v9_cisco_asa_nsel_2 v9_nat_events; do
+        fs print -r "$T/$name.fsf" -o "csv:$cols" | tail -n +2
+    done | sort >"$T/col.csv"
+    [ "$(wc -l <"$T/nf.csv")" -eq 42 ] || fail "nfcapd's file holds $(wc -l <"$T/nf.csv") records, not 42"
+    expect_same "$T/col.csv" "$T/nf.csv"
+    echo "ok   nfcapd 1.7.1's file of the three captures: the same 42 records in $cols"
+else
+    echo "     nfcapd/nfdump not installed: nfdump files not checked"
+fi
