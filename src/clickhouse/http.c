@@ -40,26 +40,29 @@ static void cu_load(void)
         snprintf(cu.err, sizeof(cu.err), "cannot load libcurl (Debian: libcurl4): %s", dlerror());
         return;
     }
-#define SYM(f, name)                                                          \
-    do {                                                                      \
-        *(void **)&cu.f = dlsym(h, name);                                     \
-        if (!cu.f) {                                                          \
-            snprintf(cu.err, sizeof(cu.err), "libcurl.so.4 has no %s", name); \
-            return;                                                           \
-        }                                                                     \
-    } while (0)
-    SYM(global_init, "curl_global_init");
-    SYM(init, "curl_easy_init");
-    SYM(setopt, "curl_easy_setopt");
-    SYM(perform, "curl_easy_perform");
-    SYM(getinfo, "curl_easy_getinfo");
-    SYM(cleanup, "curl_easy_cleanup");
-    SYM(strerror, "curl_easy_strerror");
-    SYM(escape, "curl_easy_escape");
-    SYM(free, "curl_free");
-    SYM(slist_append, "curl_slist_append");
-    SYM(slist_free_all, "curl_slist_free_all");
-#undef SYM
+    const struct {
+        void **slot;
+        const char *name;
+    } syms[] = {
+        { (void **)&cu.global_init, "curl_global_init" },
+        { (void **)&cu.init, "curl_easy_init" },
+        { (void **)&cu.setopt, "curl_easy_setopt" },
+        { (void **)&cu.perform, "curl_easy_perform" },
+        { (void **)&cu.getinfo, "curl_easy_getinfo" },
+        { (void **)&cu.cleanup, "curl_easy_cleanup" },
+        { (void **)&cu.strerror, "curl_easy_strerror" },
+        { (void **)&cu.escape, "curl_easy_escape" },
+        { (void **)&cu.free, "curl_free" },
+        { (void **)&cu.slist_append, "curl_slist_append" },
+        { (void **)&cu.slist_free_all, "curl_slist_free_all" },
+    };
+    for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+        *syms[i].slot = dlsym(h, syms[i].name);
+        if (!*syms[i].slot) {
+            snprintf(cu.err, sizeof(cu.err), "libcurl.so.4 has no %s", syms[i].name);
+            return;
+        }
+    }
     if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(cu.err, sizeof(cu.err), "curl_global_init failed");
         return;

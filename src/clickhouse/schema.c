@@ -41,9 +41,13 @@ const char *const *ch_schema_tables(int cluster)
 
 int ch_version_has_ttl(const char *version)
 {
-    unsigned maj = 0, min = 0;
-    if (sscanf(version, "%u.%u", &maj, &min) != 2)
+    char *end;
+    if (*version < '0' || *version > '9')
         return 0;
+    unsigned long maj = strtoul(version, &end, 10);
+    if (*end != '.' || end[1] < '0' || end[1] > '9')
+        return 0;
+    unsigned long min = strtoul(end + 1, NULL, 10);
     return maj > 19 || (maj == 19 && min >= 6);
 }
 

@@ -161,6 +161,27 @@ static int spool_write(struct ch_sink *s, struct batch *b)
     return why ? -1 : 0;
 }
 
+/* 16 hex digits into *v: 1, or 0 when they are not. */
+static int hex16(const char *s, uint64_t *v)
+{
+    *v = 0;
+    for (int i = 0; i < 16; i++) {
+        char c = s[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return 0;
+        *v = *v << 4 | (uint64_t)d;
+    }
+    return 1;
+}
+
+/* "SEQ-ID.rb" (16 hex digits each), as spool_path names a batch: 1, or 0. */
+static int spool_name(const char *nm, uint64_t *seq, uint64_t *id)
+{
+    return strlen(nm) == 36 && hex16(nm, seq) && nm[16] == '-' && hex16(nm + 17, id) &&
+           strcmp(nm + 33, ".rb") == 0;
+}
+
 /* The spool as the last run left it: its files in order, the next sequence number. */
 static int spool_scan(struct ch_sink *s, struct fs_err *e)
 {
@@ -176,16 +197,13 @@ static int spool_scan(struct ch_sink *s, struct fs_err *e)
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         uint64_t seq, id;
-        char tail[8];
         const char *nm = de->d_name;
         char *p = xmalloc(strlen(s->spool) + strlen(nm) + 2);
         sprintf(p, "%s/%s", s->spool, nm);
         struct stat st;
         if (strncmp(nm, ".tmp-", 5) == 0) {
             unlink(p); /* a spool write cut off by a kill: its batch was never handed back */
-        } else if (strlen(nm) == 36 &&
-                   sscanf(nm, "%16" SCNx64 "-%16" SCNx64 "%3s", &seq, &id, tail) == 3 &&
-                   strcmp(tail, ".rb") == 0 && stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+        } else if (spool_name(nm, &seq, &id) && stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
             if (st.st_size % CH_ROW || !st.st_size) {
                 char *bad = xmalloc(strlen(p) + 8);
                 sprintf(bad, "%s.bad", p);
@@ -474,6 +492,59 @@ static void wait_until(struct ch_sink *s, uint64_t t_ms)
     pthread_cond_timedwait(&s->cv, &s->mu, &ts);
 }
 
+/* Send the next batch (called locked, returns unlocked): 0, or -1 (e). */
+static int send_next(struct ch_sink *s, struct fs_err *e)
+{
+    if (s->nsp && (!s->head || s->sp[0].seq < s->head->seq)) {
+        struct spooled sp = s->sp[0];
+        pthread_mutex_unlock(&s->mu);
+        return send_spooled(s, sp, e);
+    }
+    struct batch *b = s->head;
+    s->head = b->next;
+    if (!s->head)
+        s->tail = NULL;
+    s->mem_bytes -= (uint64_t)b->n * CH_ROW;
+    pthread_mutex_unlock(&s->mu);
+    if (post_rows(s, b->rows, b->n, e) != 0) {
+        spool_write(s, b); /* its rows may be stored: the check before a resend */
+        return -1;
+    }
+    pthread_mutex_lock(&s->mu);
+    s->st.sent_batches++;
+    s->st.sent_rows += b->n;
+    pthread_mutex_unlock(&s->mu);
+    batch_free(b);
+    return 0;
+}
+
+/* Closing with the server down (called locked, returns unlocked): what memory holds
+ * goes to the spool. */
+static void spool_rest(struct ch_sink *s)
+{
+    struct batch *rest = s->head;
+    s->head = s->tail = NULL;
+    s->mem_bytes = 0;
+    pthread_mutex_unlock(&s->mu);
+    while (rest) {
+        struct batch *nx = rest->next;
+        spool_write(s, rest);
+        rest = nx;
+    }
+}
+
+/* When the sender must look again (locked): the open batch's age limit, the retry,
+ * the closing deadline, whichever comes first. */
+static uint64_t next_wake(const struct ch_sink *s, uint64_t now, uint64_t retry_at)
+{
+    uint64_t t = retry_at > now ? retry_at : now + 1000;
+    if (s->open && s->open->t0_ms + s->o.batch_ms < t)
+        t = s->open->t0_ms + s->o.batch_ms;
+    if (s->closing && s->deadline_ms < t)
+        t = s->deadline_ms;
+    return t;
+}
+
 static void *sender(void *arg)
 {
     struct ch_sink *s = arg;
@@ -490,49 +561,15 @@ static void *sender(void *arg)
             pthread_mutex_lock(&s->mu);
             continue;
         }
-        int from_spool = s->nsp && (!s->head || s->sp[0].seq < s->head->seq);
-        if (!s->nsp && !s->head) {
-            if (s->closing)
-                break;
-            wait_until(s, s->open ? s->open->t0_ms + s->o.batch_ms : now + 1000);
-            continue;
-        }
-        if (now < retry_at) {
-            if (s->closing && now >= s->deadline_ms)
-                break;
-            uint64_t t = retry_at;
-            if (s->open && s->open->t0_ms + s->o.batch_ms < t)
-                t = s->open->t0_ms + s->o.batch_ms;
-            if (s->closing && s->deadline_ms < t)
-                t = s->deadline_ms;
-            wait_until(s, t);
+        int idle = !s->nsp && !s->head;
+        if ((idle && s->closing) || (now < retry_at && s->closing && now >= s->deadline_ms))
+            break;
+        if (idle || now < retry_at) {
+            wait_until(s, next_wake(s, now, idle ? 0 : retry_at));
             continue;
         }
         struct fs_err e = { 0 };
-        int rc;
-        if (from_spool) {
-            struct spooled sp = s->sp[0];
-            pthread_mutex_unlock(&s->mu);
-            rc = send_spooled(s, sp, &e);
-        } else {
-            struct batch *b = s->head;
-            s->head = b->next;
-            if (!s->head)
-                s->tail = NULL;
-            s->mem_bytes -= (uint64_t)b->n * CH_ROW;
-            pthread_mutex_unlock(&s->mu);
-            rc = post_rows(s, b->rows, b->n, &e);
-            if (rc == 0) {
-                pthread_mutex_lock(&s->mu);
-                s->st.sent_batches++;
-                s->st.sent_rows += b->n;
-                pthread_mutex_unlock(&s->mu);
-                batch_free(b);
-            } else {
-                spool_write(s, b); /* its rows may be stored: the check before a resend */
-            }
-        }
-        if (rc == 0) {
+        if (send_next(s, &e) == 0) {
             say_up(s);
             backoff = 250;
             retry_at = 0;
@@ -543,16 +580,7 @@ static void *sender(void *arg)
         }
         pthread_mutex_lock(&s->mu);
     }
-    /* Closing with the server down: what memory holds goes to the spool. */
-    struct batch *rest = s->head;
-    s->head = s->tail = NULL;
-    s->mem_bytes = 0;
-    pthread_mutex_unlock(&s->mu);
-    while (rest) {
-        struct batch *nx = rest->next;
-        spool_write(s, rest);
-        rest = nx;
-    }
+    spool_rest(s);
     return NULL;
 }
 

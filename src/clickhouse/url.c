@@ -32,6 +32,103 @@ static int take(char *dst, size_t cap, const char *s, size_t n)
     return 0;
 }
 
+/* USER[:PASS]@ before slash, if any: *pp moves past it. 0, or -1 (e). */
+static int parse_userinfo(const char *s, const char **pp, const char *slash, struct ch_url *u,
+                          struct fs_err *e)
+{
+    const char *p = *pp, *at = NULL;
+    for (const char *q = p; q < slash; q++)
+        if (*q == '@')
+            at = q; /* the last one: a password may hold '@' */
+    if (!at)
+        return 0;
+    const char *colon = memchr(p, ':', (size_t)(at - p));
+    size_t ul = colon ? (size_t)(colon - p) : (size_t)(at - p);
+    if (!ul || take(u->user, sizeof(u->user), p, ul) != 0)
+        return fs_err_set(e, FS_EINVAL, (long long)(p - s), "user name empty or too long"), -1;
+    if (colon && take(u->pass, sizeof(u->pass), colon + 1, (size_t)(at - colon - 1)) != 0)
+        return fs_err_set(e, FS_EINVAL, (long long)(p - s), "password too long"), -1;
+    u->has_user = 1;
+    *pp = at + 1;
+    return 0;
+}
+
+/* The digits of a port from p up to end: 0, or -1 (e). */
+static int parse_port(const char *s, const char *p, const char *end, struct ch_url *u,
+                      struct fs_err *e)
+{
+    unsigned long v = 0;
+    const char *q = p;
+    for (; q < end && *q >= '0' && *q <= '9' && v <= 65535; q++)
+        v = v * 10 + (unsigned long)(*q - '0');
+    if (q != end || q == p || v < 1 || v > 65535)
+        return fs_err_set(e, FS_EINVAL, (long long)(p - s), "PORT must be 1..65535"), -1;
+    u->port = (unsigned)v;
+    return 0;
+}
+
+static int host_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-' || c == '_';
+}
+
+/* HOST[:PORT] or [IPv6][:PORT] from p up to slash: 0, or -1 (e). */
+static int parse_host(const char *s, const char *p, const char *slash, struct ch_url *u,
+                      struct fs_err *e)
+{
+    const char *hend, *portp = NULL;
+    long long at = (long long)(p - s);
+    if (*p == '[') {
+        const char *rb = memchr(p, ']', (size_t)(slash - p));
+        if (!rb)
+            return fs_err_set(e, FS_EINVAL, at, "no ] after [IPv6"), -1;
+        if (take(u->host, sizeof(u->host), p, (size_t)(rb - p + 1)) != 0)
+            return fs_err_set(e, FS_EINVAL, at, "host too long"), -1;
+        hend = rb + 1;
+        if (hend < slash && *hend != ':')
+            return fs_err_set(e, FS_EINVAL, (long long)(hend - s), "':PORT' or '/' after ]"), -1;
+        if (hend < slash)
+            portp = hend + 1;
+    } else {
+        const char *colon = memchr(p, ':', (size_t)(slash - p));
+        hend = colon ? colon : slash;
+        if (take(u->host, sizeof(u->host), p, (size_t)(hend - p)) != 0)
+            return fs_err_set(e, FS_EINVAL, at, "host too long"), -1;
+        if (colon)
+            portp = colon + 1;
+        for (size_t k = 0; u->host[k]; k++)
+            if (!host_char(u->host[k]))
+                return fs_err_set(e, FS_EINVAL, at + (long long)k,
+                                  "bad character in the host name"),
+                       -1;
+    }
+    if (!u->host[0])
+        return fs_err_set(e, FS_EINVAL, at, "no host"), -1;
+    return portp ? parse_port(s, portp, slash, u, e) : 0;
+}
+
+/* DB[?table=NAME] after the slash: 0, or -1 (e). */
+static int parse_path(const char *s, const char *db, struct ch_url *u, struct fs_err *e)
+{
+    const char *qm = strchr(db, '?');
+    size_t dl = qm ? (size_t)(qm - db) : strlen(db);
+    if (take(u->db, sizeof(u->db), db, dl) != 0 || !ch_name_ok(u->db))
+        return fs_err_set(e, FS_EINVAL, (long long)(db - s),
+                          "DB must be a name of letters, digits and _ (not starting with a "
+                          "digit)"),
+               -1;
+    if (!qm)
+        return 0;
+    const char *kv = qm + 1;
+    if (strncmp(kv, "table=", 6) != 0 ||
+        take(u->table, sizeof(u->table), kv + 6, strlen(kv + 6)) != 0 || !ch_name_ok(u->table))
+        return fs_err_set(e, FS_EINVAL, (long long)(kv - s),
+                          "the only parameter is ?table=NAME (letters, digits, _)"),
+               -1;
+    return 0;
+}
+
 int ch_url_parse(const char *s, struct ch_url *u, struct fs_err *e)
 {
     static const char scheme[] = "clickhouse://";
@@ -46,73 +143,9 @@ int ch_url_parse(const char *s, struct ch_url *u, struct fs_err *e)
         return fs_err_set(e, FS_EINVAL, (long long)(p - s),
                           "no /DB after the host (clickhouse://HOST:PORT/DB)"),
                -1;
-    /* user info: up to the last '@' before the path */
-    const char *at = NULL;
-    for (const char *q = p; q < slash; q++)
-        if (*q == '@')
-            at = q;
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        size_t ul = colon ? (size_t)(colon - p) : (size_t)(at - p);
-        if (!ul || take(u->user, sizeof(u->user), p, ul) != 0)
-            return fs_err_set(e, FS_EINVAL, (long long)(p - s), "user name empty or too long"), -1;
-        if (colon && take(u->pass, sizeof(u->pass), colon + 1, (size_t)(at - colon - 1)) != 0)
-            return fs_err_set(e, FS_EINVAL, (long long)(p - s), "password too long"), -1;
-        u->has_user = 1;
-        p = at + 1;
-    }
-    const char *hend, *portp = NULL;
-    if (*p == '[') {
-        const char *rb = memchr(p, ']', (size_t)(slash - p));
-        if (!rb)
-            return fs_err_set(e, FS_EINVAL, (long long)(p - s), "no ] after [IPv6"), -1;
-        if (take(u->host, sizeof(u->host), p, (size_t)(rb - p + 1)) != 0)
-            return fs_err_set(e, FS_EINVAL, (long long)(p - s), "host too long"), -1;
-        hend = rb + 1;
-        if (hend < slash && *hend != ':')
-            return fs_err_set(e, FS_EINVAL, (long long)(hend - s), "':PORT' or '/' after ]"), -1;
-        if (hend < slash)
-            portp = hend + 1;
-    } else {
-        const char *colon = memchr(p, ':', (size_t)(slash - p));
-        hend = colon ? colon : slash;
-        if (take(u->host, sizeof(u->host), p, (size_t)(hend - p)) != 0)
-            return fs_err_set(e, FS_EINVAL, (long long)(p - s), "host too long"), -1;
-        if (colon)
-            portp = colon + 1;
-        for (const char *q = u->host; *q; q++)
-            if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
-                  (*q >= '0' && *q <= '9') || *q == '.' || *q == '-' || *q == '_'))
-                return fs_err_set(e, FS_EINVAL, (long long)(p - s + (q - u->host)),
-                                  "bad character in the host name"),
-                       -1;
-    }
-    if (!u->host[0])
-        return fs_err_set(e, FS_EINVAL, (long long)(p - s), "no host"), -1;
-    if (portp) {
-        unsigned long v = 0;
-        const char *q = portp;
-        for (; q < slash && *q >= '0' && *q <= '9' && v <= 65535; q++)
-            v = v * 10 + (unsigned long)(*q - '0');
-        if (q != slash || q == portp || v < 1 || v > 65535)
-            return fs_err_set(e, FS_EINVAL, (long long)(portp - s), "PORT must be 1..65535"), -1;
-        u->port = (unsigned)v;
-    }
-    const char *db = slash + 1, *qm = strchr(db, '?');
-    size_t dl = qm ? (size_t)(qm - db) : strlen(db);
-    if (take(u->db, sizeof(u->db), db, dl) != 0 || !ch_name_ok(u->db))
-        return fs_err_set(e, FS_EINVAL, (long long)(db - s),
-                          "DB must be a name of letters, digits and _ (not starting with a "
-                          "digit)"),
-               -1;
-    if (qm) {
-        const char *kv = qm + 1;
-        if (strncmp(kv, "table=", 6) != 0 ||
-            take(u->table, sizeof(u->table), kv + 6, strlen(kv + 6)) != 0 || !ch_name_ok(u->table))
-            return fs_err_set(e, FS_EINVAL, (long long)(kv - s),
-                              "the only parameter is ?table=NAME (letters, digits, _)"),
-                   -1;
-    }
+    if (parse_userinfo(s, &p, slash, u, e) != 0 || parse_host(s, p, slash, u, e) != 0 ||
+        parse_path(s, slash + 1, u, e) != 0)
+        return -1;
     return 0;
 }
 

@@ -129,6 +129,55 @@ static int apply(const char *url, const struct ch_schema_opts *so)
     return rc;
 }
 
+/* The --apply URLs parse and name one database (o->db, set from them when not given);
+ * --db and --cluster are names. 0, or -1 after saying what is wrong. */
+static int check_names(const char *const *applies, int napply, struct ch_schema_opts *o)
+{
+    static char dbname[128];
+    for (int i = 0; i < napply; i++) {
+        struct ch_url u;
+        struct fs_err e = { 0 };
+        if (ch_url_parse(applies[i], &u, &e) != 0) {
+            fprintf(stderr, "flowsleuth clickhouse: --apply: %s (at byte %lld)\n", e.msg, e.pos);
+            return -1;
+        }
+        if (o->db && strcmp(o->db, u.db) != 0) {
+            fprintf(stderr, "flowsleuth clickhouse: --db %s but an --apply URL names %s\n", o->db,
+                    u.db);
+            return -1;
+        }
+        snprintf(dbname, sizeof(dbname), "%s", u.db);
+        o->db = dbname;
+    }
+    if ((o->db && !ch_name_ok(o->db)) || (o->cluster && !ch_name_ok(o->cluster))) {
+        fprintf(stderr, "flowsleuth clickhouse: --db and --cluster take names of letters, "
+                        "digits and _\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int print_schema(const struct ch_schema_opts *o)
+{
+    size_t n;
+    char *sql = ch_schema_sql(o, &n), *p = sql;
+    printf("-- flowsleuth clickhouse schema --db %s%s%s", o->db ? o->db : "flowsleuth",
+           o->cluster ? " --cluster " : "", o->cluster ? o->cluster : "");
+    if (o->ttl_days)
+        printf(" --ttl %ud", (unsigned)o->ttl_days);
+    printf("\n");
+    if (o->cluster)
+        printf("-- Run on every shard of cluster %s (ON CLUSTER needs ZooKeeper).\n", o->cluster);
+    if (o->ttl_days)
+        printf("-- TTL needs ClickHouse 19.6 or later; on older servers leave out --ttl and run\n"
+               "-- `flowsleuth clickhouse expire --age %ud URL` daily.\n",
+               (unsigned)o->ttl_days);
+    for (size_t i = 0; i < n; i++, p += strlen(p) + 1)
+        printf("\n%s;\n", p);
+    free(sql);
+    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+}
+
 static int cmd_schema(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -137,7 +186,6 @@ static int cmd_schema(int argc, char **argv)
         { "apply", required_argument, NULL, 4 }, { NULL, 0, NULL, 0 }
     };
     struct ch_schema_opts o = { 0 };
-    static char dbname[128];
     const char *applies[64];
     int napply = 0, c;
     optind = 1;
@@ -171,49 +219,15 @@ static int cmd_schema(int argc, char **argv)
         fprintf(stderr, "flowsleuth clickhouse schema: unexpected argument '%s'\n", argv[optind]);
         return usage_err();
     }
-    for (int i = 0; i < napply; i++) {
-        struct ch_url u;
-        struct fs_err e = { 0 };
-        if (ch_url_parse(applies[i], &u, &e) != 0) {
-            fprintf(stderr, "flowsleuth clickhouse: --apply: %s (at byte %lld)\n", e.msg, e.pos);
-            return 2;
-        }
-        if (o.db && strcmp(o.db, u.db) != 0) {
-            fprintf(stderr, "flowsleuth clickhouse: --db %s but an --apply URL names %s\n", o.db,
-                    u.db);
-            return 2;
-        }
-        snprintf(dbname, sizeof(dbname), "%s", u.db);
-        o.db = dbname;
-    }
-    if ((o.db && !ch_name_ok(o.db)) || (o.cluster && !ch_name_ok(o.cluster))) {
-        fprintf(stderr, "flowsleuth clickhouse: --db and --cluster take names of letters, "
-                        "digits and _\n");
+    if (check_names(applies, napply, &o) != 0)
         return 2;
-    }
     if (napply) {
         int rc = 0;
         for (int i = 0; i < napply; i++)
             rc |= apply(applies[i], &o);
         return rc;
     }
-    size_t n;
-    char *sql = ch_schema_sql(&o, &n), *p = sql;
-    printf("-- flowsleuth clickhouse schema --db %s%s%s", o.db ? o.db : "flowsleuth",
-           o.cluster ? " --cluster " : "", o.cluster ? o.cluster : "");
-    if (o.ttl_days)
-        printf(" --ttl %ud", (unsigned)o.ttl_days);
-    printf("\n");
-    if (o.cluster)
-        printf("-- Run on every shard of cluster %s (ON CLUSTER needs ZooKeeper).\n", o.cluster);
-    if (o.ttl_days)
-        printf("-- TTL needs ClickHouse 19.6 or later; on older servers leave out --ttl and run\n"
-               "-- `flowsleuth clickhouse expire --age %ud URL` daily.\n",
-               (unsigned)o.ttl_days);
-    for (size_t i = 0; i < n; i++, p += strlen(p) + 1)
-        printf("\n%s;\n", p);
-    free(sql);
-    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+    return print_schema(&o);
 }
 
 /* ---- insert ---- */
@@ -236,6 +250,33 @@ static int insert_flow(void *vctx, const struct flow *f)
     if (fwrite(x->row, CH_ROW, 1, x->out) != 1)
         x->werr = 1;
     return x->werr;
+}
+
+/* Read the inputs into the sink or the RowBinary file: the exit status. */
+static int run_insert(struct input_opts *in, struct ch_sink_args *so, const char *wpath)
+{
+    struct insert_ctx x = { 0 };
+    int failed = 0, status;
+    if (so->url) {
+        x.sink = sink_open(so, "flowsleuth clickhouse", NULL, NULL, &failed);
+        if (failed)
+            return 1;
+    } else {
+        x.out = strcmp(wpath, "-") == 0 ? stdout : fopen(wpath, "wb");
+        if (!x.out) {
+            perror(wpath);
+            return 1;
+        }
+    }
+    status = input_read(in, PROG, insert_flow, &x);
+    if (x.sink) {
+        if (ch_sink_close(x.sink, 3000, in->stats ? stderr : NULL) != 0)
+            status = 1;
+    } else if (x.werr || (x.out != stdout ? fclose(x.out) : fflush(x.out)) != 0) {
+        fprintf(stderr, "flowsleuth clickhouse: cannot write %s\n", wpath);
+        status = 1;
+    }
+    return status;
 }
 
 static int cmd_insert(int argc, char **argv)
@@ -279,37 +320,55 @@ static int cmd_insert(int argc, char **argv)
     }
     if (input_filter_args(&in, argc - optind, argv + optind) || input_prepare(&in, PROG))
         goto out;
-    struct insert_ctx x = { 0 };
-    int failed = 0;
-    if (so.url) {
-        x.sink = sink_open(&so, "flowsleuth clickhouse", NULL, NULL, &failed);
-        if (failed) {
-            status = 1;
-            goto out;
-        }
-    } else {
-        x.out = strcmp(wpath, "-") == 0 ? stdout : fopen(wpath, "wb");
-        if (!x.out) {
-            perror(wpath);
-            status = 1;
-            goto out;
-        }
-    }
-    status = input_read(&in, PROG, insert_flow, &x);
-    if (x.sink) {
-        struct ch_sink *s = x.sink;
-        if (ch_sink_close(s, 3000, in.stats ? stderr : NULL) != 0)
-            status = 1;
-    } else if (x.werr || (x.out != stdout ? fclose(x.out) : fflush(x.out)) != 0) {
-        fprintf(stderr, "flowsleuth clickhouse: cannot write %s\n", wpath);
-        status = 1;
-    }
+    status = run_insert(&in, &so, wpath);
 out:
     input_free(&in);
     return status;
 }
 
 /* ---- expire ---- */
+
+/* "TABLE<tab>YYYYMMDD": 0 with the two, or -1. */
+static int parse_part_line(char *line, char **table, unsigned long *part)
+{
+    char *tab = strchr(line, '\t'), *end;
+    if (!tab)
+        return -1;
+    *tab = '\0';
+    *table = line;
+    if (tab[1] < '0' || tab[1] > '9')
+        return -1;
+    *part = strtoul(tab + 1, &end, 10);
+    return *end || !ch_name_ok(line) || *part > 99991231 ? -1 : 0;
+}
+
+/* Drop (or name, dry) the partitions of system.parts' answer before first_kept. */
+static int drop_old(struct ch_http *h, const struct ch_url *u, const char *name, char *ans,
+                    unsigned first_kept, int dry, unsigned *dropped)
+{
+    int rc = 0;
+    for (char *line = ans, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        char *table;
+        unsigned long part;
+        if (parse_part_line(line, &table, &part) != 0) {
+            fprintf(stderr, "flowsleuth clickhouse: %s: unexpected answer line '%.80s'\n", name,
+                    line);
+            return 1;
+        }
+        if (part >= first_kept)
+            continue;
+        char drop[512];
+        snprintf(drop, sizeof(drop), "ALTER TABLE %s.%s DROP PARTITION %lu", u->db, table, part);
+        printf("%s %s.%s partition %lu\n", dry ? "would drop" : "dropped", u->db, table, part);
+        if (!dry && run_sql(h, name, drop, NULL) != 0)
+            rc = 1;
+        (*dropped)++;
+    }
+    return rc;
+}
 
 static int cmd_expire(int argc, char **argv)
 {
@@ -357,29 +416,10 @@ static int cmd_expire(int argc, char **argv)
              "FORMAT TabSeparated",
              u.db);
     char *ans = NULL;
-    int rc = run_sql(h, name, q, &ans);
     unsigned dropped = 0;
-    for (char *line = ans, *next; !rc && line && *line; line = next) {
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        char table[128];
-        unsigned part;
-        if (sscanf(line, "%127[A-Za-z0-9_]\t%u", table, &part) != 2 || !ch_name_ok(table)) {
-            fprintf(stderr, "flowsleuth clickhouse: %s: unexpected answer line '%.80s'\n", name,
-                    line);
-            rc = 1;
-            break;
-        }
-        if (part >= first_kept)
-            continue;
-        char drop[512];
-        snprintf(drop, sizeof(drop), "ALTER TABLE %s.%s DROP PARTITION %u", u.db, table, part);
-        printf("%s %s.%s partition %u\n", dry ? "would drop" : "dropped", u.db, table, part);
-        if (!dry && run_sql(h, name, drop, NULL) != 0)
-            rc = 1;
-        dropped++;
-    }
+    int rc = run_sql(h, name, q, &ans);
+    if (!rc)
+        rc = drop_old(h, &u, name, ans, first_kept, dry, &dropped);
     if (!rc)
         fprintf(stderr, "flowsleuth clickhouse: %s: %u partitions %s (days before %u)\n", name,
                 dropped, dry ? "would be dropped" : "dropped", first_kept);

@@ -246,7 +246,7 @@ static int parse_long_opt(struct meter_args *a, int c, const char *arg)
         a->user = arg;
         return 0;
     default:
-        return -1;
+        return sink_opt(&a->sink, "meter", c, arg) > 0 ? 0 : -1;
     }
 }
 
@@ -272,7 +272,6 @@ static int check_daemon_args(const struct meter_args *a)
 static int parse_args(struct meter_args *a, int argc, char **argv)
 {
     static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
-                                              SINK_LONGOPTS,
                                               { "idle", required_argument, NULL, 1 },
                                               { "active", required_argument, NULL, 2 },
                                               { "linger", required_argument, NULL, 3 },
@@ -286,6 +285,7 @@ static int parse_args(struct meter_args *a, int argc, char **argv)
                                               { "pid-file", required_argument, NULL, 11 },
                                               { "syslog", no_argument, NULL, 12 },
                                               { "pdns-out", required_argument, NULL, 13 },
+                                              SINK_LONGOPTS,
                                               { NULL, 0, NULL, 0 } };
     int c;
     char *end;
@@ -331,15 +331,9 @@ static int parse_args(struct meter_args *a, int argc, char **argv)
             break;
         case 'h':
             return 1;
-        case SINK_OPT_URL:
-        case SINK_OPT_SPOOL:
-        case SINK_OPT_BATCH:
-        case SINK_OPT_SPOOL_MAX:
-            if (sink_opt(&a->sink, "meter", c, optarg) < 0)
-                return -1;
-            break;
         default:
-            if (((c >= 1 && c <= 13) || c == 'D' || c == 'u') && parse_long_opt(a, c, optarg) == 0)
+            if (((c >= 1 && c <= 13) || c == 'D' || c == 'u' || c >= SINK_OPT_URL) &&
+                parse_long_opt(a, c, optarg) == 0)
                 break;
             return -1;
         }
