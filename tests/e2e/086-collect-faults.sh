@@ -63,7 +63,15 @@ start "$T/A" "$T/a.err"
 fs meter -r "$T/mix.pcap" -e "ipfix://127.0.0.1:$port" --rate 3000 --stats 2>"$T/a.meter" &
 mpid=$!
 pids="$pids $mpid"
-sleep 1
+# SIGTERM once the stream runs (a fixed sleep lost the race under load: an ASan meter
+# had sent nothing after a second at a load average of 16)
+n=0
+until fs collect --status -w "$T/A" 2>/dev/null | grep -q "datagrams [1-9]"; do
+    n=$((n + 1))
+    [ "$n" -gt 600 ] && fail "no datagram reached the collector"
+    sleep 0.05
+done
+sleep 0.3
 kill -TERM "$cpid"
 wait "$cpid" || fail "collect exited non-zero: $(cat "$T/a.err")"
 wait "$mpid" || true
