@@ -6,6 +6,9 @@
 # the whole index without the downloaded packages (all foreign) and with them.
 #   FS_BIN=build/flowsleuth lab/apt-sweep.sh tests/data/apt_download_30.pcap \
 #       tests/data/apt_download_30.expected all.tsv
+# CAPTURE may be a store folder instead: connections of one client and server from
+# several captures (meter --split -w STORE/ for each), where short connections borrow
+# the calibration of the others.
 set -eu
 B=${FS_BIN:-build/flowsleuth}
 cap=$1
@@ -13,7 +16,11 @@ want=$2
 whole=$3
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-"$B" meter --split -r "$cap" -w "$W/f.fsf"
+if [ -d "$cap" ]; then # a store folder (several captures metered into it)
+    cp -r "$cap" "$W/f.fsf"
+else
+    "$B" meter --split -r "$cap" -w "$W/f.fsf"
+fi
 sort "$want" >"$W/want"
 head -2 "$whole" >"$W/hdr"
 awk -F'\t' 'NR == FNR { w[$0] = 1; next } FNR > 2 { print > (w[$2 " " $4 " " $5] ? d : f) }' \

@@ -1049,18 +1049,38 @@ static int same_conn(const struct flow *x, const struct flow *y)
 
 /*
  * The third pass: each split TCP connection's exchanges as a request sequence
- * (match_seq.h). The URLs' request lengths are computed once, on the first
- * connection of three exchanges or more.
+ * (match_seq.h). A connection calibrates itself when it can (SEQ_VOTES exchanges
+ * agreeing); one too short to do so borrows the calibration of the other connections
+ * of the same client and server, when those that calibrated all agree on the header
+ * and the request constant (a client's requests to one server differ only in the
+ * URL, and the server's header only in the Content-Length digits). The URLs' request
+ * lengths are computed once, on the first split connection.
  */
+static void seq_fill(const struct match_opts *o, const struct item *it, size_t a, size_t b,
+                     struct seq_x *x)
+{
+    for (size_t i = a; i < b; i++) {
+        enum match_basis basis;
+        x[i - a].f = it[i].f;
+        x[i - a].slot = it[i].i;
+        x[i - a].p = match_payload(it[i].f, o->header_bytes, &basis);
+    }
+}
+
 static void run_seqs(const struct catalog *c, const uint64_t *sizes, const struct match_opts *o,
                      const struct item *it, size_t m, struct keep *res)
 {
     uint32_t *ulen = NULL;
     struct seq_x *x = NULL;
-    for (size_t a = 0, b; a < m; a = b) {
-        for (b = a + 1; b < m && same_conn(it[a].f, it[b].f); b++)
+    struct seq_cal *cal = NULL;
+    size_t *end = NULL; /* a group's connections: [end[k - 1], end[k]) */
+    int *ok = NULL;
+    for (size_t g = 0, h; g < m; g = h) {
+        for (h = g + 1;
+             h < m && same_server(it[g].f, it[h].f) && memcmp(it[g].f->src, it[h].f->src, 16) == 0;
+             h++)
             ;
-        if (b - a < 3 || it[a].f->proto != 6 || !it[a].f->exchange)
+        if (it[g].f->proto != 6)
             continue;
         if (!ulen) {
             ulen = xmalloc((c->n ? c->n : 1) * sizeof(*ulen));
@@ -1069,15 +1089,38 @@ static void run_seqs(const struct catalog *c, const uint64_t *sizes, const struc
                 ulen[i] = l > UINT32_MAX ? 0 : (uint32_t)l;
             }
             x = xmalloc(m * sizeof(*x));
+            cal = xmalloc(m * sizeof(*cal));
+            end = xmalloc(m * sizeof(*end));
+            ok = xmalloc(m * sizeof(*ok));
         }
-        for (size_t i = a; i < b; i++) {
-            enum match_basis basis;
-            x[i - a].f = it[i].f;
-            x[i - a].slot = it[i].i;
-            x[i - a].p = match_payload(it[i].f, o->header_bytes, &basis);
+        size_t nc = 0, nok = 0, agree = 1, first = 0;
+        for (size_t a = g, b; a < h; a = b) {
+            for (b = a + 1; b < h && same_conn(it[a].f, it[b].f); b++)
+                ;
+            ok[nc] = 0;
+            if (it[a].f->exchange) {
+                seq_fill(o, it, a, b, x);
+                ok[nc] = match_seq_calibrate(c, sizes, ulen, o, x, b - a, &cal[nc]);
+            }
+            if (ok[nc] && nok++ == 0)
+                first = nc;
+            else if (ok[nc])
+                agree &= cal[nc].h[0] == cal[first].h[0] && cal[nc].c == cal[first].c;
+            end[nc++] = b;
         }
-        match_seq(c, sizes, ulen, o, x, b - a, res);
+        struct seq_cal shared = { .h = { nok ? cal[first].h[0] : 0 },
+                                  .nh = 1,
+                                  .c = nok ? cal[first].c : 0 };
+        for (size_t k = 0, a = g; k < nc; a = end[k++]) {
+            if (!it[a].f->exchange || (!ok[k] && (!nok || !agree)))
+                continue;
+            seq_fill(o, it, a, end[k], x);
+            match_seq(c, sizes, ulen, x, end[k] - a, ok[k] ? &cal[k] : &shared, !ok[k], res);
+        }
     }
+    free(ok);
+    free(end);
+    free(cal);
     free(x);
     free(ulen);
 }

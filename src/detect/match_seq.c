@@ -87,15 +87,6 @@ static int64_t digits(uint64_t v)
     return d;
 }
 
-/* The server's header sizes less the Content-Length digits (a header of one server
- * differs by a byte per digit: 132, 133 and 134 bytes for 5-, 6- and 7-digit
- * sizes on apt's mirror), and the client's request constant. */
-struct seq_cal {
-    int64_t h[4];
-    int nh;
-    int64_t c;
-};
-
 static int cal_fits(const struct seq_cal *k, uint64_t p, uint64_t size)
 {
     int64_t h = (int64_t)(p - size) - digits(size);
@@ -184,22 +175,39 @@ static int calibrate(const struct catalog *c, const uint64_t *sizes, const uint3
     return ok;
 }
 
-size_t match_seq(const struct catalog *c, const uint64_t *sizes, const uint32_t *ulen,
-                 const struct match_opts *o, const struct seq_x *x, size_t n, struct keep *res)
+/* The connection's request units, in exchange order: u[0..*nu). */
+static uint32_t *units(const struct seq_x *x, size_t n, size_t *nu)
+{
+    uint32_t *u = xmalloc((n ? n : 1) * sizeof(*u));
+    *nu = 0;
+    for (size_t i = 0; i < n; i++)
+        if (x[i].f->goodput)
+            u[(*nu)++] = x[i].f->goodput > UINT32_MAX ? UINT32_MAX : (uint32_t)x[i].f->goodput;
+    return u;
+}
+
+int match_seq_calibrate(const struct catalog *c, const uint64_t *sizes, const uint32_t *ulen,
+                        const struct match_opts *o, const struct seq_x *x, size_t n,
+                        struct seq_cal *cal)
 {
     if (n < 3 || n > SEQ_MAX_EXCHANGES)
         return 0;
-    uint32_t *u = xmalloc(n * sizeof(*u));
-    size_t nu = 0;
-    for (size_t i = 0; i < n; i++)
-        if (x[i].f->goodput)
-            u[nu++] = x[i].f->goodput > UINT32_MAX ? UINT32_MAX : (uint32_t)x[i].f->goodput;
-    struct seq_cal cal;
-    size_t named = 0;
-    if (nu < 2 || !calibrate(c, sizes, ulen, o, x, n, u, nu, &cal)) {
-        free(u);
+    size_t nu;
+    uint32_t *u = units(x, n, &nu);
+    int ok = nu >= 2 && calibrate(c, sizes, ulen, o, x, n, u, nu, cal);
+    free(u);
+    return ok;
+}
+
+size_t match_seq(const struct catalog *c, const uint64_t *sizes, const uint32_t *ulen,
+                 const struct seq_x *x, size_t n, const struct seq_cal *k, int borrowed,
+                 struct keep *res)
+{
+    if (!n || n > SEQ_MAX_EXCHANGES || k->nh < 1 || k->nh > 4)
         return 0;
-    }
+    size_t nu, named = 0;
+    uint32_t *u = units(x, n, &nu);
+    const struct seq_cal cal = *k;
     int64_t hmin = cal.h[0], hmax = cal.h[0];
     for (int i = 1; i < cal.nh; i++) {
         hmin = cal.h[i] < hmin ? cal.h[i] : hmin;
@@ -253,6 +261,14 @@ size_t match_seq(const struct catalog *c, const uint64_t *sizes, const uint32_t 
         }
     }
     free(in);
+    /* Borrowed: the prefix from the connection's first exchange whose members each fit
+     * one object under shift 0 (each answered its own request: the first response
+     * answers the first request, and a response that fits its request's URL and the
+     * server's header exactly held one response, so the next answers the next). */
+    size_t prefix = 0;
+    while (borrowed && prefix < n && prefix < nu && x[prefix].f->exchange == prefix + 1 &&
+           fit[prefix * NSHIFT + SEQ_SHIFT].cnt == 1)
+        prefix++;
     for (int64_t i = 0; i < (int64_t)n; i++) {
         int64_t name = -1;
         int conflict = 0;
@@ -262,10 +278,11 @@ size_t match_seq(const struct catalog *c, const uint64_t *sizes, const uint32_t 
             if (!ft->cnt)
                 continue;
             /* a run of SEQ_RUN exchanges under one shift, and this one not its last
-             * unless no request is left for a second response in it */
+             * unless no request is left for a second response in it; or, borrowed,
+             * inside the prefix */
             int run = before[q] + after[q] - 1;
             int last = after[q] == 1 && i - s != (int64_t)nu - 1;
-            if (run < SEQ_RUN || last)
+            if ((run < SEQ_RUN || last) && !(s == 0 && i < (int64_t)prefix))
                 continue;
             if (ft->cnt > 1 || (name >= 0 && !same_obj(&c->e[name], &c->e[ft->e])))
                 conflict = 1;

@@ -35,10 +35,29 @@ struct seq_x {
     uint64_t p;
 };
 
-/* The exchanges x[0..n) of one connection, in exchange order; sizes the catalogue's
- * sizes, ulen its URLs' request lengths (match_url_len; 0 = no URL). Rewrites the
- * verdicts of the exchanges it names in res. Returns how many it named. */
+/* A connection's calibration: the server's header sizes less the Content-Length
+ * digits (a header of one server differs by a byte per digit: 132, 133 and 134 bytes
+ * for 5-, 6- and 7-digit sizes on apt's mirror), and the client's request constant. */
+struct seq_cal {
+    int64_t h[4];
+    int nh;
+    int64_t c;
+};
+
+/* Calibrate the connection x[0..n) (in exchange order; sizes the catalogue's sizes,
+ * ulen its URLs' request lengths, match_url_len, 0 = no URL) from its own exchanges:
+ * 1 when one (h, C) stands out (SEQ_VOTES exchanges at least), else 0. */
+int match_seq_calibrate(const struct catalog *c, const uint64_t *sizes, const uint32_t *ulen,
+                        const struct match_opts *o, const struct seq_x *x, size_t n,
+                        struct seq_cal *cal);
+
+/* Name the responses of the connection x[0..n) under cal. borrowed: cal came from
+ * other connections of the same client and server (too few exchanges here to
+ * calibrate); then an exchange is named also when it and every exchange before it
+ * since the connection's first answered its own request (shift 0, one object each).
+ * Rewrites the verdicts of the exchanges it names in res. Returns how many. */
 size_t match_seq(const struct catalog *c, const uint64_t *sizes, const uint32_t *ulen,
-                 const struct match_opts *o, const struct seq_x *x, size_t n, struct keep *res);
+                 const struct seq_x *x, size_t n, const struct seq_cal *cal, int borrowed,
+                 struct keep *res);
 
 #endif

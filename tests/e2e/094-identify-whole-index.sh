@@ -96,4 +96,31 @@ apt() {
 }
 apt 36 36
 apt 30 18
+
+# The three captures metered into one store: one client and one server, three
+# connections. apt_download.pcap's (two exchanges) cannot calibrate alone; the other
+# two calibrate to the same header and request constant, so it borrows theirs and its
+# first exchange (fonts-3270, one response answering its own request) is named; the
+# second (four responses) is not. 55 of the 70 distinct packages, none wrong; none
+# from the index without them.
+mkdir "$T/store"
+for f in apt_download apt_download_30 apt_download_36; do
+    fs meter --split -r "$D/$f.pcap" -w "$T/store/" || fail "meter $f into a store"
+done
+sort -u "$D/apt_download.expected" "$D/apt_download_30.expected" \
+    "$D/apt_download_36.expected" >"$T/wantS"
+fs match -c "$T/cat.tsv" -r "$T/store/" -o csv >"$T/mS.csv" 2>"$T/mS.err" ||
+    fail "match store: $(cat "$T/mS.err")"
+awk -F, 'NR > 1 && $8 == "match" { print $11, $12, $13 }' "$T/mS.csv" | sort -u >"$T/namedS"
+comm -13 "$T/wantS" "$T/namedS" >"$T/wrongS"
+[ ! -s "$T/wrongS" ] || fail "store: named but not downloaded: $(cat "$T/wrongS")"
+[ "$(wc -l <"$T/namedS")" -eq 55 ] ||
+    fail "store: expected 55 named, got $(wc -l <"$T/namedS"): $(cat "$T/mS.err")"
+short=$(awk -F, '$1 ~ /^2026-11-26/ && $8 == "match" { print $5, $11 }' "$T/mS.csv")
+[ "$short" = "1 fonts-3270" ] || fail "store: the short connection named: '$short'"
+awk -F'\t' 'NR == FNR { w[$0] = 1; next } FNR <= 2 || !w[$2 " " $4 " " $5]' \
+    "$T/wantS" "$T/cat.tsv" >"$T/foreignS.tsv"
+fs match -c "$T/foreignS.tsv" -r "$T/store/" -o csv 2>/dev/null |
+    awk -F, 'NR > 1 && $8 == "match"' >"$T/fmS"
+[ ! -s "$T/fmS" ] || fail "store: named from an index without them: $(cat "$T/fmS")"
 echo ok

@@ -4,7 +4,9 @@
  * one pipelined connection whose exchanges carry request units as meter --split
  * writes them. Named must be right, and nothing named that was not downloaded: with
  * every request its own, after a burst (a shift), around an exchange holding two
- * responses, and against a catalogue without the downloads.
+ * responses, and against a catalogue without the downloads; a short connection beside
+ * a long one of the same client and server (borrowing its calibration), and where it
+ * must not borrow (another server, calibrations that disagree).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -244,13 +246,97 @@ static void test_foreign(void **state)
     catalog_free(&c);
 }
 
+/* The long connection (port 40000, every exchange its own request, header HDR + dh)
+ * into fl[0..NDL), then a short one (port 40001: dl[0] alone, then dl[1] and dl[2]
+ * in one exchange answering a burst of their two requests) to server 80 + other.
+ * Returns the flows written. */
+static size_t two_conns(struct flow *fl, uint64_t dh, int other)
+{
+    size_t n = 0;
+    for (int k = 0; k < NDL; k++) {
+        fl[n] = exchange((uint32_t)k + 1, resp(dl[k]) + dh, req(dl[k]));
+        n++;
+    }
+    fl[n] = exchange(1, resp(dl[0]), req(dl[0]));
+    fl[n + 1] = exchange(2, resp(dl[1]) + resp(dl[2]), req(dl[1]) + req(dl[2]));
+    for (size_t i = n; i < n + 2; i++) {
+        fl[i].sport = 40001;
+        fl[i].dst[15] = (uint8_t)(80 + other);
+    }
+    return n + 2;
+}
+
+/* A connection of two exchanges cannot calibrate alone: nothing named. Beside a long
+ * connection of the same client and server it borrows that calibration: its first
+ * exchange (one response, its own request) is named, the second (two responses) not. */
+static void test_borrowed(void **state)
+{
+    (void)state;
+    struct catalog c;
+    build(&c, 1);
+    struct flow fl[NDL + 2];
+    size_t n = two_conns(fl, 0, 0);
+    struct got g;
+    run(&c, fl + NDL, 2, &g);
+    assert_int_equal(g.named + g.wrong, 0);
+    run(&c, fl, n, &g);
+    assert_int_equal(g.wrong, 0);
+    assert_int_equal(g.named, NDL + 1);
+    catalog_free(&c);
+}
+
+/* No sharing: the short connection to another server, or beside two long connections
+ * whose calibrations disagree (one server header 7 bytes longer); the long ones are
+ * still named under their own. */
+static void test_not_shared(void **state)
+{
+    (void)state;
+    struct catalog c;
+    build(&c, 1);
+    struct flow fl[2 * NDL + 2];
+    size_t n = two_conns(fl, 0, 1);
+    struct got g;
+    run(&c, fl, n, &g);
+    assert_int_equal(g.wrong, 0);
+    assert_int_equal(g.named, NDL);
+    n = two_conns(fl, 7, 0);
+    for (int k = 0; k < NDL; k++) {
+        fl[n] = exchange((uint32_t)k + 1, resp(dl[k]), req(dl[k]));
+        fl[n++].sport = 39999;
+    }
+    run(&c, fl, n, &g);
+    assert_int_equal(g.wrong, 0);
+    assert_int_equal(g.named, 2 * NDL);
+    /* agreeing, they share */
+    for (int k = 0; k < NDL; k++)
+        fl[k].rgoodput = fl[k].rpayload = resp(dl[k]);
+    run(&c, fl, n, &g);
+    assert_int_equal(g.wrong, 0);
+    assert_int_equal(g.named, 2 * NDL + 1);
+    catalog_free(&c);
+}
+
+/* Borrowing against the catalogue without the downloads: nothing named. */
+static void test_borrowed_foreign(void **state)
+{
+    (void)state;
+    struct catalog c;
+    build(&c, 0);
+    struct flow fl[NDL + 2];
+    size_t n = two_conns(fl, 0, 0);
+    struct got g;
+    run(&c, fl, n, &g);
+    assert_int_equal(g.named + g.wrong, 0);
+    catalog_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_own_requests),
-        cmocka_unit_test(test_burst_shift),
-        cmocka_unit_test(test_two_responses),
-        cmocka_unit_test(test_foreign),
+        cmocka_unit_test(test_own_requests),     cmocka_unit_test(test_burst_shift),
+        cmocka_unit_test(test_two_responses),    cmocka_unit_test(test_foreign),
+        cmocka_unit_test(test_borrowed),         cmocka_unit_test(test_not_shared),
+        cmocka_unit_test(test_borrowed_foreign),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
