@@ -9,6 +9,7 @@
 #include "core/err.h"
 #include "core/fields.h"
 #include "core/fwnat.h"
+#include "query/anon.h"
 #include "query/filter.h"
 #include "query/output.h"
 #include "store/store.h"
@@ -300,6 +301,34 @@ static void test_print(void **state)
     assert_string_equal(buf, "::");
 }
 
+/* --anon maps the translated addresses with the same key as src and dst (a NAT that
+ * left an address unchanged stays visibly so), and leaves absent ones zero. */
+static void test_anon(void **state)
+{
+    (void)state;
+    uint8_t key[ANON_KEY_LEN];
+    for (size_t i = 0; i < sizeof(key); i++)
+        key[i] = (uint8_t)(i * 7 + 1);
+    struct fs_err e = { 0 };
+    struct anon *a = anon_new(key, &e);
+    assert_non_null(a);
+    struct flow f;
+    memset(&f, 0, sizeof(f));
+    const uint8_t s4[4] = { 192, 168, 0, 2 }, x4[4] = { 203, 0, 113, 7 };
+    flow_addr_from_v4(f.src, s4);
+    flow_addr_from_v4(f.dst, x4);
+    flow_addr_from_v4(f.xsrc, x4);
+    f.ipver = 4;
+    struct flow g = f;
+    anon_flow(a, &g);
+    assert_memory_not_equal(g.xsrc, f.xsrc, 16);
+    assert_memory_equal(g.xsrc, g.dst, 16); /* same address, same image */
+    assert_true(flow_addr_is_v4mapped(g.xsrc));
+    static const uint8_t zero[16];
+    assert_memory_equal(g.xdst, zero, 16);
+    anon_free(a);
+}
+
 /* A store file of the previous format (version 2, 32 columns, a fuzz seed): it reads,
  * with the firewall and NAT fields zero. */
 static void test_old_store(void **state)
@@ -331,6 +360,7 @@ int main(void)
         cmocka_unit_test(test_v9_asa), cmocka_unit_test(test_ipfix_nat6),
         cmocka_unit_test(test_names),  cmocka_unit_test(test_filter),
         cmocka_unit_test(test_print),  cmocka_unit_test(test_old_store),
+        cmocka_unit_test(test_anon),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
