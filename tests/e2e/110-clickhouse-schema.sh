@@ -8,7 +8,8 @@
 #      message with the server's text, and the password appears nowhere.
 #  (b) insert --sink: every row of a store in the table, field by field equal to
 #      flowsleuth print (ClickHouse renders the addresses and times itself); the
-#      rollups sum to the same flows, bytes and packets.
+#      rollups sum to the same flows, bytes and packets; meter -r --sink sends the
+#      rows it writes.
 #  (c) expire --age drops the day partitions older than the age from every table.
 #  (d) two shards (two servers, the cluster fs_shards): the schema --cluster applied on
 #      each, each shard loaded with part of the store into its flows_local, and the
@@ -77,6 +78,13 @@ for t in flows_1m flows_5m flows_1h; do
     [ "$got" = "$sums" ] || fail "$t sums to $got, the store to $sums"
 done
 echo "ok   (b) insert: $(wc -l <"$T/ch.tsv") rows equal to print's, field by field; rollups sum to $sums"
+# meter --sink: the flows it writes are the rows it sends
+fs clickhouse schema --apply "clickhouse://127.0.0.1:$CH_HTTP/fsm" 2>/dev/null || fail "schema fsm"
+fs meter -r "$T/mix.pcap" -w "$T/M.fs" --sink "clickhouse://127.0.0.1:$CH_HTTP/fsm" \
+    --sink-spool "$T/spm" || fail "meter --sink"
+rows fsm.flows >"$T/m.tsv"
+expect_same "$T/local.tsv" "$T/m.tsv"
+echo "ok   (b) meter --sink: the $(wc -l <"$T/m.tsv") flows of meter -w, field by field"
 
 # (c) expire: the generated flows are of 2023, every day partition is older than 30d
 fs clickhouse expire --age 30d --dry-run "$URL" >"$T/dry.out" 2>"$T/dry.err" || fail "expire --dry-run"
