@@ -2,6 +2,7 @@
 
 #include "args.h"
 
+#include "../analytics/eve.h"
 #include "../core/fmt.h"
 #include "../core/xalloc.h"
 #include "../query/cid.h"
@@ -56,12 +57,62 @@ static int read_filter_file(struct input_opts *in, const char *path)
  * --pdns replaces the first). Lines skipped are said on stderr, never fatal. */
 static struct pdns *pdns_loaded;
 
+/* 1 when the file's first line is a Suricata EVE event (it has "event_type"). */
+static int is_eve(const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return 0;
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return 0;
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    char *nl = memchr(buf, '\n', n);
+    if (nl)
+        *nl = '\0';
+    return strstr(buf, "\"event_type\"") != NULL;
+}
+
+/* An EVE file's dns answers (DNS log versions 1 to 3, as pivot --eve reads them) as
+ * passive DNS records, each seen once at its event's time. */
+static int load_pdns_eve(const char *path, struct pdns **out, struct pdns_stats *st)
+{
+    struct eve e;
+    struct fs_err err = { 0 };
+    eve_init(&e);
+    if (eve_load(&e, path, &err) != 0) {
+        fprintf(stderr, "flowsleuth: --pdns %s\n", err.msg);
+        eve_free(&e);
+        return -1;
+    }
+    char text[256];
+    if (eve_skips_text(&e, text, sizeof(text)))
+        fprintf(stderr, "flowsleuth: --pdns %s: %s\n", path, text);
+    memset(st, 0, sizeof(*st));
+    struct pdns *t = pdns_new();
+    for (size_t i = 0; i < e.ndns; i++) {
+        const struct eve_dns *d = &e.dns[i];
+        uint64_t s = d->ts_ms < 0 ? 0 : (uint64_t)d->ts_ms / 1000;
+        pdns_add(t, eve_str(&e, d->rrname), eve_str(&e, d->rrtype), eve_str(&e, d->rdata), s, s, 1,
+                 st);
+    }
+    pdns_finish(t, st);
+    eve_free(&e);
+    *out = t;
+    return 0;
+}
+
 static int load_pdns(const char *path)
 {
     struct pdns *t;
     struct pdns_stats st;
     struct fs_err err = { 0 };
-    if (pdns_load(path, &t, &st, &err) != 0) {
+    if (is_eve(path)) {
+        if (load_pdns_eve(path, &t, &st) != 0)
+            return -1;
+    } else if (pdns_load(path, &t, &st, &err) != 0) {
         fprintf(stderr, "flowsleuth: --pdns %s\n", err.msg);
         return -1;
     }

@@ -42,20 +42,20 @@ struct input_opts {
     }
 
 /* Help lines for the options, for each command's --help. */
-#define INPUT_HELP                                                                             \
-    "  -r PATH          read flows from a file, a store folder, nfdump's nfcapd files and\n"   \
-    "                   folders, or - (stdin); repeatable (default: stdin)\n"                  \
-    "  -t FROM[..TO]    time window: ISO 8601 (2026-11-01T08:00 is UTC, or with an offset:\n"  \
-    "                   2026-11-01T09:00+01:00), @EPOCH or relative (-2h, -30m, -7d);\n"       \
-    "                   flows overlapping the window are read\n"                               \
-    "  -f FILE          read the filter expression from FILE (# starts a comment)\n"           \
-    "  --stats          print files, blocks and records read or skipped to stderr\n"           \
-    "  --cid-seed N     seed of the Community ID (cid column and filter), 0..65535\n"          \
-    "                   (default 0, as Suricata and Zeek)\n"                                   \
-    "  --pdns FILE      passive DNS table (JSON lines: meter --pdns-out, or rrname, rrtype,\n" \
-    "                   rdata, time_first, time_last): the src_name and dst_name fields and\n" \
-    "                   the filter's [src|dst] name GLOB\n"                                    \
-    "  FILTER           trailing arguments: a filter expression, e.g. 'proto tcp and\n"        \
+#define INPUT_HELP                                                                               \
+    "  -r PATH          read flows from a file, a store folder, nfdump's nfcapd files and\n"     \
+    "                   folders, or - (stdin); repeatable (default: stdin)\n"                    \
+    "  -t FROM[..TO]    time window: ISO 8601 (2026-11-01T08:00 is UTC, or with an offset:\n"    \
+    "                   2026-11-01T09:00+01:00), @EPOCH or relative (-2h, -30m, -7d);\n"         \
+    "                   flows overlapping the window are read\n"                                 \
+    "  -f FILE          read the filter expression from FILE (# starts a comment)\n"             \
+    "  --stats          print files, blocks and records read or skipped to stderr\n"             \
+    "  --cid-seed N     seed of the Community ID (cid column and filter), 0..65535\n"            \
+    "                   (default 0, as Suricata and Zeek)\n"                                     \
+    "  --pdns FILE      passive DNS table (JSON lines: meter --pdns-out, or rrname, rrtype,\n"   \
+    "                   rdata, time_first, time_last; or a Suricata EVE file's dns answers):\n"  \
+    "                   the src_name and dst_name fields and the filter's [src|dst] name GLOB\n" \
+    "  FILTER           trailing arguments: a filter expression, e.g. 'proto tcp and\n"          \
     "                   dst port 80 and rbytes > 1M' (see flowsleuth(1), FILTERS)\n"
 
 /*

@@ -262,7 +262,8 @@ static void put_json(FILE *fp, const char *s)
 
 int dns_table_write(struct dns_table *t, FILE *fp)
 {
-    qsort(t->recs, t->n, sizeof(*t->recs), cmp_rec);
+    if (t->n > 1) /* qsort's array must not be NULL, even for none */
+        qsort(t->recs, t->n, sizeof(*t->recs), cmp_rec);
     memset(t->slots, 0, t->nslots * sizeof(*t->slots));
     for (size_t i = 0; i < t->n; i++) {
         size_t s = t->recs[i].hash & (t->nslots - 1);

@@ -10,10 +10,11 @@
 #define NAME_MAX_LEN 1024 /* bytes of a name or rdata string after unescaping */
 #define RDATA_MAX    256  /* strings of an rdata array */
 
-struct arec { /* an A/AAAA record: 32 bytes */
+struct arec { /* an A/AAAA record: 36 bytes */
     uint8_t addr[16];
     uint32_t name; /* pool offset of the name it gives (after the CNAME chain) */
     uint32_t first, last, count;
+    uint32_t maxlast; /* the latest time_last of the address's records up to this one */
 };
 
 struct crec {
@@ -27,6 +28,7 @@ struct islot { /* interned name: pool offset + 1 (0 = empty) and its hash */
 
 struct aslot { /* an address's run of records in a[] (n = 0: empty) */
     uint32_t start, n;
+    uint32_t hash; /* the address's hash: a probe touches a record only when it agrees */
 };
 
 struct pdns {
@@ -697,10 +699,16 @@ static void finish(struct pdns *t, struct pdns_stats *st)
         size_t j = i + 1;
         while (j < t->na && memcmp(t->a[j].addr, t->a[i].addr, 16) == 0)
             j++;
-        size_t s = hash_addr(t->a[i].addr) & (t->nslots - 1);
+        uint32_t h = hash_addr(t->a[i].addr);
+        size_t s = h & (t->nslots - 1);
         while (t->slots[s].n)
             s = (s + 1) & (t->nslots - 1);
-        t->slots[s] = (struct aslot){ (uint32_t)i, (uint32_t)(j - i) };
+        t->slots[s] = (struct aslot){ (uint32_t)i, (uint32_t)(j - i), h };
+        uint32_t m = 0;
+        for (size_t k = i; k < j; k++) {
+            m = t->a[k].last > m ? t->a[k].last : m;
+            t->a[k].maxlast = m;
+        }
         i = j;
     }
     /* The intern table is not needed for lookups. */
@@ -717,18 +725,32 @@ const char *pdns_name(const struct pdns *t, const uint8_t addr[16], uint64_t t_m
     if (!t || !t->na)
         return NULL;
     uint64_t ts = t_ms / 1000;
-    size_t s = hash_addr(addr) & (t->nslots - 1);
+    uint32_t h = hash_addr(addr);
+    size_t s = h & (t->nslots - 1);
     for (; t->slots[s].n; s = (s + 1) & (t->nslots - 1)) {
+        if (t->slots[s].hash != h)
+            continue;
         const struct arec *r = &t->a[t->slots[s].start];
         if (memcmp(r->addr, addr, 16) != 0)
             continue;
-        const struct arec *best = NULL, *end = r + t->slots[s].n;
-        for (; r < end && (uint64_t)r->first <= ts + PDNS_BEFORE; r++) {
-            if (ts > (uint64_t)r->last + PDNS_AFTER)
-                continue;
-            if (!best || r->first > best->first ||
-                (r->first == best->first && r->count > best->count))
-                best = r;
+        /* The records first seen by ts + PDNS_BEFORE, newest first: the first that covers
+         * ts is the one first seen most recently (then the most counted of its time);
+         * none before a record whose maxlast is too early can cover it. A bisection
+         * and a few steps, however many names an address had. */
+        size_t lo = 0, hi = t->slots[s].n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if ((uint64_t)r[mid].first <= ts + PDNS_BEFORE)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        const struct arec *best = NULL;
+        for (size_t i = lo; i-- > 0;) {
+            if ((uint64_t)r[i].maxlast + PDNS_AFTER < ts || (best && r[i].first < best->first))
+                break;
+            if ((uint64_t)r[i].last + PDNS_AFTER >= ts && (!best || r[i].count > best->count))
+                best = &r[i];
         }
         return best ? t->pool + best->name : NULL;
     }
@@ -742,8 +764,11 @@ void pdns_each(const struct pdns *t, const uint8_t addr[16],
 {
     if (!t || !t->na)
         return;
-    size_t s = hash_addr(addr) & (t->nslots - 1);
+    uint32_t h = hash_addr(addr);
+    size_t s = h & (t->nslots - 1);
     for (; t->slots[s].n; s = (s + 1) & (t->nslots - 1)) {
+        if (t->slots[s].hash != h)
+            continue;
         const struct arec *r = &t->a[t->slots[s].start];
         if (memcmp(r->addr, addr, 16) != 0)
             continue;
@@ -751,6 +776,42 @@ void pdns_each(const struct pdns *t, const uint8_t addr[16],
             fn(ctx, t->pool + r[i].name, r[i].first, r[i].last, r[i].count);
         return;
     }
+}
+
+struct pdns *pdns_new(void)
+{
+    return xcalloc(1, sizeof(struct pdns));
+}
+
+void pdns_add(struct pdns *t, const char *rrname, const char *rrtype, const char *rdata,
+              uint64_t first, uint64_t last, uint64_t count, struct pdns_stats *st)
+{
+    static __thread struct line *l; /* 20 KB: not on the stack, kept for the next call */
+    if (!l)
+        l = xmalloc(sizeof(*l));
+    st->lines++;
+    if (strlen(rrname) >= sizeof(l->rrname) || strlen(rdata) >= sizeof(l->rdata_buf)) {
+        st->skipped[PDNS_SKIP_NAME]++;
+        return;
+    }
+    if (last < first || last > UINT32_MAX) {
+        st->skipped[PDNS_SKIP_TIME]++;
+        return;
+    }
+    snprintf(l->rrname, sizeof(l->rrname), "%s", rrname);
+    snprintf(l->rrtype, sizeof(l->rrtype), "%s", rrtype);
+    snprintf(l->rdata_buf, sizeof(l->rdata_buf), "%s", rdata);
+    l->rdata_long = l->rdata_buf;
+    l->nrdata = 1;
+    l->first = first;
+    l->last = last;
+    l->count = count;
+    add_line(t, l, st);
+}
+
+void pdns_finish(struct pdns *t, struct pdns_stats *st)
+{
+    finish(t, st);
 }
 
 /* ---- reading ---- */

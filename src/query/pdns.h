@@ -68,6 +68,14 @@ struct pdns;
 int pdns_read(FILE *fp, const char *name, struct pdns **out, struct pdns_stats *st,
               struct fs_err *err);
 
+/* A table from another source (cmd/input.c: an EVE file's dns answers): pdns_new, then
+ * pdns_add for each record (checked and counted in st as a line of the file would be),
+ * then pdns_finish before the first lookup. */
+struct pdns *pdns_new(void);
+void pdns_add(struct pdns *t, const char *rrname, const char *rrtype, const char *rdata,
+              uint64_t first, uint64_t last, uint64_t count, struct pdns_stats *st);
+void pdns_finish(struct pdns *t, struct pdns_stats *st);
+
 /* The same from a file; "-" is stdin. */
 int pdns_load(const char *path, struct pdns **out, struct pdns_stats *st, struct fs_err *err);
 

@@ -9,7 +9,9 @@
 #  (c) the filter: dst name GLOB, src name, name (either side), !=, quoted; in stats and
 #      pivot too, and pivot's name rows (the host's records, at time_first); a name
 #      term or column without --pdns is a usage error (2);
-#  (d) hostile table lines are skipped and counted on stderr, a missing file is an error.
+#  (d) hostile table lines are skipped and counted on stderr, a missing file is an error;
+#  (e) a Suricata EVE file's dns answers (DNS log versions 2 and 3, as Suricata documents
+#      them; Debian has no suricata) name the flows as the meter's table does.
 . "$(dirname "$0")/lib.sh"
 
 need python3
@@ -75,3 +77,14 @@ st=0
 fs print -r "$T/n.fs" --pdns "$T/none.pdns" 2>"$T/err" >/dev/null || st=$?
 [ "$st" != 0 ] && grep -q 'none.pdns' "$T/err" || fail "missing file: $st"
 echo "ok   (d) bad lines skipped and counted; a missing table is an error"
+
+cat >"$T/dns.eve" <<'X'
+{"timestamp":"2023-11-14T22:13:20.000000+0000","event_type":"dns","src_ip":"10.0.0.53","src_port":53,"dest_ip":"10.0.0.5","dest_port":35000,"proto":"UDP","dns":{"version":2,"type":"answer","id":7,"rrname":"www.example.com","rrtype":"A","answers":[{"rrname":"www.example.com","rrtype":"CNAME","ttl":60,"rdata":"cdn.example.net"},{"rrname":"cdn.example.net","rrtype":"A","ttl":60,"rdata":"198.51.100.7"}]}}
+{"timestamp":"2023-11-14T22:13:20.000000+0000","event_type":"dns","dns":{"version":3,"type":"response","queries":[{"rrname":"v6.example.com","rrtype":"AAAA"}],"answers":[{"rrname":"v6.example.com","rrtype":"AAAA","ttl":5,"rdata":"2001:db8::7"}]}}
+{"timestamp":"2023-11-15T01:00:00.000000+0000","event_type":"dns","dns":{"version":3,"type":"response","answers":[{"rrname":"other.example.org","rrtype":"A","ttl":5,"rdata":"198.51.100.7"}]}}
+{"timestamp":"2023-11-15T01:00:00.000000+0000","event_type":"alert"}
+X
+fs print -r "$T/n.fs" --pdns "$T/dns.eve" -o csv:first,dst,dport,dst_name 'dport 443' >"$T/eve.csv" 2>"$T/err" || fail "--pdns EVE"
+expect_same "$T/want" "$T/eve.csv"
+grep -q 'eve: 1 line skipped: 1 bad or missing field' "$T/err" || fail "EVE skips: $(cat "$T/err")"
+echo "ok   (e) a Suricata EVE file's dns answers name the flows the same"
