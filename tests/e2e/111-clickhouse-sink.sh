@@ -55,14 +55,14 @@ mpid=$!
 n=0
 until fs collect --status -w "$T/C/" | grep -q "sent [1-9][0-9]*[0-9][0-9][0-9] in"; do
     n=$((n + 1))
-    [ "$n" -gt 200 ] && fail "the sink sent nothing: $(fs collect --status -w "$T/C/")"
+    [ "$n" -gt 600 ] && fail "the sink sent nothing: $(fs collect --status -w "$T/C/")"
     sleep 0.05
 done
 ch_stop "$T/ch" -9
 n=0
 until fs collect --status -w "$T/C/" >"$T/status.down" && grep -q "DOWN.*spool [1-9]" "$T/status.down"; do
     n=$((n + 1))
-    [ "$n" -gt 200 ] && fail "no batch spooled while the server was down: $(cat "$T/status.down")"
+    [ "$n" -gt 600 ] && fail "no batch spooled while the server was down: $(cat "$T/status.down")"
     sleep 0.05
 done
 ch_start "$T/ch"
@@ -71,7 +71,7 @@ wait_drained "$port"
 n=0
 until fs collect --status -w "$T/C/" >"$T/status.up" && grep -q ": up, rows 20000, sent 20000 in .* spool 0 files" "$T/status.up"; do
     n=$((n + 1))
-    [ "$n" -gt 400 ] && fail "the spool did not empty: $(cat "$T/status.up")"
+    [ "$n" -gt 1200 ] && fail "the spool did not empty: $(cat "$T/status.up")"
     sleep 0.05
 done
 kill -TERM "$cpid"
