@@ -22,7 +22,10 @@
  *  3. names an exchange when one object fits it under a shift that its neighbours
  *     support (the next exchange fits under the same shift, so this one held one
  *     response; or the two before it fit and its unit is the connection's last), and
- *     no other supported shift gives another object.
+ *     no other supported shift gives another object;
+ *  4. solves a snapped burst between two runs as a sum (bursts() below), and, for a
+ *     connection that borrowed its calibration (match_seq.h), names the prefix of
+ *     exchanges that each answered their own request.
  */
 #include "match_seq.h"
 
@@ -175,6 +178,208 @@ static int calibrate(const struct catalog *c, const uint64_t *sizes, const uint3
     return ok;
 }
 
+/* Name exchange x by entry e, unless the first pass matched another object (then
+ * neither is defended: ambiguous). Returns 1 when named. */
+static int put_name(const struct catalog *c, const uint64_t *sizes, const struct seq_x *x,
+                    uint32_t e, struct keep *res)
+{
+    struct match_result r;
+    keep_get(res, x->slot, &r);
+    if (r.verdict == MV_MATCH &&
+        !(r.ncands == 1 && r.c[0].k == 1 && same_obj(&c->e[r.c[0].idx[0]], &c->e[e]))) {
+        r.verdict = MV_AMBIGUOUS; /* the two passes disagree: neither is defended */
+        keep_put(res, x->slot, &r);
+        return 0;
+    }
+    memset(&r, 0, sizeof(r));
+    r.verdict = MV_MATCH;
+    r.basis = MB_GOODPUT;
+    r.payload = x->p;
+    r.ncands = 1;
+    r.c[0].k = 1;
+    r.c[0].idx[0] = e;
+    r.c[0].residual = (int64_t)(x->p - sizes[e]);
+    r.calibrated = r.reqsum = r.alone = 1;
+    keep_put(res, x->slot, &r);
+    return 1;
+}
+
+#define BURST_CANDS  8          /* objects per exchange of a burst, at most */
+#define BURST_COMBOS 65536      /* combinations tried per burst, at most */
+#define SEQ_VARIANT  16         /* a header variant within this of the calibrated size */
+#define BURST_BUDGET (1u << 24) /* combinations per connection, at most */
+
+/* A burst: exchanges a..a+m-1 answering the one unit `want` (m requests). cand[k]
+ * their objects by size; the combinations whose URLs add up to the unit are
+ * counted, and agree[k] keeps the object all of them give exchange k (-1: they
+ * differ). */
+struct burst {
+    const uint32_t *ulen;
+    const struct catalog *c;
+    uint32_t cand[SEQ_SHIFT + 1][BURST_CANDS];
+    int ncand[SEQ_SHIFT + 1];
+    int m;
+    int64_t want;
+    uint32_t pick[SEQ_SHIFT + 1];
+    int64_t agree[SEQ_SHIFT + 1];
+    size_t sols;
+};
+
+static void burst_search(struct burst *bu, int k, int64_t sum)
+{
+    if (sum > bu->want)
+        return;
+    if (k == bu->m) {
+        if (sum != bu->want)
+            return;
+        for (int i = 0; i < bu->m; i++)
+            if (!bu->sols)
+                bu->agree[i] = bu->pick[i];
+            else if (bu->agree[i] >= 0 &&
+                     !same_obj(&bu->c->e[bu->agree[i]], &bu->c->e[bu->pick[i]]))
+                bu->agree[i] = -1;
+        bu->sols++;
+        return;
+    }
+    for (int j = 0; j < bu->ncand[k]; j++) {
+        bu->pick[k] = bu->cand[k][j];
+        burst_search(bu, k + 1, sum + bu->ulen[bu->cand[k][j]]);
+    }
+}
+
+/* The objects of size that fit exchange x under cal (hv < 0) or under the one header
+ * size hv, into bu->cand[k]; 1 when there are more than BURST_CANDS. */
+static int burst_fill(struct burst *bu, int k, const uint64_t *sizes, const struct seq_x *x,
+                      const struct seq_cal *cal, int64_t lo, int64_t hi, int64_t hv)
+{
+    size_t ea, eb;
+    span_of(sizes, bu->c->n, x->p, lo, hi, &ea, &eb);
+    for (size_t e = ea; e < eb; e++) {
+        if (!bu->ulen[e])
+            continue;
+        if (hv < 0 ? !cal_fits(cal, x->p, sizes[e])
+                   : (int64_t)(x->p - sizes[e]) - digits(sizes[e]) != hv)
+            continue;
+        int dup = 0;
+        for (int d = 0; d < bu->ncand[k]; d++)
+            dup |= same_obj(&bu->c->e[bu->cand[k][d]], &bu->c->e[e]);
+        if (dup)
+            continue;
+        if (bu->ncand[k] == BURST_CANDS)
+            return 1;
+        bu->cand[k][bu->ncand[k]++] = (uint32_t)e;
+    }
+    return 0;
+}
+
+/*
+ * Snapped bursts: where a run under shift s2 of SEQ_RUN or more starts at exchange
+ * b, and the exchange a - 1 before it fits under s1 = s2 - (b - a) + 1 as the last
+ * of its run, the m = b - a exchanges between answered the one unit a - s1 (a burst
+ * of m requests the capture kept as one). Each of them must fit objects by size
+ * (under the calibrated header, at most BURST_CANDS), and the objects' URLs with m
+ * request constants must add up to the unit exactly; an exchange is named when every
+ * such combination gives it the same object, and exactly one a (one burst length)
+ * has combinations. The exchange a - 1 is then named too when one object fits it:
+ * the burst shows it held one response. Returns how many were named.
+ */
+static size_t bursts(const struct catalog *c, const uint64_t *sizes, const uint32_t *ulen,
+                     const struct seq_x *x, size_t n, const uint32_t *u, size_t nu,
+                     const struct seq_cal *cal, int64_t hmin, int64_t hmax, const struct fit *fit,
+                     const uint16_t *before, const uint16_t *after, uint8_t *done, struct keep *res)
+{
+    size_t named = 0, budget = BURST_BUDGET;
+    struct burst *bu = xmalloc(sizeof(*bu)), *best = xmalloc(sizeof(*best));
+    bu->ulen = ulen;
+    bu->c = c;
+    for (size_t b = 1; b < n; b++) {
+        for (int s2 = -SEQ_SHIFT + 1; s2 <= SEQ_SHIFT; s2++) {
+            size_t q2 = b * NSHIFT + (size_t)(s2 + SEQ_SHIFT);
+            if (!fit[q2].cnt || before[q2] != 1 || after[q2] < SEQ_RUN)
+                continue;
+            int found = 0;
+            for (int m = 2; m <= SEQ_SHIFT && (size_t)m < b && found < 2; m++) {
+                size_t a = b - (size_t)m;
+                int s1 = s2 - m + 1;
+                int64_t j = (int64_t)a - s1;
+                if (s1 < -SEQ_SHIFT || j < 1 || j >= (int64_t)nu)
+                    continue;
+                size_t q1 = (a - 1) * NSHIFT + (size_t)(s1 + SEQ_SHIFT);
+                if (!fit[q1].cnt || after[q1] != 1 ||
+                    x[b].f->exchange != x[a - 1].f->exchange + (uint64_t)m + 1)
+                    continue;
+                bu->m = m;
+                bu->want = (int64_t)u[j] - (int64_t)m * cal->c;
+                size_t combos = 1;
+                int zero[2], nz = 0;
+                for (int k = 0; k < m && combos <= BURST_COMBOS; k++) {
+                    bu->ncand[k] = 0;
+                    if (burst_fill(bu, k, sizes, &x[a + (size_t)k], cal, hmin + 1, hmax + 20, -1))
+                        combos = BURST_COMBOS + 1;
+                    else if (!bu->ncand[k] && nz < 2)
+                        zero[nz++] = k;
+                    else if (!bu->ncand[k])
+                        combos = 0;
+                    else
+                        combos *= (size_t)bu->ncand[k];
+                }
+                if (!combos || combos > BURST_COMBOS)
+                    continue;
+                if (budget < combos) /* a hostile connection: no more bursts solved */
+                    goto out;
+                budget -= combos;
+                bu->sols = 0;
+                if (!nz)
+                    burst_search(bu, 0, 0);
+                /* a header variant no vote had (another Content-Type): one more size,
+                 * the same for the exchanges that fit nothing, within the slack */
+                for (int64_t hv = cal->h[0] - SEQ_VARIANT; nz && hv <= cal->h[0] + SEQ_VARIANT;
+                     hv++) {
+                    int known = 0;
+                    for (int i = 0; i < cal->nh; i++)
+                        known |= cal->h[i] == hv;
+                    if (known || hv < 0)
+                        continue;
+                    size_t more = combos;
+                    for (int z = 0; z < nz && more && more <= BURST_COMBOS; z++) {
+                        bu->ncand[zero[z]] = 0;
+                        if (burst_fill(bu, zero[z], sizes, &x[a + (size_t)zero[z]], cal, hv + 1,
+                                       hv + 20, hv))
+                            more = 0;
+                        more *= (size_t)bu->ncand[zero[z]];
+                    }
+                    if (more && more <= BURST_COMBOS && budget >= more) {
+                        budget -= more;
+                        burst_search(bu, 0, 0);
+                    }
+                }
+                if (!bu->sols)
+                    continue;
+                found++;
+                *best = *bu;
+                best->pick[0] = (uint32_t)a; /* where it starts */
+                best->pick[1] = (uint32_t)q1;
+            }
+            if (found != 1)
+                continue;
+            size_t a = best->pick[0];
+            for (int k = 0; k < best->m; k++)
+                if (best->agree[k] >= 0 && !done[a + (size_t)k]) {
+                    named += put_name(c, sizes, &x[a + (size_t)k], (uint32_t)best->agree[k], res);
+                    done[a + (size_t)k] = 1;
+                }
+            if (fit[best->pick[1]].cnt == 1 && !done[a - 1]) {
+                named += put_name(c, sizes, &x[a - 1], fit[best->pick[1]].e, res);
+                done[a - 1] = 1;
+            }
+        }
+    }
+out:
+    free(best);
+    free(bu);
+    return named;
+}
+
 /* The connection's request units, in exchange order: u[0..*nu). */
 static uint32_t *units(const struct seq_x *x, size_t n, size_t *nu)
 {
@@ -261,6 +466,7 @@ size_t match_seq(const struct catalog *c, const uint64_t *sizes, const uint32_t 
         }
     }
     free(in);
+    uint8_t *done = xcalloc(n, 1); /* named by the pass */
     /* Borrowed: the prefix from the connection's first exchange whose members each fit
      * one object under shift 0 (each answered its own request: the first response
      * answers the first request, and a response that fits its request's URL and the
@@ -291,26 +497,11 @@ size_t match_seq(const struct catalog *c, const uint64_t *sizes, const uint32_t 
         }
         if (conflict || name < 0)
             continue;
-        struct match_result r;
-        keep_get(res, x[i].slot, &r);
-        if (r.verdict == MV_MATCH &&
-            !(r.ncands == 1 && r.c[0].k == 1 && same_obj(&c->e[r.c[0].idx[0]], &c->e[name]))) {
-            r.verdict = MV_AMBIGUOUS; /* the two passes disagree: neither is defended */
-            keep_put(res, x[i].slot, &r);
-            continue;
-        }
-        memset(&r, 0, sizeof(r));
-        r.verdict = MV_MATCH;
-        r.basis = MB_GOODPUT;
-        r.payload = x[i].p;
-        r.ncands = 1;
-        r.c[0].k = 1;
-        r.c[0].idx[0] = (uint32_t)name;
-        r.c[0].residual = (int64_t)(x[i].p - sizes[name]);
-        r.calibrated = r.reqsum = r.alone = 1;
-        keep_put(res, x[i].slot, &r);
-        named++;
+        named += put_name(c, sizes, &x[i], (uint32_t)name, res);
+        done[i] = 1;
     }
+    named += bursts(c, sizes, ulen, x, n, u, nu, &cal, hmin, hmax, fit, before, after, done, res);
+    free(done);
     free(after);
     free(before);
     free(fit);
