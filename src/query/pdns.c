@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +43,24 @@ struct pdns {
     size_t nc, capc;
     struct aslot *slots;
     size_t nslots; /* a power of two */
+    uint64_t gen;  /* this table among all made (the lookup memo's key) */
 };
+
+/*
+ * The last answers of pdns_name on this thread: flows come in time order and a server
+ * is looked up again and again, with the same answer until a newer record of it is
+ * first seen or the answer's record stops covering. An entry holds the interval
+ * [from, to] over which its answer stands (see pdns_name), and the table's generation,
+ * so a table freed and another made at its address cannot answer from it.
+ */
+#define MEMO_SLOTS 1024
+struct memo {
+    uint64_t gen, from, to;
+    uint8_t addr[16];
+    const char *name;
+};
+static _Thread_local struct memo memo[MEMO_SLOTS];
+static atomic_uint_fast64_t generations;
 
 static struct pdns *current;
 
@@ -679,6 +697,7 @@ static uint32_t hash_addr(const uint8_t a[16])
 
 static void finish(struct pdns *t, struct pdns_stats *st)
 {
+    t->gen = (uint64_t)atomic_fetch_add(&generations, 1) + 1;
     if (t->nc)
         qsort(t->c, t->nc, sizeof(*t->c), cmp_crec);
     for (size_t i = 0; i < t->na; i++) {
@@ -726,6 +745,14 @@ const char *pdns_name(const struct pdns *t, const uint8_t addr[16], uint64_t t_m
         return NULL;
     uint64_t ts = t_ms / 1000;
     uint32_t h = hash_addr(addr);
+    struct memo *m = &memo[h & (MEMO_SLOTS - 1)];
+    if (m->gen == t->gen && ts >= m->from && ts <= m->to && memcmp(m->addr, addr, 16) == 0)
+        return m->name;
+    m->gen = t->gen;
+    m->from = ts;
+    m->to = UINT64_MAX; /* an address without records stays without */
+    m->name = NULL;
+    memcpy(m->addr, addr, 16);
     size_t s = h & (t->nslots - 1);
     for (; t->slots[s].n; s = (s + 1) & (t->nslots - 1)) {
         if (t->slots[s].hash != h)
@@ -752,7 +779,15 @@ const char *pdns_name(const struct pdns *t, const uint8_t addr[16], uint64_t t_m
             if ((uint64_t)r[i].last + PDNS_AFTER >= ts && (!best || r[i].count > best->count))
                 best = &r[i];
         }
-        return best ? t->pool + best->name : NULL;
+        /* The answer stands until the next record becomes a candidate (no earlier
+         * one starts covering as time goes on) or, with one, until it stops covering:
+         * the others that cover later covered now, and lost. */
+        if (lo < t->slots[s].n)
+            m->to = (uint64_t)r[lo].first - PDNS_BEFORE - 1; /* >= ts: it was > ts + BEFORE */
+        if (best && (uint64_t)best->last + PDNS_AFTER < m->to)
+            m->to = (uint64_t)best->last + PDNS_AFTER;
+        m->name = best ? t->pool + best->name : NULL;
+        return m->name;
     }
     return NULL;
 }
