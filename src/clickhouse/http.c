@@ -158,8 +158,9 @@ int ch_http_post(struct ch_http *h, const char *query, const void *body, size_t 
     *down = 0;
     if (query) {
         char *q = cu.escape(h->c, query, 0);
-        url = xmalloc(strlen(h->base) + strlen(q) + 8);
-        sprintf(url, "%s?query=%s", h->base, q);
+        size_t n = strlen(h->base) + strlen(q) + 8;
+        url = xmalloc(n);
+        snprintf(url, n, "%s?query=%s", h->base, q);
         cu.free(q);
     } else {
         url = xstrdup(h->base);

@@ -79,8 +79,9 @@ static uint64_t random_id(void)
 
 static char *spool_path(const struct ch_sink *s, uint64_t seq, uint64_t id, int tmp)
 {
-    char *p = xmalloc(strlen(s->spool) + 64);
-    sprintf(p, "%s/%s%016" PRIx64 "-%016" PRIx64 ".rb", s->spool, tmp ? ".tmp-" : "", seq, id);
+    size_t n = strlen(s->spool) + 64;
+    char *p = xmalloc(n);
+    snprintf(p, n, "%s/%s%016" PRIx64 "-%016" PRIx64 ".rb", s->spool, tmp ? ".tmp-" : "", seq, id);
     return p;
 }
 
@@ -198,15 +199,17 @@ static int spool_scan(struct ch_sink *s, struct fs_err *e)
     while ((de = readdir(d)) != NULL) {
         uint64_t seq, id;
         const char *nm = de->d_name;
-        char *p = xmalloc(strlen(s->spool) + strlen(nm) + 2);
-        sprintf(p, "%s/%s", s->spool, nm);
+        size_t pn = strlen(s->spool) + strlen(nm) + 2;
+        char *p = xmalloc(pn);
+        snprintf(p, pn, "%s/%s", s->spool, nm);
         struct stat st;
         if (strncmp(nm, ".tmp-", 5) == 0) {
             unlink(p); /* a spool write cut off by a kill: its batch was never handed back */
         } else if (spool_name(nm, &seq, &id) && stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
             if (st.st_size % CH_ROW || !st.st_size) {
-                char *bad = xmalloc(strlen(p) + 8);
-                sprintf(bad, "%s.bad", p);
+                size_t bn = strlen(p) + 8;
+                char *bad = xmalloc(bn);
+                snprintf(bad, bn, "%s.bad", p);
                 fprintf(stderr,
                         "%s: spool file %s: %lld bytes, not a whole number of %d-byte rows; "
                         "set aside as %s\n",

@@ -134,7 +134,7 @@ int ch_url_parse(const char *s, struct ch_url *u, struct fs_err *e)
     static const char scheme[] = "clickhouse://";
     memset(u, 0, sizeof(*u));
     u->port = 8123;
-    strcpy(u->table, "flows");
+    snprintf(u->table, sizeof(u->table), "flows");
     if (strncmp(s, scheme, sizeof(scheme) - 1) != 0)
         return fs_err_set(e, FS_EINVAL, 0, "not a clickhouse:// URL"), -1;
     const char *p = s + sizeof(scheme) - 1;

@@ -67,7 +67,7 @@ struct ch_sink *sink_open(struct ch_sink_args *so, const char *who, const char *
         while (n > 1 && store[n - 1] == '/')
             n--;
         def = xmalloc(n + 32);
-        sprintf(def, "%.*s/.clickhouse-spool", (int)n, store);
+        snprintf(def, n + 32, "%.*s/.clickhouse-spool", (int)n, store);
         spool = def;
     }
     if (!spool) {

@@ -173,12 +173,14 @@ static void test_hostile_lines(void **state)
     /* A line over PDNS_LINE_MAX between two good ones, and no final newline. */
     size_t big = PDNS_LINE_MAX * 3;
     char *text = malloc(big + 400);
-    strcpy(text, "{\"rrname\":\"a\",\"rrtype\":\"A\",\"rdata\":\"1.2.3.4\",\"time_first\":1,"
-                 "\"time_last\":2}\n{\"x\":\"");
-    size_t n = strlen(text);
+    static const char head[] = "{\"rrname\":\"a\",\"rrtype\":\"A\",\"rdata\":\"1.2.3.4\","
+                               "\"time_first\":1,\"time_last\":2}\n{\"x\":\"";
+    static const char tail[] = "\"}\n{\"rrname\":\"c\",\"rrtype\":\"A\",\"rdata\":\"1.2.3.5\","
+                               "\"time_first\":1,\"time_last\":2}";
+    size_t n = sizeof(head) - 1;
+    memcpy(text, head, n);
     memset(text + n, 'y', big);
-    strcpy(text + n + big, "\"}\n{\"rrname\":\"c\",\"rrtype\":\"A\",\"rdata\":\"1.2.3.5\","
-                           "\"time_first\":1,\"time_last\":2}");
+    memcpy(text + n + big, tail, sizeof(tail));
     struct pdns_stats st;
     struct pdns *t = load(text, &st);
     assert_int_equal(st.lines, 3);
