@@ -348,6 +348,7 @@ static int cmp_reply(const void *pa, const void *pb)
  * elements of TYPE ordered by LESS(a, b), as sort_contacts: qsort's calls through a
  * comparison pointer were 15% of scan over 10 M flows.
  */
+/* NOLINTBEGIN(bugprone-macro-parentheses): TYPE is a type, it cannot be parenthesised */
 #define DEFINE_SORT(NAME, TYPE, LESS)                                \
     static void NAME(TYPE *v, size_t n)                              \
     {                                                                \
@@ -398,6 +399,7 @@ static int cmp_reply(const void *pa, const void *pb)
 #define LESS_NUM(a, b) ((a) < (b))
 DEFINE_SORT(sort_obs, struct dst_obs, LESS_OBS)
 DEFINE_SORT(sort_u64, uint64_t, LESS_NUM)
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 /* 1 when the contact's destination sent src an echo reply (a K_REPLY flow). */
 static int echo_replied(const struct scan *s, const struct addr128 *src, const struct contact *c)
@@ -489,7 +491,7 @@ static void walk(const struct scan *s, struct dst_obs *d, size_t n, struct scan_
     struct trw_walk w = { 0, 0 };
     sort_obs(d, n); /* (first, seq): the order a stable sort by first gives */
     for (size_t i = 0; i < n; i++) {
-        if (trw_step(&s->trw, &w, d[i].answered) == TRW_SCANNER) {
+        if (trw_step(&s->trw, &w, d[i].answered != 0) == TRW_SCANNER) {
             f->methods |= SCAN_TRW;
             f->contacts = w.contacts;
             f->log_ratio = w.log_ratio;

@@ -435,8 +435,8 @@ static int par_setup(void *ctx, size_t nthreads)
     struct par *p = ctx;
     struct hosts_opts ho = { &p->c->internal, p->c->max_mem / nthreads };
     struct services_opts so = { &p->c->internal, NULL, p->c->max_mem / nthreads };
-    p->h = xcalloc(nthreads, sizeof(*p->h));
-    p->s = xcalloc(nthreads, sizeof(*p->s));
+    p->h = xcalloc(nthreads, sizeof(struct hosts *));
+    p->s = xcalloc(nthreads, sizeof(struct services *));
     p->n = nthreads;
     for (size_t t = 0; t < nthreads; t++) {
         p->h[t] = hosts_new(&ho);

@@ -167,11 +167,11 @@ static int cmp_pkg_p(const void *a, const void *b)
 static void index_names(struct ictx *c)
 {
     const struct catalog *cat = c->cat;
-    c->byname = xmalloc((cat->n ? cat->n : 1) * sizeof(*c->byname));
+    c->byname = xmalloc((cat->n ? cat->n : 1) * sizeof(const struct cat_entry *));
     for (size_t i = 0; i < cat->n; i++)
         c->byname[i] = &cat->e[i];
     if (cat->n > 1)
-        qsort(c->byname, cat->n, sizeof(*c->byname), cmp_pkg_p);
+        qsort(c->byname, cat->n, sizeof(const struct cat_entry *), cmp_pkg_p);
 }
 
 /* The newest version of e's package (name, arch, release) when newer than e's, else NULL. */

@@ -305,7 +305,7 @@ static int par_setup(void *ctx, size_t nthreads)
     struct par *p = ctx;
     struct services_opts so = *p->so;
     so.max_mem /= nthreads;
-    p->s = xcalloc(nthreads, sizeof(*p->s));
+    p->s = xcalloc(nthreads, sizeof(struct services *));
     p->cnt = xcalloc(nthreads, sizeof(*p->cnt));
     p->n = nthreads;
     for (size_t t = 0; t < nthreads; t++)

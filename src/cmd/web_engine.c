@@ -205,7 +205,7 @@ int web_top(const struct web_ctx *w, struct input_opts *in, const char *const *s
             stopped = 1;
             sh.why = STOP_MEM;
         }
-    for (size_t t = 0; t < sh.n; t++)
+    for (size_t t = 0; sh.p && t < sh.n; t++)
         for (int k = 0; k < nspecs; k++)
             stats_part_free(sh.p[t][k]);
     free(sh.p);
@@ -515,6 +515,7 @@ static void answer_series(const struct web_ctx *w, const char *const *paths, siz
     input_free(&in);
 }
 
+// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
 void web_answer(const struct web_ctx *w, const char *const *paths, size_t npaths,
                 const struct web_req *r, FILE *fp, int *status)
 {

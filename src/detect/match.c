@@ -1067,6 +1067,7 @@ static void seq_fill(const struct match_opts *o, const struct item *it, size_t a
     }
 }
 
+// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
 static void run_seqs(const struct catalog *c, const uint64_t *sizes, const struct match_opts *o,
                      const struct item *it, size_t m, struct keep *res)
 {

@@ -51,13 +51,13 @@ int match_seq_calibrate(const struct catalog *c, const uint64_t *sizes, const ui
                         const struct match_opts *o, const struct seq_x *x, size_t n,
                         struct seq_cal *cal);
 
-/* Name the responses of the connection x[0..n) under cal. borrowed: cal came from
+/* Name the responses of the connection x[0..n) under k. borrowed: k came from
  * other connections of the same client and server (too few exchanges here to
  * calibrate); then an exchange is named also when it and every exchange before it
  * since the connection's first answered its own request (shift 0, one object each).
  * Rewrites the verdicts of the exchanges it names in res. Returns how many. */
 size_t match_seq(const struct catalog *c, const uint64_t *sizes, const uint32_t *ulen,
-                 const struct seq_x *x, size_t n, const struct seq_cal *cal, int borrowed,
+                 const struct seq_x *x, size_t n, const struct seq_cal *k, int borrowed,
                  struct keep *res);
 
 #endif

@@ -107,6 +107,7 @@ static enum dns_result skip_name(const uint8_t *buf, size_t len, size_t off, siz
  * One pass over the questions and the answers; fn NULL checks only. Both passes walk
  * the same bytes, so the second cannot fail where the first succeeded.
  */
+// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
 static enum dns_result walk(const uint8_t *buf, size_t len, dns_answer_fn fn, void *ctx,
                             size_t *where)
 {

@@ -289,6 +289,7 @@ static int32_t unknown_word(struct fparser *p)
 
 static const char *vk_what(enum vkind vk)
 {
+    /* NOLINTBEGIN(bugprone-suspicious-missing-comma): the long texts are concatenated */
     static const char *const what[] = { "an address or prefix",
                                         "a number",
                                         "a time (2026-11-01T08:00, @EPOCH)",
@@ -302,6 +303,7 @@ static const char *vk_what(enum vkind vk)
                                         "a number",
                                         "an ACL as ACLID:ACEID in hex (0f8e7ff3:fc1a030f) or 0",
                                         "a name or glob (*.example.com)" };
+    /* NOLINTEND(bugprone-suspicious-missing-comma) */
     return what[vk];
 }
 

@@ -172,6 +172,7 @@ static int hex4(const char *s, unsigned *v)
  * A string at p->s ('"'): unescaped into out (cap bytes; NULL = skip it). Returns its
  * length, -1 when it is not a JSON string, -2 when it does not fit (still consumed).
  */
+// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
 static long jstring(struct jp *p, char *out, size_t cap)
 {
     if (p->s >= p->end || *p->s != '"')
@@ -402,6 +403,7 @@ static const char *rdata_at(const struct line *l, int i)
 }
 
 /* Parse one line into l: 0, or the pdns_skip reason. */
+// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
 static int parse_line(const char *s, size_t len, struct line *l)
 {
     struct jp p = { s, s + len };
@@ -562,6 +564,7 @@ static int norm_name(char *s, size_t *n)
     return 0;
 }
 
+// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
 static void add_line(struct pdns *t, struct line *l, struct pdns_stats *st)
 {
     size_t nn;
@@ -851,6 +854,7 @@ void pdns_finish(struct pdns *t, struct pdns_stats *st)
 
 /* ---- reading ---- */
 
+// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
 int pdns_read(FILE *fp, const char *name, struct pdns **out, struct pdns_stats *st,
               struct fs_err *err)
 {

@@ -36,7 +36,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define PDNS_LINE_MAX (64 * 1024)
+#define PDNS_LINE_MAX ((size_t)64 * 1024)
 #define PDNS_NAME_MAX 253 /* characters of a name kept (RFC 1035's 255 wire bytes) */
 #define PDNS_CHAIN    8
 #define PDNS_BEFORE   60   /* seconds before time_first a record already names an address */

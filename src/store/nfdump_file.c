@@ -217,6 +217,7 @@ struct v3addr {
 };
 
 /* One element of a V3 record. */
+// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
 static void v3_element(struct flow *f, uint16_t type, struct rd *r, struct v3addr *a)
 {
     switch (type) {

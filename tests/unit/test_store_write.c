@@ -233,8 +233,8 @@ static void test_shuffle_paths(void **state)
     const size_t lens[] = { 1,  2,  3,   7,   15,  16,  17,   31,   33,   63,   64,
                             65, 79, 100, 127, 128, 129, 1000, 4097, 8191, 8192, 8193 };
     int widths[17] = { 0 };
-    for (size_t i = 0; i < nfields; i++)
-        widths[fields[i].size] = 1;
+    for (size_t i = 0; i < nfields; i++) /* wider columns (sni) move as 16-byte pieces */
+        widths[fields[i].size < 16 ? fields[i].size : 16] = 1;
     /* The table must keep covering the widths the fast path has code for. */
     assert_true(widths[1] && widths[2] && widths[4] && widths[8] && widths[16]);
     assert_true(rb <= STORE_MAX_PLANES);
