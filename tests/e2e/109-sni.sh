@@ -49,7 +49,11 @@ i=0
 until ss -Hltn 'sport = :8080' | grep -q . && ss -Hltn 'sport = :8443' | grep -q .; do
     i=$((i + 1)); [ "$i" -lt 100 ] || exit 3; sleep 0.1
 done
-sleep 0.5 # tcpdump's socket
+i=0 # tcpdump writes the file's header once its socket is open; a fixed 0.5 s was too
+until [ "$(stat -c %s cap.pcap 2>/dev/null || echo 0)" -ge 24 ]; do # short under load
+    i=$((i + 1)); [ "$i" -lt 200 ] || exit 3; sleep 0.05
+done
+sleep 0.2
 echo | openssl s_client -connect 127.0.0.1:8443 -servername tls1.example.com >/dev/null 2>&1 || true
 echo | openssl s_client -connect 127.0.0.1:8443 -servername Big.Example.org \
     -groups x25519:secp256r1:secp384r1:secp521r1:ffdhe2048:ffdhe3072 >/dev/null 2>&1 || true
