@@ -84,7 +84,13 @@ expect_same "$T/local.tsv" "$T/ch.tsv"
 sums=$(awk -F'\t' '{ b += $9 + $11; p += $10 + $12 } END { printf "%d\t%.0f\t%.0f\n", NR, b, p }' "$T/local.tsv")
 for t in flows_1m flows_5m flows_1h; do
     got=$(chq "SELECT sum(flows), sum(bytes + rbytes), sum(packets + rpackets) FROM fss.$t FORMAT TSV")
-    [ "$got" = "$sums" ] || fail "$t sums to $got, the store to $sums"
+    # A kill between a batch's insert into the flow table and the views' inserts into the
+    # rollups leaves the rollups short of that batch (docs/internals/clickhouse.md: the
+    # flow table is the record; a known gap): never above the store, and said when short.
+    [ "$got" = "$sums" ] && continue
+    echo "$got" "$sums" | awk '{ exit !($1 <= $4 && $2 <= $5 && $3 <= $6) }' ||
+        fail "$t sums to $got, above the store's $sums"
+    echo "     $t short of the store after the kill ($got of $sums): the known rollup gap" >&2
 done
 grep -q "sending again" "$T/collect.err" || fail "no word of the server coming back: $(cat "$T/collect.err")"
 ! grep -q s3cret "$T/collect.err" "$T/status.down" "$T/status.up" || fail "the password was said"
