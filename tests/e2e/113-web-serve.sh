@@ -169,7 +169,13 @@ st=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer s3cr3t-t0k
 [ "$st" = 200 ] || fail "the token: $st"
 echo "ok   (c) 0.0.0.0 refused without --token; 401 without the bearer token, 200 with it"
 
-# (d) the page in Chromium
+# (d) the page in Chromium. Not under ThreadSanitizer: there the 10x slower server left
+# the page undrawn within Chromium's time budget (CI, 6f52519); TSan's point, the server's
+# threads, is covered by (b)'s 20 concurrent clients. ASan and release builds run it.
+case $FS_BIN in *build-tsan*)
+    echo "ok   (d) not run under ThreadSanitizer (the page's draw outlasts Chromium's budget)"
+    exit 0 ;;
+esac
 optional "the Chromium checks" chromium chromedriver || exit 0
 serve_start "$T/serve3.log"
 chrome() {
