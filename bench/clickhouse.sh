@@ -41,11 +41,9 @@ die() {
     exit 1
 }
 fail() { die "$@"; }
-free_port() {
-    p=$((30000 + ($$ * 7 + $1 * 101) % 20000))
-    while ss -Hlutn "sport = :$p" | grep -q .; do p=$((p + 1)); done
-    echo "$p"
-}
+# free_port reserves its ports under FS_TMP (the bench's own folder)
+FS_TMP=$W
+. "$ROOT/tests/e2e/ports.sh"
 PATH=$PATH:/usr/sbin
 for t in clickhouse-server clickhouse-client curl ss /usr/bin/time; do
     command -v "$t" >/dev/null 2>&1 || die "$t not installed (scripts/deps.sh bench)"

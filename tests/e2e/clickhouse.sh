@@ -13,13 +13,12 @@ ch_start() {
     if [ ! -s "$_d/config.xml" ]; then
         CH_HTTP=${2:-$(free_port 21)}
         CH_TCP=${3:-$(free_port 22)}
-        [ "$CH_TCP" = "$CH_HTTP" ] && CH_TCP=$((CH_HTTP + 1))
+        CH_ISRV=$(free_port 23)
         _shards=""
         for _s in ${CH_SHARDS:-}; do
             _shards="$_shards<shard><replica><host>127.0.0.1</host><port>$_s</port></replica></shard>"
         done
         [ -z "$_shards" ] || _shards="<fs_shards>$_shards</fs_shards>"
-        CH_ISRV=$((CH_TCP + 1))
         cat >"$_d/config.xml" <<XML
 <?xml version="1.0"?>
 <yandex>
