@@ -54,8 +54,17 @@ static int read_filter_file(struct input_opts *in, const char *path)
 }
 
 /* --pdns FILE: the table the name fields and filters use, for the whole run (a second
- * --pdns replaces the first). Lines skipped are said on stderr, never fatal. */
+ * --pdns replaces the first). Lines skipped are said on stderr, never fatal. It is freed
+ * at exit, not by input_free: serve frees a request's inputs while other requests still
+ * name addresses with it. */
 static struct pdns *pdns_loaded;
+
+static void pdns_unload(void)
+{
+    pdns_use(NULL);
+    pdns_free(pdns_loaded);
+    pdns_loaded = NULL;
+}
 
 /* 1 when the file's first line is a Suricata EVE event (it has "event_type"). */
 static int is_eve(const char *path)
@@ -130,6 +139,8 @@ static int load_pdns(const char *path)
             }
         fputc('\n', stderr);
     }
+    if (!pdns_loaded)
+        atexit(pdns_unload);
     pdns_free(pdns_loaded);
     pdns_loaded = t;
     pdns_use(t);
@@ -225,8 +236,6 @@ void input_free(struct input_opts *in)
     free(in->filter_text);
     in->filter_text = NULL;
     nfdump_release(in);
-    pdns_free(pdns_loaded); /* the run is over: no name is printed after this */
-    pdns_loaded = NULL;
 }
 
 void input_print_rstats(const char *prog, const struct store_rstats *st)

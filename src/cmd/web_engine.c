@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -33,6 +34,13 @@ static uint64_t wall_ms(void)
 }
 
 enum stop { STOP_NONE, STOP_TIME, STOP_MEM };
+
+/* The scans' decoder threads stop on their own and may do so at once: the reason they
+ * leave is an atomic (any value means: stopped; the last one written is said). */
+static void stop_with(atomic_int *why, enum stop reason)
+{
+    atomic_store_explicit(why, (int)reason, memory_order_relaxed);
+}
 
 static void limit_msg(const struct web_ctx *w, enum stop why, char *msg, size_t cap)
 {
@@ -55,7 +63,7 @@ struct series {
     uint64_t bin_ms, deadline;
     struct count *c;
     size_t n;
-    enum stop why; /* written by the thread that stops (any value means: stopped) */
+    atomic_int why; /* stop_with() */
 };
 
 static int series_setup(void *vctx, size_t nthreads)
@@ -74,11 +82,11 @@ static int series_flows(void *vctx, size_t t, const struct flow *v, size_t n)
     struct series *s = vctx;
     for (size_t i = 0; i < n; i++)
         if (count_add(&s->c[t], &v[i]) != 0) {
-            s->why = STOP_MEM;
+            stop_with(&s->why, STOP_MEM);
             return 1;
         }
     if (mono_ms() > s->deadline) {
-        s->why = STOP_TIME;
+        stop_with(&s->why, STOP_TIME);
         return 1;
     }
     return 0;
@@ -99,14 +107,14 @@ int web_series(const struct web_ctx *w, struct input_opts *in, uint64_t bin_ms, 
     int rc = status ? WEB_EINPUT : 0;
     for (size_t t = 0; t < s.n; t++) {
         if (!stopped && !rc && count_merge(out, &s.c[t]) != 0) {
-            s.why = STOP_MEM;
+            stop_with(&s.why, STOP_MEM);
             stopped = 1;
         }
         count_free(&s.c[t]);
     }
     free(s.c);
     if (stopped) {
-        limit_msg(w, s.why ? s.why : STOP_MEM, msg, cap);
+        limit_msg(w, s.why ? (enum stop)s.why : STOP_MEM, msg, cap);
         return WEB_ELIMIT;
     }
     if (rc)
@@ -123,7 +131,7 @@ struct shards {
     uint64_t deadline;
     struct stats_part *(*p)[WEB_MAX_KEYS]; /* per thread, per key */
     size_t n;
-    enum stop why;
+    atomic_int why; /* stop_with() */
 };
 
 static int shards_setup(void *vctx, size_t nthreads)
@@ -135,7 +143,7 @@ static int shards_setup(void *vctx, size_t nthreads)
         for (int k = 0; k < sh->ns; k++)
             if ((sh->p[t][k] = stats_part_new(sh->s[k], sh->w->lim.max_mem / (size_t)sh->ns /
                                                             nthreads)) == NULL) {
-                sh->why = STOP_MEM;
+                stop_with(&sh->why, STOP_MEM);
                 return 1;
             }
     return 0;
@@ -147,12 +155,12 @@ static int shards_flows(void *vctx, size_t t, const struct flow *v, size_t n)
     for (int k = 0; k < sh->ns; k++) {
         stats_part_add(sh->p[t][k], v, n);
         if (stats_part_full(sh->p[t][k])) {
-            sh->why = STOP_MEM;
+            stop_with(&sh->why, STOP_MEM);
             return 1;
         }
     }
     if (mono_ms() > sh->deadline) {
-        sh->why = STOP_TIME;
+        stop_with(&sh->why, STOP_TIME);
         return 1;
     }
     return 0;
@@ -203,7 +211,7 @@ int web_top(const struct web_ctx *w, struct input_opts *in, const char *const *s
     for (int k = 0; k < nspecs && !stopped && !rc && sh.p; k++)
         if (shards_merge(&sh, k, w->lim.max_mem / (size_t)nspecs) != 0) {
             stopped = 1;
-            sh.why = STOP_MEM;
+            stop_with(&sh.why, STOP_MEM);
         }
     for (size_t t = 0; sh.p && t < sh.n; t++)
         for (int k = 0; k < nspecs; k++)
@@ -215,7 +223,7 @@ int web_top(const struct web_ctx *w, struct input_opts *in, const char *const *s
             out[k] = NULL;
         }
         if (stopped) {
-            limit_msg(w, sh.why ? sh.why : STOP_MEM, msg, cap);
+            limit_msg(w, sh.why ? (enum stop)sh.why : STOP_MEM, msg, cap);
             return WEB_ELIMIT;
         }
         snprintf(msg, cap, "an input could not be read (the server's log says which)");
