@@ -113,24 +113,65 @@ static int read_token(struct server *s, const char *path)
     return 0;
 }
 
-// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
-static int serve_opt(struct server *s, int c, const char *arg)
+static int add_path(struct server *s, const char *arg)
+{
+    if (s->npaths == INPUT_MAX_PATHS) {
+        fprintf(stderr, PROG ": too many -r inputs (at most %d)\n", INPUT_MAX_PATHS);
+        return 2;
+    }
+    if (strcmp(arg, "-") == 0) {
+        fprintf(stderr, PROG ": -r needs a store or file; stdin cannot be served\n");
+        return 2;
+    }
+    s->paths[s->npaths++] = arg;
+    return -1;
+}
+
+static int load_auth(struct server *s, const char *arg)
+{
+    char msg[640] = "";
+    if (s->have_auth) {
+        fprintf(stderr, PROG ": --authorised given twice\n");
+        return 2;
+    }
+    int rc = services_load_authorised(&s->auth, arg, msg, sizeof(msg));
+    s->have_auth = 1;
+    if (rc == FS_EINVAL)
+        fprintf(stderr, PROG ": --authorised %s\n", msg);
+    else if (rc)
+        fprintf(stderr, PROG ": --authorised %s: %s\n", arg, fs_strerror(rc));
+    return rc ? 2 : -1;
+}
+
+static int set_max_mem(struct server *s, const char *arg)
 {
     uint64_t v;
+    if (units_parse_str(arg, 1 << 20, &v) == 0 && v >= (1 << 20) && v <= SIZE_MAX) {
+        s->w.lim.max_mem = (size_t)v;
+        return -1;
+    }
+    fprintf(stderr, PROG ": --max-mem needs a size of 1Mi or more (512Mi, 2G), not '%s'\n", arg);
+    return 2;
+}
+
+static int set_cache_mem(struct server *s, const char *arg)
+{
+    uint64_t v;
+    if (units_parse_str(arg, 1 << 20, &v) == 0 && v <= SIZE_MAX) {
+        s->cache_mem = (size_t)v;
+        return -1;
+    }
+    fprintf(stderr, PROG ": --cache-mem needs a size (64Mi, 1G, 0), not '%s'\n", arg);
+    return 2;
+}
+
+/* One option: -1 to go on, else an exit status. */
+static int serve_opt(struct server *s, int c, const char *arg)
+{
     uint32_t u;
-    char msg[640] = "";
     switch (c) {
     case 'r':
-        if (s->npaths == INPUT_MAX_PATHS) {
-            fprintf(stderr, PROG ": too many -r inputs (at most %d)\n", INPUT_MAX_PATHS);
-            return 2;
-        }
-        if (strcmp(arg, "-") == 0) {
-            fprintf(stderr, PROG ": -r needs a store or file; stdin cannot be served\n");
-            return 2;
-        }
-        s->paths[s->npaths++] = arg;
-        return -1;
+        return add_path(s, arg);
     case O_LISTEN:
         s->listen = arg;
         return -1;
@@ -141,39 +182,17 @@ static int serve_opt(struct server *s, int c, const char *arg)
             return -1;
         fprintf(stderr, PROG ": --internal needs an address or prefix, not '%s'\n", arg);
         return 2;
-    case O_AUTH: {
-        if (s->have_auth) {
-            fprintf(stderr, PROG ": --authorised given twice\n");
-            return 2;
-        }
-        int rc = services_load_authorised(&s->auth, arg, msg, sizeof(msg));
-        s->have_auth = 1;
-        if (rc == FS_EINVAL)
-            fprintf(stderr, PROG ": --authorised %s\n", msg);
-        else if (rc)
-            fprintf(stderr, PROG ": --authorised %s: %s\n", arg, fs_strerror(rc));
-        return rc ? 2 : -1;
-    }
+    case O_AUTH:
+        return load_auth(s, arg);
     case O_MAXTIME:
         if (arg_u32("serve", "--max-time", arg, 1, 3600, &u) != 0)
             return 2;
         s->w.lim.max_ms = (uint64_t)u * 1000;
         return -1;
     case O_MAXMEM:
-        if (units_parse_str(arg, 1 << 20, &v) == 0 && v >= (1 << 20) && v <= SIZE_MAX) {
-            s->w.lim.max_mem = (size_t)v;
-            return -1;
-        }
-        fprintf(stderr, PROG ": --max-mem needs a size of 1Mi or more (512Mi, 2G), not '%s'\n",
-                arg);
-        return 2;
+        return set_max_mem(s, arg);
     case O_CACHE:
-        if (units_parse_str(arg, 1 << 20, &v) == 0 && v <= SIZE_MAX) {
-            s->cache_mem = (size_t)v;
-            return -1;
-        }
-        fprintf(stderr, PROG ": --cache-mem needs a size (64Mi, 1G, 0), not '%s'\n", arg);
-        return 2;
+        return set_cache_mem(s, arg);
     case O_JOBS:
         if (arg_u32("serve", "--jobs", arg, 1, 64, &u) != 0)
             return 2;
@@ -307,7 +326,44 @@ static int token_ok(const struct server *s, struct MHD_Connection *conn)
     return d == 0;
 }
 
-// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
+static enum MHD_Result answer_page(struct MHD_Connection *conn)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        return MHD_NO;
+    struct web_page p = { "flowsleuth", NULL, "", "", NULL };
+    web_page_write(m, &p);
+    fclose(m);
+    return reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8", buf, len, MHD_RESPMEM_MUST_FREE);
+}
+
+/* An API request whose parameters parsed: from the cache while the stores are unchanged,
+ * else read with at most --jobs others. */
+static enum MHD_Result answer_api(struct server *s, struct MHD_Connection *conn,
+                                  const struct web_req *r)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    int status = 500;
+    /* The stores' state before reading: a change while reading makes the answer stale. */
+    uint64_t stamp = s->cache ? web_cache_stamp(s->paths, s->npaths) : 0;
+    if (stamp && web_cache_get(s->cache, r, stamp, &buf, &len))
+        return reply(conn, MHD_HTTP_OK, "application/json", buf, len, MHD_RESPMEM_MUST_FREE);
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        return MHD_NO;
+    while (sem_wait(&s->sem) != 0 && errno == EINTR)
+        ;
+    web_answer(&s->w, s->paths, s->npaths, r, m, &status);
+    sem_post(&s->sem);
+    fclose(m);
+    if (status == 200 && stamp)
+        web_cache_put(s->cache, r, stamp, buf, len);
+    return reply(conn, (unsigned)status, "application/json", buf, len, MHD_RESPMEM_MUST_FREE);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **state)
@@ -325,18 +381,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "read-only: GET only");
-    if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *m = open_memstream(&buf, &len);
-        if (!m)
-            return MHD_NO;
-        struct web_page p = { "flowsleuth", NULL, "", "", NULL };
-        web_page_write(m, &p);
-        fclose(m);
-        return reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8", buf, len,
-                     MHD_RESPMEM_MUST_FREE);
-    }
+    if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
+        return answer_page(conn);
     if (strcmp(url, "/d3.min.js") == 0)
         return reply(conn, MHD_HTTP_OK, "application/javascript", (void *)web_d3_js, web_d3_js_len,
                      MHD_RESPMEM_PERSISTENT);
@@ -353,24 +399,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, on_arg, &a);
     if (a.bad)
         return reply_error(conn, MHD_HTTP_BAD_REQUEST, a.msg);
-    char *buf = NULL;
-    size_t len = 0;
-    int status = 500;
-    /* The stores' state before reading: a change while reading makes the answer stale. */
-    uint64_t stamp = s->cache ? web_cache_stamp(s->paths, s->npaths) : 0;
-    if (stamp && web_cache_get(s->cache, &r, stamp, &buf, &len))
-        return reply(conn, MHD_HTTP_OK, "application/json", buf, len, MHD_RESPMEM_MUST_FREE);
-    FILE *m = open_memstream(&buf, &len);
-    if (!m)
-        return MHD_NO;
-    while (sem_wait(&s->sem) != 0 && errno == EINTR)
-        ;
-    web_answer(&s->w, s->paths, s->npaths, &r, m, &status);
-    sem_post(&s->sem);
-    fclose(m);
-    if (status == 200 && stamp)
-        web_cache_put(s->cache, &r, stamp, buf, len);
-    return reply(conn, (unsigned)status, "application/json", buf, len, MHD_RESPMEM_MUST_FREE);
+    return answer_api(s, conn, &r);
 }
 
 /* ---------------------------------------------------------------- command */
@@ -416,7 +445,68 @@ static void free_server(struct server *s)
     memset(s->token, 0, sizeof(s->token));
 }
 
-// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
+/* The listening address, and a token unless it is loopback: -1 to go on, else 2. */
+static int check_listen(const struct server *s, struct sockaddr_storage *ss, socklen_t *sslen)
+{
+    if (parse_listen(s->listen, ss, sslen) != 0) {
+        fprintf(stderr, PROG ": --listen needs ADDR:PORT or [ADDR6]:PORT, not '%s'\n", s->listen);
+        return 2;
+    }
+    if (!is_loopback(ss) && !s->have_token) {
+        fprintf(stderr,
+                PROG ": --listen %s is not a loopback address: give --token FILE, so that "
+                     "only those holding the token read the flows\n",
+                s->listen);
+        return 2;
+    }
+    return -1;
+}
+
+static uint16_t port_of(const struct sockaddr_storage *ss)
+{
+    return ntohs(ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
+                                          : ((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+static struct MHD_Daemon *start_daemon(struct server *s, struct sockaddr_storage *ss)
+{
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_ERROR_LOG | (ss->ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    return MHD_start_daemon(flags, port_of(ss), NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, ss,
+                            MHD_OPTION_CONNECTION_LIMIT, 128u, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                            64u, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 << 10, MHD_OPTION_END);
+}
+
+/* Where the page is, with the port the system chose for port 0. */
+static void say_listening(const struct server *s, struct MHD_Daemon *d,
+                          const struct sockaddr_storage *ss)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    char host[INET6_ADDRSTRLEN];
+    if (ss->ss_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, host, sizeof(host));
+    else
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, host, sizeof(host));
+    fprintf(stderr, PROG ": listening on http://%s%s%s:%u/ (read-only; %s)\n",
+            ss->ss_family == AF_INET6 ? "[" : "", host, ss->ss_family == AF_INET6 ? "]" : "",
+            info ? info->port : port_of(ss),
+            s->have_token ? "the API requires the bearer token of --token"
+                          : "loopback only, no token");
+    fflush(stderr);
+}
+
+/* Until SIGINT or SIGTERM: a SIGPIPE (a client gone) is no reason to stop. */
+static void wait_stop(const sigset_t *set)
+{
+    int sig;
+    do {
+        sig = 0;
+        sigwait(set, &sig);
+    } while (sig == SIGPIPE);
+    fprintf(stderr, PROG ": stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
 int cmd_serve(int argc, char **argv)
 {
     static struct server s; /* the handler's, for the daemon's life */
@@ -428,25 +518,14 @@ int cmd_serve(int argc, char **argv)
     s.w.lim.max_ms = 10000;
     s.w.lim.max_mem = (size_t)256 << 20;
     netlist_init(&s.internal);
+    struct sockaddr_storage ss;
+    socklen_t sslen;
     int status = parse_args(argc, argv, &s);
+    if (status < 0)
+        status = check_listen(&s, &ss, &sslen);
     if (status >= 0) {
         free_server(&s);
         return status;
-    }
-    struct sockaddr_storage ss;
-    socklen_t sslen;
-    if (parse_listen(s.listen, &ss, &sslen) != 0) {
-        fprintf(stderr, PROG ": --listen needs ADDR:PORT or [ADDR6]:PORT, not '%s'\n", s.listen);
-        free_server(&s);
-        return 2;
-    }
-    if (!is_loopback(&ss) && !s.have_token) {
-        fprintf(stderr,
-                PROG ": --listen %s is not a loopback address: give --token FILE, so that "
-                     "only those holding the token read the flows\n",
-                s.listen);
-        free_server(&s);
-        return 2;
     }
     s.w.internal = s.internal.nnets ? &s.internal : NULL;
     s.w.auth = s.have_auth ? &s.auth : NULL;
@@ -463,39 +542,15 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* every thread started from here on */
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    uint16_t port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                                  : ((struct sockaddr_in6 *)&ss)->sin6_port);
-    struct MHD_Daemon *d =
-        MHD_start_daemon(flags, port, NULL, NULL, on_request, &s, MHD_OPTION_SOCK_ADDR, &ss,
-                         MHD_OPTION_CONNECTION_LIMIT, 128u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64u,
-                         MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                         (size_t)64 << 10, MHD_OPTION_END);
+    struct MHD_Daemon *d = start_daemon(&s, &ss);
     if (!d) {
         fprintf(stderr, PROG ": cannot listen on %s: %s\n", s.listen, strerror(errno));
         sem_destroy(&s.sem);
         free_server(&s);
         return 1;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    char host[INET6_ADDRSTRLEN];
-    if (ss.ss_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
-    else
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
-    fprintf(stderr, PROG ": listening on http://%s%s%s:%u/ (read-only; %s)\n",
-            ss.ss_family == AF_INET6 ? "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "",
-            info ? info->port : port,
-            s.have_token ? "the API requires the bearer token of --token"
-                         : "loopback only, no token");
-    fflush(stderr);
-    int sig;
-    do {
-        sig = 0;
-        sigwait(&set, &sig);
-    } while (sig == SIGPIPE);
-    fprintf(stderr, PROG ": stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    say_listening(&s, d, &ss);
+    wait_stop(&set);
     MHD_stop_daemon(d);
     web_cache_free(s.cache);
     sem_destroy(&s.sem);

@@ -523,7 +523,32 @@ static void answer_series(const struct web_ctx *w, const char *const *paths, siz
     input_free(&in);
 }
 
-// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
+/* /api/top: one key's table, or several from one scan as {"tops":{"KEY":{...},...}}. */
+static int answer_top(const struct web_ctx *w, struct input_opts *in, const struct web_req *r,
+                      FILE *fp, char *msg, size_t cap)
+{
+    char buf[WEB_KEYS_TEXT];
+    const char *specs[WEB_MAX_KEYS];
+    struct stats *s[WEB_MAX_KEYS];
+    int ns = web_keys_split(r->key, buf, sizeof(buf), specs, msg, cap);
+    int rc = ns < 0 ? WEB_ELIMIT + 1 : web_top(w, in, specs, ns, s, msg, cap);
+    if (rc == 0 && ns == 1)
+        web_json_top(fp, s[0], r->n);
+    else if (rc == 0) {
+        fputs("{\"tops\":{", fp);
+        for (int k = 0; k < ns; k++) {
+            fputs(k ? "," : "", fp);
+            web_json_str(fp, specs[k]);
+            fputc(':', fp);
+            web_json_top(fp, s[k], r->n);
+        }
+        fputs("}}", fp);
+    }
+    for (int k = 0; rc == 0 && k < ns; k++)
+        stats_free(s[k]);
+    return rc;
+}
+
 void web_answer(const struct web_ctx *w, const char *const *paths, size_t npaths,
                 const struct web_req *r, FILE *fp, int *status)
 {
@@ -537,28 +562,9 @@ void web_answer(const struct web_ctx *w, const char *const *paths, size_t npaths
     if ((*status = request_input(&in, paths, npaths, r->from_ms, r->to_ms, r->filter, fp)) != 0)
         return;
     switch (r->ep) {
-    case WEB_TOP: {
-        char buf[WEB_KEYS_TEXT];
-        const char *specs[WEB_MAX_KEYS];
-        struct stats *s[WEB_MAX_KEYS];
-        int ns = web_keys_split(r->key, buf, sizeof(buf), specs, msg, sizeof(msg));
-        rc = ns < 0 ? WEB_ELIMIT + 1 : web_top(w, &in, specs, ns, s, msg, sizeof(msg));
-        if (rc == 0 && ns == 1)
-            web_json_top(fp, s[0], r->n);
-        else if (rc == 0) { /* several keys: {"tops":{"KEY":{...},...}} */
-            fputs("{\"tops\":{", fp);
-            for (int k = 0; k < ns; k++) {
-                fputs(k ? "," : "", fp);
-                web_json_str(fp, specs[k]);
-                fputc(':', fp);
-                web_json_top(fp, s[k], r->n);
-            }
-            fputs("}}", fp);
-        }
-        for (int k = 0; rc == 0 && k < ns; k++)
-            stats_free(s[k]);
+    case WEB_TOP:
+        rc = answer_top(w, &in, r, fp, msg, sizeof(msg));
         break;
-    }
     case WEB_FLOWS:
         rc = web_flows(w, &in, r->offset, r->limit, fp, msg, sizeof(msg));
         break;

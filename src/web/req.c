@@ -64,82 +64,128 @@ static int text(char *dst, size_t cap, const char *value)
     return 0;
 }
 
-// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
+/* One parameter being set: what each setter below needs, and where its message goes. */
+struct param {
+    struct web_req *r;
+    const char *name, *value;
+    uint64_t now_ms;
+    char *msg;
+    size_t cap;
+};
+
+static int set_window(const struct param *p)
+{
+    struct web_req *r = p->r;
+    if (text(r->window, sizeof(r->window), p->value) != 0) {
+        snprintf(p->msg, p->cap, "t: a time window of at most %zu characters",
+                 sizeof(r->window) - 1);
+        return -1;
+    }
+    r->from_ms = r->to_ms = 0;
+    if (*p->value && parse_time_window(p->value, p->now_ms, &r->from_ms, &r->to_ms) != 0) {
+        snprintf(p->msg, p->cap,
+                 "t: bad time window '%.100s' (FROM..TO, e.g. "
+                 "2026-11-01T08:00..2026-11-01T09:00, @1700000000.., -2h)",
+                 p->value);
+        return -1;
+    }
+    if (r->to_ms && r->to_ms <= r->from_ms) {
+        snprintf(p->msg, p->cap, "t: the window '%.100s' ends before it starts", p->value);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_filter(const struct param *p)
+{
+    if (text(p->r->filter, sizeof(p->r->filter), p->value) != 0) {
+        snprintf(p->msg, p->cap, "filter: at most %d characters, no control characters",
+                 WEB_FILTER_MAX - 1);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_bin(const struct param *p)
+{
+    unsigned long long v;
+    if (num(p->value, 1, 366ull * 86400, &v) != 0) {
+        snprintf(p->msg, p->cap, "bin: seconds 1..%llu, not '%.40s'", 366ull * 86400, p->value);
+        return -1;
+    }
+    p->r->bin_s = v;
+    return 0;
+}
+
+static int set_prev(const struct param *p)
+{
+    unsigned long long v;
+    if (num(p->value, 0, 1, &v) != 0) {
+        snprintf(p->msg, p->cap, "prev: 0 or 1, not '%.40s'", p->value);
+        return -1;
+    }
+    p->r->prev = (int)v;
+    return 0;
+}
+
+static int set_key(const struct param *p)
+{
+    char buf[WEB_KEYS_TEXT];
+    const char *specs[WEB_MAX_KEYS];
+    if (text(p->r->key, sizeof(p->r->key), p->value) != 0) {
+        snprintf(p->msg, p->cap, "key: at most %zu characters", sizeof(p->r->key) - 1);
+        return -1;
+    }
+    return web_keys_split(p->value, buf, sizeof(buf), specs, p->msg, p->cap) < 0 ? -1 : 0;
+}
+
+/* n and limit: a row count, named in the message as given. */
+static int rows(const struct param *p, size_t *out)
+{
+    unsigned long long v;
+    if (num(p->value, 1, WEB_MAX_ROWS, &v) != 0) {
+        snprintf(p->msg, p->cap, "%s: rows 1..%d, not '%.40s'", p->name, WEB_MAX_ROWS, p->value);
+        return -1;
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
+static int set_n(const struct param *p)
+{
+    return rows(p, &p->r->n);
+}
+
+static int set_limit(const struct param *p)
+{
+    return rows(p, &p->r->limit);
+}
+
+static int set_offset(const struct param *p)
+{
+    unsigned long long v;
+    if (num(p->value, 0, 1000000000ull, &v) != 0) {
+        snprintf(p->msg, p->cap, "offset: 0..1000000000, not '%.40s'", p->value);
+        return -1;
+    }
+    p->r->offset = (size_t)v;
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    int (*set)(const struct param *p);
+} params[] = { { "t", set_window },    { "filter", set_filter }, { "bin", set_bin },
+               { "prev", set_prev },   { "key", set_key },       { "n", set_n },
+               { "limit", set_limit }, { "offset", set_offset } };
+
 int web_req_set(struct web_req *r, const char *name, const char *value, uint64_t now_ms, char *msg,
                 size_t cap)
 {
-    unsigned long long v;
-    if (strcmp(name, "t") == 0) {
-        if (text(r->window, sizeof(r->window), value) != 0) {
-            snprintf(msg, cap, "t: a time window of at most %zu characters", sizeof(r->window) - 1);
-            return -1;
-        }
-        r->from_ms = r->to_ms = 0;
-        if (*value && parse_time_window(value, now_ms, &r->from_ms, &r->to_ms) != 0) {
-            snprintf(msg, cap,
-                     "t: bad time window '%.100s' (FROM..TO, e.g. "
-                     "2026-11-01T08:00..2026-11-01T09:00, @1700000000.., -2h)",
-                     value);
-            return -1;
-        }
-        if (r->to_ms && r->to_ms <= r->from_ms) {
-            snprintf(msg, cap, "t: the window '%.100s' ends before it starts", value);
-            return -1;
-        }
-        return 0;
-    }
-    if (strcmp(name, "filter") == 0) {
-        if (text(r->filter, sizeof(r->filter), value) != 0) {
-            snprintf(msg, cap, "filter: at most %d characters, no control characters",
-                     WEB_FILTER_MAX - 1);
-            return -1;
-        }
-        return 0;
-    }
-    if (strcmp(name, "bin") == 0) {
-        if (num(value, 1, 366ull * 86400, &v) != 0) {
-            snprintf(msg, cap, "bin: seconds 1..%llu, not '%.40s'", 366ull * 86400, value);
-            return -1;
-        }
-        r->bin_s = v;
-        return 0;
-    }
-    if (strcmp(name, "prev") == 0) {
-        if (num(value, 0, 1, &v) != 0) {
-            snprintf(msg, cap, "prev: 0 or 1, not '%.40s'", value);
-            return -1;
-        }
-        r->prev = (int)v;
-        return 0;
-    }
-    if (strcmp(name, "key") == 0) {
-        char buf[WEB_KEYS_TEXT];
-        const char *specs[WEB_MAX_KEYS];
-        if (text(r->key, sizeof(r->key), value) != 0) {
-            snprintf(msg, cap, "key: at most %zu characters", sizeof(r->key) - 1);
-            return -1;
-        }
-        return web_keys_split(value, buf, sizeof(buf), specs, msg, cap) < 0 ? -1 : 0;
-    }
-    if (strcmp(name, "n") == 0 || strcmp(name, "limit") == 0) {
-        if (num(value, 1, WEB_MAX_ROWS, &v) != 0) {
-            snprintf(msg, cap, "%s: rows 1..%d, not '%.40s'", name, WEB_MAX_ROWS, value);
-            return -1;
-        }
-        if (name[0] == 'n')
-            r->n = (size_t)v;
-        else
-            r->limit = (size_t)v;
-        return 0;
-    }
-    if (strcmp(name, "offset") == 0) {
-        if (num(value, 0, 1000000000ull, &v) != 0) {
-            snprintf(msg, cap, "offset: 0..1000000000, not '%.40s'", value);
-            return -1;
-        }
-        r->offset = (size_t)v;
-        return 0;
-    }
+    const struct param p = { r, name, value, now_ms, msg, cap };
+    for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
+        if (strcmp(name, params[i].name) == 0)
+            return params[i].set(&p);
     snprintf(msg, cap, "unknown parameter '%.40s' (t, filter, bin, prev, key, n, offset, limit)",
              name);
     return -1;
