@@ -3,6 +3,9 @@
  * options of match.h, -b and --basis of uniflow.h, input options and filter, --all for
  * match) and the loading of
  * the catalogue and of the flows worth matching. One parser so the two commands agree.
+ * Also what the other commands over flows (hosts, services, spam, scan, report; serve
+ * for --internal and --authorised) parse alike: the getopt loop with the input options,
+ * --max-mem, --internal, --authorised; written once so that their messages agree.
  *
  * Ownership: the struct lives on the caller's stack; detect_args_free frees what
  * parsing and loading allocated.
@@ -10,11 +13,14 @@
 #ifndef FS_DETECT_ARGS_H
 #define FS_DETECT_ARGS_H
 
+#include "../analytics/services.h"
 #include "../detect/catalog.h"
 #include "../detect/match.h"
 #include "../detect/model.h"
 #include "input.h"
 #include "uniflow.h"
+
+#include <getopt.h>
 
 struct detect_args {
     struct input_opts in;
@@ -56,5 +62,28 @@ int detect_args_load(struct detect_args *a, const char *prog);
 void detect_args_report(const struct detect_args *a, const char *prog);
 
 void detect_args_free(struct detect_args *a);
+
+/* A command's own option c (not an input option) with its argument: -1 to go on, else
+ * the exit status to return at once (0 after --help, 2 after saying what was wrong). */
+typedef int (*detect_opt_fn)(void *ctx, struct input_opts *in, int c, const char *arg);
+
+/* getopt_long over argv from its start with opts: the input options into in, the others to
+ * opt(ctx, ...). Returns -1 when every option was taken, else the exit status. */
+int detect_getopt(int argc, char **argv, const char *optstring, const struct option *opts,
+                  struct input_opts *in, detect_opt_fn opt, void *ctx);
+
+/* After detect_getopt: the words left are the filter; then input_prepare. Returns -1 to
+ * go on, or 2 (said why). */
+int detect_input_args(struct input_opts *in, const char *prog, int argc, char **argv);
+
+/* --max-mem SIZE (1Mi units for a plain number) into *out: 0, or -1 after saying why. */
+int detect_max_mem(const char *prog, const char *arg, size_t *out);
+
+/* --internal NET added to nets: 0, or -1 after saying why. */
+int detect_internal(const char *prog, const char *arg, struct netlist *nets);
+
+/* --authorised FILE.csv into auth, at most once (*have is set once tried, so that the
+ * caller frees auth): 0, or -1 after saying why. */
+int detect_authorised(const char *prog, const char *arg, struct svc_authlist *auth, int *have);
 
 #endif

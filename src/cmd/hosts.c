@@ -24,6 +24,7 @@
 #include "../query/rows.h"
 #include "args.h"
 #include "cmd.h"
+#include "detect_args.h"
 #include "input.h"
 #include "input_scan.h"
 
@@ -92,9 +93,9 @@ static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
                                           { NULL, 0, NULL, 0 } };
 
 /* One option: -1 to go on, else an exit status. */
-static int hosts_opt(struct hosts_cli *c, struct input_opts *in, int opt, const char *arg)
+static int hosts_opt(void *vc, struct input_opts *in, int opt, const char *arg)
 {
-    uint64_t v;
+    struct hosts_cli *c = vc;
     struct fs_err err = { 0 };
     int mr = match_option(&c->mo, opt, arg, &err);
     if (mr < 0) {
@@ -119,17 +120,9 @@ static int hosts_opt(struct hosts_cli *c, struct input_opts *in, int opt, const 
         fprintf(stderr, PROG ": unknown output format '%s' (table, csv, tsv, json)\n", arg);
         return 2;
     case O_INTERNAL:
-        if (netlist_add_net(&c->internal, arg) == 0)
-            return -1;
-        fprintf(stderr, PROG ": --internal needs an address or prefix, not '%s'\n", arg);
-        return 2;
+        return detect_internal(PROG, arg, &c->internal) ? 2 : -1;
     case O_MAXMEM:
-        if (units_parse_str(arg, 1 << 20, &v) == 0 && v > 0 && v <= SIZE_MAX) {
-            c->max_mem = (size_t)v;
-            return -1;
-        }
-        fprintf(stderr, PROG ": --max-mem needs a size such as 512Mi or 2G, not '%s'\n", arg);
-        return 2;
+        return detect_max_mem(PROG, arg, &c->max_mem) ? 2 : -1;
     case O_STATS:
         in->stats = 1;
         return -1;
@@ -143,25 +136,14 @@ static int hosts_opt(struct hosts_cli *c, struct input_opts *in, int opt, const 
 
 static int parse_args(int argc, char **argv, struct hosts_cli *c, struct input_opts *in)
 {
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, INPUT_OPTSTRING "c:o:h", longopts, NULL)) != -1) {
-        int used = input_opt(in, opt, optarg);
-        if (used < 0)
-            return 2;
-        if (used)
-            continue;
-        int rc = hosts_opt(c, in, opt, optarg);
-        if (rc >= 0)
-            return rc;
-    }
+    int rc = detect_getopt(argc, argv, INPUT_OPTSTRING "c:o:h", longopts, in, hosts_opt, c);
+    if (rc >= 0)
+        return rc;
     if (c->model_file && !c->catpath) {
         fprintf(stderr, PROG ": --model-file needs -c CAT\n");
         return 2;
     }
-    if (input_filter_args(in, argc - optind, argv + optind) || input_prepare(in, PROG))
-        return 2;
-    return -1;
+    return detect_input_args(in, PROG, argc, argv);
 }
 
 /* ---------------------------------------------------------------- software */

@@ -8,6 +8,7 @@
 #include "../web/web.h"
 #include "args.h"
 #include "cmd.h"
+#include "detect_args.h"
 #include "input.h"
 #include "input_scan.h"
 #include "web_engine.h"
@@ -56,10 +57,10 @@ struct report_opts {
     size_t max_mem;
 };
 
-static int report_opt(struct report_opts *o, struct input_opts *in, int c, const char *arg)
+static int report_opt(void *vo, struct input_opts *in, int c, const char *arg)
 {
+    struct report_opts *o = vo;
     uint64_t v;
-    char msg[640] = "";
     switch (c) {
     case 'o':
         o->out = arg;
@@ -75,30 +76,11 @@ static int report_opt(struct report_opts *o, struct input_opts *in, int c, const
         o->bin_s = v;
         return -1;
     case O_INTERNAL:
-        if (netlist_add_net(&o->internal, arg) == 0)
-            return -1;
-        fprintf(stderr, PROG ": --internal needs an address or prefix, not '%s'\n", arg);
-        return 2;
-    case O_AUTH: {
-        if (o->have_auth) {
-            fprintf(stderr, PROG ": --authorised given twice\n");
-            return 2;
-        }
-        int rc = services_load_authorised(&o->auth, arg, msg, sizeof(msg));
-        o->have_auth = 1;
-        if (rc == FS_EINVAL)
-            fprintf(stderr, PROG ": --authorised %s\n", msg);
-        else if (rc)
-            fprintf(stderr, PROG ": --authorised %s: %s\n", arg, fs_strerror(rc));
-        return rc ? 2 : -1;
-    }
+        return detect_internal(PROG, arg, &o->internal) ? 2 : -1;
+    case O_AUTH:
+        return detect_authorised(PROG, arg, &o->auth, &o->have_auth) ? 2 : -1;
     case O_MAXMEM:
-        if (units_parse_str(arg, 1 << 20, &v) == 0 && v > 0 && v <= SIZE_MAX) {
-            o->max_mem = (size_t)v;
-            return -1;
-        }
-        fprintf(stderr, PROG ": --max-mem needs a size such as 512Mi or 2G, not '%s'\n", arg);
-        return 2;
+        return detect_max_mem(PROG, arg, &o->max_mem) ? 2 : -1;
     case O_STATS:
         in->stats = 1;
         return -1;
@@ -121,18 +103,9 @@ static int parse_args(int argc, char **argv, struct report_opts *o, struct input
                                               { "stats", no_argument, NULL, O_STATS },
                                               INPUT_LONGOPTS,
                                               { NULL, 0, NULL, 0 } };
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, INPUT_OPTSTRING "o:h", longopts, NULL)) != -1) {
-        int used = input_opt(in, c, optarg);
-        if (used < 0)
-            return 2;
-        if (used)
-            continue;
-        int rc = report_opt(o, in, c, optarg);
-        if (rc >= 0)
-            return rc;
-    }
+    int rc = detect_getopt(argc, argv, INPUT_OPTSTRING "o:h", longopts, in, report_opt, o);
+    if (rc >= 0)
+        return rc;
     if (!o->out) {
         fprintf(stderr, PROG ": give the report's file with -o FILE.html\n");
         return 2;
@@ -142,9 +115,7 @@ static int parse_args(int argc, char **argv, struct report_opts *o, struct input
                              "times; stdin cannot be read twice)\n");
         return 2;
     }
-    if (input_filter_args(in, argc - optind, argv + optind) || input_prepare(in, PROG))
-        return 2;
-    return -1;
+    return detect_input_args(in, PROG, argc, argv);
 }
 
 /* One request's answer into data as "NAME":JSON; 0, or 1 after saying why. */

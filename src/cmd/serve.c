@@ -9,6 +9,7 @@
 #include "../web/web.h"
 #include "args.h"
 #include "cmd.h"
+#include "detect_args.h"
 #include "input.h"
 #include "web_cache.h"
 #include "web_engine.h"
@@ -127,22 +128,6 @@ static int add_path(struct server *s, const char *arg)
     return -1;
 }
 
-static int load_auth(struct server *s, const char *arg)
-{
-    char msg[640] = "";
-    if (s->have_auth) {
-        fprintf(stderr, PROG ": --authorised given twice\n");
-        return 2;
-    }
-    int rc = services_load_authorised(&s->auth, arg, msg, sizeof(msg));
-    s->have_auth = 1;
-    if (rc == FS_EINVAL)
-        fprintf(stderr, PROG ": --authorised %s\n", msg);
-    else if (rc)
-        fprintf(stderr, PROG ": --authorised %s: %s\n", arg, fs_strerror(rc));
-    return rc ? 2 : -1;
-}
-
 static int set_max_mem(struct server *s, const char *arg)
 {
     uint64_t v;
@@ -178,12 +163,9 @@ static int serve_opt(struct server *s, int c, const char *arg)
     case O_TOKEN:
         return read_token(s, arg) ? 2 : -1;
     case O_INTERNAL:
-        if (netlist_add_net(&s->internal, arg) == 0)
-            return -1;
-        fprintf(stderr, PROG ": --internal needs an address or prefix, not '%s'\n", arg);
-        return 2;
+        return detect_internal(PROG, arg, &s->internal) ? 2 : -1;
     case O_AUTH:
-        return load_auth(s, arg);
+        return detect_authorised(PROG, arg, &s->auth, &s->have_auth) ? 2 : -1;
     case O_MAXTIME:
         if (arg_u32("serve", "--max-time", arg, 1, 3600, &u) != 0)
             return 2;

@@ -16,6 +16,7 @@
 #include "../query/rows.h"
 #include "args.h"
 #include "cmd.h"
+#include "detect_args.h"
 #include "input.h"
 #include "input_scan.h"
 
@@ -77,26 +78,10 @@ struct svc_cli {
 
 enum { O_INTERNAL = 1, O_AUTH, O_MAXMEM, O_STATS, O_SINCE };
 
-static int load_auth(struct svc_cli *c, const char *path)
-{
-    char msg[640] = "";
-    if (c->have_auth) {
-        fprintf(stderr, PROG ": --authorised given twice\n");
-        return -1;
-    }
-    int rc = services_load_authorised(&c->auth, path, msg, sizeof(msg));
-    if (rc == FS_EINVAL)
-        fprintf(stderr, PROG ": --authorised %s\n", msg);
-    else if (rc)
-        fprintf(stderr, PROG ": --authorised %s: %s\n", path, fs_strerror(rc));
-    c->have_auth = 1;
-    return rc ? -1 : 0;
-}
-
 /* One option: -1 to go on, else an exit status. */
-static int svc_opt(struct svc_cli *c, struct input_opts *in, int opt, const char *arg)
+static int svc_opt(void *vc, struct input_opts *in, int opt, const char *arg)
 {
-    uint64_t v;
+    struct svc_cli *c = vc;
     switch (opt) {
     case 'o':
         c->mode = rows_mode_parse(arg);
@@ -105,19 +90,11 @@ static int svc_opt(struct svc_cli *c, struct input_opts *in, int opt, const char
         fprintf(stderr, PROG ": unknown output format '%s' (table, csv, tsv, json)\n", arg);
         return 2;
     case O_INTERNAL:
-        if (netlist_add_net(&c->internal, arg) == 0)
-            return -1;
-        fprintf(stderr, PROG ": --internal needs an address or prefix, not '%s'\n", arg);
-        return 2;
+        return detect_internal(PROG, arg, &c->internal) ? 2 : -1;
     case O_AUTH:
-        return load_auth(c, arg) ? 2 : -1;
+        return detect_authorised(PROG, arg, &c->auth, &c->have_auth) ? 2 : -1;
     case O_MAXMEM:
-        if (units_parse_str(arg, 1 << 20, &v) == 0 && v > 0 && v <= SIZE_MAX) {
-            c->max_mem = (size_t)v;
-            return -1;
-        }
-        fprintf(stderr, PROG ": --max-mem needs a size such as 512Mi or 2G, not '%s'\n", arg);
-        return 2;
+        return detect_max_mem(PROG, arg, &c->max_mem) ? 2 : -1;
     case O_STATS:
         in->stats = 1;
         return -1;
@@ -148,21 +125,10 @@ static int parse_args(int argc, char **argv, struct svc_cli *c, struct input_opt
                                               { "since", required_argument, NULL, O_SINCE },
                                               INPUT_LONGOPTS,
                                               { NULL, 0, NULL, 0 } };
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, INPUT_OPTSTRING "o:bw:h", longopts, NULL)) != -1) {
-        int used = input_opt(in, opt, optarg);
-        if (used < 0)
-            return 2;
-        if (used)
-            continue;
-        int rc = svc_opt(c, in, opt, optarg);
-        if (rc >= 0)
-            return rc;
-    }
-    if (input_filter_args(in, argc - optind, argv + optind) || input_prepare(in, PROG))
-        return 2;
-    return -1;
+    int rc = detect_getopt(argc, argv, INPUT_OPTSTRING "o:bw:h", longopts, in, svc_opt, c);
+    if (rc >= 0)
+        return rc;
+    return detect_input_args(in, PROG, argc, argv);
 }
 
 /* ---------------------------------------------------------------- output */

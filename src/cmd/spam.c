@@ -13,6 +13,7 @@
 #include "../query/rows.h"
 #include "args.h"
 #include "cmd.h"
+#include "detect_args.h"
 #include "input.h"
 
 #include <errno.h>
@@ -105,13 +106,9 @@ enum { O_INTERNAL = 1, O_RELAYS, O_COUNT, O_WINDOW, O_PORTS, O_MAXMEM, O_STATS }
 /* The options with a value: 0, or -1 after saying why. */
 static int value_opt(struct spam_cli *c, int opt, const char *arg)
 {
-    uint64_t v;
     switch (opt) {
     case O_INTERNAL:
-        if (netlist_add_net(&c->internal, arg) == 0)
-            return 0;
-        fprintf(stderr, PROG ": --internal needs an address or prefix, not '%s'\n", arg);
-        return -1;
+        return detect_internal(PROG, arg, &c->internal);
     case O_RELAYS:
         return add_relay(c, arg);
     case O_COUNT:
@@ -125,18 +122,14 @@ static int value_opt(struct spam_cli *c, int opt, const char *arg)
     case O_PORTS:
         return parse_ports(c, arg);
     default:
-        if (units_parse_str(arg, 1 << 20, &v) == 0 && v > 0 && v <= SIZE_MAX) {
-            c->so.max_mem = (size_t)v;
-            return 0;
-        }
-        fprintf(stderr, PROG ": --max-mem needs a size such as 512Mi or 2G, not '%s'\n", arg);
-        return -1;
+        return detect_max_mem(PROG, arg, &c->so.max_mem);
     }
 }
 
 /* One option: -1 to go on, else an exit status. */
-static int spam_opt(struct spam_cli *c, struct input_opts *in, int opt, const char *arg)
+static int spam_opt(void *vc, struct input_opts *in, int opt, const char *arg)
 {
+    struct spam_cli *c = vc;
     switch (opt) {
     case 'o':
         c->mode = rows_mode_parse(arg);
@@ -169,21 +162,10 @@ static int parse_args(int argc, char **argv, struct spam_cli *c, struct input_op
                                               { "stats", no_argument, NULL, O_STATS },
                                               INPUT_LONGOPTS,
                                               { NULL, 0, NULL, 0 } };
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, INPUT_OPTSTRING "o:h", longopts, NULL)) != -1) {
-        int used = input_opt(in, opt, optarg);
-        if (used < 0)
-            return 2;
-        if (used)
-            continue;
-        int rc = spam_opt(c, in, opt, optarg);
-        if (rc >= 0)
-            return rc;
-    }
-    if (input_filter_args(in, argc - optind, argv + optind) || input_prepare(in, PROG))
-        return 2;
-    return -1;
+    int rc = detect_getopt(argc, argv, INPUT_OPTSTRING "o:h", longopts, in, spam_opt, c);
+    if (rc >= 0)
+        return rc;
+    return detect_input_args(in, PROG, argc, argv);
 }
 
 /* ---------------------------------------------------------------- output */
