@@ -42,54 +42,62 @@ static void add(uint32_t *v, uint32_t n)
     *v = n > UINT32_MAX - *v ? UINT32_MAX : *v + n;
 }
 
-// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
-void reqs_client(struct reqs *r, const struct pkt *p)
+/* The connection's first request must be visible as one; else (TLS, another protocol,
+ * or nothing captured) its exchanges keep their bytes by time. 0: given up. */
+static int first_request(struct reqs *r, const struct pkt *p, const uint8_t *d, uint32_t dl)
 {
-    static const char end[4] = { '\r', '\n', '\r', '\n' };
-    if (r->mode == 2 || !p->payload)
-        return;
-    const uint8_t *d = p->data;
-    uint32_t len = p->payload, dl = d ? p->datalen : 0;
-    if (dl > len)
-        dl = len;
-    if (!r->mode) {
-        /* The connection's first request must be visible as one; else (TLS, another
-         * protocol, or nothing captured) its exchanges keep their bytes by time. */
-        if (!starts_method(d, dl)) {
-            r->mode = 2;
-            return;
-        }
-        r->mode = 1;
-        r->next = p->seq;
-        r->seen = 1;
+    if (!starts_method(d, dl)) {
+        r->mode = 2;
+        return 0;
     }
+    r->mode = 1;
+    r->next = p->seq;
+    r->seen = 1;
+    return 1;
+}
+
+/*
+ * Drop the segment's bytes at or below the highest sequence seen (*d, *dl and *len
+ * shrink); a gap makes the unit blind. -1: nothing new; else 1 when the segment's
+ * new bytes start at its own start (no resent prefix), 0 when not.
+ */
+static int skip_resent(struct reqs *r, const struct pkt *p, const uint8_t **d, uint32_t *dl,
+                       uint32_t *len)
+{
     int32_t off = (int32_t)(r->next - p->seq);
-    int at_start = 1;
     if (off > 0) {
-        if ((uint32_t)off >= len)
-            return; /* all sent before */
-        len -= (uint32_t)off;
-        if (dl > (uint32_t)off) {
-            d += off;
-            dl -= (uint32_t)off;
+        if ((uint32_t)off >= *len)
+            return -1; /* all sent before */
+        *len -= (uint32_t)off;
+        if (*dl > (uint32_t)off) {
+            *d += off;
+            *dl -= (uint32_t)off;
         } else {
-            dl = 0;
+            *dl = 0;
         }
-        at_start = 0;
-    } else if (off < 0) {
+        return 0;
+    }
+    if (off < 0) {
         /* a gap: bytes the capture did not see end nothing we can count */
         r->blind = 1;
         r->crlf = 0;
     }
-    r->next = p->seq + p->payload;
-    /* A blind unit ends where a segment visibly starts a request; with nothing of the
-     * segment captured, at the segment's start. */
-    if (r->blind && at_start && (dl < 4 || starts_method(d, dl))) {
-        push(r, r->cur);
-        r->cur = 0;
-        r->blind = 0;
-        r->crlf = 0;
-    }
+    return 1;
+}
+
+/* The current unit ends here: queue its length and start the next. */
+static void end_unit(struct reqs *r)
+{
+    push(r, r->cur);
+    r->cur = 0;
+    r->crlf = 0;
+    r->blind = 0;
+}
+
+/* Count the captured bytes, ending a unit at each "\r\n\r\n". */
+static void scan_ends(struct reqs *r, const uint8_t *d, uint32_t dl)
+{
+    static const char end[4] = { '\r', '\n', '\r', '\n' };
     for (uint32_t i = 0; i < dl; i++) {
         uint8_t c = d[i];
         if (c == (uint8_t)end[r->crlf])
@@ -98,13 +106,30 @@ void reqs_client(struct reqs *r, const struct pkt *p)
             r->crlf = c == '\r';
         if (r->cur < UINT32_MAX)
             r->cur++;
-        if (r->crlf == 4) {
-            push(r, r->cur); /* a blind unit ends with the first end seen too */
-            r->cur = 0;
-            r->crlf = 0;
-            r->blind = 0;
-        }
+        if (r->crlf == 4)
+            end_unit(r); /* a blind unit ends with the first end seen too */
     }
+}
+
+void reqs_client(struct reqs *r, const struct pkt *p)
+{
+    if (r->mode == 2 || !p->payload)
+        return;
+    const uint8_t *d = p->data;
+    uint32_t len = p->payload, dl = d ? p->datalen : 0;
+    if (dl > len)
+        dl = len;
+    if (!r->mode && !first_request(r, p, d, dl))
+        return;
+    int at_start = skip_resent(r, p, &d, &dl, &len);
+    if (at_start < 0)
+        return;
+    r->next = p->seq + p->payload;
+    /* A blind unit ends where a segment visibly starts a request; with nothing of the
+     * segment captured, at the segment's start. */
+    if (r->blind && at_start && (dl < 4 || starts_method(d, dl)))
+        end_unit(r);
+    scan_ends(r, d, dl);
     if (len > dl) {
         add(&r->cur, len - dl);
         r->blind = 1;
