@@ -103,66 +103,94 @@ static enum dns_result skip_name(const uint8_t *buf, size_t len, size_t off, siz
     return dns_name(buf, len, off, text, next, where);
 }
 
+/* Skip the question section: qd names, each with its type and class. */
+static enum dns_result skip_questions(const uint8_t *buf, size_t len, unsigned qd, size_t *off,
+                                      size_t *where)
+{
+    for (unsigned i = 0; i < qd; i++) {
+        enum dns_result r = skip_name(buf, len, *off, off, where);
+        if (r != DNS_OK)
+            return r;
+        if (len - *off < 4)
+            return fail(DNS_TRUNC, *off, where);
+        *off += 4;
+    }
+    return DNS_OK;
+}
+
+/*
+ * The rdata at rd of an A, AAAA or CNAME answer into a (the CNAME's target text into
+ * target). DNS_OK with *keep 0: a type we do not keep.
+ */
+static enum dns_result answer_rdata(const uint8_t *buf, size_t rd, uint16_t rdlen,
+                                    struct dns_answer *a, char *target, int *keep, size_t *where)
+{
+    *keep = 1;
+    if (a->rrtype == DNS_TYPE_A) {
+        if (rdlen != 4)
+            return fail(DNS_RDATA, rd, where);
+        a->addr[10] = a->addr[11] = 0xff;
+        memcpy(a->addr + 12, buf + rd, 4);
+    } else if (a->rrtype == DNS_TYPE_AAAA) {
+        if (rdlen != 16)
+            return fail(DNS_RDATA, rd, where);
+        memcpy(a->addr, buf + rd, 16);
+    } else if (a->rrtype == DNS_TYPE_CNAME) {
+        size_t end = 0; /* dns_name sets it on DNS_OK; the analyzer cannot tell */
+        /* The name is read from the whole message (pointers), but its own bytes
+         * must be the rdata's. */
+        enum dns_result r = dns_name(buf, rd + rdlen, rd, target, &end, where);
+        if (r != DNS_OK)
+            return r == DNS_TRUNC ? fail(DNS_RDATA, rd, where) : r;
+        if (end != rd + rdlen)
+            return fail(DNS_RDATA, rd, where);
+        a->cname = target;
+    } else {
+        *keep = 0;
+    }
+    return DNS_OK;
+}
+
+/* One answer record at *off (moved past it); fn, when not NULL, gets it if kept. */
+static enum dns_result one_answer(const uint8_t *buf, size_t len, size_t *off, dns_answer_fn fn,
+                                  void *ctx, size_t *where)
+{
+    char owner[DNS_NAME_TEXT], target[DNS_NAME_TEXT];
+    enum dns_result r = dns_name(buf, len, *off, owner, off, where);
+    if (r != DNS_OK)
+        return r;
+    size_t at = *off;
+    if (len - at < 10)
+        return fail(DNS_TRUNC, at, where);
+    uint16_t type = be16(buf + at), cls = be16(buf + at + 2), rdlen = be16(buf + at + 8);
+    uint32_t ttl = (uint32_t)be16(buf + at + 4) << 16 | be16(buf + at + 6);
+    size_t rd = at + 10;
+    if (len - rd < rdlen)
+        return fail(DNS_TRUNC, rd, where);
+    *off = rd + rdlen;
+    if ((cls & 0x7fff) != 1)
+        return DNS_OK;
+    struct dns_answer a = { .rrname = owner, .rrtype = type, .ttl = ttl };
+    int keep;
+    r = answer_rdata(buf, rd, rdlen, &a, target, &keep, where);
+    if (r == DNS_OK && keep && fn)
+        fn(ctx, &a);
+    return r;
+}
+
 /*
  * One pass over the questions and the answers; fn NULL checks only. Both passes walk
  * the same bytes, so the second cannot fail where the first succeeded.
  */
-// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
 static enum dns_result walk(const uint8_t *buf, size_t len, dns_answer_fn fn, void *ctx,
                             size_t *where)
 {
     uint16_t qd = be16(buf + 4), an = be16(buf + 6);
     size_t off = 12;
-    for (unsigned i = 0; i < qd; i++) {
-        enum dns_result r = skip_name(buf, len, off, &off, where);
-        if (r != DNS_OK)
-            return r;
-        if (len - off < 4)
-            return fail(DNS_TRUNC, off, where);
-        off += 4;
-    }
-    char owner[DNS_NAME_TEXT], target[DNS_NAME_TEXT];
-    for (unsigned i = 0; i < an; i++) {
-        enum dns_result r = dns_name(buf, len, off, owner, &off, where);
-        if (r != DNS_OK)
-            return r;
-        if (len - off < 10)
-            return fail(DNS_TRUNC, off, where);
-        uint16_t type = be16(buf + off), cls = be16(buf + off + 2), rdlen = be16(buf + off + 8);
-        uint32_t ttl = (uint32_t)be16(buf + off + 4) << 16 | be16(buf + off + 6);
-        size_t rd = off + 10;
-        if (len - rd < rdlen)
-            return fail(DNS_TRUNC, rd, where);
-        off = rd + rdlen;
-        if ((cls & 0x7fff) != 1)
-            continue;
-        struct dns_answer a = { .rrname = owner, .rrtype = type, .ttl = ttl };
-        if (type == DNS_TYPE_A) {
-            if (rdlen != 4)
-                return fail(DNS_RDATA, rd, where);
-            a.addr[10] = a.addr[11] = 0xff;
-            memcpy(a.addr + 12, buf + rd, 4);
-        } else if (type == DNS_TYPE_AAAA) {
-            if (rdlen != 16)
-                return fail(DNS_RDATA, rd, where);
-            memcpy(a.addr, buf + rd, 16);
-        } else if (type == DNS_TYPE_CNAME) {
-            size_t end;
-            /* The name is read from the whole message (pointers), but its own bytes
-             * must be the rdata's. */
-            r = dns_name(buf, rd + rdlen, rd, target, &end, where);
-            if (r != DNS_OK)
-                return r == DNS_TRUNC ? fail(DNS_RDATA, rd, where) : r;
-            if (end != rd + rdlen)
-                return fail(DNS_RDATA, rd, where);
-            a.cname = target;
-        } else {
-            continue;
-        }
-        if (fn)
-            fn(ctx, &a);
-    }
-    return DNS_OK;
+    enum dns_result r = skip_questions(buf, len, qd, &off, where);
+    for (unsigned i = 0; r == DNS_OK && i < an; i++)
+        r = one_answer(buf, len, &off, fn, ctx, where);
+    return r;
 }
 
 enum dns_result dns_parse(const uint8_t *buf, size_t len, dns_answer_fn fn, void *ctx,

@@ -34,89 +34,129 @@ static unsigned be16(const uint8_t *p)
 /* The largest TLS record a ClientHello may come in (RFC 8446: 2^14 plaintext). */
 #define TLS_REC_MAX 16384
 
-// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
+/* A ClientHello being read: what is at hand of it and where the reading is. */
+struct hello {
+    const uint8_t *p;
+    size_t at;           /* the next byte to read */
+    size_t lim;          /* the bytes at hand: the ClientHello's or fewer */
+    size_t end;          /* the ClientHello's last byte + 1 */
+    enum sni_result res; /* why the reading stopped: SNI_MORE or SNI_NONE */
+};
+
+/* Are k more bytes at hand? If not, more bytes would tell, unless lim is the end. */
+static int have(struct hello *h, size_t k)
+{
+    if (k <= h->lim - h->at)
+        return 1;
+    h->res = h->lim < h->end && k <= h->end - h->at ? SNI_MORE : SNI_NONE;
+    return 0;
+}
+
+/* Fewer than the record and handshake headers (5 + 4 bytes): a ClientHello so far? */
+static enum sni_result short_header(const uint8_t *p, size_t n, size_t *need)
+{
+    if ((n >= 2 && p[1] != 3) || (n >= 3 && p[2] > 4) || (n >= 6 && p[5] != 1))
+        return SNI_NONE;
+    *need = 9;
+    return SNI_MORE;
+}
+
+/* Skip the fields before the extensions; 1 when the extensions' length is at hand. */
+static int skip_to_extensions(struct hello *h)
+{
+    const uint8_t *p = h->p;
+    if (!have(h, 2 + 32 + 1)) /* client_version, random, session id length */
+        return 0;
+    h->at += 34;
+    size_t l = p[h->at];
+    h->at += 1;
+    if (!have(h, l + 2)) /* session id, cipher suites length */
+        return 0;
+    h->at += l;
+    l = be16(p + h->at);
+    h->at += 2;
+    if (!have(h, l + 1)) /* cipher suites, compression methods length */
+        return 0;
+    h->at += l;
+    l = p[h->at];
+    h->at += 1;
+    if (!have(h, l)) /* compression methods */
+        return 0;
+    h->at += l;
+    if (h->at == h->end) { /* no extensions (SSL 3.0 style): no name */
+        h->res = SNI_NONE;
+        return 0;
+    }
+    return have(h, 2);
+}
+
+/* Find the server_name extension; 1 with its *len bytes at hand at h->at. */
+static int find_server_name(struct hello *h, size_t *len)
+{
+    const uint8_t *p = h->p;
+    size_t xend = h->at + 2 + be16(p + h->at);
+    h->at += 2;
+    h->res = SNI_NONE;
+    if (xend > h->end)
+        return 0;
+    while (h->at < xend) {
+        if (!have(h, 4))
+            return 0;
+        unsigned type = be16(p + h->at);
+        size_t xl = be16(p + h->at + 2);
+        h->at += 4;
+        if (xl > xend - h->at)
+            return 0;
+        if (type == 0) {
+            *len = xl;
+            return have(h, xl);
+        }
+        if (xl > h->lim - h->at) { /* an extension we skip ends past what we have */
+            h->res = SNI_MORE;
+            return 0;
+        }
+        h->at += xl;
+    }
+    return 0;
+}
+
+/* The host_name of a ServerNameList x[0..n): u16 length, then (u8 type, u16 length, name)*. */
+static enum sni_result host_name(const uint8_t *x, size_t n, char out[FS_SNI_MAX])
+{
+    if (n < 2 || be16(x) != n - 2)
+        return SNI_NONE;
+    size_t q = 2;
+    while (q + 3 <= n) {
+        size_t nl = be16(x + q + 1);
+        if (nl > n - q - 3)
+            return SNI_NONE;
+        if (x[q] == 0) /* host_name */
+            return keep_name(x + q + 3, nl, out) ? SNI_FOUND : SNI_NONE;
+        q += 3 + nl;
+    }
+    return SNI_NONE;
+}
+
 enum sni_result sni_tls(const uint8_t *p, size_t n, char out[FS_SNI_MAX], size_t *need)
 {
     *need = 0;
     if (n < 1 || p[0] != 22)
         return SNI_NONE;
-    if (n < 9) { /* record header (5) and handshake header (4) */
-        if ((n >= 2 && p[1] != 3) || (n >= 3 && p[2] > 4) || (n >= 6 && p[5] != 1))
-            return SNI_NONE;
-        *need = 9;
-        return SNI_MORE;
-    }
+    if (n < 9) /* record header (5) and handshake header (4) */
+        return short_header(p, n, need);
     size_t rec = be16(p + 3);
     size_t hs = (size_t)p[6] << 16 | (size_t)p[7] << 8 | p[8];
     /* SSL 3.0 .. TLS 1.3 record versions, a ClientHello inside one record */
     if (p[1] != 3 || p[2] > 4 || rec < 4 || rec > TLS_REC_MAX || p[5] != 1 || hs + 4 > rec)
         return SNI_NONE;
-    size_t end = 9 + hs; /* the ClientHello's last byte + 1 */
-    size_t lim = n < end ? n : end, at = 9;
-    /* A field that runs past lim: more bytes would tell, unless lim is the end. */
-#define NEED(k)                                 \
-    do {                                        \
-        if ((k) > lim - at) {                   \
-            if (lim < end && (k) <= end - at) { \
-                *need = end;                    \
-                return SNI_MORE;                \
-            }                                   \
-            return SNI_NONE;                    \
-        }                                       \
-    } while (0)
-    NEED(2 + 32 + 1); /* client_version, random, session id length */
-    at += 34;
-    size_t l = p[at];
-    at += 1;
-    NEED(l + 2); /* session id, cipher suites length */
-    at += l;
-    l = be16(p + at);
-    at += 2;
-    NEED(l + 1); /* cipher suites, compression methods length */
-    at += l;
-    l = p[at];
-    at += 1;
-    NEED(l); /* compression methods */
-    at += l;
-    if (at == end) /* no extensions (SSL 3.0 style): no name */
-        return SNI_NONE;
-    NEED(2);
-    size_t xend = at + 2 + be16(p + at);
-    at += 2;
-    if (xend > end)
-        return SNI_NONE;
-    while (at < xend) {
-        NEED(4);
-        unsigned type = be16(p + at);
-        size_t xl = be16(p + at + 2);
-        at += 4;
-        if (xl > xend - at)
-            return SNI_NONE;
-        if (type != 0) {
-            if (xl > lim - at) { /* an extension we skip ends past what we have */
-                *need = end;
-                return SNI_MORE;
-            }
-            at += xl;
-            continue;
-        }
-        NEED(xl);
-        /* ServerNameList: u16 length, then (u8 name_type, u16 length, name)* */
-        if (xl < 2 || be16(p + at) != xl - 2)
-            return SNI_NONE;
-        size_t q = at + 2, qend = at + xl;
-        while (q + 3 <= qend) {
-            size_t nl = be16(p + q + 1);
-            if (nl > qend - q - 3)
-                return SNI_NONE;
-            if (p[q] == 0) /* host_name */
-                return keep_name(p + q + 3, nl, out) ? SNI_FOUND : SNI_NONE;
-            q += 3 + nl;
-        }
-        return SNI_NONE;
-    }
-#undef NEED
-    return SNI_NONE;
+    struct hello h = { .p = p, .at = 9, .end = 9 + hs, .res = SNI_NONE };
+    h.lim = n < h.end ? n : h.end;
+    size_t xl;
+    if (skip_to_extensions(&h) && find_server_name(&h, &xl))
+        return host_name(p + h.at, xl, out);
+    if (h.res == SNI_MORE)
+        *need = h.end;
+    return h.res;
 }
 
 /* The request methods of RFC 9110 section 9 and PATCH (RFC 5789), with their space. */
