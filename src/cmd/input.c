@@ -7,6 +7,7 @@
 #include "../core/xalloc.h"
 #include "../query/cid.h"
 #include "../query/filter.h"
+#include "../query/labels.h"
 #include "../query/pdns.h"
 #include "../store/nfdump_file.h"
 #include "../store/store.h"
@@ -147,6 +148,19 @@ static int load_pdns(const char *path)
     return 1;
 }
 
+/* --label [NAME=]FILE: kept for the whole run like --pdns, freed at exit. */
+static int load_label(const char *arg)
+{
+    struct fs_err err = { 0 };
+    if (labels_count() == 0)
+        atexit(labels_free);
+    if (labels_add(arg, &err) != 0) {
+        fprintf(stderr, "flowsleuth: %s\n", err.msg);
+        return -1;
+    }
+    return 1;
+}
+
 int input_opt(struct input_opts *in, int c, const char *arg)
 {
     switch (c) {
@@ -168,6 +182,8 @@ int input_opt(struct input_opts *in, int c, const char *arg)
     }
     case INPUT_OPT_PDNS:
         return load_pdns(arg);
+    case INPUT_OPT_LABEL:
+        return load_label(arg);
     case 't':
         if (parse_time_window(arg, now_ms(), &in->from_ms, &in->to_ms) != 0) {
             fprintf(stderr,

@@ -32,13 +32,15 @@ struct input_opts {
 #define INPUT_OPTSTRING "r:t:f:"
 
 /* The long options of input_opt, for each command's struct option list (before its
- * terminator): --cid-seed, --pdns. */
+ * terminator): --cid-seed, --pdns, --label. */
 #define INPUT_OPT_CID_SEED 0x4001
 #define INPUT_OPT_PDNS     0x4002
+#define INPUT_OPT_LABEL    0x4003
 #define INPUT_LONGOPTS                                           \
     { "cid-seed", required_argument, NULL, INPUT_OPT_CID_SEED }, \
+        { "pdns", required_argument, NULL, INPUT_OPT_PDNS },     \
     {                                                            \
-        "pdns", required_argument, NULL, INPUT_OPT_PDNS          \
+        "label", required_argument, NULL, INPUT_OPT_LABEL        \
     }
 
 /* Help lines for the options, for each command's --help. */
@@ -55,6 +57,10 @@ struct input_opts {
     "  --pdns FILE      passive DNS table (JSON lines: meter --pdns-out, or rrname, rrtype,\n"   \
     "                   rdata, time_first, time_last; or a Suricata EVE file's dns answers):\n"  \
     "                   the src_name and dst_name fields and the filter's [src|dst] name GLOB\n" \
+    "  --label [NAME=]FILE  an address list (as ip in @FILE reads: addresses, prefixes,\n"       \
+    "                   Spamhaus DROP) named NAME or after the file: the label field names\n"    \
+    "                   the lists src or dst is in, the filter's label NAME selects them;\n"     \
+    "                   repeatable (8 lists)\n"                                                  \
     "  FILTER           trailing arguments: a filter expression, e.g. 'proto tcp and\n"          \
     "                   dst port 80 and rbytes > 1M' (see flowsleuth(1), FILTERS)\n"
 

@@ -267,11 +267,11 @@ static void agg_row(struct output *o, const struct flow *f, uint64_t flows)
         output_flow(o, f);
         return;
     }
-    char buf[128];
+    char buf[OUTPUT_FIELD_MAX];
     fprintf(o->fp, "{\"flows\":%" PRIu64, flows);
     for (int i = 0; i < o->ncols; i++) {
         const struct field *fd = o->cols[i];
-        int q = fd->type == FT_ADDR || fd->type == FT_EADDR || fd->type == FT_TIME;
+        int q = output_field_quoted(fd);
         output_field(buf, fd, f, 0);
         fprintf(o->fp, ",\"%s\":%s%s%s", fd->name, q ? "\"" : "", buf, q ? "\"" : "");
     }

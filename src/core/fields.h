@@ -30,6 +30,7 @@ enum field_type {
     FT_NATEV, /* uint8_t natEvent printed as a name (core/fwnat.h) where known */
     FT_ACL,   /* uint64_t Cisco ACL id << 32 | ACE id, printed ACL:ACE in hex */
     FT_STR,   /* char[size], NUL-padded text of a restricted alphabet (sni) */
+    FT_LABEL, /* computed: the --label lists the flow's addresses are in (query/labels.h) */
 };
 
 /* Bits of field.kind: how the printer's table mode shows a number. */

@@ -14,6 +14,7 @@
 #include "../core/tz.h"
 #include "cid.h"
 #include "filter.h"
+#include "labels.h"
 #include "pdns.h"
 
 #include <fnmatch.h>
@@ -176,6 +177,9 @@ int filter_match(const struct filter *f, const struct flow *r)
             t = text_glob((const char *)(f->nums + in->aux), (const char *)base + in->off,
                           in->width);
             break;
+        case FOP_LABEL:
+            t = labels_hit(in->aux, r);
+            break;
         case FOP_CID: {
             uint8_t d[24] = { 0 };
             cid_digest(r, cid_seed(), d);
@@ -223,6 +227,9 @@ uint64_t filter_columns(const struct filter *f)
             break;
         case FOP_GLOB:
             m |= cols_at(in->off, in->width);
+            break;
+        case FOP_LABEL: /* both addresses and their version */
+            m |= cols_at(offsetof(struct flow, src), 32) | cols_at(offsetof(struct flow, ipver), 1);
             break;
         case FOP_CID: /* the key */
             m |= cols_at(offsetof(struct flow, src), 32) |
@@ -363,6 +370,8 @@ static void dump_test(struct sbuf *sb, const struct filter *f, const struct fins
         sb_printf(sb, "%s name %s", name, (const char *)(f->nums + in->aux));
     } else if (in->op == FOP_GLOB) {
         sb_printf(sb, "%s glob %s", name, (const char *)(f->nums + in->aux));
+    } else if (in->op == FOP_LABEL) {
+        sb_printf(sb, "label %s", labels_name(in->aux));
     } else if (in->op == FOP_CID) {
         uint8_t d[24];
         char text[CID_TEXT];

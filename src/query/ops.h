@@ -10,22 +10,23 @@
 #define FS_FILTER_OPS_H
 
 /* X(name, mnemonic) */
-#define FILTER_OPS(X)                                                          \
-    X(TRUE, "true")    /* always holds (the empty filter, `any`) */            \
-    X(FALSE, "false")  /* never holds (a folded contradiction) */              \
-    X(EQ, "==")        /* field == k */                                        \
-    X(NE, "!=")        /* field != k */                                        \
-    X(LT, "<")         /* field < k */                                         \
-    X(LE, "<=")        /* field <= k */                                        \
-    X(GT, ">")         /* field > k */                                         \
-    X(GE, ">=")        /* field >= k */                                        \
-    X(ALLSET, "has")   /* (field & k) == k: TCP flags given as letters */      \
-    X(ALLSET2, "has2") /* ((field | field2) & k) == k: flags of both ways */   \
-    X(IN, "in")        /* field in the sorted number list nums[aux..+k) */     \
-    X(NET, "in-net")   /* address in one of the prefix groups[aux..+k) */      \
-    X(GLOB, "glob")    /* text at off matches the glob in nums[aux..) (sni) */ \
-    X(CID, "cid")      /* Community ID digest == nums[aux..aux+3) (cid.h) */   \
-    X(NAME, "name")    /* passive DNS name of the address at off matches the glob in nums[aux..) */
+#define FILTER_OPS(X)                                                                              \
+    X(TRUE, "true")    /* always holds (the empty filter, `any`) */                                \
+    X(FALSE, "false")  /* never holds (a folded contradiction) */                                  \
+    X(EQ, "==")        /* field == k */                                                            \
+    X(NE, "!=")        /* field != k */                                                            \
+    X(LT, "<")         /* field < k */                                                             \
+    X(LE, "<=")        /* field <= k */                                                            \
+    X(GT, ">")         /* field > k */                                                             \
+    X(GE, ">=")        /* field >= k */                                                            \
+    X(ALLSET, "has")   /* (field & k) == k: TCP flags given as letters */                          \
+    X(ALLSET2, "has2") /* ((field | field2) & k) == k: flags of both ways */                       \
+    X(IN, "in")        /* field in the sorted number list nums[aux..+k) */                         \
+    X(NET, "in-net")   /* address in one of the prefix groups[aux..+k) */                          \
+    X(GLOB, "glob")    /* text at off matches the glob in nums[aux..) (sni) */                     \
+    X(CID, "cid")      /* Community ID digest == nums[aux..aux+3) (cid.h) */                       \
+    X(NAME, "name")   /* passive DNS name of the address at off matches the glob in nums[aux..) */ \
+    X(LABEL, "label") /* src or dst is in the --label list aux (labels.h) */
 
 enum filter_op {
 #define FILTER_OP_ENUM(name, text) FOP_##name,

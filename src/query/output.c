@@ -3,6 +3,7 @@
 #include "../core/fmt.h"
 #include "../core/fwnat.h"
 #include "cid.h"
+#include "labels.h"
 #include "pdns.h"
 
 #include <errno.h>
@@ -48,6 +49,7 @@ static const struct field computed[] = {
       "the DNS name src had at the flow's first packet (--pdns)" },
     { "dst_name", FT_NAME, offsetof(struct flow, dst), 16, 0,
       "the DNS name dst had at the flow's first packet (--pdns)" },
+    { "label", FT_LABEL, 0, 0, 0, "the --label lists src or dst is in, joined by '+'" },
 };
 
 const struct field *output_computed(size_t *n)
@@ -82,11 +84,13 @@ static int parse_cols(struct output *o, const char *list, struct fs_err *err)
         if (o->ncols == OUTPUT_MAX_COLS)
             return fs_err_set(err, FS_EINVAL, -1, "too many columns in format");
         o->cols[o->ncols++] = fd;
-        /* A name is up to PDNS_NAME_MAX bytes: a row of them must fit the line buffers. */
+        /* Names take a line's room and a lookup each: a few are enough. */
         if (fd->type == FT_NAME && !pdns_current())
             return fs_err_set(err, FS_EINVAL, -1, "%s needs a passive DNS table: --pdns FILE", t);
-        if (fd->type == FT_NAME && ++names > 4)
-            return fs_err_set(err, FS_EINVAL, -1, "at most 4 name columns in a format");
+        if (fd->type == FT_LABEL && labels_count() == 0)
+            return fs_err_set(err, FS_EINVAL, -1, "%s needs an address list: --label FILE", t);
+        if ((fd->type == FT_NAME || fd->type == FT_LABEL) && ++names > 4)
+            return fs_err_set(err, FS_EINVAL, -1, "at most 4 name and label columns in a format");
     }
     if (o->ncols == 0)
         return fs_err_set(err, FS_EINVAL, -1, "empty column list in format");
@@ -196,6 +200,8 @@ size_t output_field(char *buf, const struct field *fd, const struct flow *f, int
         memcpy(buf, name ? name : "", len + 1);
         return len;
     }
+    case FT_LABEL:
+        return labels_format(f, buf);
     case FT_CID: {
         uint8_t d[CID_DIGEST];
         cid_digest(f, cid_seed(), d);
@@ -245,6 +251,8 @@ static int col_width(const struct field *fd)
         return 30;
     case FT_NAME:
         return 24;
+    case FT_LABEL:
+        return 12;
     case FT_ACL:
         return 17;
     case FT_STR:
@@ -267,7 +275,7 @@ static int right_aligned(const struct field *fd)
     return fd->type != FT_ADDR && fd->type != FT_EADDR && fd->type != FT_TIME &&
            fd->type != FT_PROTO && fd->type != FT_FLAGS && fd->type != FT_CID &&
            fd->type != FT_NAME && fd->type != FT_FWEV && fd->type != FT_NATEV &&
-           fd->type != FT_ACL && fd->type != FT_STR;
+           fd->type != FT_ACL && fd->type != FT_STR && fd->type != FT_LABEL;
 }
 
 /* printf width of table column i: negative = left-aligned; the last is not padded. */
@@ -397,9 +405,16 @@ static void header(struct output *o)
     fputc('\n', o->fp);
 }
 
+int output_field_quoted(const struct field *fd)
+{
+    return fd->type == FT_ADDR || fd->type == FT_EADDR || fd->type == FT_TIME ||
+           fd->type == FT_CID || fd->type == FT_ACL || fd->type == FT_NAME || fd->type == FT_STR ||
+           fd->type == FT_LABEL;
+}
+
 static void row_table(struct output *o, const struct flow *f)
 {
-    char buf[PDNS_NAME_MAX + 64];
+    char buf[OUTPUT_FIELD_MAX];
     for (int i = 0; i < o->ncols; i++) {
         const struct field *fd = o->cols[i];
         output_field(buf, fd, f,
@@ -412,9 +427,13 @@ static void row_table(struct output *o, const struct flow *f)
     fputc('\n', o->fp);
 }
 
+/* A row of the longest fields, with JSON's names, quotes and commas: fits, whatever the
+ * format repeats (sni 64 times, say). */
+#define LINE_MAX_BYTES (OUTPUT_MAX_COLS * (OUTPUT_FIELD_MAX + 48))
+
 static void row_sep(struct output *o, const struct flow *f, char sep)
 {
-    char line[OUTPUT_MAX_COLS * 64];
+    char line[LINE_MAX_BYTES];
     size_t n = 0;
     for (int i = 0; i < o->ncols; i++) {
         if (i)
@@ -429,15 +448,14 @@ static void row_sep(struct output *o, const struct flow *f, char sep)
 
 static void row_json(struct output *o, const struct flow *f)
 {
-    char line[OUTPUT_MAX_COLS * 80];
+    char line[LINE_MAX_BYTES];
     size_t n = 0;
     line[n++] = '{';
     for (int i = 0; i < o->ncols; i++) {
         const struct field *fd = o->cols[i];
-        int quoted = fd->type == FT_ADDR || fd->type == FT_EADDR || fd->type == FT_TIME ||
-                     fd->type == FT_CID || fd->type == FT_ACL || fd->type == FT_NAME ||
-                     fd->type == FT_STR;
-        if (fd->type == FT_NAME && !pdns_name(pdns_current(), field_get_addr(fd, f), f->first)) {
+        int quoted = output_field_quoted(fd);
+        if ((fd->type == FT_NAME && !pdns_name(pdns_current(), field_get_addr(fd, f), f->first)) ||
+            (fd->type == FT_LABEL && !labels_any(f))) {
             n += (size_t)snprintf(line + n, sizeof(line) - n, "%s\"%s\":null", i ? "," : "",
                                   fd->name);
             continue;

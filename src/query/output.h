@@ -66,8 +66,16 @@ int output_check(struct output *o, const char *name, struct fs_err *err);
 /* The computed columns (cid, src_name, dst_name): *n of them, for --fields. */
 const struct field *output_computed(size_t *n);
 
-/* Format one field of a record as text into buf (>= 64 bytes); human: table style. */
+/* The most output_field writes, with its NUL: a passive DNS name (253) is the longest
+ * text, then the --label names (8 of 31 and their '+'). */
+#define OUTPUT_FIELD_MAX 320
+
+/* Format one field of a record as text into buf (OUTPUT_FIELD_MAX bytes); human: table
+ * style. */
 size_t output_field(char *buf, const struct field *fd, const struct flow *f, int human);
+
+/* 1 when JSON quotes the field's text (addresses, times, names: not numbers). */
+int output_field_quoted(const struct field *fd);
 
 /* The name of an IP protocol ("tcp", "udp", ...) or NULL when unnamed. */
 const char *proto_name(uint8_t proto);

@@ -15,6 +15,7 @@
  *            | "cid" [ "=" | "==" | "!=" ] CID               -- Community ID, "1:..."
  *            | TEXTFIELD [ "=" | "==" | "!=" ] GLOB          -- sni *.example.com
  *            | [ "src" | "dst" ] "name" [ "=" | "==" | "!=" ] GLOB  -- passive DNS (--pdns)
+ *            | "label" [ "=" | "==" | "!=" ] NAME            -- an address list (--label)
  *   rhs     := [ CMP ] VALUE | "in" "[" VALUE { [","] VALUE } "]" | "in" "@"PATH
  *   CMP     := = == != < <= > >= eq ne lt le gt ge
  *
@@ -28,6 +29,7 @@
 #include "../core/tz.h"
 #include "../core/xalloc.h"
 #include "cid.h"
+#include "labels.h"
 #include "pdns.h"
 
 #include <stdarg.h>
@@ -648,6 +650,40 @@ static int32_t parse_cid(struct fparser *p)
 }
 
 /*
+ * `label NAME`: the flow's source or destination is in the --label list NAME (labels.h);
+ * the current token is "label".
+ */
+static int32_t parse_label(struct fparser *p)
+{
+    char buf[64];
+    size_t at = p->tok.pos;
+    if (labels_count() == 0)
+        return fail(p, at, "label needs an address list: --label FILE");
+    if (advance(p) != 0)
+        return -1;
+    int neg = 0;
+    if (p->tok.type == TK_CMP && (p->tok.cmp == CMP_EQ || p->tok.cmp == CMP_NE)) {
+        neg = p->tok.cmp == CMP_NE;
+        if (advance(p) != 0)
+            return -1;
+    } else if (p->tok.type == TK_CMP) {
+        return fail(p, p->tok.pos, "label compares with = or != only");
+    }
+    if (p->tok.type != TK_WORD)
+        return fail(p, p->tok.pos, "expected a list name after label, not %s",
+                    tok_text(p, buf, sizeof(buf)));
+    int i = labels_find(p->text + p->tok.pos, p->tok.len);
+    if (i < 0)
+        return fail(p, p->tok.pos, "no --label list is called '%.*s'",
+                    (int)(p->tok.len > 40 ? 40 : p->tok.len), p->text + p->tok.pos);
+    struct finsn t = { .op = FOP_LABEL, .aux = (uint32_t)i };
+    if (advance(p) != 0)
+        return -1;
+    int32_t n = mk_test(p, &t);
+    return neg && n >= 0 ? mk_not(p, n) : n;
+}
+
+/*
  * hour and wday are local: the zone of $TZ (an IANA name; UTC when unset or empty),
  * loaded once per filter into an offset table (core/tz.h) so that matching needs
  * no localtime_r. A command with --tz sets TZ before compiling its filter.
@@ -679,6 +715,8 @@ static int32_t parse_term(struct fparser *p)
         return parse_cid(p);
     if (is_kw(p, "name"))
         return parse_name(p, 2);
+    if (is_kw(p, "label"))
+        return parse_label(p);
     if ((is_kw(p, "src") || is_kw(p, "dst")) && filter_tok_is(p->text, &next, "name")) {
         int side = is_kw(p, "dst");
         return advance(p) == 0 ? parse_name(p, side) : -1;

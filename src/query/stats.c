@@ -270,7 +270,7 @@ size_t key_part_text(char *buf, size_t cap, const struct key_spec *ks, int i, co
                      int human)
 {
     const struct key_part *p = &ks->part[i];
-    char tmp[128];
+    char tmp[OUTPUT_FIELD_MAX];
     struct flow f;
     memset(&f, 0, sizeof(f));
     key_unpack(ks, key, &f);
