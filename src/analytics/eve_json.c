@@ -5,6 +5,7 @@
 #include "eve_json.h"
 
 #include "../core/xalloc.h"
+#include "../query/jstr.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -71,39 +72,6 @@ static int utf8_len(const unsigned char *p, const unsigned char *end)
     return n;
 }
 
-static int hex4(const unsigned char *p, const unsigned char *end, unsigned *v)
-{
-    if (end - p < 4)
-        return -1;
-    *v = 0;
-    for (int i = 0; i < 4; i++) {
-        unsigned c = p[i], d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-            d = (c | 0x20) - 'a' + 10;
-        else
-            return -1;
-        *v = *v << 4 | d;
-    }
-    return 0;
-}
-
-/* A \u escape at p ("\uXXXX", a surrogate pair as two): its length, 0 when invalid
- * (\u0000 too, as jansson without JSON_ALLOW_NUL). */
-static int v_uescape(const unsigned char *p, const unsigned char *end)
-{
-    unsigned v, lo;
-    if (hex4(p + 2, end, &v) != 0 || v == 0 || (v >= 0xDC00 && v <= 0xDFFF))
-        return 0;
-    if (v < 0xD800 || v > 0xDBFF)
-        return 6;
-    if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || hex4(p + 8, end, &lo) != 0 || lo < 0xDC00 ||
-        lo > 0xDFFF)
-        return 0;
-    return 12;
-}
-
 static int v_string(struct vs *s)
 {
     s->p++;
@@ -117,12 +85,9 @@ static int v_string(struct vs *s)
         if (c < 0x20)
             return EJ_BAD;
         if (c == '\\') {
-            if (s->end - s->p < 2)
-                return EJ_BAD;
-            n = s->p[1] == 'u'                             ? v_uescape(s->p, s->end)
-                : strchr("\"\\/bfnrt", s->p[1]) && s->p[1] ? 2
-                                                           : 0;
-            if (!n)
+            uint32_t cp;
+            n = (int)jstr_escape((const char *)s->p, (const char *)s->end, &cp);
+            if (!n || cp == 0) /* \u0000 too, as jansson without JSON_ALLOW_NUL */
                 return EJ_BAD;
         } else if (c >= 0x80 && (n = utf8_len(s->p, s->end)) == 0) {
             return EJ_UTF8;
@@ -348,48 +313,17 @@ const struct ej_obj *ej_object(struct ej *j, int level, const char *v)
     return o;
 }
 
-/* Unescape the string text at s (after its opening quote) into out (room for its
- * length + 1); the bytes written, without the NUL added. */
-static size_t unescape(const char *s, char *out)
+/* Unescape the string text at s (after its opening quote; end past its closing one)
+ * into out (room for its length + 1); the bytes written, without the NUL added. */
+static size_t unescape(const char *s, const char *end, char *out)
 {
-    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-    size_t n = 0;
-    while (*s != '"') {
-        if (*s != '\\') {
-            out[n++] = *s++;
-            continue;
-        }
-        if (s[1] != 'u') {
-            out[n++] = to[strchr(from, s[1]) - from];
-            s += 2;
-            continue;
-        }
-        unsigned v, lo;
-        hex4((const unsigned char *)s + 2, (const unsigned char *)s + 6, &v);
-        s += 6;
-        if (v >= 0xD800 && v <= 0xDBFF) {
-            hex4((const unsigned char *)s + 2, (const unsigned char *)s + 6, &lo);
-            v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
-            s += 6;
-        }
-        if (v < 0x80) {
-            out[n++] = (char)v;
-        } else if (v < 0x800) {
-            out[n++] = (char)(0xC0 | v >> 6);
-            out[n++] = (char)(0x80 | (v & 0x3F));
-        } else if (v < 0x10000) {
-            out[n++] = (char)(0xE0 | v >> 12);
-            out[n++] = (char)(0x80 | ((v >> 6) & 0x3F));
-            out[n++] = (char)(0x80 | (v & 0x3F));
-        } else {
-            out[n++] = (char)(0xF0 | v >> 18);
-            out[n++] = (char)(0x80 | ((v >> 12) & 0x3F));
-            out[n++] = (char)(0x80 | ((v >> 6) & 0x3F));
-            out[n++] = (char)(0x80 | (v & 0x3F));
-        }
+    /* Accepted text is a string's, and its copy fits in the room for its text. */
+    long n = jstr_scan(s, end, out, (size_t)(end - s), NULL);
+    if (n < 0) {
+        out[0] = '\0';
+        return 0;
     }
-    out[n] = '\0';
-    return n;
+    return (size_t)n;
 }
 
 const char *ej_get(const struct ej_obj *o, const char *key)
@@ -405,7 +339,7 @@ const char *ej_get(const struct ej_obj *o, const char *key)
         }
         /* An escaped key's text is longer than the key it spells. */
         if (m->kn > kl && m->kn < sizeof(buf) && memchr(m->k, '\\', m->kn) &&
-            unescape(m->k, buf) == kl && memcmp(buf, key, kl) == 0)
+            unescape(m->k, m->k + m->kn + 1, buf) == kl && memcmp(buf, key, kl) == 0)
             return m->v;
     }
     return NULL;
@@ -419,7 +353,7 @@ int ej_string(struct ej *j, const char *v, const char **s, size_t *len)
     if (j->used + raw > j->cap)
         return -1; /* cannot happen for values taken once each (ej_line's sizing) */
     char *out = j->arena + j->used;
-    *len = unescape(v + 1, out);
+    *len = unescape(v + 1, v + raw, out);
     j->used += *len + 1;
     *s = out;
     return 0;

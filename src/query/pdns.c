@@ -1,6 +1,7 @@
 #include "pdns.h"
 
 #include "../core/xalloc.h"
+#include "jstr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -152,119 +153,32 @@ static void ws(struct jp *p)
         p->s++;
 }
 
-static int hex4(const char *s, unsigned *v)
+/* After an item of an object or array (close: its '}' or ']'): 0 at ',' (another
+ * follows), 1 at its close, -1 else. Past either. */
+static int next_item(struct jp *p, char close)
 {
-    *v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = s[i];
-        unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
-                     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
-                     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
-                                            : 16u;
-        if (d == 16)
-            return -1;
-        *v = *v << 4 | d;
+    ws(p);
+    if (p->s >= p->end)
+        return -1;
+    if (*p->s == close) {
+        p->s++;
+        return 1;
     }
-    return 0;
+    return *p->s++ == ',' ? 0 : -1;
 }
 
 /*
  * A string at p->s ('"'): unescaped into out (cap bytes; NULL = skip it). Returns its
  * length, -1 when it is not a JSON string, -2 when it does not fit (still consumed).
  */
-// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
 static long jstring(struct jp *p, char *out, size_t cap)
 {
     if (p->s >= p->end || *p->s != '"')
         return -1;
-    p->s++;
-    size_t n = 0;
-    int over = 0;
-    while (p->s < p->end && *p->s != '"') {
-        unsigned char c = (unsigned char)*p->s++;
-        char enc[4];
-        size_t ne = 1;
-        enc[0] = (char)c;
-        if (c < 0x20)
-            return -1;
-        if (c == '\\') {
-            if (p->s >= p->end)
-                return -1;
-            c = (unsigned char)*p->s++;
-            switch (c) {
-            case '"':
-            case '\\':
-            case '/':
-                enc[0] = (char)c;
-                break;
-            case 'b':
-                enc[0] = '\b';
-                break;
-            case 'f':
-                enc[0] = '\f';
-                break;
-            case 'n':
-                enc[0] = '\n';
-                break;
-            case 'r':
-                enc[0] = '\r';
-                break;
-            case 't':
-                enc[0] = '\t';
-                break;
-            case 'u': {
-                unsigned u;
-                if (p->end - p->s < 4 || hex4(p->s, &u) != 0)
-                    return -1;
-                p->s += 4;
-                if (u >= 0xd800 && u <= 0xdbff) { /* a surrogate pair */
-                    unsigned lo;
-                    if (p->end - p->s < 6 || p->s[0] != '\\' || p->s[1] != 'u' ||
-                        hex4(p->s + 2, &lo) != 0 || lo < 0xdc00 || lo > 0xdfff)
-                        return -1;
-                    p->s += 6;
-                    u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
-                } else if (u >= 0xdc00 && u <= 0xdfff) {
-                    return -1;
-                }
-                if (u < 0x80) {
-                    enc[0] = (char)u;
-                } else if (u < 0x800) {
-                    enc[0] = (char)(0xc0 | u >> 6);
-                    enc[1] = (char)(0x80 | (u & 0x3f));
-                    ne = 2;
-                } else if (u < 0x10000) {
-                    enc[0] = (char)(0xe0 | u >> 12);
-                    enc[1] = (char)(0x80 | (u >> 6 & 0x3f));
-                    enc[2] = (char)(0x80 | (u & 0x3f));
-                    ne = 3;
-                } else {
-                    enc[0] = (char)(0xf0 | u >> 18);
-                    enc[1] = (char)(0x80 | (u >> 12 & 0x3f));
-                    enc[2] = (char)(0x80 | (u >> 6 & 0x3f));
-                    enc[3] = (char)(0x80 | (u & 0x3f));
-                    ne = 4;
-                }
-                break;
-            }
-            default:
-                return -1;
-            }
-        }
-        if (out && n + ne < cap)
-            memcpy(out + n, enc, ne);
-        else if (out)
-            over = 1;
-        n += ne;
-    }
-    if (p->s >= p->end)
+    long n = jstr_scan(p->s + 1, p->end, out, cap, &p->s);
+    if (n < 0)
         return -1;
-    p->s++;
-    if (over)
-        return -2;
-    if (out)
-        out[n] = '\0';
-    return (long)n;
+    return out && (size_t)n >= cap ? -2 : n;
 }
 
 /* A JSON number; *v its integer part when it is >= 0 and below 2^63. 0, or -1. */
@@ -351,21 +265,19 @@ static int jskip(struct jp *p, int depth)
             }
             if (jskip(p, depth + 1) != 0)
                 return -1;
-            ws(p);
-            if (p->s >= p->end)
-                return -1;
-            if (*p->s == close) {
-                p->s++;
-                return 0;
-            }
-            if (*p->s++ != ',')
-                return -1;
+            int r = next_item(p, close);
+            if (r != 0)
+                return r < 0 ? -1 : 0;
         }
     }
     uint64_t v;
     int ok;
     return jnumber(p, &v, &ok);
 }
+
+/* The members a line is read for, as bits of line.have (count, optional, sets none). */
+enum { M_RRNAME = 1, M_RRTYPE = 2, M_RDATA = 4, M_FIRST = 8, M_LAST = 16, M_COUNT = 32 };
+#define M_REQUIRED 31
 
 struct line {
     char rrname[NAME_MAX_LEN], rrtype[16];
@@ -374,7 +286,7 @@ struct line {
     char rdata_buf[NAME_MAX_LEN];
     int nrdata;
     uint64_t first, last, count;
-    int have; /* bits: rrname 1, rrtype 2, rdata 4, time_first 8, time_last 16 */
+    int have; /* M_ bits of the members read */
 };
 
 /* One rdata string into l (the first may be long, later ones at most 63 bytes). */
@@ -402,8 +314,143 @@ static const char *rdata_at(const struct line *l, int i)
     return i == 0 ? l->rdata_long : l->rdata[i];
 }
 
-/* Parse one line into l: 0, or the pdns_skip reason. */
-// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
+/* What a member's reader returns when the line goes on; else a pdns_skip reason. */
+#define MEMBER_OK (-1)
+
+static int member_bit(const char *key)
+{
+    return !strcmp(key, "rrname")       ? M_RRNAME
+           : !strcmp(key, "rrtype")     ? M_RRTYPE
+           : !strcmp(key, "rdata")      ? M_RDATA
+           : !strcmp(key, "time_first") ? M_FIRST
+           : !strcmp(key, "time_last")  ? M_LAST
+           : !strcmp(key, "count")      ? M_COUNT
+                                        : 0;
+}
+
+/* rrname or rrtype (bit) at p->s: a string that fits, else *bad. */
+static int take_text(struct jp *p, struct line *l, int bit, int *bad)
+{
+    char *out = bit == M_RRNAME ? l->rrname : l->rrtype;
+    size_t cap = bit == M_RRNAME ? sizeof(l->rrname) : sizeof(l->rrtype);
+    long n = *p->s == '"' ? jstring(p, out, cap) : -3;
+    if (n == -1)
+        return PDNS_SKIP_JSON;
+    if (n >= 0) {
+        l->have |= bit;
+        return MEMBER_OK;
+    }
+    *bad = 1;
+    if (n == -3 && jskip(p, 0) != 0)
+        return PDNS_SKIP_JSON;
+    return MEMBER_OK;
+}
+
+/* The strings of the rdata array at p->s ('['): 0, 1 when an element is not a string
+ * that fits (the array is skipped), -1 when the array is not JSON. */
+static int rdata_array(struct jp *p, struct line *l)
+{
+    const char *v = p->s;
+    p->s++;
+    ws(p);
+    if (p->s < p->end && *p->s == ']') {
+        p->s++;
+        return 0;
+    }
+    for (;;) {
+        ws(p);
+        if (p->s >= p->end)
+            return -1;
+        if (*p->s != '"' || rdata_string(p, l) != 0) {
+            p->s = v; /* skip the whole array as JSON */
+            return jskip(p, 0) != 0 ? -1 : 1;
+        }
+        int r = next_item(p, ']');
+        if (r != 0)
+            return r < 0 ? -1 : 0;
+    }
+}
+
+/* rdata at p->s: a string, or an array of at least one string. */
+static int take_rdata(struct jp *p, struct line *l, int *bad)
+{
+    const char *v = p->s;
+    l->nrdata = 0;
+    if (*v == '"') {
+        if (rdata_string(p, l) != 0)
+            return jstring(&(struct jp){ v, p->end }, NULL, 0) == -1 ? PDNS_SKIP_JSON
+                                                                     : PDNS_SKIP_FIELD;
+        l->have |= M_RDATA;
+        return MEMBER_OK;
+    }
+    if (*v != '[') {
+        if (jskip(p, 0) != 0)
+            return PDNS_SKIP_JSON;
+        *bad = 1;
+        return MEMBER_OK;
+    }
+    int r = rdata_array(p, l);
+    if (r < 0)
+        return PDNS_SKIP_JSON;
+    if (r == 0 && l->nrdata)
+        l->have |= M_RDATA;
+    else
+        *bad = 1;
+    return MEMBER_OK;
+}
+
+/* time_first, time_last or count (bit) at p->s: a number below 2^63, else *bad. */
+static int take_number(struct jp *p, struct line *l, int bit, int *bad)
+{
+    if (*p->s != '-' && (*p->s < '0' || *p->s > '9')) {
+        if (jskip(p, 0) != 0)
+            return PDNS_SKIP_JSON;
+        *bad = 1;
+        return MEMBER_OK;
+    }
+    uint64_t x;
+    int ok;
+    if (jnumber(p, &x, &ok) != 0)
+        return PDNS_SKIP_JSON;
+    if (!ok) {
+        *bad = 1;
+        return MEMBER_OK;
+    }
+    if (bit == M_FIRST)
+        l->first = x;
+    else if (bit == M_LAST)
+        l->last = x;
+    else
+        l->count = x;
+    l->have |= bit & M_REQUIRED;
+    return MEMBER_OK;
+}
+
+/* One member "key": value at p->s; a key too long to be one of ours is skipped. */
+static int member(struct jp *p, struct line *l, int *bad)
+{
+    char key[32];
+    ws(p);
+    long kn = jstring(p, key, sizeof(key));
+    if (kn == -1)
+        return PDNS_SKIP_JSON;
+    ws(p);
+    if (p->s >= p->end || *p->s++ != ':')
+        return PDNS_SKIP_JSON;
+    ws(p);
+    if (p->s >= p->end)
+        return PDNS_SKIP_JSON;
+    int bit = kn < 0 ? 0 : member_bit(key);
+    if (bit == M_RRNAME || bit == M_RRTYPE)
+        return take_text(p, l, bit, bad);
+    if (bit == M_RDATA)
+        return take_rdata(p, l, bad);
+    if (bit >= M_FIRST)
+        return take_number(p, l, bit, bad);
+    return jskip(p, 0) != 0 ? PDNS_SKIP_JSON : MEMBER_OK;
+}
+
+/* Parse one line into l: -1, or the pdns_skip reason. */
 static int parse_line(const char *s, size_t len, struct line *l)
 {
     struct jp p = { s, s + len };
@@ -418,125 +465,18 @@ static int parse_line(const char *s, size_t len, struct line *l)
     if (p.s < p.end && *p.s == '}') {
         p.s++;
     } else {
-        for (;;) {
-            char key[32];
-            ws(&p);
-            long kn = jstring(&p, key, sizeof(key));
-            if (kn == -1)
-                return PDNS_SKIP_JSON;
-            ws(&p);
-            if (p.s >= p.end || *p.s++ != ':')
-                return PDNS_SKIP_JSON;
-            ws(&p);
-            if (p.s >= p.end)
-                return PDNS_SKIP_JSON;
-            const char *v = p.s;
-            int known = kn < 0                       ? 0
-                        : !strcmp(key, "rrname")     ? 1
-                        : !strcmp(key, "rrtype")     ? 2
-                        : !strcmp(key, "rdata")      ? 4
-                        : !strcmp(key, "time_first") ? 8
-                        : !strcmp(key, "time_last")  ? 16
-                        : !strcmp(key, "count")      ? 32
-                                                     : 0;
-            if (known == 1 || known == 2) {
-                long n = *v == '"' ? jstring(&p, known == 1 ? l->rrname : l->rrtype,
-                                             known == 1 ? sizeof(l->rrname) : sizeof(l->rrtype))
-                                   : -3;
-                if (n == -1)
-                    return PDNS_SKIP_JSON;
-                if (n < 0) {
-                    bad_field = 1;
-                    if (n == -3 && jskip(&p, 0) != 0)
-                        return PDNS_SKIP_JSON;
-                } else {
-                    l->have |= known;
-                }
-            } else if (known == 4) {
-                l->nrdata = 0;
-                if (*v == '"') {
-                    if (rdata_string(&p, l) != 0)
-                        return jstring(&(struct jp){ v, p.end }, NULL, 0) == -1 ? PDNS_SKIP_JSON
-                                                                                : PDNS_SKIP_FIELD;
-                    l->have |= 4;
-                } else if (*v == '[') {
-                    p.s++;
-                    ws(&p);
-                    int ok = 1;
-                    if (p.s < p.end && *p.s == ']') {
-                        p.s++;
-                    } else {
-                        for (;;) {
-                            ws(&p);
-                            if (p.s >= p.end)
-                                return PDNS_SKIP_JSON;
-                            if (*p.s != '"' || rdata_string(&p, l) != 0) {
-                                ok = 0;
-                                p.s = v; /* skip the whole array as JSON */
-                                if (jskip(&p, 0) != 0)
-                                    return PDNS_SKIP_JSON;
-                                break;
-                            }
-                            ws(&p);
-                            if (p.s >= p.end)
-                                return PDNS_SKIP_JSON;
-                            if (*p.s == ']') {
-                                p.s++;
-                                break;
-                            }
-                            if (*p.s++ != ',')
-                                return PDNS_SKIP_JSON;
-                        }
-                    }
-                    if (ok && l->nrdata)
-                        l->have |= 4;
-                    else
-                        bad_field = 1;
-                } else {
-                    if (jskip(&p, 0) != 0)
-                        return PDNS_SKIP_JSON;
-                    bad_field = 1;
-                }
-            } else if (known >= 8) {
-                uint64_t x;
-                int ok;
-                if (*v == '-' || (*v >= '0' && *v <= '9')) {
-                    if (jnumber(&p, &x, &ok) != 0)
-                        return PDNS_SKIP_JSON;
-                    if (!ok) {
-                        bad_field = 1;
-                    } else {
-                        if (known == 8)
-                            l->first = x;
-                        else if (known == 16)
-                            l->last = x;
-                        else
-                            l->count = x;
-                        l->have |= known & 31;
-                    }
-                } else {
-                    if (jskip(&p, 0) != 0)
-                        return PDNS_SKIP_JSON;
-                    bad_field = 1;
-                }
-            } else if (jskip(&p, 0) != 0) {
-                return PDNS_SKIP_JSON;
-            }
-            ws(&p);
-            if (p.s >= p.end)
-                return PDNS_SKIP_JSON;
-            if (*p.s == '}') {
-                p.s++;
-                break;
-            }
-            if (*p.s++ != ',')
+        for (int r = 0; r == 0;) {
+            int m = member(&p, l, &bad_field);
+            if (m != MEMBER_OK)
+                return m;
+            if ((r = next_item(&p, '}')) < 0)
                 return PDNS_SKIP_JSON;
         }
     }
     ws(&p);
     if (p.s != p.end)
         return PDNS_SKIP_JSON;
-    if (bad_field || (l->have & 31) != 31)
+    if (bad_field || (l->have & M_REQUIRED) != M_REQUIRED)
         return PDNS_SKIP_FIELD;
     if (l->last < l->first || l->last > UINT32_MAX)
         return PDNS_SKIP_TIME;
@@ -564,44 +504,35 @@ static int norm_name(char *s, size_t *n)
     return 0;
 }
 
-// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
-static void add_line(struct pdns *t, struct line *l, struct pdns_stats *st)
+/* The CNAME records of l (owner: its rrname's pool offset, once every target is a
+ * name). */
+static void add_cnames(struct pdns *t, struct line *l, size_t nn, uint32_t count,
+                       struct pdns_stats *st)
 {
-    size_t nn;
-    int type = !strcmp(l->rrtype, "A")       ? 4
-               : !strcmp(l->rrtype, "AAAA")  ? 6
-               : !strcmp(l->rrtype, "CNAME") ? 5
-                                             : 0;
-    if (!type) {
-        st->other++;
-        return;
-    }
-    if (norm_name(l->rrname, &nn) != 0) {
-        st->skipped[PDNS_SKIP_NAME]++;
-        return;
-    }
-    uint32_t count = l->count > UINT32_MAX ? UINT32_MAX : (uint32_t)l->count;
-    if (type == 5) {
-        for (int i = 0; i < l->nrdata; i++) {
-            size_t tn;
-            if (norm_name((char *)rdata_at(l, i), &tn) != 0) {
-                st->skipped[PDNS_SKIP_NAME]++;
-                return;
-            }
+    for (int i = 0; i < l->nrdata; i++) {
+        size_t tn;
+        if (norm_name((char *)rdata_at(l, i), &tn) != 0) {
+            st->skipped[PDNS_SKIP_NAME]++;
+            return;
         }
-        uint32_t owner = intern(t, l->rrname, nn);
-        for (int i = 0; i < l->nrdata; i++) {
-            if (t->nc == t->capc) {
-                t->capc = t->capc ? t->capc * 2 : 1024;
-                t->c = xrealloc(t->c, t->capc * sizeof(*t->c));
-            }
-            const char *r = rdata_at(l, i);
-            t->c[t->nc++] = (struct crec){ owner, intern(t, r, strlen(r)), (uint32_t)l->first,
-                                           (uint32_t)l->last, count };
-            st->cnames++;
-        }
-        return;
     }
+    uint32_t owner = intern(t, l->rrname, nn);
+    for (int i = 0; i < l->nrdata; i++) {
+        if (t->nc == t->capc) {
+            t->capc = t->capc ? t->capc * 2 : 1024;
+            t->c = xrealloc(t->c, t->capc * sizeof(*t->c));
+        }
+        const char *r = rdata_at(l, i);
+        t->c[t->nc++] = (struct crec){ owner, intern(t, r, strlen(r)), (uint32_t)l->first,
+                                       (uint32_t)l->last, count };
+        st->cnames++;
+    }
+}
+
+/* The A (type 4) or AAAA (6) records of l, once every rdata is an address. */
+static void add_addrs(struct pdns *t, struct line *l, int type, size_t nn, uint32_t count,
+                      struct pdns_stats *st)
+{
     uint8_t addrs[RDATA_MAX][16];
     for (int i = 0; i < l->nrdata; i++) {
         memset(addrs[i], 0, 16);
@@ -630,6 +561,28 @@ static void add_line(struct pdns *t, struct line *l, struct pdns_stats *st)
         r->count = count;
         st->addrs++;
     }
+}
+
+static void add_line(struct pdns *t, struct line *l, struct pdns_stats *st)
+{
+    size_t nn;
+    int type = !strcmp(l->rrtype, "A")       ? 4
+               : !strcmp(l->rrtype, "AAAA")  ? 6
+               : !strcmp(l->rrtype, "CNAME") ? 5
+                                             : 0;
+    if (!type) {
+        st->other++;
+        return;
+    }
+    if (norm_name(l->rrname, &nn) != 0) {
+        st->skipped[PDNS_SKIP_NAME]++;
+        return;
+    }
+    uint32_t count = l->count > UINT32_MAX ? UINT32_MAX : (uint32_t)l->count;
+    if (type == 5)
+        add_cnames(t, l, nn, count, st);
+    else
+        add_addrs(t, l, type, nn, count, st);
 }
 
 /* ---- after loading: chains, order, the address index ---- */
@@ -854,66 +807,96 @@ void pdns_finish(struct pdns *t, struct pdns_stats *st)
 
 /* ---- reading ---- */
 
-// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
+/* The file's bytes: a line is buf[start, its newline), end the bytes read. */
+struct reader {
+    FILE *fp;
+    char *buf;
+    size_t cap, start, end;
+    int eof;
+    int skipping; /* within a line over PDNS_LINE_MAX, already counted */
+};
+
+/* More bytes after the unread ones: 0, or the errno of a read error. */
+static int refill(struct reader *r)
+{
+    memmove(r->buf, r->buf + r->start, r->end - r->start);
+    r->end -= r->start;
+    r->start = 0;
+    size_t got = fread(r->buf + r->end, 1, r->cap - r->end, r->fp);
+    r->end += got;
+    if (got == 0) {
+        if (ferror(r->fp))
+            return errno ? errno : EIO;
+        r->eof = 1;
+    }
+    return 0;
+}
+
+/* One line of len bytes at s; nl: a newline ends it (the last line may have none). */
+static void read_line(struct pdns *t, struct line *l, const char *s, size_t len, int nl,
+                      struct pdns_stats *st)
+{
+    if (!len && !nl)
+        return;
+    st->lines++;
+    if (len > PDNS_LINE_MAX) {
+        st->skipped[PDNS_SKIP_LONG]++;
+    } else if (len == 0 || (len == 1 && s[0] == '\r')) {
+        st->lines--; /* blank lines are not records */
+    } else {
+        int r = parse_line(s, len, l);
+        if (r >= 0)
+            st->skipped[r]++;
+        else
+            add_line(t, l, st);
+    }
+}
+
+/* Every line of r into t: 0, or the errno of a read error. */
+static int read_lines(struct reader *r, struct pdns *t, struct line *l, struct pdns_stats *st)
+{
+    for (;;) {
+        char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+        if (!nl && !r->eof && r->end - r->start <= PDNS_LINE_MAX) {
+            int e = refill(r);
+            if (e)
+                return e;
+            continue;
+        }
+        if (!nl && !r->eof) { /* over PDNS_LINE_MAX and no end in sight: drop to its end */
+            if (!r->skipping)
+                st->lines++, st->skipped[PDNS_SKIP_LONG]++;
+            r->skipping = 1;
+            r->start = r->end;
+            continue;
+        }
+        const char *s = r->buf + r->start;
+        size_t len = nl ? (size_t)(nl - s) : r->end - r->start;
+        if (r->skipping)
+            r->skipping = 0;
+        else
+            read_line(t, l, s, len, nl != NULL, st);
+        if (!nl)
+            return 0;
+        r->start = (size_t)(nl - r->buf) + 1;
+    }
+}
+
 int pdns_read(FILE *fp, const char *name, struct pdns **out, struct pdns_stats *st,
               struct fs_err *err)
 {
     memset(st, 0, sizeof(*st));
     struct pdns *t = xcalloc(1, sizeof(*t));
     struct line *l = xmalloc(sizeof(*l));
-    size_t cap = 2 * PDNS_LINE_MAX + 2, start = 0, end = 0;
-    char *buf = xmalloc(cap);
-    int eof = 0, skipping = 0;
-    for (;;) {
-        char *nl = memchr(buf + start, '\n', end - start);
-        if (!nl && !eof && end - start <= PDNS_LINE_MAX) {
-            memmove(buf, buf + start, end - start);
-            end -= start;
-            start = 0;
-            size_t got = fread(buf + end, 1, cap - end, fp);
-            end += got;
-            if (got == 0) {
-                if (ferror(fp)) {
-                    int e = errno ? errno : EIO;
-                    free(buf);
-                    free(l);
-                    pdns_free(t);
-                    return fs_err_set(err, -e, -1, "%s: read: %s", name, strerror(e));
-                }
-                eof = 1;
-            }
-            continue;
-        }
-        size_t len = nl ? (size_t)(nl - (buf + start)) : end - start;
-        if (!nl && !eof) { /* over PDNS_LINE_MAX and no end in sight: drop to its end */
-            if (!skipping)
-                st->lines++, st->skipped[PDNS_SKIP_LONG]++;
-            skipping = 1;
-            start = end;
-            continue;
-        }
-        if (skipping) {
-            skipping = 0;
-        } else if (len || nl) {
-            st->lines++;
-            if (len > PDNS_LINE_MAX) {
-                st->skipped[PDNS_SKIP_LONG]++;
-            } else if (len == 0 || (len == 1 && buf[start] == '\r')) {
-                st->lines--; /* blank lines are not records */
-            } else {
-                int r = parse_line(buf + start, len, l);
-                if (r >= 0)
-                    st->skipped[r]++;
-                else
-                    add_line(t, l, st);
-            }
-        }
-        if (!nl)
-            break;
-        start = (size_t)(nl - buf) + 1;
-    }
-    free(buf);
+    struct reader r = { .fp = fp, .cap = 2 * PDNS_LINE_MAX + 2 };
+    r.buf = xmalloc(r.cap);
+    int e = read_lines(&r, t, l, st);
+    free(r.buf);
     free(l);
+    if (e) {
+        pdns_free(t);
+        return fs_err_set(err, -e, -1, "%s: read: %s", name, strerror(e));
+    }
     finish(t, st);
     *out = t;
     return 0;
