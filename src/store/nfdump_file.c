@@ -216,55 +216,16 @@ struct v3addr {
     uint64_t event_ms; /* NSEL / NEL event time (elements 19, 25), 0 = none */
 };
 
-/* One element of a V3 record. */
-// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
-static void v3_element(struct flow *f, uint16_t type, struct rd *r, struct v3addr *a)
+/*
+ * NSEL and NEL (nfdump's EXnselCommon 19, EXnselXlateIPv4 20, EXnselXlateIPv6 21,
+ * EXnselXlatePort 22, EXnselAcl 23, EXnelCommon 25) as nfdump 1.7.1 writes them,
+ * checked against its own nfdump -o raw of the shared ASA and NAT captures (21, the
+ * IPv6 translation, has no capture: read when it holds two 16-byte addresses);
+ * an element shorter than that is skipped.
+ */
+static void v3_nsel(struct flow *f, uint16_t type, struct rd *r, struct v3addr *a)
 {
     switch (type) {
-    case 1:
-        el_generic(f, r);
-        break;
-    case 2:
-        addr_v4(a->s4, rd_le32(r));
-        addr_v4(a->d4, rd_le32(r));
-        a->has4 = 1;
-        break;
-    case 3:
-        addr_v6(a->s6, r);
-        addr_v6(a->d6, r);
-        a->has6 = 1;
-        break;
-    case 4:
-        f->in_if = rd_le32(r);
-        f->out_if = rd_le32(r);
-        break;
-    case 5:
-        rd_skip(r, 8); /* aggregated flows */
-        f->rpackets = rd_le64(r);
-        f->rbytes = rd_le64(r);
-        break;
-    case 6:
-        f->vlan = (uint16_t)rd_le32(r);
-        break;
-    case 7:
-        f->src_as = rd_le32(r);
-        f->dst_as = rd_le32(r);
-        break;
-    case 12:
-    case 13:
-        if (type == 12)
-            addr_v4(a->recv, rd_le32(r));
-        else
-            addr_v6(a->recv, r);
-        a->has_recv = !r->err;
-        break;
-    /*
-     * NSEL and NEL (nfdump's EXnselCommon 19, EXnselXlateIPv4 20, EXnselXlateIPv6 21,
-     * EXnselXlatePort 22, EXnselAcl 23, EXnelCommon 25) as nfdump 1.7.1 writes them,
-     * checked against its own nfdump -o raw of the shared ASA and NAT captures (21, the
-     * IPv6 translation, has no capture: read when it holds two 16-byte addresses);
-     * an element shorter than that is skipped.
-     */
     case 19: /* u64 event ms, u32 connection id, u16 extended event, u8 event */
         if (rd_left(r) < 16)
             break;
@@ -310,6 +271,53 @@ static void v3_element(struct flow *f, uint16_t type, struct rd *r, struct v3add
         f->nat_event = rd_u8(r);
         break;
     default:
+        break;
+    }
+}
+
+/* One element of a V3 record. */
+static void v3_element(struct flow *f, uint16_t type, struct rd *r, struct v3addr *a)
+{
+    switch (type) {
+    case 1:
+        el_generic(f, r);
+        break;
+    case 2:
+        addr_v4(a->s4, rd_le32(r));
+        addr_v4(a->d4, rd_le32(r));
+        a->has4 = 1;
+        break;
+    case 3:
+        addr_v6(a->s6, r);
+        addr_v6(a->d6, r);
+        a->has6 = 1;
+        break;
+    case 4:
+        f->in_if = rd_le32(r);
+        f->out_if = rd_le32(r);
+        break;
+    case 5:
+        rd_skip(r, 8); /* aggregated flows */
+        f->rpackets = rd_le64(r);
+        f->rbytes = rd_le64(r);
+        break;
+    case 6:
+        f->vlan = (uint16_t)rd_le32(r);
+        break;
+    case 7:
+        f->src_as = rd_le32(r);
+        f->dst_as = rd_le32(r);
+        break;
+    case 12:
+    case 13:
+        if (type == 12)
+            addr_v4(a->recv, rd_le32(r));
+        else
+            addr_v6(a->recv, r);
+        a->has_recv = !r->err;
+        break;
+    default:
+        v3_nsel(f, type, r, a);
         break;
     }
 }

@@ -712,7 +712,30 @@ void store_shuffle_scalar(const struct flow *f, size_t n, const uint8_t *map, ui
     }
 }
 
-// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
+#ifdef STORE_SHUFFLE_SIMD
+/* Records r0..r1 (one tile) of every column with a stored plane into sp's planes. */
+static void shuffle_tile_simd(const struct flow *f, size_t r0, size_t r1,
+                              const struct shuf_plan *sp)
+{
+    size_t m = (r1 - r0) & ~(size_t)15, p = 0;
+    for (size_t i = 0; i < nfields; p += fields[i].size, i++) {
+        size_t sz = fields[i].size;
+        if (!sp->fmask[i])
+            continue;
+        if (sz == 1 || sz == 2 || sz == 4 || sz == 8 || sz == 16) {
+            shuffle_col_simd(&fields[i], f, r0, m, sp->dst + p, sp->fmask[i]);
+            if (r0 + m < r1)
+                shuffle_col(&fields[i], f, r0 + m, r1, sp->dst + p);
+            continue;
+        }
+        for (size_t c = 0; c < pieces(&fields[i]); c++) {
+            struct field x = piece_of(&fields[i], c);
+            shuffle_col(&x, f, r0, r1, sp->dst + p + 16 * c);
+        }
+    }
+}
+#endif
+
 void store_shuffle(const struct flow *f, size_t n, const uint8_t *map, uint8_t *raw)
 {
 #ifdef STORE_SHUFFLE_SIMD
@@ -721,24 +744,8 @@ void store_shuffle(const struct flow *f, size_t n, const uint8_t *map, uint8_t *
      * lines. */
     struct shuf_plan sp;
     shuf_plan(map, n, raw, &sp);
-    for (size_t r0 = 0; r0 < n; r0 += TILE) {
-        size_t r1 = r0 + TILE < n ? r0 + TILE : n, m = (r1 - r0) & ~(size_t)15, p = 0;
-        for (size_t i = 0; i < nfields; p += fields[i].size, i++) {
-            size_t sz = fields[i].size;
-            if (!sp.fmask[i])
-                continue;
-            if (sz == 1 || sz == 2 || sz == 4 || sz == 8 || sz == 16) {
-                shuffle_col_simd(&fields[i], f, r0, m, sp.dst + p, sp.fmask[i]);
-                if (r0 + m < r1)
-                    shuffle_col(&fields[i], f, r0 + m, r1, sp.dst + p);
-            } else {
-                for (size_t c = 0; c < pieces(&fields[i]); c++) {
-                    struct field x = piece_of(&fields[i], c);
-                    shuffle_col(&x, f, r0, r1, sp.dst + p + 16 * c);
-                }
-            }
-        }
-    }
+    for (size_t r0 = 0; r0 < n; r0 += TILE)
+        shuffle_tile_simd(f, r0, r0 + TILE < n ? r0 + TILE : n, &sp);
 #else
     store_shuffle_scalar(f, n, map, raw);
 #endif
