@@ -109,7 +109,7 @@ static void test_basis(void **state)
     uni_feed_free(&u);
 }
 
-/* 20 connections from exporter 7, every counter times k (k = 1: unsampled). */
+/* n connections from exporter exp, every counter times k (k = 1: unsampled). */
 static size_t conns(struct flow *v, uint64_t k, uint8_t exp, int n)
 {
     size_t m = 0;
@@ -120,63 +120,52 @@ static size_t conns(struct flow *v, uint64_t k, uint8_t exp, int n)
     return m;
 }
 
+/* One case of the sampling judge: n connections of exporter exp with every counter
+ * times k, and what comes of them (-1: not checked). */
+struct sampling_case {
+    uint64_t k;
+    uint8_t exp;
+    int n;
+    size_t out;   /* flows passed */
+    int sampled;  /* flows refused */
+    int unjudged; /* flows passed without a judgement */
+    int ordered;  /* passed in connection order */
+};
+
 static void test_sampling(void **state)
 {
     (void)state;
+    static const struct sampling_case cases[] = {
+        /* scaled by 4: refused, every one of the 20 paired flows */
+        { 4, 7, 20, 0, 20, -1, 0 },
+        /* unsampled: all 20 pass, in order, none held back at the end */
+        { 1, 7, 20, 20, 0, 0, 1 },
+        /* 4 flows scaled by 2: too few to tell (2^8 < 2^32), passed and counted */
+        { 2, 7, 4, 4, -1, 4, 0 },
+        /* 4 flows scaled by 1000 (a router's 1:1000): refused */
+        { 1000, 7, 4, 0, 4, -1, 0 },
+        /* metered flows (exporter zero) scaled by chance: never judged */
+        { 4, 0, 20, 20, -1, -1, 0 },
+    };
     static struct flow v[64];
-    struct got g = { .n = 0 };
-    struct uni_feed u;
-    /* scaled by 4: refused, every one of the 20 paired flows */
-    uni_feed_init(&u, 1, UNI_AUTO, 10000, keep, &g);
-    size_t n = conns(v, 4, 7, 20);
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(uni_feed_add(&u, &v[i]), 0);
-    assert_int_equal(uni_end(&u), 0);
-    assert_int_equal(g.n, 0);
-    assert_int_equal(u.sampled, 20);
-    uni_feed_free(&u);
-    /* unsampled: all 20 pass, in order, none held back at the end */
-    g.n = 0;
-    uni_feed_init(&u, 1, UNI_AUTO, 10000, keep, &g);
-    n = conns(v, 1, 7, 20);
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(uni_feed_add(&u, &v[i]), 0);
-    assert_int_equal(uni_end(&u), 0);
-    assert_int_equal(g.n, 20);
-    assert_int_equal(u.sampled, 0);
-    assert_int_equal(u.unjudged, 0);
-    for (size_t i = 0; i < 20; i++)
-        assert_int_equal(g.v[i].sport, 40000 + i);
-    uni_feed_free(&u);
-    /* 4 flows scaled by 2: too few to tell (2^8 < 2^32), passed and counted */
-    g.n = 0;
-    uni_feed_init(&u, 1, UNI_AUTO, 10000, keep, &g);
-    n = conns(v, 2, 7, 4);
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(uni_feed_add(&u, &v[i]), 0);
-    assert_int_equal(uni_end(&u), 0);
-    assert_int_equal(g.n, 4);
-    assert_int_equal(u.unjudged, 4);
-    uni_feed_free(&u);
-    /* 4 flows scaled by 1000 (a router's 1:1000): refused */
-    g.n = 0;
-    uni_feed_init(&u, 1, UNI_AUTO, 10000, keep, &g);
-    n = conns(v, 1000, 7, 4);
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(uni_feed_add(&u, &v[i]), 0);
-    assert_int_equal(uni_end(&u), 0);
-    assert_int_equal(g.n, 0);
-    assert_int_equal(u.sampled, 4);
-    uni_feed_free(&u);
-    /* metered flows (exporter zero) scaled by chance: never judged */
-    g.n = 0;
-    uni_feed_init(&u, 1, UNI_AUTO, 10000, keep, &g);
-    n = conns(v, 4, 0, 20);
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(uni_feed_add(&u, &v[i]), 0);
-    assert_int_equal(uni_end(&u), 0);
-    assert_int_equal(g.n, 20);
-    uni_feed_free(&u);
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        const struct sampling_case *t = &cases[c];
+        struct got g = { .n = 0 };
+        struct uni_feed u;
+        uni_feed_init(&u, 1, UNI_AUTO, 10000, keep, &g);
+        size_t n = conns(v, t->k, t->exp, t->n);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(uni_feed_add(&u, &v[i]), 0);
+        assert_int_equal(uni_end(&u), 0);
+        assert_int_equal(g.n, t->out);
+        if (t->sampled >= 0)
+            assert_int_equal(u.sampled, t->sampled);
+        if (t->unjudged >= 0)
+            assert_int_equal(u.unjudged, t->unjudged);
+        for (size_t i = 0; t->ordered && i < t->out; i++)
+            assert_int_equal(g.v[i].sport, 40000 + i);
+        uni_feed_free(&u);
+    }
 }
 
 int main(void)
