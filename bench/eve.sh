@@ -37,25 +37,11 @@ die() {
     echo "bench/eve.sh: $*" >&2
     exit 1
 }
+. "$ROOT/bench/lib.sh"
 [ -x /usr/bin/time ] || die "/usr/bin/time missing (apt-get install time)"
 [ "$BENCH_ALERTS" -le "$BENCH_FLOWS" ] || die "BENCH_ALERTS > BENCH_FLOWS"
-if [ ! -x "$FS_BIN" ] || [ ! -x "$FS_GEN" ]; then
-    cmake -S "$ROOT" -B "$FS_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-    ninja -C "$FS_BUILD" -j1 flowsleuth fsgen >/dev/null
-fi
-
-mkdir -p "$BENCH_DATA"
-STORE="$BENCH_DATA/flows-f$BENCH_FLOWS-k8-s1-snap128"
-if [ ! -d "$STORE.fs" ]; then
-    if [ ! -s "$STORE.pcap" ]; then
-        echo "generating $STORE.pcap ..." >&2
-        "$FS_GEN" mix "$STORE.pcap.tmp" --flows "$BENCH_FLOWS" --seed 1 --packets-per-flow 8 \
-            --rate 20000 --snap 128 2>"$STORE.pcap.info"
-        mv "$STORE.pcap.tmp" "$STORE.pcap"
-    fi
-    echo "storing: flowsleuth meter ..." >&2
-    "$FS_BIN" meter -r "$STORE.pcap" -w "$STORE.fs/" || die "meter"
-fi
+bench_binaries
+bench_store
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/fs-bench-eve.XXXXXX")
 trap 'rm -rf "$W"' EXIT INT TERM
@@ -77,15 +63,6 @@ if [ ! -s "$EVE" ]; then
     mv "$EVE.tmp" "$EVE"
 fi
 
-# cpu COMMAND: run it (stdout discarded), print "wall_s cpu_s peak_kb".
-cpu() {
-    /usr/bin/time -f "%e %U %S %M" -o "$W/time.txt" sh -c "$1" >/dev/null 2>"$W/cmd.err" || {
-        cat "$W/cmd.err" >&2
-        die "failed: $1"
-    }
-    awk '{ printf "%.2f %.2f %d\n", $1, $2 + $3, $4 }' "$W/time.txt"
-}
-
 # The least CPU time of BENCH_RUNS runs, plain and eve in turns.
 plain="" eve="" load=""
 r=0
@@ -96,9 +73,9 @@ while [ "$r" -lt "$BENCH_RUNS" ]; do
     b=$(cpu "$P --eve $EVE")
     c=$(cpu "$P --eve $EVE -t 2000-01-01..2000-01-02")
     echo "  run $r (wall s, cpu s, peak KB): plain $a | eve $b | load $c" >&2
-    [ -z "$plain" ] || [ "$(echo "$a $plain" | awk '{ print ($2 < $5) }')" = 1 ] && plain=$a
-    [ -z "$eve" ] || [ "$(echo "$b $eve" | awk '{ print ($2 < $5) }')" = 1 ] && eve=$b
-    [ -z "$load" ] || [ "$(echo "$c $load" | awk '{ print ($2 < $5) }')" = 1 ] && load=$c
+    plain=$(least_cpu "$a" "$plain")
+    eve=$(least_cpu "$b" "$eve")
+    load=$(least_cpu "$c" "$load")
 done
 echo "flows $BENCH_FLOWS, alerts $BENCH_ALERTS ($(du -m "$EVE" | cut -f1) MB of EVE JSON), best of $BENCH_RUNS by CPU time"
 printf '%-44s %8s %8s %9s\n' "" "wall s" "cpu s" "peak MB"

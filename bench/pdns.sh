@@ -37,25 +37,11 @@ die() {
     echo "bench/pdns.sh: $*" >&2
     exit 1
 }
+. "$ROOT/bench/lib.sh"
 [ -x /usr/bin/time ] || die "/usr/bin/time missing (apt-get install time)"
 [ "$BENCH_PDNS" -le "$BENCH_FLOWS" ] || die "BENCH_PDNS > BENCH_FLOWS"
-if [ ! -x "$FS_BIN" ] || [ ! -x "$FS_GEN" ]; then
-    cmake -S "$ROOT" -B "$FS_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-    ninja -C "$FS_BUILD" -j1 flowsleuth fsgen >/dev/null
-fi
-
-mkdir -p "$BENCH_DATA"
-STORE="$BENCH_DATA/flows-f$BENCH_FLOWS-k8-s1-snap128"
-if [ ! -d "$STORE.fs" ]; then
-    if [ ! -s "$STORE.pcap" ]; then
-        echo "generating $STORE.pcap ..." >&2
-        "$FS_GEN" mix "$STORE.pcap.tmp" --flows "$BENCH_FLOWS" --seed 1 --packets-per-flow 8 \
-            --rate 20000 --snap 128 2>"$STORE.pcap.info"
-        mv "$STORE.pcap.tmp" "$STORE.pcap"
-    fi
-    echo "storing: flowsleuth meter ..." >&2
-    "$FS_BIN" meter -r "$STORE.pcap" -w "$STORE.fs/" || die "meter"
-fi
+bench_binaries
+bench_store
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/fs-bench-pdns.XXXXXX")
 trap 'rm -rf "$W"' EXIT INT TERM
@@ -77,16 +63,7 @@ if [ ! -s "$PDNS" ]; then
     mv "$PDNS.tmp" "$PDNS"
 fi
 
-# cpu COMMAND: run it (stdout discarded), print "wall_s cpu_s peak_kb".
-cpu() {
-    /usr/bin/time -f "%e %U %S %M" -o "$W/time.txt" sh -c "$1" >/dev/null 2>"$W/cmd.err" || {
-        cat "$W/cmd.err" >&2
-        die "failed: $1"
-    }
-    awk '{ printf "%.2f %.2f %d\n", $1, $2 + $3, $4 }' "$W/time.txt"
-}
-
-FIELDS=$("$FS_BIN" print --fields | awk '$1 != "cid" && $1 !~ /_name$/ { printf "%s%s", n++ ? "," : "", $1 }')
+FIELDS=$("$FS_BIN" print --fields | awk '$1 != "cid" && $1 != "label" && $1 !~ /_name$/ { printf "%s%s", n++ ? "," : "", $1 }')
 plain="" pdns="" load=""
 r=0
 P="$FS_BIN print -r $STORE.fs"
@@ -96,9 +73,9 @@ while [ "$r" -lt "$BENCH_RUNS" ]; do
     b=$(cpu "$P -o csv:$FIELDS,src_name,dst_name --pdns $PDNS")
     c=$(cpu "$P -o csv:$FIELDS,src_name,dst_name --pdns $PDNS -t 2000-01-01..2000-01-02")
     echo "  run $r (wall s, cpu s, peak KB): plain $a | pdns $b | load $c" >&2
-    [ -z "$plain" ] || [ "$(echo "$a $plain" | awk '{ print ($2 < $5) }')" = 1 ] && plain=$a
-    [ -z "$pdns" ] || [ "$(echo "$b $pdns" | awk '{ print ($2 < $5) }')" = 1 ] && pdns=$b
-    [ -z "$load" ] || [ "$(echo "$c $load" | awk '{ print ($2 < $5) }')" = 1 ] && load=$c
+    plain=$(least_cpu "$a" "$plain")
+    pdns=$(least_cpu "$b" "$pdns")
+    load=$(least_cpu "$c" "$load")
 done
 echo "flows $BENCH_FLOWS, passive DNS lines $BENCH_PDNS ($(du -m "$PDNS" | cut -f1) MB), best of $BENCH_RUNS by CPU time"
 printf '%-44s %8s %8s %9s\n' "" "wall s" "cpu s" "peak MB"
