@@ -221,6 +221,23 @@ static int find_field(const char *s, size_t len, struct fref *out)
 }
 
 /*
+ * The optional `=`, `==` or `!=` of a term that only tests for equality (sni, name, cid,
+ * label), at the current token: *neg is set for `!=`, and the current token is then
+ * the value. 0, or -1 (said why: `what compares with = or != only`).
+ */
+static int eq_or_ne(struct fparser *p, const char *what, int *neg)
+{
+    *neg = 0;
+    if (p->tok.type == TK_CMP && (p->tok.cmp == CMP_EQ || p->tok.cmp == CMP_NE)) {
+        *neg = p->tok.cmp == CMP_NE;
+        return advance(p);
+    }
+    if (p->tok.type == TK_CMP)
+        return (int)fail(p, p->tok.pos, "%s compares with = or != only", what);
+    return 0;
+}
+
+/*
  * `sni [= | != | ==] GLOB` (a text field, FT_STR): fnmatch(3) without flags over the
  * field's bytes, case-insensitively (names are matched in lower case, the glob is
  * lowered): `sni *.example.com`. The glob is kept NUL-terminated in the number words.
@@ -229,14 +246,9 @@ static int find_field(const char *s, size_t len, struct fref *out)
 static int32_t parse_glob(struct fparser *p, const struct fref *fr)
 {
     char buf[64];
-    int neg = 0;
-    if (p->tok.type == TK_CMP && (p->tok.cmp == CMP_EQ || p->tok.cmp == CMP_NE)) {
-        neg = p->tok.cmp == CMP_NE;
-        if (advance(p) != 0)
-            return -1;
-    } else if (p->tok.type == TK_CMP) {
-        return fail(p, p->tok.pos, "%s compares with = or != only", fr->name);
-    }
+    int neg;
+    if (eq_or_ne(p, fr->name, &neg) != 0)
+        return -1;
     if (p->tok.type != TK_WORD || p->tok.len == 0)
         return fail(p, p->tok.pos, "expected a name or glob (*.example.com) after %s, not %s",
                     fr->name, tok_text(p, buf, sizeof(buf)));
@@ -571,16 +583,9 @@ static int32_t parse_name(struct fparser *p, int side)
     size_t at = p->tok.pos;
     if (!pdns_current())
         return fail(p, at, "name needs a passive DNS table: --pdns FILE");
-    if (advance(p) != 0)
+    int neg;
+    if (advance(p) != 0 || eq_or_ne(p, "name", &neg) != 0)
         return -1;
-    int neg = 0;
-    if (p->tok.type == TK_CMP && (p->tok.cmp == CMP_EQ || p->tok.cmp == CMP_NE)) {
-        neg = p->tok.cmp == CMP_NE;
-        if (advance(p) != 0)
-            return -1;
-    } else if (p->tok.type == TK_CMP) {
-        return fail(p, p->tok.pos, "name compares with = or != only");
-    }
     if (p->tok.type != TK_WORD || p->tok.len == 0)
         return fail(p, p->tok.pos, "expected a name or glob (*.example.com) after name, not %s",
                     tok_text(p, buf, sizeof(buf)));
@@ -616,18 +621,10 @@ static int32_t parse_name(struct fparser *p, int side)
  */
 static int32_t parse_cid(struct fparser *p)
 {
-    if (advance(p) != 0)
+    int neg;
+    if (advance(p) != 0 || eq_or_ne(p, "cid", &neg) != 0)
         return -1;
-    int neg = 0;
     struct ftoken next = peek(p);
-    if (p->tok.type == TK_CMP && (p->tok.cmp == CMP_EQ || p->tok.cmp == CMP_NE)) {
-        neg = p->tok.cmp == CMP_NE;
-        if (advance(p) != 0)
-            return -1;
-        next = peek(p);
-    } else if (p->tok.type == TK_CMP) {
-        return fail(p, p->tok.pos, "cid compares with = or != only");
-    }
     char buf[64];
     size_t pos = p->tok.pos, len = p->tok.len;
     if (p->tok.type != TK_WORD)
@@ -659,16 +656,9 @@ static int32_t parse_label(struct fparser *p)
     size_t at = p->tok.pos;
     if (labels_count() == 0)
         return fail(p, at, "label needs an address list: --label FILE");
-    if (advance(p) != 0)
+    int neg;
+    if (advance(p) != 0 || eq_or_ne(p, "label", &neg) != 0)
         return -1;
-    int neg = 0;
-    if (p->tok.type == TK_CMP && (p->tok.cmp == CMP_EQ || p->tok.cmp == CMP_NE)) {
-        neg = p->tok.cmp == CMP_NE;
-        if (advance(p) != 0)
-            return -1;
-    } else if (p->tok.type == TK_CMP) {
-        return fail(p, p->tok.pos, "label compares with = or != only");
-    }
     if (p->tok.type != TK_WORD)
         return fail(p, p->tok.pos, "expected a list name after label, not %s",
                     tok_text(p, buf, sizeof(buf)));
