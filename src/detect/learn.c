@@ -165,53 +165,89 @@ static int cmp_label_name(const void *a, const void *b)
     return r ? r : (x > y) - (x < y);
 }
 
-// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
-size_t learn_new_files(struct catalog *c, const struct eval_labels *lab, const struct flow *flows,
-                       size_t n, uint64_t slack, uint32_t header_bytes, const struct learn_obs *obs,
-                       size_t nobs, size_t *guessed)
+/* The labels of names the catalogue lacks, sorted by name; *nl of them. */
+static size_t *missing_labels(const struct catalog *c, const struct eval_labels *lab, size_t *nl)
 {
     size_t *ix = xmalloc((c->n ? c->n : 1) * sizeof(*ix));
-    size_t *lx = xmalloc((lab->n ? lab->n : 1) * sizeof(*lx)), nl = 0, added = 0;
+    size_t *lx = xmalloc((lab->n ? lab->n : 1) * sizeof(*lx));
+    *nl = 0;
     for (size_t i = 0; i < c->n; i++)
         ix[i] = i;
     sort_cat = c;
     if (c->n > 1)
         qsort(ix, c->n, sizeof(*ix), cmp_name_idx);
-    for (size_t j = 0; j < lab->n; j++) /* the labels of names the catalogue lacks */
+    for (size_t j = 0; j < lab->n; j++)
         if (!eval_label_foreign(&lab->v[j]) && find_name(c, ix, lab->v[j].name) == c->n)
-            lx[nl++] = j;
+            lx[(*nl)++] = j;
     free(ix);
     sort_lab = lab;
-    if (nl > 1)
-        qsort(lx, nl, sizeof(*lx), cmp_label_name);
+    if (*nl > 1)
+        qsort(lx, *nl, sizeof(*lx), cmp_label_name);
+    return lx;
+}
+
+/* What the size estimate of a new file looks at: the flows and the observations. */
+struct new_ctx {
+    const struct flow *flows;
+    size_t n;
+    uint64_t slack;
+    uint32_t header_bytes;
+    const struct learn_obs *obs;
+    size_t nobs;
+};
+
+/* The file's size by flow f: its payload less the middle of its server's overhead
+ * range (0 overhead when the server has no observation; *has_oh says which); 0 when
+ * the flow is smaller than that. */
+static uint64_t flow_estimate(const struct new_ctx *x, const struct flow *f, int *has_oh)
+{
+    enum match_basis basis;
+    uint64_t p = match_payload(f, x->header_bytes, &basis);
+    int64_t oh[2];
+    server_oh(x->obs, x->nobs, f->dst, oh);
+    *has_oh = oh[1] >= oh[0];
+    int64_t mid = *has_oh ? oh[0] + (oh[1] - oh[0]) / 2 : 0;
+    return mid > 0 && (uint64_t)mid >= p ? 0 : (uint64_t)((int64_t)p - mid);
+}
+
+/* The smallest estimate over the labels lx[a..b) of one name; 0 when none has one.
+ * *known: every estimate used had its server's overhead. */
+static uint64_t name_size(const struct new_ctx *x, const struct eval_labels *lab, const size_t *lx,
+                          size_t a, size_t b, int *known)
+{
+    uint64_t size = 0;
+    *known = 1;
+    for (size_t k = a; k < b; k++) {
+        size_t i = eval_find(&lab->v[lx[k]], x->flows, x->n, x->slack);
+        if (i == x->n)
+            continue;
+        int has_oh;
+        uint64_t est = flow_estimate(x, &x->flows[i], &has_oh);
+        if (!est)
+            continue; /* a flow smaller than the server's header: not this file */
+        if (!size || est < size)
+            size = est;
+        *known &= has_oh;
+    }
+    return size;
+}
+
+size_t learn_new_files(struct catalog *c, const struct eval_labels *lab, const struct flow *flows,
+                       size_t n, uint64_t slack, uint32_t header_bytes, const struct learn_obs *obs,
+                       size_t nobs, size_t *guessed)
+{
+    size_t nl, added = 0;
+    size_t *lx = missing_labels(c, lab, &nl);
+    const struct new_ctx x = { flows, n, slack, header_bytes, obs, nobs };
     *guessed = 0;
     size_t base = c->n;
     for (size_t a = 0, b; a < nl; a = b) {
         const char *name = lab->v[lx[a]].name;
         for (b = a + 1; b < nl && strcmp(lab->v[lx[b]].name, name) == 0; b++)
             ;
-        int have = 0, known = 1;
-        uint64_t size = 0;
-        for (size_t k = a; k < b; k++) {
-            const struct eval_label *l = &lab->v[lx[k]];
-            size_t i = eval_find(l, flows, n, slack);
-            if (i == n)
-                continue;
-            enum match_basis basis;
-            uint64_t p = match_payload(&flows[i], header_bytes, &basis);
-            int64_t oh[2];
-            server_oh(obs, nobs, flows[i].dst, oh);
-            int has_oh = oh[1] >= oh[0];
-            int64_t mid = has_oh ? oh[0] + (oh[1] - oh[0]) / 2 : 0;
-            uint64_t est = mid > 0 && (uint64_t)mid >= p ? 0 : (uint64_t)((int64_t)p - mid);
-            if (!est)
-                continue; /* a flow smaller than the server's header: not this file */
-            if (!have || est < size)
-                size = est;
-            known &= has_oh;
-            have = 1;
-        }
-        if (!have)
+        int known;
+        uint64_t size = name_size(&x, lab, lx, a, b, &known);
+        if (!size)
             continue;
         struct cat_entry e = { 0 };
         e.size = size;

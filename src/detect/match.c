@@ -1067,15 +1067,87 @@ static void seq_fill(const struct match_opts *o, const struct item *it, size_t a
     }
 }
 
-// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
+/* The third pass's buffers, made on its first TCP group. */
+struct seq_work {
+    uint32_t *ulen; /* the catalogue's URLs' request lengths, 0 = no URL */
+    struct seq_x *x;
+    struct seq_cal *cal; /* a group's connections' calibrations, */
+    int *ok;             /* whether each calibrated, */
+    size_t *end;         /* and their items: [end[k - 1], end[k]) */
+};
+
+static void seq_work_init(struct seq_work *w, const struct catalog *c, size_t m)
+{
+    w->ulen = xmalloc((c->n ? c->n : 1) * sizeof(*w->ulen));
+    for (size_t i = 0; i < c->n; i++) {
+        size_t l = *c->e[i].url ? match_url_len(c->e[i].url) : 0;
+        w->ulen[i] = l > UINT32_MAX ? 0 : (uint32_t)l;
+    }
+    w->x = xmalloc(m * sizeof(*w->x));
+    w->cal = xmalloc(m * sizeof(*w->cal));
+    w->end = xmalloc(m * sizeof(*w->end));
+    w->ok = xmalloc(m * sizeof(*w->ok));
+}
+
+static void seq_work_free(struct seq_work *w)
+{
+    free(w->ok);
+    free(w->end);
+    free(w->cal);
+    free(w->x);
+    free(w->ulen);
+}
+
+/*
+ * Calibrate each connection of the group it[g..h) (one client and server) on its own;
+ * returns how many connections. *shared: the calibration the others borrow, *borrow
+ * whether they may (some calibrated and all of those agree).
+ */
+static size_t calibrate_conns(const struct catalog *c, const uint64_t *sizes,
+                              const struct match_opts *o, const struct item *it, size_t g, size_t h,
+                              struct seq_work *w, struct seq_cal *shared, int *borrow)
+{
+    size_t nc = 0, nok = 0, agree = 1, first = 0;
+    for (size_t a = g, b; a < h; a = b) {
+        for (b = a + 1; b < h && same_conn(it[a].f, it[b].f); b++)
+            ;
+        w->ok[nc] = 0;
+        if (it[a].f->exchange) {
+            seq_fill(o, it, a, b, w->x);
+            w->ok[nc] = match_seq_calibrate(c, sizes, w->ulen, o, w->x, b - a, &w->cal[nc]);
+        }
+        if (w->ok[nc] && nok++ == 0)
+            first = nc;
+        else if (w->ok[nc])
+            agree &= w->cal[nc].h[0] == w->cal[first].h[0] && w->cal[nc].c == w->cal[first].c;
+        w->end[nc++] = b;
+    }
+    *shared = (struct seq_cal){ .h = { nok ? w->cal[first].h[0] : 0 },
+                                .nh = 1,
+                                .c = nok ? w->cal[first].c : 0 };
+    *borrow = nok && agree;
+    return nc;
+}
+
+/* Match each of the group's nc connections, from it[g], with its own calibration or,
+ * when it has none and may borrow, the shared one. */
+static void match_conns(const struct catalog *c, const uint64_t *sizes, const struct match_opts *o,
+                        const struct item *it, size_t g, size_t nc, const struct seq_work *w,
+                        const struct seq_cal *shared, int borrow, struct keep *res)
+{
+    for (size_t k = 0, a = g; k < nc; a = w->end[k++]) {
+        if (!it[a].f->exchange || (!w->ok[k] && !borrow))
+            continue;
+        seq_fill(o, it, a, w->end[k], w->x);
+        match_seq(c, sizes, w->ulen, w->x, w->end[k] - a, w->ok[k] ? &w->cal[k] : shared, !w->ok[k],
+                  res);
+    }
+}
+
 static void run_seqs(const struct catalog *c, const uint64_t *sizes, const struct match_opts *o,
                      const struct item *it, size_t m, struct keep *res)
 {
-    uint32_t *ulen = NULL;
-    struct seq_x *x = NULL;
-    struct seq_cal *cal = NULL;
-    size_t *end = NULL; /* a group's connections: [end[k - 1], end[k]) */
-    int *ok = NULL;
+    struct seq_work w = { NULL, NULL, NULL, NULL, NULL };
     for (size_t g = 0, h; g < m; g = h) {
         for (h = g + 1;
              h < m && same_server(it[g].f, it[h].f) && memcmp(it[g].f->src, it[h].f->src, 16) == 0;
@@ -1083,47 +1155,14 @@ static void run_seqs(const struct catalog *c, const uint64_t *sizes, const struc
             ;
         if (it[g].f->proto != 6)
             continue;
-        if (!ulen) {
-            ulen = xmalloc((c->n ? c->n : 1) * sizeof(*ulen));
-            for (size_t i = 0; i < c->n; i++) {
-                size_t l = *c->e[i].url ? match_url_len(c->e[i].url) : 0;
-                ulen[i] = l > UINT32_MAX ? 0 : (uint32_t)l;
-            }
-            x = xmalloc(m * sizeof(*x));
-            cal = xmalloc(m * sizeof(*cal));
-            end = xmalloc(m * sizeof(*end));
-            ok = xmalloc(m * sizeof(*ok));
-        }
-        size_t nc = 0, nok = 0, agree = 1, first = 0;
-        for (size_t a = g, b; a < h; a = b) {
-            for (b = a + 1; b < h && same_conn(it[a].f, it[b].f); b++)
-                ;
-            ok[nc] = 0;
-            if (it[a].f->exchange) {
-                seq_fill(o, it, a, b, x);
-                ok[nc] = match_seq_calibrate(c, sizes, ulen, o, x, b - a, &cal[nc]);
-            }
-            if (ok[nc] && nok++ == 0)
-                first = nc;
-            else if (ok[nc])
-                agree &= cal[nc].h[0] == cal[first].h[0] && cal[nc].c == cal[first].c;
-            end[nc++] = b;
-        }
-        struct seq_cal shared = { .h = { nok ? cal[first].h[0] : 0 },
-                                  .nh = 1,
-                                  .c = nok ? cal[first].c : 0 };
-        for (size_t k = 0, a = g; k < nc; a = end[k++]) {
-            if (!it[a].f->exchange || (!ok[k] && (!nok || !agree)))
-                continue;
-            seq_fill(o, it, a, end[k], x);
-            match_seq(c, sizes, ulen, x, end[k] - a, ok[k] ? &cal[k] : &shared, !ok[k], res);
-        }
+        if (!w.ulen)
+            seq_work_init(&w, c, m);
+        struct seq_cal shared;
+        int borrow;
+        size_t nc = calibrate_conns(c, sizes, o, it, g, h, &w, &shared, &borrow);
+        match_conns(c, sizes, o, it, g, nc, &w, &shared, borrow, res);
     }
-    free(ok);
-    free(end);
-    free(cal);
-    free(x);
-    free(ulen);
+    seq_work_free(&w);
 }
 
 /* The first pass: every considered flow alone into res (slot = its order among the
