@@ -109,14 +109,49 @@ static size_t cell_votes(const uint64_t *k, size_t a, size_t *b, size_t nk)
     return d;
 }
 
-/* Calibrate (h, C) from the votes; 0 when no pair stands out. */
-// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
-static int calibrate(const struct catalog *c, const uint64_t *sizes, const uint32_t *ulen,
-                     const struct match_opts *o, const struct seq_x *x, size_t n, const uint32_t *u,
-                     size_t nu, struct seq_cal *cal)
+/* A connection's votes: h << 40 | C << 24 | exchange each. */
+struct votes {
+    uint64_t *k;
+    size_t nk, cap;
+};
+
+/* Add one vote; 0 when there are too many to weigh. */
+static int vote(struct votes *v, uint64_t key)
 {
-    size_t nk = 0, cap = 1024, voters = 0;
-    uint64_t *k = xmalloc(cap * sizeof(*k));
+    if (v->nk == SEQ_MAX_VOTES)
+        return 0;
+    if (v->nk == v->cap) {
+        v->cap *= 2;
+        v->k = xrealloc(v->k, v->cap * sizeof(*v->k));
+    }
+    v->k[v->nk++] = key;
+    return 1;
+}
+
+/* Exchange i's votes for one entry (URL length ul, header h), one per shift that
+ * leaves a request constant in range; 0 when there are too many votes. */
+static int entry_votes(struct votes *v, const uint32_t *u, size_t nu, size_t i, uint32_t ul,
+                       int64_t h)
+{
+    for (int s = -SEQ_SHIFT; s <= SEQ_SHIFT; s++) {
+        int64_t j = (int64_t)i - s;
+        if (j < 0 || j >= (int64_t)nu)
+            continue;
+        int64_t cv = (int64_t)u[j] - (int64_t)ul;
+        if (cv < 0 || cv > SEQ_C_MAX)
+            continue;
+        if (!vote(v, ((uint64_t)h << 40) | ((uint64_t)cv << 24) | (uint64_t)i))
+            return 0;
+    }
+    return 1;
+}
+
+/* Every single in the default window of every exchange votes; *voters counts the
+ * exchanges that did. 0 when there are too many votes. */
+static int collect_votes(const struct catalog *c, const uint64_t *sizes, const uint32_t *ulen,
+                         const struct match_opts *o, const struct seq_x *x, size_t n,
+                         const uint32_t *u, size_t nu, struct votes *v, size_t *voters)
+{
     for (size_t i = 0; i < n; i++) {
         if (!x[i].f->rgoodput || x[i].p <= o->oh_max)
             continue;
@@ -124,48 +159,42 @@ static int calibrate(const struct catalog *c, const uint64_t *sizes, const uint3
         span_of(sizes, c->n, x[i].p, o->oh_min, o->oh_max, &a, &b);
         if (b - a > SEQ_MAX_SINGLES)
             continue;
-        voters++;
+        (*voters)++;
         for (size_t e = a; e < b; e++) {
             int64_t h = (int64_t)(x[i].p - sizes[e]) - digits(sizes[e]);
             if (!ulen[e] || h < 0 || h > 0xffffff)
                 continue;
-            for (int s = -SEQ_SHIFT; s <= SEQ_SHIFT; s++) {
-                int64_t j = (int64_t)i - s;
-                if (j < 0 || j >= (int64_t)nu)
-                    continue;
-                int64_t cv = (int64_t)u[j] - (int64_t)ulen[e];
-                if (cv < 0 || cv > SEQ_C_MAX)
-                    continue;
-                if (nk == SEQ_MAX_VOTES) {
-                    free(k); /* a hostile connection: too many to weigh, none named */
-                    return 0;
-                }
-                if (nk == cap) {
-                    cap *= 2;
-                    k = xrealloc(k, cap * sizeof(*k));
-                }
-                k[nk++] = ((uint64_t)h << 40) | ((uint64_t)cv << 24) | (uint64_t)i;
-            }
+            if (!entry_votes(v, u, nu, i, ulen[e], h))
+                return 0;
         }
     }
-    qsort(k, nk, sizeof(*k), cmp_key);
-    uint64_t best_cell = 0;
-    size_t best = 0;
+    return 1;
+}
+
+/* The (h, C) cell with the most distinct exchanges among the sorted votes (the first
+ * such); *best: how many. */
+static uint64_t densest_cell(const uint64_t *k, size_t nk, size_t *best)
+{
+    uint64_t cell = 0;
+    *best = 0;
     for (size_t a = 0, b; a < nk; a = b) {
         size_t d = cell_votes(k, a, &b, nk);
-        if (d > best) {
-            best = d;
-            best_cell = k[a] >> 24;
+        if (d > *best) {
+            *best = d;
+            cell = k[a] >> 24;
         }
     }
-    /* Other header sizes of the server (another Content-Type): cells of the same C
-     * near the best with a quarter of its votes, three at least (at most three more;
-     * h[0] is the best, which alone must hold a strict majority of the voters). */
-    int64_t h0 = (int64_t)(best_cell >> 16), c0 = (int64_t)(best_cell & 0xffff);
-    cal->h[0] = h0;
-    cal->nh = 1;
-    cal->c = c0;
-    for (size_t a = 0, b; best && a < nk; a = b) {
+    return cell;
+}
+
+/* Other header sizes of the server (another Content-Type): cells of the same C near
+ * the best with a quarter of its votes, three at least (at most three more; h[0] is
+ * the best, which alone must hold a strict majority of the voters). */
+static void header_variants(struct seq_cal *cal, const uint64_t *k, size_t nk, size_t best,
+                            const struct match_opts *o)
+{
+    int64_t h0 = cal->h[0], c0 = cal->c;
+    for (size_t a = 0, b; a < nk; a = b) {
         size_t d = cell_votes(k, a, &b, nk);
         int64_t h = (int64_t)(k[a] >> 40), cv = (int64_t)((k[a] >> 24) & 0xffff);
         if (cv != c0 || (h != h0 && (d < 3 || 4 * d < best || cal->nh >= 4)) ||
@@ -174,8 +203,28 @@ static int calibrate(const struct catalog *c, const uint64_t *sizes, const uint3
         if (h != h0)
             cal->h[cal->nh++] = h;
     }
+}
+
+/* Calibrate (h, C) from the votes; 0 when no pair stands out. */
+static int calibrate(const struct catalog *c, const uint64_t *sizes, const uint32_t *ulen,
+                     const struct match_opts *o, const struct seq_x *x, size_t n, const uint32_t *u,
+                     size_t nu, struct seq_cal *cal)
+{
+    size_t voters = 0, best;
+    struct votes v = { xmalloc(1024 * sizeof(uint64_t)), 0, 1024 };
+    if (!collect_votes(c, sizes, ulen, o, x, n, u, nu, &v, &voters)) {
+        free(v.k); /* a hostile connection: too many to weigh, none named */
+        return 0;
+    }
+    qsort(v.k, v.nk, sizeof(*v.k), cmp_key);
+    uint64_t cell = densest_cell(v.k, v.nk, &best);
+    cal->h[0] = (int64_t)(cell >> 16);
+    cal->nh = 1;
+    cal->c = (int64_t)(cell & 0xffff);
+    if (best)
+        header_variants(cal, v.k, v.nk, best, o);
     int ok = best >= SEQ_VOTES && 2 * best > voters;
-    free(k);
+    free(v.k);
     return ok;
 }
 
@@ -273,6 +322,163 @@ static int burst_fill(struct burst *bu, int k, const uint64_t *sizes, const stru
     return 0;
 }
 
+/* One connection's pass (match_seq): its exchanges and units, the calibration, and
+ * what the fits and runs found. */
+struct seq_pass {
+    const struct catalog *c;
+    const uint64_t *sizes;
+    const uint32_t *ulen;
+    const struct seq_x *x;
+    size_t n;
+    const uint32_t *u;
+    size_t nu;
+    const struct seq_cal *cal;
+    int64_t hmin, hmax;       /* the calibrated header sizes' range */
+    struct fit *fit;          /* [exchange * NSHIFT + shift + SEQ_SHIFT] */
+    uint16_t *before, *after; /* the run's members up to it, and from it on */
+    uint8_t *done;            /* named by the pass */
+    struct keep *res;
+};
+
+/* The burst's candidates: each exchange's objects under the calibrated header, into
+ * bu->cand; zero[0..*nz) the (at most two) exchanges that fit none. Returns how many
+ * combinations (0: an exchange more fits none; over BURST_COMBOS: too many). */
+static size_t burst_cands(const struct seq_pass *sp, struct burst *bu, size_t a, int zero[2],
+                          int *nz)
+{
+    size_t combos = 1;
+    for (int k = 0; k < bu->m && combos <= BURST_COMBOS; k++) {
+        bu->ncand[k] = 0;
+        if (burst_fill(bu, k, sp->sizes, &sp->x[a + (size_t)k], sp->cal, sp->hmin + 1,
+                       sp->hmax + 20, -1))
+            combos = BURST_COMBOS + 1;
+        else if (!bu->ncand[k] && *nz < 2)
+            zero[(*nz)++] = k;
+        else if (!bu->ncand[k])
+            combos = 0;
+        else
+            combos *= (size_t)bu->ncand[k];
+    }
+    return combos;
+}
+
+static int known_header(const struct seq_cal *cal, int64_t hv)
+{
+    int known = 0;
+    for (int i = 0; i < cal->nh; i++)
+        known |= cal->h[i] == hv;
+    return known;
+}
+
+/* The combinations with the exchanges that fit nothing given the objects of header
+ * size hv (0: one of them fits none there either, or too many). */
+static size_t variant_combos(const struct seq_pass *sp, struct burst *bu, size_t a, const int *zero,
+                             int nz, size_t combos, int64_t hv)
+{
+    size_t more = combos;
+    for (int z = 0; z < nz && more && more <= BURST_COMBOS; z++) {
+        bu->ncand[zero[z]] = 0;
+        if (burst_fill(bu, zero[z], sp->sizes, &sp->x[a + (size_t)zero[z]], sp->cal, hv + 1,
+                       hv + 20, hv))
+            more = 0;
+        more *= (size_t)bu->ncand[zero[z]];
+    }
+    return more;
+}
+
+/* A header variant no vote had (another Content-Type): one more size, the same for
+ * the exchanges that fit nothing, within the slack. */
+static void variant_search(const struct seq_pass *sp, struct burst *bu, size_t a, const int *zero,
+                           int nz, size_t combos, size_t *budget)
+{
+    const struct seq_cal *cal = sp->cal;
+    for (int64_t hv = cal->h[0] - SEQ_VARIANT; hv <= cal->h[0] + SEQ_VARIANT; hv++) {
+        if (known_header(cal, hv) || hv < 0)
+            continue;
+        size_t more = variant_combos(sp, bu, a, zero, nz, combos, hv);
+        if (more && more <= BURST_COMBOS && *budget >= more) {
+            *budget -= more;
+            burst_search(bu, 0, 0);
+        }
+    }
+}
+
+/* Solve the m exchanges from a as the burst that answered unit j: 1 when some
+ * combination adds up (bu->agree then holds the objects), 0 when none, -1 when the
+ * connection's budget ran out. */
+static int try_burst(const struct seq_pass *sp, struct burst *bu, size_t a, int m, size_t j,
+                     size_t *budget)
+{
+    int zero[2], nz = 0;
+    bu->m = m;
+    bu->want = (int64_t)sp->u[j] - (int64_t)m * sp->cal->c;
+    size_t combos = burst_cands(sp, bu, a, zero, &nz);
+    if (!combos || combos > BURST_COMBOS)
+        return 0;
+    if (*budget < combos) /* a hostile connection: no more bursts solved */
+        return -1;
+    *budget -= combos;
+    bu->sols = 0;
+    if (!nz)
+        burst_search(bu, 0, 0);
+    else
+        variant_search(sp, bu, a, zero, nz, combos, budget);
+    return bu->sols != 0;
+}
+
+/* The bursts that end before the run under shift s2 starting at exchange b: how many
+ * burst lengths have combinations (the last into *best, with where it starts in
+ * pick[0] and the fit of the exchange before it in pick[1]; stops at two); -1 when
+ * the budget ran out. */
+static int bursts_before(const struct seq_pass *sp, struct burst *bu, struct burst *best, size_t b,
+                         int s2, size_t *budget)
+{
+    const struct seq_x *x = sp->x;
+    size_t q2 = b * NSHIFT + (size_t)(s2 + SEQ_SHIFT);
+    if (!sp->fit[q2].cnt || sp->before[q2] != 1 || sp->after[q2] < SEQ_RUN)
+        return 0;
+    int found = 0;
+    for (int m = 2; m <= SEQ_SHIFT && (size_t)m < b && found < 2; m++) {
+        size_t a = b - (size_t)m;
+        int s1 = s2 - m + 1;
+        int64_t j = (int64_t)a - s1;
+        if (s1 < -SEQ_SHIFT || j < 1 || j >= (int64_t)sp->nu)
+            continue;
+        size_t q1 = (a - 1) * NSHIFT + (size_t)(s1 + SEQ_SHIFT);
+        if (!sp->fit[q1].cnt || sp->after[q1] != 1 ||
+            x[b].f->exchange != x[a - 1].f->exchange + (uint64_t)m + 1)
+            continue;
+        int r = try_burst(sp, bu, a, m, (size_t)j, budget);
+        if (r < 0)
+            return -1;
+        if (!r)
+            continue;
+        found++;
+        *best = *bu;
+        best->pick[0] = (uint32_t)a; /* where it starts */
+        best->pick[1] = (uint32_t)q1;
+    }
+    return found;
+}
+
+/* Name the burst's exchanges that every combination agrees on, and the exchange
+ * before it when one object fits it. Returns how many were named. */
+static size_t name_burst(const struct seq_pass *sp, const struct burst *best)
+{
+    size_t named = 0, a = best->pick[0];
+    for (int k = 0; k < best->m; k++)
+        if (best->agree[k] >= 0 && !sp->done[a + (size_t)k]) {
+            named += put_name(sp->c, sp->sizes, &sp->x[a + (size_t)k], (uint32_t)best->agree[k],
+                              sp->res);
+            sp->done[a + (size_t)k] = 1;
+        }
+    if (sp->fit[best->pick[1]].cnt == 1 && !sp->done[a - 1]) {
+        named += put_name(sp->c, sp->sizes, &sp->x[a - 1], sp->fit[best->pick[1]].e, sp->res);
+        sp->done[a - 1] = 1;
+    }
+    return named;
+}
+
 /*
  * Snapped bursts: where a run under shift s2 of SEQ_RUN or more starts at exchange
  * b, and the exchange a - 1 before it fits under s1 = s2 - (b - a) + 1 as the last
@@ -284,96 +490,19 @@ static int burst_fill(struct burst *bu, int k, const uint64_t *sizes, const stru
  * has combinations. The exchange a - 1 is then named too when one object fits it:
  * the burst shows it held one response. Returns how many were named.
  */
-// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
-static size_t bursts(const struct catalog *c, const uint64_t *sizes, const uint32_t *ulen,
-                     const struct seq_x *x, size_t n, const uint32_t *u, size_t nu,
-                     const struct seq_cal *cal, int64_t hmin, int64_t hmax, const struct fit *fit,
-                     const uint16_t *before, const uint16_t *after, uint8_t *done, struct keep *res)
+static size_t bursts(const struct seq_pass *sp)
 {
     size_t named = 0, budget = BURST_BUDGET;
     struct burst *bu = xmalloc(sizeof(*bu)), *best = xmalloc(sizeof(*best));
-    bu->ulen = ulen;
-    bu->c = c;
-    for (size_t b = 1; b < n; b++) {
+    bu->ulen = sp->ulen;
+    bu->c = sp->c;
+    for (size_t b = 1; b < sp->n; b++) {
         for (int s2 = -SEQ_SHIFT + 1; s2 <= SEQ_SHIFT; s2++) {
-            size_t q2 = b * NSHIFT + (size_t)(s2 + SEQ_SHIFT);
-            if (!fit[q2].cnt || before[q2] != 1 || after[q2] < SEQ_RUN)
-                continue;
-            int found = 0;
-            for (int m = 2; m <= SEQ_SHIFT && (size_t)m < b && found < 2; m++) {
-                size_t a = b - (size_t)m;
-                int s1 = s2 - m + 1;
-                int64_t j = (int64_t)a - s1;
-                if (s1 < -SEQ_SHIFT || j < 1 || j >= (int64_t)nu)
-                    continue;
-                size_t q1 = (a - 1) * NSHIFT + (size_t)(s1 + SEQ_SHIFT);
-                if (!fit[q1].cnt || after[q1] != 1 ||
-                    x[b].f->exchange != x[a - 1].f->exchange + (uint64_t)m + 1)
-                    continue;
-                bu->m = m;
-                bu->want = (int64_t)u[j] - (int64_t)m * cal->c;
-                size_t combos = 1;
-                int zero[2], nz = 0;
-                for (int k = 0; k < m && combos <= BURST_COMBOS; k++) {
-                    bu->ncand[k] = 0;
-                    if (burst_fill(bu, k, sizes, &x[a + (size_t)k], cal, hmin + 1, hmax + 20, -1))
-                        combos = BURST_COMBOS + 1;
-                    else if (!bu->ncand[k] && nz < 2)
-                        zero[nz++] = k;
-                    else if (!bu->ncand[k])
-                        combos = 0;
-                    else
-                        combos *= (size_t)bu->ncand[k];
-                }
-                if (!combos || combos > BURST_COMBOS)
-                    continue;
-                if (budget < combos) /* a hostile connection: no more bursts solved */
-                    goto out;
-                budget -= combos;
-                bu->sols = 0;
-                if (!nz)
-                    burst_search(bu, 0, 0);
-                /* a header variant no vote had (another Content-Type): one more size,
-                 * the same for the exchanges that fit nothing, within the slack */
-                for (int64_t hv = cal->h[0] - SEQ_VARIANT; nz && hv <= cal->h[0] + SEQ_VARIANT;
-                     hv++) {
-                    int known = 0;
-                    for (int i = 0; i < cal->nh; i++)
-                        known |= cal->h[i] == hv;
-                    if (known || hv < 0)
-                        continue;
-                    size_t more = combos;
-                    for (int z = 0; z < nz && more && more <= BURST_COMBOS; z++) {
-                        bu->ncand[zero[z]] = 0;
-                        if (burst_fill(bu, zero[z], sizes, &x[a + (size_t)zero[z]], cal, hv + 1,
-                                       hv + 20, hv))
-                            more = 0;
-                        more *= (size_t)bu->ncand[zero[z]];
-                    }
-                    if (more && more <= BURST_COMBOS && budget >= more) {
-                        budget -= more;
-                        burst_search(bu, 0, 0);
-                    }
-                }
-                if (!bu->sols)
-                    continue;
-                found++;
-                *best = *bu;
-                best->pick[0] = (uint32_t)a; /* where it starts */
-                best->pick[1] = (uint32_t)q1;
-            }
-            if (found != 1)
-                continue;
-            size_t a = best->pick[0];
-            for (int k = 0; k < best->m; k++)
-                if (best->agree[k] >= 0 && !done[a + (size_t)k]) {
-                    named += put_name(c, sizes, &x[a + (size_t)k], (uint32_t)best->agree[k], res);
-                    done[a + (size_t)k] = 1;
-                }
-            if (fit[best->pick[1]].cnt == 1 && !done[a - 1]) {
-                named += put_name(c, sizes, &x[a - 1], fit[best->pick[1]].e, res);
-                done[a - 1] = 1;
-            }
+            int found = bursts_before(sp, bu, best, b, s2, &budget);
+            if (found < 0)
+                goto out;
+            if (found == 1)
+                named += name_burst(sp, best);
         }
     }
 out:
@@ -406,108 +535,170 @@ int match_seq_calibrate(const struct catalog *c, const uint64_t *sizes, const ui
     return ok;
 }
 
-// NOLINTNEXTLINE(readability-function-size): too long; to be split (a known debt)
+/* The range of the calibrated header sizes. */
+static void header_range(const struct seq_cal *cal, int64_t *hmin, int64_t *hmax)
+{
+    *hmin = *hmax = cal->h[0];
+    for (int i = 1; i < cal->nh; i++) {
+        *hmin = cal->h[i] < *hmin ? cal->h[i] : *hmin;
+        *hmax = cal->h[i] > *hmax ? cal->h[i] : *hmax;
+    }
+}
+
+/* The objects among the entries [a, b) whose URL fits unit j and whose size fits
+ * exchange i under the calibration, into ft (two at most: distinct objects). */
+static void fit_unit(const struct seq_pass *sp, size_t i, int64_t j, size_t a, size_t b,
+                     struct fit *ft)
+{
+    const struct seq_cal *cal = sp->cal;
+    for (size_t e = a; e < b && ft->cnt < 2; e++) {
+        if (!sp->ulen[e] || (int64_t)sp->ulen[e] + cal->c != (int64_t)sp->u[j] ||
+            !cal_fits(cal, sp->x[i].p, sp->sizes[e]))
+            continue;
+        if (ft->cnt && same_obj(&sp->c->e[ft->e], &sp->c->e[e]))
+            continue;
+        ft->e = (uint32_t)e;
+        ft->cnt++;
+    }
+}
+
+/* What fits exchange i under each shift. */
+static void fit_exchange(const struct seq_pass *sp, size_t i)
+{
+    if (!sp->x[i].f->rgoodput)
+        return;
+    size_t a, b; /* digits: 1 to 20 */
+    span_of(sp->sizes, sp->c->n, sp->x[i].p, sp->hmin + 1, sp->hmax + 20, &a, &b);
+    for (int s = -SEQ_SHIFT; s <= SEQ_SHIFT; s++) {
+        int64_t j = (int64_t)i - s;
+        if (j < 0 || j >= (int64_t)sp->nu)
+            continue;
+        fit_unit(sp, i, j, a, b, &sp->fit[i * NSHIFT + (size_t)(s + SEQ_SHIFT)]);
+    }
+}
+
+/* Exchange i's number follows the one before it. */
+static int follows(const struct seq_x *x, size_t i)
+{
+    return i > 0 && x[i].f->exchange == x[i - 1].f->exchange + 1;
+}
+
+/* The run lengths under shift index q: in[i] marks the members. */
+static void run_lengths(const struct seq_pass *sp, size_t q, uint8_t *in)
+{
+    size_t n = sp->n;
+    for (size_t i = 0; i < n; i++) {
+        int ln = i + 1 < n && follows(sp->x, i + 1);
+        in[i] = sp->fit[i * NSHIFT + q].cnt > 0 ||
+                (follows(sp->x, i) && ln && sp->fit[(i - 1) * NSHIFT + q].cnt &&
+                 sp->fit[(i + 1) * NSHIFT + q].cnt);
+    }
+    for (size_t i = 0, r = 0; i < n; i++) {
+        r = in[i] ? (follows(sp->x, i) && r < 0xfffe ? r + 1 : 1) : 0;
+        sp->before[i * NSHIFT + q] = (uint16_t)r;
+    }
+    for (size_t i = n, r = 0; i-- > 0;) {
+        int ln = i + 1 < n && follows(sp->x, i + 1);
+        r = in[i] ? (ln && r < 0xfffe ? r + 1 : 1) : 0;
+        sp->after[i * NSHIFT + q] = (uint16_t)r;
+    }
+}
+
+/* A run under shift s: exchanges in a row (consecutive exchange numbers) that fit
+ * under s, where one that fits nothing between two that fit counts too (its
+ * neighbours show it answered one request: a header variant or a file not in the
+ * catalogue). after/before: the run's members from i on, and up to i. */
+static void find_runs(const struct seq_pass *sp)
+{
+    uint8_t *in = xcalloc(sp->n, 1);
+    for (size_t q = 0; q < NSHIFT; q++)
+        run_lengths(sp, q, in);
+    free(in);
+}
+
+/* Borrowed: the prefix from the connection's first exchange whose members each fit
+ * one object under shift 0 (each answered its own request: the first response
+ * answers the first request, and a response that fits its request's URL and the
+ * server's header exactly held one response, so the next answers the next). */
+static size_t borrowed_prefix(const struct seq_pass *sp)
+{
+    size_t prefix = 0;
+    while (prefix < sp->n && prefix < sp->nu && sp->x[prefix].f->exchange == prefix + 1 &&
+           sp->fit[prefix * NSHIFT + SEQ_SHIFT].cnt == 1)
+        prefix++;
+    return prefix;
+}
+
+/* The object exchange i is named by: the one that fits it under every shift its
+ * neighbours support; -1 when none, or when they disagree. */
+static int64_t single_name(const struct seq_pass *sp, int64_t i, size_t prefix)
+{
+    int64_t name = -1;
+    for (int s = -SEQ_SHIFT; s <= SEQ_SHIFT; s++) {
+        size_t q = (size_t)i * NSHIFT + (size_t)(s + SEQ_SHIFT);
+        const struct fit *ft = &sp->fit[q];
+        if (!ft->cnt)
+            continue;
+        /* a run of SEQ_RUN exchanges under one shift, and this one not its last
+         * unless no request is left for a second response in it; or, borrowed,
+         * inside the prefix */
+        int run = sp->before[q] + sp->after[q] - 1;
+        int last = sp->after[q] == 1 && i - s != (int64_t)sp->nu - 1;
+        if ((run < SEQ_RUN || last) && !(s == 0 && i < (int64_t)prefix))
+            continue;
+        if (ft->cnt > 1 || (name >= 0 && !same_obj(&sp->c->e[name], &sp->c->e[ft->e])))
+            return -1;
+        name = ft->e;
+    }
+    return name;
+}
+
+/* Name each exchange one object fits under a supported shift; returns how many. */
+static size_t name_singles(const struct seq_pass *sp, size_t prefix)
+{
+    size_t named = 0;
+    for (int64_t i = 0; i < (int64_t)sp->n; i++) {
+        int64_t name = single_name(sp, i, prefix);
+        if (name < 0)
+            continue;
+        named += put_name(sp->c, sp->sizes, &sp->x[i], (uint32_t)name, sp->res);
+        sp->done[i] = 1;
+    }
+    return named;
+}
+
 size_t match_seq(const struct catalog *c, const uint64_t *sizes, const uint32_t *ulen,
                  const struct seq_x *x, size_t n, const struct seq_cal *k, int borrowed,
                  struct keep *res)
 {
     if (!n || n > SEQ_MAX_EXCHANGES || k->nh < 1 || k->nh > 4)
         return 0;
-    size_t nu, named = 0;
-    uint32_t *u = units(x, n, &nu);
     const struct seq_cal cal = *k;
-    int64_t hmin = cal.h[0], hmax = cal.h[0];
-    for (int i = 1; i < cal.nh; i++) {
-        hmin = cal.h[i] < hmin ? cal.h[i] : hmin;
-        hmax = cal.h[i] > hmax ? cal.h[i] : hmax;
-    }
-    struct fit *fit = xcalloc(n * NSHIFT, sizeof(*fit));
-    for (size_t i = 0; i < n; i++) {
-        if (!x[i].f->rgoodput)
-            continue;
-        size_t a, b; /* digits: 1 to 20 */
-        span_of(sizes, c->n, x[i].p, hmin + 1, hmax + 20, &a, &b);
-        for (int s = -SEQ_SHIFT; s <= SEQ_SHIFT; s++) {
-            int64_t j = (int64_t)i - s;
-            if (j < 0 || j >= (int64_t)nu)
-                continue;
-            struct fit *ft = &fit[i * NSHIFT + (size_t)(s + SEQ_SHIFT)];
-            for (size_t e = a; e < b && ft->cnt < 2; e++) {
-                if (!ulen[e] || (int64_t)ulen[e] + cal.c != (int64_t)u[j] ||
-                    !cal_fits(&cal, x[i].p, sizes[e]))
-                    continue;
-                if (ft->cnt && same_obj(&c->e[ft->e], &c->e[e]))
-                    continue;
-                ft->e = (uint32_t)e;
-                ft->cnt++;
-            }
-        }
-    }
-    /* A run under shift s: exchanges in a row (consecutive exchange numbers) that fit
-     * under s, where one that fits nothing between two that fit counts too (its
-     * neighbours show it answered one request: a header variant or a file not in the
-     * catalogue). after/before: the run's members from i on, and up to i. */
-    uint16_t *after = xcalloc(n * NSHIFT, sizeof(*after));
-    uint16_t *before = xcalloc(n * NSHIFT, sizeof(*before));
-    uint8_t *in = xcalloc(n, 1);
-    for (size_t q = 0; q < NSHIFT; q++) {
-        for (size_t i = 0; i < n; i++) {
-            int lp = i > 0 && x[i].f->exchange == x[i - 1].f->exchange + 1;
-            int ln = i + 1 < n && x[i + 1].f->exchange == x[i].f->exchange + 1;
-            in[i] = fit[i * NSHIFT + q].cnt > 0 ||
-                    (lp && ln && fit[(i - 1) * NSHIFT + q].cnt && fit[(i + 1) * NSHIFT + q].cnt);
-        }
-        for (size_t i = 0, r = 0; i < n; i++) {
-            int lp = i > 0 && x[i].f->exchange == x[i - 1].f->exchange + 1;
-            r = in[i] ? (lp && r < 0xfffe ? r + 1 : 1) : 0;
-            before[i * NSHIFT + q] = (uint16_t)r;
-        }
-        for (size_t i = n, r = 0; i-- > 0;) {
-            int ln = i + 1 < n && x[i + 1].f->exchange == x[i].f->exchange + 1;
-            r = in[i] ? (ln && r < 0xfffe ? r + 1 : 1) : 0;
-            after[i * NSHIFT + q] = (uint16_t)r;
-        }
-    }
-    free(in);
-    uint8_t *done = xcalloc(n, 1); /* named by the pass */
-    /* Borrowed: the prefix from the connection's first exchange whose members each fit
-     * one object under shift 0 (each answered its own request: the first response
-     * answers the first request, and a response that fits its request's URL and the
-     * server's header exactly held one response, so the next answers the next). */
-    size_t prefix = 0;
-    while (borrowed && prefix < n && prefix < nu && x[prefix].f->exchange == prefix + 1 &&
-           fit[prefix * NSHIFT + SEQ_SHIFT].cnt == 1)
-        prefix++;
-    for (int64_t i = 0; i < (int64_t)n; i++) {
-        int64_t name = -1;
-        int conflict = 0;
-        for (int s = -SEQ_SHIFT; s <= SEQ_SHIFT && !conflict; s++) {
-            size_t q = (size_t)i * NSHIFT + (size_t)(s + SEQ_SHIFT);
-            const struct fit *ft = &fit[q];
-            if (!ft->cnt)
-                continue;
-            /* a run of SEQ_RUN exchanges under one shift, and this one not its last
-             * unless no request is left for a second response in it; or, borrowed,
-             * inside the prefix */
-            int run = before[q] + after[q] - 1;
-            int last = after[q] == 1 && i - s != (int64_t)nu - 1;
-            if ((run < SEQ_RUN || last) && !(s == 0 && i < (int64_t)prefix))
-                continue;
-            if (ft->cnt > 1 || (name >= 0 && !same_obj(&c->e[name], &c->e[ft->e])))
-                conflict = 1;
-            else
-                name = ft->e;
-        }
-        if (conflict || name < 0)
-            continue;
-        named += put_name(c, sizes, &x[i], (uint32_t)name, res);
-        done[i] = 1;
-    }
-    named += bursts(c, sizes, ulen, x, n, u, nu, &cal, hmin, hmax, fit, before, after, done, res);
-    free(done);
-    free(after);
-    free(before);
-    free(fit);
+    size_t nu;
+    uint32_t *u = units(x, n, &nu);
+    struct seq_pass sp = { .c = c,
+                           .sizes = sizes,
+                           .ulen = ulen,
+                           .x = x,
+                           .n = n,
+                           .u = u,
+                           .nu = nu,
+                           .cal = &cal,
+                           .res = res };
+    header_range(&cal, &sp.hmin, &sp.hmax);
+    sp.fit = xcalloc(n * NSHIFT, sizeof(*sp.fit));
+    for (size_t i = 0; i < n; i++)
+        fit_exchange(&sp, i);
+    sp.after = xcalloc(n * NSHIFT, sizeof(*sp.after));
+    sp.before = xcalloc(n * NSHIFT, sizeof(*sp.before));
+    find_runs(&sp);
+    sp.done = xcalloc(n, 1);
+    size_t named = name_singles(&sp, borrowed ? borrowed_prefix(&sp) : 0);
+    named += bursts(&sp);
+    free(sp.done);
+    free(sp.after);
+    free(sp.before);
+    free(sp.fit);
     free(u);
     return named;
 }
