@@ -26,14 +26,15 @@
 static const char usage_text[] =
     "usage: flowsleuth report -r STORE [-r ...] [-t WINDOW] -o FILE.html [--title TEXT]\n"
     "                         [--bin SECONDS] [--internal NET ...] [--authorised FILE.csv]\n"
-    "                         [--max-mem SIZE] [input options] [FILTER]\n"
+    "                         [--max-mem SIZE] [-c CAT] [input options] [FILTER]\n"
     "\n"
     "One self-contained HTML file (style, scripts and data inline, nothing loaded from\n"
     "elsewhere) with the charts and tables of flowsleuth serve for the window (default:\n"
     "the whole store): flows, tbytes and tpackets over time (count's series; with a\n"
     "window, the period before it overlaid), the top 10 sources, destinations, source\n"
     "subnets, destination ports and protocols by tbytes with the rest as \"other\"\n"
-    "(stats -s), flows by hour and weekday, hosts (flowsleuth hosts), services\n"
+    "(stats -s), flows by hour and weekday, hosts (flowsleuth hosts; with -c their\n"
+    "software, outdated versions marked), services\n"
     "(flowsleuth services) and the first 100 flows.\n"
     "\n" INPUT_HELP "  -o FILE.html     where to write the report (- = stdout)\n"
     "  --title TEXT     the report's title (default: flowsleuth report)\n"
@@ -41,6 +42,9 @@ static const char usage_text[] =
     "  --internal NET   hosts and services: only addresses inside NET (repeatable)\n"
     "  --authorised F   services: the authorised inventory (server,proto,port CSV)\n"
     "  --max-mem SIZE   memory of each table (default 1Gi)\n"
+    "  -c CAT           hosts: the software each host's downloads reveal, named from\n"
+    "                   the catalogue (as flowsleuth hosts -c), versions with a newer\n"
+    "                   one in the catalogue marked outdated (inventory's newest)\n"
     "  -h, --help       this help\n";
 
 /* The top-N lists of the report and of the served page (page.js names them). */
@@ -55,6 +59,7 @@ struct report_opts {
     struct svc_authlist auth;
     int have_auth;
     size_t max_mem;
+    const char *catpath; /* -c */
 };
 
 static int report_opt(void *vo, struct input_opts *in, int c, const char *arg)
@@ -64,6 +69,9 @@ static int report_opt(void *vo, struct input_opts *in, int c, const char *arg)
     switch (c) {
     case 'o':
         o->out = arg;
+        return -1;
+    case 'c':
+        o->catpath = arg;
         return -1;
     case O_TITLE:
         o->title = arg;
@@ -103,7 +111,7 @@ static int parse_args(int argc, char **argv, struct report_opts *o, struct input
                                               { "stats", no_argument, NULL, O_STATS },
                                               INPUT_LONGOPTS,
                                               { NULL, 0, NULL, 0 } };
-    int rc = detect_getopt(argc, argv, INPUT_OPTSTRING "o:h", longopts, in, report_opt, o);
+    int rc = detect_getopt(argc, argv, INPUT_OPTSTRING "o:c:h", longopts, in, report_opt, o);
     if (rc >= 0)
         return rc;
     if (!o->out) {
@@ -142,12 +150,14 @@ static int add(FILE *data, const struct web_ctx *w, const struct input_opts *in,
     return 0;
 }
 
-static int build(const struct report_opts *o, const struct input_opts *in, FILE *data)
+static int build(const struct report_opts *o, const struct input_opts *in,
+                 const struct web_catalog *cat, FILE *data)
 {
     struct web_ctx w = { PROG,
                          { UINT64_MAX / 4, o->max_mem },
                          o->internal.nnets ? &o->internal : NULL,
-                         o->have_auth ? &o->auth : NULL };
+                         o->have_auth ? &o->auth : NULL,
+                         cat };
     struct web_req r;
     int bad = 0;
     fputc('{', data);
@@ -172,56 +182,70 @@ static int build(const struct report_opts *o, const struct input_opts *in, FILE 
     return bad;
 }
 
+/* The page with its data to o->out: 0, or 1 after saying why. */
+static int write_page(const struct report_opts *o, const struct input_opts *in, const char *data)
+{
+    char made[FMT_TIME_MAX], window[FMT_TIME_MAX * 2 + 4] = "";
+    struct timeval tv;
+    int status = 0;
+    gettimeofday(&tv, NULL);
+    fmt_time_ms(made, (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000);
+    if (in->from_ms || in->to_ms) {
+        char a[FMT_TIME_MAX] = "", b[FMT_TIME_MAX] = "";
+        if (in->from_ms)
+            fmt_time_ms(a, in->from_ms);
+        if (in->to_ms)
+            fmt_time_ms(b, in->to_ms);
+        snprintf(window, sizeof(window), "%s..%s", a, b);
+    }
+    struct web_page p = { o->title, data, window, in->filter_text ? in->filter_text : "", made };
+    FILE *fp = strcmp(o->out, "-") == 0 ? stdout : fopen(o->out, "w");
+    if (!fp) {
+        fprintf(stderr, PROG ": %s: %s\n", o->out, strerror(errno));
+        return 1;
+    }
+    web_page_write(fp, &p);
+    if (fflush(fp) != 0 || ferror(fp)) {
+        fprintf(stderr, PROG ": %s: write: %s\n", o->out, strerror(errno ? errno : EIO));
+        status = 1;
+    }
+    if (fp != stdout && fclose(fp) != 0 && status == 0) {
+        fprintf(stderr, PROG ": %s: %s\n", o->out, strerror(errno));
+        status = 1;
+    }
+    return status;
+}
+
+/* The catalogue (-c), the data, the page: the exit status. */
+static int run(const struct report_opts *o, const struct input_opts *in)
+{
+    struct web_catalog cat;
+    int have_cat = o->catpath != NULL;
+    char *data = NULL;
+    size_t len = 0;
+    int status = have_cat && web_catalog_load(&cat, o->catpath, PROG) != 0;
+    if (status == 0) {
+        FILE *m = open_memstream(&data, &len);
+        status = !m || build(o, in, have_cat ? &cat : NULL, m);
+        if (m)
+            fclose(m);
+    }
+    if (status == 0)
+        status = write_page(o, in, data);
+    free(data);
+    if (have_cat)
+        web_catalog_free(&cat);
+    return status;
+}
+
 int cmd_report(int argc, char **argv)
 {
     struct report_opts o = { .title = "flowsleuth report", .bin_s = 300, .max_mem = 1u << 30 };
     struct input_opts in = { 0 };
     netlist_init(&o.internal);
     int status = parse_args(argc, argv, &o, &in);
-    char *data = NULL;
-    size_t len = 0;
-    if (status >= 0) { /* --help or bad usage */
-        netlist_free(&o.internal);
-        if (o.have_auth)
-            services_authlist_free(&o.auth);
-        input_free(&in);
-        return status;
-    }
-    FILE *m = open_memstream(&data, &len);
-    status = !m || build(&o, &in, m);
-    if (m)
-        fclose(m);
-    if (status == 0) {
-        char made[FMT_TIME_MAX], window[FMT_TIME_MAX * 2 + 4] = "";
-        struct timeval tv;
-        gettimeofday(&tv, NULL);
-        fmt_time_ms(made, (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000);
-        if (in.from_ms || in.to_ms) {
-            char a[FMT_TIME_MAX] = "", b[FMT_TIME_MAX] = "";
-            if (in.from_ms)
-                fmt_time_ms(a, in.from_ms);
-            if (in.to_ms)
-                fmt_time_ms(b, in.to_ms);
-            snprintf(window, sizeof(window), "%s..%s", a, b);
-        }
-        struct web_page p = { o.title, data, window, in.filter_text ? in.filter_text : "", made };
-        FILE *fp = strcmp(o.out, "-") == 0 ? stdout : fopen(o.out, "w");
-        if (!fp) {
-            fprintf(stderr, PROG ": %s: %s\n", o.out, strerror(errno));
-            status = 1;
-        } else {
-            web_page_write(fp, &p);
-            if (fflush(fp) != 0 || ferror(fp)) {
-                fprintf(stderr, PROG ": %s: write: %s\n", o.out, strerror(errno ? errno : EIO));
-                status = 1;
-            }
-            if (fp != stdout && fclose(fp) != 0 && status == 0) {
-                fprintf(stderr, PROG ": %s: %s\n", o.out, strerror(errno));
-                status = 1;
-            }
-        }
-    }
-    free(data);
+    if (status < 0) /* else --help or bad usage */
+        status = run(&o, &in);
     netlist_free(&o.internal);
     if (o.have_auth)
         services_authlist_free(&o.auth);

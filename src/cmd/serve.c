@@ -34,13 +34,14 @@
 static const char usage_text[] =
     "usage: flowsleuth serve -r STORE [-r ...] [--listen ADDR:PORT] [--token FILE]\n"
     "                        [--internal NET ...] [--authorised FILE.csv] [--max-time SECONDS]\n"
-    "                        [--max-mem SIZE] [--jobs N] [--cache-mem SIZE]\n"
+    "                        [--max-mem SIZE] [--jobs N] [--cache-mem SIZE] [-c CAT]\n"
     "\n"
     "The web console: a page with the charts and tables of flowsleuth report, fed by a\n"
     "read-only JSON API over the stores: /api/series (count), /api/top (stats -s),\n"
-    "/api/flows (print, paged), /api/hosts, /api/services; each takes t (a -t window),\n"
-    "filter (the filter language), and bin, prev, key, n, offset, limit where they\n"
-    "apply. A bad filter answers 400 with the message and caret the CLI prints.\n"
+    "/api/flows (print, paged), /api/hosts (with -c their software), /api/services;\n"
+    "each takes t (a -t window), filter (the filter language), and bin, prev, key,\n"
+    "n, offset, limit where they apply. A bad filter answers 400 with the message\n"
+    "and caret the CLI prints.\n"
     "\n"
     "  -r PATH            a store folder or flowsleuth file (repeatable)\n"
     "  --listen ADDR:PORT where to listen (default 127.0.0.1:8750; [::1]:PORT for IPv6;\n"
@@ -49,6 +50,9 @@ static const char usage_text[] =
     "                     FILE's first line); needed to listen on any address but loopback\n"
     "  --internal NET     hosts and services: only addresses inside NET (repeatable)\n"
     "  --authorised F     services: the authorised inventory (server,proto,port CSV)\n"
+    "  -c CAT             hosts: the software each host's downloads reveal, named from\n"
+    "                     the catalogue (as flowsleuth hosts -c), versions with a newer\n"
+    "                     one in the catalogue marked outdated (inventory's newest)\n"
     "  --max-time SECONDS wall time of one request (default 10): past it, 503\n"
     "  --max-mem SIZE     memory of one request's tables (default 256Mi): past it, 503\n"
     "  --jobs N           requests reading the stores at once (default 4); others wait\n"
@@ -70,6 +74,9 @@ struct server {
     struct netlist internal;
     struct svc_authlist auth;
     int have_auth;
+    struct web_catalog cat;
+    const char *catpath; /* -c */
+    int have_cat;
     struct web_ctx w;
     unsigned jobs;
     sem_t sem;
@@ -157,6 +164,9 @@ static int serve_opt(struct server *s, int c, const char *arg)
     switch (c) {
     case 'r':
         return add_path(s, arg);
+    case 'c':
+        s->catpath = arg;
+        return -1;
     case O_LISTEN:
         s->listen = arg;
         return -1;
@@ -400,7 +410,7 @@ static int parse_args(int argc, char **argv, struct server *s)
                                               { NULL, 0, NULL, 0 } };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "r:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:c:h", longopts, NULL)) != -1) {
         int rc = serve_opt(s, c, optarg);
         if (rc >= 0)
             return rc;
@@ -416,6 +426,11 @@ static int parse_args(int argc, char **argv, struct server *s)
         fprintf(stderr, PROG ": give the flows with -r STORE\n");
         return 2;
     }
+    if (s->catpath) {
+        s->have_cat = 1;
+        if (web_catalog_load(&s->cat, s->catpath, PROG) != 0)
+            return 1;
+    }
     return -1;
 }
 
@@ -424,6 +439,8 @@ static void free_server(struct server *s)
     netlist_free(&s->internal);
     if (s->have_auth)
         services_authlist_free(&s->auth);
+    if (s->have_cat)
+        web_catalog_free(&s->cat);
     memset(s->token, 0, sizeof(s->token));
 }
 
@@ -511,6 +528,7 @@ int cmd_serve(int argc, char **argv)
     }
     s.w.internal = s.internal.nnets ? &s.internal : NULL;
     s.w.auth = s.have_auth ? &s.auth : NULL;
+    s.w.cat = s.have_cat ? &s.cat : NULL;
     sem_init(&s.sem, 0, s.jobs);
     if (s.cache_mem)
         s.cache = web_cache_new(256, s.cache_mem);

@@ -7,6 +7,8 @@
 
 #include "../analytics/hosts.h"
 #include "../core/xalloc.h"
+#include "../detect/debver.h"
+#include "../detect/hostsw.h"
 #include "../query/filter.h"
 #include "../query/output.h"
 #include "input_scan.h"
@@ -354,6 +356,7 @@ static int by_svc(const void *a, const void *b)
 struct feed {
     struct hosts *h;
     struct services *s;
+    struct match_batch *batch; /* hosts with -c: the flows worth matching */
     uint64_t deadline, seen;
     enum stop why;
 };
@@ -365,7 +368,8 @@ static int feed_flow(void *vctx, const struct flow *f)
         x->why = STOP_TIME;
         return 1;
     }
-    if ((x->h && hosts_add(x->h, f) != 0) || (x->s && services_add(x->s, f) != 0)) {
+    if ((x->h && hosts_add(x->h, f) != 0) || (x->s && services_add(x->s, f) != 0) ||
+        (x->batch && match_batch_add(x->batch, f) != 0)) {
         x->why = STOP_MEM;
         return 1;
     }
@@ -388,27 +392,148 @@ static int feed_run(const struct web_ctx *w, struct input_opts *in, struct feed 
     return 0;
 }
 
+/* ---------------------------------------------------------------- software (-c) */
+
+/* flowsleuth inventory's release of a suite: "debian/bookworm-security" and -updates
+ * are "debian/bookworm"; -backports (newer versions a host gets only when asked for)
+ * is a release of its own. The length of os's release part. */
+static size_t release_len(const char *os)
+{
+    size_t n = strlen(os);
+    const char *slash = strchr(os, '/');
+    const char *dash = strchr(slash ? slash : os, '-');
+    if (!dash || strcmp(dash, "-backports") == 0)
+        return n;
+    return (size_t)(dash - os);
+}
+
+/* One package in inventory's sense: name, architecture, release. */
+static int cmp_package(const struct cat_entry *x, const struct cat_entry *y)
+{
+    int r = strcmp(x->name, y->name);
+    if (!r)
+        r = strcmp(x->arch, y->arch);
+    if (r)
+        return r;
+    size_t a = release_len(x->os), b = release_len(y->os);
+    r = strncmp(x->os, y->os, a < b ? a : b);
+    return r ? r : (a > b) - (a < b);
+}
+
+static int cmp_package_p(const void *a, const void *b)
+{
+    return cmp_package(*(const struct cat_entry *const *)a, *(const struct cat_entry *const *)b);
+}
+
+/* The newest version of e's package in the catalogue when newer than e's (Debian
+ * version order), else NULL: inventory's column newest. */
+static const char *newest_of(const struct web_catalog *c, const struct cat_entry *e)
+{
+    size_t lo = 0, hi = c->cat.n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_package(c->byname[mid], e) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    const char *best = e->version;
+    for (size_t i = lo; i < c->cat.n && cmp_package(c->byname[i], e) == 0; i++)
+        if (debver_cmp(c->byname[i]->version, best) > 0)
+            best = c->byname[i]->version;
+    return best == e->version ? NULL : best;
+}
+
+int web_catalog_load(struct web_catalog *c, const char *path, const char *prog)
+{
+    struct fs_err err = { 0 };
+    memset(c, 0, sizeof(*c));
+    catalog_init(&c->cat);
+    match_opts_default(&c->mo);
+    c->mo.range_gap_ms = MATCH_RANGES_DEFAULT_MS; /* as flowsleuth hosts -c */
+    if (catalog_load(&c->cat, path, &err) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        return 1;
+    }
+    struct cat_dropped d;
+    if (catalog_clean(&c->cat, &d)) {
+        char text[160];
+        catalog_dropped_text(&d, text, sizeof(text));
+        fprintf(stderr, "%s: %s: %s\n", prog, path, text);
+    }
+    c->byname = xmalloc((c->cat.n ? c->cat.n : 1) * sizeof(const struct cat_entry *));
+    for (size_t i = 0; i < c->cat.n; i++)
+        c->byname[i] = &c->cat.e[i];
+    if (c->cat.n > 1)
+        qsort(c->byname, c->cat.n, sizeof(const struct cat_entry *), cmp_package_p);
+    return 0;
+}
+
+void web_catalog_free(struct web_catalog *c)
+{
+    free(c->byname);
+    c->byname = NULL;
+    catalog_free(&c->cat);
+}
+
+/* A host's "software" member: its packages, by name, version and arch. */
+static void host_software(FILE *fp, const struct web_catalog *c, const struct hostsw *sw,
+                          const uint8_t addr[16])
+{
+    const struct hostsw_pkg *p;
+    size_t np = hostsw_of(sw, addr, &p);
+    fputs(",\"software\":[", fp);
+    for (size_t i = 0; i < np; i++) {
+        fputs(i ? "," : "", fp);
+        web_json_pkg(fp, p[i].e, p[i].flows, newest_of(c, p[i].e));
+    }
+    fputc(']', fp);
+}
+
+/* The hosts, and with -c the flows worth matching, matched and joined to them. */
+static int hosts_read(const struct web_ctx *w, struct input_opts *in, struct feed *x,
+                      struct hostsw **sw, char *msg, size_t cap)
+{
+    int rc = feed_run(w, in, x, msg, cap);
+    if (rc != 0 || !x->batch)
+        return rc;
+    *sw = hostsw_new(&w->cat->cat);
+    if (x->batch->n || x->batch->pklen)
+        match_run_batch(&w->cat->cat, x->batch, hostsw_on_result, *sw);
+    hostsw_finish(*sw);
+    return 0;
+}
+
 int web_hosts(const struct web_ctx *w, struct input_opts *in, size_t n, FILE *fp, char *msg,
               size_t cap)
 {
     struct hosts_opts ho = { w->internal, w->lim.max_mem };
-    struct feed x = { .h = hosts_new(&ho) };
+    struct match_batch batch = { 0 };
+    struct feed x = { .h = hosts_new(&ho), .batch = w->cat ? &batch : NULL };
     struct keep k = { .size = sizeof(struct host_row) };
-    int rc = feed_run(w, in, &x, msg, cap);
+    struct hostsw *sw = NULL;
+    batch.o = w->cat ? &w->cat->mo : NULL;
+    batch.max_mem = w->lim.max_mem;
+    int rc = hosts_read(w, in, &x, &sw, msg, cap);
     if (rc == 0) {
         hosts_finish(x.h, keep_host, &k);
         if (k.n)
             qsort(k.rows, k.n, k.size, by_host_bytes);
-        fprintf(fp, "{\"count\":%zu,\"rows\":[", k.n);
+        fprintf(fp, "{\"count\":%zu,\"catalogue\":%d,\"rows\":[", k.n, w->cat != NULL);
         for (size_t i = 0; i < k.n && i < n; i++) {
-            if (i)
-                fputc(',', fp);
-            web_json_host(fp, (const struct host_row *)k.rows + i);
+            const struct host_row *h = (const struct host_row *)k.rows + i;
+            fputs(i ? "," : "", fp);
+            web_json_host(fp, h);
+            if (sw && w->cat)
+                host_software(fp, w->cat, sw, h->addr);
+            fputc('}', fp);
         }
         fputs("]}", fp);
     }
     free(k.rows);
     hosts_free(x.h);
+    hostsw_free(sw);
+    match_batch_free(&batch);
     return rc;
 }
 

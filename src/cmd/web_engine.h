@@ -15,6 +15,8 @@
 
 #include "../analytics/netlist.h"
 #include "../analytics/services.h"
+#include "../detect/catalog.h"
+#include "../detect/match.h"
 #include "../web/web.h"
 #include "input.h"
 
@@ -28,12 +30,29 @@ struct web_limits {
     size_t max_mem;  /* memory of its tables */
 };
 
+/*
+ * -c CAT: the catalogue the hosts' software is named from (as flowsleuth hosts -c,
+ * default model options), and its entries by package for the newest version of each
+ * (as flowsleuth inventory's column newest). Read-only once loaded: every request
+ * matches against it at once.
+ */
+struct web_catalog {
+    struct catalog cat;
+    struct match_opts mo;
+    const struct cat_entry **byname; /* entries by name, arch and release */
+};
+
+/* Load path into c: 0, or 1 after saying why on stderr after "prog: ". */
+int web_catalog_load(struct web_catalog *c, const char *path, const char *prog);
+void web_catalog_free(struct web_catalog *c);
+
 struct web_ctx {
     const char *prog;
     struct web_limits lim;
     const struct netlist *internal;  /* hosts and services: our networks (NULL: any) */
     const struct svc_authlist *auth; /* services: the authorised inventory, or NULL (each
                                         request marks a copy of its own) */
+    const struct web_catalog *cat;   /* hosts: their software (-c), or NULL */
 };
 
 /* The series of in in bins of bin_ms; out is count_init'ed here (count_free it). */
@@ -50,7 +69,8 @@ int web_top(const struct web_ctx *w, struct input_opts *in, const char *const *s
 int web_flows(const struct web_ctx *w, struct input_opts *in, size_t offset, size_t limit, FILE *fp,
               char *msg, size_t cap);
 
-/* {"count":N,"rows":[..n largest by bytes..]} of hosts / services to fp. */
+/* {"count":N,"rows":[..n largest by bytes..]} of hosts / services to fp. Hosts also
+ * say "catalogue":0|1 and, with one, each row its "software" (web_json_host). */
 int web_hosts(const struct web_ctx *w, struct input_opts *in, size_t n, FILE *fp, char *msg,
               size_t cap);
 int web_services(const struct web_ctx *w, struct input_opts *in, size_t n, FILE *fp, char *msg,

@@ -110,8 +110,21 @@ void web_json_host(FILE *fp, const struct host_row *h)
     fmt_addr(a, h->addr, h->ipver);
     fprintf(fp,
             "{\"host\":\"%s\",\"first\":%" PRIu64 ",\"last\":%" PRIu64 ",\"flows\":%" PRIu64
-            ",\"bytes\":%" PRIu64 ",\"initiated\":%" PRIu64 ",\"answered\":%" PRIu64 "}",
+            ",\"bytes\":%" PRIu64 ",\"initiated\":%" PRIu64 ",\"answered\":%" PRIu64,
             a, h->first, h->last, h->flows, h->bytes, h->initiated, h->answered);
+}
+
+void web_json_pkg(FILE *fp, const struct cat_entry *e, uint64_t flows, const char *newest)
+{
+    fputs("{\"name\":", fp);
+    web_json_str(fp, e->name);
+    fputs(",\"version\":", fp);
+    web_json_str(fp, e->version);
+    fputs(",\"arch\":", fp);
+    web_json_str(fp, e->arch);
+    fprintf(fp, ",\"flows\":%" PRIu64 ",\"outdated\":%d,\"newest\":", flows, newest != NULL);
+    web_json_str(fp, newest ? newest : "");
+    fputc('}', fp);
 }
 
 void web_json_service(FILE *fp, const struct svc_row *s)

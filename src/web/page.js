@@ -178,9 +178,14 @@
         var tr = t.selectAll('tr.row').data(rows).enter().append('tr')
             .attr('class', onclick ? 'row clickable' : 'row');
         cols.forEach(function (c) {
-            tr.append('td').attr('class', function (r) {
+            var td = tr.append('td').attr('class', function (r) {
                 return (c.num ? 'num' : '') + (c.cls ? ' ' + c.cls(r) : '');
-            }).attr('data-value', function (r) { return r[c.key]; })
+            });
+            if (c.render) {
+                td.each(function (r) { c.render(d3.select(this), r); });
+                return;
+            }
+            td.attr('data-value', function (r) { return r[c.key]; })
                 .text(function (r) { return c.fmt ? c.fmt(r[c.key], r) : r[c.key]; });
         });
         if (onclick)
@@ -188,8 +193,24 @@
         return root;
     }
 
+    /* A host's packages, one span each; an outdated one says the newest version. */
+    function software(td, r) {
+        var n = 0;
+        (r.software || []).forEach(function (p, i) {
+            if (i) td.append('span').text(', ');
+            td.append('span').attr('class', p.outdated ? 'pkg outdated' : 'pkg')
+                .attr('data-name', p.name).attr('data-version', p.version)
+                .attr('data-arch', p.arch).attr('data-flows', p.flows)
+                .attr('data-newest', p.newest)
+                .attr('title', p.outdated ? 'outdated: the catalogue has ' + p.newest : null)
+                .text(p.name + ' ' + p.version + (p.outdated ? ' (newest ' + p.newest + ')' : ''));
+            n += p.outdated ? 1 : 0;
+        });
+        return n;
+    }
+
     function drawHosts(hs) {
-        table('hosts', [
+        var cols = [
             { key: 'host', title: 'host' },
             { key: 'flows', title: 'flows', num: 1 },
             { key: 'bytes', title: 'tbytes', num: 1, fmt: si },
@@ -197,9 +218,18 @@
             { key: 'answered', title: 'answered', num: 1 },
             { key: 'first', title: 'first', fmt: isoTime },
             { key: 'last', title: 'last', fmt: isoTime }
-        ], hs.rows, function (r) { drill('host ' + r.host); });
-        d3.select('#hosts').append('p').attr('class', 'legend')
-            .text(hs.count + ' hosts' + (hs.count > hs.rows.length ? ', the ' + hs.rows.length + ' with most tbytes shown' : ''));
+        ];
+        var outdated = 0;
+        if (hs.catalogue)
+            cols.push({ key: 'software', title: 'software (outdated marked)', cls: function () { return 'sw'; },
+                render: function (td, r) { outdated += software(td, r); } });
+        table('hosts', cols, hs.rows, function (r) { drill('host ' + r.host); });
+        d3.select('#hosts').append('p').attr('class', 'legend').attr('id', 'hosts-legend')
+            .attr('data-catalogue', hs.catalogue ? 1 : 0).attr('data-outdated', outdated)
+            .text(hs.count + ' hosts' + (hs.count > hs.rows.length ? ', the ' + hs.rows.length + ' with most tbytes shown' : '') +
+                (hs.catalogue ? '; ' + outdated + ' outdated package' + (outdated === 1 ? '' : 's') +
+                    ' shown (a newer version in the catalogue)'
+                    : '; no catalogue given (-c CAT): software not shown'));
     }
 
     function drawServices(sv) {

@@ -6,7 +6,7 @@
  *   /api/services) and query parameters, checked and turned into struct web_req
  *   (web_req_set, web_req_parse_query); hostile input gets a message, never more;
  * - the answers as JSON: a count series with the previous period beside it, a top-N
- *   with "other", hosts and services rows (json.c);
+ *   with "other", hosts (with their software) and services rows (json.c);
  * - the page: one HTML document with the style, Debian's d3 (libjs-d3) and the page's
  *   script built into the binary (page.c); the report inlines its data, the served
  *   page fetches it from the API. Both draw with the same script (page.js).
@@ -19,6 +19,7 @@
 
 #include "../analytics/hosts.h"
 #include "../analytics/services.h"
+#include "../detect/catalog.h"
 #include "../query/count.h"
 #include "../query/stats.h"
 
@@ -95,8 +96,15 @@ void web_json_series(FILE *fp, const struct count *c, const struct count *prev, 
  */
 void web_json_top(FILE *fp, const struct stats *s, size_t n);
 
-/* One row of hosts / services as a JSON object. */
+/* One row of hosts as a JSON object left open (the caller adds members, then '}'). */
 void web_json_host(FILE *fp, const struct host_row *h);
+
+/* One package of a host's software: {"name":..,"version":..,"arch":..,"flows":N,
+ * "outdated":0|1,"newest":TEXT}; newest is the catalogue's newest version of the
+ * package when newer than e's (inventory's column newest), else NULL (""). */
+void web_json_pkg(FILE *fp, const struct cat_entry *e, uint64_t flows, const char *newest);
+
+/* One row of services as a JSON object. */
 void web_json_service(FILE *fp, const struct svc_row *s);
 
 /* {"error":MSG} */

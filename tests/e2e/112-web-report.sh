@@ -9,7 +9,11 @@
 #      carry flowsleuth hosts' flows and bytes; nothing is loaded from elsewhere;
 #  (b) a capture with IPv6 (fsgen mix, metered): addresses whole, as the CLI prints them
 #      (RFC 5952), the same top-10s;
-#  (c) a bad filter: exit 2 and the CLI's caret message, no file written.
+#  (c) a bad filter: exit 2 and the CLI's caret message, no file written;
+#  (d) -c CAT: the hosts' software, every package as flowsleuth hosts -c names it and
+#      outdated (marked) exactly when inventory's column newest names a newer version
+#      (the apt capture against a catalogue with newer a2ps and abcmidi, as 096); without
+#      -c the page says that no catalogue was given.
 # Screenshots stay in $FS_TMP/112-web-report/ (report-week.png, report-v6.png).
 . "$(dirname "$0")/lib.sh"
 
@@ -96,3 +100,26 @@ grep -q "^flowsleuth report: bad filter" "$T/err" || fail "no filter message: $(
 grep -q '^ *\^$' "$T/err" || fail "no caret: $(cat "$T/err")"
 [ ! -e "$T/bad.html" ] || fail "a bad filter left a file"
 echo "ok   (c) a bad filter: the CLI's caret message, no file"
+
+# (d)
+D="$FS_SRC/tests/data"
+grep -qx "hosts-legend 0 0 .*no catalogue given (-c CAT): software not shown" "$F" ||
+    fail "without -c: $(grep '^hosts-legend' "$F")"
+! grep -q '^pkg ' "$F" || fail "software without a catalogue"
+printf 'Package: a2ps\nVersion: 1:4.14-8+deb12u1\nArchitecture: amd64\nFilename: pool/a/a2ps.deb\nSize: 9000001\n\n' >"$T/sec_Packages"
+printf 'Package: abcmidi\nVersion: 20230208+ds1-1.1\nArchitecture: amd64\nFilename: pool/a/abcmidi.deb\nSize: 9000011\n\n' >"$T/bw_Packages"
+fs catalog debian --suite bookworm -o "$T/c1.tsv" "$D/apt_Packages" "$T/bw_Packages" 2>/dev/null || fail "catalog"
+fs catalog debian --suite bookworm-security --append "$T/c1.tsv" -o "$T/cat.tsv" "$T/sec_Packages" \
+    2>/dev/null || fail "catalog security"
+fs meter --split -r "$D/apt_download.pcap" -w "$T/A/" || fail "meter apt"
+fs report -r "$T/A" -c "$T/cat.tsv" -o "$T/sw.html" || fail "report -c"
+chrome_dom "$T/sw.html" report-sw
+fs hosts -r "$T/A" -c "$T/cat.tsv" -o json >"$T/h.json" || fail "hosts -c"
+fs inventory -r "$T/A" -c "$T/cat.tsv" -o csv >"$T/inv.csv" 2>/dev/null || fail "inventory"
+python3 "$FS_SRC/tests/e2e/web_sw.py" "$T/h.json" "$T/inv.csv" | sort >"$T/cli.pkg"
+grep '^pkg ' "$T/report-sw.facts" | sort >"$T/dom.pkg"
+[ "$(grep -c ' 1$' "$T/cli.pkg")" = 2 ] || fail "the catalogue should make two packages outdated"
+expect_same "$T/cli.pkg" "$T/dom.pkg"
+grep -qx "hosts-legend 1 2 .*2 outdated packages shown.*" "$T/report-sw.facts" ||
+    fail "legend: $(grep '^hosts-legend' "$T/report-sw.facts")"
+echo "ok   (d) -c: $(wc -l <"$T/dom.pkg") packages as hosts -c names them, the 2 inventory finds newer marked outdated; without -c, said"

@@ -11,7 +11,11 @@
 #      wants the bearer token (401 without, 200 with) and the start says so;
 #  (d) headless Chromium: the page is drawn with the CLI's totals; a bad filter shows the
 #      error with its caret; a click on a bar (chromedriver, WebDriver over HTTP) shows
-#      the flows under that source in the flow table, as many as print finds.
+#      the flows under that source in the flow table, as many as print finds;
+#  (e) -c CAT: /api/hosts carries each host's software as flowsleuth hosts -c names it,
+#      each package outdated exactly when inventory's column newest names a newer
+#      version (the apt capture, a catalogue with newer a2ps and abcmidi); without -c
+#      "catalogue":0 and no software; in Chromium the outdated ones are marked.
 # Screenshots stay in $FS_TMP/113-web-serve/ (serve.png, serve-drill.png).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ports.sh"
@@ -155,6 +159,46 @@ while [ "$c" -lt 20 ]; do
 done
 echo "ok   (b) 20 clients at once: 100 answers, all 200 and all as one client's"
 
+# (e) the hosts' software (-c), the API
+D="$FS_SRC/tests/data"
+printf 'Package: a2ps\nVersion: 1:4.14-8+deb12u1\nArchitecture: amd64\nFilename: pool/a/a2ps.deb\nSize: 9000001\n\n' >"$T/sec_Packages"
+printf 'Package: abcmidi\nVersion: 20230208+ds1-1.1\nArchitecture: amd64\nFilename: pool/a/abcmidi.deb\nSize: 9000011\n\n' >"$T/bw_Packages"
+fs catalog debian --suite bookworm -o "$T/c1.tsv" "$D/apt_Packages" "$T/bw_Packages" 2>/dev/null || fail "catalog"
+fs catalog debian --suite bookworm-security --append "$T/c1.tsv" -o "$T/cat.tsv" "$T/sec_Packages" \
+    2>/dev/null || fail "catalog security"
+fs meter --split -r "$D/apt_download.pcap" -w "$T/A/" || fail "meter apt"
+fs hosts -r "$T/A" -c "$T/cat.tsv" -o json >"$T/h.json" || fail "hosts -c"
+fs inventory -r "$T/A" -c "$T/cat.tsv" -o csv >"$T/inv.csv" 2>/dev/null || fail "inventory"
+python3 "$FS_SRC/tests/e2e/web_sw.py" "$T/h.json" "$T/inv.csv" | sort >"$T/cli.pkg"
+[ "$(grep -c ' 1$' "$T/cli.pkg")" = 2 ] || fail "the catalogue should make two packages outdated"
+sw_log=$T/serve-sw.log
+$FS_EXEC_PREFIX "$FS_BIN" serve -r "$T/A" -c "$T/cat.tsv" --listen 127.0.0.1:0 2>"$sw_log" &
+pids="$pids $!"
+n=0
+until grep -q "listening on" "$sw_log"; do
+    n=$((n + 1))
+    [ "$n" -gt 200 ] && fail "serve -c did not start: $(cat "$sw_log")"
+    sleep 0.05
+done
+swport=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\)\/.*/\1/p' "$sw_log")
+curl -s "http://127.0.0.1:$swport/api/hosts?n=50" >"$T/hosts.json"
+python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+assert d["catalogue"] == 1, d
+for h in d["rows"]:
+    for p in h["software"]:
+        assert p["outdated"] == (p["newest"] != ""), p
+        print("pkg %s %s %s %s %d %s %d" % (h["host"], p["name"], p["version"], p["arch"],
+              p["flows"], p["newest"] or "-", p["outdated"]))' "$T/hosts.json" | sort >"$T/api.pkg" ||
+    fail "/api/hosts with -c: $(head -c 300 "$T/hosts.json")"
+expect_same "$T/cli.pkg" "$T/api.pkg"
+get "/api/hosts?n=5" >"$T/hosts0.json"
+python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+assert d["catalogue"] == 0 and all("software" not in h for h in d["rows"]), d' "$T/hosts0.json" ||
+    fail "/api/hosts without -c: $(head -c 300 "$T/hosts0.json")"
+echo "ok   (e) -c: /api/hosts names $(wc -l <"$T/api.pkg") packages as hosts -c, the 2 inventory finds newer outdated; without -c none"
+
 # (c) addresses and tokens
 if fs serve -r "$T/S" --listen 0.0.0.0:0 2>"$T/err"; then fail "0.0.0.0 without --token"; fi
 grep -q "not a loopback address: give --token FILE" "$T/err" || fail "no word: $(cat "$T/err")"
@@ -214,3 +258,11 @@ mv "$T/drill.png" "$T/serve-drill.png"
 chrome --screenshot="$T/serve.png" "http://127.0.0.1:$port/?t=$U" >/dev/null || fail "screenshot"
 [ -s "$T/serve.png" ] || fail "no screenshot"
 echo "ok   (d) the page drawn with count's totals; a bad filter shows its caret; a click on $key lists its $nd flows"
+chrome --dump-dom "http://127.0.0.1:$swport/" >"$T/sw.dom" || fail "chromium -c"
+python3 "$FS_SRC/tests/e2e/web_dom.py" "$T/sw.dom" >"$T/sw.facts"
+grep '^pkg ' "$T/sw.facts" | sort >"$T/dom.pkg"
+expect_same "$T/cli.pkg" "$T/dom.pkg"
+grep -qx "hosts-legend 1 2 .*" "$T/sw.facts" || fail "legend with -c: $(grep '^hosts-legend' "$T/sw.facts")"
+grep -qx "hosts-legend 0 0 .*no catalogue given.*" "$T/page.facts" ||
+    fail "legend without -c: $(grep '^hosts-legend' "$T/page.facts")"
+echo "ok   (e) the page: every package as /api/hosts, the 2 outdated marked; without -c it says no catalogue"

@@ -8,6 +8,10 @@ CLI's answers:
   top SPEC KEY FLOWS PACKETS BYTES  a bar of a top-10 chart (KEY "other" for the rest)
   heat CELLS FLOWS NONZERO          the heat map: cells, their flows summed, cells > 0
   host ADDR FLOWS BYTES             a row of the hosts table
+  pkg ADDR NAME VERSION ARCH FLOWS NEWEST|- OUTDATED
+                                    a package of a host's software (OUTDATED: 1 when
+                                    marked so, i.e. shown with class "outdated")
+  hosts-legend CATALOGUE OUTDATED TEXT  under the hosts table
   service SERVER PROTO PORT FLOWS STATUS
   flow SRC DST                      a row of the flow table
   error TEXT                        the error box's text (when shown), \\n for newlines
@@ -27,6 +31,8 @@ class Dom(HTMLParser):
         self.cells = []
         self.heat = [0, 0, 0]
         self.err = None
+        self.pkgs = []
+        self.legend = None
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -57,6 +63,12 @@ class Dom(HTMLParser):
             self.row = []
         if tag == "td" and self.row is not None:
             self.row.append(a.get("data-value"))
+        if tag == "span" and "pkg" in cls and self.row is not None:
+            self.pkgs.append("%s %s %s %s %s %d" % (
+                a.get("data-name"), a.get("data-version"), a.get("data-arch"),
+                a.get("data-flows"), a.get("data-newest") or "-", "outdated" in cls))
+        if tag == "p" and a.get("id") == "hosts-legend":
+            self.legend = [a.get("data-catalogue"), a.get("data-outdated"), ""]
         if tag == "pre" and a.get("id") == "error":
             self.err = "" if "hidden" not in a else None
 
@@ -69,13 +81,18 @@ class Dom(HTMLParser):
             r = self.row
             if self.table == "hosts-table":
                 self.out.append("host %s %s %s" % (r[0], r[1], r[2]))
+                self.out.extend("pkg %s %s" % (r[0], p) for p in self.pkgs)
             elif self.table == "services-table":
                 self.out.append("service %s %s %s %s %s" % (r[0], r[1], r[2], r[4], r[6]))
             elif self.table == "flows-table":
                 self.out.append("flow %s %s" % (r[1], r[3]))
             self.row = None
+            self.pkgs = []
         if tag == "table":
             self.table = None
+        if tag == "p" and self.legend is not None:
+            self.out.append("hosts-legend %s %s %s" % tuple(self.legend))
+            self.legend = None
         if tag == "pre" and self.err is not None:
             self.out.append("error " + self.err.rstrip("\n").replace("\n", "\\n"))
             self.err = None
@@ -83,6 +100,8 @@ class Dom(HTMLParser):
     def handle_data(self, data):
         if self.err is not None:
             self.err += data
+        if self.legend is not None:
+            self.legend[2] += data
 
 
 p = Dom()
