@@ -68,7 +68,8 @@ comm -13 "$T/want" "$T/inv" >"$T/inv.wrong"
 # request sequence (each response's size with the server's header AND its URL with
 # the client's request constant, both calibrated from the connection). In the
 # 36-package capture every request was counted (the client's segments are whole): all
-# 36 named. In the 30-package one (snapped: the burst of 10 is one unit) the burst is
+# 36 named; the same in another run of 45 other packages, captured and cut the
+# same way (45 named). In the 30-package one (snapped: the burst of 10 is one unit) the burst is
 # solved as a sum of its URL lengths between the runs before and after it (two of its
 # responses with a header variant no vote had): 29 of 30, the one not named is next to
 # another such variant (18 before the sum).
@@ -97,6 +98,7 @@ apt() {
     [ ! -s "$T/fm$1" ] || fail "$1: named from an index without them: $(cat "$T/fm$1")"
 }
 apt 36 36
+apt 45 45
 apt 30 29
 
 # The three captures metered into one store: one client and one server, three
