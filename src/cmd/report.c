@@ -34,12 +34,13 @@ static const char usage_text[] =
     "window, the period before it overlaid), the top 10 sources, destinations, source\n"
     "subnets, destination ports and protocols by tbytes with the rest as \"other\"\n"
     "(stats -s), flows by hour and weekday, hosts (flowsleuth hosts; with -c their\n"
-    "software, outdated versions marked), services\n"
-    "(flowsleuth services) and the first 100 flows.\n"
+    "software, outdated versions marked), services (flowsleuth services), alerts\n"
+    "(flowsleuth scan's and spam's findings) and the first 100 flows.\n"
     "\n" INPUT_HELP "  -o FILE.html     where to write the report (- = stdout)\n"
     "  --title TEXT     the report's title (default: flowsleuth report)\n"
     "  --bin SECONDS    bin width of the series (default 300)\n"
-    "  --internal NET   hosts and services: only addresses inside NET (repeatable)\n"
+    "  --internal NET   hosts and services: only addresses inside NET; alerts:\n"
+    "                   scan's and spam's --internal (repeatable)\n"
     "  --authorised F   services: the authorised inventory (server,proto,port CSV)\n"
     "  --max-mem SIZE   memory of each table (default 1Gi)\n"
     "  -c CAT           hosts: the software each host's downloads reveal, named from\n"
@@ -175,6 +176,9 @@ static int build(const struct report_opts *o, const struct input_opts *in,
     bad |= !bad && add(data, &w, in, &r, "hosts", 0);
     r.ep = WEB_SERVICES;
     bad |= !bad && add(data, &w, in, &r, "services", 0);
+    r.n = 100;
+    r.ep = WEB_ALERTS;
+    bad |= !bad && add(data, &w, in, &r, "alerts", 0);
     r.ep = WEB_FLOWS;
     r.limit = 100;
     bad |= !bad && add(data, &w, in, &r, "flows", 0);

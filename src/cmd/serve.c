@@ -38,17 +38,19 @@ static const char usage_text[] =
     "\n"
     "The web console: a page with the charts and tables of flowsleuth report, fed by a\n"
     "read-only JSON API over the stores: /api/series (count), /api/top (stats -s),\n"
-    "/api/flows (print, paged), /api/hosts (with -c their software), /api/services;\n"
-    "each takes t (a -t window), filter (the filter language), and bin, prev, key,\n"
-    "n, offset, limit where they apply. A bad filter answers 400 with the message\n"
-    "and caret the CLI prints.\n"
+    "/api/flows (print, paged), /api/hosts (with -c their software), /api/services,\n"
+    "/api/alerts (scan's and spam's findings, with their evidence); each takes t (a\n"
+    "-t window), filter (the filter language), and bin, prev, key, n, offset, limit\n"
+    "where they apply. A bad filter answers 400 with the message and caret the CLI\n"
+    "prints.\n"
     "\n"
     "  -r PATH            a store folder or flowsleuth file (repeatable)\n"
     "  --listen ADDR:PORT where to listen (default 127.0.0.1:8750; [::1]:PORT for IPv6;\n"
     "                     port 0: any free port, printed at start)\n"
     "  --token FILE       require 'Authorization: Bearer TOKEN' on /api/ (the token is\n"
     "                     FILE's first line); needed to listen on any address but loopback\n"
-    "  --internal NET     hosts and services: only addresses inside NET (repeatable)\n"
+    "  --internal NET     hosts and services: only addresses inside NET; alerts:\n"
+    "                     scan's and spam's --internal (repeatable)\n"
     "  --authorised F     services: the authorised inventory (server,proto,port CSV)\n"
     "  -c CAT             hosts: the software each host's downloads reveal, named from\n"
     "                     the catalogue (as flowsleuth hosts -c), versions with a newer\n"
@@ -382,7 +384,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (ep < 0)
         return reply_error(conn, MHD_HTTP_NOT_FOUND,
                            "no such page (/, /api/series, /api/top, /api/flows, /api/hosts, "
-                           "/api/services)");
+                           "/api/services, /api/alerts)");
     if (s->have_token && !token_ok(s, conn))
         return reply_error(conn, MHD_HTTP_UNAUTHORIZED, "a bearer token is required");
     struct web_req r;

@@ -5,7 +5,11 @@
  */
 #include "web_engine.h"
 
+#include "../analytics/evidence.h"
 #include "../analytics/hosts.h"
+#include "../analytics/scan.h"
+#include "../analytics/spam.h"
+#include "../core/fmt.h"
 #include "../core/xalloc.h"
 #include "../detect/debver.h"
 #include "../detect/hostsw.h"
@@ -357,6 +361,8 @@ struct feed {
     struct hosts *h;
     struct services *s;
     struct match_batch *batch; /* hosts with -c: the flows worth matching */
+    struct scan *scan;         /* alerts */
+    struct spam *spam;
     uint64_t deadline, seen;
     enum stop why;
 };
@@ -369,7 +375,8 @@ static int feed_flow(void *vctx, const struct flow *f)
         return 1;
     }
     if ((x->h && hosts_add(x->h, f) != 0) || (x->s && services_add(x->s, f) != 0) ||
-        (x->batch && match_batch_add(x->batch, f) != 0)) {
+        (x->batch && match_batch_add(x->batch, f) != 0) || (x->scan && scan_add(x->scan, f) != 0) ||
+        (x->spam && spam_add(x->spam, f) != 0)) {
         x->why = STOP_MEM;
         return 1;
     }
@@ -569,6 +576,97 @@ int web_services(const struct web_ctx *w, struct input_opts *in, size_t n, FILE 
     return rc;
 }
 
+/* ---------------------------------------------------------------- alerts */
+
+/* flowsleuth scan's and spam's defaults: what the CLI finds without options. */
+static const uint16_t mail_ports[] = { 25, 465, 587 };
+
+/* The alerts of one request: rows to fp up to n, the findings counted. */
+struct alerts {
+    FILE *fp;
+    size_t n, count;
+    char *filter; /* the request's filter on one line, or NULL: the evidence's front */
+};
+
+/* {"detector":D,"src":A,"first":MS,"last":MS,"flows":N,"evidence":F, then the
+ * detector's members, left open. last is one millisecond past the last packet, as
+ * the CLI prints it, so that print -t FIRST..LAST EVIDENCE shows every flow. */
+static int alert_open(struct alerts *a, const char *det, const uint8_t src[16], int ipver,
+                      uint64_t first, uint64_t last, uint64_t flows, const char *rest)
+{
+    if (a->count++ >= a->n)
+        return 0;
+    char addr[FMT_ADDR_MAX];
+    fmt_addr(addr, src, ipver);
+    size_t len = (a->filter ? strlen(a->filter) : 0) + strlen(rest) + FMT_ADDR_MAX + 16;
+    char *ev = xmalloc(len);
+    snprintf(ev, len, "%s%s%ssrc ip %s%s", a->filter ? "(" : "", a->filter ? a->filter : "",
+             a->filter ? ") and " : "", addr, rest);
+    fprintf(a->fp,
+            "%s{\"detector\":\"%s\",\"src\":\"%s\",\"first\":%" PRIu64 ",\"last\":%" PRIu64
+            ",\"flows\":%" PRIu64 ",\"evidence\":",
+            a->count > 1 ? "," : "", det, addr, first, last + 1, flows);
+    web_json_str(a->fp, ev);
+    free(ev);
+    return 1;
+}
+
+static int alert_scan(void *ctx, const struct scan_finding *f)
+{
+    struct alerts *a = ctx;
+    if (!alert_open(a, "scan", f->src, f->ipver, f->first, f->last, f->flows, ""))
+        return 0;
+    const char *method = f->methods == (SCAN_TRW | SCAN_COUNT) ? "trw+count"
+                         : f->methods == SCAN_TRW              ? "trw"
+                                                               : "count";
+    fprintf(a->fp,
+            ",\"kind\":\"%s\",\"method\":\"%s\",\"score\":%.2f,\"targets\":%" PRIu32
+            ",\"ports\":%" PRIu32 ",\"contacts\":%" PRIu32 ",\"failed\":%" PRIu32 "}",
+            scan_kind_name(f->kind), method, f->score, f->targets, f->ports, f->contacts,
+            f->failed);
+    return 0;
+}
+
+static int alert_spam(void *ctx, const struct spam_finding *f)
+{
+    struct alerts *a = ctx;
+    /* spam's evidence: its mail flows, TCP to the mail ports (no relays: none given) */
+    char rest[96];
+    size_t len = (size_t)snprintf(rest, sizeof(rest), " and proto tcp and dst port in [");
+    for (size_t i = 0; i < sizeof(mail_ports) / sizeof(mail_ports[0]); i++)
+        len +=
+            (size_t)snprintf(rest + len, sizeof(rest) - len, "%s%u", i ? " " : "", mail_ports[i]);
+    snprintf(rest + len, sizeof(rest) - len, "]");
+    if (!alert_open(a, "spam", f->src, f->ipver, f->first, f->last, f->flows, rest))
+        return 0;
+    fprintf(a->fp, ",\"servers\":%" PRIu32 ",\"peak\":%" PRIu32 "}", f->servers, f->peak);
+    return 0;
+}
+
+int web_alerts(const struct web_ctx *w, struct input_opts *in, const char *filter, size_t n,
+               FILE *fp, char *msg, size_t cap)
+{
+    int err;
+    struct scan_opts so = { TRW_PARAMS_DEFAULT, 20,          50,  3600000,
+                            w->lim.max_mem / 2, w->internal, NULL };
+    struct spam_opts po = { { 0 }, 0, 10, 3600000, w->internal, NULL, w->lim.max_mem / 2 };
+    memcpy(po.ports, mail_ports, sizeof(mail_ports));
+    po.nports = sizeof(mail_ports) / sizeof(mail_ports[0]);
+    struct feed x = { .scan = scan_new(&so, &err), .spam = spam_new(&po) };
+    int rc = feed_run(w, in, &x, msg, cap);
+    if (rc == 0) {
+        struct alerts a = { fp, n, 0, evidence_filter_line(filter) };
+        fputs("{\"rows\":[", fp);
+        scan_finish(x.scan, alert_scan, &a);
+        spam_finish(x.spam, alert_spam, &a);
+        fprintf(fp, "],\"count\":%zu}", a.count);
+        free(a.filter);
+    }
+    scan_free(x.scan);
+    spam_free(x.spam);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- one request */
 
 /* The error as the CLI prints it after "PROG: ": the message, the text, a caret. */
@@ -698,6 +796,9 @@ void web_answer(const struct web_ctx *w, const char *const *paths, size_t npaths
         break;
     case WEB_SERVICES:
         rc = web_services(w, &in, r->n, fp, msg, sizeof(msg));
+        break;
+    case WEB_ALERTS:
+        rc = web_alerts(w, &in, r->filter, r->n, fp, msg, sizeof(msg));
         break;
     default:
         snprintf(msg, sizeof(msg), "no such endpoint");

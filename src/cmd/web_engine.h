@@ -77,6 +77,16 @@ int web_services(const struct web_ctx *w, struct input_opts *in, size_t n, FILE 
                  size_t cap);
 
 /*
+ * {"rows":[..the first n..],"count":N}: the findings of flowsleuth scan and then of
+ * flowsleuth spam (each with its defaults, --internal as given; each in address
+ * order), each row with "detector", "src", "first", "last" (one ms past, as the CLI),
+ * "flows", "evidence" (the filter the CLI prints: filter, the request's, in front)
+ * and the detector's own columns.
+ */
+int web_alerts(const struct web_ctx *w, struct input_opts *in, const char *filter, size_t n,
+               FILE *fp, char *msg, size_t cap);
+
+/*
  * A request's whole answer (the JSON of one endpoint) to fp, or the error: *status is
  * the HTTP status (200, 400 a bad filter or parameter, 503 a limit, 500 an input).
  * paths: the -r inputs. Used by serve for every request and by report for its data.

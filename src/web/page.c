@@ -62,6 +62,7 @@ void web_page_write(FILE *fp, const struct web_page *p)
           "<section><h2>Over time</h2><div id=\"series\"></div></section>\n"
           "<section><h2>Top 10</h2><div id=\"tops\" class=\"grid\"></div></section>\n"
           "<section><h2>Flows by hour and weekday (UTC)</h2><div id=\"heat\"></div></section>\n"
+          "<section id=\"alerts-section\"><h2>Alerts</h2><div id=\"alerts\"></div></section>\n"
           "<section><h2>Hosts</h2><div id=\"hosts\"></div></section>\n"
           "<section><h2>Services</h2><div id=\"services\"></div></section>\n"
           "<section id=\"inventory-section\" hidden><h2>Inventory</h2><div "

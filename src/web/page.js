@@ -1,7 +1,8 @@
 /*
  * flowsleuth's web console and report (src/web/page.js, built into the binary).
  * One script for both: a report carries its data in <script id="fs-data">; the served
- * page asks the API (/api/series, /api/top, /api/flows, /api/hosts, /api/services)
+ * page asks the API (/api/series, /api/top, /api/flows, /api/hosts, /api/services,
+ * /api/alerts)
  * with the window and filter of the form. Charts are drawn with d3 (Debian's libjs-d3,
  * v3), inline in the page. Numbers in the DOM carry their exact values in data-*
  * attributes (the tests compare them with the CLI's).
@@ -249,6 +250,32 @@
             .text(sv.count + ' services' + (sv.authorised_list ? '' : ' (no authorised inventory given: every one is unexpected)'));
     }
 
+    /* What a finding found, in a few words (the rest is in the row's data). */
+    function alertWhat(r) {
+        if (r.detector === 'spam')
+            return r.servers + ' mail servers (' + r.peak + ' in one hour)';
+        return r.kind + ' scan by ' + r.method + ': ' + r.targets + ' hosts, ' + r.ports +
+            ' ports, ' + r.failed + ' unanswered';
+    }
+
+    function drawAlerts(al) {
+        table('alerts', [
+            { key: 'detector', title: 'detector' },
+            { key: 'src', title: 'source' },
+            { key: 'what', title: 'what', fmt: function (v, r) { return alertWhat(r); } },
+            { key: 'flows', title: 'flows', num: 1 },
+            { key: 'score', title: 'score', num: 1 },
+            { key: 'first', title: 'first', fmt: isoTime },
+            { key: 'last', title: 'last', fmt: isoTime },
+            { key: 'evidence', title: 'evidence (click: its flows)' }
+        ], al.rows, function (r) { drill(r.evidence, true); });
+        d3.select('#alerts').append('p').attr('class', 'legend').attr('id', 'alerts-legend')
+            .attr('data-count', al.count)
+            .text(al.count ? al.count + ' findings of flowsleuth scan and spam (their defaults)' +
+                (al.count > al.rows.length ? ', the first ' + al.rows.length + ' shown' : '')
+                : 'no findings of flowsleuth scan or spam (their defaults)');
+    }
+
     function drawFlows(fl, label) {
         $('drill').textContent = label ? 'under ' + label : '';
         table('flows', [
@@ -276,8 +303,10 @@
         return '(' + a + ') and (' + b + ')';
     }
 
-    function drill(expr) {
-        var f = both(state.filter, expr);
+    /* The flows under the page's filter and expr; exact: expr is the whole filter (an
+     * alert's evidence already holds the page's filter). */
+    function drill(expr, exact) {
+        var f = exact ? expr : both(state.filter, expr);
         if (report) {
             showError('the report holds the flows of its filter only: run flowsleuth print -t "' +
                 state.window + '" ' + f + ' or open it in flowsleuth serve');
@@ -298,6 +327,7 @@
         TOPS.forEach(function (t) { drawTop(tops, t[0], t[1], t[2], d.tops[t[0]]); });
         drawHosts(d.hosts);
         drawServices(d.services);
+        drawAlerts(d.alerts);
         drawFlows(d.flows, state.filter);
         document.body.setAttribute('data-drawn', '1');
     }
@@ -318,6 +348,7 @@
             .then(function (r) { d.tops = r.tops; }));
         reqs.push(api('hosts', { n: 50 }).then(function (r) { d.hosts = r; }));
         reqs.push(api('services', { n: 50 }).then(function (r) { d.services = r; }));
+        reqs.push(api('alerts', { n: 100 }).then(function (r) { d.alerts = r; }));
         reqs.push(api('flows', { limit: 100 }).then(function (r) { d.flows = r; }));
         Promise.all(reqs).then(function () {
             showError('');

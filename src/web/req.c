@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const ep_names[WEB_NEP] = { "series", "top", "flows", "hosts", "services" };
+static const char *const ep_names[WEB_NEP] = { "series", "top",      "flows",
+                                               "hosts",  "services", "alerts" };
 
 int web_ep_parse(const char *path)
 {

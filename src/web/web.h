@@ -3,7 +3,7 @@
  * the same in both and needs no store.
  *
  * - the API's requests: a path (/api/series, /api/top, /api/flows, /api/hosts,
- *   /api/services) and query parameters, checked and turned into struct web_req
+ *   /api/services, /api/alerts) and query parameters, checked and turned into struct web_req
  *   (web_req_set, web_req_parse_query); hostile input gets a message, never more;
  * - the answers as JSON: a count series with the previous period beside it, a top-N
  *   with "other", hosts (with their software) and services rows (json.c);
@@ -27,10 +27,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum web_ep { WEB_SERIES, WEB_TOP, WEB_FLOWS, WEB_HOSTS, WEB_SERVICES, WEB_NEP };
+enum web_ep { WEB_SERIES, WEB_TOP, WEB_FLOWS, WEB_HOSTS, WEB_SERVICES, WEB_ALERTS, WEB_NEP };
 
 #define WEB_FILTER_MAX 4096
-#define WEB_MAX_ROWS   1000 /* top n, flows limit, hosts and services rows at most */
+#define WEB_MAX_ROWS   1000 /* top n, flows limit, hosts, services and alerts rows at most */
 #define WEB_MAX_BINS   100000
 #define WEB_MAX_KEYS   8 /* top: keys of one request */
 #define WEB_KEYS_TEXT  256
@@ -44,7 +44,7 @@ struct web_req {
     int prev;                    /* series: the previous period as well (default 1) */
     char key[WEB_KEYS_TEXT];     /* top: KEY[/ORDER] as stats -s takes it, or several
                                     joined by commas (one scan answers them all) */
-    size_t n;                    /* top, hosts, services: rows (default 10) */
+    size_t n;                    /* top, hosts, services, alerts: rows (default 10) */
     size_t offset, limit;        /* flows: page (default 0, 100) */
 };
 

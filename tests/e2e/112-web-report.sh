@@ -13,7 +13,10 @@
 #  (d) -c CAT: the hosts' software, every package as flowsleuth hosts -c names it and
 #      outdated (marked) exactly when inventory's column newest names a newer version
 #      (the apt capture against a catalogue with newer a2ps and abcmidi, as 096); without
-#      -c the page says that no catalogue was given.
+#      -c the page says that no catalogue was given;
+#  (e) alerts: scan_pcap.py's and spam_pcap.py's traffic; the alerts table holds every
+#      finding of flowsleuth scan and spam (source, flows, evidence), with the report's
+#      filter in front of the evidence as the CLI puts it; none in the week (said).
 # Screenshots stay in $FS_TMP/112-web-report/ (report-week.png, report-v6.png).
 . "$(dirname "$0")/lib.sh"
 
@@ -123,3 +126,26 @@ expect_same "$T/cli.pkg" "$T/dom.pkg"
 grep -qx "hosts-legend 1 2 .*2 outdated packages shown.*" "$T/report-sw.facts" ||
     fail "legend: $(grep '^hosts-legend' "$T/report-sw.facts")"
 echo "ok   (d) -c: $(wc -l <"$T/dom.pkg") packages as hosts -c names them, the 2 inventory finds newer marked outdated; without -c, said"
+
+# (e)
+grep -qx "alerts-legend 0" "$F" || fail "week alerts: $(grep '^alerts-legend' "$F")"
+python3 "$FS_SRC/tests/e2e/scan_pcap.py" "$T/scan.pcap" >/dev/null || fail "scan_pcap.py"
+python3 "$FS_SRC/tests/e2e/spam_pcap.py" "$T/mail.pcap" >/dev/null || fail "spam_pcap.py"
+fs meter -r "$T/scan.pcap" -w "$T/AL/" || fail "meter scan"
+fs meter -r "$T/mail.pcap" -w "$T/AL/" || fail "meter mail"
+for filter in "" "not proto udp"; do
+    fs report -r "$T/AL" -o "$T/al.html" $filter || fail "report alerts $filter"
+    chrome_dom "$T/al.html" report-alerts
+    { fs scan -r "$T/AL" -o json $filter | sed 's/^/scan /'
+      fs spam -r "$T/AL" -o json $filter | sed 's/^/spam /'; } | python3 -c 'import json,sys
+for l in sys.stdin:
+    d, j = l.split(" ", 1)
+    r = json.loads(j)
+    print("alert", d, r["src"], r["flows"], r["evidence"])' | sort >"$T/cli.alerts"
+    grep -q '^alert scan ' "$T/cli.alerts" && grep -q '^alert spam ' "$T/cli.alerts" || fail "CLI: no scanner or spammer"
+    grep '^alert ' "$T/report-alerts.facts" | sort >"$T/dom.alerts"
+    expect_same "$T/cli.alerts" "$T/dom.alerts"
+    grep -qx "alerts-legend $(wc -l <"$T/cli.alerts")" "$T/report-alerts.facts" || fail "alerts legend"
+done
+grep -q ' (not proto udp) and src ip ' "$T/dom.alerts" || fail "the filter is not in front of the evidence"
+echo "ok   (e) the $(wc -l <"$T/dom.alerts") alerts as scan and spam print them, with the filter too; none in the week"

@@ -15,7 +15,12 @@
 #  (e) -c CAT: /api/hosts carries each host's software as flowsleuth hosts -c names it,
 #      each package outdated exactly when inventory's column newest names a newer
 #      version (the apt capture, a catalogue with newer a2ps and abcmidi); without -c
-#      "catalogue":0 and no software; in Chromium the outdated ones are marked.
+#      "catalogue":0 and no software; in Chromium the outdated ones are marked;
+#  (f) /api/alerts over scan_pcap.py's and spam_pcap.py's traffic: every finding of
+#      flowsleuth scan and spam (-o json: source, flows, evidence and their columns),
+#      with a filter too (the evidence starts with it); in Chromium the alerts table
+#      holds them and a click on an alert lists in the flow table the flows print
+#      finds for its evidence.
 # Screenshots stay in $FS_TMP/113-web-serve/ (serve.png, serve-drill.png).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ports.sh"
@@ -33,12 +38,12 @@ W=2025-10-13..2025-10-20
 "$FS_GEN" mix "$T/m.pcap" --flows 2000 --seed 113 --v6 40 --snap 128 >/dev/null 2>&1 || fail "fsgen mix"
 fs meter -r "$T/m.pcap" -w "$T/S/" || fail "meter"
 
-# serve_start LOG ARGS...: start serve on a free loopback port; sets $port
-serve_start() {
+# serve_any LOG ARGS...: start serve ARGS on a free loopback port; sets $sport
+serve_any() {
     log=$1
     shift
     # not through fs(): $! must be the server itself, for cleanup to stop it
-    $FS_EXEC_PREFIX "$FS_BIN" serve -r "$T/W" -r "$T/S" --listen 127.0.0.1:0 "$@" 2>"$log" &
+    $FS_EXEC_PREFIX "$FS_BIN" serve --listen 127.0.0.1:0 "$@" 2>"$log" &
     pids="$pids $!"
     n=0
     until grep -q "listening on" "$log"; do
@@ -46,7 +51,14 @@ serve_start() {
         [ "$n" -gt 200 ] && fail "serve did not start: $(cat "$log")"
         sleep 0.05
     done
-    port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\)\/.*/\1/p' "$log")
+    sport=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\)\/.*/\1/p' "$log")
+}
+# serve_start LOG ARGS...: serve the two stores; sets $port
+serve_start() {
+    log=$1
+    shift
+    serve_any "$log" -r "$T/W" -r "$T/S" "$@"
+    port=$sport
 }
 get() { # get PATH?QUERY -> body to stdout, status to $T/status
     curl -s -m 60 -o "$T/body" -w '%{http_code}' "http://127.0.0.1:$port$1" >"$T/status" || true
@@ -171,16 +183,8 @@ fs hosts -r "$T/A" -c "$T/cat.tsv" -o json >"$T/h.json" || fail "hosts -c"
 fs inventory -r "$T/A" -c "$T/cat.tsv" -o csv >"$T/inv.csv" 2>/dev/null || fail "inventory"
 python3 "$FS_SRC/tests/e2e/web_sw.py" "$T/h.json" "$T/inv.csv" | sort >"$T/cli.pkg"
 [ "$(grep -c ' 1$' "$T/cli.pkg")" = 2 ] || fail "the catalogue should make two packages outdated"
-sw_log=$T/serve-sw.log
-$FS_EXEC_PREFIX "$FS_BIN" serve -r "$T/A" -c "$T/cat.tsv" --listen 127.0.0.1:0 2>"$sw_log" &
-pids="$pids $!"
-n=0
-until grep -q "listening on" "$sw_log"; do
-    n=$((n + 1))
-    [ "$n" -gt 200 ] && fail "serve -c did not start: $(cat "$sw_log")"
-    sleep 0.05
-done
-swport=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\)\/.*/\1/p' "$sw_log")
+serve_any "$T/serve-sw.log" -r "$T/A" -c "$T/cat.tsv"
+swport=$sport
 curl -s "http://127.0.0.1:$swport/api/hosts?n=50" >"$T/hosts.json"
 python3 -c 'import json,sys
 d = json.load(open(sys.argv[1]))
@@ -198,6 +202,43 @@ d = json.load(open(sys.argv[1]))
 assert d["catalogue"] == 0 and all("software" not in h for h in d["rows"]), d' "$T/hosts0.json" ||
     fail "/api/hosts without -c: $(head -c 300 "$T/hosts0.json")"
 echo "ok   (e) -c: /api/hosts names $(wc -l <"$T/api.pkg") packages as hosts -c, the 2 inventory finds newer outdated; without -c none"
+
+# (f) alerts: scan's and spam's findings, as the CLI prints them
+python3 "$FS_SRC/tests/e2e/scan_pcap.py" "$T/scan.pcap" >/dev/null || fail "scan_pcap.py"
+python3 "$FS_SRC/tests/e2e/spam_pcap.py" "$T/mail.pcap" >/dev/null || fail "spam_pcap.py"
+fs meter -r "$T/scan.pcap" -w "$T/AL/" || fail "meter scan"
+fs meter -r "$T/mail.pcap" -w "$T/AL/" || fail "meter mail"
+serve_any "$T/serve-al.log" -r "$T/AL"
+alport=$sport
+# alerts_cli FILTER: scan's and spam's rows as alert_api prints them
+alerts_cli() {
+    { fs scan -r "$T/AL" -o json "$@" | sed 's/^/scan /'
+      fs spam -r "$T/AL" -o json "$@" | sed 's/^/spam /'; } | python3 -c 'import json,sys
+for l in sys.stdin:
+    d, j = l.split(" ", 1)
+    r = json.loads(j)
+    x = ("%s %s %.2f %s" % (r["kind"], r["method"], r["score"], r["failed"])) if d == "scan" else ("%s %s" % (r["servers"], r["peak"]))
+    print(d, r["src"], r["flows"], x, r["evidence"])' | sort
+}
+alert_api() {
+    python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+assert d["count"] == len(d["rows"]), d["count"]
+for r in d["rows"]:
+    x = ("%s %s %.2f %s" % (r["kind"], r["method"], r["score"], r["failed"])) if r["detector"] == "scan" else ("%s %s" % (r["servers"], r["peak"]))
+    print(r["detector"], r["src"], r["flows"], x, r["evidence"])' "$1" | sort
+}
+curl -s "http://127.0.0.1:$alport/api/alerts?n=1000" >"$T/alerts.json"
+alert_api "$T/alerts.json" >"$T/api.alerts"
+alerts_cli >"$T/cli.alerts"
+grep -q '^scan ' "$T/cli.alerts" && grep -q '^spam ' "$T/cli.alerts" || fail "the CLI found no scanner or no spammer"
+expect_same "$T/cli.alerts" "$T/api.alerts"
+curl -s "http://127.0.0.1:$alport/api/alerts?n=1000&filter=not+proto+udp" >"$T/alerts-f.json"
+alert_api "$T/alerts-f.json" >"$T/api.alerts-f"
+alerts_cli 'not proto udp' >"$T/cli.alerts-f"
+grep -q ' (not proto udp) and src ip ' "$T/cli.alerts-f" || fail "no evidence with the filter"
+expect_same "$T/cli.alerts-f" "$T/api.alerts-f"
+echo "ok   (f) /api/alerts: the $(wc -l <"$T/api.alerts") findings of scan and spam as they print them, with a filter too"
 
 # (c) addresses and tokens
 if fs serve -r "$T/S" --listen 0.0.0.0:0 2>"$T/err"; then fail "0.0.0.0 without --token"; fi
@@ -266,3 +307,23 @@ grep -qx "hosts-legend 1 2 .*" "$T/sw.facts" || fail "legend with -c: $(grep '^h
 grep -qx "hosts-legend 0 0 .*no catalogue given.*" "$T/page.facts" ||
     fail "legend without -c: $(grep '^hosts-legend' "$T/page.facts")"
 echo "ok   (e) the page: every package as /api/hosts, the 2 outdated marked; without -c it says no catalogue"
+
+# (f) in Chromium: the alerts table, and a click on an alert
+python3 "$FS_SRC/tests/e2e/web_drive.py" "$cdport" "http://127.0.0.1:$alport/" \
+    "#alerts-table tr.row" "$T/alert" || fail "web_drive alerts"
+python3 "$FS_SRC/tests/e2e/web_dom.py" "$T/alert.before.dom" >"$T/alert.facts"
+python3 -c 'import json,sys
+for r in json.load(open(sys.argv[1]))["rows"]: print("alert", r["detector"], r["src"], r["flows"], r["evidence"])' \
+    "$T/alerts.json" | sort >"$T/api.alert-rows"
+grep '^alert ' "$T/alert.facts" | sort >"$T/dom.alert-rows"
+expect_same "$T/api.alert-rows" "$T/dom.alert-rows"
+grep -qx "alerts-legend $(wc -l <"$T/api.alerts")" "$T/alert.facts" || fail "alerts legend: $(grep '^alerts-legend' "$T/alert.facts")"
+ev=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rows"][0]["evidence"])' "$T/alerts.json")
+python3 "$FS_SRC/tests/e2e/web_dom.py" "$T/alert.after.dom" | grep '^flow ' >"$T/alert.flows" || true
+nc=$(fs print -r "$T/AL" -o csv "$ev" | tail -n +2 | wc -l)
+[ "$(wc -l <"$T/alert.flows")" = "$nc" ] || fail "the alert's click shows $(wc -l <"$T/alert.flows") flows, print finds $nc for $ev"
+grep -qF "under $ev" "$T/alert.after.dom" || fail "the flow table does not say the evidence"
+asrc=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rows"][0]["src"])' "$T/alerts.json")
+[ "$(cut -d' ' -f2 "$T/alert.flows" | sort -u)" = "$asrc" ] || fail "the alert's flows are not all from $asrc"
+mv "$T/alert.png" "$T/serve-alert.png"
+echo "ok   (f) the page: $(wc -l <"$T/dom.alert-rows") alerts as /api/alerts; a click on the first lists the $nc flows of its evidence ($ev)"

@@ -13,6 +13,8 @@ CLI's answers:
                                     marked so, i.e. shown with class "outdated")
   hosts-legend CATALOGUE OUTDATED TEXT  under the hosts table
   service SERVER PROTO PORT FLOWS STATUS
+  alert DETECTOR SRC FLOWS EVIDENCE  a row of the alerts table
+  alerts-legend COUNT               the findings the alerts table says there are
   flow SRC DST                      a row of the flow table
   error TEXT                        the error box's text (when shown), \\n for newlines
 """
@@ -67,6 +69,8 @@ class Dom(HTMLParser):
             self.pkgs.append("%s %s %s %s %s %d" % (
                 a.get("data-name"), a.get("data-version"), a.get("data-arch"),
                 a.get("data-flows"), a.get("data-newest") or "-", "outdated" in cls))
+        if tag == "p" and a.get("id") == "alerts-legend":
+            self.out.append("alerts-legend %s" % a.get("data-count"))
         if tag == "p" and a.get("id") == "hosts-legend":
             self.legend = [a.get("data-catalogue"), a.get("data-outdated"), ""]
         if tag == "pre" and a.get("id") == "error":
@@ -84,6 +88,8 @@ class Dom(HTMLParser):
                 self.out.extend("pkg %s %s" % (r[0], p) for p in self.pkgs)
             elif self.table == "services-table":
                 self.out.append("service %s %s %s %s %s" % (r[0], r[1], r[2], r[4], r[6]))
+            elif self.table == "alerts-table":
+                self.out.append("alert %s %s %s %s" % (r[0], r[1], r[3], r[7]))
             elif self.table == "flows-table":
                 self.out.append("flow %s %s" % (r[1], r[3]))
             self.row = None
