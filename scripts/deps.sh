@@ -3,11 +3,11 @@
 # Usage: scripts/deps.sh [build|test|bench]   (each level includes the ones before)
 set -eu
 level=${1:-build}
-pkgs="cmake ninja-build gcc pkg-config libpcap-dev liblz4-dev libzstd-dev libcmocka-dev zlib1g-dev liblzma-dev liblzo2-dev libbz2-dev libcurl4-openssl-dev libxml2-dev libjansson-dev libsystemd-dev libssl-dev libjs-d3 libmicrohttpd-dev"
+pkgs="cmake ninja-build gcc pkg-config libpcap-dev liblz4-dev libzstd-dev libcmocka-dev zlib1g-dev liblzma-dev liblzo2-dev libbz2-dev libcurl4-openssl-dev libxml2-dev libjansson-dev libsystemd-dev libssl-dev libjs-d3 libmicrohttpd-dev libmaxminddb-dev"
 if [ "$level" = test ] || [ "$level" = bench ]; then
     # clang + runtime for the sanitizer and libFuzzer builds; the rest are the
     # independent decoders and the tools the end-to-end tests drive.
-    pkgs="$pkgs clang libclang-rt-14-dev clang-format tshark tcpdump nftables ethtool iproute2 curl python3 gawk softflowd nfdump nginx-light nmap debhelper lintian fakeroot dpkg-dev chromium chromium-driver"
+    pkgs="$pkgs clang libclang-rt-14-dev clang-format tshark tcpdump nftables ethtool iproute2 curl python3 gawk mmdb-bin softflowd nfdump nginx-light nmap debhelper lintian fakeroot dpkg-dev chromium chromium-driver"
     # The ClickHouse tests (110-): Debian's server and client (18.16), on loopback.
     pkgs="$pkgs clickhouse-server clickhouse-client"
 fi

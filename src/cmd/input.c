@@ -7,6 +7,7 @@
 #include "../core/xalloc.h"
 #include "../query/cid.h"
 #include "../query/filter.h"
+#include "../query/geo.h"
 #include "../query/labels.h"
 #include "../query/pdns.h"
 #include "../store/nfdump_file.h"
@@ -161,6 +162,19 @@ static int load_label(const char *arg)
     return 1;
 }
 
+/* --mmdb FILE: open for the whole run like --pdns, closed at exit. */
+static int load_mmdb(const char *path)
+{
+    struct fs_err err = { 0 };
+    if (geo_count() == 0)
+        atexit(geo_free);
+    if (geo_add(path, &err) != 0) {
+        fprintf(stderr, "flowsleuth: %s\n", err.msg);
+        return -1;
+    }
+    return 1;
+}
+
 int input_opt(struct input_opts *in, int c, const char *arg)
 {
     switch (c) {
@@ -184,6 +198,8 @@ int input_opt(struct input_opts *in, int c, const char *arg)
         return load_pdns(arg);
     case INPUT_OPT_LABEL:
         return load_label(arg);
+    case INPUT_OPT_MMDB:
+        return load_mmdb(arg);
     case 't':
         if (parse_time_window(arg, now_ms(), &in->from_ms, &in->to_ms) != 0) {
             fprintf(stderr,

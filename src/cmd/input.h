@@ -32,15 +32,17 @@ struct input_opts {
 #define INPUT_OPTSTRING "r:t:f:"
 
 /* The long options of input_opt, for each command's struct option list (before its
- * terminator): --cid-seed, --pdns, --label. */
+ * terminator): --cid-seed, --pdns, --label, --mmdb. */
 #define INPUT_OPT_CID_SEED 0x4001
 #define INPUT_OPT_PDNS     0x4002
 #define INPUT_OPT_LABEL    0x4003
+#define INPUT_OPT_MMDB     0x4004
 #define INPUT_LONGOPTS                                           \
     { "cid-seed", required_argument, NULL, INPUT_OPT_CID_SEED }, \
         { "pdns", required_argument, NULL, INPUT_OPT_PDNS },     \
+        { "label", required_argument, NULL, INPUT_OPT_LABEL },   \
     {                                                            \
-        "label", required_argument, NULL, INPUT_OPT_LABEL        \
+        "mmdb", required_argument, NULL, INPUT_OPT_MMDB          \
     }
 
 /* Help lines for the options, for each command's --help. */
@@ -61,6 +63,9 @@ struct input_opts {
     "                   Spamhaus DROP) named NAME or after the file: the label field names\n"    \
     "                   the lists src or dst is in, the filter's label NAME selects them;\n"     \
     "                   repeatable (8 lists)\n"                                                  \
+    "  --mmdb FILE      a MaxMind DB file (GeoLite2 or DB-IP, country or ASN): the src_cc,\n"    \
+    "                   dst_cc, src_asn, dst_asn, src_asname, dst_asname fields and the\n"       \
+    "                   filter's [src|dst] cc CC and [src|dst] asn N; repeatable (4 files)\n"    \
     "  FILTER           trailing arguments: a filter expression, e.g. 'proto tcp and\n"          \
     "                   dst port 80 and rbytes > 1M' (see flowsleuth(1), FILTERS)\n"
 

@@ -22,15 +22,18 @@ enum field_type {
     FT_U32,
     FT_U16,
     FT_U8,
-    FT_PROTO, /* uint8_t printed as a name (tcp, udp, ...) where known */
-    FT_FLAGS, /* uint8_t TCP flags printed as nfdump does: CEUAPRSF with '.' */
-    FT_CID,   /* computed from the key (query/cid.h), not a member: no row in fields[] */
-    FT_NAME,  /* computed: the passive DNS name of the address at offset (query/pdns.h) */
-    FT_FWEV,  /* uint8_t firewallEvent printed as a name (core/fwnat.h) where known */
-    FT_NATEV, /* uint8_t natEvent printed as a name (core/fwnat.h) where known */
-    FT_ACL,   /* uint64_t Cisco ACL id << 32 | ACE id, printed ACL:ACE in hex */
-    FT_STR,   /* char[size], NUL-padded text of a restricted alphabet (sni) */
-    FT_LABEL, /* computed: the --label lists the flow's addresses are in (query/labels.h) */
+    FT_PROTO,  /* uint8_t printed as a name (tcp, udp, ...) where known */
+    FT_FLAGS,  /* uint8_t TCP flags printed as nfdump does: CEUAPRSF with '.' */
+    FT_CID,    /* computed from the key (query/cid.h), not a member: no row in fields[] */
+    FT_NAME,   /* computed: the passive DNS name of the address at offset (query/pdns.h) */
+    FT_FWEV,   /* uint8_t firewallEvent printed as a name (core/fwnat.h) where known */
+    FT_NATEV,  /* uint8_t natEvent printed as a name (core/fwnat.h) where known */
+    FT_ACL,    /* uint64_t Cisco ACL id << 32 | ACE id, printed ACL:ACE in hex */
+    FT_STR,    /* char[size], NUL-padded text of a restricted alphabet (sni) */
+    FT_LABEL,  /* computed: the --label lists the flow's addresses are in (query/labels.h) */
+    FT_CC,     /* computed: the --mmdb country of the address at offset (query/geo.h) */
+    FT_ASN,    /* computed: the --mmdb autonomous system number of the address at offset */
+    FT_ASNAME, /* computed: the --mmdb autonomous system organization of the address */
 };
 
 /* Bits of field.kind: how the printer's table mode shows a number. */

@@ -14,6 +14,7 @@
 #include "../core/tz.h"
 #include "cid.h"
 #include "filter.h"
+#include "geo.h"
 #include "labels.h"
 #include "pdns.h"
 
@@ -180,6 +181,17 @@ int filter_match(const struct filter *f, const struct flow *r)
         case FOP_LABEL:
             t = labels_hit(in->aux, r);
             break;
+        case FOP_CC: {
+            char cc[3];
+            t = geo_cc(base + in->off, r->ipver, cc) &&
+                ((uint64_t)(unsigned char)cc[0] << 8 | (unsigned char)cc[1]) == in->k;
+            break;
+        }
+        case FOP_ASN: {
+            uint32_t asn;
+            t = geo_asn(base + in->off, r->ipver, &asn) && asn == in->k;
+            break;
+        }
         case FOP_CID: {
             uint8_t d[24] = { 0 };
             cid_digest(r, cid_seed(), d);
@@ -227,6 +239,10 @@ uint64_t filter_columns(const struct filter *f)
             break;
         case FOP_GLOB:
             m |= cols_at(in->off, in->width);
+            break;
+        case FOP_CC: /* the address and its version */
+        case FOP_ASN:
+            m |= cols_at(in->off, 16) | cols_at(offsetof(struct flow, ipver), 1);
             break;
         case FOP_LABEL: /* both addresses and their version */
             m |= cols_at(offsetof(struct flow, src), 32) | cols_at(offsetof(struct flow, ipver), 1);
@@ -372,6 +388,10 @@ static void dump_test(struct sbuf *sb, const struct filter *f, const struct fins
         sb_printf(sb, "%s glob %s", name, (const char *)(f->nums + in->aux));
     } else if (in->op == FOP_LABEL) {
         sb_printf(sb, "label %s", labels_name(in->aux));
+    } else if (in->op == FOP_CC) {
+        sb_printf(sb, "%s cc %c%c", name, (char)(in->k >> 8), (char)(in->k & 0xff));
+    } else if (in->op == FOP_ASN) {
+        sb_printf(sb, "%s asn %llu", name, (unsigned long long)in->k);
     } else if (in->op == FOP_CID) {
         uint8_t d[24];
         char text[CID_TEXT];

@@ -26,7 +26,9 @@
     X(GLOB, "glob")    /* text at off matches the glob in nums[aux..) (sni) */                     \
     X(CID, "cid")      /* Community ID digest == nums[aux..aux+3) (cid.h) */                       \
     X(NAME, "name")   /* passive DNS name of the address at off matches the glob in nums[aux..) */ \
-    X(LABEL, "label") /* src or dst is in the --label list aux (labels.h) */
+    X(LABEL, "label") /* src or dst is in the --label list aux (labels.h) */                       \
+    X(CC, "cc")       /* --mmdb country of the address at off == the two letters in k (geo.h) */   \
+    X(ASN, "asn")     /* --mmdb autonomous system number of the address at off == k */
 
 enum filter_op {
 #define FILTER_OP_ENUM(name, text) FOP_##name,

@@ -3,6 +3,7 @@
 #include "../core/fmt.h"
 #include "../core/fwnat.h"
 #include "cid.h"
+#include "geo.h"
 #include "labels.h"
 #include "pdns.h"
 
@@ -50,6 +51,14 @@ static const struct field computed[] = {
     { "dst_name", FT_NAME, offsetof(struct flow, dst), 16, 0,
       "the DNS name dst had at the flow's first packet (--pdns)" },
     { "label", FT_LABEL, 0, 0, 0, "the --label lists src or dst is in, joined by '+'" },
+    { "src_cc", FT_CC, offsetof(struct flow, src), 16, 0, "the country of src (--mmdb)" },
+    { "dst_cc", FT_CC, offsetof(struct flow, dst), 16, 0, "the country of dst (--mmdb)" },
+    { "src_asn", FT_ASN, offsetof(struct flow, src), 16, 0, "the AS number of src (--mmdb)" },
+    { "dst_asn", FT_ASN, offsetof(struct flow, dst), 16, 0, "the AS number of dst (--mmdb)" },
+    { "src_asname", FT_ASNAME, offsetof(struct flow, src), 16, 0,
+      "the organization of src's AS (--mmdb)" },
+    { "dst_asname", FT_ASNAME, offsetof(struct flow, dst), 16, 0,
+      "the organization of dst's AS (--mmdb)" },
 };
 
 const struct field *output_computed(size_t *n)
@@ -89,6 +98,8 @@ static int parse_cols(struct output *o, const char *list, struct fs_err *err)
             return fs_err_set(err, FS_EINVAL, -1, "%s needs a passive DNS table: --pdns FILE", t);
         if (fd->type == FT_LABEL && labels_count() == 0)
             return fs_err_set(err, FS_EINVAL, -1, "%s needs an address list: --label FILE", t);
+        if ((fd->type == FT_CC || fd->type == FT_ASN || fd->type == FT_ASNAME) && !geo_count())
+            return fs_err_set(err, FS_EINVAL, -1, "%s needs a MaxMind database: --mmdb FILE", t);
         if ((fd->type == FT_NAME || fd->type == FT_LABEL) && ++names > 4)
             return fs_err_set(err, FS_EINVAL, -1, "at most 4 name and label columns in a format");
     }
@@ -202,6 +213,19 @@ size_t output_field(char *buf, const struct field *fd, const struct flow *f, int
     }
     case FT_LABEL:
         return labels_format(f, buf);
+    case FT_CC:
+        if (!geo_cc(field_get_addr(fd, f), f->ipver, buf))
+            buf[0] = '\0';
+        return strlen(buf);
+    case FT_ASN: {
+        uint32_t asn;
+        if (geo_asn(field_get_addr(fd, f), f->ipver, &asn))
+            return fmt_u64(buf, asn);
+        buf[0] = '\0';
+        return 0;
+    }
+    case FT_ASNAME:
+        return geo_asname(field_get_addr(fd, f), f->ipver, buf);
     case FT_CID: {
         uint8_t d[CID_DIGEST];
         cid_digest(f, cid_seed(), d);
@@ -253,6 +277,12 @@ static int col_width(const struct field *fd)
         return 24;
     case FT_LABEL:
         return 12;
+    case FT_CC: /* the header's width: src_cc */
+        return 6;
+    case FT_ASN:
+        return 10;
+    case FT_ASNAME:
+        return 24;
     case FT_ACL:
         return 17;
     case FT_STR:
@@ -275,7 +305,8 @@ static int right_aligned(const struct field *fd)
     return fd->type != FT_ADDR && fd->type != FT_EADDR && fd->type != FT_TIME &&
            fd->type != FT_PROTO && fd->type != FT_FLAGS && fd->type != FT_CID &&
            fd->type != FT_NAME && fd->type != FT_FWEV && fd->type != FT_NATEV &&
-           fd->type != FT_ACL && fd->type != FT_STR && fd->type != FT_LABEL;
+           fd->type != FT_ACL && fd->type != FT_STR && fd->type != FT_LABEL && fd->type != FT_CC &&
+           fd->type != FT_ASNAME;
 }
 
 /* printf width of table column i: negative = left-aligned; the last is not padded. */
@@ -409,7 +440,42 @@ int output_field_quoted(const struct field *fd)
 {
     return fd->type == FT_ADDR || fd->type == FT_EADDR || fd->type == FT_TIME ||
            fd->type == FT_CID || fd->type == FT_ACL || fd->type == FT_NAME || fd->type == FT_STR ||
-           fd->type == FT_LABEL;
+           fd->type == FT_LABEL || fd->type == FT_CC || fd->type == FT_ASNAME;
+}
+
+static int is_geo(const struct field *fd)
+{
+    return fd->type == FT_CC || fd->type == FT_ASN || fd->type == FT_ASNAME;
+}
+
+/*
+ * A --mmdb cell of csv or json: an organization is free text (commas, quotes, a
+ * backslash), so csv quotes it when needed (RFC 4180) and json escapes it (RFC 8259:
+ * geo.c has made it UTF-8 without control bytes); json says null when unknown.
+ */
+static size_t geo_cell(char *buf, const struct field *fd, const struct flow *f,
+                       enum output_mode mode)
+{
+    char t[OUTPUT_FIELD_MAX];
+    size_t len = output_field(t, fd, f, 0);
+    if (mode == OUT_JSON && len == 0) {
+        memcpy(buf, "null", 5);
+        return 4;
+    }
+    if (fd->type == FT_ASN || (mode != OUT_JSON && (mode != OUT_CSV || !strpbrk(t, ",\"")))) {
+        memcpy(buf, t, len + 1);
+        return len;
+    }
+    size_t n = 0;
+    buf[n++] = '"';
+    for (size_t k = 0; k < len; k++) {
+        if (t[k] == '"' || (t[k] == '\\' && mode == OUT_JSON))
+            buf[n++] = mode == OUT_JSON ? '\\' : '"';
+        buf[n++] = t[k];
+    }
+    buf[n++] = '"';
+    buf[n] = '\0';
+    return n;
 }
 
 static void row_table(struct output *o, const struct flow *f)
@@ -438,7 +504,10 @@ static void row_sep(struct output *o, const struct flow *f, char sep)
     for (int i = 0; i < o->ncols; i++) {
         if (i)
             line[n++] = sep;
-        n += output_field(line + n, o->cols[i], f, 0);
+        if (is_geo(o->cols[i]))
+            n += geo_cell(line + n, o->cols[i], f, o->mode);
+        else
+            n += output_field(line + n, o->cols[i], f, 0);
     }
     if (o->extra)
         extra_sep(o, f, line, &n, sizeof(line));
@@ -454,6 +523,11 @@ static void row_json(struct output *o, const struct flow *f)
     for (int i = 0; i < o->ncols; i++) {
         const struct field *fd = o->cols[i];
         int quoted = output_field_quoted(fd);
+        if (is_geo(fd)) {
+            n += (size_t)snprintf(line + n, sizeof(line) - n, "%s\"%s\":", i ? "," : "", fd->name);
+            n += geo_cell(line + n, fd, f, OUT_JSON);
+            continue;
+        }
         if ((fd->type == FT_NAME && !pdns_name(pdns_current(), field_get_addr(fd, f), f->first)) ||
             (fd->type == FT_LABEL && !labels_any(f))) {
             n += (size_t)snprintf(line + n, sizeof(line) - n, "%s\"%s\":null", i ? "," : "",

@@ -16,6 +16,8 @@
  *            | TEXTFIELD [ "=" | "==" | "!=" ] GLOB          -- sni *.example.com
  *            | [ "src" | "dst" ] "name" [ "=" | "==" | "!=" ] GLOB  -- passive DNS (--pdns)
  *            | "label" [ "=" | "==" | "!=" ] NAME            -- an address list (--label)
+ *            | [ "src" | "dst" ] "cc" [ "=" | "==" | "!=" ] CC     -- country (--mmdb)
+ *            | [ "src" | "dst" ] "asn" [ "=" | "==" | "!=" ] N     -- AS number (--mmdb)
  *   rhs     := [ CMP ] VALUE | "in" "[" VALUE { [","] VALUE } "]" | "in" "@"PATH
  *   CMP     := = == != < <= > >= eq ne lt le gt ge
  *
@@ -29,6 +31,7 @@
 #include "../core/tz.h"
 #include "../core/xalloc.h"
 #include "cid.h"
+#include "geo.h"
 #include "labels.h"
 #include "pdns.h"
 
@@ -673,6 +676,102 @@ static int32_t parse_label(struct fparser *p)
     return neg && n >= 0 ? mk_not(p, n) : n;
 }
 
+/* The value of `cc` or `asn` (the current token) into *k: two letters, or a number
+ * with or without "AS". */
+static int geo_value(struct fparser *p, int asn, uint64_t *k)
+{
+    const char *s = p->text + p->tok.pos;
+    size_t len = p->tok.len;
+    char buf[64];
+    if (p->tok.type != TK_WORD)
+        return (int)fail(p, p->tok.pos, "expected %s after %s, not %s",
+                         asn ? "an AS number" : "a country code (DE)", asn ? "asn" : "cc",
+                         tok_text(p, buf, sizeof(buf)));
+    if (!asn) {
+        char cc[3];
+        if (geo_cc_parse(s, len, cc) != 0)
+            return (int)fail(p, p->tok.pos, "'%.*s' is not a two-letter country code",
+                             (int)(len > 40 ? 40 : len), s);
+        *k = (uint64_t)(unsigned char)cc[0] << 8 | (unsigned char)cc[1];
+        return 0;
+    }
+    size_t i = len > 2 && (s[0] == 'A' || s[0] == 'a') && (s[1] == 'S' || s[1] == 's') ? 2 : 0;
+    uint64_t v = 0;
+    for (size_t j = i; j < len && v <= UINT32_MAX; j++)
+        v = s[j] >= '0' && s[j] <= '9' ? v * 10 + (uint64_t)(s[j] - '0') : UINT64_MAX;
+    if (i == len || v > UINT32_MAX)
+        return (int)fail(p, p->tok.pos, "'%.*s' is not an AS number (0 to 4294967295)",
+                         (int)(len > 40 ? 40 : len), s);
+    *k = v;
+    return 0;
+}
+
+/*
+ * `[src|dst] cc CC` and `[src|dst] asn N`: the country or AS number a --mmdb database
+ * gives the address (side 0 src, 1 dst, 2 either); the current token is "cc" or "asn".
+ * An address the databases do not know matches neither a value nor, under not, its
+ * negation's complement: `cc != DE` is `not cc DE`.
+ */
+static int32_t parse_geo(struct fparser *p, int side)
+{
+    int asn = is_kw(p, "asn"), neg;
+    const char *what = asn ? "asn" : "cc";
+    if (!geo_count())
+        return fail(p, p->tok.pos, "%s needs a MaxMind database: --mmdb FILE", what);
+    uint64_t k = 0;
+    if (advance(p) != 0 || eq_or_ne(p, what, &neg) != 0 || geo_value(p, asn, &k) != 0)
+        return -1;
+    int32_t n = -1;
+    for (int s = 0; s < 2; s++) {
+        if (side != 2 && side != s)
+            continue;
+        struct finsn t = { .op = asn ? FOP_ASN : FOP_CC,
+                           .width = 16,
+                           .off = (uint16_t)(s ? offsetof(struct flow, dst)
+                                               : offsetof(struct flow, src)),
+                           .k = k };
+        n = n < 0 ? mk_test(p, &t) : mk_bin(p, FN_OR, n, mk_test(p, &t));
+    }
+    if (advance(p) != 0)
+        return -1;
+    return neg && n >= 0 ? mk_not(p, n) : n;
+}
+
+/* The side of a `cc` or `asn` term starting at the current token (2: either), or -1. */
+static int geo_side(const struct fparser *p, const struct ftoken *next)
+{
+    if (is_kw(p, "cc") || is_kw(p, "asn"))
+        return 2;
+    if ((is_kw(p, "src") || is_kw(p, "dst")) &&
+        (filter_tok_is(p->text, next, "cc") || filter_tok_is(p->text, next, "asn")))
+        return is_kw(p, "dst");
+    return -1;
+}
+
+/*
+ * The terms on what the enrichment options compute (cid, name, label, cc, asn): sets
+ * *done and returns the term's node, or clears *done when the term is another.
+ */
+static int32_t parse_computed(struct fparser *p, const struct ftoken *next, int *done)
+{
+    *done = 1;
+    if (is_kw(p, "cid"))
+        return parse_cid(p);
+    if (is_kw(p, "name"))
+        return parse_name(p, 2);
+    if (is_kw(p, "label"))
+        return parse_label(p);
+    int geo = geo_side(p, next);
+    if (geo >= 0)
+        return geo == 2 || advance(p) == 0 ? parse_geo(p, geo) : -1;
+    if ((is_kw(p, "src") || is_kw(p, "dst")) && filter_tok_is(p->text, next, "name")) {
+        int side = is_kw(p, "dst");
+        return advance(p) == 0 ? parse_name(p, side) : -1;
+    }
+    *done = 0;
+    return -1;
+}
+
 /*
  * hour and wday are local: the zone of $TZ (an IANA name; UTC when unset or empty),
  * loaded once per filter into an offset table (core/tz.h) so that matching needs
@@ -701,16 +800,10 @@ static int32_t parse_term(struct fparser *p)
     uint64_t v;
     if (is_kw(p, "any"))
         return advance(p) == 0 ? new_node(p, FN_TRUE) : -1;
-    if (is_kw(p, "cid"))
-        return parse_cid(p);
-    if (is_kw(p, "name"))
-        return parse_name(p, 2);
-    if (is_kw(p, "label"))
-        return parse_label(p);
-    if ((is_kw(p, "src") || is_kw(p, "dst")) && filter_tok_is(p->text, &next, "name")) {
-        int side = is_kw(p, "dst");
-        return advance(p) == 0 ? parse_name(p, side) : -1;
-    }
+    int computed;
+    int32_t n = parse_computed(p, &next, &computed);
+    if (computed)
+        return n;
     if ((is_kw(p, "src") || is_kw(p, "dst")) && is_qualifier(p->text, &next)) {
         int side = is_kw(p, "dst");
         return advance(p) == 0 ? parse_qualified(p, side) : -1;

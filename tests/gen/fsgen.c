@@ -9,6 +9,8 @@
  *   fsgen series OUT --weeks W [--spike H] [--drop H] [--gap H] [options]
  *       flow records (not packets) straight into a flowsleuth store: weeks of traffic
  *       with a diurnal and a weekly shape and injected anomalies, for baseline/anomaly
+ *   fsgen mmdb OUT.mmdb --kind country|asn [options]
+ *       a small MaxMind DB file of a fixed table of networks (mmdb_write.c), for --mmdb
  *
  * Output is classic pcap (little-endian header, microsecond timestamps, LINKTYPE_ETHERNET)
  * written by hand. Everything derives from --seed through a private xorshift64* generator
@@ -19,6 +21,7 @@
 #include "../../src/core/flow.h"
 #include "../../src/core/tz.h"
 #include "../../src/store/store.h"
+#include "mmdb_write.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1570,12 +1573,14 @@ int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         FILE *fp = argc < 2 ? stderr : stdout;
-        fprintf(fp, "usage: fsgen mix|download|series OUT [options]   (fsgen CMD --help)\n\n");
+        fprintf(fp, "usage: fsgen mix|download|series|mmdb OUT [options]   (fsgen CMD --help)\n\n");
         usage_mix(fp);
         fprintf(fp, "\n");
         usage_download(fp);
         fprintf(fp, "\n");
         usage_series(fp);
+        fprintf(fp, "\n");
+        mw_usage(fp);
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "mix") == 0)
@@ -1584,6 +1589,8 @@ int main(int argc, char **argv)
         return cmd_download(argc - 1, argv + 1);
     if (strcmp(argv[1], "series") == 0)
         return cmd_series(argc - 1, argv + 1);
-    fprintf(stderr, "%s: unknown command '%s' (mix, download, series)\n", prog, argv[1]);
+    if (strcmp(argv[1], "mmdb") == 0)
+        return mw_cmd(argc - 1, argv + 1);
+    fprintf(stderr, "%s: unknown command '%s' (mix, download, series, mmdb)\n", prog, argv[1]);
     return 2;
 }
