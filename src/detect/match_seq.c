@@ -22,7 +22,8 @@
  *  3. names an exchange when one object fits it under a shift that its neighbours
  *     support (the next exchange fits under the same shift, so this one held one
  *     response; or the two before it fit and its unit is the connection's last), and
- *     no other supported shift gives another object;
+ *     that shift's run is at least twice as long as any other supported shift's that
+ *     gives another object (single_name);
  *  4. solves a snapped burst between two runs as a sum (bursts() below), and, for a
  *     connection that borrowed its calibration (match_seq.h), names the prefix of
  *     exchanges that each answered their own request.
@@ -99,7 +100,8 @@ static int cal_fits(const struct seq_cal *k, uint64_t p, uint64_t size)
     return 0;
 }
 
-/* Distinct exchanges among the votes k[a..b) of one cell (sorted: exchange last). */
+/* Distinct exchanges among the votes k[a..b) of one cell (sorted, shifts dropped:
+ * exchange last). */
 static size_t cell_votes(const uint64_t *k, size_t a, size_t *b, size_t nk)
 {
     size_t d = 1, e;
@@ -109,7 +111,10 @@ static size_t cell_votes(const uint64_t *k, size_t a, size_t *b, size_t nk)
     return d;
 }
 
-/* A connection's votes: h << 40 | C << 24 | exchange each. */
+/* A connection's votes: h << 40 | C << 24 | (shift + SEQ_SHIFT) << 16 | exchange each
+ * (exchanges < SEQ_MAX_EXCHANGES = 2^16). */
+#define VOTE_EXCHANGE 0xffffu
+#define VOTE_SHIFT    ((uint64_t)0xff << 16)
 struct votes {
     uint64_t *k;
     size_t nk, cap;
@@ -140,7 +145,8 @@ static int entry_votes(struct votes *v, const uint32_t *u, size_t nu, size_t i, 
         int64_t cv = (int64_t)u[j] - (int64_t)ul;
         if (cv < 0 || cv > SEQ_C_MAX)
             continue;
-        if (!vote(v, ((uint64_t)h << 40) | ((uint64_t)cv << 24) | (uint64_t)i))
+        uint64_t sh = (uint64_t)(s + SEQ_SHIFT) << 16;
+        if (!vote(v, ((uint64_t)h << 40) | ((uint64_t)cv << 24) | sh | (uint64_t)i))
             return 0;
     }
     return 1;
@@ -205,7 +211,37 @@ static void header_variants(struct seq_cal *cal, const uint64_t *k, size_t nk, s
     }
 }
 
-/* Calibrate (h, C) from the votes; 0 when no pair stands out. */
+/*
+ * The votes a neighbour shares, shifts dropped, into out (sorted): exchange i's vote for
+ * (h, C) under shift s stands when exchange i - 1 or i + 1 votes for the same (h, C)
+ * under the same s. The true pair's votes come in runs under one shift (the shift only
+ * moves at a merged or cut exchange); against a dense part of an index (files of
+ * 8-40 kB) nearly every exchange votes for nearly every chance pair under some shift
+ * (33 of 40 exchanges of a real capture, the index without its files), but rarely under
+ * the same shift as its neighbour (17 of 40). k is sorted in place. Returns how many.
+ */
+static size_t supported_votes(uint64_t *k, size_t nk, uint64_t *out)
+{
+    qsort(k, nk, sizeof(*k), cmp_key);
+    size_t m = 0;
+    for (size_t a = 0; a < nk; a++) {
+        uint64_t cell = k[a] >> 16, i = k[a] & VOTE_EXCHANGE;
+        int ok = 0;
+        for (size_t b = a; b-- > 0 && !ok && k[b] >> 16 == cell && (k[b] & VOTE_EXCHANGE) + 1 >= i;)
+            ok = (k[b] & VOTE_EXCHANGE) + 1 == i;
+        for (size_t b = a + 1;
+             b < nk && !ok && k[b] >> 16 == cell && (k[b] & VOTE_EXCHANGE) <= i + 1; b++)
+            ok = (k[b] & VOTE_EXCHANGE) == i + 1;
+        if (ok)
+            out[m++] = k[a] & ~VOTE_SHIFT;
+    }
+    qsort(out, m, sizeof(*out), cmp_key);
+    return m;
+}
+
+/* Calibrate (h, C) from the votes; 0 when no pair stands out. The pair and the server's
+ * other header sizes (header_variants) are chosen among the votes neighbours share: all
+ * votes there gave chance variants in a dense part of an index, and with them twins. */
 static int calibrate(const struct catalog *c, const uint64_t *sizes, const uint32_t *ulen,
                      const struct match_opts *o, const struct seq_x *x, size_t n, const uint32_t *u,
                      size_t nu, struct seq_cal *cal)
@@ -216,13 +252,15 @@ static int calibrate(const struct catalog *c, const uint64_t *sizes, const uint3
         free(v.k); /* a hostile connection: too many to weigh, none named */
         return 0;
     }
-    qsort(v.k, v.nk, sizeof(*v.k), cmp_key);
-    uint64_t cell = densest_cell(v.k, v.nk, &best);
+    uint64_t *sup = xmalloc((v.nk ? v.nk : 1) * sizeof(*sup));
+    size_t nsup = supported_votes(v.k, v.nk, sup);
+    uint64_t cell = densest_cell(sup, nsup, &best);
     cal->h[0] = (int64_t)(cell >> 16);
     cal->nh = 1;
     cal->c = (int64_t)(cell & 0xffff);
     if (best)
-        header_variants(cal, v.k, v.nk, best, o);
+        header_variants(cal, sup, nsup, best, o);
+    free(sup);
     int ok = best >= SEQ_VOTES && 2 * best > voters;
     free(v.k);
     return ok;
@@ -629,11 +667,23 @@ static size_t borrowed_prefix(const struct seq_pass *sp)
     return prefix;
 }
 
-/* The object exchange i is named by: the one that fits it under every shift its
- * neighbours support; -1 when none, or when they disagree. */
+/*
+ * The object exchange i is named by: the one that fits it under the shift of the
+ * longest run that covers it, when that run is at least RUN_DOMINATES times as long as
+ * the longest run of any shift that gives another object; -1 when none fits, when two
+ * objects fit under that shift, or when no run stands out. A connection's shift only
+ * moves at a merged or cut exchange, so one long run under one shift is the sequence
+ * itself, while against a dense part of an index (files of 8-40 kB) some of the 32
+ * other shifts fit a neighbourhood of three by chance: requiring every supported shift
+ * to agree then named 10 of 40 exchanges of a real capture that were all in one run.
+ */
+#define RUN_DOMINATES 2
+
 static int64_t single_name(const struct seq_pass *sp, int64_t i, size_t prefix)
 {
     int64_t name = -1;
+    int best = 0, other = 0; /* the longest run naming `name`, and naming anything else */
+    int borrowed = 0;        /* the borrowed prefix names it: any other object undoes that */
     for (int s = -SEQ_SHIFT; s <= SEQ_SHIFT; s++) {
         size_t q = (size_t)i * NSHIFT + (size_t)(s + SEQ_SHIFT);
         const struct fit *ft = &sp->fit[q];
@@ -644,12 +694,24 @@ static int64_t single_name(const struct seq_pass *sp, int64_t i, size_t prefix)
          * inside the prefix */
         int run = sp->before[q] + sp->after[q] - 1;
         int last = sp->after[q] == 1 && i - s != (int64_t)sp->nu - 1;
-        if ((run < SEQ_RUN || last) && !(s == 0 && i < (int64_t)prefix))
+        int prefixed = s == 0 && i < (int64_t)prefix;
+        if ((run < SEQ_RUN || last) && !prefixed)
             continue;
-        if (ft->cnt > 1 || (name >= 0 && !same_obj(&sp->c->e[name], &sp->c->e[ft->e])))
-            return -1;
-        name = ft->e;
+        borrowed |= prefixed;
+        /* twins under a shift name nothing, but their run still counts against others */
+        int64_t e = ft->cnt > 1 ? -2 : (int64_t)ft->e;
+        if (name >= 0 && e >= 0 && same_obj(&sp->c->e[name], &sp->c->e[e])) {
+            best = run > best ? run : best;
+        } else if (run > best) {
+            other = best > other ? best : other;
+            best = run;
+            name = e;
+        } else {
+            other = run > other ? run : other;
+        }
     }
+    if (name < 0 || (borrowed && other) || best < RUN_DOMINATES * other)
+        return -1;
     return name;
 }
 
