@@ -16,6 +16,25 @@
 
 static MMDB_s dbs[GEO_DBS_MAX];
 static size_t ndbs;
+/* Changed by every geo_add and geo_free (before any reader thread starts or after they
+ * end), so that no thread's cache outlives the files its entries point into. */
+static unsigned generation = 1;
+
+/*
+ * The records of the last few addresses, per thread: a row asks for the country, the AS
+ * number and its name of the same address, and the next row often has the same client;
+ * one tree search per file and address serves them all.
+ */
+#define GEO_CACHE 4
+struct geo_slot {
+    unsigned gen; /* 0: empty */
+    uint8_t a[16];
+    int ipver;
+    uint8_t found[GEO_DBS_MAX];
+    MMDB_entry_s entry[GEO_DBS_MAX];
+};
+static _Thread_local struct geo_slot cache[GEO_CACHE];
+static _Thread_local unsigned cache_next;
 
 int geo_add(const char *path, struct fs_err *err)
 {
@@ -35,6 +54,7 @@ int geo_add(const char *path, struct fs_err *err)
                           path, (unsigned)dbs[ndbs].metadata.binary_format_major_version);
     }
     ndbs++;
+    generation++;
     return 0;
 }
 
@@ -44,7 +64,7 @@ size_t geo_count(void)
 }
 
 /* The record of address a in database i; 0 when it has one. */
-static int lookup(size_t i, const uint8_t a[16], int ipver, MMDB_entry_s *entry)
+static int search(size_t i, const uint8_t a[16], int ipver, MMDB_entry_s *entry)
 {
     struct sockaddr_in v4;
     struct sockaddr_in6 v6;
@@ -68,13 +88,29 @@ static int lookup(size_t i, const uint8_t a[16], int ipver, MMDB_entry_s *entry)
     return 0;
 }
 
+/* The records of address a in every database, from the cache or searched into it. */
+static const struct geo_slot *lookup(const uint8_t a[16], int ipver)
+{
+    for (unsigned k = 0; k < GEO_CACHE; k++)
+        if (cache[k].gen == generation && cache[k].ipver == ipver && memcmp(cache[k].a, a, 16) == 0)
+            return &cache[k];
+    struct geo_slot *s = &cache[cache_next++ % GEO_CACHE];
+    s->gen = generation;
+    memcpy(s->a, a, 16);
+    s->ipver = ipver;
+    for (size_t i = 0; i < ndbs; i++)
+        s->found[i] = search(i, a, ipver, &s->entry[i]) == 0;
+    return s;
+}
+
 /* The value at path (NULL-terminated keys) in a's record of database i, of type want. */
 static int value(size_t i, const uint8_t a[16], int ipver, const char *const *path,
                  MMDB_entry_data_s *d)
 {
-    MMDB_entry_s entry;
-    if (lookup(i, a, ipver, &entry) != 0)
+    const struct geo_slot *s = lookup(a, ipver);
+    if (!s->found[i])
         return -1;
+    MMDB_entry_s entry = s->entry[i];
     if (MMDB_aget_value(&entry, d, path) != MMDB_SUCCESS || !d->has_data)
         return -1;
     return 0;
@@ -192,4 +228,5 @@ void geo_free(void)
     for (size_t i = 0; i < ndbs; i++)
         MMDB_close(&dbs[i]);
     ndbs = 0;
+    generation++;
 }
