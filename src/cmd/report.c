@@ -32,10 +32,11 @@ static const char usage_text[] =
     "elsewhere) with the charts and tables of flowsleuth serve for the window (default:\n"
     "the whole store): flows, tbytes and tpackets over time (count's series; with a\n"
     "window, the period before it overlaid), the top 10 sources, destinations, source\n"
-    "subnets, destination ports and protocols by tbytes with the rest as \"other\"\n"
-    "(stats -s), flows by hour and weekday, hosts (flowsleuth hosts; with -c their\n"
-    "software, outdated versions marked), services (flowsleuth services), alerts\n"
-    "(flowsleuth scan's and spam's findings) and the first 100 flows.\n"
+    "subnets, destination ports, protocols and AS numbers (when the flows carry\n"
+    "them) by tbytes with the rest as \"other\" (stats -s), flows by hour and\n"
+    "weekday, hosts (flowsleuth hosts; with -c their software, outdated versions\n"
+    "marked), services (flowsleuth services), alerts (flowsleuth scan's and spam's\n"
+    "findings) and the first 100 flows.\n"
     "\n" INPUT_HELP "  -o FILE.html     where to write the report (- = stdout)\n"
     "  --title TEXT     the report's title (default: flowsleuth report)\n"
     "  --bin SECONDS    bin width of the series (default 300)\n"
@@ -49,7 +50,8 @@ static const char usage_text[] =
     "  -h, --help       this help\n";
 
 /* The top-N lists of the report and of the served page (page.js names them). */
-static const char tops[] = "srcip/tbytes,dstip/tbytes,srcnet/tbytes,dport/tbytes,proto/tbytes";
+static const char tops[] = "srcip/tbytes,dstip/tbytes,srcnet/tbytes,dport/tbytes,proto/tbytes,"
+                           "srcas/tbytes,dstas/tbytes";
 
 enum { O_TITLE = 1, O_BIN, O_INTERNAL, O_AUTH, O_MAXMEM, O_STATS };
 
@@ -168,7 +170,7 @@ static int build(const struct report_opts *o, const struct input_opts *in,
     snprintf(r.filter, sizeof(r.filter), "%s", in->filter_text ? in->filter_text : "");
     r.bin_s = o->bin_s;
     bad |= add(data, &w, in, &r, "series", 1);
-    r.ep = WEB_TOP; /* the five in one scan: {"tops":{"srcip/tbytes":{...},...}} */
+    r.ep = WEB_TOP; /* the seven in one scan: {"tops":{"srcip/tbytes":{...},...}} */
     snprintf(r.key, sizeof(r.key), "%s", tops);
     bad |= !bad && add(data, &w, in, &r, "top", 0);
     r.n = 50;

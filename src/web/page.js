@@ -14,7 +14,9 @@
         ['dstip/tbytes', 'Destinations', 'dst ip'],
         ['srcnet/tbytes', 'Source subnets', 'src net'],
         ['dport/tbytes', 'Destination ports', 'dst port'],
-        ['proto/tbytes', 'Protocols', 'proto']
+        ['proto/tbytes', 'Protocols', 'proto'],
+        ['srcas/tbytes', 'Source AS', 'src as', 1],
+        ['dstas/tbytes', 'Destination AS', 'dst as', 1]
     ];
     var METRICS = [['flows', 'flows'], ['bytes', 'tbytes'], ['packets', 'tpackets']];
     var DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
@@ -100,7 +102,18 @@
 
     /* ------------------------------------------------------------ top-N */
 
-    function drawTop(container, spec, title, field, t) {
+    /* An AS table of flows that carry no AS numbers (every flow's is 0, as a meter's
+     * are) says nothing: its card is left out, marked so. */
+    function noAs(t) {
+        return t.rows.every(function (r) { return r.key === '0'; }) && !t.other.flows;
+    }
+
+    function drawTop(container, spec, title, field, t, isAs) {
+        if (isAs && noAs(t)) {
+            container.append('div').attr('class', 'card no-as').attr('data-key', spec)
+                .attr('hidden', '');
+            return;
+        }
         var card = container.append('div').attr('class', 'card');
         card.append('h3').text(title + ' by tbytes');
         var rows = t.rows.map(function (r) {
@@ -324,7 +337,7 @@
         drawHeat(d.series);
         var tops = d3.select('#tops');
         tops.selectAll('*').remove();
-        TOPS.forEach(function (t) { drawTop(tops, t[0], t[1], t[2], d.tops[t[0]]); });
+        TOPS.forEach(function (t) { drawTop(tops, t[0], t[1], t[2], d.tops[t[0]], t[3]); });
         drawHosts(d.hosts);
         drawServices(d.services);
         drawAlerts(d.alerts);
@@ -343,7 +356,7 @@
         document.body.removeAttribute('data-drawn');
         var d = { tops: {} };
         var reqs = [api('series', { bin: 300 }).then(function (s) { d.series = s; })];
-        /* the five top-10s in one request: the server answers them in one scan */
+        /* the top-10s in one request: the server answers them in one scan */
         reqs.push(api('top', { key: TOPS.map(function (t) { return t[0]; }).join(','), n: 10 })
             .then(function (r) { d.tops = r.tops; }));
         reqs.push(api('hosts', { n: 50 }).then(function (r) { d.hosts = r; }));

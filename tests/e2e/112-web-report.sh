@@ -16,7 +16,10 @@
 #      -c the page says that no catalogue was given;
 #  (e) alerts: scan_pcap.py's and spam_pcap.py's traffic; the alerts table holds every
 #      finding of flowsleuth scan and spam (source, flows, evidence), with the report's
-#      filter in front of the evidence as the CLI puts it; none in the week (said).
+#      filter in front of the evidence as the CLI puts it; none in the week (said);
+#  (f) top-N by AS: NetFlow v5 records with AS numbers (nf5_as_pcap.py, collect -f):
+#      the source and destination AS tables as stats -s srcas/dstas print them, with
+#      "other"; the week's flows (a meter's: every AS 0) show no AS table.
 # Screenshots stay in $FS_TMP/112-web-report/ (report-week.png, report-v6.png).
 . "$(dirname "$0")/lib.sh"
 
@@ -40,12 +43,14 @@ chrome_dom() {
     python3 "$FS_SRC/tests/e2e/web_dom.py" "$T/$2.dom" >"$T/$2.facts"
 }
 
-# check_tops FACTS -r ... : every top-10 of the page against stats -s, and "other".
+# check_tops FACTS -r ... : every top-10 of the page against stats -s, and "other"
+# (the AS ones too when AS_SPECS names them).
+AS_SPECS=
 check_tops() {
     facts=$1
     shift
     total_b=$(fs count "$@" -N | sed -n 's/.*tbytes: \([0-9]*\).*/\1/p')
-    for spec in srcip/tbytes dstip/tbytes srcnet/tbytes dport/tbytes proto/tbytes; do
+    for spec in srcip/tbytes dstip/tbytes srcnet/tbytes dport/tbytes proto/tbytes $AS_SPECS; do
         fs stats "$@" -s "$spec" -n 10 -o csv | awk -F, -v s="$spec" 'NR > 1 {
             print "top", s, $2, $3, $5, $7 }' >"$T/cli.top"
         grep "^top $spec " "$facts" | grep -v " other " >"$T/dom.top" || true
@@ -149,3 +154,16 @@ for l in sys.stdin:
 done
 grep -q ' (not proto udp) and src ip ' "$T/dom.alerts" || fail "the filter is not in front of the evidence"
 echo "ok   (e) the $(wc -l <"$T/dom.alerts") alerts as scan and spam print them, with the filter too; none in the week"
+
+# (f)
+grep -qx "top-hidden srcas/tbytes" "$F" && grep -qx "top-hidden dstas/tbytes" "$F" ||
+    fail "AS tables of flows without AS numbers: $(grep -c '^top [sd][rs][ct]as' "$F") bars"
+python3 "$FS_SRC/tests/e2e/nf5_as_pcap.py" "$T/nf5.pcap" || fail "nf5_as_pcap.py"
+fs collect -f "$T/nf5.pcap" -w "$T/AS/" || fail "collect -f"
+fs report -r "$T/AS" -o "$T/as.html" || fail "report AS"
+chrome_dom "$T/as.html" report-as
+! grep -q '^top-hidden' "$T/report-as.facts" || fail "an AS table hidden: $(grep '^top-hidden' "$T/report-as.facts")"
+AS_SPECS="srcas/tbytes dstas/tbytes"
+check_tops "$T/report-as.facts" -r "$T/AS"
+grep -q '^top dstas/tbytes 0 ' "$T/report-as.facts" || fail "AS 0 (unknown) is a bar of its own"
+echo "ok   (f) source and destination AS as stats -s srcas/dstas prints them; none for flows without AS"

@@ -20,7 +20,10 @@
 #      flowsleuth scan and spam (-o json: source, flows, evidence and their columns),
 #      with a filter too (the evidence starts with it); in Chromium the alerts table
 #      holds them and a click on an alert lists in the flow table the flows print
-#      finds for its evidence.
+#      finds for its evidence;
+#  (g) top-N by AS: NetFlow v5 records with AS numbers (nf5_as_pcap.py, collect -f):
+#      /api/top srcas and dstas as stats -s prints them; the page draws both tables
+#      with stats' bars, and leaves them out for flows without AS numbers (a meter's).
 # Screenshots stay in $FS_TMP/113-web-serve/ (serve.png, serve-drill.png).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ports.sh"
@@ -240,6 +243,24 @@ grep -q ' (not proto udp) and src ip ' "$T/cli.alerts-f" || fail "no evidence wi
 expect_same "$T/cli.alerts-f" "$T/api.alerts-f"
 echo "ok   (f) /api/alerts: the $(wc -l <"$T/api.alerts") findings of scan and spam as they print them, with a filter too"
 
+# (g) top-N by AS, the API
+python3 "$FS_SRC/tests/e2e/nf5_as_pcap.py" "$T/nf5.pcap" || fail "nf5_as_pcap.py"
+fs collect -f "$T/nf5.pcap" -w "$T/AS/" || fail "collect -f"
+serve_any "$T/serve-as.log" -r "$T/AS"
+asport=$sport
+for spec in srcas/tbytes dstas/tbytes; do
+    curl -s "http://127.0.0.1:$asport/api/top?key=$spec&n=10" | python3 -c 'import json,sys
+d = json.load(sys.stdin)
+for r in d["rows"]: print("top", sys.argv[1], r["key"], r["flows"], r["packets"], r["bytes"])
+if d["other"]["flows"]: print("top", sys.argv[1], "other", d["other"]["flows"], d["other"]["packets"], d["other"]["bytes"])' "$spec" >"$T/api.as"
+    fs stats -r "$T/AS" -s "$spec" -n 10 -o csv | awk -F, -v s="$spec" 'NR > 1 { print "top", s, $2, $3, $5, $7 }' >"$T/cli.as"
+    grep -v ' other ' "$T/api.as" >"$T/api.as.rows"
+    expect_same "$T/cli.as" "$T/api.as.rows"
+    cat "$T/api.as" >>"$T/api.as.all"
+done
+grep -q '^top srcas/tbytes other ' "$T/api.as.all" || fail "no other among 13 source AS"
+echo "ok   (g) /api/top srcas and dstas as stats -s prints them"
+
 # (c) addresses and tokens
 if fs serve -r "$T/S" --listen 0.0.0.0:0 2>"$T/err"; then fail "0.0.0.0 without --token"; fi
 grep -q "not a loopback address: give --token FILE" "$T/err" || fail "no word: $(cat "$T/err")"
@@ -327,3 +348,12 @@ asrc=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rows"][0
 [ "$(cut -d' ' -f2 "$T/alert.flows" | sort -u)" = "$asrc" ] || fail "the alert's flows are not all from $asrc"
 mv "$T/alert.png" "$T/serve-alert.png"
 echo "ok   (f) the page: $(wc -l <"$T/dom.alert-rows") alerts as /api/alerts; a click on the first lists the $nc flows of its evidence ($ev)"
+
+# (g) in Chromium: both AS tables drawn as the API answers; none for flows without AS
+chrome --dump-dom "http://127.0.0.1:$asport/" >"$T/as.dom" || fail "chromium AS"
+python3 "$FS_SRC/tests/e2e/web_dom.py" "$T/as.dom" >"$T/as.facts"
+grep '^top [sd][rs][ct]as/' "$T/as.facts" >"$T/dom.as"
+expect_same "$T/api.as.all" "$T/dom.as"
+grep -qx "top-hidden srcas/tbytes" "$T/page.facts" && grep -qx "top-hidden dstas/tbytes" "$T/page.facts" ||
+    fail "AS tables shown for flows without AS numbers"
+echo "ok   (g) the page: $(wc -l <"$T/dom.as") AS bars as /api/top; no AS table for flows without AS"

@@ -6,6 +6,7 @@ CLI's answers:
   total METRIC VALUE                the summary's exact totals (flows, bytes, packets)
   series ID BINS POINTS             a series chart: its bins and the points of its line
   top SPEC KEY FLOWS PACKETS BYTES  a bar of a top-10 chart (KEY "other" for the rest)
+  top-hidden SPEC                   a top-10 left out (an AS table of flows without AS)
   heat CELLS FLOWS NONZERO          the heat map: cells, their flows summed, cells > 0
   host ADDR FLOWS BYTES             a row of the hosts table
   pkg ADDR NAME VERSION ARCH FLOWS NEWEST|- OUTDATED
@@ -59,6 +60,8 @@ class Dom(HTMLParser):
             self.heat[0] += 1
             self.heat[1] += f
             self.heat[2] += f > 0
+        if tag == "div" and "no-as" in cls and "hidden" in a:
+            self.out.append("top-hidden %s" % a.get("data-key"))
         if tag == "table":
             self.table = a.get("id")
         if tag == "tr" and "row" in cls:
