@@ -271,9 +271,8 @@ static void agg_row(struct output *o, const struct flow *f, uint64_t flows)
     fprintf(o->fp, "{\"flows\":%" PRIu64, flows);
     for (int i = 0; i < o->ncols; i++) {
         const struct field *fd = o->cols[i];
-        int q = output_field_quoted(fd);
-        output_field(buf, fd, f, 0);
-        fprintf(o->fp, ",\"%s\":%s%s%s", fd->name, q ? "\"" : "", buf, q ? "\"" : "");
+        output_json_value(buf, fd, f);
+        fprintf(o->fp, ",\"%s\":%s", fd->name, buf);
     }
     fputs("}\n", o->fp);
 }

@@ -478,6 +478,21 @@ static size_t geo_cell(char *buf, const struct field *fd, const struct flow *f,
     return n;
 }
 
+size_t output_json_value(char *buf, const struct field *fd, const struct flow *f)
+{
+    if (is_geo(fd))
+        return geo_cell(buf, fd, f, OUT_JSON);
+    int q = output_field_quoted(fd);
+    size_t n = 0;
+    if (q)
+        buf[n++] = '"';
+    n += output_field(buf + n, fd, f, 0);
+    if (q)
+        buf[n++] = '"';
+    buf[n] = '\0';
+    return n;
+}
+
 static void row_table(struct output *o, const struct flow *f)
 {
     char buf[OUTPUT_FIELD_MAX];

@@ -77,6 +77,10 @@ size_t output_field(char *buf, const struct field *fd, const struct flow *f, int
 /* 1 when JSON quotes the field's text (addresses, times, names: not numbers). */
 int output_field_quoted(const struct field *fd);
 
+/* The field as a JSON value into buf (OUTPUT_FIELD_MAX bytes): quoted where
+ * output_field_quoted says; a --mmdb field escaped, null when unknown. */
+size_t output_json_value(char *buf, const struct field *fd, const struct flow *f);
+
 /* The name of an IP protocol ("tcp", "udp", ...) or NULL when unnamed. */
 const char *proto_name(uint8_t proto);
 

@@ -8,7 +8,8 @@
 #      non-ASCII letters) in csv and json (null when unknown);
 #  (b) mmdblookup gives the same country and AS number for each distinct address;
 #  (c) the filter terms: count under cc, src/dst cc, asn, not, and equal Python's
-#      counts; stats under a cc filter sums the same flows;
+#      counts; stats under a cc filter sums the same flows; stats -A's json rows are
+#      valid JSON with the organization escaped;
 #  (d) 24- and 32-bit records give the same columns as 28; an IPv4 tree knows no IPv6
 #      address;
 #  (e) usage errors: the fields and terms without --mmdb, bad values, a missing file, a
@@ -111,7 +112,17 @@ fi
 # shellcheck disable=SC2086
 fs stats -N -r "$T/S" $M -s proto -o csv 'dst cc US' | awk -F, 'NR > 1 { s += $3 } END { print s }' >"$T/st"
 [ "$(cat "$T/st")" = "$us" ] || fail "stats under 'dst cc US': $(cat "$T/st"), want $us"
-echo "ok   (c) count and stats under cc, src/dst cc, asn AS..., not, !=, and: Python's counts"
+# stats -A's json rows: the organization escaped, null when unknown
+# shellcheck disable=SC2086
+fs stats -r "$T/S" $M -A srcip,dstip -o json:src,dst,src_asname,dst_cc 'src asn 64501' >"$T/agg.json" ||
+    fail "stats -A json"
+python3 -c '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert rows and all(r["src_asname"] == "Test \"Quoted\" Carrier" for r in rows), rows[:2]
+assert all(r["dst_cc"] is None or len(r["dst_cc"]) == 2 for r in rows), rows[:2]
+' "$T/agg.json" || fail "stats -A json rows"
+echo "ok   (c) count and stats under cc, src/dst cc, asn AS..., not, !=, and: Python's counts; stats -A json"
 
 "$FS_GEN" mmdb "$T/c24.mmdb" --kind country --record-size 24 || fail "fsgen mmdb 24"
 "$FS_GEN" mmdb "$T/a32.mmdb" --kind asn --record-size 32 || fail "fsgen mmdb 32"
