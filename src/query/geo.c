@@ -48,10 +48,11 @@ int geo_add(const char *path, struct fs_err *err)
     if (rc != MMDB_SUCCESS)
         return fs_err_set(err, FS_EFORMAT, -1, "--mmdb %s: not a usable MaxMind DB file: %s", path,
                           MMDB_strerror(rc));
-    if (dbs[ndbs].metadata.binary_format_major_version != 2) {
+    unsigned major = dbs[ndbs].metadata.binary_format_major_version;
+    if (major != 2) {
         MMDB_close(&dbs[ndbs]);
         return fs_err_set(err, FS_EVERSION, -1, "--mmdb %s: MaxMind DB format version %u, not 2",
-                          path, (unsigned)dbs[ndbs].metadata.binary_format_major_version);
+                          path, major);
     }
     ndbs++;
     generation++;
@@ -103,7 +104,7 @@ static const struct geo_slot *lookup(const uint8_t a[16], int ipver)
     return s;
 }
 
-/* The value at path (NULL-terminated keys) in a's record of database i, of type want. */
+/* The value at path (NULL-terminated keys) in a's record of database i: 0 when there is one. */
 static int value(size_t i, const uint8_t a[16], int ipver, const char *const *path,
                  MMDB_entry_data_s *d)
 {
