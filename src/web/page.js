@@ -207,6 +207,9 @@
         return root;
     }
 
+    /* The class of a cell whose text may wrap (the others stay on one line). */
+    function wrap() { return 'wrap'; }
+
     /* A host's packages, one span each; an outdated one says the newest version. */
     function software(td, r) {
         var n = 0;
@@ -235,7 +238,7 @@
         ];
         var outdated = 0;
         if (hs.catalogue)
-            cols.push({ key: 'software', title: 'software (outdated marked)', cls: function () { return 'sw'; },
+            cols.push({ key: 'software', title: 'software (outdated marked)', cls: wrap,
                 render: function (td, r) { outdated += software(td, r); } });
         table('hosts', cols, hs.rows, function (r) { drill('host ' + r.host); });
         d3.select('#hosts').append('p').attr('class', 'legend').attr('id', 'hosts-legend')
@@ -277,10 +280,11 @@
             { key: 'src', title: 'source' },
             { key: 'what', title: 'what', fmt: function (v, r) { return alertWhat(r); } },
             { key: 'flows', title: 'flows', num: 1 },
-            { key: 'score', title: 'score', num: 1 },
+            { key: 'score', title: 'score', num: 1,
+                fmt: function (v) { return v === undefined ? '' : v.toFixed(2); } },
             { key: 'first', title: 'first', fmt: isoTime },
             { key: 'last', title: 'last', fmt: isoTime },
-            { key: 'evidence', title: 'evidence (click: its flows)' }
+            { key: 'evidence', title: 'evidence (click: its flows)', cls: wrap }
         ], al.rows, function (r) { drill(r.evidence, true); });
         d3.select('#alerts').append('p').attr('class', 'legend').attr('id', 'alerts-legend')
             .attr('data-count', al.count)
