@@ -10,6 +10,9 @@
  *             command first talks to a server (every other command starts without it)
  *   sink.c    --sink: batches filled on the receive path, sent by a thread of their own,
  *             spooled to disk while the server is down or slow, resent exactly once
+ *   rowdec.c  a row of SELECT ... FORMAT RowBinary back into a flow (row.c's inverse)
+ *   where.c   the -t window and the filter as a WHERE clause, when every term has one
+ *   read.c    -r clickhouse://: one SELECT streamed into a pipe as a flowsleuth stream
  */
 #ifndef FS_CH_H
 #define FS_CH_H
@@ -82,6 +85,73 @@ void ch_http_free(struct ch_http *h);
  * goes into *out (malloc'd, NUL-terminated) when out is not NULL. */
 int ch_http_post(struct ch_http *h, const char *query, const void *body, size_t len, char **out,
                  int *down, struct fs_err *e);
+
+/* POST query as the body and hand the answer to fn as it arrives (fn returns 0 to
+ * stop: the transfer ends with an error); no overall timeout, as a reader may take
+ * its time. 0, or -1 with e holding the server's text (or curl's). */
+int ch_http_stream(struct ch_http *h, const char *query,
+                   int (*fn)(void *ctx, const uint8_t *p, size_t n), void *ctx, struct fs_err *e);
+
+/* ---- rowdec.c ---- */
+/* Bytes of one row as read: every column of the flow table but bin and batch. */
+#define CH_RROW (CH_ROW - 12)
+/* The columns read, comma-separated, in the order ch_row_decode takes them. */
+const char *ch_read_columns(void);
+/* Decode one row (CH_RROW bytes) into *f: 0, or -1 with e naming what is wrong (an IP
+ * version that is neither 4 nor 6). */
+int ch_row_decode(const uint8_t row[CH_RROW], struct flow *f, struct fs_err *e);
+
+/* Rows split anywhere between the chunks of an answer. */
+struct ch_rows {
+    uint8_t part[CH_RROW];
+    size_t npart;
+    uint64_t rows;                                /* decoded */
+    int (*flow)(void *ctx, const struct flow *f); /* nonzero: stop (ch_rows_feed: 1) */
+    void *ctx;
+};
+/* 0, 1 when flow asked to stop, -1 with e set on a bad row (named by its number). */
+int ch_rows_feed(struct ch_rows *d, const uint8_t *p, size_t n, struct fs_err *e);
+/* At the end of the answer: 0, or -1 when it ended inside a row. */
+int ch_rows_end(const struct ch_rows *d, struct fs_err *e);
+
+/* ---- where.c ---- */
+/* The filter text as a SQL condition on the flow table (malloc'd), or NULL when a term
+ * has no SQL form (a computed field: cid, name, label, cc, asn, hour, sni...) or
+ * the text does not parse; *why (may be NULL) then says which. */
+char *ch_where_filter(const char *text, const char **why);
+/* The WHERE of a read: the window [from_ms, to_ms) (0 = open) as the store reader takes
+ * it (last >= from, first < to) and the filter when it translates (*pushed = 1). */
+char *ch_where(const char *filter_text, uint64_t from_ms, uint64_t to_ms, int *pushed,
+               const char **why);
+
+/* ---- read.c ---- */
+struct ch_shared;
+struct ch_inputs {
+    const char **paths; /* the -r paths with clickhouse:// ones replaced; NULL = none */
+    char **owned;       /* the "/dev/fd/N" strings */
+    size_t npaths, nowned;
+    struct ch_shared *sh;
+};
+struct ch_read_opts {
+    uint64_t from_ms, to_ms;
+    const char *filter; /* text, NULL = none */
+    void (*warn)(void *ctx, const char *msg);
+    void *ctx;
+};
+struct ch_read_stats {
+    uint64_t inputs, rows, bytes, errors;
+    int pushed; /* the filter went into the WHERE of every input */
+};
+/* 1 when path names a ClickHouse input. */
+int ch_is_url(const char *path);
+/* Replace every clickhouse:// path by "/dev/fd/N", the read end of a pipe that one
+ * thread (for all of them, in order) fills with the rows of a SELECT as a flowsleuth
+ * stream. 0 (out->paths NULL when none was a URL), or -1 with err said (a bad URL: the
+ * message holds no password). */
+int ch_inputs_prepare(struct ch_inputs *out, const char *const *paths, size_t npaths,
+                      const struct ch_read_opts *o, struct fs_err *err);
+void ch_inputs_stats(const struct ch_inputs *in, struct ch_read_stats *st);
+void ch_inputs_free(struct ch_inputs *in);
 
 /* ---- sink.c ---- */
 struct ch_sink_opts {

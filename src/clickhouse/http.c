@@ -189,3 +189,54 @@ int ch_http_post(struct ch_http *h, const char *query, const void *body, size_t 
         *out = xstrdup(h->ans ? h->ans : "");
     return 0;
 }
+
+/* ch_http_stream: the answer goes to fn while the status is 200, else into h->ans
+ * (the server's error text). */
+struct stream {
+    struct ch_http *h;
+    int (*fn)(void *ctx, const uint8_t *p, size_t n);
+    void *ctx;
+    int status_known, ok;
+};
+
+static size_t on_stream(char *p, size_t sz, size_t nm, void *ctx)
+{
+    struct stream *s = ctx;
+    if (!s->status_known) {
+        long status = 0;
+        cu.getinfo(s->h->c, CURLINFO_RESPONSE_CODE, &status);
+        s->ok = status == 200;
+        s->status_known = 1;
+    }
+    if (!s->ok)
+        return on_data(p, sz, nm, s->h);
+    return s->fn(s->ctx, (const uint8_t *)p, sz * nm) ? sz * nm : 0;
+}
+
+int ch_http_stream(struct ch_http *h, const char *query,
+                   int (*fn)(void *ctx, const uint8_t *p, size_t n), void *ctx, struct fs_err *e)
+{
+    struct stream s = { h, fn, ctx, 0, 0 };
+    h->alen = 0;
+    if (h->ans)
+        h->ans[0] = '\0';
+    cu.setopt(h->c, CURLOPT_URL, h->base);
+    cu.setopt(h->c, CURLOPT_POSTFIELDS, query);
+    cu.setopt(h->c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(query));
+    cu.setopt(h->c, CURLOPT_TIMEOUT, 0L);
+    cu.setopt(h->c, CURLOPT_WRITEFUNCTION, on_stream);
+    cu.setopt(h->c, CURLOPT_WRITEDATA, &s);
+    CURLcode rc = cu.perform(h->c);
+    cu.setopt(h->c, CURLOPT_WRITEFUNCTION, on_data);
+    cu.setopt(h->c, CURLOPT_WRITEDATA, h);
+    long status = 0;
+    cu.getinfo(h->c, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 0 && status != 200) {
+        char *t = h->ans ? h->ans : (char *)"";
+        one_line(t);
+        return fs_err_set(e, FS_EINVAL, -1, "HTTP %ld: %s", status, *t ? t : "(no text)"), -1;
+    }
+    if (rc != CURLE_OK)
+        return fs_err_set(e, FS_EINVAL, -1, "%s", cu.strerror(rc)), -1;
+    return 0;
+}

@@ -1,0 +1,289 @@
+/*
+ * -r clickhouse://[USER[:PASS]@]HOST[:PORT]/DB[?table=T] for every reading command, as
+ * nfdump's files are read (src/store/nfdump_file.c): each URL becomes the read end of a
+ * pipe into which one thread writes a flowsleuth stream, so the store reader, the -t
+ * window and the filter treat the rows as they treat a file's. The thread sends one
+ * SELECT of the flow table's columns with FORMAT RowBinary and the WHERE of where.c,
+ * and decodes the answer as it arrives (rowdec.c): no more than a chunk of the answer
+ * and the writer's block are ever in memory. Messages name the server with
+ * ch_url_say, never with the password.
+ */
+#define _GNU_SOURCE /* F_SETPIPE_SZ */
+#include "../core/xalloc.h"
+#include "../store/store.h"
+#include "ch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct ch_shared {
+    void (*warn)(void *ctx, const char *msg);
+    void *ctx;
+    _Atomic uint64_t inputs, rows, bytes, errors;
+    _Atomic int pushed, refs;
+    /* The thread, joined by ch_inputs_free when the last pipe has no writer left (it
+     * is past its last write: its exit frees OpenSSL's per-thread state, which a
+     * process exiting under it would leak), else left detached, blocked on a reader
+     * that stopped early. */
+    pthread_t thread;
+    int started, last_rfd;
+};
+
+static void shared_put(struct ch_shared *sh)
+{
+    if (atomic_fetch_sub(&sh->refs, 1) == 1)
+        free(sh);
+}
+
+static void shared_warn(struct ch_shared *sh, const char *name, const char *msg)
+{
+    char line[1024];
+    snprintf(line, sizeof(line), "%s: %s", name, msg);
+    if (sh->warn)
+        sh->warn(sh->ctx, line);
+    atomic_fetch_add(&sh->errors, 1);
+}
+
+/* One URL's SELECT into the write end of its pipe. */
+struct job {
+    struct ch_shared *sh;
+    struct ch_url url;
+    char name[700];
+    char *query;
+    int wfd, rfd;
+    struct store_writer *w;
+    struct ch_rows rows;
+    struct fs_err err; /* the first problem met while decoding or writing */
+    int failed;
+};
+
+static int job_flow(void *ctx, const struct flow *f)
+{
+    struct job *j = ctx;
+    if (store_writer_add(j->w, f, &j->err) != 0) {
+        j->failed = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static int job_data(void *ctx, const uint8_t *p, size_t n)
+{
+    struct job *j = ctx;
+    atomic_fetch_add(&j->sh->bytes, n);
+    if (ch_rows_feed(&j->rows, p, n, &j->err) != 0) {
+        j->failed = 1;
+        return 0;
+    }
+    return 1;
+}
+
+static void job_select(struct job *j)
+{
+    struct fs_err e = { 0 };
+    struct ch_http *h = ch_http_new(&j->url, 0, &e);
+    if (!h) {
+        shared_warn(j->sh, j->name, e.msg);
+        return;
+    }
+    j->rows = (struct ch_rows){ .flow = job_flow, .ctx = j };
+    int rc = ch_http_stream(h, j->query, job_data, j, &e);
+    ch_http_free(h);
+    if (rc == 0 && !j->failed && ch_rows_end(&j->rows, &j->err) != 0)
+        j->failed = 1;
+    atomic_fetch_add(&j->sh->rows, j->rows.rows);
+    if (j->failed)
+        shared_warn(j->sh, j->name, j->err.msg);
+    else if (rc != 0)
+        shared_warn(j->sh, j->name, e.msg);
+}
+
+/* Write the job's stream: the rows, then the end block (the reader sees the end when
+ * the writer closes its descriptor). */
+static void job_run(struct job *j)
+{
+    char path[32];
+    struct store_wopts wo = { .codec = STORE_NONE };
+    struct fs_err e = { 0 };
+    snprintf(path, sizeof(path), "/dev/fd/%d", j->wfd);
+    int rc = store_writer_open(&j->w, path, &wo, &e);
+    close(j->wfd);
+    if (rc == 0) {
+        job_select(j);
+        rc = store_writer_close(j->w, &e);
+    }
+    if (rc != 0)
+        shared_warn(j->sh, j->name, e.msg);
+}
+
+struct conductor {
+    struct ch_shared *sh;
+    struct job **v;
+    size_t n;
+};
+
+/* The jobs one after the other, in -r order, as the reader reads the paths. */
+static void *conductor_run(void *arg)
+{
+    struct conductor *c = arg;
+    for (size_t i = 0; i < c->n; i++) {
+        job_run(c->v[i]);
+        free(c->v[i]->query);
+        free(c->v[i]);
+    }
+    shared_put(c->sh);
+    free(c->v);
+    free(c);
+    return NULL;
+}
+
+int ch_is_url(const char *path)
+{
+    return strncmp(path, "clickhouse://", 13) == 0;
+}
+
+static char *select_sql(const struct ch_url *u, const struct ch_read_opts *o, int *pushed)
+{
+    char *where = ch_where(o->filter, o->from_ms, o->to_ms, pushed, NULL);
+    size_t n = strlen(where) + 2048;
+    char *q = xmalloc(n);
+    snprintf(q, n, "SELECT %s FROM %s.%s WHERE %s FORMAT RowBinary", ch_read_columns(), u->db,
+             u->table, where);
+    free(where);
+    return q;
+}
+
+static int job_make(struct ch_shared *sh, const char *url, const struct ch_read_opts *o,
+                    struct job **out, struct fs_err *err)
+{
+    struct job *j = xcalloc(1, sizeof(*j));
+    if (ch_url_parse(url, &j->url, err) != 0) {
+        free(j);
+        return -1;
+    }
+    ch_url_say(&j->url, j->name, sizeof(j->name));
+    int pfd[2];
+    if (pipe(pfd) != 0) {
+        free(j);
+        return fs_err_set(err, -errno, -1, "pipe: %s", strerror(errno)), -1;
+    }
+    fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
+    fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
+    fcntl(pfd[1], F_SETPIPE_SZ, 1 << 20);
+    j->sh = sh;
+    j->wfd = pfd[1];
+    j->rfd = pfd[0];
+    int pushed;
+    j->query = select_sql(&j->url, o, &pushed);
+    atomic_store(&sh->pushed, pushed);
+    if (getenv("FS_CH_DEBUG"))
+        fprintf(stderr, "flowsleuth: %s: %s\n", j->name, j->query);
+    *out = j;
+    return 0;
+}
+
+static void jobs_free(struct job **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        close(v[i]->wfd);
+        close(v[i]->rfd);
+        free(v[i]->query);
+        free(v[i]);
+    }
+    free(v);
+}
+
+static int start(struct ch_shared *sh, struct job **v, size_t n, struct fs_err *err)
+{
+    struct conductor *c = xcalloc(1, sizeof(*c));
+    *c = (struct conductor){ sh, v, n };
+    atomic_fetch_add(&sh->refs, 1);
+    int rc = pthread_create(&sh->thread, NULL, conductor_run, c);
+    if (rc == 0) {
+        sh->started = 1;
+        return 0;
+    }
+    jobs_free(v, n);
+    free(c);
+    atomic_fetch_sub(&sh->refs, 1); /* the caller's reference stays */
+    return fs_err_set(err, -rc, -1, "cannot start the ClickHouse reader thread: %s", strerror(rc)),
+           -1;
+}
+
+int ch_inputs_prepare(struct ch_inputs *out, const char *const *paths, size_t npaths,
+                      const struct ch_read_opts *o, struct fs_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    size_t nurl = 0;
+    for (size_t i = 0; i < npaths; i++)
+        nurl += (size_t)ch_is_url(paths[i]);
+    if (!nurl)
+        return 0;
+    out->paths = xcalloc(npaths, sizeof(char *));
+    out->owned = xcalloc(nurl, sizeof(char *));
+    out->npaths = npaths;
+    out->sh = xcalloc(1, sizeof(*out->sh));
+    out->sh->warn = o->warn;
+    out->sh->ctx = o->ctx;
+    atomic_init(&out->sh->refs, 1);
+    atomic_init(&out->sh->pushed, 0);
+    atomic_init(&out->sh->inputs, nurl);
+    struct job **jobs = xcalloc(nurl, sizeof(struct job *));
+    size_t njobs = 0;
+    for (size_t i = 0; i < npaths; i++) {
+        out->paths[i] = paths[i];
+        if (!ch_is_url(paths[i]))
+            continue;
+        if (job_make(out->sh, paths[i], o, &jobs[njobs], err) != 0) {
+            jobs_free(jobs, njobs);
+            ch_inputs_free(out);
+            return -1;
+        }
+        char *p = xmalloc(32);
+        out->sh->last_rfd = jobs[njobs]->rfd;
+        snprintf(p, 32, "/dev/fd/%d", jobs[njobs++]->rfd);
+        out->paths[i] = out->owned[out->nowned++] = p;
+    }
+    if (start(out->sh, jobs, njobs, err) != 0) {
+        ch_inputs_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+void ch_inputs_stats(const struct ch_inputs *in, struct ch_read_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    if (!in->sh)
+        return;
+    st->inputs = atomic_load(&in->sh->inputs);
+    st->rows = atomic_load(&in->sh->rows);
+    st->bytes = atomic_load(&in->sh->bytes);
+    st->errors = atomic_load(&in->sh->errors);
+    st->pushed = atomic_load(&in->sh->pushed);
+}
+
+void ch_inputs_free(struct ch_inputs *in)
+{
+    for (size_t i = 0; i < in->nowned; i++)
+        free(in->owned[i]);
+    free(in->owned);
+    free((void *)in->paths);
+    if (in->sh && in->sh->started) {
+        struct pollfd pf = { .fd = in->sh->last_rfd, .events = POLLIN };
+        if (poll(&pf, 1, 0) == 1 && (pf.revents & POLLHUP))
+            pthread_join(in->sh->thread, NULL);
+        else
+            pthread_detach(in->sh->thread);
+    }
+    if (in->sh)
+        shared_put(in->sh);
+    memset(in, 0, sizeof(*in));
+}
