@@ -3,6 +3,7 @@
 #include "args.h"
 
 #include "../analytics/eve.h"
+#include "../clickhouse/ch.h"
 #include "../core/fmt.h"
 #include "../core/xalloc.h"
 #include "../query/cid.h"
@@ -261,6 +262,16 @@ static void nfdump_release(struct input_opts *in)
     in->nfdump = NULL;
 }
 
+/* The ClickHouse reads of the last input_open (their thread may still run). */
+static void ch_release(struct input_opts *in)
+{
+    if (!in->ch)
+        return;
+    ch_inputs_free(in->ch);
+    free(in->ch);
+    in->ch = NULL;
+}
+
 void input_free(struct input_opts *in)
 {
     filter_free(in->filter);
@@ -268,6 +279,7 @@ void input_free(struct input_opts *in)
     free(in->filter_text);
     in->filter_text = NULL;
     nfdump_release(in);
+    ch_release(in);
 }
 
 void input_print_rstats(const char *prog, const struct store_rstats *st)
@@ -296,16 +308,35 @@ static void nfdump_print_stats(const char *prog, const struct nfd_stats *st)
             (unsigned long long)st->blocks_bad, (unsigned long long)st->flows);
 }
 
+/* --stats of the ClickHouse reads; 1 when one failed. */
+static int ch_end(struct input_opts *in, const char *prog)
+{
+    if (!in->ch)
+        return 0;
+    struct ch_read_stats st;
+    ch_inputs_stats(in->ch, &st);
+    if (in->stats && in->ch->paths)
+        fprintf(stderr,
+                "%s: clickhouse inputs %llu; rows received %llu, bytes %llu; errors %llu; "
+                "WHERE: %s\n",
+                prog, (unsigned long long)st.inputs, (unsigned long long)st.rows,
+                (unsigned long long)st.bytes, (unsigned long long)st.errors,
+                st.pushed ? "time window and filter" : "time window (filter run here)");
+    ch_release(in);
+    return st.errors != 0;
+}
+
 int input_nfdump_end(struct input_opts *in, const char *prog)
 {
+    int ch_failed = ch_end(in, prog);
     if (!in->nfdump)
-        return 0;
+        return ch_failed;
     struct nfd_stats st;
     nfdump_inputs_stats(in->nfdump, &st);
     if (in->stats && in->nfdump->paths)
         nfdump_print_stats(prog, &st);
     nfdump_release(in);
-    return st.errors || st.blocks_bad;
+    return ch_failed || st.errors || st.blocks_bad;
 }
 
 struct store_reader *input_open(struct input_opts *in, const char *prog)
@@ -327,9 +358,19 @@ struct store_reader *input_open(struct input_opts *in, const char *prog)
         return NULL;
     }
     const char *const *rp = in->nfdump->paths ? in->nfdump->paths : paths;
-    int rc = store_reader_open(&r, rp, npaths, &ro, &err);
-    if (rc != 0)
+    /* clickhouse:// URLs: a SELECT each, streamed by a thread (src/clickhouse/read.c). */
+    ch_release(in);
+    in->ch = xcalloc(1, sizeof(*in->ch));
+    struct ch_read_opts co = { in->from_ms, in->to_ms, in->filter_text, nfdump_warn, (void *)prog };
+    int rc = ch_inputs_prepare(in->ch, rp, npaths, &co, &err);
+    if (rc == 0) {
+        rp = in->ch->paths ? in->ch->paths : rp;
+        rc = store_reader_open(&r, rp, npaths, &ro, &err);
+    }
+    if (rc != 0) {
         nfdump_release(in);
+        ch_release(in);
+    }
     if (rc != 0) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         return NULL;

@@ -16,6 +16,7 @@
 
 struct filter;
 struct nfdump_inputs;
+struct ch_inputs;
 
 struct input_opts {
     const char *paths[INPUT_MAX_PATHS];
@@ -26,6 +27,7 @@ struct input_opts {
     struct filter *filter;        /* compiled by input_prepare, NULL = all */
     int open_failed;              /* input_open: the inputs did not open (nothing was read) */
     struct nfdump_inputs *nfdump; /* input_open: the nfdump conversions under way */
+    struct ch_inputs *ch;         /* input_open: the clickhouse:// reads under way */
 };
 
 /* The getopt letters these options take, to splice into a command's optstring. */
@@ -48,7 +50,9 @@ struct input_opts {
 /* Help lines for the options, for each command's --help. */
 #define INPUT_HELP                                                                               \
     "  -r PATH          read flows from a file, a store folder, nfdump's nfcapd files and\n"     \
-    "                   folders, or - (stdin); repeatable (default: stdin)\n"                    \
+    "                   folders, clickhouse://[USER[:PASS]@]HOST[:PORT]/DB[?table=T] (the\n"     \
+    "                   flow table of `flowsleuth clickhouse`), or - (stdin); repeatable\n"      \
+    "                   (default: stdin)\n"                                                      \
     "  -t FROM[..TO]    time window: ISO 8601 (2026-11-01T08:00 is UTC, or with an offset:\n"    \
     "                   2026-11-01T09:00+01:00), @EPOCH or relative (-2h, -30m, -7d);\n"         \
     "                   flows overlapping the window are read\n"                                 \
@@ -115,9 +119,10 @@ void input_print_rstats(const char *prog, const struct store_rstats *st);
 struct store_reader *input_open(struct input_opts *in, const char *prog);
 
 /*
- * After reading what input_open opened: print the nfdump conversions' counters with
- * --stats and let go of them. Returns 1 when an nfdump file was cut short or a block
- * of one skipped (the exit status then is 1, as for a bad store block), else 0.
+ * After reading what input_open opened: print the nfdump conversions' and ClickHouse
+ * reads' counters with --stats and let go of them. Returns 1 when an nfdump file was cut
+ * short or a block of one skipped, or a ClickHouse read failed (the exit status then is
+ * 1, as for a bad store block), else 0.
  */
 int input_nfdump_end(struct input_opts *in, const char *prog);
 

@@ -1,0 +1,136 @@
+#!/bin/sh
+# -r clickhouse://... on the reading commands, against a private ClickHouse server
+# (Debian's 18.16 on loopback, tests/e2e/clickhouse.sh): a store (fsgen mix through
+# meter) inserted with `clickhouse insert`, then for every filter below print -o csv
+# (sorted), count and stats -s srcip give the same answers from the store and from the
+# server; --stats tells the rows the server sent, which must be what the local filter
+# keeps whenever the filter went into the WHERE (the SQL alone selects the same rows);
+# filters with a computed term (cid) leave the WHERE to the time window and still
+# answer the same. A wrong password is one message without the password; a server that
+# is down is an error and exit status 1.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/ports.sh"
+. "$(dirname "$0")/clickhouse.sh"
+need ss awk curl sort
+command -v clickhouse-server >/dev/null 2>&1 || PATH=$PATH:/usr/sbin
+need clickhouse-server
+[ -x "$FS_GEN" ] || skip "no fsgen"
+
+trap 'ch_stop "$T/ch"' EXIT INT TERM
+ch_start "$T/ch"
+URL="clickhouse://127.0.0.1:$CH_HTTP/fsr"
+
+"$FS_GEN" mix "$T/mix.pcap" --flows 3000 --seed 117 --snap 128 --rate 20 --v6 30 >/dev/null
+fs meter -r "$T/mix.pcap" -w "$T/S/" || fail "meter"
+fs clickhouse schema --apply "$URL" 2>/dev/null || fail "schema"
+fs clickhouse insert -r "$T/S" --sink "$URL" --sink-spool "$T/spool" 2>/dev/null || fail "insert"
+
+# The time window's edges: inside the data (2023-11-14T22:13:20 .. 22:16:15).
+W1=2023-11-14T22:14:00..2023-11-14T22:15:00
+W2=@1700000030..
+W3=..2023-11-14T22:13:50.5
+
+nf=0
+pushed=0
+# check WINDOW FILTER...: the same answers from the store and the server.
+check() {
+    w=$1
+    shift
+    nf=$((nf + 1))
+    set -- ${w:+-t "$w"} "$@"
+    fs print -r "$T/S" -o csv "$@" >"$T/a.raw" || fail "print store: $*"
+    fs print -r "$URL" -o csv --stats "$@" >"$T/b.raw" 2>"$T/b.err" ||
+        fail "print clickhouse: $* ($(cat "$T/b.err"))"
+    sort "$T/a.raw" >"$T/a.csv"
+    sort "$T/b.raw" >"$T/b.csv"
+    expect_same "$T/a.csv" "$T/b.csv"
+    fs count -r "$T/S" "$@" >"$T/a.cnt" || fail "count store: $*"
+    fs count -r "$URL" "$@" >"$T/b.cnt" || fail "count clickhouse: $*"
+    expect_same "$T/a.cnt" "$T/b.cnt"
+    fs stats -r "$T/S" -s srcip -n 20 "$@" >"$T/a.st" || fail "stats store: $*"
+    fs stats -r "$URL" -s srcip -n 20 "$@" >"$T/b.st" || fail "stats clickhouse: $*"
+    expect_same "$T/a.st" "$T/b.st"
+    kept=$(($(wc -l <"$T/a.csv") - 1))
+    got=$(sed -n 's/.*rows received \([0-9]*\),.*/\1/p' "$T/b.err")
+    [ -n "$got" ] || fail "--stats said no rows received: $(cat "$T/b.err")"
+    if grep -q "WHERE: time window and filter" "$T/b.err"; then
+        [ "$got" -eq "$kept" ] || fail "the WHERE of '$*' selected $got rows, the filter keeps $kept"
+        pushed=$((pushed + 1))
+    else
+        [ "$got" -ge "$kept" ] || fail "'$*': $got rows received, fewer than the $kept kept"
+    fi
+    [ "$kept" -gt 0 ] || [ -n "${EMPTY_OK:-}" ] || fail "'$*' keeps no row: a useless case"
+}
+
+check "" ""
+check "" port 443
+check "" dst port 53
+check "" src port 1024 and dst port 80
+check "" not port 443
+check "" port in [22 123 8080]
+check "" dport in [53, 80] and not proto tcp
+check "" proto udp
+check "" proto tcp and flags S
+check "" flags SA
+check "" not flags F
+check "" ipv6
+check "" ipv4 and bytes '>' 10000
+check "" src net 10.1.0.0/24
+check "" dst net 198.18.0.0/21
+check "" dst net 198.18.6.0/23 or dst net 198.18.10.0/24
+check "" ip 10.1.0.2
+check "" dst ip in [198.18.6.229 198.18.0.126 198.18.11.117]
+check "" src net 2001:db8::/32
+check "" dst net 2001:db8:5::/112
+check "" net 2001:db8:c1::/48 and dport 443
+check "" packets '>=' 20
+check "" packets '<' 5 or rbytes '>' 100000
+check "" bytes '>' 1k and bytes '<=' 2k
+check "" rpackets = 4
+check "" duration '>' 1s
+check "" bpp '<' 200
+check "" minlen != 52
+check "" maxlen = 1500 and rmaxlen = 1500
+check "" 'not (port 443 or port 80)'
+check "" '(proto udp or flags R) and not ipv6'
+check "$W1" ""
+check "$W2" port 80
+check "$W3" dst net 198.18.0.0/16 and packets '>' 10
+check "$W1" 'not ipv4 or dport 22'
+EMPTY_OK=1 check "" port 9 and port 10
+check "" any
+[ "$pushed" -ge 30 ] || fail "only $pushed filters went into the WHERE"
+echo "ok   $nf filters (+ windows) give the same print, count and stats from the store and clickhouse://; $pushed of them in the WHERE with as many rows received as kept"
+
+# A computed term (cid) stays local: the WHERE is the window alone, the answers equal.
+cid=$(fs print -r "$T/S" -o fmt:cid -N | sed -n 2p)
+check "" cid "$cid" or port 22
+grep -q "WHERE: time window (filter run here)" "$T/b.err" || fail "cid went into the WHERE: $(cat "$T/b.err")"
+echo "ok   a cid filter runs here: $(grep clickhouse "$T/b.err")"
+
+# The other readers (the detectors, through the same input layer) take the URL too.
+for c in hosts services scan; do
+    fs $c -r "$T/S" >"$T/a.$c" || fail "$c store"
+    fs $c -r "$URL" >"$T/b.$c" || fail "$c clickhouse"
+    expect_same "$T/a.$c" "$T/b.$c"
+done
+echo "ok   hosts, services and scan from clickhouse:// equal to the store's ($(wc -l <"$T/b.hosts") hosts)"
+
+# Errors: a wrong password (never printed), a server that is not there.
+if fs count -r "clickhouse://fs:wr0ngpass@127.0.0.1:$CH_HTTP/fsr" >/dev/null 2>"$T/pw.err"; then
+    fail "a wrong password read rows"
+fi
+grep -q "Wrong password" "$T/pw.err" || fail "password: $(cat "$T/pw.err")"
+! grep -q wr0ngpass "$T/pw.err" || fail "the password was printed: $(cat "$T/pw.err")"
+fs count -r "$T/S" >"$T/a.cnt" || fail "count store"
+fs count -r "clickhouse://fs:s3cret@127.0.0.1:$CH_HTTP/fsr" >"$T/c.cnt" || fail "user fs"
+expect_same "$T/a.cnt" "$T/c.cnt"
+dead=$(free_port 24)
+if fs count -r "clickhouse://127.0.0.1:$dead/fsr" >/dev/null 2>"$T/down.err"; then
+    fail "a server that is down read as empty"
+fi
+grep -q "clickhouse://127.0.0.1:$dead/fsr" "$T/down.err" || fail "down: $(cat "$T/down.err")"
+if fs count -r "clickhouse://127.0.0.1:$CH_HTTP/nosuchdb" >/dev/null 2>"$T/db.err"; then
+    fail "a missing database read as empty"
+fi
+echo "ok   errors: $(head -1 "$T/pw.err"); $(head -1 "$T/down.err"); $(head -1 "$T/db.err")"
