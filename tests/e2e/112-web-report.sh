@@ -130,6 +130,10 @@ grep '^pkg ' "$T/report-sw.facts" | sort >"$T/dom.pkg"
 expect_same "$T/cli.pkg" "$T/dom.pkg"
 grep -qx "hosts-legend 1 2 .*2 outdated packages shown.*" "$T/report-sw.facts" ||
     fail "legend: $(grep '^hosts-legend' "$T/report-sw.facts")"
+rc=0
+fs report -r "$T/A" -c "$T/nonexistent.tsv" -o "$T/nocat.html" 2>"$T/err" || rc=$?
+[ "$rc" = 1 ] && [ ! -e "$T/nocat.html" ] && grep -q 'nonexistent.tsv' "$T/err" ||
+    fail "a catalogue that does not load: $rc $(cat "$T/err")"
 echo "ok   (d) -c: $(wc -l <"$T/dom.pkg") packages as hosts -c names them, the 2 inventory finds newer marked outdated; without -c, said"
 
 # (e)

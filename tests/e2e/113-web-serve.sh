@@ -204,6 +204,9 @@ python3 -c 'import json,sys
 d = json.load(open(sys.argv[1]))
 assert d["catalogue"] == 0 and all("software" not in h for h in d["rows"]), d' "$T/hosts0.json" ||
     fail "/api/hosts without -c: $(head -c 300 "$T/hosts0.json")"
+rc=0
+fs serve -r "$T/A" -c "$T/nonexistent.tsv" --listen 127.0.0.1:0 2>"$T/err" || rc=$?
+[ "$rc" = 1 ] && grep -q 'nonexistent.tsv' "$T/err" || fail "serve -c of no catalogue: $rc $(cat "$T/err")"
 echo "ok   (e) -c: /api/hosts names $(wc -l <"$T/api.pkg") packages as hosts -c, the 2 inventory finds newer outdated; without -c none"
 
 # (f) alerts: scan's and spam's findings, as the CLI prints them
