@@ -61,23 +61,60 @@ struct job {
     struct store_writer *w;
     struct ch_rows rows;
     struct fs_err err; /* the first problem met while decoding or writing */
-    int failed;
+    int failed, w_failed;
+    uint8_t tail[1024]; /* the last bytes of the answer */
+    size_t ntail;
 };
 
 static int job_flow(void *ctx, const struct flow *f)
 {
     struct job *j = ctx;
     if (store_writer_add(j->w, f, &j->err) != 0) {
-        j->failed = 1;
+        j->failed = j->w_failed = 1;
         return 1;
     }
     return 0;
+}
+
+static void keep_tail(struct job *j, const uint8_t *p, size_t n)
+{
+    const size_t cap = sizeof(j->tail);
+    if (n >= cap) {
+        memcpy(j->tail, p + n - cap, cap);
+        j->ntail = cap;
+        return;
+    }
+    if (j->ntail + n > cap) {
+        size_t drop = j->ntail + n - cap;
+        memmove(j->tail, j->tail + drop, j->ntail - drop);
+        j->ntail -= drop;
+    }
+    memcpy(j->tail + j->ntail, p, n);
+    j->ntail += n;
+}
+
+/* An error after the first rows comes with status 200, its text appended to the rows
+ * (at a row boundary, and text never decodes: the IP version byte of a row is 4 or 6,
+ * below any printable character). Say the server's text rather than the bad row. */
+static void server_text(struct job *j)
+{
+    static const char code[] = "Code: ";
+    const uint8_t *t = memmem(j->tail, j->ntail, code, sizeof(code) - 1);
+    if (!t)
+        return;
+    size_t len = j->ntail - (size_t)(t - j->tail);
+    const uint8_t *nl = memchr(t, '\n', len);
+    if (nl)
+        len = (size_t)(nl - t);
+    fs_err_set(&j->err, FS_EINVAL, -1, "the server stopped after %llu rows: %.*s",
+               (unsigned long long)j->rows.rows, (int)(len > 200 ? 200 : len), (const char *)t);
 }
 
 static int job_data(void *ctx, const uint8_t *p, size_t n)
 {
     struct job *j = ctx;
     atomic_fetch_add(&j->sh->bytes, n);
+    keep_tail(j, p, n);
     if (ch_rows_feed(&j->rows, p, n, &j->err) != 0) {
         j->failed = 1;
         return 0;
@@ -99,6 +136,8 @@ static void job_select(struct job *j)
     if (rc == 0 && !j->failed && ch_rows_end(&j->rows, &j->err) != 0)
         j->failed = 1;
     atomic_fetch_add(&j->sh->rows, j->rows.rows);
+    if (j->failed && !j->w_failed)
+        server_text(j);
     if (j->failed)
         shared_warn(j->sh, j->name, j->err.msg);
     else if (rc != 0)

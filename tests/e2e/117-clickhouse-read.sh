@@ -134,3 +134,17 @@ if fs count -r "clickhouse://127.0.0.1:$CH_HTTP/nosuchdb" >/dev/null 2>"$T/db.er
     fail "a missing database read as empty"
 fi
 echo "ok   errors: $(head -1 "$T/pw.err"); $(head -1 "$T/down.err"); $(head -1 "$T/db.err")"
+
+# A server that stops the SELECT (a user whose profile caps the result rows): its text,
+# exit status 1. (An error after the first megabyte of rows comes with status 200 and
+# its text after the rows; read.c says that text too, checked by hand on 200,000 rows.)
+ch_stop "$T/ch"
+sed -i 's|</profiles>|<lim><max_threads>2</max_threads><max_result_rows>1000</max_result_rows><result_overflow_mode>throw</result_overflow_mode></lim></profiles>|; s|</users>|<lim><password></password><networks><ip>127.0.0.1</ip></networks><profile>lim</profile><quota>default</quota></lim></users>|' "$T/ch/users.xml"
+ch_start "$T/ch"
+if fs count -r "clickhouse://lim@127.0.0.1:$CH_HTTP/fsr" >/dev/null 2>"$T/lim.err"; then
+    fail "a SELECT the server stopped read as complete"
+fi
+grep -q "clickhouse://lim@127.0.0.1:$CH_HTTP/fsr: .*Limit for result exceeded" "$T/lim.err" ||
+    fail "limit: $(cat "$T/lim.err")"
+fs count -r "$URL" port 53 >"$T/after.cnt" || fail "count after the restart"
+echo "ok   a stopped SELECT: $(head -1 "$T/lim.err")"
