@@ -6,8 +6,9 @@
 # server; --stats tells the rows the server sent, which must be what the local filter
 # keeps whenever the filter went into the WHERE (the SQL alone selects the same rows);
 # filters with a computed term (cid) leave the WHERE to the time window and still
-# answer the same. A wrong password is one message without the password; a server that
-# is down is an error and exit status 1.
+# answer the same; hosts, services and scan agree; a cluster's Distributed table reads
+# the same. A wrong password is one message without the password; a server that is
+# down, a missing database or a SELECT the server stops is an error and exit status 1.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ports.sh"
 . "$(dirname "$0")/clickhouse.sh"
@@ -134,6 +135,24 @@ if fs count -r "clickhouse://127.0.0.1:$CH_HTTP/nosuchdb" >/dev/null 2>"$T/db.er
     fail "a missing database read as empty"
 fi
 echo "ok   errors: $(head -1 "$T/pw.err"); $(head -1 "$T/down.err"); $(head -1 "$T/db.err")"
+
+# Through a Distributed table (the cluster fs_one: this server as its one shard), as a
+# cluster is read: the WHERE goes to the shards, the answers are the same.
+fs clickhouse schema --cluster fs_one --apply "clickhouse://127.0.0.1:$CH_HTTP/fsc" 2>/dev/null ||
+    fail "cluster schema"
+fs clickhouse insert -r "$T/S" --sink "clickhouse://127.0.0.1:$CH_HTTP/fsc?table=flows_local" \
+    --sink-spool "$T/spc" 2>/dev/null || fail "insert into flows_local"
+for f in "" "dst net 198.18.0.0/21 and dport in [53 80]" "src net 2001:db8::/32 and flags S"; do
+    fs print -r "$T/S" -o csv $f >"$T/a.raw" || fail "print store: $f"
+    fs print -r "clickhouse://127.0.0.1:$CH_HTTP/fsc" -o csv --stats $f >"$T/d.raw" 2>"$T/d.err" ||
+        fail "print Distributed: $f ($(cat "$T/d.err"))"
+    sort "$T/a.raw" >"$T/a.csv"
+    sort "$T/d.raw" >"$T/d.csv"
+    expect_same "$T/a.csv" "$T/d.csv"
+    got=$(sed -n 's/.*rows received \([0-9]*\),.*/\1/p' "$T/d.err")
+    [ "$got" -eq $(($(wc -l <"$T/a.csv") - 1)) ] || fail "Distributed '$f': $got rows received"
+done
+echo "ok   the Distributed table of a cluster reads the same ($(wc -l <"$T/d.csv") lines for the last filter)"
 
 # A server that stops the SELECT (a user whose profile caps the result rows): its text,
 # exit status 1. (An error after the first megabyte of rows comes with status 200 and
