@@ -7,8 +7,8 @@
 #include "../core/fmt.h"
 #include "../core/xalloc.h"
 #include "../detect/catalog.h"
-#include "../detect/debver.h"
 #include "../detect/match.h"
+#include "../detect/newest.h"
 #include "../query/rows.h"
 #include "cmd.h"
 #include "detect_args.h"
@@ -60,7 +60,7 @@ struct ictx {
     const struct catalog *cat;
     struct seen *v;
     size_t n, cap;
-    const struct cat_entry **byname; /* entries by name, arch, release (newest_of) */
+    struct cat_newest newest; /* column newest */
     size_t rows, outdated;
 };
 
@@ -130,68 +130,6 @@ static int same_item(const struct seen *x, const struct seen *y)
            strcmp(x->e->version, y->e->version) == 0 && strcmp(x->e->arch, y->e->arch) == 0;
 }
 
-/* Length of the release part of os: "debian/bookworm-security" and "-updates" give
- * "debian/bookworm"; a -backports suite (newer versions a host gets only when asked
- * for) is a release of its own. */
-static size_t release_len(const char *os)
-{
-    size_t n = strlen(os);
-    const char *slash = strchr(os, '/');
-    const char *dash = strchr(slash ? slash : os, '-');
-    if (!dash || strcmp(dash, "-backports") == 0)
-        return n;
-    return (size_t)(dash - os);
-}
-
-static int cmp_release(const struct cat_entry *x, const struct cat_entry *y)
-{
-    size_t a = release_len(x->os), b = release_len(y->os);
-    int r = strncmp(x->os, y->os, a < b ? a : b);
-    return r ? r : (a > b) - (a < b);
-}
-
-static int cmp_pkg(const struct cat_entry *x, const struct cat_entry *y)
-{
-    int r = strcmp(x->name, y->name);
-    if (!r)
-        r = strcmp(x->arch, y->arch);
-    return r ? r : cmp_release(x, y);
-}
-
-static int cmp_pkg_p(const void *a, const void *b)
-{
-    return cmp_pkg(*(const struct cat_entry *const *)a, *(const struct cat_entry *const *)b);
-}
-
-/* The catalogue's entries ordered by name, architecture and release. */
-static void index_names(struct ictx *c)
-{
-    const struct catalog *cat = c->cat;
-    c->byname = xmalloc((cat->n ? cat->n : 1) * sizeof(const struct cat_entry *));
-    for (size_t i = 0; i < cat->n; i++)
-        c->byname[i] = &cat->e[i];
-    if (cat->n > 1)
-        qsort(c->byname, cat->n, sizeof(const struct cat_entry *), cmp_pkg_p);
-}
-
-/* The newest version of e's package (name, arch, release) when newer than e's, else NULL. */
-static const char *newest_of(const struct ictx *c, const struct cat_entry *e)
-{
-    size_t lo = 0, hi = c->cat->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (cmp_pkg(c->byname[mid], e) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    const char *best = e->version;
-    for (size_t i = lo; i < c->cat->n && cmp_pkg(c->byname[i], e) == 0; i++)
-        if (debver_cmp(c->byname[i]->version, best) > 0)
-            best = c->byname[i]->version;
-    return best == e->version ? NULL : best;
-}
-
 /* Sort the sightings, merge repeats, one row per (client, package, version, arch). */
 static void report(struct ictx *c, struct rows *r)
 {
@@ -214,7 +152,7 @@ static void report(struct ictx *c, struct rows *r)
             snprintf(flows, sizeof(flows), "%zu", m.flows);
             fmt_time_ms(first, m.first);
             fmt_time_ms(last, m.last);
-            const char *newer = newest_of(c, m.e);
+            const char *newer = cat_newest(&c->newest, m.e);
             const char *cells[NCOLS] = { cl,    plat,  m.e->name, m.e->version,      m.e->arch,
                                          flows, first, last,      newer ? newer : "" };
             rows_add(r, cells);
@@ -237,8 +175,8 @@ int cmd_inventory(int argc, char **argv)
         detect_args_free(&a);
         return st;
     }
-    struct ictx c = { &a.cat, NULL, 0, 0, NULL, 0, 0 };
-    index_names(&c);
+    struct ictx c = { .cat = &a.cat };
+    cat_newest_init(&c.newest, c.cat);
     struct rows r;
     rows_init(&r, cols, numeric, NCOLS);
     rows_stream(&r, (enum rows_mode)a.mode, stdout);
@@ -254,7 +192,7 @@ int cmd_inventory(int argc, char **argv)
                 c.outdated, c.rows);
     rows_free(&r);
     free(c.v);
-    free(c.byname);
+    cat_newest_free(&c.newest);
     detect_args_free(&a);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, PROG ": stdout: write: %s\n", strerror(errno ? errno : EIO));

@@ -11,7 +11,6 @@
 #include "../analytics/spam.h"
 #include "../core/fmt.h"
 #include "../core/xalloc.h"
-#include "../detect/debver.h"
 #include "../detect/hostsw.h"
 #include "../query/filter.h"
 #include "../query/output.h"
@@ -401,56 +400,6 @@ static int feed_run(const struct web_ctx *w, struct input_opts *in, struct feed 
 
 /* ---------------------------------------------------------------- software (-c) */
 
-/* flowsleuth inventory's release of a suite: "debian/bookworm-security" and -updates
- * are "debian/bookworm"; -backports (newer versions a host gets only when asked for)
- * is a release of its own. The length of os's release part. */
-static size_t release_len(const char *os)
-{
-    size_t n = strlen(os);
-    const char *slash = strchr(os, '/');
-    const char *dash = strchr(slash ? slash : os, '-');
-    if (!dash || strcmp(dash, "-backports") == 0)
-        return n;
-    return (size_t)(dash - os);
-}
-
-/* One package in inventory's sense: name, architecture, release. */
-static int cmp_package(const struct cat_entry *x, const struct cat_entry *y)
-{
-    int r = strcmp(x->name, y->name);
-    if (!r)
-        r = strcmp(x->arch, y->arch);
-    if (r)
-        return r;
-    size_t a = release_len(x->os), b = release_len(y->os);
-    r = strncmp(x->os, y->os, a < b ? a : b);
-    return r ? r : (a > b) - (a < b);
-}
-
-static int cmp_package_p(const void *a, const void *b)
-{
-    return cmp_package(*(const struct cat_entry *const *)a, *(const struct cat_entry *const *)b);
-}
-
-/* The newest version of e's package in the catalogue when newer than e's (Debian
- * version order), else NULL: inventory's column newest. */
-static const char *newest_of(const struct web_catalog *c, const struct cat_entry *e)
-{
-    size_t lo = 0, hi = c->cat.n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (cmp_package(c->byname[mid], e) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    const char *best = e->version;
-    for (size_t i = lo; i < c->cat.n && cmp_package(c->byname[i], e) == 0; i++)
-        if (debver_cmp(c->byname[i]->version, best) > 0)
-            best = c->byname[i]->version;
-    return best == e->version ? NULL : best;
-}
-
 int web_catalog_load(struct web_catalog *c, const char *path, const char *prog)
 {
     struct fs_err err = { 0 };
@@ -468,18 +417,13 @@ int web_catalog_load(struct web_catalog *c, const char *path, const char *prog)
         catalog_dropped_text(&d, text, sizeof(text));
         fprintf(stderr, "%s: %s: %s\n", prog, path, text);
     }
-    c->byname = xmalloc((c->cat.n ? c->cat.n : 1) * sizeof(const struct cat_entry *));
-    for (size_t i = 0; i < c->cat.n; i++)
-        c->byname[i] = &c->cat.e[i];
-    if (c->cat.n > 1)
-        qsort(c->byname, c->cat.n, sizeof(const struct cat_entry *), cmp_package_p);
+    cat_newest_init(&c->newest, &c->cat);
     return 0;
 }
 
 void web_catalog_free(struct web_catalog *c)
 {
-    free(c->byname);
-    c->byname = NULL;
+    cat_newest_free(&c->newest);
     catalog_free(&c->cat);
 }
 
@@ -492,7 +436,7 @@ static void host_software(FILE *fp, const struct web_catalog *c, const struct ho
     fputs(",\"software\":[", fp);
     for (size_t i = 0; i < np; i++) {
         fputs(i ? "," : "", fp);
-        web_json_pkg(fp, p[i].e, p[i].flows, newest_of(c, p[i].e));
+        web_json_pkg(fp, p[i].e, p[i].flows, cat_newest(&c->newest, p[i].e));
     }
     fputc(']', fp);
 }

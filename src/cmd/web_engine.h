@@ -17,6 +17,7 @@
 #include "../analytics/services.h"
 #include "../detect/catalog.h"
 #include "../detect/match.h"
+#include "../detect/newest.h"
 #include "../web/web.h"
 #include "input.h"
 
@@ -39,7 +40,7 @@ struct web_limits {
 struct web_catalog {
     struct catalog cat;
     struct match_opts mo;
-    const struct cat_entry **byname; /* entries by name, arch and release */
+    struct cat_newest newest;
 };
 
 /* Load path into c: 0, or 1 after saying why on stderr after "prog: ". */
