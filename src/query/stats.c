@@ -2,6 +2,8 @@
 
 #include "../core/fmt.h"
 #include "../core/xalloc.h"
+#include "geo.h"
+#include "labels.h"
 #include "output.h"
 
 #include <math.h>
@@ -29,13 +31,54 @@ static const struct {
     { "srcip4", "src", NULL, 32, 128 }, { "srcip6", "src", NULL, 32, 128 },
     { "dstip4", "dst", NULL, 32, 128 }, { "dstip6", "dst", NULL, 32, 128 },
     { "inif", "in_if", NULL, 0, 0 },    { "outif", "out_if", NULL, 0, 0 },
+    { "cc", "src_cc", "dst_cc", 0, 0 }, { "asn", "src_asn", "dst_asn", 0, 0 },
 };
 
 #define NKEY_NAMES (sizeof(key_names) / sizeof(key_names[0]))
 
 static const char key_help[] =
     "ip srcip dstip port srcport dstport proto net srcnet dstnet as srcas dstas exporter, "
-    "srcip4/N dstip6/N ..., or any field (flowsleuth print --fields)";
+    "srcip4/N dstip6/N ..., cc src_cc dst_cc asn src_asn dst_asn (--mmdb), label (--label), "
+    "or any field (flowsleuth print --fields)";
+
+/*
+ * Keys computed from the record rather than read from it (output.h's computed fields):
+ * a country (2 letters, 0 0 unknown), an AS number (4 bytes, 0 unknown) of --mmdb, the
+ * --label lists hit (a bit each). Counted with -s only: -A prints records rebuilt from
+ * their keys, and these cannot be put back into one.
+ */
+static int computed_key(const struct field *fd)
+{
+    return fd->type == FT_CC || fd->type == FT_ASN || fd->type == FT_LABEL;
+}
+
+/* A field by name: the record's, or a computed one; NULL when neither. */
+static const struct field *key_field(const char *name)
+{
+    const struct field *fd = field_find(name);
+    size_t n;
+    const struct field *c = output_computed(&n);
+    for (size_t i = 0; !fd && i < n; i++)
+        if (strcmp(c[i].name, name) == 0)
+            fd = &c[i];
+    return fd;
+}
+
+/* The packed width of a computed key, or an error when it cannot be one or its data
+ * was not loaded. */
+static int computed_size(const struct field *fd, const char *text, struct fs_err *err)
+{
+    if (!computed_key(fd))
+        return fs_err_set(err, FS_EINVAL, -1,
+                          "key '%s' is computed per flow and cannot be counted by (keys: %s)", text,
+                          key_help);
+    if (fd->type == FT_LABEL && labels_count() == 0)
+        return fs_err_set(err, FS_EINVAL, -1, "key '%s' needs an address list: --label FILE", text);
+    if (fd->type != FT_LABEL && geo_count() == 0)
+        return fs_err_set(err, FS_EINVAL, -1, "key '%s' needs a MaxMind DB file: --mmdb FILE",
+                          text);
+    return fd->type == FT_CC ? 2 : fd->type == FT_ASN ? 4 : 1;
+}
 
 /* "24" -> 24 within 0..max; -1 when not a number in range. */
 static int parse_bits(const char *s, int max)
@@ -90,21 +133,32 @@ static int parse_part(const char *text, struct key_part *p, int *two_sided, stru
     for (size_t i = 0; i < NKEY_NAMES; i++) {
         if (strcmp(key_names[i].name, name) != 0)
             continue;
-        p->fd = field_find(key_names[i].fd);
-        p->alt = key_names[i].alt ? field_find(key_names[i].alt) : NULL;
+        p->fd = key_field(key_names[i].fd);
+        p->alt = key_names[i].alt ? key_field(key_names[i].alt) : NULL;
         p->v4bits = key_names[i].v4bits;
         p->v6bits = key_names[i].v6bits;
         *two_sided = p->alt != NULL;
         break;
     }
     if (!p->fd) {
-        p->fd = field_find(name);
+        p->fd = key_field(name);
         if (!p->fd)
             return fs_err_set(err, FS_EINVAL, -1, "unknown key '%s' (keys: %s)", name, key_help);
         p->v4bits = 32;
         p->v6bits = 128;
     }
     p->size = (p->fd->type == FT_ADDR || p->fd->type == FT_EADDR) ? 16 : p->fd->size;
+    if (p->fd->size == 16 && p->fd->type != FT_ADDR && p->fd->type != FT_EADDR) {
+        int size = computed_size(p->fd, name, err); /* the fields of src or dst */
+        if (size < 0)
+            return size;
+        p->size = (uint8_t)size;
+    } else if (p->fd->size == 0) {
+        int size = computed_size(p->fd, name, err); /* cid, label */
+        if (size < 0)
+            return size;
+        p->size = (uint8_t)size;
+    }
     if (slash) {
         if (p->size != 16)
             return fs_err_set(err, FS_EINVAL, -1, "key '%s': only addresses take a prefix length",
@@ -150,6 +204,9 @@ static int add_list_part(struct key_spec *ks, const char *tok, struct fs_err *er
         return fs_err_set(err, FS_EINVAL, -1,
                           "aggregation key '%s' is two-sided; name each side (e.g. srcip,dstip)",
                           tok);
+    if (computed_key(p.fd))
+        return fs_err_set(err, FS_EINVAL, -1,
+                          "aggregation key '%s' is computed per flow: count by it with -s", tok);
     for (int i = 0; i < ks->nparts; i++) {
         if (ks->part[i].fd != p.fd)
             continue;
@@ -212,6 +269,27 @@ static void mask_addr(const struct key_part *p, uint8_t *a)
     memset(a + byte, 0, (size_t)(16 - byte));
 }
 
+/* A computed key part of f into k (computed_size bytes). */
+static void pack_computed(const struct field *fd, const struct flow *f, uint8_t *k)
+{
+    if (fd->type == FT_LABEL) {
+        for (size_t i = 0; i < labels_count(); i++)
+            k[0] |= (uint8_t)(labels_hit(i, f) << i);
+        return;
+    }
+    const uint8_t *a = field_get_addr(fd, f);
+    if (fd->type == FT_CC) {
+        char cc[3];
+        if (geo_cc(a, f->ipver, cc) == 1)
+            memcpy(k, cc, 2);
+        return;
+    }
+    uint32_t asn = 0;
+    if (geo_asn(a, f->ipver, &asn) == 1)
+        for (int b = 3; b >= 0; b--, asn >>= 8)
+            k[b] = (uint8_t)asn;
+}
+
 void key_pack(const struct key_spec *ks, const struct flow *f, int side, uint8_t *key)
 {
     memset(key, 0, (size_t)ks->keylen);
@@ -219,6 +297,10 @@ void key_pack(const struct key_spec *ks, const struct flow *f, int side, uint8_t
         const struct key_part *p = &ks->part[i];
         const struct field *fd = side && p->alt ? p->alt : p->fd;
         uint8_t *k = key + p->off;
+        if (computed_key(fd)) {
+            pack_computed(fd, f, k);
+            continue;
+        }
         if (p->size == 16) {
             memcpy(k, field_get_addr(fd, f), 16);
             if (p->v4bits < 32 || p->v6bits < 128) /* whole addresses need no mask */
@@ -237,6 +319,8 @@ void key_unpack(const struct key_spec *ks, const uint8_t *key, struct flow *f)
         const struct key_part *p = &ks->part[i];
         const uint8_t *k = key + p->off;
         uint8_t *dst = (uint8_t *)f + p->fd->offset;
+        if (computed_key(p->fd))
+            continue; /* not a member: key_part_text reads the key itself */
         if (p->size == 16) {
             memcpy(dst, k, 16);
             if (p->fd->type == FT_ADDR)
@@ -266,11 +350,43 @@ void key_unpack(const struct key_spec *ks, const uint8_t *key, struct flow *f)
     }
 }
 
+/* A computed key part as text: the country, the AS number, the lists joined by '+';
+ * empty when unknown (as print shows them). */
+static size_t computed_text(char *buf, size_t cap, const struct key_part *p, const uint8_t *k)
+{
+    char tmp[LABELS_TEXT_MAX];
+    size_t n = 0;
+    if (p->fd->type == FT_CC && k[0]) {
+        tmp[0] = (char)k[0];
+        tmp[1] = (char)k[1];
+        n = 2;
+    } else if (p->fd->type == FT_ASN) {
+        uint32_t asn = (uint32_t)k[0] << 24 | (uint32_t)k[1] << 16 | (uint32_t)k[2] << 8 | k[3];
+        if (asn)
+            n = (size_t)snprintf(tmp, sizeof(tmp), "%u", asn);
+    } else if (p->fd->type == FT_LABEL) {
+        for (size_t i = 0; i < labels_count(); i++) {
+            if (!(k[0] >> i & 1))
+                continue;
+            const char *name = labels_name(i);
+            size_t len = strlen(name);
+            if (n)
+                tmp[n++] = '+';
+            memcpy(tmp + n, name, len);
+            n += len;
+        }
+    }
+    tmp[n] = '\0';
+    return (size_t)snprintf(buf, cap, "%s", tmp) < cap ? n : cap - 1;
+}
+
 size_t key_part_text(char *buf, size_t cap, const struct key_spec *ks, int i, const uint8_t *key,
                      int human)
 {
     const struct key_part *p = &ks->part[i];
     char tmp[OUTPUT_FIELD_MAX];
+    if (computed_key(p->fd))
+        return computed_text(buf, cap, p, key + p->off);
     struct flow f;
     memset(&f, 0, sizeof(f));
     key_unpack(ks, key, &f);
@@ -784,6 +900,11 @@ uint64_t stats_columns(const struct stats *s)
     for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++)
         m |= (uint64_t)1 << field_index(used[i]);
     for (int i = 0; i < s->key.nparts; i++) {
+        if (computed_key(s->key.part[i].fd)) { /* not a column: computed from the ends */
+            m |= (uint64_t)1 << field_index("src") | (uint64_t)1 << field_index("dst") |
+                 (uint64_t)1 << field_index("ipver");
+            continue;
+        }
         m |= (uint64_t)1 << (s->key.part[i].fd - fields);
         if (s->key.part[i].alt)
             m |= (uint64_t)1 << (s->key.part[i].alt - fields);

@@ -84,7 +84,18 @@ cnt() { # cnt FILTER: flows count prints in its Summary
 # shellcheck disable=SC2086
 fs stats -N -r "$T/S" $L -s proto -o csv 'label drop' | awk -F, 'NR > 1 { s += $3 } END { print s }' >"$T/st"
 [ "$(cat "$T/st")" = "$drop" ] || fail "stats under 'label drop': $(cat "$T/st"), want $drop"
-echo "ok   (b) count and stats under label NAME, not, and, =: Python's counts"
+# shellcheck disable=SC2086
+fs stats -N -r "$T/S" $L -s label -n 100 -o csv >"$T/sl" || fail "stats -s label"
+python3 - "$T" <<'PY' || fail "stats -s label differs from the label column"
+import collections, csv, sys
+t = sys.argv[1]
+want = collections.Counter(r["label"] for r in csv.DictReader(open(t + "/labels.csv")))
+got = {r["label"]: int(r["flows"]) for r in csv.DictReader(open(t + "/sl"))}
+if got != dict(want):
+    print(sorted(got.items()), sorted(want.items()))
+    sys.exit(1)
+PY
+echo "ok   (b) count and stats under label NAME, not, and, =: Python's counts; stats -s label"
 
 usage() { # usage EXPECTED-STDERR ARGS...: exit 2 and the message
     want=$1

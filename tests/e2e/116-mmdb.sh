@@ -124,6 +124,29 @@ assert all(r["dst_cc"] is None or len(r["dst_cc"]) == 2 for r in rows), rows[:2]
 ' "$T/agg.json" || fail "stats -A json rows"
 echo "ok   (c) count and stats under cc, src/dst cc, asn AS..., not, !=, and: Python's counts; stats -A json"
 
+# stats -s by the computed keys: the flows per value are what print's columns (checked in
+# (a)) give; cc and asn count both ends; -A refuses them (records are rebuilt from keys)
+for k in src_cc dst_cc cc src_asn dst_asn asn; do
+    # shellcheck disable=SC2086
+    fs stats -N -r "$T/S" $M -s "$k" -n 1000 -o csv >"$T/sk.$k" || fail "stats -s $k"
+done
+python3 - "$T" <<'PY' || fail "stats -s by cc/asn differs from print's columns"
+import collections, csv, sys
+t = sys.argv[1]
+rows = list(csv.DictReader(open(t + "/geo.csv")))
+for k, cols in (("src_cc", ["src_cc"]), ("dst_cc", ["dst_cc"]), ("cc", ["src_cc", "dst_cc"]),
+                ("src_asn", ["src_asn"]), ("dst_asn", ["dst_asn"]), ("asn", ["src_asn", "dst_asn"])):
+    want = collections.Counter(r[c] for r in rows for c in cols)
+    got = {r[k]: int(r["flows"]) for r in csv.DictReader(open(t + "/sk." + k))}
+    if got != dict(want) or len(want) < 2:
+        print(k, "stats", sorted(got.items())[:6], "print", sorted(want.items())[:6])
+        sys.exit(1)
+PY
+# shellcheck disable=SC2086
+if fs stats -r "$T/S" $M -A dst_cc >/dev/null 2>"$T/err"; then fail "stats -A dst_cc accepted"; fi
+grep -q "is computed per flow: count by it with -s" "$T/err" || fail "-A dst_cc: $(cat "$T/err")"
+echo "ok   (c) stats -s src_cc, dst_cc, cc, src_asn, dst_asn, asn: the columns' counts; -A refuses them"
+
 "$FS_GEN" mmdb "$T/c24.mmdb" --kind country --record-size 24 || fail "fsgen mmdb 24"
 "$FS_GEN" mmdb "$T/a32.mmdb" --kind asn --record-size 32 || fail "fsgen mmdb 32"
 fs print -r "$T/S" --mmdb "$T/a32.mmdb" --mmdb "$T/c24.mmdb" -o "csv:$COLS" >"$T/geo2.csv" ||
