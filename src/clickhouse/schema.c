@@ -6,6 +6,7 @@
  * syntax that Debian 12's 18.16 and current servers both accept; the TTL clause is
  * printed when asked for, as 18.16 does not know it (ch_version_has_ttl).
  */
+#include "../core/strbuf.h"
 #include "../core/xalloc.h"
 #include "ch.h"
 
@@ -52,32 +53,24 @@ int ch_version_has_ttl(const char *version)
 }
 
 struct buf {
-    char *p;
-    size_t len, cap, n;
+    struct strbuf s;
+    size_t n; /* statements ended */
 };
 
 static void add(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void add(struct buf *b, const char *fmt, ...)
 {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (k >= 0 && (size_t)k < b->cap - b->len) {
-            b->len += (size_t)k;
-            return;
-        }
-        b->cap = b->cap * 2 + (size_t)(k > 0 ? k : 0);
-        b->p = xrealloc(b->p, b->cap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    strbuf_vprintf(&b->s, fmt, ap);
+    va_end(ap);
 }
 
 /* End one statement: its NUL separates it from the next. */
 static void end(struct buf *b)
 {
     add(b, "%c", 'x');
-    b->p[b->len - 1] = '\0';
+    b->s.p[b->s.len - 1] = '\0';
     b->n++;
 }
 
@@ -89,7 +82,7 @@ static void ttl(struct buf *b, const struct ch_schema_opts *o, const char *col)
 
 char *ch_schema_sql(const struct ch_schema_opts *o, size_t *n)
 {
-    struct buf b = { xmalloc(4096), 0, 4096, 0 };
+    struct buf b = { { NULL, 0, 4096 }, 0 };
     const char *db = o->db ? o->db : "flowsleuth";
     const char *sfx = o->cluster ? "_local" : "";
     add(&b, "CREATE DATABASE IF NOT EXISTS %s", db);
@@ -127,5 +120,5 @@ char *ch_schema_sql(const struct ch_schema_opts *o, size_t *n)
         }
     }
     *n = b.n;
-    return b.p;
+    return b.s.p;
 }

@@ -11,6 +11,7 @@
  * same rows).
  */
 #include "../core/fields.h"
+#include "../core/strbuf.h"
 #include "../core/xalloc.h"
 #include "../query/filter.h"
 #include "../query/filter_int.h"
@@ -24,26 +25,17 @@
 #define WHERE_MAX (200u << 10)
 
 struct sql {
-    char *p;
-    size_t len, cap;
+    struct strbuf s;
     const char *why; /* the first term without a SQL form */
 };
 
 static void add(struct sql *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void add(struct sql *b, const char *fmt, ...)
 {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (k >= 0 && (size_t)k < b->cap - b->len) {
-            b->len += (size_t)k;
-            return;
-        }
-        b->cap = b->cap * 2 + (size_t)(k > 0 ? k : 0);
-        b->p = xrealloc(b->p, b->cap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    strbuf_vprintf(&b->s, fmt, ap);
+    va_end(ap);
 }
 
 /* The column a test reads at (off, width), NULL when none of the flow table's. */
@@ -196,7 +188,8 @@ char *ch_where_filter(const char *text, const char **why)
     struct fs_err err = { 0 };
     struct filter *f = xcalloc(1, sizeof(*f));
     struct fparser p = { .text = text, .err = &err, .f = f };
-    struct sql b = { xmalloc(256), 0, 256, NULL };
+    struct sql b = { { NULL, 0, 0 }, NULL };
+    strbuf_printf(&b.s, "%s", ""); /* an empty answer is a string too */
     int32_t root = filter_parse(&p);
     if (root < 0)
         b.why = "the filter does not parse";
@@ -207,16 +200,16 @@ char *ch_where_filter(const char *text, const char **why)
     if (why)
         *why = b.why;
     if (b.why) {
-        free(b.p);
+        free(b.s.p);
         return NULL;
     }
-    return b.p;
+    return b.s.p;
 }
 
 char *ch_where(const char *filter_text, uint64_t from_ms, uint64_t to_ms, int *pushed,
                const char **why)
 {
-    struct sql b = { xmalloc(256), 0, 256, NULL };
+    struct sql b = { { NULL, 0, 0 }, NULL };
     add(&b, "1");
     /* bin is the 5-minute bin of last (row.c) and leads the sort key: the server skips
      * the parts and granules before the window. */
@@ -245,5 +238,5 @@ char *ch_where(const char *filter_text, uint64_t from_ms, uint64_t to_ms, int *p
         }
         free(w);
     }
-    return b.p;
+    return b.s.p;
 }
