@@ -97,21 +97,11 @@ if got != dict(want):
 PY
 echo "ok   (b) count and stats under label NAME, not, and, =: Python's counts; stats -s label"
 
-usage() { # usage EXPECTED-STDERR ARGS...: exit 2 and the message
-    want=$1
-    shift
-    set +e
-    fs "$@" >/dev/null 2>"$T/err"
-    rc=$?
-    set -e
-    [ "$rc" = 2 ] || fail "$*: exit $rc, want 2"
-    grep -qF -- "$want" "$T/err" || fail "$*: '$(cat "$T/err")' lacks '$want'"
-}
-usage "label needs an address list: --label FILE" print -r "$T/S" 'label drop'
-usage "label needs an address list: --label FILE" print -r "$T/S" -o csv:src,label
-usage "no --label list is called 'tor'" count -r "$T/S" --label "$T/drop.txt" 'label tor'
-usage "'watch list' is no list name" print -r "$T/S" --label "$T/watch list"
-usage "No such file or directory" print -r "$T/S" --label "x=$T/nonexistent"
+expect_usage "label needs an address list: --label FILE" print -r "$T/S" 'label drop'
+expect_usage "label needs an address list: --label FILE" print -r "$T/S" -o csv:src,label
+expect_usage "no --label list is called 'tor'" count -r "$T/S" --label "$T/drop.txt" 'label tor'
+expect_usage "'watch list' is no list name" print -r "$T/S" --label "$T/watch list"
+expect_usage "No such file or directory" print -r "$T/S" --label "x=$T/nonexistent"
 : >"$T/empty.txt"
-usage "no address or prefix in the file" print -r "$T/S" --label "$T/empty.txt"
+expect_usage "no address or prefix in the file" print -r "$T/S" --label "$T/empty.txt"
 echo "ok   (c) usage errors named, exit 2"

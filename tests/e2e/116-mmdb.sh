@@ -158,21 +158,11 @@ awk -F, 'NR > 1 && $1 ~ /:/ && ($2 != "" || $3 != "") { bad++ } NR > 1 && $1 !~ 
     END { exit !(bad == 0 && v4 > 0) }' "$T/v4.csv" || fail "IPv4 tree: IPv6 addresses got a country"
 echo "ok   (d) 24- and 32-bit records give the 28-bit columns; an IPv4 tree leaves IPv6 unknown"
 
-usage() { # usage EXPECTED-STDERR ARGS...: exit 2 and the message
-    want=$1
-    shift
-    set +e
-    fs "$@" >/dev/null 2>"$T/err"
-    rc=$?
-    set -e
-    [ "$rc" = 2 ] || fail "$*: exit $rc, want 2"
-    grep -qF -- "$want" "$T/err" || fail "$*: '$(cat "$T/err")' lacks '$want'"
-}
-usage "cc needs a MaxMind database: --mmdb FILE" print -r "$T/S" 'src cc DE'
-usage "asn needs a MaxMind database: --mmdb FILE" count -r "$T/S" 'asn 64500'
-usage "dst_asn needs a MaxMind database: --mmdb FILE" print -r "$T/S" -o csv:src,dst_asn
-usage "'DEU' is not a two-letter country code" print -r "$T/S" --mmdb "$T/country.mmdb" 'cc DEU'
-usage "is not an AS number" print -r "$T/S" --mmdb "$T/asn.mmdb" 'asn 1x'
-usage "--mmdb $T/nonexistent: No such file or directory" print -r "$T/S" --mmdb "$T/nonexistent"
-usage "not a usable MaxMind DB file" print -r "$T/S" --mmdb "$T/table.tsv"
+expect_usage "cc needs a MaxMind database: --mmdb FILE" print -r "$T/S" 'src cc DE'
+expect_usage "asn needs a MaxMind database: --mmdb FILE" count -r "$T/S" 'asn 64500'
+expect_usage "dst_asn needs a MaxMind database: --mmdb FILE" print -r "$T/S" -o csv:src,dst_asn
+expect_usage "'DEU' is not a two-letter country code" print -r "$T/S" --mmdb "$T/country.mmdb" 'cc DEU'
+expect_usage "is not an AS number" print -r "$T/S" --mmdb "$T/asn.mmdb" 'asn 1x'
+expect_usage "--mmdb $T/nonexistent: No such file or directory" print -r "$T/S" --mmdb "$T/nonexistent"
+expect_usage "not a usable MaxMind DB file" print -r "$T/S" --mmdb "$T/table.tsv"
 echo "ok   (e) usage errors named, exit 2"

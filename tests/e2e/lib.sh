@@ -69,6 +69,19 @@ expect_same() {
     diff -u "$1" "$2" >&2 || fail "$2 differs from $1"
 }
 
+# expect_usage EXPECTED-STDERR ARGS...: `flowsleuth ARGS` exits 2 (a usage error) and its
+# stderr holds EXPECTED-STDERR.
+expect_usage() {
+    _want=$1
+    shift
+    set +e
+    fs "$@" >/dev/null 2>"$T/usage.err"
+    _rc=$?
+    set -e
+    [ "$_rc" = 2 ] || fail "$*: exit $_rc, want 2"
+    grep -qF -- "$_want" "$T/usage.err" || fail "$*: '$(cat "$T/usage.err")' lacks '$_want'"
+}
+
 # wait_for_file PATH [SECONDS]: poll until PATH exists (no fixed sleeps).
 wait_for_file() {
     n=0
