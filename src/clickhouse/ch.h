@@ -13,6 +13,7 @@
  *   rowdec.c  a row of SELECT ... FORMAT RowBinary back into a flow (row.c's inverse)
  *   where.c   the -t window and the filter as a WHERE clause, when every term has one
  *   read.c    -r clickhouse://: one SELECT streamed into a pipe as a flowsleuth stream
+ *   group.c   stats -s as a GROUP BY on the server, only the top rows sent (group.h)
  */
 #ifndef FS_CH_H
 #define FS_CH_H

@@ -103,6 +103,55 @@ check "" any
 [ "$pushed" -ge 30 ] || fail "only $pushed filters went into the WHERE"
 echo "ok   $nf filters (+ windows) give the same print, count and stats from the store and clickhouse://; $pushed of them in the WHERE with as many rows received as kept"
 
+# stats -s as a GROUP BY on the server (clickhouse/group.c): keys that are columns, one-
+# and two-sided, every order, filters and windows; byte for byte the store's output, and
+# --stats says the server grouped. A prefix key or a computed filter term reads the rows.
+ng=0
+gcheck() {
+    w=$1
+    shift
+    set -- ${w:+-t "$w"} "$@"
+    fs stats -r "$T/S" "$@" >"$T/a.gs" || fail "stats store: $*"
+    fs stats -r "$URL" --stats "$@" >"$T/b.gs" 2>"$T/b.gerr" ||
+        fail "stats clickhouse: $* ($(cat "$T/b.gerr"))"
+    expect_same "$T/a.gs" "$T/b.gs"
+    grep -q "GROUP BY on the server" "$T/b.gerr" || fail "no GROUP BY for '$*': $(cat "$T/b.gerr")"
+    ng=$((ng + 1))
+}
+gcheck "" -s srcip -n 15
+gcheck "" -s dstip/tbytes -n 12
+gcheck "" -s ip/tpackets -n 25 proto tcp
+gcheck "" -s port -n 30 ipv6 or dport 53
+gcheck "" -s srcport/bps -n 10
+gcheck "" -s dstport/pps -n 10 not proto udp
+gcheck "" -s proto/bpp -n 5
+gcheck "" -s srcas -s dstas/tbytes -n 5
+gcheck "" -s as -n 0 -o csv
+gcheck "" -s dport -s srcip/flows -s sport/tpackets -n 8 -o json dst net 198.18.0.0/16
+gcheck "" -s tos -N -n 0
+gcheck "" -s dstip/bps -n 40 -o tsv bytes '>' 1k
+gcheck "$W1" -s srcip/tbytes -n 10
+gcheck "$W3" -s port -n 10 packets '>' 10
+gcheck "" -s exporter -n 3
+gcheck "" -s srcip port 9 and port 10
+fs stats -r "$URL" --stats -s srcip4/24 -n 5 >"$T/b.gs" 2>"$T/b.gerr" || fail "stats srcip4/24"
+grep -q "rows received" "$T/b.gerr" || fail "srcip4/24 did not read the rows: $(cat "$T/b.gerr")"
+fs stats -r "$T/S" -s srcip4/24 -n 5 >"$T/a.gs" || fail "stats store srcip4/24"
+expect_same "$T/a.gs" "$T/b.gs"
+# Two servers (here the same one twice): every key comes over and is summed here.
+fs stats -r "$T/S" -r "$T/S" -s ip/tbytes -n 10 >"$T/a.gs" || fail "stats store twice"
+fs stats -r "$URL" -r "$URL" --stats -s ip/tbytes -n 10 >"$T/b.gs" 2>"$T/b.gerr" ||
+    fail "stats two URLs: $(cat "$T/b.gerr")"
+expect_same "$T/a.gs" "$T/b.gs"
+grep -q "inputs 2; GROUP BY on the server" "$T/b.gerr" || fail "two URLs: $(cat "$T/b.gerr")"
+gdead=$(free_port 25)
+if fs stats -r "clickhouse://127.0.0.1:$gdead/fsr" -s srcip >"$T/gd.out" 2>"$T/gd.err"; then
+    fail "stats from a server that is down succeeded"
+fi
+grep -q "clickhouse://127.0.0.1:$gdead/fsr" "$T/gd.err" || fail "stats down: $(cat "$T/gd.err")"
+[ ! -s "$T/gd.out" ] || fail "stats from a server that is down printed: $(cat "$T/gd.out")"
+echo "ok   $ng stats -s runs as a GROUP BY on the server give the store's output; srcip4/24 reads the rows"
+
 # A computed term (cid) stays local: the WHERE is the window alone, the answers equal.
 cid=$(fs print -r "$T/S" -o fmt:cid -N | sed -n 2p)
 check "" cid "$cid" or port 22
