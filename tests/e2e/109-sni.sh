@@ -39,7 +39,9 @@ ip link set lo mtu 300
 ethtool -K lo tso off gso off >/dev/null 2>&1 || true
 openssl req -x509 -newkey rsa:2048 -nodes -keyout k.pem -out c.pem -days 2 -subj /CN=test \
     >/dev/null 2>&1
-tcpdump -i lo -w cap.pcap -U -s 0 tcp 2>/dev/null &
+# --immediate-mode: without it libpcap hands packets over a block at a time (up to a
+# second later), and the kill at the end lost ClientHellos still in the ring under load
+tcpdump -i lo -w cap.pcap -U --immediate-mode -s 0 tcp 2>/dev/null &
 td=$!
 openssl s_server -accept 127.0.0.1:8443 -cert c.pem -key k.pem -www -quiet >/dev/null 2>&1 &
 ss=$!
@@ -62,7 +64,13 @@ curl --noproxy '*' -s -H 'Host: web.example:8080' http://127.0.0.1:8080/ >/dev/n
 curl --noproxy '*' -s http://127.0.0.1:8080/ >/dev/null || true
 sleep 0.5
 kill "$ss" "$hs"
-sleep 0.3
+last=-1 # until the file stops growing (every packet written), 10 s at most
+i=0
+while [ "$(stat -c %s cap.pcap)" != "$last" ] && [ "$i" -lt 40 ]; do
+    last=$(stat -c %s cap.pcap)
+    i=$((i + 1))
+    sleep 0.25
+done
 kill "$td"
 wait "$td" 2>/dev/null || true
 INNER
