@@ -530,6 +530,33 @@ static void row_sep(struct output *o, const struct flow *f, char sep)
     fwrite(line, 1, n, o->fp);
 }
 
+/*
+ * A name or label cell of json: null when the flow has none. Looked up once, written in
+ * place after its key (a name table or address lists are the costly part of a row).
+ */
+static size_t json_known(char *buf, size_t cap, const struct field *fd, const struct flow *f, int i)
+{
+    size_t n = (size_t)snprintf(buf, cap, "%s\"%s\":", i ? "," : "", fd->name);
+    char *cell = buf + n + 1;
+    size_t len;
+    int known;
+    if (fd->type == FT_NAME) {
+        const char *name = pdns_name(pdns_current(), field_get_addr(fd, f), f->first);
+        known = name != NULL;
+        len = known ? strlen(name) : 0;
+        if (known)
+            memcpy(cell, name, len);
+    } else {
+        len = labels_format(f, cell);
+        known = len > 0; /* a list's name is never empty */
+    }
+    if (!known)
+        return n + (size_t)snprintf(buf + n, cap - n, "null");
+    buf[n] = '"';
+    cell[len] = '"';
+    return n + len + 2;
+}
+
 static void row_json(struct output *o, const struct flow *f)
 {
     char line[LINE_MAX_BYTES];
@@ -543,10 +570,8 @@ static void row_json(struct output *o, const struct flow *f)
             n += geo_cell(line + n, fd, f, OUT_JSON);
             continue;
         }
-        if ((fd->type == FT_NAME && !pdns_name(pdns_current(), field_get_addr(fd, f), f->first)) ||
-            (fd->type == FT_LABEL && !labels_any(f))) {
-            n += (size_t)snprintf(line + n, sizeof(line) - n, "%s\"%s\":null", i ? "," : "",
-                                  fd->name);
+        if (fd->type == FT_NAME || fd->type == FT_LABEL) {
+            n += json_known(line + n, sizeof(line) - n, fd, f, i);
             continue;
         }
         n += (size_t)snprintf(line + n, sizeof(line) - n, "%s\"%s\":%s", i ? "," : "", fd->name,
