@@ -89,13 +89,12 @@ static int is_eve(const char *path)
 
 /* An EVE file's dns answers (DNS log versions 1 to 3, as pivot --eve reads them) as
  * passive DNS records, each seen once at its event's time. */
-static int load_pdns_eve(const char *path, struct pdns **out, struct pdns_stats *st)
+static int load_pdns_eve(const char *path, struct pdns **out, struct pdns_stats *st,
+                         struct fs_err *err)
 {
     struct eve e;
-    struct fs_err err = { 0 };
     eve_init(&e);
-    if (eve_load(&e, path, &err) != 0) {
-        fprintf(stderr, "flowsleuth: --pdns %s\n", err.msg);
+    if (eve_load(&e, path, err) != 0) {
         eve_free(&e);
         return -1;
     }
@@ -116,63 +115,65 @@ static int load_pdns_eve(const char *path, struct pdns **out, struct pdns_stats 
     return 0;
 }
 
-static int load_pdns(const char *path)
+static void pdns_say_skipped(const char *path, const struct pdns_stats *st)
+{
+    uint64_t skipped = 0;
+    for (int i = 0; i < PDNS_NSKIP; i++)
+        skipped += st->skipped[i];
+    if (!skipped)
+        return;
+    fprintf(stderr, "flowsleuth: --pdns %s: %llu of %llu lines skipped:", path,
+            (unsigned long long)skipped, (unsigned long long)st->lines);
+    for (int i = 0, first = 1; i < PDNS_NSKIP; i++)
+        if (st->skipped[i]) {
+            fprintf(stderr, "%s %llu %s", first ? "" : ",", (unsigned long long)st->skipped[i],
+                    pdns_skip_name((enum pdns_skip)i));
+            first = 0;
+        }
+    fputc('\n', stderr);
+}
+
+static int pdns_add_file(const char *path, struct fs_err *err)
 {
     struct pdns *t;
     struct pdns_stats st;
-    struct fs_err err = { 0 };
-    if (is_eve(path)) {
-        if (load_pdns_eve(path, &t, &st) != 0)
-            return -1;
-    } else if (pdns_load(path, &t, &st, &err) != 0) {
-        fprintf(stderr, "flowsleuth: --pdns %s\n", err.msg);
+    if (is_eve(path) ? load_pdns_eve(path, &t, &st, err) != 0 : pdns_load(path, &t, &st, err) != 0)
         return -1;
-    }
-    uint64_t skipped = 0;
-    for (int i = 0; i < PDNS_NSKIP; i++)
-        skipped += st.skipped[i];
-    if (skipped) {
-        fprintf(stderr, "flowsleuth: --pdns %s: %llu of %llu lines skipped:", path,
-                (unsigned long long)skipped, (unsigned long long)st.lines);
-        for (int i = 0, first = 1; i < PDNS_NSKIP; i++)
-            if (st.skipped[i]) {
-                fprintf(stderr, "%s %llu %s", first ? "" : ",", (unsigned long long)st.skipped[i],
-                        pdns_skip_name((enum pdns_skip)i));
-                first = 0;
-            }
-        fputc('\n', stderr);
-    }
-    if (!pdns_loaded)
-        atexit(pdns_unload);
+    pdns_say_skipped(path, &st);
     pdns_free(pdns_loaded);
     pdns_loaded = t;
     pdns_use(t);
-    return 1;
+    return 0;
 }
 
-/* --label [NAME=]FILE: kept for the whole run like --pdns, freed at exit. */
-static int load_label(const char *arg)
+static size_t pdns_count(void)
 {
-    struct fs_err err = { 0 };
-    if (labels_count() == 0)
-        atexit(labels_free);
-    if (labels_add(arg, &err) != 0) {
-        fprintf(stderr, "flowsleuth: %s\n", err.msg);
-        return -1;
-    }
-    return 1;
+    return pdns_loaded != NULL;
 }
 
-/* --mmdb FILE: open for the whole run like --pdns, closed at exit. */
-static int load_mmdb(const char *path)
+/* What --pdns, --label and --mmdb load: kept for the whole run like pdns_loaded, released
+ * at exit by a handler set once, with the first that loads. */
+struct kept {
+    const char *opt; /* before add's error, when the message does not name the option */
+    size_t (*count)(void);
+    int (*add)(const char *arg, struct fs_err *err);
+    void (*release)(void);
+};
+
+static const struct kept kept_pdns = { "--pdns ", pdns_count, pdns_add_file, pdns_unload };
+static const struct kept kept_label = { "", labels_count, labels_add, labels_free };
+static const struct kept kept_mmdb = { "", geo_count, geo_add, geo_free };
+
+static int load_kept(const struct kept *k, const char *arg)
 {
     struct fs_err err = { 0 };
-    if (geo_count() == 0)
-        atexit(geo_free);
-    if (geo_add(path, &err) != 0) {
-        fprintf(stderr, "flowsleuth: %s\n", err.msg);
+    int first = k->count() == 0;
+    if (k->add(arg, &err) != 0) {
+        fprintf(stderr, "flowsleuth: %s%s\n", k->opt, err.msg);
         return -1;
     }
+    if (first)
+        atexit(k->release);
     return 1;
 }
 
@@ -196,11 +197,11 @@ int input_opt(struct input_opts *in, int c, const char *arg)
         return 1;
     }
     case INPUT_OPT_PDNS:
-        return load_pdns(arg);
+        return load_kept(&kept_pdns, arg);
     case INPUT_OPT_LABEL:
-        return load_label(arg);
+        return load_kept(&kept_label, arg);
     case INPUT_OPT_MMDB:
-        return load_mmdb(arg);
+        return load_kept(&kept_mmdb, arg);
     case 't':
         if (parse_time_window(arg, now_ms(), &in->from_ms, &in->to_ms) != 0) {
             fprintf(stderr,
