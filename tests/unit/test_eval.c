@@ -14,6 +14,7 @@
 
 #include "core/fmt.h"
 #include "detect/eval.h"
+#include "testutil.h"
 
 static void parse_ok(struct eval_labels *l, const char *text)
 {
@@ -88,12 +89,7 @@ static void test_label_errors(void **state)
 static struct flow mkflow(const char *cl, const char *sv, uint16_t sport, uint32_t ex,
                           uint64_t first, uint64_t last)
 {
-    struct flow f;
-    int ver;
-    memset(&f, 0, sizeof(f));
-    assert_int_equal(parse_addr(cl, f.src, &ver), 0);
-    assert_int_equal(parse_addr(sv, f.dst, &ver), 0);
-    f.ipver = (uint8_t)ver;
+    struct flow f = tu_flow(cl, sv);
     f.sport = sport;
     f.dport = 80;
     f.exchange = ex;

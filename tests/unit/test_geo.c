@@ -20,21 +20,11 @@
 #include "query/filter.h"
 #include "query/geo.h"
 #include "query/output.h"
-
-static char dir[] = "/tmp/fs-test-geo.XXXXXX";
-
-static const char *db_path(const char *name)
-{
-    static char path[4][256];
-    static int k;
-    char *p = path[k++ % 4];
-    snprintf(p, sizeof(path[0]), "%s/%s", dir, name);
-    return p;
-}
+#include "testutil.h"
 
 static const char *write_db(const char *name, enum mw_kind kind, int size, int ipver)
 {
-    const char *p = db_path(name);
+    const char *p = tu_path(name);
     char msg[160];
     if (mw_write(p, kind, size, ipver, msg, sizeof(msg)) != 0)
         fail_msg("mw_write %s: %s", p, msg);
@@ -48,21 +38,10 @@ static void open_db(const char *path)
         fail_msg("geo_add %s: %s", path, err.msg);
 }
 
-static struct flow mkflow(const char *src, const char *dst)
-{
-    struct flow f;
-    int ver;
-    memset(&f, 0, sizeof(f));
-    assert_int_equal(parse_addr(src, f.src, &ver), 0);
-    assert_int_equal(parse_addr(dst, f.dst, &ver), 0);
-    f.ipver = (uint8_t)ver;
-    return f;
-}
-
 static int setup(void **state)
 {
     (void)state;
-    assert_non_null(mkdtemp(dir));
+    tu_dir_make("geo");
     return 0;
 }
 
@@ -70,9 +49,7 @@ static int teardown(void **state)
 {
     (void)state;
     geo_free();
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_dir_remove();
 }
 
 /* The addresses probed for a network: its first, second, middle and last, and the ones
@@ -160,7 +137,7 @@ static void test_table(void **state)
     open_db(write_db("country4.mmdb", MW_COUNTRY, 28, 4));
     check_table(1);
     char cc[3];
-    struct flow f = mkflow("198.18.12.1", "8.8.8.8"); /* registered_country only; none */
+    struct flow f = tu_flow("198.18.12.1", "8.8.8.8"); /* registered_country only; none */
     assert_false(geo_cc(f.src, 4, cc));
     assert_false(geo_cc(f.dst, 4, cc));
 }
@@ -189,7 +166,7 @@ static void test_columns(void **state)
     const char *cols = "src_cc,dst_cc,src_asn,dst_asn,src_asname,dst_asname";
     char spec[128];
     /* FR with a quoted name; registered_country alone and an AS without a name */
-    struct flow f = mkflow("10.1.9.1", "198.18.12.5");
+    struct flow f = tu_flow("10.1.9.1", "198.18.12.5");
     snprintf(spec, sizeof(spec), "csv:%s", cols);
     char *t = render(spec, &f);
     assert_string_equal(strchr(t, '\n') + 1, "FR,,64501,64503,\"Test \"\"Quoted\"\" Carrier\",\n");
@@ -200,13 +177,13 @@ static void test_columns(void **state)
                            "64503,\"src_asname\":\"Test \\\"Quoted\\\" Carrier\",\"dst_asname\":"
                            "null}\n");
     free(t);
-    f = mkflow("2001:db8:c1::5", "2001:db8:5::9"); /* NL; BR with a backslash */
+    f = tu_flow("2001:db8:c1::5", "2001:db8:5::9"); /* NL; BR with a backslash */
     t = render(spec, &f);
     assert_string_equal(t, "{\"src_cc\":\"NL\",\"dst_cc\":\"BR\",\"src_asn\":64510,\"dst_asn\":"
                            "64511,\"src_asname\":\"V6 Clients\",\"dst_asname\":\"V6 "
                            "Servers\\\\Backslash\"}\n");
     free(t);
-    f = mkflow("10.1.0.9", "192.0.2.1"); /* a comma; dst unknown */
+    f = tu_flow("10.1.0.9", "192.0.2.1"); /* a comma; dst unknown */
     t = render(spec, &f);
     assert_string_equal(t, "{\"src_cc\":\"DE\",\"dst_cc\":null,\"src_asn\":64500,\"dst_asn\":null,"
                            "\"src_asname\":\"Example Net, Inc.\",\"dst_asname\":null}\n");
@@ -237,7 +214,7 @@ static void test_filter(void **state)
     geo_free();
     open_db(write_db("c.mmdb", MW_COUNTRY, 24, 6));
     open_db(write_db("a.mmdb", MW_ASN, 32, 6));
-    struct flow f = mkflow("10.1.10.2", "198.18.9.1"); /* BE (nested in FR), AS64501; JP */
+    struct flow f = tu_flow("10.1.10.2", "198.18.9.1"); /* BE (nested in FR), AS64501; JP */
     assert_true(matches("cc BE", &f));
     assert_true(matches("src cc be and dst cc == JP", &f));
     assert_false(matches("src cc FR", &f));
@@ -246,10 +223,10 @@ static void test_filter(void **state)
     assert_true(matches("asn 64501 and dst asn AS64502", &f));
     assert_false(matches("src asn 64502", &f));
     assert_true(matches("not asn 1", &f));
-    f = mkflow("2001:db8:c1::801", "2001:db8:5::fff"); /* SE, AS64510; past BR's /117 */
+    f = tu_flow("2001:db8:c1::801", "2001:db8:5::fff"); /* SE, AS64510; past BR's /117 */
     assert_true(matches("src cc SE and src asn 64510", &f));
     assert_false(matches("dst cc BR or dst asn 64511", &f));
-    f = mkflow("198.18.0.1", "10.1.0.1");
+    f = tu_flow("198.18.0.1", "10.1.0.1");
     assert_true(matches("src asn 4200000001", &f));
 
     struct filter *flt = NULL;
@@ -313,12 +290,7 @@ static const char *spoil(const char *src, const char *name, long from, long to, 
         m[3] = 'm';
     for (long i = from < 0 ? len + from : from; i < (to < 0 ? len + to : to); i++)
         buf[i] = (uint8_t)v;
-    const char *p = db_path(name);
-    FILE *out = fopen(p, "wb");
-    assert_non_null(out);
-    assert_int_equal(fwrite(buf, 1, (size_t)(len - cut), out), (size_t)(len - cut));
-    fclose(out);
-    return p;
+    return tu_write(name, buf, (size_t)(len - cut));
 }
 
 static void test_refused(void **state)
@@ -336,7 +308,7 @@ static void test_refused(void **state)
     char cc[3];
     uint32_t asn;
     char name[GEO_ASNAME_MAX];
-    struct flow f = mkflow("10.1.0.1", "2001:db8:c1::1");
+    struct flow f = tu_flow("10.1.0.1", "2001:db8:c1::1");
     assert_false(geo_cc(f.src, 4, cc));
     assert_false(geo_cc(f.dst, 6, cc));
     assert_false(geo_asn(f.src, 4, &asn));

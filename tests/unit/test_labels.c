@@ -15,37 +15,17 @@
 #include "core/fmt.h"
 #include "query/filter.h"
 #include "query/labels.h"
-
-static char dir[] = "/tmp/fs-test-labels.XXXXXX";
+#include "testutil.h"
 
 static const char *write_list(const char *name, const char *text)
 {
-    static char path[4][256];
-    static int k;
-    char *p = path[k++ % 4];
-    snprintf(p, sizeof(path[0]), "%s/%s", dir, name);
-    FILE *fp = fopen(p, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
-    return p;
-}
-
-static struct flow mkflow(const char *src, const char *dst)
-{
-    struct flow f;
-    int ver;
-    memset(&f, 0, sizeof(f));
-    assert_int_equal(parse_addr(src, f.src, &ver), 0);
-    assert_int_equal(parse_addr(dst, f.dst, &ver), 0);
-    f.ipver = (uint8_t)ver;
-    return f;
+    return tu_write(name, text, strlen(text));
 }
 
 static int setup(void **state)
 {
     (void)state;
-    assert_non_null(mkdtemp(dir));
+    tu_dir_make("labels");
     return 0;
 }
 
@@ -53,9 +33,7 @@ static int teardown(void **state)
 {
     (void)state;
     labels_free();
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_dir_remove();
 }
 
 static void load(const char *arg)
@@ -80,17 +58,17 @@ static void test_hits(void **state)
     assert_string_equal(labels_name(1), "ours");
 
     char buf[LABELS_TEXT_MAX];
-    struct flow f = mkflow("10.1.2.3", "203.0.113.9");
+    struct flow f = tu_flow("10.1.2.3", "203.0.113.9");
     assert_int_equal(labels_format(&f, buf), strlen("drop+ours"));
     assert_string_equal(buf, "drop+ours");
-    f = mkflow("203.0.113.200", "192.0.2.1"); /* the source side alone */
+    f = tu_flow("203.0.113.200", "192.0.2.1"); /* the source side alone */
     labels_format(&f, buf);
     assert_string_equal(buf, "drop");
-    f = mkflow("2001:db8:bad:1::1", "2001:db8::1"); /* IPv6 */
+    f = tu_flow("2001:db8:bad:1::1", "2001:db8::1"); /* IPv6 */
     labels_format(&f, buf);
     assert_string_equal(buf, "drop");
     assert_true(labels_any(&f));
-    f = mkflow("192.0.2.1", "198.51.100.1");
+    f = tu_flow("192.0.2.1", "198.51.100.1");
     assert_int_equal(labels_format(&f, buf), 0);
     assert_string_equal(buf, "");
     assert_false(labels_any(&f));
@@ -105,7 +83,7 @@ static void test_filter_term(void **state)
     struct filter *flt = NULL;
     struct fs_err err = { 0 };
     assert_int_equal(filter_compile("label tor and dst port 0", &flt, &err), 0);
-    struct flow in = mkflow("192.0.2.1", "198.51.100.7"), out = mkflow("192.0.2.1", "192.0.2.2");
+    struct flow in = tu_flow("192.0.2.1", "198.51.100.7"), out = tu_flow("192.0.2.1", "192.0.2.2");
     assert_true(filter_match(flt, &in));
     assert_false(filter_match(flt, &out));
     filter_free(flt);
@@ -158,7 +136,7 @@ static void test_refused(void **state)
     expect_refused(arg, "at most 8 lists");
     /* the longest text fits its buffer */
     char buf[LABELS_TEXT_MAX];
-    struct flow f = mkflow("192.0.2.1", "192.0.2.2");
+    struct flow f = tu_flow("192.0.2.1", "192.0.2.2");
     assert_true(labels_format(&f, buf) < sizeof(buf));
 }
 
