@@ -71,13 +71,8 @@ static double per_flow(const struct bl_slot *x, size_t n, int m)
     return flows > 0 ? sum / flows : 0;
 }
 
-void anomaly_run(const struct bl_profile *p, const struct bl_series *s, const struct tz *z,
-                 uint64_t lo, uint64_t hi, double k,
-                 void (*emit)(void *ctx, const struct an_finding *f), void *ctx)
+double *an_per_flow(const struct bl_profile *p, size_t nk)
 {
-    size_t nk = p->nkeys < s->n ? p->nkeys : s->n;
-    /* Each key's own bytes and packets per flow, or the profile's for a key that never
-     * expects a flow. */
     double *r = xmalloc((nk ? nk : 1) * BL_METRICS * sizeof(*r)), all[BL_METRICS];
     for (int m = 0; m < BL_METRICS; m++)
         all[m] = per_flow(p->slots, nk * BL_SLOTS, m);
@@ -86,6 +81,15 @@ void anomaly_run(const struct bl_profile *p, const struct bl_series *s, const st
             double v = per_flow(&p->slots[i * BL_SLOTS], BL_SLOTS, m);
             r[i * BL_METRICS + (size_t)m] = v > 0 ? v : all[m];
         }
+    return r;
+}
+
+void anomaly_run(const struct bl_profile *p, const struct bl_series *s, const struct tz *z,
+                 uint64_t lo, uint64_t hi, double k,
+                 void (*emit)(void *ctx, const struct an_finding *f), void *ctx)
+{
+    size_t nk = p->nkeys < s->n ? p->nkeys : s->n;
+    double *r = an_per_flow(p, nk);
     for (uint64_t b = lo; b <= hi; b++) {
         unsigned slot = tz_how(z, b * p->bin_ms);
         for (size_t i = 0; i < nk; i++) {

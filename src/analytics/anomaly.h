@@ -44,6 +44,11 @@ struct an_finding {
  * tpackets per flow (ignored for flows). */
 void an_band(const struct bl_slot *x, int m, double k, double per_flow, double *low, double *high);
 
+/* The per_flow of an_band for each of the profile's first nk keys, as anomaly_run
+ * takes it: r[i * BL_METRICS + m], the key's own bytes or packets per flow, or the
+ * whole profile's for a key that never expects a flow. The caller frees r. */
+double *an_per_flow(const struct bl_profile *p, size_t nk);
+
 /*
  * Compare bins lo..hi (bin numbers, inclusive) of every profile key in s (whose keys
  * are the profile's, in its order) and call emit for each finding, in time order and

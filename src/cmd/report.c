@@ -26,7 +26,8 @@
 static const char usage_text[] =
     "usage: flowsleuth report -r STORE [-r ...] [-t WINDOW] -o FILE.html [--title TEXT]\n"
     "                         [--bin SECONDS] [--internal NET ...] [--authorised FILE.csv]\n"
-    "                         [--max-mem SIZE] [-c CAT] [input options] [FILTER]\n"
+    "                         [--max-mem SIZE] [-c CAT] [-b PROFILE] [input options]\n"
+    "                         [FILTER]\n"
     "\n"
     "One self-contained HTML file (style, scripts and data inline, nothing loaded from\n"
     "elsewhere) with the charts and tables of flowsleuth serve for the window (default:\n"
@@ -39,7 +40,7 @@ static const char usage_text[] =
     "findings) and the first 100 flows.\n"
     "\n" INPUT_HELP "  -o FILE.html     where to write the report (- = stdout)\n"
     "  --title TEXT     the report's title (default: flowsleuth report)\n"
-    "  --bin SECONDS    bin width of the series (default 300)\n"
+    "  --bin SECONDS    bin width of the series (default 300; with -b the profile's)\n"
     "  --internal NET   hosts and services: only addresses inside NET; alerts:\n"
     "                   scan's and spam's --internal (repeatable)\n"
     "  --authorised F   services: the authorised inventory (server,proto,port CSV)\n"
@@ -47,6 +48,10 @@ static const char usage_text[] =
     "  -c CAT           hosts: the software each host's downloads reveal, named from\n"
     "                   the catalogue (as flowsleuth hosts -c), versions with a newer\n"
     "                   one in the catalogue marked outdated (inventory's newest)\n"
+    "  -b, --baseline PROFILE\n"
+    "                   the series with the band flowsleuth anomaly -b PROFILE judges\n"
+    "                   by (its default -k 4), when the bins are the profile's and the\n"
+    "                   filter the one it was learned with; a profile learned --by all\n"
     "  -h, --help       this help\n";
 
 /* The top-N lists of the report and of the served page (page.js names them). */
@@ -62,7 +67,9 @@ struct report_opts {
     struct svc_authlist auth;
     int have_auth;
     size_t max_mem;
-    const char *catpath; /* -c */
+    const char *catpath;  /* -c */
+    const char *bandpath; /* -b */
+    int bin_given;        /* --bin: else the profile's with -b */
 };
 
 static int report_opt(void *vo, struct input_opts *in, int c, const char *arg)
@@ -76,6 +83,9 @@ static int report_opt(void *vo, struct input_opts *in, int c, const char *arg)
     case 'c':
         o->catpath = arg;
         return -1;
+    case 'b':
+        o->bandpath = arg;
+        return -1;
     case O_TITLE:
         o->title = arg;
         return -1;
@@ -85,6 +95,7 @@ static int report_opt(void *vo, struct input_opts *in, int c, const char *arg)
             return 2;
         }
         o->bin_s = v;
+        o->bin_given = 1;
         return -1;
     case O_INTERNAL:
         return detect_internal(PROG, arg, &o->internal) ? 2 : -1;
@@ -112,9 +123,10 @@ static int parse_args(int argc, char **argv, struct report_opts *o, struct input
                                               { "authorised", required_argument, NULL, O_AUTH },
                                               { "max-mem", required_argument, NULL, O_MAXMEM },
                                               { "stats", no_argument, NULL, O_STATS },
+                                              { "baseline", required_argument, NULL, 'b' },
                                               INPUT_LONGOPTS,
                                               { NULL, 0, NULL, 0 } };
-    int rc = detect_getopt(argc, argv, INPUT_OPTSTRING "o:c:h", longopts, in, report_opt, o);
+    int rc = detect_getopt(argc, argv, INPUT_OPTSTRING "o:c:b:h", longopts, in, report_opt, o);
     if (rc >= 0)
         return rc;
     if (!o->out) {
@@ -154,13 +166,14 @@ static int add(FILE *data, const struct web_ctx *w, const struct input_opts *in,
 }
 
 static int build(const struct report_opts *o, const struct input_opts *in,
-                 const struct web_catalog *cat, FILE *data)
+                 const struct web_catalog *cat, const struct web_band *band, FILE *data)
 {
     struct web_ctx w = { PROG,
                          { UINT64_MAX / 4, o->max_mem },
                          o->internal.nnets ? &o->internal : NULL,
                          o->have_auth ? &o->auth : NULL,
-                         cat };
+                         cat,
+                         band };
     struct web_req r;
     int bad = 0;
     fputc('{', data);
@@ -168,7 +181,7 @@ static int build(const struct report_opts *o, const struct input_opts *in,
     r.from_ms = in->from_ms;
     r.to_ms = in->to_ms;
     snprintf(r.filter, sizeof(r.filter), "%s", in->filter_text ? in->filter_text : "");
-    r.bin_s = o->bin_s;
+    r.bin_s = band && !o->bin_given ? band->p.bin_ms / 1000 : o->bin_s;
     bad |= add(data, &w, in, &r, "series", 1);
     r.ep = WEB_TOP; /* the seven in one scan: {"tops":{"srcip/tbytes":{...},...}} */
     snprintf(r.key, sizeof(r.key), "%s", tops);
@@ -204,7 +217,7 @@ static int write_page(const struct report_opts *o, const struct input_opts *in, 
             fmt_time_ms(b, in->to_ms);
         snprintf(window, sizeof(window), "%s..%s", a, b);
     }
-    struct web_page p = { o->title, data, window, in->filter_text ? in->filter_text : "", made };
+    struct web_page p = { o->title, data, window, in->filter_text ? in->filter_text : "", made, 0 };
     FILE *fp = strcmp(o->out, "-") == 0 ? stdout : fopen(o->out, "w");
     if (!fp) {
         fprintf(stderr, PROG ": %s: %s\n", o->out, strerror(errno));
@@ -222,17 +235,26 @@ static int write_page(const struct report_opts *o, const struct input_opts *in, 
     return status;
 }
 
-/* The catalogue (-c), the data, the page: the exit status. */
+/* The catalogue (-c), the profile (-b), the data, the page: the exit status. */
 static int run(const struct report_opts *o, const struct input_opts *in)
 {
     struct web_catalog cat;
-    int have_cat = o->catpath != NULL;
+    struct web_band band;
+    int have_cat = 0, have_band = 0;
     char *data = NULL;
     size_t len = 0;
-    int status = have_cat && web_catalog_load(&cat, o->catpath, PROG) != 0;
+    int status = 0;
+    if (o->catpath) {
+        have_cat = web_catalog_load(&cat, o->catpath, PROG) == 0;
+        status = !have_cat;
+    }
+    if (status == 0 && o->bandpath) {
+        have_band = web_band_load(&band, o->bandpath, PROG) == 0;
+        status = !have_band;
+    }
     if (status == 0) {
         FILE *m = open_memstream(&data, &len);
-        status = !m || build(o, in, have_cat ? &cat : NULL, m);
+        status = !m || build(o, in, have_cat ? &cat : NULL, have_band ? &band : NULL, m);
         if (m)
             fclose(m);
     }
@@ -241,6 +263,8 @@ static int run(const struct report_opts *o, const struct input_opts *in)
     free(data);
     if (have_cat)
         web_catalog_free(&cat);
+    if (have_band)
+        web_band_free(&band);
     return status;
 }
 

@@ -35,12 +35,13 @@ static const char usage_text[] =
     "usage: flowsleuth serve -r STORE [-r ...] [--listen ADDR:PORT] [--token FILE]\n"
     "                        [--internal NET ...] [--authorised FILE.csv] [--max-time SECONDS]\n"
     "                        [--max-mem SIZE] [--jobs N] [--cache-mem SIZE] [-c CAT]\n"
+    "                        [-b PROFILE]\n"
     "\n"
     "The web console: a page with the charts and tables of flowsleuth report, fed by a\n"
     "read-only JSON API over the stores: /api/series (count), /api/top (stats -s),\n"
     "/api/flows (print, paged), /api/hosts (with -c their software), /api/services,\n"
     "/api/alerts (scan's and spam's findings, with their evidence); each takes t (a\n"
-    "-t window), filter (the filter language), and bin, prev, key, n, offset, limit\n"
+    "-t window), filter (the filter language), and bin, prev, k, key, n, offset, limit\n"
     "where they apply. A bad filter answers 400 with the message and caret the CLI\n"
     "prints.\n"
     "\n"
@@ -55,6 +56,11 @@ static const char usage_text[] =
     "  -c CAT             hosts: the software each host's downloads reveal, named from\n"
     "                     the catalogue (as flowsleuth hosts -c), versions with a newer\n"
     "                     one in the catalogue marked outdated (inventory's newest)\n"
+    "  -b, --baseline PROFILE\n"
+    "                     series: the band flowsleuth anomaly -b PROFILE judges by, for\n"
+    "                     bins of the profile's width (the page's default bin) and its\n"
+    "                     filter; a profile learned --by all (the whole network); the\n"
+    "                     API's k is anomaly's -k (default 4)\n"
     "  --max-time SECONDS wall time of one request (default 10): past it, 503\n"
     "  --max-mem SIZE     memory of one request's tables (default 256Mi): past it, 503\n"
     "  --jobs N           requests reading the stores at once (default 4); others wait\n"
@@ -79,6 +85,9 @@ struct server {
     struct web_catalog cat;
     const char *catpath; /* -c */
     int have_cat;
+    struct web_band band;
+    const char *bandpath; /* -b */
+    int have_band;
     struct web_ctx w;
     unsigned jobs;
     sem_t sem;
@@ -168,6 +177,9 @@ static int serve_opt(struct server *s, int c, const char *arg)
         return add_path(s, arg);
     case 'c':
         s->catpath = arg;
+        return -1;
+    case 'b':
+        s->bandpath = arg;
         return -1;
     case O_LISTEN:
         s->listen = arg;
@@ -320,14 +332,16 @@ static int token_ok(const struct server *s, struct MHD_Connection *conn)
     return d == 0;
 }
 
-static enum MHD_Result answer_page(struct MHD_Connection *conn)
+static enum MHD_Result answer_page(const struct server *s, struct MHD_Connection *conn)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *m = open_memstream(&buf, &len);
     if (!m)
         return MHD_NO;
-    struct web_page p = { "flowsleuth", NULL, "", "", NULL };
+    struct web_page p = { "flowsleuth", NULL, "", "", NULL, 0 };
+    if (s->have_band)
+        p.bin_s = s->band.p.bin_ms / 1000;
     web_page_write(m, &p);
     fclose(m);
     return reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8", buf, len, MHD_RESPMEM_MUST_FREE);
@@ -376,7 +390,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "read-only: GET only");
     if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
-        return answer_page(conn);
+        return answer_page(s, conn);
     if (strcmp(url, "/d3.min.js") == 0)
         return reply(conn, MHD_HTTP_OK, "application/javascript", (void *)web_d3_js, web_d3_js_len,
                      MHD_RESPMEM_PERSISTENT);
@@ -409,10 +423,11 @@ static int parse_args(int argc, char **argv, struct server *s)
                                               { "max-mem", required_argument, NULL, O_MAXMEM },
                                               { "jobs", required_argument, NULL, O_JOBS },
                                               { "cache-mem", required_argument, NULL, O_CACHE },
+                                              { "baseline", required_argument, NULL, 'b' },
                                               { NULL, 0, NULL, 0 } };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "r:c:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:c:b:h", longopts, NULL)) != -1) {
         int rc = serve_opt(s, c, optarg);
         if (rc >= 0)
             return rc;
@@ -433,6 +448,11 @@ static int parse_args(int argc, char **argv, struct server *s)
         if (web_catalog_load(&s->cat, s->catpath, PROG) != 0)
             return 1;
     }
+    if (s->bandpath) {
+        if (web_band_load(&s->band, s->bandpath, PROG) != 0)
+            return 1;
+        s->have_band = 1;
+    }
     return -1;
 }
 
@@ -443,6 +463,8 @@ static void free_server(struct server *s)
         services_authlist_free(&s->auth);
     if (s->have_cat)
         web_catalog_free(&s->cat);
+    if (s->have_band)
+        web_band_free(&s->band);
     memset(s->token, 0, sizeof(s->token));
 }
 
@@ -531,6 +553,7 @@ int cmd_serve(int argc, char **argv)
     s.w.internal = s.internal.nnets ? &s.internal : NULL;
     s.w.auth = s.have_auth ? &s.auth : NULL;
     s.w.cat = s.have_cat ? &s.cat : NULL;
+    s.w.band = s.have_band ? &s.band : NULL;
     sem_init(&s.sem, 0, s.jobs);
     if (s.cache_mem)
         s.cache = web_cache_new(256, s.cache_mem);

@@ -76,9 +76,10 @@ static char *req_key(const struct web_req *r)
     FILE *m = open_memstream(&k, &len);
     if (!m)
         return NULL;
-    fprintf(m, "%d|%llu|%llu|%llu|%d|%s|%zu|%zu|%zu|%s", (int)r->ep, (unsigned long long)r->from_ms,
-            (unsigned long long)r->to_ms, (unsigned long long)r->bin_s, r->prev,
-            r->ep == WEB_TOP ? r->key : "", r->n, r->offset, r->limit, r->filter);
+    fprintf(m, "%d|%llu|%llu|%llu|%d|%.17g|%s|%zu|%zu|%zu|%s", (int)r->ep,
+            (unsigned long long)r->from_ms, (unsigned long long)r->to_ms,
+            (unsigned long long)r->bin_s, r->prev, r->k, r->ep == WEB_TOP ? r->key : "", r->n,
+            r->offset, r->limit, r->filter);
     fclose(m);
     return k;
 }

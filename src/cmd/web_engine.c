@@ -5,6 +5,7 @@
  */
 #include "web_engine.h"
 
+#include "../analytics/anomaly.h"
 #include "../analytics/evidence.h"
 #include "../analytics/hosts.h"
 #include "../analytics/scan.h"
@@ -611,6 +612,139 @@ int web_alerts(const struct web_ctx *w, struct input_opts *in, const char *filte
     return rc;
 }
 
+/* ---------------------------------------------------------------- baseline band (-b) */
+
+int web_band_load(struct web_band *b, const char *path, const char *prog)
+{
+    struct fs_err err = { 0 };
+    char by[32];
+    memset(b, 0, sizeof(*b));
+    b->path = path;
+    if (bl_profile_load(&b->p, path, &err) != 0) {
+        fprintf(stderr, "%s: -b: %s\n", prog, err.msg);
+        return 1;
+    }
+    bl_keyspec_format(&b->p.spec, by, sizeof(by));
+    if (b->p.spec.by != BL_ALL || b->p.nkeys != 1) {
+        fprintf(stderr,
+                "%s: -b %s: a profile of the whole network is needed (flowsleuth baseline "
+                "--by all, the default), not one by %s (%zu keys)\n",
+                prog, path, by, b->p.nkeys);
+        bl_profile_free(&b->p);
+        return 1;
+    }
+    if (tz_load(&b->z, b->p.tz, &err) != 0) {
+        fprintf(stderr, "%s: -b %s: %s\n", prog, path, err.msg);
+        bl_profile_free(&b->p);
+        return 1;
+    }
+    b->per_flow = an_per_flow(&b->p, 1);
+    return 0;
+}
+
+void web_band_free(struct web_band *b)
+{
+    free(b->per_flow);
+    tz_free(&b->z);
+    bl_profile_free(&b->p);
+}
+
+/* 1 when a and b are the same words (runs of blanks between them do not matter), as
+ * flowsleuth anomaly compares a profile's filter with its own. */
+static int same_words(const char *a, const char *b)
+{
+    for (;;) {
+        a += strspn(a, " ");
+        b += strspn(b, " ");
+        size_t na = strcspn(a, " "), nb = strcspn(b, " ");
+        if (na != nb || strncmp(a, b, na) != 0)
+            return 0;
+        if (!na)
+            return 1;
+        a += na;
+        b += nb;
+    }
+}
+
+/* The shortest decimal that reads back as v: the band's numbers exactly, without
+ * seventeen digits for 0.1. */
+static void json_num(FILE *fp, double v)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%.15g", v);
+    if (strtod(buf, NULL) != v)
+        snprintf(buf, sizeof(buf), "%.17g", v);
+    fputs(buf, fp);
+}
+
+/* Why the series gets no band, or NULL when it gets one (note: cap bytes). */
+static const char *band_refusal(const struct web_band *b, const struct count *c, const char *filter,
+                                char *note, size_t cap)
+{
+    if (c->bin_ms != b->p.bin_ms) {
+        snprintf(note, cap,
+                 "the baseline's bins are %" PRIu64 " s and these %" PRIu64
+                 " s: its band is drawn for bins of %" PRIu64 " s",
+                 b->p.bin_ms / 1000, c->bin_ms / 1000, b->p.bin_ms / 1000);
+        return note;
+    }
+    char *mine = evidence_filter_line(filter);
+    const char *learned = b->p.filter ? b->p.filter : "";
+    int same = same_words(learned, mine ? mine : "");
+    free(mine);
+    if (same)
+        return NULL;
+    snprintf(note, cap,
+             "the baseline was learned over %s%.200s%s: its band does not fit the flows of "
+             "another filter",
+             *learned ? "the filter '" : "every flow", learned, *learned ? "'" : "");
+    return note;
+}
+
+/*
+ * ,"band":{"k":K,"bin":S,"tz":ZONE,"flows":{"low":[..],"expected":[..],"high":[..]},
+ * "bytes":{..},"packets":{..}} for c's bins, or ,"band":null (and "band_note" when a
+ * profile was given), as flowsleuth anomaly -k K computes them for the same bins.
+ */
+static void band_json(FILE *fp, const struct web_band *b, const struct count *c,
+                      const struct web_req *r)
+{
+    static const char *const names[BL_METRICS] = { "flows", "bytes", "packets" };
+    static const char *const parts[3] = { "low", "expected", "high" };
+    char note[400];
+    const char *why = b ? band_refusal(b, c, r->filter, note, sizeof(note)) : NULL;
+    fputs(",\"band\":", fp);
+    if (!b || why) {
+        fputs("null", fp);
+        if (why) {
+            fputs(",\"band_note\":", fp);
+            web_json_str(fp, why);
+        }
+        return;
+    }
+    fputs("{\"k\":", fp);
+    json_num(fp, r->k);
+    fprintf(fp, ",\"bin\":%" PRIu64 ",\"tz\":", b->p.bin_ms / 1000);
+    web_json_str(fp, b->p.tz);
+    for (int m = 0; m < BL_METRICS; m++) {
+        fprintf(fp, ",\"%s\":{", names[m]);
+        for (int part = 0; part < 3; part++) {
+            fprintf(fp, "%s\"%s\":[", part ? "," : "", parts[part]);
+            for (size_t i = 0; i < c->nbins; i++) {
+                const struct bl_slot *x = &b->p.slots[tz_how(&b->z, count_bin_start(c, i))];
+                double v[3];
+                an_band(x, m, r->k, b->per_flow[m], &v[0], &v[2]);
+                v[1] = x->m[m].med;
+                fputs(i ? "," : "", fp);
+                json_num(fp, v[part]);
+            }
+            fputc(']', fp);
+        }
+        fputc('}', fp);
+    }
+    fputc('}', fp);
+}
+
 /* ---------------------------------------------------------------- one request */
 
 /* The error as the CLI prints it after "PROG: ": the message, the text, a caret. */
@@ -679,9 +813,11 @@ static void answer_series(const struct web_ctx *w, const char *const *paths, siz
             have_prev = 1;
         }
     }
-    if (rc == 0)
+    if (rc == 0) {
         web_json_series(fp, &c, have_prev ? &pc : NULL, span);
-    else
+        band_json(fp, w->band, &c, r);
+        fputc('}', fp);
+    } else
         web_json_error(fp, msg);
     *status = status_of(rc);
     count_free(&c);

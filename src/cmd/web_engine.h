@@ -13,6 +13,7 @@
 #ifndef FS_WEB_ENGINE_H
 #define FS_WEB_ENGINE_H
 
+#include "../analytics/baseline.h"
 #include "../analytics/netlist.h"
 #include "../analytics/services.h"
 #include "../detect/catalog.h"
@@ -47,6 +48,23 @@ struct web_catalog {
 int web_catalog_load(struct web_catalog *c, const char *path, const char *prog);
 void web_catalog_free(struct web_catalog *c);
 
+/*
+ * -b PROFILE: the band of flowsleuth anomaly (an_band, the same slots, per-flow sizes
+ * and time zone) for the series of the whole network, the profile's key "all". The
+ * series answer carries it when its bin is the profile's and its filter the one the
+ * profile was learned with; else "band":null and "band_note" says why.
+ */
+struct web_band {
+    const char *path;
+    struct bl_profile p;
+    struct tz z;
+    double *per_flow; /* an_per_flow of the profile's one key */
+};
+
+/* Load path into b: 0, or 1 after saying why on stderr after "prog: ". */
+int web_band_load(struct web_band *b, const char *path, const char *prog);
+void web_band_free(struct web_band *b);
+
 struct web_ctx {
     const char *prog;
     struct web_limits lim;
@@ -54,6 +72,7 @@ struct web_ctx {
     const struct svc_authlist *auth; /* services: the authorised inventory, or NULL (each
                                         request marks a copy of its own) */
     const struct web_catalog *cat;   /* hosts: their software (-c), or NULL */
+    const struct web_band *band;     /* series: the baseline's band (-b), or NULL */
 };
 
 /* The series of in in bins of bin_ms; out is count_init'ed here (count_free it). */

@@ -63,7 +63,6 @@ void web_json_series(FILE *fp, const struct count *c, const struct count *prev, 
         fputc('}', fp);
     } else
         fputs("null", fp);
-    fputc('}', fp);
 }
 
 void web_json_top(FILE *fp, const struct stats *s, size_t n)

@@ -58,8 +58,10 @@ void web_page_write(FILE *fp, const struct web_page *p)
         html_text(fp, p->generated);
         fputs(" by flowsleuth " FS_VERSION "</p>\n", fp);
     }
-    fputs("</header>\n<main>\n"
-          "<section><h2>Over time</h2><div id=\"series\"></div></section>\n"
+    /* The bin the served page asks for: the baseline profile's when serve has one. */
+    fprintf(fp, "</header>\n<main data-bin=\"%llu\">\n",
+            (unsigned long long)(p->bin_s ? p->bin_s : 300));
+    fputs("<section><h2>Over time</h2><div id=\"series\"></div></section>\n"
           "<section><h2>Top 10</h2><div id=\"tops\" class=\"grid\"></div></section>\n"
           "<section><h2>Flows by hour and weekday (UTC)</h2><div id=\"heat\"></div></section>\n"
           "<section id=\"alerts-section\"><h2>Alerts</h2><div id=\"alerts\"></div></section>\n"

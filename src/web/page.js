@@ -24,7 +24,9 @@
     var report = dataEl ? JSON.parse(dataEl.textContent) : null;
     var tokenMatch = location.hash.match(/token=([^&]+)/);
     var token = tokenMatch ? decodeURIComponent(tokenMatch[1]) : null;
-    var state = { window: '', filter: '' };
+    /* The series' bin: ?bin= in the address, else the page's (serve -b: the profile's). */
+    var state = { window: '', filter: '',
+        bin: document.querySelector('main').getAttribute('data-bin') || 300 };
 
     function $(id) { return document.getElementById(id); }
 
@@ -71,18 +73,27 @@
                 .text((i ? ', ' : '') + si(s.total[m[0]]) + ' ' + m[1]);
         });
         sum.append('span').text(' in ' + s.start.length + ' bins of ' + s.bin + ' s' +
-            (s.prev ? '; dashed: the period before' : ''));
+            (s.prev ? '; dashed: the period before' : '') +
+            (s.band ? '; shaded: the baseline\'s band' : ''));
+        /* A profile was given but its band does not fit this series: say why. */
+        if (s.band_note)
+            root.append('p').attr('id', 'band-note').attr('class', 'legend')
+                .text('no baseline band: ' + s.band_note);
         var width = Math.max(600, (root.node().clientWidth || 900) - 20), height = 150;
         var margin = { top: 8, right: 16, bottom: 22, left: 60 };
         var w = width - margin.left - margin.right, h = height - margin.top - margin.bottom;
         METRICS.forEach(function (m) {
             var pts = s.start.map(function (t, i) { return [t, s[m[0]][i]]; });
             var prev = s.prev ? s.prev.start.map(function (t, i) { return [t, s.prev[m[0]][i]]; }) : [];
+            var b = s.band ? s.band[m[0]] : null;
+            /* [start, low, high]: the band flowsleuth anomaly judges each bin by */
+            var band = b ? s.start.map(function (t, i) { return [t, b.low[i], b.high[i]]; }) : [];
             var all = pts.concat(prev);
             var x = d3.time.scale.utc().range([0, w])
                 .domain(all.length ? d3.extent(all, function (d) { return d[0]; }) : [0, 1]);
-            var y = d3.scale.linear().range([h, 0])
-                .domain([0, d3.max(all, function (d) { return d[1]; }) || 1]).nice();
+            var top = Math.max(d3.max(all, function (d) { return d[1]; }) || 0,
+                d3.max(band, function (d) { return d[2]; }) || 0);
+            var y = d3.scale.linear().range([h, 0]).domain([0, top || 1]).nice();
             var svg = root.append('svg').attr('id', 'series-' + m[0]).attr('class', 'chart series')
                 .attr('width', width).attr('height', height)
                 .attr('data-total', s.total[m[0]]).attr('data-bins', pts.length)
@@ -92,6 +103,17 @@
             svg.append('g').attr('class', 'y axis')
                 .call(d3.svg.axis().scale(y).orient('left').ticks(4).tickFormat(si));
             svg.append('text').attr('x', 4).attr('y', 10).text(m[1] + ' per bin');
+            if (band.length) {
+                var area = d3.svg.area().x(function (d) { return x(d[0]); })
+                    .y0(function (d) { return y(d[1]); }).y1(function (d) { return y(d[2]); });
+                svg.insert('path', '.axis').datum(band).attr('class', 'band')
+                    .attr('id', 'band-' + m[0]).attr('data-points', band.length).attr('d', area);
+                var lg = svg.append('g').attr('class', 'band-legend')
+                    .attr('transform', 'translate(' + (w - 250) + ',0)');
+                lg.append('rect').attr('class', 'band').attr('width', 14).attr('height', 10);
+                lg.append('text').attr('x', 18).attr('y', 9).text('baseline band (anomaly -k ' +
+                    s.band.k + ', ' + s.band.tz + ')');
+            }
             var line = d3.svg.line().x(function (d) { return x(d[0]); })
                 .y(function (d) { return y(d[1]); });
             if (prev.length)
@@ -359,7 +381,7 @@
         }
         document.body.removeAttribute('data-drawn');
         var d = { tops: {} };
-        var reqs = [api('series', { bin: 300 }).then(function (s) { d.series = s; })];
+        var reqs = [api('series', { bin: state.bin }).then(function (s) { d.series = s; })];
         /* the top-10s in one request: the server answers them in one scan */
         reqs.push(api('top', { key: TOPS.map(function (t) { return t[0]; }).join(','), n: 10 })
             .then(function (r) { d.tops = r.tops; }));
@@ -389,6 +411,8 @@
         if (m) $('filter').value = decodeURIComponent(m[1].replace(/\+/g, ' '));
         var tw = location.search.match(/[?&]t=([^&]*)/);
         if (tw) $('window').value = decodeURIComponent(tw[1].replace(/\+/g, ' '));
+        var bw = location.search.match(/[?&]bin=([0-9]+)/);
+        if (bw) state.bin = bw[1];
     }
     load();
 })();

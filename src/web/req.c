@@ -34,6 +34,7 @@ void web_req_init(struct web_req *r, enum web_ep ep)
     r->ep = ep;
     r->bin_s = 300;
     r->prev = 1;
+    r->k = 4;
     snprintf(r->key, sizeof(r->key), "srcip/tbytes");
     r->n = 10;
     r->limit = 100;
@@ -129,6 +130,19 @@ static int set_prev(const struct param *p)
     return 0;
 }
 
+/* As flowsleuth anomaly -k takes it. */
+static int set_k(const struct param *p)
+{
+    char *end;
+    double v = strtod(p->value, &end);
+    if (end == p->value || *end || !(v > 0 && v <= 1000)) {
+        snprintf(p->msg, p->cap, "k: a number above 0 and at most 1000, not '%.40s'", p->value);
+        return -1;
+    }
+    p->r->k = v;
+    return 0;
+}
+
 static int set_key(const struct param *p)
 {
     char buf[WEB_KEYS_TEXT];
@@ -176,9 +190,9 @@ static int set_offset(const struct param *p)
 static const struct {
     const char *name;
     int (*set)(const struct param *p);
-} params[] = { { "t", set_window },    { "filter", set_filter }, { "bin", set_bin },
-               { "prev", set_prev },   { "key", set_key },       { "n", set_n },
-               { "limit", set_limit }, { "offset", set_offset } };
+} params[] = { { "t", set_window },  { "filter", set_filter }, { "bin", set_bin },
+               { "prev", set_prev }, { "k", set_k },           { "key", set_key },
+               { "n", set_n },       { "limit", set_limit },   { "offset", set_offset } };
 
 int web_req_set(struct web_req *r, const char *name, const char *value, uint64_t now_ms, char *msg,
                 size_t cap)
@@ -187,7 +201,7 @@ int web_req_set(struct web_req *r, const char *name, const char *value, uint64_t
     for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
         if (strcmp(name, params[i].name) == 0)
             return params[i].set(&p);
-    snprintf(msg, cap, "unknown parameter '%.40s' (t, filter, bin, prev, key, n, offset, limit)",
+    snprintf(msg, cap, "unknown parameter '%.40s' (t, filter, bin, prev, k, key, n, offset, limit)",
              name);
     return -1;
 }

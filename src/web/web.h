@@ -42,6 +42,7 @@ struct web_req {
     char filter[WEB_FILTER_MAX]; /* the filter text, "" = every flow */
     uint64_t bin_s;              /* series: bin width (default 300) */
     int prev;                    /* series: the previous period as well (default 1) */
+    double k;                    /* series: the baseline band's reach (anomaly -k, default 4) */
     char key[WEB_KEYS_TEXT];     /* top: KEY[/ORDER] as stats -s takes it, or several
                                     joined by commas (one scan answers them all) */
     size_t n;                    /* top, hosts, services, alerts: rows (default 10) */
@@ -56,8 +57,8 @@ const char *web_ep_name(enum web_ep ep);
 void web_req_init(struct web_req *r, enum web_ep ep);
 
 /*
- * One query parameter (already percent-decoded): t, filter, bin, prev, key, n, offset,
- * limit. now_ms resolves relative windows (-2h). 0, or -1 with msg saying what is
+ * One query parameter (already percent-decoded): t, filter, bin, prev, k, key, n,
+ * offset, limit. now_ms resolves relative windows (-2h). 0, or -1 with msg saying what is
  * wrong with which parameter. Unknown parameters are refused (a typo would otherwise
  * answer a different question without a word).
  */
@@ -82,8 +83,9 @@ void web_json_str(FILE *fp, const char *s);
 
 /*
  * {"bin":S,"start":[ms...],"flows":[...],"bytes":[...],"packets":[...],
- *  "total":{...},"prev":{...same, starts shifted forward by shift_ms...}|null}
- * bytes and packets are count's tbytes and tpackets (both directions).
+ *  "total":{...},"prev":{...same, starts shifted forward by shift_ms...}|null
+ * bytes and packets are count's tbytes and tpackets (both directions). The object is
+ * left open: the caller adds its members (the baseline's band), then '}'.
  */
 void web_json_series(FILE *fp, const struct count *c, const struct count *prev, uint64_t shift_ms);
 
@@ -118,6 +120,7 @@ struct web_page {
     const char *window;    /* the time window as given, for the page's heading and box */
     const char *filter;    /* the filter, likewise */
     const char *generated; /* when the report was made (ISO 8601), NULL in serve */
+    uint64_t bin_s;        /* the series' bin the served page asks for (0: 300) */
 };
 
 /* The whole HTML document to fp: style, d3 and the page's script inline. */

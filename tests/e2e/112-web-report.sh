@@ -19,8 +19,14 @@
 #      filter in front of the evidence as the CLI puts it; none in the week (said);
 #  (f) top-N by AS: NetFlow v5 records with AS numbers (nf5_as_pcap.py, collect -f):
 #      the source and destination AS tables as stats -s srcas/dstas print them, with
-#      "other"; the week's flows (a meter's: every AS 0) show no AS table.
-# Screenshots stay in $FS_TMP/112-web-report/ (report-week.png, report-v6.png).
+#      "other"; the week's flows (a meter's: every AS 0) show no AS table;
+#  (g) -b PROFILE (flowsleuth baseline over the two weeks; the report over them with a
+#      burst added): the series in the report's data carries the band flowsleuth anomaly
+#      -b judges by, equal at every bin anomaly prints (the burst's spikes); the band is
+#      drawn behind each series with its legend; --bin 300 gets a note instead; a bad
+#      profile: exit 1, its line named, no file.
+# Screenshots stay in $FS_TMP/112-web-report/ (report-week.png, report-v6.png,
+# report-band.png).
 . "$(dirname "$0")/lib.sh"
 
 need python3
@@ -171,3 +177,47 @@ AS_SPECS="srcas/tbytes dstas/tbytes"
 check_tops "$T/report-as.facts" -r "$T/AS"
 grep -q '^top dstas/tbytes 0 ' "$T/report-as.facts" || fail "AS 0 (unknown) is a bar of its own"
 echo "ok   (f) source and destination AS as stats -s srcas/dstas prints them; none for flows without AS"
+
+# (g)
+BW=2025-10-06..2025-10-20
+fs baseline -r "$T/W" -t "$BW" --min-weeks 2 -w "$T/prof.txt" 2>/dev/null || fail "baseline"
+cp -r "$T/W" "$T/WB"
+"$FS_GEN" mix "$T/burst.pcap" --flows 300 --seed 1121 --start 1760522400 --rate 1 --snap 128 >/dev/null 2>&1 || fail "fsgen burst"
+fs meter -r "$T/burst.pcap" -w "$T/WB/" || fail "meter burst"
+fs report -r "$T/WB" -t "$BW" -b "$T/prof.txt" -o "$T/band.html" || fail "report -b"
+# the report's band, "bin metric value expected low high" a bin, as anomaly -o csv prints them
+python3 -c 'import datetime, json, math, re, sys
+html = open(sys.argv[1]).read()
+s = json.loads(re.search(r"<script type=\"application/json\" id=\"fs-data\">(.*?)</script>", html, re.S).group(1))["series"]
+def num(v):
+    return "%.0f" % v if v == math.floor(v) and abs(v) < 1e15 else "%.1f" % v
+for m, name in (("flows", "flows"), ("bytes", "tbytes"), ("packets", "tpackets")):
+    b = s["band"][m]
+    for i, t in enumerate(s["start"]):
+        at = datetime.datetime.fromtimestamp(t // 1000, datetime.timezone.utc)
+        print(at.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (t % 1000), name, s[m][i],
+              num(b["expected"][i]), num(b["low"][i]), num(b["high"][i]))' "$T/band.html" | sort >"$T/rep.band" ||
+    fail "no band in the report's data"
+[ "$(wc -l <"$T/rep.band")" = 1008 ] || fail "band: $(wc -l <"$T/rep.band") rows for 336 bins"
+fs anomaly -r "$T/WB" -t "$BW" -b "$T/prof.txt" -o csv | awk -F, 'NR > 1 { print $1, $3, $4, $5, $6, $7 }' |
+    sort >"$T/cli.band"
+[ "$(wc -l <"$T/cli.band")" -ge 3 ] || fail "anomaly found no spike in the burst: $(cat "$T/cli.band")"
+comm -23 "$T/cli.band" "$T/rep.band" >"$T/odd.band"
+[ ! -s "$T/odd.band" ] || fail "anomaly's rows unlike the report's band: $(head -3 "$T/odd.band")"
+chrome_dom "$T/band.html" report-band
+for m in flows bytes packets; do
+    grep -q "<path class=\"band\" id=\"band-$m\" data-points=\"336\" d=\"M[0-9]" "$T/report-band.dom" ||
+        fail "no band drawn for $m"
+done
+[ "$(grep -o 'baseline band (anomaly -k 4, UTC)' "$T/report-band.dom" | wc -l)" = 3 ] || fail "band legend"
+fs report -r "$T/WB" -t "$BW" -b "$T/prof.txt" --bin 300 -o "$T/band300.html" || fail "report -b --bin 300"
+chrome_dom "$T/band300.html" report-band300
+grep -q 'id="band-note"[^>]*>no baseline band: the baseline.s bins are 3600 s and these 300 s' "$T/report-band300.dom" ||
+    fail "no note for 300-second bins"
+! grep -q '<path class="band"' "$T/report-band300.dom" || fail "a band drawn over 300-second bins"
+printf 'flowsleuth-baseline 1\nbin 3600x\n' >"$T/bad-prof.txt"
+rc=0
+fs report -r "$T/WB" -b "$T/bad-prof.txt" -o "$T/badprof.html" 2>"$T/err" || rc=$?
+[ "$rc" = 1 ] && [ ! -e "$T/badprof.html" ] && grep -qF "bad-prof.txt:2: field 2: bad value '3600x'" "$T/err" ||
+    fail "a bad profile: exit $rc, $(cat "$T/err")"
+echo "ok   (g) -b: the report's band as anomaly prints it ($(wc -l <"$T/cli.band") spikes), drawn with its legend; --bin 300 says why not; a bad profile refused"

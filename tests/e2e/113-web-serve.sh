@@ -23,8 +23,16 @@
 #      finds for its evidence;
 #  (g) top-N by AS: NetFlow v5 records with AS numbers (nf5_as_pcap.py, collect -f):
 #      /api/top srcas and dstas as stats -s prints them; the page draws both tables
-#      with stats' bars, and leaves them out for flows without AS numbers (a meter's).
-# Screenshots stay in $FS_TMP/113-web-serve/ (serve.png, serve-drill.png).
+#      with stats' bars, and leaves them out for flows without AS numbers (a meter's);
+#  (h) -b PROFILE (flowsleuth baseline over the generated weeks, hours of the week in
+#      Asia/Kolkata, half an hour off UTC's bins; served with a burst added): /api/series
+#      carries, bin by bin, the value, expected value and band flowsleuth anomaly -b -k K
+#      prints (every bin it prints: at k 0.01 nearly all, at the default k the burst's
+#      spikes); other bins or another filter
+#      get "band":null and a note; a bad or per-host profile stops serve at start; in
+#      Chromium the band is drawn behind each series, with its legend, and the note
+#      shown for 300-second bins.
+# Screenshots stay in $FS_TMP/113-web-serve/ (serve.png, serve-drill.png, serve-band.png).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ports.sh"
 
@@ -264,6 +272,62 @@ done
 grep -q '^top srcas/tbytes other ' "$T/api.as.all" || fail "no other among 13 source AS"
 echo "ok   (g) /api/top srcas and dstas as stats -s prints them"
 
+# (h) the baseline's band: every bin anomaly prints, number for number
+BW=2025-10-06..2025-10-20
+BU=$(printf '%s' "$BW" | sed 's/\.\./%2E%2E/')
+fs baseline -r "$T/W" -t "$BW" --tz Asia/Kolkata --min-weeks 2 -w "$T/prof.txt" 2>/dev/null || fail "baseline"
+# the weeks again with a burst of 300 flows one Wednesday morning: a spike at anomaly's k 4
+cp -r "$T/W" "$T/WB"
+"$FS_GEN" mix "$T/burst.pcap" --flows 300 --seed 1132 --start 1760522400 --rate 1 --snap 128 >/dev/null 2>&1 || fail "fsgen burst"
+fs meter -r "$T/burst.pcap" -w "$T/WB/" || fail "meter burst"
+serve_any "$T/serve-band.log" -r "$T/WB" -b "$T/prof.txt"
+bport=$sport
+# band_rows SERIES.json: "bin metric value expected low high" a bin, as anomaly -o csv prints them
+band_rows() {
+    python3 -c 'import datetime, json, math, sys
+s = json.load(open(sys.argv[1]))
+def num(v):
+    return "%.0f" % v if v == math.floor(v) and abs(v) < 1e15 else "%.1f" % v
+for m, name in (("flows", "flows"), ("bytes", "tbytes"), ("packets", "tpackets")):
+    b = s["band"][m]
+    for i, t in enumerate(s["start"]):
+        at = datetime.datetime.fromtimestamp(t // 1000, datetime.timezone.utc)
+        print(at.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (t % 1000), name, s[m][i],
+              num(b["expected"][i]), num(b["low"][i]), num(b["high"][i]))' "$1" | sort
+}
+for k in 0.01 4; do
+    curl -s "http://127.0.0.1:$bport/api/series?t=$BU&bin=3600&k=$k" >"$T/band.json"
+    band_rows "$T/band.json" >"$T/api.band" || fail "band k $k: $(head -c 300 "$T/band.json")"
+    [ "$(wc -l <"$T/api.band")" = 1008 ] || fail "band k $k: $(wc -l <"$T/api.band") rows for 336 bins"
+    fs anomaly -r "$T/WB" -t "$BW" -b "$T/prof.txt" -k "$k" -o csv |
+        awk -F, 'NR > 1 { print $1, $3, $4, $5, $6, $7 }' | sort >"$T/cli.band"
+    comm -23 "$T/cli.band" "$T/api.band" >"$T/odd.band"
+    [ ! -s "$T/odd.band" ] || fail "k $k: anomaly's rows unlike the API's band: $(head -3 "$T/odd.band")"
+    [ "$(wc -l <"$T/cli.band")" -ge "$([ "$k" = 4 ] && echo 3 || echo 500)" ] ||
+        fail "k $k: anomaly printed only $(wc -l <"$T/cli.band") rows"
+    echo "$k $(wc -l <"$T/cli.band")" >>"$T/band.counts"
+done
+note() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["band"], d.get("band_note"))'; }
+curl -s "http://127.0.0.1:$bport/api/series?t=$BU&bin=300" | note >"$T/note"
+grep -qx "None the baseline's bins are 3600 s and these 300 s: its band is drawn for bins of 3600 s" "$T/note" ||
+    fail "300-second bins: $(cat "$T/note")"
+curl -s "http://127.0.0.1:$bport/api/series?t=$BU&bin=3600&filter=proto+tcp" | note >"$T/note"
+grep -qx "None the baseline was learned over every flow: its band does not fit the flows of another filter" "$T/note" ||
+    fail "another filter: $(cat "$T/note")"
+curl -s "http://127.0.0.1:$port/api/series?t=$BU&bin=3600" | note >"$T/note"
+grep -qx "None None" "$T/note" || fail "without -b: $(cat "$T/note")"
+get "/api/series?k=0" >/dev/null
+[ "$(cat "$T/status")" = 400 ] || fail "k=0: $(cat "$T/status")"
+printf 'flowsleuth-baseline 1\nbin 3600x\n' >"$T/bad-prof.txt"
+fs baseline -r "$T/W" -t "$BW" --by src --min-weeks 2 -w "$T/src-prof.txt" 2>/dev/null || fail "baseline --by src"
+for bad in bad-prof.txt:"bad-prof.txt:2: field 2: bad value '3600x'" nonexistent.txt:"nonexistent.txt: No such file" \
+    src-prof.txt:"a profile of the whole network is needed (flowsleuth baseline --by all, the default), not one by src"; do
+    rc=0
+    fs serve -r "$T/W" --listen 127.0.0.1:0 -b "$T/${bad%%:*}" 2>"$T/err" || rc=$?
+    [ "$rc" = 1 ] && grep -qF "${bad#*:}" "$T/err" || fail "serve -b ${bad%%:*}: exit $rc, $(cat "$T/err")"
+done
+echo "ok   (h) /api/series' band as anomaly -k 0.01 and -k 4 print it ($(tr '\n' ' ' <"$T/band.counts")rows, Asia/Kolkata slots); other bins and filters: null with a note; bad profiles refused at start"
+
 # (c) addresses and tokens
 if fs serve -r "$T/S" --listen 0.0.0.0:0 2>"$T/err"; then fail "0.0.0.0 without --token"; fi
 grep -q "not a loopback address: give --token FILE" "$T/err" || fail "no word: $(cat "$T/err")"
@@ -360,3 +424,17 @@ expect_same "$T/api.as.all" "$T/dom.as"
 grep -qx "top-hidden srcas/tbytes" "$T/page.facts" && grep -qx "top-hidden dstas/tbytes" "$T/page.facts" ||
     fail "AS tables shown for flows without AS numbers"
 echo "ok   (g) the page: $(wc -l <"$T/dom.as") AS bars as /api/top; no AS table for flows without AS"
+
+# (h) in Chromium: the band behind each series, with its legend; the note for other bins
+chrome --dump-dom "http://127.0.0.1:$bport/?t=$BU" >"$T/band.dom" || fail "chromium band"
+for m in flows bytes packets; do
+    grep -q "<path class=\"band\" id=\"band-$m\" data-points=\"336\" d=\"M[0-9]" "$T/band.dom" ||
+        fail "no band drawn for $m: $(grep -o '<path class="band"[^>]\{0,80\}' "$T/band.dom" | head -3)"
+done
+[ "$(grep -o 'baseline band (anomaly -k 4, Asia/Kolkata)' "$T/band.dom" | wc -l)" = 3 ] || fail "band legend"
+chrome --screenshot="$T/serve-band.png" "http://127.0.0.1:$bport/?t=$BU" >/dev/null || fail "screenshot band"
+chrome --dump-dom "http://127.0.0.1:$bport/?t=$BU&bin=300" >"$T/band300.dom" || fail "chromium band 300"
+grep -q 'id="band-note"[^>]*>no baseline band: the baseline.s bins are 3600 s and these 300 s' "$T/band300.dom" ||
+    fail "no note for 300-second bins"
+! grep -q '<path class="band"' "$T/band300.dom" || fail "a band drawn over 300-second bins"
+echo "ok   (h) the page: the baseline's band drawn behind flows, tbytes and tpackets with its legend; 300-second bins get the note"
