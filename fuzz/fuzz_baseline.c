@@ -6,29 +6,23 @@
  * part). The loaders read a path, so the bytes go through a memfd. Seeds:
  * fuzz/corpus/baseline/ (a profile of the generated store, a state, broken variants).
  */
-#define _GNU_SOURCE
+#include "memfile.h"
+
 #include "analytics/baseline.h"
 #include "analytics/blocklist.h"
 
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int fd = memfd_create("fuzz_baseline", 0);
+    char path[MEMFILE_PATH_MAX];
+    int fd = memfile_open("fuzz_baseline", data, size, path);
     if (fd < 0)
         return 0;
-    if (write(fd, data, size) != (ssize_t)size) {
-        close(fd);
-        return 0;
-    }
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
     struct bl_profile p;
     struct fs_err err = { 0 };
     if (bl_profile_load(&p, path, &err) == 0)

@@ -7,14 +7,12 @@
  * databases of fsgen mmdb (country and ASN, 24-, 28- and 32-bit records, an IPv4 tree)
  * and broken copies of them.
  */
-#define _GNU_SOURCE
+#include "memfile.h"
+
 #include "core/fmt.h"
 #include "query/geo.h"
 
 #include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -68,15 +66,10 @@ static void lookups(uint64_t *sum)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int fd = memfd_create("fuzz_mmdb", 0);
+    char path[MEMFILE_PATH_MAX];
+    int fd = memfile_open("fuzz_mmdb", data, size, path);
     if (fd < 0)
         return 0;
-    if (write(fd, data, size) != (ssize_t)size) {
-        close(fd);
-        return 0;
-    }
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
     struct fs_err err = { 0 };
     uint64_t sum = 0;
     if (geo_add(path, &err) == 0) {
