@@ -38,10 +38,6 @@ W=2025-10-13..2025-10-20
 fs meter -r "$T/m.pcap" -w "$T/S/" || fail "meter"
 
 # chrome_dom HTML NAME: the DOM after the scripts ran, and a screenshot NAME.png
-chrome() {
-    timeout 120 chromium --headless --no-sandbox --disable-gpu --no-first-run \
-        --user-data-dir="$T/chrome" --window-size=1400,2400 "$@" 2>>"$T/chrome.log"
-}
 chrome_dom() {
     chrome --dump-dom "file://$1" >"$T/$2.dom" || fail "chromium --dump-dom $1"
     chrome --screenshot="$T/$2.png" "file://$1" >/dev/null || fail "chromium --screenshot $1"

@@ -346,10 +346,7 @@ echo "ok   (c) 0.0.0.0 refused without --token; 401 without the bearer token, 20
 # server stopped by a race report, a race since mended, not slowness).
 optional "the Chromium checks" chromium chromedriver || exit 0
 serve_start "$T/serve3.log"
-chrome() {
-    timeout 120 chromium --headless --no-sandbox --disable-gpu --no-first-run \
-        --user-data-dir="$T/chrome" --window-size=1400,2400 --virtual-time-budget=30000 "$@" 2>>"$T/chrome.log"
-}
+CHROME_FLAGS=--virtual-time-budget=30000
 chrome --dump-dom "http://127.0.0.1:$port/?t=$U" >"$T/page.dom" || fail "chromium"
 python3 "$FS_SRC/tests/e2e/web_dom.py" "$T/page.dom" >"$T/page.facts"
 grep -qx "drawn 1" "$T/page.facts" || fail "page not drawn: $(head -3 "$T/page.facts")"

@@ -82,6 +82,15 @@ expect_usage() {
     grep -qF -- "$_want" "$T/usage.err" || fail "$*: '$(cat "$T/usage.err")' lacks '$_want'"
 }
 
+# chrome ARGS...: headless Chromium (web report and serve) with its profile in $T, a
+# tall window, two minutes at most, its stderr in $T/chrome.log; CHROME_FLAGS, when set,
+# go before ARGS.
+chrome() {
+    # shellcheck disable=SC2086
+    timeout 120 chromium --headless --no-sandbox --disable-gpu --no-first-run \
+        --user-data-dir="$T/chrome" --window-size=1400,2400 ${CHROME_FLAGS:-} "$@" 2>>"$T/chrome.log"
+}
+
 # wait_for_file PATH [SECONDS]: poll until PATH exists (no fixed sleeps).
 wait_for_file() {
     n=0
