@@ -80,6 +80,13 @@ static char *req_key(const struct web_req *r)
             (unsigned long long)r->from_ms, (unsigned long long)r->to_ms,
             (unsigned long long)r->bin_s, r->prev, r->k, r->ep == WEB_TOP ? r->key : "", r->n,
             r->offset, r->limit, r->filter);
+    if (r->ep == WEB_ALERTS) {
+        fprintf(m, "|%u|%u|%llu|%u|%llu|", r->scan_count, r->scan_count_internal,
+                (unsigned long long)r->scan_window_ms, r->spam_count,
+                (unsigned long long)r->spam_window_ms);
+        for (size_t i = 0; i < r->spam_nports; i++)
+            fprintf(m, "%u,", r->spam_ports[i]);
+    }
     fclose(m);
     return k;
 }

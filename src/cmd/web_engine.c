@@ -523,14 +523,13 @@ int web_services(const struct web_ctx *w, struct input_opts *in, size_t n, FILE 
 
 /* ---------------------------------------------------------------- alerts */
 
-/* flowsleuth scan's and spam's defaults: what the CLI finds without options. */
-static const uint16_t mail_ports[] = { 25, 465, 587 };
-
 /* The alerts of one request: rows to fp up to n, the findings counted. */
 struct alerts {
     FILE *fp;
     size_t n, count;
-    char *filter; /* the request's filter on one line, or NULL: the evidence's front */
+    char *filter;          /* the request's filter on one line, or NULL: the evidence's front */
+    const uint16_t *ports; /* spam's mail ports, for its evidence */
+    size_t nports;
 };
 
 /* {"detector":D,"src":A,"first":MS,"last":MS,"flows":N,"evidence":F, then the
@@ -578,9 +577,8 @@ static int alert_spam(void *ctx, const struct spam_finding *f)
     /* spam's evidence: its mail flows, TCP to the mail ports (no relays: none given) */
     char rest[96];
     size_t len = (size_t)snprintf(rest, sizeof(rest), " and proto tcp and dst port in [");
-    for (size_t i = 0; i < sizeof(mail_ports) / sizeof(mail_ports[0]); i++)
-        len +=
-            (size_t)snprintf(rest + len, sizeof(rest) - len, "%s%u", i ? " " : "", mail_ports[i]);
+    for (size_t i = 0; i < a->nports; i++)
+        len += (size_t)snprintf(rest + len, sizeof(rest) - len, "%s%u", i ? " " : "", a->ports[i]);
     snprintf(rest + len, sizeof(rest) - len, "]");
     if (!alert_open(a, "spam", f->src, f->ipver, f->first, f->last, f->flows, rest))
         return 0;
@@ -588,19 +586,27 @@ static int alert_spam(void *ctx, const struct spam_finding *f)
     return 0;
 }
 
-int web_alerts(const struct web_ctx *w, struct input_opts *in, const char *filter, size_t n,
-               FILE *fp, char *msg, size_t cap)
+int web_alerts(const struct web_ctx *w, struct input_opts *in, const struct web_req *r, FILE *fp,
+               char *msg, size_t cap)
 {
     int err;
-    struct scan_opts so = { TRW_PARAMS_DEFAULT, 20,          50,  3600000,
-                            w->lim.max_mem / 2, w->internal, NULL };
-    struct spam_opts po = { { 0 }, 0, 10, 3600000, w->internal, NULL, w->lim.max_mem / 2 };
-    memcpy(po.ports, mail_ports, sizeof(mail_ports));
-    po.nports = sizeof(mail_ports) / sizeof(mail_ports[0]);
+    struct scan_opts so = { TRW_PARAMS_DEFAULT,
+                            r->scan_count,
+                            r->scan_count_internal,
+                            r->scan_window_ms,
+                            w->lim.max_mem / 2,
+                            w->internal,
+                            NULL };
+    struct spam_opts po = { { 0 },       0,    r->spam_count,     r->spam_window_ms,
+                            w->internal, NULL, w->lim.max_mem / 2 };
+    memcpy(po.ports, r->spam_ports, r->spam_nports * sizeof(po.ports[0]));
+    po.nports = r->spam_nports;
     struct feed x = { .scan = scan_new(&so, &err), .spam = spam_new(&po) };
     int rc = feed_run(w, in, &x, msg, cap);
     if (rc == 0) {
-        struct alerts a = { fp, n, 0, evidence_filter_line(filter) };
+        struct alerts a = {
+            fp, r->n, 0, evidence_filter_line(r->filter), r->spam_ports, r->spam_nports
+        };
         fputs("{\"rows\":[", fp);
         scan_finish(x.scan, alert_scan, &a);
         spam_finish(x.spam, alert_spam, &a);
@@ -878,7 +884,7 @@ void web_answer(const struct web_ctx *w, const char *const *paths, size_t npaths
         rc = web_services(w, &in, r->n, fp, msg, sizeof(msg));
         break;
     case WEB_ALERTS:
-        rc = web_alerts(w, &in, r->filter, r->n, fp, msg, sizeof(msg));
+        rc = web_alerts(w, &in, r, fp, msg, sizeof(msg));
         break;
     default:
         snprintf(msg, sizeof(msg), "no such endpoint");

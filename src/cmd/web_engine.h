@@ -97,14 +97,15 @@ int web_services(const struct web_ctx *w, struct input_opts *in, size_t n, FILE 
                  size_t cap);
 
 /*
- * {"rows":[..the first n..],"count":N}: the findings of flowsleuth scan and then of
- * flowsleuth spam (each with its defaults, --internal as given; each in address
+ * {"rows":[..the first r->n..],"count":N}: the findings of flowsleuth scan and then of
+ * flowsleuth spam (each with r's options: their --count, --count-internal, --window
+ * and --ports, by default the CLI's defaults; --internal as given; each in address
  * order), each row with "detector", "src", "first", "last" (one ms past, as the CLI),
- * "flows", "evidence" (the filter the CLI prints: filter, the request's, in front)
- * and the detector's own columns.
+ * "flows", "evidence" (the filter the CLI prints: r's filter in front) and the
+ * detector's own columns.
  */
-int web_alerts(const struct web_ctx *w, struct input_opts *in, const char *filter, size_t n,
-               FILE *fp, char *msg, size_t cap);
+int web_alerts(const struct web_ctx *w, struct input_opts *in, const struct web_req *r, FILE *fp,
+               char *msg, size_t cap);
 
 /*
  * A request's whole answer (the JSON of one endpoint) to fp, or the error: *status is

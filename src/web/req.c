@@ -3,6 +3,7 @@
  * (web.h). Hostile text is bounded by the buffers of struct web_req and gets a message
  * naming the parameter; nothing is allocated.
  */
+#include "../analytics/duration.h"
 #include "../core/fmt.h"
 #include "web.h"
 
@@ -38,6 +39,15 @@ void web_req_init(struct web_req *r, enum web_ep ep)
     snprintf(r->key, sizeof(r->key), "srcip/tbytes");
     r->n = 10;
     r->limit = 100;
+    /* flowsleuth scan's and spam's defaults: what the CLI finds without options */
+    r->scan_count = 20;
+    r->scan_count_internal = 50;
+    r->scan_window_ms = 3600000;
+    r->spam_count = 10;
+    r->spam_window_ms = 3600000;
+    static const uint16_t mail[] = { 25, 465, 587 };
+    memcpy(r->spam_ports, mail, sizeof(mail));
+    r->spam_nports = sizeof(mail) / sizeof(mail[0]);
 }
 
 /* A decimal in lo..hi: 0, or -1. */
@@ -187,12 +197,100 @@ static int set_offset(const struct param *p)
     return 0;
 }
 
+/* scan_count, scan_count_internal (0..1000000000) and spam_count (1..100000000), as
+ * the CLI's --count and --count-internal take them. */
+static int count_param(const struct param *p, unsigned long long lo, unsigned long long hi,
+                       uint32_t *out)
+{
+    unsigned long long v;
+    if (num(p->value, lo, hi, &v) != 0) {
+        snprintf(p->msg, p->cap, "%s: %llu..%llu, not '%.40s'", p->name, lo, hi, p->value);
+        return -1;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int set_scan_count(const struct param *p)
+{
+    return count_param(p, 0, 1000000000, &p->r->scan_count);
+}
+
+static int set_scan_count_internal(const struct param *p)
+{
+    return count_param(p, 0, 1000000000, &p->r->scan_count_internal);
+}
+
+static int set_spam_count(const struct param *p)
+{
+    return count_param(p, 1, 100000000, &p->r->spam_count);
+}
+
+/* scan_window, spam_window: a duration as --window takes it. */
+static int window_param(const struct param *p, uint64_t *ms)
+{
+    if (duration_parse_ms(p->value, ms) == 0)
+        return 0;
+    snprintf(p->msg, p->cap, "%s: a duration such as 30m, 1h or 3600, not '%.40s'", p->name,
+             p->value);
+    return -1;
+}
+
+static int set_scan_window(const struct param *p)
+{
+    return window_param(p, &p->r->scan_window_ms);
+}
+
+static int set_spam_window(const struct param *p)
+{
+    return window_param(p, &p->r->spam_window_ms);
+}
+
+/* spam_ports: "25,465,587", as spam --ports takes it. */
+static int set_spam_ports(const struct param *p)
+{
+    const char *s = p->value;
+    size_t n = 0;
+    for (;;) {
+        unsigned long long v;
+        char one[8];
+        size_t len = strcspn(s, ",");
+        if (len == 0 || len >= sizeof(one) || n == SPAM_MAX_PORTS)
+            break;
+        memcpy(one, s, len);
+        one[len] = 0;
+        if (num(one, 1, 65535, &v) != 0)
+            break;
+        p->r->spam_ports[n++] = (uint16_t)v;
+        if (!s[len]) {
+            p->r->spam_nports = n;
+            return 0;
+        }
+        s += len + 1;
+    }
+    snprintf(p->msg, p->cap, "spam_ports: 1 to %d ports 1..65535, comma-separated, not '%.40s'",
+             SPAM_MAX_PORTS, p->value);
+    return -1;
+}
+
 static const struct {
     const char *name;
     int (*set)(const struct param *p);
-} params[] = { { "t", set_window },  { "filter", set_filter }, { "bin", set_bin },
-               { "prev", set_prev }, { "k", set_k },           { "key", set_key },
-               { "n", set_n },       { "limit", set_limit },   { "offset", set_offset } };
+} params[] = { { "t", set_window },
+               { "filter", set_filter },
+               { "bin", set_bin },
+               { "prev", set_prev },
+               { "k", set_k },
+               { "key", set_key },
+               { "n", set_n },
+               { "scan_count", set_scan_count },
+               { "scan_count_internal", set_scan_count_internal },
+               { "scan_window", set_scan_window },
+               { "spam_count", set_spam_count },
+               { "spam_window", set_spam_window },
+               { "spam_ports", set_spam_ports },
+               { "limit", set_limit },
+               { "offset", set_offset } };
 
 int web_req_set(struct web_req *r, const char *name, const char *value, uint64_t now_ms, char *msg,
                 size_t cap)
@@ -201,7 +299,10 @@ int web_req_set(struct web_req *r, const char *name, const char *value, uint64_t
     for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
         if (strcmp(name, params[i].name) == 0)
             return params[i].set(&p);
-    snprintf(msg, cap, "unknown parameter '%.40s' (t, filter, bin, prev, k, key, n, offset, limit)",
+    snprintf(msg, cap,
+             "unknown parameter '%.40s' (t, filter, bin, prev, k, key, n, offset, limit, "
+             "scan_count, scan_count_internal, scan_window, spam_count, spam_window, "
+             "spam_ports)",
              name);
     return -1;
 }

@@ -19,6 +19,7 @@
 
 #include "../analytics/hosts.h"
 #include "../analytics/services.h"
+#include "../analytics/spam.h"
 #include "../detect/catalog.h"
 #include "../query/count.h"
 #include "../query/stats.h"
@@ -47,6 +48,14 @@ struct web_req {
                                     joined by commas (one scan answers them all) */
     size_t n;                    /* top, hosts, services, alerts: rows (default 10) */
     size_t offset, limit;        /* flows: page (default 0, 100) */
+    /* alerts: the detectors' options, as flowsleuth scan and spam take them (their
+     * defaults unless given) */
+    uint32_t scan_count, scan_count_internal; /* scan --count, --count-internal */
+    uint64_t scan_window_ms;                  /* scan --window */
+    uint32_t spam_count;                      /* spam --count */
+    uint64_t spam_window_ms;                  /* spam --window */
+    uint16_t spam_ports[SPAM_MAX_PORTS];      /* spam --ports */
+    size_t spam_nports;
 };
 
 /* The endpoint of a path ("/api/top" ...), or -1. */
@@ -58,9 +67,10 @@ void web_req_init(struct web_req *r, enum web_ep ep);
 
 /*
  * One query parameter (already percent-decoded): t, filter, bin, prev, k, key, n,
- * offset, limit. now_ms resolves relative windows (-2h). 0, or -1 with msg saying what is
- * wrong with which parameter. Unknown parameters are refused (a typo would otherwise
- * answer a different question without a word).
+ * offset, limit; alerts: scan_count, scan_count_internal, scan_window, spam_count,
+ * spam_window, spam_ports (the values scan's and spam's options take). now_ms resolves relative
+ * windows (-2h). 0, or -1 with msg saying what is wrong with which parameter. Unknown parameters
+ * are refused (a typo would otherwise answer a different question without a word).
  */
 int web_req_set(struct web_req *r, const char *name, const char *value, uint64_t now_ms, char *msg,
                 size_t cap);

@@ -18,7 +18,9 @@
 #      "catalogue":0 and no software; in Chromium the outdated ones are marked;
 #  (f) /api/alerts over scan_pcap.py's and spam_pcap.py's traffic: every finding of
 #      flowsleuth scan and spam (-o json: source, flows, evidence and their columns),
-#      with a filter too (the evidence starts with it); in Chromium the alerts table
+#      with a filter too (the evidence starts with it), and with the detectors' options
+#      as query parameters (scan --count --count-internal --window, spam --count --ports
+#      --window; bad values 400 naming the parameter); in Chromium the alerts table
 #      holds them and a click on an alert lists in the flow table the flows print
 #      finds for its evidence;
 #  (g) top-N by AS: NetFlow v5 records with AS numbers (nf5_as_pcap.py, collect -f):
@@ -224,10 +226,13 @@ fs meter -r "$T/scan.pcap" -w "$T/AL/" || fail "meter scan"
 fs meter -r "$T/mail.pcap" -w "$T/AL/" || fail "meter mail"
 serve_any "$T/serve-al.log" -r "$T/AL"
 alport=$sport
-# alerts_cli FILTER: scan's and spam's rows as alert_api prints them
+# alerts_cli FILTER: scan's and spam's rows as alert_api prints them (their options in
+# $SCAN_OPTS and $SPAM_OPTS)
+SCAN_OPTS= SPAM_OPTS=
 alerts_cli() {
-    { fs scan -r "$T/AL" -o json "$@" | sed 's/^/scan /'
-      fs spam -r "$T/AL" -o json "$@" | sed 's/^/spam /'; } | python3 -c 'import json,sys
+    # shellcheck disable=SC2086
+    { fs scan -r "$T/AL" -o json $SCAN_OPTS "$@" | sed 's/^/scan /'
+      fs spam -r "$T/AL" -o json $SPAM_OPTS "$@" | sed 's/^/spam /'; } | python3 -c 'import json,sys
 for l in sys.stdin:
     d, j = l.split(" ", 1)
     r = json.loads(j)
@@ -252,7 +257,19 @@ alert_api "$T/alerts-f.json" >"$T/api.alerts-f"
 alerts_cli 'not proto udp' >"$T/cli.alerts-f"
 grep -q ' (not proto udp) and src ip ' "$T/cli.alerts-f" || fail "no evidence with the filter"
 expect_same "$T/cli.alerts-f" "$T/api.alerts-f"
-echo "ok   (f) /api/alerts: the $(wc -l <"$T/api.alerts") findings of scan and spam as they print them, with a filter too"
+# the detectors' options as query parameters, as scan and spam take them
+SCAN_OPTS="--count 30 --count-internal 40 --window 5m" SPAM_OPTS="--count 25 --ports 25,587 --window 10m"
+curl -s "http://127.0.0.1:$alport/api/alerts?n=1000&scan_count=30&scan_count_internal=40&scan_window=5m&spam_count=25&spam_ports=25,587&spam_window=10m" >"$T/alerts-o.json"
+alert_api "$T/alerts-o.json" >"$T/api.alerts-o"
+alerts_cli >"$T/cli.alerts-o"
+grep -q 'dst port in \[25 587\]' "$T/cli.alerts-o" || fail "spam --ports not in the evidence"
+cmp -s "$T/cli.alerts" "$T/cli.alerts-o" && fail "the options found the same as the defaults"
+expect_same "$T/cli.alerts-o" "$T/api.alerts-o"
+for bad in scan_count=x scan_window=0 spam_count=0 spam_ports=25, spam_ports=0 spam_ports=1,2,3,4,5,6,7,8,9; do
+    st=$(curl -s -o "$T/body" -w '%{http_code}' "http://127.0.0.1:$alport/api/alerts?$bad")
+    [ "$st" = 400 ] && grep -q "\"error\":\"${bad%%=*}: " "$T/body" || fail "$bad: $st $(cat "$T/body")"
+done
+echo "ok   (f) /api/alerts: the $(wc -l <"$T/api.alerts") findings of scan and spam as they print them, with a filter too, and with their options as parameters ($(wc -l <"$T/api.alerts-o") findings)"
 
 # (g) top-N by AS, the API
 python3 "$FS_SRC/tests/e2e/nf5_as_pcap.py" "$T/nf5.pcap" || fail "nf5_as_pcap.py"
