@@ -189,8 +189,16 @@ static void describe(const struct model *m)
         fmt_addr(a, s->server, s->ipver);
         fprintf(stderr,
                 PROG ": server %s: %u downloads%s, header %lld B, overhead share %.1f..%.1f "
-                     "ppm of the size\n",
+                     "ppm of the size",
                 a, s->n, s->tls ? " (TLS)" : "", (long long)s->base, s->ppm[0], s->ppm[1]);
+        if (s->resid.seg == MATCH_RES_EXACT)
+            fprintf(stderr, ", no retransmissions: overhead %u B exactly", s->resid.r[0]);
+        else if (s->resid.seg)
+            fprintf(stderr, ", retransmissions in %u-byte segments, overhead residues",
+                    s->resid.seg);
+        for (int j = 0; s->resid.seg && s->resid.seg != MATCH_RES_EXACT && j < s->resid.n; j++)
+            fprintf(stderr, "%c%u", j ? ',' : ' ', s->resid.r[j]);
+        fputc('\n', stderr);
     }
 }
 

@@ -7,6 +7,7 @@
 
 #include "../core/xalloc.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -499,6 +500,98 @@ static void fit_server(struct learn_server *s, const struct catalog *c, const st
     free(q);
 }
 
+/* ---- the retransmission residues (match_types.h) ---- */
+
+#define RES_SEG_MIN  500  /* segment payloads searched: below the 536-byte default MSS ... */
+#define RES_SEG_MAX  9000 /* ... to jumbo frames */
+#define RES_MIN_OBS  8    /* observations with retransmissions before a pattern is learned */
+#define RES_MAX_OBS  4096 /* the search costs (seg range) x 2 x this steps */
+#define RES_MIN_TOP  3    /* the commonest residue holds at least this many ... */
+#define RES_LOSSLESS 0.95 /* ... and less than this share: more is a path without loss */
+
+/* The commonest residue of oh[0..n) modulo m: its count. cnt has m zeroes or more
+ * and is left so (only the slots touched are reset: O(n) per modulus). */
+static size_t top_count(const int64_t *oh, size_t n, uint32_t m, uint16_t *cnt)
+{
+    size_t top = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint16_t *c = &cnt[oh[i] % m];
+        if (++*c > top)
+            top = *c;
+    }
+    for (size_t i = 0; i < n; i++)
+        cnt[oh[i] % m] = 0;
+    return top;
+}
+
+struct res_count {
+    uint32_t r;
+    uint32_t n;
+};
+
+static int cmp_res_count(const void *a, const void *b)
+{
+    const struct res_count *x = a, *y = b;
+    if (x->n != y->n)
+        return x->n < y->n ? 1 : -1;
+    return (x->r > y->r) - (x->r < y->r);
+}
+
+/* The residues modulo rz->seg that two or more observations share, commonest first. */
+static void take_residues(struct match_resid *rz, const int64_t *oh, size_t n, uint16_t *cnt)
+{
+    struct res_count *v = xmalloc(n * sizeof(*v));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        cnt[oh[i] % rz->seg]++;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t r = (uint32_t)(oh[i] % rz->seg);
+        if (cnt[r] >= 2)
+            v[k++] = (struct res_count){ r, cnt[r] };
+        cnt[r] = 0; /* each residue once */
+    }
+    qsort(v, k, sizeof(*v), cmp_res_count);
+    rz->n = k < MATCH_MAX_RES ? (int)k : MATCH_MAX_RES;
+    for (int i = 0; i < rz->n; i++)
+        rz->r[i] = v[i].r;
+    free(v);
+}
+
+/*
+ * The segment payload is the modulus on which most overheads agree: score each
+ * candidate by its commonest residue's count times ln(seg), since a residue shared
+ * by chance is 1/seg likely (a divisor of the true seg always agrees at least as
+ * often, and must not win for it). Observations on goodput carry no retransmissions
+ * and are left out. A path where nearly every download had the same overhead has no
+ * loss: seg MATCH_RES_EXACT then makes the residues the overheads themselves (modulo a
+ * million bytes), so a single that fits one exactly stands as it does on a lossy path.
+ */
+static void fit_resid(struct learn_server *s, const struct learn_obs *obs, size_t nobs)
+{
+    int64_t *oh = xmalloc(RES_MAX_OBS * sizeof(*oh));
+    uint16_t *cnt = xcalloc(MATCH_RES_EXACT, sizeof(*cnt)) /* seg is at most MATCH_RES_EXACT */;
+    size_t n = 0, top = 0;
+    for (size_t j = 0; j < nobs && n < RES_MAX_OBS; j++)
+        if (same_addr(obs[j].f->dst, s->server) && obs[j].f->rgoodput == 0 && obs[j].oh > 0)
+            oh[n++] = obs[j].oh;
+    double best = 0;
+    for (uint32_t m = RES_SEG_MIN; n >= RES_MIN_OBS && m <= RES_SEG_MAX; m++) {
+        size_t t = top_count(oh, n, m, cnt);
+        double score = (double)t * log((double)m);
+        if (t >= RES_MIN_TOP && score > best) {
+            best = score;
+            top = t;
+            s->resid.seg = m;
+        }
+    }
+    if (s->resid.seg && top >= (size_t)(RES_LOSSLESS * (double)n))
+        s->resid.seg = MATCH_RES_EXACT;
+    if (s->resid.seg)
+        take_residues(&s->resid, oh, n, cnt);
+    free(oh);
+    free(cnt);
+}
+
 void learn_model_train(struct learn_model *m, const struct catalog *c, const struct learn_obs *obs,
                        size_t nobs, uint32_t header_bytes)
 {
@@ -514,6 +607,7 @@ void learn_model_train(struct learn_model *m, const struct catalog *c, const str
         memcpy(s->server, f->dst, 16);
         s->ipver = f->ipver;
         fit_server(s, c, obs, nobs);
+        fit_resid(s, obs, nobs);
         learn_model_sort(m); /* keeps learn_model_find's binary search valid */
     }
 }

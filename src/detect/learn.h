@@ -41,6 +41,18 @@
  *        base - 8 + q_lo * P  ..  base + 8 + q_hi * P
  *        (q_lo, q_hi = the q range widened by half its width either side)
  *
+ * 3. Per server, where P holds retransmissions (NetFlow's bytes, rpayload; never
+ *    goodput): the retransmission residues (match_types.h). R = oh - header is not
+ *    knowable from bytes and packets, but it is made of whole segments of the path's
+ *    segment payload plus the few short segments the server's writes leave, so oh
+ *    modulo that payload takes a few values. The payload is the modulus on which the
+ *    most overheads share one residue (scored by count x ln(modulus), 500..9000 bytes;
+ *    at least 8 observations and 3 sharing), the residues those that 2 or more
+ *    observations share (at most 16); a path where 95% of the overheads are one value
+ *    lost nothing, and its residues are the overheads themselves (modulus 1000000).
+ *    The matcher then takes a single only when its overhead lands on a residue, and a
+ *    single that does stands without the set search (match.c, flow_match).
+ *
  * Ownership: the catalogue's learned records live in its arena; a learn_model owns its
  * array (learn_model_free). Observations point into the caller's flows.
  */

@@ -27,6 +27,7 @@ void match_opts_default(struct match_opts *o)
     o->req_slack = 4;
     o->work_cap = 20000000;
     o->range_gap_ms = 0; /* match and inventory turn it on; eval scores flow by flow */
+    o->resid = NULL;
 }
 
 /* Goodput counts every byte once; rpayload may count retransmissions twice; bytes
@@ -133,6 +134,8 @@ static void found(struct search *s, uint64_t sum)
 {
     struct match_result *r = s->res;
     const struct cat_entry *e = s->c->e;
+    if (s->k == 1 && s->o->resid && !match_resid_fits(s->o->resid, (int64_t)(r->payload - sum)))
+        return;
     if (s->req_target >= 0) {
         uint64_t u = 0;
         for (int i = 0; i < s->k; i++)
@@ -351,7 +354,7 @@ static int flow_match(const struct catalog *c, const uint64_t *sizes, const stru
     if (res->payload <= o->min_size)
         return 1;
     struct match_opts so; /* learned per-server overhead and tolerance (learn.h) */
-    int learned = c->model && learn_model_opts(c->model, f, res->payload, o, &so);
+    int learned = c->model && learn_model_opts(c->model, f, res->payload, res->basis, o, &so);
     if (learned)
         o = &so;
     uint64_t tol = o->tol_exact;
@@ -364,8 +367,11 @@ static int flow_match(const struct catalog *c, const uint64_t *sizes, const stru
     res->reqsum = res->calibrated && cal->req && f->payload > 0;
     /* Sets are searched even when one single fits: a single is only an
      * identification when nothing else explains the bytes (a pipelined pair in a big
-     * catalogue fits most sizes that one entry fits). */
-    for (int k = 2; total <= 1 && !res->more && k <= o->max_set && k <= MATCH_MAX_SET; k++)
+     * catalogue fits most sizes that one entry fits). Not when a single fits a
+     * learned server's residues: a set's sum lands on one by chance as often as a
+     * single does, and sets have no residues of their own (their headers add up). */
+    size_t most = o->resid ? 0 : 1;
+    for (int k = 2; total <= most && !res->more && k <= o->max_set && k <= MATCH_MAX_SET; k++)
         total += search_k(c, sizes, o, cal, f, tol, k, res);
     /* Alone: one single fits, no set does, and the catalogue is sparse enough there
      * that a payload of no catalogue download (most flows; a response the split cut in
@@ -374,7 +380,10 @@ static int flow_match(const struct catalog *c, const uint64_t *sizes, const stru
     if (res->alone) {
         uint64_t lo, hi;
         window(o, cal, res->payload, tol, 1, &lo, &hi);
-        res->alone = chance_in(c, sizes, lo, hi) <= MATCH_CHANCE;
+        double chance = chance_in(c, sizes, lo, hi);
+        if (o->resid) /* a chance entry must land on a residue too */
+            chance *= match_resid_share(o->resid);
+        res->alone = chance <= MATCH_CHANCE;
     }
     /* Alone is not yet an identification: a chance entry is alone too. The server's
      * calibration (from its other downloads, match_run) or a learned window must

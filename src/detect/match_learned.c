@@ -49,7 +49,7 @@ static uint32_t clamp_u32(double v)
 }
 
 int learn_model_opts(const struct learn_model *m, const struct flow *f, uint64_t p,
-                     const struct match_opts *o, struct match_opts *so)
+                     enum match_basis basis, const struct match_opts *o, struct match_opts *so)
 {
     const struct learn_server *s = m ? learn_model_find(m, f->dst) : NULL;
     if (!s)
@@ -58,7 +58,31 @@ int learn_model_opts(const struct learn_model *m, const struct flow *f, uint64_t
     *so = *o;
     so->oh_min = clamp_u32((double)s->base - LEARN_BASE_SLACK + (s->ppm[0] - half) * x);
     so->oh_max = clamp_u32((double)s->base + LEARN_BASE_SLACK + (s->ppm[1] + half) * x);
+    so->resid = s->resid.seg && basis != MB_GOODPUT ? &s->resid : NULL;
     return 1;
+}
+
+int match_resid_fits(const struct match_resid *rz, int64_t oh)
+{
+    int64_t m = rz->seg, x = oh % m;
+    if (x < 0)
+        x += m;
+    for (int i = 0; i < rz->n; i++) {
+        int64_t d = x - (int64_t)rz->r[i];
+        if (d < 0)
+            d = -d;
+        if (d > m - d) /* around the modulus: residue 0 and m - 1 are neighbours */
+            d = m - d;
+        if (d <= MATCH_RES_SLACK)
+            return 1;
+    }
+    return 0;
+}
+
+double match_resid_share(const struct match_resid *rz)
+{
+    double s = (double)rz->n * (2 * MATCH_RES_SLACK + 1) / (double)rz->seg;
+    return s > 1 ? 1 : s;
 }
 
 /* ---- learned singles ---- */

@@ -23,10 +23,11 @@
 struct learn_server {
     uint8_t server[16];
     int ipver;
-    uint32_t n;    /* observations */
-    int tls;       /* most of them on port 443 (reported; the fit is the same) */
-    int64_t base;  /* response header bytes */
-    double ppm[2]; /* q range: overhead beyond base per byte of size, ppm */
+    uint32_t n;               /* observations */
+    int tls;                  /* most of them on port 443 (reported; the fit is the same) */
+    int64_t base;             /* response header bytes */
+    double ppm[2];            /* q range: overhead beyond base per byte of size, ppm */
+    struct match_resid resid; /* retransmission residues (match_types.h), seg 0 = none */
 };
 
 #define LEARN_BASE_SLACK 8 /* bytes either side of base */
@@ -45,11 +46,18 @@ const struct learn_server *learn_model_find(const struct learn_model *m, const u
 
 /*
  * When the catalogue carries a model and f's server is in it: *so = *o with the
- * server's overhead range for payload P. Returns 1 then, else 0; match_flow then adds
- * no basis tolerance (the learned range is the tolerance).
+ * server's overhead range for payload P and its residues (basis is P's: goodput has
+ * no retransmissions to take apart). Returns 1 then, else 0; match_flow then adds no
+ * basis tolerance (the learned range is the tolerance).
  */
 int learn_model_opts(const struct learn_model *m, const struct flow *f, uint64_t p,
-                     const struct match_opts *o, struct match_opts *so);
+                     enum match_basis basis, const struct match_opts *o, struct match_opts *so);
+
+/* Does overhead oh (P - size of a single) land on one of rz's residues? */
+int match_resid_fits(const struct match_resid *rz, int64_t oh);
+
+/* The share of all overheads that land on a residue by chance (0..1). */
+double match_resid_share(const struct match_resid *rz);
 
 /*
  * After the single-entry search of match_flow (total = candidates it found): drop the

@@ -23,6 +23,27 @@ enum match_basis { MB_GOODPUT, MB_PAYLOAD, MB_ESTIMATE };
  * not counted as an identification (inventory ignores it). */
 enum match_verdict { MV_REJECT, MV_MATCH, MV_AMBIGUOUS, MV_POSSIBLE };
 
+/*
+ * A server's retransmission pattern, learned where payload includes retransmissions
+ * (NetFlow's bytes and packets, or rpayload; learn.h explains the fit): the
+ * retransmitted bytes R are unknown, but they are whole segments of the path's
+ * segment payload `seg` (MSS minus options) plus the few short segments the server's
+ * writes leave (a 64 KiB write on a 1448-byte MSS leaves 376), so the overhead P -
+ * size = header + R falls, modulo seg, on a few residues. A single whose overhead
+ * lands on none of them is not the download, whatever the window says. A path that
+ * lost nothing while learning has seg 1000000: its residues are the overheads.
+ */
+#define MATCH_MAX_RES 16
+/* Residues are exact: a header variant (a Content-Length digit more) is a residue of
+ * its own when learned; +-1 byte let 3 of 100 foreign downloads through at 3% loss. */
+#define MATCH_RES_SLACK 0
+#define MATCH_RES_EXACT 1000000 /* seg of a path without loss */
+struct match_resid {
+    uint32_t seg;              /* 0 = nothing learned */
+    int n;                     /* residues */
+    uint32_t r[MATCH_MAX_RES]; /* of the overhead modulo seg, most frequent first */
+};
+
 struct match_opts {
     uint32_t header_bytes;   /* H: IP+TCP header bytes per packet for the estimate (52) */
     uint32_t oh_min, oh_max; /* response header bytes per object (40..800) */
@@ -35,6 +56,9 @@ struct match_opts {
     uint32_t req_slack;      /* +- bytes per request around the request sum (4) */
     uint64_t work_cap;       /* search steps per flow before giving up as ambiguous */
     uint64_t range_gap_ms;   /* range pieces: at most this gap between pieces; 0 = off */
+    /* singles must fit one of these residues (a learned server's, on a basis with
+     * retransmissions); NULL = no check. Not an option: learn_model_opts sets it. */
+    const struct match_resid *resid;
 };
 
 /* Range pieces: flows of at least this many payload bytes that nothing else explains

@@ -143,20 +143,32 @@ static void write_tree(const struct model *m, FILE *fp)
 
 static void write_nearest(const struct learn_model *n, FILE *fp)
 {
-    fprintf(fp, "header-bytes %u\n# server ADDR N TLS BASE QLO QHI\nservers %zu\n", n->header_bytes,
-            n->n);
+    fprintf(fp, "header-bytes %u\n# server ADDR N TLS BASE QLO QHI [SEG RESIDUES]\nservers %zu\n",
+            n->header_bytes, n->n);
     for (size_t i = 0; i < n->n; i++) {
         const struct learn_server *s = &n->s[i];
         char a[FMT_ADDR_MAX];
         fmt_addr(a, s->server, s->ipver);
-        fprintf(fp, "server %s %u %d %lld %.3f %.3f\n", a, s->n, s->tls, (long long)s->base,
+        fprintf(fp, "server %s %u %d %lld %.3f %.3f", a, s->n, s->tls, (long long)s->base,
                 s->ppm[0], s->ppm[1]);
+        for (int j = 0; s->resid.seg && j < s->resid.n; j++)
+            fprintf(fp, j ? ",%u" : " %u %u", j ? s->resid.r[j] : s->resid.seg, s->resid.r[j]);
+        fputc('\n', fp);
     }
+}
+
+/* Version 2 only where it says more than version 1 could: a reader of 1 takes the rest. */
+static int model_version(const struct model *m)
+{
+    for (size_t i = 0; m->kind == MODEL_NEAREST && i < m->near.n; i++)
+        if (m->near.s[i].resid.seg)
+            return 2;
+    return 1;
 }
 
 int model_write(const struct model *m, FILE *fp)
 {
-    fprintf(fp, "%s 1\nkind %s\n", magic, model_kind_name(m->kind));
+    fprintf(fp, "%s %d\nkind %s\n", magic, model_version(m), model_kind_name(m->kind));
     if (m->kind == MODEL_NEAREST)
         write_nearest(&m->near, fp);
     else
@@ -175,6 +187,7 @@ struct rd {
     char *line; /* current line, NUL-terminated copy */
     size_t cap;
     struct fs_err *err;
+    int version; /* of the file, from its first line */
 };
 
 /* Next line that is not empty or a comment (line 1 excepted); 0 at the end. */
@@ -342,14 +355,33 @@ static int read_tree(struct model *m, struct rd *r)
     return 0;
 }
 
-/* "server ADDR N TLS BASE QLO QHI" */
+/* "SEG R1,R2,..." of a version-2 server line: residues below SEG, at least one. */
+static int read_resid(struct rd *r, const char *seg, char *list, struct match_resid *rz)
+{
+    if (u32_of(seg, 1000000, &rz->seg) || rz->seg == 0)
+        return bad(r, FS_ECORRUPT, "server: SEG must be bytes in 1..1000000");
+    for (char *p = list, *comma; p; p = comma ? comma + 1 : NULL) {
+        if ((comma = strchr(p, ',')) != NULL)
+            *comma = '\0';
+        if (rz->n == MATCH_MAX_RES || u32_of(p, rz->seg - 1, &rz->r[rz->n]))
+            return bad(r, FS_ECORRUPT,
+                       "server: RESIDUES must be 1..16 numbers below SEG, comma-separated");
+        rz->n++;
+    }
+    return 0;
+}
+
+/* "server ADDR N TLS BASE QLO QHI", version 2 perhaps followed by "SEG RESIDUES" */
 static int read_server(struct rd *r, struct learn_server *s)
 {
-    char *f[8], *e1, *e2, *e3;
+    char *f[10] = { 0 }, *e1, *e2, *e3;
     uint32_t tls;
     memset(s, 0, sizeof(*s));
-    if (fields(r->line, f, 8) != 7 || strcmp(f[0], "server") != 0)
-        return bad(r, FS_ECORRUPT, "expected 'server ADDR N TLS BASE QLO QHI'");
+    size_t nf = fields(r->line, f, 10);
+    if (!(nf == 7 || (nf == 9 && r->version >= 2)) || strcmp(f[0], "server") != 0)
+        return bad(r, FS_ECORRUPT,
+                   r->version >= 2 ? "expected 'server ADDR N TLS BASE QLO QHI [SEG RESIDUES]'"
+                                   : "expected 'server ADDR N TLS BASE QLO QHI'");
     if (parse_addr(f[1], s->server, &s->ipver) != 0)
         return bad(r, FS_ECORRUPT, "server: not an IPv4 or IPv6 address");
     if (u32_of(f[2], UINT32_MAX, &s->n) || u32_of(f[3], 1, &tls))
@@ -365,7 +397,7 @@ static int read_server(struct rd *r, struct learn_server *s)
         !(s->ppm[0] <= s->ppm[1]))
         return bad(r, FS_ECORRUPT, "server: QLO..QHI must be ppm within +-1000000, QLO <= QHI");
     s->base = b;
-    return 0;
+    return nf == 9 ? read_resid(r, f[7], f[8], &s->resid) : 0;
 }
 
 static int read_nearest(struct model *m, struct rd *r)
@@ -394,8 +426,12 @@ static int read_head(struct model *m, struct rd *r)
     size_t ml = sizeof(magic) - 1;
     if (!next_line(r) || strncmp(r->line, magic, ml) != 0)
         return bad(r, FS_EFORMAT, "not a flowsleuth model (no '#flowsleuth-model 1')");
-    if (strcmp(r->line + ml, " 1") != 0)
-        return bad(r, FS_EVERSION, "unsupported model version (this build reads 1)");
+    if (strcmp(r->line + ml, " 1") == 0)
+        r->version = 1;
+    else if (strcmp(r->line + ml, " 2") == 0)
+        r->version = 2;
+    else
+        return bad(r, FS_EVERSION, "unsupported model version (this build reads 1 and 2)");
     if (!next_line(r) || strncmp(r->line, "kind ", 5) != 0)
         return bad(r, FS_ECORRUPT, "expected 'kind tree|tree-bp|nearest'");
     int k = model_kind_parse(r->line + 5);
@@ -407,7 +443,7 @@ static int read_head(struct model *m, struct rd *r)
 
 int model_parse(struct model *m, const char *name, const char *buf, size_t len, struct fs_err *err)
 {
-    struct rd r = { name, buf, len, 0, 0, NULL, 0, err };
+    struct rd r = { name, buf, len, 0, 0, NULL, 0, err, 0 };
     memset(m, 0, sizeof(*m));
     int rc = read_head(m, &r);
     if (!rc)

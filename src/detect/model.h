@@ -3,7 +3,7 @@
  * the article's CART tree on rbytes (tree) or rbytes and rpackets (tree-bp), or the
  * nearest model's per-server calibration (nearest, learn.h).
  *
- * File format version 1, UTF-8 text, one item a line; lines starting with '#' after
+ * File format version 1 or 2, UTF-8 text, one item a line; lines starting with '#' after
  * the first and empty lines are ignored; fields are separated by one space:
  *
  *   #flowsleuth-model 1
@@ -20,6 +20,10 @@
  *   servers N                  then N lines
  *   server ADDR N TLS BASE QLO QHI   observations, 1 when TLS, header bytes, q range
  *                              (ppm of the size; learn.h)
+ *   server ... QHI SEG R1,R2   version 2: the retransmission residues (learn.h, 3):
+ *                              segment payload, then 1..16 residues below it; a
+ *                              model is written as version 2 only when a server has
+ *                              them, so version-1 readers keep reading the others
  *   end                        last line: a file cut short is an error, not a smaller model
  *
  * Children after their parent make every walk end; loading checks that, every count,

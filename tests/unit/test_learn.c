@@ -209,7 +209,7 @@ static void test_model_nearest(void **state)
     /* the window for a 1.5 MB object at the TLS server */
     struct match_opts o, so;
     match_opts_default(&o);
-    assert_int_equal(learn_model_opts(&m.near, &f[0], 1500000, &o, &so), 1);
+    assert_int_equal(learn_model_opts(&m.near, &f[0], 1500000, MB_GOODPUT, &o, &so), 1);
     assert_true(so.oh_min >= 300 + 2700 - 9 && so.oh_max <= 300 + 2700 + 9);
     /* write and parse back */
     char *buf = NULL;
@@ -267,6 +267,93 @@ static void test_model_errors(void **state)
               "listed twice");
     model_bad("#flowsleuth-model 1\nkind nearest\nheader-bytes 52\nservers 99999999999\n",
               "m.txt:4: number out of range");
+    /* residues: only in version 2, below SEG, at most 16 */
+    model_bad("#flowsleuth-model 1\nkind nearest\nheader-bytes 52\nservers 1\n"
+              "server 10.0.0.1 1 0 1 0 1 1448 268\nend\n",
+              "m.txt:5: expected 'server ADDR N TLS BASE QLO QHI'");
+    model_bad("#flowsleuth-model 2\nkind nearest\nheader-bytes 52\nservers 1\n"
+              "server 10.0.0.1 1 0 1 0 1 1448 268,1448\nend\n",
+              "m.txt:5: server: RESIDUES");
+    model_bad("#flowsleuth-model 2\nkind nearest\nheader-bytes 52\nservers 1\n"
+              "server 10.0.0.1 1 0 1 0 1 0 268\nend\n",
+              "m.txt:5: server: SEG");
+    model_bad("#flowsleuth-model 2\nkind nearest\nheader-bytes 52\nservers 1\n"
+              "server 10.0.0.1 1 0 1 0 1 1448 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17\nend\n",
+              "m.txt:5: server: RESIDUES");
+    model_bad("#flowsleuth-model 2\nkind nearest\nheader-bytes 52\nservers 1\n"
+              "server 10.0.0.1 1 0 1 0 1 1448 268,\nend\n",
+              "m.txt:5: server: RESIDUES");
+}
+
+/* NetFlow from a lossy path: overhead = 268 + k whole 1448-byte segments, or k plus a
+ * 376-byte short one, for downloads of varied sizes (rgoodput 0: bytes only). */
+static void resid_obs(struct flow *f, struct learn_obs *obs, size_t n, int lossless)
+{
+    for (size_t i = 0; i < n; i++) {
+        int64_t oh = lossless ? 268 : 268 + (int64_t)(3 + i * 7 % 40) * 1448 + (i % 3 == 0) * 376;
+        uint64_t size = 1000000 + i * 123457;
+        f[i] = dl("10.0.0.9", (uint16_t)(1000 + i), 80, i * 100, size + (uint64_t)oh);
+        f[i].rgoodput = 0;
+        f[i].rpayload = 0;
+        obs[i] = (struct learn_obs){ 0, &f[i], size + (uint64_t)oh, oh };
+    }
+}
+
+/* The retransmission residues: learned, saved as version 2, applied off goodput only. */
+static void test_model_resid(void **state)
+{
+    (void)state;
+    struct catalog c;
+    cat3(&c);
+    struct flow f[24];
+    struct learn_obs obs[24];
+    resid_obs(f, obs, 24, 0);
+    struct model m = { 0 };
+    m.kind = MODEL_NEAREST;
+    learn_model_train(&m.near, &c, obs, 24, 52);
+    const struct learn_server *s = &m.near.s[0];
+    assert_int_equal(s->resid.seg, 1448);
+    assert_int_equal(s->resid.n, 2);
+    assert_int_equal(s->resid.r[0], 268); /* the commoner first */
+    assert_int_equal(s->resid.r[1], 644);
+    assert_true(match_resid_fits(&s->resid, 268 + 40 * 1448));
+    assert_true(match_resid_fits(&s->resid, 644 + 1448));
+    assert_true(match_resid_fits(&s->resid, 268 - 1448));
+    assert_false(match_resid_fits(&s->resid, 644 + 1448 + 1)); /* exact */
+    assert_false(match_resid_fits(&s->resid, 268 + 40 * 1448 + 2));
+    assert_false(match_resid_fits(&s->resid, 1000));
+    struct match_opts o, so;
+    match_opts_default(&o);
+    assert_int_equal(learn_model_opts(&m.near, &f[0], 2000000, MB_ESTIMATE, &o, &so), 1);
+    assert_ptr_equal(so.resid, &s->resid);
+    assert_int_equal(learn_model_opts(&m.near, &f[0], 2000000, MB_GOODPUT, &o, &so), 1);
+    assert_null(so.resid);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    assert_int_equal(model_write(&m, fp), 0);
+    fclose(fp);
+    assert_non_null(strstr(buf, "#flowsleuth-model 2\n"));
+    assert_non_null(strstr(buf, " 1448 268,644\n"));
+    struct model b;
+    struct fs_err err = { 0 };
+    if (model_parse(&b, "m", buf, len, &err))
+        fail_msg("%s", err.msg);
+    assert_memory_equal(&b.near.s[0].resid, &s->resid, sizeof(s->resid));
+    model_free(&b);
+    free(buf);
+    /* a path that lost nothing: the overhead itself, modulo a million */
+    resid_obs(f, obs, 10, 1);
+    learn_model_train(&m.near, &c, obs, 10, 52);
+    assert_int_equal(m.near.s[0].resid.seg, 1000000);
+    assert_int_equal(m.near.s[0].resid.n, 1);
+    assert_int_equal(m.near.s[0].resid.r[0], 268);
+    /* too few observations: nothing learned */
+    resid_obs(f, obs, 5, 0);
+    learn_model_train(&m.near, &c, obs, 5, 52);
+    assert_int_equal(m.near.s[0].resid.seg, 0);
+    model_free(&m);
+    catalog_free(&c);
 }
 
 static void json_bad(const char *text, const char *want)
@@ -369,8 +456,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_learn_catalog), cmocka_unit_test(test_learned_window),
         cmocka_unit_test(test_model_nearest), cmocka_unit_test(test_model_errors),
-        cmocka_unit_test(test_json),          cmocka_unit_test(test_v2_errors),
-        cmocka_unit_test(test_folds),
+        cmocka_unit_test(test_model_resid),   cmocka_unit_test(test_json),
+        cmocka_unit_test(test_v2_errors),     cmocka_unit_test(test_folds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
