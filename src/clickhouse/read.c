@@ -8,8 +8,9 @@
  * and the writer's block are ever in memory. Messages name the server with
  * ch_url_say, never with the password.
  */
-#define _GNU_SOURCE /* F_SETPIPE_SZ */
+#define _GNU_SOURCE /* memmem */
 #include "../core/xalloc.h"
+#include "../store/pipe_stream.h"
 #include "../store/store.h"
 #include "ch.h"
 
@@ -148,12 +149,8 @@ static void job_select(struct job *j)
  * the writer closes its descriptor). */
 static void job_run(struct job *j)
 {
-    char path[32];
-    struct store_wopts wo = { .codec = STORE_NONE };
     struct fs_err e = { 0 };
-    snprintf(path, sizeof(path), "/dev/fd/%d", j->wfd);
-    int rc = store_writer_open(&j->w, path, &wo, &e);
-    close(j->wfd);
+    int rc = pipe_stream_writer(&j->w, j->wfd, &e);
     if (rc == 0) {
         job_select(j);
         rc = store_writer_close(j->w, &e);
@@ -208,17 +205,11 @@ static int job_make(struct ch_shared *sh, const char *url, const struct ch_read_
         return -1;
     }
     ch_url_say(&j->url, j->name, sizeof(j->name));
-    int pfd[2];
-    if (pipe(pfd) != 0) {
+    if (pipe_stream_make(&j->rfd, &j->wfd, err) != 0) {
         free(j);
-        return fs_err_set(err, -errno, -1, "pipe: %s", strerror(errno)), -1;
+        return -1;
     }
-    fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
-    fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
-    fcntl(pfd[1], F_SETPIPE_SZ, 1 << 20);
     j->sh = sh;
-    j->wfd = pfd[1];
-    j->rfd = pfd[0];
     int pushed;
     j->query = select_sql(&j->url, o, &pushed);
     atomic_store(&sh->pushed, pushed);
@@ -285,10 +276,8 @@ int ch_inputs_prepare(struct ch_inputs *out, const char *const *paths, size_t np
             ch_inputs_free(out);
             return -1;
         }
-        char *p = xmalloc(32);
         out->sh->last_rfd = jobs[njobs]->rfd;
-        snprintf(p, 32, "/dev/fd/%d", jobs[njobs++]->rfd);
-        out->paths[i] = out->owned[out->nowned++] = p;
+        out->paths[i] = out->owned[out->nowned++] = pipe_stream_path(jobs[njobs++]->rfd);
     }
     if (start(out->sh, jobs, njobs, err) != 0) {
         ch_inputs_free(out);

@@ -2,11 +2,11 @@
  * nfdump file reader (nfdump_file.h). The layout as read here is described in
  * docs/internals/nfdump.md; this file only knows what that page says.
  */
-#define _GNU_SOURCE /* F_SETPIPE_SZ */
 #include "nfdump_file.h"
 
 #include "../core/rd.h"
 #include "../core/xalloc.h"
+#include "pipe_stream.h"
 #include "store.h"
 
 #include <bzlib.h>
@@ -1101,12 +1101,7 @@ static void job_files(struct job *j)
 /* Write one job's stream: its files, then the end block; the write end is closed. */
 static void job_run(struct job *j)
 {
-    char path[32];
-    struct store_wopts wo = { .codec = STORE_NONE };
-    snprintf(path, sizeof(path), "/dev/fd/%d", j->wfd);
-    int rc = store_writer_open(&j->w, path, &wo, &j->werr);
-    /* The writer holds a descriptor of its own: the reader sees the end when it closes. */
-    close(j->wfd);
+    int rc = pipe_stream_writer(&j->w, j->wfd, &j->werr);
     if (rc == 0) {
         job_files(j);
         rc = store_writer_close(j->w, &j->werr);
@@ -1155,22 +1150,16 @@ static void *conductor_run(void *arg)
 static int job_make(struct nfd_shared *sh, char **files, size_t n, uint64_t from_ms, uint64_t to_ms,
                     struct job **out, struct fs_err *err)
 {
-    int pfd[2];
-    if (pipe(pfd) != 0) {
+    int rfd, wfd;
+    int rc = pipe_stream_make(&rfd, &wfd, err);
+    if (rc != 0) {
         nfdump_list_free(files, n);
-        return fs_err_set(err, -errno, -1, "pipe: %s", strerror(errno));
+        return rc;
     }
-    fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
-    fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
-    fcntl(pfd[1], F_SETPIPE_SZ, 1 << 20); /* fewer switches; the default is fine too */
     struct job *j = xcalloc(1, sizeof(*j));
-    *j = (struct job){ .sh = sh,
-                       .files = files,
-                       .n = n,
-                       .from_ms = from_ms,
-                       .to_ms = to_ms,
-                       .wfd = pfd[1],
-                       .rfd = pfd[0] };
+    *j = (struct job){
+        .sh = sh, .files = files, .n = n, .from_ms = from_ms, .to_ms = to_ms, .wfd = wfd, .rfd = rfd
+    };
     *out = j;
     return 0;
 }
@@ -1250,11 +1239,8 @@ int nfdump_inputs_prepare(struct nfdump_inputs *out, const char *const *paths, s
         own_paths(out, paths, npaths, s);
         atomic_fetch_add(&out->sh->files_skipped, skipped);
         rc = job_make(out->sh, files, n, from_ms, to_ms, &jobs[njobs], err);
-        if (rc == 0) {
-            char *p = xmalloc(32);
-            snprintf(p, 32, "/dev/fd/%d", jobs[njobs++]->rfd);
-            out->paths[i] = out->owned[out->nowned++] = p;
-        }
+        if (rc == 0)
+            out->paths[i] = out->owned[out->nowned++] = pipe_stream_path(jobs[njobs++]->rfd);
     }
     if (rc == 0 && njobs) {
         rc = conductor_start(out->sh, jobs, njobs, err);
