@@ -63,7 +63,9 @@ if [ ! -s "$PDNS" ]; then
     mv "$PDNS.tmp" "$PDNS"
 fi
 
-FIELDS=$("$FS_BIN" print --fields | awk '$1 != "cid" && $1 != "label" && $1 !~ /_name$/ { printf "%s%s", n++ ? "," : "", $1 }')
+# The record's own fields: print --fields lists them first, ending with sni; the
+# computed ones after it need options of their own (--pdns, --mmdb, --label).
+FIELDS=$("$FS_BIN" print --fields | awk '{ printf "%s%s", n++ ? "," : "", $1 } $1 == "sni" { exit }')
 plain="" pdns="" load=""
 r=0
 P="$FS_BIN print -r $STORE.fs"
