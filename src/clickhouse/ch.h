@@ -14,6 +14,7 @@
  *   where.c   the -t window and the filter as a WHERE clause, when every term has one
  *   read.c    -r clickhouse://: one SELECT streamed into a pipe as a flowsleuth stream
  *   group.c   stats -s as a GROUP BY on the server, only the top rows sent (group.h)
+ *   series.c  count as a GROUP BY of the bins on the server (series.h)
  */
 #ifndef FS_CH_H
 #define FS_CH_H
