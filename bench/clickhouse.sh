@@ -17,11 +17,18 @@
 #           each: the cost of an insert apart from the sink
 # Each row is the best (lowest wall time) of BENCH_RUNS runs; the ratio is the sink's
 # rows per second over the client's (the issue's target: >= 80 %).
+# Then count over the same rows three ways (the table as the last sink run left it):
+#   store    the store read here, -r given BENCH_COPIES times
+#   rows     -r clickhouse://, every row streamed: the filter starts with `hour >= 0`,
+#            which keeps every flow but has no SQL form, so the WHERE is the window
+#   GROUP BY -r clickhouse://, the bins summed on the server (src/clickhouse/series.c)
+# The three outputs are compared first; each time is the best of BENCH_RUNS.
 #
 # Environment:
 #   BENCH_FLOWS    flows of the generated store (default 20000)
 #   BENCH_COPIES   times the store is read (-r repeated; default 25)
 #   BENCH_RUNS     runs per way (default 3)
+#   BENCH_INSERTS  0: skip the insert ways, fill the table once with the sink (default 1)
 #   BENCH_DATA     work folder (default /tmp/fs-bench-ch)
 #   FS_BUILD       build folder (default ./build)
 #   FS_BIN, FS_GEN the flowsleuth and fsgen binaries (default FS_BUILD/...)
@@ -31,6 +38,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 : "${BENCH_FLOWS:=20000}"
 : "${BENCH_COPIES:=25}"
 : "${BENCH_RUNS:=3}"
+: "${BENCH_INSERTS:=1}"
 : "${BENCH_DATA:=${TMPDIR:-/tmp}/fs-bench-ch}"
 : "${FS_BUILD:=$ROOT/build}"
 : "${FS_BIN:=$FS_BUILD/flowsleuth}"
@@ -95,21 +103,52 @@ run_way() { # NAME COMMAND: best of BENCH_RUNS runs, each into a fresh schema
     echo "$b"
 }
 
-client=$(run_way client "timeout 600 clickhouse-client --port $CH_TCP --query 'INSERT INTO bench.flows FORMAT RowBinary' <$W/rows.bin")
-cw=${client% *}
-printf '%-28s %8s %12s %8s\n' way "wall s" "rows/s" "of client"
-printf '%-28s %8s %12.0f %8s\n' "clickhouse-client RowBinary" "$cw" "$(echo "$rows $cw" | awk '{ print $1 / $2 }')" "100 %"
-# The server's cost per insert, apart from the sink: the same rows in files of 100000
-# rows, one clickhouse-client insert each.
-split -b $((100000 * 251)) "$W/rows.bin" "$W/part."
-parts=$(ls "$W"/part.* | wc -l)
-res=$(run_way "client per 100000" "for f in $W/part.*; do timeout 600 clickhouse-client --port $CH_TCP --query 'INSERT INTO bench.flows FORMAT RowBinary' <\$f || exit 1; done")
-pw=${res% *}
-printf '%-28s %8s %12.0f %6.0f %%\n' "client, $parts inserts of 100000" "$pw" \
-    "$(echo "$rows $pw" | awk '{ print $1 / $2 }')" "$(echo "$cw $pw" | awk '{ print 100 * $1 / $2 }')"
-for batch in 10000 100000 500000; do
-    res=$(run_way "sink $batch" "$FS_BIN clickhouse insert $R --sink $URL --sink-spool $W/spool --sink-batch $batch")
-    sw=${res% *}
-    printf '%-28s %8s %12.0f %6.0f %%\n' "sink, --sink-batch $batch" "$sw" \
-        "$(echo "$rows $sw" | awk '{ print $1 / $2 }')" "$(echo "$cw $sw" | awk '{ print 100 * $1 / $2 }')"
-done
+if [ "$BENCH_INSERTS" = 0 ]; then
+    fresh
+    "$FS_BIN" clickhouse insert $R --sink "$URL" --sink-spool "$W/spool"
+    check "sink"
+else
+    client=$(run_way client "timeout 600 clickhouse-client --port $CH_TCP --query 'INSERT INTO bench.flows FORMAT RowBinary' <$W/rows.bin")
+    cw=${client% *}
+    printf '%-28s %8s %12s %8s\n' way "wall s" "rows/s" "of client"
+    printf '%-28s %8s %12.0f %8s\n' "clickhouse-client RowBinary" "$cw" "$(echo "$rows $cw" | awk '{ print $1 / $2 }')" "100 %"
+    # The server's cost per insert, apart from the sink: the same rows in files of 100000
+    # rows, one clickhouse-client insert each.
+    split -b $((100000 * 251)) "$W/rows.bin" "$W/part."
+    parts=$(ls "$W"/part.* | wc -l)
+    res=$(run_way "client per 100000" "for f in $W/part.*; do timeout 600 clickhouse-client --port $CH_TCP --query 'INSERT INTO bench.flows FORMAT RowBinary' <\$f || exit 1; done")
+    pw=${res% *}
+    printf '%-28s %8s %12.0f %6.0f %%\n' "client, $parts inserts of 100000" "$pw" \
+        "$(echo "$rows $pw" | awk '{ print $1 / $2 }')" "$(echo "$cw $pw" | awk '{ print 100 * $1 / $2 }')"
+    for batch in 10000 100000 500000; do
+        res=$(run_way "sink $batch" "$FS_BIN clickhouse insert $R --sink $URL --sink-spool $W/spool --sink-batch $batch")
+        sw=${res% *}
+        printf '%-28s %8s %12.0f %6.0f %%\n' "sink, --sink-batch $batch" "$sw" \
+            "$(echo "$rows $sw" | awk '{ print $1 / $2 }')" "$(echo "$cw $sw" | awk '{ print 100 * $1 / $2 }')"
+    done
+fi
+
+# count: the store, the rows from ClickHouse, the GROUP BY on the server (above).
+count_row() { # BIN FILTER
+    cs="$FS_BIN count $R --bin $1${2:+ '$2'}"
+    cr="$FS_BIN count -r $URL --bin $1 'hour >= 0${2:+ and ($2)}'"
+    cg="$FS_BIN count -r $URL --bin $1${2:+ '$2'}"
+    sh -c "$cs" >"$W/c.store" || die "$cs"
+    sh -c "$cr --stats" >"$W/c.rows" 2>"$W/c.rerr" || die "$cr"
+    sh -c "$cg --stats" >"$W/c.group" 2>"$W/c.gerr" || die "$cg"
+    cmp -s "$W/c.store" "$W/c.rows" && cmp -s "$W/c.store" "$W/c.group" ||
+        die "count --bin $1 $2: the three outputs differ"
+    grep -q "rows received $rows," "$W/c.rerr" || die "$cr: $(cat "$W/c.rerr")"
+    grep -q "GROUP BY bin on the server" "$W/c.gerr" || die "$cg: $(cat "$W/c.gerr")"
+    s=$(best "$cs")
+    r=$(best "$cr")
+    g=$(best "$cg")
+    printf '%-28s %8s %8s %8s %8s %8s %8s\n' "count --bin $1${2:+ $2}" "${s% *}" "${r% *}" \
+        "${g% *}" "${s#* }" "${r#* }" "${g#* }"
+}
+echo
+printf '%-28s %8s %8s %8s %8s %8s %8s\n' "count, $rows rows" "store" "rows" "GROUP BY" \
+    "KB" "KB" "KB"
+count_row 300 ""
+count_row 60 "proto tcp"
+count_row 1 ""
