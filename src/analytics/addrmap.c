@@ -37,10 +37,14 @@ int addrkey_cmp(const struct addrkey *a, const struct addrkey *b)
     return (a->tag > b->tag) - (a->tag < b->tag);
 }
 
+/* The tag is multiplied apart from the address: added to it, (server, port) keys whose
+ * address and port differ by the same amount collided, and services' probe chains were
+ * most of its time. */
 static inline size_t hash(const struct addrkey *k)
 {
     uint64_t h = k->hi * 0x9e3779b97f4a7c15u;
-    h ^= (k->lo + k->tag) * 0xc2b2ae3d27d4eb4fu;
+    h ^= k->lo * 0xc2b2ae3d27d4eb4fu;
+    h ^= (uint64_t)k->tag * 0xd6e8feb86659fd93u;
     h ^= h >> 29;
     h *= 0x165667b19e3779f9u;
     return (size_t)(h ^ h >> 32);
