@@ -63,15 +63,32 @@ int netlist_add_net(struct netlist *l, const char *s)
     return 0;
 }
 
+static uint64_t load_be64(const uint8_t *b)
+{
+    uint64_t v;
+    memcpy(&v, b, sizeof(v));
+    return __builtin_bswap64(v);
+}
+
+/* The first n bits of a 128-bit value as its two halves' masks. */
+static void mask128(unsigned n, uint64_t *hi, uint64_t *lo)
+{
+    *hi = n >= 64 ? ~(uint64_t)0 : n ? ~(uint64_t)0 << (64 - n) : 0;
+    *lo = n <= 64 ? 0 : n >= 128 ? ~(uint64_t)0 : ~(uint64_t)0 << (128 - n);
+}
+
+/*
+ * The address's first len bits against the prefix's whole bytes up to the one len ends
+ * in, as a memcmp of the whole bytes and a masked compare of the last one gave; in two
+ * 64-bit compares: memcmp's call was 8% of hosts, which asks for each end of each flow.
+ */
 static int prefix_has(const struct net_prefix *p, const uint8_t a[16])
 {
-    unsigned full = p->len / 8, rest = p->len % 8;
-    if (memcmp(p->addr, a, full) != 0)
-        return 0;
-    if (!rest)
-        return 1;
-    uint8_t mask = (uint8_t)(0xffu << (8 - rest));
-    return (a[full] & mask) == p->addr[full];
+    uint64_t mh, ml, bh, bl;
+    mask128(p->len, &mh, &ml);
+    mask128((p->len + 7u) & ~7u, &bh, &bl);
+    return ((load_be64(a) & mh) ^ (load_be64(p->addr) & bh)) == 0 &&
+           ((load_be64(a + 8) & ml) ^ (load_be64(p->addr + 8) & bl)) == 0;
 }
 
 int netlist_has_addr(const struct netlist *l, const uint8_t a[16])
