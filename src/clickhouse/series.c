@@ -10,6 +10,7 @@
  * count_add. Each bin row is merged as a one-bin series (count_merge): the memory
  * bound and the zero bins between are count's own, and the same printer prints it.
  */
+#define _GNU_SOURCE /* memmem */
 #include "series.h"
 #include "../core/xalloc.h"
 #include "../query/count.h"
@@ -141,7 +142,41 @@ struct span_rows {
     struct ch_rows rows;
     struct fs_err err;
     int bad, full;
+    uint8_t tail[512]; /* the answer's last bytes: an error after status 200 is there */
+    size_t ntail;
 };
+
+static void keep_tail(struct span_rows *s, const uint8_t *p, size_t n)
+{
+    const size_t cap = sizeof(s->tail);
+    if (n >= cap) {
+        memcpy(s->tail, p + n - cap, cap);
+        s->ntail = cap;
+        return;
+    }
+    if (s->ntail + n > cap) {
+        size_t drop = s->ntail + n - cap;
+        memmove(s->tail, s->tail + drop, s->ntail - drop);
+        s->ntail -= drop;
+    }
+    memcpy(s->tail + s->ntail, p, n);
+    s->ntail += n;
+}
+
+/* The server's own text when it stopped after sending rows (as read.c says it). */
+static void server_text(struct span_rows *s)
+{
+    static const char code[] = "Code: ";
+    const uint8_t *t = memmem(s->tail, s->ntail, code, sizeof(code) - 1);
+    if (!t)
+        return;
+    size_t len = s->ntail - (size_t)(t - s->tail);
+    const uint8_t *nl = memchr(t, '\n', len);
+    if (nl)
+        len = (size_t)(nl - t);
+    fs_err_set(&s->err, FS_EINVAL, -1, "the server stopped after %llu rows: %.*s",
+               (unsigned long long)s->rows.rows, (int)(len > 200 ? 200 : len), (const char *)t);
+}
 
 static int span_flow(void *ctx, const struct flow *f)
 {
@@ -156,6 +191,7 @@ static int span_flow(void *ctx, const struct flow *f)
 static int span_data(void *ctx, const uint8_t *p, size_t n)
 {
     struct span_rows *s = ctx;
+    keep_tail(s, p, n);
     int rc = ch_rows_feed(&s->rows, p, n, &s->err);
     s->bad = rc < 0;
     return rc == 0;
@@ -180,6 +216,7 @@ static int spans(struct ch_http *h, const struct ch_url *u, struct count *c, con
     if (s.full)
         return 1;
     if (s.bad || (rc == 0 && ch_rows_end(&s.rows, &s.err) != 0)) {
+        server_text(&s);
         *e = s.err;
         return -1;
     }
