@@ -51,10 +51,6 @@ struct srec {
 
 _Static_assert(sizeof(struct contact) + sizeof(uint32_t) <= SCAN_BYTES_PER_FLOW,
                "scan's --max-mem help: a contact and its index");
-_Static_assert(sizeof(struct contact) + 2 * sizeof(uint64_t) + sizeof(uint64_t) +
-                       sizeof(uint16_t) <=
-                   SCAN_BYTES_PER_BUSIEST,
-               "scan's --max-mem help: the busiest source's copy and work arrays");
 /* At scan_finish a source has its record, its slots, the sort of the keys (a copy with
  * the id, qsort's buffer as large, the ids), its rank and its bounds at once. */
 _Static_assert(sizeof(struct srec) + ADDRMAP_BYTES_PER_KEY + 2 * (sizeof(struct addrkey) + 8) +
@@ -62,25 +58,41 @@ _Static_assert(sizeof(struct srec) + ADDRMAP_BYTES_PER_KEY + 2 * (sizeof(struct 
                    SCAN_BYTES_PER_SOURCE,
                "scan's --max-mem help: a source's record, its map share, sort, bounds and rank");
 
-/* A destination at its first contact (the walk's order). */
+/* One (destination, proto, port) pair of a source's contacts: its first contact and
+ * whether any of them was answered. */
+struct pair {
+    struct addr128 dst;
+    uint64_t first;
+    uint16_t dport;
+    uint8_t proto, answered;
+};
+
+/* A destination at its first contact (the walk's order); its address is pair's. */
 struct dst_obs {
     uint64_t first;
-    uint32_t seq; /* its place in address order: ties of first keep it (a stable sort) */
-    uint32_t answered;
+    uint32_t pair, answered;
 };
+
+/* The busiest source's work arrays: its pairs, destinations, their hash slots (a power
+ * of two of at least twice as many), failed pairs' times and ports. */
+_Static_assert(sizeof(struct pair) + sizeof(struct dst_obs) + 4 * sizeof(uint32_t) +
+                       sizeof(uint64_t) + sizeof(uint16_t) <=
+                   SCAN_BYTES_PER_BUSIEST,
+               "scan's --max-mem help: the busiest source's work arrays");
 
 /*
  * The flows are held in arrival order with their source as a dense id (addrmap.h).
  * scan_finish lists each source's flows (a counting sort of their indexes by the
- * source's rank in address order), copies one source's flows at a time into w and
- * sorts them there, in the cache, instead of sorting all flows at once (which was
- * most of the command's time).
+ * source's rank in address order) and groups one source's contacts at a time by
+ * (destination, proto, port) and then by destination through small hash tables, in
+ * the cache: sorting each source's flows was a third of the command's time, and only
+ * the distinct destinations need an order (the walk's).
  */
 struct scan {
     struct scan_opts o;
     struct trw trw;
     struct addrmap srcs; /* records: struct srec */
-    struct contact *v, *w;
+    struct contact *v;
     size_t n, cap;
     uint64_t most;                      /* flows of the busiest source */
     struct addrkey pkey[ADDRMAP_BATCH]; /* the sources of the last npend flows: their */
@@ -88,7 +100,9 @@ struct scan {
     struct reply *rep;                  /* echo replies, sorted in scan_finish */
     size_t nrep, repcap;
     size_t used;
-    struct dst_obs *dsts; /* scan_finish's work arrays, sized to the largest source */
+    struct pair *pairs; /* scan_finish's work arrays, sized to the largest source */
+    struct dst_obs *dsts;
+    uint32_t *slot; /* the hash table of pairs, then of destinations: index + 1 */
     uint64_t *fails;
     uint16_t *ports;
     uint64_t portbits[65536 / 64]; /* distinct_ports' set */
@@ -153,7 +167,8 @@ void scan_free(struct scan *s)
     if (!s)
         return;
     free(s->v);
-    free(s->w);
+    free(s->pairs);
+    free(s->slot);
     free(s->rep);
     addrmap_free(&s->srcs);
     free(s->dsts);
@@ -282,60 +297,6 @@ static int cmp_contact(const void *pa, const void *pb)
     return a->answered != b->answered ? a->answered - b->answered : a->ipver - b->ipver;
 }
 
-static inline void swap_contact(struct contact *a, struct contact *b)
-{
-    struct contact t = *a;
-    *a = *b;
-    *b = t;
-}
-
-/*
- * Sort one source's flows in place. Not qsort: glibc sorts elements over 32 bytes
- * through an array of pointers, and the comparisons then chase them across the array
- * (cmp and the pointer merge were 73% of scan over 1 M flows). A quicksort on the
- * records themselves scans them in order; the median of three and recursing into the smaller
- * side keep it O(n log n) and the stack O(log n). cmp_contact is a total order, so
- * the result is the one a stable sort gives.
- */
-static void sort_contacts(struct contact *v, size_t n)
-{
-    while (n > 16) {
-        size_t mid = n / 2;
-        if (cmp_contact(&v[mid], &v[0]) < 0)
-            swap_contact(&v[mid], &v[0]);
-        if (cmp_contact(&v[n - 1], &v[0]) < 0)
-            swap_contact(&v[n - 1], &v[0]);
-        if (cmp_contact(&v[n - 1], &v[mid]) < 0)
-            swap_contact(&v[n - 1], &v[mid]);
-        swap_contact(&v[mid], &v[n - 1]); /* the pivot (the median) waits at the end */
-        const struct contact *pv = &v[n - 1];
-        size_t i = 0, j = n - 1;
-        for (;;) { /* Hoare: the pivot stops i, v[0] <= pivot stops j */
-            while (cmp_contact(&v[i], pv) < 0)
-                i++;
-            while (j > 0 && cmp_contact(pv, &v[j - 1]) < 0)
-                j--;
-            if (j == 0 || i >= j - 1)
-                break;
-            swap_contact(&v[i], &v[j - 1]);
-            i++;
-            j--;
-        }
-        swap_contact(&v[i], &v[n - 1]); /* v[0..i) <= pivot = v[i] <= v(i..n) */
-        if (i < n - 1 - i) {
-            sort_contacts(v, i);
-            v += i + 1;
-            n -= i + 1;
-        } else {
-            sort_contacts(v + i + 1, n - 1 - i);
-            n = i;
-        }
-    }
-    for (size_t i = 1; i < n; i++)
-        for (size_t k = i; k > 0 && cmp_contact(&v[k - 1], &v[k]) > 0; k--)
-            swap_contact(&v[k - 1], &v[k]);
-}
-
 static int cmp_reply(const void *pa, const void *pb)
 {
     const struct reply *a = pa, *b = pb;
@@ -395,7 +356,7 @@ static int cmp_reply(const void *pa, const void *pb)
             }                                                        \
     }
 
-#define LESS_OBS(a, b) ((a).first < (b).first || ((a).first == (b).first && (a).seq < (b).seq))
+#define LESS_OBS(a, b) ((a).first < (b).first || ((a).first == (b).first && (a).pair < (b).pair))
 #define LESS_NUM(a, b) ((a) < (b))
 DEFINE_SORT(sort_obs, struct dst_obs, LESS_OBS)
 DEFINE_SORT(sort_u64, uint64_t, LESS_NUM)
@@ -410,51 +371,127 @@ static int echo_replied(const struct scan *s, const struct addr128 *src, const s
 
 /* ---------------------------------------------------------------- one source */
 
-/* How much of each work array collect_sets filled. */
+/* How much of each work array collect_sets filled, and the source's sums. */
 struct source_sets {
-    size_t ndst, nfail, nports;
+    size_t npair, ndst, nfail, nports, ncont;
+    uint64_t first, last;
+    uint32_t ipvers; /* a bit per ipver among the contacts */
 };
 
-static int is_echo(const struct contact *c)
+static int is_echo_proto(uint8_t proto)
 {
-    return c->proto == PROTO_ICMP || c->proto == PROTO_ICMP6;
+    return proto == PROTO_ICMP || proto == PROTO_ICMP6;
+}
+
+static size_t hash3(uint64_t hi, uint64_t lo, uint64_t tag)
+{
+    uint64_t h = hi * 0x9e3779b97f4a7c15u ^ lo * 0xc2b2ae3d27d4eb4fu ^ tag * 0xd6e8feb86659fd93u;
+    h ^= h >> 29;
+    h *= 0x165667b19e3779f9u;
+    return (size_t)(h ^ h >> 32);
+}
+
+/* A power of two of at least twice n slots, all empty: its mask. */
+static size_t clear_table(uint32_t *slot, size_t n)
+{
+    size_t size = 16;
+    while (size < 2 * n)
+        size *= 2;
+    memset(slot, 0, size * sizeof(*slot));
+    return size - 1;
+}
+
+/* The contact's (destination, proto, port) pair, added when new. */
+static struct pair *pair_of(struct scan *s, size_t mask, const struct contact *c, size_t *npair)
+{
+    size_t i = hash3(c->dst.hi, c->dst.lo, (uint64_t)c->proto << 16 | c->dport) & mask;
+    for (;; i = (i + 1) & mask) {
+        uint32_t id = s->slot[i];
+        if (!id)
+            break;
+        struct pair *p = &s->pairs[id - 1];
+        if (addr_eq(&p->dst, &c->dst) && p->proto == c->proto && p->dport == c->dport)
+            return p;
+    }
+    struct pair *p = &s->pairs[*npair];
+    p->dst = c->dst;
+    p->first = c->first;
+    p->dport = c->dport;
+    p->proto = c->proto;
+    p->answered = 0;
+    s->slot[i] = (uint32_t)++ * npair;
+    return p;
 }
 
 /*
- * One source's contacts [a, b), sorted by (dst, proto, dport, first), into the work
- * arrays: per destination its first contact and whether it ever answered (dsts), the
- * first contact of every pair that never answered (fails), the TCP/UDP ports (ports).
+ * One source's n flows (indexes ix into v): its first and last times, and its contacts
+ * grouped into (destination, proto, port) pairs with their first contact and whether
+ * any was answered (an echo reply counts for ICMP echoes).
  */
-static void collect_sets(struct scan *s, const struct addr128 *src, size_t a, size_t b,
-                         struct source_sets *z)
+static void collect_pairs(struct scan *s, const struct addr128 *src, const uint32_t *ix, size_t n,
+                          struct source_sets *z)
 {
     memset(z, 0, sizeof(*z));
-    for (size_t i = a; i < b;) {
-        const struct contact *c = &s->w[i];
-        uint64_t dfirst = c->first;
-        int dans = 0;
-        size_t j = i;
-        /* every (proto, port) pair of this destination */
-        while (j < b && addr_eq(&s->w[j].dst, &c->dst)) {
-            const struct contact *p = &s->w[j];
-            int pans = 0;
-            uint64_t pfirst = p->first;
-            for (; j < b && addr_eq(&s->w[j].dst, &p->dst) && s->w[j].proto == p->proto &&
-                   s->w[j].dport == p->dport;
-                 j++)
-                pans |= s->w[j].answered || (is_echo(&s->w[j]) && echo_replied(s, src, &s->w[j]));
-            dfirst = pfirst < dfirst ? pfirst : dfirst;
-            dans |= pans;
-            if (!pans)
-                s->fails[z->nfail++] = pfirst;
-            if (!is_echo(p))
-                s->ports[z->nports++] = p->dport;
-        }
-        s->dsts[z->ndst].first = dfirst;
-        s->dsts[z->ndst].seq = (uint32_t)z->ndst;
-        s->dsts[z->ndst++].answered = (uint32_t)dans;
-        i = j;
+    z->first = UINT64_MAX;
+    size_t mask = clear_table(s->slot, n);
+    for (size_t j = 0; j < n; j++) {
+        if (j + 16 < n) /* independent loads, fetched ahead */
+            __builtin_prefetch(&s->v[ix[j + 16]]);
+        const struct contact *c = &s->v[ix[j]];
+        z->first = c->first < z->first ? c->first : z->first;
+        z->last = c->last > z->last ? c->last : z->last;
+        if (c->kind != K_CONTACT)
+            continue;
+        z->ncont++;
+        z->ipvers |= c->ipver < 31 ? 1u << c->ipver : 3u; /* 3: two, looked at apart */
+        struct pair *p = pair_of(s, mask, c, &z->npair);
+        p->first = c->first < p->first ? c->first : p->first;
+        if (!p->answered)
+            p->answered = c->answered || (is_echo_proto(c->proto) && echo_replied(s, src, c));
     }
+}
+
+/*
+ * The pairs into the work arrays: per destination its first contact and whether it
+ * ever answered (dsts), the first contact of every pair that never answered (fails),
+ * the TCP/UDP ports (ports).
+ */
+static void collect_dsts(struct scan *s, struct source_sets *z)
+{
+    size_t mask = clear_table(s->slot, z->npair);
+    for (size_t k = 0; k < z->npair; k++) {
+        const struct pair *p = &s->pairs[k];
+        if (!p->answered)
+            s->fails[z->nfail++] = p->first;
+        if (!is_echo_proto(p->proto))
+            s->ports[z->nports++] = p->dport;
+        size_t i = hash3(p->dst.hi, p->dst.lo, 0) & mask;
+        for (; s->slot[i]; i = (i + 1) & mask)
+            if (addr_eq(&s->pairs[s->dsts[s->slot[i] - 1].pair].dst, &p->dst))
+                break;
+        if (!s->slot[i]) {
+            s->dsts[z->ndst] = (struct dst_obs){ p->first, (uint32_t)k, 0 };
+            s->slot[i] = (uint32_t)++z->ndst;
+        }
+        struct dst_obs *d = &s->dsts[s->slot[i] - 1];
+        d->first = p->first < d->first ? p->first : d->first;
+        d->answered |= p->answered;
+    }
+}
+
+/* The ipver of the source's least contact in cmp_contact's order (its flows' ipver
+ * when they agree, as they do but for v4-mapped addresses sent over IPv6). */
+static uint8_t source_ipver(const struct scan *s, const uint32_t *ix, size_t n, uint32_t ipvers)
+{
+    if (!(ipvers & (ipvers - 1)))
+        return (uint8_t)__builtin_ctz(ipvers);
+    const struct contact *best = NULL;
+    for (size_t j = 0; j < n; j++) {
+        const struct contact *c = &s->v[ix[j]];
+        if (c->kind == K_CONTACT && (!best || cmp_contact(c, best) < 0))
+            best = c;
+    }
+    return best ? best->ipver : 0; /* a contact exists: ipvers has bits */
 }
 
 /* Distinct values among v[0..n), through a bit per port (left all clear again). */
@@ -485,11 +522,26 @@ static uint32_t window_max(uint64_t *t, size_t n, uint64_t window_ms)
     return (uint32_t)best;
 }
 
+/* The destinations by first contact, ties by address: sorted by (first, pair), then
+ * each run of one first time (short: a few at most) by its addresses. */
+static void order_dsts(const struct scan *s, struct dst_obs *d, size_t n)
+{
+    sort_obs(d, n);
+    for (size_t i = 1; i < n; i++)
+        for (size_t k = i; k > 0 && d[k].first == d[k - 1].first &&
+                           addr_cmp(&s->pairs[d[k].pair].dst, &s->pairs[d[k - 1].pair].dst) < 0;
+             k--) {
+            struct dst_obs t = d[k - 1];
+            d[k - 1] = d[k];
+            d[k] = t;
+        }
+}
+
 /* The walk over the destinations in first-contact order; the decision into f. */
 static void walk(const struct scan *s, struct dst_obs *d, size_t n, struct scan_finding *f)
 {
     struct trw_walk w = { 0, 0 };
-    sort_obs(d, n); /* (first, seq): the order a stable sort by first gives */
+    order_dsts(s, d, n);
     for (size_t i = 0; i < n; i++) {
         if (trw_step(&s->trw, &w, d[i].answered != 0) == TRW_SCANNER) {
             f->methods |= SCAN_TRW;
@@ -513,24 +565,23 @@ static enum scan_kind kind_of(uint32_t targets, uint32_t ports)
     return SCAN_BLOCK;
 }
 
-/* The source's flows [a, b) (contacts first): its finding, methods 0 when none. */
-static void judge(struct scan *s, size_t a, size_t b, struct scan_finding *f)
+/* The source id's n flows (indexes ix into v): 0 when it made no contact, else 1 and
+ * its finding in f (methods 0 when it is no scanner). */
+static int judge(struct scan *s, uint32_t id, const uint32_t *ix, size_t n, struct scan_finding *f)
 {
-    size_t ncont = a;
-    const struct addrkey *k = addrmap_key(&s->srcs, s->w[a].src);
+    const struct addrkey *k = addrmap_key(&s->srcs, id);
     struct addr128 src = { k->hi, k->lo };
+    struct source_sets z;
+    collect_pairs(s, &src, ix, n, &z);
+    if (!z.ncont) /* replies and unreachables only */
+        return 0;
     memset(f, 0, sizeof(*f));
     addr_store(f->src, &src);
-    f->ipver = s->w[a].ipver;
-    f->first = UINT64_MAX;
-    for (size_t i = a; i < b; i++) {
-        f->first = s->w[i].first < f->first ? s->w[i].first : f->first;
-        f->last = s->w[i].last > f->last ? s->w[i].last : f->last;
-        ncont += s->w[i].kind == K_CONTACT;
-    }
-    f->flows = b - a;
-    struct source_sets z;
-    collect_sets(s, &src, a, ncont, &z);
+    f->ipver = source_ipver(s, ix, n, z.ipvers);
+    f->first = z.first;
+    f->last = z.last;
+    f->flows = n;
+    collect_dsts(s, &z);
     f->targets = (uint32_t)z.ndst;
     f->ports = distinct_ports(s->portbits, s->ports, z.nports);
     f->failed = (uint32_t)z.nfail;
@@ -548,6 +599,7 @@ static void judge(struct scan *s, size_t a, size_t b, struct scan_finding *f)
     }
     f->score = score;
     f->kind = kind_of(f->targets, f->ports);
+    return 1;
 }
 
 /* The flows' indexes grouped by source, sources in address order (a counting sort by
@@ -586,25 +638,20 @@ int scan_finish(struct scan *s, scan_emit_fn fn, void *ctx)
     free(rank);
     if (s->nrep)
         qsort(s->rep, s->nrep, sizeof(*s->rep), cmp_reply);
-    size_t most = (size_t)s->most;
-    s->w = xmalloc(most * sizeof(*s->w));
+    size_t most = (size_t)s->most, slots = 16;
+    while (slots < 2 * most)
+        slots *= 2;
+    s->pairs = xmalloc(most * sizeof(*s->pairs));
     s->dsts = xmalloc(most * sizeof(*s->dsts));
+    s->slot = xmalloc(slots * sizeof(*s->slot));
     s->fails = xmalloc(most * sizeof(*s->fails));
     s->ports = xmalloc(most * sizeof(*s->ports));
     int rc = 0;
     for (size_t r = 0; r < nsrc && !rc; r++) {
         size_t a = start[r], n = start[r + 1] - a;
-        for (size_t j = 0; j < n; j++) { /* independent loads, fetched ahead */
-            if (j + 16 < n)
-                __builtin_prefetch(&s->v[idx[a + j + 16]]);
-            s->w[j] = s->v[idx[a + j]];
-        }
-        sort_contacts(s->w, n);
-        if (s->w[0].kind != K_CONTACT) /* no contacts: replies and unreachables only */
-            continue;
         struct scan_finding f;
-        judge(s, 0, n, &f);
-        rc = f.methods ? fn(ctx, &f) : 0;
+        if (judge(s, s->v[idx[a]].src, idx + a, n, &f) && f.methods)
+            rc = fn(ctx, &f);
     }
     free(idx);
     free(start);
