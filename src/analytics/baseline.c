@@ -801,3 +801,19 @@ int bl_profile_load(struct bl_profile *p, const char *path, struct fs_err *err)
         bl_profile_free(p);
     return rc;
 }
+
+int bl_profile_same_filter(const struct bl_profile *p, const char *line)
+{
+    const char *a = p->filter ? p->filter : "", *b = line;
+    for (;;) {
+        a += strspn(a, " ");
+        b += strspn(b, " ");
+        size_t na = strcspn(a, " "), nb = strcspn(b, " ");
+        if (na != nb || strncmp(a, b, na) != 0)
+            return 0;
+        if (!na)
+            return 1;
+        a += na;
+        b += nb;
+    }
+}

@@ -122,4 +122,8 @@ int bl_profile_save(const struct bl_profile *p, const char *path, struct fs_err 
 int bl_profile_load(struct bl_profile *p, const char *path, struct fs_err *err);
 void bl_profile_free(struct bl_profile *p);
 
+/* 1 when p was learned with the filter line (evidence_filter_line's form; "" = none):
+ * the same words, whatever blanks run between them. */
+int bl_profile_same_filter(const struct bl_profile *p, const char *line);
+
 #endif

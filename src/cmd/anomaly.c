@@ -194,29 +194,13 @@ static int judge_print(const struct an_cli *o, const struct input_opts *in,
     return 0;
 }
 
-/* 1 when a and b are the same words (runs of blanks between them do not matter). */
-static int same_words(const char *a, const char *b)
-{
-    for (;;) {
-        a += strspn(a, " ");
-        b += strspn(b, " ");
-        size_t na = strcspn(a, " "), nb = strcspn(b, " ");
-        if (na != nb || strncmp(a, b, na) != 0)
-            return 0;
-        if (!na)
-            return 1;
-        a += na;
-        b += nb;
-    }
-}
-
 /* A profile learned from other flows than this run reads has bands that do not fit:
  * say so (the filters are compared as written, word by word). */
 static void check_filter(const struct bl_profile *p, const struct input_opts *in)
 {
     char *mine = evidence_filter_line(in->filter_text);
     const char *a = p->filter ? p->filter : "", *b = mine ? mine : "";
-    if (!same_words(a, b))
+    if (!bl_profile_same_filter(p, b))
         fprintf(stderr,
                 PROG ": warning: the profile was learned with the filter '%s', this run reads "
                      "'%s': its bands may not fit these flows\n",

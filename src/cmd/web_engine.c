@@ -655,23 +655,6 @@ void web_band_free(struct web_band *b)
     bl_profile_free(&b->p);
 }
 
-/* 1 when a and b are the same words (runs of blanks between them do not matter), as
- * flowsleuth anomaly compares a profile's filter with its own. */
-static int same_words(const char *a, const char *b)
-{
-    for (;;) {
-        a += strspn(a, " ");
-        b += strspn(b, " ");
-        size_t na = strcspn(a, " "), nb = strcspn(b, " ");
-        if (na != nb || strncmp(a, b, na) != 0)
-            return 0;
-        if (!na)
-            return 1;
-        a += na;
-        b += nb;
-    }
-}
-
 /* The shortest decimal that reads back as v: the band's numbers exactly, without
  * seventeen digits for 0.1. */
 static void json_num(FILE *fp, double v)
@@ -696,7 +679,7 @@ static const char *band_refusal(const struct web_band *b, const struct count *c,
     }
     char *mine = evidence_filter_line(filter);
     const char *learned = b->p.filter ? b->p.filter : "";
-    int same = same_words(learned, mine ? mine : "");
+    int same = bl_profile_same_filter(&b->p, mine ? mine : "");
     free(mine);
     if (same)
         return NULL;
