@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define PROTO_ICMP  1
 #define PROTO_TCP   6
@@ -94,7 +95,8 @@ struct scan {
     struct addrmap srcs; /* records: struct srec */
     struct contact *v;
     size_t n, cap;
-    uint64_t most;                      /* flows of the busiest source */
+    size_t mapped; /* v's length when it is a reservation (grow_flows), else 0 */
+    uint64_t most; /* flows of the busiest source */
     struct addrkey pkey[ADDRMAP_BATCH]; /* the sources of the last npend flows: their */
     size_t npend;                       /* ids are looked up a batch at a time */
     struct reply *rep;                  /* echo replies, sorted in scan_finish */
@@ -162,11 +164,22 @@ const char *scan_kind_name(enum scan_kind k)
     return k == SCAN_HORIZONTAL ? "horizontal" : k == SCAN_VERTICAL ? "vertical" : "block";
 }
 
+/* The flows' array, reserved or allocated. */
+static void free_flows(struct scan *s)
+{
+    if (s->mapped)
+        munmap(s->v, s->mapped);
+    else
+        free(s->v);
+    s->v = NULL;
+    s->mapped = 0;
+}
+
 void scan_free(struct scan *s)
 {
     if (!s)
         return;
-    free(s->v);
+    free_flows(s);
     free(s->pairs);
     free(s->slot);
     free(s->rep);
@@ -215,6 +228,39 @@ static void flush(struct scan *s)
     s->npend = 0;
 }
 
+/*
+ * Room for more flows. The array is reserved once as large as --max-mem lets it grow
+ * (address space only: pages are given as they are written) and in 2 MiB pages where
+ * the kernel gives them: scan_finish reads it at random, one source's flows at a time,
+ * and with 4 KiB pages nearly every read also missed the TLB (in a virtual machine a
+ * walk of two page tables); reserved, it is never copied as a doubling realloc does.
+ * Where the reservation fails, a doubling array.
+ */
+static void grow_flows(struct scan *s)
+{
+    size_t len = s->o.max_mem / sizeof(struct contact) * sizeof(struct contact);
+    if (!s->v && len >= ((size_t)64 << 20)) {
+        void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p != MAP_FAILED) {
+#ifdef MADV_HUGEPAGE
+            (void)madvise(p, len, MADV_HUGEPAGE); /* advice only: 4 KiB pages work too */
+#endif
+            s->v = p;
+            s->cap = len / sizeof(struct contact);
+            s->mapped = len;
+            return;
+        }
+    }
+    size_t cap = s->cap ? 2 * s->cap : 4096;
+    struct contact *v = xmalloc(cap * sizeof(struct contact));
+    if (s->n && s->v)
+        memcpy(v, s->v, s->n * sizeof(struct contact));
+    free_flows(s);
+    s->v = v;
+    s->cap = cap;
+}
+
 int scan_add(struct scan *s, const struct flow *f)
 {
     const struct scan_opts *o = &s->o;
@@ -238,10 +284,8 @@ int scan_add(struct scan *s, const struct flow *f)
         if (s->used + need + more > o->max_mem || s->n == UINT32_MAX)
             return FS_ENOSPC;
     }
-    if (s->n == s->cap) {
-        s->cap = s->cap ? 2 * s->cap : 4096;
-        s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
-    }
+    if (s->n == s->cap)
+        grow_flows(s);
     struct contact *c = &s->v[s->n++];
     s->pkey[s->npend++] = k; /* c->src once flushed */
     s->used += need;
