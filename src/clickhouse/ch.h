@@ -155,6 +155,20 @@ int ch_inputs_prepare(struct ch_inputs *out, const char *const *paths, size_t np
 void ch_inputs_stats(const struct ch_inputs *in, struct ch_read_stats *st);
 void ch_inputs_free(struct ch_inputs *in);
 
+/* One server asked for an answer on its side (group.c, series.c): the URL, its name
+ * without the password, the read's WHERE and the connection. */
+struct ch_push {
+    struct ch_url u;
+    char name[700];
+    char *where;
+    struct ch_http *h;
+};
+/* Open it for url (timeout_s 0 = the HTTP default). 0, or -1 with e said. */
+int ch_push_open(struct ch_push *p, const char *url, const struct ch_read_opts *o, long timeout_s,
+                 struct fs_err *e);
+/* Free it; a nonzero rc's message gets the server's name in front. Returns rc. */
+int ch_push_close(struct ch_push *p, int rc, struct fs_err *e);
+
 /* ---- sink.c ---- */
 struct ch_sink_opts {
     const char *spool;   /* spool folder (created) */

@@ -220,30 +220,18 @@ static int totals(struct ch_http *h, const struct ch_url *u, const char *where, 
 static int group_url(const char *url, const struct ch_read_opts *o, struct stats *const *st,
                      int nst, size_t limit, struct ch_group_stats *gs, struct fs_err *e)
 {
-    struct ch_url u;
-    char name[700];
-    if (ch_url_parse(url, &u, e) != 0)
+    struct ch_push p;
+    if (ch_push_open(&p, url, o, GROUP_TIMEOUT_S, e) != 0)
         return -1;
-    ch_url_say(&u, name, sizeof(name));
-    int pushed;
-    char *where = ch_where(o->filter, o->from_ms, o->to_ms, &pushed, NULL);
-    struct ch_http *h = ch_http_new(&u, GROUP_TIMEOUT_S, e);
     uint64_t t[3];
-    int rc = h ? totals(h, &u, where, t, e) : -1;
+    int rc = totals(p.h, &p.u, p.where, t, e);
     for (int i = 0; i < nst && rc == 0; i++) {
-        rc = group_one(h, &u, st[i], where, limit, &gs->rows, e);
+        rc = group_one(p.h, &p.u, st[i], p.where, limit, &gs->rows, e);
         st[i]->flows += t[0];
         st[i]->bytes += t[1];
         st[i]->packets += t[2];
     }
-    ch_http_free(h);
-    free(where);
-    if (rc != 0) {
-        char msg[sizeof(e->msg)];
-        snprintf(msg, sizeof(msg), "%s", e->msg);
-        fs_err_set(e, e->code ? e->code : FS_EINVAL, -1, "%s: %s", name, msg);
-    }
-    return rc;
+    return ch_push_close(&p, rc, e);
 }
 
 int ch_group_ok(const char *const *paths, size_t npaths, const char *filter,

@@ -315,3 +315,32 @@ void ch_inputs_free(struct ch_inputs *in)
         shared_put(in->sh);
     memset(in, 0, sizeof(*in));
 }
+
+int ch_push_open(struct ch_push *p, const char *url, const struct ch_read_opts *o, long timeout_s,
+                 struct fs_err *e)
+{
+    memset(p, 0, sizeof(*p));
+    if (ch_url_parse(url, &p->u, e) != 0)
+        return -1;
+    ch_url_say(&p->u, p->name, sizeof(p->name));
+    int pushed;
+    p->where = ch_where(o->filter, o->from_ms, o->to_ms, &pushed, NULL);
+    p->h = ch_http_new(&p->u, timeout_s, e);
+    if (!p->h)
+        return ch_push_close(p, -1, e);
+    return 0;
+}
+
+int ch_push_close(struct ch_push *p, int rc, struct fs_err *e)
+{
+    ch_http_free(p->h);
+    free(p->where);
+    p->h = NULL;
+    p->where = NULL;
+    if (rc != 0) {
+        char msg[sizeof(e->msg)];
+        snprintf(msg, sizeof(msg), "%s", e->msg);
+        fs_err_set(e, e->code ? e->code : FS_EINVAL, -1, "%s: %s", p->name, msg);
+    }
+    return rc;
+}

@@ -226,25 +226,13 @@ static int spans(struct ch_http *h, const struct ch_url *u, struct count *c, con
 static int series_url(const char *url, const struct ch_read_opts *o, struct count *c,
                       struct ch_series_stats *ss, struct fs_err *e)
 {
-    struct ch_url u;
-    char name[700];
-    if (ch_url_parse(url, &u, e) != 0)
+    struct ch_push p;
+    if (ch_push_open(&p, url, o, 0, e) != 0)
         return -1;
-    ch_url_say(&u, name, sizeof(name));
-    int pushed;
-    char *where = ch_where(o->filter, o->from_ms, o->to_ms, &pushed, NULL);
-    struct ch_http *h = ch_http_new(&u, 0, e);
-    int rc = h ? bins(h, &u, c, where, ss, e) : -1;
+    int rc = bins(p.h, &p.u, c, p.where, ss, e);
     if (rc == 0 && c->load == COUNT_LOAD_SPREAD)
-        rc = spans(h, &u, c, where, ss, e);
-    ch_http_free(h);
-    free(where);
-    if (rc < 0) {
-        char msg[sizeof(e->msg)];
-        snprintf(msg, sizeof(msg), "%s", e->msg);
-        fs_err_set(e, e->code ? e->code : FS_EINVAL, -1, "%s: %s", name, msg);
-    }
-    return rc;
+        rc = spans(p.h, &p.u, c, p.where, ss, e);
+    return ch_push_close(&p, rc, e);
 }
 
 int ch_series_count(const char *const *paths, size_t npaths, const struct ch_read_opts *o,
