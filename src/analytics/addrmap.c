@@ -122,8 +122,10 @@ void addrmap_put_batch(struct addrmap *m, const struct addrkey *k, size_t n, uin
     }
     for (size_t i = 0; i < n; i++) {
         uint32_t s = m->slot[h[i] & m->mask];
-        if (s)
+        if (s) { /* the record's first and last lines: a record may span two */
             __builtin_prefetch(addrmap_rec(m, s - 1));
+            __builtin_prefetch((const unsigned char *)addrmap_rec(m, s - 1) + m->stride - 1);
+        }
     }
     for (size_t i = 0; i < n; i++) {
         int a;
