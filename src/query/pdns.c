@@ -929,3 +929,15 @@ void pdns_free(struct pdns *t)
     free(t->slots);
     free(t);
 }
+
+/* Names are interned (one copy in the pool each), so the pool offset is the name. */
+uint32_t pdns_name_ref(const struct pdns *t, const uint8_t addr[16], uint64_t t_ms)
+{
+    const char *name = pdns_name(t, addr, t_ms);
+    return name ? (uint32_t)(name - t->pool) + 1 : 0;
+}
+
+const char *pdns_ref_name(const struct pdns *t, uint32_t ref)
+{
+    return t && ref && ref <= t->npool ? t->pool + ref - 1 : NULL;
+}

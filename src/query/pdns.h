@@ -88,6 +88,11 @@ const char *pdns_skip_name(enum pdns_skip r);
  * NULL when the table names it not then. */
 const char *pdns_name(const struct pdns *t, const uint8_t addr[16], uint64_t t_ms);
 
+/* The same answer as a number that stands for the name while t lives (0 = none; equal
+ * names, equal numbers), for keys that count by name; pdns_ref_name gives it back. */
+uint32_t pdns_name_ref(const struct pdns *t, const uint8_t addr[16], uint64_t t_ms);
+const char *pdns_ref_name(const struct pdns *t, uint32_t ref);
+
 /* Every record that names addr, in time_first order: fn gets the name (after the CNAME
  * chain), time_first and time_last (seconds) and count. For pivot's timeline. */
 void pdns_each(const struct pdns *t, const uint8_t addr[16],

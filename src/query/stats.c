@@ -5,6 +5,7 @@
 #include "geo.h"
 #include "labels.h"
 #include "output.h"
+#include "pdns.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -21,17 +22,18 @@ static const struct {
     const char *name, *fd, *alt;
     uint8_t v4bits, v6bits;
 } key_names[] = {
-    { "ip", "src", "dst", 32, 128 },    { "srcip", "src", NULL, 32, 128 },
-    { "dstip", "dst", NULL, 32, 128 },  { "port", "sport", "dport", 0, 0 },
-    { "srcport", "sport", NULL, 0, 0 }, { "dstport", "dport", NULL, 0, 0 },
-    { "net", "src", "dst", 24, 64 },    { "srcnet", "src", NULL, 24, 64 },
-    { "dstnet", "dst", NULL, 24, 64 },  { "as", "src_as", "dst_as", 0, 0 },
-    { "srcas", "src_as", NULL, 0, 0 },  { "dstas", "dst_as", NULL, 0, 0 },
-    { "ip4", "src", "dst", 32, 128 },   { "ip6", "src", "dst", 32, 128 },
-    { "srcip4", "src", NULL, 32, 128 }, { "srcip6", "src", NULL, 32, 128 },
-    { "dstip4", "dst", NULL, 32, 128 }, { "dstip6", "dst", NULL, 32, 128 },
-    { "inif", "in_if", NULL, 0, 0 },    { "outif", "out_if", NULL, 0, 0 },
-    { "cc", "src_cc", "dst_cc", 0, 0 }, { "asn", "src_asn", "dst_asn", 0, 0 },
+    { "ip", "src", "dst", 32, 128 },          { "srcip", "src", NULL, 32, 128 },
+    { "dstip", "dst", NULL, 32, 128 },        { "port", "sport", "dport", 0, 0 },
+    { "srcport", "sport", NULL, 0, 0 },       { "dstport", "dport", NULL, 0, 0 },
+    { "net", "src", "dst", 24, 64 },          { "srcnet", "src", NULL, 24, 64 },
+    { "dstnet", "dst", NULL, 24, 64 },        { "as", "src_as", "dst_as", 0, 0 },
+    { "srcas", "src_as", NULL, 0, 0 },        { "dstas", "dst_as", NULL, 0, 0 },
+    { "ip4", "src", "dst", 32, 128 },         { "ip6", "src", "dst", 32, 128 },
+    { "srcip4", "src", NULL, 32, 128 },       { "srcip6", "src", NULL, 32, 128 },
+    { "dstip4", "dst", NULL, 32, 128 },       { "dstip6", "dst", NULL, 32, 128 },
+    { "inif", "in_if", NULL, 0, 0 },          { "outif", "out_if", NULL, 0, 0 },
+    { "cc", "src_cc", "dst_cc", 0, 0 },       { "asn", "src_asn", "dst_asn", 0, 0 },
+    { "name", "src_name", "dst_name", 0, 0 },
 };
 
 #define NKEY_NAMES (sizeof(key_names) / sizeof(key_names[0]))
@@ -39,17 +41,18 @@ static const struct {
 static const char key_help[] =
     "ip srcip dstip port srcport dstport proto net srcnet dstnet as srcas dstas exporter, "
     "srcip4/N dstip6/N ..., cc src_cc dst_cc asn src_asn dst_asn (--mmdb), label (--label), "
-    "or any field (flowsleuth print --fields)";
+    "name src_name dst_name (--pdns), or any field (flowsleuth print --fields)";
 
 /*
  * Keys computed from the record rather than read from it (output.h's computed fields):
  * a country (2 letters, 0 0 unknown), an AS number (4 bytes, 0 unknown) of --mmdb, the
- * --label lists hit (a bit each). Counted with -s only: -A prints records rebuilt from
- * their keys, and these cannot be put back into one.
+ * --label lists hit (a bit each), the --pdns name at the flow's first packet (4 bytes:
+ * pdns_name_ref, 0 none). Counted with -s only: -A prints records rebuilt from their
+ * keys, and these cannot be put back into one.
  */
 static int computed_key(const struct field *fd)
 {
-    return fd->type == FT_CC || fd->type == FT_ASN || fd->type == FT_LABEL;
+    return fd->type == FT_CC || fd->type == FT_ASN || fd->type == FT_LABEL || fd->type == FT_NAME;
 }
 
 /* A field by name: the record's, or a computed one; NULL when neither. */
@@ -74,6 +77,10 @@ static int computed_size(const struct field *fd, const char *text, struct fs_err
                           key_help);
     if (fd->type == FT_LABEL && labels_count() == 0)
         return fs_err_set(err, FS_EINVAL, -1, "key '%s' needs an address list: --label FILE", text);
+    if (fd->type == FT_NAME)
+        return pdns_current() ? 4
+                              : fs_err_set(err, FS_EINVAL, -1,
+                                           "key '%s' needs a passive DNS table: --pdns FILE", text);
     if (fd->type != FT_LABEL && geo_count() == 0)
         return fs_err_set(err, FS_EINVAL, -1, "key '%s' needs a MaxMind DB file: --mmdb FILE",
                           text);
@@ -278,6 +285,12 @@ static void pack_computed(const struct field *fd, const struct flow *f, uint8_t 
         return;
     }
     const uint8_t *a = field_get_addr(fd, f);
+    if (fd->type == FT_NAME) {
+        uint32_t ref = pdns_name_ref(pdns_current(), a, f->first);
+        for (int b = 3; b >= 0; b--, ref >>= 8)
+            k[b] = (uint8_t)ref;
+        return;
+    }
     if (fd->type == FT_CC) {
         char cc[3];
         if (geo_cc(a, f->ipver, cc) == 1)
@@ -364,6 +377,11 @@ static size_t computed_text(char *buf, size_t cap, const struct key_part *p, con
         uint32_t asn = (uint32_t)k[0] << 24 | (uint32_t)k[1] << 16 | (uint32_t)k[2] << 8 | k[3];
         if (asn)
             n = (size_t)snprintf(tmp, sizeof(tmp), "%u", asn);
+    } else if (p->fd->type == FT_NAME) {
+        uint32_t ref = (uint32_t)k[0] << 24 | (uint32_t)k[1] << 16 | (uint32_t)k[2] << 8 | k[3];
+        const char *name = pdns_ref_name(pdns_current(), ref);
+        int w = snprintf(buf, cap, "%s", name ? name : "");
+        return w < 0 ? 0 : (size_t)w < cap ? (size_t)w : cap - 1;
     } else if (p->fd->type == FT_LABEL) {
         for (size_t i = 0; i < labels_count(); i++) {
             if (!(k[0] >> i & 1))

@@ -50,6 +50,19 @@ count() {
 [ "$(count 'dst name "[ow]*" and dport 443')" = 2 ] || fail "bracket glob"
 fs stats -r "$T/n.fs" --pdns "$T/n.pdns" -s dstport 'dst name *.example.com' >"$T/stats" || fail "stats"
 grep -q '443' "$T/stats" || fail "stats: $(cat "$T/stats")"
+# stats -s by the name: each name's flows as print's column counts them; name counts
+# both ends (a flow with two unnamed ends counts twice under the empty name, as cc does)
+fs stats -r "$T/n.fs" --pdns "$T/n.pdns" -s dst_name/flows -o csv | awk -F, 'NR > 1 { print $2 "," $3 }' |
+    sort >"$T/by_name" || fail "stats -s dst_name"
+fs print -r "$T/n.fs" --pdns "$T/n.pdns" -o csv:dst_name | awk 'NR > 1 { n[$0]++ } END { for (k in n) print k "," n[k] }' |
+    sort >"$T/by_print"
+cmp -s "$T/by_name" "$T/by_print" || fail "stats -s dst_name: $(cat "$T/by_name") vs print: $(cat "$T/by_print")"
+grep -q '^www.example.com,1$' "$T/by_name" || fail "stats -s dst_name: $(cat "$T/by_name")"
+fs stats -r "$T/n.fs" --pdns "$T/n.pdns" -s name/flows -o csv | awk -F, 'NR > 1 { t += $3 } END { exit t == 12 ? 0 : 1 }' ||
+    fail "stats -s name: not two ends a flow"
+st=0
+fs stats -r "$T/n.fs" -s dst_name 2>"$T/err" >/dev/null || st=$?
+[ "$st" = 2 ] && grep -q 'needs a passive DNS table: --pdns FILE' "$T/err" || fail "stats -s dst_name without --pdns: $st $(cat "$T/err")"
 fs pivot -r "$T/n.fs" --pdns "$T/n.pdns" 198.51.100.7 'dst name www.example.com' >"$T/pivot" || fail "pivot"
 [ "$(grep -c ' flow ' "$T/pivot")" = 1 ] || fail "pivot: $(cat "$T/pivot")"
 fs pivot -r "$T/n.fs" --pdns "$T/n.pdns" -o csv 198.51.100.7 >"$T/pivot.csv" || fail "pivot csv"
@@ -62,7 +75,7 @@ fs print -r "$T/n.fs" 'dst name x' 2>"$T/err" >/dev/null || st=$?
 st=0
 fs print -r "$T/n.fs" -o csv:dst_name 2>"$T/err" >/dev/null || st=$?
 [ "$st" = 2 ] && grep -q -- '--pdns FILE' "$T/err" || fail "dst_name without --pdns: $st $(cat "$T/err")"
-echo "ok   (c) the name filter (glob, quoted, !=, either side) in print, stats and pivot"
+echo "ok   (c) the name filter (glob, quoted, !=, either side) in print, stats and pivot; stats -s by name"
 
 {
     cat "$T/n.pdns"

@@ -89,6 +89,19 @@ static void test_chain_and_time(void **state)
     assert_string_equal(name_of(t, "2001:db8::1", 5), "v6.example");
     assert_null(name_of(t, "192.0.2.2", 10050));
     assert_null(name_of(t, "::ffff:0.0.0.0", 10050));
+    /* the name as a number (stats keys): one per name, given back; 0 for none */
+    uint8_t a1[16] = { [10] = 0xff, [11] = 0xff, 34, 252, 114, 84 };
+    uint8_t a2[16] = { [10] = 0xff, [11] = 0xff, 34, 253, 36, 84 };
+    uint8_t a3[16] = { [10] = 0xff, [11] = 0xff, 192, 0, 2, 1 };
+    uint32_t r1 = pdns_name_ref(t, a1, 1550000), r2 = pdns_name_ref(t, a2, 1550000);
+    assert_int_not_equal(r1, 0);
+    assert_int_equal(r1, r2);
+    assert_string_equal(pdns_ref_name(t, r1), "www.netflix.com");
+    assert_int_not_equal(pdns_name_ref(t, a3, 10050000), r1);
+    assert_string_equal(pdns_ref_name(t, pdns_name_ref(t, a3, 10050000)), "old.example");
+    assert_int_equal(pdns_name_ref(t, a3, 15000000), 0);
+    assert_null(pdns_ref_name(t, 0));
+    assert_null(pdns_ref_name(NULL, r1));
     pdns_free(t);
 }
 
