@@ -30,11 +30,11 @@ struct addr128 {
     uint64_t hi, lo;
 };
 
-/* One flow as the detector needs it: 48 bytes; the source is an id of the map. */
+/* One flow as the detector needs it: 40 bytes; its source (an id of the map) is kept
+ * apart, in sid, as scan_finish's grouping reads only that. */
 struct contact {
     struct addr128 dst;
     uint64_t first, last;
-    uint32_t src;
     uint16_t dport;
     uint8_t proto, ipver, kind, answered;
 };
@@ -50,8 +50,8 @@ struct srec {
     uint64_t nflows;
 };
 
-_Static_assert(sizeof(struct contact) + sizeof(uint32_t) <= SCAN_BYTES_PER_FLOW,
-               "scan's --max-mem help: a contact and its index");
+_Static_assert(sizeof(struct contact) + 2 * sizeof(uint32_t) <= SCAN_BYTES_PER_FLOW,
+               "scan's --max-mem help: a contact, its source and its index");
 /* At scan_finish a source has its record, its slots, the sort of the keys (a copy with
  * the id, qsort's buffer as large, the ids), its rank and its bounds at once. */
 _Static_assert(sizeof(struct srec) + ADDRMAP_BYTES_PER_KEY + 2 * (sizeof(struct addrkey) + 8) +
@@ -94,8 +94,9 @@ struct scan {
     struct trw trw;
     struct addrmap srcs; /* records: struct srec */
     struct contact *v;
+    uint32_t *sid; /* the flows' sources, once flushed */
     size_t n, cap;
-    size_t mapped; /* v's length when it is a reservation (grow_flows), else 0 */
+    size_t mapped; /* the length of v and sid's reservation (grow_flows), else 0 */
     uint64_t most; /* flows of the busiest source */
     struct addrkey pkey[ADDRMAP_BATCH]; /* the sources of the last npend flows: their */
     size_t npend;                       /* ids are looked up a batch at a time */
@@ -167,11 +168,14 @@ const char *scan_kind_name(enum scan_kind k)
 /* The flows' array, reserved or allocated. */
 static void free_flows(struct scan *s)
 {
-    if (s->mapped)
+    if (s->mapped) {
         munmap(s->v, s->mapped);
-    else
+    } else {
         free(s->v);
+        free(s->sid);
+    }
     s->v = NULL;
+    s->sid = NULL;
     s->mapped = 0;
 }
 
@@ -218,7 +222,7 @@ static void flush(struct scan *s)
     addrmap_put_batch(&s->srcs, s->pkey, s->npend, id, added);
     for (size_t i = 0; i < s->npend; i++) {
         struct srec *sr = addrmap_rec(&s->srcs, id[i]);
-        s->v[s->n - s->npend + i].src = id[i];
+        s->sid[s->n - s->npend + i] = id[i];
         s->used += added[i] ? SCAN_BYTES_PER_SOURCE : 0;
         if (++sr->nflows > s->most) {
             s->most = sr->nflows;
@@ -238,26 +242,40 @@ static void flush(struct scan *s)
  */
 static void grow_flows(struct scan *s)
 {
-    size_t len = s->o.max_mem / sizeof(struct contact) * sizeof(struct contact);
-    if (!s->v && len >= ((size_t)64 << 20)) {
-        void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+    const size_t per = sizeof(struct contact) + sizeof(uint32_t), huge = (size_t)2 << 20;
+    size_t cap = s->o.max_mem / per;
+    size_t vlen = (cap * sizeof(struct contact) + huge - 1) / huge * huge;
+    if (!s->v && cap * per >= ((size_t)64 << 20)) {
+        void *p = mmap(NULL, vlen + cap * sizeof(uint32_t), PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p != MAP_FAILED) {
+            s->mapped = vlen + cap * sizeof(uint32_t);
 #ifdef MADV_HUGEPAGE
-            (void)madvise(p, len, MADV_HUGEPAGE); /* advice only: 4 KiB pages work too */
+            (void)madvise(p, s->mapped, MADV_HUGEPAGE); /* advice only: 4 KiB pages work too */
 #endif
             s->v = p;
-            s->cap = len / sizeof(struct contact);
-            s->mapped = len;
+            s->sid = (uint32_t *)((unsigned char *)p + vlen);
+            s->cap = cap;
             return;
         }
     }
-    size_t cap = s->cap ? 2 * s->cap : 4096;
+    cap = s->cap ? 2 * s->cap : 4096;
+    if (!s->mapped) {
+        s->v = xrealloc(s->v, cap * sizeof(struct contact));
+        s->sid = xrealloc(s->sid, cap * sizeof(uint32_t));
+        s->cap = cap;
+        return;
+    }
+    /* the reservation full: not reached, --max-mem stops the flows first */
     struct contact *v = xmalloc(cap * sizeof(struct contact));
-    if (s->n && s->v)
+    uint32_t *sid = xmalloc(cap * sizeof(uint32_t));
+    if (s->v && s->sid) {
         memcpy(v, s->v, s->n * sizeof(struct contact));
+        memcpy(sid, s->sid, s->n * sizeof(uint32_t));
+    }
     free_flows(s);
     s->v = v;
+    s->sid = sid;
     s->cap = cap;
 }
 
@@ -661,7 +679,7 @@ static void group_sources(const struct scan *s, const uint32_t *rank, size_t *st
     size_t *next = xmalloc((nsrc ? nsrc : 1) * sizeof(*next));
     memcpy(next, start, nsrc * sizeof(*next));
     for (size_t i = 0; i < s->n; i++)
-        idx[next[rank[s->v[i].src]]++] = (uint32_t)i;
+        idx[next[rank[s->sid[i]]]++] = (uint32_t)i;
     free(next);
 }
 
@@ -694,7 +712,7 @@ int scan_finish(struct scan *s, scan_emit_fn fn, void *ctx)
     for (size_t r = 0; r < nsrc && !rc; r++) {
         size_t a = start[r], n = start[r + 1] - a;
         struct scan_finding f;
-        if (judge(s, s->v[idx[a]].src, idx + a, n, &f) && f.methods)
+        if (judge(s, s->sid[idx[a]], idx + a, n, &f) && f.methods)
             rc = fn(ctx, &f);
     }
     free(idx);
