@@ -382,7 +382,7 @@ static int flow_match(const struct catalog *c, const uint64_t *sizes, const stru
         window(o, cal, res->payload, tol, 1, &lo, &hi);
         double chance = chance_in(c, sizes, lo, hi);
         if (o->resid) /* a chance entry must land on a residue too */
-            chance *= match_resid_share(o->resid);
+            chance *= match_resid_share(o->resid, hi - lo + 1);
         res->alone = chance <= MATCH_CHANCE;
     }
     /* Alone is not yet an identification: a chance entry is alone too. The server's

@@ -79,9 +79,10 @@ int match_resid_fits(const struct match_resid *rz, int64_t oh)
     return 0;
 }
 
-double match_resid_share(const struct match_resid *rz)
+double match_resid_share(const struct match_resid *rz, uint64_t width)
 {
-    double s = (double)rz->n * (2 * MATCH_RES_SLACK + 1) / (double)rz->seg;
+    uint64_t span = width < rz->seg ? width : rz->seg;
+    double s = (double)rz->n * (2 * MATCH_RES_SLACK + 1) / (double)(span ? span : 1);
     return s > 1 ? 1 : s;
 }
 

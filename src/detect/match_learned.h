@@ -56,8 +56,10 @@ int learn_model_opts(const struct learn_model *m, const struct flow *f, uint64_t
 /* Does overhead oh (P - size of a single) land on one of rz's residues? */
 int match_resid_fits(const struct match_resid *rz, int64_t oh);
 
-/* The share of all overheads that land on a residue by chance (0..1). */
-double match_resid_share(const struct match_resid *rz);
+/* The share of a window `width` bytes wide whose overheads land on a residue (0..1):
+ * a window narrower than seg holds each residue at most once (a lossless path's one
+ * residue: one byte of its window), a wider one seg-th parts of it. */
+double match_resid_share(const struct match_resid *rz, uint64_t width);
 
 /*
  * After the single-entry search of match_flow (total = candidates it found): drop the

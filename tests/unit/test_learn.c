@@ -4,6 +4,7 @@
  * other servers), the per-server calibration with a TLS slope, the model file and its
  * errors by line, JSON import errors by index and field, stratified folds.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -348,6 +349,38 @@ static void test_model_resid(void **state)
     assert_int_equal(m.near.s[0].resid.seg, 1000000);
     assert_int_equal(m.near.s[0].resid.n, 1);
     assert_int_equal(m.near.s[0].resid.r[0], 268);
+    /* the chance share: a window narrower than seg holds a residue at most once */
+    assert_true(fabs(match_resid_share(&m.near.s[0].resid, 17) - 1.0 / 17) < 1e-12);
+    /* a lossless model's single that fits exactly is a match where the catalogue is
+     * sparse, and only possible where entries lie a few bytes apart (a foreign
+     * download then lands exactly on one as often as not) */
+    struct catalog dense;
+    catalog_init(&dense);
+    char names[400][8];
+    for (int i = 0; i < 400; i++) {
+        struct cat_entry e = { 0 };
+        e.size = 20000 + (uint64_t)i * 3;
+        snprintf(names[i], sizeof(names[i]), "d%d", i);
+        e.name = names[i];
+        e.source = CAT_SRC_IMPORT;
+        catalog_add(&dense, &e);
+    }
+    struct cat_entry lone = { .size = 900000, .name = "lone", .source = CAT_SRC_IMPORT };
+    catalog_add(&dense, &lone);
+    catalog_sort(&dense);
+    dense.model = &m.near;
+    struct flow g = dl("10.0.0.9", 7, 80, 0, 0);
+    g.rgoodput = g.rpayload = 0;
+    struct match_result r;
+    g.rpackets = 10;
+    g.rbytes = 20000 + 300 + 268 + 10 * 52; /* entry d100 plus the exact overhead */
+    assert_int_equal(match_flow(&dense, &o, NULL, &g, &r), 0);
+    assert_int_equal(r.verdict, MV_POSSIBLE);
+    g.rbytes = 900000 + 268 + 10 * 52;
+    assert_int_equal(match_flow(&dense, &o, NULL, &g, &r), 0);
+    assert_int_equal(r.verdict, MV_MATCH);
+    dense.model = NULL;
+    catalog_free(&dense);
     /* too few observations: nothing learned */
     resid_obs(f, obs, 5, 0);
     learn_model_train(&m.near, &c, obs, 5, 52);
