@@ -7,6 +7,7 @@
 #include "../analytics/duration.h"
 #include "../analytics/evidence.h"
 #include "../core/err.h"
+#include "../core/fields.h"
 #include "../core/fmt.h"
 #include "../core/units.h"
 #include "../core/xalloc.h"
@@ -16,11 +17,13 @@
 #include "cmd.h"
 #include "detect_args.h"
 #include "input.h"
+#include "input_scan.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,6 +300,53 @@ static int feed_all(struct run *r, struct input_opts *in, int bi)
     return status;
 }
 
+/* The decoding threads of input_scan feed the one detector in turn. */
+struct par {
+    struct run *run;
+    pthread_mutex_t mu;
+};
+
+static int par_setup(void *ctx, size_t nthreads)
+{
+    (void)ctx;
+    (void)nthreads;
+    return 0;
+}
+
+static int par_flows(void *ctx, size_t t, const struct flow *v, size_t n)
+{
+    struct par *p = ctx;
+    int stop = 0;
+    (void)t;
+    pthread_mutex_lock(&p->mu);
+    for (size_t i = 0; i < n && !stop; i++)
+        stop = take(p->run, &v[i]);
+    pthread_mutex_unlock(&p->mu);
+    return stop;
+}
+
+/*
+ * Without -b the findings do not depend on the order of the flows, so the decoding
+ * threads add what they decoded (only the fields scan reads) to the detector under a
+ * lock, instead of handing every record to this thread. 1 with *status set, or 0 when
+ * --max-mem ran out: then the caller reads again in order, on this thread, so that
+ * the message counts the flows held as before.
+ */
+static int read_parallel(struct input_opts *in, struct run *r, int *status)
+{
+    static const struct scan_ops ops = { par_setup, par_flows };
+    static const char *const used[] = { "src",   "dst",      "first",  "last",   "dport",   "proto",
+                                        "ipver", "rpackets", "rbytes", "rflags", "rpayload" };
+    struct par p = { r, PTHREAD_MUTEX_INITIALIZER };
+    uint64_t want = 0;
+    int stopped = 0;
+    for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++)
+        want |= (uint64_t)1 << field_index(used[i]);
+    *status = input_scan(in, PROG, want, &ops, &p, &stopped);
+    pthread_mutex_destroy(&p.mu);
+    return !stopped;
+}
+
 static int run_scan(struct scan_cli *c, struct input_opts *in)
 {
     int err;
@@ -309,7 +359,16 @@ static int run_scan(struct scan_cli *c, struct input_opts *in)
     }
     r.filter = evidence_filter_line(in->filter_text);
     r.allow = &c->allow;
-    int status = feed_all(&r, in, c->bi);
+    int status = 0;
+    if (c->bi || input_is_stream(in) || !read_parallel(in, &r, &status)) {
+        if (!c->bi && !input_is_stream(in)) { /* --max-mem ran out: again, in order */
+            scan_free(r.scan);
+            r.scan = scan_new(&c->so, &err);
+            r.flows = r.answered = 0;
+            r.full = 0;
+        }
+        status = feed_all(&r, in, c->bi);
+    }
     if (r.flows && !r.answered && !c->bi)
         fprintf(stderr, PROG ": no flow has reverse counters (NetFlow uniflows?): every contact "
                              "looks unanswered; -b pairs them into biflows\n");
