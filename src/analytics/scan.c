@@ -603,6 +603,14 @@ static void order_dsts(const struct scan *s, struct dst_obs *d, size_t n)
 static void walk(const struct scan *s, struct dst_obs *d, size_t n, struct scan_finding *f)
 {
     struct trw_walk w = { 0, 0 };
+    size_t miss = 0;
+    for (size_t i = 0; i < n; i++)
+        miss += !d[i].answered;
+    /* The ratio climbs on misses only (a hit lowers it, a benign decision sets it to 0):
+     * when all of them could not reach the threshold, no order decides a scanner, and
+     * the sort (most of the walk's time) is left out. The margin covers rounding. */
+    if ((double)miss * s->trw.log_miss < s->trw.log_eta1 - 1e-6)
+        return;
     order_dsts(s, d, n);
     for (size_t i = 0; i < n; i++) {
         if (trw_step(&s->trw, &w, d[i].answered != 0) == TRW_SCANNER) {
