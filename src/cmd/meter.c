@@ -13,6 +13,7 @@
 #include "../daemon/daemon.h"
 #include "../daemon/log.h"
 #include "../meter/dns_table.h"
+#include "../query/cid.h"
 #include "../query/output.h"
 #include "../store/bins.h"
 #include "../store/store.h"
@@ -52,6 +53,10 @@ static const char usage_text[] =
     "                   collectors); default: as fast as they are made\n"
     "  --export-size N  largest export message in bytes, 512..65535 (default 1400,\n"
     "                   which fits an Ethernet frame; 8960 for a jumbo-frame path)\n"
+    "  --export-fields LIST  also send these fields to ipfix exporters, comma-separated:\n"
+    "                   sni (server name), cid (Community ID), as strings under PEN\n"
+    "                   32473 in templates 258/259 (nf9 and nf5 exporters ignore it)\n"
+    "  --cid-seed N     Community ID seed of the exported (and printed) cid (default 0)\n"
     "  -z CODEC         store compression: lz4 (default), zstd[:LEVEL], none\n"
     "  -b SECONDS       store bin width (default 300)\n"
     "  -o FORMAT        print format when not writing (see flowsleuth print)\n"
@@ -159,7 +164,9 @@ struct meter_args {
     const char *export[MAX_EXPORT];
     int nexport;
     double rate;
-    uint32_t export_size; /* --export-size, 0 = the encoder's default */
+    uint32_t export_size;  /* --export-size, 0 = the encoder's default */
+    uint32_t export_extra; /* --export-fields: EXPORT_X_* */
+    uint32_t cid_seed;     /* --cid-seed */
     char *bpf;
     int plain, stats, snaplen;
     struct store_wopts wo;
@@ -195,6 +202,26 @@ static char *join_args(int argc, char **argv)
         at += len;
     }
     return s;
+}
+
+/* --export-fields sni,cid: the names into EXPORT_X_* bits. */
+static int parse_export_fields(const char *arg, uint32_t *bits)
+{
+    *bits = 0;
+    for (const char *p = arg; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == 3 && strncmp(p, "sni", 3) == 0)
+            *bits |= EXPORT_X_SNI;
+        else if (n == 3 && strncmp(p, "cid", 3) == 0)
+            *bits |= EXPORT_X_CID;
+        else {
+            fprintf(stderr, "flowsleuth meter: --export-fields takes sni and cid, not '%.*s'\n",
+                    (int)n, p);
+            return -1;
+        }
+        p += n + (p[n] == ',');
+    }
+    return 0;
 }
 
 static int parse_long_opt(struct meter_args *a, int c, const char *arg)
@@ -239,6 +266,10 @@ static int parse_long_opt(struct meter_args *a, int c, const char *arg)
     case 13:
         a->pdns_out = arg;
         return 0;
+    case 14:
+        return parse_export_fields(arg, &a->export_extra);
+    case 15:
+        return arg_u32("meter", "--cid-seed", arg, 0, 65535, &a->cid_seed);
     case 'D':
         a->daemon = 1;
         return 0;
@@ -256,7 +287,17 @@ static int usage_err(const char *msg)
     return -1;
 }
 
-/* --status, -D, --pid-file, -u: 0 or -1 (a usage error, said). */
+/* Whether some -e is IPFIX, the one dialect that carries --export-fields. */
+static int has_ipfix_export(const struct meter_args *a)
+{
+    for (int i = 0; i < a->nexport; i++)
+        if (strncmp(a->export[i], "ipfix://", 8) == 0 ||
+            strncmp(a->export[i], "ipfix+tcp://", 12) == 0)
+            return 1;
+    return 0;
+}
+
+/* --status, -D, --pid-file, -u, --export-fields: 0 or -1 (a usage error, said). */
 static int check_daemon_args(const struct meter_args *a)
 {
     if (a->status)
@@ -265,6 +306,8 @@ static int check_daemon_args(const struct meter_args *a)
         return usage_err("-D, --pid-file, -u and --syslog are for a live meter (-i)");
     if (a->daemon && (!a->wpath || strcmp(a->wpath, "-") == 0) && !a->nexport)
         return usage_err("-D needs -w PATH (not -) or -e: a daemon's stdout is /dev/null");
+    if (a->export_extra && !has_ipfix_export(a))
+        return usage_err("--export-fields needs an ipfix:// or ipfix+tcp:// -e");
     return 0;
 }
 
@@ -285,6 +328,8 @@ static int parse_args(struct meter_args *a, int argc, char **argv)
                                               { "pid-file", required_argument, NULL, 11 },
                                               { "syslog", no_argument, NULL, 12 },
                                               { "pdns-out", required_argument, NULL, 13 },
+                                              { "export-fields", required_argument, NULL, 14 },
+                                              { "cid-seed", required_argument, NULL, 15 },
                                               SINK_LONGOPTS,
                                               { NULL, 0, NULL, 0 } };
     int c;
@@ -594,6 +639,8 @@ static int open_exporters(struct meter_args *a, struct meter_run *run)
     struct exporter_opts eo = { 0 };
     eo.rate = a->rate;
     eo.enc.max_msg = a->export_size;
+    eo.enc.extra = a->export_extra;
+    eo.enc.cid_seed = (uint16_t)a->cid_seed;
     for (int i = 0; i < a->nexport; i++) {
         if (exporter_open(&run->ex[run->nex], a->export[i], &eo, &run -> err) != 0) {
             fprintf(stderr, "flowsleuth meter: %s\n", run->err.msg);
@@ -798,6 +845,7 @@ int cmd_meter(int argc, char **argv)
     }
     if (a.status)
         return status_client(&a);
+    cid_set_seed((uint16_t)a.cid_seed); /* a printed cid is the one exported */
     /* A live meter runs for months: its messages are stamped log lines. */
     if (a.iface && daemon_log_start("flowsleuth-meter", a.syslog) != 0)
         fprintf(stderr, "flowsleuth meter: no log stream; messages are not stamped\n");

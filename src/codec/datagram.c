@@ -884,6 +884,13 @@ static int op_valid(const struct tmpl_op *op, uint32_t *minlen, uint8_t *varlen)
     case OPK_ACL:
         *minlen += op->len;
         return op->len == 12 && (op->dst == S_IN_ACL || op->dst == S_OUT_ACL);
+    case OPK_STR:
+        *minlen += op->len;
+        return op->len >= 1 && op->dst == S_SNI;
+    case OPK_VARSTR:
+        *minlen += 1;
+        *varlen = 1;
+        return op->dst == S_SNI;
     default:
         return 0;
     }

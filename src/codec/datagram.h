@@ -261,6 +261,7 @@ enum ie_slot {
     S_XDST4,     /* postNATDestinationIPv4Address (226), Cisco 40002 */
     S_XSRC6,     /* postNATSourceIPv6Address (281) */
     S_XDST6,     /* postNATDestinationIPv6Address (282) */
+    S_SNI,       /* flowsleuthServerName (PEN 32473, 5): a string, into tmpl_rec.sni */
     S_NSLOTS
 };
 
@@ -269,8 +270,9 @@ enum ie_slot {
 #define SLOT_IS_ADDR(s) (((s) >= S_SRC4 && (s) <= S_DST6) || ((s) >= S_XSRC4 && (s) <= S_XDST6))
 
 /* How an op reads its bytes. OPK_ACL: a 12-byte Cisco ACL id, its first 8 bytes as an
- * unsigned (ACL id << 32 | ACE id). */
-enum { OPK_SKIP = 0, OPK_UINT, OPK_ADDR4, OPK_ADDR6, OPK_VARSKIP, OPK_ACL };
+ * unsigned (ACL id << 32 | ACE id). OPK_STR / OPK_VARSTR: a string of op->len bytes /
+ * of the RFC 7011 variable length, kept as a server name (sni_keep) or dropped. */
+enum { OPK_SKIP = 0, OPK_UINT, OPK_ADDR4, OPK_ADDR6, OPK_VARSKIP, OPK_ACL, OPK_STR, OPK_VARSTR };
 
 /* One compiled step: read `len` bytes of the record into slot `dst` as `kind`. */
 struct tmpl_op {
@@ -325,15 +327,16 @@ struct ipfix_ie {
     uint16_t id;
     uint16_t len; /* usual length; 0 = variable */
     uint8_t slot; /* enum ie_slot */
-    uint8_t kind; /* OPK_UINT, OPK_ADDR4, OPK_ADDR6 */
+    uint8_t kind; /* OPK_UINT, OPK_ADDR4, OPK_ADDR6, OPK_ACL, OPK_STR; OPK_SKIP: known, not read */
     const char *name;
 };
 
 /*
  * flowsleuth's private enterprise number for its own IEs (payload, goodput,
- * retransmitted bytes, exchange ordinal). 32473 is the example PEN of RFC 5612, meant
- * for documentation; a real deployment would register a PEN with IANA. The reverse of
- * an element sets bit 0x4000 of its id (the convention YAF uses for PEN 6871).
+ * retransmitted bytes, exchange ordinal, server name, Community ID). 32473 is the
+ * example PEN of RFC 5612, meant for documentation, not registered to flowsleuth; a
+ * real deployment would register a PEN with IANA. The reverse of an element sets bit
+ * 0x4000 of its id (the convention YAF uses for PEN 6871).
  */
 #define FS_PEN         32473u
 #define FS_PEN_REVERSE 0x4000u
@@ -366,10 +369,11 @@ struct tmpl {
 /* One data record's slot values while it is decoded. */
 struct tmpl_rec {
     uint64_t v[S_NSLOTS];
-    uint8_t a[8][16]; /* address slots by SLOT_ADDR (IPv4-mapped) */
-    uint64_t have;    /* bit per slot that was present (0..63) */
-    uint64_t have2;   /* slots 64.. */
-    uint8_t v6first;  /* copied from the template */
+    uint8_t a[8][16];     /* address slots by SLOT_ADDR (IPv4-mapped) */
+    char sni[FS_SNI_MAX]; /* S_SNI when its bit is set: struct flow's sni as it will be */
+    uint64_t have;        /* bit per slot that was present (0..63) */
+    uint64_t have2;       /* slots 64.. */
+    uint8_t v6first;      /* copied from the template */
 };
 
 /* Field spec read from the wire before compiling. */

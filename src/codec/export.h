@@ -61,6 +61,17 @@ struct export_stats {
     uint64_t connects;    /* ipfix+tcp: connections made (1 + reconnections) */
 };
 
+/*
+ * flowsleuth's string IEs an IPFIX encoder adds when asked (export_enc_opts.extra,
+ * meter --export-fields): variable-length, appended to both templates, which then
+ * take ids 258 / 259 so a collector never confuses them with the default 256 / 257.
+ * Without them the templates are as they always were. NetFlow v9 and v5 ignore them.
+ */
+enum {
+    EXPORT_X_SNI = 1, /* flowsleuthServerName (PEN 32473, 5): the record's sni */
+    EXPORT_X_CID = 2, /* flowsleuthCommunityId (PEN 32473, 6): "1:..." with cid_seed */
+};
+
 struct export_enc_opts {
     size_t max_msg;      /* message size cap in bytes (0 = 1400; at least 512) */
     uint32_t tmpl_every; /* resend templates every N messages (0 = 20) */
@@ -68,6 +79,8 @@ struct export_enc_opts {
     uint32_t domain;     /* IPFIX observation domain, v9 source id, v5 engine id */
     uint64_t start_ms;   /* exporter start = sysUptime 0 (0 = set by export_enc_start
                             or the first flow) */
+    uint32_t extra;      /* EXPORT_X_* (IPFIX only) */
+    uint16_t cid_seed;   /* Community ID seed for EXPORT_X_CID */
 };
 
 /* Receives one whole message; nonzero = it was not sent (counted, not fatal). */

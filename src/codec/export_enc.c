@@ -5,6 +5,7 @@
  * records; everything else is here.
  */
 #include "../core/xalloc.h"
+#include "../query/cid.h"
 #include "export_int.h"
 
 #include <assert.h>
@@ -52,6 +53,20 @@ static const struct {
 };
 
 /*
+ * The IEs export_enc_opts.extra appends to the IPFIX templates, in this order: strings
+ * of variable length, written by kind (put_var) rather than copied from a member. The
+ * Community ID has no member (nor a decoder slot): it is computed from the 5-tuple.
+ */
+static const struct {
+    uint32_t bit;
+    struct export_field f;
+    uint8_t kind;
+} extras[] = {
+    { EXPORT_X_SNI, { FS_PEN, 5, 0xffff }, EXK_SNI },
+    { EXPORT_X_CID, { FS_PEN, 6, 0xffff }, EXK_CID },
+};
+
+/*
  * The dialect named name, or NULL. A linear scan of three rows: it runs once per -e
  * option.
  */
@@ -75,14 +90,35 @@ int export_dialect_version(const struct export_dialect *d)
     return d->version;
 }
 
-/* Compile one template: look every field up in the IE table, then in members[]. */
-static void tmpl_build(struct export_tmpl *t, uint16_t id, const struct export_field *f, uint16_t n)
+/* Append the extras asked for to t (a compiled template of fixed-length fields). */
+static void tmpl_extras(struct export_tmpl *t, uint32_t extra)
 {
-    assert(n <= EXPORT_MAX_FIELDS);
+    for (size_t i = 0; i < sizeof(extras) / sizeof(extras[0]); i++) {
+        if (!(extra & extras[i].bit))
+            continue;
+        /* Sent only if the decoder knows it, as every field (ipfix_ie.c). */
+        assert(ipfix_ie_find(extras[i].f.pen, extras[i].f.id));
+        t->fields[t->nfields] = extras[i].f;
+        t->op[t->nfields].off = 0;
+        t->op[t->nfields].size = 0;
+        t->op[t->nfields].kind = extras[i].kind;
+        t->nfields++;
+        t->varlen = 1;
+    }
+}
+
+/*
+ * Compile one template: look every field up in the IE table, then in members[]; then
+ * the extras asked for.
+ */
+static void tmpl_build(struct export_tmpl *t, uint16_t id, const struct export_field *f, uint16_t n,
+                       uint32_t extra)
+{
+    assert(n + sizeof(extras) / sizeof(extras[0]) <= EXPORT_MAX_FIELDS);
     t->id = id;
     t->nfields = n;
-    t->fields = f;
     t->reclen = 0;
+    t->varlen = 0;
     for (uint16_t i = 0; i < n; i++) {
         const struct ipfix_ie *ie = ipfix_ie_find(f[i].pen, f[i].id);
         size_t k = 0;
@@ -93,8 +129,10 @@ static void tmpl_build(struct export_tmpl *t, uint16_t id, const struct export_f
         t->op[i].off = members[k].off;
         t->op[i].size = members[k].size;
         t->op[i].kind = members[k].kind;
+        t->fields[i] = f[i];
         t->reclen = (uint16_t)(t->reclen + f[i].len);
     }
+    tmpl_extras(t, extra);
 }
 
 /* New encoder; see export.h. */
@@ -119,9 +157,12 @@ struct export_enc *export_enc_new(const struct export_dialect *d, const struct e
     e->emit = emit;
     e->ctx = ctx;
     e->buf = xmalloc(e->o.max_msg);
+    /* Only IPFIX has enterprise IEs and variable-length fields. */
+    uint32_t extra = d->version == 10 ? e->o.extra : 0;
     for (int i = 0; i < EXPORT_NTMPL; i++)
         if (d->fields[i])
-            tmpl_build(&e->t[i], (uint16_t)(256 + i), d->fields[i], d->nfields[i]);
+            tmpl_build(&e->t[i], (uint16_t)(256 + i + (extra ? 2 : 0)), d->fields[i], d->nfields[i],
+                       extra);
     return e;
 }
 
@@ -137,6 +178,56 @@ void export_enc_start(struct export_enc *e, uint64_t start_ms)
     e->o.start_ms = start_ms - start_ms % 1000;
 }
 
+/*
+ * The string of a variable-length field of f into buf (>= CID_TEXT bytes) or in
+ * place; returns its length. The sni member is NUL-padded, and unterminated when full.
+ */
+static size_t var_str(const struct export_enc *e, const struct export_op *op, const struct flow *f,
+                      const char **s, char *buf)
+{
+    if (op->kind == EXK_CID) {
+        uint8_t d[CID_DIGEST];
+        cid_digest(f, e->o.cid_seed, d);
+        *s = buf;
+        return cid_format(d, buf);
+    }
+    *s = f->sni;
+    return strnlen(f->sni, sizeof(f->sni));
+}
+
+/* Bytes of f's record by t: the fixed part plus each string and its length prefix. */
+size_t export_rec_len(const struct export_enc *e, const struct export_tmpl *t, const struct flow *f)
+{
+    size_t n = t->reclen;
+    for (uint16_t i = 0; t->varlen && i < t->nfields; i++) {
+        if (t->fields[i].len != 0xffff)
+            continue;
+        char buf[CID_TEXT];
+        const char *s;
+        size_t l = var_str(e, &t->op[i], f, &s, buf);
+        n += l + (l < 255 ? 1 : 3);
+    }
+    return n;
+}
+
+/* A variable-length field (RFC 7011 section 7): one length byte, or 255 and 16 bits. */
+static size_t put_var(const struct export_enc *e, const struct export_op *op, const struct flow *f,
+                      uint8_t *p)
+{
+    char buf[CID_TEXT];
+    const char *s;
+    size_t l = var_str(e, op, f, &s, buf), h = 1;
+    if (l < 255) {
+        p[0] = (uint8_t)l;
+    } else {
+        p[0] = 255;
+        put_be16(p + 1, (uint16_t)l);
+        h = 3;
+    }
+    memcpy(p + h, s, l);
+    return h + l;
+}
+
 /* Data record of f by its template (IPFIX, v9): run the compiled copy steps. */
 void export_tmpl_record(const struct export_enc *e, const struct export_tmpl *t,
                         const struct flow *f, uint8_t *p)
@@ -146,6 +237,10 @@ void export_tmpl_record(const struct export_enc *e, const struct export_tmpl *t,
         const struct export_op *op = &t->op[i];
         uint16_t len = t->fields[i].len;
         uint64_t v = 0;
+        if (len == 0xffff) {
+            p += put_var(e, op, f, p);
+            continue;
+        }
         if (op->kind == EXK_ADDR4) {
             memcpy(p, base + op->off + 12, 4);
         } else if (op->kind == EXK_ADDR6) {
@@ -288,7 +383,7 @@ static void put_record(struct export_enc *e, const struct flow *f)
 {
     const struct export_dialect *d = e->d;
     uint16_t sid = d->fields[0] ? export_tmpl_of(e, f)->id : 0;
-    size_t rl = d->rec_len ? d->rec_len : export_tmpl_of(e, f)->reclen;
+    size_t rl = d->rec_len ? d->rec_len : export_rec_len(e, export_tmpl_of(e, f), f);
     for (;;) {
         if (!e->len)
             msg_begin(e, f);

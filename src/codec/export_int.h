@@ -41,8 +41,9 @@ struct export_field {
     uint16_t len;
 };
 
-/* How a template field gets its bytes from struct flow. */
-enum { EXK_UINT = 0, EXK_UPTIME, EXK_ADDR4, EXK_ADDR6 };
+/* How a template field gets its bytes from struct flow. EXK_SNI and EXK_CID are
+ * variable-length strings (RFC 7011 section 7): the sni member, the computed cid. */
+enum { EXK_UINT = 0, EXK_UPTIME, EXK_ADDR4, EXK_ADDR6, EXK_SNI, EXK_CID };
 
 /* One compiled step of a data record: the flow member at off, size bytes, as kind. */
 struct export_op {
@@ -60,8 +61,9 @@ struct export_op {
 struct export_tmpl {
     uint16_t id;
     uint16_t nfields;
-    uint16_t reclen; /* bytes of one data record */
-    const struct export_field *fields;
+    uint16_t reclen; /* bytes of one data record: all of it, or its fixed-length part */
+    uint8_t varlen;  /* has variable-length fields (export_rec_len) */
+    struct export_field fields[EXPORT_MAX_FIELDS];
     struct export_op op[EXPORT_MAX_FIELDS];
 };
 
@@ -126,7 +128,11 @@ static inline const struct export_tmpl *export_tmpl_of(const struct export_enc *
 /* Template set of e's templates at p (v9 flowset 0 / IPFIX set 2); see dialect. */
 size_t export_templates(const struct export_enc *e, uint8_t *p, uint32_t *ntmpl);
 
-/* Write f's data record by template t at p (t->reclen bytes). */
+/* Bytes of f's data record by template t (t->reclen plus its strings). */
+size_t export_rec_len(const struct export_enc *e, const struct export_tmpl *t,
+                      const struct flow *f);
+
+/* Write f's data record by template t at p (export_rec_len bytes). */
 void export_tmpl_record(const struct export_enc *e, const struct export_tmpl *t,
                         const struct flow *f, uint8_t *p);
 

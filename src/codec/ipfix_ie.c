@@ -102,6 +102,11 @@ const struct ipfix_ie ipfix_ies[] = {
     IE(FS_PEN, 3, 8, S_RETRANS, OPK_UINT, "flowsleuthRetransOctets"),
     IE(FS_PEN, FSR(3), 8, S_RRETRANS, OPK_UINT, "flowsleuthReverseRetransOctets"),
     IE(FS_PEN, 4, 4, S_EXCHANGE, OPK_UINT, "flowsleuthExchange"),
+    /* Strings (length 0: variable, RFC 7011 section 7). The Community ID is listed so
+     * the exporter may send it, and skipped on input: a record's cid is computed from
+     * its 5-tuple and the reader's seed. */
+    IE(FS_PEN, 5, 0, S_SNI, OPK_STR, "flowsleuthServerName"),
+    IE(FS_PEN, 6, 0, S_NONE, OPK_SKIP, "flowsleuthCommunityId"),
 };
 
 const size_t ipfix_nies = sizeof(ipfix_ies) / sizeof(ipfix_ies[0]);

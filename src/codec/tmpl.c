@@ -6,6 +6,7 @@
  */
 #include "../core/err.h"
 #include "../core/xalloc.h"
+#include "../meter/sni.h"
 #include "datagram.h"
 
 #include <stdlib.h>
@@ -60,18 +61,20 @@ int tmpl_compile(struct tmpl *t, const struct tmpl_field *f, size_t n, int optio
     uint32_t minlen = 0;
     int seen_addr = 0;
     for (size_t i = 0; i < n; i++) {
+        const struct ipfix_ie *ie = ipfix_ie_find(f[i].pen, f[i].id);
         if (f[i].len == 0xffff) {
-            add_op(t, 0, S_NONE, OPK_VARSKIP);
+            int str = ie && ie->kind == OPK_STR;
+            add_op(t, 0, str ? ie->slot : S_NONE, str ? OPK_VARSTR : OPK_VARSKIP);
             t->varlen = 1;
             minlen += 1;
             continue;
         }
         minlen += f[i].len;
-        const struct ipfix_ie *ie = ipfix_ie_find(f[i].pen, f[i].id);
         int ok = ie && ((ie->kind == OPK_UINT && f[i].len >= 1 && f[i].len <= 8) ||
                         (ie->kind == OPK_ADDR4 && f[i].len == 4) ||
                         (ie->kind == OPK_ADDR6 && f[i].len == 16) ||
-                        (ie->kind == OPK_ACL && f[i].len == 12));
+                        (ie->kind == OPK_ACL && f[i].len == 12) ||
+                        (ie->kind == OPK_STR && f[i].len >= 1));
         if (ok && ie->slot >= S_SRC4 && ie->slot <= S_DST6 && !seen_addr) {
             seen_addr = 1;
             t->v6first = ie->kind == OPK_ADDR6;
@@ -176,6 +179,27 @@ static void run_fast(const struct tmpl *t, const uint8_t *p, struct tmpl_rec *ou
 }
 
 /*
+ * A string element (flowsleuth's server name, fixed or variable length): kept when it
+ * is a name the meter would keep (sni_keep: not empty, every byte in its alphabet,
+ * the first FS_SNI_MAX bytes), else read past; the first occurrence wins.
+ */
+static void run_str(const struct tmpl_op *op, struct rd *r, struct tmpl_rec *out)
+{
+    size_t l = op->len;
+    if (op->kind == OPK_VARSTR) {
+        l = rd_u8(r);
+        if (l == 255)
+            l = rd_be16(r);
+    }
+    const uint8_t *p = rd_take(r, l);
+    /* A fixed-length field may be NUL-padded (exporters pad names to their width). */
+    while (p && op->kind == OPK_STR && l && p[l - 1] == 0)
+        l--;
+    if (p && !bit_has(out->have, out->have2, op->dst) && sni_keep(p, l, out->sni))
+        bit_set(&out->have, &out->have2, op->dst);
+}
+
+/*
  * Run the ops over one record. Variable-length fields (RFC 7011 section 7): one length
  * byte, or 255 followed by a 16-bit length. A short record sets r->err.
  */
@@ -210,6 +234,10 @@ void tmpl_run(const struct tmpl *t, struct rd *r, struct tmpl_rec *out)
             rd_skip(r, l);
             break;
         }
+        case OPK_STR:
+        case OPK_VARSTR:
+            run_str(op, r, out);
+            break;
         case OPK_UINT: {
             const uint8_t *p = rd_take(r, op->len);
             out->v[op->dst] = p ? be_uint(p, op->len) : 0;
@@ -394,8 +422,12 @@ void tmpl_prepare(struct tmpl *t)
 {
     uint64_t have = 0, have2 = 0;
     uint32_t off = 0;
+    /* A string is checked byte by byte (run_str): no fast plan for its template. */
+    int slow = t->varlen;
+    for (uint16_t i = 0; i < t->nops; i++)
+        slow |= t->ops[i].kind == OPK_STR;
     free(t->fops);
-    t->fops = t->varlen ? NULL : xmalloc((t->nops ? t->nops : 1) * sizeof(*t->fops));
+    t->fops = slow ? NULL : xmalloc((t->nops ? t->nops : 1) * sizeof(*t->fops));
     t->nfops = 0;
     for (uint16_t i = 0; i < t->nops; i++) {
         const struct tmpl_op *op = &t->ops[i];
@@ -497,7 +529,7 @@ static uint16_t u16_sat(uint64_t v)
  * Resolve a record's slots into a flow by its template's plan; an absent element reads
  * slot S_NONE, which is 0: what struct flow means by "unknown". Packet sizes (IANA
  * 25/26 and their RFC 5103 reverses) and flowsleuth's enterprise IEs (PEN 32473):
- * payload, goodput, retransmitted bytes, exchange. ICMP type/code goes to dport
+ * payload, goodput, retransmitted bytes, exchange, server name. ICMP type/code goes to dport
  * (type * 256 + code) as the meter does.
  */
 void tmpl_to_flow(const struct tmpl *t, const struct tmpl_rec *r, const struct tmpl_time *tt,
@@ -548,7 +580,10 @@ void tmpl_to_flow(const struct tmpl *t, const struct tmpl_rec *r, const struct t
     f->nat_event = (uint8_t)v[pl->nat_event];
     f->ingress_acl = v[pl->in_acl];
     f->egress_acl = v[pl->out_acl];
-    memset(f->sni, 0, sizeof(f->sni)); /* not decoded yet (export.md: not exported) */
+    if (has(r, S_SNI)) /* flowsleuthServerName, held to the meter's rule by run_str */
+        memcpy(f->sni, r->sni, sizeof(f->sni));
+    else
+        memset(f->sni, 0, sizeof(f->sni));
     f->first = flow_time(pl, r, tt, 0);
     f->last = flow_time(pl, r, tt, 1);
     /* A missing end takes the other; both missing: the export time (what we know). */

@@ -14,7 +14,7 @@ static int name_byte(uint8_t c)
 }
 
 /* Keep p[0..n) as the name when every byte is allowed; 1 kept, 0 not. */
-static int keep_name(const uint8_t *p, size_t n, char out[FS_SNI_MAX])
+int sni_keep(const uint8_t *p, size_t n, char out[FS_SNI_MAX])
 {
     if (n == 0)
         return 0;
@@ -131,7 +131,7 @@ static enum sni_result host_name(const uint8_t *x, size_t n, char out[FS_SNI_MAX
         if (nl > n - q - 3)
             return SNI_NONE;
         if (x[q] == 0) /* host_name */
-            return keep_name(x + q + 3, nl, out) ? SNI_FOUND : SNI_NONE;
+            return sni_keep(x + q + 3, nl, out) ? SNI_FOUND : SNI_NONE;
         q += 3 + nl;
     }
     return SNI_NONE;
@@ -213,7 +213,7 @@ enum sni_result sni_http(const uint8_t *p, size_t n, char out[FS_SNI_MAX])
             if (c > v + 1 && c < ve && p[c - 1] == ':' &&
                 (p[v] == '[' ? p[c - 2] == ']' : memchr(p + v, ':', c - 1 - v) == NULL))
                 ve = c - 1;
-            return keep_name(p + v, ve - v, out) ? SNI_FOUND : SNI_NONE;
+            return sni_keep(p + v, ve - v, out) ? SNI_FOUND : SNI_NONE;
         }
         at = le + 1;
     }
