@@ -7,8 +7,9 @@
  *
  * Record order does not matter: the store hands flows out in bin order and, inside a
  * bin, in the order the meter or exporter closed them (by the end of the flow, not its
- * start), so scan_add keeps a compact copy of every flow and scan_finish sorts them by
- * source and then each source's destinations by first-contact time before it walks.
+ * start), so scan_add keeps a compact copy of every flow and scan_finish groups them by
+ * source and then each source's destinations, ordered by first-contact time before it
+ * walks.
  *
  * What a flow tells (per flow, answered or not):
  *   TCP   answered when reverse packets came and they were not only a RST: a SYN+ACK,
@@ -68,8 +69,8 @@ struct scan_finding {
     enum scan_kind kind;
 };
 
-/* --max-mem: a flow (48 bytes and its index), each flow of the busiest source again
- * (scan_finish copies one source's flows to sort them, and its work arrays), a source
+/* --max-mem: a flow (40 bytes, its source and its index), each flow of the busiest
+ * source again (scan_finish's work arrays: its pairs, destinations, hash slots), a source
  * (its record in the map, its bounds and rank), and an echo reply 32 bytes more */
 #define SCAN_BYTES_PER_FLOW    56
 #define SCAN_BYTES_PER_BUSIEST 80
