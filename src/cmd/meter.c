@@ -377,7 +377,7 @@ static int parse_args(struct meter_args *a, int argc, char **argv)
         case 'h':
             return 1;
         default:
-            if (((c >= 1 && c <= 13) || c == 'D' || c == 'u' || c >= SINK_OPT_URL) &&
+            if (((c >= 1 && c <= 15) || c == 'D' || c == 'u' || c >= SINK_OPT_URL) &&
                 parse_long_opt(a, c, optarg) == 0)
                 break;
             return -1;
