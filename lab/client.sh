@@ -6,7 +6,10 @@
 #
 # usage: client.sh MODE K CLIENT BASE_URL LIST
 #   MODE single: one curl (one connection) per file;
-#        keepalive: curl fetches K files per invocation on one connection.
+#        keepalive: curl fetches K files per invocation on one connection;
+#        keepalive-h2: the same over HTTP/2 (the files one after the other, as streams
+#        of one connection). An https:// BASE_URL is fetched with -k (the lab's
+#        certificate is self-signed).
 #   LIST: lines "FILE LABEL" (LABEL = catalogue entry name or "-").
 # Times are wall-clock milliseconds (the capture's clock). In keep-alive mode curl
 # reports each transfer's duration, not its start, so the windows are placed back from
@@ -18,8 +21,12 @@ k=$2
 client=$3
 base=$4
 list=$5
-server=${base#http://}
+server=${base#*://}
 server=${server%%:*}
+http=--http1.1
+[ "$mode" = keepalive-h2 ] && http=--http2
+tls=()
+[ "${base%%://*}" = https ] && tls=(-k)
 
 now_ms() { date +%s%3N; }
 
@@ -30,7 +37,7 @@ rate=()
 single() {
     while read -r file label; do
         s=$(now_ms)
-        port=$(curl -sS --noproxy '*' --http1.1 --max-time 600 "${rate[@]}" -o /dev/null \
+        port=$(curl -sS --noproxy '*' "$http" "${tls[@]}" --max-time 600 "${rate[@]}" -o /dev/null \
             -w '%{local_port}' "$base/$file")
         e=$(now_ms)
         echo "$client,$server,$port,,$s,$e,$label"
@@ -46,7 +53,7 @@ batch() {
         shift 2
     done
     local out
-    out=$(curl -sS --noproxy '*' --http1.1 --max-time 1800 "${rate[@]}" -w '%{local_port} %{time_total}\n' \
+    out=$(curl -sS --noproxy '*' "$http" "${tls[@]}" --max-time 1800 "${rate[@]}" -w '%{local_port} %{time_total}\n' \
         "${args[@]}")
     local e
     e=$(now_ms)
@@ -79,9 +86,9 @@ keepalive() {
 
 case $mode in
 single) single ;;
-keepalive) keepalive ;;
+keepalive | keepalive-h2) keepalive ;;
 *)
-    echo "client.sh: mode single or keepalive" >&2
+    echo "client.sh: mode single, keepalive or keepalive-h2" >&2
     exit 2
     ;;
 esac

@@ -28,6 +28,17 @@
 # nearest --basis bytes), for both dialects. The keep-alive runs are not exported
 # (softflowd has no exchanges: a connection is one record).
 #
+# LAB_TLS=1: HTTPS (issue 13). nginx listens with TLS on a self-signed P-256
+# certificate made at run time in the temp dir, protocols LAB_TLS_PROTOCOLS (default
+# "TLSv1.2 TLSv1.3": curl gets 1.3), and curl fetches https:// with -k. The runs are
+# labelled single-tls and keepalive-tls; each also gets nearest on goodput with a model
+# learned on its training round (learn --model nearest, then eval --model-file; learn's
+# line for the server in learn.log), a second table. Over TLS the keep-alive labels are
+# renumbered after metering (relabel below). LAB_HTTP2=1 (implies LAB_TLS=1) adds
+# `http2` to the listener and a run per LAB_KA_PROFILES profile, keepalive-h2: curl
+# --http2 fetches LAB_KA_K files one after the other as streams of one connection,
+# metered with --split like keepalive.
+#
 # Output: LAB_OUT (default /tmp/flowsleuth-lab) holds per run the flows, the labels,
 # each eval's JSON, and results.tsv / results.md (the table). Exit 77 when not root or
 # a tool is missing (the e2e test uses that), 1 on a failure.
@@ -48,6 +59,10 @@ LAB_KA_K=${LAB_KA_K:-5}
 LAB_OUT=${LAB_OUT:-/tmp/flowsleuth-lab}
 LAB_KEEP_PCAP=${LAB_KEEP_PCAP:-0}
 LAB_NETFLOW=${LAB_NETFLOW:-0}
+LAB_HTTP2=${LAB_HTTP2:-0}
+LAB_TLS=${LAB_TLS:-$LAB_HTTP2}
+[ "$LAB_HTTP2" = 0 ] || LAB_TLS=1
+LAB_TLS_PROTOCOLS=${LAB_TLS_PROTOCOLS:-TLSv1.2 TLSv1.3}
 # Per-download rate cap: tcpdump (-U, one write per packet) keeps up with about 170k
 # packets/s here; unthrottled veth transfers of large files outrun it and it drops.
 export LAB_RATE=${LAB_RATE-120M}
@@ -75,6 +90,11 @@ if [ "$LAB_NETFLOW" = 1 ]; then
     for t in softflowd ss; do
         command -v "$t" >/dev/null 2>&1 || skip "LAB_NETFLOW=1 needs $t"
     done
+fi
+if [ "$LAB_TLS" = 1 ]; then
+    command -v openssl >/dev/null 2>&1 || skip "LAB_TLS=1 needs openssl"
+    [ -n "$NGINX" ] || skip "LAB_TLS=1 needs nginx"
+    LAB_SERVER=nginx
 fi
 [ "$LAB_ROUNDS" -ge 2 ] || die "LAB_ROUNDS must be >= 2 (round 1 trains, the others test)"
 
@@ -164,6 +184,18 @@ make_files() {
 # is not installed or LAB_SERVER=python.
 write_nginx_conf() {
     mkdir -p "$WORK/nginx/tmp"
+    local listen="$SRV:$PORT" tls=""
+    if [ "$LAB_TLS" = 1 ]; then
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+            -subj /CN=lab -keyout "$WORK/nginx/key.pem" -out "$WORK/nginx/cert.pem" \
+            >"$WORK/openssl.log" 2>&1 || die "openssl req failed: $(cat "$WORK/openssl.log")"
+        listen="$listen ssl"
+        [ "$LAB_HTTP2" = 1 ] && listen="$listen http2"
+        # Spelled out: nginx 1.22's default leaves TLSv1.3 out (1.23.4 added it).
+        tls="ssl_certificate $WORK/nginx/cert.pem;
+        ssl_certificate_key $WORK/nginx/key.pem;
+        ssl_protocols $LAB_TLS_PROTOCOLS;"
+    fi
     cat >"$WORK/nginx/nginx.conf" <<CONF
 user root;
 worker_processes 1;
@@ -182,8 +214,9 @@ http {
     scgi_temp_path $WORK/nginx/tmp;
     default_type application/octet-stream;
     server {
-        listen $SRV:$PORT;
+        listen $listen;
         root $WORK/www;
+        $tls
     }
 }
 CONF
@@ -262,8 +295,10 @@ list() {
 }
 
 # run MODE PROFILE: capture the rounds, meter, write train/test labels under $LAB_OUT/RUN.
+# MODE: single or keepalive, with -tls (HTTPS) or keepalive-h2 (HTTP/2 over TLS).
 run() {
-    local mode=$1 prof=$2 dir="$LAB_OUT/$1-$2" t0
+    local mode=$1 prof=$2 dir="$LAB_OUT/$1-$2" t0 how=${1%-tls} scheme=http
+    [ "$LAB_TLS" = 1 ] && scheme=https
     mkdir -p "$dir"
     profile "$prof"
     local pcap="$WORK/$mode-$prof.pcap"
@@ -274,15 +309,15 @@ run() {
     echo "$hdr" >"$dir/test.csv"
     for r in $(seq "$LAB_ROUNDS"); do
         list "$r" >"$WORK/list.txt"
-        in_c taskset -c 0 bash "$HERE/client.sh" "$mode" "$LAB_KA_K" "$CLI" \
-            "http://$SRV:$PORT" "$WORK/list.txt" >>"$dir/$([ "$r" = 1 ] && echo train || echo test).csv" ||
+        in_c taskset -c 0 bash "$HERE/client.sh" "$how" "$LAB_KA_K" "$CLI" \
+            "$scheme://$SRV:$PORT" "$WORK/list.txt" >>"$dir/$([ "$r" = 1 ] && echo train || echo test).csv" ||
             die "client failed in $mode/$prof round $r"
     done
     stop_capture "$pcap"
     local dropped="none"
     [ "$prof" = hop1 ] || dropped=$(in_c nft list chain inet fslab input | grep -o 'packets [0-9]*' | cut -d' ' -f2)
     local split=""
-    [ "$mode" = keepalive ] && split=--split
+    [ "$how" = single ] || split=--split
     "$FS_BIN" meter -r "$pcap" -w "$dir/flows.fsf" --idle 600 $split ||
         die "meter failed on $pcap"
     # The article's flows (softflowd) were never split: its trees get the whole connection.
@@ -292,12 +327,45 @@ run() {
     else
         ln -sf flows.fsf "$dir/flows-nosplit.fsf"
     fi
+    [ -n "$split" ] && [ "$LAB_TLS" = 1 ] && relabel "$dir"
     [ "$LAB_KEEP_PCAP" = 1 ] && cp "$pcap" "$dir/"
-    [ "$LAB_NETFLOW" = 1 ] && [ "$mode" = single ] && netflow "$pcap" "$dir"
+    [ "$LAB_NETFLOW" = 1 ] && [ "$how" = single ] && netflow "$pcap" "$dir"
     echo "lab: $mode/$prof: $(($(wc -l <"$dir/train.csv") - 1)) training and" \
         "$(($(wc -l <"$dir/test.csv") - 1)) test downloads in $(($(date +%s) - t0)) s," \
         "capture $(($(wc -c <"$pcap") / 1000000)) MB, nft dropped $dropped server packets" >&2
     rm -f "$pcap"
+}
+
+# relabel DIR: over TLS, --split gives the handshake exchanges of their own (TLS 1.3:
+# two) before the first response, and the client's close_notify one after the last, so
+# a connection's K files are its last K exchanges that carry response bytes: labels
+# renumbered so (relabel.log says by how much; a connection with fewer such exchanges
+# than files keeps its labels and is counted there).
+relabel() {
+    local f
+    "$FS_BIN" print -r "$1/flows.fsf" -o csv:sport,exchange,rpayload >"$1/exchanges.csv"
+    for f in train test; do
+        awk -F, -v OFS=, 'NR == FNR { if (FNR > 1 && $3 > 0) { has[$1, $2] = 1; if ($2 + 0 > x[$1]) x[$1] = $2 + 0 } next }
+            FNR == 1 { print; next }
+            { n[$3]++; line[FNR] = $0; last = FNR }
+            END {
+                for (p in n) {
+                    m = 0
+                    for (e = 1; e <= x[p]; e++) if ((p, e) in has) resp[p, ++m] = e
+                    got[p] = m
+                }
+                for (i = 2; i <= last; i++) {
+                    $0 = line[i]
+                    k = got[$3] - n[$3] + $4
+                    if (got[$3] < n[$3]) short++
+                    else { shift[resp[$3, k] - $4]++; $4 = resp[$3, k] }
+                    print
+                }
+                for (o in shift) printf "lab: %s: %d downloads %d exchanges later on their connection\n", FILENAME, shift[o], o >"/dev/stderr"
+                if (short) printf "lab: %s: %d downloads on connections with fewer response exchanges than files, labels kept\n", FILENAME, short >"/dev/stderr"
+            }' "$1/exchanges.csv" "$1/$f.csv" >"$1/$f.csv.new" 2>>"$1/relabel.log"
+        mv "$1/$f.csv.new" "$1/$f.csv"
+    done
 }
 
 # netflow PCAP DIR: softflowd's NetFlow v9 and IPFIX of the capture, collected on
@@ -370,6 +438,27 @@ evaluate() {
     echo "$row	$known	$foreign" >>"$LAB_OUT/results.tsv"
 }
 
+# evaluate_learned MODE PROFILE: nearest on goodput with the model learned on the
+# training round (HTTPS: the TLS handshake and record overhead lie outside the default
+# header window, the learned server constant takes them in); one row of learned.tsv
+# with learn's line for the server.
+evaluate_learned() {
+    local dir="$LAB_OUT/$1-$2" row="$1	$2" srv
+    "$FS_BIN" learn -c "$LAB_OUT/catalog.tsv" -r "$dir/flows.fsf" --labels "$dir/train.csv" \
+        --model nearest -o "$dir/nearest-learned.model" 2>"$dir/learn.log" ||
+        die "learn failed on $dir: $(cat "$dir/learn.log")"
+    if ! "$FS_BIN" eval -c "$LAB_OUT/catalog.tsv" -r "$dir/flows.fsf" --labels "$dir/test.csv" \
+        -o json --model-file "$dir/nearest-learned.model" >"$dir/nearest-learned.json" \
+        2>"$dir/eval-learned.log"; then
+        echo "$row	-	-	eval refused the model: $(sed 's/^.*: //' "$dir/eval-learned.log" | head -1)" >>"$LAB_OUT/learned.tsv"
+        return 0
+    fi
+    row="$row	$(awk -F'"accuracy":' '{ split($2, a, ","); printf "%.1f", a[1] * 100 }' "$dir/nearest-learned.json")"
+    row="$row	$(awk -F'"foreign_wrong":' '{ split($2, a, ","); print a[1] }' "$dir/nearest-learned.json")"
+    srv=$(grep -m1 ': server ' "$dir/learn.log" | sed 's/^.*: server [^:]*: //') || srv="-"
+    echo "$row	$srv" >>"$LAB_OUT/learned.tsv"
+}
+
 # The table in Markdown: per model, closed-set accuracy on the catalogue downloads and
 # the foreign downloads it wrongly matched.
 table() {
@@ -395,6 +484,15 @@ table() {
                 for (i = 3; i <= 9; i += 2) printf " %s%%, %s/%s |", $i, $(i + 1), f
                 printf "\n" }' "$LAB_OUT/netflow.tsv"
         fi
+        if [ -s "$LAB_OUT/learned.tsv" ]; then
+            echo
+            echo "Nearest on goodput with the model learned on the training round (learn --model nearest):"
+            echo
+            echo "| mode | profile | nearest on goodput, learned | learn: the server |"
+            echo "|---|---|---|---|"
+            awk -F'\t' -v f="$(awk -F'\t' 'NR == 2 { print $12 }' "$LAB_OUT/results.tsv")" '{
+                printf "| %s | %s | %s%%, %s/%s | %s |\n", $1, $2, $3, $4, f, $5 }' "$LAB_OUT/learned.tsv"
+        fi
     } >"$LAB_OUT/results.md"
     cat "$LAB_OUT/results.md"
 }
@@ -410,16 +508,26 @@ main() {
         >"$LAB_OUT/results.tsv"
     echo "lab: $LAB_FILES catalogue + $LAB_FOREIGN foreign files of $LAB_MIN_KB..$LAB_MAX_KB kB" \
         "(seed $LAB_SEED), $LAB_ROUNDS rounds (1 training), rate cap ${LAB_RATE:-none}, profiles '$LAB_PROFILES'," \
-        "keep-alive ($LAB_KA_K files a connection) '$LAB_KA_PROFILES'" >&2
+        "keep-alive ($LAB_KA_K files a connection) '$LAB_KA_PROFILES'," \
+        "$([ "$LAB_TLS" = 1 ] && echo "HTTPS ($LAB_TLS_PROTOCOLS)" || echo HTTP)$([ "$LAB_HTTP2" = 1 ] && echo ' and HTTP/2')" >&2
     : >"$LAB_OUT/netflow.tsv"
+    : >"$LAB_OUT/learned.tsv"
+    local sfx="" modes="keepalive"
+    [ "$LAB_TLS" = 1 ] && sfx=-tls modes=keepalive-tls
+    [ "$LAB_HTTP2" = 1 ] && modes="$modes keepalive-h2"
     for p in $LAB_PROFILES; do
-        run single "$p"
-        evaluate single "$p"
-        [ "$LAB_NETFLOW" = 1 ] && evaluate_netflow single "$p"
+        run "single$sfx" "$p"
+        evaluate "single$sfx" "$p"
+        [ "$LAB_TLS" = 1 ] && evaluate_learned "single$sfx" "$p"
+        [ "$LAB_NETFLOW" = 1 ] && evaluate_netflow "single$sfx" "$p"
     done
-    for p in $LAB_KA_PROFILES; do
-        run keepalive "$p"
-        evaluate keepalive "$p"
+    local ka # evaluate's loops set m
+    for ka in $modes; do
+        for p in $LAB_KA_PROFILES; do
+            run "$ka" "$p"
+            evaluate "$ka" "$p"
+            [ "$LAB_TLS" = 1 ] && evaluate_learned "$ka" "$p"
+        done
     done
     echo "lab: done in $(($(date +%s) - t0)) s; results in $LAB_OUT" >&2
     table
