@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* A key as two big-endian halves of the address and the tag: integer compares give
  * memcmp's order of the address bytes. */
@@ -52,16 +53,23 @@ static inline const struct addrkey *addrmap_key(const struct addrmap *m, uint32_
 }
 void addrmap_free(struct addrmap *m);
 
+/* 8 address bytes as a big-endian integer: one load (and a byte swap), where the
+ * loop of shifts the compiler kept was 5-10 % of scan_add. */
+static inline uint64_t addr_half_load(const uint8_t b[8])
+{
+    uint64_t v;
+    memcpy(&v, b, sizeof(v));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
 /* The address a (16 bytes, memcmp order) as a key's halves. */
 static inline void addrkey_load(struct addrkey *k, const uint8_t a[16], uint32_t tag)
 {
-    uint64_t hi = 0, lo = 0;
-    for (int i = 0; i < 8; i++) {
-        hi = hi << 8 | a[i];
-        lo = lo << 8 | a[8 + i];
-    }
-    k->hi = hi;
-    k->lo = lo;
+    k->hi = addr_half_load(a);
+    k->lo = addr_half_load(a + 8);
     k->tag = tag;
 }
 

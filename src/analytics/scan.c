@@ -113,11 +113,7 @@ struct scan {
 
 static struct addr128 addr_load(const uint8_t a[16])
 {
-    struct addr128 r = { 0, 0 };
-    for (int i = 0; i < 8; i++) {
-        r.hi = r.hi << 8 | a[i];
-        r.lo = r.lo << 8 | a[8 + i];
-    }
+    struct addr128 r = { addr_half_load(a), addr_half_load(a + 8) };
     return r;
 }
 
