@@ -491,7 +491,7 @@ table() {
             echo "| mode | profile | nearest on goodput, learned | learn: the server |"
             echo "|---|---|---|---|"
             awk -F'\t' -v f="$(awk -F'\t' 'NR == 2 { print $12 }' "$LAB_OUT/results.tsv")" '{
-                printf "| %s | %s | %s%%, %s/%s | %s |\n", $1, $2, $3, $4, f, $5 }' "$LAB_OUT/learned.tsv"
+                printf "| %s | %s | %s | %s |\n", $1, $2, $3 == "-" ? "-" : $3 "%, " $4 "/" f, $5 }' "$LAB_OUT/learned.tsv"
         fi
     } >"$LAB_OUT/results.md"
     cat "$LAB_OUT/results.md"
