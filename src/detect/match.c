@@ -524,25 +524,47 @@ static size_t consensus(int64_t *v, size_t n, uint64_t slack, int64_t *out, int6
     return best;
 }
 
+struct vote {
+    uint32_t entry;
+    int64_t v;
+};
+
+static int cmp_vote(const void *a, const void *b)
+{
+    const struct vote *x = a, *y = b;
+    if (x->entry != y->entry)
+        return x->entry < y->entry ? -1 : 1;
+    return x->v < y->v ? -1 : x->v > y->v;
+}
+
 /*
  * Votes of the defended singles on exact goodput among items a..b-1 (first-pass
  * results in first[0..b-a)): their response overheads (req 0), or their request
- * overheads (req 1). Returns the number of votes written to v.
+ * overheads (req 1), one per catalogue entry: the same file fetched again (or a
+ * foreign file fetched again, fitting the same entry by the same chance) is no second
+ * witness of the server's header. Returns the number of votes written to v.
  */
 static size_t votes(const struct catalog *c, const struct item *it, size_t a, size_t b,
                     const struct first *first, int req, int64_t *v)
 {
-    size_t n = 0;
+    struct vote *w = xmalloc((b > a ? b - a : 1) * sizeof(*w));
+    size_t n = 0, k = 0;
     for (size_t x = a; x < b; x++) {
         struct match_calib one;
         if (!learn_first(c, it[x].f, &first[x - a], &one))
             continue;
         if (!req)
-            v[n++] = one.resp_oh;
+            w[n++] = (struct vote){ first[x - a].idx0, one.resp_oh };
         else if (one.req)
-            v[n++] = one.req_oh;
+            w[n++] = (struct vote){ first[x - a].idx0, one.req_oh };
     }
-    return n;
+    if (n > 1)
+        qsort(w, n, sizeof(*w), cmp_vote);
+    for (size_t i = 0; i < n; i++) /* the entry's smallest vote stands for it */
+        if (i == 0 || w[i].entry != w[i - 1].entry)
+            v[k++] = w[i].v;
+    free(w);
+    return k;
 }
 
 /* One flow's votes for the peak: the header sizes its singles imply, at most one per
