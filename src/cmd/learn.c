@@ -198,6 +198,9 @@ static void describe(const struct model *m)
                     s->resid.seg);
         for (int j = 0; s->resid.seg && s->resid.seg != MATCH_RES_EXACT && j < s->resid.n; j++)
             fprintf(stderr, "%c%u", j ? ',' : ' ', s->resid.r[j]);
+        if (s->rec.r)
+            fprintf(stderr, ", TLS records of %u bytes each beyond %lld..%lld B", s->rec.r,
+                    (long long)s->rec.lo, (long long)s->rec.hi);
         fputc('\n', stderr);
     }
 }

@@ -592,6 +592,47 @@ static void fit_resid(struct learn_server *s, const struct learn_obs *obs, size_
     free(cnt);
 }
 
+/* ---- the TLS record framing (match_types.h) ---- */
+
+#define REC_MAX_R    64 /* bytes a record adds: up to a CBC suite's MAC and padding */
+#define REC_MIN_SPAN 8  /* records between the fewest and the most of the observations */
+#define REC_SPREAD   8  /* the constant's range at most this wide */
+
+/*
+ * On goodput a TLS server's overhead is c + r * records: r is the per-record cost that
+ * leaves the constants c_i = oh_i - r * ceil(S_i / 16 KiB) the narrowest (r = 0, plain
+ * HTTP, wins ties: nothing is learned then), over observations whose record counts span
+ * enough to tell r apart.
+ */
+static void fit_rec(struct learn_server *s, const struct catalog *c, const struct learn_obs *obs,
+                    size_t nobs)
+{
+    int64_t lo[REC_MAX_R + 1], hi[REC_MAX_R + 1];
+    uint64_t rmin = UINT64_MAX, rmax = 0;
+    size_t n = 0;
+    for (size_t j = 0; j < nobs; j++) {
+        if (!same_addr(obs[j].f->dst, s->server) || obs[j].f->rgoodput == 0)
+            continue;
+        uint64_t records = (c->e[obs[j].entry].size + MATCH_TLS_RECORD - 1) / MATCH_TLS_RECORD;
+        rmin = records < rmin ? records : rmin;
+        rmax = records > rmax ? records : rmax;
+        for (int r = 0; r <= REC_MAX_R; r++) {
+            int64_t v = obs[j].oh - (int64_t)r * (int64_t)records;
+            lo[r] = n == 0 || v < lo[r] ? v : lo[r];
+            hi[r] = n == 0 || v > hi[r] ? v : hi[r];
+        }
+        n++;
+    }
+    if (n < RES_MIN_OBS || rmax - rmin < REC_MIN_SPAN)
+        return;
+    int best = 0;
+    for (int r = 1; r <= REC_MAX_R; r++)
+        if (hi[r] - lo[r] < hi[best] - lo[best])
+            best = r;
+    if (best && hi[best] - lo[best] <= REC_SPREAD)
+        s->rec = (struct match_rec){ (uint32_t)best, lo[best], hi[best] };
+}
+
 void learn_model_train(struct learn_model *m, const struct catalog *c, const struct learn_obs *obs,
                        size_t nobs, uint32_t header_bytes)
 {
@@ -608,6 +649,7 @@ void learn_model_train(struct learn_model *m, const struct catalog *c, const str
         s->ipver = f->ipver;
         fit_server(s, c, obs, nobs);
         fit_resid(s, obs, nobs);
+        fit_rec(s, c, obs, nobs);
         learn_model_sort(m); /* keeps learn_model_find's binary search valid */
     }
 }

@@ -28,6 +28,7 @@ void match_opts_default(struct match_opts *o)
     o->work_cap = 20000000;
     o->range_gap_ms = 0; /* match and inventory turn it on; eval scores flow by flow */
     o->resid = NULL;
+    o->rec = NULL;
 }
 
 /* Goodput counts every byte once; rpayload may count retransmissions twice; bytes
@@ -135,6 +136,8 @@ static void found(struct search *s, uint64_t sum)
     struct match_result *r = s->res;
     const struct cat_entry *e = s->c->e;
     if (s->k == 1 && s->o->resid && !match_resid_fits(s->o->resid, (int64_t)(r->payload - sum)))
+        return;
+    if (s->k == 1 && s->o->rec && !match_rec_fits(s->o->rec, sum, (int64_t)(r->payload - sum)))
         return;
     if (s->req_target >= 0) {
         uint64_t u = 0;
@@ -370,7 +373,7 @@ static int flow_match(const struct catalog *c, const uint64_t *sizes, const stru
      * catalogue fits most sizes that one entry fits). Not when a single fits a
      * learned server's residues: a set's sum lands on one by chance as often as a
      * single does, and sets have no residues of their own (their headers add up). */
-    size_t most = o->resid ? 0 : 1;
+    size_t most = o->resid || o->rec ? 0 : 1;
     for (int k = 2; total <= most && !res->more && k <= o->max_set && k <= MATCH_MAX_SET; k++)
         total += search_k(c, sizes, o, cal, f, tol, k, res);
     /* Alone: one single fits, no set does, and the catalogue is sparse enough there
@@ -383,6 +386,10 @@ static int flow_match(const struct catalog *c, const uint64_t *sizes, const stru
         double chance = chance_in(c, sizes, lo, hi);
         if (o->resid) /* a chance entry must land on a residue too */
             chance *= match_resid_share(o->resid, hi - lo + 1);
+        if (o->rec) { /* ... or on the framing's few bytes */
+            double w = (double)(o->rec->hi - o->rec->lo + 1 + 2 * (int64_t)MATCH_REC_SLACK);
+            chance *= w < (double)(hi - lo + 1) ? w / (double)(hi - lo + 1) : 1.0;
+        }
         res->alone = chance <= MATCH_CHANCE;
     }
     /* Alone is not yet an identification: a chance entry is alone too. The server's

@@ -59,7 +59,15 @@ int learn_model_opts(const struct learn_model *m, const struct flow *f, uint64_t
     so->oh_min = clamp_u32((double)s->base - LEARN_BASE_SLACK + (s->ppm[0] - half) * x);
     so->oh_max = clamp_u32((double)s->base + LEARN_BASE_SLACK + (s->ppm[1] + half) * x);
     so->resid = s->resid.seg && basis != MB_GOODPUT ? &s->resid : NULL;
+    so->rec = s->rec.r && basis == MB_GOODPUT ? &s->rec : NULL;
     return 1;
+}
+
+int match_rec_fits(const struct match_rec *rc, uint64_t size, int64_t oh)
+{
+    int64_t records = (int64_t)((size + MATCH_TLS_RECORD - 1) / MATCH_TLS_RECORD);
+    int64_t c = oh - (int64_t)rc->r * records;
+    return c >= rc->lo - MATCH_REC_SLACK && c <= rc->hi + MATCH_REC_SLACK;
 }
 
 int match_resid_fits(const struct match_resid *rz, int64_t oh)

@@ -28,6 +28,7 @@ struct learn_server {
     int64_t base;             /* response header bytes */
     double ppm[2];            /* q range: overhead beyond base per byte of size, ppm */
     struct match_resid resid; /* retransmission residues (match_types.h), seg 0 = none */
+    struct match_rec rec;     /* TLS record framing (match_types.h), r 0 = none */
 };
 
 #define LEARN_BASE_SLACK 8 /* bytes either side of base */
@@ -55,6 +56,9 @@ int learn_model_opts(const struct learn_model *m, const struct flow *f, uint64_t
 
 /* Does overhead oh (P - size of a single) land on one of rz's residues? */
 int match_resid_fits(const struct match_resid *rz, int64_t oh);
+
+/* Does overhead oh of a single of size `size` fit the record framing rc? */
+int match_rec_fits(const struct match_rec *rc, uint64_t size, int64_t oh);
 
 /* The share of a window `width` bytes wide whose overheads land on a residue (0..1):
  * a window narrower than seg holds each residue at most once (a lossless path's one

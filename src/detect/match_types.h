@@ -44,6 +44,20 @@ struct match_resid {
     uint32_t r[MATCH_MAX_RES]; /* of the overhead modulo seg, most frequent first */
 };
 
+/*
+ * A TLS server's record framing, learned on goodput (learn.h): the response's plaintext
+ * goes in records of at most 16 KiB, each adding r bytes (22 for TLS 1.3, 29 for TLS
+ * 1.2 with AES-GCM), so a file of size S costs oh = c + r * ceil(S / 16384), c a
+ * constant of the server and the connection's shape (the handshake flight and the
+ * HTTP header) within lo..hi. A single whose overhead is not that is not the download.
+ */
+#define MATCH_TLS_RECORD 16384
+#define MATCH_REC_SLACK  1 /* +- bytes: the Content-Length digits */
+struct match_rec {
+    uint32_t r; /* 0 = nothing learned */
+    int64_t lo, hi;
+};
+
 struct match_opts {
     uint32_t header_bytes;   /* H: IP+TCP header bytes per packet for the estimate (52) */
     uint32_t oh_min, oh_max; /* response header bytes per object (40..800) */
@@ -59,6 +73,7 @@ struct match_opts {
     /* singles must fit one of these residues (a learned server's, on a basis with
      * retransmissions); NULL = no check. Not an option: learn_model_opts sets it. */
     const struct match_resid *resid;
+    const struct match_rec *rec; /* the same for a learned TLS server, on goodput */
 };
 
 /* Range pieces: flows of at least this many payload bytes that nothing else explains

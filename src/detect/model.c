@@ -143,7 +143,9 @@ static void write_tree(const struct model *m, FILE *fp)
 
 static void write_nearest(const struct learn_model *n, FILE *fp)
 {
-    fprintf(fp, "header-bytes %u\n# server ADDR N TLS BASE QLO QHI [SEG RESIDUES]\nservers %zu\n",
+    fprintf(fp,
+            "header-bytes %u\n# server ADDR N TLS BASE QLO QHI [seg=SEG res=R,...] "
+            "[rec=R oh=LO..HI]\nservers %zu\n",
             n->header_bytes, n->n);
     for (size_t i = 0; i < n->n; i++) {
         const struct learn_server *s = &n->s[i];
@@ -152,7 +154,11 @@ static void write_nearest(const struct learn_model *n, FILE *fp)
         fprintf(fp, "server %s %u %d %lld %.3f %.3f", a, s->n, s->tls, (long long)s->base,
                 s->ppm[0], s->ppm[1]);
         for (int j = 0; s->resid.seg && j < s->resid.n; j++)
-            fprintf(fp, j ? ",%u" : " %u %u", j ? s->resid.r[j] : s->resid.seg, s->resid.r[j]);
+            fprintf(fp, j ? ",%u" : " seg=%u res=%u", j ? s->resid.r[j] : s->resid.seg,
+                    s->resid.r[j]);
+        if (s->rec.r)
+            fprintf(fp, " rec=%u oh=%lld..%lld", s->rec.r, (long long)s->rec.lo,
+                    (long long)s->rec.hi);
         fputc('\n', fp);
     }
 }
@@ -161,7 +167,7 @@ static void write_nearest(const struct learn_model *n, FILE *fp)
 static int model_version(const struct model *m)
 {
     for (size_t i = 0; m->kind == MODEL_NEAREST && i < m->near.n; i++)
-        if (m->near.s[i].resid.seg)
+        if (m->near.s[i].resid.seg || m->near.s[i].rec.r)
             return 2;
     return 1;
 }
@@ -355,32 +361,77 @@ static int read_tree(struct model *m, struct rd *r)
     return 0;
 }
 
-/* "SEG R1,R2,..." of a version-2 server line: residues below SEG, at least one. */
-static int read_resid(struct rd *r, const char *seg, char *list, struct match_resid *rz)
+/* "res=R1,R2,..." of a version-2 server line: 1..16 residues below seg. */
+static int read_resid(struct rd *r, char *list, struct match_resid *rz)
 {
-    if (u32_of(seg, 1000000, &rz->seg) || rz->seg == 0)
-        return bad(r, FS_ECORRUPT, "server: SEG must be bytes in 1..1000000");
     for (char *p = list, *comma; p; p = comma ? comma + 1 : NULL) {
         if ((comma = strchr(p, ',')) != NULL)
             *comma = '\0';
         if (rz->n == MATCH_MAX_RES || u32_of(p, rz->seg - 1, &rz->r[rz->n]))
             return bad(r, FS_ECORRUPT,
-                       "server: RESIDUES must be 1..16 numbers below SEG, comma-separated");
+                       "server: res= must be 1..16 numbers below seg=, comma-separated");
         rz->n++;
     }
     return 0;
 }
 
-/* "server ADDR N TLS BASE QLO QHI", version 2 perhaps followed by "SEG RESIDUES" */
+/* "oh=LO..HI" of a version-2 server line: bytes within +-1000000, LO <= HI. */
+static int read_range(struct rd *r, const char *v, struct match_rec *rc)
+{
+    char *e1, *e2;
+    errno = 0;
+    long long lo = strtoll(v, &e1, 10);
+    if (e1 == v || e1[0] != '.' || e1[1] != '.')
+        return bad(r, FS_ECORRUPT, "server: oh= must be LO..HI");
+    long long hi = strtoll(e1 + 2, &e2, 10);
+    if (*e2 || e2 == e1 + 2 || errno || lo < -1000000 || hi > 1000000 || lo > hi)
+        return bad(r, FS_ECORRUPT, "server: oh= must be LO..HI bytes within +-1000000");
+    rc->lo = lo;
+    rc->hi = hi;
+    return 0;
+}
+
+/* The version-2 tokens after QHI: seg= with res=, rec= with oh=, each at most once. */
+static int read_extras(struct rd *r, char **f, size_t nf, struct learn_server *s)
+{
+    char *res = NULL, *oh = NULL;
+    for (size_t i = 0; i < nf; i++) {
+        char *v = strchr(f[i], '=');
+        if (!v)
+            return bad(r, FS_ECORRUPT, "server: expected seg=, res=, rec= or oh= after QHI");
+        *v++ = '\0';
+        if (strcmp(f[i], "seg") == 0 && !s->resid.seg) {
+            if (u32_of(v, 1000000, &s->resid.seg) || s->resid.seg == 0)
+                return bad(r, FS_ECORRUPT, "server: seg= must be bytes in 1..1000000");
+        } else if (strcmp(f[i], "res") == 0 && !res) {
+            res = v;
+        } else if (strcmp(f[i], "rec") == 0 && !s->rec.r) {
+            if (u32_of(v, 1000, &s->rec.r) || s->rec.r == 0)
+                return bad(r, FS_ECORRUPT, "server: rec= must be bytes in 1..1000");
+        } else if (strcmp(f[i], "oh") == 0 && !oh) {
+            oh = v;
+        } else {
+            return bad(r, FS_ECORRUPT, "server: an unknown or repeated item before '='");
+        }
+    }
+    if (!s->resid.seg != !res || !s->rec.r != !oh)
+        return bad(r, FS_ECORRUPT, "server: seg= goes with res=, rec= with oh=");
+    int rc = res ? read_resid(r, res, &s->resid) : 0;
+    if (!rc && oh)
+        rc = read_range(r, oh, &s->rec);
+    return rc;
+}
+
+/* "server ADDR N TLS BASE QLO QHI", in version 2 perhaps followed by read_extras' items */
 static int read_server(struct rd *r, struct learn_server *s)
 {
-    char *f[10] = { 0 }, *e1, *e2, *e3;
+    char *f[12] = { 0 }, *e1, *e2, *e3;
     uint32_t tls;
     memset(s, 0, sizeof(*s));
-    size_t nf = fields(r->line, f, 10);
-    if (!(nf == 7 || (nf == 9 && r->version >= 2)) || strcmp(f[0], "server") != 0)
+    size_t nf = fields(r->line, f, 12);
+    if (nf < 7 || nf > 11 || (nf > 7 && r->version < 2) || strcmp(f[0], "server") != 0)
         return bad(r, FS_ECORRUPT,
-                   r->version >= 2 ? "expected 'server ADDR N TLS BASE QLO QHI [SEG RESIDUES]'"
+                   r->version >= 2 ? "expected 'server ADDR N TLS BASE QLO QHI [ITEM=VALUE ...]'"
                                    : "expected 'server ADDR N TLS BASE QLO QHI'");
     if (parse_addr(f[1], s->server, &s->ipver) != 0)
         return bad(r, FS_ECORRUPT, "server: not an IPv4 or IPv6 address");
@@ -397,7 +448,7 @@ static int read_server(struct rd *r, struct learn_server *s)
         !(s->ppm[0] <= s->ppm[1]))
         return bad(r, FS_ECORRUPT, "server: QLO..QHI must be ppm within +-1000000, QLO <= QHI");
     s->base = b;
-    return nf == 9 ? read_resid(r, f[7], f[8], &s->resid) : 0;
+    return read_extras(r, f + 7, nf - 7, s);
 }
 
 static int read_nearest(struct model *m, struct rd *r)

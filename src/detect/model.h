@@ -20,10 +20,12 @@
  *   servers N                  then N lines
  *   server ADDR N TLS BASE QLO QHI   observations, 1 when TLS, header bytes, q range
  *                              (ppm of the size; learn.h)
- *   server ... QHI SEG R1,R2   version 2: the retransmission residues (learn.h, 3):
- *                              segment payload, then 1..16 residues below it; a
- *                              model is written as version 2 only when a server has
- *                              them, so version-1 readers keep reading the others
+ *   server ... QHI ITEM=VALUE  version 2, after QHI: seg=SEG res=R1,R2,... the
+ *                              retransmission residues (learn.h, 3: segment payload,
+ *                              1..16 residues below it); rec=R oh=LO..HI the TLS record
+ *                              framing (learn.h, 4: bytes a record adds, the constant's
+ *                              range); a model is written as version 2 only when a
+ *                              server has either, so version-1 readers keep the rest
  *   end                        last line: a file cut short is an error, not a smaller model
  *
  * Children after their parent make every walk end; loading checks that, every count,

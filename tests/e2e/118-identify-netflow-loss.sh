@@ -31,7 +31,7 @@ check() { # PROFILE SEG MIN_RIGHT MAX_RIGHT_WITHOUT
     grep -q "retransmissions in $2-byte segments, overhead residues 268," "$T/learn.err" ||
         fail "learn $1: no $2-byte segments: $(cat "$T/learn.err")"
     head -1 "$T/$1.model" | grep -qx '#flowsleuth-model 2' || fail "$1: model not version 2"
-    grep -Eq "^server 10\.77\.[0-9]+\.1 50 0 -?[0-9]+ [0-9.]+ [0-9.]+ $2 268(,[0-9]+)*\$" "$T/$1.model" ||
+    grep -Eq "^server 10\.77\.[0-9]+\.1 50 0 -?[0-9]+ [0-9.]+ [0-9.]+ seg=$2 res=268(,[0-9]+)*\$" "$T/$1.model" ||
         fail "$1: server line: $(grep '^server' "$T/$1.model")"
     set -- "$1" "$2" "$3" "$4" $(eval_counts "$1" "$T/$1.model")
     [ "$5" -ge "$3" ] || fail "$1: $5 of 100 right, want >= $3"

@@ -268,22 +268,29 @@ static void test_model_errors(void **state)
               "listed twice");
     model_bad("#flowsleuth-model 1\nkind nearest\nheader-bytes 52\nservers 99999999999\n",
               "m.txt:4: number out of range");
-    /* residues: only in version 2, below SEG, at most 16 */
+    /* residues and record framing: only in version 2, each item once, with its pair */
+    const char *v2 = "#flowsleuth-model 2\nkind nearest\nheader-bytes 52\nservers 1\n";
     model_bad("#flowsleuth-model 1\nkind nearest\nheader-bytes 52\nservers 1\n"
-              "server 10.0.0.1 1 0 1 0 1 1448 268\nend\n",
+              "server 10.0.0.1 1 0 1 0 1 seg=1448 res=268\nend\n",
               "m.txt:5: expected 'server ADDR N TLS BASE QLO QHI'");
-    model_bad("#flowsleuth-model 2\nkind nearest\nheader-bytes 52\nservers 1\n"
-              "server 10.0.0.1 1 0 1 0 1 1448 268,1448\nend\n",
-              "m.txt:5: server: RESIDUES");
-    model_bad("#flowsleuth-model 2\nkind nearest\nheader-bytes 52\nservers 1\n"
-              "server 10.0.0.1 1 0 1 0 1 0 268\nend\n",
-              "m.txt:5: server: SEG");
-    model_bad("#flowsleuth-model 2\nkind nearest\nheader-bytes 52\nservers 1\n"
-              "server 10.0.0.1 1 0 1 0 1 1448 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17\nend\n",
-              "m.txt:5: server: RESIDUES");
-    model_bad("#flowsleuth-model 2\nkind nearest\nheader-bytes 52\nservers 1\n"
-              "server 10.0.0.1 1 0 1 0 1 1448 268,\nend\n",
-              "m.txt:5: server: RESIDUES");
+    const char *bad_items[][2] = {
+        { "seg=1448 res=268,1448", "m.txt:5: server: res= must be" },
+        { "seg=0 res=268", "m.txt:5: server: seg= must be" },
+        { "seg=1448 res=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17", "server: res= must be" },
+        { "seg=1448 res=268,", "server: res= must be" },
+        { "seg=1448", "server: seg= goes with res=" },
+        { "rec=22", "server: seg= goes with res=, rec= with oh=" },
+        { "rec=22 oh=5..4", "server: oh= must be LO..HI bytes" },
+        { "rec=22 oh=5", "server: oh= must be LO..HI" },
+        { "rec=0 oh=1..2", "server: rec= must be" },
+        { "rec=22 oh=1..2 rec=22", "unknown or repeated item" },
+        { "tls=1", "unknown or repeated item" },
+        { "seg1448", "expected seg=, res=, rec= or oh=" },
+    };
+    for (size_t i = 0; i < sizeof(bad_items) / sizeof(bad_items[0]); i++) {
+        snprintf(t, sizeof(t), "%sserver 10.0.0.1 1 0 1 0 1 %s\nend\n", v2, bad_items[i][0]);
+        model_bad(t, bad_items[i][1]);
+    }
 }
 
 /* NetFlow from a lossy path: overhead = 268 + k whole 1448-byte segments, or k plus a
@@ -298,6 +305,70 @@ static void resid_obs(struct flow *f, struct learn_obs *obs, size_t n, int lossl
         f[i].rpayload = 0;
         obs[i] = (struct learn_obs){ 0, &f[i], size + (uint64_t)oh, oh };
     }
+}
+
+/* TLS records on goodput: oh = 1593 + 22 per started 16 KiB record (TLS 1.3's cost). */
+static void test_model_rec(void **state)
+{
+    (void)state;
+    struct catalog c;
+    catalog_init(&c);
+    char names[12][8];
+    for (size_t i = 0; i < 12; i++) {
+        struct cat_entry e = { 0 };
+        e.size = 1000000 + i * 777777;
+        snprintf(names[i], sizeof(names[i]), "t%zu", i);
+        e.name = names[i];
+        e.source = CAT_SRC_IMPORT;
+        catalog_add(&c, &e);
+    }
+    catalog_sort(&c);
+    struct flow f[12];
+    struct learn_obs obs[12];
+    for (size_t i = 0; i < 12; i++) {
+        uint64_t size = c.e[i].size;
+        int64_t oh = 1593 + 22 * (int64_t)((size + 16383) / 16384);
+        f[i] = dl("10.0.0.7", (uint16_t)(2000 + i), 8443, i * 100, size + (uint64_t)oh);
+        obs[i] = (struct learn_obs){ i, &f[i], size + (uint64_t)oh, oh };
+    }
+    struct model m = { 0 };
+    m.kind = MODEL_NEAREST;
+    learn_model_train(&m.near, &c, obs, 12, 52);
+    const struct learn_server *s = &m.near.s[0];
+    assert_int_equal(s->rec.r, 22);
+    assert_int_equal(s->rec.lo, 1593);
+    assert_int_equal(s->rec.hi, 1593);
+    assert_int_equal(s->resid.seg, 0); /* goodput: no retransmissions to learn */
+    assert_true(match_rec_fits(&s->rec, 16384, 1593 + 22 + 1));
+    assert_true(match_rec_fits(&s->rec, 16385, 1593 + 44));
+    assert_false(match_rec_fits(&s->rec, 16385, 1593 + 22));
+    struct match_opts o, so;
+    match_opts_default(&o);
+    assert_int_equal(learn_model_opts(&m.near, &f[0], 2000000, MB_GOODPUT, &o, &so), 1);
+    assert_ptr_equal(so.rec, &s->rec);
+    assert_int_equal(learn_model_opts(&m.near, &f[0], 2000000, MB_PAYLOAD, &o, &so), 1);
+    assert_null(so.rec);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    assert_int_equal(model_write(&m, fp), 0);
+    fclose(fp);
+    assert_non_null(strstr(buf, "#flowsleuth-model 2\n"));
+    assert_non_null(strstr(buf, " rec=22 oh=1593..1593\n"));
+    struct model b;
+    struct fs_err err = { 0 };
+    if (model_parse(&b, "m", buf, len, &err))
+        fail_msg("%s", err.msg);
+    assert_memory_equal(&b.near.s[0].rec, &s->rec, sizeof(s->rec));
+    model_free(&b);
+    free(buf);
+    /* the same sizes all in one record count: r cannot be told apart, nothing learned */
+    for (size_t i = 0; i < 12; i++)
+        obs[i].entry = 0;
+    learn_model_train(&m.near, &c, obs, 12, 52);
+    assert_int_equal(m.near.s[0].rec.r, 0);
+    model_free(&m);
+    catalog_free(&c);
 }
 
 /* The retransmission residues: learned, saved as version 2, applied off goodput only. */
@@ -335,7 +406,7 @@ static void test_model_resid(void **state)
     assert_int_equal(model_write(&m, fp), 0);
     fclose(fp);
     assert_non_null(strstr(buf, "#flowsleuth-model 2\n"));
-    assert_non_null(strstr(buf, " 1448 268,644\n"));
+    assert_non_null(strstr(buf, " seg=1448 res=268,644\n"));
     struct model b;
     struct fs_err err = { 0 };
     if (model_parse(&b, "m", buf, len, &err))
@@ -489,8 +560,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_learn_catalog), cmocka_unit_test(test_learned_window),
         cmocka_unit_test(test_model_nearest), cmocka_unit_test(test_model_errors),
-        cmocka_unit_test(test_model_resid),   cmocka_unit_test(test_json),
-        cmocka_unit_test(test_v2_errors),     cmocka_unit_test(test_folds),
+        cmocka_unit_test(test_model_resid),   cmocka_unit_test(test_model_rec),
+        cmocka_unit_test(test_json),          cmocka_unit_test(test_v2_errors),
+        cmocka_unit_test(test_folds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
