@@ -598,39 +598,49 @@ static void fit_resid(struct learn_server *s, const struct learn_obs *obs, size_
 #define REC_MIN_SPAN 8  /* records between the fewest and the most of the observations */
 #define REC_SPREAD   8  /* the constant's range at most this wide */
 
+static int cmp_i64v(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 /*
  * On goodput a TLS server's overhead is c + r * records: r is the per-record cost that
  * leaves the constants c_i = oh_i - r * ceil(S_i / 16 KiB) the narrowest (r = 0, plain
  * HTTP, wins ties: nothing is learned then), over observations whose record counts span
- * enough to tell r apart.
+ * enough to tell r apart. The range leaves out the 2% most extreme at each end, as the
+ * q range does (a download whose exchange also held the session tickets).
  */
 static void fit_rec(struct learn_server *s, const struct catalog *c, const struct learn_obs *obs,
                     size_t nobs)
 {
-    int64_t lo[REC_MAX_R + 1], hi[REC_MAX_R + 1];
-    uint64_t rmin = UINT64_MAX, rmax = 0;
+    uint64_t *rec = xmalloc(RES_MAX_OBS * sizeof(*rec)), rmin = UINT64_MAX, rmax = 0;
+    int64_t *oh = xmalloc(RES_MAX_OBS * sizeof(*oh)), *v = xmalloc(RES_MAX_OBS * sizeof(*v));
     size_t n = 0;
-    for (size_t j = 0; j < nobs; j++) {
+    for (size_t j = 0; j < nobs && n < RES_MAX_OBS; j++) {
         if (!same_addr(obs[j].f->dst, s->server) || obs[j].f->rgoodput == 0)
             continue;
-        uint64_t records = (c->e[obs[j].entry].size + MATCH_TLS_RECORD - 1) / MATCH_TLS_RECORD;
-        rmin = records < rmin ? records : rmin;
-        rmax = records > rmax ? records : rmax;
-        for (int r = 0; r <= REC_MAX_R; r++) {
-            int64_t v = obs[j].oh - (int64_t)r * (int64_t)records;
-            lo[r] = n == 0 || v < lo[r] ? v : lo[r];
-            hi[r] = n == 0 || v > hi[r] ? v : hi[r];
-        }
-        n++;
+        rec[n] = (c->e[obs[j].entry].size + MATCH_TLS_RECORD - 1) / MATCH_TLS_RECORD;
+        rmin = rec[n] < rmin ? rec[n] : rmin;
+        rmax = rec[n] > rmax ? rec[n] : rmax;
+        oh[n++] = obs[j].oh;
     }
-    if (n < RES_MIN_OBS || rmax - rmin < REC_MIN_SPAN)
-        return;
-    int best = 0;
-    for (int r = 1; r <= REC_MAX_R; r++)
-        if (hi[r] - lo[r] < hi[best] - lo[best])
-            best = r;
-    if (best && hi[best] - lo[best] <= REC_SPREAD)
-        s->rec = (struct match_rec){ (uint32_t)best, lo[best], hi[best] };
+    size_t k = n / 50;
+    int64_t best_w = INT64_MAX;
+    for (int r = 0; n >= RES_MIN_OBS && rmax - rmin >= REC_MIN_SPAN && r <= REC_MAX_R; r++) {
+        for (size_t i = 0; i < n; i++)
+            v[i] = oh[i] - (int64_t)r * (int64_t)rec[i];
+        qsort(v, n, sizeof(*v), cmp_i64v);
+        if (v[n - 1 - k] - v[k] < best_w) {
+            best_w = v[n - 1 - k] - v[k];
+            s->rec = (struct match_rec){ (uint32_t)r, v[k], v[n - 1 - k] };
+        }
+    }
+    if (s->rec.r == 0 || best_w > REC_SPREAD)
+        memset(&s->rec, 0, sizeof(s->rec));
+    free(rec);
+    free(oh);
+    free(v);
 }
 
 void learn_model_train(struct learn_model *m, const struct catalog *c, const struct learn_obs *obs,
