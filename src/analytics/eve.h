@@ -22,9 +22,9 @@
 #ifndef FS_EVE_H
 #define FS_EVE_H
 
+#include "../core/cid.h"
 #include "../core/err.h"
 #include "../core/flow.h"
-#include "../query/cid.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -4,9 +4,9 @@
 
 #include "../analytics/eve.h"
 #include "../clickhouse/ch.h"
+#include "../core/cid.h"
 #include "../core/fmt.h"
 #include "../core/xalloc.h"
-#include "../query/cid.h"
 #include "../query/filter.h"
 #include "../query/geo.h"
 #include "../query/labels.h"

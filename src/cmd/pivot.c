@@ -6,9 +6,9 @@
  * query/rows.h.
  */
 #include "../analytics/eve.h"
+#include "../core/cid.h"
 #include "../core/fmt.h"
 #include "../core/xalloc.h"
-#include "../query/cid.h"
 #include "../query/output.h"
 #include "../query/pdns.h"
 #include "../query/rows.h"

@@ -4,8 +4,8 @@
  * message is full, when templates are due). The dialect files write headers and fixed
  * records; everything else is here.
  */
+#include "../core/cid.h"
 #include "../core/xalloc.h"
-#include "../query/cid.h"
 #include "export_int.h"
 
 #include <assert.h>

@@ -5,8 +5,8 @@
  * and tmpl_to_flow resolves the slots (which counter, which time encoding) into a flow.
  */
 #include "../core/err.h"
+#include "../core/sniname.h"
 #include "../core/xalloc.h"
-#include "../meter/sni.h"
 #include "datagram.h"
 
 #include <stdlib.h>

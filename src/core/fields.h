@@ -24,7 +24,7 @@ enum field_type {
     FT_U8,
     FT_PROTO,  /* uint8_t printed as a name (tcp, udp, ...) where known */
     FT_FLAGS,  /* uint8_t TCP flags printed as nfdump does: CEUAPRSF with '.' */
-    FT_CID,    /* computed from the key (query/cid.h), not a member: no row in fields[] */
+    FT_CID,    /* computed from the key (cid.h), not a member: no row in fields[] */
     FT_NAME,   /* computed: the passive DNS name of the address at offset (query/pdns.h) */
     FT_FWEV,   /* uint8_t firewallEvent printed as a name (core/fwnat.h) where known */
     FT_NATEV,  /* uint8_t natEvent printed as a name (core/fwnat.h) where known */

@@ -21,6 +21,7 @@
 #define FS_SNI_H
 
 #include "../core/flow.h"
+#include "../core/sniname.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -40,11 +41,6 @@ enum sni_result sni_tls(const uint8_t *p, size_t n, char out[FS_SNI_MAX], size_t
 /* HTTP: p[0..n) are the first bytes of the client's stream. SNI_MORE when the request
  * looks like HTTP and its header block has not ended within n bytes. */
 enum sni_result sni_http(const uint8_t *p, size_t n, char out[FS_SNI_MAX]);
-
-/* Keep p[0..n) as a name in out (its first FS_SNI_MAX bytes, NUL-padded) when n > 0
- * and every byte is in the alphabet above; 1 kept, 0 not (out untouched). The IPFIX
- * decoder holds an exporter's names to the same rule. */
-int sni_keep(const uint8_t *p, size_t n, char out[FS_SNI_MAX]);
 
 /* Either of them: TLS when the first byte is a handshake record (22), else HTTP. */
 enum sni_result sni_find(const uint8_t *p, size_t n, char out[FS_SNI_MAX], size_t *need);

@@ -7,12 +7,12 @@
  */
 #include "filter_int.h"
 
+#include "../core/cid.h"
 #include "../core/fields.h"
 #include "../core/fmt.h"
 #include "../core/fwnat.h"
 #include "../core/textglob.h"
 #include "../core/tz.h"
-#include "cid.h"
 #include "filter.h"
 #include "geo.h"
 #include "labels.h"

@@ -1,8 +1,8 @@
 #include "output.h"
 
+#include "../core/cid.h"
 #include "../core/fmt.h"
 #include "../core/fwnat.h"
-#include "cid.h"
 #include "geo.h"
 #include "labels.h"
 #include "pdns.h"

@@ -26,11 +26,11 @@
  */
 #include "filter_int.h"
 
+#include "../core/cid.h"
 #include "../core/fields.h"
 #include "../core/fwnat.h"
 #include "../core/tz.h"
 #include "../core/xalloc.h"
-#include "cid.h"
 #include "geo.h"
 #include "labels.h"
 #include "pdns.h"

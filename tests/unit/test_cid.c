@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
+#include "core/cid.h"
 #include "core/fmt.h"
-#include "query/cid.h"
 
 /* One baseline line. ICMP lines give the port equivalents (type, counterpart or
  * code); icmp_type/icmp_code are what a flow record keeps (dport = type * 256 + code). */

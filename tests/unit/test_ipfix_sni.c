@@ -8,7 +8,7 @@
  */
 #include "codec/datagram.h"
 #include "codec/export.h"
-#include "query/cid.h"
+#include "core/cid.h"
 #include "testutil.h"
 
 #include <setjmp.h>

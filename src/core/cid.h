@@ -14,7 +14,7 @@
 #ifndef FS_CID_H
 #define FS_CID_H
 
-#include "../core/flow.h"
+#include "flow.h"
 
 #include <stddef.h>
 #include <stdint.h>
