@@ -65,6 +65,18 @@ static void cat3(struct catalog *c)
     catalog_sort(c);
 }
 
+/* An entry of that size named by a letter and a number (catalog_add copies the name). */
+static void add_sized(struct catalog *c, uint64_t size, char letter, int i)
+{
+    char name[16];
+    snprintf(name, sizeof(name), "%c%d", letter, i);
+    struct cat_entry e = { 0 };
+    e.size = size;
+    e.name = name;
+    e.source = CAT_SRC_IMPORT;
+    catalog_add(c, &e);
+}
+
 static void labels(struct eval_labels *l, const char *text)
 {
     struct fs_err err = { 0 };
@@ -307,21 +319,31 @@ static void resid_obs(struct flow *f, struct learn_obs *obs, size_t n, int lossl
     }
 }
 
+/* Write m as text: version 2 holding want; parse it back into b (the caller frees). */
+static void v2_round_trip(const struct model *m, const char *want, struct model *b)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    assert_int_equal(model_write(m, fp), 0);
+    fclose(fp);
+    assert_non_null(strstr(buf, "#flowsleuth-model 2\n"));
+    if (!strstr(buf, want))
+        fail_msg("no '%s' in:\n%s", want, buf);
+    struct fs_err err = { 0 };
+    if (model_parse(b, "m", buf, len, &err))
+        fail_msg("%s", err.msg);
+    free(buf);
+}
+
 /* TLS records on goodput: oh = 1593 + 22 per started 16 KiB record (TLS 1.3's cost). */
 static void test_model_rec(void **state)
 {
     (void)state;
     struct catalog c;
     catalog_init(&c);
-    char names[12][8];
-    for (size_t i = 0; i < 12; i++) {
-        struct cat_entry e = { 0 };
-        e.size = 1000000 + i * 777777;
-        snprintf(names[i], sizeof(names[i]), "t%zu", i);
-        e.name = names[i];
-        e.source = CAT_SRC_IMPORT;
-        catalog_add(&c, &e);
-    }
+    for (int i = 0; i < 12; i++)
+        add_sized(&c, 1000000 + (uint64_t)i * 777777, 't', i);
     catalog_sort(&c);
     struct flow f[12];
     struct learn_obs obs[12];
@@ -348,22 +370,12 @@ static void test_model_rec(void **state)
     assert_ptr_equal(so.rec, &s->rec);
     assert_int_equal(learn_model_opts(&m.near, &f[0], 2000000, MB_PAYLOAD, &o, &so), 1);
     assert_null(so.rec);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *fp = open_memstream(&buf, &len);
-    assert_int_equal(model_write(&m, fp), 0);
-    fclose(fp);
-    assert_non_null(strstr(buf, "#flowsleuth-model 2\n"));
-    assert_non_null(strstr(buf, " rec=22 oh=1593..1593\n"));
     struct model b;
-    struct fs_err err = { 0 };
-    if (model_parse(&b, "m", buf, len, &err))
-        fail_msg("%s", err.msg);
+    v2_round_trip(&m, " rec=22 oh=1593..1593\n", &b);
     assert_int_equal(b.near.s[0].rec.r, s->rec.r); /* fields: the struct has padding */
     assert_int_equal(b.near.s[0].rec.lo, s->rec.lo);
     assert_int_equal(b.near.s[0].rec.hi, s->rec.hi);
     model_free(&b);
-    free(buf);
     /* the same sizes all in one record count: r cannot be told apart, nothing learned */
     for (size_t i = 0; i < 12; i++)
         obs[i].entry = 0;
@@ -402,20 +414,10 @@ static void test_model_resid(void **state)
     assert_ptr_equal(so.resid, &s->resid);
     assert_int_equal(learn_model_opts(&m.near, &f[0], 2000000, MB_GOODPUT, &o, &so), 1);
     assert_null(so.resid);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *fp = open_memstream(&buf, &len);
-    assert_int_equal(model_write(&m, fp), 0);
-    fclose(fp);
-    assert_non_null(strstr(buf, "#flowsleuth-model 2\n"));
-    assert_non_null(strstr(buf, " seg=1448 res=268,644\n"));
     struct model b;
-    struct fs_err err = { 0 };
-    if (model_parse(&b, "m", buf, len, &err))
-        fail_msg("%s", err.msg);
+    v2_round_trip(&m, " seg=1448 res=268,644\n", &b);
     assert_memory_equal(&b.near.s[0].resid, &s->resid, sizeof(s->resid));
     model_free(&b);
-    free(buf);
     /* a path that lost nothing: the overhead itself, modulo a million */
     resid_obs(f, obs, 10, 1);
     learn_model_train(&m.near, &c, obs, 10, 52);
@@ -429,15 +431,8 @@ static void test_model_resid(void **state)
      * download then lands exactly on one as often as not) */
     struct catalog dense;
     catalog_init(&dense);
-    char names[400][8];
-    for (int i = 0; i < 400; i++) {
-        struct cat_entry e = { 0 };
-        e.size = 20000 + (uint64_t)i * 3;
-        snprintf(names[i], sizeof(names[i]), "d%d", i);
-        e.name = names[i];
-        e.source = CAT_SRC_IMPORT;
-        catalog_add(&dense, &e);
-    }
+    for (int i = 0; i < 400; i++)
+        add_sized(&dense, 20000 + (uint64_t)i * 3, 'd', i);
     struct cat_entry lone = { .size = 900000, .name = "lone", .source = CAT_SRC_IMPORT };
     catalog_add(&dense, &lone);
     catalog_sort(&dense);
