@@ -168,6 +168,9 @@ int ch_push_open(struct ch_push *p, const char *url, const struct ch_read_opts *
                  struct fs_err *e);
 /* Free it; a nonzero rc's message gets the server's name in front. Returns rc. */
 int ch_push_close(struct ch_push *p, int rc, struct fs_err *e);
+/* 1 when every path is a clickhouse:// URL (and there is one) and the filter (NULL =
+ * none) goes whole into the WHERE: what an answer asked of the server needs. */
+int ch_push_ok(const char *const *paths, size_t npaths, const char *filter);
 
 /* ---- sink.c ---- */
 struct ch_sink_opts {

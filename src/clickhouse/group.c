@@ -237,19 +237,12 @@ static int group_url(const char *url, const struct ch_read_opts *o, struct stats
 int ch_group_ok(const char *const *paths, size_t npaths, const char *filter,
                 struct stats *const *st, int nst)
 {
-    if (!npaths || !nst)
+    if (!nst)
         return 0;
-    for (size_t i = 0; i < npaths; i++)
-        if (!ch_is_url(paths[i]))
-            return 0;
     for (int i = 0; i < nst; i++)
         if (st[i]->key.nparts != 1 || !part_ok(&st[i]->key.part[0]))
             return 0;
-    if (!filter)
-        return 1;
-    int pushed;
-    free(ch_where(filter, 0, 0, &pushed, NULL)); /* its length rule too */
-    return pushed;
+    return ch_push_ok(paths, npaths, filter);
 }
 
 int ch_group_stats(const char *const *paths, size_t npaths, const struct ch_read_opts *o,

@@ -344,3 +344,17 @@ int ch_push_close(struct ch_push *p, int rc, struct fs_err *e)
     }
     return rc;
 }
+
+int ch_push_ok(const char *const *paths, size_t npaths, const char *filter)
+{
+    if (!npaths)
+        return 0;
+    for (size_t i = 0; i < npaths; i++)
+        if (!ch_is_url(paths[i]))
+            return 0;
+    if (!filter)
+        return 1;
+    int pushed;
+    free(ch_where(filter, 0, 0, &pushed, NULL)); /* its length rule too */
+    return pushed;
+}

@@ -20,20 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int ch_series_ok(const char *const *paths, size_t npaths, const char *filter)
-{
-    if (!npaths)
-        return 0;
-    for (size_t i = 0; i < npaths; i++)
-        if (!ch_is_url(paths[i]))
-            return 0;
-    if (!filter)
-        return 1;
-    int pushed;
-    free(ch_where(filter, 0, 0, &pushed, NULL)); /* its length rule too */
-    return pushed;
-}
-
 /* ---- the bins: "BIN\tFLOWS\tTBYTES\tTPACKETS\n" lines, split anywhere between chunks */
 
 struct bin_lines {

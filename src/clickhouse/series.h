@@ -19,10 +19,6 @@ struct ch_series_stats {
     uint64_t span_rows; /* flow rows they sent: flows spread over several bins */
 };
 
-/* 1 when every path is a clickhouse:// URL and the filter (NULL = none) goes whole
- * into the WHERE. */
-int ch_series_ok(const char *const *paths, size_t npaths, const char *filter);
-
 /* Add every server's flows to the series c (set up by count_init, bin width and load
  * its own) as count_add would have added them one by one. 0; 1 when the series would
  * span more bins than c allows (count_add's FS_ENOSPC); -1 with e said (the server

@@ -278,7 +278,7 @@ static int run_parallel(const struct count_opts *co, struct input_opts *in, stru
  */
 static int run_pushdown(struct count_ctx *ctx, struct input_opts *in, int *status)
 {
-    if (!ch_series_ok(in->paths, in->npaths, in->filter_text))
+    if (!ch_push_ok(in->paths, in->npaths, in->filter_text))
         return 0;
     struct ch_read_opts o = { in->from_ms, in->to_ms, in->filter_text, NULL, NULL };
     struct ch_series_stats ss;
