@@ -371,8 +371,9 @@ static int flow_match(const struct catalog *c, const uint64_t *sizes, const stru
     /* Sets are searched even when one single fits: a single is only an
      * identification when nothing else explains the bytes (a pipelined pair in a big
      * catalogue fits most sizes that one entry fits). Not when a single fits a
-     * learned server's residues: a set's sum lands on one by chance as often as a
-     * single does, and sets have no residues of their own (their headers add up). */
+     * learned server's residues or record framing: a set's sum lands on them by
+     * chance as often as a single does, and sets have none of their own (their
+     * headers and records add up). */
     size_t most = o->resid || o->rec ? 0 : 1;
     for (int k = 2; total <= most && !res->more && k <= o->max_set && k <= MATCH_MAX_SET; k++)
         total += search_k(c, sizes, o, cal, f, tol, k, res);
