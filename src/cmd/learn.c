@@ -201,6 +201,8 @@ static void describe(const struct model *m)
         if (s->rec.r)
             fprintf(stderr, ", TLS records of %u bytes each beyond %lld..%lld B", s->rec.r,
                     (long long)s->rec.lo, (long long)s->rec.hi);
+        if (s->rec.step)
+            fprintf(stderr, " in steps of %u (records sent beyond the size's)", s->rec.step);
         fputc('\n', stderr);
     }
 }

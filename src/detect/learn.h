@@ -59,7 +59,9 @@
  *    0..64 that leaves oh - r * ceil(size / 16384) the narrowest, kept when it is not 0,
  *    that range is at most 8 bytes wide and the observations' record counts differ by
  *    8 or more. A single then fits only at that constant (+-1), and stands without the
- *    set search, as with residues.
+ *    set search, as with residues. Constants no 8 bytes hold may lie on a grid of r (a
+ *    CDN sending 0..j records more than the size needs): kept as one when every kept
+ *    constant does, r >= 16 and j <= 8, reaching 2 records past the most seen.
  *
  * Ownership: the catalogue's learned records live in its arena; a learn_model owns its
  * array (learn_model_free). Observations point into the caller's flows.

@@ -388,7 +388,7 @@ static int flow_match(const struct catalog *c, const uint64_t *sizes, const stru
         if (o->resid) /* a chance entry must land on a residue too */
             chance *= match_resid_share(o->resid, hi - lo + 1);
         if (o->rec) { /* ... or on the framing's few bytes */
-            double w = (double)(o->rec->hi - o->rec->lo + 1 + 2 * (int64_t)MATCH_REC_SLACK);
+            double w = match_rec_width(o->rec);
             chance *= w < (double)(hi - lo + 1) ? w / (double)(hi - lo + 1) : 1.0;
         }
         res->alone = chance <= MATCH_CHANCE;

@@ -67,7 +67,20 @@ int match_rec_fits(const struct match_rec *rc, uint64_t size, int64_t oh)
 {
     int64_t records = (int64_t)((size + MATCH_TLS_RECORD - 1) / MATCH_TLS_RECORD);
     int64_t c = oh - (int64_t)rc->r * records;
-    return c >= rc->lo - MATCH_REC_SLACK && c <= rc->hi + MATCH_REC_SLACK;
+    if (c < rc->lo - MATCH_REC_SLACK || c > rc->hi + MATCH_REC_SLACK)
+        return 0;
+    if (!rc->step)
+        return 1;
+    int64_t d = (c - rc->lo + MATCH_REC_SLACK) % rc->step; /* c >= lo - slack: d >= 0 */
+    return d <= 2 * MATCH_REC_SLACK;
+}
+
+double match_rec_width(const struct match_rec *rc)
+{
+    if (!rc->step)
+        return (double)(rc->hi - rc->lo + 1 + 2 * (int64_t)MATCH_REC_SLACK);
+    int64_t points = (rc->hi - rc->lo) / rc->step + 1; /* the grid's, whole */
+    return (double)(points * (2 * MATCH_REC_SLACK + 1));
 }
 
 int match_resid_fits(const struct match_resid *rz, int64_t oh)

@@ -59,6 +59,8 @@ int match_resid_fits(const struct match_resid *rz, int64_t oh);
 
 /* Does overhead oh of a single of size `size` fit the record framing rc? */
 int match_rec_fits(const struct match_rec *rc, uint64_t size, int64_t oh);
+/* Bytes of overhead the framing rc accepts (a chance entry's odds within a window). */
+double match_rec_width(const struct match_rec *rc);
 
 /* The share of a window `width` bytes wide whose overheads land on a residue (0..1):
  * a window narrower than seg holds each residue at most once (a lossless path's one

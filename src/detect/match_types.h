@@ -50,11 +50,14 @@ struct match_resid {
  * 1.2 with AES-GCM), so a file of size S costs oh = c + r * ceil(S / 16384), c a
  * constant of the server and the connection's shape (the handshake flight and the
  * HTTP header) within lo..hi. A single whose overhead is not that is not the download.
+ * A server that sometimes sends a few records more than the size needs (a CDN flushing
+ * what its backend sent so far) has constants on a grid: lo + j * step, step = r.
  */
 #define MATCH_TLS_RECORD 16384
-#define MATCH_REC_SLACK  1 /* +- bytes: the Content-Length digits */
+#define MATCH_REC_SLACK  ((int64_t)1) /* +- bytes: the Content-Length digits */
 struct match_rec {
-    uint32_t r; /* 0 = nothing learned */
+    uint32_t r;    /* 0 = nothing learned */
+    uint32_t step; /* 0 = any constant in lo..hi; else only lo + j * step */
     int64_t lo, hi;
 };
 

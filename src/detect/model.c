@@ -145,7 +145,7 @@ static void write_nearest(const struct learn_model *n, FILE *fp)
 {
     fprintf(fp,
             "header-bytes %u\n# server ADDR N TLS BASE QLO QHI [seg=SEG res=R,...] "
-            "[rec=R oh=LO..HI]\nservers %zu\n",
+            "[rec=R oh=LO..HI [step=R]]\nservers %zu\n",
             n->header_bytes, n->n);
     for (size_t i = 0; i < n->n; i++) {
         const struct learn_server *s = &n->s[i];
@@ -159,6 +159,8 @@ static void write_nearest(const struct learn_model *n, FILE *fp)
         if (s->rec.r)
             fprintf(fp, " rec=%u oh=%lld..%lld", s->rec.r, (long long)s->rec.lo,
                     (long long)s->rec.hi);
+        if (s->rec.step)
+            fprintf(fp, " step=%u", s->rec.step);
         fputc('\n', fp);
     }
 }
@@ -391,14 +393,15 @@ static int read_range(struct rd *r, const char *v, struct match_rec *rc)
     return 0;
 }
 
-/* The version-2 tokens after QHI: seg= with res=, rec= with oh=, each at most once. */
+/* The version-2 tokens after QHI: seg= with res=, rec= with oh= (and perhaps step=),
+ * each at most once. */
 static int read_extras(struct rd *r, char **f, size_t nf, struct learn_server *s)
 {
     char *res = NULL, *oh = NULL;
     for (size_t i = 0; i < nf; i++) {
         char *v = strchr(f[i], '=');
         if (!v)
-            return bad(r, FS_ECORRUPT, "server: expected seg=, res=, rec= or oh= after QHI");
+            return bad(r, FS_ECORRUPT, "server: expected seg=, res=, rec=, oh= or step= after QHI");
         *v++ = '\0';
         if (strcmp(f[i], "seg") == 0 && !s->resid.seg) {
             if (u32_of(v, 1000000, &s->resid.seg) || s->resid.seg == 0)
@@ -410,12 +413,15 @@ static int read_extras(struct rd *r, char **f, size_t nf, struct learn_server *s
                 return bad(r, FS_ECORRUPT, "server: rec= must be bytes in 1..1000");
         } else if (strcmp(f[i], "oh") == 0 && !oh) {
             oh = v;
+        } else if (strcmp(f[i], "step") == 0 && !s->rec.step) {
+            if (u32_of(v, 1000, &s->rec.step) || s->rec.step == 0)
+                return bad(r, FS_ECORRUPT, "server: step= must be bytes in 1..1000");
         } else {
             return bad(r, FS_ECORRUPT, "server: an unknown or repeated item before '='");
         }
     }
-    if (!s->resid.seg != !res || !s->rec.r != !oh)
-        return bad(r, FS_ECORRUPT, "server: seg= goes with res=, rec= with oh=");
+    if (!s->resid.seg != !res || !s->rec.r != !oh || (s->rec.step && !oh))
+        return bad(r, FS_ECORRUPT, "server: seg= goes with res=, rec= with oh=, step= with both");
     int rc = res ? read_resid(r, res, &s->resid) : 0;
     if (!rc && oh)
         rc = read_range(r, oh, &s->rec);

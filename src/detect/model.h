@@ -24,8 +24,9 @@
  *                              retransmission residues (learn.h, 3: segment payload,
  *                              1..16 residues below it); rec=R oh=LO..HI the TLS record
  *                              framing (learn.h, 4: bytes a record adds, the constant's
- *                              range); a model is written as version 2 only when a
- *                              server has either, so version-1 readers keep the rest
+ *                              range), perhaps step=S (a grid: LO + j * S only); a
+ *                              model is written as version 2 only when a server has
+ *                              either, so version-1 readers keep the rest
  *   end                        last line: a file cut short is an error, not a smaller model
  *
  * Children after their parent make every walk end; loading checks that, every count,

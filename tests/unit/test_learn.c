@@ -297,7 +297,10 @@ static void test_model_errors(void **state)
         { "rec=0 oh=1..2", "server: rec= must be" },
         { "rec=22 oh=1..2 rec=22", "unknown or repeated item" },
         { "tls=1", "unknown or repeated item" },
-        { "seg1448", "expected seg=, res=, rec= or oh=" },
+        { "seg1448", "expected seg=, res=, rec=, oh= or step=" },
+        { "rec=22 oh=1..2 step=0", "server: step= must be" },
+        { "step=22", "step= with both" },
+        { "rec=22 oh=1..2 step=22 step=22", "unknown or repeated item" },
     };
     for (size_t i = 0; i < sizeof(bad_items) / sizeof(bad_items[0]); i++) {
         snprintf(t, sizeof(t), "%sserver 10.0.0.1 1 0 1 0 1 %s\nend\n", v2, bad_items[i][0]);
@@ -310,7 +313,8 @@ static void test_model_errors(void **state)
 static void resid_obs(struct flow *f, struct learn_obs *obs, size_t n, int lossless)
 {
     for (size_t i = 0; i < n; i++) {
-        int64_t oh = lossless ? 268 : 268 + (int64_t)(3 + i * 7 % 40) * 1448 + (i % 3 == 0) * 376;
+        int64_t oh =
+            lossless ? 268 : 268 + (int64_t)(3 + i * 7 % 40) * 1448 + (int64_t)(i % 3 == 0) * 376;
         uint64_t size = 1000000 + i * 123457;
         f[i] = dl("10.0.0.9", (uint16_t)(1000 + i), 80, i * 100, size + (uint64_t)oh);
         f[i].rgoodput = 0;
@@ -382,6 +386,59 @@ static void test_model_rec(void **state)
     learn_model_train(&m.near, &c, obs, 12, 52);
     assert_int_equal(m.near.s[0].rec.r, 0);
     model_free(&m);
+    catalog_free(&c);
+}
+
+/* test_model_rec_grid's server: the grid 2452 + j * 22, j 0..5; fits, width, file. */
+static void check_grid(const struct model *m)
+{
+    const struct match_rec *rc = &m->near.s[0].rec;
+    assert_int_equal(rc->r, 22);
+    assert_int_equal(rc->step, 22);
+    assert_int_equal(rc->lo, 2452);
+    assert_int_equal(rc->hi, 2562); /* 3 extra records seen, 2 more taken */
+    int64_t base = 2452 + 1364;     /* a 1,000,000-byte file: 62 records of 22 bytes */
+    assert_true(match_rec_fits(rc, 1000000, base + 110 + 1));
+    assert_false(match_rec_fits(rc, 1000000, base + 132));
+    assert_false(match_rec_fits(rc, 1000000, base + 11));
+    assert_false(match_rec_fits(rc, 1000000, base - 22));
+    assert_true(match_rec_width(rc) == (double)(6 * (2 * MATCH_REC_SLACK + 1)));
+    struct model b;
+    v2_round_trip(m, " rec=22 oh=2452..2562 step=22\n", &b);
+    assert_int_equal(b.near.s[0].rec.step, 22);
+    assert_int_equal(b.near.s[0].rec.hi, rc->hi);
+    model_free(&b);
+}
+
+/* A CDN's framing: 0..3 records more than the size needs, the constants on a grid of
+ * 22 (README.md's HTTPS section, deb.debian.org); constants off any grid teach nothing. */
+static void test_model_rec_grid(void **state)
+{
+    (void)state;
+    struct catalog c;
+    catalog_init(&c);
+    for (int i = 0; i < 12; i++)
+        add_sized(&c, 1000000 + (uint64_t)i * 777777, 't', i);
+    catalog_sort(&c);
+    struct flow f[12];
+    struct learn_obs obs[12];
+    for (int grid = 1; grid >= 0; grid--) {
+        for (size_t i = 0; i < 12; i++) {
+            uint64_t size = c.e[i].size;
+            int64_t extra = grid ? 22 * (int64_t)(i % 4) : 7 * (int64_t)i;
+            int64_t oh = 2452 + extra + 22 * (int64_t)((size + 16383) / 16384);
+            f[i] = dl("10.0.0.7", (uint16_t)(2000 + i), 443, i * 100, size + (uint64_t)oh);
+            obs[i] = (struct learn_obs){ i, &f[i], size + (uint64_t)oh, oh };
+        }
+        struct model m = { 0 };
+        m.kind = MODEL_NEAREST;
+        learn_model_train(&m.near, &c, obs, 12, 52);
+        if (grid)
+            check_grid(&m);
+        else
+            assert_int_equal(m.near.s[0].rec.r, 0);
+        model_free(&m);
+    }
     catalog_free(&c);
 }
 
@@ -555,11 +612,11 @@ static void test_folds(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_learn_catalog), cmocka_unit_test(test_learned_window),
-        cmocka_unit_test(test_model_nearest), cmocka_unit_test(test_model_errors),
-        cmocka_unit_test(test_model_resid),   cmocka_unit_test(test_model_rec),
-        cmocka_unit_test(test_json),          cmocka_unit_test(test_v2_errors),
-        cmocka_unit_test(test_folds),
+        cmocka_unit_test(test_learn_catalog),  cmocka_unit_test(test_learned_window),
+        cmocka_unit_test(test_model_nearest),  cmocka_unit_test(test_model_errors),
+        cmocka_unit_test(test_model_resid),    cmocka_unit_test(test_model_rec),
+        cmocka_unit_test(test_model_rec_grid), cmocka_unit_test(test_json),
+        cmocka_unit_test(test_v2_errors),      cmocka_unit_test(test_folds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
