@@ -21,7 +21,6 @@
 #define ICMP6_ECHO      0x8000
 #define ICMP6_REPLY     0x8100
 
-/* Sorted by kind inside a source: contacts first, so a source's contacts are one run. */
 enum { K_CONTACT, K_REPLY, K_OTHER };
 
 /* An address as two big-endian halves: integer compares give memcmp's order, and the
@@ -30,13 +29,53 @@ struct addr128 {
     uint64_t hi, lo;
 };
 
-/* One flow as the detector needs it: 40 bytes; its source (an id of the map) is kept
- * apart, in sid, as scan_finish's grouping reads only that. */
+/* A contact as scan_finish reads it, unpacked from its held record. */
 struct contact {
     struct addr128 dst;
     uint64_t first, last;
     uint16_t dport;
-    uint8_t proto, ipver, kind, answered;
+    uint8_t proto, ipver, answered;
+};
+
+/*
+ * A contact as held: 20 bytes with an IPv4 (v4-mapped) destination, 32 with another.
+ * Only contacts are held (another flow adds only to its source's record, an echo reply
+ * also to rep): these pages are most of the command's memory, and the kernel zeroing
+ * them as they are first written was a fifth of its time at 44 bytes a flow. Times are
+ * offsets from the first contact's, the few that do not fit (more than 24 days before
+ * or after it, or longer than 49) in `wide`; the protocol is one of four.
+ */
+struct held {
+    uint32_t sid;   /* the source's id, set when flushed */
+    uint32_t first; /* first - base + 2^31, or the index into wide (HELD_WIDE) */
+    uint32_t dur;   /* last - first */
+    uint16_t dport;
+    uint8_t meta; /* the protocol's index in held_proto, HELD_ANSWERED, HELD_WIDE */
+    uint8_t ipver;
+};
+struct held4 {
+    struct held h;
+    uint8_t dst[4]; /* of ::ffff:a.b.c.d */
+};
+struct held6 {
+    struct held h;
+    uint8_t dst[16];
+};
+#define HELD_PROTO    3
+#define HELD_ANSWERED 4
+#define HELD_WIDE     8
+#define HELD_BIAS     ((uint64_t)1 << 31)
+static const uint8_t held_proto[4] = { PROTO_TCP, PROTO_UDP, PROTO_ICMP, PROTO_ICMP6 };
+
+struct wide {
+    uint64_t first, last;
+};
+
+/* Held records of one size, in one reservation or a doubling array. */
+struct hold {
+    unsigned char *p;
+    size_t n, cap, size;
+    size_t mapped; /* the reservation's length, else 0 */
 };
 
 /* An echo reply flow: replier -> requester. */
@@ -44,18 +83,37 @@ struct reply {
     struct addr128 from, to;
 };
 
-/* A source's record in the map: its address and how many flows it has. */
+/*
+ * A source's record in the map: its address, its flows, its flows' first and last
+ * times, and its contacts that were not answered: at least as many as its failed pairs
+ * and its missed destinations, so scan_finish judges only the sources where these
+ * could reach a rule's threshold.
+ */
 struct srec {
     struct addrkey k;
-    uint64_t nflows;
+    uint32_t nflows, nmiss;
+    uint64_t first, last;
 };
 
-_Static_assert(sizeof(struct contact) + 2 * sizeof(uint32_t) <= SCAN_BYTES_PER_FLOW,
-               "scan's --max-mem help: a contact, its source and its index");
-/* At scan_finish a source has its record, its slots, the sort of the keys (a copy with
- * the id, qsort's buffer as large, the ids), its rank and its bounds at once. */
-_Static_assert(sizeof(struct srec) + ADDRMAP_BYTES_PER_KEY + 2 * (sizeof(struct addrkey) + 8) +
-                       2 * sizeof(uint32_t) + 2 * sizeof(size_t) <=
+/* A flow whose source is not looked up yet. */
+struct pend {
+    uint64_t first, last;
+    uint32_t *sid; /* its held record's, NULL when not held */
+    uint32_t miss;
+};
+
+/* A source that could be a scanner, sorted by address. */
+struct cand {
+    uint64_t hi, lo;
+    uint32_t id;
+};
+
+_Static_assert(sizeof(struct held6) + sizeof(struct wide) + sizeof(uint32_t) <= SCAN_BYTES_PER_FLOW,
+               "scan's --max-mem help: a held contact, its wide times and its index");
+/* At scan_finish a source has its record, its slots, and when it could be a scanner its
+ * sort entry, its rank and its bounds. */
+_Static_assert(sizeof(struct srec) + ADDRMAP_BYTES_PER_KEY + sizeof(struct cand) +
+                       3 * sizeof(uint32_t) <=
                    SCAN_BYTES_PER_SOURCE,
                "scan's --max-mem help: a source's record, its map share, sort, bounds and rank");
 
@@ -82,25 +140,29 @@ _Static_assert(sizeof(struct pair) + sizeof(struct dst_obs) + 4 * sizeof(uint32_
                "scan's --max-mem help: the busiest source's work arrays");
 
 /*
- * The flows are held in arrival order with their source as a dense id (addrmap.h).
- * scan_finish lists each source's flows (a counting sort of their indexes by the
- * source's rank in address order) and groups one source's contacts at a time by
- * (destination, proto, port) and then by destination through small hash tables, in
- * the cache: sorting each source's flows was a third of the command's time, and only
- * the distinct destinations need an order (the walk's).
+ * The contacts are held in arrival order with their source as a dense id (addrmap.h).
+ * scan_finish picks the sources whose unanswered contacts could make a scanner, lists
+ * their contacts (a counting sort of the indexes by the source's rank in address
+ * order) and groups one source's contacts at a time by (destination, proto, port) and
+ * then by destination through small hash tables, in the cache: sorting each source's
+ * flows was a third of the command's time, and only the distinct destinations need an
+ * order (the walk's).
  */
 struct scan {
     struct scan_opts o;
     struct trw trw;
     struct addrmap srcs; /* records: struct srec */
-    struct contact *v;
-    uint32_t *sid; /* the flows' sources, once flushed */
-    size_t n, cap;
-    size_t mapped; /* the length of v and sid's reservation (grow_flows), else 0 */
-    uint64_t most; /* flows of the busiest source */
+    struct hold h4, h6;  /* contacts: struct held4, struct held6 */
+    struct wide *wide;
+    size_t nwide, widecap;
+    uint64_t base; /* the first contact's first time */
+    int has_base;
+    size_t n;                           /* flows taken */
+    uint64_t most;                      /* flows of the busiest source */
     struct addrkey pkey[ADDRMAP_BATCH]; /* the sources of the last npend flows: their */
-    size_t npend;                       /* ids are looked up a batch at a time */
-    struct reply *rep;                  /* echo replies, sorted in scan_finish */
+    struct pend pend[ADDRMAP_BATCH];    /* ids are looked up a batch at a time */
+    size_t npend;
+    struct reply *rep; /* echo replies, sorted in scan_finish */
     size_t nrep, repcap;
     size_t used;
     struct pair *pairs; /* scan_finish's work arrays, sized to the largest source */
@@ -146,7 +208,8 @@ struct scan *scan_new(const struct scan_opts *o, int *err)
     struct scan *s = xcalloc(1, sizeof(*s));
     s->o = *o;
     s->trw = t;
-    /* The work arrays of scan_finish take the rest of SCAN_BYTES_PER_FLOW. */
+    s->h4.size = sizeof(struct held4);
+    s->h6.size = sizeof(struct held6);
     addrmap_init(&s->srcs, sizeof(struct srec));
     return s;
 }
@@ -161,25 +224,23 @@ const char *scan_kind_name(enum scan_kind k)
     return k == SCAN_HORIZONTAL ? "horizontal" : k == SCAN_VERTICAL ? "vertical" : "block";
 }
 
-/* The flows' array, reserved or allocated. */
-static void free_flows(struct scan *s)
+static void hold_free(struct hold *h)
 {
-    if (s->mapped) {
-        munmap(s->v, s->mapped);
-    } else {
-        free(s->v);
-        free(s->sid);
-    }
-    s->v = NULL;
-    s->sid = NULL;
-    s->mapped = 0;
+    if (h->mapped)
+        munmap(h->p, h->mapped);
+    else
+        free(h->p);
+    h->p = NULL;
+    h->n = h->cap = h->mapped = 0;
 }
 
 void scan_free(struct scan *s)
 {
     if (!s)
         return;
-    free_flows(s);
+    hold_free(&s->h4);
+    hold_free(&s->h6);
+    free(s->wide);
     free(s->pairs);
     free(s->slot);
     free(s->rep);
@@ -210,15 +271,22 @@ static uint8_t flow_kind(const struct flow *f)
     return K_OTHER;
 }
 
-/* The sources of the flows held: their ids, counts and the room they take. */
+/* The sources of the pending flows: their ids into the held contacts, the sources'
+ * records, and the room they take. */
 static void flush(struct scan *s)
 {
     uint32_t id[ADDRMAP_BATCH];
     uint8_t added[ADDRMAP_BATCH];
     addrmap_put_batch(&s->srcs, s->pkey, s->npend, id, added);
     for (size_t i = 0; i < s->npend; i++) {
+        const struct pend *p = &s->pend[i];
         struct srec *sr = addrmap_rec(&s->srcs, id[i]);
-        s->sid[s->n - s->npend + i] = id[i];
+        if (p->sid)
+            *p->sid = id[i];
+        if (!sr->nflows || p->first < sr->first)
+            sr->first = p->first;
+        sr->last = p->last > sr->last ? p->last : sr->last;
+        sr->nmiss += p->miss;
         s->used += added[i] ? SCAN_BYTES_PER_SOURCE : 0;
         if (++sr->nflows > s->most) {
             s->most = sr->nflows;
@@ -229,50 +297,92 @@ static void flush(struct scan *s)
 }
 
 /*
- * Room for more flows. The array is reserved once as large as --max-mem lets it grow
- * (address space only: pages are given as they are written) and in 2 MiB pages where
- * the kernel gives them: scan_finish reads it at random, one source's flows at a time,
- * and with 4 KiB pages nearly every read also missed the TLB (in a virtual machine a
- * walk of two page tables); reserved, it is never copied as a doubling realloc does.
- * Where the reservation fails, a doubling array.
+ * Room for one more record. The array is reserved once as large as --max-mem lets it
+ * grow (address space only: pages are given as they are written) and in 2 MiB pages
+ * where the kernel gives them: scan_finish reads it at random, one source's contacts at
+ * a time, and with 4 KiB pages nearly every read also missed the TLB (in a virtual
+ * machine a walk of two page tables); reserved, it is never copied as a doubling
+ * realloc does. Where the reservation fails, a doubling array. The caller flushes
+ * first: pending flows point into the array.
  */
-static void grow_flows(struct scan *s)
+static void hold_grow(struct hold *h, size_t max_mem)
 {
-    const size_t per = sizeof(struct contact) + sizeof(uint32_t), huge = (size_t)2 << 20;
-    size_t cap = s->o.max_mem / per;
-    size_t vlen = (cap * sizeof(struct contact) + huge - 1) / huge * huge;
-    if (!s->v && cap * per >= ((size_t)64 << 20)) {
-        void *p = mmap(NULL, vlen + cap * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+    const size_t huge = (size_t)2 << 20;
+    size_t cap = max_mem / SCAN_BYTES_PER_FLOW + 1;
+    if (!h->p && cap * h->size >= ((size_t)64 << 20)) {
+        size_t len = (cap * h->size + huge - 1) / huge * huge;
+        void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p != MAP_FAILED) {
-            s->mapped = vlen + cap * sizeof(uint32_t);
 #ifdef MADV_HUGEPAGE
-            (void)madvise(p, s->mapped, MADV_HUGEPAGE); /* advice only: 4 KiB pages work too */
+            (void)madvise(p, len, MADV_HUGEPAGE); /* advice only: 4 KiB pages work too */
 #endif
-            s->v = p;
-            s->sid = (uint32_t *)((unsigned char *)p + vlen);
-            s->cap = cap;
+            h->p = p;
+            h->mapped = len;
+            h->cap = len / h->size;
             return;
         }
     }
-    cap = s->cap ? 2 * s->cap : 4096;
-    if (!s->mapped) {
-        s->v = xrealloc(s->v, cap * sizeof(struct contact));
-        s->sid = xrealloc(s->sid, cap * sizeof(uint32_t));
-        s->cap = cap;
+    cap = h->cap ? 2 * h->cap : 4096;
+    if (!h->mapped) {
+        h->p = xrealloc(h->p, cap * h->size);
+        h->cap = cap;
         return;
     }
     /* the reservation full: not reached, --max-mem stops the flows first */
-    struct contact *v = xmalloc(cap * sizeof(struct contact));
-    uint32_t *sid = xmalloc(cap * sizeof(uint32_t));
-    if (s->v && s->sid) {
-        memcpy(v, s->v, s->n * sizeof(struct contact));
-        memcpy(sid, s->sid, s->n * sizeof(uint32_t));
+    unsigned char *p = xmalloc(cap * h->size);
+    if (h->p)
+        memcpy(p, h->p, h->n * h->size);
+    munmap(h->p, h->mapped);
+    h->p = p;
+    h->mapped = 0;
+    h->cap = cap;
+}
+
+static struct held *held_at(const struct hold *h, size_t i)
+{
+    return (struct held *)(h->p + i * h->size);
+}
+
+/* The contact f (last at least first) into its hold: the record, its sid left to set. */
+static struct held *hold_contact(struct scan *s, const struct flow *f, uint64_t last, int answered)
+{
+    int v4 = flow_addr_is_v4mapped(f->dst);
+    struct hold *hd = v4 ? &s->h4 : &s->h6;
+    if (hd->n == hd->cap) {
+        flush(s);
+        hold_grow(hd, s->o.max_mem);
     }
-    free_flows(s);
-    s->v = v;
-    s->sid = sid;
-    s->cap = cap;
+    struct held *h = held_at(hd, hd->n++);
+    if (v4)
+        memcpy(((struct held4 *)h)->dst, f->dst + 12, 4);
+    else
+        memcpy(((struct held6 *)h)->dst, f->dst, 16);
+    if (!s->has_base) {
+        s->base = f->first;
+        s->has_base = 1;
+    }
+    uint64_t off = f->first - s->base + HELD_BIAS, dur = last - f->first;
+    uint8_t code = f->proto == PROTO_TCP    ? 0
+                   : f->proto == PROTO_UDP  ? 1
+                   : f->proto == PROTO_ICMP ? 2
+                                            : 3;
+    h->meta = (uint8_t)(code | (answered ? HELD_ANSWERED : 0));
+    if (off > UINT32_MAX || dur > UINT32_MAX) {
+        if (s->nwide == s->widecap) {
+            s->widecap = s->widecap ? 2 * s->widecap : 64;
+            s->wide = xrealloc(s->wide, s->widecap * sizeof(*s->wide));
+        }
+        s->wide[s->nwide] = (struct wide){ f->first, last };
+        off = s->nwide++;
+        dur = 0;
+        h->meta |= HELD_WIDE;
+    }
+    h->first = (uint32_t)off;
+    h->dur = (uint32_t)dur;
+    h->dport = f->dport;
+    h->ipver = f->ipver ? f->ipver : (flow_addr_is_v4mapped(f->src) ? 4 : 6);
+    return h;
 }
 
 int scan_add(struct scan *s, const struct flow *f)
@@ -298,32 +408,58 @@ int scan_add(struct scan *s, const struct flow *f)
         if (s->used + need + more > o->max_mem || s->n == UINT32_MAX)
             return FS_ENOSPC;
     }
-    if (s->n == s->cap)
-        grow_flows(s);
-    struct contact *c = &s->v[s->n++];
-    s->pkey[s->npend++] = k; /* c->src once flushed */
-    s->used += need;
-    c->dst = addr_load(f->dst);
-    c->first = f->first;
-    c->last = f->last < f->first ? f->first : f->last;
-    c->dport = f->dport;
-    c->proto = f->proto;
-    c->ipver = f->ipver ? f->ipver : (flow_addr_is_v4mapped(f->src) ? 4 : 6);
-    c->kind = kind;
-    c->answered = f->proto == PROTO_TCP ? (uint8_t)tcp_answered(f) : f->rpackets > 0;
-    if (kind == K_REPLY) {
+    uint64_t last = f->last < f->first ? f->first : f->last;
+    uint32_t *sid = NULL, miss = 0;
+    if (kind == K_CONTACT) {
+        int answered = f->proto == PROTO_TCP ? tcp_answered(f) : f->rpackets > 0;
+        sid = &hold_contact(s, f, last, answered)->sid; /* may flush */
+        miss = !answered;
+    } else if (kind == K_REPLY) {
         if (s->nrep == s->repcap) {
             s->repcap = s->repcap ? 2 * s->repcap : 64;
             s->rep = xrealloc(s->rep, s->repcap * sizeof(*s->rep));
         }
         s->rep[s->nrep].from = addr_load(f->src);
-        s->rep[s->nrep++].to = c->dst;
+        s->rep[s->nrep++].to = addr_load(f->dst);
     }
+    s->n++;
+    s->used += need;
+    s->pend[s->npend] = (struct pend){ f->first, last, sid, miss };
+    s->pkey[s->npend++] = k;
     if (s->npend == ADDRMAP_BATCH)
         flush(s);
     return 0;
 }
 
+/* The held contact ix (h4's first, then h6's after them). */
+static const struct held *contact_at(const struct scan *s, uint32_t ix)
+{
+    return ix < s->h4.n ? held_at(&s->h4, ix) : held_at(&s->h6, ix - s->h4.n);
+}
+
+static void load_contact(const struct scan *s, uint32_t ix, struct contact *c)
+{
+    const struct held *h = contact_at(s, ix);
+    if (ix < s->h4.n) {
+        const uint8_t *a = ((const struct held4 *)h)->dst;
+        c->dst.hi = 0;
+        c->dst.lo = (uint64_t)0xffff << 32 | (uint64_t)a[0] << 24 | (uint64_t)a[1] << 16 |
+                    (uint64_t)a[2] << 8 | a[3];
+    } else {
+        c->dst = addr_load(((const struct held6 *)h)->dst);
+    }
+    if (h->meta & HELD_WIDE) {
+        c->first = s->wide[h->first].first;
+        c->last = s->wide[h->first].last;
+    } else {
+        c->first = s->base + h->first - HELD_BIAS;
+        c->last = c->first + h->dur;
+    }
+    c->dport = h->dport;
+    c->proto = held_proto[h->meta & HELD_PROTO];
+    c->ipver = h->ipver;
+    c->answered = (h->meta & HELD_ANSWERED) != 0;
+}
 /* ---------------------------------------------------------------- ordering */
 
 static int cmp_u64(uint64_t a, uint64_t b)
@@ -331,13 +467,10 @@ static int cmp_u64(uint64_t a, uint64_t b)
     return (a > b) - (a < b);
 }
 
-/* One source's flows by (kind, dst, proto, dport, first): its contacts in one run,
- * grouped by destination and then by (proto, port). */
-static int cmp_contact(const void *pa, const void *pb)
+/* One source's contacts by (dst, proto, dport, first): grouped by destination and
+ * then by (proto, port). */
+static int cmp_contact(const struct contact *a, const struct contact *b)
 {
-    const struct contact *a = pa, *b = pb;
-    if (a->kind != b->kind)
-        return a->kind - b->kind;
     int c = addr_cmp(&a->dst, &b->dst);
     if (c)
         return c;
@@ -418,6 +551,8 @@ static int cmp_reply(const void *pa, const void *pb)
 #define LESS_NUM(a, b) ((a) < (b))
 DEFINE_SORT(sort_obs, struct dst_obs, LESS_OBS)
 DEFINE_SORT(sort_u64, uint64_t, LESS_NUM)
+#define LESS_CAND(a, b) ((a).hi < (b).hi || ((a).hi == (b).hi && (a).lo < (b).lo))
+DEFINE_SORT(sort_cand, struct cand, LESS_CAND)
 /* NOLINTEND(bugprone-macro-parentheses) */
 
 /* 1 when the contact's destination sent src an echo reply (a K_REPLY flow). */
@@ -431,8 +566,7 @@ static int echo_replied(const struct scan *s, const struct addr128 *src, const s
 
 /* How much of each work array collect_sets filled, and the source's sums. */
 struct source_sets {
-    size_t npair, ndst, nfail, nports, ncont;
-    uint64_t first, last;
+    size_t npair, ndst, nfail, nports;
     uint32_t ipvers; /* a bit per ipver among the contacts */
 };
 
@@ -482,30 +616,25 @@ static struct pair *pair_of(struct scan *s, size_t mask, const struct contact *c
 }
 
 /*
- * One source's n flows (indexes ix into v): its first and last times, and its contacts
- * grouped into (destination, proto, port) pairs with their first contact and whether
- * any was answered (an echo reply counts for ICMP echoes).
+ * One source's n contacts (indexes ix of the held ones) grouped into (destination,
+ * proto, port) pairs with their first contact and whether any was answered (an echo
+ * reply counts for ICMP echoes).
  */
 static void collect_pairs(struct scan *s, const struct addr128 *src, const uint32_t *ix, size_t n,
                           struct source_sets *z)
 {
     memset(z, 0, sizeof(*z));
-    z->first = UINT64_MAX;
     size_t mask = clear_table(s->slot, n);
     for (size_t j = 0; j < n; j++) {
         if (j + 16 < n) /* independent loads, fetched ahead */
-            __builtin_prefetch(&s->v[ix[j + 16]]);
-        const struct contact *c = &s->v[ix[j]];
-        z->first = c->first < z->first ? c->first : z->first;
-        z->last = c->last > z->last ? c->last : z->last;
-        if (c->kind != K_CONTACT)
-            continue;
-        z->ncont++;
-        z->ipvers |= c->ipver < 31 ? 1u << c->ipver : 3u; /* 3: two, looked at apart */
-        struct pair *p = pair_of(s, mask, c, &z->npair);
-        p->first = c->first < p->first ? c->first : p->first;
+            __builtin_prefetch(contact_at(s, ix[j + 16]));
+        struct contact c;
+        load_contact(s, ix[j], &c);
+        z->ipvers |= c.ipver < 31 ? 1u << c.ipver : 3u; /* 3: two, looked at apart */
+        struct pair *p = pair_of(s, mask, &c, &z->npair);
+        p->first = c.first < p->first ? c.first : p->first;
         if (!p->answered)
-            p->answered = c->answered || (is_echo_proto(c->proto) && echo_replied(s, src, c));
+            p->answered = c.answered || (is_echo_proto(c.proto) && echo_replied(s, src, &c));
     }
 }
 
@@ -543,13 +672,14 @@ static uint8_t source_ipver(const struct scan *s, const uint32_t *ix, size_t n, 
 {
     if (!(ipvers & (ipvers - 1)))
         return (uint8_t)__builtin_ctz(ipvers);
-    const struct contact *best = NULL;
-    for (size_t j = 0; j < n; j++) {
-        const struct contact *c = &s->v[ix[j]];
-        if (c->kind == K_CONTACT && (!best || cmp_contact(c, best) < 0))
+    struct contact best, c;
+    load_contact(s, ix[0], &best); /* n > 0: ipvers has bits */
+    for (size_t j = 1; j < n; j++) {
+        load_contact(s, ix[j], &c);
+        if (cmp_contact(&c, &best) < 0)
             best = c;
     }
-    return best ? best->ipver : 0; /* a contact exists: ipvers has bits */
+    return best.ipver;
 }
 
 /* Distinct values among v[0..n), through a bit per port (left all clear again). */
@@ -595,6 +725,14 @@ static void order_dsts(const struct scan *s, struct dst_obs *d, size_t n)
         }
 }
 
+/* The ratio climbs on misses only (a hit lowers it, a benign decision sets it to 0):
+ * when `miss` of them could not reach the threshold, no order decides a scanner. The
+ * margin covers rounding. */
+static int trw_out_of_reach(const struct trw *t, size_t miss)
+{
+    return (double)miss * t->log_miss < t->log_eta1 - 1e-6;
+}
+
 /* The walk over the destinations in first-contact order; the decision into f. */
 static void walk(const struct scan *s, struct dst_obs *d, size_t n, struct scan_finding *f)
 {
@@ -602,10 +740,7 @@ static void walk(const struct scan *s, struct dst_obs *d, size_t n, struct scan_
     size_t miss = 0;
     for (size_t i = 0; i < n; i++)
         miss += !d[i].answered;
-    /* The ratio climbs on misses only (a hit lowers it, a benign decision sets it to 0):
-     * when all of them could not reach the threshold, no order decides a scanner, and
-     * the sort (most of the walk's time) is left out. The margin covers rounding. */
-    if ((double)miss * s->trw.log_miss < s->trw.log_eta1 - 1e-6)
+    if (trw_out_of_reach(&s->trw, miss)) /* the sort is most of the walk's time */
         return;
     order_dsts(s, d, n);
     for (size_t i = 0; i < n; i++) {
@@ -631,22 +766,22 @@ static enum scan_kind kind_of(uint32_t targets, uint32_t ports)
     return SCAN_BLOCK;
 }
 
-/* The source id's n flows (indexes ix into v): 0 when it made no contact, else 1 and
- * its finding in f (methods 0 when it is no scanner). */
-static int judge(struct scan *s, uint32_t id, const uint32_t *ix, size_t n, struct scan_finding *f)
+/* The source's n contacts (indexes ix of the held ones): 0 when it made none, else 1
+ * and its finding in f (methods 0 when it is no scanner). */
+static int judge(struct scan *s, const struct srec *sr, const uint32_t *ix, size_t n,
+                 struct scan_finding *f)
 {
-    const struct addrkey *k = addrmap_key(&s->srcs, id);
-    struct addr128 src = { k->hi, k->lo };
+    if (!n) /* replies and unreachables only */
+        return 0;
+    struct addr128 src = { sr->k.hi, sr->k.lo };
     struct source_sets z;
     collect_pairs(s, &src, ix, n, &z);
-    if (!z.ncont) /* replies and unreachables only */
-        return 0;
     memset(f, 0, sizeof(*f));
     addr_store(f->src, &src);
     f->ipver = source_ipver(s, ix, n, z.ipvers);
-    f->first = z.first;
-    f->last = z.last;
-    f->flows = n;
+    f->first = sr->first;
+    f->last = sr->last;
+    f->flows = sr->nflows;
     collect_dsts(s, &z);
     f->targets = (uint32_t)z.ndst;
     f->ports = distinct_ports(s->portbits, s->ports, z.nports);
@@ -668,8 +803,27 @@ static int judge(struct scan *s, uint32_t id, const uint32_t *ix, size_t n, stru
     return 1;
 }
 
+/* Whether the source's unanswered contacts, as many as its misses and failed pairs
+ * could be at most, reach the walk's or the count rule's threshold: when not, judge
+ * would find no rule and its contacts are not gathered. */
+static int could_scan(const struct scan *s, const struct srec *sr)
+{
+    if (!trw_out_of_reach(&s->trw, sr->nmiss))
+        return 1;
+    if (!sr->nmiss)
+        return 0;
+    uint32_t threshold = s->o.count_external;
+    if (s->o.internal) {
+        uint8_t a[16];
+        addrkey_store(a, &sr->k);
+        if (netlist_has_addr(s->o.internal, a))
+            threshold = s->o.count_internal;
+    }
+    return threshold && sr->nmiss >= threshold;
+}
+
 /*
- * n bytes in 2 MiB pages where the kernel gives them, for group_sources' index: its
+ * n bytes in 2 MiB pages where the kernel gives them, for group_contacts' index: its
  * counting sort stores to as many places at once as there are sources, and with 4 KiB
  * pages nearly every store also missed the TLB. Freed with free().
  */
@@ -688,40 +842,58 @@ static void *huge_alloc(size_t n)
     return p;
 }
 
-/* The flows' indexes grouped by source, sources in address order (a counting sort by
- * rank): idx[start[r] .. start[r + 1]) are the flows of the source of rank r. */
-static void group_sources(const struct scan *s, const uint32_t *rank, size_t *start, uint32_t *idx)
+/* The sources that could be scanners, in address order: their count. */
+static size_t candidates(const struct scan *s, struct cand *c)
 {
-    size_t nsrc = s->srcs.n;
-    start[0] = 0;
-    for (size_t r = 0; r < nsrc; r++) /* rank r's count, from its record */
-        start[r + 1] = 0;
-    for (uint32_t id = 0; id < nsrc; id++)
-        start[rank[id] + 1] = ((const struct srec *)addrmap_rec(&s->srcs, id))->nflows;
-    for (size_t r = 0; r < nsrc; r++)
-        start[r + 1] += start[r];
-    size_t *next = xmalloc((nsrc ? nsrc : 1) * sizeof(*next));
-    memcpy(next, start, nsrc * sizeof(*next));
-    for (size_t i = 0; i < s->n; i++)
-        idx[next[rank[s->sid[i]]]++] = (uint32_t)i;
-    free(next);
+    size_t nc = 0;
+    for (uint32_t id = 0; id < s->srcs.n; id++) {
+        const struct srec *sr = addrmap_rec(&s->srcs, id);
+        if (could_scan(s, sr))
+            c[nc++] = (struct cand){ sr->k.hi, sr->k.lo, id };
+    }
+    sort_cand(c, nc);
+    return nc;
 }
 
-int scan_finish(struct scan *s, scan_emit_fn fn, void *ctx)
+/* The held contacts of hd (indexes from base on) counted (next NULL) or placed by the
+ * rank of their source: UINT32_MAX for a source not judged. */
+static void by_rank(const struct hold *hd, uint32_t base, const uint32_t *rank, uint32_t *count,
+                    uint32_t *next, uint32_t *idx)
 {
-    flush(s);
-    if (!s->n)
-        return 0;
-    size_t nsrc = s->srcs.n;
-    uint32_t *order = addrmap_sorted(&s->srcs);
-    uint32_t *rank = xmalloc(nsrc * sizeof(*rank));
-    for (size_t r = 0; r < nsrc; r++)
-        rank[order[r]] = (uint32_t)r;
-    free(order);
-    size_t *start = xmalloc((nsrc + 1) * sizeof(*start));
-    uint32_t *idx = huge_alloc(s->n * sizeof(*idx));
-    group_sources(s, rank, start, idx);
-    free(rank);
+    for (size_t i = 0; i < hd->n; i++) {
+        uint32_t r = rank[held_at(hd, i)->sid];
+        if (r == UINT32_MAX)
+            continue;
+        if (next)
+            idx[next[r]++] = base + (uint32_t)i;
+        else
+            count[r + 1]++;
+    }
+}
+
+/* The candidates' contacts grouped by candidate (a counting sort by rank): idx[start[r]
+ * .. start[r + 1]) are the contacts of the candidate of rank r. Returns idx. */
+static uint32_t *group_contacts(const struct scan *s, const uint32_t *rank, size_t nc,
+                                uint32_t *start)
+{
+    memset(start, 0, (nc + 1) * sizeof(*start));
+    by_rank(&s->h4, 0, rank, start, NULL, NULL);
+    by_rank(&s->h6, 0, rank, start, NULL, NULL);
+    for (size_t r = 0; r < nc; r++)
+        start[r + 1] += start[r];
+    uint32_t *next = xmalloc(nc * sizeof(*next));
+    memcpy(next, start, nc * sizeof(*next));
+    uint32_t *idx = huge_alloc(start[nc] * sizeof(*idx));
+    by_rank(&s->h4, 0, rank, NULL, next, idx);
+    by_rank(&s->h6, (uint32_t)s->h4.n, rank, NULL, next, idx);
+    free(next);
+    return idx;
+}
+
+/* Judge every candidate, findings to fn in address order. */
+static int judge_all(struct scan *s, const struct cand *c, size_t nc, const uint32_t *start,
+                     const uint32_t *idx, scan_emit_fn fn, void *ctx)
+{
     if (s->nrep)
         qsort(s->rep, s->nrep, sizeof(*s->rep), cmp_reply);
     size_t most = (size_t)s->most, slots = 16;
@@ -733,13 +905,36 @@ int scan_finish(struct scan *s, scan_emit_fn fn, void *ctx)
     s->fails = xmalloc(most * sizeof(*s->fails));
     s->ports = xmalloc(most * sizeof(*s->ports));
     int rc = 0;
-    for (size_t r = 0; r < nsrc && !rc; r++) {
-        size_t a = start[r], n = start[r + 1] - a;
+    for (size_t r = 0; r < nc && !rc; r++) {
         struct scan_finding f;
-        if (judge(s, s->sid[idx[a]], idx + a, n, &f) && f.methods)
+        const struct srec *sr = addrmap_rec(&s->srcs, c[r].id);
+        if (judge(s, sr, idx + start[r], start[r + 1] - start[r], &f) && f.methods)
             rc = fn(ctx, &f);
     }
-    free(idx);
-    free(start);
+    return rc;
+}
+
+int scan_finish(struct scan *s, scan_emit_fn fn, void *ctx)
+{
+    flush(s);
+    size_t nsrc = s->srcs.n;
+    if (!nsrc)
+        return 0;
+    struct cand *c = xmalloc(nsrc * sizeof(*c));
+    size_t nc = candidates(s, c);
+    int rc = 0;
+    if (nc) {
+        uint32_t *rank = xmalloc(nsrc * sizeof(*rank));
+        memset(rank, 0xff, nsrc * sizeof(*rank));
+        for (size_t r = 0; r < nc; r++)
+            rank[c[r].id] = (uint32_t)r;
+        uint32_t *start = xmalloc((nc + 1) * sizeof(*start));
+        uint32_t *idx = group_contacts(s, rank, nc, start);
+        free(rank);
+        rc = judge_all(s, c, nc, start, idx, fn, ctx);
+        free(idx);
+        free(start);
+    }
+    free(c);
     return rc;
 }

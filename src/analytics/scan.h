@@ -7,9 +7,10 @@
  *
  * Record order does not matter: the store hands flows out in bin order and, inside a
  * bin, in the order the meter or exporter closed them (by the end of the flow, not its
- * start), so scan_add keeps a compact copy of every flow and scan_finish groups them by
- * source and then each source's destinations, ordered by first-contact time before it
- * walks.
+ * start), so scan_add keeps a compact copy of every contact (sums per source for the
+ * rest) and scan_finish groups them by source and then each source's destinations,
+ * ordered by first-contact time before it walks. Only the sources with enough
+ * unanswered contacts to reach a rule's threshold are grouped and judged.
  *
  * What a flow tells (per flow, answered or not):
  *   TCP   answered when reverse packets came and they were not only a RST: a SYN+ACK,
@@ -69,9 +70,11 @@ struct scan_finding {
     enum scan_kind kind;
 };
 
-/* --max-mem: a flow (40 bytes, its source and its index), each flow of the busiest
- * source again (scan_finish's work arrays: its pairs, destinations, hash slots), a source
- * (its record in the map, its bounds and rank), and an echo reply 32 bytes more */
+/* --max-mem: a flow (a contact is held in 20 or 32 bytes, more when its times are far
+ * apart, and its index), each flow of the busiest source again (scan_finish's work
+ * arrays: its pairs, destinations, hash slots), a source (its record in the map, its
+ * sort entry, bounds and rank), and an echo reply 32 bytes more. The figures are kept
+ * as they were when a flow took 44 bytes, so --max-mem holds the same flows. */
 #define SCAN_BYTES_PER_FLOW    56
 #define SCAN_BYTES_PER_BUSIEST 80
 #define SCAN_BYTES_PER_SOURCE  136
