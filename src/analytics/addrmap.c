@@ -40,14 +40,26 @@ int addrkey_cmp(const struct addrkey *a, const struct addrkey *b)
 /* The tag is multiplied apart from the address: added to it, (server, port) keys whose
  * address and port differ by the same amount collided, and services' probe chains were
  * most of its time. */
-static inline size_t hash(const struct addrkey *k)
+static inline uint64_t hash(const struct addrkey *k)
 {
     uint64_t h = k->hi * 0x9e3779b97f4a7c15u;
     h ^= k->lo * 0xc2b2ae3d27d4eb4fu;
     h ^= (uint64_t)k->tag * 0xd6e8feb86659fd93u;
     h ^= h >> 29;
     h *= 0x165667b19e3779f9u;
-    return (size_t)(h ^ h >> 32);
+    return h ^ h >> 32;
+}
+
+/* The bits of a slot above the id: hash bits the index does not use. */
+static inline uint32_t slot_tag(const struct addrmap *m, uint64_t h)
+{
+    return (uint32_t)(h >> 32) & ~m->idmask;
+}
+
+/* The slot's id when it holds one of hash h, else UINT32_MAX (also for an empty slot). */
+static inline uint32_t slot_id(const struct addrmap *m, uint32_t s, uint32_t tag)
+{
+    return s && (s & ~m->idmask) == tag ? (s & m->idmask) - 1 : UINT32_MAX;
 }
 
 static inline int same(const struct addrkey *a, const struct addrkey *b)
@@ -61,11 +73,13 @@ static void grow(struct addrmap *m)
     free(m->slot);
     m->slot = xcalloc(slots, sizeof(*m->slot));
     m->mask = slots - 1;
+    m->idmask = (uint64_t)m->mask > UINT32_MAX ? UINT32_MAX : (uint32_t)m->mask;
     for (uint32_t id = 0; id < m->n; id++) {
-        size_t i = hash(addrmap_key(m, id)) & m->mask;
+        uint64_t h = hash(addrmap_key(m, id));
+        size_t i = (size_t)h & m->mask;
         while (m->slot[i])
             i = (i + 1) & m->mask;
-        m->slot[i] = id + 1;
+        m->slot[i] = slot_tag(m, h) | (id + 1);
     }
 }
 
@@ -73,12 +87,14 @@ uint32_t addrmap_get(const struct addrmap *m, const struct addrkey *k)
 {
     if (!m->mask)
         return UINT32_MAX;
-    for (size_t i = hash(k) & m->mask;; i = (i + 1) & m->mask) {
-        uint32_t s = m->slot[i];
+    uint64_t h = hash(k);
+    uint32_t tag = slot_tag(m, h);
+    for (size_t i = (size_t)h & m->mask;; i = (i + 1) & m->mask) {
+        uint32_t s = m->slot[i], id = slot_id(m, s, tag);
         if (!s)
             return UINT32_MAX;
-        if (same(addrmap_key(m, s - 1), k))
-            return s - 1;
+        if (id != UINT32_MAX && same(addrmap_key(m, id), k))
+            return id;
     }
 }
 
@@ -87,13 +103,15 @@ uint32_t addrmap_put(struct addrmap *m, const struct addrkey *k, int *added)
     *added = 0;
     if (!m->mask)
         grow(m);
-    size_t i = hash(k) & m->mask;
+    uint64_t h = hash(k);
+    uint32_t tag = slot_tag(m, h);
+    size_t i = (size_t)h & m->mask;
     for (;; i = (i + 1) & m->mask) {
-        uint32_t s = m->slot[i];
+        uint32_t s = m->slot[i], id = slot_id(m, s, tag);
         if (!s)
             break;
-        if (same(addrmap_key(m, s - 1), k))
-            return s - 1;
+        if (id != UINT32_MAX && same(addrmap_key(m, id), k))
+            return id;
     }
     if (m->n == m->cap) {
         m->cap = m->cap ? 2 * m->cap : 256;
@@ -103,7 +121,7 @@ uint32_t addrmap_put(struct addrmap *m, const struct addrkey *k, int *added)
     unsigned char *r = addrmap_rec(m, id);
     memset(r, 0, m->stride);
     memcpy(r, k, sizeof(*k));
-    m->slot[i] = id + 1;
+    m->slot[i] = tag | (id + 1);
     *added = 1;
     if (2 * (size_t)m->n > m->mask + 1)
         grow(m);
@@ -113,18 +131,21 @@ uint32_t addrmap_put(struct addrmap *m, const struct addrkey *k, int *added)
 void addrmap_put_batch(struct addrmap *m, const struct addrkey *k, size_t n, uint32_t *id,
                        uint8_t *added)
 {
-    size_t h[ADDRMAP_BATCH];
+    uint64_t h[ADDRMAP_BATCH];
     if (!m->mask)
         grow(m);
     for (size_t i = 0; i < n; i++) {
         h[i] = hash(&k[i]);
         __builtin_prefetch(&m->slot[h[i] & m->mask]);
     }
-    for (size_t i = 0; i < n; i++) {
-        uint32_t s = m->slot[h[i] & m->mask];
-        if (s) { /* the record's first and last lines: a record may span two */
-            __builtin_prefetch(addrmap_rec(m, s - 1));
-            __builtin_prefetch((const unsigned char *)addrmap_rec(m, s - 1) + m->stride - 1);
+    for (size_t i = 0; i < n; i++) { /* the record of the first slot with the key's tag */
+        uint32_t tag = slot_tag(m, h[i]), s, r = UINT32_MAX;
+        for (size_t j = (size_t)h[i] & m->mask; (s = m->slot[j]) != 0; j = (j + 1) & m->mask)
+            if ((r = slot_id(m, s, tag)) != UINT32_MAX)
+                break;
+        if (r != UINT32_MAX) { /* its first and last lines: a record may span two */
+            __builtin_prefetch(addrmap_rec(m, r));
+            __builtin_prefetch((const unsigned char *)addrmap_rec(m, r) + m->stride - 1);
         }
     }
     for (size_t i = 0; i < n; i++) {

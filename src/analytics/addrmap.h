@@ -6,7 +6,10 @@
  *
  * Open addressing with linear probing over a power-of-two table of ids, kept at most
  * half full; the keys sit in a dense array of records (id order) so the table is 4
- * bytes a slot. A record is the key and what the caller keeps for it (its sums), so
+ * bytes a slot. A slot's bits above the id (those the table's size leaves free: 16 at
+ * 65536 slots) hold bits of the key's hash, so a probe past another key's slot reads
+ * no record: each such read missed the cache in a map larger than it, and probes were
+ * most of scan's lookups. A record is the key and what the caller keeps for it (its sums), so
  * one lookup touches one record: addrmap_init takes the record's size.
  * Memory: at most ADDRMAP_BYTES_PER_KEY bytes a key besides twice its record (the
  * record array doubling), for the callers' --max-mem accounting.
@@ -34,8 +37,9 @@ struct addrmap {
     unsigned char *recs; /* records of `stride` bytes, each starting with its addrkey */
     size_t stride;
     uint32_t n, cap;
-    uint32_t *slot; /* id + 1; 0 = empty */
-    size_t mask;    /* slots - 1 */
+    uint32_t *slot;  /* hash bits above idmask, id + 1 in it; 0 = empty */
+    size_t mask;     /* slots - 1 */
+    uint32_t idmask; /* the slot's id bits: mask, at most 32 bits */
 };
 
 /* stride: the record's size (at least sizeof(struct addrkey); the key comes first). */
