@@ -67,6 +67,24 @@ static inline int same(const struct addrkey *a, const struct addrkey *b)
     return a->lo == b->lo && a->hi == b->hi && a->tag == b->tag;
 }
 
+/* Twice the records' room, on a 64-byte boundary: a record of 64 bytes (services') is
+ * then one cache line, where malloc's 16-byte alignment split most of them over two,
+ * and a lookup missed twice. */
+static void grow_recs(struct addrmap *m)
+{
+    size_t cap = m->cap ? 2 * (size_t)m->cap : 256;
+    cap = cap > UINT32_MAX ? UINT32_MAX : cap;
+    size_t len = (cap * m->stride + 63) / 64 * 64;
+    unsigned char *p = aligned_alloc(64, len);
+    if (!p)
+        p = xmalloc(len);
+    if (m->n)
+        memcpy(p, m->recs, (size_t)m->n * m->stride);
+    free(m->recs);
+    m->recs = p;
+    m->cap = (uint32_t)cap;
+}
+
 static void grow(struct addrmap *m)
 {
     size_t slots = m->mask ? 2 * (m->mask + 1) : 1024;
@@ -113,10 +131,8 @@ uint32_t addrmap_put(struct addrmap *m, const struct addrkey *k, int *added)
         if (id != UINT32_MAX && same(addrmap_key(m, id), k))
             return id;
     }
-    if (m->n == m->cap) {
-        m->cap = m->cap ? 2 * m->cap : 256;
-        m->recs = xrealloc(m->recs, m->cap * m->stride);
-    }
+    if (m->n == m->cap)
+        grow_recs(m);
     uint32_t id = m->n++;
     unsigned char *r = addrmap_rec(m, id);
     memset(r, 0, m->stride);

@@ -16,15 +16,18 @@
 #define AUTH_LINE_MAX 512
 
 /* One service's record in the map: its key (server, proto << 16 | port) and sums;
- * clients are counted from the (service, client) pairs. */
+ * clients are counted from the (service, client) pairs at the end, into an array of
+ * their own: so the record is 64 bytes, one cache line for each lookup (addrmap.c). */
 struct sagg {
     struct addrkey k;
-    uint64_t first, last, flows, bytes, clients;
+    uint64_t first, last, flows, bytes;
     uint32_t last_client; /* the client id of the pair pushed last (UINT32_MAX: none) */
     uint8_t ipver;
 };
 
-_Static_assert(2 * sizeof(struct sagg) + ADDRMAP_BYTES_PER_KEY <= SERVICES_BYTES_PER_SERVICE &&
+_Static_assert(sizeof(struct sagg) == 64, "services' record: one cache line");
+_Static_assert(2 * sizeof(struct sagg) + ADDRMAP_BYTES_PER_KEY + sizeof(uint64_t) <=
+                       SERVICES_BYTES_PER_SERVICE &&
                    2 * sizeof(struct addrkey) + ADDRMAP_BYTES_PER_KEY <= SERVICES_BYTES_PER_CLIENT,
                "services' --max-mem help says 160 bytes a service and 64 a client");
 
@@ -191,7 +194,6 @@ int services_merge(struct services *dst, struct services *src)
         struct sagg *g = addrmap_rec(&dst->svc, sid[i]);
         if (added) {
             *g = *s;
-            g->clients = 0;
             dst->used += SERVICES_BYTES_PER_SERVICE;
         } else {
             g->first = s->first < g->first ? s->first : g->first;
@@ -292,11 +294,12 @@ static void sort_pairs(struct services *s, unsigned bits)
     s->pcap = n;
 }
 
-/* Every service's distinct clients from the pairs. */
-static void count_clients(struct services *s)
+/* Every service's distinct clients from the pairs: a new array by service id. */
+static uint64_t *count_clients(struct services *s)
 {
+    uint64_t *clients = xcalloc(s->svc.n ? s->svc.n : 1, sizeof(*clients));
     if (!s->npairs)
-        return;
+        return clients;
     /* pack the pair as sid * 2^cbits + cid so the sort handles only the bits used */
     unsigned cbits = bits_of(s->cli.n ? s->cli.n - 1 : 0);
     unsigned bits = cbits + bits_of(s->svc.n ? s->svc.n - 1 : 0);
@@ -305,7 +308,8 @@ static void count_clients(struct services *s)
     sort_pairs(s, bits);
     for (size_t i = 0; i < s->npairs; i++)
         if (i == 0 || s->pairs[i] != s->pairs[i - 1])
-            ((struct sagg *)addrmap_rec(&s->svc, (uint32_t)(s->pairs[i] >> cbits)))->clients++;
+            clients[s->pairs[i] >> cbits]++;
+    return clients;
 }
 
 static int prefix_has(const struct net_prefix *p, const uint8_t a[16])
@@ -354,7 +358,7 @@ static int emit_missing(struct svc_authlist *auth, services_emit_fn fn, void *ct
 int services_finish(struct services *s, services_emit_fn fn, void *ctx)
 {
     flush(s);
-    count_clients(s);
+    uint64_t *clients = count_clients(s);
     uint32_t *ids = addrmap_sorted(&s->svc);
     int rc = 0;
     for (uint32_t i = 0; i < s->svc.n && !rc; i++) {
@@ -366,7 +370,7 @@ int services_finish(struct services *s, services_emit_fn fn, void *ctx)
         r.ipver = g->ipver;
         r.proto = (uint8_t)(k->tag >> 16);
         r.port = (uint16_t)k->tag;
-        r.clients = g->clients;
+        r.clients = clients[ids[i]];
         r.flows = g->flows;
         r.bytes = g->bytes;
         r.first = g->first;
@@ -375,6 +379,7 @@ int services_finish(struct services *s, services_emit_fn fn, void *ctx)
         rc = fn(ctx, &r);
     }
     free(ids);
+    free(clients);
     return rc ? rc : emit_missing(s->o.auth, fn, ctx);
 }
 
