@@ -308,6 +308,19 @@ int capture_next(struct capture *c, struct capture_pkt *out, struct fs_err *err)
     return fs_err_set(err, FS_EPCAP, -1, "%s", pcap_geterr(c->p));
 }
 
+/*
+ * mapped_next gives pages back at least MAPPED_DROP bytes behind the record it reads,
+ * one record per call when nothing is filtered out, and a record is at most
+ * PCAP_FILE_REC_LEN + PCAP_FILE_MAX_CAPLEN bytes. A filter skips any number of
+ * records in one call.
+ */
+int capture_keeps(const struct capture *c)
+{
+    if (!c->m || c->m->filtered)
+        return 0;
+    return (int)(MAPPED_DROP / (PCAP_FILE_REC_LEN + PCAP_FILE_MAX_CAPLEN)) - 1;
+}
+
 int capture_linktype(const struct capture *c)
 {
     return c->m ? c->m->pf.dlt : pcap_datalink(c->p);

@@ -40,6 +40,13 @@ int capture_open_live(struct capture **out, const char *iface, const char *bpf, 
 /* Next packet: CAPTURE_PACKET, CAPTURE_TIMEOUT, CAPTURE_END or a negative code. */
 int capture_next(struct capture *c, struct capture_pkt *out, struct fs_err *err);
 
+/*
+ * How many further capture_next calls a packet's data stays valid through: 0 for
+ * libpcap (its buffer is reused), more for a mapped file without a filter, so a
+ * caller may decode packets ahead of the one it works on.
+ */
+int capture_keeps(const struct capture *c);
+
 /* The link type (pcap LINKTYPE_* value). */
 int capture_linktype(const struct capture *c);
 

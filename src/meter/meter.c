@@ -10,6 +10,7 @@
 #include "requests.h"
 #include "sni.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -599,11 +600,43 @@ static struct fent *lookup(struct meter *m, const struct pkt *p, uint32_t h, int
     return NULL;
 }
 
+uint32_t meter_hash(const struct pkt *p)
+{
+    return pkt_hash(p);
+}
+
+/*
+ * An entry's lines that matching and counting a packet read: the tuple, the counters,
+ * the LRU links, times and sequence state (not the sni and split state behind them).
+ */
+#define FENT_HOT_END (offsetof(struct fent, seq) + sizeof(struct seqspan[2]))
+
+void meter_prefetch(const struct meter *m, uint32_t hash, int stage)
+{
+    struct fent *const *b = &m->buckets[hash & (m->nbuckets - 1)];
+    if (stage == 0) {
+        __builtin_prefetch(b, 1, 3);
+        return;
+    }
+    const char *e = (const char *)*b;
+    if (!e)
+        return;
+    /* An entry need not start a line: an address in every 64 bytes and its last byte
+     * reach each line it spans. */
+    for (size_t off = 0; off < FENT_HOT_END; off += 64)
+        __builtin_prefetch(e + off, 1, 3);
+    __builtin_prefetch(e + FENT_HOT_END - 1, 1, 3);
+}
+
 void meter_packet(struct meter *m, const struct pkt *p)
+{
+    meter_packet_hash(m, p, pkt_hash(p));
+}
+
+void meter_packet_hash(struct meter *m, const struct pkt *p, uint32_t h)
 {
     m->st.packets++;
     meter_expire(m, p->ts_us);
-    uint32_t h = pkt_hash(p);
     int dir = 0;
     struct fent *e = lookup(m, p, h, &dir);
     int syn_only = p->proto == 6 && (p->tcpflags & (FS_TCP_SYN | FS_TCP_ACK)) == FS_TCP_SYN;

@@ -66,6 +66,18 @@ struct meter *meter_new(const struct meter_opts *o, meter_sink sink, void *ctx);
 /* Account one decoded packet (p->ts_us set). Expires what is due at its time first. */
 void meter_packet(struct meter *m, const struct pkt *p);
 
+/*
+ * The same for a caller that decodes packets ahead of the one it meters, so that the
+ * flow table's memory each needs is on its way while the packets before it are
+ * metered: hash = meter_hash(p); meter_prefetch(m, hash, 0) (its bucket) two packets
+ * ahead, meter_prefetch(m, hash, 1) (the bucket's first flow, reading the bucket) one
+ * packet ahead, then meter_packet_hash(m, p, hash). The prefetches change nothing:
+ * the result is that of meter_packet(m, p) whatever they were given.
+ */
+uint32_t meter_hash(const struct pkt *p);
+void meter_prefetch(const struct meter *m, uint32_t hash, int stage);
+void meter_packet_hash(struct meter *m, const struct pkt *p, uint32_t hash);
+
 /* Expire everything due at now_us (live capture calls this on a timer). */
 void meter_expire(struct meter *m, uint64_t now_us);
 
