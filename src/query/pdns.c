@@ -12,11 +12,10 @@
 #define NAME_MAX_LEN 1024 /* bytes of a name or rdata string after unescaping */
 #define RDATA_MAX    256  /* strings of an rdata array */
 
-struct arec { /* an A/AAAA record: 36 bytes */
+struct arec { /* an A/AAAA record: 32 bytes */
     uint8_t addr[16];
     uint32_t name; /* pool offset of the name it gives (after the CNAME chain) */
     uint32_t first, last, count;
-    uint32_t maxlast; /* the latest time_last of the address's records up to this one */
 };
 
 struct crec {
@@ -28,10 +27,32 @@ struct islot { /* interned name: pool offset + 1 (0 = empty) and its hash */
     uint32_t off1, hash;
 };
 
-struct aslot { /* an address's run of records in a[] (n = 0: empty) */
-    uint32_t start, n;
-    uint32_t hash; /* the address's hash: a probe touches a record only when it agrees */
+/*
+ * An address's answer over time: from second `from` to the next segment's, the name at
+ * pool offset name - 1 (0 = none). An address's segments start at 0 and never repeat
+ * the name before them.
+ */
+struct seg {
+    uint64_t from; /* past 2^32: a record's time_last + PDNS_AFTER + 1 may be */
+    uint32_t name;
 };
+
+/*
+ * An address (nseg = 0: an empty slot), a cache line: a lookup that the answer of its
+ * address's last lookup still answers touches this line alone. That answer is a
+ * seqlock's data, as lookups run on several threads (filters on the decoder threads):
+ * seq is odd while a thread writes it, and a reader that saw it change reads on.
+ */
+struct aslot {
+    _Alignas(64) uint8_t addr[16];
+    uint32_t start;     /* its first record in a[] */
+    uint32_t seg, nseg; /* its segments in segs[] */
+    _Atomic uint32_t seq;
+    _Atomic uint32_t cur;      /* the segment of the last answer */
+    _Atomic uint32_t name;     /* ... its name (segs' name) */
+    _Atomic uint64_t from, to; /* ... and the seconds it answers, [from, to) */
+};
+_Static_assert(sizeof(struct aslot) == 64, "an address slot is a cache line");
 
 struct pdns {
     char *pool;
@@ -42,26 +63,14 @@ struct pdns {
     size_t na, capa;
     struct crec *c;
     size_t nc, capc;
-    struct aslot *slots;
+    struct aslot *slots; /* in slot_mem, at a cache line */
+    void *slot_mem;
     size_t nslots; /* a power of two */
-    uint64_t gen;  /* this table among all made (the lookup memo's key) */
+    struct seg *segs;
+    size_t nsegs, capsegs;
+    uint64_t *bits; /* a bit per address hash: clear, the table has no such address */
+    size_t bitmask; /* bits' size in bits - 1 */
 };
-
-/*
- * The last answers of pdns_name on this thread: flows come in time order and a server
- * is looked up again and again, with the same answer until a newer record of it is
- * first seen or the answer's record stops covering. An entry holds the interval
- * [from, to] over which its answer stands (see pdns_name), and the table's generation,
- * so a table freed and another made at its address cannot answer from it.
- */
-#define MEMO_SLOTS 1024
-struct memo {
-    uint64_t gen, from, to;
-    uint8_t addr[16];
-    const char *name;
-};
-static _Thread_local struct memo memo[MEMO_SLOTS];
-static atomic_uint_fast64_t generations;
 
 static struct pdns *current;
 
@@ -640,7 +649,7 @@ static uint32_t chain_head(const struct pdns *t, const struct arec *r)
     return name;
 }
 
-static uint32_t hash_addr(const uint8_t a[16])
+static uint64_t hash_addr(const uint8_t a[16])
 {
     uint64_t x, y;
     memcpy(&x, a, 8);
@@ -648,12 +657,142 @@ static uint32_t hash_addr(const uint8_t a[16])
     uint64_t h = (x * 0x9e3779b97f4a7c15ull) ^ (y + 0x632be59bd9b4e019ull);
     h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9ull;
-    return (uint32_t)(h >> 32);
+    return h ^ (h >> 32); /* low half: the slot; high half: the bit */
+}
+
+/* A record of a run while its segments are made. */
+struct key {
+    uint32_t first, count, idx, last;
+};
+
+static int cmp_key(const void *x, const void *y)
+{
+    const struct key *a = x, *b = y;
+    if (a->first != b->first)
+        return a->first < b->first ? -1 : 1;
+    if (a->count != b->count)
+        return a->count < b->count ? -1 : 1;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* The first second a record names its address at, and the first it no longer does. */
+static uint64_t enters(const struct key *k)
+{
+    return k->first > PDNS_BEFORE ? (uint64_t)k->first - PDNS_BEFORE : 0;
+}
+
+static uint64_t leaves(const struct key *k)
+{
+    return (uint64_t)k->last + PDNS_AFTER + 1;
+}
+
+static void seg_push(struct pdns *t, uint64_t from, uint32_t name)
+{
+    if (t->nsegs == t->capsegs) {
+        t->capsegs *= 2;
+        t->segs = xrealloc(t->segs, t->capsegs * sizeof(struct seg));
+    }
+    t->segs[t->nsegs++] = (struct seg){ from, name };
+}
+
+/* The answer from second `from` on, after the run's earlier segments. */
+static void seg_add(struct pdns *t, uint64_t from, uint32_t name)
+{
+    struct seg *prev = &t->segs[t->nsegs - 1];
+    if (prev->from == from) /* a record named the address from second 0 */
+        prev->name = name;
+    else if (prev->name != name)
+        seg_push(t, from, name);
+}
+
+/* Buffers of the sweep, as long as the longest run so far. */
+struct sweep {
+    struct key *k;
+    size_t *stack;
+    size_t cap;
+};
+
+/*
+ * The segments of the run a[i, j) (one address), appended to segs. The name at ts is
+ * the record that covers ts (enters <= ts < leaves) first seen last, then the most
+ * counted, then the last in a[] (as a walk back over a[] from the newest met it).
+ * Records are pushed on a stack in that order as they enter; the top that has left is
+ * popped, and below it the next best that still covers is found the same way, so the
+ * top is the answer. It changes only when a record enters or the top leaves.
+ */
+static void run_segments(struct pdns *t, size_t i, size_t j, struct sweep *sw)
+{
+    size_t n = j - i, next = 0, top = 0;
+    if (n > sw->cap) {
+        sw->cap = n;
+        sw->k = xrealloc(sw->k, n * sizeof(struct key));
+        sw->stack = xrealloc(sw->stack, n * sizeof(size_t));
+    }
+    for (size_t m = 0; m < n; m++) {
+        const struct arec *r = &t->a[i + m];
+        sw->k[m] = (struct key){ r->first, r->count, (uint32_t)(i + m), r->last };
+    }
+    qsort(sw->k, n, sizeof(struct key), cmp_key);
+    seg_push(t, 0, 0);
+    for (uint64_t now = enters(&sw->k[0]);;) {
+        while (next < n && enters(&sw->k[next]) <= now)
+            sw->stack[top++] = next++;
+        while (top && leaves(&sw->k[sw->stack[top - 1]]) <= now)
+            top--;
+        const struct key *best = top ? &sw->k[sw->stack[top - 1]] : NULL;
+        seg_add(t, now, best ? t->a[best->idx].name + 1 : 0);
+        uint64_t then = next < n ? enters(&sw->k[next]) : UINT64_MAX;
+        if (best && leaves(best) < then)
+            then = leaves(best);
+        if (then == UINT64_MAX)
+            return;
+        now = then;
+    }
+}
+
+/* The address index: a slot each, with its segments, and its bit in bits. */
+static void index_addrs(struct pdns *t)
+{
+    size_t distinct = 0;
+    for (size_t i = 0; i < t->na; i++)
+        distinct += i == 0 || memcmp(t->a[i].addr, t->a[i - 1].addr, 16) != 0;
+    t->nslots = 16;
+    while (t->nslots < distinct * 2)
+        t->nslots *= 2;
+    t->slot_mem = xcalloc(t->nslots + 1, sizeof(struct aslot));
+    char *mem = t->slot_mem;
+    t->slots = (struct aslot *)(void *)(mem + (64 - (uintptr_t)mem % 64) % 64);
+    /* 8 bits an address slot: a lookup of an address the table lacks (a client)
+     * mostly stops at a bit in a cached array, without touching a slot. */
+    t->bitmask = t->nslots * 8 - 1;
+    t->bits = xcalloc(t->nslots / 8, sizeof(uint64_t));
+    t->capsegs = 1024;
+    t->segs = xmalloc(t->capsegs * sizeof(struct seg));
+    struct sweep sw = { 0 };
+    for (size_t i = 0; i < t->na;) {
+        size_t j = i + 1;
+        while (j < t->na && memcmp(t->a[j].addr, t->a[i].addr, 16) == 0)
+            j++;
+        uint64_t h = hash_addr(t->a[i].addr);
+        size_t s = h & (t->nslots - 1);
+        while (t->slots[s].nseg)
+            s = (s + 1) & (t->nslots - 1);
+        struct aslot *sl = &t->slots[s];
+        memcpy(sl->addr, t->a[i].addr, 16);
+        sl->start = (uint32_t)i;
+        sl->seg = (uint32_t)t->nsegs;
+        run_segments(t, i, j, &sw);
+        sl->nseg = (uint32_t)(t->nsegs - sl->seg);
+        size_t b = (size_t)(h >> 32) & t->bitmask;
+        t->bits[b >> 6] |= (uint64_t)1 << (b & 63);
+        i = j;
+    }
+    free(sw.k);
+    free(sw.stack);
 }
 
 static void finish(struct pdns *t, struct pdns_stats *st)
 {
-    t->gen = (uint64_t)atomic_fetch_add(&generations, 1) + 1;
     if (t->nc)
         qsort(t->c, t->nc, sizeof(*t->c), cmp_crec);
     for (size_t i = 0; i < t->na; i++) {
@@ -663,29 +802,7 @@ static void finish(struct pdns *t, struct pdns_stats *st)
     }
     if (t->na)
         qsort(t->a, t->na, sizeof(*t->a), cmp_arec);
-    size_t distinct = 0;
-    for (size_t i = 0; i < t->na; i++)
-        distinct += i == 0 || memcmp(t->a[i].addr, t->a[i - 1].addr, 16) != 0;
-    t->nslots = 16;
-    while (t->nslots < distinct * 2)
-        t->nslots *= 2;
-    t->slots = xcalloc(t->nslots, sizeof(*t->slots));
-    for (size_t i = 0; i < t->na;) {
-        size_t j = i + 1;
-        while (j < t->na && memcmp(t->a[j].addr, t->a[i].addr, 16) == 0)
-            j++;
-        uint32_t h = hash_addr(t->a[i].addr);
-        size_t s = h & (t->nslots - 1);
-        while (t->slots[s].n)
-            s = (s + 1) & (t->nslots - 1);
-        t->slots[s] = (struct aslot){ (uint32_t)i, (uint32_t)(j - i), h };
-        uint32_t m = 0;
-        for (size_t k = i; k < j; k++) {
-            m = t->a[k].last > m ? t->a[k].last : m;
-            t->a[k].maxlast = m;
-        }
-        i = j;
-    }
+    index_addrs(t);
     /* The intern table is not needed for lookups. */
     free(t->names);
     t->names = NULL;
@@ -695,57 +812,90 @@ static void finish(struct pdns *t, struct pdns_stats *st)
     t->nc = t->capc = 0;
 }
 
-const char *pdns_name(const struct pdns *t, const uint8_t addr[16], uint64_t t_ms)
+/* The slot of addr, or NULL when the table does not name it. */
+static struct aslot *find(const struct pdns *t, const uint8_t addr[16])
 {
     if (!t || !t->na)
         return NULL;
-    uint64_t ts = t_ms / 1000;
-    uint32_t h = hash_addr(addr);
-    struct memo *m = &memo[h & (MEMO_SLOTS - 1)];
-    if (m->gen == t->gen && ts >= m->from && ts <= m->to && memcmp(m->addr, addr, 16) == 0)
-        return m->name;
-    m->gen = t->gen;
-    m->from = ts;
-    m->to = UINT64_MAX; /* an address without records stays without */
-    m->name = NULL;
-    memcpy(m->addr, addr, 16);
-    size_t s = h & (t->nslots - 1);
-    for (; t->slots[s].n; s = (s + 1) & (t->nslots - 1)) {
-        if (t->slots[s].hash != h)
-            continue;
-        const struct arec *r = &t->a[t->slots[s].start];
-        if (memcmp(r->addr, addr, 16) != 0)
-            continue;
-        /* The records first seen by ts + PDNS_BEFORE, newest first: the first that covers
-         * ts is the one first seen most recently (then the most counted of its time);
-         * none before a record whose maxlast is too early can cover it. A bisection
-         * and a few steps, however many names an address had. */
-        size_t lo = 0, hi = t->slots[s].n;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if ((uint64_t)r[mid].first <= ts + PDNS_BEFORE)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        const struct arec *best = NULL;
-        for (size_t i = lo; i-- > 0;) {
-            if ((uint64_t)r[i].maxlast + PDNS_AFTER < ts || (best && r[i].first < best->first))
-                break;
-            if ((uint64_t)r[i].last + PDNS_AFTER >= ts && (!best || r[i].count > best->count))
-                best = &r[i];
-        }
-        /* The answer stands until the next record becomes a candidate (no earlier
-         * one starts covering as time goes on) or, with one, until it stops covering:
-         * the others that cover later covered now, and lost. */
-        if (lo < t->slots[s].n)
-            m->to = (uint64_t)r[lo].first - PDNS_BEFORE - 1; /* >= ts: it was > ts + BEFORE */
-        if (best && (uint64_t)best->last + PDNS_AFTER < m->to)
-            m->to = (uint64_t)best->last + PDNS_AFTER;
-        m->name = best ? t->pool + best->name : NULL;
-        return m->name;
-    }
+    uint64_t h = hash_addr(addr);
+    size_t b = (size_t)(h >> 32) & t->bitmask;
+    if (!((t->bits[b >> 6] >> (b & 63)) & 1))
+        return NULL;
+    for (size_t s = h & (t->nslots - 1); t->slots[s].nseg; s = (s + 1) & (t->nslots - 1))
+        if (memcmp(t->slots[s].addr, addr, 16) == 0)
+            return &t->slots[s];
     return NULL;
+}
+
+/*
+ * The segment of sl at ts. Flows come in time order, so it is mostly the one of the
+ * address's last lookup or a neighbour: from there by doubling steps forward or back,
+ * then a bisection (one of all a busy server's records missed the cache at each step).
+ */
+static size_t seg_at(const struct pdns *t, const struct aslot *sl, size_t c, uint64_t ts)
+{
+    const struct seg *g = t->segs + sl->seg;
+    size_t n = sl->nseg, lo = c, hi = c + 1; /* g[lo].from <= ts < g[hi].from, or hi = n */
+    if (c >= n) {
+        lo = 0;
+        hi = n;
+    } else if (ts >= g[c].from) {
+        for (size_t step = 1; hi < n && g[hi].from <= ts; step *= 2) {
+            lo = hi;
+            hi = n - lo > step ? lo + step : n;
+        }
+    } else { /* c > 0: g[0].from is 0 */
+        hi = c;
+        lo = c - 1;
+        for (size_t step = 1; g[lo].from > ts; step *= 2) {
+            hi = lo;
+            lo = lo > step ? lo - step : 0;
+        }
+    }
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (g[mid].from <= ts)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The name of sl at ts, as segs' name (0: none). */
+static uint32_t slot_name(const struct pdns *t, struct aslot *sl, uint64_t ts)
+{
+    uint32_t seq = atomic_load_explicit(&sl->seq, memory_order_acquire);
+    uint64_t from = atomic_load_explicit(&sl->from, memory_order_relaxed);
+    uint64_t to = atomic_load_explicit(&sl->to, memory_order_relaxed);
+    uint32_t name = atomic_load_explicit(&sl->name, memory_order_relaxed);
+    uint32_t cur = atomic_load_explicit(&sl->cur, memory_order_relaxed);
+    atomic_thread_fence(memory_order_acquire);
+    if (seq == atomic_load_explicit(&sl->seq, memory_order_relaxed) && !(seq & 1) && from <= ts &&
+        ts < to)
+        return name;
+    size_t c = seg_at(t, sl, cur, ts);
+    const struct seg *g = t->segs + sl->seg;
+    name = g[c].name;
+    /* Another thread writing it: leave it to that one. */
+    if ((seq & 1) || !atomic_compare_exchange_strong_explicit(
+                         &sl->seq, &seq, seq + 1, memory_order_acquire, memory_order_relaxed))
+        return name;
+    atomic_thread_fence(memory_order_release);
+    atomic_store_explicit(&sl->from, g[c].from, memory_order_relaxed);
+    atomic_store_explicit(&sl->to, c + 1 < sl->nseg ? g[c + 1].from : UINT64_MAX,
+                          memory_order_relaxed);
+    atomic_store_explicit(&sl->name, name, memory_order_relaxed);
+    atomic_store_explicit(&sl->cur, (uint32_t)c, memory_order_relaxed);
+    atomic_store_explicit(&sl->seq, seq + 2, memory_order_release);
+    return name;
+}
+
+const char *pdns_name(const struct pdns *t, const uint8_t addr[16], uint64_t t_ms)
+{
+    struct aslot *sl = find(t, addr);
+    uint32_t name = sl ? slot_name(t, sl, t_ms / 1000) : 0;
+    return name ? t->pool + name - 1 : NULL;
 }
 
 void pdns_each(const struct pdns *t, const uint8_t addr[16],
@@ -753,20 +903,11 @@ void pdns_each(const struct pdns *t, const uint8_t addr[16],
                           uint32_t count),
                void *ctx)
 {
-    if (!t || !t->na)
+    const struct aslot *sl = find(t, addr);
+    if (!sl)
         return;
-    uint32_t h = hash_addr(addr);
-    size_t s = h & (t->nslots - 1);
-    for (; t->slots[s].n; s = (s + 1) & (t->nslots - 1)) {
-        if (t->slots[s].hash != h)
-            continue;
-        const struct arec *r = &t->a[t->slots[s].start];
-        if (memcmp(r->addr, addr, 16) != 0)
-            continue;
-        for (uint32_t i = 0; i < t->slots[s].n; i++)
-            fn(ctx, t->pool + r[i].name, r[i].first, r[i].last, r[i].count);
-        return;
-    }
+    for (size_t i = sl->start; i < t->na && memcmp(t->a[i].addr, addr, 16) == 0; i++)
+        fn(ctx, t->pool + t->a[i].name, t->a[i].first, t->a[i].last, t->a[i].count);
 }
 
 struct pdns *pdns_new(void)
@@ -926,7 +1067,9 @@ void pdns_free(struct pdns *t)
     free(t->names);
     free(t->a);
     free(t->c);
-    free(t->slots);
+    free(t->slot_mem);
+    free(t->segs);
+    free(t->bits);
     free(t);
 }
 

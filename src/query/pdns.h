@@ -21,8 +21,9 @@
  * The name of an address at time t: among its A/AAAA records that cover t (time_first
  * - PDNS_BEFORE <= t <= time_last + PDNS_AFTER: the answer came before the connection,
  * and is used for up to its TTL after it was last seen), the one first seen most
- * recently, then the most counted. Lookups are a hash probe to the address's records,
- * sorted by time_first.
+ * recently, then the most counted. At load each address's answers are worked out as
+ * segments of time; a lookup is a hash probe to the address and a step from the
+ * segment of its last lookup (flows come in time order).
  *
  * Ownership: pdns_load allocates, pdns_free frees; pdns_use makes a table the one the
  * fields and the filter use (one per process, as the cid seed).

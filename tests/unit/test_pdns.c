@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <cmocka.h>
+#include <pthread.h>
 
 #include "query/pdns.h"
 
@@ -183,7 +184,12 @@ static void test_hostile_lines(void **state)
         assert_int_equal(st.addrs, cases[i].reason < 0);
         pdns_free(t);
     }
-    /* A line over PDNS_LINE_MAX between two good ones, and no final newline. */
+}
+
+/* A line over PDNS_LINE_MAX between two good ones, and no final newline. */
+static void test_long_line(void **state)
+{
+    (void)state;
     size_t big = PDNS_LINE_MAX * 3;
     char *text = malloc(big + 400);
     static const char head[] = "{\"rrname\":\"a\",\"rrtype\":\"A\",\"rdata\":\"1.2.3.4\","
@@ -204,11 +210,164 @@ static void test_hostile_lines(void **state)
     free(text);
 }
 
+/*
+ * Lookups against the rule itself, on random tables: among an address's records that
+ * cover t (time_first - PDNS_BEFORE <= t <= time_last + PDNS_AFTER), the one first seen
+ * last, then the most counted. Times near 0 and near 2^32 (where a record covers past
+ * 2^32), few names (so that answers repeat), counts unique per address (ties of first
+ * and count are left to the sort's order, which the rule does not fix). Lookups in time
+ * order as flows come, backwards, at random, and from four threads at once.
+ */
+#define RND_ADDRS 4
+#define RND_RECS  300
+#define RND_TIMES 3000
+
+struct rnd_rec {
+    uint32_t first, last, count;
+    int name;
+};
+
+struct rnd {
+    struct pdns *t;
+    struct rnd_rec rec[RND_ADDRS][RND_RECS];
+    int nrec[RND_ADDRS];
+    uint64_t times[RND_TIMES]; /* seconds */
+};
+
+static uint64_t rnd_next(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static void rnd_addr(int i, uint8_t a[16])
+{
+    memset(a, 0, 16);
+    a[10] = a[11] = 0xff;
+    a[12] = 10;
+    a[15] = (uint8_t)(i + 1);
+}
+
+/* The rule's answer: a name index, or -1. */
+static int rnd_want(const struct rnd *r, int ai, uint64_t ts)
+{
+    const struct rnd_rec *best = NULL;
+    for (int k = 0; k < r->nrec[ai]; k++) {
+        const struct rnd_rec *c = &r->rec[ai][k];
+        if ((uint64_t)c->first > ts + PDNS_BEFORE || (uint64_t)c->last + PDNS_AFTER < ts)
+            continue;
+        if (!best || c->first > best->first || (c->first == best->first && c->count > best->count))
+            best = c;
+    }
+    return best ? best->name : -1;
+}
+
+static void rnd_make(struct rnd *r, uint64_t base, uint64_t *x)
+{
+    struct pdns_stats st = { 0 };
+    r->t = pdns_new();
+    for (int ai = 0; ai < RND_ADDRS; ai++) {
+        uint8_t a[16];
+        char text[INET6_ADDRSTRLEN];
+        rnd_addr(ai, a);
+        inet_ntop(AF_INET6, a, text, sizeof(text));
+        r->nrec[ai] = 1 + (int)(rnd_next(x) % RND_RECS);
+        for (int k = 0; k < r->nrec[ai]; k++) {
+            uint64_t first = base + rnd_next(x) % (ai == 0 ? 5 : 8000);
+            uint64_t last = first + rnd_next(x) % (ai == 1 ? 8000 : 300);
+            first = first > UINT32_MAX ? UINT32_MAX : first;
+            last = last > UINT32_MAX ? UINT32_MAX : last;
+            struct rnd_rec *c = &r->rec[ai][k];
+            *c = (struct rnd_rec){ (uint32_t)first, (uint32_t)last, (uint32_t)k + 1,
+                                   (int)(rnd_next(x) % 5) };
+            char name[16], rdata[32];
+            snprintf(name, sizeof(name), "n%d.example", c->name);
+            snprintf(rdata, sizeof(rdata), "10.0.0.%d", ai + 1);
+            pdns_add(r->t, name, "A", rdata, first, last, c->count, &st);
+        }
+    }
+    pdns_finish(r->t, &st);
+    for (int i = 0; i < RND_TIMES; i++)
+        r->times[i] = (base > 9000 ? base - 9000 : 0) + rnd_next(x) % 30000;
+}
+
+/* Lookups of every address at times[i] for i from `from` by `step` (mod RND_TIMES);
+ * the count that disagree with the rule. */
+static long rnd_check(const struct rnd *r, size_t from, size_t step)
+{
+    long bad = 0;
+    for (size_t n = 0, i = from; n < RND_TIMES; n++, i = (i + step) % RND_TIMES) {
+        for (int ai = 0; ai < RND_ADDRS; ai++) {
+            uint8_t a[16];
+            rnd_addr(ai, a);
+            const char *got = pdns_name(r->t, a, r->times[i] * 1000 + 999);
+            int want = rnd_want(r, ai, r->times[i]);
+            char name[16];
+            snprintf(name, sizeof(name), "n%d.example", want);
+            bad += want < 0 ? got != NULL : !got || strcmp(got, name) != 0;
+        }
+    }
+    return bad;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+struct rnd_job {
+    const struct rnd *r;
+    size_t from, step;
+    long bad;
+};
+
+static void *rnd_thread(void *arg)
+{
+    struct rnd_job *j = arg;
+    j->bad = rnd_check(j->r, j->from, j->step);
+    return NULL;
+}
+
+static void test_random_tables(void **state)
+{
+    (void)state;
+    static const uint64_t bases[] = { 0, 30, 1700000000, (uint64_t)UINT32_MAX - 5000 };
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    struct rnd *r = malloc(sizeof(*r));
+    assert_non_null(r);
+    for (size_t b = 0; b < sizeof(bases) / sizeof(bases[0]); b++) {
+        for (int round = 0; round < 4; round++) {
+            rnd_make(r, bases[b], &x);
+            assert_int_equal(rnd_check(r, 0, 7), 0); /* at random (7 and 3000: coprime) */
+            qsort(r->times, RND_TIMES, sizeof(r->times[0]), cmp_u64);
+            assert_int_equal(rnd_check(r, 0, 1), 0);                         /* in time order */
+            assert_int_equal(rnd_check(r, RND_TIMES - 1, RND_TIMES - 1), 0); /* backwards */
+            struct rnd_job jobs[4];
+            pthread_t th[4];
+            for (int k = 0; k < 4; k++) {
+                jobs[k] = (struct rnd_job){ r, (size_t)k * 111, k == 3 ? 7 : 1, 0 };
+                assert_int_equal(pthread_create(&th[k], NULL, rnd_thread, &jobs[k]), 0);
+            }
+            for (int k = 0; k < 4; k++) {
+                assert_int_equal(pthread_join(th[k], NULL), 0);
+                assert_int_equal(jobs[k].bad, 0);
+            }
+            pdns_free(r->t);
+        }
+    }
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chain_and_time),
         cmocka_unit_test(test_hostile_lines),
+        cmocka_unit_test(test_long_line),
+        cmocka_unit_test(test_random_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
