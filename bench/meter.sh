@@ -11,8 +11,9 @@
 # file through libpcap (FS_PCAP_READER=libpcap; by default it maps a classic pcap
 # file and reads it itself), and the floor, libpcap's bare read loop
 # (bench/pcaploop.c: pcap_next_ex over every packet, nothing else). Each run is
-# timed by /usr/bin/time -v; the best (lowest wall time) of BENCH_RUNS runs is shown,
-# and the CPU (user + sys) ratios of those runs.
+# timed by /usr/bin/time -v; the best (least CPU, user + sys) of BENCH_RUNS runs is
+# shown, and the CPU ratios of those runs: the targets are CPU ratios, and on a shared
+# machine the run of least wall time need not be the one of least CPU.
 #
 # Environment:
 #   BENCH_PACKETS  packets in the capture (default 5000000)
@@ -118,7 +119,7 @@ timed() {
         END { printf "%.3f %.2f %.2f %d\n", ns / 1e9, u, s, m }' "$W/time.txt"
 }
 
-# best TOOL CMD...: BENCH_RUNS runs, keep the lowest wall time in $W/TOOL.best
+# best TOOL CMD...: BENCH_RUNS runs, keep the least CPU (user + sys) in $W/TOOL.best
 best() {
     tool=$1
     shift
@@ -129,7 +130,7 @@ best() {
         res=$(timed "$W/$tool.log" "$@")
         echo "  $tool run $r: wall/user/sys s, peak KB: $res" >&2
         if [ ! -s "$W/$tool.best" ] ||
-            [ "$(echo "$res $(cat "$W/$tool.best")" | awk '{ print ($1 < $5) }')" = 1 ]; then
+            [ "$(echo "$res $(cat "$W/$tool.best")" | awk '{ print ($2 + $3 < $6 + $7) }')" = 1 ]; then
             echo "$res" >"$W/$tool.best"
             cp "$W/$tool.log" "$W/$tool.bestlog"
         fi
