@@ -596,10 +596,8 @@ static void fit_resid(struct learn_server *s, const struct learn_obs *obs, size_
 
 #define REC_MAX_R    64 /* bytes a record adds: up to a CBC suite's MAC and padding */
 #define REC_MIN_SPAN 8  /* records between the fewest and the most of the observations */
-#define REC_SPREAD   8  /* the constant's range at most this wide */
 #define REC_GRID_MIN 16 /* a grid of r: only where r leaves few positions on it */
 #define REC_GRID_MAX 8  /* ... and the constants span at most this many records */
-#define REC_GRID_ADD 2  /* records more than the most seen that the grid still takes */
 
 static int cmp_i64v(const void *a, const void *b)
 {
@@ -611,7 +609,7 @@ static int cmp_i64v(const void *a, const void *b)
  * A range too wide for one constant may still be a grid: a server (a CDN) that sends
  * 0..j records more than the size needs has constants lo + j * r. Taken when every kept
  * constant lies on it (+-1, the Content-Length digits) and j stays small; the range
- * then reaches REC_GRID_ADD records past the most seen, since the count of extra
+ * then reaches MATCH_REC_GRID_ADD records past the most seen, since the count of extra
  * records is the server's timing, not a property of the files trained on (the real
  * CDN of README.md's HTTPS section: 0..3 extra in training, 5 in a test download).
  */
@@ -626,7 +624,8 @@ static void rec_grid(struct match_rec *rc, const int64_t *v, size_t k, size_t n)
             return;
     }
     rc->step = rc->r;
-    rc->hi = rc->lo + (span + MATCH_REC_SLACK) / rc->r * rc->r + REC_GRID_ADD * (int64_t)rc->r;
+    rc->hi =
+        rc->lo + (span + MATCH_REC_SLACK) / rc->r * rc->r + MATCH_REC_GRID_ADD * (int64_t)rc->r;
 }
 
 /*
@@ -663,13 +662,13 @@ static void fit_rec(struct learn_server *s, const struct catalog *c, const struc
             s->rec = (struct match_rec){ .r = (uint32_t)r, .lo = v[k], .hi = v[n - 1 - k] };
         }
     }
-    if (best_r && best_w > REC_SPREAD) {
+    if (best_r && best_w > MATCH_REC_SPREAD) {
         for (size_t i = 0; i < n; i++)
             v[i] = oh[i] - (int64_t)best_r * (int64_t)rec[i];
         qsort(v, n, sizeof(*v), cmp_i64v);
         rec_grid(&s->rec, v, k, n);
     }
-    if (s->rec.r == 0 || (best_w > REC_SPREAD && !s->rec.step))
+    if (s->rec.r == 0 || (best_w > MATCH_REC_SPREAD && !s->rec.step))
         memset(&s->rec, 0, sizeof(s->rec));
     free(rec);
     free(oh);

@@ -6,6 +6,7 @@
 #include "match_keep.h"
 #include "match_learned.h"
 #include "match_seq.h"
+#include "match_tls.h"
 
 #include "../core/xalloc.h"
 
@@ -394,9 +395,9 @@ static int flow_match(const struct catalog *c, const uint64_t *sizes, const stru
         res->alone = chance <= MATCH_CHANCE;
     }
     /* Alone is not yet an identification: a chance entry is alone too. The server's
-     * calibration (from its other downloads, match_run) or a learned window must
-     * vouch for it. */
-    int trusted = res->calibrated || learned || c->nlearned;
+     * calibration (from its other downloads, match_run: header or TLS framing) or a
+     * learned window must vouch for it. */
+    int trusted = res->calibrated || learned || c->nlearned || o->rec;
     if (total == 0 && !res->more)
         res->verdict = MV_REJECT;
     else if (total == 1 && !res->more)
@@ -663,6 +664,55 @@ static void corroborate(const struct catalog *c, const struct item *it, size_t a
 }
 
 /*
+ * A server no header size calibrates may be a TLS server: its record framing from its
+ * own goodput flows (match_tls.h), when no learned model speaks for it and the framing
+ * holds more votes than the header size's `agree` (a chance single in the header
+ * window makes one vote), then each flow again under that framing. A server may show
+ * a second constant: a connection's first response can carry the session tickets a
+ * TLS 1.3 server sends after the handshake (574 bytes more in the lab), so the flows
+ * the first framing leaves unnamed get a calibration of their own, whose matches are
+ * kept. Returns 1 when a framing was found and applied.
+ */
+static int tls_server(const struct catalog *c, const uint64_t *sizes, const struct match_opts *o,
+                      const struct item *it, size_t a, size_t b, const struct first *first,
+                      size_t agree, struct keep *res, struct match_tls_work *tw)
+{
+    if (c->model && learn_model_find(c->model, it[a].f->dst))
+        return 0;
+    uint64_t *p = xmalloc((b - a) * sizeof(*p));
+    size_t *at = xmalloc((b - a) * sizeof(*at)), np = 0;
+    for (size_t x = a; x < b; x++)
+        if (first[x - a].basis == MB_GOODPUT) {
+            at[np] = x;
+            p[np++] = first[x - a].payload;
+        }
+    int applied = 0;
+    for (int round = 0; round < MATCH_TLS_ROUNDS && np; round++) {
+        struct match_rec rc;
+        if (match_tls_calib(tw, sizes, c->n, p, np, &rc) <= (round ? 0 : agree))
+            break;
+        size_t left = 0;
+        for (size_t k = 0; k < np; k++) {
+            struct match_opts so;
+            struct match_result r;
+            match_tls_opts(&rc, p[k], o, &so);
+            flow_match(c, sizes, &so, NULL, it[at[k]].f, &r);
+            if (!round || r.verdict == MV_MATCH)
+                keep_put(res, it[at[k]].i, &r);
+            if (res->r[it[at[k]].i].verdict != MV_MATCH) {
+                at[left] = at[k];
+                p[left++] = p[k];
+            }
+        }
+        np = left;
+        applied = 1;
+    }
+    free(at);
+    free(p);
+    return applied;
+}
+
+/*
  * Match one server's flows (items a..b-1, one client's adjacent) again with the
  * server's calibration: the response overhead from the defended singles to that server
  * (its headers are one constant, whoever asks), the request overhead from that
@@ -672,7 +722,8 @@ static void corroborate(const struct catalog *c, const struct item *it, size_t a
  * or a set, is decided by evidence from the same server.
  */
 static void run_server(const struct catalog *c, const uint64_t *sizes, const struct match_opts *o,
-                       const struct item *it, size_t a, size_t b, struct keep *res)
+                       const struct item *it, size_t a, size_t b, struct keep *res,
+                       struct match_tls_work *tw)
 {
     int64_t *v = xmalloc((b - a) * sizeof(*v));
     struct first *first = xmalloc((b - a) * sizeof(*first));
@@ -694,6 +745,11 @@ static void run_server(const struct catalog *c, const uint64_t *sizes, const str
     if (!agree)
         agree = peak_calib(c, sizes, o, first, b - a, &cal.resp_oh, span);
     cal.resp = agree > 0;
+    if (agree < MATCH_SPAN_VOTES && tls_server(c, sizes, o, it, a, b, first, agree, res, tw)) {
+        free(first);
+        free(v);
+        return;
+    }
     /* Enough agreeing downloads show how far this server's headers really vary (the
      * Content-Length digits, a Content-Type or two): a window that wide, not +-16. */
     if (agree >= MATCH_SPAN_VOTES) {
@@ -1249,11 +1305,13 @@ static int run(const struct catalog *c, const struct match_opts *o, const struct
         sizes[i] = c->e[i].size;
     size_t m = first_pass(c, sizes, o, flows, n, &res, pos, it);
     qsort(it, m, sizeof(*it), cmp_server);
+    struct match_tls_work *tw = match_tls_work_new();
     for (size_t a = 0, b; a < m; a = b) {
         for (b = a + 1; b < m && same_server(it[a].f, it[b].f); b++)
             ;
-        run_server(c, sizes, o, it, a, b, &res);
+        run_server(c, sizes, o, it, a, b, &res, tw);
     }
+    match_tls_work_free(tw);
     run_seqs(c, sizes, o, it, m, &res);
     free(it);
     size_t i = 0;

@@ -53,8 +53,10 @@ struct match_resid {
  * A server that sometimes sends a few records more than the size needs (a CDN flushing
  * what its backend sent so far) has constants on a grid: lo + j * step, step = r.
  */
-#define MATCH_TLS_RECORD 16384
-#define MATCH_REC_SLACK  ((int64_t)1) /* +- bytes: the Content-Length digits */
+#define MATCH_TLS_RECORD   16384
+#define MATCH_REC_SLACK    ((int64_t)1) /* +- bytes: the Content-Length digits */
+#define MATCH_REC_SPREAD   8            /* a constant's range at most this wide, else a grid */
+#define MATCH_REC_GRID_ADD 2            /* records past the most seen that a grid takes */
 struct match_rec {
     uint32_t r;    /* 0 = nothing learned */
     uint32_t step; /* 0 = any constant in lo..hi; else only lo + j * step */
