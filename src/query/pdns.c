@@ -4,6 +4,7 @@
 #include "jstr.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -602,13 +603,47 @@ static int cmp_crec(const void *x, const void *y)
     return a->target < b->target ? -1 : a->target > b->target;
 }
 
-static int cmp_arec(const void *x, const void *y)
+/* Record x before y: by address, then time_first. */
+static int arec_before(const struct arec *x, const struct arec *y)
 {
-    const struct arec *a = x, *b = y;
-    int c = memcmp(a->addr, b->addr, 16);
-    if (c)
-        return c;
-    return a->first < b->first ? -1 : a->first > b->first;
+    uint64_t xa, ya;
+    for (int i = 0; i < 16; i += 8) {
+        memcpy(&xa, x->addr + i, 8);
+        memcpy(&ya, y->addr + i, 8);
+        if (xa != ya)
+            return be64toh(xa) < be64toh(ya);
+    }
+    return x->first < y->first;
+}
+
+/*
+ * a[] by address, then time_first, stable (records first seen at once keep the file's
+ * order, as glibc's qsort left them): merges of runs doubling in length, between a[]
+ * and a buffer. qsort's calls of a comparator and a copy per element were a third of
+ * a 1 M-line table's load.
+ */
+static void sort_arecs(struct pdns *t)
+{
+    size_t n = t->na;
+    struct arec *src = t->a, *dst = xmalloc(n * sizeof(struct arec));
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = n - lo > w ? lo + w : n, hi = n - mid > w ? mid + w : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                dst[k++] = arec_before(&src[j], &src[i]) ? src[j++] : src[i++];
+            while (i < mid)
+                dst[k++] = src[i++];
+            while (j < hi)
+                dst[k++] = src[j++];
+        }
+        struct arec *tmp = src;
+        src = dst;
+        dst = tmp;
+    }
+    if (src != t->a)
+        memcpy(t->a, src, n * sizeof(struct arec));
+    free(src == t->a ? dst : src);
 }
 
 /* The name a client asked for: CNAMEs followed back from r's rrname. */
@@ -801,7 +836,7 @@ static void finish(struct pdns *t, struct pdns_stats *st)
         t->a[i].name = head;
     }
     if (t->na)
-        qsort(t->a, t->na, sizeof(*t->a), cmp_arec);
+        sort_arecs(t);
     index_addrs(t);
     /* The intern table is not needed for lookups. */
     free(t->names);
