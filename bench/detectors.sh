@@ -15,7 +15,8 @@
 # them) and flows per CPU second (what a loaded machine still measures fairly: wall
 # time there is mostly waiting for a core).
 #   count:     flowsleuth count --bin 1e9 (reading and decoding alone, for comparison)
-#   scan:      flowsleuth scan --max-mem 2Gi (every flow held: 56 bytes each)
+#   scan:      flowsleuth scan --max-mem 2Gi (every contact held, 20 or 32 bytes; --max-mem
+#              counts 56 a flow)
 #   services:  flowsleuth services (per answered flow an 8-byte pair)
 #   spam:      flowsleuth spam (the mail flows held)
 #   hosts:     flowsleuth hosts --internal 10.0.0.0/8 (sums per host, and services)
