@@ -594,10 +594,11 @@ static void fit_resid(struct learn_server *s, const struct learn_obs *obs, size_
 
 /* ---- the TLS record framing (match_types.h) ---- */
 
-#define REC_MAX_R    64 /* bytes a record adds: up to a CBC suite's MAC and padding */
-#define REC_MIN_SPAN 8  /* records between the fewest and the most of the observations */
-#define REC_GRID_MIN 16 /* a grid of r: only where r leaves few positions on it */
-#define REC_GRID_MAX 8  /* ... and the constants span at most this many records */
+#define REC_MAX_R    64  /* bytes a record adds: up to a CBC suite's MAC and padding */
+#define REC_MIN_SPAN 8   /* records between the fewest and the most of the observations */
+#define REC_GRID_MIN 16  /* a grid of r: only where r leaves few positions on it */
+#define REC_MAJORITY 0.8 /* one constant with exceptions: its share of the observations */
+#define REC_GRID_MAX 8   /* ... and the constants span at most this many records */
 
 static int cmp_i64v(const void *a, const void *b)
 {
@@ -626,6 +627,35 @@ static void rec_grid(struct match_rec *rc, const int64_t *v, size_t k, size_t n)
     rc->step = rc->r;
     rc->hi =
         rc->lo + (span + MATCH_REC_SLACK) / rc->r * rc->r + MATCH_REC_GRID_ADD * (int64_t)rc->r;
+}
+
+/*
+ * Neither one range nor a grid: perhaps one constant with exceptions. A keep-alive
+ * connection's first response may carry the TLS 1.3 session tickets the server sends
+ * after the handshake (260 bytes beyond the records for most responses, 834 for
+ * those: README.md "HTTPS"), and the trimmed range then spans both. The r whose
+ * constants put the most observations within MATCH_REC_SPREAD bytes is kept when
+ * those are REC_MAJORITY of them (r = 0, plain HTTP, competes, and wins nothing).
+ */
+static void rec_majority(struct match_rec *out, const int64_t *oh, const uint64_t *rec, size_t n,
+                         int64_t *v)
+{
+    size_t best = 0;
+    for (int r = 0; r <= REC_MAX_R; r++) {
+        for (size_t i = 0; i < n; i++)
+            v[i] = oh[i] - (int64_t)r * (int64_t)rec[i];
+        qsort(v, n, sizeof(*v), cmp_i64v);
+        for (size_t i = 0, j = 0; i < n; i++) {
+            while (v[i] - v[j] > MATCH_REC_SPREAD)
+                j++;
+            if (i - j + 1 > best) {
+                best = i - j + 1;
+                *out = (struct match_rec){ .r = (uint32_t)r, .lo = v[j], .hi = v[i] };
+            }
+        }
+    }
+    if ((double)best < REC_MAJORITY * (double)n)
+        memset(out, 0, sizeof(*out));
 }
 
 /*
@@ -668,7 +698,9 @@ static void fit_rec(struct learn_server *s, const struct catalog *c, const struc
         qsort(v, n, sizeof(*v), cmp_i64v);
         rec_grid(&s->rec, v, k, n);
     }
-    if (s->rec.r == 0 || (best_w > MATCH_REC_SPREAD && !s->rec.step))
+    if (best_r && best_w > MATCH_REC_SPREAD && !s->rec.step)
+        rec_majority(&s->rec, oh, rec, n, v);
+    if (s->rec.r == 0)
         memset(&s->rec, 0, sizeof(s->rec));
     free(rec);
     free(oh);
