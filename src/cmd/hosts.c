@@ -13,7 +13,6 @@
 #include "../analytics/evidence.h"
 #include "../analytics/services.h"
 #include "../core/err.h"
-#include "../core/fields.h"
 #include "../core/fmt.h"
 #include "../core/units.h"
 #include "../core/xalloc.h"
@@ -25,10 +24,10 @@
 #include "args.h"
 #include "cmd.h"
 #include "detect_args.h"
+#include "detect_feed.h"
 #include "input.h"
 #include "input_scan.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -71,7 +70,12 @@ static const char usage_text[] =
     "downloads named) and software (each as 'name version arch', by name; in json an\n"
     "array of objects with name, version, arch and flows) before evidence.\n";
 
-enum { O_INTERNAL = 1, O_MAXMEM, O_STATS, O_MODEL };
+enum {
+    O_INTERNAL = DETECT_O_INTERNAL,
+    O_MAXMEM = DETECT_O_MAXMEM,
+    O_STATS = DETECT_O_STATS,
+    O_MODEL = DETECT_O_OWN
+};
 
 struct hosts_cli {
     struct netlist internal;
@@ -106,32 +110,15 @@ static int hosts_opt(void *vc, struct input_opts *in, int opt, const char *arg)
     }
     if (mr == 0)
         return -1;
-    switch (opt) {
-    case 'c':
+    const struct detect_cmd d = { PROG, "hosts", usage_text, &c->mode, &c->internal, &c->max_mem };
+    int st = detect_cmd_opt(&d, in, opt, arg);
+    if (st != DETECT_OPT_OWN)
+        return st;
+    if (opt == 'c')
         c->catpath = arg;
-        return -1;
-    case O_MODEL:
+    else /* O_MODEL */
         c->model_file = arg;
-        return -1;
-    case 'o':
-        c->mode = rows_mode_parse(arg);
-        if (c->mode >= 0)
-            return -1;
-        fprintf(stderr, PROG ": unknown output format '%s' (table, csv, tsv, json)\n", arg);
-        return 2;
-    case O_INTERNAL:
-        return detect_internal(PROG, arg, &c->internal) ? 2 : -1;
-    case O_MAXMEM:
-        return detect_max_mem(PROG, arg, &c->max_mem) ? 2 : -1;
-    case O_STATS:
-        in->stats = 1;
-        return -1;
-    case 'h':
-        fputs(usage_text, stdout);
-        return 0;
-    default:
-        return arg_usage_hint("hosts", usage_text);
-    }
+    return -1;
 }
 
 static int parse_args(int argc, char **argv, struct hosts_cli *c, struct input_opts *in)
@@ -380,6 +367,9 @@ static int take(void *ctx, const struct flow *f)
 
 static int print_rows(struct hosts_cli *c, struct run *r)
 {
+    const char *const *names = cols;
+    const unsigned char *num = numeric;
+    size_t ncols = NCOLS;
     services_finish(r->svc, keep_service, &r->keys);
     if (r->sw) {
         if (r->sw->batch.n || r->sw->batch.pklen)
@@ -390,18 +380,13 @@ static int print_rows(struct hosts_cli *c, struct run *r)
                     PROG ": %zu possible range pieces not kept or not grouped (--max-mem): "
                          "range downloads among them are not named\n",
                     r->sw->batch.pieces_dropped);
-        rows_init(&r->rows, swcols, c->mode == ROWS_JSON ? swnumeric_json : swnumeric, SWCOLS);
-    } else {
-        rows_init(&r->rows, cols, numeric, NCOLS);
+        names = swcols;
+        num = c->mode == ROWS_JSON ? swnumeric_json : swnumeric;
+        ncols = SWCOLS;
     }
-    rows_stream(&r->rows, (enum rows_mode)c->mode, stdout);
+    detect_rows_begin(&r->rows, names, num, ncols, c->mode);
     hosts_finish(r->hosts, emit, r);
-    rows_print(&r->rows, (enum rows_mode)c->mode, stdout);
-    rows_free(&r->rows);
-    if (fflush(stdout) == 0 && !ferror(stdout))
-        return 0;
-    fprintf(stderr, PROG ": stdout: write: %s\n", strerror(errno ? errno : EIO));
-    return 1;
+    return detect_rows_end(&r->rows, c->mode, PROG);
 }
 
 /* One hosts and one services state per reading thread (input_scan), merged after. */
@@ -449,10 +434,8 @@ static int read_parallel(struct hosts_cli *c, struct input_opts *in, struct run 
     static const char *const used[] = { "src",      "dst",   "first", "last",  "bytes", "rbytes",
                                         "rpackets", "ipver", "proto", "sport", "dport", "rflags" };
     struct par p = { c, NULL, NULL, 0 };
-    uint64_t want = 0;
     int stopped = 0;
-    for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++)
-        want |= (uint64_t)1 << field_index(used[i]);
+    uint64_t want = detect_fields(used, sizeof(used) / sizeof(used[0]));
     *status = input_scan(in, PROG, want, &ops, &p, &stopped);
     for (size_t t = 0; t < p.n; t++) {
         if (!stopped && !r->full &&

@@ -7,15 +7,14 @@
 #include "../analytics/duration.h"
 #include "../analytics/evidence.h"
 #include "../core/err.h"
-#include "../core/fields.h"
 #include "../core/fmt.h"
 #include "../core/units.h"
 #include "../core/xalloc.h"
-#include "../query/biflow.h"
 #include "../query/rows.h"
 #include "args.h"
 #include "cmd.h"
 #include "detect_args.h"
+#include "detect_feed.h"
 #include "input.h"
 #include "input_scan.h"
 
@@ -114,25 +113,23 @@ static int load_allow(struct scan_cli *c, const char *path)
 }
 
 enum {
-    O_INTERNAL = 1,
-    O_ALLOW,
+    O_INTERNAL = DETECT_O_INTERNAL,
+    O_MAXMEM = DETECT_O_MAXMEM,
+    O_STATS = DETECT_O_STATS,
+    O_ALLOW = DETECT_O_OWN,
     O_COUNT,
     O_COUNT_INT,
     O_WINDOW,
     O_THETA0,
     O_THETA1,
     O_ALPHA,
-    O_BETA,
-    O_MAXMEM,
-    O_STATS
+    O_BETA
 };
 
 /* The long options with a value: 0 or -1 (said why). */
 static int value_opt(struct scan_cli *c, int opt, const char *arg)
 {
     switch (opt) {
-    case O_INTERNAL:
-        return detect_internal(PROG, arg, &c->internal);
     case O_ALLOW:
         return load_allow(c, arg);
     case O_COUNT:
@@ -147,10 +144,8 @@ static int value_opt(struct scan_cli *c, int opt, const char *arg)
         return parse_prob("--theta1", arg, &c->so.trw.theta1);
     case O_ALPHA:
         return parse_prob("--alpha", arg, &c->so.trw.alpha);
-    case O_BETA:
-        return parse_prob("--beta", arg, &c->so.trw.beta);
     default:
-        return detect_max_mem(PROG, arg, &c->so.max_mem);
+        return parse_prob("--beta", arg, &c->so.trw.beta);
     }
 }
 
@@ -158,27 +153,16 @@ static int value_opt(struct scan_cli *c, int opt, const char *arg)
 static int scan_opt(void *vc, struct input_opts *in, int opt, const char *arg)
 {
     struct scan_cli *c = vc;
-    switch (opt) {
-    case 'o':
-        c->mode = rows_mode_parse(arg);
-        if (c->mode >= 0)
-            return -1;
-        fprintf(stderr, PROG ": unknown output format '%s' (table, csv, tsv, json)\n", arg);
-        return 2;
-    case 'b':
-        c->bi = 1;
-        return -1;
-    case O_STATS:
-        in->stats = 1;
-        return -1;
-    case 'h':
-        fputs(usage_text, stdout);
-        return 0;
-    case '?':
-        return arg_usage_hint("scan", usage_text);
-    default:
+    const struct detect_cmd d = {
+        PROG, "scan", usage_text, &c->mode, &c->internal, &c->so.max_mem
+    };
+    int st = detect_cmd_opt(&d, in, opt, arg);
+    if (st != DETECT_OPT_OWN)
+        return st;
+    if (opt != 'b')
         return value_opt(c, opt, arg) ? 2 : -1;
-    }
+    c->bi = 1;
+    return -1;
 }
 
 static int parse_args(int argc, char **argv, struct scan_cli *c, struct input_opts *in)
@@ -278,28 +262,6 @@ static int take(void *ctx, const struct flow *f)
     return 1;
 }
 
-struct feed {
-    struct run *run;
-    struct biflow *bi;
-};
-
-static int on_flow(void *ctx, const struct flow *f)
-{
-    struct feed *fd = ctx;
-    return fd->bi ? biflow_add(fd->bi, f, take, fd->run) : take(fd->run, f);
-}
-
-/* Read every flow into the detector: the exit status of the reading. */
-static int feed_all(struct run *r, struct input_opts *in, int bi)
-{
-    struct feed fd = { r, bi ? biflow_new(BIFLOW_GAP_MS, BIFLOW_HOLD_MS, BIFLOW_MAX_OPEN) : NULL };
-    int status = input_read(in, PROG, on_flow, &fd);
-    if (fd.bi && !r->full)
-        biflow_flush(fd.bi, take, r);
-    biflow_free(fd.bi);
-    return status;
-}
-
 /* The decoding threads of input_scan feed the one detector in turn. */
 struct par {
     struct run *run;
@@ -338,10 +300,8 @@ static int read_parallel(struct input_opts *in, struct run *r, int *status)
     static const char *const used[] = { "src",   "dst",      "first",  "last",   "dport",   "proto",
                                         "ipver", "rpackets", "rbytes", "rflags", "rpayload" };
     struct par p = { r, PTHREAD_MUTEX_INITIALIZER };
-    uint64_t want = 0;
     int stopped = 0;
-    for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++)
-        want |= (uint64_t)1 << field_index(used[i]);
+    uint64_t want = detect_fields(used, sizeof(used) / sizeof(used[0]));
     *status = input_scan(in, PROG, want, &ops, &p, &stopped);
     pthread_mutex_destroy(&p.mu);
     return !stopped;
@@ -367,7 +327,7 @@ static int run_scan(struct scan_cli *c, struct input_opts *in)
             r.flows = r.answered = 0;
             r.full = 0;
         }
-        status = feed_all(&r, in, c->bi);
+        status = detect_feed(in, PROG, c->bi, take, &r);
     }
     if (r.flows && !r.answered && !c->bi)
         fprintf(stderr, PROG ": no flow has reverse counters (NetFlow uniflows?): every contact "
@@ -380,15 +340,10 @@ static int run_scan(struct scan_cli *c, struct input_opts *in)
                 scan_flows(r.scan), SCAN_BYTES_PER_FLOW);
         status = 1;
     } else if (!in->open_failed) { /* inputs that did not open print no header */
-        rows_init(&r.rows, cols, numeric, NCOLS);
-        rows_stream(&r.rows, (enum rows_mode)c->mode, stdout);
+        detect_rows_begin(&r.rows, cols, numeric, NCOLS, c->mode);
         scan_finish(r.scan, emit, &r);
-        rows_print(&r.rows, (enum rows_mode)c->mode, stdout);
-        rows_free(&r.rows);
-        if (fflush(stdout) != 0 || ferror(stdout)) {
-            fprintf(stderr, PROG ": stdout: write: %s\n", strerror(errno ? errno : EIO));
+        if (detect_rows_end(&r.rows, c->mode, PROG))
             status = 1;
-        }
     }
     free((char *)r.filter);
     scan_free(r.scan);

@@ -8,19 +8,17 @@
 #include "../analytics/evidence.h"
 #include "../analytics/services_profile.h"
 #include "../core/err.h"
-#include "../core/fields.h"
 #include "../core/fmt.h"
 #include "../core/units.h"
 #include "../core/xalloc.h"
-#include "../query/biflow.h"
 #include "../query/rows.h"
 #include "args.h"
 #include "cmd.h"
 #include "detect_args.h"
+#include "detect_feed.h"
 #include "input.h"
 #include "input_scan.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -76,42 +74,36 @@ struct svc_cli {
     const char *since_path, *save_path; /* --since, -w */
 };
 
-enum { O_INTERNAL = 1, O_AUTH, O_MAXMEM, O_STATS, O_SINCE };
+enum {
+    O_INTERNAL = DETECT_O_INTERNAL,
+    O_MAXMEM = DETECT_O_MAXMEM,
+    O_STATS = DETECT_O_STATS,
+    O_AUTH = DETECT_O_OWN,
+    O_SINCE
+};
 
 /* One option: -1 to go on, else an exit status. */
 static int svc_opt(void *vc, struct input_opts *in, int opt, const char *arg)
 {
     struct svc_cli *c = vc;
+    const struct detect_cmd d = {
+        PROG, "services", usage_text, &c->mode, &c->internal, &c->max_mem
+    };
+    int st = detect_cmd_opt(&d, in, opt, arg);
+    if (st != DETECT_OPT_OWN)
+        return st;
     switch (opt) {
-    case 'o':
-        c->mode = rows_mode_parse(arg);
-        if (c->mode >= 0)
-            return -1;
-        fprintf(stderr, PROG ": unknown output format '%s' (table, csv, tsv, json)\n", arg);
-        return 2;
-    case O_INTERNAL:
-        return detect_internal(PROG, arg, &c->internal) ? 2 : -1;
     case O_AUTH:
         return detect_authorised(PROG, arg, &c->auth, &c->have_auth) ? 2 : -1;
-    case O_MAXMEM:
-        return detect_max_mem(PROG, arg, &c->max_mem) ? 2 : -1;
-    case O_STATS:
-        in->stats = 1;
-        return -1;
     case 'b':
         c->bi = 1;
         return -1;
     case 'w':
         c->save_path = arg;
         return -1;
-    case O_SINCE:
+    default: /* O_SINCE */
         c->since_path = arg;
         return -1;
-    case 'h':
-        fputs(usage_text, stdout);
-        return 0;
-    default:
-        return arg_usage_hint("services", usage_text);
     }
 }
 
@@ -236,28 +228,6 @@ static int take(void *ctx, const struct flow *f)
     return 1;
 }
 
-struct feed {
-    struct run *run;
-    struct biflow *bi;
-};
-
-static int on_flow(void *ctx, const struct flow *f)
-{
-    struct feed *fd = ctx;
-    return fd->bi ? biflow_add(fd->bi, f, take, fd->run) : take(fd->run, f);
-}
-
-/* Read every flow into the profile: the exit status of the reading. */
-static int feed_all(struct run *r, struct input_opts *in, int bi)
-{
-    struct feed fd = { r, bi ? biflow_new(BIFLOW_GAP_MS, BIFLOW_HOLD_MS, BIFLOW_MAX_OPEN) : NULL };
-    int status = input_read(in, PROG, on_flow, &fd);
-    if (fd.bi && !r->full)
-        biflow_flush(fd.bi, take, r);
-    biflow_free(fd.bi);
-    return status;
-}
-
 /* One services state and counts per reading thread (input_scan), merged after. */
 struct par {
     const struct services_opts *so;
@@ -305,10 +275,8 @@ static int read_parallel(const struct services_opts *so, struct input_opts *in, 
     static const char *const used[] = { "src",      "dst",   "first", "last",  "bytes", "rbytes",
                                         "rpackets", "ipver", "proto", "sport", "dport", "rflags" };
     struct par p = { so, NULL, NULL, 0 };
-    uint64_t want = 0;
     int stopped = 0;
-    for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++)
-        want |= (uint64_t)1 << field_index(used[i]);
+    uint64_t want = detect_fields(used, sizeof(used) / sizeof(used[0]));
     *status = input_scan(in, PROG, want, &ops, &p, &stopped);
     for (size_t t = 0; t < p.n; t++) {
         r->flows += p.cnt[t][0];
@@ -338,15 +306,10 @@ static int load_since(const struct svc_cli *c, struct svc_profile *p)
 static int print_rows(struct svc_cli *c, struct run *r)
 {
     int status = 0;
-    rows_init(&r->rows, r->since ? cols : cols_plain, numeric, NCOLS - !r->since);
-    rows_stream(&r->rows, (enum rows_mode)c->mode, stdout);
+    detect_rows_begin(&r->rows, r->since ? cols : cols_plain, numeric, NCOLS - !r->since, c->mode);
     services_finish(r->svc, emit, r);
-    rows_print(&r->rows, (enum rows_mode)c->mode, stdout);
-    rows_free(&r->rows);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, PROG ": stdout: write: %s\n", strerror(errno ? errno : EIO));
+    if (detect_rows_end(&r->rows, c->mode, PROG))
         status = 1;
-    }
     struct fs_err e = { 0 };
     if (c->save_path && svc_profile_save(r->prof, c->save_path, &e) != 0) {
         fprintf(stderr, PROG ": -w %s\n", e.msg);
@@ -376,7 +339,7 @@ static int run_services(struct svc_cli *c, struct input_opts *in)
             services_free(r.svc);
             r.svc = services_new(&so);
         }
-        status = feed_all(&r, in, c->bi);
+        status = detect_feed(in, PROG, c->bi, take, &r);
     }
     if (r.flows && !r.answered && !c->bi)
         fprintf(stderr, PROG ": no flow has reverse counters (NetFlow uniflows?): no service "

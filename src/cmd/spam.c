@@ -14,6 +14,7 @@
 #include "args.h"
 #include "cmd.h"
 #include "detect_args.h"
+#include "detect_feed.h"
 #include "input.h"
 
 #include <errno.h>
@@ -101,14 +102,20 @@ static int parse_ports(struct spam_cli *c, const char *arg)
     return -1;
 }
 
-enum { O_INTERNAL = 1, O_RELAYS, O_COUNT, O_WINDOW, O_PORTS, O_MAXMEM, O_STATS };
+enum {
+    O_INTERNAL = DETECT_O_INTERNAL,
+    O_MAXMEM = DETECT_O_MAXMEM,
+    O_STATS = DETECT_O_STATS,
+    O_RELAYS = DETECT_O_OWN,
+    O_COUNT,
+    O_WINDOW,
+    O_PORTS
+};
 
 /* The options with a value: 0, or -1 after saying why. */
 static int value_opt(struct spam_cli *c, int opt, const char *arg)
 {
     switch (opt) {
-    case O_INTERNAL:
-        return detect_internal(PROG, arg, &c->internal);
     case O_RELAYS:
         return add_relay(c, arg);
     case O_COUNT:
@@ -119,10 +126,8 @@ static int value_opt(struct spam_cli *c, int opt, const char *arg)
         fprintf(stderr, PROG ": --window needs a duration such as 30m, 1h or 3600, not '%s'\n",
                 arg);
         return -1;
-    case O_PORTS:
-        return parse_ports(c, arg);
     default:
-        return detect_max_mem(PROG, arg, &c->so.max_mem);
+        return parse_ports(c, arg);
     }
 }
 
@@ -130,24 +135,13 @@ static int value_opt(struct spam_cli *c, int opt, const char *arg)
 static int spam_opt(void *vc, struct input_opts *in, int opt, const char *arg)
 {
     struct spam_cli *c = vc;
-    switch (opt) {
-    case 'o':
-        c->mode = rows_mode_parse(arg);
-        if (c->mode >= 0)
-            return -1;
-        fprintf(stderr, PROG ": unknown output format '%s' (table, csv, tsv, json)\n", arg);
-        return 2;
-    case O_STATS:
-        in->stats = 1;
-        return -1;
-    case 'h':
-        fputs(usage_text, stdout);
-        return 0;
-    case '?':
-        return arg_usage_hint("spam", usage_text);
-    default:
-        return value_opt(c, opt, arg) ? 2 : -1;
-    }
+    const struct detect_cmd d = {
+        PROG, "spam", usage_text, &c->mode, &c->internal, &c->so.max_mem
+    };
+    int st = detect_cmd_opt(&d, in, opt, arg);
+    if (st != DETECT_OPT_OWN)
+        return st;
+    return value_opt(c, opt, arg) ? 2 : -1;
 }
 
 static int parse_args(int argc, char **argv, struct spam_cli *c, struct input_opts *in)
@@ -244,15 +238,10 @@ static int run_spam(struct spam_cli *c, struct input_opts *in)
                 spam_flows(r.spam), SPAM_BYTES_PER_FLOW);
         status = 1;
     } else if (!in->open_failed) { /* inputs that did not open print no header */
-        rows_init(&r.rows, cols, numeric, NCOLS);
-        rows_stream(&r.rows, (enum rows_mode)c->mode, stdout);
+        detect_rows_begin(&r.rows, cols, numeric, NCOLS, c->mode);
         spam_finish(r.spam, emit, &r);
-        rows_print(&r.rows, (enum rows_mode)c->mode, stdout);
-        rows_free(&r.rows);
-        if (fflush(stdout) != 0 || ferror(stdout)) {
-            fprintf(stderr, PROG ": stdout: write: %s\n", strerror(errno ? errno : EIO));
+        if (detect_rows_end(&r.rows, c->mode, PROG))
             status = 1;
-        }
     }
     free(r.filter);
     spam_free(r.spam);
