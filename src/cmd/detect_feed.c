@@ -4,6 +4,7 @@
 #include "../query/biflow.h"
 #include "args.h"
 #include "detect_args.h"
+#include "input_scan.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -35,34 +36,64 @@ int detect_cmd_opt(const struct detect_cmd *d, struct input_opts *in, int opt, c
     }
 }
 
-struct pair_feed {
-    struct biflow *bi;
-    int (*take)(void *ctx, const struct flow *f);
+struct seen_feed {
+    struct biflow *bi; /* -b, else NULL */
+    detect_add_fn add;
     void *ctx;
-    int stopped; /* take said stop: what is still open is not wanted */
+    struct detect_seen *seen;
 };
+
+static int seen_take(void *ctx, const struct flow *f)
+{
+    struct seen_feed *p = ctx;
+    detect_seen_flow(p->seen, f);
+    if (p->add(p->ctx, f) == 0)
+        return 0;
+    p->seen->full = 1;
+    return 1;
+}
 
 static int pair_one(void *ctx, const struct flow *f)
 {
-    struct pair_feed *p = ctx;
-    int rc = biflow_add(p->bi, f, p->take, p->ctx);
-    if (rc)
-        p->stopped = 1;
-    return rc;
+    struct seen_feed *p = ctx;
+    return biflow_add(p->bi, f, seen_take, p);
 }
 
-int detect_feed(struct input_opts *in, const char *prog, int pair,
-                int (*take)(void *ctx, const struct flow *f), void *ctx)
+int detect_feed(struct input_opts *in, const char *prog, int pair, detect_add_fn add, void *ctx,
+                struct detect_seen *seen)
 {
+    struct seen_feed p = { NULL, add, ctx, seen };
     if (!pair)
-        return input_read(in, prog, take, ctx);
-    struct pair_feed p = { biflow_new(BIFLOW_GAP_MS, BIFLOW_HOLD_MS, BIFLOW_MAX_OPEN), take, ctx,
-                           0 };
+        return input_read(in, prog, seen_take, &p);
+    p.bi = biflow_new(BIFLOW_GAP_MS, BIFLOW_HOLD_MS, BIFLOW_MAX_OPEN);
     int status = input_read(in, prog, pair_one, &p);
-    if (!p.stopped)
-        biflow_flush(p.bi, take, ctx);
+    if (!seen->full) /* a full detector wants nothing of what is still open */
+        biflow_flush(p.bi, seen_take, &p);
     biflow_free(p.bi);
     return status;
+}
+
+int detect_read(const struct detect_reader *rd, void *ctx, struct detect_seen *seen,
+                struct input_opts *in, const char *prog, int pair, int in_order)
+{
+    int status = 0;
+    if (in_order || pair || input_is_stream(in))
+        return detect_feed(in, prog, pair, rd->add, ctx, seen);
+    if (rd->parallel(ctx, in, &status))
+        return status;
+    *seen = (struct detect_seen){ 0 };
+    rd->restart(ctx);
+    return detect_feed(in, prog, pair, rd->add, ctx, seen);
+}
+
+void detect_uniflow_hint(const char *prog, const struct detect_seen *seen, int pair,
+                         const char *cost)
+{
+    if (seen->flows && !seen->answered && !pair)
+        fprintf(stderr,
+                "%s: no flow has reverse counters (NetFlow uniflows?): %s; -b pairs them into "
+                "biflows\n",
+                prog, cost);
 }
 
 uint64_t detect_fields(const char *const *names, size_t n)

@@ -313,8 +313,10 @@ struct run {
     struct services *svc;
     struct svc_keys keys;
     struct rows rows;
+    const struct hosts_opts *ho;
+    const struct services_opts *so;
     char *filter; /* the user's filter on one line, or NULL */
-    int full;
+    struct detect_seen seen;
     struct software *sw; /* -c, else NULL */
     int json;
 };
@@ -355,14 +357,21 @@ static int emit(void *ctx, const struct host_row *h)
     return 0;
 }
 
-static int take(void *ctx, const struct flow *f)
+static int add(void *ctx, const struct flow *f)
 {
     struct run *r = ctx;
-    if (hosts_add(r->hosts, f) == 0 && services_add(r->svc, f) == 0 &&
-        (!r->sw || match_batch_add(&r->sw->batch, f) == 0))
-        return 0;
-    r->full = 1;
-    return 1;
+    return hosts_add(r->hosts, f) != 0 || services_add(r->svc, f) != 0 ||
+           (r->sw && match_batch_add(&r->sw->batch, f) != 0);
+}
+
+/* A thread's share of --max-mem ran out: again, on one, whose bound is the whole. */
+static void restart(void *ctx)
+{
+    struct run *r = ctx;
+    hosts_free(r->hosts);
+    services_free(r->svc);
+    r->hosts = hosts_new(r->ho);
+    r->svc = services_new(r->so);
 }
 
 static int print_rows(struct hosts_cli *c, struct run *r)
@@ -391,7 +400,7 @@ static int print_rows(struct hosts_cli *c, struct run *r)
 
 /* One hosts and one services state per reading thread (input_scan), merged after. */
 struct par {
-    struct hosts_cli *c;
+    const struct run *r;
     struct hosts **h;
     struct services **s;
     size_t n;
@@ -400,8 +409,10 @@ struct par {
 static int par_setup(void *ctx, size_t nthreads)
 {
     struct par *p = ctx;
-    struct hosts_opts ho = { &p->c->internal, p->c->max_mem / nthreads };
-    struct services_opts so = { &p->c->internal, NULL, p->c->max_mem / nthreads };
+    struct hosts_opts ho = *p->r->ho;
+    struct services_opts so = *p->r->so;
+    ho.max_mem /= nthreads;
+    so.max_mem /= nthreads;
     p->h = xcalloc(nthreads, sizeof(struct hosts *));
     p->s = xcalloc(nthreads, sizeof(struct services *));
     p->n = nthreads;
@@ -425,22 +436,23 @@ static int par_flows(void *ctx, size_t t, const struct flow *v, size_t n)
  * Without -c the hosts' and services' sums do not depend on the order of the flows, so
  * every decoding thread adds what it decoded to a state of its own (decoding only the
  * fields they read) and the states are merged. 1 with *status set and r's states
- * filled (r->full when the merge does not fit), or 0 when a thread's share of
+ * filled (r->seen.full when the merge does not fit), or 0 when a thread's share of
  * --max-mem ran out: then read again on one thread, whose bound is the whole.
  */
-static int read_parallel(struct hosts_cli *c, struct input_opts *in, struct run *r, int *status)
+static int read_parallel(void *ctx, struct input_opts *in, int *status)
 {
+    struct run *r = ctx;
     static const struct scan_ops ops = { par_setup, par_flows };
     static const char *const used[] = { "src",      "dst",   "first", "last",  "bytes", "rbytes",
                                         "rpackets", "ipver", "proto", "sport", "dport", "rflags" };
-    struct par p = { c, NULL, NULL, 0 };
+    struct par p = { r, NULL, NULL, 0 };
     int stopped = 0;
     uint64_t want = detect_fields(used, sizeof(used) / sizeof(used[0]));
     *status = input_scan(in, PROG, want, &ops, &p, &stopped);
     for (size_t t = 0; t < p.n; t++) {
-        if (!stopped && !r->full &&
+        if (!stopped && !r->seen.full &&
             (hosts_merge(r->hosts, p.h[t]) != 0 || services_merge(r->svc, p.s[t]) != 0))
-            r->full = 1;
+            r->seen.full = 1;
         hosts_free(p.h[t]);
         services_free(p.s[t]);
     }
@@ -468,23 +480,17 @@ static int run_hosts(struct hosts_cli *c, struct input_opts *in)
     r.hosts = hosts_new(&ho);
     r.svc = services_new(&so);
     r.filter = evidence_filter_line(in->filter_text);
-    int status = 0;
-    if (r.sw || input_is_stream(in) || !read_parallel(c, in, &r, &status)) {
-        if (!r.sw && !input_is_stream(in)) { /* a thread ran out: again, on one */
-            hosts_free(r.hosts);
-            services_free(r.svc);
-            r.hosts = hosts_new(&ho);
-            r.svc = services_new(&so);
-        }
-        status = input_read(in, PROG, take, &r);
-    }
-    if (r.full && r.sw && r.sw->batch.over) {
+    static const struct detect_reader rd = { add, read_parallel, restart };
+    r.ho = &ho;
+    r.so = &so;
+    int status = detect_read(&rd, &r, &r.seen, in, PROG, 0, r.sw != NULL);
+    if (r.seen.full && r.sw && r.sw->batch.over) {
         fprintf(stderr,
                 PROG ": the flows to match need more than --max-mem (%zu of them fit, at up to "
                      "%zu bytes each): narrow the input (-t, a filter) or raise --max-mem\n",
                 r.sw->batch.n, MATCH_FLOW_BYTES(&c->mo));
         status = 1;
-    } else if (r.full) {
+    } else if (r.seen.full) {
         fprintf(stderr,
                 PROG ": more flows than --max-mem holds (%zu hosts of %d bytes, %zu "
                      "answered flows of %d and their services); narrow the time window (-t) "

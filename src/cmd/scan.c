@@ -197,11 +197,11 @@ static const unsigned char numeric[] = { 0, 0, 0, 1, 1, 0, 0, 1, 1, 1, 1, 0 };
 
 struct run {
     struct scan *scan;
+    const struct scan_opts *so;
     struct rows rows;
     const char *filter; /* the user's filter on one line, or NULL */
     const struct netlist *allow;
-    int full;
-    uint64_t flows, answered; /* flows read; those with reverse counters */
+    struct detect_seen seen;
 };
 
 /*
@@ -251,15 +251,19 @@ static int emit(void *ctx, const struct scan_finding *f)
     return 0;
 }
 
-static int take(void *ctx, const struct flow *f)
+static int add(void *ctx, const struct flow *f)
 {
     struct run *r = ctx;
-    r->flows++;
-    r->answered += f->rpackets > 0 || f->rbytes > 0;
-    if (scan_add(r->scan, f) == 0)
-        return 0;
-    r->full = 1;
-    return 1;
+    return scan_add(r->scan, f);
+}
+
+/* --max-mem ran out in the parallel reading: again, in order. */
+static void restart(void *ctx)
+{
+    struct run *r = ctx;
+    int err;
+    scan_free(r->scan);
+    r->scan = scan_new(r->so, &err);
 }
 
 /* The decoding threads of input_scan feed the one detector in turn. */
@@ -281,8 +285,10 @@ static int par_flows(void *ctx, size_t t, const struct flow *v, size_t n)
     int stop = 0;
     (void)t;
     pthread_mutex_lock(&p->mu);
-    for (size_t i = 0; i < n && !stop; i++)
-        stop = take(p->run, &v[i]);
+    for (size_t i = 0; i < n && !stop; i++) {
+        detect_seen_flow(&p->run->seen, &v[i]);
+        stop = scan_add(p->run->scan, &v[i]) != 0;
+    }
     pthread_mutex_unlock(&p->mu);
     return stop;
 }
@@ -294,8 +300,9 @@ static int par_flows(void *ctx, size_t t, const struct flow *v, size_t n)
  * --max-mem ran out: then the caller reads again in order, on this thread, so that
  * the message counts the flows held as before.
  */
-static int read_parallel(struct input_opts *in, struct run *r, int *status)
+static int read_parallel(void *ctx, struct input_opts *in, int *status)
 {
+    struct run *r = ctx;
     static const struct scan_ops ops = { par_setup, par_flows };
     static const char *const used[] = { "src",   "dst",      "first",  "last",   "dport",   "proto",
                                         "ipver", "rpackets", "rbytes", "rflags", "rpayload" };
@@ -319,20 +326,11 @@ static int run_scan(struct scan_cli *c, struct input_opts *in)
     }
     r.filter = evidence_filter_line(in->filter_text);
     r.allow = &c->allow;
-    int status = 0;
-    if (c->bi || input_is_stream(in) || !read_parallel(in, &r, &status)) {
-        if (!c->bi && !input_is_stream(in)) { /* --max-mem ran out: again, in order */
-            scan_free(r.scan);
-            r.scan = scan_new(&c->so, &err);
-            r.flows = r.answered = 0;
-            r.full = 0;
-        }
-        status = detect_feed(in, PROG, c->bi, take, &r);
-    }
-    if (r.flows && !r.answered && !c->bi)
-        fprintf(stderr, PROG ": no flow has reverse counters (NetFlow uniflows?): every contact "
-                             "looks unanswered; -b pairs them into biflows\n");
-    if (r.full) {
+    static const struct detect_reader rd = { add, read_parallel, restart };
+    r.so = &c->so;
+    int status = detect_read(&rd, &r, &r.seen, in, PROG, c->bi, c->bi);
+    detect_uniflow_hint(PROG, &r.seen, c->bi, "every contact looks unanswered");
+    if (r.seen.full) {
         fprintf(stderr,
                 PROG ": more flows than --max-mem holds (%zu flows of %d bytes and their "
                      "sources); narrow the time window (-t) or the filter, or raise "

@@ -139,9 +139,9 @@ _Static_assert(SERVICES_MIN_RPACKETS == 4, "the evidence filter below spells the
 struct run {
     struct services *svc;
     struct rows rows;
+    const struct services_opts *so;
     char *filter; /* the user's filter on one line, or NULL */
-    int full;
-    uint64_t flows, answered; /* flows read; those with reverse counters */
+    struct detect_seen seen;
     struct svc_profile *prof; /* --since's profile (or empty), -w's merged into it */
     int since, save;          /* --since given; -w given */
 };
@@ -217,15 +217,18 @@ static int emit(void *ctx, const struct svc_row *s)
     return 0;
 }
 
-static int take(void *ctx, const struct flow *f)
+static int add(void *ctx, const struct flow *f)
 {
     struct run *r = ctx;
-    r->flows++;
-    r->answered += f->rpackets > 0 || f->rbytes > 0;
-    if (services_add(r->svc, f) == 0)
-        return 0;
-    r->full = 1;
-    return 1;
+    return services_add(r->svc, f);
+}
+
+/* A thread's share of --max-mem ran out: again, on one, whose bound is the whole. */
+static void restart(void *ctx)
+{
+    struct run *r = ctx;
+    services_free(r->svc);
+    r->svc = services_new(r->so);
 }
 
 /* One services state and counts per reading thread (input_scan), merged after. */
@@ -264,31 +267,29 @@ static int par_flows(void *ctx, size_t t, const struct flow *v, size_t n)
 /*
  * Without -b the profile does not depend on the order of the flows, so every decoding
  * thread adds what it decoded to a state of its own (decoding only the fields the rule
- * reads) and the states are merged into r->svc. 1 with *status set (r->full when the
+ * reads) and the states are merged into r->svc. 1 with *status set (r->seen.full when the
  * merge does not fit), or 0 when a thread's share of --max-mem ran out: then read
  * again on one thread, whose bound is the whole.
  */
-static int read_parallel(const struct services_opts *so, struct input_opts *in, struct run *r,
-                         int *status)
+static int read_parallel(void *ctx, struct input_opts *in, int *status)
 {
+    struct run *r = ctx;
     static const struct scan_ops ops = { par_setup, par_flows };
     static const char *const used[] = { "src",      "dst",   "first", "last",  "bytes", "rbytes",
                                         "rpackets", "ipver", "proto", "sport", "dport", "rflags" };
-    struct par p = { so, NULL, NULL, 0 };
+    struct par p = { r->so, NULL, NULL, 0 };
     int stopped = 0;
     uint64_t want = detect_fields(used, sizeof(used) / sizeof(used[0]));
     *status = input_scan(in, PROG, want, &ops, &p, &stopped);
     for (size_t t = 0; t < p.n; t++) {
-        r->flows += p.cnt[t][0];
-        r->answered += p.cnt[t][1];
-        if (!stopped && !r->full && services_merge(r->svc, p.s[t]) != 0)
-            r->full = 1;
+        r->seen.flows += p.cnt[t][0];
+        r->seen.answered += p.cnt[t][1];
+        if (!stopped && !r->seen.full && services_merge(r->svc, p.s[t]) != 0)
+            r->seen.full = 1;
         services_free(p.s[t]);
     }
     free(p.s);
     free(p.cnt);
-    if (stopped)
-        r->flows = r->answered = 0;
     return !stopped;
 }
 
@@ -332,19 +333,13 @@ static int run_services(struct svc_cli *c, struct input_opts *in)
     r.prof = &prof;
     r.since = c->since_path != NULL;
     r.save = c->save_path != NULL;
+    static const struct detect_reader rd = { add, read_parallel, restart };
+    r.so = &so;
     r.svc = services_new(&so);
     r.filter = evidence_filter_line(in->filter_text);
-    if (c->bi || input_is_stream(in) || !read_parallel(&so, in, &r, &status)) {
-        if (!c->bi && !input_is_stream(in)) { /* a thread ran out: again, on one */
-            services_free(r.svc);
-            r.svc = services_new(&so);
-        }
-        status = detect_feed(in, PROG, c->bi, take, &r);
-    }
-    if (r.flows && !r.answered && !c->bi)
-        fprintf(stderr, PROG ": no flow has reverse counters (NetFlow uniflows?): no service "
-                             "can be seen answering; -b pairs them into biflows\n");
-    if (r.full) {
+    status = detect_read(&rd, &r, &r.seen, in, PROG, c->bi, c->bi);
+    detect_uniflow_hint(PROG, &r.seen, c->bi, "no service can be seen answering");
+    if (r.seen.full) {
         fprintf(stderr,
                 PROG ": more answered flows than --max-mem holds (%zu of %d bytes, their "
                      "services and clients); narrow the time window (-t) or the filter, or "

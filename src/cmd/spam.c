@@ -175,7 +175,7 @@ struct run {
     struct rows rows;
     const struct spam_cli *cli;
     char *filter; /* the user's filter on one line, or NULL */
-    int full;
+    struct detect_seen seen;
 };
 
 /* The source's mail flows as a filter: the user's filter, the source, the ports, and
@@ -215,13 +215,10 @@ static int emit(void *ctx, const struct spam_finding *f)
     return 0;
 }
 
-static int take(void *ctx, const struct flow *f)
+static int add(void *ctx, const struct flow *f)
 {
     struct run *r = ctx;
-    if (spam_add(r->spam, f) == 0)
-        return 0;
-    r->full = 1;
-    return 1;
+    return spam_add(r->spam, f);
 }
 
 static int run_spam(struct spam_cli *c, struct input_opts *in)
@@ -230,8 +227,8 @@ static int run_spam(struct spam_cli *c, struct input_opts *in)
     r.spam = spam_new(&c->so);
     r.cli = c;
     r.filter = evidence_filter_line(in->filter_text);
-    int status = input_read(in, PROG, take, &r);
-    if (r.full) {
+    int status = detect_feed(in, PROG, 0, add, &r, &r.seen);
+    if (r.seen.full) {
         fprintf(stderr,
                 PROG ": more mail flows than --max-mem holds (%zu of %d bytes); narrow the "
                      "time window (-t) or the filter, or raise --max-mem\n",
