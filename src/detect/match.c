@@ -117,14 +117,7 @@ static size_t lower_bound(struct search *s, uint64_t need)
             return i;
         }
     }
-    size_t lo = 0, hi = s->c->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (z[mid] < need)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = match_first_at_least(z, s->c->n, need);
     s->lb = lo;
     s->lb_need = need;
     s->lb_set = 1;
@@ -320,20 +313,6 @@ static size_t search_k(const struct catalog *c, const uint64_t *sizes, const str
     return s.total;
 }
 
-/* Index of the first size >= need in sizes[0..n). */
-static size_t bisect(const uint64_t *sizes, size_t n, uint64_t need)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (sizes[mid] < need)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 /*
  * How many entries other than the one found a window [lo, hi] holds by chance: the
  * catalogue's density within 64 window widths either side, times the width. A
@@ -344,8 +323,8 @@ static double chance_in(const struct catalog *c, const uint64_t *sizes, uint64_t
 {
     uint64_t w = hi - lo + 1, r = 64 * w;
     uint64_t a = lo > r ? lo - r : 0, b = hi + r;
-    size_t i = sizes ? bisect(sizes, c->n, a) : catalog_lower_bound(c, a);
-    size_t j = sizes ? bisect(sizes, c->n, b + 1) : catalog_lower_bound(c, b + 1);
+    size_t i = sizes ? match_first_at_least(sizes, c->n, a) : catalog_lower_bound(c, a);
+    size_t j = sizes ? match_first_at_least(sizes, c->n, b + 1) : catalog_lower_bound(c, b + 1);
     return j - i > 1 ? (double)(j - i - 1) * (double)w / (double)(b - a + 1) : 0.0;
 }
 
@@ -583,7 +562,8 @@ static double flow_peak_votes(const uint64_t *sizes, size_t n, const struct matc
                               uint64_t p, int64_t *v, size_t *nv)
 {
     uint64_t slack2 = 2 * (uint64_t)o->calib_slack;
-    size_t lo = bisect(sizes, n, p - o->oh_max), hi = bisect(sizes, n, p - o->oh_min + 1);
+    size_t lo = match_first_at_least(sizes, n, p - o->oh_max),
+           hi = match_first_at_least(sizes, n, p - o->oh_min + 1);
     double chance = (double)(hi - lo) * (double)(slack2 + 1) / (double)(o->oh_max - o->oh_min + 1);
     if (hi - lo > MATCH_PEAK_CANDS)
         return 1.0; /* so dense that any header size finds a single here */

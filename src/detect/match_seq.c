@@ -40,19 +40,6 @@
 #define NSHIFT    (2 * SEQ_SHIFT + 1)
 #define SEQ_RUN   3 /* exchanges in a row under one shift before any is named */
 
-static size_t bisect(const uint64_t *sizes, size_t n, uint64_t need)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (sizes[mid] < need)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 static int cmp_key(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -71,8 +58,8 @@ static void span_of(const uint64_t *sizes, size_t n, uint64_t p, int64_t hlo, in
 {
     uint64_t lo = (int64_t)p > hhi ? p - (uint64_t)hhi : 0;
     uint64_t hi = (int64_t)p > hlo ? p - (uint64_t)hlo : 0;
-    *a = bisect(sizes, n, lo);
-    *b = bisect(sizes, n, hi + 1);
+    *a = match_first_at_least(sizes, n, lo);
+    *b = match_first_at_least(sizes, n, hi + 1);
 }
 
 struct fit {

@@ -47,19 +47,6 @@ void match_tls_work_free(struct match_tls_work *w)
     free(w);
 }
 
-static size_t lower(const uint64_t *sizes, size_t n, uint64_t need)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (sizes[mid] < need)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 static int64_t records(uint64_t size)
 {
     return (int64_t)((size + MATCH_TLS_RECORD - 1) / MATCH_TLS_RECORD);
@@ -94,7 +81,7 @@ static int window(const uint64_t *sizes, size_t n, uint64_t p, size_t *a, size_t
     uint64_t low = p > most ? p - most : 0;
     if (p <= MATCH_TLS_C_MIN)
         return 0;
-    *b = lower(sizes, n, p - MATCH_TLS_C_MIN + 1);
+    *b = match_first_at_least(sizes, n, p - MATCH_TLS_C_MIN + 1);
     if (*b > MATCH_TLS_CANDS && sizes[*b - MATCH_TLS_CANDS - 1] >= low)
         return 0;
     for (*a = *b; *a > 0 && sizes[*a - 1] >= low; (*a)--)

@@ -128,4 +128,19 @@ struct match_result {
     struct match_cand c[MATCH_MAX_CANDS];
 };
 
+/* Index of the first size >= need in the ascending sizes[0..n) (the catalogue's sizes
+ * as the matcher, the sequence pass and the TLS framing search them). */
+static inline size_t match_first_at_least(const uint64_t *sizes, size_t n, uint64_t need)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sizes[mid] < need)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 #endif

@@ -340,23 +340,35 @@ static void v2_round_trip(const struct model *m, const char *want, struct model 
     free(buf);
 }
 
+/* The record-framing tests' catalogue: 12 sizes, 1 MB + i * 777,777. */
+static void rec_catalogue(struct catalog *c)
+{
+    catalog_init(c);
+    for (int i = 0; i < 12; i++)
+        add_sized(c, 1000000 + (uint64_t)i * 777777, 't', i);
+    catalog_sort(c);
+}
+
+/* Download i of c from 10.0.0.7 to dport whose overhead is c0 plus 22 B a record. */
+static void rec_obs(const struct catalog *c, size_t i, int64_t c0, uint16_t dport, struct flow *f,
+                    struct learn_obs *obs)
+{
+    uint64_t size = c->e[i].size;
+    int64_t oh = c0 + 22 * (int64_t)((size + 16383) / 16384);
+    f[i] = dl("10.0.0.7", (uint16_t)(2000 + i), dport, i * 100, size + (uint64_t)oh);
+    obs[i] = (struct learn_obs){ i, &f[i], size + (uint64_t)oh, oh };
+}
+
 /* TLS records on goodput: oh = 1593 + 22 per started 16 KiB record (TLS 1.3's cost). */
 static void test_model_rec(void **state)
 {
     (void)state;
     struct catalog c;
-    catalog_init(&c);
-    for (int i = 0; i < 12; i++)
-        add_sized(&c, 1000000 + (uint64_t)i * 777777, 't', i);
-    catalog_sort(&c);
+    rec_catalogue(&c);
     struct flow f[12];
     struct learn_obs obs[12];
-    for (size_t i = 0; i < 12; i++) {
-        uint64_t size = c.e[i].size;
-        int64_t oh = 1593 + 22 * (int64_t)((size + 16383) / 16384);
-        f[i] = dl("10.0.0.7", (uint16_t)(2000 + i), 8443, i * 100, size + (uint64_t)oh);
-        obs[i] = (struct learn_obs){ i, &f[i], size + (uint64_t)oh, oh };
-    }
+    for (size_t i = 0; i < 12; i++)
+        rec_obs(&c, i, 1593, 8443, f, obs);
     struct model m = { 0 };
     m.kind = MODEL_NEAREST;
     learn_model_train(&m.near, &c, obs, 12, 52);
@@ -416,20 +428,12 @@ static void test_model_rec_grid(void **state)
 {
     (void)state;
     struct catalog c;
-    catalog_init(&c);
-    for (int i = 0; i < 12; i++)
-        add_sized(&c, 1000000 + (uint64_t)i * 777777, 't', i);
-    catalog_sort(&c);
+    rec_catalogue(&c);
     struct flow f[12];
     struct learn_obs obs[12];
     for (int grid = 1; grid >= 0; grid--) {
-        for (size_t i = 0; i < 12; i++) {
-            uint64_t size = c.e[i].size;
-            int64_t extra = grid ? 22 * (int64_t)(i % 4) : 7 * (int64_t)i;
-            int64_t oh = 2452 + extra + 22 * (int64_t)((size + 16383) / 16384);
-            f[i] = dl("10.0.0.7", (uint16_t)(2000 + i), 443, i * 100, size + (uint64_t)oh);
-            obs[i] = (struct learn_obs){ i, &f[i], size + (uint64_t)oh, oh };
-        }
+        for (size_t i = 0; i < 12; i++)
+            rec_obs(&c, i, 2452 + (grid ? 22 * (int64_t)(i % 4) : 7 * (int64_t)i), 443, f, obs);
         struct model m = { 0 };
         m.kind = MODEL_NEAREST;
         learn_model_train(&m.near, &c, obs, 12, 52);
@@ -449,18 +453,11 @@ static void test_model_rec_majority(void **state)
 {
     (void)state;
     struct catalog c;
-    catalog_init(&c);
-    for (int i = 0; i < 12; i++)
-        add_sized(&c, 1000000 + (uint64_t)i * 777777, 't', i);
-    catalog_sort(&c);
+    rec_catalogue(&c);
     struct flow f[12];
     struct learn_obs obs[12];
-    for (size_t i = 0; i < 12; i++) {
-        uint64_t size = c.e[i].size;
-        int64_t oh = (i % 6 ? 260 : 834) + 22 * (int64_t)((size + 16383) / 16384);
-        f[i] = dl("10.0.0.7", (uint16_t)(2000 + i), 443, i * 100, size + (uint64_t)oh);
-        obs[i] = (struct learn_obs){ i, &f[i], size + (uint64_t)oh, oh };
-    }
+    for (size_t i = 0; i < 12; i++)
+        rec_obs(&c, i, i % 6 ? 260 : 834, 443, f, obs);
     struct model m = { 0 };
     m.kind = MODEL_NEAREST;
     learn_model_train(&m.near, &c, obs, 12, 52);
